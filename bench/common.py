@@ -1,0 +1,39 @@
+"""What every benchmark prints: one ``BENCH name=... items=... seconds=... peak_mb=...`` line per measurement.
+
+Benchmarks measure; they never assert. ``BENCH_SCALE`` (default 1) shrinks the workload for a quick check.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def scale() -> float:
+    return float(os.environ.get("BENCH_SCALE", "1"))
+
+
+def scaled(n: int) -> int:
+    return max(1, int(n * scale()))
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def measure(name: str, items: int, **extra: object) -> Iterator[None]:
+    """Time the block and print the BENCH line for it."""
+    start = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - start
+    fields = " ".join(f"{k}={v}" for k, v in extra.items())
+    print(
+        f"BENCH name={name} items={items} seconds={seconds:.2f} peak_mb={peak_mb():.0f}"
+        + (f" {fields}" if fields else ""),
+        flush=True,
+    )

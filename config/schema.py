@@ -1,0 +1,268 @@
+"""The schema of config.yaml.
+
+Why pydantic: a wrong config must fail at start with one line naming the key path, not deep inside a nightly job.
+Secrets are never values here, only the *names* of environment variables (``*_env`` fields); ``secret()`` reads
+them at the moment of use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Role = Literal["desk", "finance", "approver", "admin"]
+Convention = Literal["microsoft", "actual", "thirty"]
+RoundingPolicy = Literal["truncate", "half_up", "half_even"]
+SourceKind = Literal["partner_center", "pax8", "ingram_cmp", "azure_costs"]
+ErpKind = Literal["none", "bc_soap", "bc_rest", "exact_online"]
+Grouping = Literal["customer", "subscription", "environment"]
+Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+Percent = Annotated[Decimal, Field(ge=Decimal("-100"), le=Decimal("1000"))]
+
+
+class MissingSecret(Exception):
+    """An environment variable named in config.yaml is not set."""
+
+
+def secret(env_name: str | None) -> str | None:
+    """Read a secret from the environment variable named in config; ``None`` when no variable is configured."""
+    if env_name is None:
+        return None
+    value = os.environ.get(env_name)
+    if value is None:
+        raise MissingSecret(f"environment variable {env_name} is not set (named in config.yaml)")
+    return value
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InvoiceNumbering(Strict):
+    """Gapless invoice numbers per legal entity: ``{year}`` and ``{seq}`` (with a format spec) in the pattern."""
+
+    pattern: str = "{year}-{seq:06d}"
+    first: int = Field(1, ge=1)
+    last: int = Field(999_999, ge=1)
+
+    @field_validator("pattern")
+    @classmethod
+    def _has_sequence(cls, value: str) -> str:
+        if "{seq" not in value:
+            raise ValueError("must contain {seq} (optionally {seq:06d})")
+        try:
+            value.format(year=2026, seq=1, month=1)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"cannot be formatted: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> InvoiceNumbering:
+        if self.last < self.first:
+            raise ValueError("last must not be below first")
+        return self
+
+
+class ErpTarget(Strict):
+    kind: ErpKind = "none"
+    base_url: str | None = None
+    company: str | None = None
+    environment: str | None = None
+    post_invoices: bool = False
+    document_kind: Literal["SalesEntries", "SalesInvoices"] = "SalesEntries"
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    client_id_env: EnvName | None = None
+    client_secret_env: EnvName | None = None
+    token_store: str | None = None  # file for rotating refresh tokens (Exact Online)
+    ca_bundle: str | None = None
+
+    @model_validator(mode="after")
+    def _url_when_enabled(self) -> ErpTarget:
+        if self.kind != "none" and not self.base_url:
+            raise ValueError(f"base_url is required for kind {self.kind!r}")
+        return self
+
+
+class RatingPolicy(Strict):
+    convention: Convention = "microsoft"
+    rounding: RoundingPolicy = "half_up"
+    rounding_per_currency: dict[str, RoundingPolicy] = Field(default_factory=dict)
+    price_change: Literal["next_cycle", "prorated"] = "next_cycle"
+
+    def rounding_for(self, currency: str) -> RoundingPolicy:
+        return self.rounding_per_currency.get(currency, self.rounding)
+
+
+class Tenant(Strict):
+    """A legal entity (Mandant): its currency, VAT, invoice numbers, ERP and billing zone."""
+
+    code: Code
+    name: str
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    vat_id: str | None = None
+    timezone: str = "UTC"
+    vat_rates: dict[str, Decimal] = Field(default_factory=lambda: {"standard": Decimal("21")})
+    default_vat_rate: str = "standard"
+    invoice_numbers: InvoiceNumbering = InvoiceNumbering()
+    grouping: Grouping = "customer"
+    erp: ErpTarget = ErpTarget()
+    rating: RatingPolicy | None = None
+
+    @model_validator(mode="after")
+    def _default_rate_known(self) -> Tenant:
+        if self.default_vat_rate not in self.vat_rates:
+            raise ValueError(f"default_vat_rate {self.default_vat_rate!r} is not one of vat_rates")
+        return self
+
+
+class SourceConfig(Strict):
+    """One vendor account to read every night."""
+
+    name: Code
+    kind: SourceKind
+    tenant: Code
+    base_url: str
+    authority_url: str | None = None  # Entra authority (Microsoft sources)
+    token_url: str | None = None  # OAuth token endpoint (Pax8, Ingram)
+    scope: str | None = None
+    account_id: str | None = None  # partner tenant / marketplace id / billing account
+    client_id_env: EnvName | None = None
+    client_secret_env: EnvName | None = None
+    api_key_env: EnvName | None = None
+    ca_bundle: str | None = None
+    page_size: int = Field(100, ge=1, le=5000)
+    usage_lookback_days: int = Field(5, ge=0, le=60)
+    enabled: bool = True
+
+    @field_validator("base_url", "authority_url", "token_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class PriceRule(Strict):
+    """A markup (or a fixed list price) matched by tenant, product, customer and/or meter category."""
+
+    tenant: Code | None = None
+    product: str | None = None
+    customer: str | None = None
+    meter_category: str | None = None
+    markup_percent: Percent | None = None
+    unit_price: Decimal | None = None
+    valid_from: date | None = None
+
+    @model_validator(mode="after")
+    def _one_price(self) -> PriceRule:
+        if (self.markup_percent is None) == (self.unit_price is None):
+            raise ValueError("set exactly one of markup_percent or unit_price")
+        return self
+
+
+class Schedule(Strict):
+    nightly_sync: str = "0 2 * * *"
+    monthly_build: str = "0 6 2 * *"
+    export_retry: str = "*/15 * * * *"
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = Field(3600, ge=1)
+
+    @field_validator("nightly_sync", "monthly_build", "export_retry")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a five-field cron expression (minute hour day month weekday)")
+        return value
+
+
+class User(Strict):
+    username: Annotated[str, Field(pattern=r"^[a-z0-9._-]{2,40}$")]
+    display_name: str
+    roles: list[Role] = Field(min_length=1)
+    tenants: list[Code] = Field(default_factory=list)  # empty with role admin = all
+    password_hash: str | None = None  # "scrypt$<salt hex>$<hash hex>"; never a plain password
+
+
+class Database(Strict):
+    url: str = "sqlite:///var/cspbill.db"
+    url_env: EnvName | None = "CSPBILL_DATABASE_URL"  # when set in the environment it wins (PostgreSQL password)
+
+    def resolved_url(self, base_dir: Path) -> str:
+        """The URL to connect to; relative SQLite paths are relative to the config file's folder."""
+        url = os.environ.get(self.url_env) if self.url_env else None
+        url = url or self.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+            url = prefix + str((base_dir / url[len(prefix):]).resolve())
+        return url
+
+
+class Web(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    session_secret_env: EnvName | None = "CSPBILL_SESSION_SECRET"
+    trusted_proxy_header: str | None = None
+    secure_cookies: bool = False
+
+
+class Settings(Strict):
+    """The whole config.yaml."""
+
+    database: Database = Database()
+    rating: RatingPolicy = RatingPolicy()
+    tenants: list[Tenant] = Field(min_length=1)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    price_rules: list[PriceRule] = Field(default_factory=list)
+    schedule: Schedule = Schedule()
+    users: list[User] = Field(default_factory=list)
+    web: Web = Web()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        codes = [t.code for t in self.tenants]
+        _unique(codes, "tenants", "code")
+        _unique([s.name for s in self.sources], "sources", "name")
+        _unique([u.username for u in self.users], "users", "username")
+        for i, source in enumerate(self.sources):
+            if source.tenant not in codes:
+                raise ValueError(f"sources[{i}].tenant: unknown tenant {source.tenant!r}")
+        for i, user in enumerate(self.users):
+            for code in user.tenants:
+                if code not in codes:
+                    raise ValueError(f"users[{i}].tenants: unknown tenant {code!r}")
+        for i, rule in enumerate(self.price_rules):
+            if rule.tenant is not None and rule.tenant not in codes:
+                raise ValueError(f"price_rules[{i}].tenant: unknown tenant {rule.tenant!r}")
+        return self
+
+    def tenant(self, code: str) -> Tenant:
+        for tenant in self.tenants:
+            if tenant.code == code:
+                return tenant
+        raise KeyError(f"unknown tenant {code!r}")
+
+    def rating_for(self, tenant: Tenant) -> RatingPolicy:
+        return tenant.rating or self.rating
+
+    def database_url(self) -> str:
+        return self.database.resolved_url(self.base_dir)
+
+
+def _unique(values: list[str], section: str, key: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{section}: duplicate {key} {value!r}")
+        seen.add(value)

@@ -1,0 +1,33 @@
+"""Typed errors raised by the vendor adapters.
+
+Services catch these by type: a ``MalformedRecord`` is reported and the run goes on with the valid records around it;
+a ``SourceUnavailable`` fails the source's run but never the other sources.
+"""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """Base class of everything a connector raises on purpose."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+
+
+class AuthenticationFailed(SourceError):
+    """The source refused our credentials (wrong secret, revoked app, reused refresh token)."""
+
+
+class SourceUnavailable(SourceError):
+    """The source kept failing (5xx, 429, timeouts) after the bounded retries; the run is incomplete."""
+
+
+class MalformedRecord(SourceError):
+    """One vendor record could not be mapped; names the record and the field so the desk can chase it."""
+
+    def __init__(self, source: str, record_id: str, field: str, problem: str) -> None:
+        super().__init__(source, f"record {record_id!r}: field {field!r}: {problem}")
+        self.record_id = record_id
+        self.field = field
+        self.problem = problem

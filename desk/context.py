@@ -1,0 +1,37 @@
+"""State shared by CLI commands: the config path and helpers to load settings and fail with one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from config import ConfigError, Settings, load_config
+
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    config_path: str | None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_config(self.config_path)
+            except ConfigError as exc:
+                fail(f"config error: {exc}")
+        return self._settings
+
+
+def state(ctx: typer.Context) -> CliState:
+    return ctx.find_root().obj
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one clear line on stderr and exit non-zero."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)

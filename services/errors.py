@@ -1,0 +1,23 @@
+"""Typed errors the services raise for people: each names the record and field and says what to do."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An expected failure, printed as one line by the CLI and shown as a message by the web desk."""
+
+
+class NotFound(UserFacingError):
+    """A record named by the user does not exist (or belongs to a tenant the user cannot see)."""
+
+
+class ValidationFailed(UserFacingError):
+    """Input broke a rule; the message names the record, the field and the rule."""
+
+
+class NotAllowed(UserFacingError):
+    """The user's role or tenant does not allow the action (four-eyes, desk approving, other tenant)."""
+
+
+class NotAvailableYet(UserFacingError):
+    """A command whose feature has not landed yet: says so instead of faking a result."""
