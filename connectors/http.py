@@ -63,7 +63,9 @@ def build_retry(policy: HttpPolicy, extra_methods: Iterable[str] = ()) -> Retry:
     )
 
 
-def build_session(source: str, policy: HttpPolicy | None = None, extra_retry_methods: Iterable[str] = ()) -> requests.Session:
+def build_session(
+    source: str, policy: HttpPolicy | None = None, extra_retry_methods: Iterable[str] = ()
+) -> requests.Session:
     """A ``requests.Session`` for one source with timeouts, retries, TLS trust and request logging."""
     policy = policy or HttpPolicy()
     session = _TimeoutSession((policy.connect_timeout, policy.read_timeout))

@@ -8,6 +8,9 @@ from services.errors import NotAvailableYet
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("jobs", help="Scheduled jobs and their last runs.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command("jobs", help="Scheduled jobs and their last runs.",
+                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def jobs_command() -> None:
-        raise NotAvailableYet("`cspbill jobs` is not available yet: the scheduler has not landed")
+        raise NotAvailableYet(
+            "`cspbill jobs` is not available yet: the scheduler has not landed"
+        )

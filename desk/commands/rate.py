@@ -8,6 +8,9 @@ from services.errors import NotAvailableYet
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("rate", help="Rate one case file (rating-cases format) and print the JSON result.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command("rate", help="Rate one case file (rating-cases format) and print the JSON result.",
+                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def rate_command() -> None:
-        raise NotAvailableYet("`cspbill rate` is not available yet: the rating engine has not landed")
+        raise NotAvailableYet(
+            "`cspbill rate` is not available yet: the rating engine has not landed"
+        )

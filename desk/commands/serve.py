@@ -8,6 +8,9 @@ from services.errors import NotAvailableYet
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("serve", help="Serve the web desk and run the scheduler in one process.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command("serve", help="Serve the web desk and run the scheduler in one process.",
+                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def serve_command() -> None:
-        raise NotAvailableYet("`cspbill serve` is not available yet: the web desk has not landed")
+        raise NotAvailableYet(
+            "`cspbill serve` is not available yet: the web desk has not landed"
+        )
