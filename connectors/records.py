@@ -12,6 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from connectors.errors import MalformedRecord
+
 Source = Literal["partner_center", "pax8", "ingram_cmp", "azure_costs"]
 Status = Literal["active", "pending", "suspended", "cancelled", "trial", "other"]
 Duration = Literal["P1M", "P1Y", "P2Y", "P3Y"]
@@ -68,7 +70,7 @@ class LicenceRecord:
     auto_renew: bool | None = None
     cancellation_allowed_until: datetime | None = None
     refundable_batches: tuple[tuple[Decimal, datetime], ...] = ()  # (seats, reducible until) per seat batch
-    source_updated_at: datetime | None = None
+    source_updated_at: datetime | date | None = None  # a plain date where the source sends only dates
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -112,3 +114,19 @@ class CostLineRecord:
     reference_id: str | None = None
     invoice_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """Everything one complete read of a source produced, plus the records that could not be mapped.
+
+    Why a result instead of a list: a pull either completes (every page read) or raises; within a complete pull a
+    malformed record is reported in ``errors`` (naming source, record id and field) while the valid records around
+    it still come through, so one bad row never hides a night's snapshot and never looks like a cancellation.
+    """
+
+    customers: tuple[CustomerRecord, ...] = ()
+    licences: tuple[LicenceRecord, ...] = ()
+    usage: tuple[UsageRecord, ...] = ()
+    cost_lines: tuple[CostLineRecord, ...] = ()
+    errors: tuple[MalformedRecord, ...] = ()
