@@ -50,6 +50,10 @@ class _TimeoutSession(requests.Session):
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self._default_timeout)
+        if self.verify is not True:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's CA bundle unless the request
+            # names it (microsoft.md §1.3): a bundle from config must win over the environment.
+            kwargs.setdefault("verify", self.verify)
         return super().request(method, url, **kwargs)
 
 
