@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from desk.context import CliState, fail
+from desk.context import CliState, print_error
 from services.errors import UserFacingError
 
 COMMAND_MODULES = (
@@ -74,7 +74,8 @@ def main() -> None:
     try:
         app()
     except UserFacingError as exc:
-        fail(str(exc))
+        print_error(str(exc))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

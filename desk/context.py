@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from config import ConfigError, Settings, load_config
 
@@ -31,7 +32,12 @@ def state(ctx: typer.Context) -> CliState:
     return ctx.find_root().obj
 
 
+def print_error(message: str) -> None:
+    """One clear line on stderr."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one clear line on stderr and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print one clear line on stderr and exit non-zero (inside a command)."""
+    print_error(message)
     raise typer.Exit(code)

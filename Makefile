@@ -1,0 +1,35 @@
+# cspbill: `make run` sets everything up and runs the demo; `make test` runs lint, layering checks and the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/cspbill init
+	$(BIN)/cspbill demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest
+
+bench: setup
+	@for b in bench/[a-z]*.py; do \
+	  mod=$$(basename $$b .py); [ "$$mod" = common ] && continue; \
+	  echo "== $$mod"; $(BIN)/python -m bench.$$mod || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Snapshots: append-only history of what each vendor said, answering "what was the quantity on day D, since when".
+
+The repository offers no update and no delete, a session guard refuses flushing a changed or deleted snapshot, and
+database triggers refuse the SQL too: three layers, because rewriting history is how month-end counts stop matching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ledger.append_only import AppendOnlyViolation
+from ledger.models import AuditEvent, Snapshot
+from ledger.repositories.base import Repository
+
+APPEND_ONLY_MODELS = (Snapshot, AuditEvent)
+
+
+def payload_hash(raw: dict[str, Any]) -> str:
+    """A stable hash of a vendor payload (sorted keys, decimals as text)."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class QuantityOnDay:
+    quantity: Decimal
+    status: str
+    since: dt.date  # first billing day the vendor showed this state (of the uninterrupted run of it)
+    snapshot_id: int
+
+
+class SnapshotRepository(Repository):
+    def add(self, snapshot: Snapshot) -> Snapshot:
+        if not snapshot.raw_hash:
+            snapshot.raw_hash = payload_hash(snapshot.raw)
+        self.session.add(snapshot)
+        self.session.flush()
+        return snapshot
+
+    def latest(self, subscription_id: int) -> Snapshot | None:
+        return self.session.scalar(
+            select(Snapshot)
+            .where(Snapshot.subscription_id == subscription_id)
+            .order_by(Snapshot.observed_at.desc(), Snapshot.id.desc())
+            .limit(1)
+        )
+
+    def history(self, subscription_id: int) -> Sequence[Snapshot]:
+        return self.session.scalars(
+            select(Snapshot)
+            .where(Snapshot.subscription_id == subscription_id)
+            .order_by(Snapshot.observed_at, Snapshot.id)
+        ).all()
+
+    def quantity_on(self, subscription_id: int, day: dt.date) -> QuantityOnDay | None:
+        """The state in force on ``day`` (last snapshot observed on or before it) and the day it started."""
+        current: QuantityOnDay | None = None
+        for snap in self.history(subscription_id):
+            if snap.observed_on > day:
+                break
+            same = current is not None and (current.quantity, current.status) == (snap.quantity, snap.status)
+            if not same:
+                current = QuantityOnDay(snap.quantity, snap.status, snap.observed_on, snap.id)
+        return current
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_history_rewrites(session: Session, _context: object, _instances: object) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, APPEND_ONLY_MODELS) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyViolation(f"{obj.__tablename__} are append-only: row {obj.id} cannot be changed")

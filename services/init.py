@@ -1,0 +1,44 @@
+"""`cspbill init`: create or migrate the ledger and mirror tenants and users from config. Safe to run any time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import Settings
+from ledger.migrate import upgrade
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class InitReport:
+    database: str
+    revisions: list[str]
+    tenants_changed: int
+    users_changed: int
+    users_deactivated: int
+
+
+def initialise(settings: Settings, actor: str = "system") -> InitReport:
+    engine = engine_for(settings)
+    revisions = upgrade(engine)
+    tenants_changed = users_changed = 0
+    with UnitOfWork(engine, write=True) as uow:
+        for tenant in settings.tenants:
+            _, changed = uow.tenants.upsert(tenant.code, tenant.name, tenant.country, tenant.currency)
+            tenants_changed += changed
+        for user in settings.users:
+            _, changed = uow.users.upsert(
+                user.username, user.display_name, list(user.roles), list(user.tenants), user.password_hash
+            )
+            users_changed += changed
+        deactivated = uow.users.deactivate_missing({u.username for u in settings.users})
+        if tenants_changed or users_changed or deactivated:
+            uow.audit.record(
+                actor,
+                "init",
+                "ledger",
+                after={"tenants_changed": tenants_changed, "users_changed": users_changed, "deactivated": deactivated},
+            )
+    return InitReport(engine.url.render_as_string(hide_password=True), revisions, tenants_changed, users_changed,
+                      deactivated)

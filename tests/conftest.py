@@ -1,0 +1,51 @@
+"""Shared fixtures: the ledger on SQLite and on a throwaway PostgreSQL cluster, and settings pointing at it.
+
+Tests that take ``db_url`` run once per database. Without PostgreSQL binaries the PostgreSQL half is skipped with a
+visible reason (CI installs them, so there it always runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import Settings
+from config.loader import parse_settings
+from tests.postgres import PostgresCluster, find_bindir, running_cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: PostgreSQL half of the ledger tests skipped")
+    with running_cluster(bindir) as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty ledger database URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    with cluster.database() as url:
+        yield url
+
+
+def demo_config_data() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """The shipped demo config, pointed at this test's database."""
+    data = demo_config_data()
+    data["database"] = {"url": db_url, "url_env": None}
+    return parse_settings(data, tmp_path / "config.yaml")

@@ -1,0 +1,48 @@
+"""The real `cspbill` console script: version, init twice, one-line config errors, honest 'not available yet'."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT, demo_config_data
+
+CLI = str(Path(sys.executable).with_name("cspbill"))
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
+    return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_version() -> None:
+    result = run("--version", cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.startswith("cspbill ")
+
+
+def test_init_creates_the_sqlite_ledger_and_is_idempotent(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    first = run("init", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "tenants changed: 2, users changed: 5" in first.stdout
+    assert (tmp_path / "var" / "cspbill.db").exists()
+    second = run("--config", str(tmp_path / "config.yaml"), "init", cwd=ROOT)
+    assert second.returncode == 0, second.stderr
+    assert "tenants changed: 0, users changed: 0" in second.stdout
+
+
+def test_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path) -> None:
+    data = demo_config_data()
+    data["tenants"][1]["invoice_numbers"]["last"] = 5
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data))
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "tenants[1].invoice_numbers: last must not be below first" in lines[0]
+    assert not (tmp_path / "var").exists()
