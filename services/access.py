@@ -26,7 +26,7 @@ class Actor:
         return "admin" in self.roles
 
     def can_see(self, tenant_code: str) -> bool:
-        return self.is_admin and not self.tenants or tenant_code in self.tenants
+        return (self.is_admin and not self.tenants) or tenant_code in self.tenants
 
     def visible_tenants(self, settings: Settings) -> list[str]:
         return [t.code for t in settings.tenants if self.can_see(t.code)]
