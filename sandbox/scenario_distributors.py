@@ -114,7 +114,7 @@ def _schedule_month(rng: random.Random, timeline: SeatTimeline, start: dt.date, 
         timeline.schedule(_at(start + dt.timedelta(days=offset), rng.randint(8, 17), rng.randint(0, 59)), quantity)
 
 
-def _mixed_instant(moment: dt.datetime, style: int) -> str:
+def mixed_instant(moment: dt.datetime, style: int) -> str:
     """Pax8 date-times arrive as ``…Z``, with colon-less offsets, with ``+hh:mm`` or date-only (§2.6)."""
     if style == 0:
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -163,7 +163,7 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
             "selfServiceAllowed": False,
             "orderApprovalRequired": False,
             "status": "Active" if index != 11 else "Inactive",
-            "updatedDate": _mixed_instant(created, index % 3),
+            "updatedDate": mixed_instant(created, index % 3),
             "contacts": [],
         })
     products: dict[str, dict[str, Any]] = {}
@@ -192,8 +192,8 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
         subscription = {
             "id": _uuid(rng), "companyId": company["id"], "productId": item["id"], "parentSubscriptionId": None,
             "vendorSubscriptionId": _uuid(rng), "vendorSkuId": item["vendorSkuId"],
-            "startDate": _mixed_instant(start, index % 4), "endDate": None,
-            "createdDate": _mixed_instant(start - dt.timedelta(days=3), 0),
+            "startDate": mixed_instant(start, index % 4), "endDate": None,
+            "createdDate": mixed_instant(start - dt.timedelta(days=3), 0),
             "billingStart": start.date().isoformat(), "status": status,
             "price": item["price"], "partnerCost": item["partnerCost"], "currencyCode": "EUR",
             "productName": item["name"], "billingTerm": billing_term,
