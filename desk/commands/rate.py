@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
-from services.errors import NotAvailableYet
+from services.rate_case import rate_case_file
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("rate", help="Rate one case file (rating-cases format) and print the JSON result.",
-                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def rate_command() -> None:
-        raise NotAvailableYet(
-            "`cspbill rate` is not available yet: the rating engine has not landed"
-        )
+    @app.command("rate", help="Rate one case file (rating-cases format) and print the JSON result.")
+    def rate_command(case: str = typer.Argument(..., metavar="CASE.json", help="The case file to rate.")) -> None:
+        # The whole result is computed before anything is printed: an invalid case prints one error line only.
+        result = rate_case_file(case)
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))

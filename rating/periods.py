@@ -1,0 +1,127 @@
+"""Billing periods, charge periods and day counts.
+
+All periods here have **inclusive** end dates (a period ``[start, end]`` contains both days), as in Partner Center.
+Boundaries are always computed from the anchor (``anchor + k × billing``, clipped to shorter months), never from the
+previous boundary, so an anchor on the 31st comes back to the 31st after February (01-31, 02-28, 03-31, 04-30, …).
+The three day-count conventions follow ``reference/rating-cases.md`` "Precise rules" 3 and 4 exactly.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+ONE_DAY = timedelta(days=1)
+_DURATION = re.compile(r"P([1-9][0-9]*)([MY])")
+
+
+class Convention(StrEnum):
+    """Day-count conventions: ``microsoft`` (Partner Center charge-cycle days), ``actual``, ``thirty`` (30E/360)."""
+
+    MICROSOFT = "microsoft"
+    ACTUAL = "actual"
+    THIRTY = "thirty"
+
+
+def parse_duration(text: str) -> int:
+    """An ISO 8601 month/year duration (``P1M``, ``P1Y``, ``P3Y``) as a number of months."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration like P1M, P1Y or P3Y")
+    count = int(match.group(1))
+    return count * 12 if match.group(2) == "Y" else count
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of month ``months`` later (or earlier), clipped to the last day of the target month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def days_inclusive(start: date, end: date) -> int:
+    """Days from ``start`` to ``end``, both included."""
+    return (end - start).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class BillingPeriod:
+    """Billing period number ``index`` counted from the anchor (negative before it); ``end`` is inclusive."""
+
+    index: int
+    start: date
+    end: date
+    months: int
+
+
+def period_at(anchor: date, months: int, index: int) -> BillingPeriod:
+    """Billing period ``index``: from ``anchor + index × months`` to the day before the next boundary."""
+    return BillingPeriod(
+        index, add_months(anchor, index * months), add_months(anchor, (index + 1) * months) - ONE_DAY, months
+    )
+
+
+def period_containing(anchor: date, months: int, day: date) -> BillingPeriod:
+    """The billing period (boundaries from ``anchor``, every ``months``) that contains ``day``."""
+    index = ((day.year - anchor.year) * 12 + day.month - anchor.month) // months
+    while add_months(anchor, index * months) > day:
+        index -= 1
+    while add_months(anchor, (index + 1) * months) <= day:
+        index += 1
+    return period_at(anchor, months, index)
+
+
+def periods_from(anchor: date, months: int, day: date) -> Iterator[BillingPeriod]:
+    """Consecutive billing periods, starting with the one that contains ``day``; endless."""
+    index = period_containing(anchor, months, day).index
+    while True:
+        yield period_at(anchor, months, index)
+        index += 1
+
+
+def period_days(period: BillingPeriod, convention: Convention) -> int:
+    """The denominator of a day fraction in ``period`` (rating-cases.md precise rule 3).
+
+    ``microsoft``: monthly billing → days of the calendar month in which the period starts (a period 01-31 → 02-27
+    has 31); longer billing → the period's own days (365/366, 1095/1096). ``actual``: the period's own days.
+    ``thirty``: 30 per month of billing (360 a year).
+    """
+    if convention is Convention.THIRTY:
+        return 30 * period.months
+    if convention is Convention.MICROSOFT and period.months == 1:
+        return calendar.monthrange(period.start.year, period.start.month)[1]
+    return days_inclusive(period.start, period.end)
+
+
+def stretch_days(start: date, end: date, convention: Convention) -> int:
+    """The numerator for ``[start, end]`` (inclusive): plain days, or 30E/360 days for ``thirty``.
+
+    30E/360 counts to the day after ``end``: ``360·Δy + 30·Δm + (min(d₂,30) − min(d₁,30))``.
+    """
+    if convention is not Convention.THIRTY:
+        return days_inclusive(start, end)
+    after = end + ONE_DAY
+    return (
+        360 * (after.year - start.year)
+        + 30 * (after.month - start.month)
+        + min(after.day, 30)
+        - min(start.day, 30)
+    )
+
+
+def day_fraction(start: date, end: date, period: BillingPeriod, convention: Convention) -> tuple[int, int]:
+    """``(days, period_days)`` for the stretch ``[start, end]`` (inclusive) of ``period``.
+
+    A stretch that is the whole period counts exactly ``period_days`` (fraction 1) in every convention, so a full
+    period is never charged more or less than ``quantity × unit_price``.
+    """
+    if not period.start <= start <= end <= period.end:
+        raise ValueError(f"stretch {start}..{end} is not inside period {period.start}..{period.end}")
+    denominator = period_days(period, convention)
+    if (start, end) == (period.start, period.end):
+        return denominator, denominator
+    return stretch_days(start, end, convention), denominator
