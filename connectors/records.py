@@ -8,7 +8,7 @@ Money is ``Decimal`` with its currency; instants are timezone-aware UTC; ``term_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -130,3 +130,118 @@ class PullResult:
     usage: tuple[UsageRecord, ...] = ()
     cost_lines: tuple[CostLineRecord, ...] = ()
     errors: tuple[MalformedRecord, ...] = ()
+
+
+def parse_instant(text: str) -> datetime:
+    """A vendor date-time as a UTC instant, whatever ISO 8601 spelling it came in (distributors.md §6.4).
+
+    Accepts ``…Z``, ``+00:00``, colon-less offsets (``-0700``), fractions of any length and date-only values (read as
+    midnight). A value without a zone is taken as UTC: the vendors in scope state their API times in UTC.
+    Raises ``ValueError`` for anything else.
+    """
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_day(text: str) -> date:
+    """The calendar day a vendor wrote, from a date-only value or the date part of a date-time.
+
+    Why the written date and not the UTC date: a term that "starts 2026-02-01T00:00:00+02:00" starts on the 1st for
+    the vendor and the customer; converting to UTC first would move it to the 31st.
+    """
+    return date.fromisoformat(text.strip()[:10])
+
+
+class FieldReader:
+    """Reads typed values out of one raw vendor record; every problem becomes a ``MalformedRecord`` naming the field.
+
+    Why one reader: each connector must report the same things the same way (source, record id, field path such as
+    ``products[1].unitCost.amount``) so the desk can chase the record, and money must never pass through float.
+    """
+
+    def __init__(self, source: str, record_id: str, raw: Any, prefix: str = "") -> None:
+        self.source = source
+        self.record_id = record_id
+        self.raw = raw if isinstance(raw, dict) else {}
+        self.prefix = prefix
+        if not isinstance(raw, dict):
+            raise self.fail("", "is not a JSON object")
+
+    def fail(self, name: str, problem: str) -> MalformedRecord:
+        """The error to raise for ``name`` (a dotted path below this reader's prefix)."""
+        return MalformedRecord(self.source, self.record_id, f"{self.prefix}{name}" or "<record>", problem)
+
+    def get(self, name: str) -> Any:
+        """The value at a dotted path, ``None`` when any step is missing or null."""
+        value: Any = self.raw
+        for part in name.split("."):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    def nested(self, name: str, index: int | None = None) -> FieldReader:
+        """A reader for a nested object (``index`` picks a list element), reporting paths like ``products[0].id``."""
+        value = self.get(name)
+        path = f"{self.prefix}{name}"
+        if index is not None:
+            value = value[index] if isinstance(value, list) and index < len(value) else None
+            path = f"{path}[{index}]"
+        if not isinstance(value, dict):
+            raise self.fail(name if index is None else f"{name}[{index}]", "is missing or not an object")
+        return FieldReader(self.source, self.record_id, value, f"{path}.")
+
+    def text(self, name: str, required: bool = True) -> str | None:
+        value = self.get(name)
+        if value is None or value == "":
+            if required:
+                raise self.fail(name, "is missing")
+            return None
+        if isinstance(value, (dict, list, bool)):
+            raise self.fail(name, f"expected text, got {type(value).__name__}")
+        return str(value)
+
+    def decimal(self, name: str, required: bool = True, minimum: Decimal | None = None) -> Decimal | None:
+        """A JSON number (already ``Decimal`` when parsed with ``parse_float=Decimal``) or a numeric string."""
+        value = self.get(name)
+        if value is None or value == "":
+            if required:
+                raise self.fail(name, "is missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+            raise self.fail(name, f"expected a number, got {value!r}")
+        try:
+            number = Decimal(value.strip() if isinstance(value, str) else value)
+        except ArithmeticError:
+            raise self.fail(name, f"not a number: {value!r}") from None
+        if not number.is_finite():
+            raise self.fail(name, f"not a finite number: {value!r}")
+        if minimum is not None and number < minimum:
+            raise self.fail(name, f"{number} is below {minimum}")
+        return number
+
+    def instant(self, name: str, required: bool = False) -> datetime | None:
+        value = self.text(name, required)
+        if value is None:
+            return None
+        try:
+            return parse_instant(value)
+        except ValueError:
+            raise self.fail(name, f"not a date-time: {value!r}") from None
+
+    def day(self, name: str, required: bool = False) -> date | None:
+        value = self.text(name, required)
+        if value is None:
+            return None
+        try:
+            return parse_day(value)
+        except ValueError:
+            raise self.fail(name, f"not a date: {value!r}") from None
+
+    def currency(self, name: str) -> str:
+        value = self.text(name) or ""
+        if len(value) != 3 or not value.isalpha():
+            raise self.fail(name, f"not an ISO 4217 code: {value!r}")
+        return value.upper()
