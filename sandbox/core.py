@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import socket
 import ssl
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -332,6 +334,39 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class StateFile:
+    """A sandbox's in-memory state mirrored to one JSON file, so an ERP "remembers" between two CLI runs.
+
+    Written atomically (temp file, fsync, rename): a demo killed mid-write keeps the previous state. Decimals are
+    stored as strings and come back as ``Decimal``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def load(self) -> Any:
+        if not self.path.exists():
+            return None
+        return json.loads(self.path.read_text("utf-8"), parse_float=Decimal,
+                          object_hook=lambda obj: {k: _revive(v) for k, v in obj.items()})
+
+    def save(self, state: Any) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(self.path.name + ".tmp")
+        with temp.open("w", encoding="utf-8") as handle:
+            json.dump(state, handle, default=lambda v: {"__decimal__": str(v)} if isinstance(v, Decimal)
+                      else _json_default(v))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.path)
+
+
+def _revive(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"__decimal__"}:
+        return Decimal(value["__decimal__"])
+    return value
 
 
 # Knob helpers shared by the distributor sandboxes (Pax8, Ingram CMP).

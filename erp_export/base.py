@@ -1,0 +1,229 @@
+"""The contract every ERP adapter fulfils, its typed errors, and the search-then-create protocol built on it.
+
+Why this shape (erp.md §5): none of the ERPs enforces uniqueness of our external reference, and a request that got no
+answer may still have been applied. So an adapter never retries a create blindly; it offers ``find`` by external
+reference, and :func:`export_document` looks the key up before every create and after every unknown outcome. Retries
+are bounded and happen here, honouring the ERP's ``Retry-After``; transports retry nothing that writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, Protocol, runtime_checkable
+
+import requests
+
+from erp_export.documents import InvoiceDocument
+
+Plan = Literal["create", "update", "skip"]
+Action = Literal["created", "updated", "adopted", "posted", "skipped"]
+
+
+class ErpError(Exception):
+    """Base of everything an adapter raises on purpose; ``target`` names the ERP (``bc_soap``, ``exact_online``…)."""
+
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(f"{target}: {message}")
+        self.target = target
+        self.message = message
+
+
+class ErpRejected(ErpError):
+    """Permanent: the ERP refused the document (unknown customer, validation). Retrying the same payload is useless;
+    ``erp_message`` is the ERP's own text for the desk."""
+
+    def __init__(self, target: str, erp_message: str, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(target, f"rejected ({code or status or 'fault'}): {erp_message}")
+        self.erp_message = erp_message
+        self.code = code
+        self.status = status
+
+
+class ErpAuthenticationFailed(ErpRejected):
+    """Credentials refused (wrong key, revoked app, consumed refresh token): a human must act."""
+
+
+class ErpUnavailable(ErpError):
+    """Retryable: throttled (429), 5xx, connection refused, or a read timed out. Nothing was written, or the call
+    was a read; ``retry_after`` is the ERP's hint in seconds when it gave one."""
+
+    def __init__(self, target: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(target, message)
+        self.retry_after = retry_after
+
+
+class ErpConflict(ErpUnavailable):
+    """The document changed under us (stale SOAP ``Key``, 409/412 ETag): re-read and re-apply."""
+
+
+class ErpOutcomeUnknown(ErpError):
+    """A write was sent and no answer came (timeout, dropped connection): the caller must ``find`` before retrying."""
+
+
+def transport_failure(target: str, exc: requests.RequestException, *, write: bool) -> ErpError:
+    """Map a transport exception: a write that may have reached the ERP is an unknown outcome, never a plain retry.
+
+    Only a failure to connect proves nothing was sent; a read timeout or a dropped connection after sending may
+    follow a committed write.
+    """
+    if isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
+    ):
+        return ErpUnavailable(target, f"cannot connect: {type(exc).__name__}")
+    if write:
+        return ErpOutcomeUnknown(target, f"no answer to a write ({type(exc).__name__}): look it up before retrying")
+    return ErpUnavailable(target, f"no answer ({type(exc).__name__})")
+
+
+def vat_key(category: str, rate: Decimal) -> str:
+    """The key of a VAT code mapping in adapter config: ``"S:21"``, ``"AE:0"``, ``"S:5.5"``."""
+    return f"{category}:{format(rate.normalize(), 'f')}"
+
+
+@dataclass(frozen=True)
+class ErpDocumentRef:
+    """What the ERP holds for one of our documents: its id, number, state, version token and its own totals."""
+
+    erp_id: str
+    external_ref: str
+    number: str | None
+    status: Literal["draft", "posted"]
+    version: str | None = None  # SOAP Key or OData ETag: what the next update must send
+    line_count: int = 0
+    total_net: Decimal | None = None
+    total_vat: Decimal | None = None
+    total_gross: Decimal | None = None
+
+    def matches(self, doc: InvoiceDocument) -> bool:
+        """Does the ERP's copy carry our lines and our net total? (VAT is the ERP's computation: compared apart.)"""
+        return self.line_count == len(doc.lines) and self.total_net == doc.total_net
+
+    def totals_differ(self, doc: InvoiceDocument) -> list[str]:
+        """Which of the ERP's totals disagree with ours (billing-rules §6: flag, never silently accept)."""
+        pairs = (("total_net", self.total_net, doc.total_net), ("total_vat", self.total_vat, doc.total_vat),
+                 ("total_gross", self.total_gross, doc.total_gross))
+        return [f"{name}: ERP {erp} != cspbill {ours}" for name, erp, ours in pairs if erp is not None and erp != ours]
+
+
+@runtime_checkable
+class ErpExporter(Protocol):
+    """One ERP target. Every method raises only ``ErpError`` subclasses."""
+
+    target: str
+    supports_update: bool
+
+    def find(self, external_ref: str) -> ErpDocumentRef | None:
+        """Look the document up by our external reference; ``None`` when absent. A read: safe to retry."""
+
+    def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
+        """Create the document (header and lines atomically where the protocol allows). Never retried blindly."""
+
+    def update(self, ref: ErpDocumentRef, doc: InvoiceDocument) -> ErpDocumentRef:
+        """Bring a draft in line with ``doc`` (complete a partial draft, replace changed lines)."""
+
+    def post(self, ref: ErpDocumentRef) -> ErpDocumentRef:
+        """Post (book) a draft; callers check ``ref.status`` first because posting twice fails in every ERP."""
+
+
+def plan(exporter: ErpExporter, doc: InvoiceDocument) -> Plan:
+    """What an export would do, for ``--dry-run``: one read, nothing written."""
+    return decide(exporter, exporter.find(doc.external_ref), doc)
+
+
+def decide(exporter: ErpExporter, found: ErpDocumentRef | None, doc: InvoiceDocument) -> Plan:
+    if found is None:
+        return "create"
+    if found.status == "posted" or found.matches(doc) or not exporter.supports_update:
+        return "skip"
+    return "update"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds of our own retries: attempts per document and the longest single wait we accept from the ERP."""
+
+    attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    settle: float = 0.0  # wait after an unknown outcome before looking up (the ERP may still be applying it)
+
+    def delay(self, attempt: int, hint: float | None) -> float:
+        if hint is not None:
+            return min(self.max_delay, hint)
+        return min(self.max_delay, self.base_delay * 2 ** attempt)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    ref: ErpDocumentRef
+    action: Action
+    attempts: int
+
+
+def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool = False,
+                    policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> ExportResult:
+    """Search-then-create (erp.md §5 rule 3) with bounded retries: the same document ends up in the ERP exactly once.
+
+    Every attempt starts with ``find``: found and complete → adopt; found and partial or changed draft → update;
+    absent → create. Unknown outcomes and retryable errors loop back to ``find``; ``ErpRejected`` propagates at once.
+    """
+    policy = policy or RetryPolicy()
+    last: ErpError | None = None
+    for attempt in range(policy.attempts):
+        try:
+            found = exporter.find(doc.external_ref)
+            step = decide(exporter, found, doc)
+            if found is None:
+                ref, action = exporter.create(doc), "created"
+            elif step == "update":
+                ref, action = exporter.update(found, doc), "updated"
+            else:
+                ref, action = found, "adopted" if last is not None else "skipped"
+            if post and ref.status != "posted":
+                ref, action = exporter.post(ref), "posted"
+            return ExportResult(ref, action, attempt + 1)  # type: ignore[arg-type]
+        except ErpOutcomeUnknown as exc:
+            last = exc
+            sleep(policy.settle)
+        except ErpUnavailable as exc:
+            last = exc
+            sleep(policy.delay(attempt, exc.retry_after))
+    assert last is not None
+    raise last
+
+
+class TokenBucket:
+    """Client-side pacing per target (erp.md §5 rule 8): ``capacity`` calls, refilled at ``capacity / period`` per
+    second. Keeps us under the ERP's limit instead of learning it from 429s."""
+
+    def __init__(self, capacity: int, period: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(capacity)
+        self.rate = capacity / period
+        self._tokens = float(capacity)
+        self._clock = clock
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self, n: int = 1, sleep: Callable[[float], None] = time.sleep) -> None:
+        if n > self.capacity:
+            raise ValueError(f"cannot take {n} tokens from a bucket of {self.capacity:.0f}")
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= n:
+                    self._tokens -= n
+                    return
+                wait = (n - self._tokens) / self.rate
+            sleep(wait)
+
+    def drain(self) -> None:
+        """The ERP said 429: assume the server's bucket is empty so we stop bursting."""
+        with self._lock:
+            self._tokens = 0.0
+            self._stamp = self._clock()

@@ -1,0 +1,1 @@
+"""Tests of the ERP adapters, their sandboxes and the e-invoice files."""
