@@ -193,22 +193,19 @@ class FieldReader:
             raise self.fail(name if index is None else f"{name}[{index}]", "is missing or not an object")
         return FieldReader(self.source, self.record_id, value, f"{path}.")
 
-    def text(self, name: str, required: bool = True) -> str | None:
+    def maybe_text(self, name: str) -> str | None:
+        """Text, or ``None`` when missing, null or empty."""
         value = self.get(name)
         if value is None or value == "":
-            if required:
-                raise self.fail(name, "is missing")
             return None
         if isinstance(value, (dict, list, bool)):
             raise self.fail(name, f"expected text, got {type(value).__name__}")
         return str(value)
 
-    def decimal(self, name: str, required: bool = True, minimum: Decimal | None = None) -> Decimal | None:
+    def maybe_decimal(self, name: str, minimum: Decimal | None = None) -> Decimal | None:
         """A JSON number (already ``Decimal`` when parsed with ``parse_float=Decimal``) or a numeric string."""
         value = self.get(name)
         if value is None or value == "":
-            if required:
-                raise self.fail(name, "is missing")
             return None
         if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
             raise self.fail(name, f"expected a number, got {value!r}")
@@ -222,8 +219,8 @@ class FieldReader:
             raise self.fail(name, f"{number} is below {minimum}")
         return number
 
-    def instant(self, name: str, required: bool = False) -> datetime | None:
-        value = self.text(name, required)
+    def maybe_instant(self, name: str) -> datetime | None:
+        value = self.maybe_text(name)
         if value is None:
             return None
         try:
@@ -231,8 +228,8 @@ class FieldReader:
         except ValueError:
             raise self.fail(name, f"not a date-time: {value!r}") from None
 
-    def day(self, name: str, required: bool = False) -> date | None:
-        value = self.text(name, required)
+    def maybe_day(self, name: str) -> date | None:
+        value = self.maybe_text(name)
         if value is None:
             return None
         try:
@@ -240,8 +237,22 @@ class FieldReader:
         except ValueError:
             raise self.fail(name, f"not a date: {value!r}") from None
 
+    def text(self, name: str) -> str:
+        return self._required(name, self.maybe_text(name))
+
+    def decimal(self, name: str, minimum: Decimal | None = None) -> Decimal:
+        return self._required(name, self.maybe_decimal(name, minimum))
+
+    def day(self, name: str) -> date:
+        return self._required(name, self.maybe_day(name))
+
+    def _required(self, name: str, value: Any) -> Any:
+        if value is None:
+            raise self.fail(name, "is missing")
+        return value
+
     def currency(self, name: str) -> str:
-        value = self.text(name) or ""
+        value = self.text(name)
         if len(value) != 3 or not value.isalpha():
             raise self.fail(name, f"not an ISO 4217 code: {value!r}")
         return value.upper()

@@ -1,0 +1,296 @@
+"""Pax8 partner API adapter: companies and subscriptions as licence snapshots, invoice items as cost lines.
+
+Why it looks like this (distributors.md §2, §5.1, §6): the nightly sync needs a *complete* picture or none, so every
+page is read or the pull raises (a missing page must never look like cancelled seats); one unmappable record is
+reported as ``MalformedRecord`` while the records around it come through. Money is ``Decimal`` from the JSON text;
+dates are parsed leniently because Pax8 mixes ``Z``, colon-less offsets and date-only values. The token is fetched
+once and reused until shortly before its 24 h expiry; token URL, body style and audience are configurable because
+several variants are in circulation (§2.1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import requests
+
+from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
+from connectors.http import BearerJsonClient, BearerToken, HttpPolicy, build_session, read_json
+from connectors.records import (
+    BillingFrequency,
+    BillingType,
+    CostLineRecord,
+    CustomerRecord,
+    Duration,
+    FieldReader,
+    LicenceRecord,
+    PullResult,
+    Status,
+)
+
+SOURCE = "pax8"
+DEFAULT_AUDIENCE = "https://api.pax8.com"
+MAX_PAGE_SIZE = 200
+_MAX_PAGES = 10_000
+
+TokenStyle = Literal["oauth", "camel"]
+
+_TERMS: dict[str, tuple[BillingFrequency, BillingType]] = {
+    "Monthly": ("P1M", "license"),
+    "Annual": ("P1Y", "license"),
+    "2-Year": ("P2Y", "license"),
+    "3-Year": ("P3Y", "license"),
+    "One-Time": ("ONE_TIME", "one_time"),
+    "Activation": ("ONE_TIME", "one_time"),
+    "Trial": ("ONE_TIME", "trial"),  # not recurring: never becomes a monthly amount (§2.6)
+}
+_COMMITMENTS: dict[str, Duration] = {"1-Month": "P1M", "1-Year": "P1Y", "2-Year": "P2Y", "3-Year": "P3Y"}
+# PendingCancel stays active (seats are still provisioned and billed); status_raw carries the flag (§5.1).
+_STATUSES: dict[str, Status] = {
+    "Active": "active", "Activated": "active", "PendingCancel": "active",
+    "PendingManual": "pending", "PendingAutomated": "pending", "WaitingForDetails": "pending",
+    "PendingActivation": "pending", "Cancelled": "cancelled", "Trial": "trial", "Converted": "other",
+}
+
+
+class Pax8Connector:
+    """Reads one Pax8 partner account.
+
+    ``base_url`` is e.g. ``https://api.pax8.com/v1``; ``token_url`` defaults to ``{base_url}/token``.
+    ``token_style`` ``"oauth"`` posts ``{client_id, client_secret, grant_type, audience}`` and reads ``access_token``;
+    ``"camel"`` posts ``{clientId, clientSecret, audience, grantType}`` and reads ``token``/``expiresIn``.
+    ``ca_bundle`` (a PEM path) overrides the policy's trust store, e.g. the sandbox CA.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        token_url: str | None = None,
+        token_style: TokenStyle = "oauth",
+        audience: str = DEFAULT_AUDIENCE,
+        account_id: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        ca_bundle: str | None = None,
+        policy: HttpPolicy | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url or f"{self.base_url}/token"
+        self.account_id = account_id or client_id
+        self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._token_style = token_style
+        self._audience = audience
+        self._now = now
+        policy = policy or HttpPolicy()
+        if ca_bundle:
+            policy = dataclasses.replace(policy, verify=ca_bundle)
+        # POST is retried too: the token request is the only POST this read-only adapter makes; repeating it is safe.
+        self.session: requests.Session = build_session(SOURCE, policy, extra_retry_methods=("POST",))
+        self._client = BearerJsonClient(SOURCE, self.session, self._fetch_token,
+                                        headers={"Content-Type": "application/json"})
+
+    # public API
+
+    def pull_customers(self) -> PullResult:
+        """All companies as ``CustomerRecord``s (every page, or raise)."""
+        customers, errors = self._customers()
+        return PullResult(customers=tuple(customers.values()), errors=tuple(errors))
+
+    def pull_licences(self) -> PullResult:
+        """One complete licence snapshot: all companies and one ``LicenceRecord`` per subscription.
+
+        Raises ``SourceUnavailable`` / ``AuthenticationFailed`` / ``SourceError`` when any page cannot be read; a
+        subscription that cannot be mapped is in ``errors`` and the others are still returned.
+        """
+        as_of = self._now()
+        customers, errors = self._customers()
+        licences: list[LicenceRecord] = []
+        for index, raw in enumerate(self._all("/subscriptions")):
+            try:
+                licences.append(self._licence(raw, customers, as_of, index))
+            except MalformedRecord as problem:
+                errors.append(problem)
+        return PullResult(customers=tuple(customers.values()), licences=tuple(licences), errors=tuple(errors))
+
+    def pull_cost_lines(self, invoice_date_from: date, invoice_date_to: date) -> PullResult:
+        """Partner-side invoice items (``cost``/``costTotal``) of the invoices dated in the inclusive range."""
+        invoices = self._all("/invoices", {"invoiceDateRangeStart": invoice_date_from.isoformat(),
+                                           "invoiceDateRangeEnd": invoice_date_to.isoformat()})
+        lines: list[CostLineRecord] = []
+        errors: list[MalformedRecord] = []
+        for index, invoice in enumerate(invoices):
+            invoice_id = invoice.get("id") if isinstance(invoice, dict) else None
+            if invoice_id in (None, ""):
+                errors.append(MalformedRecord(SOURCE, f"invoice #{index}", "id", "is missing"))
+                continue
+            for number, raw in enumerate(self._all(f"/invoices/{invoice_id}/items")):
+                try:
+                    lines.append(self._cost_line(raw, str(invoice_id), number))
+                except MalformedRecord as problem:
+                    errors.append(problem)
+        return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
+
+    # HTTP
+
+    def _fetch_token(self) -> BearerToken:
+        if self._token_style == "camel":
+            body = {"clientId": self._client_id, "clientSecret": self._client_secret, "audience": self._audience,
+                    "grantType": "client_credentials"}
+        else:
+            body = {"client_id": self._client_id, "client_secret": self._client_secret,
+                    "grant_type": "client_credentials", "audience": self._audience}
+        try:
+            response = self.session.post(self.token_url, json=body)
+        except requests.RequestException as exc:
+            raise SourceUnavailable(SOURCE, f"token request failed after retries: {exc}") from exc
+        if response.status_code in (400, 401, 403):
+            raise AuthenticationFailed(SOURCE, f"token refused ({response.status_code}): {_error_text(response)}")
+        payload = read_json(SOURCE, response)
+        value = payload.get("access_token") or payload.get("token") if isinstance(payload, dict) else None
+        if not value:
+            raise SourceError(SOURCE, "token response carries no access_token/token")
+        lifetime = payload.get("expires_in") or payload.get("expiresIn") or 86400
+        return BearerToken.issued(str(value), float(lifetime))
+
+    def _all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every element of a ``{content, page}`` listing, reading 0-based pages until ``totalPages``.
+
+        Raises when a page is unreadable, lacks its ``page`` object, or the pages add up to fewer elements than
+        ``totalElements`` says: an incomplete listing must fail the run (§6.2). A missing ``content`` is ``[]``
+        (empty ``/invoices`` pages omit it).
+        """
+        items: list[Any] = []
+        number = 0
+        while number < _MAX_PAGES:
+            body = self._client.get_json(f"{self.base_url}{path}",
+                                         {**(params or {}), "page": number, "size": self.page_size})
+            page = body.get("page") if isinstance(body, dict) else None
+            content = body.get("content", []) if isinstance(body, dict) else None
+            if not isinstance(page, dict) or not isinstance(content, list):
+                raise SourceUnavailable(SOURCE, f"{path} page {number}: not a {{content, page}} listing")
+            items.extend(content)
+            try:
+                total_pages, total = int(page.get("totalPages", 0)), int(page.get("totalElements", len(items)))
+            except (TypeError, ValueError) as exc:
+                raise SourceUnavailable(SOURCE, f"{path} page {number}: unreadable page object {page!r}") from exc
+            number += 1
+            if number >= total_pages:
+                if len(items) != total:
+                    raise SourceUnavailable(SOURCE, f"{path}: read {len(items)} of {total} elements")
+                return items
+        raise SourceUnavailable(SOURCE, f"{path}: more than {_MAX_PAGES} pages")
+
+    # mapping
+
+    def _customers(self) -> tuple[dict[str, CustomerRecord], list[MalformedRecord]]:
+        customers: dict[str, CustomerRecord] = {}
+        errors: list[MalformedRecord] = []
+        for index, raw in enumerate(self._all("/companies")):
+            try:
+                reader = FieldReader(SOURCE, _record_id(raw, "company", index), raw)
+                customer = CustomerRecord(
+                    source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
+                    reference=reader.maybe_text("externalId"),
+                    country=reader.maybe_text("address.country"), raw=raw)
+            except MalformedRecord as problem:
+                errors.append(problem)
+                continue
+            customers[customer.external_id] = customer
+        return customers, errors
+
+    def _licence(self, raw: Any, customers: dict[str, CustomerRecord], as_of: datetime, index: int) -> LicenceRecord:
+        reader = FieldReader(SOURCE, _record_id(raw, "subscription", index), raw)
+        subscription_id = reader.text("id")
+        company_id = reader.text("companyId")
+        customer = customers.get(company_id)
+        if customer is None:
+            raise reader.fail("companyId", f"company {company_id} is not in /companies")
+        billing_term = reader.text("billingTerm")
+        if billing_term not in _TERMS:
+            raise reader.fail("billingTerm", f"unknown billing term {billing_term!r}")
+        frequency, billing_type = _TERMS[billing_term]
+        commitment_field = "commitmentTerm" if "commitmentTerm" in reader.raw else "commitment"
+        commitment, commitment_end = None, None
+        if reader.get(commitment_field) is not None:
+            term = reader.nested(commitment_field)
+            name = term.text("term")
+            if name not in _COMMITMENTS:
+                raise term.fail("term", f"unknown commitment term {name!r}")
+            commitment, commitment_end = _COMMITMENTS[name], term.maybe_day("endDate")
+        status_raw = reader.text("status")
+        unit_cost = reader.maybe_decimal("partnerCost")
+        return LicenceRecord(
+            source=SOURCE,
+            source_account_id=self.account_id,
+            customer_external_id=company_id,
+            customer_name=customer.name,
+            customer_reference=customer.reference,
+            subscription_external_id=subscription_id,
+            line_external_id=subscription_id,
+            vendor_subscription_id=reader.maybe_text("vendorSubscriptionId"),
+            parent_subscription_id=reader.maybe_text("parentSubscriptionId"),
+            product_id=reader.text("productId"),
+            product_name=reader.maybe_text("productName") or "",
+            vendor_sku=reader.maybe_text("vendorSkuId"),
+            quantity=reader.decimal("quantity", minimum=Decimal(0)),
+            unit_cost=unit_cost,
+            unit_cost_field="partnerCost" if unit_cost is not None else None,
+            unit_price=reader.maybe_decimal("price"),
+            currency=reader.currency("currencyCode"),
+            commitment_term=commitment,
+            billing_frequency=frequency,
+            billing_type=billing_type,
+            term_start=reader.maybe_day("startDate") or reader.maybe_day("billingStart"),
+            term_end=commitment_end or reader.maybe_day("endDate"),
+            status=_STATUSES.get(status_raw, "other"),
+            status_raw=status_raw,
+            source_updated_at=reader.maybe_instant("updatedDate"),
+            as_of=as_of,
+            raw=raw,
+        )
+
+    def _cost_line(self, raw: Any, invoice_id: str, index: int) -> CostLineRecord:
+        reader = FieldReader(SOURCE, _record_id(raw, f"invoice {invoice_id} item", index), raw)
+        return CostLineRecord(
+            source=SOURCE,
+            line_id=reader.text("id"),
+            customer_external_id=reader.text("companyId"),
+            subscription_external_id=reader.maybe_text("subscriptionId") or "",
+            product_id=reader.maybe_text("productId") or "",
+            charge_type=reader.text("type"),
+            charge_start=reader.day("startPeriod"),
+            charge_end=reader.day("endPeriod"),
+            quantity=reader.decimal("quantity"),
+            unit_price=reader.decimal("cost"),
+            subtotal=reader.decimal("costTotal"),
+            currency=reader.currency("currencyCode"),
+            reference_id=reader.maybe_text("externalId"),
+            invoice_id=invoice_id,
+            raw=raw,
+        )
+
+
+def _record_id(raw: Any, kind: str, index: int) -> str:
+    """The record's own id when it has one, else its position, so a report always names something findable."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return str(value) if value not in (None, "") else f"{kind} #{index}"
+
+
+def _error_text(response: requests.Response) -> str:
+    """The OAuth error of a refused token request (never echoes what we sent)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return f"{body.get('error', '')}: {body.get('error_description', body.get('message', ''))}".strip(": ")
+    return str(body)[:200]
