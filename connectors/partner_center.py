@@ -17,12 +17,10 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, Literal, TypeVar
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -30,13 +28,23 @@ import requests
 from connectors.auth import TokenProvider, send_with_bearer
 from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
 from connectors.http import HttpPolicy, build_session, sleep
-from connectors.records import BillingFrequency, CostLineRecord, CustomerRecord, Duration, LicenceRecord, Status
+from connectors.records import (
+    BillingFrequency,
+    CostLineRecord,
+    CustomerRecord,
+    Duration,
+    FieldReader,
+    LicenceRecord,
+    PullResult,
+    Status,
+)
 
 log = logging.getLogger("cspbill.connectors.partner_center")
 
 SOURCE = "partner_center"
 SCOPE = "https://api.partnercenter.microsoft.com/.default"
 T = TypeVar("T")
+Mapper = Callable[[FieldReader], T]
 
 _BILLING_CYCLES: dict[str, BillingFrequency] = {
     "monthly": "P1M",
@@ -71,64 +79,6 @@ _CHARGE_TYPES = {
         "extendTerm",
     )
 }
-
-
-@dataclass(frozen=True)
-class PullResult(Generic[T]):
-    """What one pull produced: the mapped records and the vendor records that could not be mapped."""
-
-    records: tuple[T, ...]
-    errors: tuple[MalformedRecord, ...]
-
-
-class _Bad(Exception):
-    """A field of one vendor record is unusable; turned into ``MalformedRecord`` with the record's id."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(problem)
-        self.field = field
-        self.problem = problem
-
-
-def _get(item: dict[str, Any], path: str, required: bool = True) -> Any:
-    value: Any = item
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    if required and (value is None or value == ""):
-        raise _Bad(path, "missing")
-    return value
-
-
-def _decimal(item: dict[str, Any], path: str) -> Decimal:
-    value = _get(item, path)
-    if isinstance(value, bool):
-        raise _Bad(path, f"not a number: {value!r}")
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        raise _Bad(path, f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise _Bad(path, f"not a finite number: {value!r}")
-    return number
-
-
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-def _instant(item: dict[str, Any], path: str) -> dt.datetime:
-    """ISO 8601 instant in UTC; Microsoft sends 0-7 fractional digits and ``Z``."""
-    value = _get(item, path)
-    if not isinstance(value, str):
-        raise _Bad(path, f"not a date-time: {value!r}")
-    try:
-        parsed = dt.datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()))
-    except ValueError:
-        raise _Bad(path, f"not an ISO 8601 date-time: {value!r}") from None
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
-
-
-def _optional_instant(item: dict[str, Any], path: str) -> dt.datetime | None:
-    return _instant(item, path) if _get(item, path, required=False) not in (None, "") else None
 
 
 def _line_id(item: dict[str, Any], sign: str) -> str:
@@ -258,93 +208,93 @@ class PartnerCenter:
             url, params = self._url(following["uri"]), None
             headers = {h["key"]: h["value"] for h in following.get("headers") or [] if "key" in h}
 
-    def _pull(
-        self, items: Iterable[dict[str, Any]], id_field: str, mapper: Callable[[dict[str, Any]], T]
-    ) -> PullResult[T]:
+    def _map(
+        self, items: Iterable[dict[str, Any]], id_field: str, mapper: Mapper[T]
+    ) -> tuple[list[T], list[MalformedRecord]]:
+        """Map every item; an unmappable one becomes a ``MalformedRecord`` and the others still come through."""
         records: list[T] = []
         errors: list[MalformedRecord] = []
         for index, item in enumerate(items):
             record_id = str(item.get(id_field) or f"#{index}")
             try:
-                records.append(mapper(item))
-            except _Bad as bad:
-                log.warning("%s: record %s: field %s: %s", self.source, record_id, bad.field, bad.problem)
-                errors.append(MalformedRecord(self.source, record_id, bad.field, bad.problem))
-        return PullResult(tuple(records), tuple(errors))
+                records.append(mapper(FieldReader(self.source, record_id, item)))
+            except MalformedRecord as bad:
+                log.warning("%s", bad)
+                errors.append(bad)
+        return records, errors
+
+    def pull(self) -> PullResult:
+        """The nightly read: every customer and every customer's subscriptions."""
+        customers, errors = self._customers()
+        licences: list[LicenceRecord] = []
+        for customer in customers:
+            found, bad = self._subscriptions(customer)
+            licences += found
+            errors += bad
+        return PullResult(customers=tuple(customers), licences=tuple(licences), errors=tuple(errors))
 
     # --- customers -------------------------------------------------------------------------------------------
 
-    def customers(self) -> PullResult[CustomerRecord]:
+    def customers(self) -> PullResult:
         """All customers of the partner (``GET /v1/customers?size=N``, seek paging)."""
-        return self._pull(self._items("/customers", {"size": self.page_size}), "id", self._customer)
+        customers, errors = self._customers()
+        return PullResult(customers=tuple(customers), errors=tuple(errors))
 
-    def _customer(self, item: dict[str, Any]) -> CustomerRecord:
-        profile = _get(item, "companyProfile")
-        if not isinstance(profile, dict):
-            raise _Bad("companyProfile", f"not an object: {profile!r}")
+    def _customers(self) -> tuple[list[CustomerRecord], list[MalformedRecord]]:
+        return self._map(self._items("/customers", {"size": self.page_size}), "id", self._customer)
+
+    def _customer(self, item: FieldReader) -> CustomerRecord:
+        profile = item.nested("companyProfile")
+        external_id = item.text("id")
         return CustomerRecord(
             source=self.source,
-            external_id=str(_get(item, "id")),
-            name=str(_get(item, "companyProfile.companyName")),
-            tenant_id=str(_get(item, "companyProfile.tenantId", required=False) or _get(item, "id")),
-            country=_get(item, "billingProfile.defaultAddress.country", required=False),
-            raw=item,
+            external_id=external_id,
+            name=profile.text("companyName"),
+            tenant_id=profile.maybe_text("tenantId") or external_id,
+            country=item.maybe_text("billingProfile.defaultAddress.country"),
+            raw=item.raw,
         )
 
     # --- subscriptions ---------------------------------------------------------------------------------------
 
-    def subscriptions(self, customer: CustomerRecord) -> PullResult[LicenceRecord]:
+    def subscriptions(self, customer: CustomerRecord) -> PullResult:
         """A customer's subscriptions as licence records (``GET /v1/customers/{id}/subscriptions``)."""
+        licences, errors = self._subscriptions(customer)
+        return PullResult(licences=tuple(licences), errors=tuple(errors))
+
+    def _subscriptions(self, customer: CustomerRecord) -> tuple[list[LicenceRecord], list[MalformedRecord]]:
         as_of = self._now()
         log.info("%s: reading subscriptions of customer %s (%s)", self.source, customer.external_id, customer.name)
         items = self._items(f"/customers/{customer.external_id}/subscriptions", None)
-        return self._pull(items, "id", lambda item: self._licence(item, customer, as_of))
+        return self._map(items, "id", lambda item: self._licence(item, customer, as_of))
 
-    def licences(self, customers: Iterable[CustomerRecord] | None = None) -> PullResult[LicenceRecord]:
-        """Subscriptions of every customer (all customers when none are given); errors of all customers."""
-        if customers is None:
-            listed = self.customers()
-            customers, errors = listed.records, list(listed.errors)
-        else:
-            errors = []
-        records: list[LicenceRecord] = []
-        for customer in customers:
-            result = self.subscriptions(customer)
-            records += result.records
-            errors += result.errors
-        return PullResult(tuple(records), tuple(errors))
-
-    def _licence(self, item: dict[str, Any], customer: CustomerRecord, as_of: dt.datetime) -> LicenceRecord:
-        sub_id = str(_get(item, "id"))
-        offer_id = str(_get(item, "offerId"))
+    def _licence(self, item: FieldReader, customer: CustomerRecord, as_of: dt.datetime) -> LicenceRecord:
+        sub_id = item.text("id")
+        offer_id = item.text("offerId")
         product_id, _, rest = offer_id.partition(":")
-        sku_id = rest.partition(":")[0] or None
-        quantity = _decimal(item, "quantity")
-        status_raw = str(_get(item, "status"))
+        quantity = item.decimal("quantity", minimum=Decimal(0))
+        status_raw = item.text("status")
         status = _STATUSES.get(status_raw.lower(), "other")
-        billing_type_raw = str(_get(item, "billingType", required=False) or "license").lower()
-        is_trial = bool(_get(item, "isTrial", required=False))
-        cycle = str(_get(item, "billingCycle", required=False) or "").lower()
-        if billing_type_raw == "usage":
+        billing_type = (item.maybe_text("billingType") or "license").lower()
+        cycle = (item.maybe_text("billingCycle") or "").lower()
+        if billing_type == "usage":
             frequency: BillingFrequency = "USAGE"
         elif cycle in _BILLING_CYCLES:
             frequency = _BILLING_CYCLES[cycle]
         else:
-            raise _Bad("billingCycle", f"unknown billing cycle {cycle!r} for a {billing_type_raw} subscription")
-        term_raw = str(_get(item, "termDuration", required=False) or "")
+            raise item.fail("billingCycle", f"unknown billing cycle {cycle!r} for a {billing_type} subscription")
+        term_raw = item.maybe_text("termDuration") or ""
         term: Duration | None = term_raw if term_raw in _TERMS else None  # type: ignore[assignment]
-        start = _optional_instant(item, "effectiveStartDate")
-        end = _optional_instant(item, "commitmentEndDate")
-        auto_renew = _get(item, "autoRenewEnabled", required=False)
+        end = item.maybe_day("commitmentEndDate")
+        auto_renew = item.get("autoRenewEnabled")
+        details = item.get("refundableQuantity.details")
         batches = []
-        for index, detail in enumerate(_get(item, "refundableQuantity.details", required=False) or []):
-            field = f"refundableQuantity.details[{index}]"
-            if not isinstance(detail, dict):
-                raise _Bad(field, f"not an object: {detail!r}")
-            try:
-                seats, until = _decimal(detail, "quantity"), _instant(detail, "allowedUntilDateTime")
-            except _Bad as bad:
-                raise _Bad(f"{field}.{bad.field}", bad.problem) from None
+        for index in range(len(details) if isinstance(details, list) else 0):
+            batch = item.nested("refundableQuantity.details", index)
+            seats = batch.decimal("quantity", minimum=Decimal(0))
+            until = batch.maybe_instant("allowedUntilDateTime")
+            if until is None:
+                raise batch.fail("allowedUntilDateTime", "is missing")
             batches.append((seats, until))
         return LicenceRecord(
             source=self.source,
@@ -354,36 +304,34 @@ class PartnerCenter:
             subscription_external_id=sub_id,
             line_external_id=sub_id,
             product_id=product_id,
-            product_name=str(
-                _get(item, "offerName", required=False) or _get(item, "friendlyName", required=False) or offer_id
-            ),
+            product_name=item.maybe_text("offerName") or item.maybe_text("friendlyName") or offer_id,
             quantity=quantity,
             currency=self.currency,
             billing_frequency=frequency,
-            billing_type="trial" if is_trial else ("usage" if billing_type_raw == "usage" else "license"),
+            billing_type="trial"
+            if item.get("isTrial") is True
+            else ("usage" if billing_type == "usage" else "license"),
             status=status,
             status_raw=status_raw,
             as_of=as_of,
             commitment_term=term,
-            sku=sku_id,
+            sku=rest.partition(":")[0] or None,
             vendor_sku=offer_id,
             customer_tenant_id=customer.tenant_id,
             vendor_subscription_id=sub_id,
-            parent_subscription_id=_get(item, "parentSubscriptionId", required=False),
-            term_start=start.date() if start else None,
-            term_end=end.date() if end else None,
-            renewal_date=end.date() + dt.timedelta(days=1) if end and auto_renew and status == "active" else None,
-            auto_renew=bool(auto_renew) if auto_renew is not None else None,
-            cancellation_allowed_until=_optional_instant(item, "cancellationAllowedUntilDate"),
+            parent_subscription_id=item.maybe_text("parentSubscriptionId"),
+            term_start=item.maybe_day("effectiveStartDate"),
+            term_end=end,
+            renewal_date=end + dt.timedelta(days=1) if end and auto_renew is True and status == "active" else None,
+            auto_renew=auto_renew if isinstance(auto_renew, bool) else None,
+            cancellation_allowed_until=item.maybe_instant("cancellationAllowedUntilDate"),
             refundable_batches=tuple(batches),
-            raw=item,
+            raw=item.raw,
         )
 
     # --- reconciliation line items ---------------------------------------------------------------------------
 
-    def unbilled_line_items(
-        self, currency: str, period: Literal["current", "previous"] = "current"
-    ) -> PullResult[CostLineRecord]:
+    def unbilled_line_items(self, currency: str, period: Literal["current", "previous"] = "current") -> PullResult:
         """NCE (one-time) unbilled recon line items of the current or previous billing period."""
         params = {
             "provider": "onetime",
@@ -392,9 +340,11 @@ class PartnerCenter:
             "period": period,
             "size": self.line_item_page_size,
         }
-        return self._pull(self._items("/invoices/unbilled/lineitems", params), "referenceId", self._cost_line)
+        items = self._items("/invoices/unbilled/lineitems", params)
+        lines, errors = self._map(items, "referenceId", self._cost_line)
+        return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
 
-    def billed_line_items(self, invoice_id: str, currency: str) -> PullResult[CostLineRecord]:
+    def billed_line_items(self, invoice_id: str, currency: str) -> PullResult:
         """NCE (one-time) recon line items of a billed invoice."""
         params = {
             "provider": "onetime",
@@ -402,33 +352,32 @@ class PartnerCenter:
             "currencycode": currency,
             "size": self.line_item_page_size,
         }
-        return self._pull(self._items(f"/invoices/{invoice_id}/lineitems", params), "referenceId", self._cost_line)
+        items = self._items(f"/invoices/{invoice_id}/lineitems", params)
+        lines, errors = self._map(items, "referenceId", self._cost_line)
+        return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
 
-    def _cost_line(self, item: dict[str, Any]) -> CostLineRecord:
-        charge_raw = str(_get(item, "chargeType"))
-        unit_price = _decimal(item, "effectiveUnitPrice")
-        quantity_field = (
-            "billableQuantity" if _get(item, "billableQuantity", required=False) is not None else "quantity"
-        )
-        quantity = _decimal(item, quantity_field)
-        subtotal = _decimal(item, "subtotal")
-        start = _instant(item, "chargeStartDate")
-        end = _instant(item, "chargeEndDate")
+    def _cost_line(self, item: FieldReader) -> CostLineRecord:
+        charge_raw = item.text("chargeType")
+        unit_price = item.decimal("effectiveUnitPrice")
+        quantity = item.decimal("billableQuantity" if item.get("billableQuantity") is not None else "quantity")
+        subtotal = item.decimal("subtotal")
+        start = item.day("chargeStartDate")
+        end = item.day("chargeEndDate")
         sign = "-" if unit_price < 0 or subtotal < 0 else "+"
         return CostLineRecord(
             source=self.source,
-            line_id=_line_id(item, sign),
-            customer_external_id=str(_get(item, "customerId")),
-            subscription_external_id=str(_get(item, "subscriptionId")),
-            product_id=str(_get(item, "productId")),
+            line_id=_line_id(item.raw, sign),
+            customer_external_id=item.text("customerId"),
+            subscription_external_id=item.text("subscriptionId"),
+            product_id=item.text("productId"),
             charge_type=_CHARGE_TYPES.get(charge_raw.lower(), charge_raw),
-            charge_start=start.date(),
-            charge_end=end.date(),
+            charge_start=start,
+            charge_end=end,
             quantity=quantity,
             unit_price=unit_price,
             subtotal=subtotal,
-            currency=str(_get(item, "currency")),
-            reference_id=_get(item, "referenceId", required=False),
-            invoice_id=_get(item, "invoiceNumber", required=False) or None,
-            raw=item,
+            currency=item.currency("currency"),
+            reference_id=item.maybe_text("referenceId"),
+            invoice_id=item.maybe_text("invoiceNumber"),
+            raw=item.raw,
         )
