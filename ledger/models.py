@@ -168,6 +168,7 @@ class Snapshot(Base):
     currency: Mapped[str] = mapped_column(String(3))
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     raw_hash: Mapped[str] = mapped_column(String(64))
+    state_hash: Mapped[str | None] = mapped_column(String(64))  # hash of the billing-relevant state (sync compares it)
 
 
 class UsageRow(Base):
@@ -397,6 +398,14 @@ class Export(Base):
     next_attempt_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # 0004_exports: who holds a "sending" row (host:pid:run), what the ERP holds, and when it was confirmed.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime | None]
+    erp_number: Mapped[str | None] = mapped_column(String(100))
+    erp_status: Mapped[str | None] = mapped_column(String(16))  # draft, posted
+    erp_totals: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime | None]
 
 
 class AuditEvent(Base):
