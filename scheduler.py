@@ -1,6 +1,70 @@
 """APScheduler wiring for the unattended side: nightly sync, monthly draft batches, export retries.
 
-Jobs call ``services`` only. The wiring (job store in the ledger database, cron triggers from config, a database
-lease so two instances never run one job at once) lands with the scheduler issue; until then `cspbill jobs` and
-`cspbill serve` say so instead of pretending to schedule anything.
+APScheduler decides *when* (cron triggers from config, a SQLAlchemy job store in the ledger database so the schedule
+survives restarts, ``max_instances=1``, coalescing and a misfire grace time); ``services.jobs`` decides *whether and
+what* (a database lease per job, so several instances on one database never run one job at once; one ``job_runs``
+row per run). Jobs are stored by reference to ``services.jobs:run_job`` with the config path as argument, so a
+restarted process picks them up unchanged. This module imports only ``services`` and ``config``.
 """
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from config import Settings
+from services.clock import SystemClock
+from services.jobs import job_specs, record_missed, trigger_for
+
+log = logging.getLogger("cspbill.scheduler")
+
+JOB_TABLE = "apscheduler_jobs"
+
+
+def build_scheduler(config_path: str, settings: Settings) -> BackgroundScheduler:
+    """A scheduler with every configured job registered (replacing stale definitions); not started yet."""
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url(), tablename=JOB_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.schedule.misfire_grace_seconds,
+        },
+        timezone=ZoneInfo(settings.schedule.timezone),
+    )
+    wanted = {spec.id for spec in job_specs(settings)}
+    scheduler.start(paused=True)  # the job store is only readable once started
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            scheduler.remove_job(job.id)
+    for spec in job_specs(settings):
+        scheduler.add_job(
+            "services.jobs:run_job",
+            trigger_for(settings, spec),
+            args=[config_path, spec.id],
+            id=spec.id,
+            name=spec.description,
+            replace_existing=True,
+        )
+
+    def on_missed(event: JobExecutionEvent) -> None:
+        log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+        record_missed(settings, event.job_id, event.scheduled_run_time, SystemClock())
+
+    scheduler.add_listener(on_missed, EVENT_JOB_MISSED)
+    return scheduler
+
+
+def start(config_path: str, settings: Settings) -> BackgroundScheduler:
+    """Build and run the scheduler in background threads; ``scheduler.shutdown(wait=True)`` lets a running job end."""
+    scheduler = build_scheduler(config_path, settings)
+    scheduler.resume()
+    for job in scheduler.get_jobs():
+        log.info("scheduled %s next at %s", job.id, job.next_run_time)
+    return scheduler

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from config import ConfigError, Settings, load_config
+from config import ConfigError, Settings, load_config, resolve_config_path
 
 err_console = Console(stderr=True)
 
@@ -18,6 +18,10 @@ err_console = Console(stderr=True)
 class CliState:
     config_path: str | None
     _settings: Settings | None = field(default=None, repr=False)
+
+    def config_file(self) -> str:
+        """The absolute path of the config in use (jobs store it, so a restarted scheduler finds it)."""
+        return str(resolve_config_path(self.config_path).resolve())
 
     def settings(self) -> Settings:
         if self._settings is None:

@@ -1,16 +1,44 @@
-"""`cspbill serve`: serve the web desk and run the scheduler in one process."""
+"""`cspbill serve`: the web desk and the scheduler in one process."""
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
-from services.errors import NotAvailableYet
+from config import Settings
+from desk.context import state
+
+log = logging.getLogger("cspbill.serve")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("serve", help="Serve the web desk and run the scheduler in one process.",
-                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def serve_command() -> None:
-        raise NotAvailableYet(
-            "`cspbill serve` is not available yet: the web desk has not landed"
-        )
+    @app.command("serve")
+    def serve_command(
+        ctx: typer.Context,
+        host: str = typer.Option(None, help="Interface to bind (default: web.host from config)."),
+        port: int = typer.Option(None, help="Port (default: web.port from config)."),
+        scheduler_enabled: bool = typer.Option(True, "--scheduler/--no-scheduler", help="Run the scheduled jobs."),
+    ) -> None:
+        """Serve the web desk (uvicorn) and run the nightly jobs in the same process.
+
+        Ctrl-C or SIGTERM stops accepting requests, lets a running job finish, then exits; a job interrupted by a
+        hard kill is safe to re-run (every job is idempotent and guarded by a database lease that expires).
+        """
+        serve(state(ctx).config_file(), state(ctx).settings(), host, port, scheduler_enabled)
+
+
+def serve(config_file: str, settings: Settings, host: str | None, port: int | None, scheduler_enabled: bool) -> None:
+    import uvicorn
+
+    import scheduler
+    from desk.web.app import create_app
+
+    running = scheduler.start(config_file, settings) if scheduler_enabled else None
+    try:
+        uvicorn.run(create_app(settings), host=host or settings.web.host, port=port or settings.web.port,
+                    log_level="info")
+    finally:
+        if running is not None:
+            log.info("stopping the scheduler; waiting for a running job to finish")
+            running.shutdown(wait=True)

@@ -5,6 +5,7 @@ Add a repository by writing its module and one line here; nothing else needs to 
 
 from ledger.repositories.audit import AuditRepository
 from ledger.repositories.customers import CustomerRepository
+from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
 from ledger.repositories.sync_runs import SyncRunRepository
@@ -13,6 +14,8 @@ from ledger.repositories.tenants import TenantRepository, UserRepository
 REPOSITORIES = {
     "audit": AuditRepository,
     "customers": CustomerRepository,
+    "job_runs": JobRunRepository,
+    "leases": LeaseRepository,
     "snapshots": SnapshotRepository,
     "subscriptions": SubscriptionRepository,
     "sync_runs": SyncRunRepository,

@@ -1,0 +1,191 @@
+"""Scheduled jobs: what runs unattended, and the guarantees around each run.
+
+The scheduler (``scheduler.py``, APScheduler) only decides *when*; this module decides *whether* and *what*:
+- a job id names its kind and target: ``sync:<source>``, ``build:<tenant>``, ``export-retry``;
+- each run takes a database lease named after the job, so two scheduler instances on one database never run the
+  same job at once, and skips a fire time another instance already completed;
+- every run is a ``job_runs`` row (start, end, outcome, counts, error), visible in ``cspbill jobs`` and the web desk;
+- the job calls one service function; failures are recorded, never raised into the scheduler thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from config import Settings, load_config
+from services.clock import Clock, SystemClock
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+
+log = logging.getLogger("cspbill.jobs")
+
+LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lease expires by itself
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    kind: str  # sync, build, export_retry
+    target: str | None  # source name, tenant code, or None
+    cron: str
+    description: str
+
+
+@dataclass(frozen=True)
+class JobRunView:
+    id: int
+    job_id: str
+    scheduled_for: dt.datetime | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    outcome: str
+    counts: dict[str, Any]
+    error: str | None
+    runner: str | None
+
+
+def job_specs(settings: Settings) -> list[JobSpec]:
+    """The jobs the config asks for: a nightly sync per enabled source, a monthly build per tenant, export retries."""
+    schedule = settings.schedule
+    specs = [
+        JobSpec(f"sync:{s.name}", "sync", s.name, schedule.nightly_sync, f"nightly sync of {s.name} ({s.kind})")
+        for s in settings.sources
+        if s.enabled
+    ]
+    specs += [
+        JobSpec(f"build:{t.code}", "build", t.code, schedule.monthly_build, f"draft batch of last month for {t.code}")
+        for t in settings.tenants
+    ]
+    specs.append(JobSpec("export-retry", "export_retry", None, schedule.export_retry, "retry queued ERP exports"))
+    return specs
+
+
+def trigger_for(settings: Settings, spec: JobSpec) -> CronTrigger:
+    return CronTrigger.from_crontab(spec.cron, timezone=ZoneInfo(settings.schedule.timezone))
+
+
+def fire_time_for(settings: Settings, spec: JobSpec, now: dt.datetime) -> dt.datetime:
+    """The fire time a run at ``now`` belongs to: the latest one at or before now (a coalesced catch-up is the
+    latest missed one), searched back over the misfire grace period."""
+    trigger = trigger_for(settings, spec)
+    cursor = now - dt.timedelta(seconds=settings.schedule.misfire_grace_seconds + 1)
+    fire = trigger.get_next_fire_time(None, cursor)
+    latest = None
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(seconds=1))
+    return (latest or now).astimezone(dt.UTC)
+
+
+def runner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _previous_month(now: dt.datetime, timezone: str) -> str:
+    local = now.astimezone(ZoneInfo(timezone)).date().replace(day=1)
+    last = local - dt.timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.sync import sync
+
+    report = sync(settings, clock=clock, source=target)
+    return report.counts()
+
+
+def _run_build(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.batches import build_batch
+
+    assert target is not None
+    month = _previous_month(clock.now(), settings.tenant(target).timezone)
+    summary = build_batch(settings, "system", target, month, clock=clock)
+    return {"month": month, "invoices": summary.invoices, "lines": summary.lines}
+
+
+def _run_export_retry(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.export import retry_due_exports
+
+    return dict(retry_due_exports(settings, clock))
+
+
+ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
+    "sync": _run_sync,
+    "build": _run_build,
+    "export_retry": _run_export_retry,
+}
+
+
+def run_job(config_path: str, job_id: str) -> str:
+    """Entry point the scheduler calls (by reference, so it survives in the job store). Returns the outcome."""
+    settings = load_config(config_path)
+    return execute(settings, job_id, SystemClock())
+
+
+def execute(settings: Settings, job_id: str, clock: Clock, runner: str | None = None) -> str:
+    """Run one job now under its lease; record the run; never raise (the scheduler thread must live on)."""
+    spec = next((s for s in job_specs(settings) if s.id == job_id), None)
+    if spec is None:
+        log.error("job %s is no longer in config; nothing run", job_id)
+        return "skipped"
+    engine = engine_for(settings)
+    runner = runner or runner_name()
+    now = clock.now()
+    scheduled_for = fire_time_for(settings, spec, now)
+    with UnitOfWork(engine, write=True) as uow:
+        if uow.job_runs.done_for(job_id, scheduled_for) is not None:
+            outcome, reason = "skipped", f"fire time {scheduled_for.isoformat()} already completed"
+        elif not uow.leases.acquire(f"job:{job_id}", runner, now, LEASE_TTL):
+            outcome, reason = "skipped", f"lease held by {uow.leases.holder(f'job:{job_id}', now)}"
+        else:
+            outcome, reason = "running", None
+        run_id = uow.job_runs.start(job_id, scheduled_for, runner, now).id
+        if outcome == "skipped":
+            uow.job_runs.finish(run_id, "skipped", now, error=reason)
+    if outcome == "skipped":
+        log.info("job %s skipped: %s", job_id, reason)
+        return outcome
+    counts: dict[str, Any] = {}
+    error = None
+    try:
+        counts = ACTIONS[spec.kind](settings, spec.target, clock)
+        outcome = "succeeded"
+    except Exception as exc:  # recorded with its type; the traceback goes to the log
+        log.exception("job %s failed", job_id)
+        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+    with UnitOfWork(engine, write=True) as uow:
+        uow.job_runs.finish(run_id, outcome, clock.now(), counts=counts, error=error)
+        uow.leases.release(f"job:{job_id}", runner)
+    log.info("job %s %s (%s)", job_id, outcome, counts)
+    return outcome
+
+
+def record_missed(settings: Settings, job_id: str, scheduled_for: dt.datetime, clock: Clock) -> None:
+    """A fire time passed beyond the misfire grace while the scheduler was down: record it, do not run it."""
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        run = uow.job_runs.start(job_id, scheduled_for.astimezone(dt.UTC), runner_name(), clock.now())
+        uow.job_runs.finish(run.id, "missed", clock.now(), error="scheduler was down past the misfire grace time")
+
+
+def recent_runs(settings: Settings, limit: int = 50, job_id: str | None = None) -> Sequence[JobRunView]:
+    with UnitOfWork(engine_for(settings)) as uow:
+        return [
+            JobRunView(r.id, r.job_id, r.scheduled_for, r.started_at, r.finished_at, r.outcome, dict(r.counts),
+                       r.error, r.runner)
+            for r in uow.job_runs.recent(limit, job_id)
+        ]
+
+
+def next_fire_times(settings: Settings, clock: Clock | None = None) -> dict[str, dt.datetime]:
+    """When each configured job fires next (from the cron expressions alone, whether or not a scheduler runs)."""
+    now = (clock or SystemClock()).now()
+    return {spec.id: trigger_for(settings, spec).get_next_fire_time(None, now) for spec in job_specs(settings)}
