@@ -1,0 +1,292 @@
+"""Ingram Micro Cloud Marketplace (CMP "Marketplace API") adapter: customers and subscription product lines.
+
+Why it looks like this (distributors.md §3, §5.2, §6): seat counts exist only on ``GET /subscriptions/{id}``, so a
+snapshot is the customer list, the subscription list and one detail call per subscription (bounded parallelism);
+every one of them must succeed or the pull raises, because a subscription we failed to read must never look
+cancelled. Every request carries ``X-Subscription-Key``; the bearer token is short-lived (1500 s), refreshed before
+it runs out and once more on a 401. Money arrives as strings (``Decimal`` as written); dates are date-only and stay
+plain dates. ``X-Correlation-ID`` is logged with every response by the shared session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
+from connectors.http import BearerJsonClient, BearerToken, HttpPolicy, build_session, correlation_of, read_json
+from connectors.records import (
+    BillingFrequency,
+    BillingType,
+    CustomerRecord,
+    Duration,
+    FieldReader,
+    LicenceRecord,
+    PullResult,
+    Status,
+)
+
+SOURCE = "ingram_cmp"
+DEFAULT_PAGE_SIZE = 100
+_MAX_PAGES = 10_000
+
+_DURATIONS: dict[tuple[str, int], Duration] = {
+    ("month", 1): "P1M", ("year", 1): "P1Y", ("year", 2): "P2Y", ("year", 3): "P3Y",
+}
+_BILLING: dict[tuple[str, int], BillingFrequency] = {
+    **_DURATIONS, ("statement_day", 1): "P1M",  # billed every month on the statement day
+}
+_STATUSES: dict[str, Status] = {
+    "active": "active", "pending": "pending", "hold": "suspended", "terminated": "cancelled", "removed": "cancelled",
+}
+
+
+class IngramConnector:
+    """Reads one reseller account of Ingram Micro Cloud Marketplace.
+
+    ``base_url`` is e.g. ``https://api.cloud.im/marketplace/eu``; ``token_url`` defaults to ``{base_url}/token``.
+    ``username``/``password`` are the CMPAPI user's, ``subscription_key`` the key shown with the Marketplace API
+    product, ``marketplace`` the code posted to ``/token``. ``ca_bundle`` (a PEM path) overrides the policy's trust
+    store. ``detail_workers`` bounds the parallel ``/subscriptions/{id}`` calls.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        subscription_key: str,
+        *,
+        marketplace: str = "us",
+        token_url: str | None = None,
+        account_id: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        detail_workers: int = 4,
+        ca_bundle: str | None = None,
+        policy: HttpPolicy | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url or f"{self.base_url}/token"
+        self.marketplace = marketplace
+        self.account_id = account_id or marketplace
+        self.page_size = max(1, page_size)
+        self.detail_workers = max(1, detail_workers)
+        self._credentials = (username, password)
+        self._now = now
+        policy = policy or HttpPolicy()
+        if ca_bundle:
+            policy = dataclasses.replace(policy, verify=ca_bundle)
+        # POST is retried too: the token request is the only POST this read-only adapter makes; repeating it is safe.
+        self.session: requests.Session = build_session(SOURCE, policy, extra_retry_methods=("POST",))
+        self._key_header = {"X-Subscription-Key": subscription_key}
+        self._client = BearerJsonClient(SOURCE, self.session, self._fetch_token, headers=self._key_header)
+        self._plans: dict[str, Any] = {}
+        self._plans_lock = threading.Lock()
+
+    # public API
+
+    def pull_customers(self) -> PullResult:
+        """All customers as ``CustomerRecord``s (every page, or raise)."""
+        customers, errors = self._customers()
+        return PullResult(customers=tuple(customers.values()), errors=tuple(errors))
+
+    def pull_licences(self) -> PullResult:
+        """One complete licence snapshot: one ``LicenceRecord`` per ``products[]`` line of every subscription.
+
+        Raises ``SourceUnavailable`` / ``AuthenticationFailed`` / ``SourceError`` when any list page or detail call
+        fails; a line that cannot be mapped is in ``errors`` and the other lines are still returned.
+        """
+        as_of = self._now()
+        customers, errors = self._customers()
+        ids: list[str] = []
+        for index, item in enumerate(self._all("/subscriptions")):
+            value = item.get("id") if isinstance(item, dict) else None
+            if value in (None, ""):
+                errors.append(MalformedRecord(SOURCE, f"subscription #{index}", "id", "is missing"))
+            else:
+                ids.append(str(value))
+        with ThreadPoolExecutor(max_workers=self.detail_workers, thread_name_prefix="ingram-detail") as pool:
+            details = list(pool.map(lambda sid: self._get(f"/subscriptions/{sid}"), ids))
+        licences: list[LicenceRecord] = []
+        for subscription_id, detail in zip(ids, details, strict=True):
+            try:
+                lines = self._licences(subscription_id, detail, customers, as_of)
+            except MalformedRecord as problem:
+                errors.append(problem)
+                continue
+            for line in lines:
+                if isinstance(line, MalformedRecord):
+                    errors.append(line)
+                else:
+                    licences.append(line)
+        return PullResult(customers=tuple(customers.values()), licences=tuple(licences), errors=tuple(errors))
+
+    # HTTP
+
+    def _fetch_token(self) -> BearerToken:
+        try:
+            response = self.session.post(self.token_url, json={"marketplace": self.marketplace},
+                                         auth=self._credentials, headers=self._key_header)
+        except requests.RequestException as exc:
+            raise SourceUnavailable(SOURCE, f"token request failed after retries: {exc}") from exc
+        if response.status_code in (400, 401, 403):
+            raise AuthenticationFailed(SOURCE, f"token refused ({response.status_code}, correlation "
+                                               f"{correlation_of(response)}): {response.text[:200]}")
+        payload = read_json(SOURCE, response)
+        value = payload.get("token") if isinstance(payload, dict) else None
+        if not value:
+            raise SourceError(SOURCE, "token response carries no token")
+        return BearerToken.issued(str(value), float(payload.get("expiresInSeconds") or 1500))
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._client.get_json(f"{self.base_url}{path}", params)
+
+    def _all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every element of a ``{data, pagination}`` listing, advancing ``offset`` by what each page returned.
+
+        Advancing by the page's actual length keeps us right when the server clamps ``limit``. Raises when a page is
+        unreadable or the listing ends short of ``pagination.total``: an incomplete listing fails the run (§6.2).
+        """
+        items: list[Any] = []
+        for _ in range(_MAX_PAGES):
+            body = self._get(path, {**(params or {}), "offset": len(items), "limit": self.page_size})
+            data = body.get("data") if isinstance(body, dict) else None
+            pagination = body.get("pagination") if isinstance(body, dict) else None
+            if not isinstance(data, list) or not isinstance(pagination, dict):
+                raise SourceUnavailable(SOURCE, f"{path} at offset {len(items)}: not a {{data, pagination}} listing")
+            try:
+                total = int(pagination["total"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SourceUnavailable(SOURCE, f"{path}: unreadable pagination {pagination!r}") from exc
+            items.extend(data)
+            if len(items) >= total:
+                if len(items) != total:
+                    raise SourceUnavailable(SOURCE, f"{path}: read {len(items)} elements, total says {total}")
+                return items
+            if not data:
+                raise SourceUnavailable(SOURCE, f"{path}: empty page at offset {len(items)} of {total}")
+        raise SourceUnavailable(SOURCE, f"{path}: more than {_MAX_PAGES} pages")
+
+    def _plan(self, plan_id: str) -> Any:
+        """``GET /plans/{id}``, once per plan per connector: periods for subscriptions in the 1.6 shape."""
+        with self._plans_lock:
+            if plan_id not in self._plans:
+                self._plans[plan_id] = self._get(f"/plans/{plan_id}")
+            return self._plans[plan_id]
+
+    # mapping
+
+    def _customers(self) -> tuple[dict[str, CustomerRecord], list[MalformedRecord]]:
+        customers: dict[str, CustomerRecord] = {}
+        errors: list[MalformedRecord] = []
+        for index, raw in enumerate(self._all("/customers")):
+            value = raw.get("id") if isinstance(raw, dict) else None
+            try:
+                reader = FieldReader(SOURCE, str(value) if value not in (None, "") else f"customer #{index}", raw)
+                customer = CustomerRecord(source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
+                                          reference=reader.maybe_text("externalId"),
+                                          country=reader.maybe_text("address.countryCode"), raw=raw)
+            except MalformedRecord as problem:
+                errors.append(problem)
+                continue
+            customers[customer.external_id] = customer
+        return customers, errors
+
+    def _licences(self, subscription_id: str, detail: Any, customers: dict[str, CustomerRecord], as_of: datetime,
+                  ) -> list[LicenceRecord | MalformedRecord]:
+        """One record (or the problem with it) per ``products[]`` line; raises for subscription-wide problems."""
+        reader = FieldReader(SOURCE, subscription_id, detail)
+        customer_id = reader.text("customerId")
+        customer = customers.get(customer_id)
+        if customer is None:
+            raise reader.fail("customerId", f"customer {customer_id} is not in /customers")
+        products = reader.get("products")
+        if not isinstance(products, list) or not products:
+            raise reader.fail("products", "is missing or empty")
+        commitment, frequency, billing_type = self._periods(reader)
+        status_raw = reader.text("status")
+        common = {
+            "source": SOURCE, "source_account_id": self.account_id, "customer_external_id": customer_id,
+            "customer_name": customer.name, "customer_reference": customer.reference,
+            "subscription_external_id": reader.text("id"), "commitment_term": commitment,
+            "billing_frequency": frequency, "billing_type": billing_type,
+            "term_start": reader.maybe_day("creationDate"), "term_end": reader.maybe_day("expirationDate"),
+            "renewal_date": reader.maybe_day("renewalDate"),
+            "auto_renew": reader.get("renewalStatus") if isinstance(reader.get("renewalStatus"), bool) else None,
+            "status": _STATUSES.get(status_raw, "other"), "status_raw": status_raw,
+            "source_updated_at": reader.maybe_day("lastModifiedDate"), "as_of": as_of, "raw": detail,
+        }
+        out: list[LicenceRecord | MalformedRecord] = []
+        for index in range(len(products)):
+            try:
+                out.append(self._line(reader, index, common))
+            except MalformedRecord as problem:
+                out.append(problem)
+        return out
+
+    def _line(self, subscription: FieldReader, index: int, common: dict[str, Any]) -> LicenceRecord:
+        line = subscription.nested("products", index)
+        cost_currency = line.currency("unitCost.currency") if line.get("unitCost") is not None else None
+        price_currency = line.currency("unitPrice.currency") if line.get("unitPrice") is not None else None
+        if cost_currency and price_currency and cost_currency != price_currency:
+            raise line.fail("unitPrice.currency", f"{price_currency} differs from unitCost's {cost_currency}")
+        currency = cost_currency or price_currency
+        if currency is None:
+            raise line.fail("unitCost", "is missing (no currency for the line)")
+        unit_cost = line.maybe_decimal("unitCost.amount")
+        product_id = line.text("id")
+        return LicenceRecord(
+            **common,
+            line_external_id=product_id,
+            product_id=product_id,
+            sku=line.maybe_text("mpn"),
+            product_name=line.maybe_text("name") or subscription.maybe_text("name") or "",
+            vendor_subscription_id=line.maybe_text("vendorSubscriptionId"),
+            quantity=line.decimal("quantity", minimum=Decimal(0)),
+            unit_cost=unit_cost,
+            unit_cost_field="products[].unitCost.amount" if unit_cost is not None else None,
+            unit_price=line.maybe_decimal("unitPrice.amount"),
+            currency=currency,
+        )
+
+    def _periods(self, reader: FieldReader) -> tuple[Duration | None, BillingFrequency, BillingType]:
+        """Commitment and billing frequency from the subscription (newer API) or its plan (1.6 shape)."""
+        subscription_period, billing_period = reader.get("subscriptionPeriod"), reader.get("billingPeriod")
+        billing_model = reader.get("billingModel")
+        source = reader
+        if billing_period is None:
+            plan_id = reader.text("planId")
+            source = FieldReader(SOURCE, reader.record_id, self._plan(plan_id), prefix=f"plan {plan_id}.")
+            billing_period, billing_model = source.get("billingPeriod"), source.get("billingModel")
+            periods = source.get("subscriptionPeriods")
+            subscription_period = periods[0] if isinstance(periods, list) and len(periods) == 1 else None
+        if billing_model == "chargeExternalRating":
+            return None, "USAGE", "usage"
+        frequency = _period(source, "billingPeriod", billing_period, _BILLING)
+        if frequency is None:
+            raise source.fail("billingPeriod", "is missing")
+        commitment = _period(source, "subscriptionPeriod", subscription_period, _DURATIONS)
+        return commitment, frequency, "license"
+
+
+def _period(reader: FieldReader, name: str, value: Any, table: dict[tuple[str, int], Any]) -> Any:
+    """``{type, duration}`` looked up in ``table``; ``None`` when absent, ``MalformedRecord`` when unknown."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise reader.fail(name, f"expected {{type, duration}}, got {value!r}")
+    try:
+        key = (str(value.get("type")), int(value.get("duration")))
+    except (TypeError, ValueError):
+        raise reader.fail(name, f"unreadable period {value!r}") from None
+    if key not in table:
+        raise reader.fail(name, f"unsupported period {key[1]} {key[0]}")
+    return table[key]
