@@ -86,3 +86,12 @@ def total(amounts: Iterable[Money], currency: str) -> Money:
     for amount in amounts:
         result = result + amount
     return result
+
+
+def to_units(value: Decimal | str | int, decimals: int) -> int:
+    """``value`` as an integer count of ``10**-decimals`` units, refusing anything that is not exact (a price with
+    more decimals than the vectorised path carries would otherwise be silently rounded)."""
+    scaled = Decimal(value).scaleb(decimals)
+    if scaled != scaled.to_integral_value(rounding=ROUND_DOWN):
+        raise ValueError(f"{value} has more than {decimals} decimals")
+    return int(scaled)

@@ -40,9 +40,12 @@ def round_ratio(numerator: int, denominator: int, policy: RoundingPolicy) -> int
 
 
 def round_ratio_array(numerators: np.ndarray, denominators: np.ndarray, policy: RoundingPolicy) -> np.ndarray:
-    """Vectorised :func:`round_ratio` on integer arrays (denominators > 0); same results element by element."""
+    """Vectorised :func:`round_ratio` on integer arrays (denominators > 0); same results element by element.
+
+    Works on ``int64`` and on ``object`` arrays of Python ints (the overflow-safe fallback of the bulk paths).
+    """
     magnitude = np.abs(numerators)
-    whole, rest = np.divmod(magnitude, denominators)
+    whole, rest = magnitude // denominators, magnitude % denominators
     if policy is RoundingPolicy.HALF_UP:
         whole = whole + (2 * rest >= denominators)
     elif policy is RoundingPolicy.HALF_EVEN:
