@@ -1,0 +1,237 @@
+"""The production Ingram CMP connector against the CMP sandbox over loopback HTTPS.
+
+Nothing is mocked: the sandbox demands the subscription key on every call, issues 1500 s tokens, pages with
+``offset``/``limit`` and shows quantities only on the detail call (distributors.md §3, §7.2). Backoffs and timeouts
+are small, so every fault is survived or reported typed, quickly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from connectors.errors import AuthenticationFailed, SourceUnavailable
+from connectors.http import HttpPolicy
+from connectors.ingram import IngramConnector
+from sandbox import ingram
+from sandbox.core import Clock, SandboxServer
+from sandbox.scenario_distributors import ingram_world, month_start_of
+from sandbox.tls import TlsFiles, make_tls_files
+
+NIGHT = dt.datetime(2026, 5, 2, 2, 0, tzinfo=dt.UTC)
+SEED = 5
+PAGE = 4
+
+
+@pytest.fixture(scope="module")
+def cmp_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(Path(tmp_path_factory.mktemp("cmp-tls")))
+
+
+@pytest.fixture
+def cmp_clock() -> Clock:
+    return Clock(NIGHT)
+
+
+@pytest.fixture
+def cmp_server(cmp_clock: Clock, cmp_tls: TlsFiles) -> Iterator[SandboxServer]:
+    with SandboxServer(ingram.build(cmp_clock, seed=SEED), tls=cmp_tls, prefix=ingram.PREFIX) as server:
+        yield server
+
+
+@pytest.fixture
+def make_connector(cmp_server: SandboxServer, cmp_tls: TlsFiles) -> Callable[..., IngramConnector]:
+    def make(**overrides: Any) -> IngramConnector:
+        credentials = {key: overrides.pop(key, ingram.CREDENTIALS[key])
+                       for key in ("username", "password", "subscription_key", "marketplace")}
+        options: dict[str, Any] = {
+            "page_size": PAGE,
+            "detail_workers": 3,
+            "ca_bundle": str(cmp_tls.ca_cert),
+            "policy": HttpPolicy(connect_timeout=2.0, read_timeout=1.0, retries=2, backoff_factor=0.01,
+                                 backoff_max=0.05),
+            **overrides,
+        }
+        return IngramConnector(f"{cmp_server.url}{ingram.PREFIX}", credentials["username"], credentials["password"],
+                               credentials["subscription_key"], marketplace=credentials["marketplace"], **options)
+
+    return make
+
+
+def seats_at(now: dt.datetime) -> dict[tuple[str, str], int]:
+    """The scenario's seat count per (subscription, product line) at ``now``, independent of the server."""
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    return {key: timeline.at(now) for key, timeline in world.seats.items()}
+
+
+def calls(server: SandboxServer, path: str) -> int:
+    return sum(1 for _, called in server.app.calls if called == path)
+
+
+def admin(server: SandboxServer, tls: TlsFiles, route: str, body: dict[str, Any]) -> None:
+    response = requests.post(f"{server.url}/__admin/ingram/{route}", json=body, verify=str(tls.ca_cert), timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def test_full_paging_and_one_detail_per_subscription(make_connector: Callable[..., IngramConnector],
+                                                     cmp_server: SandboxServer) -> None:
+    result = make_connector().pull_licences()
+
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    assert result.errors == ()
+    assert len(result.customers) == len(world.customers)
+    assert {(r.subscription_external_id, r.line_external_id): int(r.quantity) for r in result.licences} == seats_at(
+        NIGHT)
+    assert calls(cmp_server, "/subscriptions") == math.ceil(len(world.subscriptions) / PAGE) > 4
+    assert sum(1 for _, path in cmp_server.app.calls if path.startswith("/subscriptions/")) == len(
+        world.subscriptions)
+    two = [r for r in result.licences if r.subscription_external_id == world.named["two_products"]]
+    assert len(two) == 2 and len({r.line_external_id for r in two}) == 2
+    assert {r.vendor_subscription_id for r in two} != {None}
+    line = two[0]
+    assert (line.commitment_term, line.billing_frequency, line.billing_type) == ("P1Y", "P1M", "license")
+    assert line.unit_cost == Decimal("18.2000") and str(line.unit_cost) == "18.2000"  # four decimals, as sent
+    assert line.unit_cost_field == "products[].unitCost.amount" and line.currency == "EUR"
+    assert isinstance(line.term_start, dt.date) and isinstance(line.source_updated_at, dt.date)
+    assert not isinstance(line.source_updated_at, dt.datetime)  # date-only stays a date
+    statuses = {r.subscription_external_id: r.status for r in result.licences}
+    assert statuses[world.named["hold"]] == "suspended"
+    assert statuses[world.named["terminated"]] == "cancelled"
+    assert statuses[world.named["pending"]] == "pending"
+
+
+def test_periods_from_plans_when_the_detail_has_the_old_shape(make_connector: Callable[..., IngramConnector],
+                                                              cmp_server: SandboxServer, cmp_tls: TlsFiles) -> None:
+    admin(cmp_server, cmp_tls, "settings", {"newer_fields": False})
+
+    result = make_connector().pull_licences()
+
+    assert result.errors == () and len(result.licences) == len(seats_at(NIGHT))
+    assert {r.billing_frequency for r in result.licences} <= {"P1M", "P1Y"}
+    plan_calls = [path for _, path in cmp_server.app.calls if path.startswith("/plans/")]
+    assert plan_calls and len(plan_calls) == len(set(plan_calls))  # each plan read once
+
+
+@pytest.mark.parametrize("wrong", [{"password": "nope"}, {"subscription_key": "not-the-key"}], ids=["basic", "key"])
+def test_wrong_credentials_are_refused(make_connector: Callable[..., IngramConnector], wrong: dict[str, str]) -> None:
+    with pytest.raises(AuthenticationFailed, match="401"):
+        make_connector(**wrong).pull_licences()
+
+
+@pytest.mark.parametrize(
+    "route, fault",
+    [
+        ("GET /subscriptions", {"kind": "status", "status": 429, "headers": {"Retry-After": "1"}}),
+        ("GET /subscriptions/.+", {"kind": "status", "status": 429}),
+        ("GET /customers", {"kind": "status", "status": 500}),
+        ("GET /subscriptions/.+", {"kind": "status", "status": 408}),
+        ("GET /subscriptions/.+", {"kind": "delay", "seconds": 1.5}),  # beyond the 1 s read timeout
+        ("POST /token", {"kind": "status", "status": 503}),
+    ],
+    ids=["429-retry-after", "429-backoff", "500", "408", "latency", "token-503"],
+)
+def test_transient_faults_are_survived(make_connector: Callable[..., IngramConnector], cmp_server: SandboxServer,
+                                       route: str, fault: dict[str, Any]) -> None:
+    cmp_server.app.faults.arm(route, after=1 if route != "POST /token" else 0, times=1, **fault)
+
+    result = make_connector().pull_licences()
+
+    assert len(result.licences) == len(seats_at(NIGHT)) and result.errors == ()
+
+
+def test_persistent_failure_of_one_detail_fails_the_pull(make_connector: Callable[..., IngramConnector],
+                                                         cmp_server: SandboxServer) -> None:
+    subscription = ingram_world(SEED, month_start_of(NIGHT)).named["monthly"]
+    cmp_server.app.faults.arm(f"GET /subscriptions/{subscription}", kind="status", status=500, times=-1)
+
+    with pytest.raises(SourceUnavailable, match=f"/subscriptions/{subscription} -> 500"):
+        make_connector().pull_licences()
+
+    assert calls(cmp_server, f"/subscriptions/{subscription}") == 3  # one try plus two bounded retries
+
+
+def test_per_key_quota_exhausted_fails_typed(make_connector: Callable[..., IngramConnector],
+                                             cmp_server: SandboxServer, cmp_tls: TlsFiles) -> None:
+    admin(cmp_server, cmp_tls, "settings", {"quota_per_minute": 5, "quota_retry_after": False})
+
+    with pytest.raises(SourceUnavailable, match="429"):
+        make_connector().pull_licences()
+
+
+def test_token_expiry_mid_run(make_connector: Callable[..., IngramConnector], cmp_server: SandboxServer,
+                              cmp_clock: Clock) -> None:
+    cmp_server.app.faults.arm("GET /subscriptions/.+", kind="expire_token", after=5, times=1)
+
+    result = make_connector(detail_workers=1).pull_licences()
+
+    assert len(result.licences) == len(seats_at(NIGHT))
+    assert calls(cmp_server, "/token") == 2
+
+
+def test_token_expired_by_the_clock_between_calls(make_connector: Callable[..., IngramConnector],
+                                                  cmp_server: SandboxServer, cmp_clock: Clock) -> None:
+    connector = make_connector()
+    connector.pull_customers()
+    cmp_clock.advance(seconds=1600)  # past the 1500 s lifetime on the sandbox's clock, not ours
+
+    assert len(connector.pull_customers().customers) == 10
+    assert calls(cmp_server, "/token") == 2
+
+
+def test_broken_page_fails_the_whole_pull(make_connector: Callable[..., IngramConnector],
+                                          cmp_server: SandboxServer) -> None:
+    cmp_server.app.faults.arm("GET /subscriptions", kind="broken_page", after=2, times=1)
+
+    with pytest.raises(SourceUnavailable, match="unreadable JSON"):
+        make_connector().pull_licences()
+
+
+def test_malformed_line_is_reported_and_the_rest_come_through(make_connector: Callable[..., IngramConnector],
+                                                              cmp_server: SandboxServer) -> None:
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    two = world.named["two_products"]
+    cmp_server.app.faults.arm(f"GET /subscriptions/{two}", kind="malformed",
+                              body={"field": "products.1.unitCost.amount", "value": "12,50"})
+    cmp_server.app.faults.arm("GET /customers", kind="malformed", body={"index": 1, "field": "name", "value": None})
+
+    result = make_connector().pull_licences()
+
+    fields = sorted((error.record_id, error.field) for error in result.errors)
+    bad_customer = world.customers[1]["id"]
+    assert (two, "products[1].unitCost.amount") in fields and (bad_customer, "name") in fields
+    lines = {(r.subscription_external_id, r.line_external_id) for r in result.licences}
+    assert (two, world.subscriptions[1]["products"][0]["id"]) in lines  # the valid line of the same subscription
+    orphaned = {s["id"] for s in world.subscriptions if s["customerId"] == bad_customer}
+    assert all(error.field == "customerId" for error in result.errors if error.record_id in orphaned)
+    expected = len(seats_at(NIGHT)) - 1 - sum(len(s["products"]) for s in world.subscriptions if s["id"] in orphaned)
+    assert len(result.licences) == expected
+
+
+def test_night_by_night_shows_seat_changes(make_connector: Callable[..., IngramConnector],
+                                           cmp_server: SandboxServer, cmp_clock: Clock, cmp_tls: TlsFiles) -> None:
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    connector = make_connector()
+    seen = []
+    for night in range(3):
+        cmp_clock.set(NIGHT + dt.timedelta(days=night))
+        counts = {(r.subscription_external_id, r.line_external_id): int(r.quantity)
+                  for r in connector.pull_licences().licences}
+        assert counts == seats_at(NIGHT + dt.timedelta(days=night))
+        seen.append(counts)
+    monthly = world.named["monthly"]
+    key = (monthly, world.subscriptions[0]["products"][0]["id"])
+    assert (seen[0][key], seen[1][key]) == (25, 27)
+    assert calls(cmp_server, "/token") == 3  # each night's first call found the 1500 s token expired
+
+    cmp_clock.advance(hours=6)
+    admin(cmp_server, cmp_tls, "quantity", {"subscriptionId": monthly, "productId": key[1], "quantity": 30})
+    cmp_clock.advance(hours=18)
+    after = {(r.subscription_external_id, r.line_external_id): r.quantity for r in connector.pull_licences().licences}
+    assert after[key] == Decimal(30)
