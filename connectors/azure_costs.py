@@ -228,7 +228,42 @@ class AzureCosts:
             },
         }
 
-    def daily_costs(self, scope: str, first: dt.date, last: dt.date, customer_external_id: str) -> PullResult:
+    def pull(self, billing_account_id: str, first: dt.date, last: dt.date) -> PullResult:
+        """Usage of every customer of the billing account for ``first``..``last`` (inclusive).
+
+        Customers are keyed by their Entra tenant id (the Partner Center customer id) when the billing account
+        names it, else by the billing customer id. Meter names are read once at the billing-account scope.
+        """
+        listed = self.billing_customers(billing_account_id)
+        meters = self.meters(f"providers/Microsoft.Billing/billingAccounts/{billing_account_id}", first, last)
+        usage: list[UsageRecord] = []
+        errors = list(listed.errors)
+        for customer in listed.customers:
+            scope = customer_scope(billing_account_id, customer.external_id)
+            result = self.daily_costs(scope, first, last, customer.tenant_id or customer.external_id, meters)
+            usage += result.usage
+            errors += result.errors
+        return PullResult(customers=listed.customers, usage=tuple(usage), errors=tuple(errors))
+
+    def meters(self, scope: str, first: dt.date, last: dt.date) -> tuple[dict[tuple, Any], dict[tuple, Any]]:
+        """(meter name by meter id, meter category by meter id) for the range, one query each."""
+
+        def by_meter(column: str) -> dict[tuple, Any]:
+            grouping = [{"type": "Dimension", "name": "MeterId"}, {"type": "Dimension", "name": column}]
+            return self._index(
+                self._rows(scope, self._body(first, last, "None", "Cost", grouping)), ("MeterId",), column
+            )
+
+        return by_meter("Meter"), by_meter("MeterCategory")
+
+    def daily_costs(
+        self,
+        scope: str,
+        first: dt.date,
+        last: dt.date,
+        customer_external_id: str,
+        meters: tuple[dict[tuple, Any], dict[tuple, Any]] | None = None,
+    ) -> PullResult:
         """Usage rows for days ``first``..``last`` (inclusive) at ``scope`` (see ``customer_scope``)."""
         log.info(
             "%s: reading daily costs of customer %s at %s for %s..%s",
@@ -246,34 +281,7 @@ class AzureCosts:
             ("UsageDate", "ResourceId", "MeterId", "Currency"),
             "UsageQuantity",
         )
-        meter_names = self._index(
-            self._rows(
-                scope,
-                self._body(
-                    first,
-                    last,
-                    "None",
-                    "Cost",
-                    [{"type": "Dimension", "name": "MeterId"}, {"type": "Dimension", "name": "Meter"}],
-                ),
-            ),
-            ("MeterId",),
-            "Meter",
-        )
-        categories = self._index(
-            self._rows(
-                scope,
-                self._body(
-                    first,
-                    last,
-                    "None",
-                    "Cost",
-                    [{"type": "Dimension", "name": "MeterId"}, {"type": "Dimension", "name": "MeterCategory"}],
-                ),
-            ),
-            ("MeterId",),
-            "MeterCategory",
-        )
+        meter_names, categories = meters or self.meters(scope, first, last)
         tags: dict[tuple, dict[str, str]] = {}
         for key in self.tag_keys:
             grouping = [{"type": "Dimension", "name": "ResourceId"}, {"type": "TagKey", "name": key}]

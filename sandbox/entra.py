@@ -25,6 +25,8 @@ from sandbox.core import Clock, Request, Response, SandboxApp
 
 PREFIX = ""
 TENANT_ID = "6f1e9a0c-2b7d-4c55-9e1a-0d3c5b7a9f21"
+# Entra accepts a tenant's domain name in place of its id; the demo config uses this one.
+TENANT_DOMAINS = ("demo-partner-tenant", "wolkwerk-demo.onmicrosoft.com")
 CREDENTIALS: dict[str, str] = {
     "tenant_id": TENANT_ID,
     "client_id": "0c6f3f2e-7a1b-4d9e-8c21-5e4b3a2d1f00",
@@ -155,7 +157,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         return f"https://{request.header('Host', '127.0.0.1')}"
 
     def known_tenant(tenant: str) -> bool:
-        return tenant.lower() in (TENANT_ID, "organizations", "common")
+        return tenant.lower() in (TENANT_ID, *TENANT_DOMAINS, "organizations", "common")
 
     @app.route("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration")
     def discovery(request: Request) -> Response:
