@@ -33,12 +33,12 @@ from typing import Any
 from sandbox.core import Clock, RateWindow, Request, Response, SandboxApp, broken_json, corrupt
 from sandbox.scenario_distributors import IngramWorld, ingram_world, month_end_of, month_start_of
 
-PREFIX = "/marketplace/eu"
+PREFIX = "/ingram"  # matches the shipped config.yaml (https://127.0.0.1:8445/ingram)
 CREDENTIALS: dict[str, str] = {
     "username": "sandbox-cmpapi-user",
     "password": "sandbox-cmpapi-password",
     "subscription_key": "sandbox-cmp-subscription-key-0001",
-    "marketplace": "de",
+    "marketplace": "us",
 }
 MARKETPLACES = ("us", "ca", "br", "se", "de", "nl", "uk")
 DEFAULT_LIMIT = 10

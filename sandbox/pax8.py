@@ -37,7 +37,7 @@ from sandbox.scenario_distributors import (
     usage_lines,
 )
 
-PREFIX = "/v1"
+PREFIX = "/pax8/v1"  # matches the shipped config.yaml (https://127.0.0.1:8444/pax8/v1)
 CREDENTIALS: dict[str, str] = {
     "client_id": "sandbox-pax8-client-id",
     "client_secret": "sandbox-pax8-client-secret",
