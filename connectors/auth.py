@@ -105,7 +105,8 @@ class TokenProvider:
             app = self._application()
             try:
                 result = app.acquire_token_for_client(scopes=[self.scope])
-            except (requests.RequestException, ValueError) as exc:
+            except (requests.RequestException, ValueError, msal.exceptions.MsalServiceError) as exc:
+                # msal raises instead of returning an error dict when the body is not OAuth JSON (5xx pages)
                 raise SourceUnavailable(self.source, f"Entra token request failed: {exc}") from exc
             if "access_token" not in result:
                 error = str(result.get("error", "unknown_error"))
