@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -40,7 +41,7 @@ def policy(tls: TlsFiles) -> HttpPolicy:
                       verify=str(tls.ca_cert))
 
 
-def _serve(module, clock: Clock, tls: TlsFiles) -> Iterator[SandboxServer]:  # noqa: ANN001 - a sandbox module
+def _serve(module: ModuleType, clock: Clock, tls: TlsFiles) -> Iterator[SandboxServer]:
     with SandboxServer(module.build(clock, seed=SEED), tls=tls, prefix=module.PREFIX) as server:
         yield server
 
