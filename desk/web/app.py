@@ -1,0 +1,145 @@
+"""The web desk application: wiring of sessions, CSRF, sign-in, error pages and the page routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from config import Settings
+from desk.web import pages_desk, pages_finance
+from desk.web.auth import (
+    LoginRequired,
+    authenticate,
+    csrf_guard,
+    current_actor,
+    log,
+    session_secret,
+    sign_in,
+    sign_out,
+)
+from desk.web.render import render
+from services import web_queries as q
+from services.access import Actor
+from services.clock import Clock, SystemClock
+from services.errors import NotAllowed, NotAvailableYet, NotFound, UserFacingError
+
+SESSION_COOKIE = "cspbill_session"
+SESSION_SECONDS = 8 * 3600  # one working day
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The web desk for ``settings``; ``clock`` is what the services take as now (tests and the demo inject one)."""
+    app = FastAPI(title="cspbill desk", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(csrf_guard)])
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_SECONDS,
+        same_site="lax",
+        https_only=settings.web.secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
+    _error_pages(app)
+    _routes(app)
+    app.include_router(pages_desk.router)
+    app.include_router(pages_finance.router)
+    return app
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths after sign-in (``//evil`` and absolute URLs would be an open redirect)."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _routes(app: FastAPI) -> None:
+    @app.get("/healthz")
+    def healthz(request: Request) -> JSONResponse:
+        health = q.health(request.app.state.settings)
+        body = {"ok": health.ok, "database": health.database, "migrations_at_head": health.at_head,
+                "revisions": health.revisions, "heads": health.heads}
+        if health.problem:
+            body["problem"] = health.problem
+        return JSONResponse(body, status_code=200 if health.ok else 503)
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/") -> HTMLResponse:
+        return render(request, "login.html", next=_safe_next(next), error=None)
+
+    @app.post("/login", response_model=None)
+    def login(
+        request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")
+    ) -> Response:
+        who = authenticate(request.app.state.settings, username.strip().lower(), password)
+        if who is None:
+            log.info("web: failed sign-in for %r", username)
+            return render(request, "login.html", status_code=401, next=_safe_next(next),
+                          error="Unknown user or wrong password.", username_value=username)
+        sign_in(request, who)
+        log.info("web: %s signed in", who.username)
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @app.post("/logout")
+    def logout(request: Request) -> RedirectResponse:
+        sign_out(request)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request, who: Actor = Depends(current_actor)) -> HTMLResponse:
+        settings = request.app.state.settings
+        open_issues = q.list_discrepancies(settings, who, status="open", limit=5)
+        recent = q.list_batches(settings, who, limit=5) if who.has_role("finance") else None
+        return render(request, "home.html", who=who, discrepancies=open_issues, batches=recent)
+
+    @app.get("/operations", response_class=HTMLResponse)
+    def operations(request: Request, offset: int = 0, who: Actor = Depends(current_actor)) -> HTMLResponse:
+        settings = request.app.state.settings
+        jobs = q.job_runs(settings, who, offset=offset) if who.has_role("finance") else None
+        return render(request, "operations.html", who=who, runs=q.last_sync_runs(settings, who), jobs=jobs)
+
+
+def _error_pages(app: FastAPI) -> None:
+    def page(request: Request, status: int, title: str, message: str) -> Response:
+        if request.url.path == "/healthz":
+            return JSONResponse({"ok": False, "problem": message}, status_code=status)
+        return render(request, "error.html", status_code=status, title=title, message=message)
+
+    @app.exception_handler(LoginRequired)
+    def login_required(request: Request, _exc: LoginRequired) -> Response:
+        if request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+        return page(request, 401, "Sign-in required", "Please sign in again.")
+
+    @app.exception_handler(NotFound)
+    def not_found(request: Request, exc: NotFound) -> Response:
+        return page(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(NotAllowed)
+    def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        log.info("web: %s refused: %s", request.url.path, exc)
+        return page(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(NotAvailableYet)
+    def not_available(request: Request, exc: NotAvailableYet) -> Response:
+        return page(request, 503, "Not available yet", str(exc))
+
+    @app.exception_handler(UserFacingError)
+    def user_error(request: Request, exc: UserFacingError) -> Response:
+        return page(request, 400, "Cannot do that", str(exc))
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> Response:
+        titles = {403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+        return page(request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+
+    @app.exception_handler(404)
+    def unknown_path(request: Request, _exc: Exception) -> Response:
+        return page(request, 404, "Not found", f"{request.url.path}: no such page")

@@ -1,0 +1,135 @@
+"""Service-desk pages: customer and subscription search, a subscription's timeline with the mutation form, and the
+discrepancy list with its resolve action."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from desk.web.actions import service
+from desk.web.auth import current_actor
+from desk.web.render import flash, render
+from services import web_queries as q
+from services.access import Actor, require
+from services.errors import ValidationFailed
+
+router = APIRouter()
+MUTATION_KINDS = ("increase", "decrease", "cancel", "upgrade")
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers(request: Request, offset: int = 0, who: Actor = Depends(current_actor)) -> HTMLResponse:
+    query = request.query_params.get("q", "")
+    settings = request.app.state.settings
+    return render(request, "customers.html", who=who, query=query,
+                  page=q.search_customers(settings, who, query, offset=offset))
+
+
+@router.get("/subscriptions", response_class=HTMLResponse)
+def subscriptions(
+    request: Request, customer: int | None = None, offset: int = 0, who: Actor = Depends(current_actor)
+) -> HTMLResponse:
+    query = request.query_params.get("q", "")
+    settings = request.app.state.settings
+    return render(request, "subscriptions.html", who=who, query=query, customer=customer,
+                  page=q.search_subscriptions(settings, who, query, customer_id=customer, offset=offset))
+
+
+def _subscription_page(request: Request, who: Actor, subscription_id: int, status_code: int = 200,
+                       refusal: str | None = None, form: dict[str, str] | None = None) -> HTMLResponse:
+    settings = request.app.state.settings
+    view = q.subscription_view(settings, who, subscription_id)
+    return render(request, "subscription.html", status_code=status_code, who=who, view=view,
+                  kinds=MUTATION_KINDS, refusal=refusal, form=form or {},
+                  today=request.app.state.clock.now().date().isoformat())
+
+
+@router.get("/subscriptions/{subscription_id}", response_class=HTMLResponse)
+def subscription(request: Request, subscription_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
+    return _subscription_page(request, who, subscription_id)
+
+
+def _parse_quantity(text: str) -> Decimal | None:
+    if not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValidationFailed(f"mutation.new_quantity: {text!r} is not a number") from None
+    if value < 0 or value != value.to_integral_value():
+        raise ValidationFailed(f"mutation.new_quantity: {text!r} must be a whole number of seats, 0 or more")
+    return value
+
+
+def _parse_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed(f"mutation.effective_date: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@router.post("/subscriptions/{subscription_id}/mutations", response_model=None)
+def add_mutation(
+    request: Request,
+    subscription_id: int,
+    kind: str = Form(...),
+    effective_date: str = Form(...),
+    ticket_ref: str = Form(""),
+    new_quantity: str = Form(""),
+    target_product: str = Form(""),
+    reason: str = Form(""),
+    who: Actor = Depends(current_actor),
+) -> HTMLResponse | RedirectResponse:
+    """Hand the request to the mutations service; a refused change re-renders the form with the service's reason."""
+    settings = request.app.state.settings
+    tenant = q.subscription_tenant(settings, who, subscription_id)
+    require(who, "desk", tenant)
+    form = {"kind": kind, "effective_date": effective_date, "ticket_ref": ticket_ref, "new_quantity": new_quantity,
+            "target_product": target_product, "reason": reason}
+    try:
+        if kind not in MUTATION_KINDS:
+            raise ValidationFailed(f"mutation.kind: {kind!r} is not one of {', '.join(MUTATION_KINDS)}")
+        saved = service("mutations", "add_mutation")(
+            settings, who, subscription_id=subscription_id, kind=kind, effective_date=_parse_day(effective_date),
+            new_quantity=_parse_quantity(new_quantity), target_product=target_product.strip() or None,
+            ticket_ref=ticket_ref.strip(), reason=reason.strip() or None, clock=request.app.state.clock,
+        )
+    except ValidationFailed as exc:
+        return _subscription_page(request, who, subscription_id, status_code=422, refusal=str(exc), form=form)
+    flash(request, f"Mutation saved: {getattr(saved, 'summary', kind)}.", "success")
+    return RedirectResponse(f"/subscriptions/{subscription_id}", status_code=303)
+
+
+@router.get("/discrepancies", response_class=HTMLResponse)
+def discrepancies(
+    request: Request,
+    tenant: str = "",
+    kind: str = "",
+    status: str = "open",
+    offset: int = 0,
+    who: Actor = Depends(current_actor),
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    page = q.list_discrepancies(settings, who, tenant or None, kind or None, status or None, offset=offset)
+    return render(request, "discrepancies.html", who=who, page=page, tenant=tenant, kind=kind, status=status,
+                  kinds=q.discrepancy_kinds(settings, who), visible=who.visible_tenants(settings))
+
+
+@router.post("/discrepancies/{discrepancy_id}/resolve")
+def resolve_discrepancy(
+    request: Request, discrepancy_id: int, note: str = Form(""), back: str = Form("/discrepancies"),
+    who: Actor = Depends(current_actor),
+) -> RedirectResponse:
+    """Mark a discrepancy resolved with a note, through the reconcile service (which audits it)."""
+    settings = request.app.state.settings
+    require(who, "desk")
+    try:
+        service("reconcile", "resolve_discrepancy")(settings, who, discrepancy_id, note.strip(),
+                                                    clock=request.app.state.clock)
+        flash(request, f"Discrepancy {discrepancy_id} marked resolved.", "success")
+    except ValidationFailed as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/discrepancies", 303)
