@@ -319,7 +319,11 @@ class SandboxServer:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{self.app.name}", daemon=True)
+        # A short poll interval makes stop() return in ~50 ms instead of up to 0.5 s (tests start many servers).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.app.name}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
