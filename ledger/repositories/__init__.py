@@ -5,6 +5,7 @@ Add a repository by writing its module and one line here; nothing else needs to 
 
 from ledger.repositories.audit import AuditRepository
 from ledger.repositories.customers import CustomerRepository
+from ledger.repositories.exports import ExportRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
@@ -14,6 +15,7 @@ from ledger.repositories.tenants import TenantRepository, UserRepository
 REPOSITORIES = {
     "audit": AuditRepository,
     "customers": CustomerRepository,
+    "exports": ExportRepository,
     "job_runs": JobRunRepository,
     "leases": LeaseRepository,
     "snapshots": SnapshotRepository,

@@ -1,0 +1,112 @@
+"""The export outbox: one row per (ERP target, invoice), claimed before every ERP call.
+
+Why a compare-and-set claim: the row's move to ``sending`` is committed before the ERP is called, and only the run
+that made that move may act on it. A second run (scheduler and CLI at once) finds the claim taken and leaves the row
+alone, so two processes never both search-then-create the same document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from ledger.models import Batch, Customer, Export, Invoice, Tenant
+from ledger.repositories.base import Repository
+
+
+class ExportRepository(Repository):
+    def get(self, export_id: int) -> Export | None:
+        return self.session.get(Export, export_id)
+
+    def add(self, invoice: Invoice, target: str, external_ref: str, now: dt.datetime) -> Export:
+        row = Export(invoice_id=invoice.id, tenant_id=invoice.tenant_id, target=target, external_ref=external_ref,
+                     status="queued", attempts=0, created_at=now, updated_at=now, next_attempt_at=now)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def for_target(self, tenant_id: int, target: str) -> dict[int, Export]:
+        """This tenant's outbox rows for ``target``, by invoice id."""
+        rows = self.session.scalars(select(Export).where(Export.tenant_id == tenant_id, Export.target == target))
+        return {row.invoice_id: row for row in rows}
+
+    def approved_invoices(self, tenant_id: int, batch_id: int | None = None) -> Sequence[Invoice]:
+        """Approved (not yet exported) invoices with a number, oldest first, lines loaded."""
+        query = (select(Invoice).where(Invoice.tenant_id == tenant_id, Invoice.status == "approved",
+                                       Invoice.number.is_not(None))
+                 .options(selectinload(Invoice.lines)).order_by(Invoice.id))
+        if batch_id is not None:
+            query = query.where(Invoice.batch_id == batch_id)
+        return self.session.scalars(query).all()
+
+    def invoices_of_batch(self, batch_id: int) -> Sequence[Invoice]:
+        return self.session.scalars(select(Invoice).where(Invoice.batch_id == batch_id)
+                                    .options(selectinload(Invoice.lines)).order_by(Invoice.id)).all()
+
+    def invoice(self, invoice_id: int) -> Invoice | None:
+        return self.session.scalar(select(Invoice).where(Invoice.id == invoice_id)
+                                   .options(selectinload(Invoice.lines)))
+
+    def customers(self, ids: set[int]) -> dict[int, Customer]:
+        if not ids:
+            return {}
+        return {c.id: c for c in self.session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+
+    def batch(self, batch_id: int) -> Batch | None:
+        return self.session.get(Batch, batch_id)
+
+    def batch_by_month(self, tenant_id: int, month: str) -> Batch | None:
+        return self.session.scalar(select(Batch).where(Batch.tenant_id == tenant_id, Batch.month == month))
+
+    def tenant(self, tenant_id: int) -> Tenant | None:
+        return self.session.get(Tenant, tenant_id)
+
+    def due(self, tenant_id: int, target: str, now: dt.datetime, *, include_failed: bool) -> Sequence[Export]:
+        """Rows a run should work on: queued ones whose backoff has passed, unclaimed or orphaned ``sending`` ones
+        (decided by the caller), and with ``include_failed`` the failed ones too."""
+        statuses = ["queued", "sending"] + (["failed"] if include_failed else [])
+        ready = or_(Export.status != "queued", Export.next_attempt_at.is_(None), Export.next_attempt_at <= now)
+        query = (select(Export).where(Export.tenant_id == tenant_id, Export.target == target,
+                                      Export.status.in_(statuses), ready)
+                 .order_by(Export.id))
+        return self.session.scalars(query).all()
+
+    def due_anywhere(self, now: dt.datetime) -> Sequence[tuple[int, str]]:
+        """(tenant id, target) pairs with queued rows whose backoff has passed, for the scheduler's retry job."""
+        query = (select(Export.tenant_id, Export.target)
+                 .where(Export.status == "queued", or_(Export.next_attempt_at.is_(None),
+                                                       Export.next_attempt_at <= now))
+                 .distinct().order_by(Export.tenant_id, Export.target))
+        return [(tenant_id, target) for tenant_id, target in self.session.execute(query)]
+
+    def claim(self, export_id: int, expected_status: str, expected_claim: str | None, runner: str,
+              now: dt.datetime) -> bool:
+        """Move a row to ``sending`` for ``runner`` if nobody changed it since it was read (compare-and-set)."""
+        claim_matches = (Export.claimed_by.is_(None) if expected_claim is None
+                         else Export.claimed_by == expected_claim)
+        result = self.session.execute(
+            update(Export)
+            .where(and_(Export.id == export_id, Export.status == expected_status, claim_matches))
+            .values(status="sending", claimed_by=runner, claimed_at=now, attempts=Export.attempts + 1,
+                    updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire_all()
+        return result.rowcount == 1
+
+    def for_batch(self, batch_id: int) -> Sequence[tuple[Invoice, Export | None]]:
+        """Every invoice of a batch with its outbox rows (None when never queued), for the status view."""
+        query = (select(Invoice, Export).outerjoin(Export, Export.invoice_id == Invoice.id)
+                 .where(Invoice.batch_id == batch_id).order_by(Invoice.id, Export.id))
+        return [(invoice, export) for invoice, export in self.session.execute(query)]
+
+    def counts(self, tenant_id: int) -> dict[str, Any]:
+        rows = self.session.scalars(select(Export.status).where(Export.tenant_id == tenant_id))
+        result: dict[str, Any] = {}
+        for status in rows:
+            result[status] = result.get(status, 0) + 1
+        return result
