@@ -4,23 +4,31 @@ Add a repository by writing its module and one line here; nothing else needs to 
 """
 
 from ledger.repositories.audit import AuditRepository
+from ledger.repositories.cost_lines import CostLineRepository
 from ledger.repositories.customers import CustomerRepository
+from ledger.repositories.discrepancies import DiscrepancyRepository
 from ledger.repositories.exports import ExportRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
+from ledger.repositories.mutations import MutationRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
 from ledger.repositories.sync_runs import SyncRunRepository
 from ledger.repositories.tenants import TenantRepository, UserRepository
+from ledger.repositories.usage import UsageRepository
 
 REPOSITORIES = {
     "audit": AuditRepository,
+    "cost_lines": CostLineRepository,
     "customers": CustomerRepository,
+    "discrepancies": DiscrepancyRepository,
     "exports": ExportRepository,
     "job_runs": JobRunRepository,
     "leases": LeaseRepository,
+    "mutations": MutationRepository,
     "snapshots": SnapshotRepository,
     "subscriptions": SubscriptionRepository,
     "sync_runs": SyncRunRepository,
     "tenants": TenantRepository,
+    "usage": UsageRepository,
     "users": UserRepository,
 }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from ledger.models import Customer, CustomerExternalId
 from ledger.repositories.base import Repository
@@ -52,3 +53,33 @@ class CustomerRepository(Repository):
             like = f"%{text}%"
             query = query.where(or_(Customer.name.ilike(like), Customer.reference.ilike(like)))
         return self.session.scalars(query.order_by(Customer.name).limit(limit).offset(offset)).all()
+
+    def external_id_map(self, source: str, tenant_id: int | None = None) -> dict[str, int]:
+        """``{external id: customer id}`` of one source (optionally one tenant), loaded once for a bulk sync."""
+        query = select(CustomerExternalId.external_id, CustomerExternalId.customer_id).where(
+            CustomerExternalId.source == source
+        )
+        if tenant_id is not None:
+            query = query.join(Customer).where(Customer.tenant_id == tenant_id)
+        return {external_id: customer_id for external_id, customer_id in self.session.execute(query)}
+
+    def reference_map(self, tenant_id: int) -> dict[str, int]:
+        """``{reference: customer id}`` of one tenant (the ERP customer number is the join key across sources)."""
+        query = select(Customer.reference, Customer.id).where(
+            Customer.tenant_id == tenant_id, Customer.reference.is_not(None)
+        )
+        return {reference: customer_id for reference, customer_id in self.session.execute(query)}
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert customers in one statement batch; returns their ids in the order of ``rows``."""
+        if not rows:
+            return []
+        statement = insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True)
+        return list(self.session.scalars(statement, list(rows)))
+
+    def link_many(self, links: Iterable[tuple[int, str, str]]) -> int:
+        """Record many ``(customer id, source, external id)`` names at once (callers pass only new ones)."""
+        rows = [{"customer_id": c, "source": s, "external_id": e} for c, s, e in links]
+        if rows:
+            self.session.execute(insert(CustomerExternalId.__table__), rows)
+        return len(rows)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import JSON, Text, bindparam, cast, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from ledger.append_only import AppendOnlyViolation
@@ -24,9 +24,17 @@ from ledger.repositories.base import Repository
 APPEND_ONLY_MODELS = (Snapshot, AuditEvent)
 
 
+def payload_text(raw: dict[str, Any]) -> str:
+    """The canonical JSON text of a payload (sorted keys, decimals as text): what is hashed, and stored in bulk."""
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def payload_hash(raw: dict[str, Any]) -> str:
     """A stable hash of a vendor payload (sorted keys, decimals as text)."""
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return text_hash(payload_text(raw))
+
+
+def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -60,6 +68,34 @@ class SnapshotRepository(Repository):
             .where(Snapshot.subscription_id == subscription_id)
             .order_by(Snapshot.observed_at, Snapshot.id)
         ).all()
+
+    def latest_state_hashes(self, subscription_ids: Sequence[int]) -> dict[int, str | None]:
+        """``{subscription id: state hash of its latest snapshot}`` (latest = highest id: snapshots are appended)."""
+        found: dict[int, str | None] = {}
+        for start in range(0, len(subscription_ids), 5000):
+            chunk = subscription_ids[start:start + 5000]
+            latest = (
+                select(func.max(Snapshot.id))
+                .where(Snapshot.subscription_id.in_(chunk))
+                .group_by(Snapshot.subscription_id)
+                .scalar_subquery()
+            )
+            query = select(Snapshot.subscription_id, Snapshot.state_hash).where(Snapshot.id.in_(latest))
+            found.update(dict(self.session.execute(query).tuples().all()))
+        return found
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Append many snapshots at once; each row carries ``raw_text`` (``payload_text`` of its raw) and ``raw_hash``.
+
+        Why text: the bulk path serialises each payload once, hashes that text and stores the same text.
+        """
+        if not rows:
+            return 0
+        table = Snapshot.__table__
+        raw_text = bindparam("raw_text", type_=Text)
+        raw = raw_text if self.session.get_bind().dialect.name == "sqlite" else cast(raw_text, JSON)
+        self.session.execute(insert(table).values(raw=raw), list(rows))
+        return len(rows)
 
     def quantity_on(self, subscription_id: int, day: dt.date) -> QuantityOnDay | None:
         """The state in force on ``day`` (last snapshot observed on or before it) and the day it started."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from ledger.models import Subscription
 from ledger.repositories.base import Repository
@@ -34,3 +35,39 @@ class SubscriptionRepository(Repository):
         return self.session.scalars(
             select(Subscription).where(Subscription.customer_id == customer_id).order_by(Subscription.id)
         ).all()
+
+    def by_source(self, source: str) -> Sequence[Subscription]:
+        """Every subscription one source has shown us (the sync compares a pull against them)."""
+        return self.session.scalars(
+            select(Subscription).where(Subscription.source == source).order_by(Subscription.id)
+        ).all()
+
+    def rows_of_source(self, source: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """Chosen columns (plus ``id`` and ``external_id``) of a source's subscriptions, as plain dicts (bulk path)."""
+        table = Subscription.__table__
+        wanted = ["id", "external_id", *[c for c in columns if c not in ("id", "external_id")]]
+        query = select(*[table.c[name] for name in wanted]).where(table.c.source == source)
+        return [dict(row._mapping) for row in self.session.execute(query)]
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert subscriptions in one statement batch; returns their ids in the order of ``rows``."""
+        if not rows:
+            return []
+        table = Subscription.__table__
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(self.session.scalars(statement, list(rows)))
+
+    def update_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Update the given columns of many subscriptions, each row naming its ``id`` (all rows same columns)."""
+        if not rows:
+            return 0
+        table = Subscription.__table__
+        columns = [name for name in rows[0] if name != "id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_{name}") for name in columns})
+        )
+        self.session.execute(statement, [{f"_{k}": v for k, v in row.items()} for row in rows],
+                             execution_options={"synchronize_session": False})
+        return len(rows)

@@ -1,0 +1,61 @@
+"""Cost lines: what the vendor billed the reseller, upserted by (source, line id) and kept as delivered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from ledger.models import CostLine
+from ledger.repositories.base import Repository
+from ledger.repositories.usage import ReplaceCounts
+
+COMPARED = ("tenant_id", "subscription_id", "customer_external_id", "subscription_external_id", "product_id",
+            "charge_type", "charge_start", "charge_end", "quantity", "unit_price", "subtotal", "currency",
+            "reference_id", "invoice_id", "raw")
+
+
+class CostLineRepository(Repository):
+    def upsert_many(self, source: str, rows: Sequence[dict[str, Any]], sync_run_id: int | None) -> ReplaceCounts:
+        """Insert new lines, update restated ones, leave identical ones alone (a re-run stores nothing new)."""
+        table = CostLine.__table__
+        existing: dict[str, Any] = {}
+        line_ids = [row["line_id"] for row in rows]
+        for start in range(0, len(line_ids), 5000):
+            query = select(table).where(table.c.source == source, table.c.line_id.in_(line_ids[start:start + 5000]))
+            existing.update({row.line_id: row for row in self.session.execute(query)})
+        inserts, updates, unchanged = [], [], 0
+        for row in rows:
+            old = existing.get(row["line_id"])
+            if old is None:
+                inserts.append({**row, "source": source, "sync_run_id": sync_run_id})
+            elif any(getattr(old, name) != row[name] for name in COMPARED):
+                updates.append({"_id": old.id, **{f"_{name}": row[name] for name in COMPARED},
+                                "_sync_run_id": sync_run_id})
+            else:
+                unchanged += 1
+        if inserts:
+            self.session.execute(insert(table), inserts)
+        if updates:
+            names = [*COMPARED, "sync_run_id"]
+            statement = update(table).where(table.c.id == bindparam("_id")).values(
+                {name: bindparam(f"_{name}") for name in names}
+            )
+            self.session.execute(statement, updates, execution_options={"synchronize_session": False})
+        return ReplaceCounts(len(inserts), len(updates), 0, unchanged)
+
+    def for_subscriptions(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date) -> Sequence[CostLine]:
+        """Lines of these subscriptions whose charge stretch overlaps ``first``..``last`` (inclusive)."""
+        if not subscription_ids:
+            return []
+        return self.session.scalars(
+            select(CostLine)
+            .where(
+                CostLine.subscription_id.in_(subscription_ids),
+                CostLine.charge_start <= last,
+                CostLine.charge_end >= first,
+            )
+            .order_by(CostLine.charge_start, CostLine.id)
+        ).all()

@@ -1,0 +1,53 @@
+"""Discrepancies: one row per distinct finding (its fingerprint), open until a person resolves it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from ledger.models import Discrepancy
+from ledger.repositories.base import Repository
+
+
+class DiscrepancyRepository(Repository):
+    def get(self, discrepancy_id: int) -> Discrepancy | None:
+        return self.session.get(Discrepancy, discrepancy_id)
+
+    def by_fingerprint(self, fingerprint: str) -> Discrepancy | None:
+        return self.session.scalar(select(Discrepancy).where(Discrepancy.fingerprint == fingerprint))
+
+    def raise_(self, fingerprint: str, seen_at: dt.datetime, **fields: Any) -> tuple[Discrepancy, bool]:
+        """Record a finding; the same finding again only moves ``last_seen_at`` (and keeps a resolution).
+
+        Returns (row, created).
+        """
+        found = self.by_fingerprint(fingerprint)
+        if found is not None:
+            found.last_seen_at = seen_at
+            return found, False
+        row = Discrepancy(fingerprint=fingerprint, first_seen_at=seen_at, last_seen_at=seen_at, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row, True
+
+    def search(
+        self,
+        tenant_ids: Sequence[int],
+        kind: str | None = None,
+        status: str | None = None,
+        subscription_id: int | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> Sequence[Discrepancy]:
+        query = select(Discrepancy).where(Discrepancy.tenant_id.in_(tenant_ids))
+        if kind:
+            query = query.where(Discrepancy.kind == kind)
+        if status:
+            query = query.where(Discrepancy.status == status)
+        if subscription_id is not None:
+            query = query.where(Discrepancy.subscription_id == subscription_id)
+        query = query.order_by(Discrepancy.day.desc(), Discrepancy.id.desc()).limit(limit).offset(offset)
+        return self.session.scalars(query).all()

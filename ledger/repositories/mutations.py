@@ -1,0 +1,55 @@
+"""Mutations: service-desk requests to change a subscription, saved only after the NCE rules accepted them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from ledger.models import Mutation
+from ledger.repositories.base import Repository
+
+
+class MutationRepository(Repository):
+    def get(self, mutation_id: int) -> Mutation | None:
+        return self.session.get(Mutation, mutation_id)
+
+    def add(self, **fields: object) -> Mutation:
+        mutation = Mutation(**fields)
+        self.session.add(mutation)
+        self.session.flush()
+        return mutation
+
+    def by_ticket(self, subscription_id: int, ticket_ref: str) -> Sequence[Mutation]:
+        return self.session.scalars(
+            select(Mutation)
+            .where(Mutation.subscription_id == subscription_id, Mutation.ticket_ref == ticket_ref)
+            .order_by(Mutation.id)
+        ).all()
+
+    def for_subscription(self, subscription_id: int) -> Sequence[Mutation]:
+        return self.session.scalars(
+            select(Mutation).where(Mutation.subscription_id == subscription_id).order_by(Mutation.effective_date,
+                                                                                          Mutation.id)
+        ).all()
+
+    def search(
+        self,
+        tenant_ids: Sequence[int],
+        subscription_id: int | None = None,
+        status: str | None = None,
+        effective_from: dt.date | None = None,
+        effective_to: dt.date | None = None,
+        limit: int = 200,
+    ) -> Sequence[Mutation]:
+        query = select(Mutation).where(Mutation.tenant_id.in_(tenant_ids))
+        if subscription_id is not None:
+            query = query.where(Mutation.subscription_id == subscription_id)
+        if status:
+            query = query.where(Mutation.status == status)
+        if effective_from is not None:
+            query = query.where(Mutation.effective_date >= effective_from)
+        if effective_to is not None:
+            query = query.where(Mutation.effective_date <= effective_to)
+        return self.session.scalars(query.order_by(Mutation.effective_date, Mutation.id).limit(limit)).all()

@@ -1,0 +1,73 @@
+"""Usage rows: one day of consumption per (source, row key), replaced when the source restates the day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from ledger.models import UsageRow
+from ledger.repositories.base import Repository
+
+COMPARED = ("tenant_id", "customer_id", "subscription_id", "subscription_external_id", "usage_date", "meter_id",
+            "meter_name", "meter_category", "resource_group", "resource_location", "tags", "quantity", "cost",
+            "currency")
+
+
+@dataclass(frozen=True)
+class ReplaceCounts:
+    inserted: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+class UsageRepository(Repository):
+    def replace_window(
+        self, source: str, first: dt.date, last: dt.date, rows: Sequence[dict[str, Any]], sync_run_id: int | None
+    ) -> ReplaceCounts:
+        """Make the source's rows dated ``first``..``last`` (inclusive) exactly ``rows``.
+
+        Why not delete-and-insert: a re-run of the same night must store nothing new, and rows that did not change
+        keep their ids; a day the source no longer reports loses its rows instead of keeping stale ones.
+        """
+        table = UsageRow.__table__
+        existing = {
+            row.row_key: row
+            for row in self.session.execute(
+                select(table).where(table.c.source == source, table.c.usage_date.between(first, last))
+            )
+        }
+        inserts, updates, unchanged = [], [], 0
+        for row in rows:
+            old = existing.pop(row["row_key"], None)
+            if old is None:
+                inserts.append({**row, "source": source, "sync_run_id": sync_run_id})
+            elif any(getattr(old, name) != row[name] for name in COMPARED):
+                updates.append({"_id": old.id, **{f"_{name}": row[name] for name in COMPARED},
+                                "_sync_run_id": sync_run_id})
+            else:
+                unchanged += 1
+        if inserts:
+            self.session.execute(insert(table), inserts)
+        if updates:
+            names = [*COMPARED, "sync_run_id"]
+            statement = update(table).where(table.c.id == bindparam("_id")).values(
+                {name: bindparam(f"_{name}") for name in names}
+            )
+            self.session.execute(statement, updates, execution_options={"synchronize_session": False})
+        if existing:
+            ids = [row.id for row in existing.values()]
+            for start in range(0, len(ids), 5000):
+                self.session.execute(delete(table).where(table.c.id.in_(ids[start:start + 5000])))
+        return ReplaceCounts(len(inserts), len(updates), len(existing), unchanged)
+
+    def for_tenant(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[UsageRow]:
+        return self.session.scalars(
+            select(UsageRow)
+            .where(UsageRow.tenant_id == tenant_id, UsageRow.usage_date.between(first, last))
+            .order_by(UsageRow.usage_date, UsageRow.id)
+        ).all()

@@ -1,0 +1,140 @@
+"""From a configured source to a reader the nightly sync can call: the right connector, its secrets, its window.
+
+Why a seam here: every connector has its own constructor and entry points (``pull()``, ``pull_licences()``,
+recon line items); the sync wants one call, ``read(as_of)``, returning one complete ``PullResult`` (or raising), plus
+the trailing usage window the source re-read so restated days can be replaced as a whole. Secrets are read from the
+environment variables the config names at the moment of use (``config.schema.secret``) and never logged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from config import Settings
+from config.schema import SourceConfig, secret
+from connectors.auth import TokenProvider
+from connectors.errors import AuthenticationFailed
+from connectors.http import HttpPolicy
+from connectors.ingram import IngramConnector
+from connectors.partner_center import SCOPE, PartnerCenter
+from connectors.pax8 import Pax8Connector
+from connectors.records import PullResult
+from services.errors import NotAvailableYet
+
+
+@dataclass(frozen=True)
+class SourcePull:
+    """One complete read: the records, and the usage days it covered (inclusive) when it reads usage."""
+
+    result: PullResult
+    usage_window: tuple[dt.date, dt.date] | None = None
+
+
+class SourceReader(Protocol):
+    def read(self, as_of: dt.datetime) -> SourcePull: ...
+
+
+OpenSource = Callable[[Settings, SourceConfig], SourceReader]
+
+
+def _required(config: SourceConfig, env_field: str) -> str:
+    """The secret behind ``config.<env_field>``; a missing setting fails the source like a refused login."""
+    value = secret(getattr(config, env_field))
+    if value is None:
+        raise AuthenticationFailed(config.name, f"sources[{config.name}].{env_field} is not configured")
+    return value
+
+
+def _ca(settings: Settings, config: SourceConfig) -> str | None:
+    """The CA bundle path, relative paths resolved against the config file's folder."""
+    if not config.ca_bundle:
+        return None
+    path = settings.base_dir / config.ca_bundle
+    return str(path.resolve())
+
+
+def _merge(*results: PullResult) -> PullResult:
+    return PullResult(
+        customers=tuple(c for r in results for c in r.customers),
+        licences=tuple(lic for r in results for lic in r.licences),
+        usage=tuple(u for r in results for u in r.usage),
+        cost_lines=tuple(c for r in results for c in r.cost_lines),
+        errors=tuple(e for r in results for e in r.errors),
+    )
+
+
+@dataclass
+class PartnerCenterReader:
+    """Customers and NCE subscriptions, plus this month's unbilled recon lines (what Microsoft charges us)."""
+
+    settings: Settings
+    config: SourceConfig
+
+    def read(self, as_of: dt.datetime) -> SourcePull:
+        config = self.config
+        policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
+        if not config.authority_url:
+            raise AuthenticationFailed(config.name, f"sources[{config.name}].authority_url is not configured")
+        tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
+                               _required(config, "client_secret_env"), config.scope or SCOPE, policy=policy)
+        currency = self.settings.tenant(config.tenant).currency
+        connector = PartnerCenter(config.base_url, tokens, account_id=config.account_id or "", currency=currency,
+                                  policy=policy, page_size=config.page_size, source=config.name, now=lambda: as_of)
+        try:
+            return SourcePull(_merge(connector.pull(), connector.unbilled_line_items(currency, "current")))
+        finally:
+            connector.close()
+
+
+@dataclass
+class Pax8Reader:
+    """Companies and subscriptions, plus the partner invoices of the last 31 days (cost lines)."""
+
+    settings: Settings
+    config: SourceConfig
+
+    def read(self, as_of: dt.datetime) -> SourcePull:
+        config = self.config
+        connector = Pax8Connector(config.base_url, _required(config, "client_id_env"),
+                                  _required(config, "client_secret_env"), token_url=config.token_url,
+                                  account_id=config.account_id, page_size=config.page_size,
+                                  ca_bundle=_ca(self.settings, config), now=lambda: as_of)
+        today = as_of.date()
+        licences = connector.pull_licences()
+        return SourcePull(_merge(licences, connector.pull_cost_lines(today - dt.timedelta(days=31), today)))
+
+
+@dataclass
+class IngramReader:
+    """Customers and subscription product lines (client id/secret = the API user, api key = subscription key)."""
+
+    settings: Settings
+    config: SourceConfig
+
+    def read(self, as_of: dt.datetime) -> SourcePull:
+        config = self.config
+        connector = IngramConnector(config.base_url, _required(config, "client_id_env"),
+                                    _required(config, "client_secret_env"), _required(config, "api_key_env"),
+                                    marketplace=config.account_id or "us", token_url=config.token_url,
+                                    page_size=config.page_size, ca_bundle=_ca(self.settings, config),
+                                    now=lambda: as_of)
+        return SourcePull(connector.pull_licences())
+
+
+READERS: dict[str, Callable[[Settings, SourceConfig], SourceReader]] = {
+    "partner_center": PartnerCenterReader,
+    "pax8": Pax8Reader,
+    "ingram_cmp": IngramReader,
+}
+
+
+def open_source(settings: Settings, config: SourceConfig) -> SourceReader:
+    """The reader for one configured source; a kind whose connector has not landed says so."""
+    factory = READERS.get(config.kind)
+    if factory is None:
+        raise NotAvailableYet(f"source {config.name!r}: kind {config.kind!r} has no connector yet")
+    return factory(settings, config)
