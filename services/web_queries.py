@@ -355,11 +355,15 @@ class JobRunRow:
 
 
 def job_runs(settings: Settings, who: Actor, offset: int = 0, limit: int = 25) -> Page:
-    """Scheduled job runs, newest first (jobs span legal entities, so this is for finance and admins)."""
+    """Scheduled job runs, newest first, for finance and admins; runs of another entity's sources or builds
+    (``sync:<source>``, ``build:<tenant>``) are left out."""
     offset, limit = _bounds(offset, limit)
     require(who, "finance")
+    hidden = [f"sync:{s.name}" for s in settings.sources if not who.can_see(s.tenant)]
+    hidden += [f"build:{t.code}" for t in settings.tenants if not who.can_see(t.code)]
     with UnitOfWork(engine_for(settings)) as uow:
-        stmt = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).offset(offset).limit(limit + 1)
+        stmt = select(JobRun).where(JobRun.job_id.not_in(hidden))
+        stmt = stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).offset(offset).limit(limit + 1)
         return _page(uow.session.scalars(stmt).all(), offset, limit, lambda j: JobRunRow(
             j.id, j.job_id, j.scheduled_for, j.started_at, j.finished_at, j.outcome, dict(j.counts or {}), j.error,
             j.runner))
