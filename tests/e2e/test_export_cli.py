@@ -1,0 +1,130 @@
+"""`cspbill export` through the real console script against the BC SOAP sandbox: dry run, a process killed while its
+create is in flight (the ERP applies it anyway), and the re-run that adopts it instead of creating a second copy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from config import Settings
+from config.loader import parse_settings
+from ledger.models import Export
+from sandbox import bc_soap as bc_sandbox
+from sandbox.core import Clock as SandboxClock
+from sandbox.core import SandboxServer
+from services.export import erp_reference
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+from tests.conftest import demo_config_data
+from tests.services.test_export_outbox import SOAP, Soap, assert_exactly_once, seed_invoices
+
+CLI = str(Path(sys.executable).with_name("cspbill"))
+
+
+@pytest.fixture
+def soap() -> Iterator[Soap]:
+    app = bc_sandbox.build(SandboxClock(), seed=1)
+    server = SandboxServer(app, prefix=bc_sandbox.PREFIX).start()
+    try:
+        yield Soap(app, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, soap: Soap) -> Path:
+    data = demo_config_data()
+    data["database"] = {"url": f"sqlite:///{tmp_path / 'ledger.db'}", "url_env": None}
+    for tenant in data["tenants"]:
+        tenant["erp"] = {"kind": "none"}
+    data["tenants"][0]["erp"] = {"kind": "bc_soap", "base_url": soap.service_url, "company": bc_sandbox.COMPANY,
+                                 "username_env": "CSPBILL_BC_SOAP_USER", "password_env": "CSPBILL_BC_SOAP_KEY"}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def environment(config: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
+    env.update(CSPBILL_CONFIG=str(config), CSPBILL_BC_SOAP_USER=bc_sandbox.CREDENTIALS["username"],
+               CSPBILL_BC_SOAP_KEY=bc_sandbox.CREDENTIALS["password"])
+    return env
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=environment(config), timeout=120)
+
+
+def settings_of(config: Path) -> Settings:
+    return parse_settings(yaml.safe_load(config.read_text(encoding="utf-8")), config)
+
+
+def rows(settings: Settings) -> list[tuple[str, str]]:
+    with UnitOfWork(engine_for(settings)) as uow:
+        return [(r.external_ref, r.status) for r in uow.session.scalars(select(Export).order_by(Export.id))]
+
+
+def wait_for(condition: object, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def test_dry_run_then_export_then_nothing_left(config_file: Path, soap: Soap) -> None:
+    assert cli(config_file, "init").returncode == 0
+    settings = settings_of(config_file)
+    numbers = seed_invoices(settings)
+
+    dry = cli(config_file, "export", "--dry-run", "--as", "finn")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count(": would-create") == 3 and "would-create 3" in dry.stdout
+    assert "nothing was changed" in dry.stdout
+    assert soap.state() == {"invoices": [], "posted": []} and rows(settings) == []
+
+    done = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(": created") == 3 and "created 3" in done.stdout
+    assert_exactly_once(soap, settings, numbers)
+
+    again = cli(config_file, "export", "--as", "finn")
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+    refused = cli(config_file, "export", "--tenant", "nl-bv", "--as", "dana")
+    assert refused.returncode == 1 and "lacks role 'finance'" in refused.stderr
+
+
+@pytest.mark.slow
+def test_a_process_killed_while_the_erp_applies_its_create_does_not_duplicate(config_file: Path, soap: Soap) -> None:
+    assert cli(config_file, "init").returncode == 0
+    settings = settings_of(config_file)
+    numbers = seed_invoices(settings)
+    # POSTs: look-up 1, create 1, look-up 2, create 2 <- held 3 s, then applied even though the caller is gone
+    soap.app.faults.arm(SOAP, kind="delay", seconds=3.0, after=3)
+    process = subprocess.Popen([CLI, "export", "--tenant", "nl-bv", "--as", "finn"], env=environment(config_file),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: sum(1 for method, _ in soap.app.calls if method == "POST") >= 4)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert rows(settings) == [(erp_reference("nl-bv", numbers[0]), "sent"),
+                              (erp_reference("nl-bv", numbers[1]), "sending"),
+                              (erp_reference("nl-bv", numbers[2]), "queued")]
+    wait_for(lambda: len(soap.documents(erp_reference("nl-bv", numbers[1]))) == 1)
+
+    rerun = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "adopted" in rerun.stdout and "created 1" in rerun.stdout
+    assert_exactly_once(soap, settings, numbers)
+    assert {status for _, status in rows(settings)} == {"sent"}
