@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -10,6 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from config import ConfigError, Settings, load_config, resolve_config_path
+from services.clock import Clock, FixedClock, SystemClock
+
+NOW_ENV = "CSPBILL_NOW"  # an ISO 8601 instant with offset: run a command "as of" that moment (replaying a night)
 
 err_console = Console(stderr=True)
 
@@ -30,6 +35,23 @@ class CliState:
             except ConfigError as exc:
                 fail(f"config error: {exc}")
         return self._settings
+
+    def clock(self) -> Clock:
+        """The services' clock: ``$CSPBILL_NOW`` (e.g. ``2026-05-03T00:30:00Z``) fixes now, else the system clock.
+
+        Why an environment variable: the demo and the end-to-end tests replay a month night by night through the real
+        console script, each command "as of" its night, without a hidden option on every command.
+        """
+        value = os.environ.get(NOW_ENV)
+        if not value:
+            return SystemClock()
+        try:
+            now = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"{NOW_ENV}: not an ISO 8601 instant: {value!r}")
+        if now.tzinfo is None:
+            fail(f"{NOW_ENV}: {value!r} has no UTC offset (write e.g. 2026-05-03T00:30:00Z)")
+        return FixedClock(now.astimezone(dt.UTC))
 
 
 def state(ctx: typer.Context) -> CliState:
