@@ -83,6 +83,11 @@ class SyncReport:
     def failed(self) -> tuple[SourceRunReport, ...]:
         return tuple(run for run in self.runs if run.status == "failed")
 
+    def counts(self) -> dict[str, Any]:
+        """Per source: status, counts and error (what the scheduler stores on its job run)."""
+        return {run.source: {"status": run.status, **run.counts, **({"error": run.error} if run.error else {})}
+                for run in self.runs}
+
 
 @dataclass(frozen=True)
 class IngestContext:
