@@ -369,6 +369,7 @@ class InvoiceLine(Base):
     lineage: Mapped[dict[str, Any]] = mapped_column(default=dict)
     corrects_line_key: Mapped[str | None] = mapped_column(String(300))
     reason_code: Mapped[str | None] = mapped_column(String(40))
+    bill_month: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM whose batch owns the key
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
 

@@ -4,12 +4,15 @@ Add a repository by writing its module and one line here; nothing else needs to 
 """
 
 from ledger.repositories.audit import AuditRepository
+from ledger.repositories.batches import BatchRepository
 from ledger.repositories.cost_lines import CostLineRepository
 from ledger.repositories.customers import CustomerRepository
 from ledger.repositories.discrepancies import DiscrepancyRepository
 from ledger.repositories.exports import ExportRepository
+from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
+from ledger.repositories.prices import PriceRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
 from ledger.repositories.sync_runs import SyncRunRepository
@@ -18,13 +21,16 @@ from ledger.repositories.usage import UsageRepository
 
 REPOSITORIES = {
     "audit": AuditRepository,
+    "batches": BatchRepository,
     "cost_lines": CostLineRepository,
     "customers": CustomerRepository,
     "discrepancies": DiscrepancyRepository,
     "exports": ExportRepository,
+    "invoices": InvoiceRepository,
     "job_runs": JobRunRepository,
     "leases": LeaseRepository,
     "mutations": MutationRepository,
+    "prices": PriceRepository,
     "snapshots": SnapshotRepository,
     "subscriptions": SubscriptionRepository,
     "sync_runs": SyncRunRepository,

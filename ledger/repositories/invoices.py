@@ -1,0 +1,184 @@
+"""Invoices and invoice lines: bulk writes for batch builds, reads for review, and the invoice-number counter.
+
+Why Core statements for writes: a batch holds up to hundreds of thousands of lines; ORM unit-of-work bookkeeping per
+object costs more than the rating. Reads for people are paginated and ordered by indexed columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ledger.models import Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
+from ledger.repositories.base import Repository
+
+CHUNK = 5000
+CLOSED = ("approved", "exported")
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class InvoiceRepository(Repository):
+    # --- batch builds -------------------------------------------------------------------------------------------
+
+    def draft_invoices(self, batch_id: int) -> dict[str, Row]:
+        """``{invoice_key: row}`` of the batch's invoices (id, key, net, vat, gross, vat_breakdown)."""
+        rows = self.session.execute(
+            select(Invoice.id, Invoice.invoice_key, Invoice.net, Invoice.vat, Invoice.gross, Invoice.vat_breakdown,
+                   Invoice.customer_id, Invoice.group_key, Invoice.currency)
+            .where(Invoice.batch_id == batch_id)
+        ).all()
+        return {row.invoice_key: row for row in rows}
+
+    def draft_lines(self, batch_id: int) -> dict[str, Row]:
+        """``{line_key: row}`` of every line in the batch, all columns."""
+        rows = self.session.execute(
+            select(InvoiceLine.__table__).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.batch_id == batch_id)
+        ).all()
+        return {row.line_key: row for row in rows}
+
+    def billed_lines(self, tenant_id: int, first_month: str, last_month: str) -> Sequence[Row]:
+        """Lines of approved or exported batches whose key is owned by the months ``first_month..last_month``."""
+        return self.session.execute(
+            select(InvoiceLine.line_key, InvoiceLine.base_key, InvoiceLine.version, InvoiceLine.amount,
+                   InvoiceLine.unrounded, InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.bill_month,
+                   InvoiceLine.kind, InvoiceLine.customer_id, InvoiceLine.subscription_id, InvoiceLine.period_from,
+                   InvoiceLine.period_to, InvoiceLine.currency, InvoiceLine.description)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .join(Batch, Batch.id == Invoice.batch_id)
+            .where(InvoiceLine.tenant_id == tenant_id, Batch.status.in_(CLOSED),
+                   InvoiceLine.bill_month >= first_month, InvoiceLine.bill_month <= last_month)
+            .order_by(InvoiceLine.base_key, InvoiceLine.version)
+        ).all()
+
+    def insert_invoices(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Insert invoices in chunks; returns ``{invoice_key: id}``."""
+        ids: dict[str, int] = {}
+        for chunk in _chunks(rows):
+            result = self.session.execute(insert(Invoice).returning(Invoice.id, Invoice.invoice_key), list(chunk))
+            ids.update({key: id_ for id_, key in result.tuples()})
+        return ids
+
+    def update_invoices(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Update invoices by primary key (``id`` in every row)."""
+        for chunk in _chunks(rows):
+            self.session.execute(update(Invoice), list(chunk))
+
+    def delete_invoices(self, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            self.session.execute(delete(Invoice).where(Invoice.id.in_(chunk)))
+
+    def insert_lines(self, rows: Sequence[dict[str, Any]]) -> None:
+        for chunk in _chunks(rows):
+            self.session.execute(insert(InvoiceLine), list(chunk))
+
+    def update_lines(self, rows: Sequence[dict[str, Any]]) -> None:
+        for chunk in _chunks(rows):
+            self.session.execute(update(InvoiceLine), list(chunk))
+
+    def delete_lines(self, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            self.session.execute(delete(InvoiceLine).where(InvoiceLine.id.in_(chunk)))
+
+    # --- approval -----------------------------------------------------------------------------------------------
+
+    def numbering_order(self, batch_id: int) -> list[int]:
+        """Invoice ids of the batch in the order numbers are handed out (by deterministic invoice key)."""
+        return list(self.session.scalars(
+            select(Invoice.id).where(Invoice.batch_id == batch_id).order_by(Invoice.invoice_key)
+        ))
+
+    def set_status(self, batch_id: int, status: str) -> None:
+        self.session.execute(update(Invoice).where(Invoice.batch_id == batch_id).values(status=status))
+
+    def lock_counter(self, tenant_id: int, year: int, start_after: int) -> int:
+        """Lock the (tenant, year) counter row, creating it at ``start_after`` if missing; returns the last number.
+
+        Row lock on PostgreSQL (``SELECT ... FOR UPDATE``; a concurrent creator waits on the unique key); on SQLite
+        the caller's ``BEGIN IMMEDIATE`` already serialises writers.
+        """
+        dialect = self.session.get_bind().dialect.name
+        values = {"tenant_id": tenant_id, "year": year, "last_number": start_after}
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.session.execute(builder(InvoiceNumberCounter).values(**values).on_conflict_do_nothing())
+        return self.session.scalar(
+            select(InvoiceNumberCounter.last_number)
+            .where(InvoiceNumberCounter.tenant_id == tenant_id, InvoiceNumberCounter.year == year)
+            .with_for_update()
+        )
+
+    def set_counter(self, tenant_id: int, year: int, last_number: int) -> None:
+        self.session.execute(
+            update(InvoiceNumberCounter)
+            .where(InvoiceNumberCounter.tenant_id == tenant_id, InvoiceNumberCounter.year == year)
+            .values(last_number=last_number)
+        )
+
+    # --- review -------------------------------------------------------------------------------------------------
+
+    def page(self, batch_id: int, limit: int, offset: int) -> tuple[Sequence[Row], int]:
+        """A page of the batch's invoices with the customer's name, by invoice key, and the total count."""
+        total = self.session.scalar(select(func.count()).select_from(Invoice).where(Invoice.batch_id == batch_id))
+        rows = self.session.execute(
+            select(Invoice.id, Invoice.invoice_key, Invoice.number, Invoice.customer_id,
+                   Customer.name.label("customer"), Invoice.group_key, Invoice.currency, Invoice.net, Invoice.vat,
+                   Invoice.gross, Invoice.status)
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(Invoice.batch_id == batch_id)
+            .order_by(Invoice.invoice_key)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return rows, total or 0
+
+    def get(self, invoice_id: int) -> Invoice | None:
+        return self.session.get(Invoice, invoice_id)
+
+    def line(self, key_or_id: str) -> InvoiceLine | None:
+        """A line by its line key, or by its numeric id."""
+        condition = InvoiceLine.line_key == key_or_id
+        if key_or_id.isdigit():
+            condition = or_(condition, InvoiceLine.id == int(key_or_id))
+        return self.session.scalar(select(InvoiceLine).where(condition).limit(1))
+
+    def batch_of_invoice(self, invoice_id: int) -> Batch | None:
+        return self.session.scalar(select(Batch).join(Invoice, Invoice.batch_id == Batch.id)
+                                   .where(Invoice.id == invoice_id))
+
+    def customer_totals(self, batch_id: int) -> Sequence[Row]:
+        """Each invoice's customer, currency and totals (summed by the caller in ``Decimal``: SQLite's SUM on text
+        columns goes through float)."""
+        return self.session.execute(
+            select(Invoice.customer_id, Customer.name, Invoice.currency, Invoice.net, Invoice.vat, Invoice.gross)
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(Invoice.batch_id == batch_id)
+        ).all()
+
+    def line_amounts(self, batch_id: int) -> Sequence[Row]:
+        """``(customer_id, subscription_id, currency, amount, description)`` of every line of a batch."""
+        return self.session.execute(
+            select(InvoiceLine.customer_id, InvoiceLine.subscription_id, InvoiceLine.currency, InvoiceLine.amount,
+                   InvoiceLine.description)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.batch_id == batch_id)
+        ).all()
+
+    def subscription_ids(self, batch_id: int) -> set[int]:
+        return set(self.session.scalars(
+            select(InvoiceLine.subscription_id).distinct()
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.batch_id == batch_id, InvoiceLine.subscription_id.is_not(None))
+        ))
+
+    def issue(self, rows: Sequence[dict[str, Any]], issue_date: dt.date, status: str) -> None:
+        """Give each invoice (``{"id", "number"}``) its number, issue date and status."""
+        for chunk in _chunks(rows):
+            self.session.execute(update(Invoice), [dict(row, issue_date=issue_date, status=status) for row in chunk])

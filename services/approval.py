@@ -1,0 +1,125 @@
+"""`cspbill batch approve` and `cspbill batch reject`: four-eyes approval of a draft batch.
+
+Approve needs the ``approver`` role for the tenant and a different person than the one who built or last changed
+the batch; it locks the batch (status approved, invoices immutable) and numbers its invoices gaplessly in one unit of
+work. Reject keeps the batch a draft and records who rejected it and why, so the builder can fix and rebuild it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from config import Settings
+from ledger.models import Batch
+from ledger.models import Tenant as TenantRow
+from services.access import SYSTEM, Actor, actor, require
+from services.batch_build import tenant_config
+from services.batch_months import parse_month
+from services.clock import Clock, SystemClock
+from services.errors import NotAllowed, NotFound, ValidationFailed
+from services.numbering import allocate, format_number
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApprovalReport:
+    batch_id: int
+    tenant: str
+    month: str
+    status: str
+    invoices: int
+    first_number: str | None
+    last_number: str | None
+    issue_date: dt.date
+
+
+@dataclass(frozen=True)
+class RejectionReport:
+    batch_id: int
+    tenant: str
+    month: str
+    status: str
+    reason: str
+
+
+def _approver(settings: Settings, actor_name: str, tenant_code: str) -> Actor:
+    who = actor(settings, actor_name)
+    if who.username == SYSTEM:
+        raise NotAllowed("batch approval needs a person: give --as USER (the unattended system cannot approve)")
+    require(who, "approver", tenant_code)
+    return who
+
+
+def _draft(uow: UnitOfWork, tenant_code: str, month: str) -> tuple[TenantRow, Batch]:
+    tenant = uow.tenants.by_code(tenant_code)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_code!r}: not in the ledger (run `cspbill init`)")
+    batch = uow.batches.for_month(tenant.id, month, lock=True)
+    if batch is None:
+        raise NotFound(f"batch {tenant_code} {month}: not built yet (run `cspbill batch build`)")
+    if batch.status != "draft":
+        raise NotAllowed(f"batch {tenant_code} {month} status: already {batch.status}")
+    return tenant, batch
+
+
+def approve_batch(settings: Settings, tenant_code: str, month: str, actor_name: str,
+                  clock: Clock | None = None) -> ApprovalReport:
+    """Approve the draft batch: four-eyes check, gapless numbers, invoices locked, audit event."""
+    who = _approver(settings, actor_name, tenant_code)
+    config = tenant_config(settings, tenant_code)
+    parse_month(month)
+    now = (clock or SystemClock()).now()
+    issue_date = now.astimezone(ZoneInfo(config.timezone)).date()
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        tenant, batch = _draft(uow, tenant_code, month)
+        makers = {batch.built_by, batch.changed_by} - {None}
+        if who.username in makers:
+            raise NotAllowed(f"batch {tenant_code} {month} approved_by: {who.username!r} built or last changed it; "
+                             f"a second person must approve (four-eyes)")
+        if (batch.totals or {}).get("problem_count"):
+            log.warning("approving batch tenant=%s month=%s with %s problems", tenant_code, month,
+                        batch.totals["problem_count"])
+        invoice_ids = uow.invoices.numbering_order(batch.id)
+        numbers = allocate(uow, tenant_code, tenant.id, config.invoice_numbers, issue_date.year, len(invoice_ids))
+        pattern = config.invoice_numbers.pattern
+        uow.invoices.issue(
+            [{"id": invoice_id, "number": format_number(pattern, numbers.year, numbers.first + offset)}
+             for offset, invoice_id in enumerate(invoice_ids)],
+            issue_date, "approved")
+        batch.status = "approved"
+        batch.approved_by, batch.approved_at = who.username, now
+        first = format_number(pattern, numbers.year, numbers.first) if invoice_ids else None
+        last = format_number(pattern, numbers.year, numbers.last) if invoice_ids else None
+        uow.audit.record(who.username, "batch.approve", "batch", batch.id, tenant.id,
+                         before={"status": "draft", "totals": batch.totals},
+                         after={"status": "approved", "totals": batch.totals, "first_number": first,
+                                "last_number": last, "invoices": len(invoice_ids)},
+                         detail=f"{tenant_code} {month}: {len(invoice_ids)} invoices numbered {first}..{last}")
+        log.info("batch approved tenant=%s month=%s batch=%s invoices=%s numbers=%s..%s", tenant_code, month,
+                 batch.id, len(invoice_ids), first, last)
+        return ApprovalReport(batch.id, tenant_code, month, "approved", len(invoice_ids), first, last, issue_date)
+
+
+def reject_batch(settings: Settings, tenant_code: str, month: str, actor_name: str, reason: str,
+                 clock: Clock | None = None) -> RejectionReport:
+    """Send the draft back to its builder with a reason; it stays a draft and keeps no number."""
+    who = _approver(settings, actor_name, tenant_code)
+    tenant_config(settings, tenant_code)
+    parse_month(month)
+    if not reason or not reason.strip():
+        raise ValidationFailed(f"batch {tenant_code} {month} rejection_reason: give --reason TEXT")
+    now = (clock or SystemClock()).now()
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        tenant, batch = _draft(uow, tenant_code, month)
+        batch.rejected_by, batch.rejected_at, batch.rejection_reason = who.username, now, reason.strip()
+        uow.audit.record(who.username, "batch.reject", "batch", batch.id, tenant.id,
+                         before={"status": "draft", "totals": batch.totals},
+                         after={"status": "draft", "totals": batch.totals, "reason": reason.strip()},
+                         detail=f"{tenant_code} {month}: rejected: {reason.strip()}")
+        return RejectionReport(batch.id, tenant_code, month, batch.status, reason.strip())

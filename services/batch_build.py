@@ -1,0 +1,239 @@
+"""`cspbill batch build`: the draft batch of one legal entity and month = should-be-billed − already-billed.
+
+One unit of work: the ledger is read, every subscription rated (``rating.proration``), usage priced, the difference
+to billed lines computed per line key and written as a diff against the existing draft (lines are added, changed or
+removed; unchanged lines keep their ids), with an audit event carrying the totals before and after. Building twice
+on the same ledger changes nothing. Approved and exported batches are never rebuilt: their late data becomes
+correction lines in the next batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from config import Settings
+from config.schema import Tenant
+from ledger.models import Batch, Customer, Subscription
+from rating.periods import Convention
+from rating.proration import PricePolicy
+from rating.rounding import RoundingPolicy
+from services.access import actor, require
+from services.batch_diff import diff_lines
+from services.batch_invoicing import InvoiceDraft, batch_totals, group_invoices
+from services.batch_licences import licence_lines
+from services.batch_lines import BilledLine, DesiredLine, DraftLine
+from services.batch_months import CLOSED, owned_months, parse_month
+from services.batch_prices import PriceBook
+from services.batch_timeline import Unbillable, build_timeline
+from services.batch_usage import usage_lines
+from services.clock import Clock, SystemClock
+from services.errors import NotAllowed, NotFound, ValidationFailed
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+MAX_PROBLEMS = 200
+LINE_FIELDS = ("invoice_id", "tenant_id", "customer_id", "subscription_id", "line_key", "base_key", "version", "kind",
+               "description", "period_from", "period_to", "quantity", "unit_price", "amount", "unrounded", "currency",
+               "vat_rate", "vat_category", "lineage", "corrects_line_key", "reason_code", "bill_month")
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    batch_id: int
+    tenant: str
+    month: str
+    status: str
+    created: bool
+    invoices: int
+    lines: int
+    added: int
+    changed: int
+    removed: int
+    totals: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    lines: list[DraftLine]
+    problems: list[str]
+
+
+def tenant_config(settings: Settings, code: str) -> Tenant:
+    try:
+        return settings.tenant(code)
+    except KeyError:
+        raise NotFound(f"tenant {code!r}: not in config.yaml tenants") from None
+
+
+def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, first_day: dt.date,
+             last_day: dt.date, problems: list[str]) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
+    tenant = tenant_config(settings, tenant_code)
+    policy = settings.rating_for(tenant)
+    rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
+    convention = Convention(policy.convention)
+    price_policy = PricePolicy(policy.price_change)
+    prices = PriceBook(tenant_code, uow.prices.for_tenant(tenant_id), settings.price_rules)
+    customers = {c.id: c for c in uow.batches.customers(tenant_id)}
+    subscriptions: dict[int, Subscription] = {s.id: s for s in uow.batches.subscriptions(tenant_id)}
+    snapshots = defaultdict(list)
+    for snap in uow.batches.snapshots(tenant_id, last_day):
+        snapshots[snap.subscription_id].append(snap)
+    mutations = defaultdict(list)
+    for mutation in uow.batches.mutations(tenant_id):
+        mutations[mutation.subscription_id].append(mutation)
+    desired: dict[str, DesiredLine] = {}
+    for sub in subscriptions.values():
+        history = snapshots.get(sub.id)
+        if not history:
+            continue
+        try:
+            timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), prices,
+                                      last_day)
+        except Unbillable as exc:
+            problems.append(str(exc))
+            log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
+            continue
+        if timeline is None:
+            continue
+        for line in licence_lines(tenant_code, sub, timeline, first_day, last_day, convention, rounding,
+                                  price_policy):
+            desired[line.base_key] = line
+    usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
+    rows = uow.batches.usage_rows(tenant_id, usage_first, usage_last)
+    for line in usage_lines(tenant_code, rows, customers, subscriptions, prices, rounding, tenant.currency, problems):
+        desired[line.base_key] = line
+    return desired, customers
+
+
+def _billed(uow: UnitOfWork, tenant_id: int, first: str, last: str) -> dict[str, list[BilledLine]]:
+    billed: dict[str, list[BilledLine]] = defaultdict(list)
+    for row in uow.invoices.billed_lines(tenant_id, first, last):
+        billed[row.base_key].append(BilledLine(
+            row.line_key, row.base_key, row.version, row.amount, row.quantity, row.unit_price, row.bill_month,
+            row.kind, row.customer_id, row.subscription_id, row.period_from, row.period_to, row.currency,
+            row.description))
+    return billed
+
+
+def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, month: str,
+               statuses: dict[str, str]) -> tuple[list[InvoiceDraft], list[str]]:
+    """The invoices the draft of ``month`` should hold now (pure reads; nothing is written)."""
+    first, last = owned_months(month, statuses)
+    first_day, last_day = parse_month(first)[0], parse_month(last)[1]
+    problems: list[str] = []
+    desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, problems)
+    billed = _billed(uow, tenant_id, first, last)
+    closed = {m for m, status in statuses.items() if status in CLOSED}
+    lines = diff_lines(month, desired, billed, closed)
+    tenant = tenant_config(settings, tenant_code)
+    return group_invoices(tenant, month, lines, customers, tenant.grouping), problems
+
+
+def _line_row(line: DraftLine, invoice_id: int, tenant_id: int) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id, "tenant_id": tenant_id, "customer_id": line.customer_id,
+        "subscription_id": line.subscription_id, "line_key": line.line_key, "base_key": line.base_key,
+        "version": line.version, "kind": line.kind, "description": line.description,
+        "period_from": line.period_from, "period_to": line.period_to, "quantity": line.quantity,
+        "unit_price": line.unit_price, "amount": line.amount, "unrounded": line.unrounded, "currency": line.currency,
+        "vat_rate": line.vat_rate, "vat_category": line.vat_category, "lineage": line.lineage,
+        "corrects_line_key": line.corrects_line_key, "reason_code": line.reason_code, "bill_month": line.bill_month,
+    }
+
+
+def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft]) -> tuple[int, int, int]:
+    """Write ``invoices`` as a diff against the batch's current lines; returns (added, changed, removed) lines."""
+    old_invoices = uow.invoices.draft_invoices(batch.id)
+    old_lines = uow.invoices.draft_lines(batch.id)
+    new_invoice_rows = [
+        {"batch_id": batch.id, "tenant_id": tenant_id, "customer_id": inv.customer_id, "invoice_key": inv.invoice_key,
+         "group_key": inv.group_key, "currency": inv.currency, "net": inv.net, "vat": inv.vat, "gross": inv.gross,
+         "vat_breakdown": inv.vat_breakdown, "status": "draft"}
+        for inv in invoices if inv.invoice_key not in old_invoices
+    ]
+    invoice_ids = {key: row.id for key, row in old_invoices.items()}
+    invoice_ids.update(uow.invoices.insert_invoices(new_invoice_rows))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    wanted: set[str] = set()
+    for invoice in invoices:
+        for line in invoice.lines:
+            wanted.add(line.line_key)
+            row = _line_row(line, invoice_ids[invoice.invoice_key], tenant_id)
+            old = old_lines.get(line.line_key)
+            if old is None:
+                inserts.append(row)
+            elif any(getattr(old, name) != row[name] for name in LINE_FIELDS):
+                updates.append({"id": old.id, **row})
+    removed = [row.id for key, row in old_lines.items() if key not in wanted]
+    uow.invoices.delete_lines(removed)
+    uow.invoices.update_lines(updates)
+    try:
+        uow.invoices.insert_lines(inserts)
+    except IntegrityError:
+        raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another batch; "
+                               f"rebuild the earlier draft batch first") from None
+    invoice_updates = [
+        {"id": old_invoices[inv.invoice_key].id, "net": inv.net, "vat": inv.vat, "gross": inv.gross,
+         "vat_breakdown": inv.vat_breakdown}
+        for inv in invoices
+        if inv.invoice_key in old_invoices and (
+            old_invoices[inv.invoice_key].net, old_invoices[inv.invoice_key].vat,
+            old_invoices[inv.invoice_key].vat_breakdown) != (inv.net, inv.vat, inv.vat_breakdown)
+    ]
+    uow.invoices.update_invoices(invoice_updates)
+    keep = {inv.invoice_key for inv in invoices}
+    uow.invoices.delete_invoices([row.id for key, row in old_invoices.items() if key not in keep])
+    return len(inserts), len(updates), len(removed)
+
+
+def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: str = "system",
+                clock: Clock | None = None) -> BuildReport:
+    """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent."""
+    who = actor(settings, actor_name)
+    require(who, "finance", tenant_code)
+    tenant_config(settings, tenant_code)
+    parse_month(month)
+    now = (clock or SystemClock()).now()
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        tenant = uow.tenants.by_code(tenant_code)
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_code!r}: not in the ledger (run `cspbill init`)")
+        batch = uow.batches.for_month(tenant.id, month, lock=True)
+        if batch is not None and batch.status in CLOSED:
+            raise NotAllowed(f"batch {tenant_code} {month} status: {batch.status}; an approved batch is never rebuilt "
+                             f"(late data becomes corrections in the next batch)")
+        statuses = uow.batches.statuses(tenant.id)
+        later = sorted(m for m, status in statuses.items() if m > month and status in CLOSED)
+        if later:
+            raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already {statuses[later[0]]}")
+        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses)
+        created = batch is None
+        if batch is None:
+            batch = uow.batches.add(tenant.id, month, who.username, now)
+        before = None if created else dict(batch.totals or {})
+        added, changed, removed = _store(uow, batch, tenant.id, invoices)
+        totals = {"currencies": batch_totals(invoices), "invoices": len(invoices),
+                  "lines": sum(len(inv.lines) for inv in invoices), "problems": problems[:MAX_PROBLEMS],
+                  "problem_count": len(problems)}
+        if not created and (added or changed or removed):
+            batch.changed_by, batch.changed_at = who.username, now
+            batch.revision += 1
+        batch.totals = totals
+        uow.audit.record(who.username, "batch.build" if created else "batch.rebuild", "batch", batch.id, tenant.id,
+                         before=before, after=totals,
+                         detail=f"{tenant_code} {month}: +{added} ~{changed} -{removed} lines")
+        log.info("batch build tenant=%s month=%s batch=%s added=%s changed=%s removed=%s", tenant_code, month,
+                 batch.id, added, changed, removed)
+        return BuildReport(batch.id, tenant_code, month, batch.status, created, totals["invoices"], totals["lines"],
+                           added, changed, removed, totals["currencies"], problems)

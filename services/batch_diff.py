@@ -1,0 +1,155 @@
+"""Should-be-billed minus already-billed, per base key: the rule that makes rebuilds idempotent and late data visible.
+
+A key never billed becomes a version-1 line; a billed key whose amount now differs becomes a correction (version + 1,
+``corrects_line_key`` = the last billed version, signed difference, reason code); a billed key that should no longer
+exist is corrected to zero. Lines for months whose batch is already closed carry a reason code even at version 1,
+because they are late data, never an edit of what was exported (billing-rules.md §9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+
+from services.batch_lines import BilledLine, DesiredLine, DraftLine, line_key
+
+LATE_SNAPSHOT = "late_snapshot"
+LATE_USAGE = "late_usage"
+PRICE_CORRECTION = "price_correction"
+
+
+def charge_kind_of(base: str) -> str:
+    """The charge kind segment of a base key (``charge``, ``credit``, ``usage:<meter>``)."""
+    return base.rsplit("/", 1)[1]
+
+
+def _late_reason(charge_kind: str) -> str:
+    return LATE_USAGE if charge_kind.startswith("usage") else LATE_SNAPSHOT
+
+
+def _correction_reason(base: str, desired: DesiredLine | None, billed: Sequence[BilledLine]) -> str:
+    original = billed[0]
+    if charge_kind_of(base).startswith("usage"):
+        return LATE_USAGE
+    if desired is not None and desired.quantity == original.quantity and desired.unit_price != original.unit_price:
+        return PRICE_CORRECTION
+    return LATE_SNAPSHOT
+
+
+def corrected_key(want: DesiredLine, desired: Mapping[str, DesiredLine],
+                  billed: Mapping[str, Sequence[BilledLine]]) -> str | None:
+    """For a late credit/rebill pair in a closed month: the billed line whose stretch it credits (rating lineage
+    ``details.credits`` names the credited line's stretch start), so the correction points at what it changes."""
+    prefix, span, kind = want.base_key.rsplit("/", 2)
+    credit = want if kind == "credit" else desired.get(f"{prefix}/{span}/credit")
+    credited = credit.lineage.get("details", {}).get("credits") if credit is not None else None
+    if not credited:
+        return None
+    target = f"{prefix}/{credited.split('/')[3]}..{span.split('..')[1]}/charge"
+    done = billed.get(target)
+    return done[-1].line_key if done else None
+
+
+def _new_line(desired: DesiredLine, reason: str | None, corrects: str | None = None) -> DraftLine:
+    lineage = desired.lineage if reason is None else {**desired.lineage, "late": {"reason": reason}}
+    return DraftLine(
+        line_key=line_key(desired.base_key, 1),
+        base_key=desired.base_key,
+        version=1,
+        kind="correction" if reason else desired.charge_kind,
+        customer_id=desired.customer_id,
+        subscription_id=desired.subscription_id,
+        period_from=desired.period_from,
+        period_to=desired.period_to,
+        bill_month=desired.bill_month,
+        description=desired.description,
+        quantity=desired.quantity,
+        unit_price=desired.unit_price,
+        amount=desired.amount,
+        unrounded=desired.unrounded,
+        currency=desired.currency,
+        lineage=lineage,
+        reason_code=reason,
+        corrects_line_key=corrects,
+        group=desired.group,
+    )
+
+
+def _correction(base: str, desired: DesiredLine | None, billed: Sequence[BilledLine]) -> DraftLine | None:
+    billed_sum = sum((line.amount for line in billed), Decimal(0))
+    should = desired.amount if desired is not None else Decimal(0)
+    difference = should - billed_sum
+    if difference == 0:
+        return None
+    last = billed[-1]
+    original = billed[0]
+    reason = _correction_reason(base, desired, billed)
+    version = last.version + 1
+    source = desired.lineage if desired is not None else {}
+    lineage = {
+        **source,
+        "correction": {
+            "reason": reason,
+            "should": str(should),
+            "billed": str(billed_sum),
+            "billed_lines": [line.line_key for line in billed],
+            "formula": f"{should} (should be billed now) − {billed_sum} (already billed) = {difference}",
+        },
+    }
+    what = desired.description if desired is not None else original.description
+    return DraftLine(
+        line_key=line_key(base, version),
+        base_key=base,
+        version=version,
+        kind="correction",
+        customer_id=original.customer_id,
+        subscription_id=original.subscription_id,
+        period_from=desired.period_from if desired is not None else original.period_from,
+        period_to=desired.period_to if desired is not None else original.period_to,
+        bill_month=desired.bill_month if desired is not None else original.bill_month,
+        description=f"Correction ({reason}) of {what}",
+        quantity=Decimal(1),
+        unit_price=difference,
+        amount=difference,
+        unrounded=difference,
+        currency=original.currency,
+        lineage=lineage,
+        corrects_line_key=last.line_key,
+        reason_code=reason,
+        group=desired.group if desired is not None else None,
+    )
+
+
+def diff_lines(
+    month: str,
+    desired: Mapping[str, DesiredLine],
+    billed: Mapping[str, Sequence[BilledLine]],
+    closed_months: Collection[str],
+) -> list[DraftLine]:
+    """The draft lines of the batch of ``month``, in base-key order.
+
+    ``desired`` and ``billed`` hold only keys this batch owns (the caller filters by bill month); ``billed`` lists
+    each key's billed versions in version order; ``closed_months`` are months whose batch is approved or exported.
+    """
+    lines: list[DraftLine] = []
+    for base in sorted(desired.keys() | billed.keys()):
+        want = desired.get(base)
+        done = billed.get(base)
+        if done:
+            line = _correction(base, want, done)
+        elif want is not None and want.amount != 0:
+            late = want.bill_month != month and want.bill_month in closed_months
+            if late:
+                line = _new_line(want, _late_reason(want.charge_kind), corrected_key(want, desired, billed))
+            else:
+                line = _new_line(want, None)
+        else:
+            line = None
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def with_vat(line: DraftLine, category: str, rate: Decimal) -> DraftLine:
+    return replace(line, vat_category=category, vat_rate=rate)

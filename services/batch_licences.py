@@ -1,0 +1,62 @@
+"""Licence lines of a batch: each subscription's timeline rated by ``rating.proration`` and keyed for the ledger.
+
+The rating engine decides every amount (periods, day counts, credits capped by what was charged, one rounding per
+line); this module only chooses the window, keeps the lines whose bill date falls in the months the batch owns,
+and attaches keys, descriptions and lineage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from ledger.models import Subscription
+from rating.periods import Convention, period_containing
+from rating.proration import PricePolicy, RatedLine, Window, rate_subscription
+from rating.rounding import RoundingPolicy
+from services.batch_lines import DesiredLine, base_key, exact_decimal, month_of
+from services.batch_timeline import Timeline
+
+LABELS = {"charge": "", "credit": "Credit: "}
+
+
+def licence_lines(tenant: str, sub: Subscription, timeline: Timeline, first_day: dt.date, last_day: dt.date,
+                  convention: Convention, rounding: RoundingPolicy, price_policy: PricePolicy) -> list[DesiredLine]:
+    """Desired lines of ``sub`` billed (bill date) from ``first_day`` to ``last_day``, both inclusive."""
+    terms = timeline.terms
+    opening = period_containing(terms.effective_anchor, terms.billing_months, max(first_day, terms.start))
+    window = Window(max(terms.start, opening.start), last_day)
+    if window.start > window.end:
+        return []
+    rated = rate_subscription(terms, timeline.changes, window, convention, rounding, price_policy)
+    return [_desired(tenant, sub, line, timeline) for line in rated if first_day <= line.bill_date <= last_day]
+
+
+def _desired(tenant: str, sub: Subscription, line: RatedLine, timeline: Timeline) -> DesiredLine:
+    kind = line.key.kind.value
+    start = line.key.stretch_start
+    lineage = line.lineage.to_dict()
+    lineage["bill_date"] = line.bill_date.isoformat()
+    lineage["days"] = f"{line.days}/{line.period_days}"
+    if timeline.notes:
+        lineage["notes"] = list(timeline.notes)
+    product = line.product or sub.product_id
+    description = (f"{LABELS[kind]}{sub.product_name} ({product}) {start.isoformat()}–{line.stretch_end.isoformat()}: "
+                   f"{line.quantity} × {line.unit_price}")
+    return DesiredLine(
+        base_key=base_key(tenant, sub.customer_id, sub.id, start, line.stretch_end, kind),
+        customer_id=sub.customer_id,
+        subscription_id=sub.id,
+        charge_kind=kind,
+        period_from=start,
+        period_to=line.stretch_end,
+        bill_month=month_of(line.bill_date),
+        description=description[:500],
+        quantity=Decimal(line.quantity),
+        unit_price=line.unit_price,
+        amount=line.amount.amount,
+        unrounded=exact_decimal(line.unrounded),
+        currency=line.amount.currency,
+        lineage=lineage,
+        group="licences",
+    )

@@ -1,0 +1,111 @@
+"""The identity and shape of invoice lines in a batch: deterministic keys, desired lines, draft lines.
+
+Why keys are text built from the ledger's own ids: export sends the line key to the ERP as its external reference,
+so it must be the same on every rebuild and every retry (tenant, customer, subscription, charge period, charge kind,
+version). ``base_key`` is the key without its version; corrections of a billed line keep the base and bump the version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any
+
+UNROUNDED_STEP = Decimal("1E-10")  # the ledger's NUMERIC(28, 10); lineage keeps the exact n/d
+
+
+def base_key(tenant: str, customer_id: int, subscription: int | str, period_from: dt.date, period_to: dt.date,
+             charge_kind: str) -> str:
+    """``nl-bv/12/345/2026-05-01..2026-05-31/charge`` (periods inclusive)."""
+    return f"{tenant}/{customer_id}/{subscription}/{period_from.isoformat()}..{period_to.isoformat()}/{charge_kind}"
+
+
+def line_key(base: str, version: int) -> str:
+    return f"{base}/v{version}"
+
+
+def split_line_key(key: str) -> tuple[str, int]:
+    """``(base_key, version)`` of a line key; raises ``ValueError`` for text that is not one."""
+    base, _, version = key.rpartition("/v")
+    if not base or not version.isdigit():
+        raise ValueError(f"not a line key: {key!r}")
+    return base, int(version)
+
+
+def month_of(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def exact_decimal(value: Fraction) -> Decimal:
+    """An exact amount as the ledger column stores it (10 decimals, explicit rounding)."""
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(UNROUNDED_STEP, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredLine:
+    """What should have been billed under one base key, computed from the ledger as it stands now."""
+
+    base_key: str
+    customer_id: int
+    subscription_id: int | None
+    charge_kind: str  # charge, credit, usage
+    period_from: dt.date
+    period_to: dt.date  # inclusive
+    bill_month: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # rounded once, by the tenant's policy
+    unrounded: Decimal
+    currency: str
+    lineage: dict[str, Any]
+    group: str | None = None  # environment, for tenants that group invoices so
+
+
+@dataclass(frozen=True, slots=True)
+class BilledLine:
+    """A line of an approved or exported batch (the part of it a diff needs)."""
+
+    line_key: str
+    base_key: str
+    version: int
+    amount: Decimal
+    quantity: Decimal
+    unit_price: Decimal
+    bill_month: str
+    kind: str
+    customer_id: int
+    subscription_id: int | None
+    period_from: dt.date | None
+    period_to: dt.date | None
+    currency: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class DraftLine:
+    """A line of the draft batch: new (version 1) or a correction of what was billed (version + 1)."""
+
+    line_key: str
+    base_key: str
+    version: int
+    kind: str  # charge, credit, usage, correction
+    customer_id: int
+    subscription_id: int | None
+    period_from: dt.date
+    period_to: dt.date
+    bill_month: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    unrounded: Decimal
+    currency: str
+    lineage: dict[str, Any]
+    corrects_line_key: str | None = None
+    reason_code: str | None = None
+    group: str | None = None
+    vat_category: str = "S"
+    vat_rate: Decimal = field(default=Decimal(0))

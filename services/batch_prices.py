@@ -1,0 +1,91 @@
+"""Sell prices for a batch: a price-list version when one is valid, else the vendor cost plus the tenant's markup.
+
+Why both: resellers keep list prices for their main products and a markup for the long tail; each line's lineage
+names which one produced its price (the version id, or the cost, the rule and the percentage).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from config.schema import PriceRule
+from ledger.models import Customer, PriceListVersion
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    unit_price: Decimal
+    label: str  # goes into lineage as the price version
+
+
+class PriceBook:
+    """The tenant's price-list versions and price rules, resolved in memory for a whole build."""
+
+    def __init__(self, tenant: str, versions: Sequence[PriceListVersion], rules: Sequence[PriceRule]) -> None:
+        self._tenant = tenant
+        self._versions: dict[str, list[PriceListVersion]] = defaultdict(list)
+        for version in versions:
+            self._versions[version.product_id].append(version)
+        self._rules = [(i, rule) for i, rule in enumerate(rules) if rule.tenant in (None, tenant)]
+
+    def version_days(self, product: str) -> set[dt.date]:
+        """Days on which a price-list version of ``product`` starts or ends (price changes to look at)."""
+        days: set[dt.date] = set()
+        for version in self._versions.get(product, ()):
+            days.add(version.valid_from)
+            if version.valid_to is not None:
+                days.add(version.valid_to + dt.timedelta(days=1))
+        return days
+
+    def _version(self, product: str, customer_id: int, billing: str, day: dt.date) -> PriceListVersion | None:
+        found: PriceListVersion | None = None
+        for version in self._versions.get(product, ()):
+            if version.billing != billing or version.valid_from > day:
+                continue
+            if version.valid_to is not None and version.valid_to < day:
+                continue
+            if version.customer_id not in (None, customer_id):
+                continue
+            specific = version.customer_id is not None
+            if found is None or specific >= (found.customer_id is not None):
+                found = version
+        return found
+
+    def rule(self, customer: Customer, day: dt.date, product: str | None = None,
+             meter_category: str | None = None) -> tuple[int, PriceRule] | None:
+        """The first matching price rule (config order: most specific first)."""
+        names = {customer.name, customer.reference, str(customer.id)}
+        for index, rule in self._rules:
+            if rule.product is not None and rule.product != product:
+                continue
+            if rule.meter_category is not None and rule.meter_category != meter_category:
+                continue
+            if rule.customer is not None and rule.customer not in names:
+                continue
+            if rule.valid_from is not None and rule.valid_from > day:
+                continue
+            return index, rule
+        return None
+
+    def licence_price(self, product: str, customer: Customer, billing: str, day: dt.date,
+                      unit_cost: Decimal | None) -> Price | None:
+        """The sell price per unit per billing period on ``day``; ``None`` when nothing prices it."""
+        version = self._version(product, customer.id, billing, day)
+        if version is not None:
+            return Price(version.unit_price, f"price_list_version {version.id} (from {version.valid_from})")
+        found = self.rule(customer, day, product=product)
+        if found is None:
+            return None
+        index, rule = found
+        if rule.unit_price is not None:
+            return Price(rule.unit_price, f"price_rules[{index}] fixed {rule.unit_price}")
+        if unit_cost is None:
+            return None
+        price = unit_cost * (HUNDRED + rule.markup_percent) / HUNDRED
+        return Price(price, f"cost {unit_cost} + {rule.markup_percent}% (price_rules[{index}])")

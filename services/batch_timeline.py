@@ -1,0 +1,172 @@
+"""A subscription's quantity-and-price timeline from the ledger, in the rating engine's terms.
+
+Who wins (DESIGN §3): the vendor snapshot is the truth of what is provisioned; a desk mutation only supplies the
+effective date of a change the vendor confirms. So a snapshot change with no mutation takes effect on the first day
+it was seen; with a confirming mutation (same quantity, cancel or product, dated after the previous change and not
+after the vendor showed it) it takes effect on the mutation's date. A mutation the vendor never shows changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import pairwise
+
+from ledger.models import Customer, Mutation, Snapshot, Subscription
+from rating.periods import parse_duration
+from rating.proration import Change, SubscriptionTerms
+from services.batch_prices import Price, PriceBook
+
+ENDED = frozenset({"cancelled", "canceled", "deleted", "expired", "ended", "inactive", "terminated"})
+SUSPENDED = frozenset({"suspended", "disabled"})
+PERIODIC = frozenset({"P1M", "P1Y", "P3Y"})
+
+
+@dataclass(frozen=True, slots=True)
+class VendorState:
+    """An uninterrupted run of one vendor state, from the first day it was seen."""
+
+    day: dt.date
+    quantity: int
+    status: str
+    product: str
+    unit_cost: Decimal | None
+    snapshot_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    terms: SubscriptionTerms
+    changes: list[Change]
+    notes: list[str] = field(default_factory=list)
+
+
+class Unbillable(Exception):
+    """The ledger cannot price or date this subscription; the message says which record and field."""
+
+
+def vendor_states(snapshots: Sequence[Snapshot]) -> list[VendorState]:
+    """Collapse snapshots (observation order) into runs of identical billing state."""
+    runs: list[VendorState] = []
+    for snap in snapshots:
+        quantity = snap.quantity
+        if quantity != quantity.to_integral_value():
+            raise Unbillable(f"snapshot {snap.id} quantity: {quantity} is not a whole number of seats")
+        state = VendorState(snap.observed_on, int(quantity), snap.status.lower(), snap.product_id, snap.unit_cost,
+                            snap.id)
+        last = runs[-1] if runs else None
+        if last is None or (last.quantity, last.status, last.product, last.unit_cost) != (
+                state.quantity, state.status, state.product, state.unit_cost):
+            runs.append(state)
+    return runs
+
+
+def _confirms(mutation: Mutation, before: VendorState, after: VendorState) -> bool:
+    if after.status in ENDED:
+        return mutation.kind == "cancel"
+    if after.product != before.product:
+        return mutation.kind == "upgrade" and mutation.target_product == after.product
+    if after.quantity != before.quantity and mutation.kind in ("increase", "decrease"):
+        if mutation.new_quantity is not None:
+            return mutation.new_quantity == after.quantity
+        return mutation.delta is not None and before.quantity + mutation.delta == after.quantity
+    return False
+
+
+def confirming_mutation(mutations: Sequence[Mutation], before: VendorState, after: VendorState,
+                        not_before: dt.date) -> Mutation | None:
+    """The latest mutation dated in ``(not_before, after.day]`` that asked for exactly the change the vendor shows."""
+    found = None
+    for mutation in mutations:
+        if not_before < mutation.effective_date <= after.day and _confirms(mutation, before, after):
+            found = mutation
+    return found
+
+
+def _price(prices: PriceBook, sub: Subscription, customer: Customer, state: VendorState, day: dt.date) -> Price:
+    price = prices.licence_price(state.product, customer, sub.billing, day, state.unit_cost)
+    if price is None:
+        raise Unbillable(f"subscription {sub.id} ({state.product}): no price-list version and no price rule with a "
+                         f"unit_cost on snapshot {state.snapshot_id} prices it on {day}")
+    return price
+
+
+def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Snapshot],
+                   mutations: Sequence[Mutation], prices: PriceBook, until: dt.date) -> Timeline | None:
+    """Terms and dated changes of ``sub`` up to ``until`` (inclusive); ``None`` when there is nothing to bill."""
+    if sub.billing not in PERIODIC:
+        return None
+    runs = vendor_states(snapshots)
+    if not runs or runs[0].status in ENDED:
+        return None
+    billing_months = parse_duration(sub.billing)
+    term_months = parse_duration(sub.term) if sub.term in PERIODIC else billing_months
+    if term_months % billing_months:
+        raise Unbillable(f"subscription {sub.id} term: {sub.term} is not a multiple of billing {sub.billing}")
+    start = min(sub.start_date or runs[0].day, runs[0].day)
+    notes: list[str] = []
+    # The effective day of each vendor state, and which ledger records say so.
+    dated: list[tuple[dt.date, VendorState, tuple[str, ...]]] = [(start, runs[0], (f"snapshot:{runs[0].snapshot_id}",))]
+    for before, after in pairwise(runs):
+        previous_day = dated[-1][0]
+        mutation = confirming_mutation(mutations, before, after, previous_day)
+        inputs = (f"snapshot:{after.snapshot_id}",)
+        day = after.day
+        if mutation is not None:
+            day = mutation.effective_date
+            inputs += (f"mutation:{mutation.id}",)
+        else:
+            notes.append(f"snapshot {after.snapshot_id}: change first seen {after.day}, no confirming mutation")
+        dated.append((max(day, previous_day), after, inputs))
+        if after.status in ENDED:
+            break
+    if sub.end_date is not None and dated[-1][1].status not in ENDED and sub.end_date < until:
+        ended = VendorState(sub.end_date + dt.timedelta(days=1), 0, "cancelled", dated[-1][1].product, None, 0)
+        dated.append((max(ended.day, dated[-1][0]), ended, (f"subscription:{sub.id}.end_date",)))
+    # Price-list versions can change the price on days the vendor state does not change.
+    event_days = {day for day, _, _ in dated}
+    for _, state, _ in dated:
+        event_days |= {d for d in prices.version_days(state.product) if start < d <= until}
+    first_state = dated[0][1]
+    first_price = _price(prices, sub, customer, first_state, start)
+    terms = SubscriptionTerms(
+        subscription_id=str(sub.id),
+        currency=sub.currency,
+        start=start,
+        quantity=first_state.quantity,
+        unit_price=first_price.unit_price,
+        term_months=term_months,
+        billing_months=billing_months,
+        anchor=sub.anchor_date,
+        product=first_state.product,
+        price_version=first_price.label,
+        input_ids=dated[0][2],
+    )
+    changes: list[Change] = []
+    current = (first_state, first_price)
+    cursor = 0
+    for day in sorted(d for d in event_days if d > start and d <= until):
+        while cursor + 1 < len(dated) and dated[cursor + 1][0] <= day:
+            cursor += 1
+        _, state, inputs = dated[cursor]
+        if state.status in ENDED:
+            changes.append(Change(effective=day, cancel=True, input_ids=inputs))
+            break
+        price = _price(prices, sub, customer, state, day)
+        before_state, before_price = current
+        suspended = state.status in SUSPENDED
+        change = Change(
+            effective=day,
+            quantity=state.quantity if state.quantity != before_state.quantity else None,
+            unit_price=price.unit_price if price.unit_price != before_price.unit_price else None,
+            product=state.product if state.product != before_state.product else None,
+            suspended=suspended if suspended != (before_state.status in SUSPENDED) else None,
+            price_version=price.label if price.label != before_price.label else None,
+            input_ids=inputs if dated[cursor][0] == day else (price.label,),
+        )
+        if (change.quantity, change.unit_price, change.product, change.suspended) != (None, None, None, None):
+            changes.append(change)
+        current = (state, price)
+    return Timeline(terms, changes, notes)
