@@ -73,12 +73,12 @@ def _rule_per_row(usage: pd.DataFrame, markups: Markups, tenant: str, on: date) 
 
 
 def _check(usage: pd.DataFrame, group_by: Sequence[str]) -> None:
-    missing = [column for column in (*REQUIRED_COLUMNS, *group_by) if column not in usage.columns]
-    if missing:
-        raise ValueError(f"usage rows lack column(s) {', '.join(missing)}")
     unknown = [column for column in group_by if column not in GROUP_COLUMNS and not column.startswith("tag_")]
     if unknown:
         raise ValueError(f"cannot group usage by {', '.join(unknown)} (use {', '.join(GROUP_COLUMNS)} or tag_<name>)")
+    missing = [column for column in (*REQUIRED_COLUMNS, *group_by) if column not in usage.columns]
+    if missing:
+        raise ValueError(f"usage rows lack column(s) {', '.join(missing)}")
     if usage["currency"].isna().any():
         raise ValueError("usage rows without a currency")
     if usage["cost_units"].dtype != np.int64:
