@@ -57,6 +57,6 @@ def test_one_group_for_everything_and_bad_columns() -> None:
     with pytest.raises(ValueError, match="cannot group usage by colour"):
         rate_usage(ROWS, tenant="de01", currency="EUR", group_by=["colour"], markups=MARKUPS, fx=FX,
                    on=date(2026, 5, 31), rounding=RoundingPolicy.TRUNCATE)
-    with pytest.raises(KeyError, match="no USD->CHF"):
+    with pytest.raises(KeyError, match="no EUR->CHF"):
         rate_usage(ROWS, tenant="de01", currency="CHF", group_by=[], markups=MARKUPS, fx=FX,
                    on=date(2026, 5, 31), rounding=RoundingPolicy.TRUNCATE)
