@@ -1,1 +1,24 @@
-"""rating package."""
+"""The pure rating core: what a licence or a usage row costs the customer, and why.
+
+Pure means no I/O, no database, no clock, no logging configuration, and no import of any other cspbill package
+(import-linter enforces it), so every rule here is tested with plain data and replayed from lineage alone. Money is
+``Decimal`` with its currency (integer minor units in the vectorised paths), amounts stay exact until they are
+rounded once per line by a named policy, and every period has an inclusive end date.
+
+Entry points:
+
+- :func:`rating.proration.rate_subscription` ``(terms, changes, window, convention, rounding, price_policy)`` →
+  ``list[RatedLine]``: charges, credits and rebills of every charge period starting in the window. Each
+  ``RatedLine`` has a deterministic ``key`` (:class:`~rating.proration.LineKey`: subscription, charge-period start,
+  kind, stretch start, sequence), quantity, unit price, days, period days, exact ``unrounded``, rounded ``amount``
+  (:class:`~rating.money.Money`), ``formula``, ``bill_date`` (advance/arrears) and a
+  :class:`~rating.lineage.Lineage` with ``to_dict()``.
+- :func:`rating.proration.credit_invoiced` ``(invoiced_line, effective, convention, rounding, credited_so_far=…)``:
+  the credit for the rest of an already-invoiced line, from its invoiced amount and fraction, capped by what remains.
+- :func:`rating.bulk.rate_month`: the same rules on whole DataFrames (integer minor units) for a month-end batch.
+- :func:`rating.consumption.rate_usage`: Azure usage rows → marked-up, converted, grouped lines (exact sums).
+- :func:`rating.invoicing.build_invoices` and :func:`rating.invoicing.vat_treatment`: invoices per legal entity,
+  customer and currency (optionally per subscription or environment), VAT per invoice per rate, reverse charge.
+- :mod:`rating.pricing` (``PriceList``, ``Markups``, ``FxTable``), :mod:`rating.periods` (``Convention``,
+  billing periods, day counts), :mod:`rating.rounding` (``RoundingPolicy``, ``round_amount``), :mod:`rating.money`.
+"""
