@@ -178,7 +178,8 @@ class AzureCosts:
                 continue
             except HttpResponseError as exc:
                 status = exc.status_code or 0
-                if status not in (408, 429) and status < 500:
+                # a 2xx lands here when its body could not be read (a page cut off): worth another try
+                if status not in (408, 429) and 300 <= status < 500:
                     raise SourceError(self.source, f"{what} failed ({status}): {exc.message}") from exc
                 headers = exc.response.headers if exc.response is not None else None
                 wait, problem = _retry_after(headers), f"HTTP {status}"

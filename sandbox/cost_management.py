@@ -90,7 +90,8 @@ def invalid_query(detail: str) -> Response:
 class _Quota:
     """Sliding QPU buckets per tenant (wall clock: a quota is about bursts, not about the sandbox's date)."""
 
-    def __init__(self) -> None:
+    def __init__(self, buckets: tuple[tuple[str, int, float], ...]) -> None:
+        self.buckets = buckets
         self._spent: list[tuple[float, int]] = []
         self._lock = threading.Lock()
 
@@ -98,9 +99,9 @@ class _Quota:
         """(seconds to wait or 0, remaining per bucket after this query)."""
         with self._lock:
             now = time.monotonic()
-            self._spent = [(t, c) for t, c in self._spent if now - t < QPU_BUCKETS[-1][2]]
+            self._spent = [(t, c) for t, c in self._spent if now - t < max(w for _, _, w in self.buckets)]
             wait, remaining = 0.0, {}
-            for name, limit, window in QPU_BUCKETS:
+            for name, limit, window in self.buckets:
                 inside = [(t, c) for t, c in self._spent if now - t < window]
                 used = sum(c for _, c in inside)
                 remaining[name] = limit - used
@@ -171,11 +172,14 @@ def _matches(fact: dict[str, Any], expression: dict[str, Any]) -> bool | str:
     return "a filter needs 'and', 'or', 'dimensions' or 'tags'."
 
 
-def build(clock: Clock, seed: int = 1) -> SandboxApp:
-    """The ARM sandbox: Cost Management query at billing-account / customer / subscription scopes."""
+def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float], ...] = QPU_BUCKETS) -> SandboxApp:
+    """The ARM sandbox: Cost Management query at billing-account / customer / subscription scopes.
+
+    ``qpu_buckets`` = (header name, QPU, window seconds) per bucket; tests shrink the windows to stay fast.
+    """
     app = SandboxApp("cost_management", clock)
     world: MicrosoftScenario = scenario(seed, clock.now().date().replace(day=1))
-    quota = _Quota()
+    quota = _Quota(qpu_buckets)
 
     def facts_for(scope: str) -> list[dict[str, Any]] | Response:
         parts = [p for p in scope.strip("/").split("/") if p]

@@ -220,6 +220,7 @@ class MicrosoftScenario:
         self.partner_id = _uuid(rng)
         self.billing_account_id = f"{_uuid(rng)}:{_uuid(rng)}_2019-05-31"
         self.customers: list[Customer] = []
+        self._usage_cache: dict[dt.date, list[dict]] = {}
         plan_index = 0
         for number in range(customers):
             name = f"{COMPANIES[number % len(COMPANIES)]} Example {number + 1}"
@@ -415,40 +416,50 @@ class MicrosoftScenario:
         facts: list[dict] = []
         day, latest = first, min(last, now.date() - dt.timedelta(days=1))
         while day <= latest:
-            for customer in self.customers:
-                for resource in customer.resources:
-                    for meter_id, name, category, subcategory, unit, price in resource.meters:
-                        rng = random.Random(f"{self.seed}|{resource.id}|{meter_id}|{day.isoformat()}")
-                        quantity = Decimal(rng.randint(1, 2400)) / Decimal(100)
-                        facts.append(
-                            {
-                                "BillingCustomerId": customer.billing_customer_id,
-                                "CustomerTenantId": customer.id,
-                                "CustomerName": customer.company_name,
-                                "SubscriptionId": resource.subscription_id,
-                                "SubscriptionName": resource.subscription_name,
-                                "ResourceGroupName": resource.group,
-                                "ResourceGroup": resource.group,
-                                "ResourceId": resource.id,
-                                "ResourceLocation": resource.location,
-                                "MeterId": meter_id,
-                                "Meter": name,
-                                "MeterCategory": category,
-                                "MeterSubcategory": subcategory,
-                                "ServiceName": category,
-                                "UnitOfMeasure": unit,
-                                "ChargeType": "Usage",
-                                "PublisherType": "Azure",
-                                "PricingModel": "OnDemand",
-                                "PartnerEarnedCreditApplied": "true",
-                                "tags": dict(resource.tags),
-                                "UsageDate": day,
-                                "UsageQuantity": quantity,
-                                "Cost": quantity * price,
-                                "Currency": CURRENCY,
-                            }
-                        )
+            facts += self._day_facts(day)
             day += dt.timedelta(days=1)
+        return facts
+
+    def _day_facts(self, day: dt.date) -> list[dict]:
+        """The facts of one day (deterministic per day, so computed once and shared by every query)."""
+        cached = self._usage_cache.get(day)
+        if cached is not None:
+            return cached
+        facts: list[dict] = []
+        for customer in self.customers:
+            for resource in customer.resources:
+                for meter_id, name, category, subcategory, unit, price in resource.meters:
+                    rng = random.Random(f"{self.seed}|{resource.id}|{meter_id}|{day.isoformat()}")
+                    quantity = Decimal(rng.randint(1, 2400)) / Decimal(100)
+                    facts.append(
+                        {
+                            "BillingCustomerId": customer.billing_customer_id,
+                            "CustomerTenantId": customer.id,
+                            "CustomerName": customer.company_name,
+                            "SubscriptionId": resource.subscription_id,
+                            "SubscriptionName": resource.subscription_name,
+                            "ResourceGroupName": resource.group,
+                            "ResourceGroup": resource.group,
+                            "ResourceId": resource.id,
+                            "ResourceLocation": resource.location,
+                            "MeterId": meter_id,
+                            "Meter": name,
+                            "MeterCategory": category,
+                            "MeterSubcategory": subcategory,
+                            "ServiceName": category,
+                            "UnitOfMeasure": unit,
+                            "ChargeType": "Usage",
+                            "PublisherType": "Azure",
+                            "PricingModel": "OnDemand",
+                            "PartnerEarnedCreditApplied": "true",
+                            "tags": dict(resource.tags),
+                            "UsageDate": day,
+                            "UsageQuantity": quantity,
+                            "Cost": quantity * price,
+                            "Currency": CURRENCY,
+                        }
+                    )
+        self._usage_cache[day] = facts
         return facts
 
 
