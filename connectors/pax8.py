@@ -11,7 +11,7 @@ several variants are in circulation (§2.1).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from connectors.records import (
     LicenceRecord,
     PullResult,
     Status,
+    UsageRecord,
 )
 
 SOURCE = "pax8"
@@ -120,6 +121,31 @@ class Pax8Connector:
             except MalformedRecord as problem:
                 errors.append(problem)
         return PullResult(customers=tuple(customers.values()), licences=tuple(licences), errors=tuple(errors))
+
+    def pull_usage(self, usage_date: date, subscription_ids: Iterable[str]) -> PullResult:
+        """One day of metered usage (Azure plans) for the named subscriptions, partner cost as delivered.
+
+        Why the caller names the subscriptions: Pax8 has usage only under ``/subscriptions/{id}/usage-summaries``,
+        so asking every subscription would cost one call per licence; the caller knows which ones are metered.
+        ``cost`` is ``partnerTotal`` (what the reseller pays); the customer-side figures stay in ``raw``.
+        """
+        records: list[UsageRecord] = []
+        errors: list[MalformedRecord] = []
+        for subscription_id in subscription_ids:
+            for index, summary in enumerate(self._all(f"/subscriptions/{subscription_id}/usage-summaries")):
+                try:
+                    reader = FieldReader(SOURCE, _record_id(summary, "usage summary", index), summary)
+                    summary_id, company_id = reader.text("id"), reader.text("companyId")
+                except MalformedRecord as problem:
+                    errors.append(problem)
+                    continue
+                lines = self._all(f"/usage-summaries/{summary_id}/usage-lines", {"usageDate": usage_date.isoformat()})
+                for number, raw in enumerate(lines):
+                    try:
+                        records.append(self._usage(raw, reader, company_id, subscription_id, number))
+                    except MalformedRecord as problem:
+                        errors.append(problem)
+        return PullResult(usage=tuple(records), errors=tuple(errors))
 
     def pull_cost_lines(self, invoice_date_from: date, invoice_date_to: date) -> PullResult:
         """Partner-side invoice items (``cost``/``costTotal``) of the invoices dated in the inclusive range."""
@@ -255,6 +281,30 @@ class Pax8Connector:
             status_raw=status_raw,
             source_updated_at=reader.maybe_instant("updatedDate"),
             as_of=as_of,
+            raw=raw,
+        )
+
+    def _usage(self, raw: Any, summary: FieldReader, company_id: str, subscription_id: str, index: int,
+               ) -> UsageRecord:
+        summary_id = summary.text("id")
+        reader = FieldReader(SOURCE, f"usage summary {summary_id} line #{index}", raw)
+        day = reader.day("usageDate")
+        product_id, product_name = reader.text("productId"), reader.text("productName")
+        return UsageRecord(
+            source=SOURCE,
+            row_key=f"{summary_id}:{day.isoformat()}:{product_id}:{product_name}",
+            customer_external_id=company_id,
+            subscription_external_id=subscription_id,
+            usage_date=day,
+            meter_id=product_id,
+            meter_name=product_name,
+            meter_category="",  # Pax8 usage lines name the product only, no meter category
+            resource_group=summary.maybe_text("resourceGroup"),
+            resource_location=None,
+            tags=(),
+            quantity=reader.decimal("quantity"),
+            cost=reader.decimal("partnerTotal"),
+            currency=reader.currency("currencyCode"),
             raw=raw,
         )
 

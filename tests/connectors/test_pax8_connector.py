@@ -21,7 +21,7 @@ from connectors.http import HttpPolicy
 from connectors.pax8 import Pax8Connector
 from sandbox import pax8
 from sandbox.core import Clock, SandboxServer
-from sandbox.scenario_distributors import month_start_of, pax8_world
+from sandbox.scenario_distributors import month_start_of, pax8_world, usage_lines
 from sandbox.tls import TlsFiles, make_tls_files
 
 NIGHT = dt.datetime(2026, 5, 2, 2, 0, tzinfo=dt.UTC)
@@ -229,3 +229,23 @@ def test_empty_invoice_listing_without_content_is_empty(make_connector: Callable
     result = make_connector().pull_cost_lines(dt.date(2030, 1, 1), dt.date(2030, 1, 31))
 
     assert result.cost_lines == () and result.errors == ()
+
+
+def test_usage_of_a_metered_subscription(make_connector: Callable[..., Pax8Connector],
+                                         pax8_server: SandboxServer) -> None:
+    world = pax8_world(SEED, month_start_of(NIGHT))
+    day = dt.date(2026, 5, 1)
+    pax8_server.app.faults.arm("GET /usage-summaries/.+/usage-lines", kind="malformed",
+                               body={"index": 1, "field": "partnerTotal", "value": "n/a"})
+
+    result = make_connector().pull_usage(day, [world.named["azure"]])
+
+    expected = [line for summary in world.usage_summaries for line in usage_lines(SEED, summary, day)]
+    assert len(result.usage) == len(expected) - 1
+    assert [error.field for error in result.errors] == ["partnerTotal"]
+    assert {record.resource_group for record in result.usage} == {"rg-production", "rg-test"}
+    assert len({record.row_key for record in result.usage}) == len(result.usage)
+    delivered = {(line["usageSummaryId"], line["productName"]): line["partnerTotal"] for line in expected}
+    for record in result.usage:
+        assert record.cost == delivered[(record.row_key.split(":")[0], record.meter_name)]
+        assert record.usage_date == day and record.currency == "EUR"
