@@ -109,6 +109,17 @@ class FaultBook:
             return [{"route": f.route, "kind": f.kind, "times": f.times, "seen": f.seen} for f in self._faults]
 
 
+@dataclass(frozen=True)
+class Received:
+    """A request as it arrived (before faults and routing): what contract tests compare with the documentation."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # keys lower-cased
+    body: bytes
+
+
 @dataclass
 class Request:
     method: str
@@ -175,6 +186,7 @@ class SandboxApp:
         self.clock = clock or Clock()
         self.faults = FaultBook()
         self.calls: list[tuple[str, str]] = []  # (method, path) of every request, for contract tests
+        self.received: list[Received] = []  # the same requests with query, headers and body (contract tests)
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._lock = threading.Lock()
         self.route("POST", r"/__admin/faults")(self._admin_arm)
@@ -232,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
         method = self.command
         with app._lock:
             app.calls.append((method, path))
+            app.received.append(Received(method, path, parse_qs(parts.query, keep_blank_values=True),
+                                         {k.lower(): v for k, v in self.headers.items()}, body))
         admin = path.startswith("/__admin/")
         fired = [] if admin else app.faults.take(method, path)
         for fault in fired:
