@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -215,3 +216,18 @@ class BearerJsonClient:
             return self.session.get(url, params=params, headers=headers)
         except requests.RequestException as exc:
             raise SourceUnavailable(self.source, f"GET {urlsplit(url).path} failed after retries: {exc}") from exc
+
+
+_DECIMAL_MARK = "\x00decimal:"
+
+
+def dumps_json(value: Any) -> bytes:
+    """JSON with every ``Decimal`` written as an exact JSON number (never through float): for request bodies."""
+
+    def mark(item: Any) -> str:
+        if isinstance(item, Decimal):
+            return f"{_DECIMAL_MARK}{item}\x00"
+        raise TypeError(f"not JSON serialisable: {type(item).__name__}")
+
+    text = json.dumps(value, default=mark, ensure_ascii=False)
+    return re.sub(r'"\\u0000decimal:([-+0-9.Ee]+)\\u0000"', r"\1", text).encode("utf-8")

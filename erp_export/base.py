@@ -198,11 +198,18 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
 
 class TokenBucket:
     """Client-side pacing per target (erp.md §5 rule 8): ``capacity`` calls, refilled at ``capacity / period`` per
-    second. Keeps us under the ERP's limit instead of learning it from 429s."""
+    second. Keeps us under the ERP's limit instead of learning it from 429s.
 
-    def __init__(self, capacity: int, period: float, clock: Callable[[], float] = time.monotonic) -> None:
+    ``headroom`` (seconds of refill) is kept in the bucket: our clock starts before the server sees the request and
+    network jitter can make the server's elapsed time a little shorter than ours, so a bucket drained to exactly zero
+    would earn an occasional 429. The headroom is a one-off reserve, not a lower rate.
+    """
+
+    def __init__(self, capacity: int, period: float, clock: Callable[[], float] = time.monotonic,
+                 headroom: float = 0.25) -> None:
         self.capacity = float(capacity)
         self.rate = capacity / period
+        self.reserve = min(headroom * self.rate, self.capacity / 10)
         self._tokens = float(capacity)
         self._clock = clock
         self._stamp = clock()
@@ -211,15 +218,16 @@ class TokenBucket:
     def acquire(self, n: int = 1, sleep: Callable[[float], None] = time.sleep) -> None:
         if n > self.capacity:
             raise ValueError(f"cannot take {n} tokens from a bucket of {self.capacity:.0f}")
+        need = min(self.capacity, n + self.reserve)
         while True:
             with self._lock:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
-                if self._tokens >= n:
+                if self._tokens >= need:
                     self._tokens -= n
                     return
-                wait = (n - self._tokens) / self.rate
+                wait = (need - self._tokens) / self.rate
             sleep(wait)
 
     def drain(self) -> None:

@@ -25,6 +25,7 @@ SANDBOX_MODULES: tuple[str, ...] = (
     "sandbox.cost_management",
     "sandbox.pax8",
     "sandbox.ingram",
+    "sandbox.bc_soap", "sandbox.bc_rest", "sandbox.exact_online",
 )
 # The ports the shipped config.yaml points at; programmatic callers usually pass none and get free ports.
 DEFAULT_PORTS: dict[str, int] = {
