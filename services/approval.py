@@ -100,7 +100,8 @@ def approve_batch(settings: Settings, tenant_code: str, month: str, actor_name: 
                          before={"status": "draft", "totals": batch.totals},
                          after={"status": "approved", "totals": batch.totals, "first_number": first,
                                 "last_number": last, "invoices": len(invoice_ids)},
-                         detail=f"{tenant_code} {month}: {len(invoice_ids)} invoices numbered {first}..{last}")
+                         detail=f"{tenant_code} {month}: " + (
+                             f"{len(invoice_ids)} invoices numbered {first}..{last}" if invoice_ids else "no invoices"))
         log.info("batch approved tenant=%s month=%s batch=%s invoices=%s numbers=%s..%s", tenant_code, month,
                  batch.id, len(invoice_ids), first, last)
         return ApprovalReport(batch.id, tenant_code, month, "approved", len(invoice_ids), first, last, issue_date)

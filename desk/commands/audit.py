@@ -1,16 +1,44 @@
-"""`cspbill audit`: list audit events (builds, approvals, exports)."""
+"""`cspbill audit`: list audit events (builds, changes, approvals, rejections, exports), newest first."""
 
 from __future__ import annotations
 
-import typer
+import datetime as dt
+import json
 
-from services.errors import NotAvailableYet
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from desk.context import fail, state
+from services.audit_log import list_events
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("audit", help="List audit events (builds, approvals, exports).",
-                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def audit_command() -> None:
-        raise NotAvailableYet(
-            "`cspbill audit` is not available yet: the audit listing has not landed"
-        )
+    @app.command("audit")
+    def audit_command(
+        ctx: typer.Context,
+        tenant: str = typer.Option(None, "--tenant", help="Only this legal entity."),
+        since: str = typer.Option(None, "--since", help="Only events on or after this day (YYYY-MM-DD, UTC)."),
+        action: str = typer.Option(None, "--action", help="Only this action, e.g. batch.approve."),
+        limit: int = typer.Option(200, "--limit", min=1, max=10000),
+        as_user: str = typer.Option("system", "--as", help="The person asking (a username from config.yaml)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    ) -> None:
+        """List audit events (who, when, what, totals before and after)."""
+        day = None
+        if since:
+            try:
+                day = dt.date.fromisoformat(since)
+            except ValueError:
+                fail(f"--since {since!r}: not a date like 2026-05-01")
+        events = list_events(state(ctx).settings(), as_user, tenant, day, action, limit)
+        if as_json:
+            typer.echo(json.dumps(events, indent=2, ensure_ascii=False, default=str))
+            return
+        table = Table(title=f"audit events ({len(events)})")
+        for column in ("at (UTC)", "actor", "action", "tenant", "entity", "detail"):
+            table.add_column(column)
+        for event in events:
+            table.add_row(event["at"][:19], event["actor"], event["action"], event["tenant"] or "",
+                          f"{event['entity']} {event['entity_id'] or ''}", event["detail"] or "")
+        Console().print(table)

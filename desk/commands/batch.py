@@ -1,16 +1,179 @@
-"""`cspbill batch`: month-end invoice batches: build, show, explain, approve, reject."""
+"""`cspbill batch`: month-end invoice batches: build, show, explain, approve, reject, list.
+
+Every subcommand calls one use case of ``services.batches`` and prints its result (``--json`` for machines).
+``--as USER`` names the person acting (roles and tenants come from config.yaml); without it the unattended
+``system`` user acts, which may build but never approve.
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+from typing import Any
 
-from services.errors import NotAvailableYet
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from desk.context import state
+from services.batches import approve_batch, batch_summary, build_batch, explain_line, list_batches, reject_batch
+
+AS_USER = typer.Option("system", "--as", help="The person acting (a username from config.yaml).")
+TENANT = typer.Option(..., "--tenant", help="Legal entity code, e.g. nl-bv.")
+MONTH = typer.Option(..., "--month", help="Billing month YYYY-MM.")
+JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+SHOWN_CHANGES = 25
+
+
+def _dump(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _totals_table(title: str, totals: dict[str, Any]) -> Table:
+    table = Table(title=title)
+    for column in ("currency", "VAT", "taxable", "VAT amount"):
+        table.add_column(column, justify="right" if column != "currency" else "left")
+    for currency, entry in totals.items():
+        for name, rate in entry.get("by_rate", {}).items():
+            table.add_row(currency, name, rate["taxable"], rate["vat"])
+        table.add_row(f"[bold]{currency}[/]", "total", f"[bold]{entry['net']}[/]", f"[bold]{entry['vat']}[/]")
+        table.add_row("", "gross", f"[bold]{entry['gross']}[/]", "")
+    return table
+
+
+def _changes_table(title: str, changes: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in ("name", "status", "now", "previous", "delta"):
+        table.add_column(column, justify="left" if column in ("name", "status") else "right")
+    for change in changes[:SHOWN_CHANGES]:
+        table.add_row(change["name"], change["status"], change["amount"], change["previous"], change["delta"])
+    if len(changes) > SHOWN_CHANGES:
+        table.add_row(f"… {len(changes) - SHOWN_CHANGES} more (use --json)", "", "", "", "")
+    return table
+
+
+def _show(summary: dict[str, Any]) -> None:
+    console = Console()
+    batch = summary["batch"]
+    console.print(f"[bold]batch {batch['tenant']} {batch['month']}[/] #{batch['id']} status [bold]{batch['status']}"
+                  f"[/] revision {batch['revision']}: {batch['invoices']} invoices, {batch['lines']} lines; built by "
+                  f"{batch['built_by']}" + (f", last changed by {batch['changed_by']}" if batch["changed_by"] else "")
+                  + (f", approved by {batch['approved_by']}" if batch["approved_by"] else ""), highlight=False)
+    if batch["rejection_reason"]:
+        console.print(f"[yellow]rejected by {batch['rejected_by']}:[/] {batch['rejection_reason']}", highlight=False)
+    console.print(_totals_table("totals per currency and VAT rate", batch["totals"]))
+    customers = Table(title="per customer")
+    for column in ("customer", "currency", "invoices", "net", "VAT", "gross"):
+        customers.add_column(column, justify="left" if column in ("customer", "currency") else "right")
+    for entry in summary["customers"][:SHOWN_CHANGES]:
+        customers.add_row(entry["name"], entry["currency"], str(entry["invoices"]), entry["net"], entry["vat"],
+                          entry["gross"])
+    console.print(customers)
+    diff = summary["diff"]
+    against = diff["previous_month"] or "nothing (first batch)"
+    console.print(_changes_table(f"customers: changes against {against}", diff["customers"]))
+    console.print(_changes_table(f"subscriptions: changes against {against}", diff["subscriptions"]))
+    for item in summary["discrepancies"]:
+        console.print(f"[yellow]discrepancy {item['id']}[/] ({item['kind']}): {item['sentence']}", highlight=False)
+    for problem in summary["problems"]:
+        console.print(f"[red]not billed:[/] {problem}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("batch", help="Month-end invoice batches: build, show, explain, approve, reject.",
-                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def batch_command() -> None:
-        raise NotAvailableYet(
-            "`cspbill batch` is not available yet: month-end batches has not landed"
-        )
+    batch_app = typer.Typer(help="Month-end invoice batches: build, show, explain, approve, reject, list.",
+                            no_args_is_help=True)
+    app.add_typer(batch_app, name="batch")
+
+    @batch_app.command("build")
+    def build_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH, as_user: str = AS_USER,
+                      as_json: bool = JSON) -> None:
+        """Build (or rebuild) the draft batch of a legal entity and month; safe to run again."""
+        cli = state(ctx)
+        report = build_batch(cli.settings(), tenant, month, as_user, cli.clock())
+        if as_json:
+            _dump(report.__dict__)
+            return
+        console = Console()
+        verb = "built" if report.created else "rebuilt"
+        console.print(f"batch {tenant} {month} #{report.batch_id} {verb} ({report.status}): {report.invoices} "
+                      f"invoices, {report.lines} lines (+{report.added} ~{report.changed} -{report.removed})",
+                      highlight=False)
+        console.print(_totals_table("totals", report.totals))
+        for problem in report.problems:
+            console.print(f"[red]not billed:[/] {problem}", highlight=False)
+
+    @batch_app.command("show")
+    def show_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH, as_user: str = AS_USER,
+                     as_json: bool = JSON) -> None:
+        """Totals, per customer, changes against last month, open discrepancies."""
+        summary = batch_summary(state(ctx).settings(), tenant, month, as_user)
+        if as_json:
+            _dump(summary)
+        else:
+            _show(summary)
+
+    @batch_app.command("explain")
+    def explain_command(ctx: typer.Context,
+                        line: str = typer.Argument(..., metavar="LINE_KEY_OR_ID", help="A line key or line id."),
+                        as_user: str = AS_USER, as_json: bool = JSON) -> None:
+        """Why a line is what it is: inputs, formula, unrounded amount, rounding."""
+        data = explain_line(state(ctx).settings(), line, as_user)
+        if as_json:
+            _dump(data)
+            return
+        lineage = data["lineage"]
+        console = Console()
+        invoice = data["invoice"]["number"] or data["invoice"]["invoice_key"]
+        console.print(f"[bold]{data['line_key']}[/] (line {data['id']}, batch {data['batch']['month']} "
+                      f"{data['batch']['status']}, invoice {invoice})", highlight=False)
+        console.print(f"{data['description']}", highlight=False)
+        rows = [("amount", f"{data['amount']} {data['currency']}"), ("kind", data["kind"]),
+                ("period", f"{data['period_from']} .. {data['period_to']} (inclusive)"),
+                ("formula", lineage.get("formula")), ("unrounded", lineage.get("unrounded")),
+                ("rounding", lineage.get("rounding")), ("convention", lineage.get("convention")),
+                ("price", lineage.get("price_version")), ("inputs", ", ".join(map(str, lineage.get("input_ids", [])))),
+                ("VAT", f"{data['vat_category']} {data['vat_rate']}%"), ("reason", data["reason_code"]),
+                ("corrects", data["corrects_line_key"])]
+        if "correction" in lineage:
+            rows.append(("correction", lineage["correction"]["formula"]))
+        for name, value in rows:
+            if value not in (None, ""):
+                console.print(f"  {name:<11} {value}", highlight=False)
+
+    @batch_app.command("approve")
+    def approve_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH, as_user: str = AS_USER,
+                        as_json: bool = JSON) -> None:
+        """Approve a draft batch (four-eyes) and number its invoices."""
+        cli = state(ctx)
+        report = approve_batch(cli.settings(), tenant, month, as_user, cli.clock())
+        if as_json:
+            _dump(report.__dict__)
+            return
+        numbered = f"numbered {report.first_number}..{report.last_number}" if report.invoices else "nothing to number"
+        typer.echo(f"batch {tenant} {month} approved by {as_user}: {report.invoices} invoices {numbered}, "
+                   f"issued {report.issue_date}")
+
+    @batch_app.command("reject")
+    def reject_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH,
+                       reason: str = typer.Option(..., "--reason", help="Why the batch goes back."),
+                       as_user: str = AS_USER) -> None:
+        """Send a draft batch back with a reason; it stays a draft."""
+        cli = state(ctx)
+        report = reject_batch(cli.settings(), tenant, month, as_user, reason, cli.clock())
+        typer.echo(f"batch {tenant} {month} rejected by {as_user}: {report.reason}")
+
+    @batch_app.command("list")
+    def list_command(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", help="Only this entity."),
+                     page: int = typer.Option(1, "--page", min=1), as_user: str = AS_USER,
+                     as_json: bool = JSON) -> None:
+        """Batches, newest month first."""
+        result = list_batches(state(ctx).settings(), as_user, tenant, page=page)
+        if as_json:
+            _dump({"items": result.items, "total": result.total, "page": result.page, "pages": result.pages})
+            return
+        table = Table(title=f"batches (page {result.page} of {result.pages})")
+        for column in ("tenant", "month", "status", "invoices", "built by", "approved by"):
+            table.add_column(column)
+        for item in result.items:
+            table.add_row(item["tenant"], item["month"], item["status"], str(item["invoices"]), item["built_by"],
+                          item["approved_by"] or "")
+        Console().print(table)

@@ -1,0 +1,231 @@
+"""Reviewing a batch: totals, per-customer figures, the diff against the previous month, open discrepancies, and a
+line's lineage; plus the paginated queries the web desk lists batches and invoices with.
+
+Read-only, one unit of work per call, tenant-filtered through ``services.access`` (a record of a tenant the user
+cannot see answers ``NotFound`` like one that does not exist). Amounts are summed in ``Decimal`` in Python, never
+with SQL SUM (SQLite would go through float), and returned as text so JSON and templates show them exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from config import Settings
+from ledger.models import Batch, Invoice, InvoiceLine
+from services.access import Actor, actor, require
+from services.batch_months import parse_month
+from services.errors import NotFound
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+
+MAX_PER_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, with the total count (cheap: counted on an indexed column)."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _reader(settings: Settings, actor_name: str, tenant_code: str | None = None) -> Actor:
+    who = actor(settings, actor_name)
+    require(who, "finance", tenant_code)
+    return who
+
+
+def _batch_dict(batch: Batch, tenant_code: str) -> dict[str, Any]:
+    return {
+        "id": batch.id, "tenant": tenant_code, "month": batch.month, "status": batch.status,
+        "built_by": batch.built_by, "built_at": batch.built_at.isoformat(), "changed_by": batch.changed_by,
+        "changed_at": batch.changed_at.isoformat() if batch.changed_at else None, "approved_by": batch.approved_by,
+        "approved_at": batch.approved_at.isoformat() if batch.approved_at else None,
+        "rejected_by": batch.rejected_by, "rejection_reason": batch.rejection_reason, "revision": batch.revision,
+        "invoices": (batch.totals or {}).get("invoices", 0), "lines": (batch.totals or {}).get("lines", 0),
+        "totals": (batch.totals or {}).get("currencies", {}),
+    }
+
+
+def _tenant_batch(uow: UnitOfWork, tenant_code: str, month: str) -> tuple[int, Batch]:
+    tenant = uow.tenants.by_code(tenant_code)
+    batch = uow.batches.for_month(tenant.id, month) if tenant is not None else None
+    if batch is None:
+        raise NotFound(f"batch {tenant_code} {month}: not built yet (run `cspbill batch build`)")
+    return tenant.id, batch
+
+
+def _sum_by(rows: Sequence[Any], key: str) -> dict[Any, Decimal]:
+    sums: dict[Any, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        sums[getattr(row, key)] += row.amount
+    return sums
+
+
+def _compare(current: dict[Any, Decimal], previous: dict[Any, Decimal], names: dict[Any, str]) -> list[dict]:
+    changes = []
+    for key in sorted(current.keys() | previous.keys(), key=lambda k: (names.get(k, ""), str(k))):
+        now, before = current.get(key), previous.get(key)
+        status = "new" if before is None else "gone" if now is None else "changed" if now != before else "same"
+        if status == "same":
+            continue
+        changes.append({"id": key, "name": names.get(key, str(key)), "status": status,
+                        "amount": str(now or Decimal(0)), "previous": str(before or Decimal(0)),
+                        "delta": str((now or Decimal(0)) - (before or Decimal(0)))})
+    return changes
+
+
+def batch_summary(settings: Settings, tenant_code: str, month: str, actor_name: str = "system") -> dict[str, Any]:
+    """Everything finance reviews before approving: totals per currency and VAT rate, per customer, the diff
+    against the previous month per customer and subscription, open discrepancies of the batch's subscriptions."""
+    _reader(settings, actor_name, tenant_code)
+    parse_month(month)
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenant_id, batch = _tenant_batch(uow, tenant_code, month)
+        previous = uow.batches.previous(tenant_id, month)
+        customers: dict[tuple[int, str], dict[str, Any]] = {}
+        names: dict[int, str] = {}
+        for row in uow.invoices.customer_totals(batch.id):
+            names[row.customer_id] = row.name
+            entry = customers.setdefault((row.customer_id, row.currency), {
+                "customer_id": row.customer_id, "name": row.name, "currency": row.currency, "invoices": 0,
+                "net": Decimal(0), "vat": Decimal(0), "gross": Decimal(0)})
+            entry["invoices"] += 1
+            for name in ("net", "vat", "gross"):
+                entry[name] += getattr(row, name)
+        lines = uow.invoices.line_amounts(batch.id)
+        before = uow.invoices.line_amounts(previous.id) if previous is not None else []
+        subscriptions = {s.id: f"{s.product_name} ({s.external_id})" for s in uow.batches.subscriptions(tenant_id)}
+        for row in uow.invoices.customer_totals(previous.id) if previous is not None else []:
+            names.setdefault(row.customer_id, row.name)
+        subscription_ids = {row.subscription_id for row in lines if row.subscription_id is not None}
+        discrepancies = [
+            {"id": d.id, "subscription_id": d.subscription_id, "kind": d.kind,
+             "day": d.day.isoformat() if d.day else None, "sentence": d.sentence}
+            for d in uow.batches.open_discrepancies(tenant_id) if d.subscription_id in subscription_ids
+        ]
+        return {
+            "batch": _batch_dict(batch, tenant_code),
+            "problems": (batch.totals or {}).get("problems", []),
+            "customers": [{**entry, **{n: str(entry[n]) for n in ("net", "vat", "gross")}}
+                          for entry in sorted(customers.values(), key=lambda e: (e["name"], e["customer_id"]))],
+            "diff": {
+                "previous_month": previous.month if previous is not None else None,
+                "customers": _compare(_sum_by(lines, "customer_id"), _sum_by(before, "customer_id"), names),
+                "subscriptions": _compare(_sum_by(lines, "subscription_id"), _sum_by(before, "subscription_id"),
+                                          {**subscriptions, None: "usage without subscription"}),
+            },
+            "discrepancies": discrepancies,
+        }
+
+
+def _line_dict(line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "id": line.id, "line_key": line.line_key, "base_key": line.base_key, "version": line.version,
+        "kind": line.kind, "description": line.description,
+        "period_from": line.period_from.isoformat() if line.period_from else None,
+        "period_to": line.period_to.isoformat() if line.period_to else None,
+        "quantity": str(line.quantity), "unit_price": str(line.unit_price), "amount": str(line.amount),
+        "unrounded": str(line.unrounded), "currency": line.currency, "vat_category": line.vat_category,
+        "vat_rate": str(line.vat_rate), "corrects_line_key": line.corrects_line_key,
+        "reason_code": line.reason_code, "bill_month": line.bill_month, "lineage": line.lineage,
+    }
+
+
+def _visible(who: Actor, uow: UnitOfWork, tenant_id: int, what: str) -> str:
+    codes = {t.id: t.code for t in uow.tenants.all()}
+    code = codes.get(tenant_id)
+    if code is None or not who.can_see(code):
+        raise NotFound(f"{what}: not found")
+    return code
+
+
+def explain_line(settings: Settings, key_or_id: str, actor_name: str = "system") -> dict[str, Any]:
+    """A line with its lineage (inputs, formula, unrounded amount, rounding), its invoice and batch."""
+    who = _reader(settings, actor_name)
+    with UnitOfWork(engine_for(settings)) as uow:
+        line = uow.invoices.line(key_or_id)
+        if line is None:
+            raise NotFound(f"invoice line {key_or_id!r}: not found")
+        _visible(who, uow, line.tenant_id, f"invoice line {key_or_id!r}")
+        invoice: Invoice = line.invoice
+        batch = uow.batches.get(invoice.batch_id)
+        return {**_line_dict(line), "invoice": {"id": invoice.id, "invoice_key": invoice.invoice_key,
+                                                 "number": invoice.number, "status": invoice.status},
+                "batch": {"id": batch.id, "month": batch.month, "status": batch.status}}
+
+
+def list_batches(settings: Settings, actor_name: str, tenant_code: str | None = None, month: str | None = None,
+                 page: int = 1, per_page: int = 50) -> Page:
+    """Batches of the tenants the user may see (or of one tenant), newest month first."""
+    who = _reader(settings, actor_name, tenant_code)
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    page = max(page, 1)
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenants = {t.id: t.code for t in uow.tenants.all() if who.can_see(t.code)}
+        if tenant_code is not None:
+            tenants = {i: c for i, c in tenants.items() if c == tenant_code}
+        rows, total = uow.batches.list(list(tenants), month, per_page, (page - 1) * per_page)
+        return Page([_batch_dict(b, tenants[b.tenant_id]) for b in rows], total, page, per_page)
+
+
+def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int = 1, per_page: int = 50) -> Page:
+    """A page of a batch's invoices (by invoice key) with customer names and totals."""
+    who = _reader(settings, actor_name)
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    page = max(page, 1)
+    with UnitOfWork(engine_for(settings)) as uow:
+        batch = uow.batches.get(batch_id)
+        if batch is None:
+            raise NotFound(f"batch {batch_id}: not found")
+        _visible(who, uow, batch.tenant_id, f"batch {batch_id}")
+        rows, total = uow.invoices.page(batch_id, per_page, (page - 1) * per_page)
+        items = [{"id": r.id, "invoice_key": r.invoice_key, "number": r.number, "customer_id": r.customer_id,
+                  "customer": r.customer, "group_key": r.group_key, "currency": r.currency, "net": str(r.net),
+                  "vat": str(r.vat), "gross": str(r.gross), "status": r.status} for r in rows]
+        return Page(items, total, page, per_page)
+
+
+def invoice_detail(settings: Settings, invoice_id: int, actor_name: str) -> dict[str, Any]:
+    """An invoice with its VAT breakdown and every line (lineage included)."""
+    who = _reader(settings, actor_name)
+    with UnitOfWork(engine_for(settings)) as uow:
+        invoice = uow.invoices.get(invoice_id)
+        if invoice is None:
+            raise NotFound(f"invoice {invoice_id}: not found")
+        tenant_code = _visible(who, uow, invoice.tenant_id, f"invoice {invoice_id}")
+        customer = uow.customers.get(invoice.customer_id)
+        return {
+            "id": invoice.id, "tenant": tenant_code, "invoice_key": invoice.invoice_key, "number": invoice.number,
+            "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None, "status": invoice.status,
+            "customer_id": invoice.customer_id, "customer": customer.name, "group_key": invoice.group_key,
+            "currency": invoice.currency, "net": str(invoice.net), "vat": str(invoice.vat),
+            "gross": str(invoice.gross), "vat_breakdown": invoice.vat_breakdown,
+            "lines": [_line_dict(line) for line in invoice.lines],
+        }
+
+
+def monthly_totals(settings: Settings, tenant_code: str, actor_name: str, months: int = 12) -> list[dict[str, Any]]:
+    """Net, VAT and gross per month (oldest first) of the tenant's last ``months`` batches, for the chart."""
+    _reader(settings, actor_name, tenant_code)
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenant = uow.tenants.by_code(tenant_code)
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_code!r}: not in the ledger (run `cspbill init`)")
+        rows, _ = uow.batches.list([tenant.id], None, months, 0)
+        result = []
+        for batch in reversed(rows):
+            for currency, totals in ((batch.totals or {}).get("currencies") or {}).items():
+                result.append({"month": batch.month, "status": batch.status, "currency": currency,
+                               "net": totals["net"], "vat": totals["vat"], "gross": totals["gross"]})
+        return result
