@@ -34,13 +34,15 @@ def book(subscriptions: int, changes: int, seed: int = 7) -> tuple[pd.DataFrame,
     })
     who = np.sort(rng.choice(subscriptions, changes, replace=False))
     day = np.datetime64(WINDOW[0]) + rng.integers(0, 31, changes).astype("timedelta64[D]")
+    cancel = rng.random(changes) < 0.02
     moves = pd.DataFrame({
         "subscription": subs["subscription"].to_numpy()[who],
         "effective": np.maximum(day, subs["start"].to_numpy()[who]),
-        "quantity": rng.integers(1, 300, changes),
+        "quantity": pd.array(np.where(cancel, 0, rng.integers(1, 300, changes)), dtype="Int64"),
         "price_units": pd.array([None] * changes, dtype="Int64"),
-        "cancel": rng.random(changes) < 0.02,
+        "cancel": cancel,
     })
+    moves.loc[cancel, "quantity"] = pd.NA
     return subs, moves
 
 

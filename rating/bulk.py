@@ -84,13 +84,16 @@ def _stretch_days(start: np.ndarray, end: np.ndarray, convention: Convention) ->
     return 30 * (after_month - start_month) + np.minimum(after_day, 30) - np.minimum(start_day, 30)
 
 
-def _fraction(stretch_start, period_start, period_end, billing, convention) -> tuple[np.ndarray, np.ndarray]:
+def _fraction(stretch_start: np.ndarray, period_start: np.ndarray, period_end: np.ndarray, billing: np.ndarray,
+              convention: Convention) -> tuple[np.ndarray, np.ndarray]:
+    """(days, period days) per row, a stretch starting on its period's first day counting as the whole period."""
     total = _period_days(period_start, period_end, billing, convention)
     days = np.where(stretch_start == period_start, total, _stretch_days(stretch_start, period_end, convention))
     return days, total
 
 
-def _amounts(quantity, price, days, total, scale: int, rounding: RoundingPolicy) -> np.ndarray:
+def _amounts(quantity: np.ndarray, price: np.ndarray, days: np.ndarray, total: np.ndarray, scale: int,
+             rounding: RoundingPolicy) -> np.ndarray:
     """``round(quantity × price × days / total)`` in minor units, exactly; Python ints when int64 could overflow."""
     factors = [quantity, price, days]
     denominator = total * 10 ** max(scale, 0)
@@ -141,7 +144,9 @@ def _day_states(subs: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     return states.reset_index(drop=True)
 
 
-def _lines(sub_rows, period_start, kind, stretch_start, stretch_end, quantity, price, days, total, amount):
+def _lines(sub_rows: np.ndarray, period_start: np.ndarray, kind: str, stretch_start: np.ndarray,
+           stretch_end: np.ndarray, quantity: np.ndarray, price: np.ndarray, days: np.ndarray, total: np.ndarray,
+           amount: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({
         "row": sub_rows, "period_start": period_start, "kind": kind, "stretch_start": stretch_start,
         "stretch_end": stretch_end, "quantity": quantity, "price_units": price, "days": days, "period_days": total,

@@ -59,7 +59,7 @@ Duration = Annotated[str, BeforeValidator(_duration)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(extra="forbid")
 
 
 class _Subscription(_Model):
