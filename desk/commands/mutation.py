@@ -1,16 +1,120 @@
-"""`cspbill mutation`: service-desk licence mutations: add, list, cancel."""
+"""`cspbill mutation add|list|cancel`: service-desk licence changes, validated against the NCE rules before saving."""
 
 from __future__ import annotations
 
-import typer
+import datetime as dt
+import json
+from decimal import Decimal, InvalidOperation
 
-from services.errors import NotAvailableYet
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from desk.context import fail, state
+from services.access import SYSTEM, actor
+from services.mutations import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
+
+AS_USER = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply).")
+
+
+def _decimal(value: str | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        fail(f"{name}: not a number: {value!r}")
+
+
+def _day(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name}: expected YYYY-MM-DD, got {value!r}")
+
+
+def _as_json(item: MutationView) -> dict[str, object]:
+    return {key: (str(value) if isinstance(value, (Decimal, dt.date, dt.datetime)) else value)
+            for key, value in item.__dict__.items()}
+
+
+def _print(items: list[MutationView]) -> None:
+    table = Table(title="Mutations")
+    for column in ("id", "tenant", "customer", "sub", "product", "kind", "effective", "qty", "ticket", "status",
+                   "scheduled for", "by"):
+        table.add_column(column)
+    for m in items:
+        quantity = m.target_product or ("" if m.new_quantity is None else f"{m.new_quantity} ({m.delta:+})")
+        table.add_row(str(m.id), m.tenant, m.customer, str(m.subscription_id), m.product, m.kind,
+                      str(m.effective_date), quantity, m.ticket_ref, m.status, str(m.scheduled_for or ""),
+                      m.created_by)
+    Console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("mutation", help="Service-desk licence mutations: add, list, cancel.",
-                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def mutation_command() -> None:
-        raise NotAvailableYet(
-            "`cspbill mutation` is not available yet: mutations has not landed"
+    group = typer.Typer(help="Service-desk licence mutations: add, list, cancel.", no_args_is_help=True)
+    app.add_typer(group, name="mutation")
+
+    @group.command("add")
+    def add_command(
+        ctx: typer.Context,
+        subscription: int = typer.Option(..., "--subscription", "-s", help="Ledger subscription id."),
+        ticket: str = typer.Option(..., "--ticket", "-t", help="Service-desk ticket reference."),
+        quantity: str = typer.Option(None, "--quantity", "-q", help="The new total number of seats."),
+        delta: str = typer.Option(None, "--delta", "-d", help="Seats to add (positive) or remove (negative)."),
+        cancel: bool = typer.Option(False, "--cancel", help="Cancel the subscription."),
+        upgrade_to: str = typer.Option(None, "--upgrade-to", help="Target product of an upgrade."),
+        effective: str = typer.Option(None, "--effective", "-e", help="Effective date YYYY-MM-DD (default: today)."),
+        customer: int = typer.Option(None, "--customer", help="Customer id (checked against the subscription)."),
+        reason: str = typer.Option(None, "--reason", help="Free text for the audit trail."),
+        schedule: bool = typer.Option(False, "--schedule-if-late",
+                                      help="Outside the 168-hour window, schedule a reduction for the renewal "
+                                           "instead of refusing it."),
+        username: str = AS_USER,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Validate and save a mutation (refused with the rule and the next allowed date when it breaks one)."""
+        cli = state(ctx)
+        settings, clock = cli.settings(), cli.clock()
+        request = MutationRequest(
+            subscription_id=subscription, effective_date=_day(effective, "--effective") or clock.now().date(),
+            ticket_ref=ticket, new_quantity=_decimal(quantity, "--quantity"), delta=_decimal(delta, "--delta"),
+            cancel=cancel, target_product=upgrade_to, reason=reason, customer_id=customer, schedule_if_late=schedule,
         )
+        saved = add_mutation(settings, actor(settings, username), request, clock)
+        if as_json:
+            typer.echo(json.dumps(_as_json(saved), indent=2))
+            return
+        when = f", scheduled for {saved.scheduled_for}" if saved.scheduled_for else ""
+        Console().print(f"mutation {saved.id} saved: {saved.kind} of sub {saved.subscription_id} "
+                        f"({saved.product}) effective {saved.effective_date}, status {saved.status}{when}",
+                        highlight=False, soft_wrap=True)
+
+    @group.command("list")
+    def list_command(
+        ctx: typer.Context,
+        tenant: str = typer.Option(None, "--tenant", help="Only this legal entity."),
+        subscription: int = typer.Option(None, "--subscription", "-s", help="Only this subscription."),
+        status: str = typer.Option(None, "--status", help="open, scheduled, provisioned or cancelled."),
+        month: str = typer.Option(None, "--month", help="Effective in this month (YYYY-MM)."),
+        username: str = AS_USER,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """List mutations of the legal entities you may see."""
+        settings = state(ctx).settings()
+        items = list_mutations(settings, actor(settings, username), tenant, subscription, status, month)
+        if as_json:
+            typer.echo(json.dumps([_as_json(m) for m in items], indent=2))
+        else:
+            _print(items)
+
+    @group.command("cancel")
+    def cancel_command(ctx: typer.Context, mutation_id: int = typer.Argument(..., help="Mutation id."),
+                       username: str = AS_USER) -> None:
+        """Withdraw an open or scheduled mutation."""
+        cli = state(ctx)
+        settings = cli.settings()
+        done = cancel_mutation(settings, actor(settings, username), mutation_id, cli.clock())
+        Console().print(f"mutation {done.id}: {done.status}", highlight=False, soft_wrap=True)

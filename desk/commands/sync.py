@@ -66,6 +66,6 @@ def _print(console: Console, report: SyncReport) -> None:
     console.print(table)
     for run in report.runs:
         if run.error:
-            console.print(f"[red]{run.source} failed:[/] {run.error}", highlight=False)
+            console.print(f"[red]{run.source} failed:[/] {run.error}", highlight=False, soft_wrap=True)
         for error in run.errors:
-            console.print(f"[yellow]{run.source}:[/] {error}", highlight=False)
+            console.print(f"[yellow]{run.source}:[/] {error}", highlight=False, soft_wrap=True)
