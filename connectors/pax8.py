@@ -101,6 +101,10 @@ class Pax8Connector:
 
     # public API
 
+    def close(self) -> None:
+        """Release the pooled connections (the nightly job opens one connector per source and run)."""
+        self.session.close()
+
     def pull_customers(self) -> PullResult:
         """All companies as ``CustomerRecord``s (every page, or raise)."""
         customers, errors = self._customers()
