@@ -10,9 +10,10 @@ Knobs. Fault kinds (``POST /__admin/faults`` or ``app.faults.arm``) on any route
 halfway), ``malformed`` (one record of the page gets a bad field, see ``sandbox.core.corrupt``).
 Settings (``POST /__admin/pax8/settings``): ``token_ttl`` seconds (sandbox clock, default 86400),
 ``rate_limit_per_minute`` (default 1000) and ``rate_limit_retry_after`` (send ``Retry-After`` with the 429),
-``omit_empty_content`` (empty ``/invoices`` pages carry only ``page``, default on), ``invoice_status`` (``status``
-on invoices, default on), ``oversize`` (``"reject"``: ``size`` > 200 answers 422; ``"clamp"``), ``history_shape``
-(``"cli"`` ``{id, action, date, quantity, previousQuantity}`` or ``"spec"`` full snapshots).
+``omit_empty_content`` (empty ``/invoices`` pages carry only ``page``, default on), ``mixed_dates`` (subscription
+date-times as ``…Z``, ``…-0000``, ``+02:00`` and date-only, default on; off = all ``…Z``), ``invoice_status``
+(``status`` on invoices, default on), ``oversize`` (``"reject"``: ``size`` > 200 answers 422; ``"clamp"``),
+``history_shape`` (``"cli"`` ``{id, action, date, quantity, previousQuantity}`` or ``"spec"`` full snapshots).
 State: ``POST /__admin/pax8/quantity`` ``{"subscriptionId", "quantity"}`` sets a seat count at the clock's now,
 appending a history entry and a ``prorate`` draft item for the changed seats.
 """
@@ -72,6 +73,7 @@ class _Pax8:
         self.settings: dict[str, Any] = {
             "token_ttl": TOKEN_LIFETIME, "rate_limit_per_minute": 1000, "rate_limit_retry_after": True,
             "omit_empty_content": True, "invoice_status": True, "oversize": "reject", "history_shape": "cli",
+            "mixed_dates": True,
         }
         self.rate = RateWindow(1000)
         self.lock = threading.Lock()
@@ -164,7 +166,13 @@ class _Pax8:
         now = self.clock.now()
         timeline = self.world.seats[subscription["id"]]
         changed = timeline.last_change(now)
-        return {**subscription, "quantity": timeline.at(now), "updatedDate": mixed_instant(changed, 1)}
+        view = {**subscription, "quantity": timeline.at(now), "updatedDate": mixed_instant(changed, 1)}
+        if not self.settings["mixed_dates"]:
+            for name in ("startDate", "createdDate", "updatedDate"):
+                moment = dt.datetime.fromisoformat(view[name])
+                moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+                view[name] = mixed_instant(moment.astimezone(dt.UTC), 0)
+        return view
 
     def invoice_view(self, invoice: dict[str, Any]) -> dict[str, Any]:
         if self.settings["invoice_status"]:

@@ -242,6 +242,11 @@ def test_seed_data_covers_the_documented_cases(server: SandboxServer) -> None:
                for s in subscriptions}
     assert formats == {"Z", "T", "date"}  # mixed date formats on the wire
 
+    admin(server, "pax8/settings", {"mixed_dates": False})
+
+    uniform = get(server, "/subscriptions", token(server), size=200).json()["content"]
+    assert all(s[name].endswith("Z") for s in uniform for name in ("startDate", "createdDate", "updatedDate"))
+
 
 def test_invoice_knobs(server: SandboxServer) -> None:
     bearer = token(server)
