@@ -81,25 +81,29 @@ def add_mutation(
     new_quantity: str = Form(""),
     target_product: str = Form(""),
     reason: str = Form(""),
+    schedule_if_late: str = Form(""),
     who: Actor = Depends(current_actor),
 ) -> HTMLResponse | RedirectResponse:
     """Hand the request to the mutations service; a refused change re-renders the form with the service's reason."""
     settings = request.app.state.settings
-    tenant = q.subscription_tenant(settings, who, subscription_id)
-    require(who, "desk", tenant)
+    require(who, "desk", q.subscription_tenant(settings, who, subscription_id))
     form = {"kind": kind, "effective_date": effective_date, "ticket_ref": ticket_ref, "new_quantity": new_quantity,
-            "target_product": target_product, "reason": reason}
+            "target_product": target_product, "reason": reason, "schedule_if_late": schedule_if_late}
     try:
         if kind not in MUTATION_KINDS:
             raise ValidationFailed(f"mutation.kind: {kind!r} is not one of {', '.join(MUTATION_KINDS)}")
-        saved = service("mutations", "add_mutation")(
-            settings, who, subscription_id=subscription_id, kind=kind, effective_date=_parse_day(effective_date),
-            new_quantity=_parse_quantity(new_quantity), target_product=target_product.strip() or None,
-            ticket_ref=ticket_ref.strip(), reason=reason.strip() or None, clock=request.app.state.clock,
+        wanted = service("mutations", "MutationRequest")(
+            subscription_id=subscription_id, effective_date=_parse_day(effective_date), ticket_ref=ticket_ref.strip(),
+            new_quantity=_parse_quantity(new_quantity) if kind in ("increase", "decrease") else None,
+            cancel=kind == "cancel", target_product=(target_product.strip() or None) if kind == "upgrade" else None,
+            reason=reason.strip() or None, schedule_if_late=bool(schedule_if_late),
         )
+        saved = service("mutations", "add_mutation")(settings, who, wanted, request.app.state.clock)
     except ValidationFailed as exc:
         return _subscription_page(request, who, subscription_id, status_code=422, refusal=str(exc), form=form)
-    flash(request, f"Mutation saved: {getattr(saved, 'summary', kind)}.", "success")
+    when = f", scheduled for {saved.scheduled_for}" if saved.scheduled_for else ""
+    flash(request, f"Mutation saved: {saved.kind} effective {saved.effective_date} (ticket {saved.ticket_ref}, "
+                   f"status {saved.status}{when}).", "success")
     return RedirectResponse(f"/subscriptions/{subscription_id}", status_code=303)
 
 

@@ -9,13 +9,14 @@ from decimal import Decimal
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from desk.web.actions import service
 from desk.web.auth import current_actor
 from desk.web.chart import month_chart
 from desk.web.render import flash, render
 from services import web_queries as q
 from services.access import Actor, require
+from services.approval import approve_batch, reject_batch
 from services.errors import NotAllowed, ValidationFailed
+from services.export import retry_export as retry_export_now
 
 router = APIRouter()
 
@@ -45,22 +46,25 @@ def batch(request: Request, batch_id: int, offset: int = 0, who: Actor = Depends
                   can_approve=who.has_role("approver") and view.batch.status == "draft")
 
 
-def _batch_action(request: Request, who: Actor, batch_id: int, action: str, **extra: object) -> RedirectResponse:
-    settings = request.app.state.settings
-    tenant, month = q.batch_tenant(settings, who, batch_id)
+def _batch_tenant(request: Request, who: Actor, batch_id: int) -> tuple[str, str]:
+    """The batch's tenant and month, after checking the actor may approve there (403 for desk, 404 elsewhere)."""
+    tenant, month = q.batch_tenant(request.app.state.settings, who, batch_id)
     require(who, "approver", tenant)
-    try:
-        service("batches", f"{action}_batch")(settings, who, tenant, month, clock=request.app.state.clock, **extra)
-        flash(request, f"Batch {tenant} {month} {action}d.", "success")
-    except (ValidationFailed, NotAllowed) as exc:
-        flash(request, str(exc), "error")
-    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+    return tenant, month
 
 
 @router.post("/batches/{batch_id}/approve")
 def approve(request: Request, batch_id: int, who: Actor = Depends(current_actor)) -> RedirectResponse:
-    """Approve through the batch service, which enforces four-eyes and assigns the invoice numbers."""
-    return _batch_action(request, who, batch_id, "approve")
+    """Approve through the approval service, which enforces four-eyes and assigns the invoice numbers."""
+    tenant, month = _batch_tenant(request, who, batch_id)
+    try:
+        report = approve_batch(request.app.state.settings, tenant, month, who.username,
+                                                      clock=request.app.state.clock)
+        numbers = f", invoices {report.first_number} to {report.last_number}" if report.first_number else ""
+        flash(request, f"Batch {tenant} {month} approved{numbers}.", "success")
+    except (ValidationFailed, NotAllowed) as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 
 @router.post("/batches/{batch_id}/reject")
@@ -68,7 +72,14 @@ def reject(
     request: Request, batch_id: int, reason: str = Form(""), who: Actor = Depends(current_actor)
 ) -> RedirectResponse:
     """Return the batch to draft with the reason recorded (the service requires a reason)."""
-    return _batch_action(request, who, batch_id, "reject", reason=reason.strip())
+    tenant, month = _batch_tenant(request, who, batch_id)
+    try:
+        reject_batch(request.app.state.settings, tenant, month, who.username, reason,
+                                            clock=request.app.state.clock)
+        flash(request, f"Batch {tenant} {month} rejected: {reason.strip()}", "success")
+    except (ValidationFailed, NotAllowed) as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
@@ -88,8 +99,10 @@ def retry_export(request: Request, export_id: int, who: Actor = Depends(current_
     tenant, invoice_id = q.export_tenant(settings, who, export_id)
     require(who, "finance", tenant)
     try:
-        service("export", "retry_export")(settings, who, export_id)
-        flash(request, f"Export {export_id} retried.", "success")
+        outcome = retry_export_now(settings, who, export_id, clock=request.app.state.clock)
+        detail = f": {outcome.error}" if outcome.error else ""
+        flash(request, f"Export of invoice {outcome.invoice_number}: {outcome.action}{detail}.",
+              "error" if outcome.error else "success")
     except (ValidationFailed, NotAllowed) as exc:
         flash(request, str(exc), "error")
     return RedirectResponse(f"/invoices/{invoice_id}", status_code=303)

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from desk.web.auth import CSRF_FIELD, csrf_token, current_username
+from desk.web.auth import CSRF_FIELD, LoginRequired, csrf_token, current_actor, current_username
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 FLASH = "flash"
@@ -57,6 +57,11 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     """Render ``template`` with the signed-in actor, the CSRF token and pending flash messages."""
     settings = request.app.state.settings
     who = context.pop("who", None)
+    if who is None:
+        try:
+            who = current_actor(request)  # error pages keep the navigation of a signed-in person
+        except LoginRequired:
+            who = None
     context.update(
         request=request,
         who=who,

@@ -17,6 +17,7 @@ from ledger.models import (
     Discrepancy,
     Invoice,
     InvoiceLine,
+    InvoiceNumberCounter,
     JobRun,
     Snapshot,
 )
@@ -95,8 +96,8 @@ def seed_month(settings: Settings, extra_invoices: int = 0) -> Seeded:
         uow.sync_runs.finish(run, "succeeded", {"subscriptions": 2, "snapshots": 2}, [])
         failed = uow.sync_runs.start("pax8", _at(dt.date(2026, 11, 25)), de.id)
         uow.sync_runs.finish(failed, "failed", {}, [], "pax8: HTTP 503 from /subscriptions after 5 attempts")
-        contoso = uow.customers.add(nl.id, "Contoso Zorg B.V.", reference="C10001", country="NL")
-        fabrikam = uow.customers.add(nl.id, "Fabrikam Logistiek", reference="C10002", country="NL")
+        contoso = uow.customers.add(nl.id, "Contoso Zorg B.V.", reference="C00001", country="NL")
+        fabrikam = uow.customers.add(nl.id, "Fabrikam Logistiek", reference="C00002", country="NL")
         mueller = uow.customers.add(de.id, "Müller Maschinenbau GmbH", reference="D20001", country="DE")
         subs = {}
         for name, customer, tenant, start in (("e3", contoso, nl, dt.date(2026, 1, 10)),
@@ -117,13 +118,15 @@ def seed_month(settings: Settings, extra_invoices: int = 0) -> Seeded:
 
         september = Batch(tenant_id=nl.id, month="2026-09", status="exported", built_by="finn",
                           built_at=_at(dt.date(2026, 10, 2)), approved_by="anna", approved_at=_at(dt.date(2026, 10, 3)))
-        october = Batch(tenant_id=nl.id, month=MONTH, status="draft", built_by="finn", built_at=_at(dt.date(2026, 11, 2)))
+        october = Batch(tenant_id=nl.id, month=MONTH, status="draft", built_by="finn",
+                        built_at=_at(dt.date(2026, 11, 2)))
         de_october = Batch(tenant_id=de.id, month=MONTH, status="draft", built_by="greta",
                            built_at=_at(dt.date(2026, 11, 2)))
         uow.session.add_all([september, october, de_october])
         uow.session.flush()
         _invoice(uow, september, contoso.id, subs["e3"].id, "2026-09", 10, "34.96", "21", "exported", "NL2026-00001")
         _invoice(uow, september, fabrikam.id, subs["bp"].id, "2026-09", 25, "22.08", "21", "exported", "NL2026-00002")
+        uow.session.add(InvoiceNumberCounter(tenant_id=nl.id, year=2026, last_number=2))
         nl_invoice = _invoice(uow, october, contoso.id, subs["e3"].id, MONTH, 12, "34.96", "21", "draft", None)
         _invoice(uow, october, fabrikam.id, subs["bp"].id, MONTH, 25, "22.08", "21", "draft", None)
         for n in range(extra_invoices):

@@ -53,8 +53,11 @@ def test_the_open_redirect_after_sign_in_is_closed(settings: Settings, seeded: S
     assert response.headers["location"] == "/"
 
 
-@pytest.mark.parametrize("path", ["/login", "/logout", "/batches/{nl_batch}/approve", "/batches/{nl_batch}/reject",
-                                  "/discrepancies/{nl_discrepancy}/resolve", "/subscriptions/{nl_subscription}/mutations"])
+FORMS = ["/login", "/logout", "/batches/{nl_batch}/approve", "/batches/{nl_batch}/reject",
+         "/discrepancies/{nl_discrepancy}/resolve", "/subscriptions/{nl_subscription}/mutations"]
+
+
+@pytest.mark.parametrize("path", FORMS)
 def test_a_post_without_the_csrf_token_is_refused(settings: Settings, seeded: Seeded, path: str) -> None:
     client = signed_in(settings, "anna")
     url = path.format(**vars(seeded))

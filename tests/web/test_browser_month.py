@@ -1,0 +1,215 @@
+"""The month in a real browser: desk, finance, four-eyes approval, export status, refusals (Playwright + Chromium).
+
+One seeded ledger (SQLite) and one server for the module; the tests run in file order like the month does: the
+desk's refused reduction, finance's review down to a line's lineage, anna's approval, the export, and the refusals
+(desk approving, another entity's invoice by URL, a form without its CSRF token). Screenshots of the main pages go
+to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from config import Settings
+from config.loader import parse_settings
+from desk.web.app import create_app
+from sandbox import bc_soap as bc_sandbox
+from sandbox.core import Clock as SandboxClock
+from sandbox.core import SandboxServer
+from services.access import actor
+from services.clock import FixedClock
+from services.export import export_invoices
+from tests.conftest import demo_config_data
+from tests.services.test_export_outbox import FAST, Soap, soap_settings
+from tests.web.live import CHROMIUM_ARGS, chromium_path, screenshot_path, serve
+from tests.web.seed import MONTH, NOW, Seeded, seed_month
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Month:
+    base_url: str
+    settings: Settings
+    seeded: Seeded
+    soap: Soap
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
+    folder = tmp_path_factory.mktemp("web-month")
+    data = demo_config_data()
+    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
+    base = parse_settings(data, folder / "config.yaml")
+    app = bc_sandbox.build(SandboxClock(), seed=1)
+    server = SandboxServer(app, prefix=bc_sandbox.PREFIX).start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CSPBILL_BC_SOAP_USER", bc_sandbox.CREDENTIALS["username"])
+        env.setenv("CSPBILL_BC_SOAP_KEY", bc_sandbox.CREDENTIALS["password"])
+        env.setenv("CSPBILL_SESSION_SECRET", "web-month-test-secret")
+        soap = Soap(app, server)
+        settings = soap_settings(base, soap, folder)
+        seeded = seed_month(settings)
+        try:
+            with serve(create_app(settings, FixedClock(NOW))) as url:
+                yield Month(url, settings, seeded, soap)
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def sign_in(page: Page, month: Month, username: str) -> None:
+    page.goto(f"{month.base_url}/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(f"demo-{username}")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+
+
+def shoot(page: Page, name: str) -> Path:
+    path = screenshot_path(name)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_desk_enters_a_late_reduction_and_sees_why_it_is_refused(page: Page, month: Month) -> None:
+    if importlib.util.find_spec("services.mutations") is None:
+        pytest.skip("services.mutations (NCE-validated mutation add) has not landed yet")
+    sign_in(page, month, "dana")
+    page.get_by_role("link", name="Subscriptions").click()
+    page.get_by_label("Product, SKU, subscription id or customer").fill("Contoso")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Microsoft 365 E3").click()
+    expect(page.get_by_role("heading", name="Quantity history")).to_be_visible()
+    shoot(page, "subscription")
+    page.get_by_label("Change").select_option("decrease")
+    page.get_by_label("Effective date").fill("2026-11-26")
+    page.get_by_label("New number of seats").fill("8")
+    page.get_by_label("Ticket").fill("INC-4711")
+    page.get_by_role("button", name="Validate and save").click()
+    refusal = page.locator("#refusal")
+    expect(refusal).to_contain_text("refused")
+    expect(refusal).to_contain_text("2027-01-10")  # the renewal: the next day a reduction can take effect
+    shoot(page, "mutation-refused")
+
+
+def test_finance_reviews_the_batch_down_to_a_lines_lineage(page: Page, month: Month) -> None:
+    sign_in(page, month, "finn")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Batches").click()
+    shoot(page, "batches")
+    page.get_by_role("link", name=f"nl-bv {MONTH}").click()
+    expect(page.get_by_role("heading", name=f"Batch nl-bv {MONTH}")).to_be_visible()
+    expect(page.locator("figure.chart svg rect.bar.current")).to_have_count(1)
+    expect(page.locator("figure.chart svg rect.bar")).to_have_count(2)
+    totals = page.get_by_role("table", name="Totals per currency")
+    expect(totals).to_contain_text("971.52")  # 12 × 34.96 + 25 × 22.08
+    diff = page.get_by_role("table", name=re.compile("Net per customer"))
+    expect(diff.get_by_role("row", name=re.compile("Contoso Zorg"))).to_contain_text("69.92")  # two more seats
+    expect(page.get_by_role("table", name="Open discrepancies affecting this batch")).to_contain_text(
+        "vendor shows 12 since 2026-10-05, no mutation")
+    expect(page.get_by_role("button", name="Approve batch")).to_have_count(0)  # finn is no approver
+    shoot(page, "batch")
+    page.get_by_role("table", name=re.compile("Invoices of batch")).get_by_role("row", name=re.compile("Contoso")) \
+        .get_by_role("link").click()
+    expect(page.get_by_role("heading", name=re.compile("Invoice"))).to_be_visible()
+    shoot(page, "invoice")
+    page.get_by_role("link", name=re.compile("Lineage")).first.click()
+    expect(page.get_by_role("heading", name="Why is this line 419.52 EUR?")).to_be_visible()
+    expect(page.locator("code.formula")).to_have_text("12 × 34.96 × 31/31")
+    expect(page.get_by_text(f"snapshot:{month.seeded.nl_subscription}:2026-10-01")).to_be_visible()
+    expect(page.locator("dd", has_text="half_up")).to_be_visible()
+    shoot(page, "lineage")
+
+
+def test_a_second_person_approves_and_the_export_status_shows(page: Page, month: Month) -> None:
+    if importlib.util.find_spec("services.approval") is None:
+        pytest.skip("services.approval (four-eyes approval) has not landed yet")
+    sign_in(page, month, "anna")
+    page.goto(f"{month.base_url}/batches/{month.seeded.nl_batch}")
+    page.get_by_role("button", name="Approve batch").click()
+    expect(page.get_by_role("status")).to_contain_text("approved, invoices NL2026-00003 to NL2026-00004")
+    expect(page.get_by_role("heading", name=f"Batch nl-bv {MONTH}")).to_contain_text("approved")
+    shoot(page, "batch-approved")
+
+    summaries = export_invoices(month.settings, actor(month.settings, "anna"), "nl-bv", clock=FixedClock(NOW),
+                                policy=FAST)
+    assert {o.action for s in summaries for o in s.outcomes} == {"created"}
+    page.reload()
+    invoices = page.get_by_role("table", name=re.compile("Invoices of batch"))
+    expect(invoices.get_by_role("row", name=re.compile("NL2026-00003"))).to_contain_text("sent")
+    invoices.get_by_role("link", name="NL2026-00003").click()
+    export = page.get_by_role("table", name="Export attempts of this invoice")
+    expect(export).to_contain_text("sent")
+    expect(export.get_by_role("button", name="Retry now")).to_have_count(0)
+    shoot(page, "invoice-exported")
+
+
+def test_a_desk_user_is_refused_the_approve_action(page: Page, month: Month) -> None:
+    sign_in(page, month, "dana")
+    response = page.goto(f"{month.base_url}/batches/{month.seeded.de_batch}")
+    assert response is not None and response.status == 403
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    status = page.evaluate(
+        """async ([url, token]) => (await fetch(url, {method: "POST", body: new URLSearchParams({csrf_token: token}),
+             headers: {"Content-Type": "application/x-www-form-urlencoded"}})).status""",
+        [f"{month.base_url}/batches/{month.seeded.de_batch}/approve", token],
+    )
+    assert status == 403
+
+
+def test_the_builder_cannot_approve_their_own_batch(page: Page, month: Month) -> None:
+    if importlib.util.find_spec("services.approval") is None:
+        pytest.skip("services.approval (four-eyes approval) has not landed yet")
+    sign_in(page, month, "greta")
+    page.goto(f"{month.base_url}/batches/{month.seeded.de_batch}")
+    page.get_by_role("button", name="Approve batch").click()
+    expect(page.get_by_role("alert")).to_contain_text("four-eyes")
+    expect(page.get_by_role("heading", name=f"Batch de-gmbh {MONTH}")).to_contain_text("draft")
+
+
+def test_another_entitys_invoice_by_url_is_not_found(page: Page, month: Month) -> None:
+    sign_in(page, month, "greta")
+    response = page.goto(f"{month.base_url}/invoices/{month.seeded.nl_invoice}")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(page.get_by_text("Contoso")).to_have_count(0)
+    shoot(page, "other-entity-404")
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, month: Month) -> None:
+    sign_in(page, month, "dana")
+    page.goto(f"{month.base_url}/discrepancies")
+    form = page.locator(f"form[action='/discrepancies/{month.seeded.nl_discrepancy}/resolve']")
+    form.get_by_label("Note").fill("checked with the customer")
+    form.locator("input[name=csrf_token]").evaluate("input => input.remove()")
+    with page.expect_response(re.compile("/resolve$")) as answer:
+        form.get_by_role("button", name="Mark resolved").click()
+    assert answer.value.status == 403
+    expect(page.get_by_role("heading", name="Forbidden")).to_be_visible()
+    shoot(page, "csrf-refused")
