@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rating.money import minor_units
+from rating.money import Money, minor_units
 from rating.periods import Convention
 from rating.rounding import RoundingPolicy, round_ratio_array
 
@@ -146,11 +146,11 @@ def _day_states(subs: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
 
 def _lines(sub_rows: np.ndarray, period_start: np.ndarray, kind: str, stretch_start: np.ndarray,
            stretch_end: np.ndarray, quantity: np.ndarray, price: np.ndarray, days: np.ndarray, total: np.ndarray,
-           amount: np.ndarray) -> pd.DataFrame:
+           amount: np.ndarray, capped: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({
         "row": sub_rows, "period_start": period_start, "kind": kind, "stretch_start": stretch_start,
         "stretch_end": stretch_end, "quantity": quantity, "price_units": price, "days": days, "period_days": total,
-        "amount_minor": amount,
+        "amount_minor": amount, "capped": capped,
     })
 
 
@@ -170,9 +170,14 @@ def rate_month(
     ``10**-price_decimals`` of ``currency``); ``changes`` has :data:`CHANGE_COLUMNS` (``quantity`` and
     ``price_units`` nullable, ``cancel`` boolean), in date order per subscription and valid as the scalar engine
     requires. Returns one row per line: ``subscription, period_start, kind, stretch_start, sequence, stretch_end,
-    quantity, price_units, days, period_days, amount_minor`` (dates as ``datetime64[D]``, stretch end inclusive), the
-    same identities and amounts as ``rate_subscription`` gives line by line.
+    quantity, price_units, days, period_days, amount_minor, capped`` (dates as ``datetime64[D]``, stretch end
+    inclusive), the same identities and amounts as ``rate_subscription`` gives line by line; :func:`formulas` adds
+    the lineage formula text.
     """
+    for frame, columns in ((subscriptions, SUBSCRIPTION_COLUMNS), (changes, CHANGE_COLUMNS)):
+        missing = [column for column in columns if column not in frame.columns]
+        if missing:
+            raise ValueError(f"rate_month needs column(s) {', '.join(missing)}")
     scale = price_decimals - minor_units(currency)
     window_from, window_to = _days(np.array([window_start, window_end]))
     start = _days(subscriptions["start"])
@@ -207,7 +212,7 @@ def rate_month(
     billed = quantity > 0
     days, total = _fraction(charge_start, period_start, period_end, billing[rows], convention)
     charges = _lines(rows, charge_start, "charge", charge_start, period_end, quantity, price, days, total,
-                     _amounts(quantity, price, days, total, scale, rounding))[billed]
+                     _amounts(quantity, price, days, total, scale, rounding), np.zeros(len(rows), dtype=bool))[billed]
 
     # Change days strictly inside a charge period that starts in the window: credit the line in force, rebill.
     rows = state_rows
@@ -227,11 +232,12 @@ def rate_month(
     days, total = _fraction(state_days, period_start, period_end, billing_rows, convention)
     line_days, line_total = _fraction(credited_start, period_start, period_end, billing_rows, convention)
     credited = _amounts(old_quantity, old_price, line_days, line_total, scale, rounding)
-    credit = np.maximum(-_amounts(old_quantity, old_price, days, total, scale, rounding), -credited)
+    uncapped = -_amounts(old_quantity, old_price, days, total, scale, rounding)
     credits = _lines(rows, charge_start, "credit", state_days, period_end, old_quantity, old_price, days, total,
-                     credit)[inside & (old_quantity > 0)]
+                     np.maximum(uncapped, -credited), uncapped < -credited)[inside & (old_quantity > 0)]
     rebills = _lines(rows, charge_start, "charge", state_days, period_end, new_quantity, new_price, days, total,
-                     _amounts(new_quantity, new_price, days, total, scale, rounding))[inside & (new_quantity > 0)]
+                     _amounts(new_quantity, new_price, days, total, scale, rounding),
+                     np.zeros(len(rows), dtype=bool))[inside & (new_quantity > 0)]
 
     lines = pd.concat([charges, credits, rebills], ignore_index=True)
     order = {"credit": 0, "charge": 1}
@@ -250,4 +256,26 @@ def rate_month(
         "days": lines["days"].to_numpy(np.int64),
         "period_days": lines["period_days"].to_numpy(np.int64),
         "amount_minor": lines["amount_minor"].to_numpy(np.int64),
+        "capped": lines["capped"].to_numpy(bool),
     })
+
+
+def _decimal_text(units: pd.Series, decimals: int) -> pd.Series:
+    """Non-negative integer units as decimal text with exactly ``decimals`` places (``Decimal`` formatting)."""
+    if decimals == 0:
+        return units.astype(str)
+    whole, part = np.divmod(units.to_numpy(np.int64), 10**decimals)
+    return pd.Series(whole).astype(str) + "." + pd.Series(part).astype(str).str.zfill(decimals)
+
+
+def formulas(lines: pd.DataFrame, currency: str, price_decimals: int) -> pd.Series:
+    """The formula text the scalar engine writes into lineage, for every line of :func:`rate_month`'s result
+    (``"-4 × 12.0000 × 25/30"``, with the cap named where a credit was capped)."""
+    lines = lines.reset_index(drop=True)
+    sign = np.where(lines["kind"].to_numpy() == "credit", "-", "")
+    text = (pd.Series(sign) + lines["quantity"].astype(str) + " × " + _decimal_text(lines["price_units"],
+            price_decimals) + " × " + lines["days"].astype(str) + "/" + lines["period_days"].astype(str))
+    capped = lines["capped"].to_numpy(bool)
+    floors = [str(Money.from_minor(int(units), currency).amount) for units in lines["amount_minor"][capped]]
+    text[capped] = text[capped] + [f", capped at {floor} (what remains of the credited line)" for floor in floors]
+    return text

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rating.bulk import rate_month
+from rating.bulk import formulas, rate_month
 from rating.money import to_units
 from rating.periods import Convention
 from rating.proration import Change, SubscriptionTerms, Window, rate_subscription
@@ -74,7 +74,7 @@ def scalar_lines(subs: pd.DataFrame, changes: pd.DataFrame, window: Window, conv
         for line in rate_subscription(terms, dated, window, convention, rounding):
             result[line.key.as_tuple()] = (line.stretch_end.isoformat(), line.quantity,
                                            to_units(line.unit_price, PRICE_DECIMALS), line.days, line.period_days,
-                                           line.amount.to_minor())
+                                           line.amount.to_minor(), line.formula)
     return result
 
 
@@ -82,11 +82,12 @@ def bulk_lines(frame: pd.DataFrame) -> dict[tuple, tuple]:
     def iso(value: np.datetime64) -> str:
         return str(value.astype("datetime64[D]"))
 
+    texts = formulas(frame, "EUR", PRICE_DECIMALS)
     return {
         (row.subscription, iso(row.period_start), row.kind, iso(row.stretch_start), int(row.sequence)):
             (iso(row.stretch_end), int(row.quantity), int(row.price_units), int(row.days), int(row.period_days),
-             int(row.amount_minor))
-        for row in frame.to_records(index=False)
+             int(row.amount_minor), text)
+        for row, text in zip(frame.to_records(index=False), texts, strict=True)
     }
 
 
@@ -116,3 +117,17 @@ def test_bulk_falls_back_to_python_ints_instead_of_overflowing() -> None:
                               Window(date(2026, 1, 1), date(2026, 1, 31)), Convention.ACTUAL, RoundingPolicy.HALF_UP)
     assert frame["amount_minor"].tolist() == [line.amount.to_minor() for line in lines]
     assert len(lines) == 3
+
+
+def test_bulk_caps_credits_like_the_scalar_engine() -> None:
+    # Golden cases 03 and 11: clipped month-end cycles where 30 remaining days exceed the 28 period days.
+    subs = pd.DataFrame({"subscription": ["s3", "s11"], "start": pd.to_datetime(["2026-01-31", "2026-02-28"]),
+                         "anchor": pd.to_datetime([None, "2026-01-31"]), "billing_months": [1, 1],
+                         "quantity": [1, 1], "price_units": [310_000, 280_000]})
+    changes = pd.DataFrame({"subscription": ["s3", "s11"], "effective": pd.to_datetime(["2026-03-01", "2026-03-01"]),
+                            "quantity": [2, None], "price_units": [None, None], "cancel": [False, True]})
+    window = Window(date(2026, 1, 1), date(2026, 5, 31))
+    frame = rate_month(subs, changes, window.start, window.end, Convention.MICROSOFT, RoundingPolicy.HALF_UP, "EUR",
+                       PRICE_DECIMALS)
+    assert frame["capped"].sum() == 2
+    assert bulk_lines(frame) == scalar_lines(subs, changes, window, Convention.MICROSOFT, RoundingPolicy.HALF_UP)
