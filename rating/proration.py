@@ -28,6 +28,7 @@ from rating.periods import (
     period_containing,
     periods_from,
 )
+from rating.pricing import FxRate
 from rating.rounding import RoundingPolicy, round_amount
 
 
@@ -58,7 +59,8 @@ class SubscriptionTerms:
     """A subscription as bought: first day ``start`` (inclusive), quantity and price per unit per billing period.
 
     ``anchor`` is any day on which a billing period starts (default ``start``); ``input_ids`` name the snapshots
-    (or order) the terms came from and end up in lineage.
+    (or order) the terms came from and end up in lineage. With ``fx``, unit prices are in ``fx.base`` and every
+    unrounded amount is converted with that recorded rate into ``currency`` before its one rounding.
     """
 
     subscription_id: str
@@ -74,8 +76,11 @@ class SubscriptionTerms:
     price_version: str | None = None
     input_ids: tuple[str, ...] = ()
     bills_when_suspended: bool = True
+    fx: FxRate | None = None
 
     def __post_init__(self) -> None:
+        if self.fx is not None and self.fx.quote != self.currency:
+            raise ValueError(f"exchange rate {self.fx.describe()} does not convert into {self.currency}")
         if self.billing_months <= 0 or self.term_months % self.billing_months:
             raise ValueError(f"a {self.term_months}-month term cannot be billed every {self.billing_months} months")
         if self.quantity < 0 or self.unit_price < 0:
@@ -275,6 +280,10 @@ def _charge(
     days, total_days = day_fraction(start, period.end, period, convention)
     unrounded = quantity * Fraction(state.unit_price) * Fraction(days, total_days)
     formula = f"{quantity} × {state.unit_price} × {days}/{total_days}"
+    details = {"fx": terms.fx.describe()} if terms.fx else {}
+    if terms.fx is not None:
+        unrounded = terms.fx.convert(unrounded)
+        formula += f" × {terms.fx.rate}"
     anchor = terms.effective_anchor
     renewal = (period_containing(anchor, terms.term_months, period_start).index
                - period_containing(anchor, terms.term_months, terms.start).index)
@@ -291,6 +300,7 @@ def _charge(
             "term": "initial" if renewal == 0 else f"renewal {renewal}",
             "product": state.product or "",
             "timing": terms.timing.value,
+            **details,
         },
     )
     return RatedLine(

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from rating.money import Money
 from rating.periods import Convention, period_at
+from rating.pricing import FxRate
 from rating.proration import (
     Change,
     InvoicedLine,
@@ -121,3 +122,14 @@ def test_credit_uses_the_invoiced_amount_never_todays_price() -> None:
     credit = credit_invoiced(line, date(2026, 6, 21), Convention.MICROSOFT, RoundingPolicy.TRUNCATE)
     assert credit.amount.amount == Decimal("-11.36")  # -34.10 × 10/30 = -11.3666…
     assert credit.formula == "-34.1 × 10/30 ÷ 1"
+
+
+def test_prices_in_another_currency_are_converted_unrounded_with_the_recorded_rate() -> None:
+    rate = FxRate("microsoft-monthly", "USD", "EUR", Decimal("0.921734"), date(2026, 5, 1))
+    lines = rate_subscription(terms(fx=rate), [Change(date(2026, 5, 20), quantity=5)], MAY, Convention.MICROSOFT,
+                              RoundingPolicy.HALF_UP)
+    # 3 × 10.00 × 0.921734 = 27.65202; credit -27.65202 × 12/31 = -10.7040…; rebill 5 × 10 × 12/31 × 0.921734 = 17.840…
+    assert amounts(lines) == ["27.65", "-10.70", "17.84"]
+    assert lines[0].formula == "3 × 10.00 × 31/31 × 0.921734"
+    assert lines[0].lineage.details["fx"] == "USD->EUR 0.921734 (microsoft-monthly, 2026-05-01)"
+    assert lines[1].formula == "-27.65202 × 12/31 ÷ 1"
