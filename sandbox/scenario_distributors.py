@@ -228,7 +228,7 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
             grow_only = subscription["commitmentTerm"] is not None
             _schedule_month(rng, seats[subscription["id"]], month_start, grow_only)
     invoices, items = _pax8_invoices(rng, month_start, companies, subscriptions, seats)
-    usage = _pax8_usage(rng, azure, products)
+    usage = _pax8_usage(rng, azure)
     return Pax8World(month_start, companies, products, subscriptions, seats, invoices, items, usage, named=named)
 
 
@@ -299,7 +299,8 @@ def month_item(item_id: str, company: dict[str, Any], subscription: dict[str, An
     return _pax8_item(item_id, company, subscription, "subscription", start, month_end_of(start), Decimal(quantity))
 
 
-def _pax8_usage(rng: random.Random, azure: dict[str, Any], products: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _pax8_usage(rng: random.Random, azure: dict[str, Any]) -> list[dict[str, Any]]:
+    """Two usage summaries (resource groups) under the Azure plan; their daily lines come from ``usage_lines``."""
     return [
         {"id": _uuid(rng), "companyId": azure["companyId"], "productId": azure["productId"],
          "subscriptionId": azure["id"], "resourceGroup": group, "vendorName": "Microsoft", "currencyCode": "EUR",
