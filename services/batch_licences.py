@@ -38,8 +38,9 @@ def _desired(tenant: str, sub: Subscription, line: RatedLine, timeline: Timeline
     lineage = line.lineage.to_dict()
     lineage["bill_date"] = line.bill_date.isoformat()
     lineage["days"] = f"{line.days}/{line.period_days}"
-    if timeline.notes:
-        lineage["notes"] = list(timeline.notes)
+    notes = {str(i): timeline.notes[str(i)] for i in lineage["input_ids"] if str(i) in timeline.notes}
+    if notes:
+        lineage["notes"] = notes
     product = line.product or sub.product_id
     description = (f"{LABELS[kind]}{sub.product_name} ({product}) {start.isoformat()}–{line.stretch_end.isoformat()}: "
                    f"{line.quantity} × {line.unit_price}")

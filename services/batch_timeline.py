@@ -40,7 +40,7 @@ class VendorState:
 class Timeline:
     terms: SubscriptionTerms
     changes: list[Change]
-    notes: list[str] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)  # input id -> why it matters (e.g. unconfirmed)
 
 
 class Unbillable(Exception):
@@ -106,7 +106,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     if term_months % billing_months:
         raise Unbillable(f"subscription {sub.id} term: {sub.term} is not a multiple of billing {sub.billing}")
     start = min(sub.start_date or runs[0].day, runs[0].day)
-    notes: list[str] = []
+    notes: dict[str, str] = {}
     # The effective day of each vendor state, and which ledger records say so.
     dated: list[tuple[dt.date, VendorState, tuple[str, ...]]] = [(start, runs[0], (f"snapshot:{runs[0].snapshot_id}",))]
     for before, after in pairwise(runs):
@@ -118,7 +118,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
             day = mutation.effective_date
             inputs += (f"mutation:{mutation.id}",)
         else:
-            notes.append(f"snapshot {after.snapshot_id}: change first seen {after.day}, no confirming mutation")
+            notes[inputs[0]] = f"change first seen {after.day}, no confirming mutation: billed from that day"
         dated.append((max(day, previous_day), after, inputs))
         if after.status in ENDED:
             break

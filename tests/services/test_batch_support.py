@@ -1,4 +1,4 @@
-"""Ledger seeding for the batch tests: customers, subscriptions, snapshots, mutations and usage through the repositories.
+"""Ledger seeding for the batch tests: customers, subscriptions, snapshots, mutations and usage via the repositories.
 
 Why here and not via `cspbill sync`: the batch rules must be tested on exact, hand-made timelines (a seat change seen
 on a given day, a late snapshot, a mutation never provisioned) on both databases.
