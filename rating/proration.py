@@ -199,15 +199,27 @@ class RatedLine:
 
 @dataclass(frozen=True, slots=True)
 class _State:
+    """The billing state in force, with the ids of the inputs that set each part of it (for lineage) and the ids
+    of the changes composed on the day it began (what a credit/rebill pair is made by)."""
+
     quantity: int
     unit_price: Decimal
     product: str | None
     price_version: str | None
-    input_ids: tuple[str, ...]
+    quantity_ids: tuple[str, ...]
+    price_ids: tuple[str, ...]
+    status_ids: tuple[str, ...]
+    day_ids: tuple[str, ...] = ()
     active: bool = True
     suspended: bool = False
 
+    @property
+    def input_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.quantity_ids + self.price_ids + self.status_ids))
+
     def apply(self, change: Change, same_day: bool) -> _State:
+        ids = change.input_ids
+        status_changed = change.product is not None or change.cancel or change.suspended is not None
         return replace(
             self,
             quantity=self.quantity if change.quantity is None else change.quantity,
@@ -216,7 +228,10 @@ class _State:
             price_version=change.price_version or self.price_version,
             active=self.active and not change.cancel,
             suspended=self.suspended if change.suspended is None else change.suspended,
-            input_ids=(self.input_ids if same_day else ()) + change.input_ids,
+            quantity_ids=self.quantity_ids if change.quantity is None else ids,
+            price_ids=self.price_ids if change.unit_price is None else ids,
+            status_ids=ids if status_changed else self.status_ids,
+            day_ids=(self.day_ids if same_day else ()) + ids,
         )
 
     def billed_quantity(self, bills_when_suspended: bool) -> int:
@@ -251,7 +266,8 @@ def _timeline(terms: SubscriptionTerms, changes: Sequence[Change], policy: Price
         previous = change.effective
     dated = sorted(((_effective_day(c, terms, policy), position, c) for position, c in enumerate(changes)),
                    key=lambda item: item[:2])
-    state = _State(terms.quantity, terms.unit_price, terms.product, terms.price_version, terms.input_ids)
+    ids = terms.input_ids
+    state = _State(terms.quantity, terms.unit_price, terms.product, terms.price_version, ids, ids, ids)
     timeline = [(terms.start, state)]
     for day, _, change in dated:
         same_day = timeline[-1][0] == day
@@ -421,7 +437,7 @@ def rate_subscription(
                 break
             if current is not None:
                 lines.append(credit_invoiced(current.invoiced(), day, convention, rounding,
-                                             input_ids=new_state.input_ids, timing=terms.timing))
+                                             input_ids=new_state.day_ids, timing=terms.timing))
             current = None
             if new_state.billed_quantity(terms.bills_when_suspended) > 0:
                 current = _charge(terms, period, period_start, day, new_state, convention, rounding)

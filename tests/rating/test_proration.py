@@ -57,6 +57,7 @@ def test_identity_lineage_and_advance_bill_dates() -> None:
     assert charge["input_ids"] == ["snapshot:41"] and charge["price_version"] == "pl-2026-05"
     assert credit["input_ids"] == ["mutation:7"]
     assert credit["details"]["credits"] == "sub-9/2026-05-01/charge/2026-05-01/0"
+    assert rebill["input_ids"] == ["mutation:7", "snapshot:41"]
     assert rebill["unrounded_exact"] == "600/31" and rebill["rounding"] == "half_up"
     assert rebill["convention"] == "microsoft" and rebill["formula"] == "5 × 10.00 × 12/31"
 
