@@ -128,10 +128,16 @@ class ErpExporter(Protocol):
     def post(self, ref: ErpDocumentRef) -> ErpDocumentRef:
         """Post (book) a draft; callers check ``ref.status`` first because posting twice fails in every ERP."""
 
+    def plan(self, doc: InvoiceDocument) -> Plan:
+        """What an export would do, for ``--dry-run``: reads only, nothing written."""
 
-def plan(exporter: ErpExporter, doc: InvoiceDocument) -> Plan:
-    """What an export would do, for ``--dry-run``: one read, nothing written."""
-    return decide(exporter, exporter.find(doc.external_ref), doc)
+
+class Planning:
+    """``plan`` for every adapter, from its own ``find`` and ``supports_update``."""
+
+    def plan(self: ErpExporter, doc: InvoiceDocument) -> Plan:  # type: ignore[misc]
+        """What an export would do, for ``--dry-run``: reads only, nothing written."""
+        return decide(self, self.find(doc.external_ref), doc)
 
 
 def decide(exporter: ErpExporter, found: ErpDocumentRef | None, doc: InvoiceDocument) -> Plan:

@@ -31,6 +31,7 @@ from erp_export.base import (
     ErpRejected,
     ErpUnavailable,
     ExportResult,
+    Planning,
     RetryPolicy,
     TokenBucket,
     decide,
@@ -59,7 +60,7 @@ class BcRestConfig:
     batch_size: int = MAX_BATCH
 
 
-class BcRestExporter:
+class BcRestExporter(Planning):
     """``ErpExporter`` for BC API v2.0; ``token_provider`` returns a bearer token (msal in production)."""
 
     target = TARGET

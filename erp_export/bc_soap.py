@@ -31,6 +31,7 @@ from erp_export.base import (
     ErpError,
     ErpRejected,
     ErpUnavailable,
+    Planning,
     transport_failure,
     vat_key,
 )
@@ -86,7 +87,7 @@ class BcSoapConfig:
     operation_timeout: float = 120.0
 
 
-class BcSoapExporter:
+class BcSoapExporter(Planning):
     """``ErpExporter`` for a BC/NAV SOAP Sales Invoice page."""
 
     target = TARGET

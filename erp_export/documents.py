@@ -55,6 +55,7 @@ class Seller:
     address: Address
     vat_id: str | None = None  # BT-31, with the country prefix
     registration_id: str | None = None  # BT-30, e.g. the chamber of commerce number
+    registration_scheme: str | None = None  # BT-30-1, ISO 6523 ICD, e.g. "0106" (NL KvK)
     electronic_address: str | None = None  # BT-34, Peppol endpoint; scheme in electronic_scheme
     electronic_scheme: str | None = None  # EAS code, e.g. "0106" (NL KvK) or "9930" (DE VAT)
     iban: str | None = None  # BT-84, payment account for credit transfer

@@ -33,6 +33,7 @@ from erp_export.base import (
     ErpOutcomeUnknown,
     ErpRejected,
     ErpUnavailable,
+    Planning,
     transport_failure,
     vat_key,
 )
@@ -88,7 +89,7 @@ class RateLimits:
         return None
 
 
-class ExactOnlineExporter:
+class ExactOnlineExporter(Planning):
     """``ErpExporter`` for Exact Online; ``YourRef`` carries our external reference."""
 
     target = TARGET

@@ -9,7 +9,8 @@ from erp_export.documents import Address, Buyer, InvoiceDocument, InvoiceLine, S
 
 SELLER = Seller(
     tenant_code="nl01", name="Example Cloud B.V.", address=Address("NL", "Keizersgracht 1", "Amsterdam", "1015 AA"),
-    vat_id="NL123456789B01", registration_id="12345678", electronic_address="12345678", electronic_scheme="0106",
+    vat_id="NL123456789B01", registration_id="12345678", registration_scheme="0106", electronic_address="12345678",
+    electronic_scheme="0106",
     iban="NL91ABNA0417164300",
 )
 VAT_GROUPS = {"S:21": "STANDARD", "S:9": "REDUCED", "AE:0": "REVCHG", "Z:0": "ZERO"}

@@ -14,7 +14,7 @@ import requests
 
 from connectors.auth import TokenProvider
 from connectors.http import HttpPolicy
-from erp_export.base import ErpRejected, ExportResult, RetryPolicy, export_document, plan
+from erp_export.base import ErpExporter, ErpRejected, ExportResult, RetryPolicy, export_document
 from erp_export.bc_rest import BcRestConfig, BcRestExporter
 from erp_export.documents import InvoiceDocument
 from sandbox import bc_rest as sandbox
@@ -152,10 +152,10 @@ def test_changed_draft_is_updated_with_etags_in_one_snapshot_batch(bc: Bc) -> No
     exporter = bc.exporter()
     export_document(exporter, invoice(60), policy=FAST)
     changed = invoice(60, lines=(line(1, "26", "31.20"), line(3, "1", "412.37", rate="9"), line(4, "2", "5.00")))
-    assert plan(exporter, changed) == "update"
+    assert exporter.plan(changed) == "update"
     assert export_document(exporter, changed, policy=FAST).action == "updated"
     assert_once_and_right(bc, changed)
-    assert plan(exporter, changed) == "skip"
+    assert exporter.plan(changed) == "skip"
 
 
 def test_etag_contract_of_the_sandbox(bc: Bc) -> None:
@@ -199,7 +199,8 @@ def test_plan_is_a_dry_run(bc: Bc) -> None:
     exporter = bc.exporter()
     exporter.company()
     before, seen = bc.state(), len(bc.app.calls)
-    assert plan(exporter, invoice(64)) == "create"
+    assert exporter.plan(invoice(64)) == "create"
+    assert isinstance(exporter, ErpExporter)
     assert bc.state() == before
     assert {method for method, _ in bc.app.calls[seen:]} == {"GET"}
 

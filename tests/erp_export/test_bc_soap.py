@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from erp_export.base import ErpAuthenticationFailed, ErpRejected, RetryPolicy, export_document, plan
+from erp_export.base import ErpAuthenticationFailed, ErpExporter, ErpRejected, RetryPolicy, export_document
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
 from erp_export.documents import InvoiceDocument
 from sandbox import bc_soap as sandbox
@@ -110,11 +110,11 @@ def test_changed_draft_is_updated_line_by_line_and_plan_says_so(soap: tuple[Sand
     first = invoice(3)
     export_document(exporter, first, policy=FAST)
     changed = invoice(3, lines=(line(1, "26", "31.20"), line(3, "1", "412.37", rate="9"), line(4, "2", "5.00")))
-    assert plan(exporter, changed) == "update"
+    assert exporter.plan(changed) == "update"
     result = export_document(exporter, changed, policy=FAST)
     assert result.action == "updated"
     assert_once_and_right(server, changed)
-    assert plan(exporter, changed) == "skip"
+    assert exporter.plan(changed) == "skip"
 
 
 def test_plan_is_a_dry_run(soap: tuple[SandboxApp, SandboxServer]) -> None:
@@ -122,7 +122,8 @@ def test_plan_is_a_dry_run(soap: tuple[SandboxApp, SandboxServer]) -> None:
     exporter = BcSoapExporter(config(server))
     before = erp_state(server)
     calls = len(app.calls)
-    assert plan(exporter, invoice(4)) == "create"
+    assert exporter.plan(invoice(4)) == "create"
+    assert isinstance(exporter, ErpExporter)
     assert erp_state(server) == before
     assert all(method in ("GET", "POST") for method, _ in app.calls[calls:])
 

@@ -16,12 +16,12 @@ import requests
 from connectors.token_store import TokenStore
 from erp_export.base import (
     ErpAuthenticationFailed,
+    ErpExporter,
     ErpOutcomeUnknown,
     ErpRejected,
     ErpUnavailable,
     RetryPolicy,
     export_document,
-    plan,
 )
 from erp_export.documents import InvoiceDocument
 from erp_export.exact_online import ExactConfig, ExactOnlineExporter, allocate_vat
@@ -161,7 +161,7 @@ def test_changed_entry_is_updated_without_ever_losing_its_last_line(exact: Exact
     exporter = exact.authorised()
     export_document(exporter, invoice(4, lines=(line(1, "1", "10.00"),)), policy=FAST)
     changed = invoice(4, lines=(line(2, "2", "15.00"),))
-    assert plan(exporter, changed) == "update"
+    assert exporter.plan(changed) == "update"
     assert export_document(exporter, changed, policy=FAST).action == "updated"
     assert_once_and_right(exact, changed)
 
@@ -169,7 +169,8 @@ def test_changed_entry_is_updated_without_ever_losing_its_last_line(exact: Exact
 def test_plan_is_a_dry_run(exact: Exact) -> None:
     exporter = exact.authorised()
     before, seen = exact.state(), len(exact.app.calls)
-    assert plan(exporter, invoice(5)) == "create"
+    assert exporter.plan(invoice(5)) == "create"
+    assert isinstance(exporter, ErpExporter)
     assert exact.state() == before
     assert {method for method, _ in exact.app.calls[seen:]} == {"GET"}
 
