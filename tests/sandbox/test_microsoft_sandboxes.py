@@ -1,0 +1,149 @@
+"""The Microsoft sandboxes on their own: Entra grants and errors, bearer checks, scenario rules, the runner."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox import entra
+from sandbox.core import Clock, Request, SandboxServer
+from sandbox.runner import SANDBOX_MODULES, run_all, stop_all
+from sandbox.scenario_microsoft import PLANS, MicrosoftScenario, add_months
+from sandbox.tls import TlsFiles, make_tls_files
+
+NOW = dt.datetime(2026, 5, 20, 12, 0, tzinfo=dt.UTC)
+TENANT = entra.CREDENTIALS["tenant_id"]
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(Path(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture
+def entra_url(tls: TlsFiles):
+    with SandboxServer(entra.build(Clock(NOW)), tls=tls) as server:
+        yield server.url
+
+
+def token_request(url: str, tls: TlsFiles, **form: str) -> requests.Response:
+    data = {
+        "client_id": entra.CREDENTIALS["client_id"],
+        "client_secret": entra.CREDENTIALS["client_secret"],
+        "scope": "https://api.businesscentral.dynamics.com/.default",
+        "grant_type": "client_credentials",
+        **form,
+    }
+    return requests.post(f"{url}/{TENANT}/oauth2/v2.0/token", data=data, verify=str(tls.ca_cert), timeout=5)
+
+
+def resource_request(token: str | None) -> Request:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return Request("GET", "/x", {}, headers, b"", {}, [], Clock(NOW))
+
+
+def test_token_carries_audience_tenant_and_expiry(entra_url: str, tls: TlsFiles) -> None:
+    body = token_request(entra_url, tls).json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3599 and body["ext_expires_in"] == 3599
+    assert entra.verify_bearer(resource_request(body["access_token"]), "https://api.businesscentral.dynamics.com")
+    refused = entra.verify_bearer(resource_request(body["access_token"]), "https://management.azure.com")
+    assert refused is not True and refused.body["error"]["code"] == "InvalidAuthenticationTokenAudience"
+
+
+def test_v1_endpoint_sends_expires_in_as_text(entra_url: str, tls: TlsFiles) -> None:
+    form = {
+        "client_id": entra.CREDENTIALS["client_id"],
+        "client_secret": entra.CREDENTIALS["client_secret"],
+        "resource": "https://management.azure.com/",
+        "grant_type": "client_credentials",
+    }
+    body = requests.post(f"{entra_url}/{TENANT}/oauth2/token", data=form, verify=str(tls.ca_cert), timeout=5).json()
+    assert body["expires_in"] == "3599" and {"expires_on", "not_before", "resource"} <= set(body)
+
+
+def test_bad_secret_answers_like_entra(entra_url: str, tls: TlsFiles) -> None:
+    response = token_request(entra_url, tls, client_secret="nope")
+    body = response.json()
+    assert response.status_code == 401
+    assert body["error"] == "invalid_client" and body["error_codes"] == [7000215]
+    assert body["error_description"].startswith("AADSTS7000215")
+    assert {"timestamp", "trace_id", "correlation_id", "error_uri"} <= set(body)
+
+
+def test_refresh_tokens_rotate_and_reuse_is_refused(entra_url: str, tls: TlsFiles) -> None:
+    first = token_request(entra_url, tls, grant_type="refresh_token", refresh_token=entra.CREDENTIALS["refresh_token"])
+    assert first.status_code == 200
+    rotated = first.json()["refresh_token"]
+    reuse = token_request(entra_url, tls, grant_type="refresh_token", refresh_token=entra.CREDENTIALS["refresh_token"])
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    assert reuse.json()["error_codes"] == [700082]
+    assert token_request(entra_url, tls, grant_type="refresh_token", refresh_token=rotated).status_code == 200
+
+
+def test_bearer_checks_refuse_missing_forged_and_expired_tokens() -> None:
+    audience = "https://api.partnercenter.microsoft.com"
+    assert entra.verify_bearer(resource_request(None), audience).status == 401
+    forged = entra.issue_token(audience, TENANT, "app", NOW, dt.timedelta(hours=1))[:-4] + "AAAA"
+    assert entra.verify_bearer(resource_request(forged), audience).body["error"]["code"] == "InvalidAuthenticationToken"
+    old = entra.issue_token(audience, TENANT, "app", NOW - dt.timedelta(hours=2), dt.timedelta(hours=1))
+    expired = entra.verify_bearer(resource_request(old), audience, style="partner_center")
+    assert expired.status == 401 and expired.body["statusCode"] == 401
+    assert 'error="invalid_token"' in expired.headers["WWW-Authenticate"]
+
+
+def test_scenario_is_deterministic_and_covers_every_plan() -> None:
+    one, two = MicrosoftScenario(3, dt.date(2026, 5, 1)), MicrosoftScenario(3, dt.date(2026, 5, 1))
+    assert [c.id for c in one.customers] == [c.id for c in two.customers]
+    assert one.recon_lines(one.month, one.month_end, NOW) == two.recon_lines(two.month, two.month_end, NOW)
+    assert MicrosoftScenario(4, dt.date(2026, 5, 1)).customers[0].id != one.customers[0].id
+    plans = {(s.term, s.billing_cycle) for c in one.customers for s in c.subscriptions}
+    assert set(PLANS) <= plans
+    tags = {dict(r.tags).get("environment") for c in one.customers for r in c.resources}
+    assert {"Prod", "Test", "Dev", None} <= tags
+
+
+def test_seat_batches_close_after_168_hours() -> None:
+    world = MicrosoftScenario(1, dt.date(2026, 5, 1))
+    changed = [s for c in world.customers for s in c.subscriptions if len(s.changes) > 1]
+    assert changed
+    for sub in changed:
+        for at, delta, _ in sub.changes[1:]:
+            if delta > 0:
+                assert any(q >= 1 and until == at + dt.timedelta(hours=168) for q, until in sub.batches_at(at))
+                assert all(
+                    until != at + dt.timedelta(hours=168) for _, until in sub.batches_at(at + dt.timedelta(hours=168))
+                )
+
+
+def test_cycles_anchor_on_the_term_start_with_month_end_clipping() -> None:
+    assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
+    assert add_months(dt.date(2026, 1, 31), 2) == dt.date(2026, 3, 31)
+    world = MicrosoftScenario(2, dt.date(2026, 5, 1))
+    for line in world.recon_lines(world.month, world.month_end, NOW):
+        assert line["subtotal"] == (
+            line["effectiveUnitPrice"].quantize(Decimal("0.01"), rounding="ROUND_DOWN") * line["billableQuantity"]
+        )
+
+
+def test_runner_starts_every_listed_sandbox_on_one_clock(tmp_path: Path) -> None:
+    running = run_all(tmp_path, seed=5)
+    try:
+        assert [s.module for s in running] == list(SANDBOX_MODULES)
+        described = json.loads((tmp_path / "sandboxes.json").read_text())
+        ca = described["ca_bundle"]
+        by_name = {s.name: s for s in running}
+        assert described["sandboxes"]["entra"]["credentials"] == entra.CREDENTIALS
+        discovery = requests.get(
+            f"{by_name['entra'].url}/{TENANT}/v2.0/.well-known/openid-configuration", verify=ca, timeout=5
+        )
+        assert discovery.json()["token_endpoint"].startswith(by_name["entra"].url)
+        assert by_name["partner_center"].url.endswith("/pc")
+        clocks = {id(s.server.app.clock) for s in running}
+        assert len(clocks) == 1
+    finally:
+        stop_all(running)
