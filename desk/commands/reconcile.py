@@ -1,16 +1,85 @@
-"""`cspbill reconcile`: compare vendor snapshots, desk mutations and billed lines; list discrepancies."""
+"""`cspbill reconcile`: compare vendor snapshots, desk mutations and billed lines; list discrepancies and margins."""
 
 from __future__ import annotations
 
-import typer
+import dataclasses
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
 
-from services.errors import NotAvailableYet
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from desk.context import state
+from services.access import SYSTEM, actor
+from services.reconcile import ReconcileReport, reconcile, resolve_discrepancy
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Decimal, dt.date, dt.datetime)):
+        return str(value) if not isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def as_json(report: ReconcileReport) -> dict[str, Any]:
+    return {
+        "month": report.month,
+        "as_of": report.as_of.isoformat(),
+        "raised": report.raised,
+        "provisioned": report.provisioned,
+        "subscriptions": [{**_plain(dataclasses.asdict(s)), "margin": str(s.margin)} for s in report.subscriptions],
+        "discrepancies": [_plain(dataclasses.asdict(d)) for d in report.discrepancies],
+    }
+
+
+def _print(report: ReconcileReport) -> None:
+    console = Console()
+    subs = Table(title=f"Reconciliation {report.month} (as of {report.as_of:%Y-%m-%d %H:%M} UTC)")
+    for column in ("sub", "tenant", "customer", "product", "vendor", "desk", "billed", "cost", "charged", "margin",
+                   "flags"):
+        subs.add_column(column, justify="right" if column in ("cost", "charged", "margin", "flags") else "left")
+    for s in report.subscriptions:
+        end = s.segments[-1] if s.segments else None
+        subs.add_row(str(s.subscription_id), s.tenant, s.customer, s.product,
+                     *(str(v) if v is not None else "-" for v in (end.vendor, end.desk, end.billed) if end),
+                     f"{s.vendor_cost} {s.currency}", f"{s.billed_amount}", f"{s.margin}", str(len(s.findings)))
+    console.print(subs)
+    flags = Table(title=f"Open discrepancies ({report.raised} new, {report.provisioned} mutations provisioned)")
+    for column in ("id", "tenant", "kind", "day", "what"):
+        flags.add_column(column)
+    for d in report.discrepancies:
+        flags.add_row(str(d.id), d.tenant, d.kind, str(d.day or ""), d.sentence)
+    console.print(flags)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("reconcile", help="Compare vendor snapshots, desk mutations and billed lines; list discrepancies.",
-                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def reconcile_command() -> None:
-        raise NotAvailableYet(
-            "`cspbill reconcile` is not available yet: reconciliation has not landed"
-        )
+    @app.command("reconcile")
+    def reconcile_command(
+        ctx: typer.Context,
+        month: str = typer.Option(None, "--month", help="YYYY-MM (default: the current month)."),
+        tenant: str = typer.Option(None, "--tenant", help="Only this legal entity."),
+        resolve: int = typer.Option(None, "--resolve", help="Resolve this discrepancy id (with --note) instead."),
+        note: str = typer.Option(None, "--note", help="What was done about the discrepancy."),
+        username: str = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply)."),
+        json_output: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    ) -> None:
+        """Compare vendor snapshots, desk mutations and billed lines per subscription and day; store discrepancies."""
+        cli = state(ctx)
+        settings = cli.settings()
+        who = actor(settings, username)
+        if resolve is not None:
+            done = resolve_discrepancy(settings, who, resolve, note or "", cli.clock())
+            Console().print(f"discrepancy {done.id}: {done.status} by {done.resolved_by}", highlight=False,
+                            soft_wrap=True)
+            return
+        report = reconcile(settings, who, cli.clock(), month=month, tenant=tenant)
+        if json_output:
+            typer.echo(json.dumps(as_json(report), indent=2))
+        else:
+            _print(report)

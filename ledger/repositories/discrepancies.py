@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger.models import Discrepancy
+from ledger.models import Discrepancy, InvoiceLine
 from ledger.repositories.base import Repository
 
 
@@ -27,6 +27,7 @@ class DiscrepancyRepository(Repository):
         found = self.by_fingerprint(fingerprint)
         if found is not None:
             found.last_seen_at = seen_at
+            found.sentence = fields.get("sentence", found.sentence)  # e.g. "not provisioned after 3 days" grows
             return found, False
         row = Discrepancy(fingerprint=fingerprint, first_seen_at=seen_at, last_seen_at=seen_at, **fields)
         self.session.add(row)
@@ -51,3 +52,19 @@ class DiscrepancyRepository(Repository):
             query = query.where(Discrepancy.subscription_id == subscription_id)
         query = query.order_by(Discrepancy.day.desc(), Discrepancy.id.desc()).limit(limit).offset(offset)
         return self.session.scalars(query).all()
+
+    def billed_lines(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date) -> list[InvoiceLine]:
+        """The billed view reconciliation compares against: invoice lines of these subscriptions overlapping
+        ``first``..``last`` (inclusive)."""
+        found: list[InvoiceLine] = []
+        for start in range(0, len(subscription_ids), 5000):
+            found += self.session.scalars(
+                select(InvoiceLine)
+                .where(
+                    InvoiceLine.subscription_id.in_(subscription_ids[start:start + 5000]),
+                    InvoiceLine.period_from <= last,
+                    InvoiceLine.period_to >= first,
+                )
+                .order_by(InvoiceLine.id)
+            ).all()
+        return found

@@ -84,6 +84,18 @@ class SnapshotRepository(Repository):
             found.update(dict(self.session.execute(query).tuples().all()))
         return found
 
+    def for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Snapshot]:
+        """Snapshots of many subscriptions observed on or before ``until``, in observation order (reconciliation)."""
+        found: list[Snapshot] = []
+        for start in range(0, len(subscription_ids), 5000):
+            chunk = subscription_ids[start:start + 5000]
+            found += self.session.scalars(
+                select(Snapshot)
+                .where(Snapshot.subscription_id.in_(chunk), Snapshot.observed_on <= until)
+                .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
+            ).all()
+        return found
+
     def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
         """Append many snapshots at once; each row carries ``raw_text`` (``payload_text`` of its raw) and ``raw_hash``.
 

@@ -1,0 +1,154 @@
+"""Reconciliation of vendor, desk and billed views on the real ledger (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import Settings
+from connectors.records import PullResult
+from ledger.models import Batch, Invoice, InvoiceLine
+from services.access import actor
+from services.clock import FixedClock
+from services.errors import NotFound
+from services.init import initialise
+from services.mutations import MutationRequest, add_mutation
+from services.reconcile import reconcile, resolve_discrepancy
+from services.runtime import engine_for
+from services.sync import sync
+from services.uow import UnitOfWork
+from tests.services.test_sync_support import Vendor, cost_line, licence, night
+
+UTC = dt.UTC
+D = dt.date
+
+
+def nights(settings: Settings, vendor: Vendor, plan: dict[int, dict[str, int]]) -> None:
+    """Run the sync for each night with the seats per subscription the vendor shows that night."""
+    for day, seats in plan.items():
+        vendor.answers["pax8"] = PullResult(
+            licences=tuple(licence(sub, n, term_start=D(2026, 4, 1), term_end=D(2027, 3, 31),
+                                   customer_reference="ERP-1") for sub, n in seats.items()),
+            cost_lines=(cost_line("L1", "281.00"),))
+        sync(settings, FixedClock(night(day)), source="pax8", open_reader=vendor.open)
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Settings:
+    initialise(settings)
+    return settings
+
+
+def ids(settings: Settings) -> dict[str, int]:
+    with UnitOfWork(engine_for(settings)) as uow:
+        return {s.external_id: s.id for s in uow.subscriptions.by_source("pax8")}
+
+
+def month(settings: Settings, day: int, user: str = "dana"):
+    return reconcile(settings, actor(settings, user), FixedClock(dt.datetime(2026, 5, day, 9, tzinfo=UTC)),
+                     month="2026-05")
+
+
+def test_a_vendor_change_without_mutation_is_flagged_and_a_confirmed_one_is_not(ledger: Settings) -> None:
+    nights(ledger, Vendor(), {1: {"s1": 10, "s2": 5}})
+    s = ids(ledger)
+    add_mutation(ledger, actor(ledger, "dana"), MutationRequest(s["s2"], D(2026, 5, 2), "T-1", delta=Decimal(2)),
+                 FixedClock(dt.datetime(2026, 5, 2, 8, tzinfo=UTC)))
+    nights(ledger, Vendor(), {3: {"s1": 14, "s2": 7}})
+    report = month(ledger, 4)
+    by_sub = {r.subscription_id: r for r in report.subscriptions}
+    assert by_sub[s["s1"]].findings == (
+        f"sub {s['s1']} (Example 365 E3): vendor shows 14 since 2026-05-03, no mutation",)
+    assert by_sub[s["s2"]].findings == ()
+    assert report.provisioned == 1 and report.raised == 1
+    assert [(g.first.day, g.last.day, g.vendor, g.desk) for g in by_sub[s["s2"]].segments] == [
+        (1, 1, 5, None), (2, 2, 5, 7), (3, 4, 7, 7)]
+    again = month(ledger, 4)
+    assert again.raised == 0 and len(again.discrepancies) == 1
+
+
+def test_a_mutation_never_seen_at_the_vendor_is_flagged_after_two_days(ledger: Settings) -> None:
+    nights(ledger, Vendor(), {1: {"s1": 10}})
+    s1 = ids(ledger)["s1"]
+    saved = add_mutation(ledger, actor(ledger, "dana"), MutationRequest(s1, D(2026, 5, 3), "T-5", delta=Decimal(4)),
+                         FixedClock(dt.datetime(2026, 5, 3, 8, tzinfo=UTC)))
+    assert month(ledger, 4).raised == 0  # one day: still waiting
+    report = month(ledger, 5)
+    (row,) = report.discrepancies
+    assert (row.kind, row.sentence) == ("mutation_not_provisioned", (
+        f"mutation {saved.id} of 2026-05-03 (increase to 14, ticket T-5) not provisioned after 2 days: vendor shows "
+        "10"))
+    later = month(ledger, 6)
+    assert later.raised == 0
+    assert later.discrepancies[0].sentence.endswith("not provisioned after 3 days: vendor shows 10")
+
+
+def test_billed_against_vendor_and_margin(ledger: Settings) -> None:
+    nights(ledger, Vendor(), {1: {"s1": 10}, 12: {"s1": 14}})
+    s1 = ids(ledger)["s1"]
+    with UnitOfWork(engine_for(ledger), write=True) as uow:
+        sub = uow.subscriptions.get(s1)
+        batch = Batch(tenant_id=sub.tenant_id, month="2026-05", built_by="finn")
+        uow.session.add(batch)
+        uow.session.flush()
+        invoice = Invoice(batch_id=batch.id, tenant_id=sub.tenant_id, customer_id=sub.customer_id,
+                          invoice_key="k1", currency="EUR", net=Decimal("265.6"), vat=Decimal(0),
+                          gross=Decimal("265.6"))
+        uow.session.add(invoice)
+        uow.session.flush()
+        uow.session.add(InvoiceLine(
+            invoice_id=invoice.id, tenant_id=sub.tenant_id, customer_id=sub.customer_id, subscription_id=s1,
+            line_key="l1", base_key="l1", kind="charge", description="E3", period_from=D(2026, 5, 1),
+            period_to=D(2026, 5, 31), quantity=Decimal(12), unit_price=Decimal("22.13"), amount=Decimal("265.56"),
+            unrounded=Decimal("265.56"), currency="EUR", vat_rate=Decimal(19)))
+    report = month(ledger, 20)
+    (row,) = report.subscriptions
+    assert row.findings == (
+        f"sub {s1} (Example 365 E3): vendor shows 14 since 2026-05-12, no mutation",
+        f"sub {s1} (Example 365 E3): billed 12, vendor 10 from 2026-05-01 to 2026-05-11",
+        f"sub {s1} (Example 365 E3): billed 12, vendor 14 from 2026-05-12 to 2026-05-20",
+        f"sub {s1}: billed 265.56 EUR, vendor cost 281 EUR in 2026-05",
+    )
+    assert (row.vendor_cost, row.billed_amount, row.margin) == (Decimal(281), Decimal("265.56"), Decimal("-15.44"))
+
+
+def test_resolving_keeps_the_finding_closed(ledger: Settings) -> None:
+    nights(ledger, Vendor(), {1: {"s1": 10}, 3: {"s1": 12}})
+    (flag,) = month(ledger, 4).discrepancies
+    with pytest.raises(NotFound):
+        resolve_discrepancy(ledger, actor(ledger, "finn"), flag.id, "seen", FixedClock(night(4)))  # nl-bv only
+    done = resolve_discrepancy(ledger, actor(ledger, "dana"), flag.id, "customer called, ticket T-9",
+                               FixedClock(night(4)))
+    assert (done.status, done.resolved_by, done.resolution_note) == ("resolved", "dana",
+                                                                     "customer called, ticket T-9")
+    again = month(ledger, 5)
+    assert again.raised == 0 and again.discrepancies == ()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_cli_json(ledger: Settings, tmp_path: Path) -> None:
+    nights(ledger, Vendor(), {1: {"s1": 10}, 3: {"s1": 12}})
+    config = tmp_path / "cli.yaml"
+    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yaml").read_text())
+    data["database"] = {"url": ledger.database_url(), "url_env": None}
+    config.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-04T09:00:00Z"}
+    cspbill = str(Path(sys.executable).with_name("cspbill"))
+    done = subprocess.run([cspbill, "reconcile", "--month", "2026-05", "--tenant", "de-gmbh", "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    (sub,) = out["subscriptions"]
+    assert (sub["vendor_cost"], sub["billed_amount"], sub["margin"]) == ("281", "0", "-281")
+    assert [d["kind"] for d in out["discrepancies"]] == ["vendor_change_unexplained"]
+    table = subprocess.run([cspbill, "reconcile", "--month", "2026-05"], capture_output=True, text=True, env=env,
+                           timeout=120)
+    assert table.returncode == 0 and "vendor_change_unexpl" in table.stdout
