@@ -31,6 +31,7 @@ from erp_export.base import (
     ErpDocumentRef,
     ErpRejected,
     ErpUnavailable,
+    Planning,
     transport_failure,
     vat_key,
 )
@@ -67,7 +68,7 @@ class TrytonWarning(ErpRejected):
         self.key = key
 
 
-class TrytonExporter:
+class TrytonExporter(Planning):
     """``ErpExporter`` for ``account.invoice`` (type ``out``) in one Tryton database and its user's company."""
 
     target = TARGET

@@ -24,7 +24,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 
 from config import Settings
@@ -36,7 +36,6 @@ from erp_export.base import (
     ErpUnavailable,
     RetryPolicy,
     export_document,
-    plan,
 )
 from erp_export.documents import KEY_PATTERN, LINE_KEY_PATTERN, Address, Buyer, InvoiceDocument, InvoiceLine, Seller
 from erp_export.documents import compose as compose_document
@@ -360,7 +359,11 @@ def _send(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarge
     log.info("export sending: tenant=%s target=%s invoice=%s ref=%s%s", config.code, target.name,
              base.invoice_number, base.external_ref, " (resolving an interrupted send)" if resumed else "")
     try:
-        result = export_document(target.exporter, doc, post=target.post, policy=policy or SERVICE_POLICY)
+        result = export_document(target.exporter, doc, policy=policy or SERVICE_POLICY)
+        if target.post and result.ref.status != "posted" and not result.ref.totals_differ(doc):
+            # Book only what the ERP computed as we did: search again, then post (posting twice fails everywhere).
+            posted = export_document(target.exporter, doc, post=True, policy=policy or SERVICE_POLICY)
+            result = replace(posted, action=result.action if result.action != "skipped" else posted.action)
     except ErpRejected as exc:
         return _record_failure(settings, who, config, export_id, base, str(exc), clock, permanent=True)
     except ErpError as exc:
@@ -455,7 +458,7 @@ def _dry_run(settings: Settings, config: TenantConfig, target: ErpTarget,
             outcome = ExportOutcome(config.code, invoice.number, ref, "failed", export_id, error=doc)
         else:
             try:
-                outcome = ExportOutcome(config.code, invoice.number, ref, f"would-{plan(target.exporter, doc)}",
+                outcome = ExportOutcome(config.code, invoice.number, ref, f"would-{target.exporter.plan(doc)}",
                                         export_id)
             except ErpError as exc:
                 outcome = ExportOutcome(config.code, invoice.number, ref, "failed", export_id, error=str(exc))

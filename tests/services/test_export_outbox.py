@@ -115,7 +115,7 @@ def short_timeouts(settings: Settings, tenant: TenantConfig) -> ErpTarget:
 
 def seed_invoices(settings: Settings, tenant: str = "nl-bv", month: str = MONTH, count: int = 3,
                   customers: list[str] | None = None, rates: tuple[str, ...] = ("21",),
-                  status: str = "approved") -> list[str]:
+                  status: str = "approved", prices: tuple[str, str] = ("31.20", "10.555")) -> list[str]:
     """An approved batch of ``count`` invoices (one per customer, two lines each); returns the invoice numbers."""
     references = customers or [f"C{n:05d}" for n in range(1, count + 1)]
     numbers = []
@@ -132,8 +132,8 @@ def seed_invoices(settings: Settings, tenant: str = "nl-bv", month: str = MONTH,
             session.add(customer)
             session.flush()
             number = f"NL{month[:4]}-{month[5:]}{n:03d}"
-            lines = [(f"{tenant}:c{customer.id}:sub1:{month}:charge:v1", Decimal(25), Decimal("31.20"), rates[0]),
-                     (f"{tenant}:c{customer.id}:sub2:{month}:charge:v1", Decimal(3), Decimal("10.555"),
+            lines = [(f"{tenant}:c{customer.id}:sub1:{month}:charge:v1", Decimal(25), Decimal(prices[0]), rates[0]),
+                     (f"{tenant}:c{customer.id}:sub2:{month}:charge:v1", Decimal(3), Decimal(prices[1]),
                       rates[-1])]
             rows, taxable = [], {}
             for key, quantity, price, rate in lines:
