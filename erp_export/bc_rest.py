@@ -68,8 +68,8 @@ class BcRestExporter(Planning):
 
     def __init__(self, config: BcRestConfig, token_provider: Callable[[], str],
                  on_unauthorized: Callable[[], None] | None = None) -> None:
-        if not 1 <= config.batch_size <= MAX_BATCH:
-            raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
+        if not 1 <= config.batch_size <= min(MAX_BATCH, config.rate_limit or MAX_BATCH):
+            raise ValueError(f"batch_size must be 1..{MAX_BATCH} and not above rate_limit")
         self.config = config
         self._token_provider = token_provider
         self._on_unauthorized = on_unauthorized
