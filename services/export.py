@@ -61,6 +61,9 @@ EXEMPTION_REASONS = {
     "O": "Not subject to VAT",
 }
 
+# EAS codes (CEF code list) for VAT numbers as Peppol endpoint ids, by the party's country.
+VAT_ENDPOINT_SCHEMES = {"NL": "9944", "DE": "9930", "BE": "9925", "AT": "9914", "FR": "9957", "LU": "9938"}
+
 TargetFactory = Callable[[Settings, TenantConfig], ErpTarget]
 
 
@@ -262,9 +265,10 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
             external_ref=erp_reference(config.code, invoice.number), invoice_number=invoice.number,
             issue_date=issue, due_date=None, period_start=first, period_end=last,
             seller=Seller(tenant_code=config.code, name=config.name, address=Address(config.country),
-                          vat_id=config.vat_id),
+                          vat_id=config.vat_id, **_endpoint(config.vat_id, config.country)),
             buyer=Buyer(erp_customer_number=customer.reference, name=customer.name,
-                        address=Address(customer.country or config.country), vat_id=customer.vat_id),
+                        address=Address(customer.country or config.country), vat_id=customer.vat_id,
+                        **_endpoint(customer.vat_id, customer.country or config.country)),
             currency=invoice.currency, note=f"Cloud services {batch.month}",
         )
     except ValueError as exc:
@@ -524,6 +528,15 @@ def _customer(uow: UnitOfWork, invoice: Invoice) -> Customer:
     if customer is None:
         raise ValidationFailed(f"invoice {invoice.number}: customer {invoice.customer_id} does not exist")
     return customer
+
+
+def _endpoint(vat_id: str | None, country: str) -> dict[str, str]:
+    """The Peppol electronic address (BT-34/BT-49) a party is reached at by default: its VAT number, with the EAS
+    scheme of that country's VAT numbers. Countries without a scheme here get none (the e-invoice omits it)."""
+    scheme = VAT_ENDPOINT_SCHEMES.get(country)
+    if not vat_id or scheme is None:
+        return {}
+    return {"electronic_address": vat_id, "electronic_scheme": scheme}
 
 
 def _month(month: str) -> tuple[dt.date, dt.date]:

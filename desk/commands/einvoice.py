@@ -1,16 +1,31 @@
-"""`cspbill einvoice`: write UBL or ZUGFeRD e-invoice files for a batch."""
+"""`cspbill einvoice`: write UBL (Peppol) or ZUGFeRD / Factur-X e-invoice files for a batch's approved invoices."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
 
-from services.errors import NotAvailableYet
+import typer
+from rich.console import Console
+
+from desk.context import state
+from services.access import SYSTEM, actor
+from services.einvoices import write_einvoices
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("einvoice", help="Write UBL or ZUGFeRD e-invoice files for a batch.",
-                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def einvoice_command() -> None:
-        raise NotAvailableYet(
-            "`cspbill einvoice` is not available yet: e-invoices has not landed"
-        )
+    @app.command("einvoice")
+    def einvoice_command(
+        ctx: typer.Context,
+        batch: str = typer.Option(..., "--batch", "-b", help="Batch id, or YYYY-MM together with --tenant."),
+        fmt: str = typer.Option("ubl", "--format", "-f", help="ubl (Peppol BIS 3.0 XML) or zugferd (Factur-X PDF)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Directory to write the files into (created if needed)."),
+        tenant: str = typer.Option(None, "--tenant", "-t", help="Legal entity code when --batch is a month."),
+        username: str = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply)."),
+    ) -> None:
+        """Write one e-invoice file per approved invoice of a batch."""
+        settings = state(ctx).settings()
+        files = write_einvoices(settings, actor(settings, username), batch, fmt, out, tenant)
+        console = Console()
+        for file in files:
+            console.print(f"{file.invoice_number}: {file.path}", highlight=False)
+        console.print(f"{len(files)} {fmt} file(s) written to {out}")

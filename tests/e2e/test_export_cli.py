@@ -128,3 +128,16 @@ def test_a_process_killed_while_the_erp_applies_its_create_does_not_duplicate(co
     assert "adopted" in rerun.stdout and "created 1" in rerun.stdout
     assert_exactly_once(soap, settings, numbers)
     assert {status for _, status in rows(settings)} == {"sent"}
+
+
+def test_einvoice_writes_one_file_per_approved_invoice(config_file: Path, tmp_path: Path) -> None:
+    assert cli(config_file, "init").returncode == 0
+    numbers = seed_invoices(settings_of(config_file), count=2)
+    out = tmp_path / "einvoices"
+    result = cli(config_file, "einvoice", "--tenant", "nl-bv", "--batch", "2026-05", "--format", "zugferd",
+                 "--out", str(out), "--as", "finn")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.pdf" for n in numbers]
+    assert "2 zugferd file(s) written" in result.stdout
+    missing = cli(config_file, "einvoice", "--batch", "999", "--out", str(out))
+    assert missing.returncode == 1 and "batch 999: not found" in missing.stderr
