@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -147,3 +148,23 @@ def test_runner_starts_every_listed_sandbox_on_one_clock(tmp_path: Path) -> None
         assert len(clocks) == 1
     finally:
         stop_all(running)
+
+
+def test_services_doorway_serves_until_stopped(tmp_path: Path) -> None:
+    """What ``cspbill sandbox`` runs: announce URLs and credentials, stay up, stop cleanly when asked."""
+    from services.sandboxes import serve_forever
+
+    announced: list[str] = []
+    stop = threading.Event()
+    worker = threading.Thread(target=serve_forever, args=(tmp_path, 1, False, announced.append, stop))
+    worker.start()
+    try:
+        for _ in range(200):
+            if announced:
+                break
+            stop.wait(0.05)
+        assert announced and "partner_center" in announced[0] and entra.CREDENTIALS["client_id"] in announced[0]
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
