@@ -27,7 +27,8 @@ JOB_TABLE = "apscheduler_jobs"
 
 
 def build_scheduler(config_path: str, settings: Settings) -> BackgroundScheduler:
-    """A scheduler with every configured job registered (replacing stale definitions); not started yet."""
+    """A scheduler, started paused, with every configured job registered; changed definitions replace stored ones,
+    unchanged ones keep their stored next run time."""
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.database_url(), tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
@@ -38,15 +39,19 @@ def build_scheduler(config_path: str, settings: Settings) -> BackgroundScheduler
         },
         timezone=ZoneInfo(settings.schedule.timezone),
     )
-    wanted = {spec.id for spec in job_specs(settings)}
     scheduler.start(paused=True)  # the job store is only readable once started
-    for job in scheduler.get_jobs():
-        if job.id not in wanted:
-            scheduler.remove_job(job.id)
-    for spec in job_specs(settings):
+    existing = {job.id: job for job in scheduler.get_jobs()}
+    specs = {spec.id: spec for spec in job_specs(settings)}
+    for job_id in existing.keys() - specs.keys():
+        scheduler.remove_job(job_id)
+    for spec in specs.values():
+        trigger = trigger_for(settings, spec)
+        job = existing.get(spec.id)
+        if job is not None and str(job.trigger) == str(trigger) and list(job.args) == [config_path, spec.id]:
+            continue  # unchanged: keep its stored next run time, so runs missed while down are caught up
         scheduler.add_job(
             "services.jobs:run_job",
-            trigger_for(settings, spec),
+            trigger,
             args=[config_path, spec.id],
             id=spec.id,
             name=spec.description,

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,10 @@ class JobRunView:
     runner: str | None
 
 
+class SourceRunFailed(Exception):
+    """The nightly sync ran but a source failed; the job run is recorded as failed with the source's error."""
+
+
 def job_specs(settings: Settings) -> list[JobSpec]:
     """The jobs the config asks for: a nightly sync per enabled source, a monthly build per tenant, export retries."""
     schedule = settings.schedule
@@ -87,7 +92,8 @@ def fire_time_for(settings: Settings, spec: JobSpec, now: dt.datetime) -> dt.dat
 
 
 def runner_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who runs this execution: host, process and a per-execution token (two schedulers in one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _previous_month(now: dt.datetime, timezone: str) -> str:
@@ -99,7 +105,9 @@ def _previous_month(now: dt.datetime, timezone: str) -> str:
 def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
     from services.sync import sync
 
-    report = sync(settings, clock=clock, source=target)
+    report = sync(settings, clock, source=target)
+    if report.failed:
+        raise SourceRunFailed("; ".join(f"{run.source}: {run.error}" for run in report.failed))
     return report.counts()
 
 
@@ -108,8 +116,9 @@ def _run_build(settings: Settings, target: str | None, clock: Clock) -> dict[str
 
     assert target is not None
     month = _previous_month(clock.now(), settings.tenant(target).timezone)
-    summary = build_batch(settings, "system", target, month, clock=clock)
-    return {"month": month, "invoices": summary.invoices, "lines": summary.lines}
+    report = build_batch(settings, target, month, clock=clock)
+    return {"month": month, "batch": report.batch_id, "status": report.status, "invoices": report.invoices,
+            "lines": report.lines}
 
 
 def _run_export_retry(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:

@@ -28,12 +28,15 @@ class JobRunRepository(Repository):
         return run
 
     def done_for(self, job_id: str, scheduled_for: dt.datetime) -> JobRun | None:
-        """A run of this job for this fire time that already succeeded (so another instance must not repeat it)."""
-        return self.session.scalar(
+        """A run of this job for this fire time that already ran to an end, succeeded or failed (so another instance
+        must not repeat it: a failed night is retried by the next fire time or by a person, not by a second instance)."""
+        return self.session.scalars(
             select(JobRun).where(
-                JobRun.job_id == job_id, JobRun.scheduled_for == scheduled_for, JobRun.outcome == "succeeded"
+                JobRun.job_id == job_id,
+                JobRun.scheduled_for == scheduled_for,
+                JobRun.outcome.in_(("succeeded", "failed")),
             )
-        )
+        ).first()
 
     def recent(self, limit: int = 50, job_id: str | None = None) -> Sequence[JobRun]:
         query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
