@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sandbox.bc_soap import VAT_POSTING_SETUP, customers
+from sandbox.bc_soap import AUDIENCE, VAT_POSTING_SETUP, customers
 from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
 from sandbox.entra import TENANT_DOMAINS, TENANT_ID, verify_bearer
 
 PREFIX = "/v2.0"
-AUDIENCE = "https://api.businesscentral.dynamics.com"
 ENVIRONMENT = "Production"
 COMPANY_NAME = "CRONUS NL"
 CREDENTIALS: dict[str, str] = {

@@ -4,9 +4,10 @@ Why constructed: no public Sales Invoice page WSDL exists to vendor, so this mod
 pattern (namespace ``urn:microsoft-dynamics-schemas/page/salesinvoice``, ``SalesInvoice``/``_List``/``_Fields``/
 ``_Filter`` types, the ``SalesLines`` part, ``<Op>_Result`` wrappers, ``SalesInvoice_Binding``) and answers real SOAP
 1.1 envelopes: number series, versioned ``Key`` values that change on every write (a line change bumps the header),
-stale-``Key`` faults, ``ReadMultiple`` filters with bookmark paging, and NAV-style faults (HTTP 500, ``a:`` fault
-codes). The WSDL's ``soap:address`` deliberately names another host, so only a client using ``create_service`` with
-the configured address works. ``PostInvoice`` and ``FindPostedInvoice`` play the partner codeunit that exposes
+stale-``Key`` faults, ``ReadMultiple`` filters with bookmark paging, NAV-style faults (HTTP 500, ``a:`` fault codes),
+Basic auth with the web service key or an Entra bearer token (401 with an empty body otherwise). The WSDL's
+``soap:address`` deliberately names another host, so only a client using ``create_service`` with the configured
+address works. ``PostInvoice`` and ``FindPostedInvoice`` play the partner codeunit that exposes
 posting (standard BC has no Post over SOAP); a posted invoice leaves the page, as it does in BC.
 
 Faults: everything of ``sandbox.core`` (``status`` with an HTML body for 429, 503 + ``Retry-After``, ``delay``,
@@ -30,8 +31,10 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
+from sandbox.entra import verify_bearer
 
 PREFIX = "/BC"
+AUDIENCE = "https://api.businesscentral.dynamics.com"  # Entra tokens for BC online (SOAP and API)
 COMPANY = "CRONUS NL"
 SERVICE = "SalesInvoice"
 NS = "urn:microsoft-dynamics-schemas/page/salesinvoice"
@@ -442,6 +445,13 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
     expected_auth = "Basic " + base64.b64encode(
         f"{CREDENTIALS['username']}:{CREDENTIALS['password']}".encode()).decode()
 
+    def authorised(request: Request) -> bool:
+        """Basic with the web service key (on-prem), or an Entra bearer token for BC (online)."""
+        header = request.header("Authorization") or ""
+        if header.lower().startswith("bearer "):
+            return verify_bearer(request, AUDIENCE, style="business_central") is True
+        return header == expected_auth
+
     def company_ok(request: Request) -> bool:
         return unquote(request.params["company"]) == COMPANY
 
@@ -453,7 +463,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
 
     @app.route("GET", r"/WS/(?P<company>[^/]+)/Page/SalesInvoice")
     def get_wsdl(request: Request) -> Response:
-        if request.header("Authorization") != expected_auth:
+        if not authorised(request):
             return Response(401, None, {"WWW-Authenticate": 'Basic realm=""'})
         if not company_ok(request):
             return Response(404, "<html><body>Service not found</body></html>", content_type="text/html")
@@ -461,7 +471,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
 
     @app.route("POST", r"/WS/(?P<company>[^/]+)/Page/SalesInvoice")
     def soap(request: Request) -> Response:
-        if request.header("Authorization") != expected_auth:
+        if not authorised(request):
             return Response(401, None, {"WWW-Authenticate": 'Basic realm=""'})
         if not company_ok(request):
             return _fault("NavWebServiceException", f"Service \"{request.params['company']}\" was not found!")

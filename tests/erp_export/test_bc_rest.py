@@ -211,3 +211,17 @@ def test_state_survives_a_restart(bc: Bc, tls_files: TlsFiles, state_dir: Path) 
     for reborn in start(Clock(), tls_files, state_dir):
         assert export_document(reborn.exporter(), doc, policy=FAST).action == "skipped"
         assert_once_and_right(reborn, doc)
+
+
+def test_snapshot_batch_is_all_or_nothing(bc: Bc) -> None:
+    exporter = bc.exporter()
+    good, bad = exporter.payload(invoice(70)), exporter.payload(invoice(71, customer="C99999"))
+    url = f"companies({exporter.company()})/salesInvoices"
+    answers = exporter.batch([{"method": "POST", "url": url, "body": good},
+                              {"method": "POST", "url": url, "body": bad}], snapshot=True, write=True)
+    assert [answer["status"] for answer in answers] == [424, 400]
+    assert bc.state()["invoices"] == []
+    answers = exporter.batch([{"method": "POST", "url": url, "body": good},
+                              {"method": "POST", "url": url, "body": bad}], write=True)
+    assert [answer["status"] for answer in answers] == [201, 400]
+    assert_once_and_right(bc, invoice(70))

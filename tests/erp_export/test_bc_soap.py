@@ -12,11 +12,15 @@ from typing import Any
 import pytest
 import requests
 
+from connectors.auth import TokenProvider
+from connectors.http import HttpPolicy
 from erp_export.base import ErpAuthenticationFailed, ErpExporter, ErpRejected, RetryPolicy, export_document
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
 from erp_export.documents import InvoiceDocument
 from sandbox import bc_soap as sandbox
+from sandbox import entra
 from sandbox.core import Clock, SandboxApp, SandboxServer
+from sandbox.tls import TlsFiles
 from tests.erp_export.conftest import serve
 from tests.erp_export.samples import VAT_GROUPS, invoice, line
 
@@ -177,3 +181,49 @@ def test_state_survives_a_restart(soap: tuple[SandboxApp, SandboxServer], clock:
     for second in serve(reborn, sandbox.PREFIX):
         assert export_document(BcSoapExporter(config(second)), doc, policy=FAST).action == "skipped"
         assert_once_and_right(second, doc)
+
+
+def test_bc_online_bearer_token_from_entra_and_renewal_after_401(soap: tuple[SandboxApp, SandboxServer],
+                                                                  tls_files: TlsFiles) -> None:
+    app, server = soap
+    for entra_server in serve(entra.build(app.clock), entra.PREFIX, tls_files):
+        tokens = TokenProvider("bc_soap", f"{entra_server.url}/{entra.TENANT_ID}", entra.CREDENTIALS["client_id"],
+                               entra.CREDENTIALS["client_secret"], f"{sandbox.AUDIENCE}/.default",
+                               policy=HttpPolicy(verify=str(tls_files.ca_cert)))
+        exporter = BcSoapExporter(config(server, username=None, password=None), tokens.token,
+                                  on_unauthorized=tokens.invalidate)
+        app.faults.arm(SOAP, kind="expire_token", after=1)  # the Create meets an "expired" token
+        doc = invoice(10)
+        assert export_document(exporter, doc, policy=FAST).action == "created"
+        assert_once_and_right(server, doc)
+
+
+def test_create_multiple_is_all_or_nothing(soap: tuple[SandboxApp, SandboxServer]) -> None:
+    _, server = soap
+    exporter = BcSoapExporter(config(server))
+    good, bad = invoice(11), invoice(12, customer="C99999")
+    with pytest.raises(ErpRejected, match="Customer does not exist"):
+        exporter.create_many([good, bad])
+    assert erp_state(server)["invoices"] == []
+    created = exporter.create_many([good, invoice(13)])
+    assert [ref.external_ref for ref in created] == [good.external_ref, invoice(13).external_ref]
+    assert_once_and_right(server, good)
+
+
+def test_read_multiple_wildcards_and_bookmark_paging(soap: tuple[SandboxApp, SandboxServer]) -> None:
+    _, server = soap
+    exporter = BcSoapExporter(config(server))
+    for seq in range(20, 25):
+        exporter.create(invoice(seq))
+    service = exporter.service()
+    criteria = [{"Field": "External_Document_No", "Criteria": "CSP-NL01-202605-002*"}]
+    seen, bookmark = [], None
+    while True:
+        page = service.ReadMultiple(filter=criteria, bookmarkKey=bookmark, setSize=2) or []
+        if not page:
+            break
+        seen += [row.External_Document_No for row in page]
+        bookmark = page[-1].Key
+    assert seen == [f"CSP-NL01-202605-{seq:04d}" for seq in range(20, 25)]
+    assert len(service.ReadMultiple(filter=criteria, setSize=0)) == 5
+    assert service.Read(No="SI999999") is None

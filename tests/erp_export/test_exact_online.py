@@ -240,3 +240,16 @@ def test_state_survives_a_restart(exact: Exact, state_dir: Path, tls_files: TlsF
     for reborn in build_exact(Clock(), tls_files, tmp_path, state_dir, per_minute=1000):
         assert export_document(reborn.exporter(), doc, policy=FAST).action == "skipped"
         assert_once_and_right(reborn, doc)
+
+
+def test_strict_mode_blocks_an_endpoint_after_ten_errors(tls_files: TlsFiles, tmp_path: Path) -> None:
+    for exact in build_exact(Clock(), tls_files, tmp_path, strict=True):
+        exporter = exact.authorised()
+        token, verify = exporter.access_token(), str(tls_files.ca_cert)
+        missing = "00000000-0000-0000-0000-000000000000"
+        url = f"{exact.server.url}/api/v1/{sandbox.DIVISION}/salesentry/SalesEntries(guid'{missing}')"
+        statuses = [requests.delete(url, headers={"Authorization": f"Bearer {token}"}, verify=verify,
+                                    timeout=5).status_code for _ in range(11)]
+        assert statuses == [404] * 10 + [429]
+        with pytest.raises(ErpUnavailable, match="blocked"):  # why the exporter never probes by id
+            exporter.find("CSP-NL01-202605-0001")
