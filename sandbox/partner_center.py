@@ -9,12 +9,16 @@ Fault knobs (besides the core ``status`` / ``delay`` / ``drop``), per route rege
 ``throttle`` (429 with Partner Center's body and ``Retry-After: seconds``), ``expire_token`` (401 as for an
 expired token), ``broken_page`` (200 with a truncated JSON body), ``malformed`` (one item on the page gets a bad
 value; ``body={"field": ..., "index": n}`` to choose), ``paginate`` on subscriptions (``body={"size": n}`` pages a
-collection Microsoft does not document as paged), ``strings`` (numbers sent as strings, ``chargeType`` PascalCase).
+collection Microsoft does not document as paged), ``strings`` (numbers sent as strings, ``chargeType`` PascalCase);
+on ``PATCH …/subscriptions/{id}``: ``conflict`` (409 ``800082``), ``accepted`` (202 + ``Location``), and the core
+``apply_then_drop`` (the write is applied, the answer lost: a retry with the same ``MS-RequestId`` gets the first
+answer and changes nothing).
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -115,11 +119,10 @@ def customer_json(customer: Customer) -> dict[str, Any]:
 def subscription_json(sub: Subscription, now: dt.datetime) -> dict[str, Any]:
     """The Subscription resource (§2.3) as it stands at ``now``."""
     product_id, sku_id, availability_id, name, _ = sub.product
-    term_start = sub.term_start(now)
     term_end = sub.term_end(now)
     _, cycle_end = sub.cycle(min(now.date(), term_end))
     batches = sub.batches_at(now)
-    renewed_at = dt.datetime.combine(term_start, sub.purchased_at.timetz())
+    renewed_at = sub.renewed_at(now)
     cancel_until = renewed_at + dt.timedelta(hours=168)
     quantity = sub.quantity_at(now)
     etag = base64.b64encode(f'{{"id":"{sub.id}","q":{quantity},"t":"{now.date()}"}}'.encode()).decode()
@@ -167,7 +170,7 @@ def subscription_json(sub: Subscription, now: dt.datetime) -> dict[str, Any]:
         },
         "attributes": {"etag": etag, "objectType": "Subscription"},
     }
-    if now < cancel_until:
+    if now < cancel_until and sub.status_at(now) == "active":
         body["cancellationAllowedUntilDate"] = cancel_until
         full_until = renewed_at + dt.timedelta(hours=24)
         if now < full_until:
@@ -190,7 +193,10 @@ _BAD_VALUES: dict[str, Any] = {
 def build(clock: Clock, seed: int = 1) -> SandboxApp:
     """The Partner Center sandbox over the shared Microsoft scenario for ``seed``."""
     app = SandboxApp("partner_center", clock)
-    world: MicrosoftScenario = scenario(seed, clock.now().date().replace(day=1))
+    # A private copy: writes (seat changes, cancellations) stay inside this sandbox instance.
+    world: MicrosoftScenario = copy.deepcopy(scenario(seed, clock.now().date().replace(day=1)))
+    applied: dict[str, Response] = {}  # MS-RequestId -> first answer: a repeated write is not applied again
+    write_lock = threading.Lock()
     windows: dict[str, RateWindow] = {}
     windows_lock = threading.Lock()
 
@@ -318,6 +324,68 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         if sub is None:
             return error(404, 1000, f"Subscription {request.params['sid']} was not found.")
         return Response(200, subscription_json(sub, now))
+
+    @app.route("PATCH", r"/v1/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
+    @guarded
+    def update_subscription(request: Request) -> Response:
+        """Quantity change or cancellation with the full subscription as body (§2.4, §3.5)."""
+        request_id = request.header("MS-RequestId") or ""
+        with write_lock:
+            if request_id in applied:
+                first = applied[request_id]
+                return Response(first.status, first.body, dict(first.headers))
+            response = apply_update(request)
+            if request_id and response.status < 300:
+                applied[request_id] = response
+            return response
+
+    def apply_update(request: Request) -> Response:
+        found = world.customer(request.params["cid"])
+        now = request.clock.now()
+        sub = next(
+            (
+                s
+                for s in (found.subscriptions if found else [])
+                if s.id == request.params["sid"] and s.purchased_at <= now
+            ),
+            None,
+        )
+        if sub is None:
+            return error(404, 1000, f"Subscription {request.params['sid']} was not found.")
+        if request.has_fault("conflict"):
+            return error(409, 800082, "Subscription is not ready to be updated. Please retry later.")
+        try:
+            body = request.json()
+            quantity, status = int(body["quantity"]), str(body["status"]).lower()
+            etag = body["attributes"]["etag"]
+        except (ValueError, TypeError, KeyError):
+            return error(
+                400, 800002, "The request body must be the full subscription with quantity, status and attributes.etag."
+            )
+        current = subscription_json(sub, now)
+        if etag != current["attributes"]["etag"]:
+            return error(400, 2055, "The etag is no longer valid: read the subscription again.")
+        if sub.status_at(now) != "active":
+            return error(400, 2001, f"Subscription is {sub.status_at(now)}: it cannot be changed.")
+        if status == "deleted":
+            if now >= sub.renewed_at(now) + dt.timedelta(hours=168):
+                return error(400, 900213, "Subscription can only be cancelled within 168 hours of purchase or renewal.")
+            sub.cancelled_at = now
+        elif status != "active":
+            return error(400, 800002, f"Status change to '{status}' is not supported by the sandbox.")
+        else:
+            delta = quantity - sub.quantity_at(now)
+            if quantity < 1 or quantity > 300:
+                return error(400, 900275, "The quantity is outside the offer's allowed range (1-300).")
+            if delta < 0 and -delta > sum(q for q, _ in sub.batches_at(now)):
+                return error(400, 800090, "Subscription quantity cannot be decreased.")
+            if delta:
+                sub.changes.append((now, delta, str(uuid.uuid4())))
+        updated = Response(200, subscription_json(sub, now))
+        if request.has_fault("accepted"):
+            location = f"/v1/customers/{sub.customer_id}/subscriptions/{sub.id}"
+            return Response(202, updated.body, {"Location": location})
+        return updated
 
     def line_items(request: Request, period_start: dt.date, period_end: dt.date, route: str, invoice: str) -> Response:
         for name, expected in (("provider", "onetime"), ("invoicelineitemtype", "billinglineitems")):

@@ -100,6 +100,7 @@ class Subscription:
     purchased_at: dt.datetime
     auto_renew: bool
     changes: list[tuple[dt.datetime, int, str]] = field(default_factory=list)  # (at, delta, reference id)
+    cancelled_at: dt.datetime | None = None  # set by a cancellation inside the 168-hour window
 
     @property
     def offer_id(self) -> str:
@@ -120,8 +121,14 @@ class Subscription:
         return add_months(anchor, k * months)
 
     def status_at(self, at: dt.datetime) -> str:
-        """``active`` until a non-renewing term has ended, then ``expired``."""
+        """``active`` until cancelled (``deleted``) or until a non-renewing term has ended (``expired``)."""
+        if self.cancelled_at is not None and at >= self.cancelled_at:
+            return "deleted"
         return "expired" if not self.auto_renew and at.date() > self.term_end(at) else "active"
+
+    def renewed_at(self, at: dt.datetime) -> dt.datetime:
+        """The instant the term running at ``at`` started (purchase or last renewal)."""
+        return dt.datetime.combine(self.term_start(at), self.purchased_at.timetz())
 
     def term_end(self, at: dt.datetime) -> dt.date:
         """Inclusive last day of the term running at ``at``."""
@@ -153,10 +160,16 @@ class Subscription:
             k += 1
         events, quantity = [], 0
         for at, kind, delta, ref in sorted(raw, key=lambda item: item[0]):
-            if at > until:
+            if at > until or (self.cancelled_at is not None and at > self.cancelled_at):
                 break
             quantity += delta
             events.append(SeatEvent(at, kind, delta, quantity, ref))
+        if self.cancelled_at is not None and self.cancelled_at <= until:
+            events.append(
+                SeatEvent(
+                    self.cancelled_at, "cancelImmediate", -quantity, 0, _ref(self.id, "cancel", self.cancelled_at)
+                )
+            )
         return events
 
     def quantity_at(self, at: dt.datetime) -> int:
@@ -167,7 +180,7 @@ class Subscription:
         """Open seat batches at ``at``: (seats, reducible until), newest batches reduced first (§3.5)."""
         batches: list[list] = []
         for event in self.timeline(at):
-            if event.kind in ("new", "renew"):
+            if event.kind in ("new", "renew", "cancelImmediate"):
                 batches = [[event.quantity, event.at]]
             elif event.delta > 0:
                 batches.append([event.delta, event.at])
@@ -314,13 +327,18 @@ class MicrosoftScenario:
     ) -> list[dict]:
         lines: list[dict] = []
         events = sub.timeline(min(now, _at(end, dt.time(23, 59, 59))))
-        by_day = {event.at.date(): event for event in events}
+        term_days = {event.at.date() for event in events if event.kind in ("new", "renew")}
         previous = 0
         for event in events:
             day = event.at.date()
             if day >= start:
                 if event.kind in ("new", "renew"):
                     lines.append(self._line(customer, sub, event, day, event.kind, event.quantity, 1))
+                elif event.kind == "cancelImmediate":
+                    # within 24 h of purchase/renewal the whole charge is refunded, later only the days left
+                    full = event.at - sub.renewed_at(event.at) < dt.timedelta(hours=24)
+                    refund_from = sub.cycle(day)[0] if full else day
+                    lines.append(self._line(customer, sub, event, refund_from, event.kind, previous, -1))
                 else:
                     lines.append(self._line(customer, sub, event, day, event.kind, previous, -1))
                     lines.append(self._line(customer, sub, event, day, event.kind, event.quantity, 1))
@@ -329,7 +347,9 @@ class MicrosoftScenario:
         day = start
         while day <= min(end, now.date()):
             cycle_start, _ = sub.cycle(day)
-            if cycle_start == day and day > sub.purchased_at.date() and day not in by_day:
+            if sub.cancelled_at is not None and day >= sub.cancelled_at.date():
+                break
+            if cycle_start == day and day > sub.purchased_at.date() and day not in term_days:
                 quantity = sub.quantity_at(_at(day, dt.time(0, 0)))
                 event = SeatEvent(_at(day, dt.time(0, 0)), "cycleCharge", 0, quantity, _ref(sub.id, "cycle", day))
                 lines.append(self._line(customer, sub, event, day, "cycleCharge", quantity, 1))

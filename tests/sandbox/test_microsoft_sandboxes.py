@@ -168,3 +168,84 @@ def test_services_doorway_serves_until_stopped(tmp_path: Path) -> None:
         stop.set()
         worker.join(timeout=10)
     assert not worker.is_alive()
+
+
+class PartnerCenterClient:
+    """A bare HTTPS client with a sandbox token: the PATCH rules are sandbox behaviour, not connector behaviour."""
+
+    def __init__(self, url: str, tls: TlsFiles) -> None:
+        from sandbox import partner_center
+
+        self.url = f"{url}/pc/v1"
+        token = entra.issue_token(partner_center.AUDIENCE, TENANT, "test", NOW, dt.timedelta(hours=1))
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = str(tls.ca_cert)
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path: str) -> dict:
+        return self.session.get(f"{self.url}{path}", timeout=5).json()
+
+    def patch(self, path: str, body: dict, request_id: str | None = None) -> requests.Response:
+        headers = {"MS-RequestId": request_id} if request_id else {}
+        return self.session.patch(f"{self.url}{path}", json=body, headers=headers, timeout=5)
+
+
+@pytest.fixture
+def pc(tls: TlsFiles):
+    from sandbox import partner_center
+
+    with SandboxServer(partner_center.build(Clock(NOW), seed=7), tls=tls, prefix=partner_center.PREFIX) as server:
+        yield PartnerCenterClient(server.url, tls), server
+
+
+def subscriptions_of_first_customer(client: PartnerCenterClient) -> tuple[str, list[dict]]:
+    customer = client.get("/customers?size=10")["items"][0]["id"]
+    return customer, client.get(f"/customers/{customer}/subscriptions")["items"]
+
+
+def test_quantity_increase_opens_a_batch_and_a_repeated_request_id_is_not_applied_twice(pc) -> None:
+    client, _ = pc
+    customer, subs = subscriptions_of_first_customer(client)
+    sub = subs[0]
+    path = f"/customers/{customer}/subscriptions/{sub['id']}"
+    first = client.patch(path, {**sub, "quantity": sub["quantity"] + 2}, request_id="r-1")
+    again = client.patch(path, {**sub, "quantity": sub["quantity"] + 2}, request_id="r-1")
+    assert first.status_code == again.status_code == 200
+    assert client.get(path)["quantity"] == sub["quantity"] + 2
+    details = first.json()["refundableQuantity"]["details"]
+    assert {"quantity": 2, "allowedUntilDateTime": "2026-05-27T12:00:00Z"} in details
+    stale = client.patch(path, {**sub, "quantity": 1})
+    assert stale.status_code == 400 and stale.json()["code"] == 2055
+
+
+def test_reduction_and_cancellation_follow_the_168_hour_window(pc) -> None:
+    client, _ = pc
+    customer, subs = subscriptions_of_first_customer(client)
+    closed = next(s for s in subs if s["refundableQuantity"]["totalQuantity"] == 0 and s["quantity"] > 1)
+    path = f"/customers/{customer}/subscriptions/{closed['id']}"
+    refused = client.patch(path, {**closed, "quantity": closed["quantity"] - 1})
+    assert refused.status_code == 400 and refused.json()["code"] == 800090
+    too_late = client.patch(path, {**closed, "status": "deleted"})
+    assert too_late.status_code == 400 and too_late.json()["code"] == 900213
+
+    fresh = next(s for s in subs if "cancellationAllowedUntilDate" in s)
+    cancelled = client.patch(f"/customers/{customer}/subscriptions/{fresh['id']}", {**fresh, "status": "deleted"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "deleted"
+    lines = client.get("/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=billinglineitems"
+                       "&currencycode=EUR&period=current&size=2000")["items"]
+    cancel_lines = [line for line in lines if line["subscriptionId"] == fresh["id"]
+                    and line["chargeType"] == "cancelImmediate"]
+    assert len(cancel_lines) == 1 and cancel_lines[0]["subtotal"] < 0
+
+
+def test_write_knobs(pc) -> None:
+    client, server = pc
+    customer, subs = subscriptions_of_first_customer(client)
+    sub = subs[0]
+    path = f"/customers/{customer}/subscriptions/{sub['id']}"
+    server.app.faults.arm("PATCH /v1/customers/.*", "conflict", times=1)
+    assert client.patch(path, {**sub, "quantity": sub["quantity"] + 1}).json()["code"] == 800082
+    server.app.faults.arm("PATCH /v1/customers/.*", "accepted", times=1)
+    accepted = client.patch(path, {**sub, "quantity": sub["quantity"] + 1})
+    assert accepted.status_code == 202 and accepted.headers["Location"].endswith(sub["id"])
