@@ -7,14 +7,20 @@ to. Secrets are read from the environment at the moment of use (``config.schema.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config import Settings
 from config.schema import MissingSecret, Tenant, secret
+from connectors.auth import TokenProvider
+from connectors.http import HttpPolicy
 from erp_export.base import ErpExporter, vat_key
+from erp_export.bc_rest import BcRestConfig, BcRestExporter
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
+from erp_export.exact_online import ExactConfig, ExactOnlineExporter
 from services.errors import ValidationFailed
 
 # The revenue G/L account of licence and Azure lines when the ERP has no item master for them.
@@ -23,6 +29,11 @@ DEFAULT_REVENUE_ACCOUNT = "8010"
 SOAP_POST_OPERATION = "PostInvoice"
 SOAP_POSTED_LOOKUP = "FindPostedInvoice"
 ZERO_RATE_CATEGORIES = ("Z", "AE", "E", "K", "G", "O")
+BC_API_HOST = "api.businesscentral.dynamics.com"
+BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+MICROSOFT_LOGIN_HOST = "login.microsoftonline.com"
+# Exact Online's standard Dutch VAT codes (high 21 %, low 9 %, zero); other divisions configure their own.
+EXACT_NL_VAT_CODES = {"S:21": "2  ", "S:9": "1  ", "Z:0": "0  ", "AE:0": "0  "}
 
 
 @dataclass(frozen=True)
@@ -41,23 +52,73 @@ def erp_target(settings: Settings, tenant: Tenant) -> ErpTarget:
     erp = tenant.erp
     if erp.kind == "none":
         raise ValidationFailed(f"tenant {tenant.code!r}: erp.kind is 'none', there is no ERP to export to")
-    if erp.kind != "bc_soap":
-        raise ValidationFailed(f"tenant {tenant.code!r}: erp.kind {erp.kind!r} has no adapter in this build yet")
+    assert erp.base_url is not None  # the schema requires it for every kind but "none"
     try:
-        username, password = secret(erp.username_env), secret(erp.password_env)
+        builder = BUILDERS[erp.kind]
+        return ErpTarget(name=erp.kind, exporter=builder(settings, tenant, erp.base_url), post=erp.post_invoices)
     except MissingSecret as exc:
         raise ValidationFailed(f"tenant {tenant.code!r}: erp credentials: {exc}") from exc
+
+
+def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
+    erp = tenant.erp
+    username, password = secret(erp.username_env), secret(erp.password_env)
     if not username or not password:
         raise ValidationFailed(f"tenant {tenant.code!r}: erp.username_env and erp.password_env are required for "
                                "bc_soap")
-    assert erp.base_url is not None  # the schema requires it for every kind but "none"
-    config = BcSoapConfig(
-        service_url=erp.base_url, username=username, password=password, vat_groups=vat_groups(tenant),
+    return BcSoapExporter(BcSoapConfig(
+        service_url=base_url, username=username, password=password, vat_groups=vat_groups(tenant),
         local_currency=tenant.currency, verify=_verify(settings, erp.ca_bundle),
         post_operation=SOAP_POST_OPERATION if erp.post_invoices else None,
         posted_lookup_operation=SOAP_POSTED_LOOKUP if erp.post_invoices else None,
-    )
-    return ErpTarget(name=erp.kind, exporter=BcSoapExporter(config), post=erp.post_invoices)
+    ))
+
+
+def _bc_rest(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
+    """BC API v2.0 with app-only Entra tokens. The authority is Microsoft's login host for the tenant in the API URL;
+    for any other API host (a sandbox, a proxy) it is the Entra authority of the configured Microsoft sources, which
+    is the reseller's own tenant in both cases."""
+    erp = tenant.erp
+    client_id, client_secret = secret(erp.client_id_env), secret(erp.client_secret_env)
+    if not client_id or not client_secret:
+        raise ValidationFailed(f"tenant {tenant.code!r}: erp.client_id_env and erp.client_secret_env are required "
+                               "for bc_rest")
+    verify = _verify(settings, erp.ca_bundle)
+    tokens = TokenProvider(f"erp:{tenant.code}", _bc_authority(settings, tenant, base_url), client_id,
+                           client_secret, BC_SCOPE, policy=HttpPolicy(verify=verify))
+    config = BcRestConfig(api_url=base_url, company_name=erp.company, tax_codes=vat_groups(tenant), verify=verify)
+    return BcRestExporter(config, tokens.token, on_unauthorized=tokens.invalidate)
+
+
+def _bc_authority(settings: Settings, tenant: Tenant, base_url: str) -> str:
+    parts = urlsplit(base_url)
+    segments = parts.path.strip("/").split("/")
+    if parts.hostname == BC_API_HOST and len(segments) > 1 and segments[0] == "v2.0":
+        return f"https://{MICROSOFT_LOGIN_HOST}/{segments[1]}"
+    for source in settings.sources:
+        if source.kind in ("partner_center", "azure_costs") and source.authority_url:
+            return source.authority_url
+    raise ValidationFailed(f"tenant {tenant.code!r}: erp.base_url is not a Business Central API URL and no "
+                           "Microsoft source names an Entra authority_url to get its tokens from")
+
+
+def _exact_online(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
+    erp = tenant.erp
+    client_id, client_secret = secret(erp.client_id_env), secret(erp.client_secret_env)
+    if not client_id or not client_secret or not erp.token_store:
+        raise ValidationFailed(f"tenant {tenant.code!r}: erp.client_id_env, erp.client_secret_env and "
+                               "erp.token_store are required for exact_online")
+    store = Path(erp.token_store)
+    return ExactOnlineExporter(ExactConfig(
+        base_url=base_url, client_id=client_id, client_secret=client_secret,
+        token_store=store if store.is_absolute() else settings.base_dir / store, document_kind=erp.document_kind,
+        vat_codes=EXACT_NL_VAT_CODES, verify=_verify(settings, erp.ca_bundle),
+    ))
+
+
+BUILDERS: dict[str, Callable[[Settings, Tenant, str], ErpExporter]] = {
+    "bc_soap": _bc_soap, "bc_rest": _bc_rest, "exact_online": _exact_online,
+}
 
 
 def vat_groups(tenant: Tenant) -> dict[str, str]:
