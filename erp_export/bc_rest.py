@@ -273,86 +273,109 @@ class BcRestExporter(Planning):
         next round (bounded by ``policy.attempts``); rejections are final.
         """
         policy = policy or RetryPolicy()
-        pending = {doc.external_ref: doc for doc in docs}
-        results: dict[str, ExportResult | ErpError] = {}
-        created: set[str] = set()
+        run = _BulkRun({doc.external_ref: doc for doc in docs}, post)
         for attempt in range(policy.attempts):
-            if not pending:
+            if not run.pending:
                 break
-            waits: list[float | None] = []
-            for chunk in _chunks(list(pending.values()), self.config.batch_size):
+            run.attempt, run.waits = attempt, []
+            for chunk in _chunks(list(run.pending.values()), self.config.batch_size):
                 try:
-                    self._round(chunk, post, attempt, pending, results, created, waits)
+                    self._round(chunk, run)
                 except ErpOutcomeUnknown:
-                    waits.append(policy.settle)
+                    run.waits.append(policy.settle)
                 except ErpUnavailable as exc:
-                    waits.append(exc.retry_after)
-            if pending and attempt + 1 < policy.attempts:
-                hints = [w for w in waits if w is not None]
+                    run.waits.append(exc.retry_after)
+            if run.pending and attempt + 1 < policy.attempts:
+                hints = [w for w in run.waits if w is not None]
                 sleep(policy.delay(attempt, max(hints) if hints else None))
-        for external_ref in pending:
-            results[external_ref] = ErpUnavailable(TARGET, f"{external_ref}: still pending after "
-                                                           f"{policy.attempts} rounds")
-        return results
+        for external_ref in run.pending:
+            run.results[external_ref] = ErpUnavailable(TARGET, f"{external_ref}: still pending after "
+                                                               f"{policy.attempts} rounds")
+        return run.results
 
-    def _round(self, chunk: list[InvoiceDocument], post: bool, attempt: int, pending: dict[str, InvoiceDocument],
-               results: dict[str, ExportResult | ErpError], created: set[str], waits: list[float | None]) -> None:
+    def _round(self, chunk: list[InvoiceDocument], run: _BulkRun) -> None:
         looked = self.batch([{"method": "GET", "url": self._find_url(doc.external_ref)} for doc in chunk])
         missing: list[InvoiceDocument] = []
         for doc, answer in zip(chunk, looked, strict=True):
-            try:
-                self._check(answer["status"], answer.get("headers") or {}, answer.get("body"), write=False)
-                found = self._one(doc.external_ref, answer["body"]["value"])
-            except ErpUnavailable as exc:
-                waits.append(exc.retry_after)
-                continue
-            except ErpError as exc:
-                results[doc.external_ref] = exc
-                pending.pop(doc.external_ref)
+            found = run.guard(doc, lambda answer=answer, doc=doc: self._one(doc.external_ref, self._answer(
+                answer, write=False)["value"]))
+            if found is _STOP:
                 continue
             if found is None:
                 missing.append(doc)
-                continue
-            self._settle(doc, found, post, attempt, pending, results, created, waits)
+            else:
+                self._settle(doc, found, run)
         if not missing:
             return
-        inserted = self.batch([{"method": "POST", "url": self._invoices(), "body": self.payload(doc),
-                                "headers": {"Content-Type": "application/json"}} for doc in missing], write=True)
-        for doc, answer in zip(missing, inserted, strict=True):
-            try:
-                self._check(answer["status"], answer.get("headers") or {}, answer.get("body"), write=True)
-            except (ErpUnavailable, ErpOutcomeUnknown) as exc:
-                waits.append(getattr(exc, "retry_after", None))
-                continue
-            except ErpError as exc:
-                results[doc.external_ref] = exc
-                pending.pop(doc.external_ref)
-                continue
-            created.add(doc.external_ref)
-            self._settle(doc, self._ref(answer["body"]), post, attempt, pending, results, created, waits)
-
-    def _settle(self, doc: InvoiceDocument, ref: ErpDocumentRef, post: bool, attempt: int,
-                pending: dict[str, InvoiceDocument], results: dict[str, ExportResult | ErpError],
-                created: set[str], waits: list[float | None]) -> None:
-        """A found or just-created document: update or post it if needed, then record the result."""
         try:
-            if decide(self, ref, doc) == "update" and doc.external_ref not in created:
-                ref, action = self.update(ref, doc), "updated"
-            elif doc.external_ref in created:
-                action = "created" if ref.matches(doc) or attempt == 0 else "adopted"
-            else:
-                action = "skipped"
-            if post and ref.status != "posted":
-                ref, action = self.post(ref), "posted"
+            inserted = self.batch([{"method": "POST", "url": self._invoices(), "body": self.payload(doc)}
+                                   for doc in missing], write=True)
+        except ErpOutcomeUnknown:
+            run.uncertain.update(doc.external_ref for doc in missing)
+            raise
+        for doc, answer in zip(missing, inserted, strict=True):
+            created = run.guard(doc, lambda answer=answer: self._ref(self._answer(answer, write=True)))
+            if created is _STOP:
+                if answer["status"] >= 500:
+                    run.uncertain.add(doc.external_ref)
+                continue
+            run.created.add(doc.external_ref)
+            self._settle(doc, created, run)
+
+    def _answer(self, answer: Mapping[str, Any], write: bool) -> Any:
+        """The body of one ``$batch`` answer, or its typed error."""
+        self._check(answer["status"], answer.get("headers") or {}, answer.get("body"), write)
+        return answer.get("body")
+
+    def _settle(self, doc: InvoiceDocument, ref: ErpDocumentRef, run: _BulkRun) -> None:
+        """A found or just-created document: update or post it if needed, then record the result."""
+
+        def finish() -> ExportResult:
+            current, action = ref, run.action(doc.external_ref)
+            if action != "created" and decide(self, current, doc) == "update":
+                current, action = self.update(current, doc), "updated"
+            if run.post and current.status != "posted":
+                current, action = self.post(current), "posted"
+            return ExportResult(current, action, run.attempt + 1)  # type: ignore[arg-type]
+
+        result = run.guard(doc, finish)
+        if result is not _STOP:
+            run.results[doc.external_ref] = result
+            run.pending.pop(doc.external_ref)
+
+
+_STOP = object()
+
+
+@dataclass
+class _BulkRun:
+    """The state of one ``export_many``: what is pending, what is done, what we are unsure about."""
+
+    pending: dict[str, InvoiceDocument]
+    post: bool
+    attempt: int = 0
+    results: dict[str, ExportResult | ErpError] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    uncertain: set[str] = field(default_factory=set)  # a create was sent and its answer lost
+    waits: list[float | None] = field(default_factory=list)
+
+    def action(self, external_ref: str) -> str:
+        if external_ref in self.created:
+            return "created"
+        return "adopted" if external_ref in self.uncertain else "skipped"
+
+    def guard(self, doc: InvoiceDocument, step: Callable[[], Any]) -> Any:
+        """Run one per-document step. ``_STOP`` means: nothing more for this document in this round (a retryable
+        failure keeps it pending; a rejection is recorded as its result)."""
+        try:
+            return step()
         except (ErpUnavailable, ErpOutcomeUnknown) as exc:
-            waits.append(getattr(exc, "retry_after", None))
-            return
+            self.waits.append(getattr(exc, "retry_after", None))
+            return _STOP
         except ErpError as exc:
-            results[doc.external_ref] = exc
-            pending.pop(doc.external_ref)
-            return
-        results[doc.external_ref] = ExportResult(ref, action, attempt + 1)  # type: ignore[arg-type]
-        pending.pop(doc.external_ref)
+            self.results[doc.external_ref] = exc
+            self.pending.pop(doc.external_ref)
+            return _STOP
 
 
 def _chunks(items: list[InvoiceDocument], size: int) -> Iterable[list[InvoiceDocument]]:

@@ -120,7 +120,9 @@ def test_bulk_export_survives_a_lost_batch_and_a_throttled_batch(bc: Bc) -> None
     bc.app.faults.arm(BATCH, kind="status", status=429, after=3, headers={"Retry-After": "1"})
     results = exporter.export_many(docs, policy=FAST)
     assert all(isinstance(result, ExportResult) for result in results.values()), results
+    actions = [result.action for result in results.values()]  # type: ignore[union-attr]
     assert results[docs[3].external_ref].action == "skipped"  # type: ignore[union-attr]
+    assert (actions.count("adopted"), actions.count("created")) == (9, 15)  # the lost batch's 9 were adopted
     for doc in docs:
         assert_once_and_right(bc, doc)
 
