@@ -139,14 +139,16 @@ def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id:
     return group_invoices(tenant, month, lines, customers, tenant.grouping), problems
 
 
-def _line_row(line: DraftLine, invoice_id: int, tenant_id: int) -> dict[str, Any]:
+def _line_row(line: DraftLine, invoice: InvoiceDraft, invoice_id: int, tenant_id: int) -> dict[str, Any]:
+    vat = invoice.treatment
     return {
         "invoice_id": invoice_id, "tenant_id": tenant_id, "customer_id": line.customer_id,
         "subscription_id": line.subscription_id, "line_key": line.line_key, "base_key": line.base_key,
         "version": line.version, "kind": line.kind, "description": line.description,
         "period_from": line.period_from, "period_to": line.period_to, "quantity": line.quantity,
         "unit_price": line.unit_price, "amount": line.amount, "unrounded": line.unrounded, "currency": line.currency,
-        "vat_rate": line.vat_rate, "vat_category": line.vat_category, "lineage": line.lineage,
+        "vat_rate": vat.rate, "vat_category": vat.category,
+        "lineage": {**line.lineage, "vat": {"category": vat.category, "rate": str(vat.rate), "reason": vat.reason}},
         "corrects_line_key": line.corrects_line_key, "reason_code": line.reason_code, "bill_month": line.bill_month,
     }
 
@@ -169,7 +171,7 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     for invoice in invoices:
         for line in invoice.lines:
             wanted.add(line.line_key)
-            row = _line_row(line, invoice_ids[invoice.invoice_key], tenant_id)
+            row = _line_row(line, invoice, invoice_ids[invoice.invoice_key], tenant_id)
             old = old_lines.get(line.line_key)
             if old is None:
                 inserts.append(row)

@@ -9,7 +9,6 @@ because they are late data, never an edit of what was exported (billing-rules.md
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 from services.batch_lines import BilledLine, DesiredLine, DraftLine, line_key
@@ -150,6 +149,3 @@ def diff_lines(
             lines.append(line)
     return lines
 
-
-def with_vat(line: DraftLine, category: str, rate: Decimal) -> DraftLine:
-    return replace(line, vat_category=category, vat_rate=rate)

@@ -7,8 +7,8 @@ and rounded half-up, whatever the tenant's line rounding policy; totals are sums
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from config.schema import Tenant
@@ -40,6 +40,7 @@ class InvoiceDraft:
     vat: Decimal
     gross: Decimal
     vat_breakdown: list[dict[str, str]]
+    treatment: VatTreatment
     lines: list[DraftLine]
 
 
@@ -74,43 +75,37 @@ def invoice_key(tenant: str, month: str, customer_id: int, group: str | None, cu
     return key[:200]
 
 
-def vat_breakdown(lines: Sequence[DraftLine], currency: str) -> tuple[Decimal, Decimal, list[dict[str, str]]]:
-    """``(net, vat, breakdown)``: net = sum of rounded lines; VAT per (category, rate) from its taxable sum."""
-    taxable: dict[tuple[str, Decimal], Decimal] = defaultdict(Decimal)
-    for line in lines:
-        taxable[(line.vat_category, line.vat_rate)] += line.amount
-    breakdown = []
-    vat_total = Decimal(0)
-    for (category, rate), base in sorted(taxable.items()):
-        vat = round_amount(base * rate / 100, currency, RoundingPolicy.HALF_UP).amount
-        vat_total += vat
-        breakdown.append({"category": category, "rate": str(rate), "taxable": str(base), "vat": str(vat)})
+def vat_breakdown(lines: Sequence[DraftLine], currency: str,
+                  vat: VatTreatment) -> tuple[Decimal, Decimal, list[dict[str, str]]]:
+    """``(net, vat, breakdown)`` of one invoice: net = sum of rounded lines; VAT per (category, rate) from its
+    taxable sum, half-up. One invoice has one customer, hence one treatment (one category and rate)."""
     net = sum((line.amount for line in lines), Decimal(0))
-    return net, vat_total, breakdown
+    amount = round_amount(net * vat.rate / 100, currency, RoundingPolicy.HALF_UP).amount
+    breakdown = [{"category": vat.category, "rate": str(vat.rate), "taxable": str(net), "vat": str(amount)}]
+    return net, amount, breakdown
 
 
-def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], customers: dict[int, Customer],
+def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], customers: Mapping[int, Customer],
                    grouping: str) -> list[InvoiceDraft]:
-    """Lines (with their customer's VAT treatment) grouped into invoices, ordered by invoice key."""
+    """Lines grouped into invoices (per customer, and per subscription or environment if so configured), each with
+    its customer's VAT treatment, ordered by invoice key."""
     groups: dict[str, list[DraftLine]] = defaultdict(list)
     meta: dict[str, tuple[int, str | None, str]] = {}
-    treatments: dict[int, VatTreatment] = {}
     for line in lines:
-        treatment = treatments.get(line.customer_id)
-        if treatment is None:
-            treatment = treatments[line.customer_id] = vat_treatment(tenant, customers[line.customer_id])
-        line = replace(line, vat_category=treatment.category, vat_rate=treatment.rate,
-                       lineage={**line.lineage, "vat": {"category": treatment.category, "rate": str(treatment.rate),
-                                                        "reason": treatment.reason}})
         group = _group(line, grouping)
         key = invoice_key(tenant.code, month, line.customer_id, group, line.currency, tenant.currency)
         groups[key].append(line)
         meta[key] = (line.customer_id, group, line.currency)
+    treatments: dict[int, VatTreatment] = {}
     invoices = []
     for key in sorted(groups):
         customer_id, group, currency = meta[key]
-        net, vat, breakdown = vat_breakdown(groups[key], currency)
-        invoices.append(InvoiceDraft(key, customer_id, group, currency, net, vat, net + vat, breakdown, groups[key]))
+        vat = treatments.get(customer_id)
+        if vat is None:
+            vat = treatments[customer_id] = vat_treatment(tenant, customers[customer_id])
+        net, amount, breakdown = vat_breakdown(groups[key], currency, vat)
+        invoices.append(InvoiceDraft(key, customer_id, group, currency, net, amount, net + amount, breakdown, vat,
+                                     groups[key]))
     return invoices
 
 

@@ -24,8 +24,11 @@ def licence_lines(tenant: str, sub: Subscription, timeline: Timeline, first_day:
                   convention: Convention, rounding: RoundingPolicy, price_policy: PricePolicy) -> list[DesiredLine]:
     """Desired lines of ``sub`` billed (bill date) from ``first_day`` to ``last_day``, both inclusive."""
     terms = timeline.terms
-    opening = period_containing(terms.effective_anchor, terms.billing_months, max(first_day, terms.start))
-    window = Window(max(terms.start, opening.start), last_day)
+    begin = max(first_day, terms.start)
+    opening = period_containing(terms.effective_anchor, terms.billing_months, begin)
+    if any(opening.start < change.effective <= opening.end for change in timeline.changes):
+        begin = max(terms.start, opening.start)  # its credits and rebills are billed in the owned months
+    window = Window(begin, last_day)
     if window.start > window.end:
         return []
     rated = rate_subscription(terms, timeline.changes, window, convention, rounding, price_policy)

@@ -8,7 +8,7 @@ version). ``base_key`` is the key without its version; corrections of a billed l
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
@@ -107,5 +107,3 @@ class DraftLine:
     corrects_line_key: str | None = None
     reason_code: str | None = None
     group: str | None = None
-    vat_category: str = "S"
-    vat_rate: Decimal = field(default=Decimal(0))

@@ -63,7 +63,8 @@ class InvoiceRepository(Repository):
         """Insert invoices in chunks; returns ``{invoice_key: id}``."""
         ids: dict[str, int] = {}
         for chunk in _chunks(rows):
-            result = self.session.execute(insert(Invoice).returning(Invoice.id, Invoice.invoice_key), list(chunk))
+            table = Invoice.__table__
+            result = self.session.execute(insert(table).returning(table.c.id, table.c.invoice_key), list(chunk))
             ids.update({key: id_ for id_, key in result.tuples()})
         return ids
 
@@ -78,7 +79,7 @@ class InvoiceRepository(Repository):
 
     def insert_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         for chunk in _chunks(rows):
-            self.session.execute(insert(InvoiceLine), list(chunk))
+            self.session.execute(insert(InvoiceLine.__table__), list(chunk))
 
     def update_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         for chunk in _chunks(rows):

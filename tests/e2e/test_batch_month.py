@@ -1,0 +1,135 @@
+"""A month end through the real ``cspbill`` console script, on SQLite and PostgreSQL: build twice, review, four-eyes
+refusals, approval, a late seat change for an exported month, lineage, the audit trail, and two approvals running
+in parallel processes that must hand out gapless numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from config import Settings
+from ledger.models import Invoice
+from services.init import initialise
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+from tests.conftest import ROOT
+from tests.services.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
+
+CLI = str(Path(sys.executable).with_name("cspbill"))
+NOW = "2026-06-02T07:00:00Z"
+
+
+@pytest.fixture
+def config_file(settings: Settings, tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["database"] = {"url": settings.database_url(), "url_env": None}
+    path = tmp_path / "cli-config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def environment(config: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
+    env.update(CSPBILL_CONFIG=str(config), CSPBILL_NOW=NOW)
+    return env
+
+
+def cspbill(config: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([CLI, *args], env=environment(config), capture_output=True, text=True, timeout=120)
+    assert (result.returncode == 0) == ok, (args, result.stdout, result.stderr)
+    return result
+
+
+def as_json(config: Path, *args: str) -> dict | list:
+    return json.loads(cspbill(config, *args, "--json").stdout)
+
+
+def seed(settings: Settings, customers: int = 3) -> list[tuple[int, int]]:
+    """Customers with monthly licences since 2026-03-10 (10 + n seats)."""
+    initialise(settings)
+    made = []
+    for n in range(customers):
+        customer = add_customer(settings, "nl-bv", f"Customer {n}")
+        sub = add_subscription(settings, "nl-bv", customer, f"sub-{n}", "2026-03-10")
+        snapshot(settings, sub, "2026-03-10", 10 + n)
+        made.append((customer, sub))
+    return made
+
+
+@pytest.mark.slow
+def test_a_month_end_through_the_cli(settings: Settings, config_file: Path) -> None:
+    made = seed(settings)
+    first = as_json(config_file, "batch", "build", "--tenant", "nl-bv", "--month", "2026-04", "--as", "finn")
+    second = as_json(config_file, "batch", "build", "--tenant", "nl-bv", "--month", "2026-04", "--as", "finn")
+    assert (first["created"], second["created"], second["added"], second["changed"], second["removed"]) == (
+        True, False, 0, 0, 0)
+    assert first["totals"] == second["totals"] and first["invoices"] == 3
+
+    shown = as_json(config_file, "batch", "show", "--tenant", "nl-bv", "--month", "2026-04", "--as", "finn")
+    net = sum(Decimal(c["net"]) for c in shown["customers"])
+    assert Decimal(shown["batch"]["totals"]["EUR"]["net"]) == net == Decimal("1138.50")  # (10+11+12) × 34.50
+
+    refused = cspbill(config_file, "batch", "approve", "--tenant", "nl-bv", "--month", "2026-04", "--as", "dana",
+                      ok=False)
+    assert "lacks role 'approver'" in refused.stderr and refused.stderr.count("\n") == 1
+    approved = cspbill(config_file, "batch", "approve", "--tenant", "nl-bv", "--month", "2026-04", "--as", "anna")
+    assert "numbered NL2026-00001..NL2026-00003" in approved.stdout
+    mark_exported(settings, "nl-bv", "2026-04")
+
+    customer, sub = made[0]
+    mutation(settings, "nl-bv", customer, sub, "increase", "2026-04-20", new_quantity=12)
+    snapshot(settings, sub, "2026-05-02", 12)  # seen late: April is already exported
+    cspbill(config_file, "batch", "build", "--tenant", "nl-bv", "--month", "2026-05", "--as", "anna")
+    own = cspbill(config_file, "batch", "approve", "--tenant", "nl-bv", "--month", "2026-05", "--as", "anna",
+                  ok=False)
+    assert "four-eyes" in own.stderr
+    may = as_json(config_file, "batch", "show", "--tenant", "nl-bv", "--month", "2026-05", "--as", "finn")
+    assert may["diff"]["previous_month"] == "2026-04"
+    changed = {c["name"]: c for c in may["diff"]["customers"]}
+    assert changed["Customer 0"]["status"] == "changed"
+    with UnitOfWork(engine_for(settings)) as uow:
+        batch = uow.batches.for_month(uow.tenants.by_code("nl-bv").id, "2026-05")
+        invoice = uow.session.scalars(select(Invoice).where(Invoice.batch_id == batch.id,
+                                                            Invoice.customer_id == customer)).one()
+        corrections = [line.line_key for line in invoice.lines if line.kind == "correction"]
+    assert corrections
+    explained = as_json(config_file, "batch", "explain", corrections[0], "--as", "finn")
+    assert explained["reason_code"] == "late_snapshot"
+    assert explained["corrects_line_key"].endswith("/2026-04-10..2026-05-09/charge/v1")
+    assert explained["lineage"]["formula"] and explained["lineage"]["rounding"] == "half_up"
+    text = cspbill(config_file, "batch", "explain", corrections[0], "--as", "finn").stdout
+    assert "formula" in text and "late_snapshot" in text
+
+    approved = cspbill(config_file, "batch", "approve", "--tenant", "nl-bv", "--month", "2026-05", "--as", "ada")
+    assert "NL2026-00004..NL2026-00006" in approved.stdout
+    events = as_json(config_file, "audit", "--tenant", "nl-bv", "--as", "finn")
+    assert [(e["actor"], e["action"]) for e in events] == [
+        ("ada", "batch.approve"), ("anna", "batch.build"), ("anna", "batch.approve"), ("finn", "batch.rebuild"),
+        ("finn", "batch.build")]
+    assert events[0]["after"]["first_number"] == "NL2026-00004"
+    assert as_json(config_file, "audit", "--tenant", "de-gmbh", "--as", "greta") == []
+    hidden = cspbill(config_file, "audit", "--tenant", "nl-bv", "--as", "greta", ok=False)
+    assert "not found" in hidden.stderr
+
+
+@pytest.mark.slow
+def test_parallel_cli_approvals_hand_out_gapless_numbers(settings: Settings, config_file: Path) -> None:
+    seed(settings, customers=8)
+    for month in ("2026-04", "2026-05"):
+        cspbill(config_file, "batch", "build", "--tenant", "nl-bv", "--month", month, "--as", "finn")
+    procs = [subprocess.Popen([CLI, "batch", "approve", "--tenant", "nl-bv", "--month", month, "--as", "anna"],
+                              env=environment(config_file), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for month in ("2026-04", "2026-05")]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    with UnitOfWork(engine_for(settings)) as uow:
+        numbers = sorted(uow.session.scalars(select(Invoice.number)))
+    assert numbers == [f"NL2026-{n:05d}" for n in range(1, 17)]
