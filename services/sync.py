@@ -29,6 +29,7 @@ nightly sync and the million-record benchmark (``bench/ingest_snapshots.py``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -309,14 +310,18 @@ def state_hash(record: LicenceRecord) -> str:
     return hashlib.sha256("|".join(state_of(record)).encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=65536)
 def _number(value: Any) -> str:
+    """Canonical text of a quantity or price (equal decimals, equal text); cached: nights repeat few values."""
     return "" if value is None else format(canonical(value), "f")
 
 
+@functools.lru_cache(maxsize=65536)
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+@functools.lru_cache(maxsize=65536)
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -410,8 +415,9 @@ class LicenceIngest:
         new = [key for key in fields if key not in self.existing]
         rows = [{**fields[key], "source": self.context.source, "external_id": key,
                  "created_at": self.context.as_of, "updated_at": self.context.as_of} for key in new]
-        ids = self.uow.subscriptions.add_many(rows)
-        for key, subscription_id in zip(new, ids, strict=True):
+        ids = self.uow.subscriptions.add_many(self.context.source, rows)
+        for key in new:
+            subscription_id = ids[key]
             self.existing[key] = {**fields[key], "id": subscription_id, "external_id": key, "_new": True}
             vendor_id = fields[key]["vendor_subscription_id"]
             if vendor_id:
@@ -448,7 +454,7 @@ class LicenceIngest:
                 "product_id": record.product_id,
                 "unit_cost": record.unit_cost,
                 "currency": record.currency,
-                "raw_text": text,
+                "raw": text,
                 "raw_hash": text_hash(text),
                 "state_hash": digest,
             })

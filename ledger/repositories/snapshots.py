@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Text, bindparam, cast, event, func, insert, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ledger.append_only import AppendOnlyViolation
 from ledger.models import AuditEvent, Snapshot
 from ledger.repositories.base import Repository
+from ledger.repositories.bulk_insert import insert_rows
 
 APPEND_ONLY_MODELS = (Snapshot, AuditEvent)
 
@@ -97,17 +98,11 @@ class SnapshotRepository(Repository):
         return found
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Append many snapshots at once; each row carries ``raw_text`` (``payload_text`` of its raw) and ``raw_hash``.
+        """Append many snapshots at once; each row carries ``raw`` as JSON text (``payload_text``) and ``raw_hash``.
 
         Why text: the bulk path serialises each payload once, hashes that text and stores the same text.
         """
-        if not rows:
-            return 0
-        table = Snapshot.__table__
-        raw_text = bindparam("raw_text", type_=Text)
-        raw = raw_text if self.session.get_bind().dialect.name == "sqlite" else cast(raw_text, JSON)
-        self.session.execute(insert(table).values(raw=raw), list(rows))
-        return len(rows)
+        return insert_rows(self.session, Snapshot.__table__, rows, json_text=("raw",))
 
     def quantity_on(self, subscription_id: int, day: dt.date) -> QuantityOnDay | None:
         """The state in force on ``day`` (last snapshot observed on or before it) and the day it started."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from ledger.models import Subscription
 from ledger.repositories.base import Repository
+from ledger.repositories.bulk_insert import insert_rows
 
 
 class SubscriptionRepository(Repository):
@@ -49,13 +50,14 @@ class SubscriptionRepository(Repository):
         query = select(*[table.c[name] for name in wanted]).where(table.c.source == source)
         return [dict(row._mapping) for row in self.session.execute(query)]
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert subscriptions in one statement batch; returns their ids in the order of ``rows``."""
+    def add_many(self, source: str, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Insert many subscriptions of one source; returns ``{external id: id}`` of the inserted ones."""
         if not rows:
-            return []
-        table = Subscription.__table__
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(self.session.scalars(statement, list(rows)))
+            return {}
+        insert_rows(self.session, Subscription.__table__, rows)
+        wanted = {row["external_id"] for row in rows}
+        query = select(Subscription.external_id, Subscription.id).where(Subscription.source == source)
+        return {external_id: row_id for external_id, row_id in self.session.execute(query) if external_id in wanted}
 
     def update_many(self, rows: Sequence[dict[str, Any]]) -> int:
         """Update the given columns of many subscriptions, each row naming its ``id`` (all rows same columns)."""
