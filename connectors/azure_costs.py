@@ -197,6 +197,7 @@ class AzureCosts:
         what = f"query {scope}"
         result = self._call(what, lambda client: client.query.usage(scope, body))
         pages = 0
+        seen: set[str] = set()
         while result is not None:
             pages += 1
             properties = result.properties
@@ -208,6 +209,9 @@ class AzureCosts:
             token = parse_qs(urlsplit(properties.next_link).query).get("$skiptoken", [""])[0]
             if not token:
                 raise SourceError(self.source, f"{what}: nextLink without $skiptoken: {properties.next_link}")
+            if token in seen:  # the same skiptoken twice would page forever
+                raise SourceUnavailable(self.source, f"{what}: page {pages} repeats an earlier $skiptoken")
+            seen.add(token)
             result = self._call(what, lambda client, t=token: client.query.usage(scope, body, params={"$skiptoken": t}))
         log.info("%s: %s read in %d page(s)", self.source, what, pages)
 
@@ -292,10 +296,10 @@ class AzureCosts:
                         str(row["TagKey"])
                     ] = str(row["TagValue"])
         records: list[UsageRecord] = []
-        for index, row in enumerate(costs):
+        for row in costs:
             record_id = f"{row.get('UsageDate')}|{row.get('ResourceId')}|{row.get('MeterId')}"
             try:
-                item = FieldReader(self.source, record_id or f"#{index}", row)
+                item = FieldReader(self.source, record_id, row)
                 records.append(self._usage(item, customer_external_id, quantities, meter_names, categories, tags))
             except MalformedRecord as bad:
                 log.warning("%s", bad)

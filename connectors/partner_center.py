@@ -196,26 +196,31 @@ class PartnerCenter:
         """Every item of a collection, following seek paging until ``links.next`` is absent."""
         url, headers = self._url(path), {}
         pages = 0
+        seen: set[str] = set()
         while True:
             body = self._fetch(url, params, headers)
             pages += 1
             items = body.get("items") or []
-            yield from (item for item in items if isinstance(item, dict))
+            if not isinstance(items, list):
+                raise SourceUnavailable(self.source, f"{path}: page {pages} has no item list")
+            yield from items
             following = (body.get("links") or {}).get("next")
             if not following or not following.get("uri"):
                 log.info("%s: %s read in %d page(s)", self.source, path, pages)
                 return
             url, params = self._url(following["uri"]), None
             headers = {h["key"]: h["value"] for h in following.get("headers") or [] if "key" in h}
+            position = f"{url}|{sorted(headers.items())}"
+            if position in seen:  # a server handing back the same continuation would loop forever
+                raise SourceUnavailable(self.source, f"{path}: page {pages} repeats an earlier continuation token")
+            seen.add(position)
 
-    def _map(
-        self, items: Iterable[dict[str, Any]], id_field: str, mapper: Mapper[T]
-    ) -> tuple[list[T], list[MalformedRecord]]:
+    def _map(self, items: Iterable[Any], id_field: str, mapper: Mapper[T]) -> tuple[list[T], list[MalformedRecord]]:
         """Map every item; an unmappable one becomes a ``MalformedRecord`` and the others still come through."""
         records: list[T] = []
         errors: list[MalformedRecord] = []
         for index, item in enumerate(items):
-            record_id = str(item.get(id_field) or f"#{index}")
+            record_id = str((item.get(id_field) if isinstance(item, dict) else None) or f"#{index}")
             try:
                 records.append(mapper(FieldReader(self.source, record_id, item)))
             except MalformedRecord as bad:
