@@ -17,6 +17,8 @@ from typing import Protocol
 from config import Settings
 from config.schema import SourceConfig, secret
 from connectors.auth import TokenProvider
+from connectors.azure_costs import SCOPE as ARM_SCOPE
+from connectors.azure_costs import AzureCosts
 from connectors.errors import AuthenticationFailed
 from connectors.http import HttpPolicy
 from connectors.ingram import IngramConnector
@@ -125,10 +127,35 @@ class IngramReader:
         return SourcePull(connector.pull_licences())
 
 
+@dataclass
+class AzureCostsReader:
+    """Daily Azure usage of the billing account's customers, re-reading ``usage_lookback_days`` back to today."""
+
+    settings: Settings
+    config: SourceConfig
+
+    def read(self, as_of: dt.datetime) -> SourcePull:
+        config = self.config
+        if not config.authority_url or not config.account_id:
+            raise AuthenticationFailed(config.name, f"sources[{config.name}]: authority_url and account_id (the "
+                                                    "billing account) are required")
+        policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
+        tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
+                               _required(config, "client_secret_env"), config.scope or ARM_SCOPE, policy=policy)
+        connector = AzureCosts(config.base_url, tokens, policy=policy, source=config.name)
+        last = as_of.date()
+        first = last - dt.timedelta(days=config.usage_lookback_days)
+        try:
+            return SourcePull(connector.pull(config.account_id, first, last), (first, last))
+        finally:
+            connector.close()
+
+
 READERS: dict[str, Callable[[Settings, SourceConfig], SourceReader]] = {
     "partner_center": PartnerCenterReader,
     "pax8": Pax8Reader,
     "ingram_cmp": IngramReader,
+    "azure_costs": AzureCostsReader,
 }
 
 

@@ -297,6 +297,14 @@ class CustomerResolver:
         return self.by_source.get(external_id) or self.by_entra.get(external_id)
 
 
+def ledger_key(record: LicenceRecord) -> str:
+    """The subscription's ``external_id`` in the ledger: the source's subscription id, plus the line id when the
+    source has several product lines per subscription (Ingram CMP: a product id is unique only within one)."""
+    if record.line_external_id == record.subscription_external_id:
+        return record.subscription_external_id
+    return f"{record.subscription_external_id}/{record.line_external_id}"
+
+
 def state_of(record: LicenceRecord) -> tuple[str, ...]:
     """The billing-relevant state of a licence record; a new snapshot is stored exactly when it changes."""
     return (
@@ -369,17 +377,25 @@ class LicenceIngest:
         self.uow, self.context, self.customers, self.counts = uow, context, customers, counts
         rows = uow.subscriptions.rows_of_source(context.source, SUBSCRIPTION_COLUMNS)
         self.existing: dict[str, dict[str, Any]] = {row["external_id"]: row for row in rows}
+        self._first_lines: dict[str, int] | None = None
         self.by_vendor_id: dict[str, int] = {
             row["vendor_subscription_id"]: row["id"] for row in rows if row["vendor_subscription_id"]
         }
 
     def subscription_id(self, external_id: str) -> int | None:
-        """A subscription id by this source's id or by the Microsoft subscription id (usage and cost rows)."""
+        """A subscription id by this source's id (its first line) or by the Microsoft subscription id."""
         row = self.existing.get(external_id)
-        return row["id"] if row else self.by_vendor_id.get(external_id)
+        if row is not None:
+            return row["id"]
+        if self._first_lines is None:  # built once, after the licences of the pull are stored
+            self._first_lines = {}
+            for key in sorted(self.existing, reverse=True):
+                if "/" in key:
+                    self._first_lines[key.split("/", 1)[0]] = self.existing[key]["id"]
+        return self._first_lines.get(external_id) or self.by_vendor_id.get(external_id)
 
     def ingest(self, licences: Iterable[LicenceRecord], skipped: set[str] = frozenset()) -> None:
-        latest: dict[str, LicenceRecord] = {record.line_external_id: record for record in licences}
+        latest: dict[str, LicenceRecord] = {ledger_key(record): record for record in licences}
         self.counts.add("subscriptions_seen", len(latest))
         fields = {key: self._fields(record) for key, record in latest.items()}
         self._insert_new(fields)
@@ -388,7 +404,7 @@ class LicenceIngest:
         self._flag_missing(set(latest) | skipped)
 
     def _fields(self, record: LicenceRecord) -> dict[str, Any]:
-        old = self.existing.get(record.line_external_id)
+        old = self.existing.get(ledger_key(record))
         end_date = None
         if record.status == "cancelled":
             end_date = (old or {}).get("end_date") or _last_day_before(record, self.context.observed_on)
