@@ -155,7 +155,11 @@ class RetryPolicy:
     attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
-    settle: float = 0.0  # wait after an unknown outcome before looking up (the ERP may still be applying it)
+    # An unknown outcome may be a write the ERP is still applying (a timed-out request keeps running server-side):
+    # wait ``settle`` seconds before the look-up, or, with resolve_unknown_now=False, hand the ErpOutcomeUnknown to
+    # the caller (the outbox records it and looks up on its next scheduled run, long after any server timeout).
+    settle: float = 5.0
+    resolve_unknown_now: bool = True
 
     def delay(self, attempt: int, hint: float | None) -> float:
         if hint is not None:
@@ -178,8 +182,9 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
     absent → create. Unknown outcomes and retryable errors loop back to ``find``; ``ErpRejected`` propagates at once.
     """
     policy = policy or RetryPolicy()
-    last: ErpError | None = None
+    unknown = False
     for attempt in range(policy.attempts):
+        final = attempt + 1 == policy.attempts
         try:
             found = exporter.find(doc.external_ref)
             step = decide(exporter, found, doc)
@@ -188,18 +193,20 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
             elif step == "update":
                 ref, action = exporter.update(found, doc), "updated"
             else:
-                ref, action = found, "adopted" if last is not None else "skipped"
+                ref, action = found, "adopted" if unknown else "skipped"
             if post and ref.status != "posted":
                 ref, action = exporter.post(ref), "posted"
             return ExportResult(ref, action, attempt + 1)  # type: ignore[arg-type]
-        except ErpOutcomeUnknown as exc:
-            last = exc
+        except ErpOutcomeUnknown:
+            unknown = True
+            if final or not policy.resolve_unknown_now:
+                raise
             sleep(policy.settle)
         except ErpUnavailable as exc:
-            last = exc
+            if final:
+                raise
             sleep(policy.delay(attempt, exc.retry_after))
-    assert last is not None
-    raise last
+    raise ValueError("RetryPolicy.attempts must be at least 1")
 
 
 class TokenBucket:

@@ -14,7 +14,14 @@ import requests
 
 from connectors.auth import TokenProvider
 from connectors.http import HttpPolicy
-from erp_export.base import ErpAuthenticationFailed, ErpExporter, ErpRejected, RetryPolicy, export_document
+from erp_export.base import (
+    ErpAuthenticationFailed,
+    ErpExporter,
+    ErpOutcomeUnknown,
+    ErpRejected,
+    RetryPolicy,
+    export_document,
+)
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
 from erp_export.documents import InvoiceDocument
 from sandbox import bc_soap as sandbox
@@ -227,3 +234,14 @@ def test_read_multiple_wildcards_and_bookmark_paging(soap: tuple[SandboxApp, San
     assert seen == [f"CSP-NL01-202605-{seq:04d}" for seq in range(20, 25)]
     assert len(service.ReadMultiple(filter=criteria, setSize=0)) == 5
     assert service.Read(No="SI999999") is None
+
+
+def test_unknown_outcome_can_be_left_to_the_next_outbox_run(soap: tuple[SandboxApp, SandboxServer]) -> None:
+    app, server = soap
+    exporter = BcSoapExporter(config(server))
+    doc = invoice(14)
+    app.faults.arm(SOAP, kind="apply_then_drop", after=1)
+    with pytest.raises(ErpOutcomeUnknown):
+        export_document(exporter, doc, policy=replace(FAST, resolve_unknown_now=False))
+    assert export_document(exporter, doc, policy=FAST).action == "skipped"  # the next run finds it: no duplicate
+    assert_once_and_right(server, doc)
