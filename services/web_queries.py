@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -38,7 +38,10 @@ from ledger.models import (
     Tenant,
 )
 from services.access import Actor, require
+from services.clock import Clock
 from services.errors import NotFound
+from services.jobs import JobRunView, JobSpec, job_specs, next_fire_times, recent_runs
+from services.mutations import reduction_outlook
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -200,11 +203,15 @@ class SubscriptionView:
     auto_renew: bool | None
     currency: str
     timeline: list[TimelineEntry]
-    mutations: int = field(default=0)
+    mutations: int
+    reducible_now: Decimal
+    reducible_until: dt.datetime | None
+    next_allowed_reduction: dt.date | None
 
 
-def subscription_view(settings: Settings, who: Actor, subscription_id: int) -> SubscriptionView:
-    """A subscription with its snapshots (runs of an unchanged state collapsed) and mutations on one timeline."""
+def subscription_view(settings: Settings, who: Actor, subscription_id: int, now: dt.datetime) -> SubscriptionView:
+    """A subscription with its snapshots (runs of an unchanged state collapsed) and mutations on one timeline, and
+    what can still be reduced ``now`` (the mutations service's NCE outlook)."""
     with UnitOfWork(engine_for(settings)) as uow:
         tenants = _visible(uow.session, settings, who, "desk")
         row = uow.session.execute(
@@ -214,7 +221,9 @@ def subscription_view(settings: Settings, who: Actor, subscription_id: int) -> S
         ).first()
         _owned(row.Subscription if row else None, tenants, "subscription", subscription_id)
         sub: Subscription = row.Subscription
-        entries = _vendor_runs(uow.snapshots.history(sub.id))
+        history = uow.snapshots.history(sub.id)
+        outlook = reduction_outlook(history, sub, now)
+        entries = _vendor_runs(history)
         mutations = uow.session.scalars(
             select(Mutation).where(Mutation.subscription_id == sub.id).order_by(Mutation.effective_date, Mutation.id)
         ).all()
@@ -222,7 +231,7 @@ def subscription_view(settings: Settings, who: Actor, subscription_id: int) -> S
         entries.sort(key=lambda e: (e.day, e.source != "vendor"))
         return SubscriptionView(
             _subscription_row(row, tenants), sub.start_date, sub.term_end, sub.end_date, sub.auto_renew, sub.currency,
-            entries, len(mutations),
+            entries, len(mutations), outlook.reducible_now, outlook.reducible_until, outlook.next_allowed,
         )
 
 
@@ -354,19 +363,41 @@ class JobRunRow:
     runner: str | None
 
 
+def _hidden_jobs(settings: Settings, who: Actor) -> list[str]:
+    """Job ids that name another legal entity's source or build (``sync:<source>``, ``build:<tenant>``)."""
+    hidden = [f"sync:{s.name}" for s in settings.sources if not who.can_see(s.tenant)]
+    return hidden + [f"build:{t.code}" for t in settings.tenants if not who.can_see(t.code)]
+
+
 def job_runs(settings: Settings, who: Actor, offset: int = 0, limit: int = 25) -> Page:
-    """Scheduled job runs, newest first, for finance and admins; runs of another entity's sources or builds
-    (``sync:<source>``, ``build:<tenant>``) are left out."""
+    """Scheduled job runs, newest first, for finance and admins; runs of other entities' jobs are left out."""
     offset, limit = _bounds(offset, limit)
     require(who, "finance")
-    hidden = [f"sync:{s.name}" for s in settings.sources if not who.can_see(s.tenant)]
-    hidden += [f"build:{t.code}" for t in settings.tenants if not who.can_see(t.code)]
     with UnitOfWork(engine_for(settings)) as uow:
-        stmt = select(JobRun).where(JobRun.job_id.not_in(hidden))
+        stmt = select(JobRun).where(JobRun.job_id.not_in(_hidden_jobs(settings, who)))
         stmt = stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).offset(offset).limit(limit + 1)
         return _page(uow.session.scalars(stmt).all(), offset, limit, lambda j: JobRunRow(
             j.id, j.job_id, j.scheduled_for, j.started_at, j.finished_at, j.outcome, dict(j.counts or {}), j.error,
             j.runner))
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    spec: JobSpec
+    next_fire: dt.datetime | None
+    last: JobRunView | None
+
+
+def scheduled_jobs(settings: Settings, who: Actor, clock: Clock) -> list[ScheduledJob]:
+    """The configured jobs the actor may see, when each fires next and how its last run ended (services.jobs)."""
+    require(who, "finance")
+    hidden = set(_hidden_jobs(settings, who))
+    fires = next_fire_times(settings, clock)
+    return [
+        ScheduledJob(spec, fires.get(spec.id), next(iter(recent_runs(settings, 1, spec.id)), None))
+        for spec in job_specs(settings)
+        if spec.id not in hidden
+    ]
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,11 @@ def _routes(app: FastAPI) -> None:
     @app.get("/operations", response_class=HTMLResponse)
     def operations(request: Request, offset: int = 0, who: Actor = Depends(current_actor)) -> HTMLResponse:
         settings = request.app.state.settings
-        jobs = q.job_runs(settings, who, offset=offset) if who.has_role("finance") else None
-        return render(request, "operations.html", who=who, runs=q.last_sync_runs(settings, who), jobs=jobs)
+        finance = who.has_role("finance")
+        jobs = q.job_runs(settings, who, offset=offset) if finance else None
+        scheduled = q.scheduled_jobs(settings, who, request.app.state.clock) if finance else None
+        return render(request, "operations.html", who=who, runs=q.last_sync_runs(settings, who), jobs=jobs,
+                      scheduled=scheduled)
 
 
 def _error_pages(app: FastAPI) -> None:

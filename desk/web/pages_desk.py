@@ -9,12 +9,14 @@ from decimal import Decimal, InvalidOperation
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from desk.web.actions import service
 from desk.web.auth import current_actor
 from desk.web.render import flash, render
 from services import web_queries as q
 from services.access import Actor, require
 from services.errors import ValidationFailed
+from services.mutations import MutationRequest
+from services.mutations import add_mutation as save_mutation
+from services.reconcile import resolve_discrepancy as resolve
 
 router = APIRouter()
 MUTATION_KINDS = ("increase", "decrease", "cancel", "upgrade")
@@ -41,7 +43,7 @@ def subscriptions(
 def _subscription_page(request: Request, who: Actor, subscription_id: int, status_code: int = 200,
                        refusal: str | None = None, form: dict[str, str] | None = None) -> HTMLResponse:
     settings = request.app.state.settings
-    view = q.subscription_view(settings, who, subscription_id)
+    view = q.subscription_view(settings, who, subscription_id, request.app.state.clock.now())
     return render(request, "subscription.html", status_code=status_code, who=who, view=view,
                   kinds=MUTATION_KINDS, refusal=refusal, form=form or {},
                   today=request.app.state.clock.now().date().isoformat())
@@ -92,13 +94,13 @@ def add_mutation(
     try:
         if kind not in MUTATION_KINDS:
             raise ValidationFailed(f"mutation.kind: {kind!r} is not one of {', '.join(MUTATION_KINDS)}")
-        wanted = service("mutations", "MutationRequest")(
+        wanted = MutationRequest(
             subscription_id=subscription_id, effective_date=_parse_day(effective_date), ticket_ref=ticket_ref.strip(),
             new_quantity=_parse_quantity(new_quantity) if kind in ("increase", "decrease") else None,
             cancel=kind == "cancel", target_product=(target_product.strip() or None) if kind == "upgrade" else None,
             reason=reason.strip() or None, schedule_if_late=bool(schedule_if_late),
         )
-        saved = service("mutations", "add_mutation")(settings, who, wanted, request.app.state.clock)
+        saved = save_mutation(settings, who, wanted, request.app.state.clock)
     except ValidationFailed as exc:
         return _subscription_page(request, who, subscription_id, status_code=422, refusal=str(exc), form=form)
     when = f", scheduled for {saved.scheduled_for}" if saved.scheduled_for else ""
@@ -131,8 +133,7 @@ def resolve_discrepancy(
     settings = request.app.state.settings
     require(who, "desk")
     try:
-        service("reconcile", "resolve_discrepancy")(settings, who, discrepancy_id, note.strip(),
-                                                    clock=request.app.state.clock)
+        resolve(settings, who, discrepancy_id, note, request.app.state.clock)
         flash(request, f"Discrepancy {discrepancy_id} marked resolved.", "success")
     except ValidationFailed as exc:
         flash(request, str(exc), "error")

@@ -1,0 +1,64 @@
+"""What the read-only pages show, on SQLite and PostgreSQL: the subscription's NCE outlook, the batch's chart and
+diff, operations (sync runs, scheduled jobs) per legal entity, and accessible page structure."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from config import Settings
+from tests.web.conftest import signed_in
+from tests.web.seed import MONTH, Seeded
+
+
+def test_the_subscription_page_shows_the_timeline_and_the_next_allowed_reduction(settings: Settings,
+                                                                                 seeded: Seeded) -> None:
+    page = signed_in(settings, "dana").get(f"/subscriptions/{seeded.nl_subscription}").text
+    assert "<dt>Next allowed reduction</dt><dd>2027-01-10</dd>" in page
+    assert "<dt>Reducible now</dt><dd>0 seats</dd>" in page
+    assert re.search(r"2026-01-10</td><td>Vendor</td><td class=\"num\">10</td>", page)
+    assert re.search(r"2026-10-05</td><td>Vendor</td><td class=\"num\">12</td>", page)
+
+
+def test_the_batch_page_has_the_chart_the_diff_and_the_open_discrepancies(settings: Settings, seeded: Seeded) -> None:
+    page = signed_in(settings, "finn").get(f"/batches/{seeded.nl_batch}").text
+    svg = re.search(r"<svg .*?</svg>", page, re.S).group(0)
+    assert 'role="img"' in svg and "<title" in svg
+    assert svg.count("<rect") == 2 and svg.count('class="bar current"') == 1
+    assert "2026-09 901.60 EUR; 2026-10 983.17 EUR" in svg
+    assert re.search(r"Contoso Zorg B\.V\.</td><td>changed</td>.*?81\.57 EUR", page, re.S)
+    assert "vendor shows 12 since 2026-10-05, no mutation" in page
+    assert f"Batch nl-bv {MONTH}" in page
+
+
+@pytest.mark.parametrize(("user", "shown", "hidden"), [
+    ("finn", ["partner-center", "subscriptions: 2", "sync:partner-center", "build:nl-bv", "export-retry"],
+     ["pax8", "build:de-gmbh"]),
+    ("greta", ["pax8: HTTP 503 from /subscriptions after 5 attempts", "build:de-gmbh"], ["partner-center", "nl-bv"]),
+    ("dana", ["partner-center", "pax8"], ["Scheduled jobs"]),
+])
+def test_operations_per_legal_entity(settings: Settings, seeded: Seeded, user: str, shown: list[str],
+                                     hidden: list[str]) -> None:
+    page = signed_in(settings, user).get("/operations").text
+    main = page[page.index("<main"):]
+    for text in shown:
+        assert text in main
+    for text in hidden:
+        assert text not in main
+
+
+@pytest.mark.parametrize("path", ["/", "/customers", "/subscriptions", "/discrepancies", "/batches",
+                                  "/batches/{nl_batch}", "/invoices/{nl_invoice}", "/lines/{nl_line}", "/operations",
+                                  "/subscriptions/{nl_subscription}"])
+def test_pages_are_accessible_in_structure(settings: Settings, seeded: Seeded, path: str) -> None:
+    """A skip link to the main region, one h1, captions on tables, a label for every visible field."""
+    page = signed_in(settings, "ada").get(path.format(**vars(seeded))).text
+    assert '<a class="skip-link" href="#content">' in page and '<main id="content"' in page
+    assert page.count("<h1") == 1
+    assert page.count("<table") == page.count("<caption>")
+    fields = re.findall(r'<(?:input|select|textarea)\b(?![^>]*type="(?:hidden|checkbox)")[^>]*\bid="([^"]+)"', page)
+    for field in fields:
+        assert f'for="{field}"' in page, f"field {field} has no label on {path}"
+    assert not re.search(r'<(?:input|select|textarea)\b(?![^>]*type="(?:hidden|checkbox)")(?![^>]*\bid=)[^>]*>',
+                         page), f"a field without id/label on {path}"
