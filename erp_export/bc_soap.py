@@ -323,10 +323,13 @@ class BcSoapExporter(Planning):
 
 
 def _same_line(existing: Mapping[str, Any], wanted: Mapping[str, Any], f: PageFields) -> bool:
+    compared = [f.line_no, f.line_description, f.quantity, f.unit_price]
+    if wanted.get(f.vat_group):  # without a configured group BC picks its default: nothing to compare
+        compared.append(f.vat_group)
     return all(
         (_dec(existing.get(name)) == _dec(wanted.get(name))) if name in (f.quantity, f.unit_price)
         else (existing.get(name) or None) == (wanted.get(name) or None)
-        for name in (f.line_no, f.line_description, f.quantity, f.unit_price)
+        for name in compared
     )
 
 
