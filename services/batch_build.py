@@ -40,6 +40,7 @@ from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 MAX_PROBLEMS = 200
+INSERT_CHUNK = 20_000
 LINE_FIELDS = ("invoice_id", "tenant_id", "customer_id", "subscription_id", "line_key", "base_key", "version", "kind",
                "description", "period_from", "period_to", "quantity", "unit_price", "amount", "unrounded", "currency",
                "vat_rate", "vat_category", "lineage", "corrects_line_key", "reason_code", "bill_month")
@@ -147,8 +148,7 @@ def _line_row(line: DraftLine, invoice: InvoiceDraft, invoice_id: int, tenant_id
         "version": line.version, "kind": line.kind, "description": line.description,
         "period_from": line.period_from, "period_to": line.period_to, "quantity": line.quantity,
         "unit_price": line.unit_price, "amount": line.amount, "unrounded": line.unrounded, "currency": line.currency,
-        "vat_rate": vat.rate, "vat_category": vat.category,
-        "lineage": {**line.lineage, "vat": {"category": vat.category, "rate": str(vat.rate), "reason": vat.reason}},
+        "vat_rate": vat.rate, "vat_category": vat.category, "lineage": line.lineage,
         "corrects_line_key": line.corrects_line_key, "reason_code": line.reason_code, "bill_month": line.bill_month,
     }
 
@@ -165,26 +165,32 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     ]
     invoice_ids = {key: row.id for key, row in old_invoices.items()}
     invoice_ids.update(uow.invoices.insert_invoices(new_invoice_rows))
-    inserts: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []  # written in chunks as they come: a first build holds no second copy
     updates: list[dict[str, Any]] = []
     wanted: set[str] = set()
-    for invoice in invoices:
-        for line in invoice.lines:
-            wanted.add(line.line_key)
-            row = _line_row(line, invoice, invoice_ids[invoice.invoice_key], tenant_id)
-            old = old_lines.get(line.line_key)
-            if old is None:
-                inserts.append(row)
-            elif any(getattr(old, name) != row[name] for name in LINE_FIELDS):
-                updates.append({"id": old.id, **row})
-    removed = [row.id for key, row in old_lines.items() if key not in wanted]
-    uow.invoices.delete_lines(removed)
-    uow.invoices.update_lines(updates)
+    added = 0
     try:
+        for invoice in invoices:
+            for line in invoice.lines:
+                wanted.add(line.line_key)
+                row = _line_row(line, invoice, invoice_ids[invoice.invoice_key], tenant_id)
+                old = old_lines.get(line.line_key)
+                if old is None:
+                    inserts.append(row)
+                elif any(getattr(old, name) != row[name] for name in LINE_FIELDS):
+                    updates.append({"id": old.id, **row})
+            if len(inserts) >= INSERT_CHUNK:
+                uow.invoices.insert_lines(inserts)
+                added += len(inserts)
+                inserts.clear()
         uow.invoices.insert_lines(inserts)
+        added += len(inserts)
     except IntegrityError:
         raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another batch; "
                                f"rebuild the earlier draft batch first") from None
+    removed = [row.id for key, row in old_lines.items() if key not in wanted]
+    uow.invoices.delete_lines(removed)
+    uow.invoices.update_lines(updates)
     invoice_updates = [
         {"id": old_invoices[inv.invoice_key].id, "net": inv.net, "vat": inv.vat, "gross": inv.gross,
          "vat_breakdown": inv.vat_breakdown}
@@ -196,7 +202,7 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     uow.invoices.update_invoices(invoice_updates)
     keep = {inv.invoice_key for inv in invoices}
     uow.invoices.delete_invoices([row.id for key, row in old_invoices.items() if key not in keep])
-    return len(inserts), len(updates), len(removed)
+    return added, len(updates), len(removed)
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: str = "system",

@@ -81,7 +81,8 @@ def vat_breakdown(lines: Sequence[DraftLine], currency: str,
     taxable sum, half-up. One invoice has one customer, hence one treatment (one category and rate)."""
     net = sum((line.amount for line in lines), Decimal(0))
     amount = round_amount(net * vat.rate / 100, currency, RoundingPolicy.HALF_UP).amount
-    breakdown = [{"category": vat.category, "rate": str(vat.rate), "taxable": str(net), "vat": str(amount)}]
+    breakdown = [{"category": vat.category, "rate": str(vat.rate), "taxable": str(net), "vat": str(amount),
+                  "reason": vat.reason}]
     return net, amount, breakdown
 
 
