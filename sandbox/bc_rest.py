@@ -31,8 +31,9 @@ from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
 from sandbox.entra import TENANT_DOMAINS, TENANT_ID, verify_bearer
 
 PREFIX = "/v2.0"
-ENVIRONMENT = "Production"
-COMPANY_NAME = "CRONUS NL"
+ENVIRONMENT = "production"
+COMPANY_NAME = "Wolkwerk Deutschland"
+DEMO_TENANT = "demo-tenant"  # the tenant segment of the shipped config.yaml
 CREDENTIALS: dict[str, str] = {
     "tenant_id": TENANT_ID,
     "environment": ENVIRONMENT,
@@ -310,9 +311,9 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
                         {"Retry-After": str(max(1, math.ceil(wait)))})
 
     def guard(request: Request) -> Response | None:
-        if (request.params.get("tenant") or "").lower() not in (TENANT_ID, *TENANT_DOMAINS):
+        if (request.params.get("tenant") or "").lower() not in (TENANT_ID, DEMO_TENANT, *TENANT_DOMAINS):
             return Response(404, {"error": {"code": "BadRequest_NotFound", "message": "Tenant not found."}})
-        if request.params.get("env") != ENVIRONMENT:
+        if (request.params.get("env") or "").lower() != ENVIRONMENT:  # BC environment names ignore case
             return Response(404, {"error": {"code": "BadRequest_EnvironmentNotFound",
                                             "message": f"Environment '{request.params.get('env')}' not found."}})
         verdict = verify_bearer(request, AUDIENCE, style="business_central")

@@ -33,14 +33,14 @@ from lxml import etree
 from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
 from sandbox.entra import verify_bearer
 
-PREFIX = "/BC"
+PREFIX = ""  # the shipped config.yaml addresses https://<host>:<port>/WS/Wolkwerk/Page/SalesInvoice
 AUDIENCE = "https://api.businesscentral.dynamics.com"  # Entra tokens for BC online (SOAP and API)
-COMPANY = "CRONUS NL"
+COMPANY = "Wolkwerk"
 SERVICE = "SalesInvoice"
 NS = "urn:microsoft-dynamics-schemas/page/salesinvoice"
 CREDENTIALS: dict[str, str] = {"username": "CSPBILL", "password": "sandbox-web-service-access-key-0000000000000"}
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-WRONG_ADDRESS = "http://bc-sandbox.invalid:7047/BC/WS/CRONUS%2520NL/Page/SalesInvoice"
+WRONG_ADDRESS = "http://bc-sandbox.invalid:7047/BC/WS/Wolkwerk%2520B.V./Page/SalesInvoice"  # NAV double-encodes
 VAT_POSTING_SETUP: dict[str, Decimal] = {
     "STANDARD": Decimal("21"), "REDUCED": Decimal("9"), "ZERO": Decimal("0"), "REVCHG": Decimal("0"),
     "EXPORT": Decimal("0"), "DE19": Decimal("19"), "DE7": Decimal("7"),

@@ -8,6 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -43,7 +44,7 @@ def soap(clock: Clock, state_dir: Path) -> Iterator[tuple[SandboxApp, SandboxSer
 
 def config(server: SandboxServer, **overrides: Any) -> BcSoapConfig:
     base = BcSoapConfig(
-        service_url=f"{server.url}{sandbox.PREFIX}/WS/CRONUS%20NL/Page/SalesInvoice",
+        service_url=f"{server.url}{sandbox.PREFIX}/WS/{quote(sandbox.COMPANY)}/Page/SalesInvoice",
         username=sandbox.CREDENTIALS["username"], password=sandbox.CREDENTIALS["password"],
         vat_groups=VAT_GROUPS, local_currency="EUR", operation_timeout=0.5,
     )
