@@ -9,11 +9,16 @@ continuation token. After the bounded retries the pull fails with ``SourceUnavai
 
 Every pull returns a ``PullResult``: the records that mapped, plus one ``MalformedRecord`` per vendor record that did
 not (naming the record and the field), so one bad subscription never hides the valid ones around it.
+
+Recon lines come two ways: ``PartnerCenter.unbilled_line_items`` / ``billed_line_items`` (v1 REST, retired by
+Microsoft for billing periods from February 2024) and ``PartnerBillingExport`` (the Graph v2 asynchronous export that
+replaces it). Both map to the same ``CostLineRecord`` with the same ``line_id`` for the same line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import logging
@@ -43,6 +48,7 @@ log = logging.getLogger("cspbill.connectors.partner_center")
 
 SOURCE = "partner_center"
 SCOPE = "https://api.partnercenter.microsoft.com/.default"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"  # for PartnerBillingExport
 T = TypeVar("T")
 Mapper = Callable[[FieldReader], T]
 
@@ -81,23 +87,51 @@ _CHARGE_TYPES = {
 }
 
 
-def _line_id(item: dict[str, Any], sign: str) -> str:
-    """Recon lines carry no id of their own: derive a stable one from what identifies the line."""
-    parts = [
-        str(item.get(k, ""))
-        for k in (
-            "invoiceNumber",
-            "customerId",
-            "subscriptionId",
-            "referenceId",
-            "chargeStartDate",
-            "chargeEndDate",
-            "orderId",
-            "alternateId",
-        )
-    ]
-    parts += [str(item.get("chargeType", "")).lower(), sign]
+def _line_id(item: dict[str, Any], sign: str, name: Callable[[str], str]) -> str:
+    """Recon lines carry no id of their own: derive a stable one from what identifies the line.
+
+    Built from field values only, so the same line read through v1 REST or the v2 export gets the same id.
+    """
+    keys = (
+        "invoiceNumber",
+        "customerId",
+        "subscriptionId",
+        "referenceId",
+        "chargeStartDate",
+        "chargeEndDate",
+        "orderId",
+        "alternateId",
+    )
+    parts = [str(item.get(name(k), "")) for k in keys]
+    parts += [str(item.get(name("chargeType"), "")).lower(), sign]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _map(source: str, items: Iterable[Any], id_field: str, mapper: Mapper[T]) -> tuple[list[T], list[MalformedRecord]]:
+    """Map every item; an unmappable one becomes a ``MalformedRecord`` and the others still come through."""
+    records: list[T] = []
+    errors: list[MalformedRecord] = []
+    for index, item in enumerate(items):
+        record_id = str((item.get(id_field) if isinstance(item, dict) else None) or f"#{index}")
+        try:
+            records.append(mapper(FieldReader(source, record_id, item)))
+        except MalformedRecord as bad:
+            log.warning("%s", bad)
+            errors.append(bad)
+    return records, errors
+
+
+def _check(source: str, response: requests.Response, what: str) -> None:
+    """Typed errors for a final (post-retry) answer: refusals, exhausted retries, other client errors."""
+    status = response.status_code
+    if status < 400:
+        return
+    detail = response.text[:300].replace("\n", " ")
+    if status in (401, 403):
+        raise AuthenticationFailed(source, f"{what} refused ({status}): {detail}")
+    if status == 429 or status >= 500:
+        raise SourceUnavailable(source, f"{what} still failing after retries ({status}): {detail}")
+    raise SourceError(source, f"{what} failed ({status}): {detail}")
 
 
 class PartnerCenter:
@@ -162,7 +196,7 @@ class PartnerCenter:
                 response = send_with_bearer(self._session, self.tokens, "GET", url, params=params, headers=send_headers)
             except requests.RequestException as exc:
                 raise SourceUnavailable(self.source, f"GET {path} failed after retries: {exc}") from exc
-            self._raise_for_status(response, path)
+            _check(self.source, response, f"GET {path}")
             try:
                 body = json.loads(response.content, parse_float=Decimal)
             except ValueError:
@@ -180,17 +214,6 @@ class PartnerCenter:
                 raise SourceUnavailable(self.source, f"GET {path} returned {type(body).__name__}, not an object")
             return body
         raise SourceUnavailable(self.source, f"GET {path} kept returning unreadable JSON ({attempts} attempts)")
-
-    def _raise_for_status(self, response: requests.Response, path: str) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        detail = response.text[:300].replace("\n", " ")
-        if status in (401, 403):
-            raise AuthenticationFailed(self.source, f"GET {path} refused ({status}): {detail}")
-        if status == 429 or status >= 500:
-            raise SourceUnavailable(self.source, f"GET {path} still failing after retries ({status}): {detail}")
-        raise SourceError(self.source, f"GET {path} failed ({status}): {detail}")
 
     def _items(self, path: str, params: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
         """Every item of a collection, following seek paging until ``links.next`` is absent."""
@@ -215,19 +238,6 @@ class PartnerCenter:
                 raise SourceUnavailable(self.source, f"{path}: page {pages} repeats an earlier continuation token")
             seen.add(position)
 
-    def _map(self, items: Iterable[Any], id_field: str, mapper: Mapper[T]) -> tuple[list[T], list[MalformedRecord]]:
-        """Map every item; an unmappable one becomes a ``MalformedRecord`` and the others still come through."""
-        records: list[T] = []
-        errors: list[MalformedRecord] = []
-        for index, item in enumerate(items):
-            record_id = str((item.get(id_field) if isinstance(item, dict) else None) or f"#{index}")
-            try:
-                records.append(mapper(FieldReader(self.source, record_id, item)))
-            except MalformedRecord as bad:
-                log.warning("%s", bad)
-                errors.append(bad)
-        return records, errors
-
     def pull(self) -> PullResult:
         """The nightly read: every customer and every customer's subscriptions."""
         customers, errors = self._customers()
@@ -246,7 +256,7 @@ class PartnerCenter:
         return PullResult(customers=tuple(customers), errors=tuple(errors))
 
     def _customers(self) -> tuple[list[CustomerRecord], list[MalformedRecord]]:
-        return self._map(self._items("/customers", {"size": self.page_size}), "id", self._customer)
+        return _map(self.source, self._items("/customers", {"size": self.page_size}), "id", self._customer)
 
     def _customer(self, item: FieldReader) -> CustomerRecord:
         profile = item.nested("companyProfile")
@@ -271,7 +281,7 @@ class PartnerCenter:
         as_of = self._now()
         log.info("%s: reading subscriptions of customer %s (%s)", self.source, customer.external_id, customer.name)
         items = self._items(f"/customers/{customer.external_id}/subscriptions", None)
-        return self._map(items, "id", lambda item: self._licence(item, customer, as_of))
+        return _map(self.source, items, "id", lambda item: self._licence(item, customer, as_of))
 
     def _licence(self, item: FieldReader, customer: CustomerRecord, as_of: dt.datetime) -> LicenceRecord:
         sub_id = item.text("id")
@@ -346,7 +356,7 @@ class PartnerCenter:
             "size": self.line_item_page_size,
         }
         items = self._items("/invoices/unbilled/lineitems", params)
-        lines, errors = self._map(items, "referenceId", self._cost_line)
+        lines, errors = _map(self.source, items, "referenceId", lambda item: _cost_line(self.source, item))
         return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
 
     def billed_line_items(self, invoice_id: str, currency: str) -> PullResult:
@@ -358,31 +368,175 @@ class PartnerCenter:
             "size": self.line_item_page_size,
         }
         items = self._items(f"/invoices/{invoice_id}/lineitems", params)
-        lines, errors = self._map(items, "referenceId", self._cost_line)
+        lines, errors = _map(self.source, items, "referenceId", lambda item: _cost_line(self.source, item))
         return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
 
-    def _cost_line(self, item: FieldReader) -> CostLineRecord:
-        charge_raw = item.text("chargeType")
-        unit_price = item.decimal("effectiveUnitPrice")
-        quantity = item.decimal("billableQuantity" if item.get("billableQuantity") is not None else "quantity")
-        subtotal = item.decimal("subtotal")
-        start = item.day("chargeStartDate")
-        end = item.day("chargeEndDate")
-        sign = "-" if unit_price < 0 or subtotal < 0 else "+"
-        return CostLineRecord(
-            source=self.source,
-            line_id=_line_id(item.raw, sign),
-            customer_external_id=item.text("customerId"),
-            subscription_external_id=item.text("subscriptionId"),
-            product_id=item.text("productId"),
-            charge_type=_CHARGE_TYPES.get(charge_raw.lower(), charge_raw),
-            charge_start=start,
-            charge_end=end,
-            quantity=quantity,
-            unit_price=unit_price,
-            subtotal=subtotal,
-            currency=item.currency("currency"),
-            reference_id=item.maybe_text("referenceId"),
-            invoice_id=item.maybe_text("invoiceNumber"),
-            raw=item.raw,
+
+def _same(name: str) -> str:
+    return name
+
+
+def _pascal(name: str) -> str:
+    """v1 camelCase field name -> the v2 export's PascalCase name (§2.6b)."""
+    return _V2_NAMES.get(name, name[:1].upper() + name[1:])
+
+
+_V2_NAMES = {"pcToBCExchangeRate": "PCToBCExchangeRate", "totalForCustomer": "Total"}
+
+
+def _cost_line(source: str, item: FieldReader, name: Callable[[str], str] = _same) -> CostLineRecord:
+    """A recon line item as a cost line, kept exactly as Microsoft billed it; ``name`` spells v1 or v2 fields."""
+    charge_raw = item.text(name("chargeType"))
+    unit_price = item.decimal(name("effectiveUnitPrice"))
+    quantity_field = "billableQuantity" if item.get(name("billableQuantity")) is not None else "quantity"
+    quantity = item.decimal(name(quantity_field))
+    subtotal = item.decimal(name("subtotal"))
+    start = item.day(name("chargeStartDate"))
+    end = item.day(name("chargeEndDate"))
+    sign = "-" if unit_price < 0 or subtotal < 0 else "+"
+    return CostLineRecord(
+        source=source,
+        line_id=_line_id(item.raw, sign, name),
+        customer_external_id=item.text(name("customerId")),
+        subscription_external_id=item.text(name("subscriptionId")),
+        product_id=item.text(name("productId")),
+        charge_type=_CHARGE_TYPES.get(charge_raw.lower(), charge_raw),
+        charge_start=start,
+        charge_end=end,
+        quantity=quantity,
+        unit_price=unit_price,
+        subtotal=subtotal,
+        currency=item.currency(name("currency")),
+        reference_id=item.maybe_text(name("referenceId")),
+        invoice_id=item.maybe_text(name("invoiceNumber")),
+        raw=item.raw,
+    )
+
+
+class PartnerBillingExport:
+    """NCE reconciliation line items through Microsoft Graph's asynchronous export (§2.6b).
+
+    Why next to the v1 line items: v1 REST recon is retired for billing periods from February 2024; the export is
+    Microsoft's replacement. Flow: POST the export request (202 + ``Location``), poll the operation until it
+    succeeds or fails (``5000`` "No data available" = no lines), read the manifest, download each gzip JSON Lines
+    blob from ``rootDirectory`` with the manifest's SAS token (never with our bearer token: blobs live on storage).
+
+    Config it needs: the Graph base URL (``https://graph.microsoft.com/v1.0``), a ``TokenProvider`` for
+    ``GRAPH_SCOPE`` (permission ``PartnerBilling.Read.All``), an ``HttpPolicy``, and the poll interval and limit.
+    """
+
+    def __init__(
+        self,
+        graph_base_url: str,
+        tokens: TokenProvider,
+        *,
+        policy: HttpPolicy | None = None,
+        source: str = SOURCE,
+        poll_interval: float = 5.0,
+        max_polls: int = 120,
+    ) -> None:
+        self.base_url = graph_base_url.rstrip("/")
+        self.tokens = tokens
+        self.source = source
+        self.poll_interval = poll_interval
+        self.max_polls = max_polls
+        # creating an export is safe to repeat (a retry only starts another export), so POST may be retried too
+        self._session = build_session(source, policy or HttpPolicy(), extra_retry_methods=("POST",))
+
+    def close(self) -> None:
+        self._session.close()
+
+    def billed(self, invoice_id: str, attribute_set: Literal["full", "basic"] = "full") -> PullResult:
+        """Every line of a billed invoice."""
+        return self._export("billed", {"invoiceId": invoice_id, "attributeSet": attribute_set})
+
+    def unbilled(
+        self,
+        currency: str,
+        period: Literal["current", "last"] = "current",
+        attribute_set: Literal["full", "basic"] = "full",
+    ) -> PullResult:
+        """Unbilled lines of the current or last billing period in one currency."""
+        return self._export(
+            "unbilled", {"currencyCode": currency, "billingPeriod": period, "attributeSet": attribute_set}
         )
+
+    def _json(self, method: str, url: str, **kwargs: Any) -> tuple[requests.Response, dict[str, Any]]:
+        what = f"{method} {urlsplit(url).path}"
+        try:
+            response = send_with_bearer(self._session, self.tokens, method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise SourceUnavailable(self.source, f"{what} failed after retries: {exc}") from exc
+        _check(self.source, response, what)
+        if response.status_code == 202:
+            return response, {}
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+        except ValueError as exc:
+            raise SourceUnavailable(self.source, f"{what} returned unreadable JSON") from exc
+        if not isinstance(body, dict):
+            raise SourceUnavailable(self.source, f"{what} returned {type(body).__name__}, not an object")
+        return response, body
+
+    def _export(self, kind: str, request: dict[str, str]) -> PullResult:
+        url = f"{self.base_url}/reports/partners/billing/reconciliation/{kind}/export"
+        response, _ = self._json("POST", url, json=request, headers={"Accept": "application/json"})
+        location = response.headers.get("Location")
+        if response.status_code != 202 or not location:
+            raise SourceError(self.source, f"{kind} export was not accepted ({response.status_code}, no Location)")
+        log.info("%s: %s recon export started (%s)", self.source, kind, urlsplit(location).path.rsplit("/", 1)[-1])
+        manifest_url = self._wait(location)
+        if manifest_url is None:
+            return PullResult()
+        _, manifest = self._json("GET", manifest_url)
+        records, errors = self._blobs(manifest)
+        lines, bad = _map(self.source, records, "ReferenceId", lambda item: _cost_line(self.source, item, _pascal))
+        log.info("%s: %s recon export: %d lines, %d malformed", self.source, kind, len(lines), len(errors) + len(bad))
+        return PullResult(cost_lines=tuple(lines), errors=tuple(errors + bad))
+
+    def _wait(self, location: str) -> str | None:
+        """Poll the operation; the manifest URL on success, ``None`` when Microsoft has no data for the request."""
+        for _ in range(self.max_polls):
+            response, operation = self._json("GET", location)
+            kind = str(operation.get("@odata.type", "")).rsplit(".", 1)[-1]
+            if kind == "exportSuccessOperation":
+                link = operation.get("resourceLocation@odata.navigationLink")
+                if not link:
+                    raise SourceError(self.source, "export succeeded without a manifest link")
+                return str(link)
+            if kind == "failedOperation":
+                problem = operation.get("error") or {}
+                if str(problem.get("code")) == "5000":
+                    return None
+                raise SourceError(self.source, f"recon export failed: {problem.get('code')} {problem.get('message')}")
+            try:
+                wait = float(response.headers.get("Retry-After") or self.poll_interval)
+            except ValueError:
+                wait = self.poll_interval
+            sleep(wait)
+        raise SourceUnavailable(self.source, f"recon export still running after {self.max_polls} polls")
+
+    def _blobs(self, manifest: dict[str, Any]) -> tuple[list[Any], list[MalformedRecord]]:
+        root, sas = str(manifest.get("rootDirectory", "")).rstrip("/"), str(manifest.get("sasToken", ""))
+        records: list[Any] = []
+        errors: list[MalformedRecord] = []
+        for blob in manifest.get("blobs") or []:
+            name = str(blob.get("name", ""))
+            url = f"{root}/{name}?{sas}"
+            try:
+                response = self._session.get(url)  # the SAS token authorises; no bearer goes to storage
+            except requests.RequestException as exc:
+                raise SourceUnavailable(self.source, f"blob {name} failed after retries: {exc}") from exc
+            _check(self.source, response, f"blob {name}")
+            try:
+                text = gzip.decompress(response.content).decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SourceUnavailable(self.source, f"blob {name} is not gzip UTF-8 text") from exc
+            for number, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(json.loads(line, parse_float=Decimal))
+                except ValueError:
+                    errors.append(MalformedRecord(self.source, f"{name}:{number}", "<line>", "not a JSON object"))
+        return records, errors

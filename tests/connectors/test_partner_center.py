@@ -16,7 +16,7 @@ import pytest
 from connectors.auth import TokenProvider
 from connectors.errors import AuthenticationFailed, SourceUnavailable
 from connectors.http import HttpPolicy
-from connectors.partner_center import SCOPE, PartnerCenter
+from connectors.partner_center import GRAPH_SCOPE, SCOPE, PartnerBillingExport, PartnerCenter
 from sandbox.core import SandboxServer
 from sandbox.scenario_microsoft import PLANS, scenario
 from tests.connectors.conftest import NOW, SEED
@@ -185,3 +185,43 @@ def test_token_for_another_audience_is_refused(pc_server: SandboxServer, make_to
     connector = PartnerCenter(f"{pc_server.url}/pc", arm_tokens, account_id="p", currency="EUR", policy=policy)
     with pytest.raises(AuthenticationFailed):
         connector.customers()
+
+
+@pytest.fixture
+def export(pc_server: SandboxServer, make_tokens: Callable[..., TokenProvider], policy: HttpPolicy
+           ) -> PartnerBillingExport:
+    return PartnerBillingExport(f"{pc_server.url}/graph/v1.0", make_tokens(GRAPH_SCOPE), policy=policy,
+                                poll_interval=0.01, max_polls=5)
+
+
+def test_graph_export_gives_the_same_lines_as_v1(connect, export: PartnerBillingExport,
+                                                 pc_server: SandboxServer) -> None:
+    pc_server.app.faults.arm("POST /graph/.*/unbilled/export", "slow_export", times=1, body={"polls": 3})
+    v2 = export.unbilled("EUR", "current")
+    v1 = connect().unbilled_line_items("EUR", "current")
+    assert v2.errors == ()
+    assert len(v2.cost_lines) > 50  # more than one blob
+    assert {(c.line_id, c.subtotal, c.charge_type) for c in v2.cost_lines} == {
+        (c.line_id, c.subtotal, c.charge_type) for c in v1.cost_lines}
+    assert all("ChargeType" in c.raw for c in v2.cost_lines)
+    blob_calls = [r for r in pc_server.app.received if r.path.startswith("/blob/")]
+    assert blob_calls and all("authorization" not in r.headers for r in blob_calls)
+
+
+def test_graph_export_of_a_billed_invoice_and_no_data(export: PartnerBillingExport) -> None:
+    invoice = WORLD.invoice_id(dt.date(2026, 4, 1))
+    assert {c.invoice_id for c in export.billed(invoice).cost_lines} == {invoice}
+    assert export.billed("G999999999").cost_lines == ()  # failedOperation 5000 "No data available"
+
+
+def test_graph_export_still_running_after_the_poll_limit(export: PartnerBillingExport,
+                                                         pc_server: SandboxServer) -> None:
+    pc_server.app.faults.arm("POST /graph/.*/unbilled/export", "slow_export", times=1, body={"polls": 50})
+    with pytest.raises(SourceUnavailable, match="still running"):
+        export.unbilled("EUR")
+
+
+def test_graph_export_needs_a_graph_token(pc_server: SandboxServer, make_tokens, policy: HttpPolicy) -> None:
+    wrong = PartnerBillingExport(f"{pc_server.url}/graph/v1.0", make_tokens(SCOPE), policy=policy)
+    with pytest.raises(AuthenticationFailed):
+        wrong.unbilled("EUR")

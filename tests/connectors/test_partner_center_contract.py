@@ -23,8 +23,8 @@ from connectors.auth import TokenProvider
 from connectors.azure_costs import SCOPE as ARM_SCOPE
 from connectors.azure_costs import AzureCosts, customer_scope
 from connectors.http import HttpPolicy
+from connectors.partner_center import GRAPH_SCOPE, PartnerBillingExport, PartnerCenter
 from connectors.partner_center import SCOPE as PC_SCOPE
-from connectors.partner_center import PartnerCenter
 from sandbox import cost_management, entra, partner_center
 from sandbox.core import Clock, SandboxServer
 from sandbox.scenario_microsoft import scenario
@@ -33,6 +33,7 @@ from tests.connectors.conftest import NOW, SEED
 
 WORLD = scenario(SEED, NOW.date().replace(day=1))
 ANY = None  # a parameter that must be present, with any value
+GRAPH = r"/graph/v1\.0/reports/partners/billing"
 
 PC_HEADERS = ("authorization", "accept", "ms-requestid", "ms-correlationid")
 PC_COLLECTION = ("totalCount", "items", "links.self.uri", "attributes.objectType")
@@ -100,7 +101,9 @@ class Row:
     path: str  # regex over the path below the sandbox prefix
     query: dict[str, str | None]  # documented parameters the connector sends (value None = any)
     request: tuple[str, ...]  # request headers (lower case) or, for POST bodies, dotted body fields
-    response: tuple[str, ...]  # dotted response fields (``items.0.x`` = first item's x)
+    response: tuple[str, ...]  # dotted JSON response fields (``items.0.x`` = first item's x)
+    status: int = 200
+    response_headers: tuple[str, ...] = ()
 
 
 CONTRACT: tuple[Row, ...] = (
@@ -183,6 +186,68 @@ CONTRACT: tuple[Row, ...] = (
         (*PC_COLLECTION, *(f"items.0.{f}" for f in RECON_FIELDS)),
     ),
     Row(
+        "recon export, unbilled (Graph)",
+        "pc",
+        "POST",
+        rf"{GRAPH}/reconciliation/unbilled/export",
+        {},
+        ("authorization", "currencyCode", "billingPeriod", "attributeSet"),
+        (),
+        202,
+        ("Location",),
+    ),
+    Row(
+        "recon export, billed (Graph)",
+        "pc",
+        "POST",
+        rf"{GRAPH}/reconciliation/billed/export",
+        {},
+        ("authorization", "invoiceId", "attributeSet"),
+        (),
+        202,
+        ("Location",),
+    ),
+    Row(
+        "export operation (Graph)",
+        "pc",
+        "GET",
+        rf"{GRAPH}/operations/[0-9a-f-]{{36}}",
+        {},
+        ("authorization",),
+        ("@odata.type", "id", "status", "createdDateTime", "resourceLocation@odata.navigationLink"),
+    ),
+    Row(
+        "export manifest (Graph)",
+        "pc",
+        "GET",
+        rf"{GRAPH}/manifests/[0-9a-f-]{{36}}",
+        {},
+        ("authorization",),
+        (
+            "id",
+            "schemaVersion",
+            "dataFormat",
+            "createdDateTime",
+            "eTag",
+            "partnerTenantId",
+            "rootDirectory",
+            "sasToken",
+            "partitionType",
+            "blobCount",
+            "blobs.0.name",
+            "blobs.0.partitionValue",
+        ),
+    ),
+    Row(
+        "export blob (SAS, no bearer)",
+        "pc",
+        "GET",
+        r"/blob/exports/[0-9a-f-]{36}/part-\d+\.json\.gz",
+        {"sv": ANY, "sr": ANY, "sp": ANY, "sig": ANY},
+        (),
+        (),
+    ),
+    Row(
         "cost query",
         "arm",
         "POST",
@@ -242,7 +307,11 @@ CONTRACT: tuple[Row, ...] = (
 def dig(document: Any, dotted: str) -> Any:
     """The value at a dotted path (numeric parts index lists); raises KeyError naming the path when absent."""
     value = document
-    for part in dotted.split("."):
+    parts = dotted.split(".")
+    for index, part in enumerate(parts):
+        rest = ".".join(parts[index:])
+        if isinstance(value, dict) and rest in value:  # keys with dots, such as "@odata.type"
+            return value[rest]
         if isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
         elif isinstance(value, dict) and part in value:
@@ -313,6 +382,12 @@ def traffic(tls: TlsFiles) -> Iterator[dict[str, SandboxServer]]:
         pc.pull()
         pc.unbilled_line_items("EUR", "current")
         pc.billed_line_items(WORLD.invoice_id(dt.date(2026, 4, 1)), "EUR")
+        graph_tokens = tokens(servers["entra"], GRAPH_SCOPE, policy)
+        export = PartnerBillingExport(
+            f"{servers['pc'].url}/graph/v1.0", graph_tokens, policy=policy, poll_interval=0.01
+        )
+        export.unbilled("EUR", "current")
+        export.billed(WORLD.invoice_id(dt.date(2026, 4, 1)))
         servers["arm"].app.faults.arm("POST .*/query", "paginate", times=-1, body={"size": 200})
         AzureCosts(servers["arm"].url, tokens(servers["entra"], ARM_SCOPE, policy), policy=policy).pull(
             WORLD.billing_account_id, dt.date(2026, 5, 1), dt.date(2026, 5, 19)
@@ -357,12 +432,17 @@ def test_each_documented_request_is_used_and_answered_with_documented_fields(
     matching = [r for r in server.app.received if satisfies(r, row)]
     assert matching, f"the connectors never sent {row.name}"
     sample = matching[0]
-    scope = {"pc": PC_SCOPE, "arm": ARM_SCOPE}.get(row.sandbox)
+    scope = GRAPH_SCOPE if "/graph/" in row.path else {"pc": PC_SCOPE, "arm": ARM_SCOPE}.get(row.sandbox)
+    if row.path.startswith("/blob/"):
+        scope = None
     policy = contract_policy(tls)
     token = tokens(traffic["entra"], scope, policy).token() if scope else None
     replay = _replay(server, sample, policy, token, row.sandbox)
-    assert replay.status_code == 200, replay.text
-    body = replay.json()
+    assert replay.status_code == row.status, replay.text
+    assert all(header in replay.headers for header in row.response_headers)
+    if row.path.startswith("/blob/"):
+        assert "authorization" not in sample.headers
+    body = replay.json() if row.response else {}
     missing = [field for field in row.response if not _present(body, field)]
     assert not missing, f"{row.name}: response lacks documented fields {missing}"
 
@@ -379,7 +459,7 @@ def _replay(
     server: SandboxServer, received: Any, policy: HttpPolicy, token: str | None, sandbox: str
 ) -> requests.Response:
     """Send the recorded request again (fresh token) to read the answer the connector got."""
-    prefix = "/pc" if sandbox == "pc" else ""
+    prefix = "/pc" if sandbox == "pc" and received.path.startswith("/v1/") else ""
     headers = {k: v for k, v in received.headers.items() if k not in ("host", "content-length", "authorization")}
     if token:
         headers["Authorization"] = f"Bearer {token}"
