@@ -13,8 +13,10 @@ Query processing units: buckets of 12 / 10 s, 60 / min and 600 / h per tenant; a
 Fault knobs on ``POST .*/query`` (besides the core ``status`` / ``delay`` / ``drop``): ``throttle`` (429 with the
 QPU retry header, ``seconds``; ``body={"header": name}`` picks another documented ``*-retry-after`` header),
 ``expire_token``, ``broken_page``, ``malformed`` (``body={"index": row, "field": column index, "value": v}``),
-``paginate`` (``body={"size": n}`` rows per page), ``empty`` (204 instead of an empty 200), ``restate``
-(``body={"days": n, "factor": "1.1"}``: the last n days re-rated), ``swap_aggregations`` (two-aggregation order bug).
+``paginate`` (``body={"size": n}`` rows per page), ``licence_rows`` (New Commerce licence purchases appear at
+billing-account and customer scopes with ``PublisherType`` Microsoft, as in real partner data), ``empty`` (204
+instead of an empty 200), ``restate`` (``body={"days": n, "factor": "1.1"}``: the last n days re-rated),
+``swap_aggregations`` (two-aggregation order bug).
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
     world: MicrosoftScenario = scenario(seed, clock.now().date().replace(day=1))
     quota = _Quota(qpu_buckets)
 
-    def facts_for(scope: str) -> list[dict[str, Any]] | Response:
+    def facts_for(scope: str, with_licences: bool) -> list[dict[str, Any]] | Response:
         parts = [p for p in scope.strip("/").split("/") if p]
         lowered = [p.lower() for p in parts]
         now = clock.now()
@@ -189,6 +191,8 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
             if parts[3] != world.billing_account_id:
                 return arm_error(404, "NotFound", f"Billing account '{parts[3]}' was not found.")
             facts = world.usage(add_months(world.month, -1), world.month_end, now)
+            if with_licences:
+                facts = facts + world.licence_facts(add_months(world.month, -1), world.month_end, now)
             if len(parts) >= 6 and lowered[4] == "customers":
                 customer = next((c for c in world.customers if c.billing_customer_id == parts[5]), None)
                 if customer is None:
@@ -251,7 +255,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
         columns = grouping_columns(grouping)
         if isinstance(columns, Response):
             return columns
-        facts = facts_for(scope)
+        facts = facts_for(scope, bool(request.has_fault("licence_rows")))
         if isinstance(facts, Response):
             return facts
         first, last = period

@@ -440,6 +440,50 @@ class MicrosoftScenario:
             day += dt.timedelta(days=1)
         return facts
 
+    def licence_facts(self, first: dt.date, last: dt.date, now: dt.datetime) -> list[dict]:
+        """New Commerce licence charges as Cost Management shows them next to Azure at billing-account scope (§4.6):
+        one ``Purchase`` row per subscription on each day a charge cycle starts, publisher ``Microsoft``."""
+        facts: list[dict] = []
+        day, latest = first, min(last, now.date() - dt.timedelta(days=1))
+        while day <= latest:
+            moment = _at(day, dt.time(23, 59))
+            for customer in self.customers:
+                for sub in customer.subscriptions:
+                    if sub.purchased_at > moment or sub.status_at(moment) != "active" or sub.cycle(day)[0] != day:
+                        continue
+                    quantity = Decimal(sub.quantity_at(moment))
+                    product_id, _, _, name, _ = sub.product
+                    facts.append(
+                        {
+                            "BillingCustomerId": customer.billing_customer_id,
+                            "CustomerTenantId": customer.id,
+                            "CustomerName": customer.company_name,
+                            "SubscriptionId": sub.id,
+                            "SubscriptionName": name,
+                            "ResourceGroupName": "",
+                            "ResourceGroup": "",
+                            "ResourceId": "",
+                            "ResourceLocation": "",
+                            "MeterId": product_id,
+                            "Meter": name,
+                            "MeterCategory": "Microsoft 365",
+                            "MeterSubcategory": "",
+                            "ServiceName": "Microsoft 365",
+                            "UnitOfMeasure": "1 License",
+                            "ChargeType": "Purchase",
+                            "PublisherType": "Microsoft",
+                            "PricingModel": "OnDemand",
+                            "PartnerEarnedCreditApplied": "false",
+                            "tags": {},
+                            "UsageDate": day,
+                            "UsageQuantity": quantity,
+                            "Cost": quantity * sub.unit_price,
+                            "Currency": CURRENCY,
+                        }
+                    )
+            day += dt.timedelta(days=1)
+        return facts
+
     def _day_facts(self, day: dt.date) -> list[dict]:
         """The facts of one day (deterministic per day, so computed once and shared by every query)."""
         cached = self._usage_cache.get(day)

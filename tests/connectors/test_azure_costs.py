@@ -163,3 +163,13 @@ def test_no_data_as_204(connect, arm_server: SandboxServer) -> None:
     arm_server.app.faults.arm(QUERY, "empty", times=-1)
     result = daily(connect(), dt.date(2026, 7, 1), dt.date(2026, 7, 2))
     assert result.usage == () and result.errors == ()
+
+
+def test_licence_charges_billed_with_azure_are_left_out(connect, arm_server: SandboxServer) -> None:
+    """Cost Management shows New Commerce licences next to Azure; they are Partner Center's, never usage (§4.6)."""
+    plain = daily(connect())
+    arm_server.app.faults.arm(QUERY, "licence_rows", times=-1)
+    with_licences = daily(connect())
+    assert WORLD.licence_facts(FIRST, LAST, NOW)
+    assert {u.row_key: u.cost for u in with_licences.usage} == {u.row_key: u.cost for u in plain.usage}
+    assert all(u.meter_category != "Microsoft 365" for u in with_licences.usage)
