@@ -33,7 +33,7 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset(
         "login.partner.microsoftonline.cn",
     }
 )
-# Entra error codes that mean "these credentials are wrong", as opposed to a transient failure of the service.
+# Entra OAuth error names that mean "these credentials or this request are wrong", not a transient failure.
 _REFUSALS = frozenset(
     {"invalid_client", "unauthorized_client", "invalid_grant", "invalid_request", "invalid_scope", "invalid_tenant"}
 )
