@@ -352,6 +352,14 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
     def token(request: Request) -> Response:
         return state.token(request.form())
 
+    @app.route("POST", r"/__admin/reauthorise")
+    def reauthorise(request: Request) -> Response:
+        """A person consented again in Exact's login page: the authorisation code works once more."""
+        with state.lock:
+            state.data["code_used"] = False
+            state.save()
+        return Response(204)
+
     @app.route("GET", r"/__admin/state")
     def admin_state(request: Request) -> Response:
         with state.lock:

@@ -179,6 +179,9 @@ def test_etag_contract_of_the_sandbox(bc: Bc) -> None:
                          timeout=5).status_code == 400
     with pytest.raises(ValueError):
         exporter.batch([{"method": "GET", "url": "companies"}] * 101)
+    assert requests.post(f"{url}/Microsoft.NAV.post", headers=headers, verify=verify, timeout=5).status_code == 204
+    again = requests.post(f"{url}/Microsoft.NAV.post", headers=headers, verify=verify, timeout=5)
+    assert again.status_code == 400 and again.json()["error"]["code"] == "Application_DialogException"
 
 
 def test_post_once_even_when_the_answer_is_lost(bc: Bc) -> None:

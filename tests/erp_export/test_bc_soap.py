@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+import zeep.exceptions
 
 from connectors.auth import TokenProvider
 from connectors.http import HttpPolicy
@@ -246,3 +247,26 @@ def test_unknown_outcome_can_be_left_to_the_next_outbox_run(soap: tuple[SandboxA
         export_document(exporter, doc, policy=replace(FAST, resolve_unknown_now=False))
     assert export_document(exporter, doc, policy=FAST).action == "skipped"  # the next run finds it: no duplicate
     assert_once_and_right(server, doc)
+
+
+def test_page_faults_of_the_sandbox(soap: tuple[SandboxApp, SandboxServer]) -> None:
+    _, server = soap
+    exporter = BcSoapExporter(config(server))
+    created = exporter.create(invoice(15))
+    service = exporter.service()
+    with pytest.raises(zeep.exceptions.Fault, match="already exists") as duplicate:
+        service.Create(SalesInvoice={"No": created.number})
+    assert duplicate.value.code.endswith("NavCSideDuplicateKeyException")
+    with pytest.raises(zeep.exceptions.Fault, match="must be less than or equal to 35") as too_long:
+        service.Create(SalesInvoice={"External_Document_No": "X" * 36})
+    assert too_long.value.code.endswith("NavNCLStringLengthExceededException")
+    url = config(server).service_url
+    envelope = (f'<s:Envelope xmlns:s="{sandbox.SOAP_ENV}"><s:Body><Read xmlns="{sandbox.NS}"><No>{created.number}'
+                f'</No></Read></s:Body></s:Envelope>')
+    auth = (sandbox.CREDENTIALS["username"], sandbox.CREDENTIALS["password"])
+    wrong_action = requests.post(url, data=envelope, auth=auth, timeout=5, headers={
+        "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{sandbox.NS}:Update"'})
+    assert wrong_action.status_code == 500 and b"faultcode" in wrong_action.content
+    unauthorised = requests.post(url, data=envelope, timeout=5, headers={
+        "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{sandbox.NS}:Read"'})
+    assert unauthorised.status_code == 401 and unauthorised.content == b""

@@ -218,6 +218,8 @@ def test_crash_between_rotation_and_store_asks_for_reauthorisation_once(exact: E
         exact.exporter().access_token()
     assert exact.token_calls() == calls + 1  # one refused attempt, no hammering of the 200-a-day budget
     assert TokenStore(exact.config().token_store).read() is not None  # the file is intact, not half-written
+    requests.post(f"{exact.server.url}/__admin/reauthorise", verify=str(exact.tls.ca_cert), timeout=5)
+    assert exact.authorised().find("CSP-NL01-202605-0001") is None  # after a person re-authorised
 
 
 def test_concurrent_processes_refresh_once(exact: Exact) -> None:
