@@ -90,3 +90,13 @@ def test_token_expired_by_the_sandbox_clock_is_refreshed(make_tokens, pc_server:
     tokens.token()  # cached, then the resource's clock moves past its expiry
     clock.advance(hours=2)
     assert send_with_bearer(session, tokens, "GET", f"{pc_server.url}/pc/v1/customers?size=1").status_code == 200
+
+
+def test_token_issued_already_expired_is_replaced(make_tokens, entra_server: SandboxServer, pc_server: SandboxServer,
+                                                  policy: HttpPolicy) -> None:
+    """Entra hands out a token the resource already considers expired (clock skew): one refresh, then success."""
+    entra_server.app.faults.arm("POST .*/oauth2/v2.0/token", "expire_token", times=1)
+    tokens = make_tokens(PC_SCOPE)
+    session = build_session("test", policy)
+    assert send_with_bearer(session, tokens, "GET", f"{pc_server.url}/pc/v1/customers?size=1").status_code == 200
+    assert token_posts(entra_server) == 2
