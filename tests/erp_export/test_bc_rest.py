@@ -24,7 +24,7 @@ from sandbox.tls import TlsFiles
 from tests.erp_export.conftest import serve
 from tests.erp_export.samples import invoice, line
 
-FAST = RetryPolicy(attempts=8, base_delay=0.05, max_delay=2.0, settle=1.0)
+FAST = RetryPolicy(attempts=8, base_delay=0.05, max_delay=2.0, settle=1.5)
 TAX_CODES = {"S:21": "STANDARD", "S:9": "REDUCED", "AE:0": "REVCHG"}
 INVOICES = r"/[^/]+/[^/]+/api/v2\.0/companies\([0-9a-f-]+\)/salesInvoices"
 BATCH = r"POST /[^/]+/[^/]+/api/v2\.0/\$batch"
@@ -47,7 +47,7 @@ class Bc:
 
     def exporter(self, **overrides: Any) -> BcRestExporter:
         config = replace(BcRestConfig(api_url=self.api_url, company_name=sandbox.COMPANY_NAME, tax_codes=TAX_CODES,
-                                      verify=str(self.tls.ca_cert), timeout=0.5), **overrides)
+                                      verify=str(self.tls.ca_cert), timeout=1.0), **overrides)
         tokens = self.tokens()
         return BcRestExporter(config, tokens.token, on_unauthorized=tokens.invalidate)
 
@@ -93,7 +93,7 @@ FAULTS = {
     "502 twice on lookup": (f"GET {INVOICES}", {"kind": "status", "status": 502, "times": 2}),
     "dropped before apply": (f"POST {INVOICES}", {"kind": "drop"}),
     "applied then dropped": (f"POST {INVOICES}", {"kind": "apply_then_drop"}),
-    "slow create beyond the timeout": (f"POST {INVOICES}", {"kind": "delay", "seconds": 0.8}),
+    "slow create beyond the timeout": (f"POST {INVOICES}", {"kind": "delay", "seconds": 1.5}),
     "expired token on lookup": (f"GET {INVOICES}", {"kind": "expire_token"}),
     "expired token on create": (f"POST {INVOICES}", {"kind": "expire_token"}),
 }

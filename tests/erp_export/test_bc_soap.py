@@ -33,7 +33,7 @@ from sandbox.tls import TlsFiles
 from tests.erp_export.conftest import serve
 from tests.erp_export.samples import VAT_GROUPS, invoice, line
 
-FAST = RetryPolicy(attempts=6, base_delay=0.05, max_delay=2.0, settle=1.0)
+FAST = RetryPolicy(attempts=6, base_delay=0.05, max_delay=2.0, settle=1.5)
 SOAP = "POST /WS/.*"
 
 
@@ -47,7 +47,7 @@ def config(server: SandboxServer, **overrides: Any) -> BcSoapConfig:
     base = BcSoapConfig(
         service_url=f"{server.url}{sandbox.PREFIX}/WS/{quote(sandbox.COMPANY)}/Page/SalesInvoice",
         username=sandbox.CREDENTIALS["username"], password=sandbox.CREDENTIALS["password"],
-        vat_groups=VAT_GROUPS, local_currency="EUR", operation_timeout=0.5,
+        vat_groups=VAT_GROUPS, local_currency="EUR", operation_timeout=1.0,
     )
     return replace(base, **overrides)
 
@@ -77,7 +77,7 @@ FAULTS = {
     "500 on lookup twice": {"kind": "status", "status": 500, "times": 2, "body": "<html>oops</html>"},
     "dropped before apply": {"kind": "drop", "after": 1},
     "applied then dropped": {"kind": "apply_then_drop", "after": 1},
-    "slow create beyond operation_timeout": {"kind": "delay", "seconds": 0.8, "after": 1},
+    "slow create beyond operation_timeout": {"kind": "delay", "seconds": 1.5, "after": 1},
 }
 
 

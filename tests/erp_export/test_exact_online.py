@@ -31,7 +31,7 @@ from sandbox.tls import TlsFiles
 from tests.erp_export.conftest import serve
 from tests.erp_export.samples import invoice, line
 
-FAST = RetryPolicy(attempts=6, base_delay=0.05, max_delay=2.0, settle=1.0)
+FAST = RetryPolicy(attempts=6, base_delay=0.05, max_delay=2.0, settle=1.5)
 VAT_CODES = {"S:21": "2  ", "S:9": "1  ", "AE:0": "0  "}
 ENTRIES = r"POST /api/v1/\d+/salesentry/SalesEntries"
 LOOKUP = r"GET /api/v1/\d+/salesentry/SalesEntries"
@@ -47,7 +47,7 @@ class Exact:
     def config(self, **overrides: Any) -> ExactConfig:
         base = ExactConfig(base_url=self.server.url, client_id=sandbox.CREDENTIALS["client_id"],
                            client_secret=sandbox.CREDENTIALS["client_secret"], token_store=self.tmp / "exact.json",
-                           vat_codes=VAT_CODES, verify=str(self.tls.ca_cert), timeout=0.5)
+                           vat_codes=VAT_CODES, verify=str(self.tls.ca_cert), timeout=1.0)
         return replace(base, **overrides)
 
     def exporter(self, **overrides: Any) -> ExactOnlineExporter:
@@ -98,7 +98,7 @@ FAULTS = {
     "validation-looking 500 without body on lookup": (LOOKUP, {"kind": "status", "status": 500}),
     "dropped before apply": (ENTRIES, {"kind": "drop"}),
     "applied then dropped": (ENTRIES, {"kind": "apply_then_drop"}),
-    "slow create beyond the timeout": (ENTRIES, {"kind": "delay", "seconds": 0.8}),
+    "slow create beyond the timeout": (ENTRIES, {"kind": "delay", "seconds": 1.5}),
     "expired token on lookup": (LOOKUP, {"kind": "expire_token"}),
 }
 
