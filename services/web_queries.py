@@ -13,7 +13,6 @@ exactly like a record that does not exist.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,7 +29,6 @@ from ledger.models import (
     Discrepancy,
     Export,
     Invoice,
-    InvoiceLine,
     JobRun,
     Mutation,
     Snapshot,
@@ -426,215 +424,13 @@ def health(settings: Settings) -> Health:
     return Health(True, revisions == heads, revisions, heads)
 
 
-# --- batches and invoices -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    id: int
-    tenant: str
-    month: str
-    status: str
-    built_by: str
-    built_at: dt.datetime
-    approved_by: str | None
-    approved_at: dt.datetime | None
-    rejected_by: str | None
-    rejection_reason: str | None
-    invoices: int
-
-
-def list_batches(
-    settings: Settings, who: Actor, tenant: str | None = None, month: str | None = None, offset: int = 0,
-    limit: int = 25,
-) -> Page:
-    """Batches of the actor's legal entities, newest month first."""
-    offset, limit = _bounds(offset, limit)
-    with UnitOfWork(engine_for(settings)) as uow:
-        tenants = _visible(uow.session, settings, who, "finance", tenant)
-        stmt = select(Batch).where(Batch.tenant_id.in_(tenants))
-        if month:
-            stmt = stmt.where(Batch.month == month)
-        stmt = stmt.order_by(Batch.month.desc(), Batch.tenant_id, Batch.id.desc()).offset(offset).limit(limit + 1)
-        batches = uow.session.scalars(stmt).all()
-        counts = _invoice_counts(uow.session, [b.id for b in batches[:limit]])
-        return _page(batches, offset, limit, lambda b: _batch_row(b, tenants, counts.get(b.id, 0)))
-
-
-def _invoice_counts(session: Session, batch_ids: list[int]) -> dict[int, int]:
-    if not batch_ids:
-        return {}
-    rows = session.execute(
-        select(Invoice.batch_id, func.count(Invoice.id))
-        .where(Invoice.batch_id.in_(batch_ids))
-        .group_by(Invoice.batch_id)
-    ).all()
-    return {batch_id: count for batch_id, count in rows}
-
-
-def _batch_row(batch: Batch, tenants: dict[int, str], invoices: int) -> BatchRow:
-    return BatchRow(batch.id, tenants[batch.tenant_id], batch.month, batch.status, batch.built_by, batch.built_at,
-                    batch.approved_by, batch.approved_at, batch.rejected_by, batch.rejection_reason, invoices)
-
-
-@dataclass(frozen=True)
-class RateTotal:
-    currency: str
-    vat_rate: Decimal
-    net: Decimal
-    lines: int
-
-
-@dataclass(frozen=True)
-class CurrencyTotal:
-    currency: str
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
-    invoices: int
-
-
-@dataclass(frozen=True)
-class MonthTotal:
-    month: str
-    currency: str
-    net: Decimal
-    batch_id: int
-
-
-@dataclass(frozen=True)
-class CustomerDiff:
-    customer_id: int
-    customer: str
-    currency: str
-    previous: Decimal
-    current: Decimal
-
-    @property
-    def change(self) -> Decimal:
-        return self.current - self.previous
-
-    @property
-    def label(self) -> str:
-        if not self.previous:
-            return "new"
-        if not self.current:
-            return "gone"
-        return "changed" if self.change else "same"
-
-
-@dataclass(frozen=True)
-class BatchView:
-    batch: BatchRow
-    by_currency: list[CurrencyTotal]
-    by_rate: list[RateTotal]
-    months: list[MonthTotal]
-    previous_month: str | None
-    diff: list[CustomerDiff]
-    diff_more: int
-    subscription_ids: list[int]
-
-
-def batch_view(settings: Settings, who: Actor, batch_id: int, months: int = 6, diff_rows: int = 50) -> BatchView:
-    """A batch's totals per currency and VAT rate, net per month for the chart, and the diff per customer."""
-    with UnitOfWork(engine_for(settings)) as uow:
-        session = uow.session
-        tenants = _visible(session, settings, who, "finance")
-        batch = _owned(session.get(Batch, batch_id), tenants, "batch", batch_id)
-        row = _batch_row(batch, tenants, _invoice_counts(session, [batch.id]).get(batch.id, 0))
-        history = session.scalars(
-            select(Batch).where(Batch.tenant_id == batch.tenant_id, Batch.month <= batch.month)
-            .order_by(Batch.month.desc()).limit(months)
-        ).all()
-        previous = history[1] if len(history) > 1 else None
-        per_customer = _net_per_customer(session, [b.id for b in history[:2]])
-        return BatchView(
-            row,
-            _currency_totals(session, batch.id),
-            _rate_totals(session, batch.id),
-            _month_totals(session, list(reversed(history))),
-            previous.month if previous else None,
-            *_diff(session, per_customer, batch.id, previous.id if previous else None, diff_rows),
-            _subscription_ids(session, batch.id),
-        )
-
-
-def _currency_totals(session: Session, batch_id: int) -> list[CurrencyTotal]:
-    sums: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), 0])
-    rows = session.execute(
-        select(Invoice.currency, Invoice.net, Invoice.vat, Invoice.gross).where(Invoice.batch_id == batch_id)
-    )
-    for currency, net, vat, gross in rows:
-        total = sums[currency]
-        total[0] += net
-        total[1] += vat
-        total[2] += gross
-        total[3] += 1
-    return [CurrencyTotal(c, *values) for c, values in sorted(sums.items())]
-
-
-def _rate_totals(session: Session, batch_id: int) -> list[RateTotal]:
-    sums: dict[tuple[str, Decimal], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-    rows = session.execute(
-        select(InvoiceLine.currency, InvoiceLine.vat_rate, InvoiceLine.amount)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(Invoice.batch_id == batch_id)
-    )
-    for currency, rate, amount in rows:
-        total = sums[(currency, rate)]
-        total[0] += amount
-        total[1] += 1
-    return [RateTotal(c, r, *values) for (c, r), values in sorted(sums.items())]
-
-
-def _month_totals(session: Session, batches: list[Batch]) -> list[MonthTotal]:
-    months = {b.id: b.month for b in batches}
-    sums: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    rows = session.execute(select(Invoice.batch_id, Invoice.currency, Invoice.net).where(Invoice.batch_id.in_(months)))
-    for batch_id, currency, net in rows:
-        sums[(batch_id, currency)] += net
-    return [MonthTotal(months[b], c, net, b) for (b, c), net in sorted(sums.items(), key=lambda i: months[i[0][0]])]
-
-
-def _net_per_customer(session: Session, batch_ids: list[int]) -> dict[int, dict[tuple[int, str], Decimal]]:
-    sums: dict[int, dict[tuple[int, str], Decimal]] = {b: defaultdict(Decimal) for b in batch_ids}
-    rows = session.execute(
-        select(Invoice.batch_id, Invoice.customer_id, Invoice.currency, Invoice.net)
-        .where(Invoice.batch_id.in_(batch_ids))
-    )
-    for batch_id, customer_id, currency, net in rows:
-        sums[batch_id][(customer_id, currency)] += net
-    return sums
-
-
-def _diff(
-    session: Session, per_customer: dict[int, dict[tuple[int, str], Decimal]], current: int, previous: int | None,
-    rows: int,
-) -> tuple[list[CustomerDiff], int]:
-    now = per_customer.get(current, {})
-    before = per_customer.get(previous, {}) if previous else {}
-    keys = set(now) | set(before)
-    names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_({k[0] for k in keys}))).all())
-    zero = Decimal(0)
-    diffs = [
-        CustomerDiff(cid, names.get(cid, str(cid)), cur, before.get((cid, cur), zero), now.get((cid, cur), zero))
-        for cid, cur in keys
-    ]
-    diffs.sort(key=lambda d: (-abs(d.change), d.customer))
-    return diffs[:rows], max(len(diffs) - rows, 0)
-
-
-def _subscription_ids(session: Session, batch_id: int) -> list[int]:
-    stmt = (
-        select(InvoiceLine.subscription_id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(Invoice.batch_id == batch_id, InvoiceLine.subscription_id.is_not(None)).distinct()
-    )
-    return sorted(session.scalars(stmt))
+# --- batches and invoices (the review itself is services.batch_review's) -------------------------------------
 
 
 @dataclass(frozen=True)
 class ExportRow:
     id: int
+    invoice_id: int
     target: str
     status: str
     attempts: int
@@ -644,130 +440,39 @@ class ExportRow:
     updated_at: dt.datetime
 
 
-@dataclass(frozen=True)
-class InvoiceRow:
-    id: int
-    batch_id: int
-    tenant: str
-    customer_id: int
-    customer: str
-    invoice_key: str
-    number: str | None
-    issue_date: dt.date | None
-    currency: str
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
-    status: str
-    export: ExportRow | None
-
-
-def batch_invoices(settings: Settings, who: Actor, batch_id: int, offset: int = 0, limit: int = 50) -> Page:
-    """One page of a batch's invoices with each one's latest export state."""
-    offset, limit = _bounds(offset, limit)
-    with UnitOfWork(engine_for(settings)) as uow:
-        session = uow.session
-        tenants = _visible(session, settings, who, "finance")
-        _owned(session.get(Batch, batch_id), tenants, "batch", batch_id)
-        rows = session.execute(
-            select(Invoice, Customer.name.label("customer")).join(Customer, Customer.id == Invoice.customer_id)
-            .where(Invoice.batch_id == batch_id).order_by(Invoice.id).offset(offset).limit(limit + 1)
-        ).all()
-        exports = _latest_exports(session, [r.Invoice.id for r in rows[:limit]])
-        return _page(rows, offset, limit, lambda r: _invoice_row(r.Invoice, r.customer, tenants, exports))
-
-
-def _latest_exports(session: Session, invoice_ids: list[int]) -> dict[int, ExportRow]:
-    latest: dict[int, ExportRow] = {}
-    if not invoice_ids:
-        return latest
-    for e in session.scalars(select(Export).where(Export.invoice_id.in_(invoice_ids)).order_by(Export.id)):
-        latest[e.invoice_id] = _export_row(e)
-    return latest
-
-
 def _export_row(e: Export) -> ExportRow:
-    return ExportRow(e.id, e.target, e.status, e.attempts, e.last_error, e.erp_document_id, e.next_attempt_at,
-                     e.updated_at)
+    return ExportRow(e.id, e.invoice_id, e.target, e.status, e.attempts, e.last_error, e.erp_document_id,
+                     e.next_attempt_at, e.updated_at)
 
 
-def _invoice_row(invoice: Invoice, customer: str, tenants: dict[int, str], exports: dict[int, ExportRow]) -> InvoiceRow:
-    return InvoiceRow(
-        invoice.id, invoice.batch_id, tenants[invoice.tenant_id], invoice.customer_id, customer, invoice.invoice_key,
-        invoice.number, invoice.issue_date, invoice.currency, invoice.net, invoice.vat, invoice.gross, invoice.status,
-        exports.get(invoice.id),
-    )
-
-
-@dataclass(frozen=True)
-class LineRow:
-    id: int
-    invoice_id: int
-    line_key: str
-    version: int
-    kind: str
-    description: str
-    period_from: dt.date | None
-    period_to: dt.date | None
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    unrounded: Decimal
-    currency: str
-    vat_rate: Decimal
-    subscription_id: int | None
-    corrects_line_key: str | None
-    reason_code: str | None
-    lineage: dict[str, Any]
+def export_states(settings: Settings, who: Actor, invoice_ids: Sequence[int]) -> dict[int, ExportRow]:
+    """The latest outbox row of each of these invoices (one page of a batch; ``export_status`` reads a whole batch)."""
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenants = _visible(uow.session, settings, who, "finance")
+        latest: dict[int, ExportRow] = {}
+        stmt = select(Export).where(Export.invoice_id.in_(invoice_ids), Export.tenant_id.in_(tenants))
+        for row in uow.session.scalars(stmt.order_by(Export.id)):
+            latest[row.invoice_id] = _export_row(row)
+        return latest
 
 
 @dataclass(frozen=True)
-class InvoiceView:
-    invoice: InvoiceRow
+class InvoicePlace:
+    """Where an invoice sits (its batch) and every outbox row of it, for the invoice page."""
+
+    batch_id: int
     month: str
-    vat_breakdown: list[Any]
-    lines: list[LineRow]
     exports: list[ExportRow]
 
 
-def invoice_view(settings: Settings, who: Actor, invoice_id: int) -> InvoiceView:
-    """An invoice with its lines and every export attempt row."""
+def invoice_place(settings: Settings, who: Actor, invoice_id: int) -> InvoicePlace:
     with UnitOfWork(engine_for(settings)) as uow:
         session = uow.session
         tenants = _visible(session, settings, who, "finance")
         invoice = _owned(session.get(Invoice, invoice_id), tenants, "invoice", invoice_id)
-        customer = session.get(Customer, invoice.customer_id)
-        exports = [_export_row(e) for e in session.scalars(
-            select(Export).where(Export.invoice_id == invoice.id).order_by(Export.id))]
-        row = _invoice_row(invoice, customer.name, tenants, {invoice.id: exports[-1]} if exports else {})
-        return InvoiceView(row, session.get(Batch, invoice.batch_id).month, list(invoice.vat_breakdown or []),
-                           [_line_row(line) for line in invoice.lines], exports)
-
-
-def _line_row(line: InvoiceLine) -> LineRow:
-    return LineRow(
-        line.id, line.invoice_id, line.line_key, line.version, line.kind, line.description, line.period_from,
-        line.period_to, line.quantity, line.unit_price, line.amount, line.unrounded, line.currency, line.vat_rate,
-        line.subscription_id, line.corrects_line_key, line.reason_code, dict(line.lineage or {}),
-    )
-
-
-@dataclass(frozen=True)
-class LineView:
-    line: LineRow
-    invoice: InvoiceRow
-    tenant: str
-
-
-def line_view(settings: Settings, who: Actor, line_id: int) -> LineView:
-    """One line with its stored lineage (inputs, formula, unrounded amount, rounding): nothing is re-computed."""
-    with UnitOfWork(engine_for(settings)) as uow:
-        session = uow.session
-        tenants = _visible(session, settings, who, "finance")
-        line = _owned(session.get(InvoiceLine, line_id), tenants, "invoice line", line_id)
-        invoice = line.invoice
-        customer = session.get(Customer, invoice.customer_id)
-        return LineView(_line_row(line), _invoice_row(invoice, customer.name, tenants, {}), tenants[line.tenant_id])
+        exports = session.scalars(select(Export).where(Export.invoice_id == invoice.id).order_by(Export.id))
+        return InvoicePlace(invoice.batch_id, session.get(Batch, invoice.batch_id).month,
+                            [_export_row(e) for e in exports])
 
 
 def export_tenant(settings: Settings, who: Actor, export_id: int) -> tuple[str, int]:

@@ -23,6 +23,7 @@ from desk.web.auth import (
     sign_out,
 )
 from desk.web.render import render
+from services import batch_review as review
 from services import web_queries as q
 from services.access import Actor
 from services.clock import Clock, SystemClock
@@ -95,7 +96,7 @@ def _routes(app: FastAPI) -> None:
     def home(request: Request, who: Actor = Depends(current_actor)) -> HTMLResponse:
         settings = request.app.state.settings
         open_issues = q.list_discrepancies(settings, who, status="open", limit=5)
-        recent = q.list_batches(settings, who, limit=5) if who.has_role("finance") else None
+        recent = review.list_batches(settings, who.username, per_page=5) if who.has_role("finance") else None
         return render(request, "home.html", who=who, discrepancies=open_issues, batches=recent)
 
     @app.get("/operations", response_class=HTMLResponse)

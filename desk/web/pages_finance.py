@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from config import Settings
 from desk.web.auth import current_actor
-from desk.web.chart import month_chart
+from desk.web.chart import Chart, month_chart
 from desk.web.render import flash, render
+from services import batch_review as review
 from services import web_queries as q
 from services.access import Actor, require
 from services.approval import approve_batch, reject_batch
@@ -21,29 +24,48 @@ from services.export import retry_export as retry_export_now
 router = APIRouter()
 
 
+PER_PAGE = 50
+DIFF_ROWS = 50
+CHART_MONTHS = 6
+
+
 @router.get("/batches", response_class=HTMLResponse)
 def batches(
-    request: Request, tenant: str = "", month: str = "", offset: int = 0, who: Actor = Depends(current_actor)
+    request: Request, tenant: str = "", month: str = "", page: int = 1, who: Actor = Depends(current_actor)
 ) -> HTMLResponse:
     settings = request.app.state.settings
-    page = q.list_batches(settings, who, tenant or None, month or None, offset=offset)
-    return render(request, "batches.html", who=who, page=page, tenant=tenant, month=month,
+    found = review.list_batches(settings, who.username, tenant or None, month or None, page, PER_PAGE)
+    return render(request, "batches.html", who=who, page=found, tenant=tenant, month=month,
                   visible=who.visible_tenants(settings))
 
 
-@router.get("/batches/{batch_id}", response_class=HTMLResponse)
-def batch(request: Request, batch_id: int, offset: int = 0, who: Actor = Depends(current_actor)) -> HTMLResponse:
-    settings = request.app.state.settings
-    view = q.batch_view(settings, who, batch_id)
+def _chart(settings: Settings, who: Actor, tenant: str, month: str) -> list[Chart]:
+    """One bar chart per currency: this month and the months before it (the batch service's monthly totals)."""
     per_currency: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-    for total in view.months:
-        per_currency[total.currency].append((total.month, total.net))
-    charts = [month_chart(currency, totals, view.batch.month) for currency, totals in sorted(per_currency.items())]
-    open_issues = q.list_discrepancies(settings, who, view.batch.tenant, status="open",
-                                       subscription_ids=view.subscription_ids, limit=20)
-    return render(request, "batch.html", who=who, view=view, charts=charts, discrepancies=open_issues,
-                  invoices=q.batch_invoices(settings, who, batch_id, offset=offset),
-                  can_approve=who.has_role("approver") and view.batch.status == "draft")
+    for total in review.monthly_totals(settings, tenant, who.username):
+        if total["month"] <= month:
+            per_currency[total["currency"]].append((total["month"], Decimal(total["net"])))
+    return [month_chart(currency, totals[-CHART_MONTHS:], month) for currency, totals in sorted(per_currency.items())]
+
+
+def _largest_first(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(changes, key=lambda c: (-abs(Decimal(c["delta"])), c["name"]))
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+def batch(request: Request, batch_id: int, page: int = 1, who: Actor = Depends(current_actor)) -> HTMLResponse:
+    settings = request.app.state.settings
+    tenant, month = q.batch_tenant(settings, who, batch_id)
+    summary = review.batch_summary(settings, tenant, month, who.username)
+    invoices = review.batch_invoices(settings, batch_id, who.username, page, PER_PAGE)
+    exports = q.export_states(settings, who, [item["id"] for item in invoices.items])
+    customers = _largest_first(summary["diff"]["customers"])
+    subscriptions = _largest_first(summary["diff"]["subscriptions"])
+    return render(request, "batch.html", who=who, summary=summary, b=summary["batch"], charts=_chart(settings, who,
+                  tenant, month), customers=customers[:DIFF_ROWS], customers_more=max(len(customers) - DIFF_ROWS, 0),
+                  subscriptions=subscriptions[:DIFF_ROWS], subscriptions_more=max(len(subscriptions) - DIFF_ROWS, 0),
+                  invoices=invoices, exports=exports,
+                  can_approve=who.has_role("approver") and summary["batch"]["status"] == "draft")
 
 
 def _batch_tenant(request: Request, who: Actor, batch_id: int) -> tuple[str, str]:
@@ -84,12 +106,15 @@ def reject(
 
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
 def invoice(request: Request, invoice_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
-    return render(request, "invoice.html", who=who, view=q.invoice_view(request.app.state.settings, who, invoice_id))
+    settings = request.app.state.settings
+    return render(request, "invoice.html", who=who, i=review.invoice_detail(settings, invoice_id, who.username),
+                  place=q.invoice_place(settings, who, invoice_id))
 
 
 @router.get("/lines/{line_id}", response_class=HTMLResponse)
 def line(request: Request, line_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
-    return render(request, "line.html", who=who, view=q.line_view(request.app.state.settings, who, line_id))
+    return render(request, "line.html", who=who,
+                  line=review.explain_line(request.app.state.settings, str(line_id), who.username))
 
 
 @router.post("/exports/{export_id}/retry")

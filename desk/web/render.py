@@ -18,21 +18,27 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates"))
 FLASH = "flash"
 
 
-def money(value: Decimal | None, currency: str = "") -> str:
-    """``1234.5`` -> ``1,234.50 EUR``; more decimals are shown when the value has them (unit prices)."""
+def money(value: Decimal | str | None, currency: str = "") -> str:
+    """``1234.5`` -> ``1,234.50 EUR``; more decimals are shown when the value has them (unit prices). Services
+    hand amounts as ``Decimal`` or as exact text; both are shown without ever passing through float."""
     if value is None:
         return "—"
+    value = Decimal(value)
     places = max(2, -value.as_tuple().exponent) if isinstance(value.as_tuple().exponent, int) else 2
     text = f"{value:,.{places}f}"
     return f"{text} {currency}".strip()
 
 
-def instant(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+def instant(value: dt.datetime | str | None) -> str:
+    """An instant in UTC; ISO text (as some services return it) is parsed first."""
+    if not value:
+        return "—"
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def number(value: Decimal | None) -> str:
-    return "—" if value is None else format(value, "f")
+def number(value: Decimal | str | None) -> str:
+    return "—" if value is None else format(Decimal(value), "f")
 
 
 TEMPLATES.env.filters.update(money=money, instant=instant, number=number)
@@ -44,12 +50,13 @@ def flash(request: Request, message: str, kind: str = "info") -> None:
     request.session[FLASH] = request.session[FLASH]
 
 
-def page_url(request: Request, offset: int | None) -> str | None:
-    """The current URL with another ``offset`` (for next/previous links); ``None`` when there is no such page."""
-    if offset is None:
+def url_with(request: Request, name: str, value: int | None) -> str | None:
+    """The current URL with one query parameter changed (``offset`` or ``page`` of pager links); ``None`` when
+    there is no such page."""
+    if value is None:
         return None
     params = dict(request.query_params)
-    params["offset"] = str(offset)
+    params[name] = str(value)
     return f"{request.url.path}?{urlencode(params)}"
 
 
@@ -69,7 +76,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request),
         messages=request.session.pop(FLASH, []),
-        page_url=lambda offset: page_url(request, offset),
+        page_url=lambda offset: url_with(request, "offset", offset),
+        page_number_url=lambda number: url_with(request, "page", number),
         tenants={t.code: t for t in settings.tenants},
     )
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

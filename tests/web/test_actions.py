@@ -111,6 +111,6 @@ def test_invoices_are_paged_in_the_query(settings: Settings) -> None:
     table = first[first.index('id="invoices"'):]
     assert table.count('<a href="/invoices/') == 50
     assert 'rel="next"' in table and 'rel="prev"' not in table
-    second = finn.get(f"/batches/{seeded.nl_batch}?offset=50").text
+    second = finn.get(f"/batches/{seeded.nl_batch}?page=2").text
     table = second[second.index('id="invoices"'):]
     assert table.count('<a href="/invoices/') == 10 and 'rel="next"' not in table and 'rel="prev"' in table

@@ -127,7 +127,7 @@ def test_finance_reviews_the_batch_down_to_a_lines_lineage(page: Page, month: Mo
     expect(page.get_by_role("heading", name=f"Batch nl-bv {MONTH}")).to_be_visible()
     expect(page.locator("figure.chart svg rect.bar.current")).to_have_count(1)
     expect(page.locator("figure.chart svg rect.bar")).to_have_count(2)
-    totals = page.get_by_role("table", name="Totals per currency")
+    totals = page.get_by_role("table", name="Totals per currency", exact=True)
     expect(totals).to_contain_text("983.17")  # built by the batch service from the seeded snapshots
     diff = page.get_by_role("table", name=re.compile("Net per customer"))
     expect(diff.get_by_role("row", name=re.compile("Contoso Zorg"))).to_contain_text("81.57")  # two more seats
