@@ -12,11 +12,10 @@ from pathlib import Path
 
 from config import Settings
 from erp_export.einvoice import Format, write_files
-from ledger.models import Batch
 from services.access import Actor, require
 from services.erp_targets import DEFAULT_REVENUE_ACCOUNT
-from services.errors import NotFound, ValidationFailed
-from services.export import invoice_document
+from services.errors import ValidationFailed
+from services.export import find_batch, invoice_document
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -39,11 +38,8 @@ def write_einvoices(settings: Settings, who: Actor, batch: int | str, fmt: str, 
         raise ValidationFailed(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
     require(who, "finance", tenant)
     with UnitOfWork(engine_for(settings)) as uow:
-        found = _batch(uow, batch, tenant)
-        tenant_row = uow.exports.tenant(found.tenant_id)
-        if tenant_row is None or not who.can_see(tenant_row.code):
-            raise NotFound(f"batch {batch!r}: not found")
-        config = settings.tenant(tenant_row.code)
+        found = find_batch(uow, who, batch, tenant)
+        config = settings.tenant(uow.exports.tenant(found.tenant_id).code)
         invoices = [i for i in uow.exports.invoices_of_batch(found.id) if i.status in WRITABLE]
         customers = uow.exports.customers({i.customer_id for i in invoices})
         documents = [invoice_document(config, invoice, customers[invoice.customer_id], found,
@@ -56,18 +52,3 @@ def write_einvoices(settings: Settings, who: Actor, batch: int | str, fmt: str, 
         uow.audit.record(who.username, "einvoice.write", "batch", found.id, found.tenant_id,
                          after={"format": fmt, "files": len(written), "directory": str(out)})
     return written
-
-
-def _batch(uow: UnitOfWork, batch: int | str, tenant: str | None) -> Batch:
-    if isinstance(batch, str) and batch.isdigit():
-        batch = int(batch)
-    if isinstance(batch, int):
-        found = uow.exports.batch(batch)
-    else:
-        tenant_row = uow.tenants.by_code(tenant) if tenant else None
-        if tenant_row is None:
-            raise ValidationFailed(f"batch {batch!r}: give --tenant with a month, or the batch id")
-        found = uow.exports.batch_by_month(tenant_row.id, batch)
-    if found is None:
-        raise NotFound(f"batch {batch!r}: not found")
-    return found

@@ -50,6 +50,7 @@ from services.uow import UnitOfWork
 
 log = logging.getLogger("cspbill.export")
 
+BREAKER = 3  # retryable failures in a row after which a run stops calling that ERP
 MAX_ATTEMPTS = 8  # after this many runs a retryable error becomes a failure a person must look at
 BACKOFF_BASE = dt.timedelta(minutes=2)
 BACKOFF_CAP = dt.timedelta(hours=6)
@@ -91,6 +92,7 @@ class ExportSummary:
     target: str
     dry_run: bool
     outcomes: list[ExportOutcome] = field(default_factory=list)
+    stopped: str | None = None  # why the run gave up early on this ERP (the rest stays queued)
 
     def counts(self) -> dict[str, int]:
         result: dict[str, int] = {}
@@ -153,12 +155,8 @@ def export_invoices(
             continue
         summary = ExportSummary(config.code, target.name, dry_run=False)
         _queue(settings, who, config, target, clock)
-        with _run() as runner:
-            for row_id in _due_ids(settings, config, target, clock, include_failed=retry_failed, backoff=False):
-                outcome = _send(settings, who, config, target, row_id, runner, clock, after_send, policy)
-                summary.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
+        summary.stopped = _drain(settings, who, config, target, clock, summary.outcomes, include_failed=retry_failed,
+                                 backoff=False, progress=progress, after_send=after_send, policy=policy)
         summaries.append(summary)
     return summaries
 
@@ -196,11 +194,11 @@ def retry_due_exports(settings: Settings, clock: Clock, *, targets: TargetFactor
     for config in settings.tenants:
         if config.code not in due or config.erp.kind == "none":
             continue
-        target = targets(settings, config)
-        with _run() as runner:
-            for row_id in _due_ids(settings, config, target, clock, include_failed=False, backoff=True):
-                outcome = _send(settings, who, config, target, row_id, runner, clock, None, policy)
-                counts[outcome.action] = counts.get(outcome.action, 0) + 1
+        outcomes: list[ExportOutcome] = []
+        _drain(settings, who, config, targets(settings, config), clock, outcomes, include_failed=False, backoff=True,
+               policy=policy)
+        for outcome in outcomes:
+            counts[outcome.action] = counts.get(outcome.action, 0) + 1
     return counts
 
 
@@ -208,14 +206,26 @@ def export_status(settings: Settings, who: Actor, tenant: str, batch: int | str)
     """Every invoice of a batch (by id or ``YYYY-MM``) with its outbox rows, for the status view."""
     require(who, "finance", tenant)
     with UnitOfWork(engine_for(settings)) as uow:
-        tenant_row = uow.tenants.by_code(tenant)
-        if tenant_row is None:
-            raise NotFound(f"tenant {tenant!r}: not found")
-        found = (uow.exports.batch(batch) if isinstance(batch, int)
-                 else uow.exports.batch_by_month(tenant_row.id, batch))
-        if found is None or found.tenant_id != tenant_row.id:
-            raise NotFound(f"batch {batch!r} of tenant {tenant!r}: not found")
+        found = find_batch(uow, who, batch, tenant)
         return [_status_row(invoice, row) for invoice, row in uow.exports.for_batch(found.id)]
+
+
+def find_batch(uow: UnitOfWork, who: Actor, batch: int | str, tenant: str | None) -> Batch:
+    """A batch by id (``12`` or ``"12"``) or by ``YYYY-MM`` of ``tenant``; ``NotFound`` when it does not exist or
+    belongs to a legal entity ``who`` may not see (or not to ``tenant`` when one is given)."""
+    tenant_row = uow.tenants.by_code(tenant) if tenant else None
+    if tenant and tenant_row is None:
+        raise NotFound(f"tenant {tenant!r}: not found")
+    if isinstance(batch, int) or batch.isdigit():
+        found = uow.exports.batch(int(batch))
+    elif tenant_row is None:
+        raise ValidationFailed(f"batch {batch!r}: a month needs the tenant (or give the batch id)")
+    else:
+        found = uow.exports.batch_by_month(tenant_row.id, batch)
+    owner = uow.exports.tenant(found.tenant_id) if found else None
+    if found is None or owner is None or not who.can_see(owner.code) or (tenant_row and owner.id != tenant_row.id):
+        raise NotFound(f"batch {batch}: not found" + (f" for tenant {tenant!r}" if tenant else ""))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -304,6 +314,27 @@ def _tenants(settings: Settings, who: Actor, tenant: str | None) -> list[TenantC
     return [t for t in settings.tenants if who.can_see(t.code) and t.erp.kind != "none"]
 
 
+def _drain(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarget, clock: Clock,
+           outcomes: list[ExportOutcome], *, include_failed: bool, backoff: bool,
+           progress: Callable[[ExportOutcome], None] | None = None,
+           after_send: Callable[[ExportOutcome], None] | None = None, policy: RetryPolicy | None = None) -> str | None:
+    """Send every due row of one tenant, appending outcomes. After ``BREAKER`` retryable failures in a row the ERP is
+    taken to be down: the run stops and the remaining rows keep their place in the queue, untouched."""
+    streak = 0
+    with _run() as runner:
+        for row_id in _due_ids(settings, config, target, clock, include_failed=include_failed, backoff=backoff):
+            outcome = _send(settings, who, config, target, row_id, runner, clock, after_send, policy)
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+            streak = streak + 1 if outcome.action == "queued" else 0
+            if streak >= BREAKER:
+                log.warning("export stopped: tenant=%s target=%s: %d retryable failures in a row", config.code,
+                            target.name, streak)
+                return f"{target.name} unavailable: {streak} failures in a row, the rest stays queued"
+    return None
+
+
 def _queue(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarget, clock: Clock) -> int:
     """Create the outbox row of every approved invoice that has none for this target yet (one transaction)."""
     now = clock.now()
@@ -311,6 +342,7 @@ def _queue(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarg
         tenant = uow.tenants.by_code(config.code)
         if tenant is None:
             raise NotFound(f"tenant {config.code!r}: not in the ledger (run `cspbill init`)")
+        uow.exports.lock_tenant(tenant.id)  # two runs at once: the second sees the first's rows
         existing = uow.exports.for_target(tenant.id, target.name)
         fresh = [inv for inv in uow.exports.approved_invoices(tenant.id) if inv.id not in existing]
         for invoice in fresh:

@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
                                     retry_failed=retry_failed, progress=show)
         if as_json:
             typer.echo(json.dumps([{"tenant": s.tenant, "target": s.target, "dry_run": s.dry_run,
-                                    "counts": s.counts(), "outcomes": [asdict(o) for o in s.outcomes]}
+                                    "counts": s.counts(), "stopped": s.stopped,
+                                    "outcomes": [asdict(o) for o in s.outcomes]}
                                    for s in summaries], indent=2))
         table = Table(title="Export dry run: nothing was changed" if dry_run else "Export summary")
         for column in ("tenant", "ERP", "invoices", "outcome"):
@@ -56,5 +57,8 @@ def register(app: typer.Typer) -> None:
             table.add_row(summary.tenant, summary.target, str(len(summary.outcomes)),
                           ", ".join(f"{action} {n}" for action, n in sorted(counts.items())) or "nothing to do")
         console.print(table)
+        for summary in summaries:
+            if summary.stopped:
+                console.print(f"[yellow]{summary.tenant}: {escape(summary.stopped)}[/]", highlight=False)
         if any(o.action == "failed" for s in summaries for o in s.outcomes) and not dry_run:
             raise typer.Exit(1)

@@ -29,6 +29,10 @@ class ExportRepository(Repository):
         self.session.flush()
         return row
 
+    def lock_tenant(self, tenant_id: int) -> None:
+        """Serialise queueing per tenant until commit: PostgreSQL row lock (SQLite's write transaction already is)."""
+        self.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
     def for_target(self, tenant_id: int, target: str) -> dict[int, Export]:
         """This tenant's outbox rows for ``target``, by invoice id."""
         rows = self.session.scalars(select(Export).where(Export.tenant_id == tenant_id, Export.target == target))

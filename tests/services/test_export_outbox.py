@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -62,7 +64,7 @@ class Soap:
 
     @property
     def service_url(self) -> str:
-        return f"{self.server.url}{bc_sandbox.PREFIX}/WS/CRONUS%20NL/Page/SalesInvoice"
+        return f"{self.server.url}{bc_sandbox.PREFIX}/WS/{quote(bc_sandbox.COMPANY)}/Page/SalesInvoice"
 
     def state(self) -> dict[str, Any]:
         response = requests.get(f"{self.server.url}{bc_sandbox.PREFIX}/__admin/state", timeout=5)
@@ -296,6 +298,40 @@ def test_crash_between_queueing_and_sending_sends_once_on_rerun(nl: Settings, so
     assert [o.action for o in outcomes] == ["queued", "queued"]
     soap.app.faults.clear()
     assert [o.action for o in run(nl)] == ["created", "created"]
+    assert_exactly_once(soap, nl, numbers)
+
+
+def test_a_run_stops_calling_an_erp_that_is_down_and_leaves_the_rest_queued(nl: Settings, soap: Soap) -> None:
+    seed_invoices(nl, count=5)
+    soap.app.faults.arm(SOAP, kind="status", status=503, times=-1, headers={"Retry-After": "0"})
+    [summary] = export_invoices(nl, actor(nl, "finn"), "nl-bv", clock=FixedClock(NOW), policy=FAST)
+    assert [o.action for o in summary.outcomes] == ["queued"] * 3
+    assert summary.stopped and "3 failures in a row" in summary.stopped
+    assert [(r.status, r.attempts) for r in exports(nl)] == [("queued", 1)] * 3 + [("queued", 0)] * 2
+    soap.app.faults.clear()
+    assert [o.action for o in run(nl)] == ["created"] * 5
+
+
+def test_two_runs_at_once_send_each_invoice_once(nl: Settings, soap: Soap) -> None:
+    numbers = seed_invoices(nl, count=4)
+    soap.app.faults.arm(SOAP, kind="delay", seconds=0.3, times=-1)  # keep both runs in flight together
+    results: list[list[ExportOutcome]] = []
+    errors: list[BaseException] = []
+
+    def one_run() -> None:
+        try:
+            results.append(run(nl))
+        except BaseException as exc:  # surfaced by the assertion below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(results) == 2
+    actions = sorted(o.action for outcomes in results for o in outcomes)
+    assert actions.count("created") == 4 and set(actions) <= {"created", "busy", "skipped"}
     assert_exactly_once(soap, nl, numbers)
 
 
