@@ -5,7 +5,7 @@ aggregations, may return values out of column order (§4.3), so one query cannot
 tag at once. The pull runs one-aggregation queries that share the resource id as join key:
 
 * cost and quantity by (``ResourceId``, ``MeterId``) per day: the rows of the result;
-* meter name and category by ``MeterId`` for the whole range;
+* meter name and category by ``MeterId``, and location by ``ResourceId``, for the whole range;
 * each configured tag key by (``ResourceId``, tag) per day.
 
 Subscription and resource group come out of the resource id. Only Azure consumption is read (``PublisherType`` In
@@ -27,6 +27,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -114,6 +115,17 @@ def _resource_parts(resource_id: str) -> tuple[str, str | None]:
     subscription = parts[lowered.index("subscriptions") + 1] if "subscriptions" in lowered[:-1] else ""
     group = parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered[:-1] else None
     return subscription.lower(), group.lower() if group else None
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What the side queries found, keyed by lower-cased ids: joined onto each cost row."""
+
+    quantities: dict[tuple, Any]  # (UsageDate, ResourceId, MeterId, Currency) -> quantity
+    meter_names: dict[tuple, Any]  # (MeterId,) -> Meter
+    categories: dict[tuple, Any]  # (MeterId,) -> MeterCategory
+    locations: dict[tuple, Any]  # (ResourceId,) -> ResourceLocation
+    tags: dict[tuple, dict[str, str]]  # (UsageDate, ResourceId) -> {tag key: value}
 
 
 class AzureCosts:
@@ -287,6 +299,10 @@ class AzureCosts:
             "UsageQuantity",
         )
         meter_names, categories = meters or self.meters(scope, first, last)
+        by_location = [{"type": "Dimension", "name": "ResourceId"}, {"type": "Dimension", "name": "ResourceLocation"}]
+        locations = self._index(
+            self._rows(scope, self._body(first, last, "None", "Cost", by_location)), ("ResourceId",), "ResourceLocation"
+        )
         tags: dict[tuple, dict[str, str]] = {}
         for key in self.tag_keys:
             grouping = [{"type": "Dimension", "name": "ResourceId"}, {"type": "TagKey", "name": key}]
@@ -300,7 +316,8 @@ class AzureCosts:
             record_id = f"{row.get('UsageDate')}|{row.get('ResourceId')}|{row.get('MeterId')}"
             try:
                 item = FieldReader(self.source, record_id, row)
-                records.append(self._usage(item, customer_external_id, quantities, meter_names, categories, tags))
+                lookups = _Lookups(quantities, meter_names, categories, locations, tags)
+                records.append(self._usage(item, customer_external_id, lookups))
             except MalformedRecord as bad:
                 log.warning("%s", bad)
                 errors.append(bad)
@@ -317,15 +334,7 @@ class AzureCosts:
     def _index(rows: Iterator[dict[str, Any]], key: tuple[str, ...], value: str) -> dict[tuple, Any]:
         return {tuple(str(row.get(k, "")).lower() for k in key): row.get(value) for row in rows}
 
-    def _usage(
-        self,
-        item: FieldReader,
-        customer: str,
-        quantities: dict[tuple, Any],
-        meter_names: dict[tuple, Any],
-        categories: dict[tuple, Any],
-        tags: dict[tuple, dict[str, str]],
-    ) -> UsageRecord:
+    def _usage(self, item: FieldReader, customer: str, lookups: _Lookups) -> UsageRecord:
         day = _usage_day(item)
         cost = _number(item, "Cost")
         currency = item.currency("Currency")
@@ -333,7 +342,7 @@ class AzureCosts:
         meter_id = item.text("MeterId")
         subscription, group = _resource_parts(resource_id)
         key = (str(item.get("UsageDate")), resource_id.lower(), meter_id.lower(), currency.lower())
-        raw_quantity = quantities.get(key)
+        raw_quantity = lookups.quantities.get(key)
         quantity = (
             Decimal(0)
             if raw_quantity is None
@@ -344,7 +353,8 @@ class AzureCosts:
                 (self.source, customer, subscription, day.isoformat(), resource_id.lower(), meter_id.lower(), currency)
             ).encode()
         ).hexdigest()[:40]
-        row_tags = tags.get((item.get("UsageDate"), resource_id.lower()), {})
+        row_tags = lookups.tags.get((item.get("UsageDate"), resource_id.lower()), {})
+        location = lookups.locations.get((resource_id.lower(),))
         return UsageRecord(
             source=self.source,
             row_key=row_key,
@@ -352,10 +362,10 @@ class AzureCosts:
             subscription_external_id=subscription,
             usage_date=day,
             meter_id=meter_id,
-            meter_name=str(meter_names.get((meter_id.lower(),)) or meter_id),
-            meter_category=str(categories.get((meter_id.lower(),)) or ""),
+            meter_name=str(lookups.meter_names.get((meter_id.lower(),)) or meter_id),
+            meter_category=str(lookups.categories.get((meter_id.lower(),)) or ""),
             resource_group=group,
-            resource_location=None,
+            resource_location=str(location) if location else None,
             tags=tuple(sorted(row_tags.items())),
             quantity=quantity,
             cost=cost,

@@ -56,6 +56,7 @@ def test_daily_costs_per_subscription_group_meter_and_tag(connect, arm_server: S
         assert row.cost == Decimal(repr(float(fact["Cost"])))
         assert row.quantity == Decimal(repr(float(fact["UsageQuantity"])))
         assert row.meter_name == fact["Meter"] and row.meter_category == fact["MeterCategory"]
+        assert row.resource_location == fact["ResourceLocation"]
         assert dict(row.tags) == fact["tags"]
         assert row.customer_external_id == CUSTOMER.id and row.currency == "EUR"
     assert {dict(u.tags).get("environment") for u in result.usage} >= {"Prod", "Test", "Dev"}
@@ -97,7 +98,7 @@ def test_pull_over_billing_customers_waits_out_the_qpu_quota(clock, tls, make_to
     assert {c.tenant_id for c in result.customers} == {c.id for c in WORLD.customers}
     assert {u.customer_external_id for u in result.usage} == {c.id for c in WORLD.customers}
     assert len(result.usage) == len(WORLD.usage(last, last, NOW))
-    queries = 2 + 3 * len(WORLD.customers)  # meters once, then cost, quantity and tag per customer; one page each
+    queries = 2 + 4 * len(WORLD.customers)  # meters once; cost, quantity, location, tag per customer; one page each
     assert posts > queries  # some were refused with 429 and sent again after the wait
 
 
