@@ -29,6 +29,7 @@ from erp_export.base import (
     ErpConflict,
     ErpDocumentRef,
     ErpError,
+    ErpOutcomeUnknown,
     ErpRejected,
     ErpUnavailable,
     Planning,
@@ -196,6 +197,12 @@ class BcSoapExporter(Planning):
             raise ErpRejected(TARGET, message, code=(fault.code or "").rsplit(".", 1)[-1]) from fault
         except zeep.exceptions.TransportError as exc:
             raise self._transport_error(exc) from exc
+        except zeep.exceptions.ValidationError as exc:  # our payload does not fit the page's WSDL
+            raise ErpRejected(TARGET, f"{operation}: {exc}", code="ValidationError") from exc
+        except zeep.exceptions.XMLSyntaxError as exc:  # an answer that is not SOAP: we cannot tell what happened
+            if write:
+                raise ErpOutcomeUnknown(TARGET, f"{operation}: unreadable answer") from exc
+            raise ErpUnavailable(TARGET, f"{operation}: unreadable answer") from exc
         except requests.RequestException as exc:
             raise transport_failure(TARGET, exc, write=write) from exc
 

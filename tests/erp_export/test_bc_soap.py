@@ -75,6 +75,7 @@ FAULTS = {
                            "body": "<html><body>Too many requests</body></html>"},
     "503 retry-after on lookup": {"kind": "status", "status": 503, "headers": {"Retry-After": "1"}},
     "500 on lookup twice": {"kind": "status", "status": 500, "times": 2, "body": "<html>oops</html>"},
+    "unreadable 200 on create": {"kind": "status", "status": 200, "after": 1, "body": "<<not soap"},
     "dropped before apply": {"kind": "drop", "after": 1},
     "applied then dropped": {"kind": "apply_then_drop", "after": 1},
     "slow create beyond operation_timeout": {"kind": "delay", "seconds": 1.5, "after": 1},
