@@ -170,8 +170,12 @@ class BcSoapExporter(Planning):
         if missing:
             raise ErpRejected(TARGET, f"page {self.config.service} lacks fields {', '.join(missing)}")
 
-    def _transport_error(self, exc: zeep.exceptions.TransportError) -> ErpError:
+    def _transport_error(self, exc: zeep.exceptions.TransportError, write: bool = False) -> ErpError:
         status = exc.status_code
+        if 200 <= status < 300:  # an answer that is not SOAP: we cannot tell what happened
+            if write:
+                return ErpOutcomeUnknown(TARGET, "unreadable answer to a write: look it up before retrying")
+            return ErpUnavailable(TARGET, "unreadable answer")
         if status == 401 and self._on_unauthorized is not None:
             self._on_unauthorized()  # a bearer token the server refused: drop it, the next attempt gets a new one
             return ErpUnavailable(TARGET, "bearer token refused; renewed for the next attempt")
@@ -196,7 +200,7 @@ class BcSoapExporter(Planning):
                 raise ErpConflict(TARGET, message) from fault
             raise ErpRejected(TARGET, message, code=(fault.code or "").rsplit(".", 1)[-1]) from fault
         except zeep.exceptions.TransportError as exc:
-            raise self._transport_error(exc) from exc
+            raise self._transport_error(exc, write) from exc
         except zeep.exceptions.ValidationError as exc:  # our payload does not fit the page's WSDL
             raise ErpRejected(TARGET, f"{operation}: {exc}", code="ValidationError") from exc
         except zeep.exceptions.XMLSyntaxError as exc:  # an answer that is not SOAP: we cannot tell what happened
