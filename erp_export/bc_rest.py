@@ -130,7 +130,12 @@ class BcRestExporter(Planning):
     def _json(self, method: str, url: str, *, body: Any = None, headers: Mapping[str, str] | None = None,
               write: bool = False, cost: int = 1) -> Any:
         response = self._send(method, url, body=body, headers=headers, write=write, cost=cost)
-        payload = response.json(parse_float=Decimal) if response.content else None
+        try:
+            payload = response.json(parse_float=Decimal) if response.content else None
+        except ValueError:
+            payload = None
+            if response.status_code < 300:  # a success we cannot read: for a write, the outcome is unknown
+                raise (ErpOutcomeUnknown if write else ErpUnavailable)(TARGET, "unreadable answer") from None
         self._check(response.status_code, response.headers, payload, write)
         return payload
 

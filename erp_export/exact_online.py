@@ -190,7 +190,10 @@ class ExactOnlineExporter(Planning):
     def _answer(self, response: requests.Response, write: bool) -> Any:
         status = response.status_code
         if status in (200, 201):
-            return response.json(parse_float=Decimal) if response.content else None
+            try:
+                return response.json(parse_float=Decimal) if response.content else None
+            except ValueError:  # a success we cannot read: for a write, the outcome is unknown
+                raise (ErpOutcomeUnknown if write else ErpUnavailable)(TARGET, "unreadable answer") from None
         if status == 204:
             return None
         message = _error_message(response)

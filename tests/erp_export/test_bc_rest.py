@@ -91,6 +91,7 @@ FAULTS = {
     "503 retry-after on lookup": (f"GET {INVOICES}", {"kind": "status", "status": 503,
                                                        "headers": {"Retry-After": "1"}}),
     "502 twice on lookup": (f"GET {INVOICES}", {"kind": "status", "status": 502, "times": 2}),
+    "unreadable 201 on create": (f"POST {INVOICES}", {"kind": "status", "status": 201, "body": "<html>"}),
     "dropped before apply": (f"POST {INVOICES}", {"kind": "drop"}),
     "applied then dropped": (f"POST {INVOICES}", {"kind": "apply_then_drop"}),
     "slow create beyond the timeout": (f"POST {INVOICES}", {"kind": "delay", "seconds": 1.5}),

@@ -96,6 +96,7 @@ FAULTS = {
         "lang": "", "value": "API rate limit exceeded."}}}}),
     "503 retry-after on lookup": (LOOKUP, {"kind": "status", "status": 503, "headers": {"Retry-After": "1"}}),
     "validation-looking 500 without body on lookup": (LOOKUP, {"kind": "status", "status": 500}),
+    "unreadable 201 on create": (ENTRIES, {"kind": "status", "status": 201, "body": "<html>"}),
     "dropped before apply": (ENTRIES, {"kind": "drop"}),
     "applied then dropped": (ENTRIES, {"kind": "apply_then_drop"}),
     "slow create beyond the timeout": (ENTRIES, {"kind": "delay", "seconds": 1.5}),
