@@ -194,9 +194,14 @@ def retry_due_exports(settings: Settings, clock: Clock, *, targets: TargetFactor
     for config in settings.tenants:
         if config.code not in due or config.erp.kind == "none":
             continue
+        try:
+            target = targets(settings, config)
+        except ValidationFailed as exc:  # one tenant's broken ERP config must not hold up the others
+            log.error("export retry skipped: tenant=%s: %s", config.code, exc)
+            counts["config_error"] = counts.get("config_error", 0) + 1
+            continue
         outcomes: list[ExportOutcome] = []
-        _drain(settings, who, config, targets(settings, config), clock, outcomes, include_failed=False, backoff=True,
-               policy=policy)
+        _drain(settings, who, config, target, clock, outcomes, include_failed=False, backoff=True, policy=policy)
         for outcome in outcomes:
             counts[outcome.action] = counts.get(outcome.action, 0) + 1
     return counts

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -80,10 +79,11 @@ class ExportRepository(Repository):
         return self.session.scalars(query).all()
 
     def due_anywhere(self, now: dt.datetime) -> Sequence[tuple[int, str]]:
-        """(tenant id, target) pairs with queued rows whose backoff has passed, for the scheduler's retry job."""
+        """(tenant id, target) pairs with queued rows whose backoff has passed or rows left in ``sending``, for the
+        scheduler's retry job (which rows of a ``sending`` claim are orphaned is the caller's decision)."""
+        ready = or_(Export.status == "sending", Export.next_attempt_at.is_(None), Export.next_attempt_at <= now)
         query = (select(Export.tenant_id, Export.target)
-                 .where(Export.status == "queued", or_(Export.next_attempt_at.is_(None),
-                                                       Export.next_attempt_at <= now))
+                 .where(Export.status.in_(("queued", "sending")), ready)
                  .distinct().order_by(Export.tenant_id, Export.target))
         return [(tenant_id, target) for tenant_id, target in self.session.execute(query)]
 
@@ -107,10 +107,3 @@ class ExportRepository(Repository):
         query = (select(Invoice, Export).outerjoin(Export, Export.invoice_id == Invoice.id)
                  .where(Invoice.batch_id == batch_id).order_by(Invoice.id, Export.id))
         return [(invoice, export) for invoice, export in self.session.execute(query)]
-
-    def counts(self, tenant_id: int) -> dict[str, Any]:
-        rows = self.session.scalars(select(Export.status).where(Export.tenant_id == tenant_id))
-        result: dict[str, Any] = {}
-        for status in rows:
-            result[status] = result.get(status, 0) + 1
-        return result

@@ -290,6 +290,20 @@ def test_crash_after_the_erp_answered_before_our_commit_is_resolved_by_lookup(nl
     assert [r.status for r in exports(nl)] == ["sent", "sent", "sent"]
 
 
+def test_the_scheduler_job_resolves_a_send_interrupted_by_a_crash(nl: Settings, soap: Soap) -> None:
+    [number] = seed_invoices(nl, count=1)
+
+    def crash(outcome: ExportOutcome) -> None:
+        raise Crash("process died after the ERP created the document")
+
+    with pytest.raises(Crash):
+        run(nl, after_send=crash)
+    assert [r.status for r in exports(nl)] == ["sending"]
+    assert retry_due_exports(nl, FixedClock(NOW), policy=FAST) == {"adopted": 1}
+    assert_exactly_once(soap, nl, [number])
+    assert retry_due_exports(nl, FixedClock(NOW), policy=FAST) == {}
+
+
 def test_crash_between_queueing_and_sending_sends_once_on_rerun(nl: Settings, soap: Soap) -> None:
     numbers = seed_invoices(nl, count=2)
     # the ERP is unreachable for the whole first run: rows stay queued, nothing was created
