@@ -195,7 +195,8 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
             else:
                 ref, action = found, "adopted" if unknown else "skipped"
             if post and ref.status != "posted":
-                ref, action = exporter.post(ref), "posted"
+                ref = exporter.post(ref)
+                action = "posted" if ref.status == "posted" else action  # Exact books entries on create
             return ExportResult(ref, action, attempt + 1)  # type: ignore[arg-type]
         except ErpOutcomeUnknown:
             unknown = True
