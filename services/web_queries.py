@@ -120,19 +120,14 @@ def search_customers(settings: Settings, who: Actor, query: str = "", offset: in
     offset, limit = _bounds(offset, limit)
     with UnitOfWork(engine_for(settings)) as uow:
         tenants = _visible(uow.session, settings, who, "desk")
-        counts = (
-            select(func.count(Subscription.id))
-            .where(Subscription.customer_id == Customer.id)
-            .correlate(Customer)
-            .scalar_subquery()
-        )
-        stmt = select(Customer, counts.label("subscriptions")).where(Customer.tenant_id.in_(tenants))
-        if query:
-            like = f"%{query}%"
-            stmt = stmt.where(or_(Customer.name.ilike(like), Customer.reference.ilike(like)))
-        rows = uow.session.execute(stmt.order_by(Customer.name, Customer.id).offset(offset).limit(limit + 1)).all()
-        return _page(rows, offset, limit, lambda r: CustomerRow(
-            r.Customer.id, tenants[r.Customer.tenant_id], r.Customer.name, r.Customer.reference, r.subscriptions))
+        rows = uow.customers.search(list(tenants), query, limit=limit + 1, offset=offset)
+        ids = [c.id for c in rows[:limit]]
+        counts = dict(uow.session.execute(
+            select(Subscription.customer_id, func.count(Subscription.id))
+            .where(Subscription.customer_id.in_(ids)).group_by(Subscription.customer_id)
+        ).tuples().all())
+        return _page(rows, offset, limit, lambda c: CustomerRow(
+            c.id, tenants[c.tenant_id], c.name, c.reference, counts.get(c.id, 0)))
 
 
 def _latest_quantity():
@@ -292,23 +287,15 @@ def list_discrepancies(
     tenant: str | None = None,
     kind: str | None = None,
     status: str | None = "open",
-    subscription_ids: Sequence[int] | None = None,
     offset: int = 0,
     limit: int = 25,
 ) -> Page:
-    """Discrepancies filtered by tenant, kind and status (newest first)."""
+    """Discrepancies filtered by tenant, kind and status (latest day first)."""
     offset, limit = _bounds(offset, limit)
     with UnitOfWork(engine_for(settings)) as uow:
         tenants = _visible(uow.session, settings, who, "desk", tenant)
-        stmt = select(Discrepancy).where(Discrepancy.tenant_id.in_(tenants))
-        if kind:
-            stmt = stmt.where(Discrepancy.kind == kind)
-        if status:
-            stmt = stmt.where(Discrepancy.status == status)
-        if subscription_ids is not None:
-            stmt = stmt.where(Discrepancy.subscription_id.in_(subscription_ids))
-        stmt = stmt.order_by(Discrepancy.last_seen_at.desc(), Discrepancy.id.desc()).offset(offset).limit(limit + 1)
-        return _page(uow.session.scalars(stmt).all(), offset, limit, lambda d: DiscrepancyRow(
+        rows = uow.discrepancies.search(list(tenants), kind=kind, status=status, limit=limit + 1, offset=offset)
+        return _page(rows, offset, limit, lambda d: DiscrepancyRow(
             d.id, tenants[d.tenant_id], d.kind, d.day, d.sentence, d.status, d.subscription_id, d.first_seen_at,
             d.last_seen_at, d.resolved_by, d.resolution_note))
 

@@ -62,3 +62,28 @@ def test_pages_are_accessible_in_structure(settings: Settings, seeded: Seeded, p
         assert f'for="{field}"' in page, f"field {field} has no label on {path}"
     assert not re.search(r'<(?:input|select|textarea)\b(?![^>]*type="(?:hidden|checkbox)")(?![^>]*\bid=)[^>]*>',
                          page), f"a field without id/label on {path}"
+
+
+def test_customer_and_subscription_search(settings: Settings, seeded: Seeded) -> None:
+    dana = signed_in(settings, "dana")
+    customers = dana.get("/customers?q=C00002").text
+    assert "Fabrikam Logistiek" in customers and "Contoso" not in customers
+    assert re.search(r"Fabrikam Logistiek</a></td><td>nl-bv</td><td>C00002</td><td>1</td>", customers)
+    subscriptions = dana.get("/subscriptions?q=Business").text
+    assert "Microsoft 365 Business Premium" in subscriptions and "Microsoft 365 E3" not in subscriptions
+    assert "Müller Maschinenbau GmbH" in dana.get("/subscriptions?q=Müller").text
+
+
+@pytest.mark.parametrize(("query", "shown", "hidden"), [
+    ("tenant=de-gmbh", ["billed 4, vendor 5"], ["vendor shows 12"]),
+    ("kind=no_mutation", ["vendor shows 12"], ["billed 4, vendor 5"]),
+    ("status=resolved", ["No discrepancies."], ["vendor shows 12", "billed 4, vendor 5"]),
+    ("status=", ["vendor shows 12", "billed 4, vendor 5"], []),
+])
+def test_discrepancy_filters(settings: Settings, seeded: Seeded, query: str, shown: list[str],
+                             hidden: list[str]) -> None:
+    page = signed_in(settings, "ada").get(f"/discrepancies?{query}").text
+    for text in shown:
+        assert text in page
+    for text in hidden:
+        assert text not in page
