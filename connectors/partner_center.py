@@ -32,7 +32,7 @@ import requests
 
 from connectors.auth import TokenProvider, send_with_bearer
 from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
-from connectors.http import HttpPolicy, build_session, sleep
+from connectors.http import HttpPolicy, build_session, retry_after_seconds, sleep
 from connectors.records import (
     BillingFrequency,
     CostLineRecord,
@@ -134,8 +134,19 @@ def _check(source: str, response: requests.Response, what: str) -> None:
     raise SourceError(source, f"{what} failed ({status}): {detail}")
 
 
+def _not_ready(response: requests.Response) -> bool:
+    """409 ``800082``: "not ready to be updated, retry later" (``900278`` asks for a day: not worth waiting)."""
+    if response.status_code != 409:
+        return False
+    try:
+        return str(json.loads(response.content).get("code")) == "800082"
+    except (ValueError, AttributeError):
+        return False
+
+
 class PartnerCenter:
-    """Read-only Partner Center client for one partner tenant.
+    """Partner Center client for one partner tenant: the nightly reads, plus the service desk's seat changes and
+    cancellations (``change_quantity`` / ``cancel``, idempotent by ``MS-RequestId``).
 
     Config it needs: ``base_url`` (``https://api.partnercenter.microsoft.com``, or the sandbox's ``…/pc``), a
     ``TokenProvider`` for ``SCOPE``, an ``HttpPolicy`` (timeouts, retry bounds, CA bundle as ``verify``), the
@@ -342,6 +353,77 @@ class PartnerCenter:
             cancellation_allowed_until=item.maybe_instant("cancellationAllowedUntilDate"),
             refundable_batches=tuple(batches),
             raw=item.raw,
+        )
+
+    # --- writes (service-desk "apply"; the nightly sync never writes) ------------------------------------------
+
+    def change_quantity(self, customer_id: str, subscription_id: str, quantity: int, request_id: str) -> LicenceRecord:
+        """Set a subscription's seat count (NCE: reductions only within the open 168-hour batches, §3.5)."""
+        return self._update(customer_id, subscription_id, {"quantity": quantity}, request_id)
+
+    def cancel(self, customer_id: str, subscription_id: str, request_id: str) -> LicenceRecord:
+        """Cancel a subscription inside its cancellation window (``status: deleted``)."""
+        return self._update(customer_id, subscription_id, {"status": "deleted"}, request_id)
+
+    def _update(self, customer_id: str, subscription_id: str, change: dict[str, Any], request_id: str) -> LicenceRecord:
+        """GET the full subscription, PATCH it back with ``change`` (Partner Center wants the whole object and its
+        etag). ``request_id`` is the idempotency key: the caller keeps it with the mutation so that a retry (here,
+        after a lost answer, or after a crash) is answered with the first result instead of being applied twice."""
+        path = f"/customers/{customer_id}/subscriptions/{subscription_id}"
+        customer = self._customer(
+            FieldReader(self.source, customer_id, self._fetch(self._url(f"/customers/{customer_id}"), None, {}))
+        )
+        body = {**self._fetch(self._url(path), None, {}), **change}
+        url, attempts = self._url(path), self._policy.retries + 1
+        for attempt in range(attempts):
+            headers = {
+                "Accept": "application/json",
+                "MS-RequestId": request_id,
+                "MS-CorrelationId": str(uuid.uuid4()),
+                "MS-Contract-Version": "v1",
+            }
+            try:
+                response = send_with_bearer(self._session, self.tokens, "PATCH", url, json=body, headers=headers)
+            except requests.RequestException as exc:  # the write may have been applied: retry with the same id
+                log.warning(
+                    "%s: PATCH %s lost its answer (attempt %d of %d, request %s): %s",
+                    self.source,
+                    path,
+                    attempt + 1,
+                    attempts,
+                    request_id,
+                    exc,
+                )
+                sleep(min(self._policy.backoff_max, self._policy.backoff_factor * (2**attempt)))
+                continue
+            if response.status_code == 429 or response.status_code >= 500 or _not_ready(response):
+                log.warning(
+                    "%s: PATCH %s answered %d (attempt %d of %d, request %s)",
+                    self.source,
+                    path,
+                    response.status_code,
+                    attempt + 1,
+                    attempts,
+                    request_id,
+                )
+                sleep(retry_after_seconds(response, default=self._policy.backoff_factor * (2**attempt)))
+                continue
+            _check(self.source, response, f"PATCH {path}")
+            try:
+                updated = json.loads(response.content, parse_float=Decimal)
+            except ValueError:
+                updated = self._fetch(self._url(path), None, {})
+            log.info(
+                "%s: PATCH %s applied %s for customer %s (request %s)",
+                self.source,
+                path,
+                sorted(change),
+                customer.name,
+                request_id,
+            )
+            return self._licence(FieldReader(self.source, subscription_id, updated), customer, self._now())
+        raise SourceUnavailable(
+            self.source, f"PATCH {path} not confirmed after {attempts} attempts (request {request_id})"
         )
 
     # --- reconciliation line items ---------------------------------------------------------------------------

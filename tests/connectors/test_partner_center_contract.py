@@ -186,6 +186,33 @@ CONTRACT: tuple[Row, ...] = (
         (*PC_COLLECTION, *(f"items.0.{f}" for f in RECON_FIELDS)),
     ),
     Row(
+        "customer by id",
+        "pc",
+        "GET",
+        r"/v1/customers/[0-9a-f-]{36}",
+        {},
+        PC_HEADERS,
+        ("id", "companyProfile.tenantId", "companyProfile.companyName", "attributes.objectType"),
+    ),
+    Row(
+        "subscription by id",
+        "pc",
+        "GET",
+        r"/v1/customers/[0-9a-f-]{36}/subscriptions/[0-9a-f-]{36}",
+        {},
+        PC_HEADERS,
+        SUBSCRIPTION_FIELDS,
+    ),
+    Row(
+        "subscription update (full object with etag)",
+        "pc",
+        "PATCH",
+        r"/v1/customers/[0-9a-f-]{36}/subscriptions/[0-9a-f-]{36}",
+        {},
+        (*PC_HEADERS, "id", "offerId", "quantity", "status", "attributes.etag"),
+        SUBSCRIPTION_FIELDS,
+    ),
+    Row(
         "recon export, unbilled (Graph)",
         "pc",
         "POST",
@@ -382,6 +409,9 @@ def traffic(tls: TlsFiles) -> Iterator[dict[str, SandboxServer]]:
         pc.pull()
         pc.unbilled_line_items("EUR", "current")
         pc.billed_line_items(WORLD.invoice_id(dt.date(2026, 4, 1)), "EUR")
+        owner = next(c for c in WORLD.customers if c.subscriptions[0].purchased_at <= NOW)
+        first = owner.subscriptions[0]
+        pc.change_quantity(owner.id, first.id, first.quantity_at(NOW) + 1, request_id="contract-1")
         graph_tokens = tokens(servers["entra"], GRAPH_SCOPE, policy)
         export = PartnerBillingExport(
             f"{servers['pc'].url}/graph/v1.0", graph_tokens, policy=policy, poll_interval=0.01
