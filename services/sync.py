@@ -335,8 +335,9 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
 
 
 def record_json(record: LicenceRecord) -> dict[str, Any]:
-    """The normalised record as JSON-ready values (stored next to the vendor payload in ``snapshots.raw``)."""
-    return {
+    """The normalised record as JSON-ready values (stored next to the vendor payload in ``snapshots.raw``); fields the
+    source left empty are omitted."""
+    values = {
         "source_account_id": record.source_account_id,
         "customer_external_id": record.customer_external_id,
         "customer_reference": record.customer_reference,
@@ -368,6 +369,7 @@ def record_json(record: LicenceRecord) -> dict[str, Any]:
         "source_updated_at": _iso(record.source_updated_at),
         "as_of": _iso(record.as_of),
     }
+    return {key: value for key, value in values.items() if value is not None and value != []}
 
 
 class LicenceIngest:
@@ -444,6 +446,8 @@ class LicenceIngest:
         changed = []
         for key, new in fields.items():
             old = self.existing[key]
+            if old.get("_new"):
+                continue
             if any(old[name] != new[name] for name in SUBSCRIPTION_COLUMNS):
                 changed.append({"id": old["id"], **new, "updated_at": self.context.as_of})
                 old.update(new)

@@ -25,21 +25,23 @@ class _Converted(UserDefinedType):
         return "ANY"
 
 
-def _memoised(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    if processor is None:
-        return None
-    seen: dict[Any, Any] = {}
+class _Memo(dict):
+    """Converted values by original value: each distinct value goes through the column type's processor once."""
 
-    def convert(value: Any) -> Any:
-        try:
-            return seen[value]
-        except KeyError:
-            converted = seen[value] = processor(value)
-            return converted
-        except TypeError:  # unhashable (a dict for a JSON column): convert every time
-            return processor(value)
+    def __init__(self, processor: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.processor = processor
 
-    return convert
+    def __missing__(self, value: Any) -> Any:
+        converted = self[value] = None if value is None else self.processor(value)
+        return converted
+
+
+def _converted(raw: list[Any], processor: Callable[[Any], Any]) -> list[Any]:
+    try:
+        return list(map(_Memo(processor).__getitem__, raw))
+    except TypeError:  # unhashable values (a dict for a JSON column): convert each one
+        return [None if value is None else processor(value) for value in raw]
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
@@ -50,29 +52,20 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
     dialect = session.get_bind().dialect
     names = list(rows[0])
     values: dict[str, Any] = {}
-    converters: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+    columns: list[list[Any]] = []
     for name in names:
         param = bindparam(f"p_{name}", type_=_Converted())
-        if name in json_text:
-            values[name] = param if dialect.name == "sqlite" else cast(param, JSON)
-            converters.append((name, f"p_{name}", None))
-            continue
-        values[name] = param
-        converters.append((name, f"p_{name}", _memoised(table.c[name].type._cached_bind_processor(dialect))))
+        raw = [row[name] for row in rows]
+        processor = None if name in json_text else table.c[name].type._cached_bind_processor(dialect)
+        columns.append(raw if processor is None else _converted(raw, processor))
+        values[name] = cast(param, JSON) if name in json_text and dialect.name != "sqlite" else param
     compiled = insert(table).values(values).compile(dialect=dialect)
     if compiled.positional:  # SQLite: qmark tuples in the compiled order
-        order = {key: index for index, (_, key, _) in enumerate(converters)}
-        positions = [converters[order[key]] for key in compiled.positiontup]
-        parameters: list[Any] = [
-            tuple(value if convert is None or value is None else convert(value)
-                  for name, _, convert in positions for value in (row[name],))
-            for row in rows
-        ]
+        index = {f"p_{name}": position for position, name in enumerate(names)}
+        ordered = [columns[index[key]] for key in compiled.positiontup]
+        parameters: list[Any] = list(zip(*ordered, strict=True))
     else:  # PostgreSQL (psycopg): named parameters
-        parameters = [
-            {key: (value if convert is None or value is None else convert(value))
-             for name, key, convert in converters for value in (row[name],)}
-            for row in rows
-        ]
+        keys = [f"p_{name}" for name in names]
+        parameters = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
     session.connection().exec_driver_sql(compiled.string, parameters)
     return len(rows)
