@@ -156,7 +156,7 @@ class BcRestExporter(Planning):
     def _line(self, line: InvoiceLine) -> dict[str, Any]:
         values: dict[str, Any] = {
             "lineType": self.config.line_type, "lineObjectNumber": line.account,
-            "description": line.description[:100], "description2": line.key[:50],
+            "description": line.description[:100], "description2": line.ref(),
             "quantity": line.quantity, "unitPrice": line.unit_price,
         }
         code = self.config.tax_codes.get(vat_key(line.vat_category, line.vat_rate))
@@ -218,7 +218,7 @@ class BcRestExporter(Planning):
                                             "headers": {"If-Match": current["@odata.etag"],
                                                         "Content-Type": "application/json"}}]
         have = {line.get("description2"): line for line in current.get("salesInvoiceLines") or []}
-        wanted = {line.key[:50]: self._line(line) for line in doc.lines}
+        wanted = {line.ref(): self._line(line) for line in doc.lines}
         for key, line in have.items():
             if key not in wanted:
                 requests_.append({"method": "DELETE", "url": f"{base}/salesInvoiceLines({line['id']})",

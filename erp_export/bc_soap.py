@@ -231,7 +231,7 @@ class BcSoapExporter(Planning):
             f.line_type: self.config.line_type,
             f.line_no: line.account,
             f.line_description: line.description[:100],
-            f.line_key: line.key[:50],
+            f.line_key: line.ref(),
             f.quantity: line.quantity,
             f.unit_price: line.unit_price,
             f.vat_group: self.config.vat_groups.get(vat_key(line.vat_category, line.vat_rate)),
@@ -304,7 +304,7 @@ class BcSoapExporter(Planning):
         ones by their ``Key``, append new ones; re-read first because every line change bumps the header ``Key``."""
         f = self.config.fields
         current = self._entity_lines(self.read(ref.erp_id))
-        wanted = {line.key[:50]: line for line in doc.lines}
+        wanted = {line.ref(): line for line in doc.lines}
         for line in current:
             if line.get(f.line_key) not in wanted:
                 self._call("Delete_SalesLines", write=True, SalesLines_Key=line["Key"])

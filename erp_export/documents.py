@@ -10,6 +10,7 @@ Money is ``Decimal`` in the invoice currency; periods have inclusive end dates.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -94,6 +95,14 @@ class InvoiceLine:
     period_end: date  # inclusive
     account: str  # revenue G/L account (or item number) as the ERP knows it
     unit_code: str = "C62"  # UN/ECE rec 20: "one"
+
+    def ref(self, limit: int = 50) -> str:
+        """The line key fitted into an ERP text field of ``limit`` characters (BC ``Description 2`` is 50): kept
+        as is when it fits, else shortened with a digest of the whole key so two long keys never collide."""
+        if len(self.key) <= limit:
+            return self.key
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:16]
+        return f"{self.key[: limit - len(digest) - 1]}~{digest}"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,7 +27,8 @@ def line(n: int, quantity: str, price: str, rate: str = "21", category: str = "S
          version: int = 1) -> InvoiceLine:
     net = (Decimal(quantity) * Decimal(price)).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return InvoiceLine(
-        key=f"nl01.c1.sub{n}.202605.charge.v{version}", description=f"Example 365 E3 seat {n} 2026-05-01..2026-05-31",
+        key=f"nl01.C00001.{uuid.uuid5(uuid.NAMESPACE_OID, str(n))}.2026-05-01..2026-05-31.charge.v{version}",
+        description=f"Example 365 E3 seat {n} 2026-05-01..2026-05-31",
         quantity=Decimal(quantity), unit_price=Decimal(price), net_amount=net, vat_category=category,
         vat_rate=Decimal(rate), period_start=date(2026, 5, 1), period_end=date(2026, 5, 31), account=account,
     )

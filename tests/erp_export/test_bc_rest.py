@@ -79,7 +79,7 @@ def assert_once_and_right(bc: Bc, doc: InvoiceDocument, status: str = "Draft") -
     erp = found[0]
     assert erp["status"] == status and erp["customerNumber"] == doc.buyer.erp_customer_number
     assert sorted((ln["description2"], Decimal(str(ln["quantity"])), Decimal(str(ln["unitPrice"])))
-                  for ln in erp["salesInvoiceLines"]) == sorted((ln.key, ln.quantity, ln.unit_price)
+                  for ln in erp["salesInvoiceLines"]) == sorted((ln.ref(), ln.quantity, ln.unit_price)
                                                                 for ln in doc.lines)
     totals = (erp["totalAmountExcludingTax"], erp["totalTaxAmount"], erp["totalAmountIncludingTax"])
     assert tuple(Decimal(str(v)) for v in totals) == (doc.total_net, doc.total_vat, doc.total_gross)

@@ -63,7 +63,7 @@ def assert_once_and_right(server: SandboxServer, doc: InvoiceDocument, store: st
     erp = found[0]
     assert erp["Sell_to_Customer_No"] == doc.buyer.erp_customer_number
     assert sorted((ln["Description_2"], Decimal(ln["Quantity"]), Decimal(ln["Unit_Price"])) for ln in erp["lines"]) \
-        == sorted((ln.key, ln.quantity, ln.unit_price) for ln in doc.lines)
+        == sorted((ln.ref(), ln.quantity, ln.unit_price) for ln in doc.lines)
     first = erp["lines"][0]
     totals = (first["Total_Amount_Excl_VAT"], first["Total_VAT_Amount"], first["Total_Amount_Incl_VAT"])
     assert tuple(Decimal(str(v)) for v in totals) == (doc.total_net, doc.total_vat, doc.total_gross)

@@ -173,3 +173,10 @@ def test_inconsistent_documents_are_refused_naming_the_field() -> None:
     with pytest.raises(ValueError, match="net_amount"):
         invoice(6, lines=(line(1, "1", "1.00").__class__(**{**line(1, "1", "1.00").__dict__,
                                                             "net_amount": Decimal("1.001")}),))
+
+
+def test_long_line_keys_are_fitted_without_collisions() -> None:
+    first, second = line(1, "1", "1.00"), line(1, "1", "1.00", version=2)  # differ only in the last character
+    assert len(first.key) > 50 and first.key[:50] == second.key[:50]
+    assert len(first.ref()) == 50 and first.ref() != second.ref()
+    assert line(1, "1", "1.00").ref(200) == first.key
