@@ -109,11 +109,6 @@ class TokenStore:
         finally:
             os.close(directory)
 
-    def seed(self, refresh_token: str) -> None:
-        """Store the first refresh token (after the authorisation-code grant), replacing whatever was there."""
-        with self.locked():
-            self.write(StoredTokens(refresh_token=refresh_token, refreshed_at=self._clock()))
-
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive across threads (a process-wide lock per file) and processes (``flock`` on a side file)."""

@@ -74,10 +74,6 @@ class Buyer:
     electronic_scheme: str | None = None
     email: str | None = None
 
-    @property
-    def country(self) -> str:
-        return self.address.country
-
 
 @dataclass(frozen=True)
 class InvoiceLine:
@@ -148,9 +144,6 @@ class InvoiceDocument:
     @property
     def amount_due(self) -> Decimal:
         return self.total_gross
-
-    def line(self, key: str) -> InvoiceLine:
-        return next(line for line in self.lines if line.key == key)
 
 
 def breakdown(lines: Iterable[InvoiceLine], currency: str,
