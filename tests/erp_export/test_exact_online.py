@@ -256,3 +256,12 @@ def test_strict_mode_blocks_an_endpoint_after_ten_errors(tls_files: TlsFiles, tm
         assert statuses == [404] * 10 + [429]
         with pytest.raises(ErpUnavailable, match="blocked"):  # why the exporter never probes by id
             exporter.find("CSP-NL01-202605-0001")
+
+
+def test_a_write_interrupted_before_the_rename_leaves_the_old_tokens(exact: Exact) -> None:
+    exact.authorised()
+    path = exact.config().token_store
+    before = TokenStore(path).read()
+    (path.parent / f".{path.name}.crashed").write_text('{"refresh_token": "half-writ')  # a temp file, never renamed
+    assert TokenStore(path).read() == before
+    assert exact.exporter().find("CSP-NL01-202605-0001") is None
