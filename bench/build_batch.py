@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import tempfile
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -82,9 +84,11 @@ def main() -> None:
     initialise(settings)
     with measure("seed_ledger", count):
         seed(settings, count)
+    cpu = time.process_time()
     with measure("build_batch", count, database="sqlite"):
         report = build_batch(settings, "nl-bv", MONTH, "finn", CLOCK)
-    print(f"invoices={report.invoices} lines={report.lines} net={report.totals['EUR']['net']}", flush=True)
+    print(f"invoices={report.invoices} lines={report.lines} net={report.totals['EUR']['net']} "
+          f"cpu_seconds={time.process_time() - cpu:.2f} load_average={os.getloadavg()[0]:.1f}", flush=True)
     with measure("rebuild_batch_unchanged", count, database="sqlite"):
         again = build_batch(settings, "nl-bv", MONTH, "finn", CLOCK)
     print(f"rebuild added={again.added} changed={again.changed} removed={again.removed}", flush=True)

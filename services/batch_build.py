@@ -82,7 +82,8 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
     convention = Convention(policy.convention)
     price_policy = PricePolicy(policy.price_change)
-    prices = PriceBook(tenant_code, uow.prices.for_tenant(tenant_id), settings.price_rules)
+    prices = PriceBook(tenant_code, uow.prices.for_tenant(tenant_id), settings.price_rules,
+                       uow.batches.cost_prices(tenant_id))
     customers = {c.id: c for c in uow.batches.customers(tenant_id)}
     subscriptions: dict[int, Subscription] = {s.id: s for s in uow.batches.subscriptions(tenant_id)}
     snapshots = defaultdict(list)

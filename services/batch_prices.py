@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from config.schema import PriceRule
-from ledger.models import Customer, PriceListVersion
+from ledger.models import CostLine, Customer, PriceListVersion
 
 HUNDRED = Decimal(100)
 
@@ -27,8 +27,13 @@ class Price:
 class PriceBook:
     """The tenant's price-list versions and price rules, resolved in memory for a whole build."""
 
-    def __init__(self, tenant: str, versions: Sequence[PriceListVersion], rules: Sequence[PriceRule]) -> None:
+    def __init__(self, tenant: str, versions: Sequence[PriceListVersion], rules: Sequence[PriceRule],
+                 cost_lines: Sequence[CostLine] = ()) -> None:
         self._tenant = tenant
+        self._costs: dict[int, list[CostLine]] = defaultdict(list)
+        for line in cost_lines:
+            if line.unit_price > 0:
+                self._costs[line.subscription_id].append(line)
         self._versions: dict[str, list[PriceListVersion]] = defaultdict(list)
         for version in versions:
             self._versions[version.product_id].append(version)
@@ -73,8 +78,19 @@ class PriceBook:
             return index, rule
         return None
 
+    def vendor_cost(self, subscription_id: int, product: str, day: dt.date) -> tuple[Decimal, str] | None:
+        """The unit price the vendor charged for the subscription's product (latest cost line charged on or before
+        ``day``, else the first one): the cost basis when snapshots carry none (Partner Center licences)."""
+        lines = [line for line in self._costs.get(subscription_id, ()) if line.product_id == product]
+        lines = lines or self._costs.get(subscription_id, [])
+        if not lines:
+            return None
+        earlier = [line for line in lines if line.charge_start <= day]
+        line = earlier[-1] if earlier else lines[0]
+        return line.unit_price, f"cost line {line.id}"
+
     def licence_price(self, product: str, customer: Customer, billing: str, day: dt.date,
-                      unit_cost: Decimal | None) -> Price | None:
+                      unit_cost: Decimal | None, cost_source: str = "snapshot") -> Price | None:
         """The sell price per unit per billing period on ``day``; ``None`` when nothing prices it."""
         version = self._version(product, customer.id, billing, day)
         if version is not None:
@@ -88,4 +104,4 @@ class PriceBook:
         if unit_cost is None:
             return None
         price = unit_cost * (HUNDRED + rule.markup_percent) / HUNDRED
-        return Price(price, f"cost {unit_cost} + {rule.markup_percent}% (price_rules[{index}])")
+        return Price(price, f"cost {unit_cost} ({cost_source}) + {rule.markup_percent}% (price_rules[{index}])")

@@ -21,7 +21,8 @@ from services.batch_prices import Price, PriceBook
 
 ENDED = frozenset({"cancelled", "canceled", "deleted", "expired", "ended", "inactive", "terminated"})
 SUSPENDED = frozenset({"suspended", "disabled"})
-PERIODIC = frozenset({"P1M", "P1Y", "P3Y"})
+NOT_BILLED = frozenset({"trial", "pending"})  # seats the vendor does not charge yet: billed from the day active
+PERIODIC = frozenset({"P1M", "P1Y", "P2Y", "P3Y"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,9 @@ def vendor_states(snapshots: Sequence[Snapshot]) -> list[VendorState]:
         quantity = snap.quantity
         if quantity != quantity.to_integral_value():
             raise Unbillable(f"snapshot {snap.id} quantity: {quantity} is not a whole number of seats")
-        state = VendorState(snap.observed_on, int(quantity), snap.status.lower(), snap.product_id, snap.unit_cost,
-                            snap.id)
+        status = snap.status.lower()
+        seats = 0 if status in NOT_BILLED else int(quantity)
+        state = VendorState(snap.observed_on, seats, status, snap.product_id, snap.unit_cost, snap.id)
         last = runs[-1] if runs else None
         if last is None or (last.quantity, last.status, last.product, last.unit_cost) != (
                 state.quantity, state.status, state.product, state.unit_cost):
@@ -86,17 +88,20 @@ def confirming_mutation(mutations: Sequence[Mutation], before: VendorState, afte
 
 
 def _price(prices: PriceBook, sub: Subscription, customer: Customer, state: VendorState, day: dt.date) -> Price:
-    price = prices.licence_price(state.product, customer, sub.billing, day, state.unit_cost)
+    unit_cost, source = state.unit_cost, f"snapshot {state.snapshot_id}"
+    if unit_cost is None:
+        unit_cost, source = prices.vendor_cost(sub.id, state.product, day) or (None, "")
+    price = prices.licence_price(state.product, customer, sub.billing, day, unit_cost, source)
     if price is None:
-        raise Unbillable(f"subscription {sub.id} ({state.product}): no price-list version and no price rule with a "
-                         f"unit_cost on snapshot {state.snapshot_id} prices it on {day}")
+        raise Unbillable(f"subscription {sub.id} ({state.product}): no price-list version, and no unit cost (snapshot "
+                         f"{state.snapshot_id} or cost line) for a markup rule, prices it on {day}")
     return price
 
 
 def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Snapshot],
                    mutations: Sequence[Mutation], prices: PriceBook, until: dt.date) -> Timeline | None:
     """Terms and dated changes of ``sub`` up to ``until`` (inclusive); ``None`` when there is nothing to bill."""
-    if sub.billing not in PERIODIC:
+    if sub.billing not in PERIODIC or sub.billing_type in ("usage", "one_time"):
         return None
     runs = vendor_states(snapshots)
     if not runs or runs[0].status in ENDED:

@@ -37,6 +37,14 @@ class _Bucket:
     row_ids: list[int] | None = None
 
 
+def environment(tags: Mapping[str, str] | None, fallback: str) -> str:
+    """The environment a usage row belongs to (tag ``environment`` or ``env``, any case), else its subscription."""
+    for name, value in (tags or {}).items():
+        if name.lower() in ("environment", "env") and value:
+            return str(value)
+    return fallback
+
+
 def _month_end(first: dt.date) -> dt.date:
     return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
@@ -64,7 +72,7 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
             bucket = buckets[key] = _Bucket(
                 customer, subscription, row.subscription_id, month_start, row.meter_id, row.meter_name,
                 row.meter_category, sub.product_id if sub else None, row.currency,
-                str((row.tags or {}).get("environment") or row.subscription_external_id), row_ids=[])
+                environment(row.tags, row.subscription_external_id), row_ids=[])
         bucket.quantity += row.quantity
         bucket.cost += row.cost
         bucket.row_ids.append(row.id)

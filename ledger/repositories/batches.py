@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Row, func, select
 
-from ledger.models import Batch, Customer, Discrepancy, Mutation, Snapshot, Subscription, UsageRow
+from ledger.models import Batch, CostLine, Customer, Discrepancy, Mutation, Snapshot, Subscription, UsageRow
 from ledger.repositories.base import Repository
 
 CLOSED = ("approved", "exported")
@@ -87,6 +87,15 @@ class BatchRepository(Repository):
             select(Mutation.__table__)
             .where(Mutation.tenant_id == tenant_id, Mutation.status != "cancelled")
             .order_by(Mutation.subscription_id, Mutation.effective_date, Mutation.id)
+        ).all()
+
+    def cost_prices(self, tenant_id: int) -> Sequence[Row]:
+        """What the vendor charged per unit for each subscription (cost lines), oldest charge first."""
+        return self.session.execute(
+            select(CostLine.id, CostLine.subscription_id, CostLine.product_id, CostLine.charge_start,
+                   CostLine.unit_price, CostLine.currency)
+            .where(CostLine.tenant_id == tenant_id, CostLine.subscription_id.is_not(None))
+            .order_by(CostLine.subscription_id, CostLine.charge_start, CostLine.id)
         ).all()
 
     def usage_rows(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[Row]:

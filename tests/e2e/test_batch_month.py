@@ -16,11 +16,13 @@ import yaml
 from sqlalchemy import select
 
 from config import Settings
+from config.loader import load_config
 from ledger.models import Invoice
 from services.init import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT
+from tests.e2e.test_sync_month import Month, month  # noqa: F401 - the sandboxes-and-nightly-sync fixture, reused
 from tests.services.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
@@ -123,13 +125,36 @@ def test_a_month_end_through_the_cli(settings: Settings, config_file: Path) -> N
 @pytest.mark.slow
 def test_parallel_cli_approvals_hand_out_gapless_numbers(settings: Settings, config_file: Path) -> None:
     seed(settings, customers=8)
-    for month in ("2026-04", "2026-05"):
-        cspbill(config_file, "batch", "build", "--tenant", "nl-bv", "--month", month, "--as", "finn")
-    procs = [subprocess.Popen([CLI, "batch", "approve", "--tenant", "nl-bv", "--month", month, "--as", "anna"],
+    for billing_month in ("2026-04", "2026-05"):
+        cspbill(config_file, "batch", "build", "--tenant", "nl-bv", "--month", billing_month, "--as", "finn")
+    procs = [subprocess.Popen([CLI, "batch", "approve", "--tenant", "nl-bv", "--month", billing_month, "--as", "anna"],
                               env=environment(config_file), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for month in ("2026-04", "2026-05")]
+             for billing_month in ("2026-04", "2026-05")]
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
     with UnitOfWork(engine_for(settings)) as uow:
         numbers = sorted(uow.session.scalars(select(Invoice.number)))
     assert numbers == [f"NL2026-{n:05d}" for n in range(1, 17)]
+
+
+@pytest.mark.slow
+def test_a_batch_over_sandbox_data_synced_by_cspbill_sync(month: Month) -> None:  # noqa: F811 - the fixture
+    """Three nights of the vendor sandboxes synced by `cspbill sync`, then May's batches of both legal entities."""
+    for day in (1, 15, 31):
+        assert all(run["status"] == "succeeded" for run in month.run_night(day)["runs"])
+    env = {**month.env, "CSPBILL_NOW": NOW}
+    for tenant, builder in (("nl-bv", "finn"), ("de-gmbh", "greta")):
+        runs = [subprocess.run([CLI, "batch", "build", "--tenant", tenant, "--month", "2026-05", "--as", builder,
+                                "--json"], env=env, capture_output=True, text=True, timeout=300) for _ in range(2)]
+        assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
+        first, second = (json.loads(r.stdout) for r in runs)
+        assert first["invoices"] > 0 and first["lines"] >= first["invoices"]
+        assert first["problems"] == []  # every licence priced (Partner Center's from its recon cost lines)
+        assert (second["added"], second["changed"], second["removed"]) == (0, 0, 0)
+        assert second["totals"] == first["totals"]
+    with UnitOfWork(engine_for(load_config(str(month.config)))) as uow:
+        found = uow.session.scalars(select(Invoice)).all()
+        for invoice in found:
+            assert invoice.net == sum(line.amount for line in invoice.lines)
+            assert all(line.lineage.get("formula") and line.lineage.get("rounding") for line in invoice.lines)
+        assert {invoice.tenant_id for invoice in found} == {t.id for t in uow.tenants.all()}
