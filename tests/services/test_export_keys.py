@@ -1,0 +1,44 @@
+"""The ERP keys of invoices and lines: valid for every adapter, deterministic, and distinct for distinct invoices."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erp_export.documents import KEY_PATTERN, LINE_KEY_PATTERN
+from services.export import LINE_REF_MAX, erp_reference, line_reference
+
+tenant_codes = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,39}", fullmatch=True)
+numbers = st.from_regex(r"[A-Z0-9][A-Z0-9-]{0,30}", fullmatch=True)
+
+
+@pytest.mark.parametrize(("tenant", "number", "key"), [
+    ("nl-bv", "NL2026-00001", "CSP-NL-BV-NL2026-00001"),
+    ("de-gmbh", "DE-2026-100001", "CSP-DE-GMBH-DE-2026-100001"),
+    ("nl_bv", "2026/7", "CSP-NL-BV-2026-7"),
+    ("a-very-long-legal-entity-code", "2026-000001", "CSP-A-VERY-LONG-LEGAL-EN-E6F0CE8289"),
+])
+def test_reference_examples(tenant: str, number: str, key: str) -> None:
+    assert erp_reference(tenant, number) == key
+
+
+@given(tenant_codes, numbers)
+def test_reference_is_valid_for_every_erp(tenant: str, number: str) -> None:
+    key = erp_reference(tenant, number)
+    assert KEY_PATTERN.fullmatch(key)
+    assert erp_reference(tenant, number) == key
+
+
+@given(tenant_codes, numbers, numbers)
+def test_distinct_numbers_of_one_tenant_get_distinct_references(tenant: str, first: str, second: str) -> None:
+    if first != second:
+        assert erp_reference(tenant, first) != erp_reference(tenant, second)
+
+
+@given(st.text(min_size=1, max_size=300))
+def test_line_reference_fits_every_adapter_and_keeps_fitting_keys(line_key: str) -> None:
+    reference = line_reference(line_key)
+    assert LINE_KEY_PATTERN.fullmatch(reference) and len(reference) <= LINE_REF_MAX
+    if len(line_key) <= LINE_REF_MAX and LINE_KEY_PATTERN.fullmatch(line_key):
+        assert reference == line_key
