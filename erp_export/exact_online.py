@@ -141,8 +141,11 @@ class ExactOnlineExporter(Planning):
                 raise ErpUnavailable(TARGET, f"token endpoint: {error}", retry_after=60.0)
             raise ErpAuthenticationFailed(TARGET, f"token endpoint refused: {error}", code=str(error),
                                           status=response.status_code)
-        body = response.json()
-        return TokenGrant(body["access_token"], body["refresh_token"], float(body["expires_in"]))
+        try:
+            body = response.json()
+            return TokenGrant(body["access_token"], body["refresh_token"], float(body["expires_in"]))
+        except (ValueError, KeyError, TypeError) as exc:  # the refresh token may be spent: treat like a lost answer
+            raise ErpOutcomeUnknown(TARGET, "unreadable answer from the token endpoint") from exc
 
     def access_token(self, stale: str | None = None) -> str:
         """A usable access token (refreshed and stored first when needed); ``stale`` = one the API refused."""
