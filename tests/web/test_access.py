@@ -136,3 +136,23 @@ def test_trusted_proxy_header_signs_the_user_in(settings: Settings, seeded: Seed
 def test_without_the_header_configured_it_is_ignored(settings: Settings, seeded: Seeded) -> None:
     client = TestClient(create_app(settings), follow_redirects=False)
     assert client.get("/batches", headers={"X-Remote-User": "ada"}).status_code == 303
+
+
+def test_without_a_configured_secret_each_process_makes_one_and_says_so(settings: Settings, seeded: Seeded,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv("CSPBILL_SESSION_SECRET", raising=False)
+    client = signed_in(settings, "finn")
+    assert "CSPBILL_SESSION_SECRET is not set; using a random session secret" in caplog.text
+    restarted = TestClient(create_app(settings, FixedClock(NOW)), follow_redirects=False, cookies=client.cookies)
+    assert restarted.get("/batches").status_code == 303  # the old cookie's signature no longer verifies
+
+
+def test_with_the_configured_secret_sessions_survive_a_restart(settings: Settings, seeded: Seeded,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("CSPBILL_SESSION_SECRET", "a-long-random-secret-from-the-environment")
+    client = signed_in(settings, "finn")
+    restarted = TestClient(create_app(settings, FixedClock(NOW)), follow_redirects=False, cookies=client.cookies)
+    assert restarted.get("/batches").status_code == 200
+    assert "a-long-random-secret" not in caplog.text
