@@ -56,7 +56,7 @@ BACKOFF_BASE = dt.timedelta(minutes=2)
 BACKOFF_CAP = dt.timedelta(hours=6)
 CLAIM_TTL = dt.timedelta(minutes=30)  # a claim by a run on another host is presumed dead after this long
 SERVICE_POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=10.0, settle=5.0)  # in-run; the outbox does the rest
-LINE_REF_MAX = 50  # the shortest line reference field among the adapters (BC SOAP Description_2)
+LINE_REF_MAX = 100  # the document contract's limit; adapters fit it into shorter ERP fields themselves
 EXEMPTION_REASONS = {
     "AE": "Reverse charge", "K": "Intra-community supply", "E": "Exempt from VAT", "G": "Export outside the EU",
     "O": "Not subject to VAT",
@@ -248,7 +248,8 @@ def erp_reference(tenant_code: str, invoice_number: str) -> str:
 
 
 def line_reference(line_key: str) -> str:
-    """A line's reference in the ERP: the ledger's line key when every adapter can store it, else a digest of it."""
+    """A line's reference in the ERP: the ledger's line key when the document contract accepts it (characters and
+    length), else a digest of it, so every ledger key maps to one stable reference."""
     if len(line_key) <= LINE_REF_MAX and LINE_KEY_PATTERN.fullmatch(line_key):
         return line_key
     return "K-" + hashlib.sha256(line_key.encode()).hexdigest()[:40]
