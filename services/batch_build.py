@@ -10,9 +10,11 @@ correction lines in the next batch.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,6 +208,23 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     return added, len(updates), len(removed)
 
 
+@contextmanager
+def _bulk_allocation() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a build allocates its million small objects.
+
+    Why: the lines and their lineage hold no reference cycles (reference counting frees them), but every full
+    collection walks all live objects; in a 300,000-invoice build that costs about a fifth of the CPU time. The
+    previous state is restored, also on errors.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: str = "system",
                 clock: Clock | None = None) -> BuildReport:
     """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent."""
@@ -214,7 +233,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: st
     tenant_config(settings, tenant_code)
     parse_month(month)
     now = (clock or SystemClock()).now()
-    with UnitOfWork(engine_for(settings), write=True) as uow:
+    with _bulk_allocation(), UnitOfWork(engine_for(settings), write=True) as uow:
         tenant = uow.tenants.by_code(tenant_code)
         if tenant is None:
             raise NotFound(f"tenant {tenant_code!r}: not in the ledger (run `cspbill init`)")
