@@ -248,10 +248,14 @@ def erp_reference(tenant_code: str, invoice_number: str) -> str:
 
 
 def line_reference(line_key: str) -> str:
-    """A line's reference in the ERP: the ledger's line key when the document contract accepts it (characters and
-    length), else a digest of it, so every ledger key maps to one stable reference."""
+    """A line's reference in the ERP: the ledger's line key when the document contract accepts it, else the key with
+    its ``/`` separators written as ``:`` (one-to-one for keys without ``:``), else a digest of it. Every ledger key
+    maps to one stable reference, readable whenever possible."""
     if len(line_key) <= LINE_REF_MAX and LINE_KEY_PATTERN.fullmatch(line_key):
         return line_key
+    readable = line_key.replace("/", ":")
+    if ":" not in line_key and len(readable) <= LINE_REF_MAX and LINE_KEY_PATTERN.fullmatch(readable):
+        return readable
     return "K-" + hashlib.sha256(line_key.encode()).hexdigest()[:40]
 
 

@@ -36,6 +36,24 @@ def test_distinct_numbers_of_one_tenant_get_distinct_references(tenant: str, fir
         assert erp_reference(tenant, first) != erp_reference(tenant, second)
 
 
+@pytest.mark.parametrize(("line_key", "reference"), [
+    ("nl-bv:c1:sub1:2026-05:charge:v1", "nl-bv:c1:sub1:2026-05:charge:v1"),
+    ("nl-bv/1/7/2026-04-10..2026-05-09/charge/v1", "nl-bv:1:7:2026-04-10..2026-05-09:charge:v1"),
+    ("nl-bv/1/a:b/2026-04-10..2026-05-09/charge/v1", "K-6f63fe0b0f9d470bdf8b034e675a8f251f6bb935"),
+])
+def test_line_reference_examples(line_key: str, reference: str) -> None:
+    assert line_reference(line_key) == reference
+
+
+segments = st.lists(st.text(min_size=1, max_size=30).filter(lambda t: "/" not in t), min_size=2, max_size=6)
+
+
+@given(st.lists(segments.map("/".join), min_size=2, max_size=2, unique=True))
+def test_distinct_ledger_line_keys_get_distinct_references(keys: list[str]) -> None:
+    """Ledger keys are ``/``-separated (services.batch_lines); distinct ones never share an ERP reference."""
+    assert line_reference(keys[0]) != line_reference(keys[1])
+
+
 @given(st.text(min_size=1, max_size=300))
 def test_line_reference_fits_every_adapter_and_keeps_fitting_keys(line_key: str) -> None:
     reference = line_reference(line_key)

@@ -39,6 +39,7 @@ from services.export import (
     erp_reference,
     export_invoices,
     export_status,
+    line_reference,
     retry_due_exports,
     retry_export,
 )
@@ -162,7 +163,8 @@ def assert_exactly_once(soap: Soap, settings: Settings, numbers: list[str]) -> N
     with UnitOfWork(engine_for(settings)) as uow:
         invoices = {i.number: i for i in uow.session.scalars(select(Invoice).where(Invoice.number.in_(numbers)))}
         customers = {c.id: c.reference for c in uow.session.scalars(select(Customer))}
-        expected = {n: (customers[i.customer_id], sorted((ln.line_key, ln.quantity, ln.unit_price) for ln in i.lines),
+        expected = {n: (customers[i.customer_id],
+                        sorted((line_reference(ln.line_key), ln.quantity, ln.unit_price) for ln in i.lines),
                         (i.net, i.vat, i.gross)) for n, i in invoices.items()}
     for number in numbers:
         found = soap.documents(erp_reference("nl-bv", number))
