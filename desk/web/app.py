@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -143,6 +144,12 @@ def _error_pages(app: FastAPI) -> None:
     def http_error(request: Request, exc: HTTPException) -> Response:
         titles = {403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
         return page(request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("path", "query", "body"))
+        return page(request, 400, "Cannot read the request", f"{where}: {error.get('msg', 'invalid')}")
 
     @app.exception_handler(404)
     def unknown_path(request: Request, _exc: Exception) -> Response:

@@ -156,3 +156,11 @@ def test_with_the_configured_secret_sessions_survive_a_restart(settings: Setting
     restarted = TestClient(create_app(settings, FixedClock(NOW)), follow_redirects=False, cookies=client.cookies)
     assert restarted.get("/batches").status_code == 200
     assert "a-long-random-secret" not in caplog.text
+
+
+def test_unreadable_ids_and_unknown_paths_get_pages_not_tracebacks(settings: Settings, seeded: Seeded) -> None:
+    finn = signed_in(settings, "finn")
+    bad = finn.get("/invoices/abc")
+    assert bad.status_code == 400 and "invoice_id: " in bad.text and "<h1>Cannot read the request</h1>" in bad.text
+    unknown = finn.get("/no-such-page")
+    assert unknown.status_code == 404 and "/no-such-page: no such page" in unknown.text
