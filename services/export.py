@@ -93,6 +93,7 @@ class ExportSummary:
     dry_run: bool
     outcomes: list[ExportOutcome] = field(default_factory=list)
     stopped: str | None = None  # why the run gave up early on this ERP (the rest stays queued)
+    queued: int = 0  # approved invoices this run put into the outbox
 
     def counts(self) -> dict[str, int]:
         result: dict[str, int] = {}
@@ -119,6 +120,7 @@ class ExportStatusRow:
     last_error: str | None
     erp_document_id: str | None
     erp_number: str | None
+    erp_status: str | None  # draft or posted in the ERP
     next_attempt_at: dt.datetime | None
     sent_at: dt.datetime | None
 
@@ -154,7 +156,7 @@ def export_invoices(
             summaries.append(_dry_run(settings, config, target, progress))
             continue
         summary = ExportSummary(config.code, target.name, dry_run=False)
-        _queue(settings, who, config, target, clock)
+        summary.queued = _queue(settings, who, config, target, clock)
         summary.stopped = _drain(settings, who, config, target, clock, summary.outcomes, include_failed=retry_failed,
                                  backoff=False, progress=progress, after_send=after_send, policy=policy)
         summaries.append(summary)
@@ -596,6 +598,7 @@ def _status_row(invoice: Invoice, row: Export | None) -> ExportStatusRow:
         target=row.target if row else None, external_ref=row.external_ref if row else None,
         status=row.status if row else None, attempts=row.attempts if row else 0,
         last_error=row.last_error if row else None, erp_document_id=row.erp_document_id if row else None,
-        erp_number=row.erp_number if row else None, next_attempt_at=row.next_attempt_at if row else None,
+        erp_number=row.erp_number if row else None, erp_status=row.erp_status if row else None,
+        next_attempt_at=row.next_attempt_at if row else None,
         sent_at=row.sent_at if row else None,
     )

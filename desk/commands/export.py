@@ -46,15 +46,15 @@ def register(app: typer.Typer) -> None:
                                     retry_failed=retry_failed, progress=show)
         if as_json:
             typer.echo(json.dumps([{"tenant": s.tenant, "target": s.target, "dry_run": s.dry_run,
-                                    "counts": s.counts(), "stopped": s.stopped,
+                                    "queued": s.queued, "counts": s.counts(), "stopped": s.stopped,
                                     "outcomes": [asdict(o) for o in s.outcomes]}
                                    for s in summaries], indent=2))
         table = Table(title="Export dry run: nothing was changed" if dry_run else "Export summary")
-        for column in ("tenant", "ERP", "invoices", "outcome"):
+        for column in ("tenant", "ERP", "newly queued", "invoices", "outcome"):
             table.add_column(column)
         for summary in summaries:
             counts = summary.counts()
-            table.add_row(summary.tenant, summary.target, str(len(summary.outcomes)),
+            table.add_row(summary.tenant, summary.target, str(summary.queued), str(len(summary.outcomes)),
                           ", ".join(f"{action} {n}" for action, n in sorted(counts.items())) or "nothing to do")
         console.print(table)
         for summary in summaries:
