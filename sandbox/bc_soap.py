@@ -499,7 +499,8 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
             except NavFault as fault:
                 page.state = before  # NAV runs each call in one transaction
                 return _fault(fault.exception, fault.message)
-            page.save()
+            if op not in READ_OPERATIONS:
+                page.save()
         return _envelope(op, payload)
 
     return app
@@ -577,6 +578,7 @@ def _op_find_posted(page: SalesInvoicePage, operation: etree._Element) -> list[e
     return _return_value(page.find_posted(_text(operation, "External_Document_No") or ""))
 
 
+READ_OPERATIONS = frozenset({"Read", "ReadMultiple", "FindPostedInvoice"})
 HANDLERS = {
     "Read": _op_read, "ReadMultiple": _op_read_multiple, "Create": _op_create,
     "CreateMultiple": _op_create_multiple, "Update": _op_update, "Delete": _op_delete,
