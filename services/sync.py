@@ -17,8 +17,9 @@ Rules this module keeps (DESIGN §1, §3; distributors.md §6; billing-rules.md 
   the untouched vendor answer are both kept.
 - **Customers** are matched by the source's id, then by Microsoft tenant id (kept as the external id of the pseudo
   source ``entra``), then by the reseller's reference (ERP number). A vendor customer that matches nothing is
-  *created* (its licences must not be dropped) in the source's legal entity; when it has licences and no
-  reference, an ``unmapped_customer`` discrepancy asks the desk to set its ERP reference.
+  *created* (its licences and usage must not be dropped) in the source's legal entity; when it has licences or
+  usage and no reference, an ``unmapped_customer`` discrepancy asks the desk to set its ERP reference. Usage rows
+  and cost lines never create customers: an unmatched one keeps ``customer_id`` empty and is flagged.
 - **Usage rows** replace the whole trailing window the source re-read, keyed by (source, row key); **cost lines**
   are upserted by (source, line id); both leave identical rows untouched.
 
@@ -211,7 +212,7 @@ class _Seen:
     reference: str | None
     entra_tenant: str | None
     country: str | None
-    has_licences: bool
+    billable: bool  # has licences or usage in this pull: a created customer without reference is then flagged
 
 
 class CustomerResolver:
@@ -226,9 +227,11 @@ class CustomerResolver:
 
     def resolve_all(self, result: PullResult) -> None:
         seen: dict[str, _Seen] = {}
+        used = {row.customer_external_id for row in result.usage}
         for customer in result.customers:
             seen[customer.external_id] = _Seen(customer.name, customer.reference, customer.tenant_id,
-                                               customer.country, False)
+                                               customer.country,
+                                               customer.external_id in used or customer.tenant_id in used)
         for licence in result.licences:
             known = seen.get(licence.customer_external_id)
             seen[licence.customer_external_id] = _Seen(
@@ -266,7 +269,7 @@ class CustomerResolver:
             links += self._entra_link(customer_id, info)
             if info.reference:
                 self.by_reference[info.reference] = customer_id
-            elif info.has_licences:
+            elif info.billable:
                 self._flag_unmapped(external_id, info, customer_id)
         self.uow.customers.link_many(links)
         self.counts.add("customers_created", len(create))

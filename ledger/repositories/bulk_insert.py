@@ -59,13 +59,13 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
         processor = None if name in json_text else table.c[name].type._cached_bind_processor(dialect)
         columns.append(raw if processor is None else _converted(raw, processor))
         values[name] = cast(param, JSON) if name in json_text and dialect.name != "sqlite" else param
-    compiled = insert(table).values(values).compile(dialect=dialect)
-    if compiled.positional:  # SQLite: qmark tuples in the compiled order
-        index = {f"p_{name}": position for position, name in enumerate(names)}
-        ordered = [columns[index[key]] for key in compiled.positiontup]
-        parameters: list[Any] = list(zip(*ordered, strict=True))
-    else:  # PostgreSQL (psycopg): named parameters
+    statement = insert(table).values(values)
+    if dialect.name != "sqlite":  # PostgreSQL: SQLAlchemy batches the rows into multi-row VALUES statements
         keys = [f"p_{name}" for name in names]
-        parameters = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
-    session.connection().exec_driver_sql(compiled.string, parameters)
+        session.execute(statement, [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)])
+        return len(rows)
+    compiled = statement.compile(dialect=dialect)  # SQLite: one executemany of qmark tuples, in compiled order
+    index = {f"p_{name}": position for position, name in enumerate(names)}
+    ordered = [columns[index[key]] for key in compiled.positiontup]
+    session.connection().exec_driver_sql(compiled.string, list(zip(*ordered, strict=True)))
     return len(rows)
