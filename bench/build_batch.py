@@ -22,7 +22,7 @@ from bench.common import measure, scaled
 from config import Settings
 from config.loader import parse_settings
 from ledger.models import Customer, Snapshot, Subscription, Tenant
-from services.batches import build_batch
+from services.batches import batch_invoices, build_batch
 from services.clock import FixedClock
 from services.init import initialise
 from services.runtime import engine_for
@@ -92,6 +92,11 @@ def main() -> None:
     with measure("rebuild_batch_unchanged", count, database="sqlite"):
         again = build_batch(settings, "nl-bv", MONTH, "finn", CLOCK)
     print(f"rebuild added={again.added} changed={again.changed} removed={again.removed}", flush=True)
+    per_page = 50
+    last_page = -(-report.invoices // per_page)
+    with measure("batch_invoices_last_page", report.invoices, per_page=per_page):
+        page = batch_invoices(settings, report.batch_id, "finn", page=last_page, per_page=per_page)
+    print(f"page={page.page} of {page.pages} rows={len(page.items)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -45,7 +46,7 @@ MAX_PROBLEMS = 200
 INSERT_CHUNK = 20_000
 LINE_FIELDS = ("invoice_id", "tenant_id", "customer_id", "subscription_id", "line_key", "base_key", "version", "kind",
                "description", "period_from", "period_to", "quantity", "unit_price", "amount", "unrounded", "currency",
-               "vat_rate", "vat_category", "lineage", "corrects_line_key", "reason_code", "bill_month")
+               "vat_rate", "vat_category", "corrects_line_key", "reason_code", "bill_month")
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,15 @@ def _line_row(line: DraftLine, invoice: InvoiceDraft, invoice_id: int, tenant_id
     }
 
 
+def _changed(old: Any, row: dict[str, Any]) -> bool:
+    """Whether a stored line differs from the row a build wants; lineage is compared as JSON text first (cheap),
+    parsed only when the text differs (another serialiser may space it differently)."""
+    if any(getattr(old, name) != row[name] for name in LINE_FIELDS):
+        return True
+    text = old.lineage_text
+    return text != json.dumps(row["lineage"]) and json.loads(text) != row["lineage"]
+
+
 def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft]) -> tuple[int, int, int]:
     """Write ``invoices`` as a diff against the batch's current lines; returns (added, changed, removed) lines."""
     old_invoices = uow.invoices.draft_invoices(batch.id)
@@ -180,7 +190,7 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
                 old = old_lines.get(line.line_key)
                 if old is None:
                     inserts.append(row)
-                elif any(getattr(old, name) != row[name] for name in LINE_FIELDS):
+                elif _changed(old, row):
                     updates.append({"id": old.id, **row})
             if len(inserts) >= INSERT_CHUNK:
                 uow.invoices.insert_lines(inserts)
