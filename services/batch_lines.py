@@ -26,14 +26,6 @@ def line_key(base: str, version: int) -> str:
     return f"{base}/v{version}"
 
 
-def split_line_key(key: str) -> tuple[str, int]:
-    """``(base_key, version)`` of a line key; raises ``ValueError`` for text that is not one."""
-    base, _, version = key.rpartition("/v")
-    if not base or not version.isdigit():
-        raise ValueError(f"not a line key: {key!r}")
-    return base, int(version)
-
-
 def month_of(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 

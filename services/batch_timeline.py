@@ -4,6 +4,9 @@ Who wins (DESIGN §3): the vendor snapshot is the truth of what is provisioned; 
 effective date of a change the vendor confirms. So a snapshot change with no mutation takes effect on the first day
 it was seen; with a confirming mutation (same quantity, cancel or product, dated after the previous change and not
 after the vendor showed it) it takes effect on the mutation's date. A mutation the vendor never shows changes nothing.
+
+Subscriptions, snapshots, mutations and customers arrive as read-only rows with the models' columns
+(``ledger.repositories.batches``), not ORM objects; the annotations name the models whose columns they carry.
 """
 
 from __future__ import annotations

@@ -14,8 +14,6 @@ from sqlalchemy import Row, func, select
 from ledger.models import Batch, CostLine, Customer, Discrepancy, Mutation, Snapshot, Subscription, UsageRow
 from ledger.repositories.base import Repository
 
-CLOSED = ("approved", "exported")
-
 
 class BatchRepository(Repository):
     def get(self, batch_id: int) -> Batch | None:

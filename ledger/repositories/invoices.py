@@ -153,10 +153,6 @@ class InvoiceRepository(Repository):
             condition = or_(condition, InvoiceLine.id == int(key_or_id))
         return self.session.scalar(select(InvoiceLine).where(condition).limit(1))
 
-    def batch_of_invoice(self, invoice_id: int) -> Batch | None:
-        return self.session.scalar(select(Batch).join(Invoice, Invoice.batch_id == Batch.id)
-                                   .where(Invoice.id == invoice_id))
-
     def customer_totals(self, batch_id: int) -> Sequence[Row]:
         """Each invoice's customer, currency and totals (summed by the caller in ``Decimal``: SQLite's SUM on text
         columns goes through float)."""
@@ -174,13 +170,6 @@ class InvoiceRepository(Repository):
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             .where(Invoice.batch_id == batch_id)
         ).all()
-
-    def subscription_ids(self, batch_id: int) -> set[int]:
-        return set(self.session.scalars(
-            select(InvoiceLine.subscription_id).distinct()
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(Invoice.batch_id == batch_id, InvoiceLine.subscription_id.is_not(None))
-        ))
 
     def issue(self, rows: Sequence[dict[str, Any]], issue_date: dt.date, status: str) -> None:
         """Give each invoice (``{"id", "number"}``) its number, issue date and status."""

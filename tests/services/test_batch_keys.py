@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.batch_diff import LATE_SNAPSHOT, LATE_USAGE, PRICE_CORRECTION, diff_lines
-from services.batch_lines import BilledLine, DesiredLine, DraftLine, base_key, line_key, split_line_key
+from services.batch_lines import BilledLine, DesiredLine, DraftLine, base_key, line_key
 from services.batch_months import owned_months, parse_month
 from services.errors import ValidationFailed
 
@@ -26,12 +26,16 @@ D = dt.date.fromisoformat
 def test_base_keys_name_tenant_customer_subscription_period_and_kind(parts: tuple, expected: str) -> None:
     assert base_key(*parts) == expected
     assert line_key(expected, 3) == expected + "/v3"
-    assert split_line_key(expected + "/v3") == (expected, 3)
 
 
-@given(st.text(min_size=1, max_size=40).filter(lambda s: "\n" not in s), st.integers(1, 10_000))
-def test_line_keys_round_trip(base: str, version: int) -> None:
-    assert split_line_key(line_key(base, version)) == (base, version)
+@given(st.dates(), st.dates(), st.integers(1, 10**6), st.integers(1, 10**6), st.sampled_from(["charge", "credit"]))
+def test_keys_are_deterministic_and_distinct(start: dt.date, end: dt.date, customer: int, subscription: int,
+                                            kind: str) -> None:
+    key = base_key("nl-bv", customer, subscription, start, end, kind)
+    assert key == base_key("nl-bv", customer, subscription, start, end, kind)
+    assert key != base_key("nl-bv", customer, subscription + 1, start, end, kind)
+    assert key != base_key("nl-bv", customer, subscription, start, end + dt.timedelta(days=1), kind)
+    assert line_key(key, 1) != line_key(key, 2)
 
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-5", "26-05", "", "2026-05-01"])
