@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
+
 from config import Settings
 from config.schema import MissingSecret, SourceConfig
 from connectors.errors import SourceError
@@ -150,7 +152,7 @@ def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | 
     ]
 
 
-def _run_source(engine: Any, settings: Settings, config: SourceConfig, as_of: dt.datetime, open_reader: OpenSource,
+def _run_source(engine: Engine, settings: Settings, config: SourceConfig, as_of: dt.datetime, open_reader: OpenSource,
                 progress: Progress) -> SourceRunReport:
     with UnitOfWork(engine, write=True) as uow:
         tenant_row = uow.tenants.by_code(config.tenant)
