@@ -3,7 +3,9 @@
 Why: SQLAlchemy converts every parameter of every row (``ExactDecimal``, ``UtcDateTime``); a million snapshots repeat
 a few hundred distinct quantities and one instant, so converting each distinct value once (with the column type's own
 processor, so the stored text is exactly what the ORM would store) and handing the driver plain values keeps the
-bulk path within the sync's throughput goals. JSON columns may be given as ready JSON text (``json_text``).
+bulk path within the sync's throughput goals. SQLite gets one ``executemany``; PostgreSQL gets ``COPY ... FROM STDIN``
+on the session's own connection (inside the unit of work's transaction). JSON columns may be given as ready JSON
+text (``json_text``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, cast, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
@@ -51,20 +53,19 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
         return 0
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    values: dict[str, Any] = {}
     columns: list[list[Any]] = []
     for name in names:
-        param = bindparam(f"p_{name}", type_=_Converted())
         raw = [row[name] for row in rows]
         processor = None if name in json_text else table.c[name].type._cached_bind_processor(dialect)
         columns.append(raw if processor is None else _converted(raw, processor))
-        values[name] = cast(param, JSON) if name in json_text and dialect.name != "sqlite" else param
-    statement = insert(table).values(values)
-    if dialect.name != "sqlite":  # PostgreSQL: SQLAlchemy batches the rows into multi-row VALUES statements
-        keys = [f"p_{name}" for name in names]
-        session.execute(statement, [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)])
+    if dialect.name == "postgresql":  # COPY on the unit of work's own connection: same transaction, bulk speed
+        cursor = session.connection().connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
         return len(rows)
-    compiled = statement.compile(dialect=dialect)  # SQLite: one executemany of qmark tuples, in compiled order
+    values = {name: bindparam(f"p_{name}", type_=_Converted()) for name in names}
+    compiled = insert(table).values(values).compile(dialect=dialect)  # SQLite: qmark tuples in compiled order
     index = {f"p_{name}": position for position, name in enumerate(names)}
     ordered = [columns[index[key]] for key in compiled.positiontup]
     session.connection().exec_driver_sql(compiled.string, list(zip(*ordered, strict=True)))
