@@ -25,6 +25,7 @@ from config import Settings
 from config.schema import Tenant
 from ledger.models import Batch, Customer, Subscription
 from rating.periods import Convention
+from rating.pricing import FxRate, FxTable
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.access import actor, require
@@ -115,7 +116,9 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
     rows = uow.batches.usage_rows(tenant_id, usage_first, usage_last)
-    for line in usage_lines(tenant_code, rows, customers, subscriptions, prices, rounding, tenant.currency, problems):
+    fx = FxTable(FxRate(r.source, r.base, r.quote, r.rate, r.rate_date) for r in uow.prices.fx_rates())
+    for line in usage_lines(tenant_code, rows, customers, subscriptions, prices, fx, rounding, tenant.currency,
+                            problems):
         desired[line.base_key] = line
     return desired, customers
 
@@ -152,7 +155,7 @@ def _line_row(line: DraftLine, invoice: InvoiceDraft, invoice_id: int, tenant_id
         "version": line.version, "kind": line.kind, "description": line.description,
         "period_from": line.period_from, "period_to": line.period_to, "quantity": line.quantity,
         "unit_price": line.unit_price, "amount": line.amount, "unrounded": line.unrounded, "currency": line.currency,
-        "vat_rate": vat.rate, "vat_category": vat.category, "lineage": line.lineage,
+        "vat_rate": vat.rate, "vat_category": vat.category.value, "lineage": line.lineage,
         "corrects_line_key": line.corrects_line_key, "reason_code": line.reason_code, "bill_month": line.bill_month,
     }
 

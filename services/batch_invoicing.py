@@ -1,33 +1,21 @@
-"""Draft lines into invoices: grouping per customer (or subscription / environment), VAT per invoice per rate.
+"""Draft lines into invoices with ``rating.invoicing``: grouping per customer (or subscription / environment), VAT
+per invoice per (category, rate), totals from rounded lines; plus the invoice keys and batch totals the ledger stores.
 
-VAT follows EN 16931 BR-CO-17: per invoice and per (category, rate), computed from the sum of the rounded line nets
-and rounded half-up, whatever the tenant's line rounding policy; totals are sums of rounded amounts, never re-rounded.
+The rules (EN 16931 BR-CO-17 half-up VAT on each category's taxable sum, reverse charge for EU businesses abroad)
+live in ``rating.invoicing``; this module only maps ledger lines in and ledger-shaped invoices out.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from config.schema import Tenant
 from ledger.models import Customer
-from rating.rounding import RoundingPolicy, round_amount
+from rating.invoicing import InvoiceLine, Split, VatTreatment, build_invoices, vat_treatment
+from rating.money import Money
 from services.batch_lines import DraftLine
-
-# EU member states (ISO 3166-1 alpha-2; Greece is GR in ISO, EL only in VIES).
-EU = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class VatTreatment:
-    category: str  # UNCL 5305: S standard, AE reverse charge, O outside scope
-    rate: Decimal
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,34 +27,21 @@ class InvoiceDraft:
     net: Decimal
     vat: Decimal
     gross: Decimal
-    vat_breakdown: list[dict[str, str]]
+    vat_breakdown: list[dict[str, str | None]]
     treatment: VatTreatment
     lines: list[DraftLine]
 
 
-def vat_treatment(tenant: Tenant, customer: Customer) -> VatTreatment:
-    """Standard rate at home and for consumers; reverse charge for EU businesses with a VAT id in another member
-    state; outside scope for businesses outside the EU (B2B services are taxed where the customer is)."""
-    country = customer.country or tenant.country
-    if customer.is_business and country != tenant.country:
-        if country in EU and customer.vat_id:
-            return VatTreatment("AE", Decimal(0), f"reverse charge: business in {country} with VAT id")
-        if country not in EU:
-            return VatTreatment("O", Decimal(0), f"outside scope: business in {country}")
-    rate = tenant.vat_rates[tenant.default_vat_rate]
-    return VatTreatment("S", rate, f"{tenant.default_vat_rate} rate of {tenant.country}")
-
-
-def _group(line: DraftLine, grouping: str) -> str | None:
-    if grouping == "subscription":
-        return line.base_key.split("/")[2]
-    if grouping == "environment":
-        return line.group or "licences"
-    return None
+def treatment_for(tenant: Tenant, customer: Customer) -> VatTreatment:
+    """The customer's VAT treatment: reverse charge for a business with a VAT id in another EU member state,
+    otherwise the tenant's default rate."""
+    return vat_treatment(tenant.country, customer.country or tenant.country,
+                         customer.vat_id if customer.is_business else None, tenant.vat_rates[tenant.default_vat_rate])
 
 
 def invoice_key(tenant: str, month: str, customer_id: int, group: str | None, currency: str,
                 home_currency: str) -> str:
+    """``nl-bv/2026-05/12`` (+ ``/<subscription or environment>`` when split, ``/<currency>`` when foreign)."""
     key = f"{tenant}/{month}/{customer_id}"
     if group is not None:
         key += f"/{group}"
@@ -75,39 +50,28 @@ def invoice_key(tenant: str, month: str, customer_id: int, group: str | None, cu
     return key[:200]
 
 
-def vat_breakdown(lines: Sequence[DraftLine], currency: str,
-                  vat: VatTreatment) -> tuple[Decimal, Decimal, list[dict[str, str]]]:
-    """``(net, vat, breakdown)`` of one invoice: net = sum of rounded lines; VAT per (category, rate) from its
-    taxable sum, half-up. One invoice has one customer, hence one treatment (one category and rate)."""
-    net = sum((line.amount for line in lines), Decimal(0))
-    amount = round_amount(net * vat.rate / 100, currency, RoundingPolicy.HALF_UP).amount
-    breakdown = [{"category": vat.category, "rate": str(vat.rate), "taxable": str(net), "vat": str(amount),
-                  "reason": vat.reason}]
-    return net, amount, breakdown
-
-
 def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], customers: Mapping[int, Customer],
                    grouping: str) -> list[InvoiceDraft]:
-    """Lines grouped into invoices (per customer, and per subscription or environment if so configured), each with
-    its customer's VAT treatment, ordered by invoice key."""
-    groups: dict[str, list[DraftLine]] = defaultdict(list)
-    meta: dict[str, tuple[int, str | None, str]] = {}
-    for line in lines:
-        group = _group(line, grouping)
-        key = invoice_key(tenant.code, month, line.customer_id, group, line.currency, tenant.currency)
-        groups[key].append(line)
-        meta[key] = (line.customer_id, group, line.currency)
+    """The batch's invoices, ordered by invoice key; each draft line lands in exactly one invoice."""
     treatments: dict[int, VatTreatment] = {}
-    invoices = []
-    for key in sorted(groups):
-        customer_id, group, currency = meta[key]
-        vat = treatments.get(customer_id)
+    rated = []
+    for index, line in enumerate(lines):
+        vat = treatments.get(line.customer_id)
         if vat is None:
-            vat = treatments[customer_id] = vat_treatment(tenant, customers[customer_id])
-        net, amount, breakdown = vat_breakdown(groups[key], currency, vat)
-        invoices.append(InvoiceDraft(key, customer_id, group, currency, net, amount, net + amount, breakdown, vat,
-                                     groups[key]))
-    return invoices
+            vat = treatments[line.customer_id] = treatment_for(tenant, customers[line.customer_id])
+        rated.append(InvoiceLine(key=(index,), legal_entity=tenant.code, customer=str(line.customer_id),
+                                 description=line.description, amount=Money(line.amount, line.currency), vat=vat,
+                                 subscription=line.base_key.split("/")[2], environment=line.group or "licences"))
+    drafts = []
+    for invoice in build_invoices(rated, Split(grouping)):
+        customer_id = int(invoice.customer)
+        breakdown = [{"category": part.category.value, "rate": str(part.rate), "taxable": str(part.taxable.amount),
+                      "vat": str(part.vat.amount), "reason": part.exemption_reason} for part in invoice.vat]
+        drafts.append(InvoiceDraft(
+            invoice_key(tenant.code, month, customer_id, invoice.split_value, invoice.currency, tenant.currency),
+            customer_id, invoice.split_value, invoice.currency, invoice.net.amount, invoice.vat_total.amount,
+            invoice.gross.amount, breakdown, treatments[customer_id], [lines[line.key[0]] for line in invoice.lines]))
+    return sorted(drafts, key=lambda draft: draft.invoice_key)
 
 
 def batch_totals(invoices: Sequence[InvoiceDraft]) -> dict[str, dict]:

@@ -1,7 +1,8 @@
-"""Sell prices for a batch: a price-list version when one is valid, else the vendor cost plus the tenant's markup.
+"""Sell prices for a batch: a price-list version when one is valid, else a fixed-price rule, else the vendor cost
+plus the tenant's markup (``rating.pricing``: the most specific markup rule wins; none = sold at cost).
 
-Why both: resellers keep list prices for their main products and a markup for the long tail; each line's lineage
-names which one produced its price (the version id, or the cost, the rule and the percentage).
+Why all three: resellers keep list prices for their main products and a markup for the long tail; each line's
+lineage names which one produced its price (the version id, or the cost, its source, the rule and the percentage).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from config.schema import PriceRule
 from ledger.models import CostLine, Customer, PriceListVersion
-
-HUNDRED = Decimal(100)
+from rating.pricing import MarkupRule, Markups, apply_markup
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,9 @@ class PriceBook:
         self._versions: dict[str, list[PriceListVersion]] = defaultdict(list)
         for version in versions:
             self._versions[version.product_id].append(version)
-        self._rules = [(i, rule) for i, rule in enumerate(rules) if rule.tenant in (None, tenant)]
+        self._fixed_rules = [(i, rule) for i, rule in enumerate(rules)
+                             if rule.tenant in (None, tenant) and rule.unit_price is not None]
+        self.markups = markups(rules)
 
     def version_days(self, product: str) -> set[dt.date]:
         """Days on which a price-list version of ``product`` starts or ends (price changes to look at)."""
@@ -62,18 +65,13 @@ class PriceBook:
                 found = version
         return found
 
-    def rule(self, customer: Customer, day: dt.date, product: str | None = None,
-             meter_category: str | None = None) -> tuple[int, PriceRule] | None:
-        """The first matching price rule (config order: most specific first)."""
+    def _fixed(self, customer: Customer, product: str, day: dt.date) -> tuple[int, PriceRule] | None:
+        """The first fixed-price rule (``unit_price``) matching the licence, in config order."""
         names = {customer.name, customer.reference, str(customer.id)}
-        for index, rule in self._rules:
-            if rule.product is not None and rule.product != product:
+        for index, rule in self._fixed_rules:
+            if rule.product not in (None, product) or rule.meter_category is not None:
                 continue
-            if rule.meter_category is not None and rule.meter_category != meter_category:
-                continue
-            if rule.customer is not None and rule.customer not in names:
-                continue
-            if rule.valid_from is not None and rule.valid_from > day:
+            if rule.customer not in (None, *names) or (rule.valid_from is not None and rule.valid_from > day):
                 continue
             return index, rule
         return None
@@ -95,13 +93,28 @@ class PriceBook:
         version = self._version(product, customer.id, billing, day)
         if version is not None:
             return Price(version.unit_price, f"price_list_version {version.id} (from {version.valid_from})")
-        found = self.rule(customer, day, product=product)
-        if found is None:
-            return None
-        index, rule = found
-        if rule.unit_price is not None:
+        fixed = self._fixed(customer, product, day)
+        if fixed is not None:
+            index, rule = fixed
             return Price(rule.unit_price, f"price_rules[{index}] fixed {rule.unit_price}")
         if unit_cost is None:
             return None
-        price = unit_cost * (HUNDRED + rule.markup_percent) / HUNDRED
-        return Price(price, f"cost {unit_cost} ({cost_source}) + {rule.markup_percent}% (price_rules[{index}])")
+        markup = self.markups.resolve(self._tenant, customer_key(customer), product, None, day)
+        if markup is None:
+            return Price(unit_cost, f"cost {unit_cost} ({cost_source}), no markup rule")
+        price = apply_markup(Fraction(unit_cost), markup)  # terminates: a decimal cost times a decimal percentage
+        return Price(Decimal(price.numerator) / Decimal(price.denominator),
+                     f"cost {unit_cost} ({cost_source}) + {markup.percent}% ({markup.rule_id})")
+
+
+def customer_key(customer: Customer) -> str:
+    """How ``price_rules[].customer`` names a customer: its ERP reference, else its name."""
+    return customer.reference or customer.name
+
+
+def markups(rules: Sequence[PriceRule]) -> Markups:
+    """The config's markup rules for ``rating.pricing`` (most specific wins; ids name the config entry)."""
+    return Markups(tuple(
+        MarkupRule(f"price_rules[{index}]", rule.markup_percent, rule.tenant, rule.customer, rule.product,
+                   rule.meter_category, rule.valid_from or dt.date.min)
+        for index, rule in enumerate(rules) if rule.markup_percent is not None))

@@ -1,40 +1,31 @@
-"""Consumption lines of a batch: a closed month's usage rows per subscription and meter, marked up, rounded once.
+"""Consumption lines of a batch: a closed month's usage rows priced by ``rating.consumption`` and keyed for the ledger.
 
-Usage is billed in arrears (billing-rules.md §8): the rows of month M−1 are billed by the batch of M. Rows are
-summed exactly (Decimal) per (customer, subscription, month, meter), priced by the first matching price rule
-(a fixed unit price, or cost plus markup by meter category), and rounded once per line by the tenant's policy.
+Usage is billed in arrears (billing-rules.md §8): the rows of month M−1 are billed by the batch of M. Per usage month,
+``rating.consumption.rate_usage`` sums the rows exactly per (customer and subscription, meter), applies the markup
+that ``rating.pricing`` resolves for the tenant's price rules and the recorded exchange rate, and rounds each line
+once by the tenant's policy. This module builds its input frame from ledger rows and turns its lines into keyed
+ledger lines (quantity summed here, exactly, for the invoice text).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+import pandas as pd
+
 from ledger.models import Customer, Subscription, UsageRow
-from rating.lineage import format_unrounded
-from rating.rounding import RoundingPolicy, round_amount
+from rating.consumption import COST_DECIMALS, UsageLine, rate_usage
+from rating.money import to_units
+from rating.pricing import FxTable
+from rating.rounding import RoundingPolicy
 from services.batch_lines import DesiredLine, base_key, exact_decimal, month_of
-from services.batch_prices import HUNDRED, PriceBook
+from services.batch_prices import PriceBook, customer_key
 
-
-@dataclass
-class _Bucket:
-    customer: Customer
-    subscription: int | str
-    subscription_id: int | None
-    month_start: dt.date
-    meter_id: str
-    meter_name: str
-    meter_category: str
-    product: str | None
-    currency: str
-    group: str
-    quantity: Decimal = Decimal(0)
-    cost: Decimal = Decimal(0)
-    row_ids: list[int] | None = None
+GROUP_BY = ("subscription", "meter")
 
 
 def environment(tags: Mapping[str, str] | None, fallback: str) -> str:
@@ -50,10 +41,11 @@ def _month_end(first: dt.date) -> dt.date:
 
 
 def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, Customer],
-                subscriptions: Mapping[int, Subscription], prices: PriceBook, rounding: RoundingPolicy,
+                subscriptions: Mapping[int, Subscription], prices: PriceBook, fx: FxTable, rounding: RoundingPolicy,
                 currency: str, problems: list[str]) -> list[DesiredLine]:
     """Desired usage lines for ``rows``; rows that cannot be billed are reported in ``problems``."""
-    buckets: dict[tuple, _Bucket] = {}
+    by_month: dict[dt.date, list[dict]] = defaultdict(list)
+    known: dict[str, UsageRow] = {}
     for row in rows:
         sub = subscriptions.get(row.subscription_id) if row.subscription_id else None
         customer_id = row.customer_id or (sub.customer_id if sub else None)
@@ -61,75 +53,55 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
         if customer is None:
             problems.append(f"usage row {row.id}: no customer for subscription {row.subscription_external_id!r}")
             continue
-        if row.currency != currency:
-            problems.append(f"usage row {row.id} currency: {row.currency} needs an FX rate to {currency}")
+        month = row.usage_date.replace(day=1)
+        try:
+            fx.rate(row.currency, currency, _month_end(month))
+        except KeyError:
+            problems.append(f"usage row {row.id} currency: no {row.currency}->{currency} rate in fx_rates")
             continue
-        month_start = row.usage_date.replace(day=1)
-        subscription: int | str = row.subscription_id or f"ext:{row.subscription_external_id}"
-        key = (customer.id, subscription, month_start, row.meter_id)
-        bucket = buckets.get(key)
-        if bucket is None:
-            bucket = buckets[key] = _Bucket(
-                customer, subscription, row.subscription_id, month_start, row.meter_id, row.meter_name,
-                row.meter_category, sub.product_id if sub else None, row.currency,
-                environment(row.tags, row.subscription_external_id), row_ids=[])
-        bucket.quantity += row.quantity
-        bucket.cost += row.cost
-        bucket.row_ids.append(row.id)
+        row_id = f"usage_row:{row.id}"
+        known[row_id] = row
+        subscription = row.subscription_id or f"ext:{row.subscription_external_id}"
+        by_month[month].append({
+            "row_id": row_id, "customer": customer_key(customer), "subscription": f"{customer.id}/{subscription}",
+            "meter": row.meter_id, "meter_category": row.meter_category, "currency": row.currency,
+            "cost_units": to_units(row.cost, COST_DECIMALS)})
     lines = []
-    for bucket in buckets.values():
-        line = _price(tenant, bucket, prices, rounding, problems)
-        if line is not None:
-            lines.append(line)
+    for month, frame_rows in sorted(by_month.items()):
+        frame = pd.DataFrame(frame_rows)
+        frame["cost_units"] = frame["cost_units"].astype("int64")
+        for rated in rate_usage(frame, tenant=tenant, currency=currency, group_by=GROUP_BY, markups=prices.markups,
+                                fx=fx, on=_month_end(month), rounding=rounding):
+            lines.append(_desired(tenant, month, rated, known))
     return lines
 
 
-def _price(tenant: str, bucket: _Bucket, prices: PriceBook, rounding: RoundingPolicy,
-           problems: list[str]) -> DesiredLine | None:
-    month_end = _month_end(bucket.month_start)
-    found = prices.rule(bucket.customer, month_end, product=bucket.product, meter_category=bucket.meter_category)
-    if found is None:
-        problems.append(f"usage of subscription {bucket.subscription} meter {bucket.meter_id!r}: no price rule")
-        return None
-    index, rule = found
-    if rule.unit_price is not None:
-        unrounded = Fraction(bucket.quantity) * Fraction(rule.unit_price)
-        unit_price = rule.unit_price
-        formula = f"{bucket.quantity} × {rule.unit_price} (price_rules[{index}] fixed)"
-    else:
-        unrounded = Fraction(bucket.cost) * Fraction(HUNDRED + rule.markup_percent) / 100
-        unit_price = exact_decimal(unrounded / Fraction(bucket.quantity)) if bucket.quantity else Decimal(0)
-        formula = f"{bucket.cost} cost × (100 + {rule.markup_percent}) / 100 (price_rules[{index}])"
-    amount = round_amount(unrounded, bucket.currency, rounding).amount
-    period_from, period_to = bucket.month_start, month_end
+def _desired(tenant: str, month: dt.date, rated: UsageLine, known: Mapping[str, UsageRow]) -> DesiredLine:
+    group = dict(rated.group)
+    customer, subscription = group["subscription"].split("/", 1)
+    members = [known[str(row_id)] for row_id in rated.lineage.input_ids]
+    first = members[0]
+    quantity = sum((row.quantity for row in members), Decimal(0))
+    month_end = _month_end(month)
     bill_month = month_of(month_end + dt.timedelta(days=1))
-    lineage = {
-        "input_ids": [f"usage_row:{row_id}" for row_id in sorted(bucket.row_ids or [])],
-        "price_version": f"price_rules[{index}]",
-        "convention": None,
-        "formula": formula,
-        "unrounded": format_unrounded(unrounded),
-        "unrounded_exact": f"{unrounded.numerator}/{unrounded.denominator}",
-        "rounding": rounding.value,
-        "details": {"meter": bucket.meter_name, "meter_category": bucket.meter_category,
-                    "cost": str(bucket.cost), "timing": "arrears"},
-        "bill_date": f"{bill_month}-01",
-    }
+    lineage = rated.lineage.to_dict()
+    lineage["bill_date"] = f"{bill_month}-01"
+    lineage["details"] = {**lineage["details"], "meter": first.meter_name, "meter_category": first.meter_category,
+                          "cost": str(sum((row.cost for row in members), Decimal(0))), "timing": "arrears"}
     return DesiredLine(
-        base_key=base_key(tenant, bucket.customer.id, bucket.subscription, period_from, period_to,
-                          f"usage:{bucket.meter_id}"),
-        customer_id=bucket.customer.id,
-        subscription_id=bucket.subscription_id,
+        base_key=base_key(tenant, int(customer), subscription, month, month_end, f"usage:{group['meter']}"),
+        customer_id=int(customer),
+        subscription_id=first.subscription_id,
         charge_kind="usage",
-        period_from=period_from,
-        period_to=period_to,
+        period_from=month,
+        period_to=month_end,
         bill_month=bill_month,
-        description=f"{bucket.meter_name} ({bucket.meter_category}) {month_of(period_from)}",
-        quantity=bucket.quantity,
-        unit_price=unit_price,
-        amount=amount,
-        unrounded=exact_decimal(unrounded),
-        currency=bucket.currency,
+        description=f"{first.meter_name} ({first.meter_category}) {month_of(month)}"[:500],
+        quantity=quantity,
+        unit_price=exact_decimal(rated.unrounded / Fraction(quantity)) if quantity else Decimal(0),
+        amount=rated.amount.amount,
+        unrounded=exact_decimal(rated.unrounded),
+        currency=rated.amount.currency,
         lineage=lineage,
-        group=bucket.group,
+        group=environment(first.tags, first.subscription_external_id),
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from ledger.models import PriceListVersion
+from ledger.models import FxRate, PriceListVersion
 from ledger.repositories.base import Repository
 
 
@@ -24,3 +24,7 @@ class PriceRepository(Repository):
             .where(PriceListVersion.tenant_id == tenant_id)
             .order_by(PriceListVersion.product_id, PriceListVersion.valid_from, PriceListVersion.id)
         ).all()
+
+    def fx_rates(self) -> Sequence[FxRate]:
+        """Every recorded exchange rate (few: one per currency pair and day or month)."""
+        return self.session.scalars(select(FxRate).order_by(FxRate.rate_date, FxRate.id)).all()

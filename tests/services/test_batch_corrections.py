@@ -8,7 +8,7 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -41,6 +41,9 @@ def quantity_on(day: int, start: int, moves: list[tuple[int, int]]) -> int:
 @given(start=st.integers(1, 25), moves=changes, late=st.tuples(st.integers(2, 30), st.integers(0, 25)))
 def test_month_billed_equals_final_timeline(settings: Settings, start: int, moves: list[tuple[int, int]],
                                             late: tuple[int, int]) -> None:
+    # the desk's late mutation asks for a seat count the vendor never showed before, so it can only confirm the
+    # late change (a mutation confirms the first vendor change to its quantity: tested in test_batch_build)
+    assume(late[1] not in {start, *(quantity for _, quantity in moves)})
     year = next(YEARS)
     initialise(settings)  # idempotent: the first example of each database creates the ledger
     april, may = f"{year}-04", f"{year}-05"
