@@ -98,5 +98,14 @@ def test_review_shows_totals_diff_and_is_tenant_isolated(draft: Settings) -> Non
     assert summary["diff"]["previous_month"] == "2026-04"
     assert summary["batch"]["totals"]["EUR"]["net"] == "345.00"
     assert [c["status"] for c in summary["diff"]["customers"]] == []  # same amounts both months
+    unbilled = add_subscription(draft, "nl-bv", add_customer(draft, "nl-bv", "Elsewhere"), "sub-unbilled",
+                                "2026-05-01")
+    with UnitOfWork(engine_for(draft), write=True) as uow:
+        tenant_id = uow.tenants.by_code("nl-bv").id
+        for subscription, sentence in ((1, "vendor shows 6 since 05-12, no mutation"), (unbilled, "not billed")):
+            uow.discrepancies.raise_(f"test-{subscription}", CLOCK.now(), tenant_id=tenant_id,
+                                     subscription_id=subscription, kind="unconfirmed_change", sentence=sentence)
+    shown = batch_summary(draft, "nl-bv", "2026-05", "finn")["discrepancies"]
+    assert [(d["subscription_id"], d["sentence"]) for d in shown] == [(1, "vendor shows 6 since 05-12, no mutation")]
     with pytest.raises(NotFound):
         batch_summary(draft, "nl-bv", "2026-05", "greta")
