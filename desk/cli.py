@@ -19,6 +19,7 @@ from services.errors import UserFacingError
 COMMAND_MODULES = (
     "init",
     "sync",
+    "customer",
     "reconcile",
     "mutation",
     "rate",

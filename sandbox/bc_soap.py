@@ -66,10 +66,15 @@ _FILTER_FIELDS = ("No", "Sell_to_Customer_No", "External_Document_No")
 
 
 def customers(seed: int) -> dict[str, str]:
-    """The customer master: ``C00001``..``C00050`` with names drawn from ``seed``."""
+    """The customer master: ``C00001``..``C00050`` with names drawn from ``seed``, plus the debtor ranges the
+    distributor scenarios store as each company's external id (``DEB-10001``.., ``DEB-20001``..), as a reseller's
+    ERP would hold them."""
     rng = random.Random(seed)
     words = ("Nord", "Delta", "Vega", "Orbit", "Kanaal", "Polder", "Lumen", "Atlas", "Brug", "Haven")
-    return {f"C{n:05d}": f"{rng.choice(words)} {rng.choice(words)} B.V." for n in range(1, 51)}
+    master = {f"C{n:05d}": f"{rng.choice(words)} {rng.choice(words)} B.V." for n in range(1, 51)}
+    for first in (10001, 20001):
+        master |= {f"DEB-{n}": f"{rng.choice(words)} {rng.choice(words)} GmbH" for n in range(first, first + 50)}
+    return master
 
 
 # ---------------------------------------------------------------------------------------------------------------

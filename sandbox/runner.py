@@ -25,13 +25,20 @@ SANDBOX_MODULES: tuple[str, ...] = (
     "sandbox.cost_management",
     "sandbox.pax8",
     "sandbox.ingram",
-    "sandbox.bc_soap", "sandbox.bc_rest", "sandbox.exact_online",
+    "sandbox.bc_soap",
+    "sandbox.bc_rest",
+    "sandbox.exact_online",
 )
 # The ports the shipped config.yaml points at; programmatic callers usually pass none and get free ports.
 DEFAULT_PORTS: dict[str, int] = {
     "sandbox.entra": 8441,
     "sandbox.partner_center": 8442,
     "sandbox.cost_management": 8443,
+    "sandbox.pax8": 8444,
+    "sandbox.ingram": 8445,
+    "sandbox.bc_soap": 8446,
+    "sandbox.bc_rest": 8447,
+    "sandbox.exact_online": 8448,
 }
 
 
@@ -49,11 +56,12 @@ class RunningSandbox:
         self.server.stop()
 
 
-def _build(module: Any, clock: Clock, seed: int, state_dir: Path) -> Any:
-    """Call ``module.build``, handing over a state directory to the sandboxes that keep files."""
+def _build(module: Any, clock: Clock, seed: int, state_dir: Path, options: Mapping[str, Any]) -> Any:
+    """Call ``module.build`` with the caller's options for it, handing a state directory to the sandboxes that keep
+    files."""
     if "state_dir" in inspect.signature(module.build).parameters:
-        return module.build(clock, seed=seed, state_dir=state_dir / module.__name__.rsplit(".", 1)[-1])
-    return module.build(clock, seed=seed)
+        options = {**options, "state_dir": state_dir / module.__name__.rsplit(".", 1)[-1]}
+    return module.build(clock, seed=seed, **options)
 
 
 def run_all(
@@ -63,8 +71,10 @@ def run_all(
     *,
     clock: Clock | None = None,
     modules: tuple[str, ...] = SANDBOX_MODULES,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[RunningSandbox]:
-    """Start ``modules`` over TLS (CA under ``state_dir/tls``); ports by module name, free ports when not given.
+    """Start ``modules`` over TLS (CA under ``state_dir/tls``); ports by module name, free ports when not given;
+    ``options`` by module name are passed to that module's ``build`` (e.g. relaxed quotas for a replayed month).
 
     Writes ``state_dir/sandboxes.json`` (URLs, CA bundle, credentials) for tools that start later. On a failure to
     start any of them, the ones already started are stopped again.
@@ -77,9 +87,8 @@ def run_all(
         for name in modules:
             module = importlib.import_module(name)
             prefix = getattr(module, "PREFIX", "")
-            server = SandboxServer(
-                _build(module, clock, seed, state_dir), port=(ports or {}).get(name, 0), tls=tls, prefix=prefix
-            ).start()
+            app = _build(module, clock, seed, state_dir, (options or {}).get(name, {}))
+            server = SandboxServer(app, port=(ports or {}).get(name, 0), tls=tls, prefix=prefix).start()
             running.append(
                 RunningSandbox(
                     name.rsplit(".", 1)[-1],

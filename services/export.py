@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from config import Settings
 from config.schema import Tenant as TenantConfig
@@ -40,6 +40,8 @@ from erp_export.base import (
 from erp_export.documents import KEY_PATTERN, LINE_KEY_PATTERN, Address, Buyer, InvoiceDocument, InvoiceLine, Seller
 from erp_export.documents import compose as compose_document
 from ledger.models import Batch, Customer, Export, Invoice
+from ledger.models import InvoiceLine as LedgerLine
+from rating.money import minor_units
 from services.access import SYSTEM, Actor, require
 from services.access import actor as actor_named
 from services.clock import Clock, SystemClock
@@ -275,9 +277,10 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
     first, last = _month(batch.month)
     issue = invoice.issue_date or (last + dt.timedelta(days=1))
     lines = [
-        InvoiceLine(key=line_reference(line.line_key), description=line.description, quantity=line.quantity,
-                    unit_price=line.unit_price, net_amount=line.amount, vat_category=line.vat_category,
-                    vat_rate=line.vat_rate, period_start=line.period_from or first, period_end=line.period_to or last,
+        InvoiceLine(key=line_reference(line.line_key), description=line.description,
+                    **dict(zip(("quantity", "unit_price"), document_quantity_and_price(line), strict=True)),
+                    net_amount=line.amount, vat_category=line.vat_category, vat_rate=line.vat_rate,
+                    period_start=line.period_from or first, period_end=line.period_to or last,
                     account=revenue_account)
         for line in invoice.lines
     ]
@@ -301,6 +304,30 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
                                f"{doc.total_net}/{doc.total_vat}/{doc.total_gross} from its lines")
     assert KEY_PATTERN.fullmatch(doc.external_ref)
     return doc
+
+
+UNIT_PRICE_STEP = Decimal("0.000001")  # BT-146 may carry more decimals than the currency
+
+
+def document_quantity_and_price(line: LedgerLine) -> tuple[Decimal, Decimal]:
+    """Quantity and unit price for the ERP and the e-invoice, so that quantity × price rounds to the line's amount.
+
+    ERPs recompute a line as quantity × unit price, and EN 16931 requires the same (PEPPOL-EN16931-R120) with a net
+    price that is never negative (BR-27). A prorated line (12 seats × 34.96 × 5/30) or a credit (-58.27 for 10 seats)
+    therefore goes out as its seats with the *effective* unit price for the stretch (amount / seats, to six decimals)
+    and, for a credit, a negative quantity; the formula stays in the description and the lineage.
+    """
+    amount, quantity = line.amount, abs(line.quantity)
+    step = Decimal(1).scaleb(-minor_units(line.currency))
+    as_billed = (line.quantity * line.unit_price).quantize(step, ROUND_HALF_UP)
+    if amount >= 0 and line.unit_price >= 0 and as_billed == amount:
+        return line.quantity, line.unit_price
+    sign = Decimal(-1) if amount < 0 else Decimal(1)
+    if quantity:
+        price = (abs(amount) / quantity).quantize(UNIT_PRICE_STEP, ROUND_HALF_UP)
+        if (quantity * price).quantize(step, ROUND_HALF_UP) == abs(amount):
+            return sign * quantity, price
+    return sign, abs(amount)
 
 
 def payload_hash(doc: InvoiceDocument) -> str:

@@ -1,0 +1,359 @@
+"""`cspbill demo`: a believable month of a reseller, end to end, against the loopback sandboxes.
+
+What it does, in the order a real month happens:
+1. starts every vendor and ERP sandbox (one shared sandbox clock) and writes ``DIR/config.yaml``: the given config
+   (tenants, users, price rules) with its sources and ERP targets pointed at the sandboxes and its ledger in ``DIR``;
+   the sandbox credentials go into the environment variables that config names, never into the file;
+2. replays the month night by night: the sandbox clock and ours move to 02:30 and ``sync`` reads every source;
+3. the service desk works during the month: a seat increase that the vendor provisions, a late NCE reduction that
+   is refused (with the rule and the next allowed date), and an increase that is never provisioned (a discrepancy);
+4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
+5. ``--once``: a second person approves each batch (four-eyes), the outbox exports to the ERP sandboxes (whose state
+   persists under ``DIR``), and a JSON summary is returned; a second ``--once`` on the same ``DIR`` exports nothing
+   new. Without ``--once`` the caller serves the web desk on the ledger the demo built.
+
+Everything goes through the same services the CLI, web desk and scheduler use; nothing here computes a bill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+import yaml
+from sqlalchemy import func, select
+
+from config import Settings, load_config
+from ledger.models import Batch, Discrepancy, Export, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
+from sandbox import bc_rest, bc_soap, entra, ingram, pax8
+from sandbox.core import Clock as SandboxClock
+from sandbox.scenario_microsoft import scenario
+from services.access import SYSTEM, actor
+from services.batches import approve_batch, build_batch
+from services.clock import FixedClock
+from services.customers import list_customers, set_reference
+from services.errors import NotAllowed, ValidationFailed
+from services.export import export_invoices
+from services.init import initialise
+from services.mutations import MutationRequest, add_mutation
+from services.reconcile import reconcile
+from services.runtime import dispose_engines, engine_for
+from services.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
+from services.sync import sync
+from services.uow import UnitOfWork
+
+log = logging.getLogger("cspbill.demo")
+
+NIGHT = dt.time(2, 30)
+BUILD_TIME = dt.time(7, 0)
+DESK_DAY = 11  # the day the service desk works its tickets
+# Source kind -> sandbox; ERP kind -> sandbox
+SOURCE_SANDBOX = {"partner_center": "partner_center", "azure_costs": "cost_management", "pax8": "pax8",
+                  "ingram_cmp": "ingram"}
+# Who builds and who approves each legal entity's batch in the demo (four-eyes: never the same person)
+BUILDERS = {"nl-bv": "finn", "de-gmbh": "ada"}
+APPROVERS = {"nl-bv": "anna", "de-gmbh": "greta"}
+DESK_USER = "dana"
+# A month replayed in minutes compresses the vendors' quota windows with it: Cost Management's hourly query budget
+# (600 QPU) would otherwise stall the replay for an hour; the throttling itself is exercised by the connector tests.
+REPLAY_SANDBOX_OPTIONS = {"sandbox.cost_management": {"qpu_buckets": (("QueriesPer10Sec", 1000, 1.0),)}}
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DemoSummary:
+    """What the demo did; printed as the last line of ``cspbill demo --once``."""
+
+    month: str
+    dir: str
+    sources_synced: int = 0
+    nights: int = 0
+    snapshots: int = 0
+    mutations: int = 0
+    refused_mutations: int = 0
+    discrepancies: int = 0
+    invoices: int = 0
+    approved_batches: int = 0
+    exported: int = 0
+    skipped: int = 0
+    failed_exports: int = 0
+    refusal: str | None = None
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DemoRun:
+    """A prepared demo: its config, settings and running sandboxes (stop them with ``close``)."""
+
+    dir: Path
+    config_path: Path
+    settings: Settings
+    sandboxes: list[RunningSandbox]
+    sandbox_clock: SandboxClock
+    month: dt.date
+
+    def close(self) -> None:
+        stop_all(self.sandboxes)
+        dispose_engines()
+
+
+def previous_month(today: dt.date) -> dt.date:
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, fixed_ports: bool = False) -> DemoRun:
+    """Start the sandboxes on the demo month, write ``DIR/config.yaml``, set the credentials, initialise the ledger."""
+    directory.mkdir(parents=True, exist_ok=True)
+    zone = ZoneInfo(load_config(base_config).schedule.timezone)
+    sandbox_clock = SandboxClock(_night(month, 1, zone))
+    sandbox_dir = directory / "sandbox"
+    sandboxes = run_all(sandbox_dir, seed, DEFAULT_PORTS if fixed_ports else None, clock=sandbox_clock,
+                        options=REPLAY_SANDBOX_OPTIONS)
+    try:
+        urls = {s.name: s.url for s in sandboxes}
+        data, environment = demo_config(yaml.safe_load(base_config.read_text(encoding="utf-8")), urls,
+                                        sandbox_dir / "tls" / "sandbox-ca.pem", directory, seed, month)
+        config_path = directory / "config.yaml"
+        config_path.write_text(
+            "# Written by `cspbill demo`: the base config pointed at the loopback sandboxes. Credentials are in the\n"
+            "# environment of the demo process only.\n" + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        os.environ.update(environment)
+        settings = load_config(config_path)
+        initialise(settings)
+    except BaseException:
+        stop_all(sandboxes)
+        raise
+    return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month)
+
+
+def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, directory: Path, seed: int,
+                month: dt.date) -> tuple[dict[str, Any], dict[str, str]]:
+    """The base config with sources and ERPs pointed at the sandboxes, and the environment holding their secrets."""
+    env: dict[str, str] = {}
+    authority = f"{urls['entra']}/{entra.CREDENTIALS['tenant_id']}"
+    microsoft = {"client_id": entra.CREDENTIALS["client_id"], "client_secret": entra.CREDENTIALS["client_secret"]}
+    data = dict(data)
+    data["database"] = {"url": f"sqlite:///{(directory / 'cspbill.db').resolve()}", "url_env": None}
+    sources = []
+    for source in data.get("sources", []):
+        source = dict(source, ca_bundle=str(ca_bundle), base_url=urls[SOURCE_SANDBOX[source["kind"]]])
+        kind = source["kind"]
+        if kind in ("partner_center", "azure_costs"):
+            source["authority_url"] = authority
+            source["account_id"] = ("partner-tenant" if kind == "partner_center"
+                                    else scenario(seed, month).billing_account_id)
+            env[source["client_id_env"]], env[source["client_secret_env"]] = (microsoft["client_id"],
+                                                                                microsoft["client_secret"])
+        elif kind == "pax8":
+            source["token_url"] = f"{source['base_url']}/token"
+            env[source["client_id_env"]] = pax8.CREDENTIALS["client_id"]
+            env[source["client_secret_env"]] = pax8.CREDENTIALS["client_secret"]
+        elif kind == "ingram_cmp":
+            source["token_url"] = f"{source['base_url']}/token"
+            source["account_id"] = ingram.CREDENTIALS["marketplace"]
+            env[source["client_id_env"]] = ingram.CREDENTIALS["username"]
+            env[source["client_secret_env"]] = ingram.CREDENTIALS["password"]
+            env[source["api_key_env"]] = ingram.CREDENTIALS["subscription_key"]
+        sources.append(source)
+    data["sources"] = sources
+    tenants = []
+    for tenant in data["tenants"]:
+        erp = dict(tenant.get("erp") or {"kind": "none"}, ca_bundle=str(ca_bundle))
+        if erp["kind"] == "bc_soap":
+            erp["base_url"] = f"{urls['bc_soap']}/WS/{bc_soap.COMPANY}/Page/{bc_soap.SERVICE}"
+            env[erp["username_env"]] = bc_soap.CREDENTIALS["username"]
+            env[erp["password_env"]] = bc_soap.CREDENTIALS["password"]
+        elif erp["kind"] == "bc_rest":
+            erp["base_url"] = f"{urls['bc_rest']}/{bc_rest.DEMO_TENANT}/{bc_rest.ENVIRONMENT}/api/v2.0"
+            erp["company"] = bc_rest.COMPANY_NAME
+            env[erp["client_id_env"]] = microsoft["client_id"]
+            env[erp["client_secret_env"]] = microsoft["client_secret"]
+        elif erp["kind"] == "none":
+            erp.pop("ca_bundle")
+        tenants.append(dict(tenant, erp=erp))
+    data["tenants"] = tenants
+    return data, env
+
+
+def _night(month: dt.date, day: int, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(month.replace(day=day), NIGHT, tzinfo=zone).astimezone(dt.UTC)
+
+
+def _days_in(month: dt.date) -> int:
+    return ((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)).day
+
+
+def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
+    """Nights of sync, the desk's tickets, the draft batches of the month and their reconciliation."""
+    settings = run.settings
+    zone = ZoneInfo(settings.schedule.timezone)
+    summary = DemoSummary(month=f"{run.month:%Y-%m}", dir=str(run.dir))
+    clock = FixedClock(_night(run.month, 1, zone))
+    done = _completed_nights(run)
+    synced: set[str] = set()
+    for day in range(1, _days_in(run.month) + 1):
+        night = _night(run.month, day, zone)
+        summary.nights += 1
+        if night in done:  # an earlier run of the demo read this night: history only moves forward
+            synced |= done[night]
+            continue
+        run.sandbox_clock.set(night)
+        clock.set(night)
+        report = sync(settings, clock)
+        synced |= {r.source for r in report.runs if r.status != "failed"}
+        progress(f"night {night.astimezone(zone):%Y-%m-%d %H:%M}: " + ", ".join(
+            f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', 0)} snapshots)" for r in report.runs))
+        if day == 1:
+            _assign_references(run, clock, progress)
+        if day == DESK_DAY:
+            _desk_tickets(run, clock, summary, progress)
+    summary.sources_synced = len(synced)
+    next_month = (run.month + dt.timedelta(days=32)).replace(day=2)
+    clock.set(dt.datetime.combine(next_month, BUILD_TIME, tzinfo=zone).astimezone(dt.UTC))
+    for tenant in settings.tenants:
+        try:
+            built = build_batch(settings, tenant.code, summary.month, BUILDERS.get(tenant.code, SYSTEM), clock)
+            progress(f"batch {tenant.code} {summary.month}: {built.invoices} invoices, {built.lines} lines "
+                     f"({'new' if built.created else 'rebuilt'})")
+        except NotAllowed as exc:  # already approved by an earlier --once run: never rebuilt
+            progress(f"batch {tenant.code} {summary.month}: {exc}")
+    findings = reconcile(settings, actor(settings, SYSTEM), clock, month=summary.month)
+    progress(f"reconciled {summary.month} (vendor, desk, billed): {findings.raised} new discrepancies, "
+             f"{len(findings.discrepancies)} open")
+    _count(run, summary)
+    return summary
+
+
+def _completed_nights(run: DemoRun) -> dict[dt.datetime, set[str]]:
+    """Nights an earlier demo run already read from every enabled source (re-reading an old night after newer ones
+    would record the past as a change)."""
+    sources = {s.name for s in run.settings.sources if s.enabled}
+    nights: dict[dt.datetime, set[str]] = {}
+    with UnitOfWork(engine_for(run.settings)) as uow:
+        for as_of, source in uow.session.execute(
+                select(SyncRun.as_of, SyncRun.source).where(SyncRun.status.in_(("succeeded", "partial")))):
+            nights.setdefault(as_of, set()).add(source)
+    return {night: names for night, names in nights.items() if names >= sources}
+
+
+def _assign_references(run: DemoRun, clock: FixedClock, progress: Progress) -> None:
+    """The desk gives customers that no distributor numbered (Partner Center's) their ERP customer number."""
+    desk = actor(run.settings, DESK_USER)
+    missing = list_customers(run.settings, desk, without_reference=True)
+    for number, customer in enumerate(missing, start=1):
+        set_reference(run.settings, desk, customer.id, f"C{number:05d}", clock)
+    if missing:
+        progress(f"desk: ERP customer numbers C00001..C{len(missing):05d} set for {len(missing)} new customers")
+
+
+def _desk_tickets(run: DemoRun, clock: FixedClock, summary: DemoSummary, progress: Progress) -> None:
+    """The service desk's day: one increase the vendor provisions, one late reduction, one never provisioned."""
+    settings = run.settings
+    desk = actor(settings, DESK_USER)
+    today = clock.now().astimezone(ZoneInfo(settings.schedule.timezone)).date()
+    pax8_sub, nce_sub, ingram_sub = _pick_subscriptions(run)
+    if pax8_sub is not None:
+        view = add_mutation(settings, desk, MutationRequest(
+            pax8_sub.id, today + dt.timedelta(days=1), "DEMO-1001", delta=Decimal(2),
+            reason="customer onboarding two new employees"), clock)
+        _provision_pax8(run, pax8_sub.external_id, view.new_quantity, today + dt.timedelta(days=1))
+        progress(f"desk: +2 seats on {pax8_sub.product_name} (ticket DEMO-1001), provisioned at Pax8")
+    if nce_sub is not None:
+        try:
+            add_mutation(settings, desk, MutationRequest(
+                nce_sub.id, today + dt.timedelta(days=1), "DEMO-1002", delta=Decimal(-1),
+                reason="employee left"), clock)
+        except ValidationFailed as exc:
+            summary.refusal = str(exc)
+            summary.refused_mutations += 1
+            progress(f"desk: reduction refused: {exc}")
+    if ingram_sub is not None:
+        add_mutation(settings, desk, MutationRequest(
+            ingram_sub.id, today + dt.timedelta(days=3), "DEMO-1003", delta=Decimal(1),
+            reason="extra seat for the new office"), clock)
+        progress(f"desk: +1 seat on {ingram_sub.product_name} (ticket DEMO-1003), never provisioned at Ingram")
+
+
+def _pick_subscriptions(run: DemoRun) -> tuple[Subscription | None, Subscription | None, Subscription | None]:
+    """Deterministic picks: the first active licence of Pax8, of Partner Center (an annual NCE term), of Ingram."""
+    with UnitOfWork(engine_for(run.settings)) as uow:
+        rows = uow.session.scalars(
+            select(Subscription).where(Subscription.status == "active", Subscription.billing_type == "license")
+            .order_by(Subscription.source, Subscription.external_id)
+        ).all()
+
+    def first(source: str, term: str | None = None) -> Subscription | None:
+        return next((s for s in rows if s.source == source and (term is None or s.term == term)), None)
+
+    return first("pax8"), first("partner-center", "P1Y"), first("ingram")
+
+
+def _provision_pax8(run: DemoRun, subscription_id: str, quantity: Decimal | None, effective: dt.date) -> None:
+    """What the reseller's portal action does at Pax8: set the seat count (through the sandbox's admin route)."""
+    if quantity is None:
+        return
+    url = next(s.url for s in run.sandboxes if s.name == "pax8")
+    zone = ZoneInfo(run.settings.schedule.timezone)
+    when = dt.datetime.combine(effective, dt.time(9, 0), tzinfo=zone)
+    current = run.sandbox_clock.now()
+    run.sandbox_clock.set(when.astimezone(dt.UTC))
+    try:
+        requests.post(f"{url}/__admin/pax8/quantity", json={"subscriptionId": subscription_id,
+                                                            "quantity": int(quantity)},
+                      verify=str(run.dir / "sandbox" / "tls" / "sandbox-ca.pem"), timeout=30).raise_for_status()
+    finally:
+        run.sandbox_clock.set(current)
+
+
+def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = log.info) -> DemoSummary:
+    """Four-eyes approval by the second demo user of each entity, then the outbox export to the ERP sandboxes."""
+    settings = run.settings
+    zone = ZoneInfo(settings.schedule.timezone)
+    next_month = (run.month + dt.timedelta(days=32)).replace(day=3)
+    clock = FixedClock(dt.datetime.combine(next_month, dt.time(10, 0), tzinfo=zone).astimezone(dt.UTC))
+    for tenant in settings.tenants:
+        try:
+            approved = approve_batch(settings, tenant.code, summary.month, APPROVERS[tenant.code], clock)
+            progress(f"batch {tenant.code} {summary.month} approved by {APPROVERS[tenant.code]}: "
+                     f"{approved.invoices} invoices numbered")
+        except NotAllowed as exc:
+            progress(f"batch {tenant.code} {summary.month}: {exc}")
+    with UnitOfWork(engine_for(settings)) as uow:  # already in the ERP from an earlier run: not sent again
+        summary.skipped = uow.session.scalar(select(func.count()).select_from(Export).where(Export.status == "sent"))
+    for export in export_invoices(settings, actor(settings, SYSTEM), clock=clock):
+        counts = export.counts()
+        summary.exported += counts.get("created", 0) + counts.get("updated", 0)
+        summary.skipped += counts.get("skipped", 0)
+        summary.failed_exports += counts.get("failed", 0)
+        progress(f"export {export.tenant} -> {export.target}: {counts or 'nothing to do'}")
+    _count(run, summary)
+    return summary
+
+
+def _count(run: DemoRun, summary: DemoSummary) -> None:
+    with UnitOfWork(engine_for(run.settings)) as uow:
+        count = lambda model, *where: uow.session.scalar(  # noqa: E731
+            select(func.count()).select_from(model).where(*where))
+        summary.snapshots = count(Snapshot)
+        summary.mutations = count(Mutation)
+        summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
+        summary.invoices = count(Invoice)
+        summary.approved_batches = count(Batch, Batch.status.in_(("approved", "exported")))
+        summary.batches = {
+            f"{code} {b.month}": {"status": b.status, "invoices": b.totals.get("invoices"),
+                                  "totals": b.totals.get("currencies")}
+            for b, code in uow.session.execute(select(Batch, Tenant.code).join(Tenant, Tenant.id == Batch.tenant_id)
+                                               .order_by(Tenant.code, Batch.month))
+        }

@@ -1,0 +1,44 @@
+"""`cspbill demo --once` through the real console script: a month replayed against every sandbox, approved by two
+people, exported to the ERP sandboxes; run twice on the same folder, the second run exports nothing new."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+CLI = str(Path(sys.executable).with_name("cspbill"))
+
+
+def demo_once(directory: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
+    done = subprocess.run([CLI, "--config", str(ROOT / "config.yaml"), "demo", "--once", "--dir", str(directory),
+                           "--month", "2026-05"], capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_demo_once_twice(tmp_path: Path) -> None:
+    first = demo_once(tmp_path / "demo")
+    assert (first["month"], first["nights"], first["sources_synced"]) == ("2026-05", 31, 4)
+    assert first["snapshots"] > 100
+    assert first["mutations"] == 2 and first["refused_mutations"] == 1
+    assert "refused" in first["refusal"] and "next allowed" in first["refusal"]
+    assert first["discrepancies"] > 0
+    assert first["invoices"] > 0 and first["approved_batches"] == 2
+    assert (first["exported"], first["skipped"], first["failed_exports"]) == (first["invoices"], 0, 0)
+    assert {b["status"] for b in first["batches"].values()} == {"exported"}
+
+    second = demo_once(tmp_path / "demo")
+    assert (second["exported"], second["failed_exports"]) == (0, 0)
+    assert second["skipped"] == first["invoices"]
+    for key in ("snapshots", "mutations", "discrepancies", "invoices", "batches"):
+        assert second[key] == first[key], key
