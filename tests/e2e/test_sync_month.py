@@ -5,7 +5,7 @@ shared sandbox clock. Every night the test moves that clock through ``/__admin/c
 ``CSPBILL_NOW`` set to the same instant. Afterwards the ledger must answer "what was the quantity on day D, since
 when" exactly as each sandbox world says, for every subscription and night; re-running a night stores nothing new;
 a source answering 500 is reported while the others complete; a page cut off half-way (``broken_page``) leaves no
-half-stored run.
+half-stored run. The tests share one month (module fixture) and run in file order, like the nights they replay.
 """
 
 from __future__ import annotations
