@@ -16,6 +16,7 @@ from typing import Any
 
 from config import Settings
 from ledger.models import Batch, Invoice, InvoiceLine
+from rating.money import minor_units
 from services.access import Actor, actor, require
 from services.batch_months import parse_month
 from services.errors import NotFound
@@ -65,23 +66,32 @@ def _tenant_batch(uow: UnitOfWork, tenant_code: str, month: str) -> tuple[int, B
     return tenant.id, batch
 
 
-def _sum_by(rows: Sequence[Any], key: str) -> dict[Any, Decimal]:
-    sums: dict[Any, Decimal] = defaultdict(Decimal)
+def money(amount: Decimal, currency: str) -> str:
+    """An amount as text with the currency's minor digits (``471.50``; the ledger stores ``471.5``)."""
+    return f"{amount:.{minor_units(currency)}f}"
+
+
+def _sum_by(rows: Sequence[Any], key: str) -> dict[tuple[Any, str], Decimal]:
+    """Sums per (``key`` value, currency): amounts of different currencies are never added up."""
+    sums: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
     for row in rows:
-        sums[getattr(row, key)] += row.amount
+        sums[(getattr(row, key), row.currency)] += row.amount
     return sums
 
 
-def _compare(current: dict[Any, Decimal], previous: dict[Any, Decimal], names: dict[Any, str]) -> list[dict]:
+def _compare(current: dict[tuple[Any, str], Decimal], previous: dict[tuple[Any, str], Decimal],
+             names: dict[Any, str]) -> list[dict]:
     changes = []
-    for key in sorted(current.keys() | previous.keys(), key=lambda k: (names.get(k, ""), str(k))):
+    zero = Decimal(0)
+    for key in sorted(current.keys() | previous.keys(), key=lambda k: (names.get(k[0], ""), str(k))):
         now, before = current.get(key), previous.get(key)
         status = "new" if before is None else "gone" if now is None else "changed" if now != before else "same"
         if status == "same":
             continue
-        changes.append({"id": key, "name": names.get(key, str(key)), "status": status,
-                        "amount": str(now or Decimal(0)), "previous": str(before or Decimal(0)),
-                        "delta": str((now or Decimal(0)) - (before or Decimal(0)))})
+        ident, currency = key
+        changes.append({"id": ident, "name": names.get(ident, str(ident)), "currency": currency, "status": status,
+                        "amount": money(now or zero, currency), "previous": money(before or zero, currency),
+                        "delta": money((now or zero) - (before or zero), currency)})
     return changes
 
 
@@ -117,7 +127,7 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, actor_name: 
         return {
             "batch": _batch_dict(batch, tenant_code),
             "problems": (batch.totals or {}).get("problems", []),
-            "customers": [{**entry, **{n: str(entry[n]) for n in ("net", "vat", "gross")}}
+            "customers": [{**entry, **{n: money(entry[n], entry["currency"]) for n in ("net", "vat", "gross")}}
                           for entry in sorted(customers.values(), key=lambda e: (e["name"], e["customer_id"]))],
             "diff": {
                 "previous_month": previous.month if previous is not None else None,
@@ -135,7 +145,8 @@ def _line_dict(line: InvoiceLine) -> dict[str, Any]:
         "kind": line.kind, "description": line.description,
         "period_from": line.period_from.isoformat() if line.period_from else None,
         "period_to": line.period_to.isoformat() if line.period_to else None,
-        "quantity": str(line.quantity), "unit_price": str(line.unit_price), "amount": str(line.amount),
+        "quantity": str(line.quantity), "unit_price": str(line.unit_price),
+        "amount": money(line.amount, line.currency),
         "unrounded": str(line.unrounded), "currency": line.currency, "vat_category": line.vat_category,
         "vat_rate": str(line.vat_rate), "corrects_line_key": line.corrects_line_key,
         "reason_code": line.reason_code, "bill_month": line.bill_month, "lineage": line.lineage,
@@ -191,8 +202,9 @@ def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int
         _visible(who, uow, batch.tenant_id, f"batch {batch_id}")
         rows, total = uow.invoices.page(batch_id, per_page, (page - 1) * per_page)
         items = [{"id": r.id, "invoice_key": r.invoice_key, "number": r.number, "customer_id": r.customer_id,
-                  "customer": r.customer, "group_key": r.group_key, "currency": r.currency, "net": str(r.net),
-                  "vat": str(r.vat), "gross": str(r.gross), "status": r.status} for r in rows]
+                  "customer": r.customer, "group_key": r.group_key, "currency": r.currency,
+                  "net": money(r.net, r.currency), "vat": money(r.vat, r.currency),
+                  "gross": money(r.gross, r.currency), "status": r.status} for r in rows]
         return Page(items, total, page, per_page)
 
 
@@ -209,8 +221,9 @@ def invoice_detail(settings: Settings, invoice_id: int, actor_name: str) -> dict
             "id": invoice.id, "tenant": tenant_code, "invoice_key": invoice.invoice_key, "number": invoice.number,
             "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None, "status": invoice.status,
             "customer_id": invoice.customer_id, "customer": customer.name, "group_key": invoice.group_key,
-            "currency": invoice.currency, "net": str(invoice.net), "vat": str(invoice.vat),
-            "gross": str(invoice.gross), "vat_breakdown": invoice.vat_breakdown,
+            "currency": invoice.currency, "net": money(invoice.net, invoice.currency),
+            "vat": money(invoice.vat, invoice.currency), "gross": money(invoice.gross, invoice.currency),
+            "vat_breakdown": invoice.vat_breakdown,
             "lines": [_line_dict(line) for line in invoice.lines],
         }
 
