@@ -202,8 +202,8 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
         uow.invoices.insert_lines(inserts)
         added += len(inserts)
     except IntegrityError:
-        raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another batch; "
-                               f"rebuild the earlier draft batch first") from None
+        raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another draft "
+                               f"batch (built out of month order); reject or rebuild that batch first") from None
     removed = [row.id for key, row in old_lines.items() if key not in wanted]
     uow.invoices.delete_lines(removed)
     uow.invoices.update_lines(updates)
