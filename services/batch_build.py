@@ -202,8 +202,8 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
         uow.invoices.insert_lines(inserts)
         added += len(inserts)
     except IntegrityError:
-        raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another draft "
-                               f"batch (built out of month order); reject or rebuild that batch first") from None
+        raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another "
+                               f"batch; rebuild the earlier draft batch first") from None
     removed = [row.id for key, row in old_lines.items() if key not in wanted]
     uow.invoices.delete_lines(removed)
     uow.invoices.update_lines(updates)
@@ -255,9 +255,10 @@ def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: st
             raise NotAllowed(f"batch {tenant_code} {month} status: {batch.status}; an approved batch is never rebuilt "
                              f"(late data becomes corrections in the next batch)")
         statuses = uow.batches.statuses(tenant.id)
-        later = sorted(m for m, status in statuses.items() if m > month and status in CLOSED)
-        if later:
-            raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already {statuses[later[0]]}")
+        later = sorted(m for m, status in statuses.items() if m > month and (batch is None or status in CLOSED))
+        if later:  # a later batch may already own this month's lines: months are built in order
+            raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already "
+                             f"{statuses[later[0]]}; batches are built in month order")
         invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses)
         created = batch is None
         if batch is None:

@@ -195,3 +195,20 @@ def test_an_approved_batch_is_never_rebuilt(settings: Settings, contoso: tuple[i
         build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
     with pytest.raises(NotAllowed, match="later batch 2026-04"):
         build_batch(settings, "nl-bv", "2026-03", "finn", CLOCK)
+
+
+def test_months_are_built_in_order_but_an_earlier_draft_can_be_rebuilt(settings: Settings,
+                                                                        contoso: tuple[int, int]) -> None:
+    _, subscription = contoso
+    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-06", "finn", CLOCK)
+    with pytest.raises(NotAllowed, match="later batch 2026-06 is already draft"):
+        build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    snapshot(settings, subscription, "2026-04-20", 11)
+    report = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)  # April's own lines: no clash with June
+    assert (report.added, report.removed) == (2, 0)
+    june = build_batch(settings, "nl-bv", "2026-06", "finn", CLOCK)
+    # April's credit and rebill stay April's; June (which also catches up May, a month without a batch) now
+    # charges 11 seats for the periods starting 05-10 and 06-10: two lines change, none is added or removed.
+    assert (june.added, june.changed, june.removed) == (0, 2, 0)
+    assert {line.quantity for key, line in lines(settings, "2026-06").items()} == {11}
