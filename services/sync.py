@@ -460,8 +460,8 @@ class LicenceIngest:
         self.counts.add("subscriptions_updated", len(changed))
 
     def _append_snapshots(self, latest: dict[str, LicenceRecord]) -> None:
-        ids = [self.existing[key]["id"] for key in latest if not self.existing[key].get("_new")]
-        previous = self.uow.snapshots.latest_state_hashes(ids) if ids else {}
+        known = any(not self.existing[key].get("_new") for key in latest)
+        previous = self.uow.snapshots.latest_state_hashes_of_source(self.context.source) if known else {}
         rows = []
         for key, record in latest.items():
             subscription_id = self.existing[key]["id"]

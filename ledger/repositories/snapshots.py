@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ledger.append_only import AppendOnlyViolation
-from ledger.models import AuditEvent, Snapshot
+from ledger.models import AuditEvent, Snapshot, Subscription
 from ledger.repositories.base import Repository
 from ledger.repositories.bulk_insert import insert_rows
 
@@ -70,20 +70,16 @@ class SnapshotRepository(Repository):
             .order_by(Snapshot.observed_at, Snapshot.id)
         ).all()
 
-    def latest_state_hashes(self, subscription_ids: Sequence[int]) -> dict[int, str | None]:
-        """``{subscription id: state hash of its latest snapshot}`` (latest = highest id: snapshots are appended)."""
-        found: dict[int, str | None] = {}
-        for start in range(0, len(subscription_ids), 5000):
-            chunk = subscription_ids[start:start + 5000]
-            latest = (
-                select(func.max(Snapshot.id))
-                .where(Snapshot.subscription_id.in_(chunk))
-                .group_by(Snapshot.subscription_id)
-                .scalar_subquery()
-            )
-            query = select(Snapshot.subscription_id, Snapshot.state_hash).where(Snapshot.id.in_(latest))
-            found.update(dict(self.session.execute(query).tuples().all()))
-        return found
+    def latest_state_hashes_of_source(self, source: str) -> dict[int, str | None]:
+        """``{subscription id: state hash of its latest snapshot}`` for every subscription of one source (one query)."""
+        latest = (
+            select(func.max(Snapshot.id))
+            .join(Subscription, Subscription.id == Snapshot.subscription_id)
+            .where(Subscription.source == source)
+            .group_by(Snapshot.subscription_id)
+        )
+        query = select(Snapshot.subscription_id, Snapshot.state_hash).where(Snapshot.id.in_(latest))
+        return dict(self.session.execute(query).tuples().all())
 
     def for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Snapshot]:
         """Snapshots of many subscriptions observed on or before ``until``, in observation order (reconciliation)."""
