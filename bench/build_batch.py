@@ -25,7 +25,7 @@ from ledger.models import Customer, Snapshot, Subscription, Tenant
 from services.batches import batch_invoices, build_batch
 from services.clock import FixedClock
 from services.init import initialise
-from services.runtime import engine_for
+from services.runtime import dispose_engines, engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
 
@@ -75,9 +75,8 @@ def seed(settings: Settings, customers: int) -> None:
             session.execute(insert(Snapshot), chunk)
 
 
-def main() -> None:
+def run(folder: Path) -> None:
     count = scaled(300_000)
-    folder = Path(tempfile.mkdtemp(prefix="cspbill-bench-"))
     data = demo_config_data()
     data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
     settings = parse_settings(data, folder / "config.yaml")
@@ -98,6 +97,14 @@ def main() -> None:
         page = batch_invoices(settings, report.batch_id, "finn", page=last_page, per_page=per_page)
     print(f"page={page.page} of {page.pages} rows={len(page.items)}", flush=True)
 
+
+def main() -> None:
+    """Run in a temporary folder that is removed afterwards (the 300,000-invoice ledger is about 600 MB)."""
+    with tempfile.TemporaryDirectory(prefix="cspbill-bench-") as folder:
+        try:
+            run(Path(folder))
+        finally:
+            dispose_engines()
 
 if __name__ == "__main__":
     main()
