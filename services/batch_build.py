@@ -80,7 +80,8 @@ def tenant_config(settings: Settings, code: str) -> Tenant:
 
 
 def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, first_day: dt.date,
-             last_day: dt.date, problems: list[str]) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
+             last_day: dt.date, go_live: dt.date,
+             problems: list[str]) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
     tenant = tenant_config(settings, tenant_code)
     policy = settings.rating_for(tenant)
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
@@ -110,7 +111,7 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
             continue
         if timeline is None:
             continue
-        for line in licence_lines(tenant_code, sub, timeline, first_day, last_day, convention, rounding,
+        for line in licence_lines(tenant_code, sub, timeline, first_day, last_day, go_live, convention, rounding,
                                   price_policy):
             desired[line.base_key] = line
     usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
@@ -138,8 +139,9 @@ def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id:
     """The invoices the draft of ``month`` should hold now (pure reads; nothing is written)."""
     first, last = owned_months(month, statuses)
     first_day, last_day = parse_month(first)[0], parse_month(last)[1]
+    go_live = parse_month(min([*statuses, month]))[0]
     problems: list[str] = []
-    desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, problems)
+    desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, go_live, problems)
     billed = _billed(uow, tenant_id, first, last)
     closed = {m for m, status in statuses.items() if status in CLOSED}
     lines = diff_lines(month, desired, billed, closed)

@@ -21,12 +21,20 @@ LABELS = {"charge": "", "credit": "Credit: "}
 
 
 def licence_lines(tenant: str, sub: Subscription, timeline: Timeline, first_day: dt.date, last_day: dt.date,
-                  convention: Convention, rounding: RoundingPolicy, price_policy: PricePolicy) -> list[DesiredLine]:
-    """Desired lines of ``sub`` billed (bill date) from ``first_day`` to ``last_day``, both inclusive."""
+                  go_live: dt.date, convention: Convention, rounding: RoundingPolicy,
+                  price_policy: PricePolicy) -> list[DesiredLine]:
+    """Desired lines of ``sub`` billed (bill date) from ``first_day`` to ``last_day``, both inclusive.
+
+    ``go_live`` is the first day of the tenant's first batch: a charge period that opened before it was billed (if at
+    all) by whatever billed the reseller before cspbill, so neither it nor the credits and rebills of changes inside
+    it are billed here (a credit must come from what cspbill invoiced); billing starts with the next period.
+    """
     terms = timeline.terms
     begin = max(first_day, terms.start)
     opening = period_containing(terms.effective_anchor, terms.billing_months, begin)
-    if any(opening.start < change.effective <= opening.end for change in timeline.changes):
+    if opening.start < begin and max(terms.start, opening.start) < go_live:
+        begin = opening.end + dt.timedelta(days=1)
+    elif any(opening.start < change.effective <= opening.end for change in timeline.changes):
         begin = max(terms.start, opening.start)  # its credits and rebills are billed in the owned months
     window = Window(begin, last_day)
     if window.start > window.end:

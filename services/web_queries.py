@@ -335,19 +335,6 @@ def last_sync_runs(settings: Settings, who: Actor, per_source: int = 5) -> dict[
         return result
 
 
-@dataclass(frozen=True)
-class JobRunRow:
-    id: int
-    job_id: str
-    scheduled_for: dt.datetime | None
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    outcome: str
-    counts: dict[str, Any]
-    error: str | None
-    runner: str | None
-
-
 def _hidden_jobs(settings: Settings, who: Actor) -> list[str]:
     """Job ids that name another legal entity's source or build (``sync:<source>``, ``build:<tenant>``)."""
     hidden = [f"sync:{s.name}" for s in settings.sources if not who.can_see(s.tenant)]
@@ -361,7 +348,7 @@ def job_runs(settings: Settings, who: Actor, offset: int = 0, limit: int = 25) -
     with UnitOfWork(engine_for(settings)) as uow:
         stmt = select(JobRun).where(JobRun.job_id.not_in(_hidden_jobs(settings, who)))
         stmt = stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).offset(offset).limit(limit + 1)
-        return _page(uow.session.scalars(stmt).all(), offset, limit, lambda j: JobRunRow(
+        return _page(uow.session.scalars(stmt).all(), offset, limit, lambda j: JobRunView(
             j.id, j.job_id, j.scheduled_for, j.started_at, j.finished_at, j.outcome, dict(j.counts or {}), j.error,
             j.runner))
 

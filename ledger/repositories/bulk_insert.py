@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
@@ -70,3 +70,32 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
     ordered = [columns[index[key]] for key in compiled.positiontup]
     session.connection().exec_driver_sql(compiled.string, list(zip(*ordered, strict=True)))
     return len(rows)
+
+
+def merge_by_key(session: Session, table: Table, rows: Sequence[dict[str, Any]], existing: dict[str, Any],
+                 key: str, compared: Sequence[str], fixed: dict[str, Any]) -> tuple[int, int, int]:
+    """Insert rows whose ``key`` is not in ``existing``, update those whose ``compared`` columns differ, leave equal
+    ones alone; ``fixed`` columns (source, sync run) go on inserted and updated rows. Matched keys are removed from
+    ``existing``, so what is left there afterwards is what the source no longer delivered.
+
+    Returns ``(inserted, updated, unchanged)``.
+    """
+    inserts, updates, unchanged = [], [], 0
+    for row in rows:
+        old = existing.pop(row[key], None)
+        if old is None:
+            inserts.append({**row, **fixed})
+        elif any(getattr(old, name) != row[name] for name in compared):
+            updates.append({"_id": old.id, **{f"_{name}": value for name, value in {**row, **fixed}.items()
+                                               if name in compared or name in fixed}})
+        else:
+            unchanged += 1
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        names = [name for name in (*compared, *fixed) if f"_{name}" in updates[0]]
+        statement = update(table).where(table.c.id == bindparam("_id")).values(
+            {name: bindparam(f"_{name}") for name in names}
+        )
+        session.execute(statement, updates, execution_options={"synchronize_session": False})
+    return len(inserts), len(updates), unchanged

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 
 from ledger.models import CostLine
 from ledger.repositories.base import Repository
+from ledger.repositories.bulk_insert import merge_by_key
 from ledger.repositories.usage import ReplaceCounts
 
 COMPARED = ("tenant_id", "subscription_id", "customer_external_id", "subscription_external_id", "product_id",
@@ -26,25 +27,9 @@ class CostLineRepository(Repository):
         for start in range(0, len(line_ids), 5000):
             query = select(table).where(table.c.source == source, table.c.line_id.in_(line_ids[start:start + 5000]))
             existing.update({row.line_id: row for row in self.session.execute(query)})
-        inserts, updates, unchanged = [], [], 0
-        for row in rows:
-            old = existing.get(row["line_id"])
-            if old is None:
-                inserts.append({**row, "source": source, "sync_run_id": sync_run_id})
-            elif any(getattr(old, name) != row[name] for name in COMPARED):
-                updates.append({"_id": old.id, **{f"_{name}": row[name] for name in COMPARED},
-                                "_sync_run_id": sync_run_id})
-            else:
-                unchanged += 1
-        if inserts:
-            self.session.execute(insert(table), inserts)
-        if updates:
-            names = [*COMPARED, "sync_run_id"]
-            statement = update(table).where(table.c.id == bindparam("_id")).values(
-                {name: bindparam(f"_{name}") for name in names}
-            )
-            self.session.execute(statement, updates, execution_options={"synchronize_session": False})
-        return ReplaceCounts(len(inserts), len(updates), 0, unchanged)
+        inserted, updated, unchanged = merge_by_key(self.session, table, rows, existing, "line_id", COMPARED,
+                                                    {"source": source, "sync_run_id": sync_run_id})
+        return ReplaceCounts(inserted, updated, 0, unchanged)
 
     def for_subscriptions(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date) -> Sequence[CostLine]:
         """Lines of these subscriptions whose charge stretch overlaps ``first``..``last`` (inclusive)."""

@@ -28,8 +28,8 @@ class JobRunRepository(Repository):
         return run
 
     def done_for(self, job_id: str, scheduled_for: dt.datetime) -> JobRun | None:
-        """A run of this job for this fire time that already ran to an end, succeeded or failed (so another instance
-        must not repeat it: a failed night is retried by the next fire time or by a person, not by a second instance)."""
+        """A run of this job for this fire time that already ran to an end, succeeded or failed, so another instance
+        must not repeat it (a failed night is retried by the next fire time or by a person, not by a second one)."""
         return self.session.scalars(
             select(JobRun).where(
                 JobRun.job_id == job_id,

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, select
 
 from ledger.models import UsageRow
 from ledger.repositories.base import Repository
+from ledger.repositories.bulk_insert import merge_by_key
 
 COMPARED = ("tenant_id", "customer_id", "subscription_id", "subscription_external_id", "usage_date", "meter_id",
             "meter_name", "meter_category", "resource_group", "resource_location", "tags", "quantity", "cost",
@@ -41,29 +42,13 @@ class UsageRepository(Repository):
                 select(table).where(table.c.source == source, table.c.usage_date.between(first, last))
             )
         }
-        inserts, updates, unchanged = [], [], 0
-        for row in rows:
-            old = existing.pop(row["row_key"], None)
-            if old is None:
-                inserts.append({**row, "source": source, "sync_run_id": sync_run_id})
-            elif any(getattr(old, name) != row[name] for name in COMPARED):
-                updates.append({"_id": old.id, **{f"_{name}": row[name] for name in COMPARED},
-                                "_sync_run_id": sync_run_id})
-            else:
-                unchanged += 1
-        if inserts:
-            self.session.execute(insert(table), inserts)
-        if updates:
-            names = [*COMPARED, "sync_run_id"]
-            statement = update(table).where(table.c.id == bindparam("_id")).values(
-                {name: bindparam(f"_{name}") for name in names}
-            )
-            self.session.execute(statement, updates, execution_options={"synchronize_session": False})
+        inserted, updated, unchanged = merge_by_key(self.session, table, rows, existing, "row_key", COMPARED,
+                                                    {"source": source, "sync_run_id": sync_run_id})
         if existing:
             ids = [row.id for row in existing.values()]
             for start in range(0, len(ids), 5000):
                 self.session.execute(delete(table).where(table.c.id.in_(ids[start:start + 5000])))
-        return ReplaceCounts(len(inserts), len(updates), len(existing), unchanged)
+        return ReplaceCounts(inserted, updated, len(existing), unchanged)
 
     def for_tenant(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[UsageRow]:
         return self.session.scalars(

@@ -1,0 +1,55 @@
+"""The first batch of a legal entity is its go-live: a charge period that opened before it was billed by whatever
+billed the reseller before cspbill, so neither that period nor credits and rebills of changes inside it are billed;
+billing starts with the next period, and nothing is ever credited that cspbill did not invoice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from config import Settings
+from ledger.models import InvoiceLine
+from services.batches import build_batch
+from services.clock import FixedClock
+from services.init import initialise
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+from tests.services.test_batch_support import add_customer, add_subscription, snapshot
+
+CLOCK = FixedClock(dt.datetime(2026, 11, 2, 7, tzinfo=dt.UTC))
+
+
+def _lines(settings: Settings) -> list[InvoiceLine]:
+    with UnitOfWork(engine_for(settings)) as uow:
+        return list(uow.session.scalars(select(InvoiceLine).order_by(InvoiceLine.period_from, InvoiceLine.id)))
+
+
+def test_a_period_opened_before_go_live_is_neither_charged_nor_credited(settings: Settings) -> None:
+    initialise(settings)
+    customer = add_customer(settings, "nl-bv", "Fabrikam")
+    sub = add_subscription(settings, "nl-bv", customer, "sub-13th", "2026-03-13")  # cycles 13th..12th
+    snapshot(settings, sub, "2026-09-20", 20)
+    snapshot(settings, sub, "2026-10-05", 23)  # +3 seats inside the cycle 09-13..10-12, after go-live (10-01)
+    build_batch(settings, "nl-bv", "2026-10", "finn", CLOCK)
+    lines = _lines(settings)
+    assert [(ln.kind, ln.period_from, ln.quantity) for ln in lines] == [
+        ("charge", dt.date(2026, 10, 13), Decimal(23)),  # the first period cspbill bills, whole
+    ]
+    assert all(ln.amount > 0 for ln in lines)
+
+
+def test_after_go_live_changes_inside_a_billed_period_are_credited_and_rebilled(settings: Settings) -> None:
+    initialise(settings)
+    customer = add_customer(settings, "nl-bv", "Fabrikam")
+    sub = add_subscription(settings, "nl-bv", customer, "sub-1st", "2026-03-01")  # cycles on the 1st
+    snapshot(settings, sub, "2026-09-20", 20)
+    snapshot(settings, sub, "2026-10-05", 23)
+    build_batch(settings, "nl-bv", "2026-10", "finn", CLOCK)
+    kinds = sorted((ln.kind, ln.period_from, ln.quantity) for ln in _lines(settings))
+    assert kinds == [
+        ("charge", dt.date(2026, 10, 1), Decimal(20)),
+        ("charge", dt.date(2026, 10, 5), Decimal(23)),
+        ("credit", dt.date(2026, 10, 5), Decimal(20)),
+    ]
