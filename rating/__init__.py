@@ -19,6 +19,9 @@ Entry points:
 - :func:`rating.consumption.rate_usage`: Azure usage rows → marked-up, converted, grouped lines (exact sums).
 - :func:`rating.invoicing.build_invoices` and :func:`rating.invoicing.vat_treatment`: invoices per legal entity,
   customer and currency (optionally per subscription or environment), VAT per invoice per rate, reverse charge.
+- :func:`rating.nce.decide` ``(change, terms, seat_batches, now, schedule_if_late)``: whether a service-desk change
+  passes the NCE rules now (168-hour window per seat batch, term bounds), is scheduled for renewal, or is refused
+  with the rule and the next allowed date.
 - :mod:`rating.pricing` (``PriceList``, ``Markups``, ``FxTable``), :mod:`rating.periods` (``Convention``,
   billing periods, day counts), :mod:`rating.rounding` (``RoundingPolicy``, ``round_amount``), :mod:`rating.money`.
 """

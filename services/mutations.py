@@ -1,6 +1,6 @@
 """Service-desk mutations: a request to change a subscription, checked against its term and the NCE rules first.
 
-A mutation is saved only when the rule (``services.nce_rules.decide``) allows it now (status ``open``: waiting to be
+A mutation is saved only when the rule (``rating.nce.decide``) allows it now (status ``open``: waiting to be
 seen at the vendor) or, when the desk asks for it, as scheduled for the renewal (status ``scheduled``); otherwise the
 desk gets one sentence naming the rule and the next allowed date, and nothing is saved. The vendor's seat batches
 come from the latest snapshot's ``refundable_batches`` where the source states them (Partner Center), else from the
@@ -18,10 +18,10 @@ from typing import Literal
 
 from config import Settings
 from ledger.models import Mutation, Snapshot, Subscription
+from rating.nce import WINDOW, Change, SeatBatch, Terms, allowed_reduction, decide
 from services.access import Actor, require
 from services.clock import Clock
 from services.errors import NotFound, ValidationFailed
-from services.nce_rules import WINDOW, Change, SeatBatch, Terms, allowed_reduction, decide
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 

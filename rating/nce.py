@@ -1,8 +1,7 @@
 """The NCE rules a service-desk change must pass before it is saved (reference/microsoft.md §3.5, §3.11).
 
 A pure function of (the change, the subscription's terms, its seat batches, now): no I/O, no clock, no database, so
-it is tested table-driven with exact sentences. It belongs in ``rating/`` (a domain rule without I/O) and lives here
-only while ``rating/`` is being written by another engineer; move it there unchanged.
+it lives in the domain core and is tested table-driven with exact sentences.
 
 Rules:
 - No change takes effect before the subscription starts or after it ends (``end_date``, or ``term_end`` when it

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.nce_rules import Change, SeatBatch, Terms, allowed_reduction, decide
+from rating.nce import Change, SeatBatch, Terms, allowed_reduction, decide
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 5, 6, 9, 0, tzinfo=UTC)
