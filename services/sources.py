@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,10 +87,8 @@ class PartnerCenterReader:
         currency = self.settings.tenant(config.tenant).currency
         connector = PartnerCenter(config.base_url, tokens, account_id=config.account_id or "", currency=currency,
                                   policy=policy, page_size=config.page_size, source=config.name, now=lambda: as_of)
-        try:
+        with closing(connector):
             return SourcePull(_merge(connector.pull(), connector.unbilled_line_items(currency, "current")))
-        finally:
-            connector.close()
 
 
 @dataclass
@@ -106,8 +105,9 @@ class Pax8Reader:
                                   account_id=config.account_id, page_size=config.page_size,
                                   ca_bundle=_ca(self.settings, config), now=lambda: as_of)
         today = as_of.date()
-        licences = connector.pull_licences()
-        return SourcePull(_merge(licences, connector.pull_cost_lines(today - dt.timedelta(days=31), today)))
+        with closing(connector):
+            licences = connector.pull_licences()
+            return SourcePull(_merge(licences, connector.pull_cost_lines(today - dt.timedelta(days=31), today)))
 
 
 @dataclass
@@ -124,7 +124,8 @@ class IngramReader:
                                     marketplace=config.account_id or "us", token_url=config.token_url,
                                     page_size=config.page_size, ca_bundle=_ca(self.settings, config),
                                     now=lambda: as_of)
-        return SourcePull(connector.pull_licences())
+        with closing(connector):
+            return SourcePull(connector.pull_licences())
 
 
 @dataclass
@@ -145,10 +146,8 @@ class AzureCostsReader:
         connector = AzureCosts(config.base_url, tokens, policy=policy, source=config.name)
         last = as_of.date()
         first = last - dt.timedelta(days=config.usage_lookback_days)
-        try:
+        with closing(connector):
             return SourcePull(connector.pull(config.account_id, first, last), (first, last))
-        finally:
-            connector.close()
 
 
 READERS: dict[str, Callable[[Settings, SourceConfig], SourceReader]] = {
