@@ -6,17 +6,24 @@ visible reason (CI installs them, so there it always runs).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings as hypothesis_settings
 
 from config import Settings
 from config.loader import parse_settings
 from tests.postgres import PostgresCluster, find_bindir, running_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No per-example deadline (two shared cores make timings meaningless); in CI the examples are derandomised so a run
+# is reproducible, locally they keep exploring.
+hypothesis_settings.register_profile("cspbill", deadline=None, derandomize=bool(os.environ.get("CI")))
+hypothesis_settings.load_profile("cspbill")
 
 
 @pytest.fixture(scope="session")
