@@ -309,22 +309,20 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         base = f"/v1/customers/{cid}/subscriptions"
         return page(request, f"subscriptions:{cid}", items, size, f"{base}?seekOperation=Next", base, "subscriptions")
 
+    def purchased(request: Request) -> Subscription | None:
+        """The subscription named by the route, if it exists and was bought by the sandbox clock's now."""
+        found = world.customer(request.params["cid"])
+        now = request.clock.now()
+        return next((s for s in (found.subscriptions if found else [])
+                     if s.id == request.params["sid"] and s.purchased_at <= now), None)
+
     @app.route("GET", r"/v1/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
     @guarded
     def subscription(request: Request) -> Response:
-        found = world.customer(request.params["cid"])
-        now = request.clock.now()
-        sub = next(
-            (
-                s
-                for s in (found.subscriptions if found else [])
-                if s.id == request.params["sid"] and s.purchased_at <= now
-            ),
-            None,
-        )
+        sub = purchased(request)
         if sub is None:
             return error(404, 1000, f"Subscription {request.params['sid']} was not found.")
-        return Response(200, subscription_json(sub, now))
+        return Response(200, subscription_json(sub, request.clock.now()))
 
     @app.route("PATCH", r"/v1/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
     @guarded
@@ -341,18 +339,10 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return response
 
     def apply_update(request: Request) -> Response:
-        found = world.customer(request.params["cid"])
-        now = request.clock.now()
-        sub = next(
-            (
-                s
-                for s in (found.subscriptions if found else [])
-                if s.id == request.params["sid"] and s.purchased_at <= now
-            ),
-            None,
-        )
+        sub = purchased(request)
         if sub is None:
             return error(404, 1000, f"Subscription {request.params['sid']} was not found.")
+        now = request.clock.now()
         if request.has_fault("conflict"):
             return error(409, 800082, "Subscription is not ready to be updated. Please retry later.")
         try:
