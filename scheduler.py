@@ -1,10 +1,11 @@
 """APScheduler wiring for the unattended side: nightly sync, monthly draft batches, export retries.
 
 APScheduler decides *when* (cron triggers from config, a SQLAlchemy job store in the ledger database so the schedule
-survives restarts, ``max_instances=1``, coalescing and a misfire grace time); ``services.jobs`` decides *whether and
-what* (a database lease per job, so several instances on one database never run one job at once; one ``job_runs``
-row per run). Jobs are stored by reference to ``services.jobs:run_job`` with the config path as argument, so a
-restarted process picks them up unchanged. This module imports only ``services`` and ``config``.
+survives restarts, ``max_instances=1``, coalescing and a misfire grace time); ``services.operations`` decides *whether
+and what* (a database lease per job, so several instances on one database never run one job at once; one
+``job_runs`` row per run). Jobs are stored by reference to ``RUN_JOB`` with the config path as argument, so a
+restarted process picks them up unchanged (a job stored under an older reference is replaced). This module imports
+only ``services`` and ``config``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from config import Settings
 from services.clock import SystemClock
-from services.jobs import job_specs, record_missed, trigger_for
+from services.operations import job_specs, record_missed, trigger_for
 
 log = logging.getLogger("cspbill.scheduler")
 
 JOB_TABLE = "apscheduler_jobs"
+RUN_JOB = "services.operations.jobs:run_job"  # what a stored job calls, by reference
 
 
 def build_scheduler(config_path: str, settings: Settings) -> BackgroundScheduler:
@@ -47,10 +49,11 @@ def build_scheduler(config_path: str, settings: Settings) -> BackgroundScheduler
     for spec in specs.values():
         trigger = trigger_for(settings, spec)
         job = existing.get(spec.id)
-        if job is not None and str(job.trigger) == str(trigger) and list(job.args) == [config_path, spec.id]:
+        if (job is not None and job.func_ref == RUN_JOB and str(job.trigger) == str(trigger)
+                and list(job.args) == [config_path, spec.id]):
             continue  # unchanged: keep its stored next run time, so runs missed while down are caught up
         scheduler.add_job(
-            "services.jobs:run_job",
+            RUN_JOB,
             trigger,
             args=[config_path, spec.id],
             id=spec.id,

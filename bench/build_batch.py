@@ -24,7 +24,7 @@ from config.loader import parse_settings
 from ledger.models import Customer, Snapshot, Subscription, Tenant
 from services.batches import batch_invoices, build_batch
 from services.clock import FixedClock
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data

@@ -22,10 +22,9 @@ import yaml
 from bench.common import measure, scaled
 from config.loader import parse_settings
 from connectors.records import LicenceRecord, PullResult
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
-from services.sources import SourcePull
-from services.sync import IngestContext, store_pull
+from services.sync import IngestContext, SourcePull, store_pull
 from services.uow import UnitOfWork
 from tests.postgres import find_bindir, running_cluster
 

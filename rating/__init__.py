@@ -22,6 +22,6 @@ Entry points:
 - :func:`rating.nce.decide` ``(change, terms, seat_batches, now, schedule_if_late)``: whether a service-desk change
   passes the NCE rules now (168-hour window per seat batch, term bounds), is scheduled for renewal, or is refused
   with the rule and the next allowed date.
-- :mod:`rating.pricing` (``PriceList``, ``Markups``, ``FxTable``), :mod:`rating.periods` (``Convention``,
+- :mod:`rating.pricing` (``PriceBook``, ``Markups``, ``FxTable``), :mod:`rating.periods` (``Convention``,
   billing periods, day counts), :mod:`rating.rounding` (``RoundingPolicy``, ``round_amount``), :mod:`rating.money`.
 """

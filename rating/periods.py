@@ -8,12 +8,13 @@ The three day-count conventions follow ``reference/rating-cases.md`` "Precise ru
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from rating.months import add_months, month_end
 
 ONE_DAY = timedelta(days=1)
 _DURATION = re.compile(r"P([1-9][0-9]*)([MY])")
@@ -34,13 +35,6 @@ def parse_duration(text: str) -> int:
         raise ValueError(f"{text!r} is not a duration like P1M, P1Y or P3Y")
     count = int(match.group(1))
     return count * 12 if match.group(2) == "Y" else count
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day of month ``months`` later (or earlier), clipped to the last day of the target month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def days_inclusive(start: date, end: date) -> int:
@@ -93,7 +87,7 @@ def period_days(period: BillingPeriod, convention: Convention) -> int:
     if convention is Convention.THIRTY:
         return 30 * period.months
     if convention is Convention.MICROSOFT and period.months == 1:
-        return calendar.monthrange(period.start.year, period.start.month)[1]
+        return month_end(period.start).day
     return days_inclusive(period.start, period.end)
 
 

@@ -1,4 +1,10 @@
-"""Price lists versioned by date, markup rules, and currency conversion with a recorded rate.
+"""Sell prices: price-list versions by date, fixed-price and markup rules, the vendor cost they apply to, and currency
+conversion with a recorded rate.
+
+A licence is priced by a price-list version when one is valid, else a fixed-price rule, else the vendor cost plus the
+tenant's markup (the most specific markup rule wins; none = sold at cost). Why all three: resellers keep list prices
+for their main products and a markup for the long tail; each price carries a label for the line's lineage naming
+which one produced it (the version id, or the cost, its source, the rule and the percentage).
 
 Prices and rates stay exact (``Decimal`` in, ``Fraction`` arithmetic) and are never rounded here: rounding happens
 once per line in :mod:`rating.rounding`. Whatever was used (price-list version, markup rule, FX rate with its source
@@ -7,35 +13,12 @@ and date) is returned alongside the value so it can go into lineage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-
-
-@dataclass(frozen=True, slots=True)
-class PriceVersion:
-    """One version of a price list: unit prices per product (per billing period) from ``effective_from`` on."""
-
-    version_id: str
-    effective_from: date
-    currency: str
-    prices: Mapping[str, Decimal]
-
-
-class PriceList:
-    """All versions of one price list; a date picks the latest version in force that prices the product."""
-
-    def __init__(self, versions: Iterable[PriceVersion]) -> None:
-        self._versions = sorted(versions, key=lambda version: (version.effective_from, version.version_id))
-
-    def price(self, product: str, on: date) -> tuple[Decimal, PriceVersion]:
-        """The unit price of ``product`` on day ``on`` and the version it comes from."""
-        for version in reversed(self._versions):
-            if version.effective_from <= on and product in version.prices:
-                return version.prices[product], version
-        raise KeyError(f"no price for {product!r} on {on.isoformat()}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +105,142 @@ class FxTable:
             if (rate.base, rate.quote) == (base, quote) and rate.rate_date <= on:
                 return rate
         raise KeyError(f"no {base}->{quote} exchange rate on or before {on.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
+class PricedCustomer:
+    """The customer a price is for, as price rules name it (id, name, ERP reference)."""
+
+    id: int
+    name: str
+    reference: str | None
+
+    @property
+    def key(self) -> str:
+        """How a markup rule's ``customer`` names a customer: its ERP reference, else its name."""
+        return self.reference or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class ListPrice:
+    """One price-list version of a product: a unit price per billing period, valid from ``valid_from`` to
+    ``valid_to`` (inclusive; ``None`` = open), for every customer or (``customer_id``) one customer."""
+
+    version_id: int
+    product: str
+    billing: str
+    unit_price: Decimal
+    valid_from: date
+    valid_to: date | None = None
+    customer_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedPrice:
+    """A fixed-price rule: ``unit_price`` for the matching licences; ``None`` scope fields match anything."""
+
+    rule_id: str
+    unit_price: Decimal
+    tenant: str | None = None
+    customer: str | None = None  # name, ERP reference or id
+    product: str | None = None
+    meter_category: str | None = None  # a rule for a meter category never prices a licence
+    valid_from: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VendorCost:
+    """A unit price the vendor charged for a subscription's product (a cost line), from ``charge_start``."""
+
+    line_id: int
+    subscription_id: int
+    product: str
+    unit_price: Decimal
+    charge_start: date
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    unit_price: Decimal
+    label: str  # goes into lineage as the price version
+
+
+class PriceBook:
+    """One tenant's list prices, fixed-price and markup rules and vendor costs, resolved in memory for a whole build."""
+
+    def __init__(self, tenant: str, list_prices: Iterable[ListPrice], fixed: Iterable[FixedPrice], markups: Markups,
+                 costs: Iterable[VendorCost] = ()) -> None:
+        self._tenant = tenant
+        self._costs: dict[int, list[VendorCost]] = defaultdict(list)
+        for cost in costs:
+            if cost.unit_price > 0:
+                self._costs[cost.subscription_id].append(cost)
+        self._versions: dict[str, list[ListPrice]] = defaultdict(list)
+        for version in list_prices:
+            self._versions[version.product].append(version)
+        self._fixed = [rule for rule in fixed if rule.tenant in (None, tenant)]
+        self.markups = markups
+
+    def version_days(self, product: str) -> set[date]:
+        """Days on which a price-list version of ``product`` starts or ends (price changes to look at)."""
+        days: set[date] = set()
+        for version in self._versions.get(product, ()):
+            days.add(version.valid_from)
+            if version.valid_to is not None:
+                days.add(version.valid_to + timedelta(days=1))
+        return days
+
+    def _version(self, product: str, customer_id: int, billing: str, day: date) -> ListPrice | None:
+        """The valid version on ``day``; a customer's own version beats the general one, the later listed wins."""
+        found: ListPrice | None = None
+        for version in self._versions.get(product, ()):
+            if version.billing != billing or version.valid_from > day:
+                continue
+            if version.valid_to is not None and version.valid_to < day:
+                continue
+            if version.customer_id not in (None, customer_id):
+                continue
+            specific = version.customer_id is not None
+            if found is None or specific >= (found.customer_id is not None):
+                found = version
+        return found
+
+    def _fixed_rule(self, customer: PricedCustomer, product: str, day: date) -> FixedPrice | None:
+        """The first fixed-price rule matching the licence, in the order the rules were given."""
+        names = {customer.name, customer.reference, str(customer.id)}
+        for rule in self._fixed:
+            if rule.product not in (None, product) or rule.meter_category is not None:
+                continue
+            if rule.customer not in (None, *names) or (rule.valid_from is not None and rule.valid_from > day):
+                continue
+            return rule
+        return None
+
+    def vendor_cost(self, subscription_id: int, product: str, day: date) -> tuple[Decimal, str] | None:
+        """The unit price the vendor charged for the subscription's product (latest cost line charged on or before
+        ``day``, else the first one): the cost basis when snapshots carry none (Partner Center licences)."""
+        costs = [cost for cost in self._costs.get(subscription_id, ()) if cost.product == product]
+        costs = costs or self._costs.get(subscription_id, [])
+        if not costs:
+            return None
+        earlier = [cost for cost in costs if cost.charge_start <= day]
+        cost = earlier[-1] if earlier else costs[0]
+        return cost.unit_price, f"cost line {cost.line_id}"
+
+    def licence_price(self, product: str, customer: PricedCustomer, billing: str, day: date,
+                      unit_cost: Decimal | None, cost_source: str = "snapshot") -> Price | None:
+        """The sell price per unit per billing period on ``day``; ``None`` when nothing prices it."""
+        version = self._version(product, customer.id, billing, day)
+        if version is not None:
+            return Price(version.unit_price, f"price_list_version {version.version_id} (from {version.valid_from})")
+        rule = self._fixed_rule(customer, product, day)
+        if rule is not None:
+            return Price(rule.unit_price, f"{rule.rule_id} fixed {rule.unit_price}")
+        if unit_cost is None:
+            return None
+        markup = self.markups.resolve(self._tenant, customer.key, product, None, day)
+        if markup is None:
+            return Price(unit_cost, f"cost {unit_cost} ({cost_source}), no markup rule")
+        price = apply_markup(Fraction(unit_cost), markup)  # terminates: a decimal cost times a decimal percentage
+        return Price(Decimal(price.numerator) / Decimal(price.denominator),
+                     f"cost {unit_cost} ({cost_source}) + {markup.percent}% ({markup.rule_id})")

@@ -8,8 +8,13 @@ tenant). A user sees only the tenants listed for them; an admin with no tenants 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from config import Settings
+from ledger.models import Tenant
 from services.errors import NotAllowed, NotFound
 
 SYSTEM = "system"  # the scheduler and the CLI run without a person unless --as USER is given
@@ -51,3 +56,20 @@ def require(who: Actor, role: str, tenant_code: str | None = None) -> None:
         raise NotAllowed(f"user {who.username!r} lacks role {role!r}")
     if tenant_code is not None and not who.can_see(tenant_code):
         raise NotFound(f"tenant {tenant_code!r}: not found for user {who.username!r}")
+
+
+def readable_tenants(session: Session, settings: Settings, who: Actor, role: str,
+                     tenant: str | None = None) -> dict[int, str]:
+    """Tenant ids -> codes ``who`` may read with ``role`` (only ``tenant`` when given; NotFound if not visible)."""
+    require(who, role, tenant)
+    codes = [tenant] if tenant else who.visible_tenants(settings)
+    rows = session.execute(select(Tenant.id, Tenant.code).where(Tenant.code.in_(codes))).all()
+    return {row.id: row.code for row in rows}
+
+
+def owned(record: Any, tenants: dict[int, str], what: str, record_id: int) -> Any:
+    """``record`` when it exists and belongs to one of ``tenants``; else ``NotFound``, the same answer for a record
+    of a tenant the user cannot see as for one that does not exist."""
+    if record is None or record.tenant_id not in tenants:
+        raise NotFound(f"{what} {record_id}: not found")
+    return record

@@ -19,8 +19,7 @@ import yaml
 import scheduler
 from config import load_config
 from services.clock import FixedClock
-from services.init import initialise
-from services.jobs import execute, recent_runs
+from services.operations import execute, initialise, recent_runs
 from tests.conftest import demo_config_data
 
 AMS = ZoneInfo("Europe/Amsterdam")

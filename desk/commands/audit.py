@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from desk.context import fail, state
-from services.audit_log import list_events
+from services.operations import list_events
 
 
 def register(app: typer.Typer) -> None:

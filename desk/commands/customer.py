@@ -8,7 +8,7 @@ from rich.table import Table
 
 from desk.context import state
 from services.access import SYSTEM, actor
-from services.customers import list_customers, set_reference
+from services.desk import list_customers, set_reference
 
 
 def register(app: typer.Typer) -> None:

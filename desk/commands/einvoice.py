@@ -9,7 +9,7 @@ from rich.console import Console
 
 from desk.context import state
 from services.access import SYSTEM, actor
-from services.einvoices import write_einvoices
+from services.export import write_einvoices
 
 
 def register(app: typer.Typer) -> None:

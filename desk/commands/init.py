@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from desk.context import state
-from services.init import initialise
+from services.operations import initialise
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from desk.context import state
-from services.jobs import job_specs, next_fire_times, recent_runs
+from services.operations import job_specs, next_fire_times, recent_runs
 
 
 def register(app: typer.Typer) -> None:

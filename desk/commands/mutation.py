@@ -12,7 +12,7 @@ from rich.table import Table
 
 from desk.context import fail, state
 from services.access import SYSTEM, actor
-from services.mutations import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
+from services.desk import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
 
 AS_USER = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply).")
 

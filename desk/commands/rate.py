@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from services.rate_case import rate_case_file
+from services.batches import rate_case_file
 
 
 def register(app: typer.Typer) -> None:

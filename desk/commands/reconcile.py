@@ -14,7 +14,7 @@ from rich.table import Table
 
 from desk.context import state
 from services.access import SYSTEM, actor
-from services.reconcile import ReconcileReport, reconcile, resolve_discrepancy
+from services.desk import ReconcileReport, reconcile, resolve_discrepancy
 
 
 def _plain(value: Any) -> Any:

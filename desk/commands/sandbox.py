@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from services import sandboxes
+from services.demo import serve_forever
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +20,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the sandboxes on 127.0.0.1 over TLS and keep them running until Ctrl-C."""
         try:
-            sandboxes.serve_forever(state_dir, seed, fixed_ports, typer.echo)
+            serve_forever(state_dir, seed, fixed_ports, typer.echo)
         except KeyboardInterrupt:
             typer.echo("sandboxes stopped")

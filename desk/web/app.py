@@ -24,11 +24,13 @@ from desk.web.auth import (
     sign_out,
 )
 from desk.web.render import render
-from services import batch_review as review
-from services import web_queries as q
 from services.access import Actor
+from services.batches import list_batches
 from services.clock import Clock, SystemClock
+from services.desk import list_discrepancies
 from services.errors import NotAllowed, NotAvailableYet, NotFound, UserFacingError
+from services.operations import health, job_runs, scheduled_jobs
+from services.sync import last_sync_runs
 
 SESSION_COOKIE = "cspbill_session"
 SESSION_SECONDS = 8 * 3600  # one working day
@@ -64,12 +66,12 @@ def _safe_next(target: str | None) -> str:
 def _routes(app: FastAPI) -> None:
     @app.get("/healthz")
     def healthz(request: Request) -> JSONResponse:
-        health = q.health(request.app.state.settings)
-        body = {"ok": health.ok, "database": health.database, "migrations_at_head": health.at_head,
-                "revisions": health.revisions, "heads": health.heads}
-        if health.problem:
-            body["problem"] = health.problem
-        return JSONResponse(body, status_code=200 if health.ok else 503)
+        state = health(request.app.state.settings)
+        body = {"ok": state.ok, "database": state.database, "migrations_at_head": state.at_head,
+                "revisions": state.revisions, "heads": state.heads}
+        if state.problem:
+            body["problem"] = state.problem
+        return JSONResponse(body, status_code=200 if state.ok else 503)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/") -> HTMLResponse:
@@ -96,17 +98,17 @@ def _routes(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, who: Actor = Depends(current_actor)) -> HTMLResponse:
         settings = request.app.state.settings
-        open_issues = q.list_discrepancies(settings, who, status="open", limit=5)
-        recent = review.list_batches(settings, who.username, per_page=5) if who.has_role("finance") else None
+        open_issues = list_discrepancies(settings, who, status="open", limit=5)
+        recent = list_batches(settings, who.username, per_page=5) if who.has_role("finance") else None
         return render(request, "home.html", who=who, discrepancies=open_issues, batches=recent)
 
     @app.get("/operations", response_class=HTMLResponse)
     def operations(request: Request, offset: int = 0, who: Actor = Depends(current_actor)) -> HTMLResponse:
         settings = request.app.state.settings
         finance = who.has_role("finance")
-        jobs = q.job_runs(settings, who, offset=offset) if finance else None
-        scheduled = q.scheduled_jobs(settings, who, request.app.state.clock) if finance else None
-        return render(request, "operations.html", who=who, runs=q.last_sync_runs(settings, who), jobs=jobs,
+        jobs = job_runs(settings, who, offset=offset) if finance else None
+        scheduled = scheduled_jobs(settings, who, request.app.state.clock) if finance else None
+        return render(request, "operations.html", who=who, runs=last_sync_runs(settings, who), jobs=jobs,
                       scheduled=scheduled)
 
 

@@ -11,12 +11,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from desk.web.auth import current_actor
 from desk.web.render import flash, render
-from services import web_queries as q
 from services.access import Actor, require
+from services.desk import (
+    MutationRequest,
+    discrepancy_kinds,
+    list_discrepancies,
+    search_customers,
+    search_subscriptions,
+    subscription_tenant,
+    subscription_view,
+)
+from services.desk import add_mutation as save_mutation
+from services.desk import resolve_discrepancy as resolve
 from services.errors import ValidationFailed
-from services.mutations import MutationRequest
-from services.mutations import add_mutation as save_mutation
-from services.reconcile import resolve_discrepancy as resolve
 
 router = APIRouter()
 MUTATION_KINDS = ("increase", "decrease", "cancel", "upgrade")
@@ -27,7 +34,7 @@ def customers(request: Request, offset: int = 0, who: Actor = Depends(current_ac
     query = request.query_params.get("q", "")
     settings = request.app.state.settings
     return render(request, "customers.html", who=who, query=query,
-                  page=q.search_customers(settings, who, query, offset=offset))
+                  page=search_customers(settings, who, query, offset=offset))
 
 
 @router.get("/subscriptions", response_class=HTMLResponse)
@@ -37,13 +44,13 @@ def subscriptions(
     query = request.query_params.get("q", "")
     settings = request.app.state.settings
     return render(request, "subscriptions.html", who=who, query=query, customer=customer,
-                  page=q.search_subscriptions(settings, who, query, customer_id=customer, offset=offset))
+                  page=search_subscriptions(settings, who, query, customer_id=customer, offset=offset))
 
 
 def _subscription_page(request: Request, who: Actor, subscription_id: int, status_code: int = 200,
                        refusal: str | None = None, form: dict[str, str] | None = None) -> HTMLResponse:
     settings = request.app.state.settings
-    view = q.subscription_view(settings, who, subscription_id, request.app.state.clock.now())
+    view = subscription_view(settings, who, subscription_id, request.app.state.clock.now())
     return render(request, "subscription.html", status_code=status_code, who=who, view=view,
                   kinds=MUTATION_KINDS, refusal=refusal, form=form or {},
                   today=request.app.state.clock.now().date().isoformat())
@@ -88,7 +95,7 @@ def add_mutation(
 ) -> HTMLResponse | RedirectResponse:
     """Hand the request to the mutations service; a refused change re-renders the form with the service's reason."""
     settings = request.app.state.settings
-    require(who, "desk", q.subscription_tenant(settings, who, subscription_id))
+    require(who, "desk", subscription_tenant(settings, who, subscription_id))
     form = {"kind": kind, "effective_date": effective_date, "ticket_ref": ticket_ref, "new_quantity": new_quantity,
             "target_product": target_product, "reason": reason, "schedule_if_late": schedule_if_late}
     try:
@@ -119,9 +126,9 @@ def discrepancies(
     who: Actor = Depends(current_actor),
 ) -> HTMLResponse:
     settings = request.app.state.settings
-    page = q.list_discrepancies(settings, who, tenant or None, kind or None, status or None, offset=offset)
+    page = list_discrepancies(settings, who, tenant or None, kind or None, status or None, offset=offset)
     return render(request, "discrepancies.html", who=who, page=page, tenant=tenant, kind=kind, status=status,
-                  kinds=q.discrepancy_kinds(settings, who), visible=who.visible_tenants(settings))
+                  kinds=discrepancy_kinds(settings, who), visible=who.visible_tenants(settings))
 
 
 @router.post("/discrepancies/{discrepancy_id}/resolve")

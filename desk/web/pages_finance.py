@@ -14,11 +14,20 @@ from config import Settings
 from desk.web.auth import current_actor
 from desk.web.chart import Chart, month_chart
 from desk.web.render import flash, render
-from services import batch_review as review
-from services import web_queries as q
 from services.access import Actor, require
-from services.approval import approve_batch, reject_batch
+from services.batches import (
+    approve_batch,
+    batch_invoices,
+    batch_summary,
+    batch_tenant,
+    explain_line,
+    invoice_detail,
+    list_batches,
+    monthly_totals,
+    reject_batch,
+)
 from services.errors import NotAllowed, ValidationFailed
+from services.export import export_states, export_tenant, invoice_place
 from services.export import retry_export as retry_export_now
 
 router = APIRouter()
@@ -34,7 +43,7 @@ def batches(
     request: Request, tenant: str = "", month: str = "", page: int = 1, who: Actor = Depends(current_actor)
 ) -> HTMLResponse:
     settings = request.app.state.settings
-    found = review.list_batches(settings, who.username, tenant or None, month or None, page, PER_PAGE)
+    found = list_batches(settings, who.username, tenant or None, month or None, page, PER_PAGE)
     return render(request, "batches.html", who=who, page=found, tenant=tenant, month=month,
                   visible=who.visible_tenants(settings))
 
@@ -42,7 +51,7 @@ def batches(
 def _chart(settings: Settings, who: Actor, tenant: str, month: str) -> list[Chart]:
     """One bar chart per currency: this month and the months before it (the batch service's monthly totals)."""
     per_currency: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-    for total in review.monthly_totals(settings, tenant, who.username):
+    for total in monthly_totals(settings, tenant, who.username):
         if total["month"] <= month:
             per_currency[total["currency"]].append((total["month"], Decimal(total["net"])))
     return [month_chart(currency, totals[-CHART_MONTHS:], month) for currency, totals in sorted(per_currency.items())]
@@ -55,10 +64,10 @@ def _largest_first(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
 def batch(request: Request, batch_id: int, page: int = 1, who: Actor = Depends(current_actor)) -> HTMLResponse:
     settings = request.app.state.settings
-    tenant, month = q.batch_tenant(settings, who, batch_id)
-    summary = review.batch_summary(settings, tenant, month, who.username)
-    invoices = review.batch_invoices(settings, batch_id, who.username, page, PER_PAGE)
-    exports = q.export_states(settings, who, [item["id"] for item in invoices.items])
+    tenant, month = batch_tenant(settings, who, batch_id)
+    summary = batch_summary(settings, tenant, month, who.username)
+    invoices = batch_invoices(settings, batch_id, who.username, page, PER_PAGE)
+    exports = export_states(settings, who, [item["id"] for item in invoices.items])
     customers = _largest_first(summary["diff"]["customers"])
     subscriptions = _largest_first(summary["diff"]["subscriptions"])
     return render(request, "batch.html", who=who, summary=summary, b=summary["batch"], charts=_chart(settings, who,
@@ -70,7 +79,7 @@ def batch(request: Request, batch_id: int, page: int = 1, who: Actor = Depends(c
 
 def _batch_tenant(request: Request, who: Actor, batch_id: int) -> tuple[str, str]:
     """The batch's tenant and month, after checking the actor may approve there (403 for desk, 404 elsewhere)."""
-    tenant, month = q.batch_tenant(request.app.state.settings, who, batch_id)
+    tenant, month = batch_tenant(request.app.state.settings, who, batch_id)
     require(who, "approver", tenant)
     return tenant, month
 
@@ -107,21 +116,21 @@ def reject(
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
 def invoice(request: Request, invoice_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
     settings = request.app.state.settings
-    return render(request, "invoice.html", who=who, i=review.invoice_detail(settings, invoice_id, who.username),
-                  place=q.invoice_place(settings, who, invoice_id))
+    return render(request, "invoice.html", who=who, i=invoice_detail(settings, invoice_id, who.username),
+                  place=invoice_place(settings, who, invoice_id))
 
 
 @router.get("/lines/{line_id}", response_class=HTMLResponse)
 def line(request: Request, line_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
     return render(request, "line.html", who=who,
-                  line=review.explain_line(request.app.state.settings, str(line_id), who.username))
+                  line=explain_line(request.app.state.settings, str(line_id), who.username))
 
 
 @router.post("/exports/{export_id}/retry")
 def retry_export(request: Request, export_id: int, who: Actor = Depends(current_actor)) -> RedirectResponse:
     """Retry one export through the outbox service (it looks the document up in the ERP before sending again)."""
     settings = request.app.state.settings
-    tenant, invoice_id = q.export_tenant(settings, who, export_id)
+    tenant, invoice_id = export_tenant(settings, who, export_id)
     require(who, "finance", tenant)
     try:
         outcome = retry_export_now(settings, who, export_id, clock=request.app.state.clock)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from config import Settings
 from config.loader import load_config
 from ledger.models import Invoice
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT

@@ -11,11 +11,10 @@ from sqlalchemy import select
 from config import Settings
 from ledger.models import Batch, Customer, Invoice
 from services.access import actor
-from services.approval import approve_batch
-from services.batch_build import build_batch
+from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
 from services.export import export_invoices, export_status
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.services.test_batch_support import add_customer, add_subscription, snapshot

@@ -30,9 +30,8 @@ from erp_export.base import RetryPolicy
 from erp_export.tryton import TrytonConfig, TrytonExporter
 from ledger.models import Customer, Export, Invoice
 from services.access import actor
-from services.erp_targets import ErpTarget
-from services.export import ExportOutcome, erp_reference, export_invoices
-from services.init import initialise
+from services.export import ErpTarget, ExportOutcome, erp_reference, export_invoices
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.services.test_export_outbox import seed_invoices

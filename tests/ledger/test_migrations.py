@@ -8,7 +8,7 @@ from config import Settings
 from ledger.db import make_engine
 from ledger.migrate import current_revisions, head_revisions, upgrade
 from ledger.models import Base
-from services.init import initialise
+from services.operations import initialise
 from services.uow import UnitOfWork
 
 

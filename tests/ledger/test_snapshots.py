@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from config import Settings
 from ledger.append_only import AppendOnlyViolation
 from ledger.models import Snapshot
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 

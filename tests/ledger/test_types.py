@@ -11,7 +11,7 @@ from sqlalchemy.exc import StatementError
 from config import Settings
 from ledger.models import FxRate, SyncRun
 from ledger.types import canonical
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.rate_case import rate_case
+from services.batches import rate_case
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.json"))
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from rating.consumption import rate_usage
 from rating.money import Money
-from rating.periods import ONE_DAY, Convention, add_months, day_fraction, period_at
+from rating.months import add_months
+from rating.periods import ONE_DAY, Convention, day_fraction, period_at
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups, apply_markup
 from rating.proration import Change, SubscriptionTerms, Window, credit_invoiced, rate_subscription
 from rating.rounding import RoundingPolicy, round_amount

@@ -152,7 +152,7 @@ def test_runner_starts_every_listed_sandbox_on_one_clock(tmp_path: Path) -> None
 
 def test_services_doorway_serves_until_stopped(tmp_path: Path) -> None:
     """What ``cspbill sandbox`` runs: announce URLs and credentials, stay up, stop cleanly when asked."""
-    from services.sandboxes import serve_forever
+    from services.demo import serve_forever
 
     announced: list[str] = []
     stop = threading.Event()

@@ -9,11 +9,10 @@ from sqlalchemy import select
 
 from config import Settings
 from ledger.models import Invoice
-from services.audit_log import list_events
 from services.batches import approve_batch, batch_summary, build_batch, reject_batch
 from services.clock import FixedClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
-from services.init import initialise
+from services.operations import initialise, list_events
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.services.test_batch_support import add_customer, add_subscription, snapshot

@@ -14,7 +14,7 @@ from ledger.models import Invoice, InvoiceLine
 from services.batches import approve_batch, build_batch, explain_line
 from services.clock import FixedClock
 from services.errors import NotAllowed
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.services.test_batch_support import (

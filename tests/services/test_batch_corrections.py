@@ -17,7 +17,7 @@ from config import Settings
 from ledger.models import InvoiceLine
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.services.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.batch_diff import LATE_SNAPSHOT, LATE_USAGE, PRICE_CORRECTION, diff_lines
-from services.batch_lines import BilledLine, DesiredLine, DraftLine, base_key, line_key
-from services.batch_months import owned_months, parse_month
+from services.batches.diff import LATE_SNAPSHOT, LATE_USAGE, PRICE_CORRECTION, diff_lines
+from services.batches.lines import BilledLine, DesiredLine, DraftLine, base_key, line_key
+from services.batches.months import owned_months, parse_month
 from services.errors import ValidationFailed
 
 D = dt.date.fromisoformat

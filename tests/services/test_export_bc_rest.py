@@ -1,5 +1,5 @@
 """The outbox to Business Central API v2.0 (de-gmbh, posting on) over TLS with Entra tokens, built from config by
-``services.erp_targets``: exactly once and posted once under throttling, 5xx, lost answers and expired tokens."""
+``services.export.targets``: exactly once and posted once under throttling, 5xx, lost answers and expired tokens."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from sandbox.tls import TlsFiles, make_tls_files
 from services.access import actor
 from services.clock import FixedClock
 from services.export import ExportOutcome, erp_reference, export_invoices
-from services.init import initialise
+from services.operations import initialise
 from tests.conftest import demo_config_data
 from tests.services.test_export_outbox import NOW, exports, seed_invoices, statuses
 

@@ -11,9 +11,9 @@ from lxml import etree
 
 from config import Settings
 from services.access import actor
-from services.einvoices import write_einvoices
 from services.errors import NotFound, ValidationFailed
-from services.init import initialise
+from services.export import write_einvoices
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.services.test_export_outbox import MONTH, seed_invoices

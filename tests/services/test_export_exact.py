@@ -1,4 +1,4 @@
-"""The outbox to Exact Online (sales entries, rotating refresh tokens) built from config by ``services.erp_targets``:
+"""The outbox to Exact Online (sales entries, rotating refresh tokens) built from config by ``services.export.targets``:
 exactly once under throttling, lost answers and an expired access token."""
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from sandbox.core import SandboxServer
 from sandbox.tls import TlsFiles, make_tls_files
 from services.access import actor
 from services.clock import FixedClock
-from services.erp_targets import erp_target
-from services.export import ExportOutcome, erp_reference, export_invoices
-from services.init import initialise
+from services.export import ExportOutcome, erp_reference, erp_target, export_invoices
+from services.operations import initialise
 from tests.conftest import demo_config_data
 from tests.services.test_export_outbox import NOW, exports, seed_invoices
 

@@ -50,7 +50,7 @@ segments = st.lists(st.text(min_size=1, max_size=30).filter(lambda t: "/" not in
 
 @given(st.lists(segments.map("/".join), min_size=2, max_size=2, unique=True))
 def test_distinct_ledger_line_keys_get_distinct_references(keys: list[str]) -> None:
-    """Ledger keys are ``/``-separated (services.batch_lines); distinct ones never share an ERP reference."""
+    """Ledger keys are ``/``-separated (services.batches.lines); distinct ones never share an ERP reference."""
     assert line_reference(keys[0]) != line_reference(keys[1])
 
 

@@ -32,18 +32,19 @@ from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxApp, SandboxServer
 from services.access import actor
 from services.clock import FixedClock
-from services.erp_targets import ErpTarget, erp_target
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.export import (
+    ErpTarget,
     ExportOutcome,
     erp_reference,
+    erp_target,
     export_invoices,
     export_status,
     line_reference,
     retry_due_exports,
     retry_export,
 )
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data

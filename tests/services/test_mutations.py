@@ -18,9 +18,9 @@ from connectors.records import PullResult
 from ledger.models import AuditEvent, Mutation
 from services.access import Actor, actor
 from services.clock import FixedClock
+from services.desk import MutationRequest, add_mutation, cancel_mutation, list_mutations
 from services.errors import NotAllowed, NotFound, ValidationFailed
-from services.init import initialise
-from services.mutations import MutationRequest, add_mutation, cancel_mutation, list_mutations
+from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork

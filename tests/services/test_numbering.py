@@ -18,10 +18,10 @@ from config import Settings
 from config.loader import parse_settings
 from ledger.models import Invoice
 from services.batches import approve_batch, build_batch
+from services.batches.numbering import allocate, format_number
 from services.clock import FixedClock
 from services.errors import ValidationFailed
-from services.init import initialise
-from services.numbering import allocate, format_number
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT, demo_config_data

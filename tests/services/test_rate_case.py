@@ -1,4 +1,4 @@
-"""``services.rate_case``: the case format's validation (one line naming the field) and the file entry point."""
+"""``services.batches.rate_case``: the case format's validation (one line naming the field) and the file entry point."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from services.batches import rate_case, rate_case_file
 from services.errors import NotFound, ValidationFailed
-from services.rate_case import rate_case, rate_case_file
 
 CASE = {
     "name": "validation base",

@@ -18,10 +18,9 @@ from connectors.records import PullResult
 from ledger.models import Batch, Invoice, InvoiceLine
 from services.access import actor
 from services.clock import FixedClock
+from services.desk import MutationRequest, add_mutation, reconcile, resolve_discrepancy
 from services.errors import NotFound
-from services.init import initialise
-from services.mutations import MutationRequest, add_mutation
-from services.reconcile import reconcile, resolve_discrepancy
+from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork

@@ -14,7 +14,7 @@ from connectors.records import PullResult
 from ledger.models import CostLine, Customer, Discrepancy, Snapshot, Subscription, SyncRun, UsageRow
 from services.clock import FixedClock
 from services.errors import NotFound
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork

@@ -12,9 +12,9 @@ from connectors.errors import SourceUnavailable
 from connectors.records import PullResult
 from services.access import actor
 from services.clock import FixedClock
+from services.desk import quantity_on_day, subscription_outlook
 from services.errors import NotFound
-from services.init import initialise
-from services.queries import quantity_on_day, subscription_outlook
+from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork

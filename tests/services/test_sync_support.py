@@ -14,7 +14,7 @@ from typing import Any
 from config import Settings
 from config.schema import SourceConfig
 from connectors.records import CostLineRecord, CustomerRecord, LicenceRecord, PullResult, UsageRecord
-from services.sources import SourcePull
+from services.sync import SourcePull
 
 UTC = dt.UTC
 

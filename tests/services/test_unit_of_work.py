@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import Settings
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 

@@ -16,10 +16,9 @@ from sqlalchemy import select
 
 from config import Settings
 from ledger.models import Discrepancy, Invoice, JobRun, Snapshot
-from services.approval import approve_batch
-from services.batch_build import build_batch
+from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
-from services.init import initialise
+from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 

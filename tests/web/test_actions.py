@@ -24,10 +24,10 @@ def follow(client: TestClient, response) -> str:
     return client.get(response.headers["location"]).text
 
 
-needs_mutations = pytest.mark.skipif(importlib.util.find_spec("services.mutations") is None,
-                                     reason="services.mutations has not landed yet")
-needs_reconcile = pytest.mark.skipif(importlib.util.find_spec("services.reconcile") is None,
-                                     reason="services.reconcile has not landed yet")
+needs_mutations = pytest.mark.skipif(importlib.util.find_spec("services.desk.mutations") is None,
+                                     reason="services.desk.mutations has not landed yet")
+needs_reconcile = pytest.mark.skipif(importlib.util.find_spec("services.desk.reconcile") is None,
+                                     reason="services.desk.reconcile has not landed yet")
 
 
 @needs_mutations

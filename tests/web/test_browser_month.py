@@ -99,8 +99,8 @@ def shoot(page: Page, name: str) -> Path:
 
 
 def test_desk_enters_a_late_reduction_and_sees_why_it_is_refused(page: Page, month: Month) -> None:
-    if importlib.util.find_spec("services.mutations") is None:
-        pytest.skip("services.mutations (NCE-validated mutation add) has not landed yet")
+    if importlib.util.find_spec("services.desk.mutations") is None:
+        pytest.skip("services.desk.mutations (NCE-validated mutation add) has not landed yet")
     sign_in(page, month, "dana")
     page.get_by_role("link", name="Subscriptions").click()
     page.get_by_label("Product, SKU, subscription id or customer").fill("Contoso")
@@ -151,8 +151,8 @@ def test_finance_reviews_the_batch_down_to_a_lines_lineage(page: Page, month: Mo
 
 
 def test_a_second_person_approves_and_the_export_status_shows(page: Page, month: Month) -> None:
-    if importlib.util.find_spec("services.approval") is None:
-        pytest.skip("services.approval (four-eyes approval) has not landed yet")
+    if importlib.util.find_spec("services.batches.approval") is None:
+        pytest.skip("services.batches.approval (four-eyes approval) has not landed yet")
     sign_in(page, month, "anna")
     page.goto(f"{month.base_url}/batches/{month.seeded.nl_batch}")
     page.get_by_role("button", name="Approve batch").click()
@@ -200,8 +200,8 @@ def test_a_desk_user_is_refused_the_approve_action(page: Page, month: Month) -> 
 
 
 def test_the_builder_cannot_approve_their_own_batch(page: Page, month: Month) -> None:
-    if importlib.util.find_spec("services.approval") is None:
-        pytest.skip("services.approval (four-eyes approval) has not landed yet")
+    if importlib.util.find_spec("services.batches.approval") is None:
+        pytest.skip("services.batches.approval (four-eyes approval) has not landed yet")
     sign_in(page, month, "greta")
     page.goto(f"{month.base_url}/batches/{month.seeded.de_batch}")
     page.get_by_role("button", name="Approve batch").click()

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from config import Settings
 from config.loader import parse_settings
 from desk.web.app import create_app
-from services.init import initialise
+from services.operations import initialise
 from tests.conftest import demo_config_data
 
 

@@ -33,20 +33,19 @@ from sqlalchemy import func, select
 
 from config import Settings, load_config
 from ledger.models import Batch, Discrepancy, Export, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
+from rating.months import month_end
 from sandbox import bc_rest, bc_soap, entra, ingram, pax8
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
 from services.access import SYSTEM, actor
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
-from services.customers import list_customers, set_reference
+from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
+from services.desk import MutationRequest, add_mutation, list_customers, reconcile, set_reference
 from services.errors import NotAllowed, ValidationFailed
 from services.export import export_invoices
-from services.init import initialise
-from services.mutations import MutationRequest, add_mutation
-from services.reconcile import reconcile
+from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
-from services.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
 from services.sync import sync
 from services.uow import UnitOfWork
 
@@ -107,10 +106,6 @@ class DemoRun:
     def close(self) -> None:
         stop_all(self.sandboxes)
         dispose_engines()
-
-
-def previous_month(today: dt.date) -> dt.date:
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
 def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, fixed_ports: bool = False) -> DemoRun:
@@ -191,10 +186,6 @@ def _night(month: dt.date, day: int, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(month.replace(day=day), NIGHT, tzinfo=zone).astimezone(dt.UTC)
 
 
-def _days_in(month: dt.date) -> int:
-    return ((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)).day
-
-
 def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     """Nights of sync, the desk's tickets, the draft batches of the month and their reconciliation."""
     settings = run.settings
@@ -203,7 +194,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     clock = FixedClock(_night(run.month, 1, zone))
     done = _completed_nights(run)
     synced: set[str] = set()
-    for day in range(1, _days_in(run.month) + 1):
+    for day in range(1, month_end(run.month).day + 1):
         night = _night(run.month, day, zone)
         summary.nights += 1
         if night in done:  # an earlier run of the demo read this night: history only moves forward

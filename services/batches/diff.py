@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 
-from services.batch_lines import BilledLine, DesiredLine, DraftLine, line_key
+from services.batches.lines import BilledLine, DesiredLine, DraftLine, line_key
 
 LATE_SNAPSHOT = "late_snapshot"
 LATE_USAGE = "late_usage"

@@ -11,11 +11,12 @@ import datetime as dt
 from decimal import Decimal
 
 from ledger.models import Subscription
+from rating.months import month_of
 from rating.periods import Convention, period_containing
 from rating.proration import PricePolicy, RatedLine, Window, rate_subscription
 from rating.rounding import RoundingPolicy
-from services.batch_lines import DesiredLine, base_key, exact_decimal, month_of
-from services.batch_timeline import Timeline
+from services.batches.lines import DesiredLine, base_key, exact_decimal
+from services.batches.timeline import Timeline
 
 LABELS = {"charge": "", "credit": "Credit: "}
 

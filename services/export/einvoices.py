@@ -13,9 +13,10 @@ from pathlib import Path
 from config import Settings
 from erp_export.einvoice import Format, write_files
 from services.access import Actor, require
-from services.erp_targets import DEFAULT_REVENUE_ACCOUNT
 from services.errors import ValidationFailed
-from services.export import find_batch, invoice_document
+from services.export.documents import invoice_document
+from services.export.status import find_batch
+from services.export.targets import DEFAULT_REVENUE_ACCOUNT
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 

@@ -20,10 +20,11 @@ import pandas as pd
 from ledger.models import Customer, Subscription, UsageRow
 from rating.consumption import COST_DECIMALS, UsageLine, rate_usage
 from rating.money import to_units
-from rating.pricing import FxTable
+from rating.months import month_end, month_of
+from rating.pricing import FxTable, PriceBook
 from rating.rounding import RoundingPolicy
-from services.batch_lines import DesiredLine, base_key, exact_decimal, month_of
-from services.batch_prices import PriceBook, customer_key
+from services.batches.lines import DesiredLine, base_key, exact_decimal
+from services.batches.prices import priced
 
 GROUP_BY = ("subscription", "meter")
 
@@ -34,10 +35,6 @@ def environment(tags: Mapping[str, str] | None, fallback: str) -> str:
         if name.lower() in ("environment", "env") and value:
             return str(value)
     return fallback
-
-
-def _month_end(first: dt.date) -> dt.date:
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, Customer],
@@ -55,7 +52,7 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
             continue
         month = row.usage_date.replace(day=1)
         try:
-            fx.rate(row.currency, currency, _month_end(month))
+            fx.rate(row.currency, currency, month_end(month))
         except KeyError:
             problems.append(f"usage row {row.id} currency: no {row.currency}->{currency} rate in fx_rates")
             continue
@@ -63,7 +60,7 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
         known[row_id] = row
         subscription = row.subscription_id or f"ext:{row.subscription_external_id}"
         by_month[month].append({
-            "row_id": row_id, "customer": customer_key(customer), "subscription": f"{customer.id}/{subscription}",
+            "row_id": row_id, "customer": priced(customer).key, "subscription": f"{customer.id}/{subscription}",
             "meter": row.meter_id, "meter_category": row.meter_category, "currency": row.currency,
             "cost_units": to_units(row.cost, COST_DECIMALS)})
     lines = []
@@ -71,7 +68,7 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
         frame = pd.DataFrame(frame_rows)
         frame["cost_units"] = frame["cost_units"].astype("int64")
         for rated in rate_usage(frame, tenant=tenant, currency=currency, group_by=GROUP_BY, markups=prices.markups,
-                                fx=fx, on=_month_end(month), rounding=rounding):
+                                fx=fx, on=month_end(month), rounding=rounding):
             lines.append(_desired(tenant, month, rated, known))
     return lines
 
@@ -82,19 +79,19 @@ def _desired(tenant: str, month: dt.date, rated: UsageLine, known: Mapping[str, 
     members = [known[str(row_id)] for row_id in rated.lineage.input_ids]
     first = members[0]
     quantity = sum((row.quantity for row in members), Decimal(0))
-    month_end = _month_end(month)
-    bill_month = month_of(month_end + dt.timedelta(days=1))
+    last = month_end(month)
+    bill_month = month_of(last + dt.timedelta(days=1))
     lineage = rated.lineage.to_dict()
     lineage["bill_date"] = f"{bill_month}-01"
     lineage["details"] = {**lineage["details"], "meter": first.meter_name, "meter_category": first.meter_category,
                           "cost": str(sum((row.cost for row in members), Decimal(0))), "timing": "arrears"}
     return DesiredLine(
-        base_key=base_key(tenant, int(customer), subscription, month, month_end, f"usage:{group['meter']}"),
+        base_key=base_key(tenant, int(customer), subscription, month, last, f"usage:{group['meter']}"),
         customer_id=int(customer),
         subscription_id=first.subscription_id,
         charge_kind="usage",
         period_from=month,
-        period_to=month_end,
+        period_to=last,
         bill_month=bill_month,
         description=f"{first.meter_name} ({first.meter_category}) {month_of(month)}"[:500],
         quantity=quantity,

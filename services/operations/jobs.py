@@ -21,9 +21,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
 
 from config import Settings, load_config
+from ledger.models import (
+    JobRun,
+)
+from rating.months import month_of, previous_month
+from services.access import Actor, require
 from services.clock import Clock, SystemClock
+from services.paging import Page, bounds, page_of
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -96,12 +103,6 @@ def runner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _previous_month(now: dt.datetime, timezone: str) -> str:
-    local = now.astimezone(ZoneInfo(timezone)).date().replace(day=1)
-    last = local - dt.timedelta(days=1)
-    return f"{last.year:04d}-{last.month:02d}"
-
-
 def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
     from services.sync import sync
 
@@ -115,7 +116,7 @@ def _run_build(settings: Settings, target: str | None, clock: Clock) -> dict[str
     from services.batches import build_batch
 
     assert target is not None
-    month = _previous_month(clock.now(), settings.tenant(target).timezone)
+    month = month_of(previous_month(clock.now().astimezone(ZoneInfo(settings.tenant(target).timezone)).date()))
     report = build_batch(settings, target, month, clock=clock)
     return {"month": month, "batch": report.batch_id, "status": report.status, "invoices": report.invoices,
             "lines": report.lines}
@@ -198,3 +199,40 @@ def next_fire_times(settings: Settings, clock: Clock | None = None) -> dict[str,
     """When each configured job fires next (from the cron expressions alone, whether or not a scheduler runs)."""
     now = (clock or SystemClock()).now()
     return {spec.id: trigger_for(settings, spec).get_next_fire_time(None, now) for spec in job_specs(settings)}
+
+
+def _hidden_jobs(settings: Settings, who: Actor) -> list[str]:
+    """Job ids that name another legal entity's source or build (``sync:<source>``, ``build:<tenant>``)."""
+    hidden = [f"sync:{s.name}" for s in settings.sources if not who.can_see(s.tenant)]
+    return hidden + [f"build:{t.code}" for t in settings.tenants if not who.can_see(t.code)]
+
+
+def job_runs(settings: Settings, who: Actor, offset: int = 0, limit: int = 25) -> Page:
+    """Scheduled job runs, newest first, for finance and admins; runs of other entities' jobs are left out."""
+    offset, limit = bounds(offset, limit)
+    require(who, "finance")
+    with UnitOfWork(engine_for(settings)) as uow:
+        stmt = select(JobRun).where(JobRun.job_id.not_in(_hidden_jobs(settings, who)))
+        stmt = stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).offset(offset).limit(limit + 1)
+        return page_of(uow.session.scalars(stmt).all(), offset, limit, lambda j: JobRunView(
+            j.id, j.job_id, j.scheduled_for, j.started_at, j.finished_at, j.outcome, dict(j.counts or {}), j.error,
+            j.runner))
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    spec: JobSpec
+    next_fire: dt.datetime | None
+    last: JobRunView | None
+
+
+def scheduled_jobs(settings: Settings, who: Actor, clock: Clock) -> list[ScheduledJob]:
+    """The configured jobs the actor may see, when each fires next and how its last run ended."""
+    require(who, "finance")
+    hidden = set(_hidden_jobs(settings, who))
+    fires = next_fire_times(settings, clock)
+    return [
+        ScheduledJob(spec, fires.get(spec.id), next(iter(recent_runs(settings, 1, spec.id)), None))
+        for spec in job_specs(settings)
+        if spec.id not in hidden
+    ]

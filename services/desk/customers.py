@@ -11,13 +11,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from config import Settings
-from ledger.models import Customer, Discrepancy, Tenant
-from services.access import Actor, require
+from ledger.models import (
+    Customer,
+    Discrepancy,
+    Subscription,
+    Tenant,
+)
+from services.access import Actor, readable_tenants, require
 from services.clock import Clock
 from services.errors import NotFound, ValidationFailed
+from services.paging import Page, bounds, page_of
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -32,6 +38,7 @@ class CustomerView:
     reference: str | None
     country: str | None
     vat_id: str | None
+    subscriptions: int | None = None  # how many it has, where the list counted them
 
 
 def list_customers(settings: Settings, who: Actor, tenant: str | None = None, without_reference: bool = False,
@@ -76,3 +83,18 @@ def set_reference(settings: Settings, who: Actor, customer_id: int, reference: s
             finding.resolution_note = f"ERP reference set to {reference}"
         return CustomerView(customer.id, tenant.code, customer.name, customer.reference, customer.country,
                             customer.vat_id)
+
+
+def search_customers(settings: Settings, who: Actor, query: str = "", offset: int = 0, limit: int = 25) -> Page:
+    """Customers of the actor's legal entities whose name or ERP reference contains ``query``."""
+    offset, limit = bounds(offset, limit)
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenants = readable_tenants(uow.session, settings, who, "desk")
+        rows = uow.customers.search(list(tenants), query, limit=limit + 1, offset=offset)
+        ids = [c.id for c in rows[:limit]]
+        counts = dict(uow.session.execute(
+            select(Subscription.customer_id, func.count(Subscription.id))
+            .where(Subscription.customer_id.in_(ids)).group_by(Subscription.customer_id)
+        ).tuples().all())
+        return page_of(rows, offset, limit, lambda c: CustomerView(
+            c.id, tenants[c.tenant_id], c.name, c.reference, c.country, c.vat_id, counts.get(c.id, 0)))

@@ -19,8 +19,9 @@ from itertools import pairwise
 
 from ledger.models import Customer, Mutation, Snapshot, Subscription
 from rating.periods import parse_duration
+from rating.pricing import Price, PriceBook
 from rating.proration import Change, SubscriptionTerms
-from services.batch_prices import Price, PriceBook
+from services.batches.prices import priced
 
 ENDED = frozenset({"cancelled", "canceled", "deleted", "expired", "ended", "inactive", "terminated"})
 SUSPENDED = frozenset({"suspended", "disabled"})
@@ -94,7 +95,7 @@ def _price(prices: PriceBook, sub: Subscription, customer: Customer, state: Vend
     unit_cost, source = state.unit_cost, f"snapshot {state.snapshot_id}"
     if unit_cost is None:
         unit_cost, source = prices.vendor_cost(sub.id, state.product, day) or (None, "")
-    price = prices.licence_price(state.product, customer, sub.billing, day, unit_cost, source)
+    price = prices.licence_price(state.product, priced(customer), sub.billing, day, unit_cost, source)
     if price is None:
         raise Unbillable(f"subscription {sub.id} ({state.product}): no price-list version, and no unit cost (snapshot "
                          f"{state.snapshot_id} or cost line) for a markup rule, prices it on {day}")

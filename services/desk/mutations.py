@@ -18,6 +18,7 @@ from typing import Literal
 
 from config import Settings
 from ledger.models import Mutation, Snapshot, Subscription
+from rating.months import month_bounds
 from rating.nce import WINDOW, Change, SeatBatch, Terms, allowed_reduction, decide
 from services.access import Actor, require
 from services.clock import Clock
@@ -247,23 +248,18 @@ def list_mutations(
                  if who.can_see(code) and (tenant is None or code == tenant)}
         first = last = None
         if month:
-            first = month_start(month)
-            last = month_end(first)
+            first, last = month_range(month)
         rows = uow.mutations.search(list(codes), subscription_id=subscription_id, status=status,
                                     effective_from=first, effective_to=last)
         return [view(uow, row, codes[row.tenant_id]) for row in rows]
 
 
-def month_start(month: str) -> dt.date:
+def month_range(month: str) -> tuple[dt.date, dt.date]:
+    """First and last day (inclusive) of the month ``YYYY-MM`` a desk list or reconciliation asks for."""
     try:
-        return dt.date.fromisoformat(f"{month}-01")
+        return month_bounds(month)
     except ValueError:
         raise ValidationFailed(f"month {month!r}: expected YYYY-MM") from None
-
-
-def month_end(first: dt.date) -> dt.date:
-    """The last day (inclusive) of ``first``'s month."""
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)

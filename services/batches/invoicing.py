@@ -15,7 +15,7 @@ from config.schema import Tenant
 from ledger.models import Customer
 from rating.invoicing import InvoiceLine, Split, VatTreatment, build_invoices, vat_treatment
 from rating.money import Money
-from services.batch_lines import DraftLine
+from services.batches.lines import DraftLine
 
 
 @dataclass(frozen=True, slots=True)

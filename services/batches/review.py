@@ -10,34 +10,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from config import Settings
-from ledger.models import Batch, Invoice, InvoiceLine
+from ledger.models import (
+    Batch,
+    Invoice,
+    InvoiceLine,
+)
 from rating.money import minor_units
-from services.access import Actor, actor, require
-from services.batch_months import parse_month
+from services.access import Actor, actor, owned, readable_tenants, require
+from services.batches.months import parse_month
 from services.errors import NotFound
+from services.paging import NumberedPage, page_number
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-
-MAX_PER_PAGE = 500
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list, with the total count (cheap: counted on an indexed column)."""
-
-    items: list[dict[str, Any]]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _reader(settings: Settings, actor_name: str, tenant_code: str | None = None) -> Actor:
@@ -177,24 +165,23 @@ def explain_line(settings: Settings, key_or_id: str, actor_name: str = "system")
 
 
 def list_batches(settings: Settings, actor_name: str, tenant_code: str | None = None, month: str | None = None,
-                 page: int = 1, per_page: int = 50) -> Page:
+                 page: int = 1, per_page: int = 50) -> NumberedPage:
     """Batches of the tenants the user may see (or of one tenant), newest month first."""
     who = _reader(settings, actor_name, tenant_code)
-    per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    page = max(page, 1)
+    page, per_page = page_number(page, per_page)
     with UnitOfWork(engine_for(settings)) as uow:
         tenants = {t.id: t.code for t in uow.tenants.all() if who.can_see(t.code)}
         if tenant_code is not None:
             tenants = {i: c for i, c in tenants.items() if c == tenant_code}
         rows, total = uow.batches.list(list(tenants), month, per_page, (page - 1) * per_page)
-        return Page([_batch_dict(b, tenants[b.tenant_id]) for b in rows], total, page, per_page)
+        return NumberedPage([_batch_dict(b, tenants[b.tenant_id]) for b in rows], total, page, per_page)
 
 
-def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int = 1, per_page: int = 50) -> Page:
+def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int = 1,
+                   per_page: int = 50) -> NumberedPage:
     """A page of a batch's invoices (by invoice key) with customer names and totals."""
     who = _reader(settings, actor_name)
-    per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    page = max(page, 1)
+    page, per_page = page_number(page, per_page)
     with UnitOfWork(engine_for(settings)) as uow:
         batch = uow.batches.get(batch_id)
         if batch is None:
@@ -205,7 +192,7 @@ def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int
                   "customer": r.customer, "group_key": r.group_key, "currency": r.currency,
                   "net": money(r.net, r.currency), "vat": money(r.vat, r.currency),
                   "gross": money(r.gross, r.currency), "status": r.status} for r in rows]
-        return Page(items, total, page, per_page)
+        return NumberedPage(items, total, page, per_page)
 
 
 def invoice_detail(settings: Settings, invoice_id: int, actor_name: str) -> dict[str, Any]:
@@ -242,3 +229,11 @@ def monthly_totals(settings: Settings, tenant_code: str, actor_name: str, months
                 result.append({"month": batch.month, "status": batch.status, "currency": currency,
                                "net": totals["net"], "vat": totals["vat"], "gross": totals["gross"]})
         return result
+
+
+def batch_tenant(settings: Settings, who: Actor, batch_id: int) -> tuple[str, str]:
+    """The tenant code and month of a batch the actor may see (the approve/reject services take tenant and month)."""
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenants = readable_tenants(uow.session, settings, who, "finance")
+        batch = owned(uow.session.get(Batch, batch_id), tenants, "batch", batch_id)
+        return tenants[batch.tenant_id], batch.month

@@ -26,10 +26,6 @@ def line_key(base: str, version: int) -> str:
     return f"{base}/v{version}"
 
 
-def month_of(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def exact_decimal(value: Fraction) -> Decimal:
     """An exact amount as the ledger column stores it (10 decimals, explicit rounding)."""
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(UNROUNDED_STEP, rounding=ROUND_HALF_EVEN)

@@ -28,11 +28,13 @@ from zoneinfo import ZoneInfo
 
 from config import Settings
 from ledger.models import CostLine, InvoiceLine, Mutation, Snapshot, Subscription
+from rating.months import month_end
 from services.access import Actor, require
-from services.batch_timeline import ENDED, Unbillable, VendorState, confirming_mutation, vendor_states
+from services.batches.timeline import ENDED, Unbillable, VendorState, confirming_mutation, vendor_states
 from services.clock import Clock
-from services.errors import NotFound, ValidationFailed
-from services.mutations import month_end, month_start
+from services.desk.discrepancies import DiscrepancyView, view
+from services.desk.mutations import month_range
+from services.errors import NotFound
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -70,19 +72,6 @@ class SubscriptionReconciliation:
 
 
 @dataclass(frozen=True)
-class DiscrepancyView:
-    id: int
-    tenant: str
-    kind: str
-    day: dt.date | None
-    sentence: str
-    status: str
-    subscription_id: int | None
-    resolved_by: str | None
-    resolution_note: str | None
-
-
-@dataclass(frozen=True)
 class ReconcileReport:
     month: str
     as_of: dt.datetime
@@ -98,8 +87,7 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
     require(who, "desk", tenant)
     now = clock.now()
     month = month or f"{now:%Y-%m}"
-    first = month_start(month)
-    last = month_end(first)
+    first, last = month_range(month)
     codes = [t.code for t in settings.tenants if who.can_see(t.code) and (tenant is None or t.code == tenant)]
     results: list[SubscriptionReconciliation] = []
     raised = provisioned = 0
@@ -116,32 +104,8 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             raised += checker.raised
             provisioned += checker.provisioned
         open_rows = uow.discrepancies.search(list(tenant_ids), status="open", limit=10_000)
-        views = tuple(_view(d, tenant_ids) for d in open_rows)
+        views = tuple(view(d, tenant_ids) for d in open_rows)
     return ReconcileReport(month, now, tuple(results), views, raised, provisioned)
-
-
-def resolve_discrepancy(settings: Settings, who: Actor, discrepancy_id: int, note: str,
-                        clock: Clock) -> DiscrepancyView:
-    """Close a finding with a note (what was done about it); resolving twice keeps the first resolution."""
-    require(who, "desk")
-    if not note.strip():
-        raise ValidationFailed(f"discrepancy {discrepancy_id}: a resolution note is required")
-    with UnitOfWork(engine_for(settings), write=True) as uow:
-        codes = {t.id: t.code for t in uow.tenants.all()}
-        found = uow.discrepancies.get(discrepancy_id)
-        if found is None or not who.can_see(codes.get(found.tenant_id, "")):
-            raise NotFound(f"discrepancy {discrepancy_id}: not found")
-        if found.status != "resolved":
-            found.status, found.resolved_by, found.resolved_at = "resolved", who.username, clock.now()
-            found.resolution_note = note.strip()
-            uow.audit.record(who.username, "discrepancy.resolve", "discrepancy", found.id, found.tenant_id,
-                             before={"status": "open"}, after={"status": "resolved", "note": note.strip()})
-        return _view(found, codes)
-
-
-def _view(row, codes: dict[int, str]) -> DiscrepancyView:
-    return DiscrepancyView(row.id, codes[row.tenant_id], row.kind, row.day, row.sentence, row.status,
-                           row.subscription_id, row.resolved_by, row.resolution_note)
 
 
 class _Checker:

@@ -16,11 +16,11 @@ from config import Settings
 from ledger.models import Batch
 from ledger.models import Tenant as TenantRow
 from services.access import SYSTEM, Actor, actor, require
-from services.batch_build import tenant_config
-from services.batch_months import parse_month
+from services.batches.build import tenant_config
+from services.batches.months import parse_month
+from services.batches.numbering import allocate, format_number
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
-from services.numbering import allocate, format_number
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 

@@ -29,14 +29,14 @@ from rating.pricing import FxRate, FxTable
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.access import actor, require
-from services.batch_diff import diff_lines
-from services.batch_invoicing import InvoiceDraft, batch_totals, group_invoices
-from services.batch_licences import licence_lines
-from services.batch_lines import BilledLine, DesiredLine, DraftLine
-from services.batch_months import CLOSED, owned_months, parse_month
-from services.batch_prices import PriceBook
-from services.batch_timeline import Unbillable, build_timeline
-from services.batch_usage import usage_lines
+from services.batches.diff import diff_lines
+from services.batches.invoicing import InvoiceDraft, batch_totals, group_invoices
+from services.batches.licences import licence_lines
+from services.batches.lines import BilledLine, DesiredLine, DraftLine
+from services.batches.months import CLOSED, owned_months, parse_month
+from services.batches.prices import price_book
+from services.batches.timeline import Unbillable, build_timeline
+from services.batches.usage import usage_lines
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.runtime import engine_for
@@ -87,8 +87,8 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
     convention = Convention(policy.convention)
     price_policy = PricePolicy(policy.price_change)
-    prices = PriceBook(tenant_code, uow.prices.for_tenant(tenant_id), settings.price_rules,
-                       uow.batches.cost_prices(tenant_id))
+    prices = price_book(tenant_code, uow.prices.for_tenant(tenant_id), settings.price_rules,
+                        uow.batches.cost_prices(tenant_id))
     customers = {c.id: c for c in uow.batches.customers(tenant_id)}
     subscriptions: dict[int, Subscription] = {s.id: s for s in uow.batches.subscriptions(tenant_id)}
     snapshots = defaultdict(list)

@@ -1,0 +1,50 @@
+"""Calendar months from one place, so every package adds months, finds a month's last day and names a billing month
+(``YYYY-MM``) the same way.
+
+Month arithmetic is dateutil's ``relativedelta``: adding months keeps the day of month and clips it to the target
+month's last day (31 January + 1 month = 28 or 29 February), which is also how Partner Center anchors charge cycles
+on a month-end start date. Periods are inclusive of their last day (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of month ``months`` later (or earlier), clipped to the last day of the target month."""
+    return day + relativedelta(months=months)
+
+
+def month_end(day: date) -> date:
+    """The last day (inclusive) of ``day``'s month."""
+    return day + relativedelta(day=31)
+
+
+def month_of(day: date) -> str:
+    """The billing month ``YYYY-MM`` that ``day`` falls in."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First and last day (inclusive) of ``YYYY-MM``; ``ValueError`` for anything else."""
+    match = _MONTH.fullmatch(month)
+    if match is None:
+        raise ValueError(f"{month!r} is not a month like 2026-05")
+    first = date(int(match.group(1)), int(match.group(2)), 1)
+    return first, month_end(first)
+
+
+def shift_month(month: str, months: int) -> str:
+    """The billing month ``months`` after (or before) ``month``."""
+    return month_of(add_months(month_bounds(month)[0], months))
+
+
+def previous_month(day: date) -> date:
+    """The first day of the month before ``day``'s."""
+    return day.replace(day=1) - relativedelta(months=1)

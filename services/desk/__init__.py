@@ -1,0 +1,47 @@
+"""The service desk's side: licence mutations checked against the NCE rules, customers and their ERP numbers,
+subscriptions with their history, and reconciliation of vendor, desk and billed with the discrepancies it raises."""
+
+from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
+from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
+from services.desk.mutations import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
+from services.desk.reconcile import ReconcileReport, reconcile
+from services.desk.subscriptions import (
+    QuantityAnswer,
+    SubscriptionOutlook,
+    SubscriptionRow,
+    SubscriptionView,
+    TimelineEntry,
+    quantity_on_day,
+    search_subscriptions,
+    subscription_outlook,
+    subscription_tenant,
+    subscription_view,
+)
+
+__all__ = [
+    "CustomerView",
+    "DiscrepancyView",
+    "MutationRequest",
+    "MutationView",
+    "QuantityAnswer",
+    "ReconcileReport",
+    "SubscriptionOutlook",
+    "SubscriptionRow",
+    "SubscriptionView",
+    "TimelineEntry",
+    "add_mutation",
+    "cancel_mutation",
+    "discrepancy_kinds",
+    "list_customers",
+    "list_discrepancies",
+    "list_mutations",
+    "quantity_on_day",
+    "reconcile",
+    "resolve_discrepancy",
+    "search_customers",
+    "search_subscriptions",
+    "set_reference",
+    "subscription_outlook",
+    "subscription_tenant",
+    "subscription_view",
+]

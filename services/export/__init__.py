@@ -1,0 +1,39 @@
+"""Approved invoices into the legal entity's ERP exactly once (the outbox), what the ERP is sent (documents), where
+each invoice stands (status), and e-invoice files written from the same documents."""
+
+from services.export.documents import LINE_REF_MAX, document_quantity_and_price, erp_reference, line_reference
+from services.export.einvoices import EinvoiceFile, write_einvoices
+from services.export.outbox import ExportOutcome, ExportSummary, export_invoices, retry_due_exports, retry_export
+from services.export.status import (
+    ExportRow,
+    ExportStatusRow,
+    InvoicePlace,
+    export_states,
+    export_status,
+    export_tenant,
+    invoice_place,
+)
+from services.export.targets import ErpTarget, erp_target
+
+__all__ = [
+    "LINE_REF_MAX",
+    "EinvoiceFile",
+    "ErpTarget",
+    "ExportOutcome",
+    "ExportRow",
+    "ExportStatusRow",
+    "ExportSummary",
+    "InvoicePlace",
+    "document_quantity_and_price",
+    "erp_reference",
+    "erp_target",
+    "export_invoices",
+    "export_states",
+    "export_status",
+    "export_tenant",
+    "invoice_place",
+    "line_reference",
+    "retry_due_exports",
+    "retry_export",
+    "write_einvoices",
+]

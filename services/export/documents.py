@@ -1,0 +1,133 @@
+"""The ledger side of an ERP document: an approved invoice as the adapters and e-invoice writers see it, with the
+deterministic references (erp.md §5 rule 1) that make every retry find what an earlier attempt created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import asdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from config.schema import Tenant as TenantConfig
+from erp_export.documents import KEY_PATTERN, LINE_KEY_PATTERN, Address, Buyer, InvoiceDocument, InvoiceLine, Seller
+from erp_export.documents import compose as compose_document
+from ledger.models import Batch, Customer, Invoice
+from ledger.models import InvoiceLine as LedgerLine
+from rating.money import minor_units
+from rating.months import month_bounds
+from services.errors import ValidationFailed
+
+LINE_REF_MAX = 100  # the document contract's limit; adapters fit it into shorter ERP fields themselves
+EXEMPTION_REASONS = {
+    "AE": "Reverse charge", "K": "Intra-community supply", "E": "Exempt from VAT", "G": "Export outside the EU",
+    "O": "Not subject to VAT",
+}
+
+# EAS codes (CEF code list) for VAT numbers as Peppol endpoint ids, by the party's country.
+VAT_ENDPOINT_SCHEMES = {"NL": "9944", "DE": "9930", "BE": "9925", "AT": "9914", "FR": "9957", "LU": "9938"}
+
+
+def erp_reference(tenant_code: str, invoice_number: str) -> str:
+    """The invoice's deterministic ERP key (erp.md §5 rule 1): ``CSP-<TENANT>-<NUMBER>`` in ``[A-Z0-9-]``, at most
+    35 characters (longer ones keep their start and end a digest of the whole, so they stay unique)."""
+    key = re.sub(r"[^A-Z0-9-]", "-", f"CSP-{tenant_code}-{invoice_number}".upper())
+    if len(key) <= 35:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10].upper()
+    return f"{key[:24]}-{digest}"
+
+
+def line_reference(line_key: str) -> str:
+    """A line's reference in the ERP: the ledger's line key when the document contract accepts it, else the key with
+    its ``/`` separators written as ``:`` (one-to-one for keys without ``:``), else a digest of it. Every ledger key
+    maps to one stable reference, readable whenever possible."""
+    if len(line_key) <= LINE_REF_MAX and LINE_KEY_PATTERN.fullmatch(line_key):
+        return line_key
+    readable = line_key.replace("/", ":")
+    if ":" not in line_key and len(readable) <= LINE_REF_MAX and LINE_KEY_PATTERN.fullmatch(readable):
+        return readable
+    return "K-" + hashlib.sha256(line_key.encode()).hexdigest()[:40]
+
+
+def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer, batch: Batch,
+                     revenue_account: str) -> InvoiceDocument:
+    """An approved ledger invoice as the adapters and e-invoice writers see it. Raises ``ValidationFailed`` naming
+    the invoice and field when the ledger cannot make a valid document (missing ERP customer number, totals that do
+    not add up)."""
+    label = f"invoice {invoice.number or invoice.id}"
+    if not invoice.number:
+        raise ValidationFailed(f"{label}: number is empty (the invoice is not approved)")
+    if not customer.reference:
+        raise ValidationFailed(f"{label}: customer {customer.id} ({customer.name}) has no reference "
+                               "(its ERP customer number)")
+    first, last = month_bounds(batch.month)
+    issue = invoice.issue_date or (last + dt.timedelta(days=1))
+    lines = [
+        InvoiceLine(key=line_reference(line.line_key), description=line.description,
+                    **dict(zip(("quantity", "unit_price"), document_quantity_and_price(line), strict=True)),
+                    net_amount=line.amount, vat_category=line.vat_category, vat_rate=line.vat_rate,
+                    period_start=line.period_from or first, period_end=line.period_to or last,
+                    account=revenue_account)
+        for line in invoice.lines
+    ]
+    try:
+        doc = compose_document(
+            lines=lines, exemption_reasons=EXEMPTION_REASONS,
+            external_ref=erp_reference(config.code, invoice.number), invoice_number=invoice.number,
+            issue_date=issue, due_date=None, period_start=first, period_end=last,
+            seller=Seller(tenant_code=config.code, name=config.name, address=Address(config.country),
+                          vat_id=config.vat_id, **_endpoint(config.vat_id, config.country)),
+            buyer=Buyer(erp_customer_number=customer.reference, name=customer.name,
+                        address=Address(customer.country or config.country), vat_id=customer.vat_id,
+                        **_endpoint(customer.vat_id, customer.country or config.country)),
+            currency=invoice.currency, note=f"Cloud services {batch.month}",
+        )
+    except ValueError as exc:
+        raise ValidationFailed(f"{label}: {exc}") from exc
+    ours = (invoice.net, invoice.vat, invoice.gross)
+    if (doc.total_net, doc.total_vat, doc.total_gross) != ours:
+        raise ValidationFailed(f"{label}: net/vat/gross {'/'.join(map(str, ours))} in the ledger != "
+                               f"{doc.total_net}/{doc.total_vat}/{doc.total_gross} from its lines")
+    assert KEY_PATTERN.fullmatch(doc.external_ref)
+    return doc
+
+
+UNIT_PRICE_STEP = Decimal("0.000001")  # BT-146 may carry more decimals than the currency
+
+
+def document_quantity_and_price(line: LedgerLine) -> tuple[Decimal, Decimal]:
+    """Quantity and unit price for the ERP and the e-invoice, so that quantity × price rounds to the line's amount.
+
+    ERPs recompute a line as quantity × unit price, and EN 16931 requires the same (PEPPOL-EN16931-R120) with a net
+    price that is never negative (BR-27). A prorated line (12 seats × 34.96 × 5/30) or a credit (-58.27 for 10 seats)
+    therefore goes out as its seats with the *effective* unit price for the stretch (amount / seats, to six decimals)
+    and, for a credit, a negative quantity; the formula stays in the description and the lineage.
+    """
+    amount, quantity = line.amount, abs(line.quantity)
+    step = Decimal(1).scaleb(-minor_units(line.currency))
+    as_billed = (line.quantity * line.unit_price).quantize(step, ROUND_HALF_UP)
+    if amount >= 0 and line.unit_price >= 0 and as_billed == amount:
+        return line.quantity, line.unit_price
+    sign = Decimal(-1) if amount < 0 else Decimal(1)
+    if quantity:
+        price = (abs(amount) / quantity).quantize(UNIT_PRICE_STEP, ROUND_HALF_UP)
+        if (quantity * price).quantize(step, ROUND_HALF_UP) == abs(amount):
+            return sign * quantity, price
+    return sign, abs(amount)
+
+
+def payload_hash(doc: InvoiceDocument) -> str:
+    """A digest of what was sent, stored with the row so a later change of the same invoice is visible."""
+    return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _endpoint(vat_id: str | None, country: str) -> dict[str, str]:
+    """The Peppol electronic address (BT-34/BT-49) a party is reached at by default: its VAT number, with the EAS
+    scheme of that country's VAT numbers. Countries without a scheme here get none (the e-invoice omits it)."""
+    scheme = VAT_ENDPOINT_SCHEMES.get(country)
+    if not vat_id or scheme is None:
+        return {}
+    return {"electronic_address": vat_id, "electronic_scheme": scheme}

@@ -1,0 +1,38 @@
+"""Running the product: setting the ledger up from config, the scheduled jobs and their runs, health for
+monitoring, and the audit trail."""
+
+from services.operations.audit import list_events
+from services.operations.health import Health, health
+from services.operations.jobs import (
+    JobRunView,
+    JobSpec,
+    ScheduledJob,
+    execute,
+    job_runs,
+    job_specs,
+    next_fire_times,
+    recent_runs,
+    record_missed,
+    scheduled_jobs,
+    trigger_for,
+)
+from services.operations.setup import InitReport, initialise
+
+__all__ = [
+    "Health",
+    "InitReport",
+    "JobRunView",
+    "JobSpec",
+    "ScheduledJob",
+    "execute",
+    "health",
+    "initialise",
+    "job_runs",
+    "job_specs",
+    "list_events",
+    "next_fire_times",
+    "recent_runs",
+    "record_missed",
+    "scheduled_jobs",
+    "trigger_for",
+]

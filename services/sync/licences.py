@@ -1,0 +1,238 @@
+"""Licence records -> subscriptions (kept current) and snapshots (appended on change).
+
+**Snapshots** are appended only when a subscription's billing-relevant state (quantity, status, product, sku, term,
+billing, dates, auto-renew, unit cost, currency) differs from its latest snapshot (``state_hash``), so re-running a
+night stores nothing new. ``observed_on`` is the billing day of ``as_of`` in the tenant's zone; ``raw`` is
+``{"record": <normalised record>, "payload": <vendor payload>}``, so seat batches (``refundable_batches``) and the
+untouched vendor answer are both kept. A subscription a complete pull no longer lists is flagged
+(``missing_at_vendor``), never cancelled on our own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from connectors.records import LicenceRecord
+from ledger.repositories.snapshots import payload_text, text_hash
+from ledger.types import canonical
+from services.sync.context import Counts, IngestContext
+from services.sync.customers import CustomerResolver
+from services.uow import UnitOfWork
+
+SUBSCRIPTION_COLUMNS = (
+    "tenant_id", "customer_id", "vendor_subscription_id", "product_id", "sku", "product_name", "term", "billing",
+    "billing_type", "start_date", "anchor_date", "term_end", "end_date", "auto_renew", "status", "currency",
+)
+
+def ledger_key(record: LicenceRecord) -> str:
+    """The subscription's ``external_id`` in the ledger: the source's subscription id, plus the line id when the
+    source has several product lines per subscription (Ingram CMP: a product id is unique only within one)."""
+    if record.line_external_id == record.subscription_external_id:
+        return record.subscription_external_id
+    return f"{record.subscription_external_id}/{record.line_external_id}"
+
+
+def state_of(record: LicenceRecord) -> tuple[str, ...]:
+    """The billing-relevant state of a licence record; a new snapshot is stored exactly when it changes."""
+    return (
+        _number(record.quantity), record.status, record.product_id, record.sku or "", record.commitment_term or "",
+        record.billing_frequency, record.billing_type, _text(record.term_start), _text(record.term_end),
+        _text(record.auto_renew), _number(record.unit_cost), record.currency,
+    )
+
+
+def state_hash(record: LicenceRecord) -> str:
+    return hashlib.sha256("|".join(state_of(record)).encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=65536)
+def _number(value: Any) -> str:
+    """Canonical text of a quantity or price (equal decimals, equal text); cached: nights repeat few values."""
+    return "" if value is None else format(canonical(value), "f")
+
+
+@functools.lru_cache(maxsize=65536)
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def record_json(record: LicenceRecord) -> dict[str, Any]:
+    """The normalised record as JSON-ready values (stored next to the vendor payload in ``snapshots.raw``); fields the
+    source left empty are omitted."""
+    values = {
+        "source_account_id": record.source_account_id,
+        "customer_external_id": record.customer_external_id,
+        "customer_reference": record.customer_reference,
+        "customer_tenant_id": record.customer_tenant_id,
+        "subscription_external_id": record.subscription_external_id,
+        "line_external_id": record.line_external_id,
+        "vendor_subscription_id": record.vendor_subscription_id,
+        "parent_subscription_id": record.parent_subscription_id,
+        "product_id": record.product_id,
+        "sku": record.sku,
+        "vendor_sku": record.vendor_sku,
+        "quantity": _number(record.quantity),
+        "assigned_quantity": _number(record.assigned_quantity) or None,
+        "unit_cost": _number(record.unit_cost) or None,
+        "unit_cost_field": record.unit_cost_field,
+        "unit_price": _number(record.unit_price) or None,
+        "currency": record.currency,
+        "commitment_term": record.commitment_term,
+        "billing_frequency": record.billing_frequency,
+        "billing_type": record.billing_type,
+        "status": record.status,
+        "status_raw": record.status_raw,
+        "term_start": _iso(record.term_start),
+        "term_end": _iso(record.term_end),
+        "renewal_date": _iso(record.renewal_date),
+        "auto_renew": record.auto_renew,
+        "cancellation_allowed_until": _iso(record.cancellation_allowed_until),
+        "refundable_batches": [[_number(q), _iso(until)] for q, until in record.refundable_batches],
+        "source_updated_at": _iso(record.source_updated_at),
+        "as_of": _iso(record.as_of),
+    }
+    return {key: value for key, value in values.items() if value is not None and value != []}
+
+
+class LicenceIngest:
+    """Licence records -> subscriptions (kept current) and snapshots (appended on change), in bulk."""
+
+    def __init__(self, uow: UnitOfWork, context: IngestContext, customers: CustomerResolver, counts: Counts) -> None:
+        self.uow, self.context, self.customers, self.counts = uow, context, customers, counts
+        rows = uow.subscriptions.rows_of_source(context.source, SUBSCRIPTION_COLUMNS)
+        self.existing: dict[str, dict[str, Any]] = {row["external_id"]: row for row in rows}
+        self._first_lines: dict[str, int] | None = None
+        self.by_vendor_id: dict[str, int] = {
+            row["vendor_subscription_id"]: row["id"] for row in rows if row["vendor_subscription_id"]
+        }
+
+    def subscription_id(self, external_id: str) -> int | None:
+        """A subscription id by this source's id (its first line) or by the Microsoft subscription id."""
+        row = self.existing.get(external_id)
+        if row is not None:
+            return row["id"]
+        if self._first_lines is None:  # built once, after the licences of the pull are stored
+            self._first_lines = {}
+            for key in sorted(self.existing, reverse=True):
+                if "/" in key:
+                    self._first_lines[key.split("/", 1)[0]] = self.existing[key]["id"]
+        return self._first_lines.get(external_id) or self.by_vendor_id.get(external_id)
+
+    def ingest(self, licences: Iterable[LicenceRecord], skipped: set[str] = frozenset()) -> None:
+        latest: dict[str, LicenceRecord] = {ledger_key(record): record for record in licences}
+        self.counts.add("subscriptions_seen", len(latest))
+        fields = {key: self._fields(record) for key, record in latest.items()}
+        self._insert_new(fields)
+        self._update_changed(fields)
+        self._append_snapshots(latest)
+        self._flag_missing(set(latest) | skipped)
+
+    def _fields(self, record: LicenceRecord) -> dict[str, Any]:
+        old = self.existing.get(ledger_key(record))
+        end_date = None
+        if record.status == "cancelled":
+            end_date = (old or {}).get("end_date") or _last_day_before(record, self.context.observed_on)
+        return {
+            "tenant_id": self.context.tenant_id,
+            "customer_id": self.customers.by_source[record.customer_external_id],
+            "vendor_subscription_id": record.vendor_subscription_id,
+            "product_id": record.product_id,
+            "sku": record.sku,
+            "product_name": record.product_name,
+            "term": record.commitment_term,
+            "billing": record.billing_frequency,
+            "billing_type": record.billing_type,
+            "start_date": record.term_start,
+            "anchor_date": record.term_start,
+            "term_end": record.term_end,
+            "end_date": end_date,
+            "auto_renew": record.auto_renew,
+            "status": record.status,
+            "currency": record.currency,
+        }
+
+    def _insert_new(self, fields: dict[str, dict[str, Any]]) -> None:
+        new = [key for key in fields if key not in self.existing]
+        rows = [{**fields[key], "source": self.context.source, "external_id": key,
+                 "created_at": self.context.as_of, "updated_at": self.context.as_of} for key in new]
+        ids = self.uow.subscriptions.add_many(self.context.source, rows)
+        for key in new:
+            subscription_id = ids[key]
+            self.existing[key] = {**fields[key], "id": subscription_id, "external_id": key, "_new": True}
+            vendor_id = fields[key]["vendor_subscription_id"]
+            if vendor_id:
+                self.by_vendor_id.setdefault(vendor_id, subscription_id)
+        self.counts.add("subscriptions_created", len(new))
+
+    def _update_changed(self, fields: dict[str, dict[str, Any]]) -> None:
+        changed = []
+        for key, new in fields.items():
+            old = self.existing[key]
+            if old.get("_new"):
+                continue
+            if any(old[name] != new[name] for name in SUBSCRIPTION_COLUMNS):
+                changed.append({"id": old["id"], **new, "updated_at": self.context.as_of})
+                old.update(new)
+        self.uow.subscriptions.update_many(changed)
+        self.counts.add("subscriptions_updated", len(changed))
+
+    def _append_snapshots(self, latest: dict[str, LicenceRecord]) -> None:
+        known = any(not self.existing[key].get("_new") for key in latest)
+        previous = self.uow.snapshots.latest_state_hashes_of_source(self.context.source) if known else {}
+        rows = []
+        for key, record in latest.items():
+            subscription_id = self.existing[key]["id"]
+            digest = state_hash(record)
+            if previous.get(subscription_id) == digest:
+                continue
+            text = payload_text({"record": record_json(record), "payload": record.raw})
+            rows.append({
+                "subscription_id": subscription_id,
+                "sync_run_id": self.context.run_id,
+                "observed_at": self.context.as_of,
+                "observed_on": self.context.observed_on,
+                "quantity": record.quantity,
+                "status": record.status,
+                "product_id": record.product_id,
+                "unit_cost": record.unit_cost,
+                "currency": record.currency,
+                "raw": text,
+                "raw_hash": text_hash(text),
+                "state_hash": digest,
+            })
+            if len(rows) >= 20_000:
+                self.counts.add("snapshots_stored", self.uow.snapshots.add_many(rows))
+                rows = []
+        self.counts.add("snapshots_stored", self.uow.snapshots.add_many(rows))
+
+    def _flag_missing(self, present: set[str]) -> None:
+        """A subscription a complete pull no longer lists is flagged, never cancelled on our own."""
+        for key, row in self.existing.items():
+            if key in present or row["status"] == "cancelled":
+                continue
+            _, created = self.uow.discrepancies.raise_(
+                f"missing_at_vendor:{row['id']}", self.context.as_of,
+                tenant_id=self.context.tenant_id, customer_id=row["customer_id"], subscription_id=row["id"],
+                kind="missing_at_vendor", day=self.context.observed_on,
+                sentence=(f"{self.context.source} no longer lists subscription {key} (sub {row['id']}) since "
+                          f"{self.context.observed_on}; last known state kept, not cancelled"),
+                details={"source": self.context.source, "external_id": key},
+            )
+            self.counts.add("discrepancies_raised", int(created))
+
+
+def _last_day_before(record: LicenceRecord, observed_on: dt.date) -> dt.date:
+    """The last billed day of a cancellation: the day before the source says it changed (else before we saw it)."""
+    changed = record.source_updated_at
+    day = changed.date() if isinstance(changed, dt.datetime) else (changed or observed_on)
+    day = min(day, observed_on) - dt.timedelta(days=1)
+    return max(day, record.term_start) if record.term_start else day

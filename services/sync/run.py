@@ -1,0 +1,141 @@
+"""The nightly sync: read every configured source completely and map what it says into the ledger.
+
+Rules this module keeps (DESIGN §1, §3; distributors.md §6; billing-rules.md §9):
+- **One run per source**, a ``sync_run`` row committed first (status ``running``); everything the source said is
+  then stored in *one* unit of work that also finishes the run. A source that fails (unavailable, refused login,
+  missing secret, a crash half-way through its pages or while storing) leaves no data, only its run marked
+  ``failed`` with the error; the other sources still run. "Missing" is never "cancelled": an incomplete pull stores
+  nothing, and a subscription absent from a *complete* pull becomes a ``missing_at_vendor`` discrepancy, not a
+  cancellation.
+- **Malformed records** are listed in the run's errors (status ``partial``); the valid records around them are
+  stored.
+
+What a pull becomes in the ledger (snapshots, customers, usage, cost lines) is ``services.sync.ingest``'s job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from config import Settings
+from config.schema import MissingSecret, SourceConfig
+from connectors.errors import SourceError
+from ledger.models import SyncRun
+from services.access import SYSTEM, Actor, actor, require
+from services.clock import Clock
+from services.errors import NotFound, UserFacingError
+from services.runtime import engine_for
+from services.sync.ingest import IngestContext, store_pull
+from services.sync.sources import OpenSource, open_source
+from services.uow import UnitOfWork
+
+log = logging.getLogger("cspbill.services.sync")
+
+Progress = Callable[[str, str], None]  # (source name, phase: reading | storing | done | failed)
+
+@dataclass(frozen=True)
+class SourceRunReport:
+    """What one source's run did: the summary the CLI prints and the web desk lists."""
+
+    source: str
+    tenant: str
+    run_id: int
+    status: str  # succeeded, partial (malformed records reported), failed (nothing stored)
+    counts: dict[str, int]
+    errors: tuple[str, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    as_of: dt.datetime
+    runs: tuple[SourceRunReport, ...]
+
+    @property
+    def failed(self) -> tuple[SourceRunReport, ...]:
+        return tuple(run for run in self.runs if run.status == "failed")
+
+    def counts(self) -> dict[str, Any]:
+        """Per source: status, counts and error (what the scheduler stores on its job run)."""
+        return {run.source: {"status": run.status, **run.counts, **({"error": run.error} if run.error else {})}
+                for run in self.runs}
+
+
+def sync(
+    settings: Settings,
+    clock: Clock,
+    *,
+    source: str | None = None,
+    tenant: str | None = None,
+    who: Actor | None = None,
+    open_reader: OpenSource = open_source,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Read the configured sources (all enabled ones, or one by name / one legal entity's) as of ``clock.now()``."""
+    who = who or actor(settings, SYSTEM)
+    require(who, "desk", tenant)
+    configs = _selected(settings, who, source, tenant)
+    engine = engine_for(settings)
+    as_of = clock.now()
+    report = progress or (lambda _source, _phase: None)
+    runs = tuple(_run_source(engine, settings, config, as_of, open_reader, report) for config in configs)
+    return SyncReport(as_of, runs)
+
+
+def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | None) -> list[SourceConfig]:
+    if source is not None and all(config.name != source for config in settings.sources):
+        raise NotFound(f"source {source!r}: not in config.yaml sources")
+    if tenant is not None and all(t.code != tenant for t in settings.tenants):
+        raise NotFound(f"tenant {tenant!r}: not in config.yaml tenants")
+    return [
+        config
+        for config in settings.sources
+        if config.enabled
+        and (source is None or config.name == source)
+        and (tenant is None or config.tenant == tenant)
+        and who.can_see(config.tenant)
+    ]
+
+
+def _run_source(engine: Engine, settings: Settings, config: SourceConfig, as_of: dt.datetime, open_reader: OpenSource,
+                progress: Progress) -> SourceRunReport:
+    with UnitOfWork(engine, write=True) as uow:
+        tenant_row = uow.tenants.by_code(config.tenant)
+        if tenant_row is None:
+            raise NotFound(f"tenant {config.tenant!r}: not in the ledger; run `cspbill init` first")
+        run_id = uow.sync_runs.start(config.name, as_of, tenant_row.id).id
+        tenant_id = tenant_row.id
+    context = IngestContext(config.name, tenant_id, ZoneInfo(settings.tenant(config.tenant).timezone), as_of, run_id)
+    try:
+        progress(config.name, "reading")
+        pulled = open_reader(settings, config).read(as_of)
+        progress(config.name, "storing")
+        with UnitOfWork(engine, write=True) as uow:
+            counts, errors = store_pull(uow, context, pulled)
+            status = "partial" if errors else "succeeded"
+            uow.sync_runs.finish(uow.session.get(SyncRun, run_id), status, counts, errors)
+            uow.audit.record(SYSTEM, "sync", "sync_run", run_id, tenant_id, after={"status": status, **counts})
+    except Exception as exc:  # any failure of one source fails its run only; the other sources go on
+        message = f"{type(exc).__name__}: {exc}"
+        log.warning("sync source=%s tenant=%s run=%s failed: %s", config.name, config.tenant, run_id, message,
+                    exc_info=not _expected(exc))
+        with UnitOfWork(engine, write=True) as uow:
+            uow.sync_runs.finish(uow.session.get(SyncRun, run_id), "failed", {}, [], error=message)
+        progress(config.name, "failed")
+        return SourceRunReport(config.name, config.tenant, run_id, "failed", {}, (), message)
+    log.info("sync source=%s tenant=%s run=%s %s %s", config.name, config.tenant, run_id, status, counts)
+    progress(config.name, "done")
+    return SourceRunReport(config.name, config.tenant, run_id, status, counts,
+                           tuple(e["message"] for e in errors), None)
+
+
+def _expected(exc: Exception) -> bool:
+    """Failures people can act on (vendor down, credentials, config) are logged without a traceback."""
+    return isinstance(exc, (SourceError, UserFacingError, MissingSecret))
