@@ -1,7 +1,7 @@
 """Create or migrate the ledger schema with Alembic, programmatically (no alembic.ini to keep next to the database).
 
-``upgrade`` goes to *all* heads so migrations written in parallel branches apply without a merge step, and is safe
-to run any number of times.
+The migrations form one history (one head; parallel branches are joined by a merge revision, and a test keeps it so).
+``upgrade`` is safe to run any number of times.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def upgrade(engine: Engine) -> list[str]:
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
     return current_revisions(engine)
 
 

@@ -1,4 +1,4 @@
-"""Migrations apply on SQLite and PostgreSQL, reach every head, and running them (or init) twice changes nothing."""
+"""Migrations form one history, apply on SQLite and PostgreSQL, and running them (or init) twice changes nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,23 @@ from services.operations import initialise
 from services.uow import UnitOfWork
 
 
-def test_upgrade_reaches_all_heads_and_is_idempotent(db_url: str) -> None:
+def test_one_history_every_migration_has_one_parent_after_the_merge() -> None:
+    from alembic.script import ScriptDirectory
+
+    from ledger.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(head_revisions()) == 1
+    merged = False
+    for revision in script.walk_revisions():
+        down = revision.down_revision
+        if isinstance(down, tuple) and len(down) > 1:
+            assert revision.revision == "0005_one_history" and not merged
+            merged = True
+    assert merged
+
+
+def test_upgrade_reaches_the_head_and_is_idempotent(db_url: str) -> None:
     engine = make_engine(db_url)
     assert upgrade(engine) == head_revisions()
     assert upgrade(engine) == head_revisions()
