@@ -23,7 +23,7 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT
 from tests.e2e.test_sync_month import Month, month  # noqa: F401 - the sandboxes-and-nightly-sync fixture, reused
-from tests.services.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
+from tests.services.batches.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 NOW = "2026-06-02T07:00:00Z"

@@ -17,8 +17,8 @@ from services.export import export_invoices, export_status
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.services.test_batch_support import add_customer, add_subscription, snapshot
-from tests.services.test_export_outbox import (  # noqa: F401 - soap and soap_env are fixtures used here
+from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
+from tests.services.export.test_export_outbox import (  # noqa: F401 - soap and soap_env are fixtures used here
     FAST,
     NOW,
     Soap,

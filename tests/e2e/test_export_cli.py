@@ -25,7 +25,7 @@ from services.export import erp_reference
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
-from tests.services.test_export_outbox import SOAP, Soap, assert_exactly_once, seed_invoices
+from tests.services.export.test_export_outbox import SOAP, Soap, assert_exactly_once, seed_invoices
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 

@@ -34,7 +34,7 @@ from services.export import ErpTarget, ExportOutcome, erp_reference, export_invo
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.services.test_export_outbox import seed_invoices
+from tests.services.export.test_export_outbox import seed_invoices
 
 pytestmark = pytest.mark.slow
 

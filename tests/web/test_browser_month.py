@@ -27,7 +27,7 @@ from services.access import actor
 from services.clock import FixedClock
 from services.export import export_invoices, export_status
 from tests.conftest import demo_config_data
-from tests.services.test_export_outbox import FAST, Soap, soap_settings
+from tests.services.export.test_export_outbox import FAST, Soap, soap_settings
 from tests.web.live import CHROMIUM_ARGS, chromium_path, screenshot_path, serve
 from tests.web.seed import MONTH, NOW, Seeded, seed_month
 

@@ -18,7 +18,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
-from tests.services.test_sync_support import Vendor, licence, night
+from tests.services.sync.test_sync_support import Vendor, licence, night
 
 UTC = dt.UTC
 D = dt.date

@@ -24,7 +24,8 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
-from tests.services.test_sync_support import Vendor, licence, night
+from tests.conftest import demo_config_data
+from tests.services.sync.test_sync_support import Vendor, licence, night
 
 UTC = dt.UTC
 D = dt.date
@@ -138,7 +139,7 @@ def test_cancel_list_and_access(ledger: Settings) -> None:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_cli_refuses_with_one_line_and_saves_with_cspbill_now(ledger: Settings, tmp_path: Path) -> None:
     config = tmp_path / "cli.yaml"
-    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yaml").read_text())
+    data = demo_config_data()
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     config.write_text(yaml.safe_dump(data))
     cspbill = str(Path(sys.executable).with_name("cspbill"))

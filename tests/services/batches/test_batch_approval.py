@@ -15,7 +15,7 @@ from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.operations import initialise, list_events
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.services.test_batch_support import add_customer, add_subscription, snapshot
+from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 5, 2, 7, tzinfo=dt.UTC))
 

@@ -24,7 +24,8 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
-from tests.services.test_sync_support import Vendor, cost_line, licence, night
+from tests.conftest import demo_config_data
+from tests.services.sync.test_sync_support import Vendor, cost_line, licence, night
 
 UTC = dt.UTC
 D = dt.date
@@ -136,7 +137,7 @@ def test_resolving_keeps_the_finding_closed(ledger: Settings) -> None:
 def test_cli_json(ledger: Settings, tmp_path: Path) -> None:
     nights(ledger, Vendor(), {1: {"s1": 10}, 3: {"s1": 12}})
     config = tmp_path / "cli.yaml"
-    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yaml").read_text())
+    data = demo_config_data()
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     config.write_text(yaml.safe_dump(data))
     env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-04T09:00:00Z"}

@@ -25,7 +25,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT, demo_config_data
-from tests.services.test_batch_support import add_customer, add_subscription, snapshot
+from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 6, 2, 7, tzinfo=dt.UTC))
 MONTHS = ("2026-01", "2026-02", "2026-03", "2026-04")

@@ -17,7 +17,7 @@ from services.errors import NotAllowed
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.services.test_batch_support import (
+from tests.services.batches.test_batch_support import (
     add_customer,
     add_subscription,
     mark_exported,

@@ -25,7 +25,7 @@ from services.clock import FixedClock
 from services.export import ExportOutcome, erp_reference, erp_target, export_invoices
 from services.operations import initialise
 from tests.conftest import demo_config_data
-from tests.services.test_export_outbox import NOW, exports, seed_invoices
+from tests.services.export.test_export_outbox import NOW, exports, seed_invoices
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.05, max_delay=1.0, settle=1.5)
 ENTRIES = r"/api/v1/\d+/salesentry/SalesEntries"

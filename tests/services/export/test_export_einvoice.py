@@ -16,7 +16,7 @@ from services.export import write_einvoices
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.services.test_export_outbox import MONTH, seed_invoices
+from tests.services.export.test_export_outbox import MONTH, seed_invoices
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"

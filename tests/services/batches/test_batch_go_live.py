@@ -16,7 +16,7 @@ from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.services.test_batch_support import add_customer, add_subscription, snapshot
+from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 11, 2, 7, tzinfo=dt.UTC))
 

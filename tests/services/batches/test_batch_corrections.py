@@ -20,7 +20,7 @@ from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.services.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
+from tests.services.batches.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
 
 PRICE = Decimal("34.50")  # 30.00 cost + 15 % (nl-bv)
 YEARS = itertools.count(2030)  # each example bills its own months, so examples never share a batch
