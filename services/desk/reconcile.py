@@ -9,7 +9,7 @@ Three views (DESIGN §1.3, §3 "who wins"):
 Each difference becomes a ``Discrepancy`` with a sentence a person can act on, deduplicated by a fingerprint and
 kept open until someone resolves it (``resolve_discrepancy``):
 - ``vendor_change_unexplained`` "vendor shows 14 since 2026-05-12, no mutation" (a change no mutation confirms, by
-  the same rule the batch uses to date changes: ``services.batch_timeline.confirming_mutation``);
+  the same rule the batch uses to date changes: ``services.batches.timeline.confirming_mutation``);
 - ``mutation_not_provisioned`` "mutation 7 of 2026-05-03 (increase to 14, ticket T-1) not provisioned after 2
   days: vendor shows 12" (a mutation the vendor confirms is marked ``provisioned`` instead);
 - ``billed_vs_vendor`` "billed 12, vendor 14 from 2026-05-12 to 2026-05-31";
