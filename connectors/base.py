@@ -100,7 +100,7 @@ class PageRequest:
 PageReader = Callable[[Any, int, int], tuple[list[Any], PageRequest | None]]
 
 
-def record_id(item: Any, index: int, kind: str = "", id_field: str | None = "id") -> str:
+def _record_id(item: Any, index: int, kind: str = "", id_field: str | None = "id") -> str:
     """The record's own id when it has one, else its position, so a report always names something findable."""
     value = item.get(id_field) if id_field and isinstance(item, dict) else None
     return str(value) if value not in (None, "") else f"{kind} #{index}".lstrip()
@@ -234,7 +234,7 @@ class VendorConnector:
         errors: list[MalformedRecord] = []
         for index, item in enumerate(items):
             try:
-                records.append(mapper(FieldReader(self.source, record_id(item, index, kind, id_field), item)))
+                records.append(mapper(FieldReader(self.source, _record_id(item, index, kind, id_field), item)))
             except MalformedRecord as bad:
                 log.warning("%s", bad)
                 errors.append(bad)
