@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import msal
@@ -137,6 +138,11 @@ class TokenProvider:
         """Epoch seconds at which the last token fetched from Entra expires (0 before the first fetch)."""
         return self._expires_at
 
+    def renew(self, stale: str) -> str:
+        """A new token after a resource refused ``stale`` (msal would otherwise serve the cached one again)."""
+        self.invalidate()
+        return self.token()
+
     def invalidate(self) -> None:
         """Forget cached tokens: the resource rejected ours (expired early, revoked, signing key rolled)."""
         with self._lock:
@@ -166,23 +172,32 @@ class TokenProviderCredential:
         return AccessToken(token, int(expires))
 
 
-def send_with_bearer(
-    session: requests.Session, provider: TokenProvider, method: str, url: str, **kwargs: object
-) -> requests.Response:
-    """Send a request with a bearer token; on 401 drop the token and try exactly once more with a fresh one.
+class Bearer(Protocol):
+    """A source of bearer tokens for one resource: ``TokenProvider`` (Entra) or a vendor's own token endpoint."""
 
-    A 401 after the fresh token is returned to the caller, who reports it as ``AuthenticationFailed``.
+    source: str
+
+    def token(self) -> str: ...
+
+    def renew(self, stale: str) -> str: ...
+
+
+def send_with_bearer(
+    session: requests.Session, provider: Bearer, method: str, url: str, **kwargs: object
+) -> requests.Response:
+    """Send a request with a bearer token; on 401 renew the token and try exactly once more with the new one.
+
+    A 401 after the new token is returned to the caller, who reports it as ``AuthenticationFailed``.
     """
     headers: dict[str, str] = dict(kwargs.pop("headers", None) or {})  # type: ignore[arg-type]
 
-    def send() -> requests.Response:
-        return session.request(
-            method, url, headers={**headers, "Authorization": f"Bearer {provider.token()}"}, **kwargs
-        )  # type: ignore[arg-type]
+    def send(token: str) -> requests.Response:
+        bearer = {**headers, "Authorization": f"Bearer {token}"}
+        return session.request(method, url, headers=bearer, **kwargs)  # type: ignore[arg-type]
 
-    response = send()
+    token = provider.token()
+    response = send(token)
     if response.status_code == 401:
         log.info("%s: %s %s answered 401, retrying once with a new token", provider.source, method, urlsplit(url).path)
-        provider.invalidate()
-        response = send()
+        response = send(provider.renew(token))
     return response

@@ -11,27 +11,23 @@ tag at once. The pull runs one-aggregation queries that share the resource id as
 Quota cost: each query costs about one QPU per month it spans; ``pull`` spends 2 + 4 per customer, so with 600 QPU
 per hour a one-month window covers roughly 150 customers an hour before the connector starts waiting on 429s.
 
-Subscription and resource group come out of the resource id. Only Azure consumption is read (``PublisherType`` In
-``Azure``): New Commerce licences billed alongside Azure are Partner Center's business (§4.6). Each row gets a
-deterministic ``row_key`` (customer, subscription, day, resource, meter, currency) so a re-rated day replaces the
-stored row instead of adding to it.
+Only Azure consumption is read (``PublisherType`` In ``Azure``): New Commerce licences billed alongside Azure are
+Partner Center's business (§4.6). How a row becomes a ``UsageRecord`` (subscription and resource group out of the
+resource id, the deterministic ``row_key``) is ``connectors.azure_rows``.
 
 Throttling: the SDK's azure-core pipeline never retries a POST on 429 and does not read Cost Management's
 ``x-ms-ratelimit-microsoft.costmanagement-*-retry-after`` headers (§4.4); this module does both, and retries 5xx,
-timeouts and unreadable pages, bounded by the ``HttpPolicy``. The SDK has no pager: ``nextLink`` is followed here by
-re-POSTing the same body with its ``$skiptoken``.
+timeouts and unreadable pages, bounded by the ``HttpPolicy`` (``connectors.retry``). The SDK has no pager:
+``nextLink`` is followed here by re-POSTing the same body with its ``$skiptoken``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,11 +40,16 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.mgmt.costmanagement import CostManagementClient
+from tenacity import RetryCallState, retry_if_exception_type
 
-from connectors.auth import TokenProvider, TokenProviderCredential, send_with_bearer
+from connectors.auth import TokenProvider, TokenProviderCredential
+from connectors.azure_rows import Lookups, index, usage_record
+from connectors.base import Verdict
 from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
-from connectors.http import HttpPolicy, build_session, sleep
+from connectors.http import HttpPolicy
+from connectors.partner_center import MicrosoftConnector
 from connectors.records import CustomerRecord, FieldReader, PullResult, UsageRecord
+from connectors.retry import failure, retry_after
 
 log = logging.getLogger("cspbill.connectors.azure_costs")
 
@@ -66,6 +67,8 @@ RETRY_AFTER_HEADERS = (
 )
 AZURE_ONLY = {"dimensions": {"name": "PublisherType", "operator": "In", "values": ["Azure"]}}
 T = TypeVar("T")
+# An SDK failure worth another attempt: throttled or failing answers (checked in ``_call``), no answer, a cut-off body.
+_TRANSIENT = (HttpResponseError, ServiceRequestError, ServiceResponseError, DecodeError)
 
 
 def customer_scope(billing_account_id: str, billing_customer_id: str) -> str:
@@ -77,61 +80,18 @@ def subscription_scope(subscription_id: str) -> str:
     return f"subscriptions/{subscription_id}"
 
 
-def _retry_after(headers: Any) -> float | None:
-    """The longest wait any throttling header asks for (they may disagree; honour the strictest)."""
-    waits = []
-    for name in RETRY_AFTER_HEADERS:
-        value = headers.get(name) if headers is not None else None
-        try:
-            waits.append(float(value)) if value not in (None, "") else None
-        except ValueError:
-            continue
-    return max(waits) if waits else None
+def _throttle_hint(state: RetryCallState) -> float | None:
+    """The longest wait any throttling header of the failed answer asks for (they may disagree; the strictest wins)."""
+    exc = failure(state)
+    response = exc.response if isinstance(exc, HttpResponseError) else None
+    return retry_after(response.headers if response is not None else None, RETRY_AFTER_HEADERS)
 
 
-def _number(item: FieldReader, column: str) -> Decimal:
-    """A Query API float as an exact ``Decimal`` of its shortest repr (``Decimal(repr(x))``, §4.3)."""
-    value = item.get(column)
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise item.fail(column, f"expected a number, got {value!r}")
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise item.fail(column, f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise item.fail(column, f"not a finite number: {value!r}")
-    return number
+def _problem(exc: BaseException | None) -> str:
+    return f"HTTP {exc.status_code or 0}" if isinstance(exc, HttpResponseError) else type(exc).__name__
 
 
-def _usage_day(item: FieldReader) -> dt.date:
-    value = item.get("UsageDate")
-    try:
-        return dt.datetime.strptime(str(int(value)), "%Y%m%d").date()
-    except (TypeError, ValueError):
-        raise item.fail("UsageDate", f"not a yyyymmdd day: {value!r}") from None
-
-
-def _resource_parts(resource_id: str) -> tuple[str, str | None]:
-    """(subscription id, resource group) from ``/subscriptions/{s}/resourceGroups/{rg}/…`` (any case)."""
-    parts = [p for p in resource_id.split("/") if p]
-    lowered = [p.lower() for p in parts]
-    subscription = parts[lowered.index("subscriptions") + 1] if "subscriptions" in lowered[:-1] else ""
-    group = parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered[:-1] else None
-    return subscription.lower(), group.lower() if group else None
-
-
-@dataclass(frozen=True)
-class _Lookups:
-    """What the side queries found, keyed by lower-cased ids: joined onto each cost row."""
-
-    quantities: dict[tuple, Any]  # (UsageDate, ResourceId, MeterId, Currency) -> quantity
-    meter_names: dict[tuple, Any]  # (MeterId,) -> Meter
-    categories: dict[tuple, Any]  # (MeterId,) -> MeterCategory
-    locations: dict[tuple, Any]  # (ResourceId,) -> ResourceLocation
-    tags: dict[tuple, dict[str, str]]  # (UsageDate, ResourceId) -> {tag key: value}
-
-
-class AzureCosts:
+class AzureCosts(MicrosoftConnector):
     """Cost Management reader for one partner (billing account) through ``azure-mgmt-costmanagement``.
 
     Config it needs: the ARM base URL (``https://management.azure.com`` or the sandbox root), a ``TokenProvider``
@@ -149,37 +109,46 @@ class AzureCosts:
         tag_keys: tuple[str, ...] = ("environment",),
         source: str = SOURCE,
     ) -> None:
+        super().__init__(source, tokens, policy)
         self.base_url = arm_base_url.rstrip("/")
-        self.tokens = tokens
         self.tag_keys = tag_keys
-        self.source = source
-        self._policy = policy or HttpPolicy()
         self._client = self._new_client()
-        self._session = build_session(source, self._policy)
 
     def _new_client(self) -> CostManagementClient:
         # azure-core retries are off: every retry decision (429 headers, POST, 5xx) is made in ``_call``.
         return CostManagementClient(
             TokenProviderCredential(self.tokens),
             base_url=self.base_url,
-            connection_verify=self._policy.verify,
-            connection_timeout=self._policy.connect_timeout,
-            read_timeout=self._policy.read_timeout,
+            connection_verify=self.policy.verify,
+            connection_timeout=self.policy.connect_timeout,
+            read_timeout=self.policy.read_timeout,
             retry_total=0,
         )
 
     def close(self) -> None:
         self._client.close()
-        self._session.close()
+        super().close()
+
+    def _describe(
+        self, verdict: Verdict, response: requests.Response, what: str, error: Exception | None = None
+    ) -> str:
+        if verdict == "refused":
+            return f"{what} refused ({response.status_code})"
+        if verdict == "unavailable":
+            return f"{what} still failing ({response.status_code})"
+        if verdict == "unreadable":
+            return f"{what} returned unreadable JSON"
+        return f"{what} failed ({response.status_code}): {response.text[:200]}"
 
     # --- transport -------------------------------------------------------------------------------------------
 
     def _call(self, what: str, operation: Callable[[CostManagementClient], T]) -> T:
         """Run one SDK call with bounded retries; one fresh token after a 401."""
-        attempts = self._policy.retries + 1
+        backoff = self.policy.backoff()
         refreshed = False
-        attempt = 0
-        while True:
+
+        def attempt(number: int) -> T:
+            nonlocal refreshed
             try:
                 return operation(self._client)
             except ClientAuthenticationError as exc:
@@ -190,22 +159,28 @@ class AzureCosts:
                 self.tokens.invalidate()
                 self._client.close()
                 self._client = self._new_client()  # azure-core's bearer policy caches the rejected token
-                continue
+                return attempt(number)
             except HttpResponseError as exc:
                 status = exc.status_code or 0
                 # a 2xx lands here when its body could not be read (a page cut off): worth another try
                 if status not in (408, 429) and 300 <= status < 500:
                     raise SourceError(self.source, f"{what} failed ({status}): {exc.message}") from exc
-                headers = exc.response.headers if exc.response is not None else None
-                wait, problem = _retry_after(headers), f"HTTP {status}"
-            except (ServiceRequestError, ServiceResponseError, DecodeError) as exc:
-                wait, problem = None, type(exc).__name__
-            attempt += 1
-            if attempt >= attempts:
-                raise SourceUnavailable(self.source, f"{what} still failing after {attempts} attempts ({problem})")
-            backoff = min(self._policy.backoff_max, self._policy.backoff_factor * 2 ** (attempt - 1))
-            log.warning("%s: %s: %s, attempt %d of %d", self.source, what, problem, attempt, attempts)
-            sleep(wait if wait is not None else backoff)
+                warn(exc, number)
+                raise
+            except _TRANSIENT as exc:
+                warn(exc, number)
+                raise
+
+        def warn(exc: BaseException, number: int) -> None:
+            if number < backoff.attempts:  # the last failure is reported by ``exhausted``
+                log.warning("%s: %s: %s, attempt %d of %d", self.source, what, _problem(exc), number, backoff.attempts)
+
+        def exhausted(state: RetryCallState) -> T:
+            raise SourceUnavailable(
+                self.source, f"{what} still failing after {backoff.attempts} attempts ({_problem(failure(state))})"
+            )
+
+        return backoff.run(attempt, retry_if_exception_type(_TRANSIENT), hint=_throttle_hint, exhausted=exhausted)
 
     def _rows(self, scope: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every row of a query as {column name: value}, following ``nextLink`` by re-POSTing the body."""
@@ -270,7 +245,7 @@ class AzureCosts:
 
         def by_meter(column: str) -> dict[tuple, Any]:
             grouping = [{"type": "Dimension", "name": "MeterId"}, {"type": "Dimension", "name": column}]
-            return self._index(
+            return index(
                 self._rows(scope, self._body(first, last, "None", "Cost", grouping)), ("MeterId",), column
             )
 
@@ -296,14 +271,14 @@ class AzureCosts:
         by_resource_meter = [{"type": "Dimension", "name": "ResourceId"}, {"type": "Dimension", "name": "MeterId"}]
         errors: list[MalformedRecord] = []
         costs = list(self._rows(scope, self._body(first, last, "Daily", "Cost", by_resource_meter)))
-        quantities = self._index(
+        quantities = index(
             self._rows(scope, self._body(first, last, "Daily", "UsageQuantity", by_resource_meter)),
             ("UsageDate", "ResourceId", "MeterId", "Currency"),
             "UsageQuantity",
         )
         meter_names, categories = meters or self.meters(scope, first, last)
         by_location = [{"type": "Dimension", "name": "ResourceId"}, {"type": "Dimension", "name": "ResourceLocation"}]
-        locations = self._index(
+        locations = index(
             self._rows(scope, self._body(first, last, "None", "Cost", by_location)), ("ResourceId",), "ResourceLocation"
         )
         tags: dict[tuple, dict[str, str]] = {}
@@ -319,8 +294,8 @@ class AzureCosts:
             record_id = f"{row.get('UsageDate')}|{row.get('ResourceId')}|{row.get('MeterId')}"
             try:
                 item = FieldReader(self.source, record_id, row)
-                lookups = _Lookups(quantities, meter_names, categories, locations, tags)
-                records.append(self._usage(item, customer_external_id, lookups))
+                lookups = Lookups(quantities, meter_names, categories, locations, tags)
+                records.append(usage_record(self.source, item, customer_external_id, lookups))
             except MalformedRecord as bad:
                 log.warning("%s", bad)
                 errors.append(bad)
@@ -332,49 +307,6 @@ class AzureCosts:
             customer_external_id,
         )
         return PullResult(usage=tuple(records), errors=tuple(errors))
-
-    @staticmethod
-    def _index(rows: Iterator[dict[str, Any]], key: tuple[str, ...], value: str) -> dict[tuple, Any]:
-        return {tuple(str(row.get(k, "")).lower() for k in key): row.get(value) for row in rows}
-
-    def _usage(self, item: FieldReader, customer: str, lookups: _Lookups) -> UsageRecord:
-        day = _usage_day(item)
-        cost = _number(item, "Cost")
-        currency = item.currency("Currency")
-        resource_id = item.maybe_text("ResourceId") or ""
-        meter_id = item.text("MeterId")
-        subscription, group = _resource_parts(resource_id)
-        key = (str(item.get("UsageDate")), resource_id.lower(), meter_id.lower(), currency.lower())
-        raw_quantity = lookups.quantities.get(key)
-        quantity = (
-            Decimal(0)
-            if raw_quantity is None
-            else _number(FieldReader(self.source, item.record_id, {"UsageQuantity": raw_quantity}), "UsageQuantity")
-        )
-        row_key = hashlib.sha256(
-            "|".join(
-                (self.source, customer, subscription, day.isoformat(), resource_id.lower(), meter_id.lower(), currency)
-            ).encode()
-        ).hexdigest()[:40]
-        row_tags = lookups.tags.get((item.get("UsageDate"), resource_id.lower()), {})
-        location = lookups.locations.get((resource_id.lower(),))
-        return UsageRecord(
-            source=self.source,
-            row_key=row_key,
-            customer_external_id=customer,
-            subscription_external_id=subscription,
-            usage_date=day,
-            meter_id=meter_id,
-            meter_name=str(lookups.meter_names.get((meter_id.lower(),)) or meter_id),
-            meter_category=str(lookups.categories.get((meter_id.lower(),)) or ""),
-            resource_group=group,
-            resource_location=str(location) if location else None,
-            tags=tuple(sorted(row_tags.items())),
-            quantity=quantity,
-            cost=cost,
-            currency=currency,
-            raw={**item.raw, "UsageQuantity": raw_quantity},
-        )
 
     # --- billing customers -----------------------------------------------------------------------------------
 
@@ -388,40 +320,23 @@ class AzureCosts:
         errors: list[MalformedRecord] = []
         while url:
             path = urlsplit(url).path
-            try:
-                response = send_with_bearer(
-                    self._session,
-                    self.tokens,
-                    "GET",
-                    url,
-                    headers={"Accept": "application/json", "x-ms-client-request-id": str(uuid.uuid4())},
-                )
-            except requests.RequestException as exc:
-                raise SourceUnavailable(self.source, f"GET {path} failed after retries: {exc}") from exc
-            if response.status_code in (401, 403):
-                raise AuthenticationFailed(self.source, f"GET {path} refused ({response.status_code})")
-            if response.status_code == 429 or response.status_code >= 500:
-                raise SourceUnavailable(self.source, f"GET {path} still failing ({response.status_code})")
-            if response.status_code >= 400:
-                raise SourceError(self.source, f"GET {path} failed ({response.status_code}): {response.text[:200]}")
+            response = self._send("GET", url, headers={"x-ms-client-request-id": str(uuid.uuid4())})
+            self._check(response, f"GET {path}")
             try:
                 body = json.loads(response.content)
             except ValueError as exc:
-                raise SourceUnavailable(self.source, f"GET {path} returned unreadable JSON") from exc
-            for index, value in enumerate(body.get("value") or []):
-                try:
-                    item = FieldReader(self.source, str((value or {}).get("name") or f"#{index}"), value)
-                    customers.append(
-                        CustomerRecord(
-                            source=self.source,
-                            external_id=item.text("name"),
-                            name=item.text("properties.displayName"),
-                            tenant_id=item.maybe_text("properties.tenantId"),
-                            raw=item.raw,
-                        )
-                    )
-                except MalformedRecord as bad:
-                    log.warning("%s", bad)
-                    errors.append(bad)
+                raise SourceUnavailable(self.source, self._describe("unreadable", response, f"GET {path}")) from exc
+            found, bad = self._map(body.get("value") or [], self._billing_customer, id_field="name")
+            customers += found
+            errors += bad
             url = body.get("nextLink") or ""
         return PullResult(customers=tuple(customers), errors=tuple(errors))
+
+    def _billing_customer(self, item: FieldReader) -> CustomerRecord:
+        return CustomerRecord(
+            source=self.source,
+            external_id=item.text("name"),
+            name=item.text("properties.displayName"),
+            tenant_id=item.maybe_text("properties.tenantId"),
+            raw=item.raw,
+        )

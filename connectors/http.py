@@ -9,19 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from connectors.errors import AuthenticationFailed, SourceError, SourceUnavailable
+from connectors.retry import Backoff
 
 log = logging.getLogger("cspbill.http")
 
@@ -40,6 +37,10 @@ class HttpPolicy:
     backoff_max: float = 60.0
     retry_methods: frozenset[str] = field(default_factory=lambda: frozenset({"GET", "HEAD", "OPTIONS"}))
     verify: bool | str = True  # True = system trust store; a path = a CA bundle (the sandbox CA in tests)
+
+    def backoff(self) -> Backoff:
+        """The same bounds for the retries a connector runs itself (``connectors.retry``): attempts = retries + 1."""
+        return Backoff(self.retries + 1, self.backoff_factor, self.backoff_max)
 
 
 class _TimeoutSession(requests.Session):
@@ -91,7 +92,6 @@ def build_session(
 
 def _log_response(source: str):
     def hook(response: requests.Response, *args, **kwargs) -> None:
-        correlation = next((response.headers[h] for h in CORRELATION_HEADERS if h in response.headers), "-")
         log.info(
             "%s %s %s -> %s in %.0f ms (correlation %s)",
             source,
@@ -99,123 +99,15 @@ def _log_response(source: str):
             response.request.path_url.split("?")[0],
             response.status_code,
             response.elapsed.total_seconds() * 1000,
-            correlation,
+            correlation_of(response),
         )
 
     return hook
 
 
-def retry_after_seconds(response: requests.Response, *header_names: str, default: float = 1.0) -> float:
-    """Seconds to wait from the first present header among ``header_names`` (then ``Retry-After``)."""
-    for name in (*header_names, "Retry-After"):
-        value = response.headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                continue
-    return default
-
-
-def sleep(seconds: float) -> None:
-    """Indirection so a connector's waits are visible in logs; the only place connectors sleep."""
-    if seconds > 0:
-        log.info("waiting %.1f s before retrying", seconds)
-        time.sleep(seconds)
-
-
-# Bearer-token JSON reads, shared by the distributor connectors (Pax8, Ingram CMP).
-
-
-@dataclass(frozen=True)
-class BearerToken:
-    """An access token and the monotonic instant after which we stop using it.
-
-    Why a margin: a token used in its last minutes can expire between our check and the source's; refreshing a
-    tenth of the lifetime early (at most an hour: Pax8's 24 h token is renewed at 23 h) avoids that race.
-    """
-
-    value: str
-    use_until: float
-
-    @classmethod
-    def issued(cls, value: str, lifetime_seconds: float) -> BearerToken:
-        margin = min(3600.0, max(0.0, lifetime_seconds) / 10)
-        return cls(value, time.monotonic() + lifetime_seconds - margin)
-
-    def fresh(self) -> bool:
-        return time.monotonic() < self.use_until
-
-
 def correlation_of(response: requests.Response) -> str:
     """The vendor's correlation id of a response (what support asks for), or ``-``."""
     return next((response.headers[h] for h in CORRELATION_HEADERS if h in response.headers), "-")
-
-
-def read_json(source: str, response: requests.Response) -> Any:
-    """Decode a response body with ``Decimal`` for every JSON number, or raise the typed error its status means.
-
-    Why here: every connector must classify failures the same way. What reaches this point has already been through
-    the session's bounded retries, so 408/429/5xx mean the source is unavailable for this run; an unreadable 200 body
-    (a truncated page) is just as fatal, because a run that misses a page must fail rather than look complete.
-    """
-    path = response.request.path_url.split("?")[0] if response.request is not None else response.url
-    where = f"{path} -> {response.status_code} (correlation {correlation_of(response)})"
-    status = response.status_code
-    if status in (401, 403):
-        raise AuthenticationFailed(source, f"refused: {where}")
-    if status in RETRY_STATUSES:
-        raise SourceUnavailable(source, f"still failing after retries: {where}")
-    if not 200 <= status < 300:
-        raise SourceError(source, f"unexpected answer: {where}: {response.text[:300]}")
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        raise SourceUnavailable(source, f"unreadable JSON body: {where}: {exc}") from exc
-
-
-class BearerJsonClient:
-    """GETs JSON with a cached bearer token; on 401 refreshes once and repeats the request once.
-
-    Retries of 408/429/5xx, timeouts and dropped connections happen inside the session (``build_session``); this
-    class turns whatever is left into typed errors. Thread-safe, so a connector may run bounded parallel detail calls:
-    concurrent 401s trigger one refresh, not one per thread.
-    """
-
-    def __init__(
-        self,
-        source: str,
-        session: requests.Session,
-        fetch_token: Callable[[], BearerToken],
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.source = source
-        self.session = session
-        self._fetch_token = fetch_token
-        self._headers = dict(headers or {})
-        self._token: BearerToken | None = None
-        self._lock = threading.Lock()
-
-    def token(self, stale: BearerToken | None = None) -> BearerToken:
-        """The current token, fetched when absent, near expiry, or equal to ``stale`` (the one just refused)."""
-        with self._lock:
-            if self._token is None or not self._token.fresh() or self._token is stale:
-                self._token = self._fetch_token()
-            return self._token
-
-    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
-        token = self.token()
-        response = self._get(url, params, token)
-        if response.status_code == 401:
-            response = self._get(url, params, self.token(stale=token))
-        return read_json(self.source, response)
-
-    def _get(self, url: str, params: Mapping[str, Any] | None, token: BearerToken) -> requests.Response:
-        headers = {**self._headers, "Authorization": f"Bearer {token.value}", "Accept": "application/json"}
-        try:
-            return self.session.get(url, params=params, headers=headers)
-        except requests.RequestException as exc:
-            raise SourceUnavailable(self.source, f"GET {urlsplit(url).path} failed after retries: {exc}") from exc
 
 
 _DECIMAL_MARK = "\x00decimal:"

@@ -10,7 +10,6 @@ plain dates. ``X-Correlation-ID`` is logged with every response by the shared se
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +19,9 @@ from typing import Any
 
 import requests
 
-from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
-from connectors.http import BearerJsonClient, BearerToken, HttpPolicy, build_session, correlation_of, read_json
+from connectors.base import BearerToken, CachedToken, PageRequest, VendorConnector
+from connectors.errors import MalformedRecord, SourceError, SourceUnavailable
+from connectors.http import HttpPolicy, correlation_of
 from connectors.records import (
     BillingFrequency,
     BillingType,
@@ -35,7 +35,6 @@ from connectors.records import (
 
 SOURCE = "ingram_cmp"
 DEFAULT_PAGE_SIZE = 100
-_MAX_PAGES = 10_000
 
 _DURATIONS: dict[tuple[str, int], Duration] = {
     ("month", 1): "P1M", ("year", 1): "P1Y", ("year", 2): "P2Y", ("year", 3): "P3Y",
@@ -48,7 +47,7 @@ _STATUSES: dict[str, Status] = {
 }
 
 
-class IngramConnector:
+class IngramConnector(VendorConnector):
     """Reads one reseller account of Ingram Micro Cloud Marketplace.
 
     ``base_url`` is e.g. ``https://api.cloud.im/marketplace/eu``; ``token_url`` defaults to ``{base_url}/token``.
@@ -73,6 +72,10 @@ class IngramConnector:
         policy: HttpPolicy | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._key_header = {"X-Subscription-Key": subscription_key}
+        # POST is retried too: the token request is the only POST this read-only adapter makes; repeating it is safe.
+        super().__init__(SOURCE, CachedToken(SOURCE, self._fetch_token), policy, ca_bundle=ca_bundle, retry_posts=True,
+                         headers=self._key_header)
         self.base_url = base_url.rstrip("/")
         self.token_url = token_url or f"{self.base_url}/token"
         self.marketplace = marketplace
@@ -81,21 +84,10 @@ class IngramConnector:
         self.detail_workers = max(1, detail_workers)
         self._credentials = (username, password)
         self._now = now
-        policy = policy or HttpPolicy()
-        if ca_bundle:
-            policy = dataclasses.replace(policy, verify=ca_bundle)
-        # POST is retried too: the token request is the only POST this read-only adapter makes; repeating it is safe.
-        self.session: requests.Session = build_session(SOURCE, policy, extra_retry_methods=("POST",))
-        self._key_header = {"X-Subscription-Key": subscription_key}
-        self._client = BearerJsonClient(SOURCE, self.session, self._fetch_token, headers=self._key_header)
         self._plans: dict[str, Any] = {}
         self._plans_lock = threading.Lock()
 
     # public API
-
-    def close(self) -> None:
-        """Release the pooled connections (the nightly job opens one connector per source and run)."""
-        self.session.close()
 
     def pull_customers(self) -> PullResult:
         """All customers as ``CustomerRecord``s (every page, or raise)."""
@@ -136,22 +128,15 @@ class IngramConnector:
     # HTTP
 
     def _fetch_token(self) -> BearerToken:
-        try:
-            response = self.session.post(self.token_url, json={"marketplace": self.marketplace},
-                                         auth=self._credentials, headers=self._key_header)
-        except requests.RequestException as exc:
-            raise SourceUnavailable(SOURCE, f"token request failed after retries: {exc}") from exc
-        if response.status_code in (400, 401, 403):
-            raise AuthenticationFailed(SOURCE, f"token refused ({response.status_code}, correlation "
-                                               f"{correlation_of(response)}): {response.text[:200]}")
-        payload = read_json(SOURCE, response)
+        payload = self._token_answer(self.token_url, _refusal, json={"marketplace": self.marketplace},
+                                     auth=self._credentials, headers=self._key_header)
         value = payload.get("token") if isinstance(payload, dict) else None
         if not value:
             raise SourceError(SOURCE, "token response carries no token")
         return BearerToken.issued(str(value), float(payload.get("expiresInSeconds") or 1500))
 
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self._client.get_json(f"{self.base_url}{path}", params)
+    def _get(self, path: str) -> Any:
+        return self._get_json(PageRequest(f"{self.base_url}{path}"))
 
     def _all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
         """Every element of a ``{data, pagination}`` listing, advancing ``offset`` by what each page returned.
@@ -159,25 +144,30 @@ class IngramConnector:
         Advancing by the page's actual length keeps us right when the server clamps ``limit``. Raises when a page is
         unreadable or the listing ends short of ``pagination.total``: an incomplete listing fails the run (§6.2).
         """
-        items: list[Any] = []
-        for _ in range(_MAX_PAGES):
-            body = self._get(path, {**(params or {}), "offset": len(items), "limit": self.page_size})
+        url = f"{self.base_url}{path}"
+
+        def request(offset: int) -> PageRequest:
+            return PageRequest(url, {**(params or {}), "offset": offset, "limit": self.page_size})
+
+        def read(body: Any, number: int, before: int) -> tuple[list[Any], PageRequest | None]:
             data = body.get("data") if isinstance(body, dict) else None
             pagination = body.get("pagination") if isinstance(body, dict) else None
             if not isinstance(data, list) or not isinstance(pagination, dict):
-                raise SourceUnavailable(SOURCE, f"{path} at offset {len(items)}: not a {{data, pagination}} listing")
+                raise SourceUnavailable(SOURCE, f"{path} at offset {before}: not a {{data, pagination}} listing")
             try:
                 total = int(pagination["total"])
             except (KeyError, TypeError, ValueError) as exc:
                 raise SourceUnavailable(SOURCE, f"{path}: unreadable pagination {pagination!r}") from exc
-            items.extend(data)
-            if len(items) >= total:
-                if len(items) != total:
-                    raise SourceUnavailable(SOURCE, f"{path}: read {len(items)} elements, total says {total}")
-                return items
+            read_so_far = before + len(data)
+            if read_so_far >= total:
+                if read_so_far != total:
+                    raise SourceUnavailable(SOURCE, f"{path}: read {read_so_far} elements, total says {total}")
+                return data, None
             if not data:
-                raise SourceUnavailable(SOURCE, f"{path}: empty page at offset {len(items)} of {total}")
-        raise SourceUnavailable(SOURCE, f"{path}: more than {_MAX_PAGES} pages")
+                raise SourceUnavailable(SOURCE, f"{path}: empty page at offset {read_so_far} of {total}")
+            return data, request(read_so_far)
+
+        return list(self._pages(path, request(0), read))
 
     def _plan(self, plan_id: str) -> Any:
         """``GET /plans/{id}``, once per plan per connector: periods for subscriptions in the 1.6 shape."""
@@ -189,20 +179,8 @@ class IngramConnector:
     # mapping
 
     def _customers(self) -> tuple[dict[str, CustomerRecord], list[MalformedRecord]]:
-        customers: dict[str, CustomerRecord] = {}
-        errors: list[MalformedRecord] = []
-        for index, raw in enumerate(self._all("/customers")):
-            value = raw.get("id") if isinstance(raw, dict) else None
-            try:
-                reader = FieldReader(SOURCE, str(value) if value not in (None, "") else f"customer #{index}", raw)
-                customer = CustomerRecord(source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
-                                          reference=reader.maybe_text("externalId"),
-                                          country=reader.maybe_text("address.countryCode"), raw=raw)
-            except MalformedRecord as problem:
-                errors.append(problem)
-                continue
-            customers[customer.external_id] = customer
-        return customers, errors
+        customers, errors = self._map(self._all("/customers"), _customer, "customer")
+        return {customer.external_id: customer for customer in customers}, errors
 
     def _licences(self, subscription_id: str, detail: Any, customers: dict[str, CustomerRecord], as_of: datetime,
                   ) -> list[LicenceRecord | MalformedRecord]:
@@ -279,6 +257,16 @@ class IngramConnector:
             raise source.fail("billingPeriod", "is missing")
         commitment = _period(source, "subscriptionPeriod", subscription_period, _DURATIONS)
         return commitment, frequency, "license"
+
+
+def _customer(reader: FieldReader) -> CustomerRecord:
+    return CustomerRecord(source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
+                          reference=reader.maybe_text("externalId"), country=reader.maybe_text("address.countryCode"),
+                          raw=reader.raw)
+
+
+def _refusal(response: requests.Response) -> str:
+    return f"({response.status_code}, correlation {correlation_of(response)}): {response.text[:200]}"
 
 
 def _period(reader: FieldReader, name: str, value: Any, table: dict[tuple[str, int], Any]) -> Any:

@@ -10,7 +10,6 @@ several variants are in circulation (§2.1).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,8 +17,9 @@ from typing import Any, Literal
 
 import requests
 
-from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
-from connectors.http import BearerJsonClient, BearerToken, HttpPolicy, build_session, read_json
+from connectors.base import BearerToken, CachedToken, PageRequest, VendorConnector
+from connectors.errors import MalformedRecord, SourceError, SourceUnavailable
+from connectors.http import HttpPolicy
 from connectors.records import (
     BillingFrequency,
     BillingType,
@@ -36,7 +36,6 @@ from connectors.records import (
 SOURCE = "pax8"
 DEFAULT_AUDIENCE = "https://api.pax8.com"
 MAX_PAGE_SIZE = 200
-_MAX_PAGES = 10_000
 
 TokenStyle = Literal["oauth", "camel"]
 
@@ -58,7 +57,7 @@ _STATUSES: dict[str, Status] = {
 }
 
 
-class Pax8Connector:
+class Pax8Connector(VendorConnector):
     """Reads one Pax8 partner account.
 
     ``base_url`` is e.g. ``https://api.pax8.com/v1``; ``token_url`` defaults to ``{base_url}/token``.
@@ -82,6 +81,9 @@ class Pax8Connector:
         policy: HttpPolicy | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        # POST is retried too: the token request is the only POST this read-only adapter makes; repeating it is safe.
+        super().__init__(SOURCE, CachedToken(SOURCE, self._fetch_token), policy, ca_bundle=ca_bundle, retry_posts=True,
+                         headers={"Content-Type": "application/json"})
         self.base_url = base_url.rstrip("/")
         self.token_url = token_url or f"{self.base_url}/token"
         self.account_id = account_id or client_id
@@ -91,19 +93,8 @@ class Pax8Connector:
         self._token_style = token_style
         self._audience = audience
         self._now = now
-        policy = policy or HttpPolicy()
-        if ca_bundle:
-            policy = dataclasses.replace(policy, verify=ca_bundle)
-        # POST is retried too: the token request is the only POST this read-only adapter makes; repeating it is safe.
-        self.session: requests.Session = build_session(SOURCE, policy, extra_retry_methods=("POST",))
-        self._client = BearerJsonClient(SOURCE, self.session, self._fetch_token,
-                                        headers={"Content-Type": "application/json"})
 
     # public API
-
-    def close(self) -> None:
-        """Release the pooled connections (the nightly job opens one connector per source and run)."""
-        self.session.close()
 
     def pull_customers(self) -> PullResult:
         """All companies as ``CustomerRecord``s (every page, or raise)."""
@@ -118,13 +109,9 @@ class Pax8Connector:
         """
         as_of = self._now()
         customers, errors = self._customers()
-        licences: list[LicenceRecord] = []
-        for index, raw in enumerate(self._all("/subscriptions")):
-            try:
-                licences.append(self._licence(raw, customers, as_of, index))
-            except MalformedRecord as problem:
-                errors.append(problem)
-        return PullResult(customers=tuple(customers.values()), licences=tuple(licences), errors=tuple(errors))
+        licences, bad = self._map(self._all("/subscriptions"), lambda item: self._licence(item, customers, as_of),
+                                  "subscription")
+        return PullResult(customers=tuple(customers.values()), licences=tuple(licences), errors=tuple(errors + bad))
 
     def pull_usage(self, usage_date: date, subscription_ids: Iterable[str]) -> PullResult:
         """One day of metered usage (Azure plans) for the named subscriptions, partner cost as delivered.
@@ -136,19 +123,16 @@ class Pax8Connector:
         records: list[UsageRecord] = []
         errors: list[MalformedRecord] = []
         for subscription_id in subscription_ids:
-            for index, summary in enumerate(self._all(f"/subscriptions/{subscription_id}/usage-summaries")):
-                try:
-                    reader = FieldReader(SOURCE, _record_id(summary, "usage summary", index), summary)
-                    summary_id, company_id = reader.text("id"), reader.text("companyId")
-                except MalformedRecord as problem:
-                    errors.append(problem)
-                    continue
+            summaries, bad = self._map(self._all(f"/subscriptions/{subscription_id}/usage-summaries"), _summary,
+                                       "usage summary")
+            errors += bad
+            for summary in summaries:
+                summary_id = summary.text("id")
                 lines = self._all(f"/usage-summaries/{summary_id}/usage-lines", {"usageDate": usage_date.isoformat()})
-                for number, raw in enumerate(lines):
-                    try:
-                        records.append(self._usage(raw, reader, company_id, subscription_id, number))
-                    except MalformedRecord as problem:
-                        errors.append(problem)
+                found, bad = self._map(lines, lambda item, summary=summary, sid=subscription_id: self._usage(
+                    item, summary, sid), f"usage summary {summary_id} line", id_field=None)
+                records += found
+                errors += bad
         return PullResult(usage=tuple(records), errors=tuple(errors))
 
     def pull_cost_lines(self, invoice_date_from: date, invoice_date_to: date) -> PullResult:
@@ -162,11 +146,11 @@ class Pax8Connector:
             if invoice_id in (None, ""):
                 errors.append(MalformedRecord(SOURCE, f"invoice #{index}", "id", "is missing"))
                 continue
-            for number, raw in enumerate(self._all(f"/invoices/{invoice_id}/items")):
-                try:
-                    lines.append(self._cost_line(raw, str(invoice_id), number))
-                except MalformedRecord as problem:
-                    errors.append(problem)
+            found, bad = self._map(self._all(f"/invoices/{invoice_id}/items"),
+                                   lambda item, invoice_id=str(invoice_id): self._cost_line(item, invoice_id),
+                                   f"invoice {invoice_id} item")
+            lines += found
+            errors += bad
         return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
 
     # HTTP
@@ -178,13 +162,7 @@ class Pax8Connector:
         else:
             body = {"client_id": self._client_id, "client_secret": self._client_secret,
                     "grant_type": "client_credentials", "audience": self._audience}
-        try:
-            response = self.session.post(self.token_url, json=body)
-        except requests.RequestException as exc:
-            raise SourceUnavailable(SOURCE, f"token request failed after retries: {exc}") from exc
-        if response.status_code in (400, 401, 403):
-            raise AuthenticationFailed(SOURCE, f"token refused ({response.status_code}): {_error_text(response)}")
-        payload = read_json(SOURCE, response)
+        payload = self._token_answer(self.token_url, _refusal, json=body)
         value = payload.get("access_token") or payload.get("token") if isinstance(payload, dict) else None
         if not value:
             raise SourceError(SOURCE, "token response carries no access_token/token")
@@ -198,47 +176,36 @@ class Pax8Connector:
         ``totalElements`` says: an incomplete listing must fail the run (§6.2). A missing ``content`` is ``[]``
         (empty ``/invoices`` pages omit it).
         """
-        items: list[Any] = []
-        number = 0
-        while number < _MAX_PAGES:
-            body = self._client.get_json(f"{self.base_url}{path}",
-                                         {**(params or {}), "page": number, "size": self.page_size})
+        url = f"{self.base_url}{path}"
+
+        def request(number: int) -> PageRequest:
+            return PageRequest(url, {**(params or {}), "page": number, "size": self.page_size})
+
+        def read(body: Any, number: int, before: int) -> tuple[list[Any], PageRequest | None]:
             page = body.get("page") if isinstance(body, dict) else None
             content = body.get("content", []) if isinstance(body, dict) else None
             if not isinstance(page, dict) or not isinstance(content, list):
                 raise SourceUnavailable(SOURCE, f"{path} page {number}: not a {{content, page}} listing")
-            items.extend(content)
+            read_so_far = before + len(content)
             try:
-                total_pages, total = int(page.get("totalPages", 0)), int(page.get("totalElements", len(items)))
+                total_pages, total = int(page.get("totalPages", 0)), int(page.get("totalElements", read_so_far))
             except (TypeError, ValueError) as exc:
                 raise SourceUnavailable(SOURCE, f"{path} page {number}: unreadable page object {page!r}") from exc
-            number += 1
-            if number >= total_pages:
-                if len(items) != total:
-                    raise SourceUnavailable(SOURCE, f"{path}: read {len(items)} of {total} elements")
-                return items
-        raise SourceUnavailable(SOURCE, f"{path}: more than {_MAX_PAGES} pages")
+            if number + 1 < total_pages:
+                return content, request(number + 1)
+            if read_so_far != total:
+                raise SourceUnavailable(SOURCE, f"{path}: read {read_so_far} of {total} elements")
+            return content, None
+
+        return list(self._pages(path, request(0), read))
 
     # mapping
 
     def _customers(self) -> tuple[dict[str, CustomerRecord], list[MalformedRecord]]:
-        customers: dict[str, CustomerRecord] = {}
-        errors: list[MalformedRecord] = []
-        for index, raw in enumerate(self._all("/companies")):
-            try:
-                reader = FieldReader(SOURCE, _record_id(raw, "company", index), raw)
-                customer = CustomerRecord(
-                    source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
-                    reference=reader.maybe_text("externalId"),
-                    country=reader.maybe_text("address.country"), raw=raw)
-            except MalformedRecord as problem:
-                errors.append(problem)
-                continue
-            customers[customer.external_id] = customer
-        return customers, errors
+        customers, errors = self._map(self._all("/companies"), _customer, "company")
+        return {customer.external_id: customer for customer in customers}, errors
 
-    def _licence(self, raw: Any, customers: dict[str, CustomerRecord], as_of: datetime, index: int) -> LicenceRecord:
-        reader = FieldReader(SOURCE, _record_id(raw, "subscription", index), raw)
+    def _licence(self, reader: FieldReader, customers: dict[str, CustomerRecord], as_of: datetime) -> LicenceRecord:
         subscription_id = reader.text("id")
         company_id = reader.text("companyId")
         customer = customers.get(company_id)
@@ -285,19 +252,17 @@ class Pax8Connector:
             status_raw=status_raw,
             source_updated_at=reader.maybe_instant("updatedDate"),
             as_of=as_of,
-            raw=raw,
+            raw=reader.raw,
         )
 
-    def _usage(self, raw: Any, summary: FieldReader, company_id: str, subscription_id: str, index: int,
-               ) -> UsageRecord:
+    def _usage(self, reader: FieldReader, summary: FieldReader, subscription_id: str) -> UsageRecord:
         summary_id = summary.text("id")
-        reader = FieldReader(SOURCE, f"usage summary {summary_id} line #{index}", raw)
         day = reader.day("usageDate")
         product_id, product_name = reader.text("productId"), reader.text("productName")
         return UsageRecord(
             source=SOURCE,
             row_key=f"{summary_id}:{day.isoformat()}:{product_id}:{product_name}",
-            customer_external_id=company_id,
+            customer_external_id=summary.text("companyId"),
             subscription_external_id=subscription_id,
             usage_date=day,
             meter_id=product_id,
@@ -309,11 +274,10 @@ class Pax8Connector:
             quantity=reader.decimal("quantity"),
             cost=reader.decimal("partnerTotal"),
             currency=reader.currency("currencyCode"),
-            raw=raw,
+            raw=reader.raw,
         )
 
-    def _cost_line(self, raw: Any, invoice_id: str, index: int) -> CostLineRecord:
-        reader = FieldReader(SOURCE, _record_id(raw, f"invoice {invoice_id} item", index), raw)
+    def _cost_line(self, reader: FieldReader, invoice_id: str) -> CostLineRecord:
         return CostLineRecord(
             source=SOURCE,
             line_id=reader.text("id"),
@@ -329,22 +293,31 @@ class Pax8Connector:
             currency=reader.currency("currencyCode"),
             reference_id=reader.maybe_text("externalId"),
             invoice_id=invoice_id,
-            raw=raw,
+            raw=reader.raw,
         )
 
 
-def _record_id(raw: Any, kind: str, index: int) -> str:
-    """The record's own id when it has one, else its position, so a report always names something findable."""
-    value = raw.get("id") if isinstance(raw, dict) else None
-    return str(value) if value not in (None, "") else f"{kind} #{index}"
+def _customer(reader: FieldReader) -> CustomerRecord:
+    return CustomerRecord(source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
+                          reference=reader.maybe_text("externalId"), country=reader.maybe_text("address.country"),
+                          raw=reader.raw)
 
 
-def _error_text(response: requests.Response) -> str:
+def _summary(reader: FieldReader) -> FieldReader:
+    """A usage summary, checked for the ids its lines are filed under."""
+    reader.text("id")
+    reader.text("companyId")
+    return reader
+
+
+def _refusal(response: requests.Response) -> str:
     """The OAuth error of a refused token request (never echoes what we sent)."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
+        return f"({response.status_code}): {response.text[:200]}"
     if isinstance(body, dict):
-        return f"{body.get('error', '')}: {body.get('error_description', body.get('message', ''))}".strip(": ")
-    return str(body)[:200]
+        text = f"{body.get('error', '')}: {body.get('error_description', body.get('message', ''))}".strip(": ")
+    else:
+        text = str(body)[:200]
+    return f"({response.status_code}): {text}"

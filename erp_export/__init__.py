@@ -3,9 +3,10 @@
 - ``documents``: ``InvoiceDocument``, the contract the outbox fills from the ledger (checks its own EN 16931 sums).
 - ``base``: the ``ErpExporter`` protocol (``find`` / ``create`` / ``update`` / ``post`` / ``plan``), typed errors,
   ``export_document`` (search-then-create with bounded retries) and the client-side ``TokenBucket``.
-- ``bc_soap`` (zeep, page web service), ``bc_rest`` (BC API v2.0, with a ``$batch`` bulk path), ``exact_online``.
+- ``bc_soap`` (zeep, page web service), ``bc_rest`` (BC API v2.0) and ``bc_rest_bulk`` (its ``$batch`` bulk path),
+  ``exact_online``, ``tryton``.
 - ``einvoice``: UBL 2.1 Peppol BIS 3.0 XML and Factur-X (EN 16931) PDF.
 
-Imports nothing of ledger, services, desk or rating (import-linter): only ``connectors.http``, ``connectors.errors``
-and ``connectors.token_store``.
+Imports nothing of ledger, services, desk or rating (import-linter): only ``connectors.http``, ``connectors.errors``,
+``connectors.retry`` and ``connectors.token_store``.
 """

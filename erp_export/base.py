@@ -3,7 +3,8 @@
 Why this shape (erp.md §5): none of the ERPs enforces uniqueness of our external reference, and a request that got no
 answer may still have been applied. So an adapter never retries a create blindly; it offers ``find`` by external
 reference, and :func:`export_document` looks the key up before every create and after every unknown outcome. Retries
-are bounded and happen here, honouring the ERP's ``Retry-After``; transports retry nothing that writes.
+are bounded and happen here (``connectors.retry``, bounded by ``RetryPolicy``), honouring the ERP's ``Retry-After``;
+transports retry nothing that writes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
 import requests
+from tenacity import RetryCallState, retry_if_exception
 
+from connectors.retry import Backoff, failure
 from erp_export.documents import InvoiceDocument
 
 Plan = Literal["create", "update", "skip"]
@@ -161,10 +164,12 @@ class RetryPolicy:
     settle: float = 5.0
     resolve_unknown_now: bool = True
 
-    def delay(self, attempt: int, hint: float | None) -> float:
-        if hint is not None:
-            return min(self.max_delay, hint)
-        return min(self.max_delay, self.base_delay * 2 ** attempt)
+    @property
+    def backoff(self) -> Backoff:
+        """These bounds for ``connectors.retry``: the ERP's ``Retry-After`` is honoured up to ``max_delay``."""
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        return Backoff(self.attempts, self.base_delay, self.max_delay, cap_hints=True)
 
 
 @dataclass(frozen=True)
@@ -182,9 +187,11 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
     absent → create. Unknown outcomes and retryable errors loop back to ``find``; ``ErpRejected`` propagates at once.
     """
     policy = policy or RetryPolicy()
+    backoff = policy.backoff
     unknown = False
-    for attempt in range(policy.attempts):
-        final = attempt + 1 == policy.attempts
+
+    def attempt(number: int) -> ExportResult:
+        nonlocal unknown
         try:
             found = exporter.find(doc.external_ref)
             step = decide(exporter, found, doc)
@@ -197,17 +204,22 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
             if post and ref.status != "posted":
                 ref = exporter.post(ref)
                 action = "posted" if ref.status == "posted" else action  # Exact books entries on create
-            return ExportResult(ref, action, attempt + 1)  # type: ignore[arg-type]
+            return ExportResult(ref, action, number)  # type: ignore[arg-type]
         except ErpOutcomeUnknown:
             unknown = True
-            if final or not policy.resolve_unknown_now:
-                raise
-            sleep(policy.settle)
-        except ErpUnavailable as exc:
-            if final:
-                raise
-            sleep(policy.delay(attempt, exc.retry_after))
-    raise ValueError("RetryPolicy.attempts must be at least 1")
+            raise
+
+    def retryable(exc: BaseException) -> bool:
+        """A write with no answer is never sent again blindly: the next attempt looks it up first."""
+        return isinstance(exc, ErpUnavailable) or (isinstance(exc, ErpOutcomeUnknown) and policy.resolve_unknown_now)
+
+    def wait(state: RetryCallState) -> float:
+        exc = failure(state)
+        if isinstance(exc, ErpOutcomeUnknown):
+            return policy.settle
+        return backoff.delay(state.attempt_number, getattr(exc, "retry_after", None))
+
+    return backoff.run(attempt, retry_if_exception(retryable), wait=wait, sleep=sleep)
 
 
 class TokenBucket:

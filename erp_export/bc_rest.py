@@ -22,6 +22,7 @@ import requests
 
 from connectors.errors import AuthenticationFailed, SourceError
 from connectors.http import HttpPolicy, build_session, dumps_json
+from connectors.retry import retry_after
 from erp_export.base import (
     ErpAuthenticationFailed,
     ErpConflict,
@@ -34,10 +35,10 @@ from erp_export.base import (
     Planning,
     RetryPolicy,
     TokenBucket,
-    decide,
     transport_failure,
     vat_key,
 )
+from erp_export.bc_rest_bulk import export_many
 from erp_export.documents import InvoiceDocument, InvoiceLine
 
 TARGET = "bc_rest"
@@ -118,7 +119,7 @@ class BcRestExporter(Planning):
         if status in (429, 502, 503) or (status >= 500 and not (write and status == 504)):
             if status == 429 and self.bucket:
                 self.bucket.drain()
-            raise ErpUnavailable(TARGET, f"HTTP {status} {code}: {message}", _retry_after(headers))
+            raise ErpUnavailable(TARGET, f"HTTP {status} {code}: {message}", retry_after(headers))
         if status == 504:
             raise ErpOutcomeUnknown(TARGET, "gateway timeout on a write: look it up before retrying")
         if status in (409, 412):
@@ -148,7 +149,8 @@ class BcRestExporter(Planning):
             self._company = named[0]["id"]
         return self._company
 
-    def _invoices(self) -> str:
+    def invoices_path(self) -> str:
+        """The sales invoices collection of our company, relative to ``api_url``."""
         return f"companies({self.company()})/salesInvoices"
 
     # -- mapping --------------------------------------------------------------------------------------------
@@ -177,7 +179,8 @@ class BcRestExporter(Planning):
         return {**self._header(doc), "salesInvoiceLines": [self._line(line) for line in doc.lines]}
 
     @staticmethod
-    def _ref(row: Mapping[str, Any]) -> ErpDocumentRef:
+    def ref_of(row: Mapping[str, Any]) -> ErpDocumentRef:
+        """Our view of a BC sales invoice row (with its expanded lines)."""
         lines = row.get("salesInvoiceLines") or []
         return ErpDocumentRef(
             erp_id=row["id"], external_ref=row.get("externalDocumentNumber") or "", number=row.get("number"),
@@ -187,33 +190,35 @@ class BcRestExporter(Planning):
             total_gross=_dec(row.get("totalAmountIncludingTax")),
         )
 
-    def _find_url(self, external_ref: str) -> str:
+    def lookup_url(self, external_ref: str) -> str:
+        """The relative URL that finds our invoice by external reference (with its lines)."""
         expression = quote(f"externalDocumentNumber eq '{external_ref}'")
-        return f"{self._invoices()}?$filter={expression}&$expand=salesInvoiceLines"
+        return f"{self.invoices_path()}?$filter={expression}&$expand=salesInvoiceLines"
 
-    def _one(self, external_ref: str, rows: Sequence[Mapping[str, Any]]) -> ErpDocumentRef | None:
+    def only(self, external_ref: str, rows: Sequence[Mapping[str, Any]]) -> ErpDocumentRef | None:
+        """The one invoice a look-up found, ``None``; two or more are a duplicate for a person to resolve."""
         if len(rows) > 1:
             raise ErpRejected(TARGET, f"{len(rows)} sales invoices carry externalDocumentNumber {external_ref}: "
                                       "resolve the duplicate in BC")
-        return self._ref(rows[0]) if rows else None
+        return self.ref_of(rows[0]) if rows else None
 
     # -- protocol -------------------------------------------------------------------------------------------
 
     def find(self, external_ref: str) -> ErpDocumentRef | None:
-        rows = self._json("GET", f"{self.config.api_url}/{self._find_url(external_ref)}")["value"]
-        return self._one(external_ref, rows)
+        rows = self._json("GET", f"{self.config.api_url}/{self.lookup_url(external_ref)}")["value"]
+        return self.only(external_ref, rows)
 
     def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
-        created = self._json("POST", f"{self.config.api_url}/{self._invoices()}", body=self.payload(doc),
+        created = self._json("POST", f"{self.config.api_url}/{self.invoices_path()}", body=self.payload(doc),
                              headers={"Content-Type": "application/json"}, write=True)
-        return self._ref(created)
+        return self.ref_of(created)
 
     def update(self, ref: ErpDocumentRef, doc: InvoiceDocument) -> ErpDocumentRef:
         """One ``Isolation: snapshot`` batch: header PATCH with its ETag, then line deletes, PATCHes and POSTs
         matched on ``description2`` (our line key). A conflict rolls the whole batch back."""
-        url = f"{self.config.api_url}/{self._invoices()}({ref.erp_id})"
+        url = f"{self.config.api_url}/{self.invoices_path()}({ref.erp_id})"
         current = self._json("GET", f"{url}?$expand=salesInvoiceLines")
-        base = f"{self._invoices()}({ref.erp_id})"
+        base = f"{self.invoices_path()}({ref.erp_id})"
         requests_: list[dict[str, Any]] = [{"method": "PATCH", "url": base, "body": self._header(doc),
                                             "headers": {"If-Match": current["@odata.etag"],
                                                         "Content-Type": "application/json"}}]
@@ -244,7 +249,7 @@ class BcRestExporter(Planning):
     def post(self, ref: ErpDocumentRef) -> ErpDocumentRef:
         if ref.status == "posted":
             return ref
-        self._json("POST", f"{self.config.api_url}/{self._invoices()}({ref.erp_id})/Microsoft.NAV.post",
+        self._json("POST", f"{self.config.api_url}/{self.invoices_path()}({ref.erp_id})/Microsoft.NAV.post",
                    write=True)
         found = self.find(ref.external_ref)
         if found is None:
@@ -271,121 +276,13 @@ class BcRestExporter(Planning):
     def export_many(self, docs: Iterable[InvoiceDocument], *, post: bool = False,
                     policy: RetryPolicy | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> dict[str, ExportResult | ErpError]:
-        """Search-then-create in bulk; per document the same outcome as ``export_document``.
+        """Search-then-create in bulk; per document the same outcome as ``export_document`` (``bc_rest_bulk``)."""
+        return export_many(self, docs, post=post, policy=policy, sleep=sleep)
 
-        Each round: batched look-ups for every pending document, batched deep inserts for those not found,
-        single updates/posts for drafts that differ. Retryable failures and unknown outcomes stay pending for the
-        next round (bounded by ``policy.attempts``); rejections are final.
-        """
-        policy = policy or RetryPolicy()
-        run = _BulkRun({doc.external_ref: doc for doc in docs}, post)
-        for attempt in range(policy.attempts):
-            if not run.pending:
-                break
-            run.attempt, run.waits = attempt, []
-            for chunk in _chunks(list(run.pending.values()), self.config.batch_size):
-                try:
-                    self._round(chunk, run)
-                except ErpOutcomeUnknown:
-                    run.waits.append(policy.settle)
-                except ErpUnavailable as exc:
-                    run.waits.append(exc.retry_after)
-            if run.pending and attempt + 1 < policy.attempts:
-                hints = [w for w in run.waits if w is not None]
-                sleep(policy.delay(attempt, max(hints) if hints else None))
-        for external_ref in run.pending:
-            run.results[external_ref] = ErpUnavailable(TARGET, f"{external_ref}: still pending after "
-                                                               f"{policy.attempts} rounds")
-        return run.results
-
-    def _round(self, chunk: list[InvoiceDocument], run: _BulkRun) -> None:
-        looked = self.batch([{"method": "GET", "url": self._find_url(doc.external_ref)} for doc in chunk])
-        missing: list[InvoiceDocument] = []
-        for doc, answer in zip(chunk, looked, strict=True):
-            found = run.guard(doc, lambda answer=answer, doc=doc: self._one(doc.external_ref, self._answer(
-                answer, write=False)["value"]))
-            if found is _STOP:
-                continue
-            if found is None:
-                missing.append(doc)
-            else:
-                self._settle(doc, found, run)
-        if not missing:
-            return
-        try:
-            inserted = self.batch([{"method": "POST", "url": self._invoices(), "body": self.payload(doc)}
-                                   for doc in missing], write=True)
-        except ErpOutcomeUnknown:
-            run.uncertain.update(doc.external_ref for doc in missing)
-            raise
-        for doc, answer in zip(missing, inserted, strict=True):
-            created = run.guard(doc, lambda answer=answer: self._ref(self._answer(answer, write=True)))
-            if created is _STOP:
-                if answer["status"] >= 500:
-                    run.uncertain.add(doc.external_ref)
-                continue
-            run.created.add(doc.external_ref)
-            self._settle(doc, created, run)
-
-    def _answer(self, answer: Mapping[str, Any], write: bool) -> Any:
+    def answer_body(self, answer: Mapping[str, Any], write: bool) -> Any:
         """The body of one ``$batch`` answer, or its typed error."""
         self._check(answer["status"], answer.get("headers") or {}, answer.get("body"), write)
         return answer.get("body")
-
-    def _settle(self, doc: InvoiceDocument, ref: ErpDocumentRef, run: _BulkRun) -> None:
-        """A found or just-created document: update or post it if needed, then record the result."""
-
-        def finish() -> ExportResult:
-            current, action = ref, run.action(doc.external_ref)
-            if action != "created" and decide(self, current, doc) == "update":
-                current, action = self.update(current, doc), "updated"
-            if run.post and current.status != "posted":
-                current, action = self.post(current), "posted"
-            return ExportResult(current, action, run.attempt + 1)  # type: ignore[arg-type]
-
-        result = run.guard(doc, finish)
-        if result is not _STOP:
-            run.results[doc.external_ref] = result
-            run.pending.pop(doc.external_ref)
-
-
-_STOP = object()
-
-
-@dataclass
-class _BulkRun:
-    """The state of one ``export_many``: what is pending, what is done, what we are unsure about."""
-
-    pending: dict[str, InvoiceDocument]
-    post: bool
-    attempt: int = 0
-    results: dict[str, ExportResult | ErpError] = field(default_factory=dict)
-    created: set[str] = field(default_factory=set)
-    uncertain: set[str] = field(default_factory=set)  # a create was sent and its answer lost
-    waits: list[float | None] = field(default_factory=list)
-
-    def action(self, external_ref: str) -> str:
-        if external_ref in self.created:
-            return "created"
-        return "adopted" if external_ref in self.uncertain else "skipped"
-
-    def guard(self, doc: InvoiceDocument, step: Callable[[], Any]) -> Any:
-        """Run one per-document step. ``_STOP`` means: nothing more for this document in this round (a retryable
-        failure keeps it pending; a rejection is recorded as its result)."""
-        try:
-            return step()
-        except (ErpUnavailable, ErpOutcomeUnknown) as exc:
-            self.waits.append(getattr(exc, "retry_after", None))
-            return _STOP
-        except ErpError as exc:
-            self.results[doc.external_ref] = exc
-            self.pending.pop(doc.external_ref)
-            return _STOP
-
-
-def _chunks(items: list[InvoiceDocument], size: int) -> Iterable[list[InvoiceDocument]]:
-    for start in range(0, len(items), size):
-        yield items[start: start + size]
 
 
 def _same_line(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
@@ -412,13 +309,3 @@ def _message(response: requests.Response) -> str:
         return _error_of(response.json())[1]
     except ValueError:
         return ""
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return float(value)
-            except ValueError:
-                return None
-    return None

@@ -24,6 +24,7 @@ import zeep.helpers
 from zeep.transports import Transport
 
 from connectors.http import HttpPolicy, build_session
+from connectors.retry import retry_after
 from erp_export.base import (
     ErpAuthenticationFailed,
     ErpConflict,
@@ -127,7 +128,7 @@ class BcSoapExporter(Planning):
 
     def _remember(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         """zeep's TransportError drops the headers; keep Retry-After of the last answer for this thread."""
-        self._last.retry_after = response.headers.get("Retry-After")
+        self._last.retry_after = retry_after(response.headers)
         self._last.status = response.status_code
 
     @property
@@ -181,10 +182,8 @@ class BcSoapExporter(Planning):
             return ErpUnavailable(TARGET, "bearer token refused; renewed for the next attempt")
         if status in (401, 403):
             return ErpAuthenticationFailed(TARGET, "the web service refused the credentials", status=status)
-        hint = getattr(self._last, "retry_after", None)
-        retry_after = float(hint) if hint and hint.replace(".", "", 1).isdigit() else None
         if status in (408, 429, 500, 502, 503, 504):
-            return ErpUnavailable(TARGET, f"HTTP {status}", retry_after)
+            return ErpUnavailable(TARGET, f"HTTP {status}", getattr(self._last, "retry_after", None))
         return ErpRejected(TARGET, f"HTTP {status}", status=status)
 
     def _call(self, operation: str, *, write: bool, **kwargs: Any) -> Any:

@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 from connectors.http import HttpPolicy, build_session
+from connectors.retry import retry_after
 from erp_export.base import (
     ErpAuthenticationFailed,
     ErpConflict,
@@ -117,9 +118,7 @@ class TrytonExporter(Planning):
             raise ErpAuthenticationFailed(TARGET, f"{method}: the session or credentials were refused",
                                           status=response.status_code)
         if response.status_code in (429, 500, 502, 503, 504):
-            hint = response.headers.get("Retry-After")
-            retry_after = float(hint) if hint and hint.replace(".", "", 1).isdigit() else None
-            raise ErpUnavailable(TARGET, f"{method}: HTTP {response.status_code}", retry_after)
+            raise ErpUnavailable(TARGET, f"{method}: HTTP {response.status_code}", retry_after(response.headers))
         if response.status_code != 200:
             raise ErpRejected(TARGET, f"{method}: HTTP {response.status_code}", status=response.status_code)
         payload = _decode(response.json())

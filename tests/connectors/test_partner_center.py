@@ -16,7 +16,8 @@ import pytest
 from connectors.auth import TokenProvider
 from connectors.errors import AuthenticationFailed, SourceError, SourceUnavailable
 from connectors.http import HttpPolicy
-from connectors.partner_center import GRAPH_SCOPE, SCOPE, PartnerBillingExport, PartnerCenter
+from connectors.partner_billing_export import GRAPH_SCOPE, PartnerBillingExport
+from connectors.partner_center import SCOPE, PartnerCenter
 from sandbox.core import SandboxServer
 from sandbox.scenario_microsoft import PLANS, scenario
 from tests.connectors.conftest import NOW, SEED

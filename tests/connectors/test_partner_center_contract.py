@@ -23,8 +23,9 @@ from connectors.auth import TokenProvider
 from connectors.azure_costs import SCOPE as ARM_SCOPE
 from connectors.azure_costs import AzureCosts, customer_scope
 from connectors.http import HttpPolicy
-from connectors.partner_center import GRAPH_SCOPE, PartnerBillingExport, PartnerCenter
+from connectors.partner_billing_export import GRAPH_SCOPE, PartnerBillingExport
 from connectors.partner_center import SCOPE as PC_SCOPE
+from connectors.partner_center import PartnerCenter
 from sandbox import cost_management, entra, partner_center
 from sandbox.core import Clock, SandboxServer
 from sandbox.scenario_microsoft import scenario

@@ -1,0 +1,93 @@
+"""Partner Center NCE reconciliation line items as cost lines, for both ways Microsoft delivers them.
+
+Why a module of its own: recon lines come through the v1 REST line items (``PartnerCenter``, retired for billing
+periods from February 2024) and through the Graph v2 asynchronous export (``PartnerBillingExport``) that replaces it.
+Both must map to the same ``CostLineRecord`` with the same ``line_id`` for the same line, so the mapping exists once;
+only the field spelling differs (v1 camelCase, v2 PascalCase, §2.6b).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from connectors.records import CostLineRecord, FieldReader
+
+# Canonical spelling of the NCE charge types (§2.6); Microsoft sends some of them PascalCase.
+_CHARGE_TYPES = {
+    name.lower(): name
+    for name in (
+        "new",
+        "renew",
+        "cycleCharge",
+        "addQuantity",
+        "removeQuantity",
+        "moveQuantity",
+        "cancelImmediate",
+        "convert",
+        "changeBillingPlan",
+        "customerCredit",
+        "extendTerm",
+    )
+}
+_V2_NAMES = {"pcToBCExchangeRate": "PCToBCExchangeRate", "totalForCustomer": "Total"}
+
+
+def v1_name(name: str) -> str:
+    """v1 REST fields are spelled as in this module."""
+    return name
+
+
+def v2_name(name: str) -> str:
+    """v1 camelCase field name -> the v2 export's PascalCase name (§2.6b)."""
+    return _V2_NAMES.get(name, name[:1].upper() + name[1:])
+
+
+def _line_id(item: dict[str, Any], sign: str, name: Callable[[str], str]) -> str:
+    """Recon lines carry no id of their own: derive a stable one from what identifies the line.
+
+    Built from field values only, so the same line read through v1 REST or the v2 export gets the same id.
+    """
+    keys = (
+        "invoiceNumber",
+        "customerId",
+        "subscriptionId",
+        "referenceId",
+        "chargeStartDate",
+        "chargeEndDate",
+        "orderId",
+        "alternateId",
+    )
+    parts = [str(item.get(name(k), "")) for k in keys]
+    parts += [str(item.get(name("chargeType"), "")).lower(), sign]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def cost_line(source: str, item: FieldReader, name: Callable[[str], str] = v1_name) -> CostLineRecord:
+    """A recon line item as a cost line, kept exactly as Microsoft billed it; ``name`` spells v1 or v2 fields."""
+    charge_raw = item.text(name("chargeType"))
+    unit_price = item.decimal(name("effectiveUnitPrice"))
+    quantity_field = "billableQuantity" if item.get(name("billableQuantity")) is not None else "quantity"
+    quantity = item.decimal(name(quantity_field))
+    subtotal = item.decimal(name("subtotal"))
+    start = item.day(name("chargeStartDate"))
+    end = item.day(name("chargeEndDate"))
+    sign = "-" if unit_price < 0 or subtotal < 0 else "+"
+    return CostLineRecord(
+        source=source,
+        line_id=_line_id(item.raw, sign, name),
+        customer_external_id=item.text(name("customerId")),
+        subscription_external_id=item.text(name("subscriptionId")),
+        product_id=item.text(name("productId")),
+        charge_type=_CHARGE_TYPES.get(charge_raw.lower(), charge_raw),
+        charge_start=start,
+        charge_end=end,
+        quantity=quantity,
+        unit_price=unit_price,
+        subtotal=subtotal,
+        currency=item.currency(name("currency")),
+        reference_id=item.maybe_text(name("referenceId")),
+        invoice_id=item.maybe_text(name("invoiceNumber")),
+        raw=item.raw,
+    )
