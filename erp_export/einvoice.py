@@ -309,7 +309,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         pdfmetrics.registerFont(TTFont(name, f"{name}.ttf"))
     body = ParagraphStyle("body", fontName=FONT, fontSize=8, leading=11)
     return {"body": body, "title": ParagraphStyle("title", body, fontName=BOLD_FONT, fontSize=14, leading=20),
-            "cell": ParagraphStyle("cell", body), "number": ParagraphStyle("number", body, alignment=TA_RIGHT)}
+            "number": ParagraphStyle("number", body, alignment=TA_RIGHT)}
 
 
 def _text(text: str, style: str = "body") -> Paragraph:
@@ -318,8 +318,8 @@ def _text(text: str, style: str = "body") -> Paragraph:
 
 def _lines_table(doc: InvoiceDocument) -> Table:
     """Description, quantity, unit price, VAT category and rate, net amount: one row per line."""
-    header = [_text("Description", "cell")] + [_text(name, "number") for name in ("Qty", "Price", "VAT", "Net")]
-    rows = [[_text(line.description, "cell"), _text(_plain(line.quantity), "number"),
+    header = [_text("Description")] + [_text(name, "number") for name in ("Qty", "Price", "VAT", "Net")]
+    rows = [[_text(line.description), _text(_plain(line.quantity), "number"),
              _text(_plain(line.unit_price), "number"), _text(f"{line.vat_category} {_plain(line.vat_rate)}", "number"),
              _text(_plain(line.net_amount), "number")] for line in doc.lines]
     table = Table([header, *rows], colWidths=[88 * mm, 18 * mm, 24 * mm, 16 * mm, 24 * mm], repeatRows=1)
