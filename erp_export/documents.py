@@ -5,7 +5,10 @@ this contract from the ledger once. The document checks its own arithmetic on co
 BR-CO-13..15 and BR-CO-17, VAT per invoice per rate rounded half up) so an inconsistent invoice fails here, with the
 field named, instead of in the ERP or at the customer's Peppol access point.
 
-Money is ``Decimal`` in the invoice currency; periods have inclusive end dates.
+Money is ``Decimal`` in the invoice currency; periods have inclusive end dates. A currency's minor unit comes from
+the ``iso4217`` package (ISO 4217 list one as published, the same source as ``rating.money``, which this package may
+not import); a code it does not list, or lists without a minor unit, is taken at two decimals as before, since this
+record only checks arithmetic and the ledger has refused unknown currencies long before an invoice is exported.
 """
 
 from __future__ import annotations
@@ -18,18 +21,22 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from iso4217 import Currency
+
 KEY_PATTERN = re.compile(r"^[A-Z0-9-]{1,35}$")
 LINE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 VAT_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M"})
-# ISO 4217 currencies whose minor unit is not 2 (the ones a CSP reseller may meet); everything else has 2.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "HUF": 2, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3}
 
 DocumentType = Literal["380", "381"]  # UNCL 1001: commercial invoice, credit note
 
 
 def minor_unit(currency: str) -> Decimal:
-    """The smallest amount of ``currency`` (``Decimal('0.01')`` for EUR)."""
-    return Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
+    """The smallest amount of ``currency`` (``Decimal('0.01')`` for EUR, ``Decimal('1')`` for JPY)."""
+    try:
+        exponent = Currency(currency).exponent
+    except ValueError:
+        exponent = None
+    return Decimal(1).scaleb(-(2 if exponent is None else exponent))
 
 
 def vat_amount(taxable: Decimal, rate: Decimal, currency: str) -> Decimal:

@@ -4,17 +4,21 @@ Why from the document and nothing else: the amounts, the VAT breakdown per (cate
 invoice (BR-CO-17) and the totals were checked when the document was built, so the files only map fields. The
 Factur-X XML is built with drafthorse (its model follows the CII schema and serialises per profile) and embedded into
 a PDF with the factur-x library, which checks the XML against the Factur-X XSD and writes the XMP metadata. The
-visual PDF is a plain text rendering of the invoice made here: no PDF library with layout is a dependency, and the
-legally relevant part of a Factur-X file is the embedded XML.
+visible PDF the XML is embedded into is laid out with reportlab in Bitstream Vera, a TrueType font reportlab ships
+and embeds, because PDF/A-3 (what Factur-X is) requires every font to be embedded; the legally relevant part of the
+file is still the embedded XML, so the page shows the same fields and figures and nothing the XML does not carry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from xml.sax.saxutils import escape
 
 import facturx
 from drafthorse.models.accounting import ApplicableTradeTax
@@ -24,6 +28,14 @@ from drafthorse.models.party import TaxRegistration, URIUniversalCommunication
 from drafthorse.models.payment import PaymentTerms
 from drafthorse.models.tradelines import LineItem
 from lxml import etree
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from erp_export.documents import Address, InvoiceDocument, InvoiceLine, minor_unit
 
@@ -262,13 +274,13 @@ def _note(text: str) -> IncludedNote:
 
 
 def facturx_pdf(doc: InvoiceDocument) -> bytes:
-    """A Factur-X (EN 16931) PDF: a text rendering of the invoice with the CII XML embedded and checked by the
-    factur-x library against its XSD."""
+    """A Factur-X (EN 16931) PDF: the invoice laid out on A4 with the CII XML embedded and checked by the factur-x
+    library against its XSD."""
     xml = facturx_xml(doc)
     metadata = {"author": doc.seller.name, "keywords": "Factur-X, Invoice",
                 "title": f"{doc.seller.name}: Invoice {doc.invoice_number}",
                 "subject": f"Factur-X invoice {doc.invoice_number} dated {doc.issue_date.isoformat()}"}
-    return facturx.generate_from_binary(_text_pdf(_visual_lines(doc)), xml, flavor="factur-x", level="en16931",
+    return facturx.generate_from_binary(_visual_pdf(doc), xml, flavor="factur-x", level="en16931",
                                         check_xsd=True, pdf_metadata=metadata, lang="en-GB")
 
 
@@ -287,62 +299,60 @@ def write_files(doc: InvoiceDocument, directory: Path, formats: Iterable[Format]
 # The visual PDF
 
 
-def _visual_lines(doc: InvoiceDocument) -> list[str]:
+FONT, BOLD_FONT = "Vera", "VeraBd"  # TrueType files shipped with reportlab, embedded as subsets
+
+
+@functools.cache
+def _styles() -> dict[str, ParagraphStyle]:
+    """The paragraph styles, after registering the embedded fonts with reportlab (once per process)."""
+    for name in (FONT, BOLD_FONT):
+        pdfmetrics.registerFont(TTFont(name, f"{name}.ttf"))
+    body = ParagraphStyle("body", fontName=FONT, fontSize=8, leading=11)
+    return {"body": body, "title": ParagraphStyle("title", body, fontName=BOLD_FONT, fontSize=14, leading=20),
+            "number": ParagraphStyle("number", body, alignment=TA_RIGHT)}
+
+
+def _text(text: str, style: str = "body") -> Paragraph:
+    return Paragraph(escape(text), _styles()[style])
+
+
+def _lines_table(doc: InvoiceDocument) -> Table:
+    """Description, quantity, unit price, VAT category and rate, net amount: one row per line."""
+    header = [_text("Description")] + [_text(name, "number") for name in ("Qty", "Price", "VAT", "Net")]
+    rows = [[_text(line.description), _text(_plain(line.quantity), "number"),
+             _text(_plain(line.unit_price), "number"), _text(f"{line.vat_category} {_plain(line.vat_rate)}", "number"),
+             _text(_plain(line.net_amount), "number")] for line in doc.lines]
+    table = Table([header, *rows], colWidths=[88 * mm, 18 * mm, 24 * mm, 16 * mm, 24 * mm], repeatRows=1)
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 2)]))
+    return table
+
+
+def _visual_pdf(doc: InvoiceDocument) -> bytes:
+    """The human-readable invoice: parties, dates and period, the lines, the VAT breakdown, totals and payment."""
     seller, buyer = doc.seller, doc.buyer
-    rows = [
-        f"{'Credit note' if doc.type_code == '381' else 'Invoice'} {doc.invoice_number}",
-        "",
-        f"{seller.name}, {seller.address.street or ''} {seller.address.postal_code or ''} "
-        f"{seller.address.city or ''} {seller.address.country}   VAT {seller.vat_id or '-'}",
-        f"To: {buyer.name} ({buyer.erp_customer_number}), {buyer.address.street or ''} "
-        f"{buyer.address.postal_code or ''} {buyer.address.city or ''} {buyer.address.country}"
-        f"   VAT {buyer.vat_id or '-'}",
-        f"Date {doc.issue_date.isoformat()}   Due {doc.due_date.isoformat() if doc.due_date else '-'}   "
-        f"Period {doc.period_start.isoformat()} .. {doc.period_end.isoformat()}   Reference {doc.external_ref}",
-        "",
-        f"{'Description':<58}{'Qty':>8}{'Price':>12}{'VAT':>7}{'Net':>13}",
+    story: list[Flowable] = [
+        _text(f"{'Credit note' if doc.type_code == '381' else 'Invoice'} {doc.invoice_number}", "title"),
+        _text(f"{seller.name}, {seller.address.street or ''} {seller.address.postal_code or ''} "
+              f"{seller.address.city or ''} {seller.address.country}   VAT {seller.vat_id or '-'}"),
+        _text(f"To: {buyer.name} ({buyer.erp_customer_number}), {buyer.address.street or ''} "
+              f"{buyer.address.postal_code or ''} {buyer.address.city or ''} {buyer.address.country}"
+              f"   VAT {buyer.vat_id or '-'}"),
+        _text(f"Date {doc.issue_date.isoformat()}   Due {doc.due_date.isoformat() if doc.due_date else '-'}   "
+              f"Period {doc.period_start.isoformat()} .. {doc.period_end.isoformat()}   Reference {doc.external_ref}"),
+        Spacer(0, 4 * mm), _lines_table(doc), Spacer(0, 4 * mm),
+        *(_text(f"VAT {row.category} {_plain(row.rate)}% on {_plain(row.taxable_amount)}: "
+                f"{_plain(row.tax_amount)} {doc.currency}") for row in doc.vat_breakdown),
+        _text(f"Total net {_plain(doc.total_net)}   VAT {_plain(doc.total_vat)}   "
+              f"Total {_plain(doc.total_gross)} {doc.currency}"),
     ]
-    rows += [f"{line.description[:57]:<58}{_plain(line.quantity):>8}{_plain(line.unit_price):>12}"
-             f"{line.vat_category + ' ' + _plain(line.vat_rate):>7}{_plain(line.net_amount):>13}"
-             for line in doc.lines]
-    rows += [""] + [f"VAT {row.category} {_plain(row.rate)}% on {_plain(row.taxable_amount)}: "
-                    f"{_plain(row.tax_amount)} {doc.currency}" for row in doc.vat_breakdown]
-    rows += [f"Total net {_plain(doc.total_net)}   VAT {_plain(doc.total_vat)}   "
-             f"Total {_plain(doc.total_gross)} {doc.currency}"]
     if seller.iban:
-        rows.append(f"Please pay to {seller.iban}, reference {doc.invoice_number}")
+        story.append(_text(f"Please pay to {seller.iban}, reference {doc.invoice_number}"))
     if doc.note:
-        rows += ["", doc.note]
-    return rows
-
-
-def _text_pdf(rows: list[str], per_page: int = 60) -> bytes:
-    """A minimal PDF 1.7 of monospaced text pages (Courier, WinAnsi), written object by object."""
-    pages = [rows[start: start + per_page] for start in range(0, len(rows), per_page)] or [[]]
-    objects: list[bytes] = [b"", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier "
-                                      b"/Encoding /WinAnsiEncoding >>"]
-    page_ids = []
-    for page in pages:
-        text = "".join(f"({_pdf_escape(row)}) Tj T*\n" for row in page)
-        stream = f"BT /F1 8 Tf 36 806 Td 12 TL\n{text}ET".encode("cp1252", errors="replace")
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R "
-                       b">> >> /Contents %d 0 R >>" % len(objects))
-        page_ids.append(len(objects))
-    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % n for n in page_ids), len(page_ids))
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def _pdf_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        story += [Spacer(0, 4 * mm), _text(doc.note)]
+    out = io.BytesIO()
+    margin = 15 * mm  # the title and author are written by factur-x with the XMP metadata
+    SimpleDocTemplate(out, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
+                      bottomMargin=margin, initialFontName=FONT).build(story)
+    return out.getvalue()

@@ -3,6 +3,14 @@
 Why a type of its own: an amount without its currency is how invoices end up mixing EUR and USD, and a float is
 how they end up a cent off. ``Money`` only ever holds an amount already rounded to the currency's minor unit
 (rounding is the job of :mod:`rating.rounding`, in one place); unrounded values travel as exact ``Fraction`` s.
+
+Minor units come from the ``iso4217`` package, which ships ISO 4217 list one as the maintenance agency publishes
+it, so a new or changed currency arrives with a package update instead of an edit here. Its exponents are ISO's
+own (EUR, USD, GBP, CHF, HUF 2; JPY, KRW, ISK, CLP, VND 0; BHD, KWD, JOD, OMR 3). Babel's CLDR data was not taken:
+its ``get_currency_precision`` gives display digits, not ISO minor units, and differs for currencies a reseller
+bills in (HUF 0 and IDR 0 where ISO says 2). A code outside list one, or one without a minor unit (XAU, XXX), is
+refused rather than guessed, since a wrong exponent would shift every amount by powers of ten. The one exception
+is ``WITHDRAWN_MINOR_UNITS``: codes ISO has withdrawn (list three) whose amounts a ledger still holds and corrects.
 """
 
 from __future__ import annotations
@@ -11,23 +19,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-# ISO 4217 minor-unit exponents of the currencies a CSP reseller meets; a currency missing here is refused
-# rather than guessed (a wrong exponent would shift every amount by powers of ten).
-MINOR_UNITS: dict[str, int] = {
-    "AED": 2, "AUD": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CLP": 0, "CNY": 2, "CZK": 2,
-    "DKK": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2, "ISK": 0, "JOD": 3,
-    "JPY": 0, "KRW": 0, "KWD": 3, "MXN": 2, "MYR": 2, "NOK": 2, "NZD": 2, "OMR": 3, "PHP": 2, "PLN": 2,
-    "RON": 2, "RSD": 2, "SAR": 2, "SEK": 2, "SGD": 2, "THB": 2, "TND": 3, "TRY": 2, "TWD": 2, "UAH": 2,
-    "USD": 2, "VND": 0, "ZAR": 2,
-}  # fmt: skip
+from iso4217 import Currency
+
+# Withdrawn from ISO 4217 list one (Bulgaria adopted the euro on 2026-01-01); earlier invoices stay in BGN.
+WITHDRAWN_MINOR_UNITS: dict[str, int] = {"BGN": 2}
 
 
 def minor_units(currency: str) -> int:
     """The ISO 4217 exponent of ``currency`` (EUR → 2, JPY → 0, KWD → 3)."""
     try:
-        return MINOR_UNITS[currency]
-    except KeyError:
-        raise ValueError(f"unknown currency {currency!r} (not an ISO 4217 code cspbill knows)") from None
+        exponent = Currency(currency).exponent
+    except ValueError:
+        exponent = WITHDRAWN_MINOR_UNITS.get(currency)
+    if exponent is None:
+        raise ValueError(f"unknown currency {currency!r} (not an ISO 4217 code cspbill knows)")
+    return exponent
 
 
 @dataclass(frozen=True, slots=True)

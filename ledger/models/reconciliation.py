@@ -1,0 +1,60 @@
+"""What the desk asked for and what reconciliation found: service-desk mutations and discrepancies.
+
+Why together: reconciliation compares the vendor's snapshots with these mutations and with what was billed, and
+records each difference as a discrepancy a person resolves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.models.base import Base, Id, utcnow
+
+
+class Mutation(Base):
+    """A service-desk request (ticket) to change a subscription, validated against NCE rules before it is saved."""
+
+    __tablename__ = "mutations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # increase, decrease, cancel, upgrade
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    new_quantity: Mapped[Decimal | None]
+    delta: Mapped[Decimal | None]
+    target_product: Mapped[str | None] = mapped_column(String(200))
+    ticket_ref: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, scheduled, provisioned, cancelled
+    scheduled_for: Mapped[dt.date | None] = mapped_column(Date)  # renewal date when a reduction must wait
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    cancelled_by: Mapped[str | None] = mapped_column(String(40))
+    cancelled_at: Mapped[dt.datetime | None]
+
+
+class Discrepancy(Base):
+    """A difference between vendor, desk and billed views, with a sentence a person can act on."""
+
+    __tablename__ = "discrepancies"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
+    fingerprint: Mapped[str] = mapped_column(String(200), unique=True)  # same finding twice = same row
+    kind: Mapped[str] = mapped_column(String(40))
+    day: Mapped[dt.date | None] = mapped_column(Date)
+    sentence: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, resolved
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(40))
+    resolved_at: Mapped[dt.datetime | None]
+    resolution_note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,107 @@
+"""What the vendors said: sync runs, licence snapshots (append-only), daily usage rows and the cost lines the
+reseller was billed, each kept as delivered with the run that read it.
+
+Why together: this is the vendor's view of reconciliation, written only by the nightly sync.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.models.base import Base, Id, utcnow
+
+
+class SyncRun(Base):
+    """One read of one source: when, how much, and whether it completed (an incomplete run is no truth)."""
+
+    __tablename__ = "sync_runs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
+    as_of: Mapped[dt.datetime]  # the instant the source was read "as of" (the night)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, succeeded, partial, failed
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Snapshot(Base):
+    """What the vendor said about a subscription at a moment. Append-only: history is never rewritten."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_subscription_observed", "subscription_id", "observed_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    observed_at: Mapped[dt.datetime]
+    observed_on: Mapped[dt.date] = mapped_column(Date)  # billing day of observed_at in the tenant's zone
+    quantity: Mapped[Decimal]
+    status: Mapped[str] = mapped_column(String(16))
+    product_id: Mapped[str] = mapped_column(String(200))
+    unit_cost: Mapped[Decimal | None]
+    currency: Mapped[str] = mapped_column(String(3))
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    raw_hash: Mapped[str] = mapped_column(String(64))
+    state_hash: Mapped[str | None] = mapped_column(String(64))  # hash of the billing-relevant state (sync compares it)
+
+
+class UsageRow(Base):
+    """One day of consumption from a source, replaced (never appended) when the source restates the day."""
+
+    __tablename__ = "usage_rows"
+    __table_args__ = (
+        UniqueConstraint("source", "row_key"),
+        Index("ix_usage_rows_tenant_date", "tenant_id", "usage_date"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
+    source: Mapped[str] = mapped_column(String(40))
+    row_key: Mapped[str] = mapped_column(String(200))
+    subscription_external_id: Mapped[str] = mapped_column(String(200))
+    usage_date: Mapped[dt.date] = mapped_column(Date)
+    meter_id: Mapped[str] = mapped_column(String(200))
+    meter_name: Mapped[str] = mapped_column(String(300))
+    meter_category: Mapped[str] = mapped_column(String(200))
+    resource_group: Mapped[str | None] = mapped_column(String(300))
+    resource_location: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    quantity: Mapped[Decimal]
+    cost: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CostLine(Base):
+    """What the vendor billed the reseller (recon line, distributor invoice item), stored exactly as delivered."""
+
+    __tablename__ = "cost_lines"
+    __table_args__ = (UniqueConstraint("source", "line_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    line_id: Mapped[str] = mapped_column(String(200))
+    customer_external_id: Mapped[str] = mapped_column(String(200))
+    subscription_external_id: Mapped[str] = mapped_column(String(200))
+    product_id: Mapped[str] = mapped_column(String(200))
+    charge_type: Mapped[str] = mapped_column(String(40))
+    charge_start: Mapped[dt.date] = mapped_column(Date)
+    charge_end: Mapped[dt.date] = mapped_column(Date)  # inclusive
+    quantity: Mapped[Decimal]
+    unit_price: Mapped[Decimal]
+    subtotal: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    reference_id: Mapped[str | None] = mapped_column(String(200))
+    invoice_id: Mapped[str | None] = mapped_column(String(100))
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))

@@ -1,0 +1,95 @@
+"""What rating produces: rated charge and credit lines, their deterministic keys, and a line as a credit sees it.
+
+Why apart: a rated line outlives the run that made it. Its key becomes part of the ledger's invoice line key, and
+once invoiced it comes back as an :class:`InvoicedLine`, the only thing a later credit is computed from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+from rating.lineage import Lineage
+from rating.money import Money
+from rating.periods import BillingPeriod
+
+
+class LineKind(StrEnum):
+    """A rebill is a ``charge`` whose stretch starts at the change date, not at the charge-period start."""
+
+    CHARGE = "charge"
+    CREDIT = "credit"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LineKey:
+    """Deterministic identity of a rated line, usable inside an invoice line key.
+
+    ``period_start`` is the first day of the charge period the line belongs to; ``stretch_start`` the first day it
+    covers (equal for a period charge, the change date for a credit or rebill); ``sequence`` tells apart further
+    credits against the same stretch (0 unless a caller numbers corrections).
+    """
+
+    subscription: str
+    period_start: date
+    kind: LineKind
+    stretch_start: date
+    sequence: int = 0
+
+    def as_tuple(self) -> tuple[str, str, str, str, int]:
+        return (self.subscription, self.period_start.isoformat(), self.kind.value, self.stretch_start.isoformat(),
+                self.sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicedLine:
+    """What a credit needs to know of a line already charged: its span, the fraction it was charged with (1 for a
+    whole period), its exact unrounded amount and the amount as invoiced (rounded)."""
+
+    key: LineKey
+    period: BillingPeriod
+    stretch_end: date
+    quantity: int
+    unit_price: Decimal
+    fraction: Fraction
+    unrounded: Fraction
+    amount: Money
+    product: str | None = None
+    price_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RatedLine:
+    """One charge or credit over ``[key.stretch_start, stretch_end]`` (inclusive), rounded once."""
+
+    key: LineKey
+    period: BillingPeriod
+    stretch_end: date
+    quantity: int
+    unit_price: Decimal
+    product: str | None
+    days: int
+    period_days: int
+    unrounded: Fraction
+    amount: Money
+    formula: str
+    lineage: Lineage
+    bill_date: date
+
+    def invoiced(self) -> InvoicedLine:
+        """This line as a credit sees it once it has been invoiced."""
+        return InvoicedLine(
+            key=self.key,
+            period=self.period,
+            stretch_end=self.stretch_end,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            fraction=Fraction(self.days, self.period_days),
+            unrounded=self.unrounded,
+            amount=self.amount,
+            product=self.product,
+            price_version=self.lineage.price_version,
+        )
