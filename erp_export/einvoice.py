@@ -4,21 +4,16 @@ Why from the document and nothing else: the amounts, the VAT breakdown per (cate
 invoice (BR-CO-17) and the totals were checked when the document was built, so the files only map fields. The
 Factur-X XML is built with drafthorse (its model follows the CII schema and serialises per profile) and embedded into
 a PDF with the factur-x library, which checks the XML against the Factur-X XSD and writes the XMP metadata. The
-visible PDF the XML is embedded into is laid out with reportlab in Bitstream Vera, a TrueType font reportlab ships
-and embeds, because PDF/A-3 (what Factur-X is) requires every font to be embedded; the legally relevant part of the
-file is still the embedded XML, so the page shows the same fields and figures and nothing the XML does not carry.
+visible PDF the XML is embedded into is ``erp_export.invoice_page``'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import io
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
-from xml.sax.saxutils import escape
 
 import facturx
 from drafthorse.models.accounting import ApplicableTradeTax
@@ -28,14 +23,6 @@ from drafthorse.models.party import TaxRegistration, URIUniversalCommunication
 from drafthorse.models.payment import PaymentTerms
 from drafthorse.models.tradelines import LineItem
 from lxml import etree
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from erp_export.documents import Address, InvoiceDocument, InvoiceLine, minor_unit
 
@@ -57,7 +44,7 @@ _NO_RATE_CATEGORIES = {"O"}  # BR-O-05: no rate for "not subject to VAT"
 
 def _cbc(parent: etree._Element, name: str, text: object, **attributes: str) -> etree._Element:
     element = etree.SubElement(parent, f"{{{CBC}}}{name}", attributes)
-    element.text = text if isinstance(text, str) else _plain(text)
+    element.text = text if isinstance(text, str) else plain(text)
     return element
 
 
@@ -65,7 +52,8 @@ def _cac(parent: etree._Element, name: str) -> etree._Element:
     return etree.SubElement(parent, f"{{{CAC}}}{name}")
 
 
-def _plain(value: object) -> str:
+def plain(value: object) -> str:
+    """A number or date as e-invoices and the visible page write it (no exponent, ISO dates)."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dt.date):
@@ -280,7 +268,9 @@ def facturx_pdf(doc: InvoiceDocument) -> bytes:
     metadata = {"author": doc.seller.name, "keywords": "Factur-X, Invoice",
                 "title": f"{doc.seller.name}: Invoice {doc.invoice_number}",
                 "subject": f"Factur-X invoice {doc.invoice_number} dated {doc.issue_date.isoformat()}"}
-    return facturx.generate_from_binary(_visual_pdf(doc), xml, flavor="factur-x", level="en16931",
+    from erp_export.invoice_page import invoice_page  # reportlab loads only when a PDF is made
+
+    return facturx.generate_from_binary(invoice_page(doc), xml, flavor="factur-x", level="en16931",
                                         check_xsd=True, pdf_metadata=metadata, lang="en-GB")
 
 
@@ -293,66 +283,3 @@ def write_files(doc: InvoiceDocument, directory: Path, formats: Iterable[Format]
         path.write_bytes(ubl_xml(doc) if kind == "ubl" else facturx_pdf(doc))
         written.append(path)
     return written
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The visual PDF
-
-
-FONT, BOLD_FONT = "Vera", "VeraBd"  # TrueType files shipped with reportlab, embedded as subsets
-
-
-@functools.cache
-def _styles() -> dict[str, ParagraphStyle]:
-    """The paragraph styles, after registering the embedded fonts with reportlab (once per process)."""
-    for name in (FONT, BOLD_FONT):
-        pdfmetrics.registerFont(TTFont(name, f"{name}.ttf"))
-    body = ParagraphStyle("body", fontName=FONT, fontSize=8, leading=11)
-    return {"body": body, "title": ParagraphStyle("title", body, fontName=BOLD_FONT, fontSize=14, leading=20),
-            "number": ParagraphStyle("number", body, alignment=TA_RIGHT)}
-
-
-def _text(text: str, style: str = "body") -> Paragraph:
-    return Paragraph(escape(text), _styles()[style])
-
-
-def _lines_table(doc: InvoiceDocument) -> Table:
-    """Description, quantity, unit price, VAT category and rate, net amount: one row per line."""
-    header = [_text("Description")] + [_text(name, "number") for name in ("Qty", "Price", "VAT", "Net")]
-    rows = [[_text(line.description), _text(_plain(line.quantity), "number"),
-             _text(_plain(line.unit_price), "number"), _text(f"{line.vat_category} {_plain(line.vat_rate)}", "number"),
-             _text(_plain(line.net_amount), "number")] for line in doc.lines]
-    table = Table([header, *rows], colWidths=[88 * mm, 18 * mm, 24 * mm, 16 * mm, 24 * mm], repeatRows=1)
-    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                               ("RIGHTPADDING", (0, 0), (-1, -1), 2)]))
-    return table
-
-
-def _visual_pdf(doc: InvoiceDocument) -> bytes:
-    """The human-readable invoice: parties, dates and period, the lines, the VAT breakdown, totals and payment."""
-    seller, buyer = doc.seller, doc.buyer
-    story: list[Flowable] = [
-        _text(f"{'Credit note' if doc.type_code == '381' else 'Invoice'} {doc.invoice_number}", "title"),
-        _text(f"{seller.name}, {seller.address.street or ''} {seller.address.postal_code or ''} "
-              f"{seller.address.city or ''} {seller.address.country}   VAT {seller.vat_id or '-'}"),
-        _text(f"To: {buyer.name} ({buyer.erp_customer_number}), {buyer.address.street or ''} "
-              f"{buyer.address.postal_code or ''} {buyer.address.city or ''} {buyer.address.country}"
-              f"   VAT {buyer.vat_id or '-'}"),
-        _text(f"Date {doc.issue_date.isoformat()}   Due {doc.due_date.isoformat() if doc.due_date else '-'}   "
-              f"Period {doc.period_start.isoformat()} .. {doc.period_end.isoformat()}   Reference {doc.external_ref}"),
-        Spacer(0, 4 * mm), _lines_table(doc), Spacer(0, 4 * mm),
-        *(_text(f"VAT {row.category} {_plain(row.rate)}% on {_plain(row.taxable_amount)}: "
-                f"{_plain(row.tax_amount)} {doc.currency}") for row in doc.vat_breakdown),
-        _text(f"Total net {_plain(doc.total_net)}   VAT {_plain(doc.total_vat)}   "
-              f"Total {_plain(doc.total_gross)} {doc.currency}"),
-    ]
-    if seller.iban:
-        story.append(_text(f"Please pay to {seller.iban}, reference {doc.invoice_number}"))
-    if doc.note:
-        story += [Spacer(0, 4 * mm), _text(doc.note)]
-    out = io.BytesIO()
-    margin = 15 * mm  # the title and author are written by factur-x with the XMP metadata
-    SimpleDocTemplate(out, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                      bottomMargin=margin, initialFontName=FONT).build(story)
-    return out.getvalue()
