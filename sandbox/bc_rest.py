@@ -27,8 +27,10 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sandbox.bc_soap import AUDIENCE, VAT_POSTING_SETUP, customers
-from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
+from sandbox.core import Clock, Request, Response, SandboxApp
 from sandbox.entra import TENANT_DOMAINS, TENANT_ID, verify_bearer
+from sandbox.routing import Routes
+from sandbox.state_file import StateFile
 
 PREFIX = "/v2.0"
 ENVIRONMENT = "production"
@@ -392,7 +394,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
 
     def operation(method: str, pattern: str, handler: Any) -> None:
         operations.append((method, re.compile(pattern, re.IGNORECASE), handler))
-        app.route(method, API + pattern)(direct(handler))
+        Routes(app)(method, API + pattern)(direct(handler))
 
     def run(handler: Any, request: Request) -> Response:
         try:
@@ -413,7 +415,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
 
         return serve
 
-    @app.route("GET", API + r"/companies")
+    @Routes(app)("GET", API + r"/companies")
     def companies(request: Request) -> Response:
         refused = guard(request) or throttled(request, 1)
         return refused or Response(200, {"value": [{"id": company.id, "name": COMPANY_NAME,
@@ -432,13 +434,13 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
     operation("DELETE", line_route, delete_line)
     operation("POST", INVOICE + r"/Microsoft\.NAV\.post", post_invoice)
 
-    @app.route("GET", r"/__admin/state")
+    @Routes(app)("GET", r"/__admin/state")
     def admin_state(request: Request) -> Response:
         with company.lock:
             return Response(200, {"company_id": company.id, "throttled": bucket.refused, "invoices": [
                 _render_invoice(inv, expand=True) for inv in company.state["invoices"].values()]})
 
-    @app.route("POST", API + r"/\$batch")
+    @Routes(app)("POST", API + r"/\$batch")
     def batch(request: Request) -> Response:
         refused = guard(request)
         if refused:

@@ -30,8 +30,10 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
+from sandbox.core import Clock, Request, Response, SandboxApp
 from sandbox.entra import verify_bearer
+from sandbox.routing import Routes
+from sandbox.state_file import StateFile
 
 PREFIX = ""  # the shipped config.yaml addresses https://<host>:<port>/WS/Wolkwerk/Page/SalesInvoice
 AUDIENCE = "https://api.businesscentral.dynamics.com"  # Entra tokens for BC online (SOAP and API)
@@ -460,13 +462,13 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
     def company_ok(request: Request) -> bool:
         return unquote(request.params["company"]) == COMPANY
 
-    @app.route("GET", r"/__admin/state")
+    @Routes(app)("GET", r"/__admin/state")
     def admin_state(request: Request) -> Response:
         with page.lock:
             return Response(200, {"invoices": list(page.state["invoices"].values()),
                                   "posted": list(page.state["posted"].values())})
 
-    @app.route("GET", r"/WS/(?P<company>[^/]+)/Page/SalesInvoice")
+    @Routes(app)("GET", r"/WS/(?P<company>[^/]+)/Page/SalesInvoice")
     def get_wsdl(request: Request) -> Response:
         if not authorised(request):
             return Response(401, None, {"WWW-Authenticate": 'Basic realm=""'})
@@ -474,7 +476,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
             return Response(404, "<html><body>Service not found</body></html>", content_type="text/html")
         return Response(200, wsdl(), content_type="text/xml; charset=utf-8")
 
-    @app.route("POST", r"/WS/(?P<company>[^/]+)/Page/SalesInvoice")
+    @Routes(app)("POST", r"/WS/(?P<company>[^/]+)/Page/SalesInvoice")
     def soap(request: Request) -> Response:
         if not authorised(request):
             return Response(401, None, {"WWW-Authenticate": 'Basic realm=""'})

@@ -33,8 +33,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.core import Clock, Request, Response, SandboxApp, broken_json, corrupt
+from sandbox.core import Clock, Request, Response, SandboxApp
 from sandbox.entra import verify_bearer
+from sandbox.knobs import broken_json, corrupt
+from sandbox.routing import Routes
 from sandbox.scenario_microsoft import MicrosoftScenario, add_months, scenario
 
 PREFIX = ""
@@ -318,7 +320,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
         return int(state["o"]) if isinstance(state, dict) and state.get("h") == digest else None
 
-    @app.route("POST", r"/(?P<scope>.+)/providers/microsoft\.costmanagement/query")
+    @Routes(app)("POST", r"/(?P<scope>.+)/providers/microsoft\.costmanagement/query")
     def query(request: Request) -> Response:
         allowed = verify_bearer(request, AUDIENCE)
         if allowed is not True:
@@ -409,7 +411,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
             return broken_json(response.body)
         return response
 
-    @app.route("GET", r"/providers/microsoft\.billing/billingaccounts/(?P<ba>[^/]+)/customers")
+    @Routes(app)("GET", r"/providers/microsoft\.billing/billingaccounts/(?P<ba>[^/]+)/customers")
     def billing_customers(request: Request) -> Response:
         allowed = verify_bearer(request, AUDIENCE)
         if allowed is not True:

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
+from sandbox.core import Clock, Request, Response, SandboxApp
+from sandbox.routing import Routes
+from sandbox.state_file import StateFile
 
 PREFIX = ""
 DIVISION = 1234567
@@ -348,11 +350,11 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
             body["__next"] = f"{request.path}?{urlencode(query)}"
         return Response(200, {"d": body})
 
-    @app.route("POST", r"/api/oauth2/token")
+    @Routes(app)("POST", r"/api/oauth2/token")
     def token(request: Request) -> Response:
         return state.token(request.form())
 
-    @app.route("POST", r"/__admin/reauthorise")
+    @Routes(app)("POST", r"/__admin/reauthorise")
     def reauthorise(request: Request) -> Response:
         """A person consented again in Exact's login page: the authorisation code works once more."""
         with state.lock:
@@ -360,14 +362,14 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
             state.save()
         return Response(204)
 
-    @app.route("GET", r"/__admin/state")
+    @Routes(app)("GET", r"/__admin/state")
     def admin_state(request: Request) -> Response:
         with state.lock:
             body: dict[str, Any] = {key: list(state.data[key].values())
                                     for key in ("entries", "entry_lines", "invoices", "invoice_lines")}
             return Response(200, {**body, "throttled": state.throttled})
 
-    @app.route("GET", r"/api/v1/current/Me")
+    @Routes(app)("GET", r"/api/v1/current/Me")
     @api
     def me(request: Request) -> Response:
         return Response(200, {"d": {"results": [{"CurrentDivision": DIVISION, "UserName": "cspbill"}]}})
@@ -378,9 +380,9 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
 
         return handler
 
-    app.route("GET", r"/api/v1/(?P<division>\d+)/crm/Accounts")(api(master("accounts")))
-    app.route("GET", r"/api/v1/(?P<division>\d+)/financial/GLAccounts")(api(master("gl")))
-    app.route("GET", r"/api/v1/(?P<division>\d+)/logistics/Items")(api(master("items")))
+    Routes(app)("GET", r"/api/v1/(?P<division>\d+)/crm/Accounts")(api(master("accounts")))
+    Routes(app)("GET", r"/api/v1/(?P<division>\d+)/financial/GLAccounts")(api(master("gl")))
+    Routes(app)("GET", r"/api/v1/(?P<division>\d+)/logistics/Items")(api(master("items")))
 
     for kind, service, entity, lines_entity, key in (
         ("entry", "salesentry", "SalesEntries", "SalesEntryLines", "EntryID"),
@@ -398,18 +400,18 @@ def _document_routes(app: SandboxApp, api: Any, listing: Any, state: ExactState,
     def deferred(row: dict[str, Any]) -> dict[str, str]:
         return {lines_entity: f"/api/v1/{DIVISION}/{service}/{lines_entity}?$filter={key} eq guid'{row[key]}'"}
 
-    @app.route("GET", rf"{base}/{entity}")
+    @Routes(app)("GET", rf"{base}/{entity}")
     @api
     def list_documents(request: Request) -> Response:
         return listing(request, list(state.data[documents].values()), deferred)
 
-    @app.route("POST", rf"{base}/{entity}")
+    @Routes(app)("POST", rf"{base}/{entity}")
     @api
     def create(request: Request) -> Response:
         created = state.create(kind, request.json() or {})
         return Response(201, {"d": _render(created, None, deferred(created))})
 
-    @app.route("PUT", rf"{base}/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
+    @Routes(app)("PUT", rf"{base}/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
     @api
     def update(request: Request) -> Response:
         document = state.data[documents].get(request.params["id"])
@@ -423,7 +425,7 @@ def _document_routes(app: SandboxApp, api: Any, listing: Any, state: ExactState,
         document.update({name: value for name, value in payload.items() if name not in (key, "Status")})
         return Response(204)
 
-    @app.route("DELETE", rf"{base}/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
+    @Routes(app)("DELETE", rf"{base}/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
     @api
     def delete(request: Request) -> Response:
         if state.data[documents].pop(request.params["id"], None) is None:
@@ -432,12 +434,12 @@ def _document_routes(app: SandboxApp, api: Any, listing: Any, state: ExactState,
             del state.data[f"{kind}_lines"][line_id]
         return Response(204)
 
-    @app.route("GET", rf"{base}/{lines_entity}")
+    @Routes(app)("GET", rf"{base}/{lines_entity}")
     @api
     def list_lines(request: Request) -> Response:
         return listing(request, list(state.data[f"{kind}_lines"].values()))
 
-    @app.route("POST", rf"{base}/{lines_entity}")
+    @Routes(app)("POST", rf"{base}/{lines_entity}")
     @api
     def add_line(request: Request) -> Response:
         payload = request.json() or {}
@@ -449,7 +451,7 @@ def _document_routes(app: SandboxApp, api: Any, listing: Any, state: ExactState,
         state.totals(kind, document_id)
         return Response(201, {"d": _render(line, None)})
 
-    @app.route("DELETE", rf"{base}/{lines_entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
+    @Routes(app)("DELETE", rf"{base}/{lines_entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
     @api
     def delete_line(request: Request) -> Response:
         line = state.data[f"{kind}_lines"].pop(request.params["id"], None)

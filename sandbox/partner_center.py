@@ -29,8 +29,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sandbox.core import Clock, RateWindow, Request, Response, SandboxApp, broken_json, corrupt
+from sandbox.core import Clock, Request, Response, SandboxApp
 from sandbox.entra import verify_bearer
+from sandbox.knobs import RateWindow, broken_json, corrupt
+from sandbox.routing import Routes
 from sandbox.scenario_microsoft import Customer, MicrosoftScenario, Subscription, add_months, scenario
 
 PREFIX = "/pc"
@@ -269,7 +271,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     def visible_customers(now: dt.datetime) -> list[Customer]:
         return [c for c in world.customers if any(s.purchased_at <= now for s in c.subscriptions)]
 
-    @app.route("GET", r"/v1/customers")
+    @Routes(app)("GET", r"/v1/customers")
     @guarded
     def customers(request: Request) -> Response:
         size = size_arg(request, MAX_CUSTOMER_PAGE, required=True)
@@ -286,7 +288,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             "customers",
         )
 
-    @app.route("GET", r"/v1/customers/(?P<cid>[^/]+)")
+    @Routes(app)("GET", r"/v1/customers/(?P<cid>[^/]+)")
     @guarded
     def customer(request: Request) -> Response:
         found = world.customer(request.params["cid"])
@@ -294,7 +296,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return error(404, 1000, f"Customer {request.params['cid']} was not found.")
         return Response(200, customer_json(found))
 
-    @app.route("GET", r"/v1/customers/(?P<cid>[^/]+)/subscriptions")
+    @Routes(app)("GET", r"/v1/customers/(?P<cid>[^/]+)/subscriptions")
     @guarded
     def subscriptions(request: Request) -> Response:
         cid, now = request.params["cid"], request.clock.now()
@@ -316,7 +318,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         return next((s for s in (found.subscriptions if found else [])
                      if s.id == request.params["sid"] and s.purchased_at <= now), None)
 
-    @app.route("GET", r"/v1/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
+    @Routes(app)("GET", r"/v1/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
     @guarded
     def subscription(request: Request) -> Response:
         sub = purchased(request)
@@ -324,7 +326,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return error(404, 1000, f"Subscription {request.params['sid']} was not found.")
         return Response(200, subscription_json(sub, request.clock.now()))
 
-    @app.route("PATCH", r"/v1/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
+    @Routes(app)("PATCH", r"/v1/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
     @guarded
     def update_subscription(request: Request) -> Response:
         """Quantity change or cancellation with the full subscription as body (§2.4, §3.5)."""
@@ -396,7 +398,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         base = f"/v1/invoices/{route}/lineitems?{query}&size={size}"
         return page(request, f"lineitems:{route}", lines, size, f"{base}&seekOperation=Next", base, "lineitems")
 
-    @app.route("GET", r"/v1/invoices/unbilled/lineitems")
+    @Routes(app)("GET", r"/v1/invoices/unbilled/lineitems")
     @guarded
     def unbilled(request: Request) -> Response:
         current = request.clock.now().date().replace(day=1)
@@ -406,7 +408,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         start = current if period == "current" else add_months(current, -1)
         return line_items(request, start, add_months(start, 1) - dt.timedelta(days=1), "unbilled", "")
 
-    @app.route("GET", r"/v1/invoices/(?P<invoice>[^/]+)/lineitems")
+    @Routes(app)("GET", r"/v1/invoices/(?P<invoice>[^/]+)/lineitems")
     @guarded
     def billed(request: Request) -> Response:
         invoice = request.params["invoice"]
@@ -506,10 +508,10 @@ def _graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
             }
         return Response(202, None, {"Location": f"{host(request)}{GRAPH_ROOT}/operations/{operation_id}"})
 
-    app.route("POST", rf"{GRAPH_ROOT}/reconciliation/billed/export")(lambda request: start(request, "billed"))
-    app.route("POST", rf"{GRAPH_ROOT}/reconciliation/unbilled/export")(lambda request: start(request, "unbilled"))
+    Routes(app)("POST", rf"{GRAPH_ROOT}/reconciliation/billed/export")(lambda request: start(request, "billed"))
+    Routes(app)("POST", rf"{GRAPH_ROOT}/reconciliation/unbilled/export")(lambda request: start(request, "unbilled"))
 
-    @app.route("GET", rf"{GRAPH_ROOT}/operations/(?P<op>[^/]+)")
+    @Routes(app)("GET", rf"{GRAPH_ROOT}/operations/(?P<op>[^/]+)")
     def operation(request: Request) -> Response:
         refused = guarded(request)
         if refused:
@@ -542,7 +544,7 @@ def _graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
             )
         return Response(200, body)
 
-    @app.route("GET", rf"{GRAPH_ROOT}/manifests/(?P<op>[^/]+)")
+    @Routes(app)("GET", rf"{GRAPH_ROOT}/manifests/(?P<op>[^/]+)")
     def manifest(request: Request) -> Response:
         refused = guarded(request)
         if refused:
@@ -568,7 +570,7 @@ def _graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
             },
         )
 
-    @app.route("GET", r"/blob/exports/(?P<op>[^/]+)/part-(?P<n>\d+)\.json\.gz")
+    @Routes(app)("GET", r"/blob/exports/(?P<op>[^/]+)/part-(?P<n>\d+)\.json\.gz")
     def blob(request: Request) -> Response:
         found = operations.get(request.params["op"])
         if found is None or request.arg("sig") != found["sig"]:
