@@ -31,7 +31,8 @@ from sandbox import distributor
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
 from sandbox.knobs import corrupt
 from sandbox.routing import Routes
-from sandbox.scenario_distributors import IngramWorld, ingram_world, month_end_of, month_start_of
+from sandbox.scenario_distributors.ingram import IngramWorld, ingram_world, money
+from sandbox.scenario_distributors.seats import month_end_of, month_start_of
 
 PREFIX = "/ingram"  # matches the shipped config.yaml (https://127.0.0.1:8445/ingram)
 CREDENTIALS: dict[str, str] = {
@@ -54,10 +55,6 @@ def _error(status: int, code: str, message: str) -> Response:
 
 def _envelope(chunk: list[dict[str, Any]], offset: int, limit: int, total: int) -> dict[str, Any]:
     return {"data": chunk, "pagination": {"offset": offset, "limit": limit, "total": total}}
-
-
-def _money(amount: Decimal) -> dict[str, str]:
-    return {"amount": f"{amount.quantize(Decimal('0.0001'))}", "currency": "EUR"}
 
 
 class _Ingram:
@@ -154,13 +151,13 @@ class _Ingram:
             total_price += price * quantity
             total_cost += cost * quantity
             total_provider += provider * quantity
-            products.append({**line, "quantity": quantity, "extendedPrice": _money(price * quantity),
-                             "totalSubscriptionPrice": _money(price * quantity),
-                             "totalSubscriptionCost": _money(cost * quantity),
-                             "totalSubscriptionProviderCost": _money(provider * quantity)})
+            products.append({**line, "quantity": quantity, "extendedPrice": money(price * quantity),
+                             "totalSubscriptionPrice": money(price * quantity),
+                             "totalSubscriptionCost": money(cost * quantity),
+                             "totalSubscriptionProviderCost": money(provider * quantity)})
         view = {**subscription, "lastModifiedDate": last_change.isoformat(), "products": products,
-                "totalPrice": _money(total_price), "totalSubscriptionPrice": _money(total_price),
-                "totalSubscriptionCost": _money(total_cost), "totalSubscriptionProviderCost": _money(total_provider)}
+                "totalPrice": money(total_price), "totalSubscriptionPrice": money(total_price),
+                "totalSubscriptionCost": money(total_cost), "totalSubscriptionProviderCost": money(total_provider)}
         if not self.settings["newer_fields"]:
             for name in _NEWER_FIELDS:
                 view.pop(name, None)
@@ -173,8 +170,8 @@ class _Ingram:
     def _detail(self, kind: str, line: dict[str, Any], quantity: int) -> dict[str, Any]:
         price = Decimal(line["unitPrice"]["amount"])
         return {"type": kind, "mpn": line["mpn"], "productId": line["id"], "duration": {"type": "month", "duration": 1},
-                "quantity": quantity, "unitPrice": _money(price), "extendedPrice": _money(price * quantity),
-                "discount": _money(Decimal(0)), "taxAmount": _money(Decimal(0))}
+                "quantity": quantity, "unitPrice": money(price), "extendedPrice": money(price * quantity),
+                "discount": money(Decimal(0)), "taxAmount": money(Decimal(0))}
 
     def _order(self, kind: str, subscription: dict[str, Any], when: dt.date, details: list[dict[str, Any]],
                ) -> dict[str, Any]:
@@ -200,13 +197,13 @@ class _Ingram:
         share = Decimal((month_end_of(day.replace(day=1)) - day).days + 1) / Decimal(month_end_of(day).day)
         price = Decimal(line["unitPrice"]["amount"])
         delta = abs(new - old)
-        prorated = _money(price * delta * share)
+        prorated = money(price * delta * share)
         if new >= old:
             details = [{**self._detail("recurring", line, delta), "extendedPrice": prorated}]
         else:
             details = [self._detail("downgrade", line, delta),
                        {**self._detail("recurringRefund", line, delta),
-                        "extendedPrice": _money(-price * delta * share)}]
+                        "extendedPrice": money(-price * delta * share)}]
         return {"id": order_id, "orderNumber": f"SO-{order_id}", "type": "change", "status": "completed",
                 "customerId": subscription["customerId"], "subscriptionId": subscription["id"],
                 "creationDate": day.isoformat(), "creationTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),

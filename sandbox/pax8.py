@@ -28,15 +28,15 @@ from typing import Any
 from sandbox import distributor
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
 from sandbox.routing import Routes
-from sandbox.scenario_distributors import (
+from sandbox.scenario_distributors.pax8 import (
     Pax8World,
     mixed_instant,
     month_item,
-    month_start_of,
     pax8_world,
     prorate_item,
     usage_lines,
 )
+from sandbox.scenario_distributors.seats import month_start_of
 
 PREFIX = "/pax8/v1"  # matches the shipped config.yaml (https://127.0.0.1:8444/pax8/v1)
 CREDENTIALS: dict[str, str] = {
