@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sandbox.bc_soap import AUDIENCE, VAT_POSTING_SETUP, customers
+from sandbox.business_central import AUDIENCE, VAT_POSTING_SETUP, customers
 from sandbox.core import Clock, Request, Response, SandboxApp
 from sandbox.entra import TENANT_DOMAINS, TENANT_ID, verify_bearer
 from sandbox.routing import Routes
