@@ -160,7 +160,9 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     def known_tenant(tenant: str) -> bool:
         return tenant.lower() in (TENANT_ID, *TENANT_DOMAINS, "organizations", "common")
 
-    @Routes(app)("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration")
+    tenant_routes = Routes(app, r"/(?P<tenant>[^/]+)")
+
+    @tenant_routes("GET", r"/v2\.0/\.well-known/openid-configuration")
     def discovery(request: Request) -> Response:
         tenant = request.params["tenant"]
         if not known_tenant(tenant):
@@ -276,8 +278,8 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             clock.now(),
         )
 
-    Routes(app)("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token")(
+    tenant_routes("POST", r"/oauth2/v2\.0/token")(
         lambda request: token_endpoint(request, v1=False)
     )
-    Routes(app)("POST", r"/(?P<tenant>[^/]+)/oauth2/token")(lambda request: token_endpoint(request, v1=True))
+    tenant_routes("POST", r"/oauth2/token")(lambda request: token_endpoint(request, v1=True))
     return app

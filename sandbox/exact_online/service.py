@@ -107,11 +107,10 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
             body["__next"] = f"{request.path}?{urlencode(query)}"
         return Response(200, {"d": body})
 
-    @Routes(app)("POST", r"/api/oauth2/token")
-    def token(request: Request) -> Response:
-        return state.token(request.form())
+    Routes(app, "/api/oauth2")("POST", r"/token")(lambda request: state.token(request.form()))
+    admin = Routes(app, "/__admin")
 
-    @Routes(app)("POST", r"/__admin/reauthorise")
+    @admin("POST", r"/reauthorise")
     def reauthorise(request: Request) -> Response:
         """A person consented again in Exact's login page: the authorisation code works once more."""
         with state.lock:
@@ -119,7 +118,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
             state.save()
         return Response(204)
 
-    @Routes(app)("GET", r"/__admin/state")
+    @admin("GET", r"/state")
     def admin_state(request: Request) -> Response:
         with state.lock:
             body: dict[str, Any] = {key: list(state.data[key].values())
