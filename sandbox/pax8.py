@@ -363,16 +363,19 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return _error(400, "BAD_REQUEST", "unsupported sort", request.path)
         return state.page(request, ordered)
 
+    def summary_of(request: Request) -> dict[str, Any] | None:
+        return next((s for s in world.usage_summaries if s["id"] == request.params["id"]), None)
+
     @api("GET", r"/usage-summaries/(?P<id>[^/]+)")
     def usage_summary(request: Request) -> Response:
-        found = next((s for s in world.usage_summaries if s["id"] == request.params["id"]), None)
+        found = summary_of(request)
         if not found:
             return _error(404, "NOT_FOUND", "Usage summary not found", request.path)
         return Response(200, state.usage_summary_view(found))
 
     @api("GET", r"/usage-summaries/(?P<id>[^/]+)/usage-lines")
     def lines(request: Request) -> Response:
-        found = next((s for s in world.usage_summaries if s["id"] == request.params["id"]), None)
+        found = summary_of(request)
         if not found:
             return _error(404, "NOT_FOUND", "Usage summary not found", request.path)
         raw_day = request.arg("usageDate")
