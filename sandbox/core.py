@@ -1,9 +1,10 @@
-"""The small HTTP(S) server every vendor sandbox is built on: routing, an injectable clock, fault knobs, admin routes.
+"""The small HTTP(S) server every vendor sandbox is built on: requests, an injectable clock, fault knobs, admin routes.
 
-A vendor module creates a ``SandboxApp``, registers its routes with ``@app.route("GET", r"/v1/customers")`` and is
-served by ``SandboxServer`` on 127.0.0.1. Faults are armed per route through ``POST /__admin/faults`` (or
-``app.faults.arm(...)`` in-process) so tests and the demo can inject 429s, 5xx, slow answers, dropped connections
-and malformed records without the connector knowing it talks to a sandbox.
+A vendor module creates a ``SandboxApp``, registers its routes through ``sandbox.routing.Routes`` (for example
+``Routes(app, guard=...)("GET", r"/v1/customers")``) and is served by ``SandboxServer`` on 127.0.0.1. Faults
+are armed per route through ``POST /__admin/faults`` (or ``app.faults.arm(...)`` in-process) so tests and the
+demo can inject 429s, 5xx, slow answers, dropped connections and malformed records without the connector knowing
+it talks to a sandbox.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import re
 import socket
 import ssl
@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox.routing import Router, Routes
 from sandbox.tls import TlsFiles
 
 
@@ -162,10 +162,11 @@ class Response:
             return self.body, self.content_type or "application/octet-stream"
         if isinstance(self.body, str):
             return self.body.encode("utf-8"), self.content_type or "text/plain; charset=utf-8"
-        return json.dumps(self.body, default=_json_default).encode("utf-8"), self.content_type or "application/json"
+        return json.dumps(self.body, default=json_default).encode("utf-8"), self.content_type or "application/json"
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """How sandbox JSON writes what ``json`` cannot: Decimals as numbers, dates and times in ISO form."""
     if isinstance(value, Decimal):
         return float(value) if value != value.to_integral_value() else int(value)
     if isinstance(value, dt.datetime):
@@ -187,28 +188,13 @@ class SandboxApp:
         self.faults = FaultBook()
         self.calls: list[tuple[str, str]] = []  # (method, path) of every request, for contract tests
         self.received: list[Received] = []  # the same requests with query, headers and body (contract tests)
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.router = Router()
         self._lock = threading.Lock()
-        self.route("POST", r"/__admin/faults")(self._admin_arm)
-        self.route("DELETE", r"/__admin/faults")(self._admin_clear)
-        self.route("GET", r"/__admin/faults")(lambda req: Response(body=self.faults.listing()))
-        self.route("POST", r"/__admin/clock")(self._admin_clock)
-
-    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
-        compiled = re.compile(pattern, re.IGNORECASE)
-
-        def register(handler: Handler) -> Handler:
-            self._routes.append((method.upper(), compiled, handler))
-            return handler
-
-        return register
-
-    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-        for want, pattern, handler in self._routes:
-            match = pattern.fullmatch(path)
-            if match and want == method:
-                return handler, match.groupdict()
-        return None
+        admin = Routes(self, "/__admin")
+        admin("POST", r"/faults")(self._admin_arm)
+        admin("DELETE", r"/faults")(self._admin_clear)
+        admin("GET", r"/faults")(lambda req: Response(body=self.faults.listing()))
+        admin("POST", r"/clock")(self._admin_clock)
 
     def _admin_arm(self, request: Request) -> Response:
         spec = dict(request.json())
@@ -257,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif fault.kind == "status":
                 self._send(Response(fault.status, fault.body, dict(fault.headers)))
                 return
-        resolved = app.resolve(method, path)
+        resolved = app.router.resolve(method, path)
         if resolved is None:
             self._send(Response(404, {"error": "no such route", "path": path}))
             return
@@ -352,88 +338,3 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-class StateFile:
-    """A sandbox's in-memory state mirrored to one JSON file, so an ERP "remembers" between two CLI runs.
-
-    Written atomically (temp file, fsync, rename): a demo killed mid-write keeps the previous state. Decimals are
-    stored as strings and come back as ``Decimal``.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def load(self) -> Any:
-        if not self.path.exists():
-            return None
-        return json.loads(self.path.read_text("utf-8"), parse_float=Decimal,
-                          object_hook=lambda obj: {k: _revive(v) for k, v in obj.items()})
-
-    def save(self, state: Any) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(self.path.name + ".tmp")
-        with temp.open("w", encoding="utf-8") as handle:
-            json.dump(state, handle, default=lambda v: {"__decimal__": str(v)} if isinstance(v, Decimal)
-                      else _json_default(v))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.path)
-
-
-def _revive(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"__decimal__"}:
-        return Decimal(value["__decimal__"])
-    return value
-
-
-# Knob helpers shared by the distributor sandboxes (Pax8, Ingram CMP).
-
-
-class RateWindow:
-    """At most ``limit`` calls per rolling minute of real time; the answer to "may this call pass?".
-
-    Real time, not the sandbox clock: tests freeze the clock at a night, but a quota is about wall-clock bursts.
-    """
-
-    def __init__(self, limit: int | None) -> None:
-        self.limit = limit
-        self._stamps: list[float] = []
-        self._lock = threading.Lock()
-
-    def admit(self) -> float:
-        """0 when the call may pass, else the seconds until a slot frees up."""
-        with self._lock:
-            now = time.monotonic()
-            self._stamps = [stamp for stamp in self._stamps if now - stamp < 60.0]
-            if self.limit is not None and len(self._stamps) >= self.limit:
-                return max(0.001, 60.0 - (now - self._stamps[0]))
-            self._stamps.append(now)
-            return 0.0
-
-
-def broken_json(body: Any) -> Response:
-    """A 200 whose JSON body stops halfway, as a proxy cutting a page does (knob ``broken_page``)."""
-    payload, content_type = Response(body=body).encode()
-    return Response(200, payload[: max(1, len(payload) // 2)], content_type=content_type)
-
-
-def corrupt(records: list[dict[str, Any]], fault: Fault) -> list[dict[str, Any]]:
-    """Copies of ``records`` with one field of one record replaced (knob ``malformed``).
-
-    ``fault.body`` may name ``{"index": 0, "field": "quantity", "value": "twelve"}``; a dotted field walks into
-    nested objects (``unitCost.amount``), a ``products.0.quantity`` path into lists.
-    """
-    spec = {"index": 0, "field": "quantity", "value": "not-a-number", **(fault.body or {})}
-    out = [json.loads(Response(body=record).encode()[0], parse_float=Decimal) for record in records]
-    if not out:
-        return out
-    target: Any = out[min(int(spec["index"]), len(out) - 1)]
-    *parents, last = str(spec["field"]).split(".")
-    for part in parents:
-        target = target[int(part)] if isinstance(target, list) else target[part]
-    if isinstance(target, list):
-        target[int(last)] = spec["value"]
-    else:
-        target[last] = spec["value"]
-    return out

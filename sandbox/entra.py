@@ -22,6 +22,7 @@ from typing import Any, Literal
 import jwt
 
 from sandbox.core import Clock, Request, Response, SandboxApp
+from sandbox.routing import Routes
 
 PREFIX = ""
 TENANT_ID = "6f1e9a0c-2b7d-4c55-9e1a-0d3c5b7a9f21"
@@ -159,7 +160,9 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     def known_tenant(tenant: str) -> bool:
         return tenant.lower() in (TENANT_ID, *TENANT_DOMAINS, "organizations", "common")
 
-    @app.route("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration")
+    tenant_routes = Routes(app, r"/(?P<tenant>[^/]+)")
+
+    @tenant_routes("GET", r"/v2\.0/\.well-known/openid-configuration")
     def discovery(request: Request) -> Response:
         tenant = request.params["tenant"]
         if not known_tenant(tenant):
@@ -275,8 +278,8 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             clock.now(),
         )
 
-    app.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token")(
+    tenant_routes("POST", r"/oauth2/v2\.0/token")(
         lambda request: token_endpoint(request, v1=False)
     )
-    app.route("POST", r"/(?P<tenant>[^/]+)/oauth2/token")(lambda request: token_endpoint(request, v1=True))
+    tenant_routes("POST", r"/oauth2/token")(lambda request: token_endpoint(request, v1=True))
     return app

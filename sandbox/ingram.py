@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import secrets
-import threading
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sandbox.core import Clock, RateWindow, Request, Response, SandboxApp, broken_json, corrupt
-from sandbox.scenario_distributors import IngramWorld, ingram_world, month_end_of, month_start_of
+from sandbox import distributor
+from sandbox.core import Clock, Handler, Request, Response, SandboxApp
+from sandbox.knobs import corrupt
+from sandbox.routing import Routes
+from sandbox.scenario_distributors.ingram import IngramWorld, ingram_world, money
+from sandbox.scenario_distributors.seats import month_end_of, month_start_of
 
 PREFIX = "/ingram"  # matches the shipped config.yaml (https://127.0.0.1:8445/ingram)
 CREDENTIALS: dict[str, str] = {
@@ -47,15 +48,13 @@ _LIST_FIELDS = ("id", "name", "customerId", "status", "attributes", "renewalStat
                 "lastModifiedDate")
 _NEWER_FIELDS = ("expirationDate", "billingPeriod", "subscriptionPeriod", "billingModel")
 
-Handler = Callable[[Request], Response]
-
 
 def _error(status: int, code: str, message: str) -> Response:
     return Response(status, {"code": code, "message": message})
 
 
-def _money(amount: Decimal) -> dict[str, str]:
-    return {"amount": f"{amount.quantize(Decimal('0.0001'))}", "currency": "EUR"}
+def _envelope(chunk: list[dict[str, Any]], offset: int, limit: int, total: int) -> dict[str, Any]:
+    return {"data": chunk, "pagination": {"offset": offset, "limit": limit, "total": total}}
 
 
 class _Ingram:
@@ -64,13 +63,12 @@ class _Ingram:
     def __init__(self, world: IngramWorld, clock: Clock) -> None:
         self.world = world
         self.clock = clock
-        self.tokens: dict[str, dt.datetime] = {}
+        self.tokens = distributor.TokenBook(clock, "sbx-cmp-", 32)
         self.orders: list[dict[str, Any]] = []
         self.settings: dict[str, Any] = {"token_ttl": TOKEN_LIFETIME, "quota_per_minute": None,
                                          "quota_retry_after": True, "newer_fields": True, "max_limit": 100,
                                          "public_scheme": "http"}
-        self.quota = RateWindow(None)
-        self.lock = threading.Lock()
+        self.quota = distributor.Quota(None)
         self.customers = {customer["id"]: customer for customer in world.customers}
         self.subscriptions = {subscription["id"]: subscription for subscription in world.subscriptions}
         for subscription in world.subscriptions:
@@ -83,37 +81,27 @@ class _Ingram:
 
     # every request: subscription key, correlation id
 
-    def keyed(self, handler: Handler, bearer: bool = True) -> Handler:
-        """Subscription key (and bearer) checks, the per-key quota, and ``X-Correlation-ID`` on the answer."""
+    def guard(self, request: Request, handler: Handler) -> Response:
+        """Subscription key and bearer checks, the per-key quota, and ``X-Correlation-ID`` on the answer."""
+        return self._answer(request, handler, bearer=True)
 
-        def guarded(request: Request) -> Response:
-            response = self._guard(request, bearer) or handler(request)
-            response.headers.setdefault("X-Correlation-ID", str(uuid.uuid4()))
-            return response
+    def key_guard(self, request: Request, handler: Handler) -> Response:
+        """The same without a bearer: ``/token`` itself and paths that do not exist."""
+        return self._answer(request, handler, bearer=False)
 
-        return guarded
+    def _answer(self, request: Request, handler: Handler, bearer: bool) -> Response:
+        response = self._refusal(request, bearer) or handler(request)
+        response.headers.setdefault("X-Correlation-ID", str(uuid.uuid4()))
+        return response
 
-    def _guard(self, request: Request, bearer: bool) -> Response | None:
+    def _refusal(self, request: Request, bearer: bool) -> Response | None:
         if request.header("X-Subscription-Key") != CREDENTIALS["subscription_key"]:
             return _error(401, "Unauthorized", "Access denied due to missing or invalid subscription key.")
-        if bearer:
-            if request.has_fault("expire_token"):
-                with self.lock:
-                    self.tokens.clear()
-            header = request.header("Authorization") or ""
-            with self.lock:
-                issued = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
-            if issued is None or self.clock.now() >= issued + dt.timedelta(seconds=int(self.settings["token_ttl"])):
-                return _error(401, "Unauthorized", "Invalid or expired token.")
+        if bearer and not self.tokens.accepts(request, int(self.settings["token_ttl"])):
+            return _error(401, "Unauthorized", "Invalid or expired token.")
         quota = self.settings["quota_per_minute"]
-        self.quota.limit = int(quota) if quota is not None else None
-        wait = self.quota.admit()
-        if wait:
-            response = _error(429, "TooManyRequests", "Rate limit is exceeded.")
-            if self.settings["quota_retry_after"]:
-                response.headers["Retry-After"] = str(int(wait) + 1)
-            return response
-        return None
+        return self.quota.refuse(int(quota) if quota is not None else None, self.settings["quota_retry_after"],
+                                 lambda: _error(429, "TooManyRequests", "Rate limit is exceeded."))
 
     def issue(self, request: Request) -> Response:
         header = request.header("Authorization") or ""
@@ -129,15 +117,16 @@ class _Ingram:
             marketplace = None
         if marketplace not in MARKETPLACES:
             return _error(400, "BadRequest", f"Unknown marketplace {marketplace!r}.")
-        token = "sbx-cmp-" + secrets.token_urlsafe(32)
-        with self.lock:
-            self.tokens[token] = self.clock.now()
+        token, _ = self.tokens.issue()
         return Response(200, {"token": token, "expiresInSeconds": int(self.settings["token_ttl"])})
 
     # views
 
     def page(self, request: Request, items: list[dict[str, Any]]) -> Response:
         """``{data, pagination: {offset, limit, total}}``; ``limit`` above ``max_limit`` is clamped and reported."""
+        return distributor.page(request, items, self._window, _envelope)
+
+    def _window(self, request: Request) -> tuple[int, int] | Response:
         try:
             offset = int(request.arg("offset", "0") or 0)
             limit = int(request.arg("limit", str(DEFAULT_LIMIT)) or DEFAULT_LIMIT)
@@ -145,13 +134,7 @@ class _Ingram:
             return _error(400, "BadRequest", "offset and limit must be integers.")
         if offset < 0 or limit < 1:
             return _error(400, "BadRequest", "offset must be >= 0 and limit >= 1.")
-        limit = min(limit, int(self.settings["max_limit"]))
-        chunk = items[offset:offset + limit]
-        malformed = request.has_fault("malformed")
-        if malformed:
-            chunk = corrupt(chunk, malformed)
-        body = {"data": chunk, "pagination": {"offset": offset, "limit": limit, "total": len(items)}}
-        return broken_json(body) if request.has_fault("broken_page") else Response(200, body)
+        return offset, min(limit, int(self.settings["max_limit"]))
 
     def detailed(self, subscription: dict[str, Any]) -> dict[str, Any]:
         now = self.clock.now()
@@ -168,13 +151,13 @@ class _Ingram:
             total_price += price * quantity
             total_cost += cost * quantity
             total_provider += provider * quantity
-            products.append({**line, "quantity": quantity, "extendedPrice": _money(price * quantity),
-                             "totalSubscriptionPrice": _money(price * quantity),
-                             "totalSubscriptionCost": _money(cost * quantity),
-                             "totalSubscriptionProviderCost": _money(provider * quantity)})
+            products.append({**line, "quantity": quantity, "extendedPrice": money(price * quantity),
+                             "totalSubscriptionPrice": money(price * quantity),
+                             "totalSubscriptionCost": money(cost * quantity),
+                             "totalSubscriptionProviderCost": money(provider * quantity)})
         view = {**subscription, "lastModifiedDate": last_change.isoformat(), "products": products,
-                "totalPrice": _money(total_price), "totalSubscriptionPrice": _money(total_price),
-                "totalSubscriptionCost": _money(total_cost), "totalSubscriptionProviderCost": _money(total_provider)}
+                "totalPrice": money(total_price), "totalSubscriptionPrice": money(total_price),
+                "totalSubscriptionCost": money(total_cost), "totalSubscriptionProviderCost": money(total_provider)}
         if not self.settings["newer_fields"]:
             for name in _NEWER_FIELDS:
                 view.pop(name, None)
@@ -187,8 +170,8 @@ class _Ingram:
     def _detail(self, kind: str, line: dict[str, Any], quantity: int) -> dict[str, Any]:
         price = Decimal(line["unitPrice"]["amount"])
         return {"type": kind, "mpn": line["mpn"], "productId": line["id"], "duration": {"type": "month", "duration": 1},
-                "quantity": quantity, "unitPrice": _money(price), "extendedPrice": _money(price * quantity),
-                "discount": _money(Decimal(0)), "taxAmount": _money(Decimal(0))}
+                "quantity": quantity, "unitPrice": money(price), "extendedPrice": money(price * quantity),
+                "discount": money(Decimal(0)), "taxAmount": money(Decimal(0))}
 
     def _order(self, kind: str, subscription: dict[str, Any], when: dt.date, details: list[dict[str, Any]],
                ) -> dict[str, Any]:
@@ -214,13 +197,13 @@ class _Ingram:
         share = Decimal((month_end_of(day.replace(day=1)) - day).days + 1) / Decimal(month_end_of(day).day)
         price = Decimal(line["unitPrice"]["amount"])
         delta = abs(new - old)
-        prorated = _money(price * delta * share)
+        prorated = money(price * delta * share)
         if new >= old:
             details = [{**self._detail("recurring", line, delta), "extendedPrice": prorated}]
         else:
             details = [self._detail("downgrade", line, delta),
                        {**self._detail("recurringRefund", line, delta),
-                        "extendedPrice": _money(-price * delta * share)}]
+                        "extendedPrice": money(-price * delta * share)}]
         return {"id": order_id, "orderNumber": f"SO-{order_id}", "type": "change", "status": "completed",
                 "customerId": subscription["customerId"], "subscriptionId": subscription["id"],
                 "creationDate": day.isoformat(), "creationTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -237,14 +220,6 @@ class _Ingram:
         self._seats(subscription, line).schedule(self.clock.now(), int(body["quantity"]))
         return Response(200, self.detailed(subscription))
 
-    def update_settings(self, request: Request) -> Response:
-        changes = request.json() or {}
-        unknown = set(changes) - set(self.settings)
-        if unknown:
-            return Response(400, {"error": f"unknown settings {sorted(unknown)}"})
-        self.settings.update(changes)
-        return Response(200, self.settings)
-
 
 def _between(value: str | None, start: str | None, end: str | None) -> bool:
     """Date-only range filters compare the ``yyyy-MM-dd`` prefix; both ends inclusive."""
@@ -258,18 +233,13 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     state = _Ingram(ingram_world(seed, month_start_of(clock.now())), clock)
     world = state.world
 
-    app.route("POST", r"/token")(state.keyed(state.issue, bearer=False))
-    app.route("POST", r"/__admin/ingram/quantity")(state.set_quantity)
-    app.route("POST", r"/__admin/ingram/settings")(state.update_settings)
+    keyed = Routes(app, guard=state.key_guard)
+    keyed("POST", r"/token")(state.issue)
+    keyed.not_found(lambda request: _error(404, "NotFound", "No such resource."))
+    distributor.admin_routes(app, "ingram", state.settings, state.set_quantity)
+    api = Routes(app, guard=state.guard)
 
-    def get(pattern: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            app.route("GET", pattern)(state.keyed(handler))
-            return handler
-
-        return register
-
-    @get(r"/customers")
+    @api("GET", r"/customers")
     def customers(request: Request) -> Response:
         items = world.customers
         for name in ("externalId", "email", "resellerId"):
@@ -280,12 +250,12 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             items = [c for c in items if str(request.arg("name")).lower() in c["name"].lower()]
         return state.page(request, items)
 
-    @get(r"/customers/(?P<id>[^/]+)")
+    @api("GET", r"/customers/(?P<id>[^/]+)")
     def customer(request: Request) -> Response:
         found = state.customers.get(request.params["id"])
         return Response(200, found) if found else _error(404, "NotFound", "Customer not found.")
 
-    @get(r"/subscriptions")
+    @api("GET", r"/subscriptions")
     def subscriptions(request: Request) -> Response:
         items = [state.listed(s) for s in world.subscriptions]
         for name in ("customerId", "status"):
@@ -296,7 +266,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
                  if _between(s["creationDate"], request.arg("creationDateFrom"), request.arg("creationDateTo"))]
         return state.page(request, items)
 
-    @get(r"/subscriptions/(?P<id>[^/]+)")
+    @api("GET", r"/subscriptions/(?P<id>[^/]+)")
     def subscription(request: Request) -> Response:
         found = state.subscriptions.get(request.params["id"])
         if not found:
@@ -307,7 +277,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             view = corrupt([view], malformed)[0]
         return Response(200, view)
 
-    @get(r"/orders")
+    @api("GET", r"/orders")
     def orders(request: Request) -> Response:
         items = state.timeline_orders()
         for name in ("customerId", "subscriptionId", "orderNumber", "status", "type"):
@@ -318,12 +288,12 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
                  if _between(o["creationDate"], request.arg("creationTimeFrom"), request.arg("creationTimeTo"))]
         return state.page(request, items)
 
-    @get(r"/orders/(?P<id>[^/]+)")
+    @api("GET", r"/orders/(?P<id>[^/]+)")
     def order(request: Request) -> Response:
         found = next((o for o in state.timeline_orders() if o["id"] == request.params["id"]), None)
         return Response(200, found) if found else _error(404, "NotFound", "Order not found.")
 
-    @get(r"/plans/(?P<id>[^/]+)")
+    @api("GET", r"/plans/(?P<id>[^/]+)")
     def plan(request: Request) -> Response:
         found = world.plans.get(request.params["id"])
         return Response(200, found) if found else _error(404, "NotFound", "Plan not found.")
@@ -333,16 +303,16 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         url = f"{state.settings['public_scheme']}://{host}{PREFIX}/reports/{report['id']}/download"
         return {**report, "downloadUrl": url}
 
-    @get(r"/reports")
+    @api("GET", r"/reports")
     def reports(request: Request) -> Response:
         return state.page(request, [report_view(request, r) for r in world.reports])
 
-    @get(r"/reports/(?P<id>[^/]+)")
+    @api("GET", r"/reports/(?P<id>[^/]+)")
     def report(request: Request) -> Response:
         found = next((r for r in world.reports if r["id"] == request.params["id"]), None)
         return Response(200, report_view(request, found)) if found else _error(404, "NotFound", "Report not found.")
 
-    @app.route("GET", r"/reports/(?P<id>[^/]+)/download")
+    @Routes(app)("GET", r"/reports/(?P<id>[^/]+)/download")
     def download(request: Request) -> Response:
         found = next((r for r in world.reports if r["id"] == request.params["id"]), None)
         if not found:
@@ -353,7 +323,4 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
                 for s in world.subscriptions for line in s["products"]]
         return Response(200, rows)
 
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        app.route(method, r"/(?!__admin/).*")(state.keyed(lambda request: _error(404, "NotFound", "No such resource."),
-                                                          bearer=False))
     return app

@@ -7,7 +7,7 @@ real ones. Seat counts follow the scenario's timelines at the sandbox clock, so 
 Knobs. Fault kinds (``POST /__admin/faults`` or ``app.faults.arm``) on any route: ``status`` (429 with or without
 ``Retry-After``, 500, 408 on draft items), ``delay`` (beyond the client's read timeout), ``drop``; Pax8-specific:
 ``expire_token`` (every issued token is revoked, the request gets 401), ``broken_page`` (a 200 whose JSON stops
-halfway), ``malformed`` (one record of the page gets a bad field, see ``sandbox.core.corrupt``).
+halfway), ``malformed`` (one record of the page gets a bad field, see ``sandbox.knobs.corrupt``).
 Settings (``POST /__admin/pax8/settings``): ``token_ttl`` seconds (sandbox clock, default 86400),
 ``rate_limit_per_minute`` (default 1000) and ``rate_limit_retry_after`` (send ``Retry-After`` with the 429),
 ``omit_empty_content`` (empty ``/invoices`` pages carry only ``page``, default on), ``mixed_dates`` (subscription
@@ -21,22 +21,22 @@ appending a history entry and a ``prorate`` draft item for the changed seats.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import threading
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sandbox.core import Clock, RateWindow, Request, Response, SandboxApp, broken_json, corrupt
-from sandbox.scenario_distributors import (
+from sandbox import distributor
+from sandbox.core import Clock, Handler, Request, Response, SandboxApp
+from sandbox.routing import Routes
+from sandbox.scenario_distributors.pax8 import (
     Pax8World,
     mixed_instant,
     month_item,
-    month_start_of,
     pax8_world,
     prorate_item,
     usage_lines,
 )
+from sandbox.scenario_distributors.seats import month_start_of
 
 PREFIX = "/pax8/v1"  # matches the shipped config.yaml (https://127.0.0.1:8444/pax8/v1)
 CREDENTIALS: dict[str, str] = {
@@ -48,8 +48,6 @@ AUDIENCES = ("https://api.pax8.com", "api://p8p.client")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 200
 TOKEN_LIFETIME = 86400
-
-Handler = Callable[[Request], Response]
 
 
 def _error(status: int, kind: str, message: str, path: str) -> Response:
@@ -69,13 +67,13 @@ class _Pax8:
         self.world = world
         self.clock = clock
         self.seed = seed
-        self.tokens: dict[str, dt.datetime] = {}
+        self.tokens = distributor.TokenBook(clock, "sbx-pax8-", 24)
         self.settings: dict[str, Any] = {
             "token_ttl": TOKEN_LIFETIME, "rate_limit_per_minute": 1000, "rate_limit_retry_after": True,
             "omit_empty_content": True, "invoice_status": True, "oversize": "reject", "history_shape": "cli",
             "mixed_dates": True,
         }
-        self.rate = RateWindow(1000)
+        self.quota = distributor.Quota(1000)
         self.lock = threading.Lock()
         self.companies = {company["id"]: company for company in world.companies}
         self.subscriptions = {subscription["id"]: subscription for subscription in world.subscriptions}
@@ -98,45 +96,39 @@ class _Pax8:
             "audience"
         ) not in AUDIENCES:
             return Response(401, {"error": "access_denied", "error_description": "Unauthorized"})
-        token = "sbx-pax8-" + secrets.token_urlsafe(24)
-        now = self.clock.now()
+        token, now = self.tokens.issue()
         ttl = int(self.settings["token_ttl"])
-        with self.lock:
-            self.tokens[token] = now
         if camel:
             return Response(200, {"token": token, "expiresIn": ttl, "tokenType": "Bearer",
                                   "expiresAt": (now + dt.timedelta(seconds=ttl)).isoformat()})
         return Response(200, {"access_token": token, "expires_in": ttl, "token_type": "Bearer"})
 
-    def authed(self, handler: Handler) -> Handler:
+    def guard(self, request: Request, handler: Handler) -> Response:
         """Bearer check (revocation knob, sandbox-clock expiry) and the per-minute quota, then the handler."""
-
-        def guarded(request: Request) -> Response:
-            if request.has_fault("expire_token"):
-                with self.lock:
-                    self.tokens.clear()
-            header = request.header("Authorization") or ""
-            token = header[7:] if header.startswith("Bearer ") else ""
-            with self.lock:
-                issued = self.tokens.get(token)
-            if issued is None or self.clock.now() >= issued + dt.timedelta(seconds=int(self.settings["token_ttl"])):
-                return _error(401, "UNAUTHORIZED", "Full authentication is required to access this resource",
-                              request.path)
-            self.rate.limit = int(self.settings["rate_limit_per_minute"])
-            wait = self.rate.admit()
-            if wait:
-                response = _error(429, "TOO_MANY_REQUESTS", "Rate limit exceeded", request.path)
-                if self.settings["rate_limit_retry_after"]:
-                    response.headers["Retry-After"] = str(int(wait) + 1)
-                return response
-            return handler(request)
-
-        return guarded
+        if not self.tokens.accepts(request, int(self.settings["token_ttl"])):
+            return _error(401, "UNAUTHORIZED", "Full authentication is required to access this resource",
+                          request.path)
+        refused = self.quota.refuse(
+            int(self.settings["rate_limit_per_minute"]), self.settings["rate_limit_retry_after"],
+            lambda: _error(429, "TOO_MANY_REQUESTS", "Rate limit exceeded", request.path))
+        return refused or handler(request)
 
     # paging and views
 
     def page(self, request: Request, items: list[dict[str, Any]], omit_empty: bool = False) -> Response:
         """``{content, page}`` with 0-based ``page`` and ``size`` 1..200 (default 10); knobs applied here."""
+
+        def envelope(chunk: list[dict[str, Any]], offset: int, size: int, total: int) -> dict[str, Any]:
+            body: dict[str, Any] = {"content": chunk,
+                                    "page": {"size": size, "totalElements": total,
+                                             "totalPages": (total + size - 1) // size, "number": offset // size}}
+            if omit_empty and not chunk:
+                del body["content"]
+            return body
+
+        return distributor.page(request, items, self._window, envelope)
+
+    def _window(self, request: Request) -> tuple[int, int] | Response:
         try:
             number = int(request.arg("page", "0") or 0)
             size = int(request.arg("size", str(DEFAULT_PAGE_SIZE)) or DEFAULT_PAGE_SIZE)
@@ -148,19 +140,7 @@ class _Pax8:
             if self.settings["oversize"] == "reject":
                 return _error(422, "UNPROCESSABLE_ENTITY", f"size must be <= {MAX_PAGE_SIZE}", request.path)
             size = MAX_PAGE_SIZE
-        chunk = items[number * size:(number + 1) * size]
-        malformed = request.has_fault("malformed")
-        if malformed:
-            chunk = corrupt(chunk, malformed)
-        total_pages = (len(items) + size - 1) // size
-        body: dict[str, Any] = {"content": chunk,
-                                "page": {"size": size, "totalElements": len(items), "totalPages": total_pages,
-                                         "number": number}}
-        if omit_empty and not chunk:
-            del body["content"]
-        if request.has_fault("broken_page"):
-            return broken_json(body)
-        return Response(200, body)
+        return number * size, size
 
     def subscription_view(self, subscription: dict[str, Any]) -> dict[str, Any]:
         now = self.clock.now()
@@ -222,14 +202,6 @@ class _Pax8:
                     item_id, self.companies[subscription["companyId"]], subscription, now, quantity - previous))
         return Response(200, self.subscription_view(subscription))
 
-    def update_settings(self, request: Request) -> Response:
-        changes = request.json() or {}
-        unknown = set(changes) - set(self.settings)
-        if unknown:
-            return Response(400, {"error": f"unknown settings {sorted(unknown)}"})
-        self.settings.update(changes)
-        return Response(200, self.settings)
-
 
 def _sorted(items: list[dict[str, Any]], request: Request, allowed: tuple[str, ...]) -> list[dict[str, Any]] | None:
     """Apply ``sort=field[,asc|desc]``; ``None`` when the field is not sortable (the caller answers 400)."""
@@ -269,19 +241,14 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     state = _Pax8(pax8_world(seed, month_start_of(clock.now())), clock, seed)
     world = state.world
 
+    vendor = Routes(app)
     for token_path in (r"/token", r"/oauth/token", r"/auth/token"):
-        app.route("POST", token_path)(state.issue)
-    app.route("POST", r"/__admin/pax8/quantity")(state.set_quantity)
-    app.route("POST", r"/__admin/pax8/settings")(state.update_settings)
+        vendor("POST", token_path)(state.issue)
+    vendor.not_found(lambda request: _error(404, "NOT_FOUND", "No such resource", request.path))
+    distributor.admin_routes(app, "pax8", state.settings, state.set_quantity)
+    api = Routes(app, guard=state.guard)
 
-    def get(pattern: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            app.route("GET", pattern)(state.authed(handler))
-            return handler
-
-        return register
-
-    @get(r"/companies")
+    @api("GET", r"/companies")
     def companies(request: Request) -> Response:
         items = _filtered(world.companies, request, (
             "city", "country", "stateOrProvince", "postalCode", "selfServiceAllowed", "billOnBehalfOfEnabled",
@@ -291,12 +258,12 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return _error(400, "BAD_REQUEST", "unsupported sort", request.path)
         return state.page(request, ordered)
 
-    @get(r"/companies/(?P<id>[^/]+)")
+    @api("GET", r"/companies/(?P<id>[^/]+)")
     def company(request: Request) -> Response:
         found = state.companies.get(request.params["id"])
         return Response(200, found) if found else _error(404, "NOT_FOUND", "Company not found", request.path)
 
-    @get(r"/subscriptions")
+    @api("GET", r"/subscriptions")
     def subscriptions(request: Request) -> Response:
         items = [state.subscription_view(s) for s in world.subscriptions]
         items = _filtered(items, request, ("companyId", "status", "billingTerm", "productId"))
@@ -305,14 +272,14 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return _error(400, "BAD_REQUEST", "unsupported sort", request.path)
         return state.page(request, ordered)
 
-    @get(r"/subscriptions/(?P<id>[^/]+)")
+    @api("GET", r"/subscriptions/(?P<id>[^/]+)")
     def subscription(request: Request) -> Response:
         found = state.subscriptions.get(request.params["id"])
         if not found:
             return _error(404, "NOT_FOUND", "Subscription not found", request.path)
         return Response(200, state.subscription_view(found))
 
-    @get(r"/subscriptions/(?P<id>[^/]+)/history")
+    @api("GET", r"/subscriptions/(?P<id>[^/]+)/history")
     def history(request: Request) -> Response:
         found = state.subscriptions.get(request.params["id"])
         if not found:
@@ -327,7 +294,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
                        for number, (when, old, new) in enumerate(changes, start=1)]
         return Response(200, {"content": content})
 
-    @get(r"/products/(?P<id>[^/]+)")
+    @api("GET", r"/products/(?P<id>[^/]+)")
     def product(request: Request) -> Response:
         found = world.products.get(request.params["id"])
         if not found:
@@ -335,7 +302,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         return Response(200, {"id": found["id"], "name": found["name"], "vendorName": found["vendorName"],
                               "vendorSku": found["vendorSkuId"], "shortDescription": found["name"]})
 
-    @get(r"/products/(?P<id>[^/]+)/pricing")
+    @api("GET", r"/products/(?P<id>[^/]+)/pricing")
     def pricing(request: Request) -> Response:
         found = world.products.get(request.params["id"])
         if not found:
@@ -350,7 +317,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         ]
         return Response(200, {"content": content})
 
-    @get(r"/invoices")
+    @api("GET", r"/invoices")
     def invoices(request: Request) -> Response:
         items = _filtered(world.invoices, request, ("companyId", "status", "invoiceDate", "dueDate"))
         start, end = request.arg("invoiceDateRangeStart"), request.arg("invoiceDateRangeEnd")
@@ -370,23 +337,23 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return _error(400, "BAD_REQUEST", "monthOffset must be 0 or 1", request.path)
         return state.page(request, state.draft_items(offset, request.arg("companyId")))
 
-    get(r"/invoices/draftItems")(draft)
-    get(r"/invoices/draft-items")(draft)
+    api("GET", r"/invoices/draftItems")(draft)
+    api("GET", r"/invoices/draft-items")(draft)
 
-    @get(r"/invoices/(?P<id>[^/]+)")
+    @api("GET", r"/invoices/(?P<id>[^/]+)")
     def invoice(request: Request) -> Response:
         found = next((i for i in world.invoices if i["id"] == request.params["id"]), None)
         if not found:
             return _error(404, "NOT_FOUND", "Invoice not found", request.path)
         return Response(200, state.invoice_view(found))
 
-    @get(r"/invoices/(?P<id>[^/]+)/items")
+    @api("GET", r"/invoices/(?P<id>[^/]+)/items")
     def invoice_items(request: Request) -> Response:
         if request.params["id"] not in world.invoice_items:
             return _error(404, "NOT_FOUND", "Invoice not found", request.path)
         return state.page(request, world.invoice_items[request.params["id"]])
 
-    @get(r"/subscriptions/(?P<id>[^/]+)/usage-summaries")
+    @api("GET", r"/subscriptions/(?P<id>[^/]+)/usage-summaries")
     def usage_summaries(request: Request) -> Response:
         items = [state.usage_summary_view(s) for s in world.usage_summaries if s["subscriptionId"]
                  == request.params["id"]]
@@ -396,16 +363,19 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return _error(400, "BAD_REQUEST", "unsupported sort", request.path)
         return state.page(request, ordered)
 
-    @get(r"/usage-summaries/(?P<id>[^/]+)")
+    def summary_of(request: Request) -> dict[str, Any] | None:
+        return next((s for s in world.usage_summaries if s["id"] == request.params["id"]), None)
+
+    @api("GET", r"/usage-summaries/(?P<id>[^/]+)")
     def usage_summary(request: Request) -> Response:
-        found = next((s for s in world.usage_summaries if s["id"] == request.params["id"]), None)
+        found = summary_of(request)
         if not found:
             return _error(404, "NOT_FOUND", "Usage summary not found", request.path)
         return Response(200, state.usage_summary_view(found))
 
-    @get(r"/usage-summaries/(?P<id>[^/]+)/usage-lines")
+    @api("GET", r"/usage-summaries/(?P<id>[^/]+)/usage-lines")
     def lines(request: Request) -> Response:
-        found = next((s for s in world.usage_summaries if s["id"] == request.params["id"]), None)
+        found = summary_of(request)
         if not found:
             return _error(404, "NOT_FOUND", "Usage summary not found", request.path)
         raw_day = request.arg("usageDate")
@@ -421,7 +391,4 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         product_id = request.arg("productId")
         return state.page(request, [i for i in items if product_id in (None, i["productId"])])
 
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        app.route(method, r"/(?!__admin/).*")(lambda request: _error(404, "NOT_FOUND", "No such resource",
-                                                                     request.path))
     return app

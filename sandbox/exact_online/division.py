@@ -1,16 +1,8 @@
-"""Exact Online stand-in (erp.md §4, §7.3): OAuth with single-use rotating refresh tokens, OData v2 verbose JSON,
-``salesentry/SalesEntries`` and ``salesinvoice/SalesInvoices``, and the per-division rate limits.
+"""One Exact Online division's state: OAuth tokens, the rate-limit counters, master data, entries and invoices.
 
-Why these details: the exporter's hard parts are exactly here. Refresh tokens die on use (reusing one → 400
-``invalid_grant``) and may not be refreshed within 570 s of the last refresh; access tokens live 600 s on the sandbox
-clock; every answer carries the six ``X-RateLimit-*`` headers (resets in epoch milliseconds) and the 61st call of a
-minute gets 429; dates come back as ``/Date(ms)/``; errors use ``{"error": {"code", "message": {"lang", "value"}}}``
-with Dutch texts, some validation errors as HTTP 500; deleting an entry's last line deletes the entry. Nothing in
-Exact makes ``YourRef`` unique: neither does the sandbox.
-
-Knobs: everything of ``sandbox.core``; kind ``expire_token`` on any API route answers 401 as for an expired token;
-``build(..., per_minute=, per_day=, minute_seconds=)`` scales the limits for tests and benchmarks; ``strict=True``
-blocks an endpoint for the hour after 10 client errors, as Exact does.
+Why these rules live here: refresh tokens die on use and may not be refreshed within 570 s of the last refresh,
+access tokens live 600 s on the sandbox clock, the minute and day limits count every call, and documents get
+their numbers, lines and VAT totals as Exact computes them; the HTTP side only translates.
 """
 
 from __future__ import annotations
@@ -22,9 +14,9 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-from sandbox.core import Clock, Request, Response, SandboxApp, StateFile
+from sandbox.core import Clock, Request, Response
+from sandbox.state_file import StateFile
 
 PREFIX = ""
 DIVISION = 1234567
@@ -40,7 +32,6 @@ REFRESH_NOT_BEFORE = 570
 REFRESH_UNUSED_DAYS = 30
 VAT_CODES: dict[str, Decimal] = {"2  ": Decimal("21"), "1  ": Decimal("9"), "0  ": Decimal("0"), "5  ": Decimal("0")}
 JOURNALS = ("70", "71")
-PAGE_SIZE = 60
 
 
 def _guid(rng_seed: str) -> str:
@@ -60,44 +51,20 @@ def master_data(seed: int) -> dict[str, dict[str, dict[str, Any]]]:
     return {"accounts": accounts, "gl": gl, "items": items}
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(status, {"error": {"code": "", "message": {"lang": "", "value": message}}})
-
-
-def _odata_date(value: str | None) -> str | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return f"/Date({int(parsed.timestamp() * 1000)})/"
-
-
 def _money(value: Any, field: str) -> Decimal:
     try:
         return Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise _Invalid(400, f"Ongeldig: {field}") from exc
+        raise Invalid(400, f"Ongeldig: {field}") from exc
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
+    """A refused document: answered in Exact's error body with ``status`` (Exact sends some of these as 500)."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def _filter(expression: str | None) -> list[tuple[str, str]]:
-    """``YourRef eq 'X'``, ``EntryID eq guid'…'``, joined by ``or``/``and``: enough for the exporter's look-ups."""
-    if not expression:
-        return []
-    clauses = []
-    for part in expression.replace(" and ", " or ").split(" or "):
-        name, op, value = part.strip().strip("()").split(" ", 2)
-        if op != "eq":
-            raise _Invalid(400, f"Operator {op} wordt niet ondersteund in de sandbox")
-        clauses.append((name, value.removeprefix("guid").strip("'")))
-    return clauses
 
 
 class ExactState:
@@ -212,20 +179,20 @@ class ExactState:
             return VAT_CODES["2  "]
         rate = VAT_CODES.get(code)
         if rate is None:
-            raise _Invalid(400, f"Ongeldig: BTW-code ({code})")
+            raise Invalid(400, f"Ongeldig: BTW-code ({code})")
         return rate
 
     def _line(self, document_id: str, payload: dict[str, Any], kind: str) -> dict[str, Any]:
         if kind == "entry":
             account = self.master["gl"].get(str(payload.get("GLAccount")))
             if account is None:
-                raise _Invalid(400, "Verplicht: Grootboekrekening")
+                raise Invalid(400, "Verplicht: Grootboekrekening")
             if account["Type"] != 110:
-                raise _Invalid(400, "Ongeldig: Grootboekrekeningtype")
+                raise Invalid(400, "Ongeldig: Grootboekrekeningtype")
             net = _money(payload.get("AmountFC"), "Bedrag")
         else:
             if str(payload.get("Item")) not in self.master["items"]:
-                raise _Invalid(400, "Verplicht: Artikel")
+                raise Invalid(400, "Verplicht: Artikel")
             quantity = _money(payload.get("Quantity", 1), "Aantal")
             price = _money(payload.get("NetPrice", payload.get("UnitPrice")), "Prijs")
             net = (quantity * price).quantize(Decimal("0.01"), ROUND_HALF_UP)
@@ -254,18 +221,18 @@ class ExactState:
         lines_key = "SalesEntryLines" if kind == "entry" else "SalesInvoiceLines"
         lines = payload.get(lines_key)
         if lines is not None and not isinstance(lines, list):
-            raise _Invalid(400, "Error processing request stream. The property name 'results' specified for type "
+            raise Invalid(400, "Error processing request stream. The property name 'results' specified for type "
                                 f"'{lines_key}' is not valid.")
         customer_field = "Customer" if kind == "entry" else "OrderedBy"
         customer = payload.get(customer_field)
         if not customer:
-            raise _Invalid(400, "Verplicht: Klant" if kind == "entry" else "Verplicht: Besteld door")
+            raise Invalid(400, "Verplicht: Klant" if kind == "entry" else "Verplicht: Besteld door")
         if customer not in self.master["accounts"]:
-            raise _Invalid(500, f"Ongeldig: {customer_field} ({customer})")  # Exact sends some of these as 500
+            raise Invalid(500, f"Ongeldig: {customer_field} ({customer})")  # Exact sends some of these as 500
         if payload.get("Journal", "70") not in JOURNALS:
-            raise _Invalid(400, "Ongeldig: Dagboek")
+            raise Invalid(400, "Ongeldig: Dagboek")
         if not lines:
-            raise _Invalid(400, "Verplicht: Regels")
+            raise Invalid(400, "Verplicht: Regels")
         document_id = str(uuid.uuid4())
         header = {key: value for key, value in payload.items() if key != lines_key}
         if kind == "entry":
@@ -283,181 +250,3 @@ class ExactState:
             self.data[f"{kind}_lines"][line["ID"]] = line
         self.totals(kind, document_id)
         return header
-
-
-def _render(record: dict[str, Any], select: str | None, deferred: dict[str, str] | None = None) -> dict[str, Any]:
-    shown = dict(record)
-    for name in ("EntryDate", "InvoiceDate", "DueDate", "From", "To", "StartTime", "EndTime"):
-        if isinstance(shown.get(name), str) and not shown[name].startswith("/Date("):
-            shown[name] = _odata_date(shown[name])
-    for name, uri in (deferred or {}).items():
-        shown[name] = {"__deferred": {"uri": uri}}
-    if select:
-        wanted = [name.strip() for name in select.split(",")]
-        shown = {name: shown.get(name) for name in wanted}
-    return shown
-
-
-def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_minute: int = 60, per_day: int = 5000,
-          minute_seconds: float = 60.0, strict: bool = False) -> SandboxApp:
-    """The Exact Online sandbox (one division, ``DIVISION``)."""
-    app = SandboxApp("exact_online", clock)
-    state = ExactState(clock, seed, state_dir, per_minute, per_day, minute_seconds, strict)
-
-    def api(handler: Any) -> Any:
-        """Auth, rate limit, error envelope and headers around one API handler."""
-
-        def wrapped(request: Request) -> Response:
-            allowed, headers = state.count_call()
-            endpoint = request.path.split("(")[0]
-            if not allowed:
-                state.throttled += 1
-                response = _error(429, "API rate limit exceeded.")
-            elif state.blocked(endpoint):
-                response = _error(429, "Too many errors on this endpoint; blocked for an hour.")
-            elif not state.authorised(request):
-                response = _error(401, "Access token expired or invalid.")
-            elif "division" in request.params and request.params["division"] != str(DIVISION):
-                response = _error(403, "Forbidden - WrongDivision")
-            else:
-                try:
-                    with state.lock:
-                        response = handler(request)
-                        if request.method != "GET":
-                            state.save()
-                except _Invalid as invalid:
-                    response = _error(invalid.status, invalid.message)
-            state.note_error(endpoint, response.status)
-            response.headers.update(headers)
-            return response
-
-        return wrapped
-
-    def listing(request: Request, rows: list[dict[str, Any]], deferred: Any = None) -> Response:
-        clauses = _filter(request.arg("$filter"))
-        matched = [row for row in rows if all(str(row.get(name)) == value for name, value in clauses)]
-        skip = int(request.arg("$skiptoken") or 0)
-        top = request.arg("$top")
-        end = min(int(top), len(matched)) if top else len(matched)
-        page = matched[skip: min(end, skip + PAGE_SIZE)]
-        body: dict[str, Any] = {"results": [_render(row, request.arg("$select"),
-                                                    deferred(row) if deferred else None) for row in page]}
-        if skip + len(page) < end:
-            query = {key: values[0] for key, values in request.query.items()}
-            query["$skiptoken"] = str(skip + len(page))
-            body["__next"] = f"{request.path}?{urlencode(query)}"
-        return Response(200, {"d": body})
-
-    @app.route("POST", r"/api/oauth2/token")
-    def token(request: Request) -> Response:
-        return state.token(request.form())
-
-    @app.route("POST", r"/__admin/reauthorise")
-    def reauthorise(request: Request) -> Response:
-        """A person consented again in Exact's login page: the authorisation code works once more."""
-        with state.lock:
-            state.data["code_used"] = False
-            state.save()
-        return Response(204)
-
-    @app.route("GET", r"/__admin/state")
-    def admin_state(request: Request) -> Response:
-        with state.lock:
-            body: dict[str, Any] = {key: list(state.data[key].values())
-                                    for key in ("entries", "entry_lines", "invoices", "invoice_lines")}
-            return Response(200, {**body, "throttled": state.throttled})
-
-    @app.route("GET", r"/api/v1/current/Me")
-    @api
-    def me(request: Request) -> Response:
-        return Response(200, {"d": {"results": [{"CurrentDivision": DIVISION, "UserName": "cspbill"}]}})
-
-    def master(kind: str) -> Any:
-        def handler(request: Request) -> Response:
-            return listing(request, [{"ID": key, **value} for key, value in state.master[kind].items()])
-
-        return handler
-
-    app.route("GET", r"/api/v1/(?P<division>\d+)/crm/Accounts")(api(master("accounts")))
-    app.route("GET", r"/api/v1/(?P<division>\d+)/financial/GLAccounts")(api(master("gl")))
-    app.route("GET", r"/api/v1/(?P<division>\d+)/logistics/Items")(api(master("items")))
-
-    for kind, service, entity, lines_entity, key in (
-        ("entry", "salesentry", "SalesEntries", "SalesEntryLines", "EntryID"),
-        ("invoice", "salesinvoice", "SalesInvoices", "SalesInvoiceLines", "InvoiceID"),
-    ):
-        _document_routes(app, api, listing, state, kind, service, entity, lines_entity, key)
-    return app
-
-
-def _document_routes(app: SandboxApp, api: Any, listing: Any, state: ExactState, kind: str, service: str,
-                     entity: str, lines_entity: str, key: str) -> None:
-    documents = "entries" if kind == "entry" else "invoices"
-    base = rf"/api/v1/(?P<division>\d+)/{service}"
-
-    def deferred(row: dict[str, Any]) -> dict[str, str]:
-        return {lines_entity: f"/api/v1/{DIVISION}/{service}/{lines_entity}?$filter={key} eq guid'{row[key]}'"}
-
-    @app.route("GET", rf"{base}/{entity}")
-    @api
-    def list_documents(request: Request) -> Response:
-        return listing(request, list(state.data[documents].values()), deferred)
-
-    @app.route("POST", rf"{base}/{entity}")
-    @api
-    def create(request: Request) -> Response:
-        created = state.create(kind, request.json() or {})
-        return Response(201, {"d": _render(created, None, deferred(created))})
-
-    @app.route("PUT", rf"{base}/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
-    @api
-    def update(request: Request) -> Response:
-        document = state.data[documents].get(request.params["id"])
-        if document is None:
-            return _error(404, "Niet gevonden")
-        payload = request.json() or {}
-        if lines_entity in payload:
-            return _error(400, f"{lines_entity} kunnen niet via PUT worden gewijzigd")
-        if document.get("Status") == 50:
-            return _error(400, "Verwerkte boekingen kunnen niet worden gewijzigd")
-        document.update({name: value for name, value in payload.items() if name not in (key, "Status")})
-        return Response(204)
-
-    @app.route("DELETE", rf"{base}/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
-    @api
-    def delete(request: Request) -> Response:
-        if state.data[documents].pop(request.params["id"], None) is None:
-            return _error(404, "Niet gevonden")
-        for line_id in [i for i, ln in state.data[f"{kind}_lines"].items() if ln[key] == request.params["id"]]:
-            del state.data[f"{kind}_lines"][line_id]
-        return Response(204)
-
-    @app.route("GET", rf"{base}/{lines_entity}")
-    @api
-    def list_lines(request: Request) -> Response:
-        return listing(request, list(state.data[f"{kind}_lines"].values()))
-
-    @app.route("POST", rf"{base}/{lines_entity}")
-    @api
-    def add_line(request: Request) -> Response:
-        payload = request.json() or {}
-        document_id = str(payload.get(key, ""))
-        if document_id not in state.data[documents]:
-            return _error(400, f"Verplicht: {key}")
-        line = state._line(document_id, payload, kind)
-        state.data[f"{kind}_lines"][line["ID"]] = line
-        state.totals(kind, document_id)
-        return Response(201, {"d": _render(line, None)})
-
-    @app.route("DELETE", rf"{base}/{lines_entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
-    @api
-    def delete_line(request: Request) -> Response:
-        line = state.data[f"{kind}_lines"].pop(request.params["id"], None)
-        if line is None:
-            return _error(404, "Niet gevonden")
-        document_id = line[key]
-        if not any(ln[key] == document_id for ln in state.data[f"{kind}_lines"].values()):
-            del state.data[documents][document_id]  # the last line takes the entry with it
-        else:
-            state.totals(kind, document_id)
-        return Response(204)

@@ -1,29 +1,14 @@
-"""Azure Resource Manager stand-in for Cost Management queries and MPA billing customers (microsoft.md §4, §5.4).
+"""The ARM routes: the Cost Management query (evaluation, QPU quota, ``$skiptoken`` paging, knobs) and the MPA
+billing account's customers.
 
-Served at the root (``PREFIX = ""``) so the ARM base URL is ``https://127.0.0.1:P`` exactly as
-``https://management.azure.com``. The query route aggregates the shared Microsoft scenario's daily usage facts by
-whatever dimensions / tag keys the body asks for, with the real limits (≤ 2 aggregations, ≤ 2 groupings, ``In``
-filters), the real column order (aggregations, groupings, ``UsageDate``, ``Currency``), unrounded floats and
-``nextLink`` paging that needs the same body re-POSTed with ``$skiptoken``.
-
-Query processing units: buckets of 12 / 10 s, 60 / min and 600 / h per tenant; a query costs the months it spans
-(continuation pages are free: a sandbox choice, the real accounting is not published). Exhausted → 429 with
-``x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after`` and no ``Retry-After``, as ARM does.
-
-Fault knobs on ``POST .*/query`` (besides the core ``status`` / ``delay`` / ``drop``): ``throttle`` (429 with the
-QPU retry header, ``seconds``; ``body={"header": name}`` picks another documented ``*-retry-after`` header),
-``expire_token``, ``broken_page``, ``malformed`` (``body={"index": row, "field": column index, "value": v}``),
-``paginate`` (``body={"size": n}`` rows per page), ``licence_rows`` (New Commerce licence purchases appear at
-billing-account and customer scopes with ``PublisherType`` Microsoft, as in real partner data), ``empty`` (204
-instead of an empty 200), ``restate`` (``body={"days": n, "factor": "1.1"}``: the last n days re-rated),
-``swap_aggregations`` (two-aggregation order bug).
+Why one module: a query's cost, its pages and its knobs are decided together per request; the query's vocabulary
+and validation live in ``query.py``.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import threading
@@ -33,8 +18,21 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.core import Clock, Request, Response, SandboxApp, broken_json, corrupt
+from sandbox.core import Clock, Handler, Request, Response, SandboxApp
+from sandbox.cost_management.query import (
+    AGGREGATIONS,
+    TYPES,
+    USD_RATE,
+    arm_error,
+    grouping_columns,
+    invalid_query,
+    matches,
+    months_spanned,
+    query_period,
+)
 from sandbox.entra import verify_bearer
+from sandbox.knobs import broken_json, corrupt
+from sandbox.routing import Routes
 from sandbox.scenario_microsoft import MicrosoftScenario, add_months, scenario
 
 PREFIX = ""
@@ -43,50 +41,6 @@ CREDENTIALS: dict[str, str] = {"scope": f"{AUDIENCE}/.default", "audience": AUDI
 DEFAULT_PAGE_SIZE = 1000
 QPU_HEADER = "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"
 QPU_BUCKETS = (("QueriesPer10Sec", 12, 10.0), ("QueriesPerMin", 60, 60.0), ("QueriesPerHour", 600, 3600.0))
-TYPES = {"actualcost", "amortizedcost", "usage", "focuscost"}
-TIMEFRAMES = {
-    "custom",
-    "monthtodate",
-    "billingmonthtodate",
-    "thelastmonth",
-    "thelastbillingmonth",
-    "weektodate",
-    "thecurrentmonth",
-}
-AGGREGATIONS = {
-    "cost": "Cost",
-    "costusd": "CostUSD",
-    "pretaxcost": "PreTaxCost",
-    "pretaxcostusd": "PreTaxCostUSD",
-    "usagequantity": "UsageQuantity",
-}
-DIMENSIONS = (
-    "SubscriptionId",
-    "SubscriptionName",
-    "ResourceGroupName",
-    "ResourceGroup",
-    "ResourceId",
-    "ResourceLocation",
-    "ServiceName",
-    "MeterId",
-    "Meter",
-    "MeterCategory",
-    "MeterSubcategory",
-    "ChargeType",
-    "PublisherType",
-    "PricingModel",
-    "CustomerName",
-    "PartnerEarnedCreditApplied",
-)
-USD_RATE = Decimal("1.0812")  # fixed EUR→USD rate for the *USD aggregations
-
-
-def arm_error(status: int, code: str, message: str) -> Response:
-    return Response(status, {"error": {"code": code, "message": message}})
-
-
-def invalid_query(detail: str) -> Response:
-    return arm_error(400, "BadRequest", f"Invalid query definition: {detail}")
 
 
 class _Quota:
@@ -113,65 +67,6 @@ class _Quota:
                 self._spent.append((now, cost))
                 remaining = {name: left - cost for name, left in remaining.items()}
             return wait, remaining
-
-
-def _months(first: dt.date, last: dt.date) -> int:
-    return (last.year - first.year) * 12 + last.month - first.month + 1
-
-
-def _period(body: dict[str, Any], today: dt.date) -> tuple[dt.date, dt.date] | Response:
-    timeframe = str(body.get("timeframe", "")).lower()
-    if timeframe not in TIMEFRAMES:
-        return invalid_query(f"timeframe '{body.get('timeframe')}' is not supported.")
-    month = today.replace(day=1)
-    if timeframe == "custom":
-        period = body.get("timePeriod") or {}
-        try:
-            first = dt.datetime.fromisoformat(str(period["from"])).date()
-            last = dt.datetime.fromisoformat(str(period["to"])).date()
-        except (KeyError, ValueError):
-            return invalid_query("timePeriod with 'from' and 'to' is required for timeframe Custom.")
-        if last < first:
-            return invalid_query("timePeriod 'to' is before 'from'.")
-        return first, last
-    if timeframe in ("thelastmonth", "thelastbillingmonth"):
-        start = add_months(month, -1)
-        return start, month - dt.timedelta(days=1)
-    if timeframe == "weektodate":
-        return today - dt.timedelta(days=today.weekday()), today
-    if timeframe == "thecurrentmonth":
-        return month, add_months(month, 1) - dt.timedelta(days=1)
-    return month, today
-
-
-def _matches(fact: dict[str, Any], expression: dict[str, Any]) -> bool | str:
-    """Evaluate a filter expression; a string return is the validation error."""
-    if "and" in expression or "or" in expression:
-        key = "and" if "and" in expression else "or"
-        parts = expression[key]
-        if not isinstance(parts, list) or len(parts) < 2:
-            return f"'{key}' needs at least two expressions."
-        results = [_matches(fact, part) for part in parts]
-        errors = [r for r in results if isinstance(r, str)]
-        if errors:
-            return errors[0]
-        return all(results) if key == "and" else any(results)
-    for key in ("dimensions", "tags"):
-        if key in expression:
-            clause = expression[key]
-            if str(clause.get("operator", "")).lower() != "in":
-                return f"operator '{clause.get('operator')}' is not supported, use In."
-            values = {str(v).lower() for v in clause.get("values") or []}
-            name = str(clause.get("name", ""))
-            if key == "tags":
-                value = fact["tags"].get(name)
-            else:
-                dimension = next((d for d in DIMENSIONS if d.lower() == name.lower()), None)
-                if dimension is None:
-                    return f"dimension '{name}' is not valid for this scope."
-                value = fact[dimension]
-            return value is not None and str(value).lower() in values
-    return "a filter needs 'and', 'or', 'dimensions' or 'tags'."
 
 
 def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float], ...] = QPU_BUCKETS) -> SandboxApp:
@@ -212,26 +107,10 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
             return facts
         return arm_error(400, "BadRequest", f"Scope '{scope}' is not supported for Cost Management queries.")
 
-    def grouping_columns(grouping: list[dict[str, Any]]) -> list[tuple[str, str, str]] | Response:
-        """(column name, kind, source name) per grouping; a TagKey grouping yields TagKey and TagValue columns."""
-        columns: list[tuple[str, str, str]] = []
-        for group in grouping:
-            kind, name = str(group.get("type", "")), str(group.get("name", ""))
-            if kind.lower() == "tagkey":
-                columns += [("TagKey", "tagkey", name), ("TagValue", "tagvalue", name)]
-            elif kind.lower() == "dimension":
-                dimension = next((d for d in DIMENSIONS if d.lower() == name.lower()), None)
-                if dimension is None:
-                    return invalid_query(f"grouping dimension '{name}' is not valid for this scope.")
-                columns.append((dimension, "dimension", dimension))
-            else:
-                return invalid_query(f"grouping type '{kind}' is not supported.")
-        return columns
-
     def evaluate(request: Request, scope: str, body: dict[str, Any]) -> tuple[list[dict], list[list]] | Response:
         if str(body.get("type", "")).lower() not in TYPES:
             return invalid_query(f"type '{body.get('type')}' is not supported.")
-        period = _period(body, request.clock.now().date())
+        period = query_period(body, request.clock.now().date())
         if isinstance(period, Response):
             return period
         dataset = body.get("dataset")
@@ -261,7 +140,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
         first, last = period
         facts = [f for f in facts if first <= f["UsageDate"] <= last]
         if dataset.get("filter"):
-            checked = [(_matches(f, dataset["filter"]), f) for f in facts]
+            checked = [(matches(f, dataset["filter"]), f) for f in facts]
             problem = next((m for m, _ in checked if isinstance(m, str)), None)
             if problem:
                 return invalid_query(problem)
@@ -318,11 +197,14 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
         return int(state["o"]) if isinstance(state, dict) and state.get("h") == digest else None
 
-    @app.route("POST", r"/(?P<scope>.+)/providers/microsoft\.costmanagement/query")
-    def query(request: Request) -> Response:
+    def guard(request: Request, handler: Handler) -> Response:
         allowed = verify_bearer(request, AUDIENCE)
-        if allowed is not True:
-            return allowed
+        return handler(request) if allowed is True else allowed
+
+    arm = Routes(app, guard=guard)
+
+    @arm("POST", r"/(?P<scope>.+)/providers/microsoft\.costmanagement/query")
+    def query(request: Request) -> Response:
         version = request.arg("api-version")
         if not version:
             return arm_error(
@@ -354,8 +236,8 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
             offset = found
         headers: dict[str, str] = {}
         if skiptoken is None:
-            period = _period(body, request.clock.now().date())
-            cost = _months(*period) if not isinstance(period, Response) else 1
+            period = query_period(body, request.clock.now().date())
+            cost = months_spanned(*period) if not isinstance(period, Response) else 1
             wait, remaining = quota.charge(cost)
             headers = {
                 "x-ms-ratelimit-microsoft.costmanagement-qpu-consumed": str(cost),
@@ -409,11 +291,8 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
             return broken_json(response.body)
         return response
 
-    @app.route("GET", r"/providers/microsoft\.billing/billingaccounts/(?P<ba>[^/]+)/customers")
+    @arm("GET", r"/providers/microsoft\.billing/billingaccounts/(?P<ba>[^/]+)/customers")
     def billing_customers(request: Request) -> Response:
-        allowed = verify_bearer(request, AUDIENCE)
-        if allowed is not True:
-            return allowed
         if request.params["ba"] != world.billing_account_id:
             return arm_error(404, "NotFound", f"Billing account '{request.params['ba']}' was not found.")
         prefix = f"/providers/Microsoft.Billing/billingAccounts/{world.billing_account_id}"

@@ -1,14 +1,7 @@
-"""A deterministic Microsoft CSP world shared by the Partner Center and Azure Resource Manager sandboxes.
+"""The seeded Microsoft CSP world: customers, their NCE subscriptions and Azure resources, recon lines and usage.
 
-Why one generator: the Partner Center customers, their NCE subscriptions and the Azure plan usage must describe the
-same customers (same tenant ids), and a seed must reproduce them exactly so tests and the demo agree. Everything
-is anchored on the month the sandbox clock shows when the scenario is built; what a sandbox *serves* depends on the
-clock at request time (seat changes, seat batches and their 168-hour windows, recon lines, usage days all appear as
-the clock moves through the month).
-
-Rules followed (reference/microsoft.md §3): terms P1M/P1Y/P3Y with their allowed billing cycles, cycles anchored on
-the term start with month-end clipping, 168-hour seat batches, EUP = price × billing_days / charge_cycle_days, and
-``trunc2(EUP) × qty`` subtotals (the ``seat_formula`` family).
+Why one world: Partner Center (licences, recon line items) and Cost Management (Azure usage) must describe the
+same customers with the same tenant ids; ``scenario`` caches one world per (seed, month) for both sandboxes.
 """
 
 from __future__ import annotations
@@ -16,32 +9,23 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-import hashlib
 import random
-import uuid
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-WINDOW = dt.timedelta(hours=168)
-TERM_MONTHS = {"P1M": 1, "P1Y": 12, "P3Y": 36}
-CYCLE_MONTHS = {"monthly": 1, "annual": 12, "triennial": 36}
-# Every NCE (term, billing cycle) combination Microsoft sells (§3.1).
-PLANS: tuple[tuple[str, str], ...] = (
-    ("P1M", "monthly"),
-    ("P1Y", "monthly"),
-    ("P1Y", "annual"),
-    ("P3Y", "monthly"),
-    ("P3Y", "annual"),
-    ("P3Y", "triennial"),
+from sandbox.scenario_microsoft.subscriptions import (
+    PLANS,
+    PRODUCTS,
+    TERM_MONTHS,
+    SeatEvent,
+    Subscription,
+    add_months,
+    at_time,
+    random_uuid,
+    reference,
+    trunc2,
 )
-# (product id, sku id, availability id, name, monthly price EUR); ids are invented in Microsoft's format.
-PRODUCTS: tuple[tuple[str, str, str, str, Decimal], ...] = (
-    ("CFQ7TTC0SBX1", "0001", "CFQ7TTC0SBX2", "Example 365 Business Basic", Decimal("5.60")),
-    ("CFQ7TTC0SBX3", "0001", "CFQ7TTC0SBX4", "Example 365 Business Standard", Decimal("11.70")),
-    ("CFQ7TTC0SBX5", "0002", "CFQ7TTC0SBX6", "Example 365 E3", Decimal("33.20")),
-    ("CFQ7TTC0SBX7", "0001", "CFQ7TTC0SBX8", "Example Teams Phone Standard", Decimal("7.50")),
-    ("CFQ7TTC0SBX9", "0003", "CFQ7TTC0SBXA", "Example Defender for Business", Decimal("2.80")),
-)
+
 # (name, category, subcategory, unit, price per unit); meter ids derive from the name.
 METERS: tuple[tuple[str, str, str, str, Decimal], ...] = (
     ("D2s v5", "Virtual Machines", "Dsv5 Series", "1 Hour", Decimal("0.10912")),
@@ -55,147 +39,6 @@ METERS: tuple[tuple[str, str, str, str, Decimal], ...] = (
 ENVIRONMENTS = ("Prod", "Test", "Dev")
 CURRENCY = "EUR"
 COMPANIES = ("Fabrikam", "Northwind", "Contoso", "Tailspin", "Wingtip", "Litware", "Adatum", "Proseware")
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day-of-month ``months`` later, clipped to the last day of the target month (§3.2)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def trunc2(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-
-
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _at(day: dt.date, clock_time: dt.time) -> dt.datetime:
-    return dt.datetime.combine(day, clock_time, tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class SeatEvent:
-    """A seat change (or purchase / renewal) at an instant; ``quantity`` is the seat count after it."""
-
-    at: dt.datetime
-    kind: str  # "new" | "renew" | "addQuantity" | "removeQuantity"
-    delta: int
-    quantity: int
-    reference_id: str
-
-
-@dataclass
-class Subscription:
-    """One NCE licence subscription with its full seat timeline."""
-
-    id: str
-    customer_id: str
-    order_id: str
-    product: tuple[str, str, str, str, Decimal]
-    term: str
-    billing_cycle: str
-    purchased_at: dt.datetime
-    auto_renew: bool
-    changes: list[tuple[dt.datetime, int, str]] = field(default_factory=list)  # (at, delta, reference id)
-    cancelled_at: dt.datetime | None = None  # set by a cancellation inside the 168-hour window
-
-    @property
-    def offer_id(self) -> str:
-        return f"{self.product[0]}:{self.product[1]}:{self.product[2]}"
-
-    @property
-    def unit_price(self) -> Decimal:
-        """Price per seat per charge cycle: monthly price × months in the cycle."""
-        return self.product[4] * CYCLE_MONTHS[self.billing_cycle]
-
-    def term_start(self, at: dt.datetime) -> dt.date:
-        """Start date of the term running at ``at`` (monthly/annual terms renew on their anchor)."""
-        anchor = self.purchased_at.date()
-        months = TERM_MONTHS[self.term]
-        k = 0
-        while self.auto_renew and add_months(anchor, (k + 1) * months) <= at.date():
-            k += 1
-        return add_months(anchor, k * months)
-
-    def status_at(self, at: dt.datetime) -> str:
-        """``active`` until cancelled (``deleted``) or until a non-renewing term has ended (``expired``)."""
-        if self.cancelled_at is not None and at >= self.cancelled_at:
-            return "deleted"
-        return "expired" if not self.auto_renew and at.date() > self.term_end(at) else "active"
-
-    def renewed_at(self, at: dt.datetime) -> dt.datetime:
-        """The instant the term running at ``at`` started (purchase or last renewal)."""
-        return dt.datetime.combine(self.term_start(at), self.purchased_at.timetz())
-
-    def term_end(self, at: dt.datetime) -> dt.date:
-        """Inclusive last day of the term running at ``at``."""
-        start = self.term_start(at)
-        return add_months(start, TERM_MONTHS[self.term]) - dt.timedelta(days=1)
-
-    def cycle(self, day: dt.date) -> tuple[dt.date, dt.date]:
-        """The charge cycle containing ``day``: (start, inclusive end), anchored on the term start."""
-        start = self.term_start(_at(day, dt.time(23, 59)))
-        months = CYCLE_MONTHS[self.billing_cycle]
-        k = 0
-        while add_months(start, (k + 1) * months) <= day:
-            k += 1
-        return add_months(start, k * months), add_months(start, (k + 1) * months) - dt.timedelta(days=1)
-
-    def timeline(self, until: dt.datetime) -> list[SeatEvent]:
-        """Purchase, renewals and seat changes up to ``until``, in order, each with the count after it."""
-        raw: list[tuple[dt.datetime, str, int, str]] = [
-            (self.purchased_at, "new", self.changes[0][1], self.changes[0][2])
-        ]
-        raw += [(at, "addQuantity" if d > 0 else "removeQuantity", d, ref) for at, d, ref in self.changes[1:]]
-        anchor = self.purchased_at.date()
-        k = 1
-        while True:
-            renewal = _at(add_months(anchor, k * TERM_MONTHS[self.term]), self.purchased_at.timetz())
-            if renewal > until or not self.auto_renew:
-                break
-            raw.append((renewal, "renew", 0, _ref(self.id, renewal)))
-            k += 1
-        events, quantity = [], 0
-        for at, kind, delta, ref in sorted(raw, key=lambda item: item[0]):
-            if at > until or (self.cancelled_at is not None and at > self.cancelled_at):
-                break
-            quantity += delta
-            events.append(SeatEvent(at, kind, delta, quantity, ref))
-        if self.cancelled_at is not None and self.cancelled_at <= until:
-            events.append(
-                SeatEvent(
-                    self.cancelled_at, "cancelImmediate", -quantity, 0, _ref(self.id, "cancel", self.cancelled_at)
-                )
-            )
-        return events
-
-    def quantity_at(self, at: dt.datetime) -> int:
-        events = self.timeline(at)
-        return events[-1].quantity if events else 0
-
-    def batches_at(self, at: dt.datetime) -> list[tuple[int, dt.datetime]]:
-        """Open seat batches at ``at``: (seats, reducible until), newest batches reduced first (§3.5)."""
-        batches: list[list] = []
-        for event in self.timeline(at):
-            if event.kind in ("new", "renew", "cancelImmediate"):
-                batches = [[event.quantity, event.at]]
-            elif event.delta > 0:
-                batches.append([event.delta, event.at])
-            else:
-                left = -event.delta
-                for batch in reversed(batches):
-                    taken = min(left, batch[0])
-                    batch[0] -= taken
-                    left -= taken
-        return [(q, added + WINDOW) for q, added in batches if q > 0 and added + WINDOW > at]
-
-
-def _ref(*parts: object) -> str:
-    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 @dataclass(frozen=True)
@@ -230,8 +73,8 @@ class MicrosoftScenario:
         self.month = month.replace(day=1)
         self.month_end = add_months(self.month, 1) - dt.timedelta(days=1)
         rng = random.Random(seed)
-        self.partner_id = _uuid(rng)
-        self.billing_account_id = f"{_uuid(rng)}:{_uuid(rng)}_2019-05-31"
+        self.partner_id = random_uuid(rng)
+        self.billing_account_id = f"{random_uuid(rng)}:{random_uuid(rng)}_2019-05-31"
         self.customers: list[Customer] = []
         self._usage_cache: dict[dt.date, list[dict]] = {}
         plan_index = 0
@@ -239,7 +82,11 @@ class MicrosoftScenario:
             name = f"{COMPANIES[number % len(COMPANIES)]} Example {number + 1}"
             slug = name.lower().replace(" ", "")
             customer = Customer(
-                _uuid(rng), f"{name} BV", f"{slug}.onmicrosoft.com", rng.choice(("NL", "DE", "BE")), _uuid(rng)
+                random_uuid(rng),
+                f"{name} BV",
+                f"{slug}.onmicrosoft.com",
+                rng.choice(("NL", "DE", "BE")),
+                random_uuid(rng),
             )
             count = len(PLANS) if number == 0 else rng.randint(2, 4)
             for _ in range(count):
@@ -255,42 +102,42 @@ class MicrosoftScenario:
             day = self.month + dt.timedelta(days=rng.randint(0, 20))
         else:
             day = self.month - dt.timedelta(days=rng.randint(1, 28 * TERM_MONTHS[term] - 1))
-        purchased = _at(day, dt.time(rng.randint(7, 18), rng.randint(0, 59), rng.randint(0, 59)))
+        purchased = at_time(day, dt.time(rng.randint(7, 18), rng.randint(0, 59), rng.randint(0, 59)))
         sub = Subscription(
-            _uuid(rng),
+            random_uuid(rng),
             customer_id,
-            _uuid(rng),
+            random_uuid(rng),
             rng.choice(PRODUCTS),
             term,
             cycle,
             purchased,
             auto_renew=rng.random() < 0.8,
         )
-        sub.changes.append((purchased, rng.randint(1, 25), _ref(sub.id, purchased)))
+        sub.changes.append((purchased, rng.randint(1, 25), reference(sub.id, purchased)))
         quantity = sub.changes[0][1]
         day = self.month
         while day <= self.month_end:
             if rng.random() < 0.12:
-                at = _at(day, dt.time(rng.randint(8, 17), rng.randint(0, 59), rng.randint(0, 59)))
+                at = at_time(day, dt.time(rng.randint(8, 17), rng.randint(0, 59), rng.randint(0, 59)))
                 if at > purchased and sub.status_at(at) == "active":
                     open_seats = sum(q for q, _ in sub.batches_at(at))
                     delta = -rng.randint(1, open_seats) if open_seats and rng.random() < 0.4 else rng.randint(1, 3)
                     if quantity + delta >= 1:
                         quantity += delta
-                        sub.changes.append((at, delta, _ref(sub.id, at)))
+                        sub.changes.append((at, delta, reference(sub.id, at)))
             day += dt.timedelta(days=1)
         return sub
 
     def _resources(self, rng: random.Random, customer: Customer) -> list[Resource]:
         resources: list[Resource] = []
         for index in range(rng.randint(1, 2)):
-            sub_id = _uuid(rng)
+            sub_id = random_uuid(rng)
             sub_name = f"Azure plan {customer.company_name.split()[0]} {index + 1}"
             for env in ENVIRONMENTS:
                 group = f"rg-{env.lower()}-{rng.choice(('web', 'data', 'core'))}"
                 for _ in range(rng.randint(1, 2)):
                     meter_rows = tuple(
-                        (_ref("meter", m[0]), *m[:4], m[4]) for m in rng.sample(METERS, rng.randint(1, 2))
+                        (reference("meter", m[0]), *m[:4], m[4]) for m in rng.sample(METERS, rng.randint(1, 2))
                     )
                     name = f"res{rng.getrandbits(24):06x}"
                     tags = () if rng.random() < 0.15 else (("environment", env),)
@@ -326,7 +173,7 @@ class MicrosoftScenario:
         self, customer: Customer, sub: Subscription, start: dt.date, end: dt.date, now: dt.datetime
     ) -> list[dict]:
         lines: list[dict] = []
-        events = sub.timeline(min(now, _at(end, dt.time(23, 59, 59))))
+        events = sub.timeline(min(now, at_time(end, dt.time(23, 59, 59))))
         term_days = {event.at.date() for event in events if event.kind in ("new", "renew")}
         previous = 0
         for event in events:
@@ -350,8 +197,10 @@ class MicrosoftScenario:
             if sub.cancelled_at is not None and day >= sub.cancelled_at.date():
                 break
             if cycle_start == day and day > sub.purchased_at.date() and day not in term_days:
-                quantity = sub.quantity_at(_at(day, dt.time(0, 0)))
-                event = SeatEvent(_at(day, dt.time(0, 0)), "cycleCharge", 0, quantity, _ref(sub.id, "cycle", day))
+                quantity = sub.quantity_at(at_time(day, dt.time(0, 0)))
+                event = SeatEvent(
+                    at_time(day, dt.time(0, 0)), "cycleCharge", 0, quantity, reference(sub.id, "cycle", day)
+                )
                 lines.append(self._line(customer, sub, event, day, "cycleCharge", quantity, 1))
             day += dt.timedelta(days=1)
         return lines
@@ -408,14 +257,14 @@ class MicrosoftScenario:
             "pcToBCExchangeRateDate": self.month,
             "subscriptionId": sub.id,
             "subscriptionDescription": name,
-            "subscriptionStartDate": _at(term_start, dt.time(0, 0)),
-            "subscriptionEndDate": _at(sub.term_end(event.at), dt.time(0, 0)),
-            "chargeStartDate": _at(day, dt.time(0, 0)),
-            "chargeEndDate": _at(cycle_end, dt.time(0, 0)),
+            "subscriptionStartDate": at_time(term_start, dt.time(0, 0)),
+            "subscriptionEndDate": at_time(sub.term_end(event.at), dt.time(0, 0)),
+            "chargeStartDate": at_time(day, dt.time(0, 0)),
+            "chargeEndDate": at_time(cycle_end, dt.time(0, 0)),
             "termAndBillingCycle": f"{sub.term} {sub.billing_cycle}",
             "billingFrequency": {"monthly": "Monthly", "annual": "Annual", "triennial": "Triennial"}[sub.billing_cycle],
             "referenceId": event.reference_id,
-            "alternateId": _ref(event.reference_id, sign)[:12],
+            "alternateId": reference(event.reference_id, sign)[:12],
             "priceAdjustmentDescription": "",
             "discountDetails": "",
             "meterDescription": "",
@@ -446,7 +295,7 @@ class MicrosoftScenario:
         facts: list[dict] = []
         day, latest = first, min(last, now.date() - dt.timedelta(days=1))
         while day <= latest:
-            moment = _at(day, dt.time(23, 59))
+            moment = at_time(day, dt.time(23, 59))
             for customer in self.customers:
                 for sub in customer.subscriptions:
                     if sub.purchased_at > moment or sub.status_at(moment) != "active" or sub.cycle(day)[0] != day:

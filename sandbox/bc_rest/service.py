@@ -1,0 +1,282 @@
+"""The BC API v2.0 over HTTP: tenant, environment, bearer and company checks, the per-user rate limit, ``$batch``.
+
+Why one guard for every operation: a direct request and a ``$batch`` part reach the same operations (one
+``Router`` for both); the direct route adds the checks, the quota and saving the state after a write.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from sandbox.bc_rest.company import ApiError, Company, etag
+from sandbox.business_central import AUDIENCE
+from sandbox.core import Clock, Handler, Request, Response, SandboxApp
+from sandbox.entra import TENANT_DOMAINS, TENANT_ID, verify_bearer
+from sandbox.routing import Router, Routes
+
+PREFIX = "/v2.0"
+ENVIRONMENT = "production"
+COMPANY_NAME = "Wolkwerk Deutschland"
+DEMO_TENANT = "demo-tenant"  # the tenant segment of the shipped config.yaml
+CREDENTIALS: dict[str, str] = {
+    "tenant_id": TENANT_ID,
+    "environment": ENVIRONMENT,
+    "scope": f"{AUDIENCE}/.default",
+    "company_name": COMPANY_NAME,
+}
+MAX_BATCH = 100
+PAGE_SIZE = 1000
+
+API = r"/(?P<tenant>[^/]+)/(?P<env>[^/]+)/api/v2\.0"
+INVOICE = r"/companies\((?P<cid>[0-9a-f-]+)\)/salesInvoices\((?P<id>[0-9a-f-]+)\)"
+
+
+class Bucket:
+    """A token bucket per user on the sandbox clock."""
+
+    def __init__(self, clock: Clock, capacity: int, period: float) -> None:
+        self.clock, self.capacity, self.rate = clock, float(capacity), capacity / period
+        self.users: dict[str, tuple[float, float]] = {}
+        self.refused = 0  # 429s sent, for tests that prove the client paced itself
+        self.lock = threading.Lock()
+
+    def take(self, user: str, n: int) -> float:
+        """0 when admitted, else the seconds until ``n`` tokens are there."""
+        now = self.clock.now().timestamp()
+        with self.lock:
+            tokens, stamp = self.users.get(user, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - stamp) * self.rate)
+            if tokens >= n:
+                self.users[user] = (tokens - n, now)
+                return 0.0
+            self.users[user] = (tokens, now)
+            return (n - tokens) / self.rate
+
+
+def public(entity: dict[str, Any], kind: str) -> dict[str, Any]:
+    """An invoice or line as the API shows it: its ``@odata.etag`` first, no internal fields."""
+    shown = {key: value for key, value in entity.items() if key not in ("version", "lines")}
+    return {"@odata.etag": etag(kind, entity), **shown}
+
+
+def _render_invoice(invoice: dict[str, Any], expand: bool) -> dict[str, Any]:
+    shown = public(invoice, "invoice")
+    if expand:
+        shown["salesInvoiceLines"] = [public(line, "line") for line in invoice["lines"]]
+    return shown
+
+
+def _select(row: dict[str, Any], select: str | None) -> dict[str, Any]:
+    if not select:
+        return row
+    wanted = {"@odata.etag", "salesInvoiceLines", *(name.strip() for name in select.split(","))}
+    return {key: value for key, value in row.items() if key in wanted}
+
+
+_FILTER = re.compile(r"^\s*(externalDocumentNumber|number)\s+eq\s+'((?:[^']|'')*)'\s*$")
+
+
+def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_limit: int = 6000,
+          rate_period: float = 300.0) -> SandboxApp:
+    """The BC API v2.0 sandbox: one tenant (the Entra sandbox's), environment ``Production``, one company."""
+    app = SandboxApp("bc_rest", clock)
+    company = Company(clock, seed, state_dir)
+    bucket = Bucket(clock, rate_limit, rate_period)
+
+    def user_of(request: Request) -> str:
+        return (request.header("Authorization") or "")[-16:]
+
+    def throttled(request: Request, operations: int) -> Response | None:
+        wait = bucket.take(user_of(request), operations)
+        if wait <= 0:
+            return None
+        bucket.refused += 1
+        return Response(429, {"error": {"code": "Application_TooManyRequests",
+                                        "message": "Too many requests reached. Actual (6001). Maximum (6000)."}},
+                        {"Retry-After": str(max(1, math.ceil(wait)))})
+
+    def guard(request: Request) -> Response | None:
+        if (request.params.get("tenant") or "").lower() not in (TENANT_ID, DEMO_TENANT, *TENANT_DOMAINS):
+            return Response(404, {"error": {"code": "BadRequest_NotFound", "message": "Tenant not found."}})
+        if (request.params.get("env") or "").lower() != ENVIRONMENT:  # BC environment names ignore case
+            return Response(404, {"error": {"code": "BadRequest_EnvironmentNotFound",
+                                            "message": f"Environment '{request.params.get('env')}' not found."}})
+        verdict = verify_bearer(request, AUDIENCE, style="business_central")
+        if verdict is not True:
+            return verdict  # type: ignore[return-value]
+        if "cid" in request.params and request.params["cid"] != company.id:
+            return Response(404, {"error": {"code": "Internal_CompanyNotFound", "message": "Company not found."}})
+        return None
+
+    # -- operations, shared by direct requests and $batch ---------------------------------------------------
+
+    def list_invoices(request: Request) -> Response:
+        expression = request.arg("$filter")
+        if expression:
+            match = _FILTER.match(expression)
+            if match is None:
+                raise ApiError(400, "BadRequest", f"The sandbox cannot evaluate the filter '{expression}'.")
+            value = match.group(2).replace("''", "'")
+            if match.group(1) == "externalDocumentNumber":
+                rows = [company.state["invoices"][i] for i in company.by_external.get(value.upper(), [])]
+            else:
+                rows = [inv for inv in company.state["invoices"].values() if inv["number"] == value]
+        else:
+            rows = list(company.state["invoices"].values())
+        skip, top = int(request.arg("$skip") or 0), request.arg("$top")
+        end = min(len(rows), skip + int(top)) if top else len(rows)
+        page = rows[skip: min(end, skip + PAGE_SIZE)]
+        expand = request.arg("$expand") == "salesInvoiceLines"
+        body: dict[str, Any] = {"value": [_select(_render_invoice(inv, expand), request.arg("$select"))
+                                          for inv in page]}
+        if skip + len(page) < end:
+            query = {k: v[0] for k, v in request.query.items()}
+            query["$skip"] = str(skip + len(page))
+            body["@odata.nextLink"] = f"{request.path}?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
+        return Response(200, body)
+
+    def create_invoice(request: Request) -> Response:
+        return Response(201, _render_invoice(company.create(request.json() or {}), expand=True))
+
+    def get_invoice(request: Request) -> Response:
+        invoice = company.get(request.params["id"])
+        return Response(200, _render_invoice(invoice, request.arg("$expand") == "salesInvoiceLines"))
+
+    def patch_invoice(request: Request) -> Response:
+        invoice = company.get(request.params["id"])
+        return Response(200, _render_invoice(company.patch(invoice, request.json() or {},
+                                                           request.header("If-Match")), False))
+
+    def delete_invoice(request: Request) -> Response:
+        company.delete(company.get(request.params["id"]), request.header("If-Match"))
+        return Response(204)
+
+    def list_lines(request: Request) -> Response:
+        invoice = company.get(request.params["id"])
+        return Response(200, {"value": [public(line, "line") for line in invoice["lines"]]})
+
+    def add_line(request: Request) -> Response:
+        invoice = company.get(request.params["id"])
+        return Response(201, public(company.add_line(invoice, request.json() or {}), "line"))
+
+    def patch_line(request: Request) -> Response:
+        invoice = company.get(request.params["id"])
+        line = company.patch_line(invoice, request.params["lid"], request.json() or {}, request.header("If-Match"))
+        return Response(200, public(line, "line"))
+
+    def delete_line(request: Request) -> Response:
+        invoice = company.get(request.params["id"])
+        company.delete_line(invoice, request.params["lid"], request.header("If-Match"))
+        return Response(204)
+
+    def post_invoice(request: Request) -> Response:
+        company.post(company.get(request.params["id"]))
+        return Response(204)
+
+    def serve(request: Request, handler: Handler) -> Response:
+        """A direct request: the checks and one quota token, then the operation under the company's lock."""
+        refused = guard(request) or throttled(request, 1)
+        if refused:
+            return refused
+        with company.lock:
+            response = run(handler, request)
+            if request.method != "GET" and response.status < 400:
+                company.save()
+        return response
+
+    def run(handler: Handler, request: Request) -> Response:
+        try:
+            return handler(request)
+        except ApiError as error:
+            return error.response()
+
+    api = Routes(app, API, guard=serve)
+    operations = Router()  # the same operations, as ``$batch`` parts reach them
+
+    def operation(method: str, pattern: str, handler: Handler) -> None:
+        operations.add(method, pattern, handler)
+        api(method, pattern)(handler)
+
+    @api("GET", r"/companies")
+    def companies(request: Request) -> Response:
+        return Response(200, {"value": [{"id": company.id, "name": COMPANY_NAME, "displayName": COMPANY_NAME,
+                                         "businessProfileId": ""}]})
+
+    invoices = r"/companies\((?P<cid>[0-9a-f-]+)\)/salesInvoices"
+    line_route = INVOICE + r"/salesInvoiceLines\((?P<lid>[0-9a-f-]+)\)"
+    operation("GET", invoices, list_invoices)
+    operation("POST", invoices, create_invoice)
+    operation("GET", INVOICE, get_invoice)
+    operation("PATCH", INVOICE, patch_invoice)
+    operation("DELETE", INVOICE, delete_invoice)
+    operation("GET", INVOICE + r"/salesInvoiceLines", list_lines)
+    operation("POST", INVOICE + r"/salesInvoiceLines", add_line)
+    operation("PATCH", line_route, patch_line)
+    operation("DELETE", line_route, delete_line)
+    operation("POST", INVOICE + r"/Microsoft\.NAV\.post", post_invoice)
+
+    @Routes(app)("GET", r"/__admin/state")
+    def admin_state(request: Request) -> Response:
+        with company.lock:
+            return Response(200, {"company_id": company.id, "throttled": bucket.refused, "invoices": [
+                _render_invoice(inv, expand=True) for inv in company.state["invoices"].values()]})
+
+    @Routes(app, API)("POST", r"/\$batch")
+    def batch(request: Request) -> Response:
+        refused = guard(request)
+        if refused:
+            return refused
+        parts = (request.json() or {}).get("requests") or []
+        if len(parts) > MAX_BATCH:
+            return ApiError(400, "BadRequest", f"The batch contains {len(parts)} operations; the maximum is "
+                                               f"{MAX_BATCH}.").response()
+        refused = throttled(request, max(1, len(parts)))
+        if refused:
+            return refused
+        snapshot = (request.header("Isolation") or "").lower() == "snapshot"
+        with company.lock:
+            before = copy.deepcopy((company.state, company.by_external)) if snapshot else None
+            answers = [_dispatch(part, request) for part in parts]
+            if before is not None and any(status >= 400 for _, status, _, _ in answers):
+                company.state, company.by_external = before
+                answers = [(pid, 424 if status < 400 else status, headers, body if status >= 400 else
+                            {"error": {"code": "BadRequest_FailedDependency",
+                                       "message": "The batch was rolled back."}})
+                           for pid, status, headers, body in answers]
+            company.save()
+        return Response(200, {"responses": [{"id": pid, "status": status, "headers": headers, "body": body}
+                                            for pid, status, headers, body in answers]})
+
+    def _dispatch(part: dict[str, Any], outer: Request) -> tuple[str, int, dict[str, str], Any]:
+        pid = str(part.get("id", ""))
+        method = str(part.get("method", "GET")).upper()
+        url = urlsplit(str(part.get("url", "")))
+        path = "/" + unquote(url.path).lstrip("/")
+        resolved = operations.resolve(method, path)
+        if resolved is not None:
+            handler, params = resolved
+            headers = {k.lower(): v for k, v in (part.get("headers") or {}).items()}
+            inner = Request(method=method, path=path, query=parse_qs(url.query, keep_blank_values=True),
+                            headers={**outer.headers, **headers},
+                            body=_encode(part.get("body")), params={**outer.params, **params},
+                            faults=[], clock=outer.clock)
+            if "cid" in inner.params and inner.params["cid"] != company.id:
+                return pid, 404, {}, {"error": {"code": "Internal_CompanyNotFound",
+                                                "message": "Company not found."}}
+            response = run(handler, inner)
+            headers_out = {"content-type": "application/json"} if response.body is not None else {}
+            return pid, response.status, headers_out, response.body
+        return pid, 404, {}, {"error": {"code": "BadRequest_NotFound", "message": f"No route {method} {path}."}}
+
+    return app
+
+
+def _encode(body: Any) -> bytes:
+    """A batch part's body as the bytes a direct request would carry (the sandbox's one JSON encoder)."""
+    return Response(body=body).encode()[0] if body is not None else b""
