@@ -214,6 +214,9 @@ class SandboxApp:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the body waits for the client's delayed
+    # ACK of the headers (about 40 ms per keep-alive answer). Real services answer without that pause.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return
