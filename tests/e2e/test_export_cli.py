@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,29 +18,23 @@ from config import Settings
 from config.loader import parse_settings
 from ledger.models import Export
 from sandbox import bc_soap as bc_sandbox
-from sandbox.core import Clock as SandboxClock
-from sandbox.core import SandboxServer
 from services.export import erp_reference
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
-from tests.services.export.test_export_outbox import SOAP, Soap, assert_exactly_once, seed_invoices
+from tests.services.export.test_export_outbox import (  # noqa: F401 - soap is a fixture used here
+    SOAP,
+    Soap,
+    assert_exactly_once,
+    seed_invoices,
+    soap,
+)
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 
 
 @pytest.fixture
-def soap() -> Iterator[Soap]:
-    app = bc_sandbox.build(SandboxClock(), seed=1)
-    server = SandboxServer(app, prefix=bc_sandbox.PREFIX).start()
-    try:
-        yield Soap(app, server)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def config_file(tmp_path: Path, soap: Soap) -> Path:
+def config_file(tmp_path: Path, soap: Soap) -> Path:  # noqa: F811 - fixture
     data = demo_config_data()
     data["database"] = {"url": f"sqlite:///{tmp_path / 'ledger.db'}", "url_env": None}
     for tenant in data["tenants"]:
@@ -81,7 +74,7 @@ def wait_for(condition: object, seconds: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def test_dry_run_then_export_then_nothing_left(config_file: Path, soap: Soap) -> None:
+def test_dry_run_then_export_then_nothing_left(config_file: Path, soap: Soap) -> None:  # noqa: F811 - fixture
     assert cli(config_file, "init").returncode == 0
     settings = settings_of(config_file)
     numbers = seed_invoices(settings)
@@ -105,7 +98,9 @@ def test_dry_run_then_export_then_nothing_left(config_file: Path, soap: Soap) ->
 
 
 @pytest.mark.slow
-def test_a_process_killed_while_the_erp_applies_its_create_does_not_duplicate(config_file: Path, soap: Soap) -> None:
+def test_a_process_killed_while_the_erp_applies_its_create_does_not_duplicate(
+    config_file: Path, soap: Soap,  # noqa: F811 - fixture
+) -> None:
     assert cli(config_file, "init").returncode == 0
     settings = settings_of(config_file)
     numbers = seed_invoices(settings)
