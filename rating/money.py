@@ -15,6 +15,7 @@ is ``WITHDRAWN_MINOR_UNITS``: codes ISO has withdrawn (list three) whose amounts
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
@@ -25,6 +26,7 @@ from iso4217 import Currency
 WITHDRAWN_MINOR_UNITS: dict[str, int] = {"BGN": 2}
 
 
+@functools.cache  # called for every amount a month-end rates: the list is read once per currency
 def minor_units(currency: str) -> int:
     """The ISO 4217 exponent of ``currency`` (EUR → 2, JPY → 0, KWD → 3)."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,3 +55,8 @@ def test_month_end_is_the_day_before_the_next_month(day: date) -> None:
     end = month_end(day)
     assert (end.year, end.month) == (day.year, day.month)
     assert (end + timedelta(days=1)).day == 1
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)), st.integers(-480, 480))
+def test_add_months_is_relativedelta(day: date, months: int) -> None:
+    assert add_months(day, months) == day + relativedelta(months=months)
