@@ -14,11 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from config import Settings
-from ledger.models import (
-    Batch,
-    Invoice,
-    InvoiceLine,
-)
+from ledger.models import Batch, Invoice, InvoiceLine
 from rating.money import minor_units
 from services.access import Actor, actor, owned, readable_tenants, require
 from services.batches.months import parse_month

@@ -14,12 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from config import Settings
-from ledger.models import (
-    Customer,
-    Discrepancy,
-    Subscription,
-    Tenant,
-)
+from ledger.models import Customer, Discrepancy, Subscription, Tenant
 from services.access import Actor, readable_tenants, require
 from services.clock import Clock
 from services.errors import NotFound, ValidationFailed

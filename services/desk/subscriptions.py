@@ -18,12 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from config import Settings
-from ledger.models import (
-    Customer,
-    Mutation,
-    Snapshot,
-    Subscription,
-)
+from ledger.models import Customer, Mutation, Snapshot, Subscription
 from services.access import Actor, owned, readable_tenants, require
 from services.clock import Clock
 from services.desk.mutations import reduction_outlook

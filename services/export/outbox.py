@@ -21,14 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from config import Settings
 from config.schema import Tenant as TenantConfig
-from erp_export.base import (
-    ErpDocumentRef,
-    ErpError,
-    ErpRejected,
-    ErpUnavailable,
-    RetryPolicy,
-    export_document,
-)
+from erp_export.base import ErpDocumentRef, ErpError, ErpRejected, ErpUnavailable, RetryPolicy, export_document
 from erp_export.documents import InvoiceDocument
 from ledger.models import Customer, Invoice
 from services.access import SYSTEM, Actor, require

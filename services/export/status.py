@@ -11,11 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from config import Settings
-from ledger.models import (
-    Batch,
-    Export,
-    Invoice,
-)
+from ledger.models import Batch, Export, Invoice
 from services.access import Actor, owned, readable_tenants, require
 from services.errors import NotFound, ValidationFailed
 from services.runtime import engine_for

@@ -24,9 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from config import Settings, load_config
-from ledger.models import (
-    JobRun,
-)
+from ledger.models import JobRun
 from rating.months import month_of, previous_month
 from services.access import Actor, require
 from services.clock import Clock, SystemClock
