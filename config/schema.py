@@ -97,7 +97,7 @@ class RatingPolicy(Strict):
     convention: Convention = "microsoft"
     rounding: RoundingPolicy = "half_up"
     rounding_per_currency: dict[str, RoundingPolicy] = Field(default_factory=dict)
-    price_change: Literal["next_cycle", "prorated"] = "next_cycle"
+    price_change: Literal["next_cycle", "prorated", "term"] = "next_cycle"
 
     def rounding_for(self, currency: str) -> RoundingPolicy:
         return self.rounding_per_currency.get(currency, self.rounding)
@@ -154,15 +154,21 @@ class SourceConfig(Strict):
 
 
 class PriceRule(Strict):
-    """A markup (or a fixed list price) matched by tenant, product, customer and/or meter category."""
+    """A markup on a basis (vendor cost, Microsoft's list or ERP price) or a fixed unit price, matched by tenant,
+    product, customer, meter category and/or billing period. Imported into the ledger's price book as one edition
+    whenever the list changes; invoiced periods keep the edition they were priced with."""
 
     tenant: Code | None = None
     product: str | None = None
     customer: str | None = None
     meter_category: str | None = None
+    billing: Literal["P1M", "P1Y", "P3Y"] | None = None
     markup_percent: Percent | None = None
-    unit_price: Decimal | None = None
+    basis: Literal["cost", "list", "erp"] = "cost"
+    unit_price: Annotated[Decimal, Field(ge=0)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     valid_from: date | None = None
+    valid_to: date | None = None
 
     @model_validator(mode="after")
     def _one_price(self) -> PriceRule:

@@ -1,14 +1,16 @@
-"""Sell prices: price-list versions by date, fixed-price and markup rules, the vendor cost they apply to, and currency
-conversion with a recorded rate.
+"""Sell prices: versioned rules (a fixed price, or a percentage on the vendor cost or on Microsoft's list or ERP
+price), Microsoft's licence price list, the vendor costs they apply to, and currency conversion with a recorded rate.
 
-A licence is priced by a price-list version when one is valid, else a fixed-price rule, else the vendor cost plus the
-tenant's markup (the most specific markup rule wins; none = sold at cost). Why all three: resellers keep list prices
-for their main products and a markup for the long tail; each price carries a label for the line's lineage naming
-which one produced it (the version id, or the cost, its source, the rule and the percentage).
+Why rules and not typed prices: resellers keep a few fixed prices for their main products and a percentage for the
+long tail, and Microsoft changes its list monthly; "ERP price minus 5 %" should follow the list by itself. Every rule
+and list row is a version: valid for a range of days, and known from one edition of the price book (an import) on,
+so a build can read the book as it stood when a month was invoiced and never re-price it by accident. Each price
+carries a label for the line's lineage naming what produced it (the rule's ledger id, the cost or list row, the
+percentage).
 
 Prices and rates stay exact (``Decimal`` in, ``Fraction`` arithmetic) and are never rounded here: rounding happens
-once per line in :mod:`rating.rounding`. Whatever was used (price-list version, markup rule, FX rate with its source
-and date) is returned alongside the value so it can go into lineage.
+once per line in :mod:`rating.rounding`. Whatever was used (rule, list row, FX rate with its source and date) is
+returned alongside the value so it can go into lineage.
 """
 
 from __future__ import annotations
@@ -18,12 +20,43 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
+
+
+class Basis(StrEnum):
+    """What a percentage rule applies to: the vendor's cost, or Microsoft's partner (``list``) or estimated retail
+    (``erp``) price from its licence price list, so "ERP price minus 5 %" is a rule and not a typed number."""
+
+    COST = "cost"
+    LIST = "list"
+    ERP = "erp"
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """Where a rule or list price stands in time: the days it is valid (inclusive; ``None`` = open) and the price-book
+    editions that know it, from ``edition`` (the import that recorded it) until ``retired`` (the later import that
+    replaced it, exclusive). An edition of ``None`` means the latest."""
+
+    valid_from: date | None = None
+    valid_to: date | None = None
+    edition: int = 0
+    retired: int | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+    def known(self, edition: int | None) -> bool:
+        if edition is None:
+            return self.retired is None
+        return self.edition <= edition and (self.retired is None or edition < self.retired)
 
 
 @dataclass(frozen=True, slots=True)
 class MarkupRule:
-    """A markup in percent on cost; ``None`` scope fields match anything. More specific rules win."""
+    """A percentage on a basis (vendor cost unless said otherwise); ``None`` scope fields match anything. More
+    specific rules win; among equally specific ones the newer edition, then the later start."""
 
     rule_id: str
     percent: Decimal
@@ -32,20 +65,28 @@ class MarkupRule:
     product: str | None = None
     meter_category: str | None = None
     effective_from: date = date.min
+    basis: Basis = Basis.COST
+    billing: str | None = None
+    version: Versioned = Versioned()
+    seq: int = 0
 
     def matches(self, tenant: str, customer: str, product: str | None, meter_category: str | None, on: date) -> bool:
         wanted = (tenant, customer, product, meter_category)
         scope = (self.tenant, self.customer, self.product, self.meter_category)
-        return self.effective_from <= on and all(s is None or s == w for s, w in zip(scope, wanted, strict=True))
+        return (self.effective_from <= on and self.version.covers(on)
+                and all(s is None or s == w for s, w in zip(scope, wanted, strict=True)))
 
     @property
-    def priority(self) -> tuple[tuple[bool, bool, bool, bool], date, str]:
-        """Most specific first (customer beats product beats meter category beats tenant: a customer deal
-        overrides a catalogue markup), then the latest ``effective_from``, then the rule id, so the choice never
-        depends on the order the rules were configured in."""
-        specificity = (self.customer is not None, self.product is not None, self.meter_category is not None,
-                       self.tenant is not None)
-        return specificity, self.effective_from, self.rule_id
+    def specificity(self) -> tuple[bool, bool, bool, bool]:
+        """Customer beats product beats meter category beats tenant: a customer deal overrides a catalogue price."""
+        return (self.customer is not None, self.product is not None, self.meter_category is not None,
+                self.tenant is not None)
+
+    @property
+    def priority(self) -> tuple[tuple[bool, bool, bool, bool], int, date, int, str]:
+        """Most specific first, then the newest edition (a later import replaces an earlier one for the days it
+        covers), then the latest start, then the ledger id and name, so the choice never depends on input order."""
+        return self.specificity, self.version.edition, self.effective_from, self.seq, self.rule_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +98,8 @@ class Markups:
     def in_force(self, tenant: str, on: date) -> list[MarkupRule]:
         """Rules that can apply to ``tenant`` on day ``on``, highest :attr:`MarkupRule.priority` first: the first
         one whose customer/product/meter-category scope matches is the one that applies."""
-        rules = [rule for rule in self.rules if rule.tenant in (None, tenant) and rule.effective_from <= on]
+        rules = [rule for rule in self.rules
+                 if rule.tenant in (None, tenant) and rule.effective_from <= on and rule.version.covers(on)]
         return sorted(rules, key=lambda rule: rule.priority, reverse=True)
 
     def resolve(self, tenant: str, customer: str, product: str | None, meter_category: str | None,
@@ -67,6 +109,10 @@ class Markups:
             if rule.matches(tenant, customer, product, meter_category, on):
                 return rule
         return None
+
+    def known_at(self, edition: int | None) -> Markups:
+        """The rules of one edition of the price book that price by cost (usage has no list price)."""
+        return Markups(tuple(rule for rule in self.rules if rule.version.known(edition) and rule.basis is Basis.COST))
 
 
 def apply_markup(value: Fraction, rule: MarkupRule | None) -> Fraction:
@@ -123,29 +169,43 @@ class PricedCustomer:
 
 @dataclass(frozen=True, slots=True)
 class ListPrice:
-    """One price-list version of a product: a unit price per billing period, valid from ``valid_from`` to
-    ``valid_to`` (inclusive; ``None`` = open), for every customer or (``customer_id``) one customer."""
+    """A row of Microsoft's licence price list: the partner (``unit_price``) and estimated retail (``erp_price``)
+    price per unit per billing period of ``product`` (``ProductId:SkuId``) for one term, billing plan and currency."""
 
-    version_id: int
+    row_id: int
     product: str
-    billing: str
+    term: str  # P1M, P1Y, P3Y
+    billing: str  # P1M monthly, P1Y annual, P3Y triennial
+    currency: str
     unit_price: Decimal
-    valid_from: date
-    valid_to: date | None = None
-    customer_id: int | None = None
+    erp_price: Decimal | None
+    version: Versioned = Versioned()
+
+    def basis(self, basis: Basis) -> Decimal | None:
+        return self.unit_price if basis is Basis.LIST else self.erp_price
 
 
 @dataclass(frozen=True, slots=True)
 class FixedPrice:
-    """A fixed-price rule: ``unit_price`` for the matching licences; ``None`` scope fields match anything."""
+    """A fixed sell price per unit per billing period; ``None`` scope fields match anything, ``currency`` ``None``
+    means the licence's own. A rule for a meter category never prices a licence."""
 
     rule_id: str
     unit_price: Decimal
     tenant: str | None = None
     customer: str | None = None  # name, ERP reference or id
     product: str | None = None
-    meter_category: str | None = None  # a rule for a meter category never prices a licence
-    valid_from: date | None = None
+    meter_category: str | None = None
+    billing: str | None = None
+    currency: str | None = None
+    version: Versioned = Versioned()
+    seq: int = 0
+
+    @property
+    def priority(self) -> tuple[tuple[bool, bool, bool, bool], int, date, int, str]:
+        specificity = (self.customer is not None, self.product is not None, self.meter_category is not None,
+                       self.tenant is not None)
+        return specificity, self.version.edition, self.version.valid_from or date.min, self.seq, self.rule_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,56 +225,74 @@ class Price:
     label: str  # goes into lineage as the price version
 
 
-class PriceBook:
-    """One tenant's list prices, fixed-price and markup rules and vendor costs, resolved in memory for a whole build."""
+@dataclass(frozen=True, slots=True)
+class Licence:
+    """What is being priced: the product (and its catalogue keys, e.g. ``ProductId:SkuId``), term, billing period
+    and currency of a licence, for one customer."""
 
-    def __init__(self, tenant: str, list_prices: Iterable[ListPrice], fixed: Iterable[FixedPrice], markups: Markups,
-                 costs: Iterable[VendorCost] = ()) -> None:
+    product: str
+    customer: PricedCustomer
+    billing: str
+    currency: str
+    term: str | None = None
+    keys: tuple[str, ...] = ()
+
+    def named(self, product: str | None) -> bool:
+        return product is None or product == self.product or product in self.keys
+
+
+def _decimal(value: Fraction) -> Decimal:
+    """An exact quotient of two decimals (a price times a percentage terminates)."""
+    return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+class PriceBook:
+    """One tenant's price rules, Microsoft list prices and vendor costs, resolved in memory for a whole build.
+
+    A licence is priced by the highest-priority rule whose scope matches and whose basis exists on the day: a fixed
+    price, or a percentage on the vendor cost or on Microsoft's list or ERP price (equal specificity: fixed first).
+    No rule at all sells at cost. ``edition`` reads the book as it stood at that import (``None``: the latest).
+    """
+
+    def __init__(self, tenant: str, *, fixed: Iterable[FixedPrice] = (), markups: Markups = Markups(),
+                 list_prices: Iterable[ListPrice] = (), costs: Iterable[VendorCost] = ()) -> None:
         self._tenant = tenant
         self._costs: dict[int, list[VendorCost]] = defaultdict(list)
         for cost in costs:
             if cost.unit_price > 0:
                 self._costs[cost.subscription_id].append(cost)
-        self._versions: dict[str, list[ListPrice]] = defaultdict(list)
-        for version in list_prices:
-            self._versions[version.product].append(version)
-        self._fixed = [rule for rule in fixed if rule.tenant in (None, tenant)]
+        self._lists: dict[str, list[ListPrice]] = defaultdict(list)
+        for row in list_prices:
+            self._lists[row.product].append(row)
+        self._fixed = [rule for rule in fixed if rule.tenant in (None, tenant) and rule.meter_category is None]
         self.markups = markups
+        self._rules = sorted([*self._fixed, *(r for r in markups.rules if r.tenant in (None, tenant))],
+                             key=lambda rule: (rule.priority[0], isinstance(rule, FixedPrice), *rule.priority[1:]),
+                             reverse=True)
 
-    def version_days(self, product: str) -> set[date]:
-        """Days on which a price-list version of ``product`` starts or ends (price changes to look at)."""
-        days: set[date] = set()
-        for version in self._versions.get(product, ()):
-            days.add(version.valid_from)
-            if version.valid_to is not None:
-                days.add(version.valid_to + timedelta(days=1))
-        return days
+    def version_days(self, licence: Licence) -> set[date]:
+        """Days on which a rule or list price that may price ``licence`` starts or ends (price changes to look at)."""
+        versions = [rule.version for rule in self._rules if licence.named(rule.product)]
+        versions += [row.version for key in (licence.product, *licence.keys) for row in self._lists.get(key, ())]
+        days = {version.valid_from for version in versions if version.valid_from is not None}
+        days |= {version.valid_to + timedelta(days=1) for version in versions if version.valid_to is not None}
+        return days | {rule.effective_from for rule in self.markups.rules
+                       if rule.effective_from != date.min and licence.named(rule.product)}
 
-    def _version(self, product: str, customer_id: int, billing: str, day: date) -> ListPrice | None:
-        """The valid version on ``day``; a customer's own version beats the general one, the later listed wins."""
+    def list_price(self, licence: Licence, day: date, edition: int | None) -> ListPrice | None:
+        """Microsoft's price-list row for the licence on ``day``: same term, billing and currency; of overlapping
+        rows the one that starts last wins (as Microsoft says to read its file), then the newest edition."""
         found: ListPrice | None = None
-        for version in self._versions.get(product, ()):
-            if version.billing != billing or version.valid_from > day:
-                continue
-            if version.valid_to is not None and version.valid_to < day:
-                continue
-            if version.customer_id not in (None, customer_id):
-                continue
-            specific = version.customer_id is not None
-            if found is None or specific >= (found.customer_id is not None):
-                found = version
+        for key in (licence.product, *licence.keys):
+            for row in self._lists.get(key, ()):
+                if (row.billing, row.currency) != (licence.billing, licence.currency) or not row.version.covers(day):
+                    continue
+                if (licence.term is not None and row.term != licence.term) or not row.version.known(edition):
+                    continue
+                rank = (row.version.valid_from or date.min, row.version.edition, row.row_id)
+                if found is None or rank > (found.version.valid_from or date.min, found.version.edition, found.row_id):
+                    found = row
         return found
-
-    def _fixed_rule(self, customer: PricedCustomer, product: str, day: date) -> FixedPrice | None:
-        """The first fixed-price rule matching the licence, in the order the rules were given."""
-        names = {customer.name, customer.reference, str(customer.id)}
-        for rule in self._fixed:
-            if rule.product not in (None, product) or rule.meter_category is not None:
-                continue
-            if rule.customer not in (None, *names) or (rule.valid_from is not None and rule.valid_from > day):
-                continue
-            return rule
-        return None
 
     def vendor_cost(self, subscription_id: int, product: str, day: date) -> tuple[Decimal, str] | None:
         """The unit price the vendor charged for the subscription's product (latest cost line charged on or before
@@ -227,20 +305,33 @@ class PriceBook:
         cost = earlier[-1] if earlier else costs[0]
         return cost.unit_price, f"cost line {cost.line_id}"
 
-    def licence_price(self, product: str, customer: PricedCustomer, billing: str, day: date,
-                      unit_cost: Decimal | None, cost_source: str = "snapshot") -> Price | None:
+    def _applies(self, rule: FixedPrice | MarkupRule, licence: Licence, day: date, edition: int | None) -> bool:
+        names = {licence.customer.name, licence.customer.reference, str(licence.customer.id), licence.customer.key}
+        return (rule.version.known(edition) and rule.version.covers(day) and licence.named(rule.product)
+                and rule.customer in (None, *names) and rule.billing in (None, licence.billing)
+                and (not isinstance(rule, MarkupRule) or (rule.meter_category is None and rule.effective_from <= day)))
+
+    def licence_price(self, licence: Licence, day: date, unit_cost: Decimal | None, cost_source: str = "snapshot",
+                      edition: int | None = None) -> Price | None:
         """The sell price per unit per billing period on ``day``; ``None`` when nothing prices it."""
-        version = self._version(product, customer.id, billing, day)
-        if version is not None:
-            return Price(version.unit_price, f"price_list_version {version.version_id} (from {version.valid_from})")
-        rule = self._fixed_rule(customer, product, day)
-        if rule is not None:
-            return Price(rule.unit_price, f"{rule.rule_id} fixed {rule.unit_price}")
+        for rule in self._rules:
+            if not self._applies(rule, licence, day, edition):
+                continue
+            if isinstance(rule, FixedPrice):
+                if rule.currency in (None, licence.currency):
+                    return Price(rule.unit_price, f"{rule.rule_id} fixed {rule.unit_price}")
+                continue
+            if rule.basis is Basis.COST:
+                if unit_cost is None:
+                    continue
+                return Price(_decimal(apply_markup(Fraction(unit_cost), rule)),
+                             f"cost {unit_cost} ({cost_source}) + {rule.percent}% ({rule.rule_id})")
+            row = self.list_price(licence, day, edition)
+            basis = row.basis(rule.basis) if row is not None else None
+            if row is None or basis is None:
+                continue
+            label = f"{rule.basis.value} price {basis} (list price {row.row_id}) + {rule.percent}% ({rule.rule_id})"
+            return Price(_decimal(apply_markup(Fraction(basis), rule)), label)
         if unit_cost is None:
             return None
-        markup = self.markups.resolve(self._tenant, customer.key, product, None, day)
-        if markup is None:
-            return Price(unit_cost, f"cost {unit_cost} ({cost_source}), no markup rule")
-        price = apply_markup(Fraction(unit_cost), markup)  # terminates: a decimal cost times a decimal percentage
-        return Price(Decimal(price.numerator) / Decimal(price.denominator),
-                     f"cost {unit_cost} ({cost_source}) + {markup.percent}% ({markup.rule_id})")
+        return Price(unit_cost, f"cost {unit_cost} ({cost_source}), no markup rule")

@@ -9,8 +9,8 @@ Design notes:
 
 One module per area, all on the one metadata of :mod:`ledger.models.base`: :mod:`~ledger.models.tenants` (tenants,
 users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snapshots, usage, cost lines),
-:mod:`~ledger.models.reconciliation` (mutations, discrepancies), :mod:`~ledger.models.prices` (price versions, FX
-rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number counters) and
+:mod:`~ledger.models.reconciliation` (mutations, discrepancies), :mod:`~ledger.models.prices` (price book editions,
+rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number counters) and
 :mod:`~ledger.models.operations` (exports, audit events, job runs, leases). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
 """
@@ -18,7 +18,7 @@ table, which Alembic's ``env.py`` and the relationships between modules rely on;
 from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.models.operations import AuditEvent, Export, JobRun, Lease
-from ledger.models.prices import FxRate, PriceListVersion
+from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
@@ -38,8 +38,10 @@ __all__ = [
     "InvoiceNumberCounter",
     "JobRun",
     "Lease",
+    "ListPrice",
     "Mutation",
-    "PriceListVersion",
+    "PriceImport",
+    "PriceRule",
     "Snapshot",
     "Subscription",
     "SyncRun",

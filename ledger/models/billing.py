@@ -36,6 +36,7 @@ class Batch(Base):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     totals: Mapped[dict[str, Any]] = mapped_column(default=dict)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    price_edition: Mapped[int | None] = mapped_column(Integer)  # last price_imports.id it was priced with
 
 
 class Invoice(Base):

@@ -38,6 +38,12 @@ class BatchRepository(Repository):
         rows = self.session.execute(select(Batch.month, Batch.status).where(Batch.tenant_id == tenant_id))
         return dict(rows.tuples().all())
 
+    def editions(self, tenant_id: int, statuses: Sequence[str]) -> dict[str, int | None]:
+        """``{month: price edition}`` of the tenant's batches in ``statuses`` (``None``: priced before editions)."""
+        rows = self.session.execute(select(Batch.month, Batch.price_edition)
+                                    .where(Batch.tenant_id == tenant_id, Batch.status.in_(statuses)))
+        return dict(rows.tuples().all())
+
     def list(self, tenant_ids: Sequence[int], month: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[Sequence[Batch], int]:
         """A page of batches, newest month first, and the total count."""

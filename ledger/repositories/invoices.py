@@ -62,6 +62,16 @@ class InvoiceRepository(Repository):
             .order_by(InvoiceLine.base_key, InvoiceLine.version)
         ).all()
 
+    def lineages(self, line_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """``{line_key: lineage}`` of the named lines (a few: what corrections refer to)."""
+        found: dict[str, dict[str, Any]] = {}
+        keys = list(line_keys)
+        for start in range(0, len(keys), 1_000):
+            rows = self.session.execute(select(InvoiceLine.line_key, InvoiceLine.lineage)
+                                        .where(InvoiceLine.line_key.in_(keys[start:start + 1_000])))
+            found.update(rows.tuples().all())
+        return found
+
     def insert_invoices(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Insert invoices in chunks; returns ``{invoice_key: id}``."""
         ids: dict[str, int] = {}

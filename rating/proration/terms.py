@@ -28,11 +28,13 @@ class Timing(StrEnum):
 
 
 class PricePolicy(StrEnum):
-    """A mid-period price-only change: ``prorated`` (credit and rebill now) or ``next_cycle`` (from the next
-    billing period; the NCE default, since licence prices are fixed for a term)."""
+    """A mid-period price-only change: ``prorated`` (credit and rebill now), ``next_cycle`` (from the next billing
+    period, the default) or ``term`` (from the next term: Microsoft's price protection keeps an NCE term's price
+    until renewal)."""
 
     PRORATED = "prorated"
     NEXT_CYCLE = "next_cycle"
+    TERM = "term"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
 """The quantity-and-price timeline of a subscription: the billing state in force from each day on which it changes.
 
 Why apart: this is where dated changes are composed (same-day changes in order, price-only changes moved to the
-next billing period under ``next_cycle``, no-op days dropped) and where each part of the state remembers the inputs
-that set it, so the charges and credits built from it carry their lineage. Changes take effect at the start of
-their day.
+next billing period under ``next_cycle`` or the next term under ``term``, no-op days dropped) and where each part of
+the state remembers the inputs that set it, so the charges and credits built from it carry their lineage. Changes
+take effect at the start of their day.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class State:
 def effective_day(change: Change, terms: SubscriptionTerms, policy: PricePolicy) -> date:
     if policy is PricePolicy.PRORATED or not change.price_only:
         return change.effective
-    period = period_containing(terms.effective_anchor, terms.billing_months, change.effective)
+    months = terms.term_months if policy is PricePolicy.TERM else terms.billing_months
+    period = period_containing(terms.effective_anchor, months, change.effective)
     if change.effective == max(period.start, terms.start):
         return change.effective
     return period.end + ONE_DAY

@@ -29,16 +29,17 @@ from rating.pricing import FxRate, FxTable
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.access import actor, require
-from services.batches.diff import diff_lines
+from services.batches.diff import REPRICE, diff_lines
+from services.batches.editions import Editions, Reprice
 from services.batches.invoicing import InvoiceDraft, batch_totals, group_invoices
 from services.batches.licences import licence_lines
 from services.batches.lines import BilledLine, DesiredLine, DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
-from services.batches.prices import price_book
-from services.batches.timeline import Unbillable, build_timeline
+from services.batches.timeline import Pricing, Unbillable, build_timeline
 from services.batches.usage import usage_lines
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
+from services.prices import price_book, sync_config
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -87,8 +88,9 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
     convention = Convention(policy.convention)
     price_policy = PricePolicy(policy.price_change)
-    prices = price_book(tenant_code, uow.prices.for_tenant(tenant_id), settings.price_rules,
-                        uow.batches.cost_prices(tenant_id))
+    prices = price_book(tenant_code, uow.prices.rules(tenant_code), uow.prices.list_prices(tenant.currency),
+                        uow.prices.config_imports(), uow.batches.cost_prices(tenant_id))
+    pricing = Pricing(prices, editions(uow, tenant_code, tenant_id), price_policy)
     customers = {c.id: c for c in uow.batches.customers(tenant_id)}
     subscriptions: dict[int, Subscription] = {s.id: s for s in uow.batches.subscriptions(tenant_id)}
     snapshots = defaultdict(list)
@@ -103,7 +105,7 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
         if not history:
             continue
         try:
-            timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), prices,
+            timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), pricing,
                                       last_day)
         except Unbillable as exc:
             problems.append(str(exc))
@@ -118,10 +120,19 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
     rows = uow.batches.usage_rows(tenant_id, usage_first, usage_last)
     fx = FxTable(FxRate(r.source, r.base, r.quote, r.rate, r.rate_date) for r in uow.prices.fx_rates())
-    for line in usage_lines(tenant_code, rows, customers, subscriptions, prices, fx, rounding, tenant.currency,
+    for line in usage_lines(tenant_code, rows, customers, subscriptions, pricing, fx, rounding, tenant.currency,
                             problems):
         desired[line.base_key] = line
     return desired, customers
+
+
+def editions(uow: UnitOfWork, tenant_code: str, tenant_id: int) -> Editions:
+    """Which edition of the price book each closed month of the tenant was priced with, and its reprices. A batch
+    closed before the ledger kept editions reads the first edition (config.yaml's rules as first imported)."""
+    first = uow.prices.first_edition()
+    billed = {month: edition or first for month, edition in uow.batches.editions(tenant_id, sorted(CLOSED)).items()}
+    return Editions({month: edition for month, edition in billed.items() if edition is not None},
+                    [Reprice(row.id, row.reprice_from, row.reason or "") for row in uow.prices.reprices(tenant_code)])
 
 
 def _billed(uow: UnitOfWork, tenant_id: int, first: str, last: str) -> dict[str, list[BilledLine]]:
@@ -145,8 +156,22 @@ def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id:
     billed = _billed(uow, tenant_id, first, last)
     closed = {m for m, status in statuses.items() if status in CLOSED}
     lines = diff_lines(month, desired, billed, closed)
+    _name_repriced(uow, lines)
     tenant = tenant_config(settings, tenant_code)
     return group_invoices(tenant, month, lines, customers, tenant.grouping), problems
+
+
+def _name_repriced(uow: UnitOfWork, lines: Sequence[DraftLine]) -> None:
+    """A reprice correction names the price it replaces (the corrected line's) and the price it charges now."""
+    repriced = [line for line in lines if line.reason_code == REPRICE and line.corrects_line_key]
+    if not repriced:
+        return
+    old = uow.invoices.lineages([line.corrects_line_key for line in repriced if line.corrects_line_key])
+    for line in repriced:
+        correction = line.lineage["correction"]
+        correction["reprice"] = line.lineage.get("reprice")
+        correction["old_price_version"] = old.get(line.corrects_line_key or "", {}).get("price_version")
+        correction["new_price_version"] = line.lineage.get("price_version")
 
 
 def _line_row(line: DraftLine, invoice: InvoiceDraft, invoice_id: int, tenant_id: int) -> dict[str, Any]:
@@ -261,6 +286,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: st
         if later:  # a later batch may already own this month's lines: months are built in order
             raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already "
                              f"{statuses[later[0]]}; batches are built in month order")
+        sync_config(uow, settings, who.username)
         invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses)
         created = batch is None
         if batch is None:
@@ -274,6 +300,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: st
             batch.changed_by, batch.changed_at = who.username, now
             batch.revision += 1
         batch.totals = totals
+        batch.price_edition = uow.prices.edition()
         uow.audit.record(who.username, "batch.build" if created else "batch.rebuild", "batch", batch.id, tenant.id,
                          before=before, after=totals,
                          detail=f"{tenant_code} {month}: +{added} ~{changed} -{removed} lines")

@@ -16,6 +16,8 @@ from services.batches.lines import BilledLine, DesiredLine, DraftLine, line_key
 LATE_SNAPSHOT = "late_snapshot"
 LATE_USAGE = "late_usage"
 PRICE_CORRECTION = "price_correction"
+LATE_COST = "late_cost"
+REPRICE = "reprice"
 
 
 def charge_kind_of(base: str) -> str:
@@ -28,11 +30,16 @@ def _late_reason(charge_kind: str) -> str:
 
 
 def _correction_reason(base: str, desired: DesiredLine | None, billed: Sequence[BilledLine]) -> str:
+    """Why a billed key changed: an explicit reprice, late usage, a vendor cost that arrived late (prices read the
+    book as it stood when the period was invoiced, so only the cost can move a price by itself), a price that moved
+    for another reason (the tenant's price policy), or a late snapshot or mutation."""
     original = billed[0]
+    if desired is not None and "reprice" in desired.lineage:
+        return REPRICE
     if charge_kind_of(base).startswith("usage"):
         return LATE_USAGE
     if desired is not None and desired.quantity == original.quantity and desired.unit_price != original.unit_price:
-        return PRICE_CORRECTION
+        return LATE_COST if str(desired.lineage.get("price_version", "")).startswith("cost ") else PRICE_CORRECTION
     return LATE_SNAPSHOT
 
 

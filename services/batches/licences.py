@@ -50,6 +50,9 @@ def _desired(tenant: str, sub: Subscription, line: RatedLine, timeline: Timeline
     lineage = line.lineage.to_dict()
     lineage["bill_date"] = line.bill_date.isoformat()
     lineage["days"] = f"{line.days}/{line.period_days}"
+    repriced = timeline.repriced(line.key.period_start)
+    if repriced:
+        lineage["reprice"] = repriced
     notes = {str(i): timeline.notes[str(i)] for i in lineage["input_ids"] if str(i) in timeline.notes}
     if notes:
         lineage["notes"] = notes

@@ -12,7 +12,7 @@ Subscriptions, snapshots, mutations and customers arrive as read-only rows with 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
@@ -20,8 +20,9 @@ from itertools import pairwise
 from ledger.models import Customer, Mutation, Snapshot, Subscription
 from rating.periods import parse_duration
 from rating.pricing import Price, PriceBook
-from rating.proration import Change, SubscriptionTerms
-from services.batches.prices import priced
+from rating.proration import Change, PricePolicy, SubscriptionTerms
+from services.batches.editions import Editions, PriceDays
+from services.prices.book import licence
 
 ENDED = frozenset({"cancelled", "canceled", "deleted", "expired", "ended", "inactive", "terminated"})
 SUSPENDED = frozenset({"suspended", "disabled"})
@@ -46,6 +47,8 @@ class Timeline:
     terms: SubscriptionTerms
     changes: list[Change]
     notes: dict[str, str] = field(default_factory=dict)  # input id -> why it matters (e.g. unconfirmed)
+    repriced: Callable[[dt.date], str | None] = field(default=lambda _: None)  # charge period start -> reprice
+
 
 
 class Unbillable(Exception):
@@ -91,19 +94,33 @@ def confirming_mutation(mutations: Sequence[Mutation], before: VendorState, afte
     return found
 
 
-def _price(prices: PriceBook, sub: Subscription, customer: Customer, state: VendorState, day: dt.date) -> Price:
+@dataclass(frozen=True)
+class Pricing:
+    """How a build prices licences: the tenant's price book, which edition prices each period, and the policy."""
+
+    book: PriceBook
+    editions: Editions
+    policy: PricePolicy
+
+
+def _price(pricing: Pricing, days: PriceDays, sub: Subscription, customer: Customer, state: VendorState,
+           day: dt.date) -> Price:
+    """The price of ``state`` in the charge period containing ``day``: the rules of the policy's day, read from the
+    edition that period was (or will be) invoiced with."""
     unit_cost, source = state.unit_cost, f"snapshot {state.snapshot_id}"
     if unit_cost is None:
-        unit_cost, source = prices.vendor_cost(sub.id, state.product, day) or (None, "")
-    price = prices.licence_price(state.product, priced(customer), sub.billing, day, unit_cost, source)
+        unit_cost, source = pricing.book.vendor_cost(sub.id, state.product, day) or (None, "")
+    rules_day = days.rules_day(day)
+    edition, _ = pricing.editions.at(rules_day)
+    price = pricing.book.licence_price(licence(sub, customer, state.product), rules_day, unit_cost, source, edition)
     if price is None:
-        raise Unbillable(f"subscription {sub.id} ({state.product}): no price-list version, and no unit cost (snapshot "
-                         f"{state.snapshot_id} or cost line) for a markup rule, prices it on {day}")
+        raise Unbillable(f"subscription {sub.id} ({state.product}): no price rule, and no unit cost (snapshot "
+                         f"{state.snapshot_id} or cost line) for a markup rule, prices it on {rules_day}")
     return price
 
 
 def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Snapshot],
-                   mutations: Sequence[Mutation], prices: PriceBook, until: dt.date) -> Timeline | None:
+                   mutations: Sequence[Mutation], pricing: Pricing, until: dt.date) -> Timeline | None:
     """Terms and dated changes of ``sub`` up to ``until`` (inclusive); ``None`` when there is nothing to bill."""
     if sub.billing not in PERIODIC or sub.billing_type in ("usage", "one_time"):
         return None
@@ -134,12 +151,15 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     if sub.end_date is not None and dated[-1][1].status not in ENDED and sub.end_date < until:
         ended = VendorState(sub.end_date + dt.timedelta(days=1), 0, "cancelled", dated[-1][1].product, None, 0)
         dated.append((max(ended.day, dated[-1][0]), ended, (f"subscription:{sub.id}.end_date",)))
-    # Price-list versions can change the price on days the vendor state does not change.
+    # Rule versions and editions can change the price on days the vendor state does not change.
+    days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
     event_days = {day for day, _, _ in dated}
-    for _, state, _ in dated:
-        event_days |= {d for d in prices.version_days(state.product) if start < d <= until}
+    changes_at = set(pricing.editions.change_days())
+    for product in {state.product for _, state, _ in dated}:
+        changes_at |= pricing.book.version_days(licence(sub, customer, product))
+    event_days |= {days.boundary(d) for d in changes_at if start < d <= until}
     first_state = dated[0][1]
-    first_price = _price(prices, sub, customer, first_state, start)
+    first_price = _price(pricing, days, sub, customer, first_state, start)
     terms = SubscriptionTerms(
         subscription_id=str(sub.id),
         currency=sub.currency,
@@ -163,7 +183,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         if state.status in ENDED:
             changes.append(Change(effective=day, cancel=True, input_ids=inputs))
             break
-        price = _price(prices, sub, customer, state, day)
+        price = _price(pricing, days, sub, customer, state, day)
         before_state, before_price = current
         suspended = state.status in SUSPENDED
         change = Change(
@@ -178,4 +198,8 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         if (change.quantity, change.unit_price, change.product, change.suspended) != (None, None, None, None):
             changes.append(change)
         current = (state, price)
-    return Timeline(terms, changes, notes)
+    def repriced(period_start: dt.date) -> str | None:
+        reprice = pricing.editions.at(days.rules_day(period_start))[1]
+        return reprice.describe() if reprice is not None else None
+
+    return Timeline(terms, changes, notes, repriced)

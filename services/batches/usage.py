@@ -21,10 +21,11 @@ from ledger.models import Customer, Subscription, UsageRow
 from rating.consumption import COST_DECIMALS, UsageLine, rate_usage
 from rating.money import to_units
 from rating.months import month_end, month_of
-from rating.pricing import FxTable, PriceBook
+from rating.pricing import FxTable
 from rating.rounding import RoundingPolicy
 from services.batches.lines import DesiredLine, base_key, exact_decimal
-from services.batches.prices import priced
+from services.batches.timeline import Pricing
+from services.prices.book import priced
 
 GROUP_BY = ("subscription", "meter")
 
@@ -38,9 +39,10 @@ def environment(tags: Mapping[str, str] | None, fallback: str) -> str:
 
 
 def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, Customer],
-                subscriptions: Mapping[int, Subscription], prices: PriceBook, fx: FxTable, rounding: RoundingPolicy,
+                subscriptions: Mapping[int, Subscription], pricing: Pricing, fx: FxTable, rounding: RoundingPolicy,
                 currency: str, problems: list[str]) -> list[DesiredLine]:
-    """Desired usage lines for ``rows``; rows that cannot be billed are reported in ``problems``."""
+    """Desired usage lines for ``rows``; rows that cannot be billed are reported in ``problems``. A month's markups
+    are read from the edition of the price book its bill month was (or will be) invoiced with."""
     by_month: dict[dt.date, list[dict]] = defaultdict(list)
     known: dict[str, UsageRow] = {}
     for row in rows:
@@ -67,9 +69,14 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
     for month, frame_rows in sorted(by_month.items()):
         frame = pd.DataFrame(frame_rows)
         frame["cost_units"] = frame["cost_units"].astype("int64")
-        for rated in rate_usage(frame, tenant=tenant, currency=currency, group_by=GROUP_BY, markups=prices.markups,
+        edition, reprice = pricing.editions.at(month_end(month) + dt.timedelta(days=1))
+        markups = pricing.book.markups.known_at(edition)
+        for rated in rate_usage(frame, tenant=tenant, currency=currency, group_by=GROUP_BY, markups=markups,
                                 fx=fx, on=month_end(month), rounding=rounding):
-            lines.append(_desired(tenant, month, rated, known))
+            line = _desired(tenant, month, rated, known)
+            if reprice is not None:
+                line.lineage["reprice"] = reprice.describe()
+            lines.append(line)
     return lines
 
 

@@ -1,5 +1,5 @@
-"""The price book (list prices by date, fixed-price rules, cost plus markup), markup rule precedence, and recorded
-exchange rates."""
+"""The price book (versioned rules: fixed prices and percentages on cost, list or ERP price; Microsoft's list;
+editions), markup rule precedence, and recorded exchange rates."""
 
 from __future__ import annotations
 
@@ -10,68 +10,114 @@ from fractions import Fraction
 import pytest
 
 from rating.pricing import (
+    Basis,
     FixedPrice,
     FxRate,
     FxTable,
+    Licence,
     ListPrice,
     MarkupRule,
     Markups,
     PriceBook,
     PricedCustomer,
     VendorCost,
+    Versioned,
     apply_markup,
 )
 
+ACME = PricedCustomer(7, "Acme", "ACME-1")
+ZETA = PricedCustomer(8, "Zeta", None)
 BOOK = PriceBook(
     "de01",
-    [
-        ListPrice(1, "e3", "P1M", Decimal("33.70"), date(2026, 1, 1), date(2026, 3, 31)),
-        ListPrice(2, "e3", "P1M", Decimal("36.00"), date(2026, 4, 1)),
-        ListPrice(3, "e3", "P1M", Decimal("30.00"), date(2026, 1, 1), customer_id=7),
-        ListPrice(4, "e3", "P1Y", Decimal("396.00"), date(2026, 1, 1)),
+    fixed=[
+        FixedPrice("rule 1", Decimal("5.00"), product="teams", customer="ACME-1", seq=1),
+        FixedPrice("rule 2", Decimal("9.00"), tenant="at01", product="teams", seq=2),
+        FixedPrice("rule 3", Decimal("1.00"), product="teams", meter_category="Storage", seq=3),
+        FixedPrice("rule 4", Decimal("7.00"), product="e3", currency="USD", seq=4),
     ],
-    [
-        FixedPrice("price_rules[0]", Decimal("5.00"), product="teams", customer="ACME-1"),
-        FixedPrice("price_rules[1]", Decimal("9.00"), tenant="at01", product="teams"),
-        FixedPrice("price_rules[2]", Decimal("1.00"), product="teams", meter_category="Storage"),
+    markups=Markups((
+        MarkupRule("rule 5", Decimal("10"), tenant="de01", seq=5),
+        MarkupRule("rule 6", Decimal("-5"), product="e3", basis=Basis.ERP, seq=6,
+                   version=Versioned(date(2026, 1, 1), date(2026, 3, 31), edition=1)),
+        MarkupRule("rule 7", Decimal("-8"), product="e3", basis=Basis.ERP, seq=7,
+                   version=Versioned(date(2026, 4, 1), edition=1)),
+        MarkupRule("rule 8", Decimal("2"), product="e3", customer="Acme", basis=Basis.LIST, seq=8,
+                   version=Versioned(date(2026, 1, 1), edition=2)),
+    )),
+    list_prices=[
+        ListPrice(11, "E3:0001", "P1M", "P1M", "EUR", Decimal("30.00"), Decimal("36.00"), Versioned(date(2026, 1, 1))),
+        ListPrice(12, "E3:0001", "P1M", "P1M", "EUR", Decimal("31.00"), Decimal("38.00"), Versioned(date(2026, 4, 1))),
+        ListPrice(13, "E3:0001", "P1Y", "P1Y", "EUR", Decimal("300"), Decimal("360.00"), Versioned(date(2026, 1, 1))),
     ],
-    Markups((MarkupRule("price_rules[3]", Decimal("10"), tenant="de01"),)),
-    [
+    costs=[
         VendorCost(10, 100, "e5", Decimal("50.00"), date(2026, 1, 1)),
         VendorCost(11, 100, "e5", Decimal("52.00"), date(2026, 4, 1)),
         VendorCost(12, 100, "e5", Decimal("0"), date(2026, 5, 1)),
     ],
 )
-ACME = PricedCustomer(7, "Acme", "ACME-1")
-ZETA = PricedCustomer(8, "Zeta", None)
+
+
+def e3(customer: PricedCustomer, billing: str = "P1M", currency: str = "EUR") -> Licence:
+    return Licence("e3", customer, billing, currency, billing, ("E3:0001",))
+
+
+def teams(customer: PricedCustomer) -> Licence:
+    return Licence("teams", customer, "P1M", "EUR", "P1M")
 
 
 @pytest.mark.parametrize(
-    ("product", "customer", "billing", "on", "cost", "expected"),
+    ("licence", "on", "cost", "edition", "expected"),
     [
-        ("e3", ZETA, "P1M", date(2026, 3, 31), None, ("33.70", "price_list_version 1 (from 2026-01-01)")),
-        ("e3", ZETA, "P1M", date(2026, 4, 1), None, ("36.00", "price_list_version 2 (from 2026-04-01)")),
-        ("e3", ACME, "P1M", date(2026, 4, 1), None, ("30.00", "price_list_version 3 (from 2026-01-01)")),
-        ("e3", ZETA, "P1Y", date(2026, 4, 1), None, ("396.00", "price_list_version 4 (from 2026-01-01)")),
-        ("teams", ACME, "P1M", date(2026, 4, 1), Decimal("4"), ("5.00", "price_rules[0] fixed 5.00")),
-        ("teams", ZETA, "P1M", date(2026, 4, 1), Decimal("4"), ("4.4", "cost 4 (snapshot) + 10% (price_rules[3])")),
-        ("teams", ZETA, "P1M", date(2026, 4, 1), None, None),
-        ("e3", ZETA, "P1M", date(2025, 12, 31), None, None),
+        (e3(ZETA), date(2026, 3, 31), None, None, ("34.20", "erp price 36.00 (list price 11) + -5% (rule 6)")),
+        (e3(ZETA), date(2026, 4, 1), None, None, ("34.96", "erp price 38.00 (list price 12) + -8% (rule 7)")),
+        (e3(ZETA, "P1Y"), date(2026, 4, 1), None, None, ("331.20", "erp price 360.00 (list price 13) + -8% (rule 7)")),
+        (e3(ACME), date(2026, 4, 1), None, None, ("31.62", "list price 31.00 (list price 12) + 2% (rule 8)")),
+        (e3(ACME), date(2026, 4, 1), None, 1, ("34.96", "erp price 38.00 (list price 12) + -8% (rule 7)")),
+        (e3(ZETA), date(2026, 4, 1), None, 0, None),
+        (e3(ZETA, currency="USD"), date(2026, 4, 1), None, None, ("7.00", "rule 4 fixed 7.00")),
+        (teams(ACME), date(2026, 4, 1), Decimal("4"), None, ("5.00", "rule 1 fixed 5.00")),
+        (teams(ZETA), date(2026, 4, 1), Decimal("4"), None, ("4.4", "cost 4 (snapshot) + 10% (rule 5)")),
+        (teams(ZETA), date(2026, 4, 1), None, None, None),
+        (e3(ZETA), date(2025, 12, 31), None, None, None),
     ],
 )
-def test_price_book_resolution(product: str, customer: PricedCustomer, billing: str, on: date,
-                               cost: Decimal | None, expected: tuple[str, str] | None) -> None:
-    """A valid list price wins (the customer's own over the general one), then a fixed-price rule of the tenant
-    (never a meter-category rule), then the cost plus the most specific markup; nothing prices it: ``None``."""
-    price = BOOK.licence_price(product, customer, billing, on, cost)
-    assert (None if price is None else (str(price.unit_price), price.label)) == expected
+def test_price_book_resolution(licence: Licence, on: date, cost: Decimal | None, edition: int | None,
+                               expected: tuple[str, str] | None) -> None:
+    """The most specific rule wins (customer over product over tenant; fixed before a percentage), a percentage on
+    Microsoft's list or ERP price needs a list row of the licence's term, billing and currency, a rule for a meter
+    category or another tenant never prices a licence, and an edition reads only the rules it knew."""
+    price = BOOK.licence_price(licence, on, cost, edition=edition)
+    wanted = None if expected is None else (Decimal(expected[0]), expected[1])
+    assert (None if price is None else (price.unit_price, price.label)) == wanted
 
 
-def test_price_book_without_markup_sells_at_cost_and_knows_price_changes() -> None:
-    book = PriceBook("nl01", [], [], Markups())
-    price = book.licence_price("e3", ZETA, "P1M", date(2026, 4, 1), Decimal("12.5"), "cost line 4")
+def test_price_book_without_rules_sells_at_cost_and_knows_price_changes() -> None:
+    book = PriceBook("nl01")
+    price = book.licence_price(e3(ZETA), date(2026, 4, 1), Decimal("12.5"), "cost line 4")
     assert (price.unit_price, price.label) == (Decimal("12.5"), "cost 12.5 (cost line 4), no markup rule")
-    assert BOOK.version_days("e3") == {date(2026, 1, 1), date(2026, 4, 1)}
+    assert BOOK.version_days(e3(ZETA)) == {date(2026, 1, 1), date(2026, 4, 1)}
+
+
+def test_a_later_edition_replaces_a_rule_for_the_days_it_covers_and_a_retired_rule_is_gone() -> None:
+    old = MarkupRule("old", Decimal("10"), version=Versioned(date(2026, 1, 1), edition=1, retired=3), seq=1)
+    new = MarkupRule("new", Decimal("12"), version=Versioned(date(2026, 1, 1), edition=3), seq=2)
+    book = PriceBook("nl01", markups=Markups((old, new)))
+    licence = teams(ZETA)
+    assert book.licence_price(licence, date(2026, 5, 1), Decimal(100), edition=2).label.endswith("(old)")
+    assert book.licence_price(licence, date(2026, 5, 1), Decimal(100), edition=3).label.endswith("(new)")
+    assert book.licence_price(licence, date(2026, 5, 1), Decimal(100)).unit_price == Decimal(112)
+    assert Markups((old, new)).known_at(2).rules == (old,)
+
+
+def test_microsoft_overlapping_rows_the_later_start_wins() -> None:
+    """Microsoft documents that its list can repeat a SKU with overlapping dates; the later start holds."""
+    rows = [ListPrice(1, "X:1", "P1M", "P1M", "EUR", Decimal("10"), Decimal("12"), Versioned(date(2026, 1, 1))),
+            ListPrice(2, "X:1", "P1M", "P1M", "EUR", Decimal("11"), Decimal("13"),
+                      Versioned(date(2026, 2, 1), date(2026, 2, 28)))]
+    book = PriceBook("nl01", list_prices=rows)
+    licence = Licence("X", ZETA, "P1M", "EUR", "P1M", ("X:1",))
+    assert [book.list_price(licence, day, None).row_id
+            for day in (date(2026, 1, 31), date(2026, 2, 1), date(2026, 3, 1))] == [1, 2, 1]
 
 
 def test_vendor_cost_is_the_latest_charge_on_or_before_the_day() -> None:

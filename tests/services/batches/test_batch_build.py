@@ -15,6 +15,7 @@ from services.batches import approve_batch, build_batch, explain_line
 from services.clock import FixedClock
 from services.errors import NotAllowed
 from services.operations import initialise
+from services.prices import import_file, reprice
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.services.batches.test_batch_support import (
@@ -129,20 +130,29 @@ def test_late_seat_change_for_an_exported_month_becomes_a_correction_next_month(
     assert (again.added, again.changed, again.removed) == (0, 0, 0)
 
 
-def test_a_billed_line_whose_amount_changes_gets_version_two(settings: Settings, contoso: tuple[int, int]) -> None:
+def test_a_price_file_after_approval_changes_nothing_invoiced_until_finance_reprices(
+        settings: Settings, contoso: tuple[int, int], tmp_path) -> None:
     build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
     approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
-    with UnitOfWork(engine_for(settings), write=True) as uow:  # a price list arrives for the whole term
-        uow.prices.add(tenant_id=uow.tenants.by_code("nl-bv").id, product_id="CFQ7TTC0LH18:0001", billing="P1M",
-                       valid_from=dt.date(2026, 1, 1), unit_price=Decimal("33.00"), currency="EUR", source="manual")
+    rules = tmp_path / "rules.csv"  # a fixed price arrives for the whole term, after April was approved
+    rules.write_text("tenant,product,valid_from,unit_price,currency\nnl-bv,CFQ7TTC0LH18:0001,2026-01-01,33.00,EUR\n")
+    import_file(settings, rules, "finn")
+    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    may = lines(settings, "2026-05")
+    assert not [line for line in may.values() if line.kind == "correction"]
+    assert may["nl-bv/1/1/2026-05-10..2026-06-09/charge/v1"].unit_price == Decimal("33.00")
+
+    reprice(settings, "nl-bv", dt.date(2026, 4, 1), "contract price agreed in March", "finn")
     build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
     may = lines(settings, "2026-05")
     fix = may["nl-bv/1/1/2026-04-10..2026-05-09/charge/v2"]
-    assert (fix.amount, fix.reason_code) == (Decimal("-15.00"), "price_correction")
+    assert (fix.amount, fix.reason_code) == (Decimal("-15.00"), "reprice")
     assert fix.corrects_line_key == "nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"
-    assert "price_list_version" in may["nl-bv/1/1/2026-05-10..2026-06-09/charge/v1"].lineage["price_version"]
-    explained = explain_line(settings, fix.line_key, "finn")
-    assert explained["lineage"]["correction"]["billed"] == "345"
+    correction = explain_line(settings, fix.line_key, "finn")["lineage"]["correction"]
+    assert correction["billed"] == "345"
+    assert "contract price agreed in March" in correction["reprice"]
+    assert correction["old_price_version"] == "cost 30 (snapshot 1) + 15% (price rule 2 (price_rules[1]))"
+    assert correction["new_price_version"] == "price rule 4 fixed 33"
 
 
 def test_usage_is_billed_in_arrears_and_late_usage_is_corrected(settings: Settings,
