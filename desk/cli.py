@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "reconcile",
     "mutation",
     "rate",
+    "prices",
     "batch",
     "export",
     "einvoice",

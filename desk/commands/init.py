@@ -20,3 +20,5 @@ def register(app: typer.Typer) -> None:
             f"tenants changed: {report.tenants_changed}, users changed: {report.users_changed}, "
             f"users deactivated: {report.users_deactivated}"
         )
+        if report.price_edition is not None:
+            console.print(f"config.yaml price_rules recorded as price book edition {report.price_edition}")

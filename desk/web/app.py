@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from config import Settings
-from desk.web import pages_desk, pages_finance
+from desk.web import pages_desk, pages_finance, pages_prices
 from desk.web.auth import (
     LoginRequired,
     authenticate,
@@ -55,6 +55,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     _routes(app)
     app.include_router(pages_desk.router)
     app.include_router(pages_finance.router)
+    app.include_router(pages_prices.router)
     return app
 
 

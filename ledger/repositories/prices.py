@@ -76,15 +76,16 @@ class PriceRepository(Repository):
             query = query.where(PriceRule.import_id == import_id)
         return self.session.execute(query.order_by(PriceRule.id)).all()
 
-    def list_prices(self, currency: str | None = None, import_id: int | None = None,
-                    product: str | None = None, limit: int | None = None) -> Sequence[Row]:
+    def list_prices(self, currency: str | None = None, import_id: int | None = None, market: str | None = None,
+                    limit: int | None = None) -> Sequence[Row]:
+        """Microsoft list prices, by currency and market (a legal entity's country) or by import."""
         query = select(ListPrice.__table__)
         if currency is not None:
             query = query.where(ListPrice.currency == currency)
+        if market is not None:
+            query = query.where(ListPrice.market == market)
         if import_id is not None:
             query = query.where(ListPrice.import_id == import_id)
-        if product is not None:
-            query = query.where(or_(ListPrice.product_id == product, ListPrice.sku_id == product))
         return self.session.execute(query.order_by(ListPrice.id).limit(limit)).all()
 
     def known_products(self) -> set[str]:

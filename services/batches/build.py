@@ -88,8 +88,9 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
     convention = Convention(policy.convention)
     price_policy = PricePolicy(policy.price_change)
-    prices = price_book(tenant_code, uow.prices.rules(tenant_code), uow.prices.list_prices(tenant.currency),
-                        uow.prices.config_imports(), uow.batches.cost_prices(tenant_id))
+    prices = price_book(tenant_code, uow.prices.rules(tenant_code),
+                        uow.prices.list_prices(tenant.currency, market=tenant.country), uow.prices.config_imports(),
+                        uow.batches.cost_prices(tenant_id))
     pricing = Pricing(prices, editions(uow, tenant_code, tenant_id), price_policy)
     customers = {c.id: c for c in uow.batches.customers(tenant_id)}
     subscriptions: dict[int, Subscription] = {s.id: s for s in uow.batches.subscriptions(tenant_id)}

@@ -1,4 +1,5 @@
-"""`cspbill init`: create or migrate the ledger and mirror tenants and users from config. Safe to run any time."""
+"""`cspbill init`: create or migrate the ledger, mirror tenants and users from config, and record config.yaml's price
+rules as the price book's first edition (a new one only when they changed). Safe to run any time."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from ledger.migrate import upgrade
+from services.prices import sync_config
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -17,6 +19,7 @@ class InitReport:
     tenants_changed: int
     users_changed: int
     users_deactivated: int
+    price_edition: int | None = None  # the config edition recorded by this run, if the rules changed
 
 
 def initialise(settings: Settings, actor: str = "system") -> InitReport:
@@ -33,6 +36,7 @@ def initialise(settings: Settings, actor: str = "system") -> InitReport:
             )
             users_changed += changed
         deactivated = uow.users.deactivate_missing({u.username for u in settings.users})
+        edition = sync_config(uow, settings, actor)
         if tenants_changed or users_changed or deactivated:
             uow.audit.record(
                 actor,
@@ -41,4 +45,4 @@ def initialise(settings: Settings, actor: str = "system") -> InitReport:
                 after={"tenants_changed": tenants_changed, "users_changed": users_changed, "deactivated": deactivated},
             )
     return InitReport(engine.url.render_as_string(hide_password=True), revisions, tenants_changed, users_changed,
-                      deactivated)
+                      deactivated, edition)

@@ -4,7 +4,7 @@
 """
 
 from services.prices.book import licence, price_book, priced, rule_label
-from services.prices.editions import ImportReport, import_file, reprice, sync_config
+from services.prices.editions import ImportReport, import_content, import_file, reprice, sync_config
 from services.prices.files import PriceFileRefused
 from services.prices.views import book_view, edition_view
 
@@ -13,6 +13,7 @@ __all__ = [
     "PriceFileRefused",
     "book_view",
     "edition_view",
+    "import_content",
     "import_file",
     "licence",
     "price_book",

@@ -80,7 +80,8 @@ def sync_config(uow: UnitOfWork, settings: Settings, actor_name: str) -> int | N
 
 
 def _require_everywhere(settings: Settings, who: Actor, tenants: set[str | None]) -> None:
-    """Finance of every legal entity a file touches; general rows and Microsoft's list touch them all."""
+    """Finance of every legal entity a file touches: general rows touch them all; Microsoft's list the legal entities
+    in its markets."""
     codes = [t.code for t in settings.tenants] if None in tenants else sorted(c for c in tenants if c)
     for code in codes:
         require(who, "finance", code)
@@ -92,14 +93,24 @@ def detect_kind(text: str) -> str:
 
 
 def import_file(settings: Settings, path: Path, actor_name: str = "system", kind: str | None = None) -> ImportReport:
-    """Import a rules CSV or Microsoft's price list as one edition: all rows or none; the same file twice once."""
+    """Import a rules CSV or Microsoft's price list from a file (see :func:`import_content`)."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ValidationFailed(f"{path}: cannot read the file ({exc.strerror})") from None
+    return import_content(settings, path.name, content, actor_name, kind)
+
+
+def import_content(settings: Settings, name: str, content: bytes, actor_name: str = "system",
+                   kind: str | None = None) -> ImportReport:
+    """Import a rules CSV or Microsoft's price list (``name`` as problems should call it) as one edition: all rows
+    or none; the same content twice is one edition."""
     who = actor(settings, actor_name)
     require(who, "finance")
     try:
-        content = path.read_bytes()
         text = content.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"{path}: cannot read a UTF-8 CSV file ({exc})") from None
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"{name}: not a UTF-8 CSV file") from None
     kind = kind or detect_kind(text)
     if kind not in ("rules", "microsoft"):
         raise ValidationFailed(f"--kind {kind!r}: use rules or microsoft")
@@ -109,24 +120,25 @@ def import_file(settings: Settings, path: Path, actor_name: str = "system", kind
         if done is not None:
             return ImportReport(done.id, kind, done.source, done.rows, False)
         if kind == "microsoft":
-            rows = read_microsoft(path.name, text)
-            _require_everywhere(settings, who, {None})
+            rows = read_microsoft(name, text)
+            markets = {row["market"] for row in rows}
+            _require_everywhere(settings, who, {t.code for t in settings.tenants if t.country in markets})
         else:
             known = Known({t.code for t in settings.tenants}, uow.prices.known_products(),
                           uow.prices.known_customers())
-            rows = read_rules(path.name, text, known)
+            rows = read_rules(name, text, known)
             _require_everywhere(settings, who, {row["tenant_code"] for row in rows})
         if not rows:
-            raise PriceFileRefused([f"{path.name}:2 rows: the file holds no price rows"])
+            raise PriceFileRefused([f"{name}:2 rows: the file holds no price rows"])
         sync_config(uow, settings, who.username)  # config's rules stay older than the file's
-        edition = uow.prices.add_import(kind=kind, source=path.name[:300], sha256=sha, rows=len(rows),
+        edition = uow.prices.add_import(kind=kind, source=name[:300], sha256=sha, rows=len(rows),
                                         recorded_by=who.username)
         (uow.prices.add_list_prices if kind == "microsoft" else uow.prices.add_rules)(edition.id, rows)
         uow.audit.record(who.username, "prices.import", "price_import", edition.id, None,
                          after={"kind": kind, "rows": len(rows), "sha256": sha},
-                         detail=f"edition {edition.id}: {len(rows)} {kind} row(s) from {path.name}")
-        log.info("price book edition=%s kind=%s rows=%s file=%s", edition.id, kind, len(rows), path.name)
-        return ImportReport(edition.id, kind, path.name, len(rows), True)
+                         detail=f"edition {edition.id}: {len(rows)} {kind} row(s) from {name}")
+        log.info("price book edition=%s kind=%s rows=%s file=%s", edition.id, kind, len(rows), name)
+        return ImportReport(edition.id, kind, name, len(rows), True)
 
 
 def reprice(settings: Settings, tenant_code: str | None, start: dt.date, reason: str, actor_name: str = "system",

@@ -168,7 +168,7 @@ def read_rules(name: str, text: str, known: Known) -> list[dict[str, Any]]:
             read.problem(line, "unit_price", "give exactly one of unit_price or markup_percent")
         unit_price = read.amount(row, line, "unit_price")
         percent = read.amount(row, line, "markup_percent", Decimal(-100))
-        currency = read.currency(row, line, "currency", required=unit_price is not None)
+        currency = read.currency(row, line, "currency", required=read.text(row, line, "unit_price") is not None)
         valid_from = read.day(row, line, "valid_from", required=True)
         valid_to = read.day(row, line, "valid_to")
         if valid_from and valid_to and valid_to < valid_from:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.batches.diff import LATE_SNAPSHOT, LATE_USAGE, PRICE_CORRECTION, diff_lines
+from services.batches.diff import LATE_COST, LATE_SNAPSHOT, LATE_USAGE, PRICE_CORRECTION, REPRICE, diff_lines
 from services.batches.lines import BilledLine, DesiredLine, DraftLine, base_key, line_key
 from services.batches.months import owned_months, parse_month
 from services.errors import ValidationFailed
@@ -56,10 +56,10 @@ def test_owned_months(month: str, statuses: dict[str, str], expected: tuple[str,
 
 
 def desired(base: str, amount: str, bill_month: str = "2026-05", quantity: int = 10, price: str = "30",
-            kind: str = "charge") -> DesiredLine:
+            kind: str = "charge", **lineage: str) -> DesiredLine:
     return DesiredLine(base, 1, 1, kind, D("2026-05-01"), D("2026-05-31"), bill_month, f"line {base}",
                        Decimal(quantity), Decimal(price), Decimal(amount), Decimal(amount), "EUR",
-                       {"formula": "q × u"})
+                       {"formula": "q × u", **lineage})
 
 
 def billed(base: str, amount: str, version: int = 1, bill_month: str = "2026-04", quantity: int = 10,
@@ -80,6 +80,12 @@ U = "nl-bv/1/1/2026-03-01..2026-03-31/usage:m-1"
      [(K + "/v2", "correction", "60", LATE_SNAPSHOT, K + "/v1")]),
     ("price correction", {K: desired(K, "330", "2026-04", price="33")}, {K: [billed(K, "300")]},
      [(K + "/v2", "correction", "30", PRICE_CORRECTION, K + "/v1")]),
+    ("a cost line arrived late", {K: desired(K, "330", "2026-04", price="33", price_version="cost 30 (cost line 9)")},
+     {K: [billed(K, "300")]}, [(K + "/v2", "correction", "30", LATE_COST, K + "/v1")]),
+    ("an explicit reprice", {K: desired(K, "330", "2026-04", price="33", reprice="reprice 7 from 2026-04-01: deal")},
+     {K: [billed(K, "300")]}, [(K + "/v2", "correction", "30", REPRICE, K + "/v1")]),
+    ("a reprice of late usage", {U: desired(U, "12.50", "2026-04", kind="usage", reprice="reprice 7")},
+     {U: [billed(U, "11.50", kind="usage")]}, [(U + "/v2", "correction", "1", REPRICE, U + "/v1")]),
     ("gone entirely", {}, {K: [billed(K, "300")]}, [(K + "/v2", "correction", "-300", LATE_SNAPSHOT, K + "/v1")]),
     ("corrected before, now right", {K: desired(K, "360", "2026-04")},
      {K: [billed(K, "300"), billed(K, "60", version=2)]}, []),
