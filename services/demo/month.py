@@ -5,8 +5,10 @@ What it does, in the order a real month happens:
    (tenants, users, price rules) with its sources and ERP targets pointed at the sandboxes and its ledger in ``DIR``;
    the sandbox credentials go into the environment variables that config names, never into the file;
 2. replays the month night by night: the sandbox clock and ours move to 02:30 and ``sync`` reads every source;
-3. the service desk works during the month: a seat increase that the vendor provisions, a late NCE reduction that
-   is refused (with the rule and the next allowed date), and an increase that is never provisioned (a discrepancy);
+3. finance imports Microsoft's licence price list on the 1st and changes price rules on the 15th (see
+   ``services.demo.prices``); the service desk works during the month: a seat increase that the vendor provisions,
+   a late NCE reduction that is refused (with the rule and the next allowed date), and an increase that is never
+   provisioned (a discrepancy);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
 5. ``--once``: a second person approves each batch (four-eyes), the outbox exports to the ERP sandboxes (whose state
    persists under ``DIR``), and a JSON summary is returned; a second ``--once`` on the same ``DIR`` exports nothing
@@ -40,6 +42,7 @@ from sandbox.scenario_microsoft import scenario
 from services.access import SYSTEM, actor
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
 from services.desk import MutationRequest, add_mutation, list_customers, reconcile, set_reference
 from services.errors import NotAllowed, ValidationFailed
@@ -208,6 +211,9 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
             f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', 0)} snapshots)" for r in report.runs))
         if day == 1:
             _assign_references(run, clock, progress)
+            import_price_lists(settings, run.dir, progress)
+        if day == PRICE_DAY:
+            change_prices(settings, run.dir, run.month, progress)
         if day == DESK_DAY:
             _desk_tickets(run, clock, summary, progress)
     summary.sources_synced = len(synced)
