@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Sequence
 
 import typer
 
@@ -67,12 +68,32 @@ def root(
     ctx.obj = CliState(config_path=config)
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"desk.commands.{_name}").register(app)
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command a command line asks for: the first word after the global options (``None``: none given)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--config", "-c"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def register(names: Sequence[str] = COMMAND_MODULES) -> typer.Typer:
+    """Register the commands of ``names`` (each module registers the command of its name) on the app."""
+    for name in names:
+        importlib.import_module(f"desk.commands.{name}").register(app)
+    return app
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Only the command asked for is loaded (a command's module brings its services:
+    pandas, zeep, reportlab ...); the overall help and unknown commands load them all, so every name is listed."""
+    wanted = command_named(sys.argv[1:])
+    if wanted in COMMAND_MODULES:
+        register([wanted])
+    elif "--version" not in sys.argv[1:]:
+        register()
     try:
         app()
     except UserFacingError as exc:

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+from desk.cli import COMMAND_MODULES, command_named
 from tests.conftest import ROOT, demo_config_data
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
@@ -46,3 +48,20 @@ def test_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "tenants[1].invoice_numbers: last must not be below first" in lines[0]
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize(("argv", "command"), [
+    (["prices", "list"], "prices"),
+    (["--config", "x.yaml", "-v", "batch", "build"], "batch"),
+    (["-c", "init", "sync"], "sync"),  # "init" is the value of -c here, not a command
+    (["--config=x.yaml", "rate", "case.json"], "rate"),
+    (["--version"], None),
+    ([], None),
+])
+def test_the_console_script_loads_only_the_command_asked_for(argv: list[str], command: str | None) -> None:
+    assert command_named(argv) == command
+
+
+def test_every_command_is_listed_in_the_overall_help() -> None:
+    listed = run("--help", cwd=ROOT).stdout
+    assert all(f" {name} " in listed for name in COMMAND_MODULES)
