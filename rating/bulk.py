@@ -65,23 +65,33 @@ class _Anchors:
         return index - (self.boundary(index, rows) > days)
 
 
+def _month_length(month_index: np.ndarray) -> np.ndarray:
+    return _month_first(month_index + 1) - _month_first(month_index)
+
+
 def _period_days(start: np.ndarray, end: np.ndarray, billing: np.ndarray, convention: Convention) -> np.ndarray:
+    """:func:`rating.periods.period_days` per row."""
     if convention is Convention.THIRTY:
         return 30 * billing
     length = end - start + 1
     if convention is Convention.ACTUAL:
         return length
     month, _ = _month_parts(start)
-    month_length = _month_first(month + 1) - _month_first(month)
-    return np.where(billing == 1, month_length, length)
+    return np.where(billing == 1, np.maximum(_month_length(month), length), length)
+
+
+def _thirty_index(days: np.ndarray) -> np.ndarray:
+    """:func:`rating.periods.thirty_index` per row (months counted from year 0, which only shifts every index)."""
+    month, day = _month_parts(days)
+    slot = np.where(day == _month_length(month), 30, np.minimum(day, 30))
+    return 30 * month + slot
 
 
 def _stretch_days(start: np.ndarray, end: np.ndarray, convention: Convention) -> np.ndarray:
+    """:func:`rating.periods.stretch_days` per row."""
     if convention is not Convention.THIRTY:
         return end - start + 1
-    start_month, start_day = _month_parts(start)
-    after_month, after_day = _month_parts(end + 1)
-    return 30 * (after_month - start_month) + np.minimum(after_day, 30) - np.minimum(start_day, 30)
+    return _thirty_index(end) - _thirty_index(start) + 1
 
 
 def _fraction(stretch_start: np.ndarray, period_start: np.ndarray, period_end: np.ndarray, billing: np.ndarray,
