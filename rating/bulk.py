@@ -215,10 +215,12 @@ def rate_month(
     # State on each charge period's first day: the last day-state on or before it, else the subscription's own.
     keys = state_rows * (1 << 32) + state_days
     found = np.searchsorted(keys, rows * (1 << 32) + charge_start, side="right") - 1
-    own = (found >= 0) & (state_rows[np.maximum(found, 0)] == rows)
-    pick = np.maximum(found, 0)
-    quantity = np.where(own, states["quantity"].to_numpy()[pick], subscriptions["quantity"].to_numpy(np.int64)[rows])
-    price = np.where(own, states["price"].to_numpy()[pick], subscriptions["price_units"].to_numpy(np.int64)[rows])
+    own = found >= 0  # no earlier state at all (also when there are no changes): found is -1
+    own[own] = state_rows[found[own]] == rows[own]
+    quantity = subscriptions["quantity"].to_numpy(np.int64)[rows]
+    price = subscriptions["price_units"].to_numpy(np.int64)[rows]
+    quantity[own] = states["quantity"].to_numpy()[found[own]]
+    price[own] = states["price"].to_numpy()[found[own]]
     billed = quantity > 0
     days, total = _fraction(charge_start, period_start, period_end, billing[rows], convention)
     charges = _lines(rows, charge_start, "charge", charge_start, period_end, quantity, price, days, total,

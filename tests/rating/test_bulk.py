@@ -9,9 +9,12 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rating.bulk import formulas, rate_month
 from rating.money import to_units
+from rating.months import month_bounds
 from rating.periods import Convention
 from rating.proration import Change, SubscriptionTerms, Window, rate_subscription
 from rating.rounding import RoundingPolicy
@@ -117,6 +120,44 @@ def test_bulk_equals_scalar(convention: Convention, rounding: RoundingPolicy) ->
         expected = scalar_lines(subs, changes, Window(start, end), convention, rounding)
         got = bulk_lines(rate_month(subs, changes, start, end, convention, rounding, "EUR", PRICE_DECIMALS))
         assert got == expected
+
+
+month_end_days = st.one_of(
+    st.builds(lambda year, month, back: date(year, month, last_day(date(year, month, 1))) - timedelta(days=back),
+              st.integers(2026, 2028), st.integers(1, 12), st.integers(0, 2)),
+    st.builds(date, st.integers(2026, 2028), st.sampled_from([1, 3, 5, 7, 8, 10, 12]), st.just(31)),
+    st.dates(date(2026, 1, 1), date(2028, 12, 31)),
+)
+
+
+@st.composite
+def month_end_books(draw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A few subscriptions anchored and changed on month ends, 31sts and February ends (leap years included)."""
+    subs, changes = [], []
+    for number in range(draw(st.integers(1, 4))):
+        anchor = draw(month_end_days)
+        start = anchor + timedelta(days=draw(st.sampled_from([0, 0, 1, 28, 30])))
+        subs.append({"subscription": f"s{number}", "start": start, "anchor": anchor,
+                     "billing_months": draw(st.sampled_from([1, 1, 12])), "quantity": draw(st.integers(0, 20)),
+                     "price_units": draw(st.integers(0, 400_000))})
+        days = sorted(day for day in draw(st.lists(month_end_days, max_size=3)) if day >= start)
+        for position, day in enumerate(days):
+            cancel = position == len(days) - 1 and draw(st.booleans())
+            changes.append({"subscription": f"s{number}", "effective": day,
+                            "quantity": None if cancel else draw(st.integers(0, 20)),
+                            "price_units": None if cancel else draw(st.none() | st.integers(0, 400_000)),
+                            "cancel": cancel})
+    return frames(subs, changes)
+
+
+@settings(max_examples=150)
+@given(month_end_books(), st.sampled_from(list(Convention)), st.sampled_from(list(RoundingPolicy)),
+       st.sampled_from(["2026-02", "2026-03", "2026-05", "2027-02", "2028-02", "2028-03"]))
+def test_bulk_equals_scalar_on_month_ends(book, convention, rounding, month) -> None:
+    subs, changes = book
+    start, end = month_bounds(month)
+    expected = scalar_lines(subs, changes, Window(start, end), convention, rounding)
+    assert bulk_lines(rate_month(subs, changes, start, end, convention, rounding, "EUR", PRICE_DECIMALS)) == expected
 
 
 def test_bulk_falls_back_to_python_ints_instead_of_overflowing() -> None:
