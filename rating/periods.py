@@ -21,7 +21,7 @@ _DURATION = re.compile(r"P([1-9][0-9]*)([MY])")
 
 
 class Convention(StrEnum):
-    """Day-count conventions: ``microsoft`` (Partner Center charge-cycle days), ``actual``, ``thirty`` (strict 30/360)."""
+    """Day counts: ``microsoft`` (Partner Center charge-cycle days), ``actual``, ``thirty`` (strict 30/360)."""
 
     MICROSOFT = "microsoft"
     ACTUAL = "actual"
