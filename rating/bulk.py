@@ -65,23 +65,33 @@ class _Anchors:
         return index - (self.boundary(index, rows) > days)
 
 
+def _month_length(month_index: np.ndarray) -> np.ndarray:
+    return _month_first(month_index + 1) - _month_first(month_index)
+
+
 def _period_days(start: np.ndarray, end: np.ndarray, billing: np.ndarray, convention: Convention) -> np.ndarray:
+    """:func:`rating.periods.period_days` per row."""
     if convention is Convention.THIRTY:
         return 30 * billing
     length = end - start + 1
     if convention is Convention.ACTUAL:
         return length
     month, _ = _month_parts(start)
-    month_length = _month_first(month + 1) - _month_first(month)
-    return np.where(billing == 1, month_length, length)
+    return np.where(billing == 1, np.maximum(_month_length(month), length), length)
+
+
+def _thirty_index(days: np.ndarray) -> np.ndarray:
+    """:func:`rating.periods.thirty_index` per row (months counted from year 0, which only shifts every index)."""
+    month, day = _month_parts(days)
+    slot = np.where(day == _month_length(month), 30, np.minimum(day, 30))
+    return 30 * month + slot
 
 
 def _stretch_days(start: np.ndarray, end: np.ndarray, convention: Convention) -> np.ndarray:
+    """:func:`rating.periods.stretch_days` per row."""
     if convention is not Convention.THIRTY:
         return end - start + 1
-    start_month, start_day = _month_parts(start)
-    after_month, after_day = _month_parts(end + 1)
-    return 30 * (after_month - start_month) + np.minimum(after_day, 30) - np.minimum(start_day, 30)
+    return _thirty_index(end) - _thirty_index(start) + 1
 
 
 def _fraction(stretch_start: np.ndarray, period_start: np.ndarray, period_end: np.ndarray, billing: np.ndarray,
@@ -205,10 +215,12 @@ def rate_month(
     # State on each charge period's first day: the last day-state on or before it, else the subscription's own.
     keys = state_rows * (1 << 32) + state_days
     found = np.searchsorted(keys, rows * (1 << 32) + charge_start, side="right") - 1
-    own = (found >= 0) & (state_rows[np.maximum(found, 0)] == rows)
-    pick = np.maximum(found, 0)
-    quantity = np.where(own, states["quantity"].to_numpy()[pick], subscriptions["quantity"].to_numpy(np.int64)[rows])
-    price = np.where(own, states["price"].to_numpy()[pick], subscriptions["price_units"].to_numpy(np.int64)[rows])
+    own = found >= 0  # no earlier state at all (also when there are no changes): found is -1
+    own[own] = state_rows[found[own]] == rows[own]
+    quantity = subscriptions["quantity"].to_numpy(np.int64)[rows]
+    price = subscriptions["price_units"].to_numpy(np.int64)[rows]
+    quantity[own] = states["quantity"].to_numpy()[found[own]]
+    price[own] = states["price"].to_numpy()[found[own]]
     billed = quantity > 0
     days, total = _fraction(charge_start, period_start, period_end, billing[rows], convention)
     charges = _lines(rows, charge_start, "charge", charge_start, period_end, quantity, price, days, total,

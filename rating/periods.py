@@ -21,7 +21,7 @@ _DURATION = re.compile(r"P([1-9][0-9]*)([MY])")
 
 
 class Convention(StrEnum):
-    """Day-count conventions: ``microsoft`` (Partner Center charge-cycle days), ``actual``, ``thirty`` (30E/360)."""
+    """Day counts: ``microsoft`` (Partner Center charge-cycle days), ``actual``, ``thirty`` (strict 30/360)."""
 
     MICROSOFT = "microsoft"
     ACTUAL = "actual"
@@ -80,31 +80,35 @@ def periods_from(anchor: date, months: int, day: date) -> Iterator[BillingPeriod
 def period_days(period: BillingPeriod, convention: Convention) -> int:
     """The denominator of a day fraction in ``period`` (rating-cases.md precise rule 3).
 
-    ``microsoft``: monthly billing → days of the calendar month in which the period starts (a period 01-31 → 02-27
-    has 31); longer billing → the period's own days (365/366, 1095/1096). ``actual``: the period's own days.
-    ``thirty``: 30 per month of billing (360 a year).
+    ``microsoft``: monthly billing → the days of the calendar month in which the period starts (a period 01-31 →
+    02-27 has 31), or the period's own days where those are more (02-28 → 03-30 has 31, not 28), so a partial
+    stretch never counts for more than the whole period; longer billing → the period's own days (365/366,
+    1095/1096). ``actual``: the period's own days. ``thirty``: 30 per month of billing (360 a year).
     """
     if convention is Convention.THIRTY:
         return 30 * period.months
+    own = days_inclusive(period.start, period.end)
     if convention is Convention.MICROSOFT and period.months == 1:
-        return month_end(period.start).day
-    return days_inclusive(period.start, period.end)
+        return max(month_end(period.start).day, own)
+    return own
+
+
+def thirty_index(day: date) -> int:
+    """The strict 30/360 slot number of ``day``: ``30·(12·year + month) + slot``, where every month has 30 slots
+    and its last day (February's included) is slot 30, any other day slot ``min(day, 30)``."""
+    slot = 30 if day.day == month_end(day).day else min(day.day, 30)
+    return 30 * (12 * day.year + day.month) + slot
 
 
 def stretch_days(start: date, end: date, convention: Convention) -> int:
-    """The numerator for ``[start, end]`` (inclusive): plain days, or 30E/360 days for ``thirty``.
+    """The numerator for ``[start, end]`` (inclusive): plain days, or strict 30/360 slots for ``thirty``.
 
-    30E/360 counts to the day after ``end``: ``360·Δy + 30·Δm + (min(d₂,30) − min(d₁,30))``.
+    Slots count ``thirty_index(end) − thirty_index(start) + 1`` (rating-cases.md precise rule 4): a whole calendar
+    month is 30, a year 360, and one day at the end of February is 1.
     """
     if convention is not Convention.THIRTY:
         return days_inclusive(start, end)
-    after = end + ONE_DAY
-    return (
-        360 * (after.year - start.year)
-        + 30 * (after.month - start.month)
-        + min(after.day, 30)
-        - min(start.day, 30)
-    )
+    return thirty_index(end) - thirty_index(start) + 1
 
 
 def day_fraction(start: date, end: date, period: BillingPeriod, convention: Convention) -> tuple[int, int]:

@@ -19,13 +19,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from rating.lineage import format_unrounded
 from rating.money import minor_units, total
-from rating.periods import Convention, parse_duration
+from rating.periods import Convention, parse_duration, period_at, period_containing
 from rating.proration import Change, RatedLine, SubscriptionTerms, Timing, Window, rate_subscription
 from rating.rounding import RoundingPolicy
 from services.errors import NotFound, ValidationFailed
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
+# Bounds that keep every line and the total of any window within the 28 significant digits a Decimal amount holds.
+_AMOUNT_DIGITS = 9
+_MAX_QUANTITY = 10**9
 
 
 def _date(value: object) -> date:
@@ -38,11 +41,16 @@ def _date(value: object) -> date:
 
 
 def _amount(value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+    """Amounts are JSON strings: a JSON number may already have lost digits in whatever wrote the file."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        raise ValueError(f"give the amount as a string like \"12.50\", not the JSON number {value}")
+    if not isinstance(value, str):
         raise ValueError(f"not a decimal amount like \"12.00\": {value!r}")
-    if not _AMOUNT.fullmatch(str(value)):
-        raise ValueError(f"not a non-negative decimal amount like \"12.00\": {str(value)!r}")
-    return Decimal(str(value))
+    if not _AMOUNT.fullmatch(value):
+        raise ValueError(f"not a non-negative decimal amount like \"12.00\": {value!r}")
+    if len(value.partition(".")[0].lstrip("0")) > _AMOUNT_DIGITS:
+        raise ValueError(f"more than {_AMOUNT_DIGITS} digits before the point: {value!r}")
+    return Decimal(value)
 
 
 def _duration(value: object) -> str:
@@ -54,7 +62,7 @@ def _duration(value: object) -> str:
 
 IsoDate = Annotated[date, BeforeValidator(_date)]
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
-Quantity = Annotated[int, Field(strict=True, ge=0)]
+Quantity = Annotated[int, Field(strict=True, ge=0, le=_MAX_QUANTITY)]
 Duration = Annotated[str, BeforeValidator(_duration)]
 
 
@@ -119,6 +127,7 @@ def _parse(data: object) -> _Case:
         message = error["msg"].removeprefix("Value error, ")
         raise ValidationFailed(f"{_where(error['loc'])}: {message}") from None
     _check_rules(case)
+    _check_calendar(case)
     return case
 
 
@@ -147,6 +156,28 @@ def _check_rules(case: _Case) -> None:
             cancelled_at = position
         elif others == (None, None, None):
             raise ValidationFailed(f"{field}: changes nothing (give quantity, unit_price, product or cancel)")
+
+
+def _check_calendar(case: _Case) -> None:
+    """Rating a date needs its billing period, the next one and its term; all must fit in years 1 to 9999.
+
+    ``window.from`` is only compared with dates, so it may be any date (``0001-01-01`` for "from the start").
+    """
+    sub = case.subscription
+    anchor = sub.anchor or sub.start
+    billing, term = parse_duration(sub.billing), parse_duration(sub.term)
+    dated = [("subscription.start", sub.start), ("subscription.anchor", sub.anchor),
+             *((f"changes[{position}].date", change.date) for position, change in enumerate(case.changes)),
+             ("window.to", case.window.end)]
+    for field, day in dated:
+        if day is None:
+            continue
+        try:
+            period_at(anchor, billing, period_containing(anchor, billing, day).index + 1)
+            period_containing(anchor, term, day)
+        except (ValueError, OverflowError):
+            raise ValidationFailed(f"{field}: {day} cannot be rated: its billing period, the next one or its term "
+                                   "would reach past 9999-12-31 (or before 0001-01-01)") from None
 
 
 def _line(line: RatedLine) -> dict[str, object]:
@@ -201,7 +232,8 @@ def rate_case(data: dict) -> dict[str, object]:
 
 
 def rate_case_file(path: str | Path) -> dict[str, object]:
-    """Read a case file (JSON, numbers kept as exact decimals) and rate it."""
+    """Read a case file and rate it. JSON numbers are read as exact decimals, so an amount given as a number is
+    quoted back as written when it is refused."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -212,4 +244,6 @@ def rate_case_file(path: str | Path) -> dict[str, object]:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise ValidationFailed(f"{path}: not a case file (JSON nested too deeply)") from None
     return rate_case(data)

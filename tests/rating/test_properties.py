@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rating.consumption import rate_usage
 from rating.money import Money
 from rating.months import add_months
-from rating.periods import ONE_DAY, Convention, day_fraction, period_at
+from rating.periods import Convention
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups, apply_markup
 from rating.proration import Change, SubscriptionTerms, Window, credit_invoiced, rate_subscription
 from rating.rounding import RoundingPolicy, round_amount
@@ -24,29 +24,6 @@ policies = st.sampled_from(list(RoundingPolicy))
 prices = st.decimals(min_value=0, max_value=Decimal("5000"), places=4)
 quantities = st.integers(min_value=0, max_value=500)
 billing = st.sampled_from([1, 12, 36])
-
-
-@settings(max_examples=300, deadline=None)
-@given(anchors, billing, conventions, policies, quantities, prices, st.lists(st.integers(1, 1095), max_size=6))
-def test_a_period_split_at_any_days_sums_to_the_whole_within_one_minor_unit_per_part(
-        anchor, months, convention, policy, quantity, price, offsets) -> None:
-    """Parts of a period add up to exactly one period wherever the convention's days add up: always for ``actual``,
-    and for every convention when the anchor day is 1–28 (clipped month-end cycles are where ``microsoft`` and
-    ``thirty`` deliberately count differently, rating-cases.md rules 3–4)."""
-    if anchor.day > 28:
-        convention = Convention.ACTUAL
-    period = period_at(anchor, months, 0)
-    length = (period.end - period.start).days
-    cuts = sorted({offset for offset in offsets if offset <= length})
-    starts = [period.start] + [period.start + timedelta(days=offset) for offset in cuts]
-    ends = [start - ONE_DAY for start in starts[1:]] + [period.end]
-    exact_whole = quantity * Fraction(price)
-    parts = []
-    for start, end in zip(starts, ends, strict=True):
-        days, total = day_fraction(start, end, period, convention)
-        parts.append(round_amount(exact_whole * Fraction(days, total), "EUR", policy).amount)
-    assert abs(sum(parts) - Decimal(exact_whole.numerator) / Decimal(exact_whole.denominator)) <= Decimal(
-        "0.01") * len(parts)
 
 
 change_days = st.integers(min_value=0, max_value=120)
