@@ -38,21 +38,23 @@ def invoices(settings: Settings) -> dict[str, Invoice]:
                 for row in rows}
 
 
-def seats_lowered_after_export(settings: Settings) -> None:
+def seats_lowered_after_export(settings: Settings, tenant: str = "nl-bv", builder: str = "finn",
+                               approver: str = "anna", names: tuple[str, str] = ("Contoso", "Northwind")) -> None:
     """Contoso: 20 seats billed for April and exported; the vendor then shows 1 seat from 04-02, so May (one seat)
-    carries a credit for April of 19 seats: a negative invoice. Northwind keeps 5 seats: a positive invoice."""
+    carries a credit for April of 19 seats: a negative invoice. Northwind keeps 5 seats: a positive invoice. The May
+    batch is built, not approved. ``names`` are the two customers' names (and ERP customer numbers)."""
     initialise(settings)
-    for name, seats in (("Contoso", 20), ("Northwind", 5)):
-        customer = add_customer(settings, "nl-bv", name)
-        sub = add_subscription(settings, "nl-bv", customer, f"sub-{name}", "2026-04-01")
+    for name, seats in zip(names, (20, 5), strict=True):
+        customer = add_customer(settings, tenant, name)
+        sub = add_subscription(settings, tenant, customer, f"sub-{name}", "2026-04-01")
         snapshot(settings, sub, "2026-04-01", seats)
-        if name == "Contoso":
+        if seats == 20:
             contoso = sub
-    build_batch(settings, "nl-bv", "2026-04", "finn", APRIL)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", APRIL)
-    mark_exported(settings, "nl-bv", "2026-04")
+    build_batch(settings, tenant, "2026-04", builder, APRIL)
+    approve_batch(settings, tenant, "2026-04", approver, APRIL)
+    mark_exported(settings, tenant, "2026-04")
     snapshot(settings, contoso, "2026-04-02", 1)
-    build_batch(settings, "nl-bv", "2026-05", "finn", MAY)
+    build_batch(settings, tenant, "2026-05", builder, MAY)
 
 
 def test_a_negative_invoice_becomes_a_credit_note_referring_to_the_invoice_it_corrects(settings: Settings) -> None:
