@@ -128,6 +128,17 @@ class InvoiceRepository(Repository):
                 ).all()
         return rows
 
+    def documents(self, batch_id: int) -> Sequence[Row]:
+        """``(id, number, customer, currency, gross, status, document_type, corrected_invoices)`` of every invoice of
+        the batch, by invoice key (callers pick the credit notes in Python: SQLite compares amounts as text)."""
+        return self.session.execute(
+            select(Invoice.id, Invoice.number, Customer.name.label("customer"), Invoice.currency, Invoice.gross,
+                   Invoice.status, Invoice.document_type, Invoice.corrected_invoices)
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(Invoice.batch_id == batch_id)
+            .order_by(Invoice.invoice_key)
+        ).all()
+
     def mark_credit_notes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Set ``document_type``, ``corrects_invoice_id`` and ``corrected_invoices`` by primary key."""
         for chunk in _chunks(rows):
@@ -171,7 +182,7 @@ class InvoiceRepository(Repository):
         rows = self.session.execute(
             select(Invoice.id, Invoice.invoice_key, Invoice.number, Invoice.customer_id,
                    Customer.name.label("customer"), Invoice.group_key, Invoice.currency, Invoice.net, Invoice.vat,
-                   Invoice.gross, Invoice.status)
+                   Invoice.gross, Invoice.status, Invoice.document_type)
             .join(Customer, Customer.id == Invoice.customer_id)
             .where(Invoice.batch_id == batch_id)
             .order_by(Invoice.invoice_key)

@@ -82,3 +82,29 @@ def decide_types(uow: UnitOfWork, tenant_id: int, ordered: Sequence[Any]) -> lis
                             "corrects_invoice_id": refs[0].id if refs else None,
                             "corrected_invoices": [ref.as_json() for ref in refs]})
     return updates
+
+
+def credit_notes_of_batch(uow: UnitOfWork, tenant_id: int, batch_id: int) -> list[dict[str, Any]]:
+    """The batch's credit notes for review: decided ones (approved batch) as stored; in a draft, the invoices that
+    will become credit notes at approval, with the invoices they would refer to today."""
+    rows = [row for row in uow.invoices.documents(batch_id)
+            if row.document_type == CREDIT_NOTE or (row.status == "draft" and is_credit_note(row.gross))]
+    drafts = [row.id for row in rows if row.status == "draft"]
+    pending = corrected_invoices(uow, tenant_id, drafts) if drafts else {}
+    return [{"id": row.id, "number": row.number, "customer": row.customer, "currency": row.currency,
+             "gross": row.gross, "decided": row.status != "draft",
+             "corrects": (row.corrected_invoices if row.status != "draft"
+                          else [ref.as_json() for ref in pending[row.id]])} for row in rows]
+
+
+def credit_note_facts(uow: UnitOfWork, invoice: Any) -> dict[str, Any]:
+    """What an invoice page shows about its type: ``credit_note`` (decided, or pending approval for a negative
+    draft) and the invoices it corrects, most recent (the one its document refers to) first."""
+    if invoice.status == "draft":
+        pending = is_credit_note(invoice.gross)
+        refs = corrected_invoices(uow, invoice.tenant_id, [invoice.id])[invoice.id] if pending else []
+        return {"document_type": CREDIT_NOTE if pending else INVOICE, "credit_note": pending,
+                "corrects": [ref.as_json() for ref in refs]}
+    credit = invoice.document_type == CREDIT_NOTE
+    return {"document_type": invoice.document_type, "credit_note": credit,
+            "corrects": list(invoice.corrected_invoices or []) if credit else []}
