@@ -16,8 +16,10 @@ from lxml import etree
 from config import Settings
 from ledger.models import Invoice
 from services.access import actor
-from services.batches import approve_batch
+from services.batches import approve_batch, build_batch
 from services.export import write_einvoices
+from services.operations import initialise
+from tests.services.batches.test_batch_support import add_customer, add_subscription, usage
 from tests.services.batches.test_credit_notes import MAY, invoices, seats_lowered_after_export
 
 VALIDATOR = Path("/work/shared/validation/einvoice/validate")
@@ -97,3 +99,23 @@ def test_credit_note_passes_the_en16931_rules(credit_note: tuple[Settings, Invoi
         assert failed["EN16931-UBL-validation.xslt"] == set()
     else:
         assert failed["EN16931-CII-validation.xslt"] == set()
+
+
+def test_a_credit_note_without_a_preceding_invoice_has_no_reference_and_nl_r_001_flags_it(settings: Settings,
+                                                                                          tmp_path: Path) -> None:
+    """EN 16931 makes BG-3 optional, so the CEN rules pass; Peppol's Dutch rule NL-R-001 requires a Dutch supplier's
+    credit note to carry cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID, so such a credit note (a refund of
+    something never invoiced through cspbill) cannot go over Peppol NL as it is."""
+    initialise(settings)
+    customer = add_customer(settings, "nl-bv", "Refundco")
+    sub = add_subscription(settings, "nl-bv", customer, "azure-1", "2026-04-01", source="azure-costs")
+    usage(settings, "nl-bv", customer, sub, "2026-04-03", "-12.00")
+    build_batch(settings, "nl-bv", "2026-05", "finn", MAY)
+    approve_batch(settings, "nl-bv", "2026-05", "anna", MAY)
+    credit = invoices(settings)["Refundco/2026-05"]
+    path = written(settings, "ubl", tmp_path, credit.number)
+    root = etree.parse(str(path)).getroot()
+    assert root.tag == f"{{{CREDIT_NOTE}}}CreditNote" and root.find(f"{{{CAC}}}BillingReference") is None
+    failed = validate(path)
+    assert failed["EN16931-UBL-validation.xslt"] == set()
+    assert "NL-R-001" in failed["PEPPOL-EN16931-UBL.xslt"]
