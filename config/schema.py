@@ -47,8 +47,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class InvoiceNumbering(Strict):
-    """Gapless invoice numbers per legal entity: ``{year}`` and ``{seq}`` (with a format spec) in the pattern."""
+class NumberSeries(Strict):
+    """One gapless number series: ``{year}`` and ``{seq}`` (with a format spec) in the pattern, ``first..last``."""
 
     pattern: str = "{year}-{seq:06d}"
     first: int = Field(1, ge=1)
@@ -66,9 +66,22 @@ class InvoiceNumbering(Strict):
         return value
 
     @model_validator(mode="after")
-    def _range(self) -> InvoiceNumbering:
+    def _range(self) -> NumberSeries:
         if self.last < self.first:
             raise ValueError("last must not be below first")
+        return self
+
+
+class InvoiceNumbering(NumberSeries):
+    """Gapless invoice numbers per legal entity. ``credit_notes`` gives credit notes a series of their own (its own
+    counter, e.g. ``CN{year}-{seq:05d}``); without it they take the next invoice number, as invoices do."""
+
+    credit_notes: NumberSeries | None = None
+
+    @model_validator(mode="after")
+    def _distinct_patterns(self) -> InvoiceNumbering:
+        if self.credit_notes is not None and self.credit_notes.pattern == self.pattern:
+            raise ValueError("credit_notes.pattern must differ from pattern (the numbers would collide)")
         return self
 
 

@@ -20,7 +20,7 @@ import requests
 from tenacity import RetryCallState, retry_if_exception
 
 from connectors.retry import Backoff, failure
-from erp_export.documents import InvoiceDocument
+from erp_export.documents import DocumentType, InvoiceDocument
 
 Plan = Literal["create", "update", "skip"]
 Action = Literal["created", "updated", "adopted", "posted", "skipped"]
@@ -100,6 +100,7 @@ class ErpDocumentRef:
     total_net: Decimal | None = None
     total_vat: Decimal | None = None
     total_gross: Decimal | None = None
+    type_code: DocumentType = "380"  # which kind of ERP document holds it: invoice, or credit memo / credit note
 
     def matches(self, doc: InvoiceDocument) -> bool:
         """Does the ERP's copy carry our lines and our net total? (VAT is the ERP's computation: compared apart.)"""
@@ -119,8 +120,9 @@ class ErpExporter(Protocol):
     target: str
     supports_update: bool
 
-    def find(self, external_ref: str) -> ErpDocumentRef | None:
-        """Look the document up by our external reference; ``None`` when absent. A read: safe to retry."""
+    def find(self, external_ref: str, type_code: DocumentType = "380") -> ErpDocumentRef | None:
+        """Look the document up by our external reference among the ERP's documents of ``type_code`` (invoices or
+        credit memos); ``None`` when absent. A read: safe to retry."""
 
     def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
         """Create the document (header and lines atomically where the protocol allows). Never retried blindly."""
@@ -140,7 +142,7 @@ class Planning:
 
     def plan(self: ErpExporter, doc: InvoiceDocument) -> Plan:  # type: ignore[misc]
         """What an export would do, for ``--dry-run``: reads only, nothing written."""
-        return decide(self, self.find(doc.external_ref), doc)
+        return decide(self, self.find(doc.external_ref, doc.type_code), doc)
 
 
 def decide(exporter: ErpExporter, found: ErpDocumentRef | None, doc: InvoiceDocument) -> Plan:
@@ -193,7 +195,7 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
     def attempt(number: int) -> ExportResult:
         nonlocal unknown
         try:
-            found = exporter.find(doc.external_ref)
+            found = exporter.find(doc.external_ref, doc.type_code)
             step = decide(exporter, found, doc)
             if found is None:
                 ref, action = exporter.create(doc), "created"

@@ -1,4 +1,8 @@
-"""Business Central online sales invoices over API v2.0 (erp.md §3), one at a time or in ``$batch`` bulk.
+"""Business Central online sales invoices and sales credit memos over API v2.0 (erp.md §3), one at a time or in
+``$batch`` bulk.
+
+A credit note (type 381) goes to ``salesCreditMemos`` with ``salesCreditMemoLines`` and ``creditMemoDate``, its
+amounts positive as the document states them; look-up, update and posting work on that entity set the same way.
 
 Why it looks like this: a deep insert creates header and lines atomically, so "found" means "complete"; updates need
 ``If-Match`` with the ETag we last saw (409/412 → re-read and re-apply); posting is a separate idempotent step
@@ -39,10 +43,15 @@ from erp_export.base import (
     vat_key,
 )
 from erp_export.bc_rest_bulk import export_many
-from erp_export.documents import InvoiceDocument, InvoiceLine
+from erp_export.documents import DocumentType, InvoiceDocument, InvoiceLine
 
 TARGET = "bc_rest"
 MAX_BATCH = 100
+# per UNCL 1001 type: the entity set, its lines and its document date (API v2.0 salesInvoice / salesCreditMemo)
+ENTITIES: dict[str, tuple[str, str, str]] = {
+    "380": ("salesInvoices", "salesInvoiceLines", "invoiceDate"),
+    "381": ("salesCreditMemos", "salesCreditMemoLines", "creditMemoDate"),
+}
 
 
 @dataclass(frozen=True)
@@ -149,9 +158,10 @@ class BcRestExporter(Planning):
             self._company = named[0]["id"]
         return self._company
 
-    def invoices_path(self) -> str:
-        """The sales invoices collection of our company, relative to ``api_url``."""
-        return f"companies({self.company()})/salesInvoices"
+    def documents_path(self, type_code: DocumentType = "380") -> str:
+        """The sales invoices (or, for 381, sales credit memos) collection of our company, relative to
+        ``api_url``."""
+        return f"companies({self.company()})/{ENTITIES[type_code][0]}"
 
     # -- mapping --------------------------------------------------------------------------------------------
 
@@ -168,90 +178,91 @@ class BcRestExporter(Planning):
 
     def _header(self, doc: InvoiceDocument) -> dict[str, Any]:
         header = {"customerNumber": doc.buyer.erp_customer_number, "externalDocumentNumber": doc.external_ref,
-                  "invoiceDate": doc.issue_date.isoformat(), "postingDate": doc.issue_date.isoformat(),
+                  ENTITIES[doc.type_code][2]: doc.issue_date.isoformat(), "postingDate": doc.issue_date.isoformat(),
                   "currencyCode": doc.currency}
         if doc.due_date:
             header["dueDate"] = doc.due_date.isoformat()
         return header
 
     def payload(self, doc: InvoiceDocument) -> dict[str, Any]:
-        """The deep-insert body for ``doc`` (header with nested ``salesInvoiceLines``)."""
-        return {**self._header(doc), "salesInvoiceLines": [self._line(line) for line in doc.lines]}
+        """The deep-insert body for ``doc`` (header with nested ``salesInvoiceLines`` / ``salesCreditMemoLines``)."""
+        return {**self._header(doc), ENTITIES[doc.type_code][1]: [self._line(line) for line in doc.lines]}
 
     @staticmethod
-    def ref_of(row: Mapping[str, Any]) -> ErpDocumentRef:
-        """Our view of a BC sales invoice row (with its expanded lines)."""
-        lines = row.get("salesInvoiceLines") or []
+    def ref_of(row: Mapping[str, Any], type_code: DocumentType = "380") -> ErpDocumentRef:
+        """Our view of a BC sales invoice or credit memo row (with its expanded lines)."""
+        lines = row.get(ENTITIES[type_code][1]) or []
         return ErpDocumentRef(
             erp_id=row["id"], external_ref=row.get("externalDocumentNumber") or "", number=row.get("number"),
             status="draft" if row.get("status") in ("Draft", " ", "", None) else "posted",
             version=row.get("@odata.etag"), line_count=len(lines),
             total_net=_dec(row.get("totalAmountExcludingTax")), total_vat=_dec(row.get("totalTaxAmount")),
-            total_gross=_dec(row.get("totalAmountIncludingTax")),
+            total_gross=_dec(row.get("totalAmountIncludingTax")), type_code=type_code,
         )
 
-    def lookup_url(self, external_ref: str) -> str:
-        """The relative URL that finds our invoice by external reference (with its lines)."""
+    def lookup_url(self, external_ref: str, type_code: DocumentType = "380") -> str:
+        """The relative URL that finds our invoice (or credit memo) by external reference (with its lines)."""
         expression = quote(f"externalDocumentNumber eq '{external_ref}'")
-        return f"{self.invoices_path()}?$filter={expression}&$expand=salesInvoiceLines"
+        return f"{self.documents_path(type_code)}?$filter={expression}&$expand={ENTITIES[type_code][1]}"
 
-    def only(self, external_ref: str, rows: Sequence[Mapping[str, Any]]) -> ErpDocumentRef | None:
-        """The one invoice a look-up found, ``None``; two or more are a duplicate for a person to resolve."""
+    def only(self, external_ref: str, rows: Sequence[Mapping[str, Any]],
+             type_code: DocumentType = "380") -> ErpDocumentRef | None:
+        """The one document a look-up found, ``None``; two or more are a duplicate for a person to resolve."""
         if len(rows) > 1:
-            raise ErpRejected(TARGET, f"{len(rows)} sales invoices carry externalDocumentNumber {external_ref}: "
-                                      "resolve the duplicate in BC")
-        return self.ref_of(rows[0]) if rows else None
+            raise ErpRejected(TARGET, f"{len(rows)} {ENTITIES[type_code][0]} carry externalDocumentNumber "
+                                      f"{external_ref}: resolve the duplicate in BC")
+        return self.ref_of(rows[0], type_code) if rows else None
 
     # -- protocol -------------------------------------------------------------------------------------------
 
-    def find(self, external_ref: str) -> ErpDocumentRef | None:
-        rows = self._json("GET", f"{self.config.api_url}/{self.lookup_url(external_ref)}")["value"]
-        return self.only(external_ref, rows)
+    def find(self, external_ref: str, type_code: DocumentType = "380") -> ErpDocumentRef | None:
+        rows = self._json("GET", f"{self.config.api_url}/{self.lookup_url(external_ref, type_code)}")["value"]
+        return self.only(external_ref, rows, type_code)
 
     def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
-        created = self._json("POST", f"{self.config.api_url}/{self.invoices_path()}", body=self.payload(doc),
-                             headers={"Content-Type": "application/json"}, write=True)
-        return self.ref_of(created)
+        created = self._json("POST", f"{self.config.api_url}/{self.documents_path(doc.type_code)}",
+                             body=self.payload(doc), headers={"Content-Type": "application/json"}, write=True)
+        return self.ref_of(created, doc.type_code)
 
     def update(self, ref: ErpDocumentRef, doc: InvoiceDocument) -> ErpDocumentRef:
         """One ``Isolation: snapshot`` batch: header PATCH with its ETag, then line deletes, PATCHes and POSTs
         matched on ``description2`` (our line key). A conflict rolls the whole batch back."""
-        url = f"{self.config.api_url}/{self.invoices_path()}({ref.erp_id})"
-        current = self._json("GET", f"{url}?$expand=salesInvoiceLines")
-        base = f"{self.invoices_path()}({ref.erp_id})"
+        collection, lines = ENTITIES[doc.type_code][:2]
+        base = f"{self.documents_path(doc.type_code)}({ref.erp_id})"
+        current = self._json("GET", f"{self.config.api_url}/{base}?$expand={lines}")
         requests_: list[dict[str, Any]] = [{"method": "PATCH", "url": base, "body": self._header(doc),
                                             "headers": {"If-Match": current["@odata.etag"],
                                                         "Content-Type": "application/json"}}]
-        have = {line.get("description2"): line for line in current.get("salesInvoiceLines") or []}
+        have = {line.get("description2"): line for line in current.get(lines) or []}
         wanted = {line.ref(): self._line(line) for line in doc.lines}
         for key, line in have.items():
             if key not in wanted:
-                requests_.append({"method": "DELETE", "url": f"{base}/salesInvoiceLines({line['id']})",
+                requests_.append({"method": "DELETE", "url": f"{base}/{lines}({line['id']})",
                                   "headers": {"If-Match": line["@odata.etag"]}})
         for key, values in wanted.items():
             existing = have.get(key)
             if existing is None:
-                requests_.append({"method": "POST", "url": f"{base}/salesInvoiceLines", "body": values,
+                requests_.append({"method": "POST", "url": f"{base}/{lines}", "body": values,
                                   "headers": {"Content-Type": "application/json"}})
             elif not _same_line(existing, values):
-                requests_.append({"method": "PATCH", "url": f"{base}/salesInvoiceLines({existing['id']})",
+                requests_.append({"method": "PATCH", "url": f"{base}/{lines}({existing['id']})",
                                   "body": values, "headers": {"If-Match": existing["@odata.etag"],
                                                               "Content-Type": "application/json"}})
         if len(requests_) > MAX_BATCH:
             raise ErpRejected(TARGET, f"an update of {len(requests_)} operations exceeds one $batch")
         for answer in self.batch(requests_, snapshot=True, write=True):
             self._check(answer["status"], answer.get("headers") or {}, answer.get("body"), write=True)
-        found = self.find(doc.external_ref)
+        found = self.find(doc.external_ref, doc.type_code)
         if found is None:
-            raise ErpOutcomeUnknown(TARGET, f"{doc.external_ref} vanished during the update")
+            raise ErpOutcomeUnknown(TARGET, f"{doc.external_ref} vanished from {collection} during the update")
         return found
 
     def post(self, ref: ErpDocumentRef) -> ErpDocumentRef:
         if ref.status == "posted":
             return ref
-        self._json("POST", f"{self.config.api_url}/{self.invoices_path()}({ref.erp_id})/Microsoft.NAV.post",
-                   write=True)
-        found = self.find(ref.external_ref)
+        self._json("POST", f"{self.config.api_url}/{self.documents_path(ref.type_code)}({ref.erp_id})"
+                           "/Microsoft.NAV.post", write=True)
+        found = self.find(ref.external_ref, ref.type_code)
         if found is None:
             raise ErpOutcomeUnknown(TARGET, f"{ref.external_ref} vanished after posting")
         return found

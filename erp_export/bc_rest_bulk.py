@@ -67,11 +67,12 @@ def export_many(exporter: BcRestExporter, docs: Iterable[InvoiceDocument], *, po
 
 
 def _round(exporter: BcRestExporter, chunk: list[InvoiceDocument], run: _BulkRun) -> None:
-    looked = exporter.batch([{"method": "GET", "url": exporter.lookup_url(doc.external_ref)} for doc in chunk])
+    looked = exporter.batch([{"method": "GET", "url": exporter.lookup_url(doc.external_ref, doc.type_code)}
+                             for doc in chunk])
     missing: list[InvoiceDocument] = []
     for doc, answer in zip(chunk, looked, strict=True):
         found = run.guard(doc, lambda answer=answer, doc=doc: exporter.only(doc.external_ref, exporter.answer_body(
-            answer, write=False)["value"]))
+            answer, write=False)["value"], doc.type_code))
         if found is _STOP:
             continue
         if found is None:
@@ -81,13 +82,14 @@ def _round(exporter: BcRestExporter, chunk: list[InvoiceDocument], run: _BulkRun
     if not missing:
         return
     try:
-        inserted = exporter.batch([{"method": "POST", "url": exporter.invoices_path(), "body": exporter.payload(doc)}
-                                   for doc in missing], write=True)
+        inserted = exporter.batch([{"method": "POST", "url": exporter.documents_path(doc.type_code),
+                                    "body": exporter.payload(doc)} for doc in missing], write=True)
     except ErpOutcomeUnknown:
         run.uncertain.update(doc.external_ref for doc in missing)
         raise
     for doc, answer in zip(missing, inserted, strict=True):
-        created = run.guard(doc, lambda answer=answer: exporter.ref_of(exporter.answer_body(answer, write=True)))
+        created = run.guard(doc, lambda answer=answer, doc=doc: exporter.ref_of(
+            exporter.answer_body(answer, write=True), doc.type_code))
         if created is _STOP:
             if answer["status"] >= 500:
                 run.uncertain.add(doc.external_ref)

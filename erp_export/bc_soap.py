@@ -7,6 +7,10 @@ and NAV double-encodes company names there), sets ``operation_timeout`` (zeep's 
 retries a write: zeep has no retries and a retried ``Create`` duplicates. ``find`` is ``ReadMultiple`` filtered on
 ``External_Document_No`` (plus the partner's posted-invoice look-up when posting is configured, because a posted
 invoice leaves the Sales Invoice page).
+
+Credit notes (type 381) are refused with a clear rejection: they belong on the Sales Credit Memo page, a second page
+web service with its own WSDL and lines part that this adapter does not speak yet; sending one to the invoice page
+would book a credit as a charge (its document amounts are positive), and BC refuses to post a negative invoice.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from erp_export.base import (
     transport_failure,
     vat_key,
 )
-from erp_export.documents import InvoiceDocument, InvoiceLine
+from erp_export.documents import DocumentType, InvoiceDocument, InvoiceLine
 
 TARGET = "bc_soap"
 
@@ -259,7 +263,9 @@ class BcSoapExporter(Planning):
 
     # -- protocol -------------------------------------------------------------------------------------------
 
-    def find(self, external_ref: str) -> ErpDocumentRef | None:
+    def find(self, external_ref: str, type_code: DocumentType = "380") -> ErpDocumentRef | None:
+        if type_code != "380":
+            return None  # nothing of ours on a credit memo page: create refuses it with the reason
         found = self._call("ReadMultiple", write=False, setSize=2,
                            filter=[{"Field": self.config.fields.external_ref, "Criteria": external_ref}])
         rows = list(found or [])
@@ -276,6 +282,7 @@ class BcSoapExporter(Planning):
         return None
 
     def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
+        _invoices_only([doc])
         header = self._header(doc)
         if self.config.one_shot_create:
             header[self.config.fields.lines_part] = self._lines([self._line(line) for line in doc.lines])
@@ -286,6 +293,7 @@ class BcSoapExporter(Planning):
     def create_many(self, docs: list[InvoiceDocument]) -> list[ErpDocumentRef]:
         """``CreateMultiple``: all documents or none (one transaction in BC). Like ``create``, only for documents
         ``find`` just reported absent; an unknown outcome means: look every one of them up."""
+        _invoices_only(docs)
         entities = [{**self._header(doc), self.config.fields.lines_part: self._lines(
             [self._line(line) for line in doc.lines])} for doc in docs]
         created = self._call("CreateMultiple", write=True,
@@ -330,6 +338,14 @@ class BcSoapExporter(Planning):
         return ErpDocumentRef(erp_id=posted, external_ref=ref.external_ref, number=posted, status="posted",
                               line_count=ref.line_count, total_net=ref.total_net, total_vat=ref.total_vat,
                               total_gross=ref.total_gross)
+
+
+def _invoices_only(docs: list[InvoiceDocument]) -> None:
+    credit = next((doc for doc in docs if doc.type_code != "380"), None)
+    if credit is not None:
+        raise ErpRejected(TARGET, f"{credit.invoice_number} is a credit note (type {credit.type_code}): the SOAP "
+                                  "adapter speaks the Sales Invoice page only; export credit notes with bc_rest "
+                                  "(salesCreditMemos) or enter it in BC as a sales credit memo")
 
 
 def _same_line(existing: Mapping[str, Any], wanted: Mapping[str, Any], f: PageFields) -> bool:

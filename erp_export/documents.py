@@ -120,8 +120,20 @@ class VatSubtotal:
 
 
 @dataclass(frozen=True)
+class PrecedingInvoice:
+    """BG-3: the invoice a credit note corrects, by its number (BT-25) and issue date (BT-26)."""
+
+    number: str
+    issue_date: date
+
+
+@dataclass(frozen=True)
 class InvoiceDocument:
-    """An approved invoice ready for export; construct it with :func:`compose` unless the totals come from elsewhere."""
+    """An approved invoice ready for export; construct it with :func:`compose` unless the totals come from elsewhere.
+
+    A credit note (type 381) states what it credits as positive amounts, as EN 16931 has it: its lines and totals
+    are the ledger's negated, and ``preceding_invoice`` names the invoice it corrects when there is one.
+    """
 
     external_ref: str  # deterministic key, [A-Z0-9-]{1,35}: the ERP's external document number
     invoice_number: str  # cspbill's gapless number (BT-1)
@@ -138,6 +150,7 @@ class InvoiceDocument:
     total_vat: Decimal  # BT-110
     total_gross: Decimal  # BT-112
     type_code: DocumentType = "380"
+    preceding_invoice: PrecedingInvoice | None = None
     buyer_reference: str | None = None  # BT-10; the external_ref is used when absent (Peppol needs BT-10 or BT-13)
     note: str | None = None
     payment_terms: str | None = None
@@ -221,3 +234,5 @@ def _problems(doc: InvoiceDocument) -> Iterable[str]:
         yield "total_vat != Σ VAT breakdown (BR-CO-14)"
     if doc.total_gross != doc.total_net + doc.total_vat:
         yield "total_gross != total_net + total_vat (BR-CO-15)"
+    if doc.type_code == "381" and doc.total_gross < 0:
+        yield "total_gross: a credit note states the credited amount, which must not be negative"

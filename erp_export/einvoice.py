@@ -137,13 +137,17 @@ def ubl_xml(doc: InvoiceDocument) -> bytes:
     period = _cac(root, "InvoicePeriod")
     _cbc(period, "StartDate", doc.period_start)
     _cbc(period, "EndDate", doc.period_end)
+    if doc.preceding_invoice:
+        reference = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
+        _cbc(reference, "ID", doc.preceding_invoice.number)
+        _cbc(reference, "IssueDate", doc.preceding_invoice.issue_date)
     seller, buyer = doc.seller, doc.buyer
     registration = (seller.registration_scheme, seller.registration_id) if seller.registration_id else None
     _ubl_party(root, "AccountingSupplierParty", seller.name, seller.address, seller.vat_id, registration,
                seller.electronic_address, seller.electronic_scheme)
     _ubl_party(root, "AccountingCustomerParty", buyer.name, buyer.address, buyer.vat_id, None,
                buyer.electronic_address, buyer.electronic_scheme)
-    if seller.iban:
+    if seller.iban and not credit:  # a credit note is paid by the seller: the seller's account is no payee
         means = _cac(root, "PaymentMeans")
         _cbc(means, "PaymentMeansCode", "58" if seller.address.country != "GB" else "30")
         _cbc(means, "PaymentID", doc.invoice_number)
@@ -206,7 +210,7 @@ def facturx_xml(doc: InvoiceDocument) -> bytes:
     settlement = cii.trade.settlement
     settlement.currency_code = doc.currency
     settlement.payment_reference = doc.invoice_number
-    if seller.iban:
+    if seller.iban and doc.type_code != "381":
         settlement.payment_means.type_code = "58"
         settlement.payment_means.payee_account.iban = seller.iban
     else:
@@ -223,6 +227,9 @@ def facturx_xml(doc: InvoiceDocument) -> bytes:
         settlement.trade_tax.add(tax)
     settlement.period.start = doc.period_start
     settlement.period.end = doc.period_end
+    if doc.preceding_invoice:
+        settlement.invoice_referenced_document.issuer_assigned_id = doc.preceding_invoice.number
+        settlement.invoice_referenced_document.issue_date_time = doc.preceding_invoice.issue_date
     if doc.due_date or doc.payment_terms:
         terms = PaymentTerms()
         terms.description = doc.payment_terms or f"Due {doc.due_date.isoformat()}"  # type: ignore[union-attr]
@@ -265,9 +272,10 @@ def facturx_pdf(doc: InvoiceDocument) -> bytes:
     """A Factur-X (EN 16931) PDF: the invoice laid out on A4 with the CII XML embedded and checked by the factur-x
     library against its XSD."""
     xml = facturx_xml(doc)
-    metadata = {"author": doc.seller.name, "keywords": "Factur-X, Invoice",
-                "title": f"{doc.seller.name}: Invoice {doc.invoice_number}",
-                "subject": f"Factur-X invoice {doc.invoice_number} dated {doc.issue_date.isoformat()}"}
+    kind = "Credit note" if doc.type_code == "381" else "Invoice"
+    metadata = {"author": doc.seller.name, "keywords": f"Factur-X, {kind}",
+                "title": f"{doc.seller.name}: {kind} {doc.invoice_number}",
+                "subject": f"Factur-X {kind.lower()} {doc.invoice_number} dated {doc.issue_date.isoformat()}"}
     from erp_export.invoice_page import invoice_page  # reportlab loads only when a PDF is made
 
     return facturx.generate_from_binary(invoice_page(doc), xml, flavor="factur-x", level="en16931",

@@ -10,6 +10,10 @@ Why it looks like this:
   GET-by-id probes.
 - Exact computes VAT per line; we send ``VATAmountFC`` per line, allocated from our per-rate VAT (BR-CO-17), so the
   entry's VAT equals the invoice's.
+- A credit note is ``Type`` 21 (sales entry) or 8021 (item invoice) with its amounts and quantities *negative*: in
+  Exact the type does not flip signs, a credit note's amounts are booked as entered (a negative entry credits the
+  receivable). The document states a credit note positively (EN 16931), so the mapping negates it on the way in and
+  reads Exact's totals back into the document's convention.
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ from erp_export.base import (
     transport_failure,
     vat_key,
 )
-from erp_export.documents import InvoiceDocument, InvoiceLine, minor_unit
+from erp_export.documents import DocumentType, InvoiceDocument, InvoiceLine, minor_unit
 
 TARGET = "exact_online"
+CREDIT_TYPES = (21, 8021)  # sales entry credit note, item invoice credit note
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,8 @@ class ExactOnlineExporter(Planning):
 
     def _line(self, doc: InvoiceDocument, line: InvoiceLine, vat: Mapping[str, Decimal],
               document_id: str | None = None) -> dict[str, Any]:
-        common = {"Description": line.description[:60], "Quantity": str(line.quantity),
+        sign = exact_sign(doc)
+        common = {"Description": line.description[:60], "Quantity": str(sign * line.quantity),
                   "VATCode": self._vat_code(line), "Notes": line.key}
         if self.config.document_kind == "SalesInvoices":
             values = {**common, "Item": self._id_of("logistics/Items", line.account, "item"),
@@ -261,7 +267,7 @@ class ExactOnlineExporter(Planning):
                       "EndTime": line.period_end.isoformat()}
         else:
             values = {**common, "GLAccount": self._id_of("financial/GLAccounts", line.account, "G/L account"),
-                      "AmountFC": str(line.net_amount), "VATAmountFC": str(vat[line.key]),
+                      "AmountFC": str(sign * line.net_amount), "VATAmountFC": str(sign * vat[line.key]),
                       "From": line.period_start.isoformat(), "To": line.period_end.isoformat()}
         if document_id:
             values[self._id] = document_id
@@ -274,22 +280,26 @@ class ExactOnlineExporter(Planning):
             "Description": (doc.note or f"Invoice {doc.invoice_number}")[:60], "YourRef": doc.external_ref,
             "DueDate": doc.due_date.isoformat() if doc.due_date else None,
         }
+        credit = doc.type_code == "381"
         if self.config.document_kind == "SalesInvoices":
-            header.update(OrderedBy=customer, InvoiceTo=customer, InvoiceDate=doc.issue_date.isoformat())
+            header.update(OrderedBy=customer, InvoiceTo=customer, InvoiceDate=doc.issue_date.isoformat(),
+                          Type=8021 if credit else 8020)
         else:
-            header.update(Customer=customer, EntryDate=doc.issue_date.isoformat(), Type=20 if
-                          doc.type_code == "380" else 21, ReportingYear=doc.issue_date.year,
-                          ReportingPeriod=doc.issue_date.month)
+            header.update(Customer=customer, EntryDate=doc.issue_date.isoformat(), Type=21 if credit else 20,
+                          ReportingYear=doc.issue_date.year, ReportingPeriod=doc.issue_date.month)
         return header
 
     def _ref(self, row: Mapping[str, Any], lines: list[dict[str, Any]]) -> ErpDocumentRef:
+        """Exact's document in our terms; a credit note's (negative) totals read back as the document states them."""
+        sign = Decimal(-1) if row.get("Type") in CREDIT_TYPES else Decimal(1)
         gross = _dec(row.get("AmountFC"))
         vat = _dec(row.get("VATAmountFC"))
         return ErpDocumentRef(
             erp_id=row[self._id], external_ref=row.get("YourRef") or "", number=str(row.get(self._number)),
             status="posted" if row.get("Status") == 50 else "draft", line_count=len(lines),
-            total_net=sum((_dec(ln.get("AmountFC")) or Decimal(0) for ln in lines), Decimal(0)),
-            total_vat=vat, total_gross=gross,
+            total_net=sign * sum((_dec(ln.get("AmountFC")) or Decimal(0) for ln in lines), Decimal(0)),
+            total_vat=None if vat is None else sign * vat, total_gross=None if gross is None else sign * gross,
+            type_code="381" if sign < 0 else "380",
         )
 
     def _lines_of(self, document_id: str) -> list[dict[str, Any]]:
@@ -300,10 +310,11 @@ class ExactOnlineExporter(Planning):
 
     # -- protocol -------------------------------------------------------------------------------------------
 
-    def find(self, external_ref: str) -> ErpDocumentRef | None:
+    def find(self, external_ref: str, type_code: DocumentType = "380") -> ErpDocumentRef | None:
+        """By ``YourRef`` among all entries (invoices and credit notes share the journal and the look-up)."""
         rows = self._results(self._api(f"{self._service}/{self._entity}"), {
             "$filter": f"YourRef eq '{external_ref}'",
-            "$select": f"{self._id},{self._number},YourRef,AmountFC,VATAmountFC,Status"})
+            "$select": f"{self._id},{self._number},YourRef,AmountFC,VATAmountFC,Status,Type"})
         if len(rows) > 1:
             raise ErpRejected(TARGET, f"{len(rows)} documents carry YourRef {external_ref}: resolve it in Exact")
         return self._ref(rows[0], self._lines_of(rows[0][self._id])) if rows else None
@@ -318,7 +329,7 @@ class ExactOnlineExporter(Planning):
             return self._ref(created, inline["results"])
         # Lines come back deferred: the create was atomic and answered 201, so they are the ones we sent; saving the
         # read-back halves the calls per invoice under the 60-a-minute limit.
-        return self._ref(created, [{"AmountFC": line.net_amount} for line in doc.lines])
+        return self._ref(created, [{"AmountFC": exact_sign(doc) * line.net_amount} for line in doc.lines])
 
     def update(self, ref: ErpDocumentRef, doc: InvoiceDocument) -> ErpDocumentRef:
         """PUT cannot carry lines: add the new and changed lines first, then delete the obsolete ones, so the
@@ -350,6 +361,11 @@ class ExactOnlineExporter(Planning):
         if self.config.document_kind == "SalesEntries":
             return ref
         raise ErpRejected(TARGET, "processing SalesInvoices over the API is not supported: process them in Exact")
+
+
+def exact_sign(doc: InvoiceDocument) -> Decimal:
+    """-1 for a credit note, whose amounts Exact books negative; 1 for an invoice."""
+    return Decimal(-1) if doc.type_code == "381" else Decimal(1)
 
 
 def allocate_vat(doc: InvoiceDocument) -> dict[str, Decimal]:

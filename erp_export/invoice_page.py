@@ -66,14 +66,19 @@ def invoice_page(doc: InvoiceDocument) -> bytes:
               f"   VAT {buyer.vat_id or '-'}"),
         _text(f"Date {doc.issue_date.isoformat()}   Due {doc.due_date.isoformat() if doc.due_date else '-'}   "
               f"Period {doc.period_start.isoformat()} .. {doc.period_end.isoformat()}   Reference {doc.external_ref}"),
+        *([_text(f"Corrects invoice {doc.preceding_invoice.number} of "
+                 f"{doc.preceding_invoice.issue_date.isoformat()}")] if doc.preceding_invoice else []),
         Spacer(0, 4 * mm), _lines_table(doc), Spacer(0, 4 * mm),
         *(_text(f"VAT {row.category} {plain(row.rate)}% on {plain(row.taxable_amount)}: "
                 f"{plain(row.tax_amount)} {doc.currency}") for row in doc.vat_breakdown),
         _text(f"Total net {plain(doc.total_net)}   VAT {plain(doc.total_vat)}   "
               f"Total {plain(doc.total_gross)} {doc.currency}"),
     ]
-    if seller.iban:
+    if seller.iban and doc.type_code != "381":
         story.append(_text(f"Please pay to {seller.iban}, reference {doc.invoice_number}"))
+    elif doc.type_code == "381":
+        story.append(_text(f"We credit {plain(doc.amount_due)} {doc.currency} to your account, "
+                           f"reference {doc.invoice_number}"))
     if doc.note:
         story += [Spacer(0, 4 * mm), _text(doc.note)]
     out = io.BytesIO()

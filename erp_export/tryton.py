@@ -36,7 +36,7 @@ from erp_export.base import (
     transport_failure,
     vat_key,
 )
-from erp_export.documents import InvoiceDocument, InvoiceLine
+from erp_export.documents import DocumentType, InvoiceDocument, InvoiceLine
 
 TARGET = "tryton"
 INVOICE_FIELDS = ["id", "reference", "number", "state", "lines", "untaxed_amount", "tax_amount", "total_amount"]
@@ -170,8 +170,8 @@ class TrytonExporter(Planning):
             raise ErpRejected(TARGET, f"no Tryton tax configured for {key} (line {line.key})")
         return self._id("account.tax", [["name", "=", name]], f"tax {name!r}")
 
-    def _line(self, line: InvoiceLine) -> dict[str, Any]:
-        return {"type": "line", "description": line.description, "note": line.key, "quantity": line.quantity,
+    def _line(self, line: InvoiceLine, sign: Decimal = Decimal(1)) -> dict[str, Any]:
+        return {"type": "line", "description": line.description, "note": line.key, "quantity": sign * line.quantity,
                 "unit_price": line.unit_price,
                 "account": self._id("account.account", [["code", "=", line.account]], f"account {line.account!r}"),
                 "taxes": [["add", [self._tax(line)]]]}
@@ -199,10 +199,14 @@ class TrytonExporter(Planning):
         return header
 
     def _ref(self, row: Mapping[str, Any]) -> ErpDocumentRef:
+        """Tryton's invoice in our terms: one with a negative total is a credit note, read back as the document
+        states it (positive)."""
+        sign = Decimal(-1) if row["total_amount"] < 0 else Decimal(1)
         return ErpDocumentRef(
             erp_id=str(row["id"]), external_ref=row["reference"] or "", number=row["number"],
             status="posted" if row["state"] in ("posted", "paid") else "draft", line_count=len(row["lines"]),
-            total_net=row["untaxed_amount"], total_vat=row["tax_amount"], total_gross=row["total_amount"],
+            total_net=sign * row["untaxed_amount"], total_vat=sign * row["tax_amount"],
+            total_gross=sign * row["total_amount"], type_code="381" if sign < 0 else "380",
         )
 
     def _read(self, invoice_id: int) -> ErpDocumentRef:
@@ -213,7 +217,9 @@ class TrytonExporter(Planning):
 
     # -- protocol -------------------------------------------------------------------------------------------
 
-    def find(self, external_ref: str) -> ErpDocumentRef | None:
+    def find(self, external_ref: str, type_code: DocumentType = "380") -> ErpDocumentRef | None:
+        """By ``reference`` among customer invoices: Tryton keeps credit notes as ``out`` invoices with a negative
+        total, so both types are found the same way."""
         rows = self.call("model.account.invoice.search_read",
                          [["reference", "=", external_ref], ["type", "=", "out"], ["state", "!=", "cancelled"]],
                          0, 2, None, INVOICE_FIELDS)
@@ -223,7 +229,8 @@ class TrytonExporter(Planning):
         return self._ref(rows[0]) if rows else None
 
     def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
-        values = {**self._header(doc), "lines": [["create", [self._line(line) for line in doc.lines]]]}
+        lines = [self._line(line, tryton_sign(doc)) for line in doc.lines]
+        values = {**self._header(doc), "lines": [["create", lines]]}
         created = self.call("model.account.invoice.create", [values], write=True)
         return self._read(created[0])
 
@@ -237,7 +244,7 @@ class TrytonExporter(Planning):
             self.call("model.account.invoice.draft", [invoice_id], write=True)
         elif current["state"] != "draft":
             return self._read(invoice_id)
-        lines: list[Any] = [["create", [self._line(line) for line in doc.lines]]]
+        lines: list[Any] = [["create", [self._line(line, tryton_sign(doc)) for line in doc.lines]]]
         if current["lines"]:
             lines.insert(0, ["delete", current["lines"]])
         self.call("model.account.invoice.write", [invoice_id], {**self._header(doc), "lines": lines}, write=True)
@@ -287,3 +294,8 @@ def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(item) for item in value]
     return value
+
+
+def tryton_sign(doc: InvoiceDocument) -> Decimal:
+    """-1 for a credit note: Tryton books it as a customer invoice with negative quantities (its total < 0)."""
+    return Decimal(-1) if doc.type_code == "381" else Decimal(1)

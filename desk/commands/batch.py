@@ -51,6 +51,18 @@ def _changes_table(title: str, changes: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _credit_notes_table(notes: list[dict[str, Any]]) -> Table:
+    """Credit notes (type 381): their number, customer, amount and the invoice each corrects (the first named is
+    the one its document refers to)."""
+    table = Table(title="credit notes (negative total, type 381)")
+    for column in ("credit note", "customer", "gross", "corrects"):
+        table.add_column(column, justify="right" if column == "gross" else "left")
+    for note in notes:
+        refs = ", ".join(f"{ref['number']} of {ref['issue_date']}" for ref in note["corrects"]) or "nothing issued"
+        table.add_row(note["number"] or "(numbered at approval)", note["customer"], note["gross"], refs)
+    return table
+
+
 def _show(summary: dict[str, Any]) -> None:
     console = Console()
     batch = summary["batch"]
@@ -68,6 +80,8 @@ def _show(summary: dict[str, Any]) -> None:
         customers.add_row(entry["name"], entry["currency"], str(entry["invoices"]), entry["net"], entry["vat"],
                           entry["gross"])
     console.print(customers)
+    if summary["credit_notes"]:
+        console.print(_credit_notes_table(summary["credit_notes"]))
     diff = summary["diff"]
     against = diff["previous_month"] or "nothing (first batch)"
     console.print(_changes_table(f"customers: changes against {against}", diff["customers"]))
@@ -149,7 +163,10 @@ def register(app: typer.Typer) -> None:
             _dump(report.__dict__)
             return
         numbered = f"numbered {report.first_number}..{report.last_number}" if report.invoices else "nothing to number"
-        typer.echo(f"batch {tenant} {month} approved by {as_user}: {report.invoices} invoices {numbered}, "
+        if report.first_credit_note:
+            numbered += f", credit notes {report.first_credit_note}..{report.last_credit_note}"
+        credit = f" ({report.credit_notes} credit notes)" if report.credit_notes else ""
+        typer.echo(f"batch {tenant} {month} approved by {as_user}: {report.invoices} invoices{credit} {numbered}, "
                    f"issued {report.issue_date}")
 
     @batch_app.command("reject")

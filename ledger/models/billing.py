@@ -56,6 +56,12 @@ class Invoice(Base):
     gross: Mapped[Decimal]
     vat_breakdown: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft, approved, exported
+    # UNCL 1001, decided at approval: 381 (credit note) when the total is negative, else 380 (invoice)
+    document_type: Mapped[str] = mapped_column(String(3), default="380")
+    # the invoice a credit note corrects (BT-25/BT-26), the most recent of ``corrected_invoices``
+    corrects_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    # every earlier invoice the credit note's lines correct: ``[{"id", "number", "issue_date"}]``, newest first
+    corrected_invoices: Mapped[list[Any]] = mapped_column(default=list)
     lines: Mapped[list[InvoiceLine]] = relationship(back_populates="invoice", order_by="InvoiceLine.id")
 
 
@@ -90,9 +96,11 @@ class InvoiceLine(Base):
 
 
 class InvoiceNumberCounter(Base):
-    """The last invoice number handed out per tenant and year; locked while numbers are assigned."""
+    """The last number handed out per tenant, year and series (``invoice``, or ``credit_note`` when credit notes
+    have a range of their own); locked while numbers are assigned."""
 
     __tablename__ = "invoice_number_counters"
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series: Mapped[str] = mapped_column(String(16), primary_key=True, default="invoice")
     last_number: Mapped[int] = mapped_column(Integer, default=0)

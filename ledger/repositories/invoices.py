@@ -104,37 +104,85 @@ class InvoiceRepository(Repository):
 
     # --- approval -----------------------------------------------------------------------------------------------
 
-    def numbering_order(self, batch_id: int) -> list[int]:
-        """Invoice ids of the batch in the order numbers are handed out (by deterministic invoice key)."""
-        return list(self.session.scalars(
-            select(Invoice.id).where(Invoice.batch_id == batch_id).order_by(Invoice.invoice_key)
-        ))
+    def numbering_order(self, batch_id: int) -> Sequence[Row]:
+        """``(id, gross)`` of the batch's invoices in the order numbers are handed out (by deterministic key)."""
+        return self.session.execute(
+            select(Invoice.id, Invoice.gross).where(Invoice.batch_id == batch_id).order_by(Invoice.invoice_key)
+        ).all()
+
+    def correcting_lines(self, invoice_ids: Sequence[int]) -> Sequence[Row]:
+        """``(invoice_id, base_key, kind, corrects_line_key, lineage)`` of the lines of these invoices that may
+        correct an earlier invoice: corrections and credits."""
+        rows: list[Row] = []
+        for chunk in _chunks(invoice_ids):
+            rows += self.session.execute(
+                select(InvoiceLine.invoice_id, InvoiceLine.base_key, InvoiceLine.kind, InvoiceLine.corrects_line_key,
+                       InvoiceLine.lineage)
+                .where(InvoiceLine.invoice_id.in_(chunk),
+                       or_(InvoiceLine.corrects_line_key.is_not(None), InvoiceLine.kind == "credit"))
+            ).all()
+        return rows
+
+    def issued_holding(self, tenant_id: int, line_keys: Sequence[str], base_keys: Sequence[str]) -> Sequence[Row]:
+        """``(id, number, issue_date, line_key, base_key)`` of issued invoices of closed batches holding one of
+        these lines (by line key, or any version of a base key)."""
+        rows: list[Row] = []
+        for column, keys in ((InvoiceLine.line_key, line_keys), (InvoiceLine.base_key, base_keys)):
+            for chunk in _chunks(sorted(set(keys))):
+                rows += self.session.execute(
+                    select(Invoice.id, Invoice.number, Invoice.issue_date, InvoiceLine.line_key, InvoiceLine.base_key)
+                    .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+                    .join(Batch, Batch.id == Invoice.batch_id)
+                    .where(Invoice.tenant_id == tenant_id, Batch.status.in_(CLOSED), Invoice.number.is_not(None),
+                           column.in_(chunk))
+                ).all()
+        return rows
+
+    def documents(self, batch_id: int) -> Sequence[Row]:
+        """``(id, number, customer, currency, gross, status, document_type, corrected_invoices)`` of every invoice of
+        the batch, by invoice key (callers pick the credit notes in Python: SQLite compares amounts as text)."""
+        return self.session.execute(
+            select(Invoice.id, Invoice.number, Customer.name.label("customer"), Invoice.currency, Invoice.gross,
+                   Invoice.status, Invoice.document_type, Invoice.corrected_invoices)
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(Invoice.batch_id == batch_id)
+            .order_by(Invoice.invoice_key)
+        ).all()
+
+    def mark_credit_notes(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Set ``document_type``, ``corrects_invoice_id`` and ``corrected_invoices`` by primary key."""
+        for chunk in _chunks(rows):
+            self.session.execute(update(Invoice), list(chunk))
 
     def set_status(self, batch_id: int, status: str) -> None:
         self.session.execute(update(Invoice).where(Invoice.batch_id == batch_id).values(status=status))
 
-    def lock_counter(self, tenant_id: int, year: int, start_after: int) -> int:
-        """Lock the (tenant, year) counter row, creating it at ``start_after`` if missing; returns the last number.
+    def lock_counter(self, tenant_id: int, year: int, start_after: int, series: str = "invoice") -> int:
+        """Lock the (tenant, year, series) counter row, creating it at ``start_after`` if missing; returns the last
+        number.
 
         Row lock on PostgreSQL (``SELECT ... FOR UPDATE``; a concurrent creator waits on the unique key); on SQLite
         the caller's ``BEGIN IMMEDIATE`` already serialises writers.
         """
         dialect = self.session.get_bind().dialect.name
-        values = {"tenant_id": tenant_id, "year": year, "last_number": start_after}
+        values = {"tenant_id": tenant_id, "year": year, "series": series, "last_number": start_after}
         builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.session.execute(builder(InvoiceNumberCounter).values(**values).on_conflict_do_nothing())
         return self.session.scalar(
             select(InvoiceNumberCounter.last_number)
-            .where(InvoiceNumberCounter.tenant_id == tenant_id, InvoiceNumberCounter.year == year)
+            .where(*self._counter(tenant_id, year, series))
             .with_for_update()
         )
 
-    def set_counter(self, tenant_id: int, year: int, last_number: int) -> None:
+    def set_counter(self, tenant_id: int, year: int, last_number: int, series: str = "invoice") -> None:
         self.session.execute(
-            update(InvoiceNumberCounter)
-            .where(InvoiceNumberCounter.tenant_id == tenant_id, InvoiceNumberCounter.year == year)
-            .values(last_number=last_number)
+            update(InvoiceNumberCounter).where(*self._counter(tenant_id, year, series)).values(last_number=last_number)
         )
+
+    @staticmethod
+    def _counter(tenant_id: int, year: int, series: str) -> tuple[Any, ...]:
+        return (InvoiceNumberCounter.tenant_id == tenant_id, InvoiceNumberCounter.year == year,
+                InvoiceNumberCounter.series == series)
 
     # --- review -------------------------------------------------------------------------------------------------
 
@@ -144,7 +192,7 @@ class InvoiceRepository(Repository):
         rows = self.session.execute(
             select(Invoice.id, Invoice.invoice_key, Invoice.number, Invoice.customer_id,
                    Customer.name.label("customer"), Invoice.group_key, Invoice.currency, Invoice.net, Invoice.vat,
-                   Invoice.gross, Invoice.status)
+                   Invoice.gross, Invoice.status, Invoice.document_type)
             .join(Customer, Customer.id == Invoice.customer_id)
             .where(Invoice.batch_id == batch_id)
             .order_by(Invoice.invoice_key)

@@ -1,7 +1,10 @@
-"""One BC company's sales invoices behind the API: the triggers, number series, ETags and posting.
+"""One BC company's sales invoices and sales credit memos behind the API: the triggers, number series, ETags and
+posting.
 
 Why apart from the HTTP side: direct requests and the parts of a ``$batch`` run the same operations on the same
-company; the triggers raise ``ApiError`` and the service turns it into BC's error body.
+company; the triggers raise ``ApiError`` and the service turns it into BC's error body. Invoices and credit memos are
+the same document shape in API v2.0 (header, lines, totals, ``Microsoft.NAV.post``) with their own entity sets, date
+field and number series, so one ``Book`` per kind holds each.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -40,8 +44,27 @@ def _money(value: Any, field: str) -> Decimal:
         raise ApiError(400, "BadRequest", f"Invalid value for {field}.") from exc
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What differs between sales invoices and sales credit memos in API v2.0."""
+
+    entity_set: str  # salesInvoices, salesCreditMemos
+    lines: str  # salesInvoiceLines, salesCreditMemoLines
+    date_field: str  # invoiceDate, creditMemoDate
+    title: str  # as BC names the document in its messages
+    series: str  # the No. Series of the document
+    state_key: str  # where the state file keeps them
+    counter: str
+
+
+INVOICE = Kind("salesInvoices", "salesInvoiceLines", "invoiceDate", "Sales Invoice", "S-INV", "invoices", "next_no")
+CREDIT_MEMO = Kind("salesCreditMemos", "salesCreditMemoLines", "creditMemoDate", "Sales Credit Memo", "S-CR",
+                   "creditMemos", "next_credit_no")
+KINDS = (INVOICE, CREDIT_MEMO)
+
+
 class Company:
-    """One company's invoices, with an index on ``externalDocumentNumber``."""
+    """One company's documents: a ``Book`` per kind (invoices, credit memos) sharing its customers and clock."""
 
     def __init__(self, clock: Clock, seed: int, state_dir: Path | None) -> None:
         self.clock = clock
@@ -50,20 +73,42 @@ class Company:
         self.store = StateFile(state_dir / "bc_rest.json") if state_dir else None
         saved = self.store.load() if self.store else None
         self.id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bc-rest-sandbox:{seed}:company"))
-        self.state: dict[str, Any] = saved or {"invoices": {}, "next_no": 1001}
-        self.by_external: dict[str, list[str]] = {}
-        for invoice in self.state["invoices"].values():
-            self.by_external.setdefault(invoice["externalDocumentNumber"].upper(), []).append(invoice["id"])
+        self.state: dict[str, Any] = saved or {}
+        for kind in KINDS:
+            self.state.setdefault(kind.state_key, {})
+            self.state.setdefault(kind.counter, 1001)
+        self.books = {kind.entity_set: Book(self, kind) for kind in KINDS}
 
     def save(self) -> None:
         if self.store:
             self.store.save(self.state)
 
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put back a copy of ``state`` (a rolled-back ``$batch``) and rebuild the indexes."""
+        self.state = state
+        self.books = {kind.entity_set: Book(self, kind) for kind in KINDS}
+
+
+class Book:
+    """One kind of document of a company, with an index on ``externalDocumentNumber``."""
+
+    def __init__(self, company: Company, kind: Kind) -> None:
+        self.company, self.kind = company, kind
+        self.clock, self.customers = company.clock, company.customers
+        self.by_external: dict[str, list[str]] = {}
+        for invoice in self.documents.values():
+            self.by_external.setdefault(invoice["externalDocumentNumber"].upper(), []).append(invoice["id"])
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return self.company.state[self.kind.state_key]
+
     def get(self, invoice_id: str) -> dict[str, Any]:
-        invoice = self.state["invoices"].get(invoice_id)
+        invoice = self.documents.get(invoice_id)
         if invoice is None:
             raise ApiError(404, "Internal_RecordNotFound",
-                           f"The Sales Invoice does not exist. Identification fields and values: Id='{invoice_id}'")
+                           f"The {self.kind.title} does not exist. Identification fields and values: "
+                           f"Id='{invoice_id}'")
         return invoice
 
     # -- triggers ------------------------------------------------------------------------------------------
@@ -83,10 +128,10 @@ class Company:
         if "number" in body and body["number"] != invoice.get("number"):
             raise ApiError(400, "Application_DialogException",
                            "You may not enter numbers manually. If you want to enter numbers manually, please "
-                           "activate Manual Nos. in No. Series S-INV.")
+                           f"activate Manual Nos. in No. Series {self.kind.series}.")
         old = invoice.get("externalDocumentNumber")
-        for name in ("externalDocumentNumber", "invoiceDate", "postingDate", "dueDate", "currencyCode",
-                     "customerPurchaseOrderReference"):
+        for name in ("externalDocumentNumber", self.kind.date_field, "postingDate", "dueDate", "currencyCode",
+                     "customerPurchaseOrderReference", *(("invoiceNumber",) if self.kind is CREDIT_MEMO else ())):
             if name in body:
                 invoice[name] = body[name]
         invoice["customerNumber"] = number
@@ -133,19 +178,25 @@ class Company:
         invoice_id = str(uuid.uuid4())
         today = self.clock.now().date().isoformat()
         invoice: dict[str, Any] = {"id": invoice_id, "number": None, "externalDocumentNumber": None,
-                                   "invoiceDate": today, "postingDate": today, "dueDate": today,
+                                   self.kind.date_field: today, "postingDate": today, "dueDate": today,
                                    "currencyCode": "EUR", "status": "Draft", "version": 0, "lines": []}
         body = {"externalDocumentNumber": "", **body}
         if "number" in body:
             raise ApiError(400, "Application_DialogException",
                            "You may not enter numbers manually. If you want to enter numbers manually, please "
-                           "activate Manual Nos. in No. Series S-INV.")
+                           f"activate Manual Nos. in No. Series {self.kind.series}.")
+        unknown = sorted(({"invoiceDate", "creditMemoDate", "salesInvoiceLines", "salesCreditMemoLines"}
+                          - {self.kind.date_field, self.kind.lines}) & body.keys())
+        if unknown:
+            raise ApiError(400, "BadRequest_InvalidRequestBody",
+                           f"The property '{unknown[0]}' does not exist on type "
+                           f"'Microsoft.NAV.{self.kind.entity_set[:-1]}'.")
         self._set_header(invoice, body)
-        invoice["number"] = f"S-INV{self.state['next_no']:06d}"
-        for line_body in body.get("salesInvoiceLines") or []:
+        invoice["number"] = f"{self.kind.series}{self.company.state[self.kind.counter]:06d}"
+        for line_body in body.get(self.kind.lines) or []:
             self.add_line(invoice, line_body, touch=False)
-        self.state["next_no"] += 1
-        self.state["invoices"][invoice_id] = invoice
+        self.company.state[self.kind.counter] += 1
+        self.documents[invoice_id] = invoice
         self._touch(invoice)
         return invoice
 
@@ -204,13 +255,13 @@ class Company:
     def delete(self, invoice: dict[str, Any], if_match: str | None) -> None:
         self.check_etag(invoice, if_match, "invoice")
         self._editable(invoice)
-        del self.state["invoices"][invoice["id"]]
+        del self.documents[invoice["id"]]
         self.by_external[invoice["externalDocumentNumber"].upper()].remove(invoice["id"])
 
     def post(self, invoice: dict[str, Any]) -> None:
         if invoice["status"] != "Draft":
             raise ApiError(400, "Application_DialogException",
-                           f"Sales Invoice {invoice['number']} has already been posted.")
+                           f"{self.kind.title} {invoice['number']} has already been posted.")
         if not invoice["lines"]:
             raise ApiError(400, "Application_DialogException", "There is nothing to post.")
         invoice["status"] = "Open"

@@ -1,4 +1,5 @@
-"""The BC API v2.0 over HTTP: tenant, environment, bearer and company checks, the per-user rate limit, ``$batch``.
+"""The BC API v2.0 over HTTP: tenant, environment, bearer and company checks, the per-user rate limit, ``$batch``;
+``salesInvoices`` and ``salesCreditMemos`` with their lines, each the same set of operations on its own book.
 
 Why one guard for every operation: a direct request and a ``$batch`` part reach the same operations (one
 ``Router`` for both); the direct route adds the checks, the quota and saving the state after a write.
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sandbox.bc_rest.company import ApiError, Company, etag
+from sandbox.bc_rest.company import KINDS, ApiError, Book, Company, etag
 from sandbox.business_central import AUDIENCE
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
 from sandbox.entra import TENANT_DOMAINS, TENANT_ID, verify_bearer
@@ -34,7 +35,6 @@ MAX_BATCH = 100
 PAGE_SIZE = 1000
 
 API = r"/(?P<tenant>[^/]+)/(?P<env>[^/]+)/api/v2\.0"
-INVOICE = r"/companies\((?P<cid>[0-9a-f-]+)\)/salesInvoices\((?P<id>[0-9a-f-]+)\)"
 
 
 class Bucket:
@@ -65,17 +65,17 @@ def public(entity: dict[str, Any], kind: str) -> dict[str, Any]:
     return {"@odata.etag": etag(kind, entity), **shown}
 
 
-def _render_invoice(invoice: dict[str, Any], expand: bool) -> dict[str, Any]:
+def _render(book: Book, invoice: dict[str, Any], expand: bool) -> dict[str, Any]:
     shown = public(invoice, "invoice")
     if expand:
-        shown["salesInvoiceLines"] = [public(line, "line") for line in invoice["lines"]]
+        shown[book.kind.lines] = [public(line, "line") for line in invoice["lines"]]
     return shown
 
 
 def _select(row: dict[str, Any], select: str | None) -> dict[str, Any]:
     if not select:
         return row
-    wanted = {"@odata.etag", "salesInvoiceLines", *(name.strip() for name in select.split(","))}
+    wanted = {"@odata.etag", *(kind.lines for kind in KINDS), *(name.strip() for name in select.split(","))}
     return {key: value for key, value in row.items() if key in wanted}
 
 
@@ -116,68 +116,86 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
 
     # -- operations, shared by direct requests and $batch ---------------------------------------------------
 
-    def list_invoices(request: Request) -> Response:
-        expression = request.arg("$filter")
-        if expression:
-            match = _FILTER.match(expression)
-            if match is None:
-                raise ApiError(400, "BadRequest", f"The sandbox cannot evaluate the filter '{expression}'.")
-            value = match.group(2).replace("''", "'")
-            if match.group(1) == "externalDocumentNumber":
-                rows = [company.state["invoices"][i] for i in company.by_external.get(value.upper(), [])]
+    def documents(entity_set: str) -> dict[str, Handler]:
+        """The operations on one book (``salesInvoices`` or ``salesCreditMemos``), by name."""
+
+        def book() -> Book:  # looked up per request: a rolled-back $batch replaces the books
+            return company.books[entity_set]
+
+        def listing(request: Request) -> Response:
+            shelf = book()
+            expression = request.arg("$filter")
+            if expression:
+                match = _FILTER.match(expression)
+                if match is None:
+                    raise ApiError(400, "BadRequest", f"The sandbox cannot evaluate the filter '{expression}'.")
+                value = match.group(2).replace("''", "'")
+                if match.group(1) == "externalDocumentNumber":
+                    rows = [shelf.documents[i] for i in shelf.by_external.get(value.upper(), [])]
+                else:
+                    rows = [inv for inv in shelf.documents.values() if inv["number"] == value]
             else:
-                rows = [inv for inv in company.state["invoices"].values() if inv["number"] == value]
-        else:
-            rows = list(company.state["invoices"].values())
-        skip, top = int(request.arg("$skip") or 0), request.arg("$top")
-        end = min(len(rows), skip + int(top)) if top else len(rows)
-        page = rows[skip: min(end, skip + PAGE_SIZE)]
-        expand = request.arg("$expand") == "salesInvoiceLines"
-        body: dict[str, Any] = {"value": [_select(_render_invoice(inv, expand), request.arg("$select"))
-                                          for inv in page]}
-        if skip + len(page) < end:
-            query = {k: v[0] for k, v in request.query.items()}
-            query["$skip"] = str(skip + len(page))
-            body["@odata.nextLink"] = f"{request.path}?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
-        return Response(200, body)
+                rows = list(shelf.documents.values())
+            skip, top = int(request.arg("$skip") or 0), request.arg("$top")
+            end = min(len(rows), skip + int(top)) if top else len(rows)
+            page = rows[skip: min(end, skip + PAGE_SIZE)]
+            expand = request.arg("$expand") == shelf.kind.lines
+            body: dict[str, Any] = {"value": [_select(_render(shelf, inv, expand), request.arg("$select"))
+                                              for inv in page]}
+            if skip + len(page) < end:
+                query = {k: v[0] for k, v in request.query.items()}
+                query["$skip"] = str(skip + len(page))
+                body["@odata.nextLink"] = f"{request.path}?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
+            return Response(200, body)
 
-    def create_invoice(request: Request) -> Response:
-        return Response(201, _render_invoice(company.create(request.json() or {}), expand=True))
+        def create(request: Request) -> Response:
+            shelf = book()
+            return Response(201, _render(shelf, shelf.create(request.json() or {}), expand=True))
 
-    def get_invoice(request: Request) -> Response:
-        invoice = company.get(request.params["id"])
-        return Response(200, _render_invoice(invoice, request.arg("$expand") == "salesInvoiceLines"))
+        def get(request: Request) -> Response:
+            shelf = book()
+            invoice = shelf.get(request.params["id"])
+            return Response(200, _render(shelf, invoice, request.arg("$expand") == shelf.kind.lines))
 
-    def patch_invoice(request: Request) -> Response:
-        invoice = company.get(request.params["id"])
-        return Response(200, _render_invoice(company.patch(invoice, request.json() or {},
-                                                           request.header("If-Match")), False))
+        def patch(request: Request) -> Response:
+            shelf = book()
+            invoice = shelf.get(request.params["id"])
+            return Response(200, _render(shelf, shelf.patch(invoice, request.json() or {},
+                                                            request.header("If-Match")), False))
 
-    def delete_invoice(request: Request) -> Response:
-        company.delete(company.get(request.params["id"]), request.header("If-Match"))
-        return Response(204)
+        def delete(request: Request) -> Response:
+            shelf = book()
+            shelf.delete(shelf.get(request.params["id"]), request.header("If-Match"))
+            return Response(204)
 
-    def list_lines(request: Request) -> Response:
-        invoice = company.get(request.params["id"])
-        return Response(200, {"value": [public(line, "line") for line in invoice["lines"]]})
+        def list_lines(request: Request) -> Response:
+            invoice = book().get(request.params["id"])
+            return Response(200, {"value": [public(line, "line") for line in invoice["lines"]]})
 
-    def add_line(request: Request) -> Response:
-        invoice = company.get(request.params["id"])
-        return Response(201, public(company.add_line(invoice, request.json() or {}), "line"))
+        def add_line(request: Request) -> Response:
+            shelf = book()
+            return Response(201, public(shelf.add_line(shelf.get(request.params["id"]), request.json() or {}),
+                                        "line"))
 
-    def patch_line(request: Request) -> Response:
-        invoice = company.get(request.params["id"])
-        line = company.patch_line(invoice, request.params["lid"], request.json() or {}, request.header("If-Match"))
-        return Response(200, public(line, "line"))
+        def patch_line(request: Request) -> Response:
+            shelf = book()
+            line = shelf.patch_line(shelf.get(request.params["id"]), request.params["lid"], request.json() or {},
+                                    request.header("If-Match"))
+            return Response(200, public(line, "line"))
 
-    def delete_line(request: Request) -> Response:
-        invoice = company.get(request.params["id"])
-        company.delete_line(invoice, request.params["lid"], request.header("If-Match"))
-        return Response(204)
+        def delete_line(request: Request) -> Response:
+            shelf = book()
+            shelf.delete_line(shelf.get(request.params["id"]), request.params["lid"], request.header("If-Match"))
+            return Response(204)
 
-    def post_invoice(request: Request) -> Response:
-        company.post(company.get(request.params["id"]))
-        return Response(204)
+        def post(request: Request) -> Response:
+            shelf = book()
+            shelf.post(shelf.get(request.params["id"]))
+            return Response(204)
+
+        return {"list": listing, "create": create, "get": get, "patch": patch, "delete": delete,
+                "list_lines": list_lines, "add_line": add_line, "patch_line": patch_line,
+                "delete_line": delete_line, "post": post}
 
     def serve(request: Request, handler: Handler) -> Response:
         """A direct request: the checks and one quota token, then the operation under the company's lock."""
@@ -208,24 +226,28 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
         return Response(200, {"value": [{"id": company.id, "name": COMPANY_NAME, "displayName": COMPANY_NAME,
                                          "businessProfileId": ""}]})
 
-    invoices = r"/companies\((?P<cid>[0-9a-f-]+)\)/salesInvoices"
-    line_route = INVOICE + r"/salesInvoiceLines\((?P<lid>[0-9a-f-]+)\)"
-    operation("GET", invoices, list_invoices)
-    operation("POST", invoices, create_invoice)
-    operation("GET", INVOICE, get_invoice)
-    operation("PATCH", INVOICE, patch_invoice)
-    operation("DELETE", INVOICE, delete_invoice)
-    operation("GET", INVOICE + r"/salesInvoiceLines", list_lines)
-    operation("POST", INVOICE + r"/salesInvoiceLines", add_line)
-    operation("PATCH", line_route, patch_line)
-    operation("DELETE", line_route, delete_line)
-    operation("POST", INVOICE + r"/Microsoft\.NAV\.post", post_invoice)
+    for kind in KINDS:
+        handlers = documents(kind.entity_set)
+        collection = rf"/companies\((?P<cid>[0-9a-f-]+)\)/{kind.entity_set}"
+        one = collection + r"\((?P<id>[0-9a-f-]+)\)"
+        line_route = one + rf"/{kind.lines}\((?P<lid>[0-9a-f-]+)\)"
+        operation("GET", collection, handlers["list"])
+        operation("POST", collection, handlers["create"])
+        operation("GET", one, handlers["get"])
+        operation("PATCH", one, handlers["patch"])
+        operation("DELETE", one, handlers["delete"])
+        operation("GET", one + rf"/{kind.lines}", handlers["list_lines"])
+        operation("POST", one + rf"/{kind.lines}", handlers["add_line"])
+        operation("PATCH", line_route, handlers["patch_line"])
+        operation("DELETE", line_route, handlers["delete_line"])
+        operation("POST", one + r"/Microsoft\.NAV\.post", handlers["post"])
 
     @Routes(app)("GET", r"/__admin/state")
     def admin_state(request: Request) -> Response:
         with company.lock:
-            return Response(200, {"company_id": company.id, "throttled": bucket.refused, "invoices": [
-                _render_invoice(inv, expand=True) for inv in company.state["invoices"].values()]})
+            return Response(200, {"company_id": company.id, "throttled": bucket.refused, **{
+                kind.state_key: [_render(company.books[kind.entity_set], doc, expand=True)
+                                 for doc in company.state[kind.state_key].values()] for kind in KINDS}})
 
     @Routes(app, API)("POST", r"/\$batch")
     def batch(request: Request) -> Response:
@@ -241,10 +263,10 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
             return refused
         snapshot = (request.header("Isolation") or "").lower() == "snapshot"
         with company.lock:
-            before = copy.deepcopy((company.state, company.by_external)) if snapshot else None
+            before = copy.deepcopy(company.state) if snapshot else None
             answers = [_dispatch(part, request) for part in parts]
             if before is not None and any(status >= 400 for _, status, _, _ in answers):
-                company.state, company.by_external = before
+                company.restore(before)
                 answers = [(pid, 424 if status < 400 else status, headers, body if status >= 400 else
                             {"error": {"code": "BadRequest_FailedDependency",
                                        "message": "The batch was rolled back."}})

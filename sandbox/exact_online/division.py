@@ -32,6 +32,8 @@ REFRESH_NOT_BEFORE = 570
 REFRESH_UNUSED_DAYS = 30
 VAT_CODES: dict[str, Decimal] = {"2  ": Decimal("21"), "1  ": Decimal("9"), "0  ": Decimal("0"), "5  ": Decimal("0")}
 JOURNALS = ("70", "71")
+ENTRY_TYPES = (20, 21)  # SalesEntries Type: 20 sales entry, 21 sales credit note
+INVOICE_TYPES = (8020, 8021)  # SalesInvoices Type: 8020 invoice, 8021 credit note
 
 
 def _guid(rng_seed: str) -> str:
@@ -233,14 +235,18 @@ class ExactState:
             raise Invalid(400, "Ongeldig: Dagboek")
         if not lines:
             raise Invalid(400, "Verplicht: Regels")
+        types = ENTRY_TYPES if kind == "entry" else INVOICE_TYPES
+        kind_of = payload.get("Type", types[0])
+        if kind_of not in types:
+            raise Invalid(400, f"Ongeldig: Soort ({kind_of})")
         document_id = str(uuid.uuid4())
         header = {key: value for key, value in payload.items() if key != lines_key}
         if kind == "entry":
-            header.update(EntryID=document_id, EntryNumber=self.data["next_entry"], Type=20, Status=20,
+            header.update(EntryID=document_id, EntryNumber=self.data["next_entry"], Type=kind_of, Status=20,
                           Division=DIVISION, Journal=payload.get("Journal", "70"))
             self.data["next_entry"] += 1
         else:
-            header.update(InvoiceID=document_id, InvoiceNumber=self.data["next_invoice"], Type=8020, Status=20,
+            header.update(InvoiceID=document_id, InvoiceNumber=self.data["next_invoice"], Type=kind_of, Status=20,
                           Division=DIVISION, InvoiceTo=payload.get("InvoiceTo") or customer,
                           Journal=payload.get("Journal", "70"))
             self.data["next_invoice"] += 1

@@ -1,7 +1,8 @@
 """`cspbill batch approve` and `cspbill batch reject`: four-eyes approval of a draft batch.
 
 Approve needs the ``approver`` role for the tenant and a different person than the one who built or last changed
-the batch; it locks the batch (status approved, invoices immutable) and numbers its invoices gaplessly in one unit of
+the batch; it locks the batch (status approved, invoices immutable), decides which invoices are credit notes
+(negative total: type 381, referring to the invoice they correct) and numbers them gaplessly, all in one unit of
 work. Reject keeps the batch a draft and records who rejected it and why, so the builder can fix and rebuild it.
 """
 
@@ -17,8 +18,9 @@ from ledger.models import Batch
 from ledger.models import Tenant as TenantRow
 from services.access import SYSTEM, Actor, actor, require
 from services.batches.build import tenant_config
+from services.batches.credit_notes import CREDIT_NOTE, decide_types
 from services.batches.months import parse_month
-from services.batches.numbering import allocate, format_number
+from services.batches.numbering import Numbered, number_documents
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.runtime import engine_for
@@ -37,6 +39,9 @@ class ApprovalReport:
     first_number: str | None
     last_number: str | None
     issue_date: dt.date
+    credit_notes: int = 0  # of ``invoices``, those with a negative total (type 381)
+    first_credit_note: str | None = None  # only when credit notes have a number series of their own
+    last_credit_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,26 +90,38 @@ def approve_batch(settings: Settings, tenant_code: str, month: str, actor_name: 
         if (batch.totals or {}).get("problem_count"):
             log.warning("approving batch tenant=%s month=%s with %s problems", tenant_code, month,
                         batch.totals["problem_count"])
-        invoice_ids = uow.invoices.numbering_order(batch.id)
-        numbers = allocate(uow, tenant_code, tenant.id, config.invoice_numbers, issue_date.year, len(invoice_ids))
-        pattern = config.invoice_numbers.pattern
-        uow.invoices.issue(
-            [{"id": invoice_id, "number": format_number(pattern, numbers.year, numbers.first + offset)}
-             for offset, invoice_id in enumerate(invoice_ids)],
-            issue_date, "approved")
+        ordered = uow.invoices.numbering_order(batch.id)
+        types = decide_types(uow, tenant.id, ordered)
+        credit_notes = sum(1 for row in types if row["document_type"] == CREDIT_NOTE)
+        numbered = number_documents(uow, tenant_code, tenant.id, config.invoice_numbers, issue_date.year,
+                                    [(row["id"], row["document_type"] == CREDIT_NOTE) for row in types])
+        uow.invoices.mark_credit_notes(types)
+        uow.invoices.issue([{"id": row.id, "number": numbered.numbers[row.id]} for row in ordered], issue_date,
+                           "approved")
         batch.status = "approved"
         batch.approved_by, batch.approved_at = who.username, now
-        first = format_number(pattern, numbers.year, numbers.first) if invoice_ids else None
-        last = format_number(pattern, numbers.year, numbers.last) if invoice_ids else None
+        first, last = numbered.invoices or (None, None)
+        credit_first, credit_last = numbered.credit_notes or (None, None)
         uow.audit.record(who.username, "batch.approve", "batch", batch.id, tenant.id,
                          before={"status": "draft", "totals": batch.totals},
                          after={"status": "approved", "totals": batch.totals, "first_number": first,
-                                "last_number": last, "invoices": len(invoice_ids)},
-                         detail=f"{tenant_code} {month}: " + (
-                             f"{len(invoice_ids)} invoices numbered {first}..{last}" if invoice_ids else "no invoices"))
-        log.info("batch approved tenant=%s month=%s batch=%s invoices=%s numbers=%s..%s", tenant_code, month,
-                 batch.id, len(invoice_ids), first, last)
-        return ApprovalReport(batch.id, tenant_code, month, "approved", len(invoice_ids), first, last, issue_date)
+                                "last_number": last, "invoices": len(ordered), "credit_notes": credit_notes,
+                                "first_credit_note": credit_first, "last_credit_note": credit_last},
+                         detail=f"{tenant_code} {month}: " + _numbered_text(len(ordered), credit_notes, numbered))
+        log.info("batch approved tenant=%s month=%s batch=%s invoices=%s credit_notes=%s numbers=%s..%s",
+                 tenant_code, month, batch.id, len(ordered), credit_notes, first, last)
+        return ApprovalReport(batch.id, tenant_code, month, "approved", len(ordered), first, last, issue_date,
+                              credit_notes, credit_first, credit_last)
+
+
+def _numbered_text(count: int, credit_notes: int, numbered: Numbered) -> str:
+    if not count:
+        return "no invoices"
+    first, last = numbered.invoices or ("-", "-")
+    text = f"{count} invoices numbered {first}..{last}" if numbered.invoices else f"{count} invoices"
+    if numbered.credit_notes:
+        text += f", credit notes {numbered.credit_notes[0]}..{numbered.credit_notes[1]}"
+    return text + (f" ({credit_notes} credit notes)" if credit_notes else "")
 
 
 def reject_batch(settings: Settings, tenant_code: str, month: str, actor_name: str, reason: str,

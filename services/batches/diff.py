@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from services.batches.lines import BilledLine, DesiredLine, DraftLine, line_key
 
@@ -43,17 +44,24 @@ def _correction_reason(base: str, desired: DesiredLine | None, billed: Sequence[
     return LATE_SNAPSHOT
 
 
-def corrected_key(want: DesiredLine, desired: Mapping[str, DesiredLine],
-                  billed: Mapping[str, Sequence[BilledLine]]) -> str | None:
-    """For a late credit/rebill pair in a closed month: the billed line whose stretch it credits (rating lineage
-    ``details.credits`` names the credited line's stretch start), so the correction points at what it changes."""
-    prefix, span, kind = want.base_key.rsplit("/", 2)
-    credit = want if kind == "credit" else desired.get(f"{prefix}/{span}/credit")
-    credited = credit.lineage.get("details", {}).get("credits") if credit is not None else None
+def credited_charge(credit_base_key: str, lineage: Mapping[str, Any]) -> str | None:
+    """The base key of the charge a credit line credits: rating lineage ``details.credits`` names the credited
+    stretch's start; the stretch ends where the credit ends."""
+    credited = lineage.get("details", {}).get("credits")
     if not credited:
         return None
-    target = f"{prefix}/{credited.split('/')[3]}..{span.split('..')[1]}/charge"
-    done = billed.get(target)
+    prefix, span, _ = credit_base_key.rsplit("/", 2)
+    return f"{prefix}/{credited.split('/')[3]}..{span.split('..')[1]}/charge"
+
+
+def corrected_key(want: DesiredLine, desired: Mapping[str, DesiredLine],
+                  billed: Mapping[str, Sequence[BilledLine]]) -> str | None:
+    """For a late credit/rebill pair in a closed month: the billed line whose stretch it credits, so the correction
+    points at what it changes."""
+    prefix, span, kind = want.base_key.rsplit("/", 2)
+    credit = want if kind == "credit" else desired.get(f"{prefix}/{span}/credit")
+    target = credited_charge(credit.base_key, credit.lineage) if credit is not None else None
+    done = billed.get(target) if target else None
     return done[-1].line_key if done else None
 
 

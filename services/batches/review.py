@@ -1,5 +1,6 @@
 """Reviewing a batch: totals, per-customer figures, the diff against the previous month, open discrepancies, and a
-line's lineage; plus the paginated queries the web desk lists batches and invoices with.
+line's lineage, the credit notes and the invoices they correct; plus the paginated queries the web desk lists batches
+and invoices with.
 
 Read-only, one unit of work per call, tenant-filtered through ``services.access`` (a record of a tenant the user
 cannot see answers ``NotFound`` like one that does not exist). Amounts are summed in ``Decimal`` in Python, never
@@ -17,6 +18,7 @@ from config import Settings
 from ledger.models import Batch, Invoice, InvoiceLine
 from rating.money import minor_units
 from services.access import Actor, actor, owned, readable_tenants, require
+from services.batches.credit_notes import CREDIT_NOTE, credit_note_facts, credit_notes_of_batch, is_credit_note
 from services.batches.months import parse_month
 from services.errors import NotFound
 from services.paging import NumberedPage, page_number
@@ -120,6 +122,8 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, actor_name: 
                                           {**subscriptions, None: "usage without subscription"}),
             },
             "discrepancies": discrepancies,
+            "credit_notes": [{**note, "gross": money(note["gross"], note["currency"])}
+                             for note in credit_notes_of_batch(uow, tenant_id, batch.id)],
         }
 
 
@@ -187,7 +191,9 @@ def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int
         items = [{"id": r.id, "invoice_key": r.invoice_key, "number": r.number, "customer_id": r.customer_id,
                   "customer": r.customer, "group_key": r.group_key, "currency": r.currency,
                   "net": money(r.net, r.currency), "vat": money(r.vat, r.currency),
-                  "gross": money(r.gross, r.currency), "status": r.status} for r in rows]
+                  "gross": money(r.gross, r.currency), "status": r.status,
+                  "credit_note": r.document_type == CREDIT_NOTE or (r.status == "draft" and is_credit_note(r.gross))}
+                 for r in rows]
         return NumberedPage(items, total, page, per_page)
 
 
@@ -208,6 +214,7 @@ def invoice_detail(settings: Settings, invoice_id: int, actor_name: str) -> dict
             "vat": money(invoice.vat, invoice.currency), "gross": money(invoice.gross, invoice.currency),
             "vat_breakdown": invoice.vat_breakdown,
             "lines": [_line_dict(line) for line in invoice.lines],
+            **credit_note_facts(uow, invoice),
         }
 
 

@@ -12,7 +12,16 @@ from dataclasses import asdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from config.schema import Tenant as TenantConfig
-from erp_export.documents import KEY_PATTERN, LINE_KEY_PATTERN, Address, Buyer, InvoiceDocument, InvoiceLine, Seller
+from erp_export.documents import (
+    KEY_PATTERN,
+    LINE_KEY_PATTERN,
+    Address,
+    Buyer,
+    InvoiceDocument,
+    InvoiceLine,
+    PrecedingInvoice,
+    Seller,
+)
 from erp_export.documents import compose as compose_document
 from ledger.models import Batch, Customer, Invoice
 from ledger.models import InvoiceLine as LedgerLine
@@ -65,34 +74,49 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
                                "(its ERP customer number)")
     first, last = month_bounds(batch.month)
     issue = invoice.issue_date or (last + dt.timedelta(days=1))
-    lines = [
-        InvoiceLine(key=line_reference(line.line_key), description=line.description,
-                    **dict(zip(("quantity", "unit_price"), document_quantity_and_price(line), strict=True)),
-                    net_amount=line.amount, vat_category=line.vat_category, vat_rate=line.vat_rate,
-                    period_start=line.period_from or first, period_end=line.period_to or last,
-                    account=revenue_account)
-        for line in invoice.lines
-    ]
+    credit = invoice.document_type == "381"
+    sign = Decimal(-1) if credit else Decimal(1)  # a credit note states the credited amounts positively
+    lines = []
+    for line in invoice.lines:
+        quantity, price = document_quantity_and_price(line)
+        lines.append(InvoiceLine(key=line_reference(line.line_key), description=line.description,
+                                 quantity=sign * quantity, unit_price=price, net_amount=sign * line.amount,
+                                 vat_category=line.vat_category, vat_rate=line.vat_rate,
+                                 period_start=line.period_from or first, period_end=line.period_to or last,
+                                 account=revenue_account))
     try:
         doc = compose_document(
             lines=lines, exemption_reasons=EXEMPTION_REASONS,
             external_ref=erp_reference(config.code, invoice.number), invoice_number=invoice.number,
-            issue_date=issue, due_date=None, period_start=first, period_end=last,
+            issue_date=issue, due_date=None,
+            # BG-14 spans every line's period (PEPPOL-EN16931-R110/R111): corrections and credits of earlier months
+            period_start=min([first, *(line.period_start for line in lines)]),
+            period_end=max([last, *(line.period_end for line in lines)]),
             seller=Seller(tenant_code=config.code, name=config.name, address=Address(config.country),
                           vat_id=config.vat_id, **_endpoint(config.vat_id, config.country)),
             buyer=Buyer(erp_customer_number=customer.reference, name=customer.name,
                         address=Address(customer.country or config.country), vat_id=customer.vat_id,
                         **_endpoint(customer.vat_id, customer.country or config.country)),
             currency=invoice.currency, note=f"Cloud services {batch.month}",
+            type_code="381" if credit else "380", preceding_invoice=preceding_invoice(invoice),
         )
     except ValueError as exc:
         raise ValidationFailed(f"{label}: {exc}") from exc
-    ours = (invoice.net, invoice.vat, invoice.gross)
+    ours = (sign * invoice.net, sign * invoice.vat, sign * invoice.gross)
     if (doc.total_net, doc.total_vat, doc.total_gross) != ours:
         raise ValidationFailed(f"{label}: net/vat/gross {'/'.join(map(str, ours))} in the ledger != "
                                f"{doc.total_net}/{doc.total_vat}/{doc.total_gross} from its lines")
     assert KEY_PATTERN.fullmatch(doc.external_ref)
     return doc
+
+
+def preceding_invoice(invoice: Invoice) -> PrecedingInvoice | None:
+    """BT-25/BT-26 of a credit note: the invoice it corrects, as chosen at approval (the most recent of those its
+    lines correct); ``None`` when it corrects nothing that was issued."""
+    chosen = (invoice.corrected_invoices or [None])[0]
+    if invoice.document_type != "381" or chosen is None:
+        return None
+    return PrecedingInvoice(chosen["number"], dt.date.fromisoformat(chosen["issue_date"]))
 
 
 UNIT_PRICE_STEP = Decimal("0.000001")  # BT-146 may carry more decimals than the currency

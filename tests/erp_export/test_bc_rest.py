@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from connectors.auth import TokenProvider
 from connectors.http import HttpPolicy
 from erp_export.base import ErpExporter, ErpRejected, ExportResult, RetryPolicy, export_document
 from erp_export.bc_rest import BcRestConfig, BcRestExporter
-from erp_export.documents import InvoiceDocument
+from erp_export.documents import InvoiceDocument, InvoiceLine, PrecedingInvoice
 from sandbox import bc_rest as sandbox
 from sandbox import entra
 from sandbox.core import Clock, SandboxApp, SandboxServer
@@ -231,3 +232,78 @@ def test_snapshot_batch_is_all_or_nothing(bc: Bc) -> None:
                               {"method": "POST", "url": url, "body": bad}], write=True)
     assert [answer["status"] for answer in answers] == [201, 400]
     assert_once_and_right(bc, invoice(70))
+
+
+def credit_note(seq: int, customer: str = "C00001", lines: tuple[InvoiceLine, ...] | None = None) -> InvoiceDocument:
+    """A credit note (type 381) for customer ``customer``: by default two credited lines, stated positively."""
+    chosen = lines or (line(1, "19", "33.35"), line(2, "1", "12.00", rate="9"))
+    return replace(invoice(seq, customer, lines=chosen), type_code="381",
+                   preceding_invoice=PrecedingInvoice("NL01-2026-000001", date(2026, 5, 1)))
+
+
+def test_sales_credit_memo_contract_of_the_sandbox(bc: Bc) -> None:
+    """The salesCreditMemo / salesCreditMemoLine entities as API v2.0 documents them: ``creditMemoDate``,
+    ``externalDocumentNumber``, deep insert of ``salesCreditMemoLines``, ``$filter`` + ``$expand``, status ``Draft``
+    then ``Open`` after ``Microsoft.NAV.post`` (posting twice is refused), number series of its own.
+    https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/resources/dynamics_salescreditmemo
+    https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/resources/dynamics_salescreditmemoline
+    https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_salescreditmemo_create
+    """
+    exporter = bc.exporter()
+    headers = {"Authorization": f"Bearer {bc.tokens().token()}"}
+    verify = str(bc.tls.ca_cert)
+    memos = f"{bc.api_url}/companies({exporter.company()})/salesCreditMemos"
+    body = {"customerNumber": "C00001", "externalDocumentNumber": "CSP-NL01-CN-1", "creditMemoDate": "2026-06-02",
+            "salesCreditMemoLines": [{"lineType": "Account", "lineObjectNumber": "8010", "description": "credit",
+                                      "quantity": 2, "unitPrice": 10.5, "taxCode": "STANDARD"}]}
+    created = requests.post(memos, json=body, headers=headers, verify=verify, timeout=5)
+    assert created.status_code == 201
+    memo = created.json()
+    assert memo["number"].startswith("S-CR") and memo["status"] == "Draft" and memo["creditMemoDate"] == "2026-06-02"
+    assert Decimal(str(memo["totalAmountIncludingTax"])) == Decimal("25.41")
+    assert memo["salesCreditMemoLines"][0]["amountExcludingTax"] == 21.0
+    found = requests.get(f"{memos}?$filter=externalDocumentNumber eq 'CSP-NL01-CN-1'&$expand=salesCreditMemoLines",
+                         headers=headers, verify=verify, timeout=5).json()["value"]
+    assert [row["id"] for row in found] == [memo["id"]] and len(found[0]["salesCreditMemoLines"]) == 1
+    invoices_url = f"{bc.api_url}/companies({exporter.company()})/salesInvoices"
+    assert requests.get(f"{invoices_url}?$filter=externalDocumentNumber eq 'CSP-NL01-CN-1'", headers=headers,
+                        verify=verify, timeout=5).json()["value"] == []  # its own entity set
+    wrong = requests.post(memos, json={**body, "invoiceDate": "2026-06-02"}, headers=headers, verify=verify,
+                          timeout=5)
+    assert wrong.status_code == 400 and "invoiceDate" in wrong.json()["error"]["message"]
+    post = f"{memos}({memo['id']})/Microsoft.NAV.post"
+    assert requests.post(post, headers=headers, verify=verify, timeout=5).status_code == 204
+    again = requests.post(post, headers=headers, verify=verify, timeout=5)
+    assert again.status_code == 400 and "Sales Credit Memo" in again.json()["error"]["message"]
+    assert bc.state()["creditMemos"][0]["status"] == "Open"
+
+
+def test_credit_note_lands_once_as_a_credit_memo_and_is_posted_once(bc: Bc) -> None:
+    exporter = bc.exporter()
+    doc = credit_note(70)
+    bc.app.faults.arm(r"POST .*/salesCreditMemos$", kind="apply_then_drop")
+    result = export_document(exporter, doc, post=True, policy=FAST)
+    assert result.ref.status == "posted" and result.ref.type_code == "381"
+    assert result.ref.totals_differ(doc) == []
+    assert export_document(exporter, doc, post=True, policy=FAST).action == "skipped"
+    state = bc.state()
+    [memo] = [m for m in state["creditMemos"] if m["externalDocumentNumber"] == doc.external_ref]
+    assert not [i for i in state["invoices"] if i["externalDocumentNumber"] == doc.external_ref]
+    assert memo["status"] == "Open" and Decimal(str(memo["totalAmountExcludingTax"])) == doc.total_net > 0
+    changed = credit_note(71, lines=doc.lines[:1])
+    export_document(exporter, credit_note(71), policy=FAST)
+    assert exporter.plan(changed) == "update"  # a draft credit memo is updated on its own entity set
+    assert export_document(exporter, changed, policy=FAST).action == "updated"
+    assert exporter.plan(changed) == "skip"
+
+
+def test_bulk_export_sends_invoices_and_credit_notes_each_to_its_entity_set(bc: Bc) -> None:
+    docs = [invoice(80), credit_note(81), credit_note(82, customer="C00002")]
+    results = bc.exporter().export_many(docs, policy=FAST)
+    assert [result.action for result in results.values()] == ["created"] * 3  # type: ignore[union-attr]
+    again = bc.exporter().export_many(docs, policy=FAST)
+    assert [result.action for result in again.values()] == ["skipped"] * 3  # type: ignore[union-attr]
+    state = bc.state()
+    assert [i["externalDocumentNumber"] for i in state["invoices"]] == [docs[0].external_ref]
+    assert sorted(m["externalDocumentNumber"] for m in state["creditMemos"]) == [docs[1].external_ref,
+                                                                                  docs[2].external_ref]

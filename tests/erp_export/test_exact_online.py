@@ -265,3 +265,25 @@ def test_a_write_interrupted_before_the_rename_leaves_the_old_tokens(exact: Exac
     (path.parent / f".{path.name}.crashed").write_text('{"refresh_token": "half-writ')  # a temp file, never renamed
     assert TokenStore(path).read() == before
     assert exact.exporter().find("CSP-NL01-202605-0001") is None
+
+
+@pytest.mark.parametrize(("kind", "seq"), [("SalesEntries", 90), ("SalesInvoices", 91)])
+def test_a_credit_note_is_type_21_with_negative_amounts_and_lands_once(exact: Exact, kind: str, seq: int) -> None:
+    """Exact's sign convention for credit notes (SalesEntries ``Type`` 21, SalesInvoices 8021): the type does not
+    flip signs, so the credited amounts and quantities go in negative; we read them back as the document states them
+    (positive), so a re-export matches and sends nothing."""
+    exporter = exact.authorised(document_kind=kind)
+    doc = replace(invoice(seq, lines=(line(1, "19", "33.35"), line(2, "1", "12.00", rate="9"))), type_code="381")
+    result = export_document(exporter, doc, policy=FAST)
+    assert result.ref.type_code == "381" and result.ref.totals_differ(doc) == []
+    assert export_document(exporter, doc, policy=FAST).action == "skipped"
+    state = exact.state()
+    documents, lines, key = (("entries", "entry_lines", "EntryID") if kind == "SalesEntries"
+                             else ("invoices", "invoice_lines", "InvoiceID"))
+    [entry] = [e for e in state[documents] if e["YourRef"] == doc.external_ref]
+    assert entry["Type"] == (21 if kind == "SalesEntries" else 8021)
+    assert Decimal(str(entry["AmountFC"])) == -doc.total_gross < 0
+    assert Decimal(str(entry["VATAmountFC"])) == -doc.total_vat
+    mine = [ln for ln in state[lines] if ln[key] == entry[key]]
+    assert sorted(Decimal(str(ln["AmountFC"])) for ln in mine) == sorted(-ln.net_amount for ln in doc.lines)
+    assert all(Decimal(str(ln["Quantity"])) < 0 for ln in mine)

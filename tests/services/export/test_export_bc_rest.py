@@ -21,10 +21,12 @@ from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxServer
 from sandbox.tls import TlsFiles, make_tls_files
 from services.access import actor
+from services.batches import approve_batch
 from services.clock import FixedClock
 from services.export import ExportOutcome, erp_reference, export_invoices
 from services.operations import initialise
 from tests.conftest import demo_config_data
+from tests.services.batches.test_credit_notes import MAY, invoices, seats_lowered_after_export
 from tests.services.export.test_export_outbox import NOW, exports, seed_invoices, statuses
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.05, max_delay=1.0, settle=1.0)
@@ -39,10 +41,11 @@ class Bc:
     def api_url(self) -> str:
         return f"{self.server.url}{bc_sandbox.PREFIX}/{entra.TENANT_ID}/{bc_sandbox.ENVIRONMENT}/api/v2.0"
 
-    def invoices(self, ref: str) -> list[dict[str, Any]]:
+    def invoices(self, ref: str, kind: str = "invoices") -> list[dict[str, Any]]:
+        """Our documents in BC by external reference: ``invoices`` or ``creditMemos``."""
         text = requests.get(f"{self.server.url}{bc_sandbox.PREFIX}/__admin/state", verify=str(self.tls.ca_cert),
                             timeout=5).text
-        return [i for i in json.loads(text, parse_float=Decimal)["invoices"] if i["externalDocumentNumber"] == ref]
+        return [i for i in json.loads(text, parse_float=Decimal)[kind] if i["externalDocumentNumber"] == ref]
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +116,33 @@ def test_posted_exactly_once_with_our_totals(de: Settings, bc: Bc, fault: tuple[
     assert [(r.status, r.erp_status) for r in exports(de)] == [("sent", "posted")] * 2
     assert set(statuses(de).values()) == {"exported"}
     assert run(de) == []
+
+
+CREDIT_MEMOS = r"/[^/]+/[^/]+/api/v2\.0/companies\([0-9a-f-]+\)/salesCreditMemos"
+
+
+@pytest.mark.parametrize("fault", [None, (f"POST {CREDIT_MEMOS}", {"kind": "apply_then_drop"})],
+                         ids=["none", "create applied, answer lost"])
+def test_a_negative_invoice_lands_once_as_a_posted_sales_credit_memo(de: Settings, bc: Bc,
+                                                                     fault: tuple[str, dict[str, Any]] | None) -> None:
+    seats_lowered_after_export(de, "de-gmbh", "system", "greta", names=("C00011", "C00012"))
+    approve_batch(de, "de-gmbh", "2026-05", "greta", MAY)
+    found = invoices(de)
+    credit, charge = found["C00011/2026-05"], found["C00012/2026-05"]
+    assert credit.document_type == "381"
+    if fault:
+        bc.app.faults.arm(fault[0], **fault[1])
+    outcomes = run(de)
+    assert {o.action for o in outcomes} <= {"created", "adopted", "posted"}, outcomes
+    credit_ref = erp_reference("de-gmbh", credit.number)
+    [memo] = bc.invoices(credit_ref, "creditMemos")
+    assert bc.invoices(credit_ref) == []  # never as a sales invoice
+    assert memo["status"] == "Open" and memo["creditMemoDate"] == "2026-06-02"
+    assert (Decimal(str(memo["totalAmountExcludingTax"])), Decimal(str(memo["totalTaxAmount"]))) == \
+        (-credit.net, -credit.vat)  # BC's credit memo states the credited amounts positively
+    assert all(Decimal(str(line["unitPrice"])) >= 0 for line in memo["salesCreditMemoLines"])
+    [invoice] = bc.invoices(erp_reference("de-gmbh", charge.number))
+    assert Decimal(str(invoice["totalAmountExcludingTax"])) == charge.net
+    assert set(statuses(de).values()) == {"exported"}
+    assert run(de) == []  # a re-run sends nothing twice
+    assert len(bc.invoices(credit_ref, "creditMemos")) == 1
