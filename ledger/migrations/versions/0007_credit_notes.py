@@ -1,7 +1,7 @@
 """Credit notes: an invoice's document type and the invoice it corrects; a number counter per series
 
 Revision ID: 0007_credit_notes
-Revises: 0005_one_history
+Revises: 0006_price_book
 Create Date: 2026-12-02 21:15:00
 
 Why the counter's key grows: credit notes may have a number range of their own per legal entity, counted gaplessly
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_credit_notes"
-down_revision: str | Sequence[str] | None = "0005_one_history"
+down_revision: str | Sequence[str] | None = "0006_price_book"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
