@@ -19,6 +19,7 @@ from services.errors import UserFacingError
 COMMAND_MODULES = (
     "init",
     "sync",
+    "fx",
     "customer",
     "reconcile",
     "mutation",

@@ -32,7 +32,7 @@ import yaml
 from sqlalchemy import func, select
 
 from config import Settings, load_config
-from ledger.models import Batch, Discrepancy, Export, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
+from ledger.models import Batch, Discrepancy, Export, FxRate, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
 from rating.months import month_end
 from sandbox import bc_rest, bc_soap, entra, ingram, pax8
 from sandbox.core import Clock as SandboxClock
@@ -74,7 +74,8 @@ class DemoSummary:
 
     month: str
     dir: str
-    sources_synced: int = 0
+    sources_synced: int = 0  # vendor sources; exchange rates are counted in fx_rates
+    fx_rates: int = 0
     nights: int = 0
     snapshots: int = 0
     mutations: int = 0
@@ -135,7 +136,8 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
 
 def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, directory: Path, seed: int,
                 month: dt.date) -> tuple[dict[str, Any], dict[str, str]]:
-    """The base config with sources and ERPs pointed at the sandboxes, and the environment holding their secrets."""
+    """The base config with sources, ERPs and exchange rates pointed at the sandboxes, and the environment holding
+    their secrets."""
     env: dict[str, str] = {}
     authority = f"{urls['entra']}/{entra.CREDENTIALS['tenant_id']}"
     microsoft = {"client_id": entra.CREDENTIALS["client_id"], "client_secret": entra.CREDENTIALS["client_secret"]}
@@ -179,6 +181,8 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
             erp.pop("ca_bundle")
         tenants.append(dict(tenant, erp=erp))
     data["tenants"] = tenants
+    if data.get("fx"):
+        data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
     return data, env
 
 
@@ -193,6 +197,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     summary = DemoSummary(month=f"{run.month:%Y-%m}", dir=str(run.dir))
     clock = FixedClock(_night(run.month, 1, zone))
     done = _completed_nights(run)
+    sources = {source.name for source in settings.sources}
     synced: set[str] = set()
     for day in range(1, month_end(run.month).day + 1):
         night = _night(run.month, day, zone)
@@ -203,7 +208,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
         run.sandbox_clock.set(night)
         clock.set(night)
         report = sync(settings, clock)
-        synced |= {r.source for r in report.runs if r.status != "failed"}
+        synced |= {r.source for r in report.runs if r.status != "failed" and r.source in sources}
         progress(f"night {night.astimezone(zone):%Y-%m-%d %H:%M}: " + ", ".join(
             f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', 0)} snapshots)" for r in report.runs))
         if day == 1:
@@ -339,6 +344,7 @@ def _count(run: DemoRun, summary: DemoSummary) -> None:
             select(func.count()).select_from(model).where(*where))
         summary.snapshots = count(Snapshot)
         summary.mutations = count(Mutation)
+        summary.fx_rates = count(FxRate)
         summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
         summary.invoices = count(Invoice)
         summary.approved_batches = count(Batch, Batch.status.in_(("approved", "exported")))
