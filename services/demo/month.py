@@ -4,7 +4,8 @@ What it does, in the order a real month happens:
 1. starts every vendor and ERP sandbox (one shared sandbox clock) and writes ``DIR/config.yaml``: the given config
    (tenants, users, price rules) with its sources and ERP targets pointed at the sandboxes and its ledger in ``DIR``;
    the sandbox credentials go into the environment variables that config names, never into the file;
-2. replays the month night by night: the sandbox clock and ours move to 02:30 and ``sync`` reads every source;
+2. replays the month night by night: the sandbox clock and ours move to 02:30, ``sync`` reads every source and
+   ``sync_fx`` the ECB's exchange rates (when ``fx:`` is configured);
 3. the service desk works during the month: a seat increase that the vendor provisions, a late NCE reduction that
    is refused (with the rule and the next allowed date), and an increase that is never provisioned (a discrepancy);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
@@ -46,7 +47,7 @@ from services.errors import NotAllowed, ValidationFailed
 from services.export import export_invoices
 from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
-from services.sync import sync
+from services.sync import sync, sync_fx
 from services.uow import UnitOfWork
 
 log = logging.getLogger("cspbill.demo")
@@ -197,7 +198,6 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     summary = DemoSummary(month=f"{run.month:%Y-%m}", dir=str(run.dir))
     clock = FixedClock(_night(run.month, 1, zone))
     done = _completed_nights(run)
-    sources = {source.name for source in settings.sources}
     synced: set[str] = set()
     for day in range(1, month_end(run.month).day + 1):
         night = _night(run.month, day, zone)
@@ -208,9 +208,11 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
         run.sandbox_clock.set(night)
         clock.set(night)
         report = sync(settings, clock)
-        synced |= {r.source for r in report.runs if r.status != "failed" and r.source in sources}
+        runs = report.runs + ((sync_fx(settings, clock),) if settings.fx is not None and settings.fx.enabled else ())
+        synced |= {r.source for r in report.runs if r.status != "failed"}
         progress(f"night {night.astimezone(zone):%Y-%m-%d %H:%M}: " + ", ".join(
-            f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', 0)} snapshots)" for r in report.runs))
+            f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', r.counts.get('rates_stored', 0))} "
+            f"{'rates' if 'rates_stored' in r.counts else 'snapshots'})" for r in runs))
         if day == 1:
             _assign_references(run, clock, progress)
         if day == DESK_DAY:

@@ -1,4 +1,4 @@
-"""Exchange rates into the ledger: `cspbill fx sync`, the nightly sync's rates step, and `cspbill fx list`.
+"""Exchange rates into the ledger: `cspbill fx sync` (and the nightly ``sync:fx`` job), and `cspbill fx list`.
 
 Why here: rates are read like any source (a ``sync_run`` row with counts and errors, nothing stored when the read
 fails) and serve every legal entity, so they are not a tenant's source. Which file is read: the full history when

@@ -78,8 +78,7 @@ def sync(
     open_reader: OpenSource = open_source,
     progress: Progress | None = None,
 ) -> SyncReport:
-    """Read the configured sources (all enabled ones, or one by name / one legal entity's) as of ``clock.now()``;
-    a sync of everything also reads the exchange rates when ``fx:`` is configured (``services.sync.fx``)."""
+    """Read the configured sources (all enabled ones, or one by name / one legal entity's) as of ``clock.now()``."""
     who = who or actor(settings, SYSTEM)
     require(who, "desk", tenant)
     configs = _selected(settings, who, source, tenant)
@@ -87,13 +86,6 @@ def sync(
     as_of = clock.now()
     report = progress or (lambda _source, _phase: None)
     runs = tuple(_run_source(engine, settings, config, as_of, open_reader, report) for config in configs)
-    if source is None and tenant is None and settings.fx is not None and settings.fx.enabled:
-        from services.sync.fx import RUN_SOURCE, sync_fx  # imports this module's SourceRunReport
-
-        report(RUN_SOURCE, "reading")
-        rates = sync_fx(settings, clock, who=who)
-        report(RUN_SOURCE, "failed" if rates.status == "failed" else "done")
-        runs += (rates,)
     return SyncReport(as_of, runs)
 
 

@@ -152,8 +152,8 @@ def test_an_unreadable_entry_is_reported_and_the_others_come_through(server: San
 
 
 def test_entities_never_reach_the_parser(server: SandboxServer, connector: EcbRates) -> None:
-    _answer(server, '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "1.1">]>'
-                    + ENVELOPE.format("<Cube time='2026-09-30'><Cube currency='USD' rate='&a;'/></Cube>").split("\n", 1)[1])
+    envelope = ENVELOPE.format("<Cube time='2026-09-30'><Cube currency='USD' rate='&a;'/></Cube>").split("\n", 1)[1]
+    _answer(server, '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "1.1">]>' + envelope)
     with pytest.raises(SourceUnavailable, match="DTD"):
         connector.daily()
 
