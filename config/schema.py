@@ -107,10 +107,20 @@ class ErpTarget(Strict):
 
 
 class RatingPolicy(Strict):
+    """How a legal entity's lines are rated.
+
+    ``fx_rate_date`` picks the exchange rate for a line priced in another currency than the tenant's (a USD
+    licence on a EUR invoice): ``charge_date`` = the latest rate on or before the line's bill date (for a licence
+    billed in advance, the first day of the stretch it charges), ``invoice_date`` = the latest rate on or before the
+    last day of the month the line is billed in (the batch month). Either way a credit converts at the rate of the
+    line it credits, never at today's.
+    """
+
     convention: Convention = "microsoft"
     rounding: RoundingPolicy = "half_up"
     rounding_per_currency: dict[str, RoundingPolicy] = Field(default_factory=dict)
     price_change: Literal["next_cycle", "prorated", "term"] = "next_cycle"
+    fx_rate_date: Literal["charge_date", "invoice_date"] = "charge_date"
 
     def rounding_for(self, currency: str) -> RoundingPolicy:
         return self.rounding_per_currency.get(currency, self.rounding)
@@ -162,6 +172,23 @@ class SourceConfig(Strict):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class FxConfig(Strict):
+    """Where exchange rates come from: the ECB's euro reference rates (``source: ecb``) at ``base_url`` (the ECB
+    site, or the sandbox). Without this section nothing is fetched; rates can still be recorded otherwise."""
+
+    source: Literal["ecb"] = "ecb"
+    base_url: str = "https://www.ecb.europa.eu"
+    ca_bundle: str | None = None
+    enabled: bool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
             raise ValueError("must start with http:// or https://")
         return value
 
@@ -243,6 +270,7 @@ class Settings(Strict):
     tenants: list[Tenant] = Field(min_length=1)
     sources: list[SourceConfig] = Field(default_factory=list)
     price_rules: list[PriceRule] = Field(default_factory=list)
+    fx: FxConfig | None = None
     schedule: Schedule = Schedule()
     users: list[User] = Field(default_factory=list)
     web: Web = Web()

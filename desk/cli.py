@@ -20,6 +20,7 @@ from services.errors import UserFacingError
 COMMAND_MODULES = (
     "init",
     "sync",
+    "fx",
     "customer",
     "reconcile",
     "mutation",

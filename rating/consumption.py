@@ -18,9 +18,10 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from rating.fx import FxTable
 from rating.lineage import Lineage, format_unrounded
 from rating.money import Money
-from rating.pricing import FxTable, MarkupRule, Markups, apply_markup
+from rating.pricing import MarkupRule, Markups, apply_markup
 from rating.rounding import RoundingPolicy, round_amount
 
 COST_DECIMALS = 8
@@ -133,7 +134,7 @@ def rate_usage(
             cost = Fraction(int(whole_sums[position]) * _UNIT + int(part_sums[position]), _UNIT)
             value += rate.convert(apply_markup(cost, rule))
             markup = f"(1 + {rule.percent}% {rule.rule_id})" if rule else "1"
-            terms.append(f"{format_unrounded(cost)} {rate.base} × {markup} × {rate.rate}")
+            terms.append(f"{format_unrounded(cost)} {rate.base} × {markup} × {rate.text}")
             position += 1
         last_row = int(ends[position - 1])
         formula = " + ".join(terms)

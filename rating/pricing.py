@@ -23,6 +23,9 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
+from rating.fx import FxRate as FxRate  # re-exported: callers priced with FX before rating.fx existed
+from rating.fx import FxTable as FxTable
+
 
 class Basis(StrEnum):
     """What a percentage rule applies to: the vendor's cost, or Microsoft's partner (``list``) or estimated retail
@@ -118,39 +121,6 @@ class Markups:
 def apply_markup(value: Fraction, rule: MarkupRule | None) -> Fraction:
     """``value × (1 + percent / 100)``, exact."""
     return value if rule is None else value * (1 + Fraction(rule.percent) / 100)
-
-
-@dataclass(frozen=True, slots=True)
-class FxRate:
-    """``1 base = rate quote``, from ``source`` (e.g. Microsoft's monthly rate, ECB reference) for ``rate_date``."""
-
-    source: str
-    base: str
-    quote: str
-    rate: Decimal
-    rate_date: date
-
-    def convert(self, value: Fraction) -> Fraction:
-        """An unrounded amount in ``base`` converted to ``quote`` (round afterwards, once)."""
-        return value * Fraction(self.rate)
-
-    def describe(self) -> str:
-        return f"{self.base}->{self.quote} {self.rate} ({self.source}, {self.rate_date.isoformat()})"
-
-
-class FxTable:
-    """Recorded exchange rates; a lookup takes the latest rate dated on or before the day asked for."""
-
-    def __init__(self, rates: Iterable[FxRate]) -> None:
-        self._rates = sorted(rates, key=lambda rate: rate.rate_date)
-
-    def rate(self, base: str, quote: str, on: date) -> FxRate:
-        if base == quote:
-            return FxRate("identity", base, quote, Decimal(1), on)
-        for rate in reversed(self._rates):
-            if (rate.base, rate.quote) == (base, quote) and rate.rate_date <= on:
-                return rate
-        raise KeyError(f"no {base}->{quote} exchange rate on or before {on.isoformat()}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ SANDBOX_MODULES: tuple[str, ...] = (
     "sandbox.bc_soap",
     "sandbox.bc_rest",
     "sandbox.exact_online",
+    "sandbox.ecb",
 )
 # The ports the shipped config.yaml points at; programmatic callers usually pass none and get free ports.
 DEFAULT_PORTS: dict[str, int] = {
@@ -39,6 +40,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "sandbox.bc_soap": 8446,
     "sandbox.bc_rest": 8447,
     "sandbox.exact_online": 8448,
+    "sandbox.ecb": 8449,
 }
 
 

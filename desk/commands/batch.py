@@ -144,7 +144,8 @@ def register(app: typer.Typer) -> None:
                 ("period", f"{data['period_from']} .. {data['period_to']} (inclusive)"),
                 ("formula", lineage.get("formula")), ("unrounded", lineage.get("unrounded")),
                 ("rounding", lineage.get("rounding")), ("convention", lineage.get("convention")),
-                ("price", lineage.get("price_version")), ("inputs", ", ".join(map(str, lineage.get("input_ids", [])))),
+                ("price", lineage.get("price_version")), ("fx", lineage.get("details", {}).get("fx")),
+                ("inputs", ", ".join(map(str, lineage.get("input_ids", [])))),
                 ("VAT", f"{data['vat_category']} {data['vat_rate']}%"), ("reason", data["reason_code"]),
                 ("corrects", data["corrects_line_key"])]
         if "correction" in lineage:

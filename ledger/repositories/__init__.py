@@ -9,6 +9,7 @@ from ledger.repositories.cost_lines import CostLineRepository
 from ledger.repositories.customers import CustomerRepository
 from ledger.repositories.discrepancies import DiscrepancyRepository
 from ledger.repositories.exports import ExportRepository
+from ledger.repositories.fx_rates import FxRateRepository
 from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
@@ -26,6 +27,7 @@ REPOSITORIES = {
     "customers": CustomerRepository,
     "discrepancies": DiscrepancyRepository,
     "exports": ExportRepository,
+    "fx_rates": FxRateRepository,
     "invoices": InvoiceRepository,
     "job_runs": JobRunRepository,
     "leases": LeaseRepository,

@@ -13,7 +13,7 @@ from fractions import Fraction
 from rating.lineage import Lineage, format_unrounded
 from rating.money import Money
 from rating.periods import Convention, day_fraction, days_inclusive
-from rating.proration.lines import InvoicedLine, LineKey, LineKind, RatedLine
+from rating.proration.lines import InvoicedLine, LineKey, LineKind, RatedLine, fx_details
 from rating.proration.terms import Timing
 from rating.rounding import RoundingPolicy, round_amount
 
@@ -33,7 +33,8 @@ def credit_invoiced(
 
     ``−A_L × f(effective, end) / f_L`` from the line's own unrounded amount and fraction (never re-priced), rounded
     by ``rounding`` and then capped so that, with ``credited_so_far`` (the signed sum of earlier credits and
-    adjustments on the line, ≤ 0), it never exceeds the amount as invoiced.
+    adjustments on the line, ≤ 0), it never exceeds the amount as invoiced. A converted line is credited at the
+    rate it was invoiced with (its unrounded amount is already in the invoice currency), never today's rate.
     """
     if not line.key.stretch_start <= effective <= line.stretch_end:
         raise ValueError(f"{effective} is outside the invoiced stretch {line.key.stretch_start}..{line.stretch_end}")
@@ -62,6 +63,7 @@ def credit_invoiced(
             "calendar_days": str(days_inclusive(effective, line.stretch_end)),
             "credits": "/".join(str(part) for part in line.key.as_tuple()),
             "product": line.product or "",
+            **(fx_details(line.fx, line.unit_price) if line.fx else {}),
         },
     )
     return RatedLine(
@@ -78,4 +80,5 @@ def credit_invoiced(
         formula=formula,
         lineage=lineage,
         bill_date=timing.bill_date(line.period, effective),
+        fx=line.fx,
     )

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
+from rating.fx import FxRate
 from rating.lineage import Lineage
 from rating.money import Money
 from rating.periods import BillingPeriod
@@ -59,6 +60,7 @@ class InvoicedLine:
     amount: Money
     product: str | None = None
     price_version: str | None = None
+    fx: FxRate | None = None  # the rate it was converted with; ``unit_price`` is then in ``fx.base``
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class RatedLine:
     formula: str
     lineage: Lineage
     bill_date: date
+    fx: FxRate | None = None  # the rate ``unrounded`` was converted with; ``unit_price`` is then in ``fx.base``
 
     def invoiced(self) -> InvoicedLine:
         """This line as a credit sees it once it has been invoiced."""
@@ -92,4 +95,12 @@ class RatedLine:
             amount=self.amount,
             product=self.product,
             price_version=self.lineage.price_version,
+            fx=self.fx,
         )
+
+
+def fx_details(fx: FxRate, unit_price: Decimal) -> dict[str, str]:
+    """What lineage says of a converted line: the rate as text, and the original currency, unit price, rate, rate
+    date and source one by one (a credit repeats those of the line it credits)."""
+    return {"fx": fx.describe(), "fx_currency": fx.base, "fx_unit_price": str(unit_price), "fx_rate": fx.text,
+            "fx_rate_date": fx.rate_date.isoformat(), "fx_source": fx.source}

@@ -15,7 +15,7 @@ from fractions import Fraction
 from rating.lineage import Lineage
 from rating.periods import BillingPeriod, Convention, day_fraction, days_inclusive, period_containing, periods_from
 from rating.proration.credits import credit_invoiced
-from rating.proration.lines import LineKey, LineKind, RatedLine
+from rating.proration.lines import LineKey, LineKind, RatedLine, fx_details
 from rating.proration.terms import Change, PricePolicy, SubscriptionTerms, Window
 from rating.proration.timeline import State, timeline
 from rating.rounding import RoundingPolicy, round_amount
@@ -31,15 +31,18 @@ def charge(
     rounding: RoundingPolicy,
 ) -> RatedLine:
     """The charge of ``state`` over ``[start, period.end]`` of the charge period beginning ``period_start``, rounded
-    once, with its lineage (the term or renewal it falls in, the calendar days, the exchange rate if any)."""
+    once, with its lineage (the term or renewal it falls in, the calendar days, the exchange rate if any: the one
+    the terms give for this line's bill date, so each charge may have its own)."""
     quantity = state.billed_quantity(terms.bills_when_suspended)
     days, total_days = day_fraction(start, period.end, period, convention)
     unrounded = quantity * Fraction(state.unit_price) * Fraction(days, total_days)
     formula = f"{quantity} × {state.unit_price} × {days}/{total_days}"
-    details = {"fx": terms.fx.describe()} if terms.fx else {}
-    if terms.fx is not None:
-        unrounded = terms.fx.convert(unrounded)
-        formula += f" × {terms.fx.rate}"
+    bill_date = terms.timing.bill_date(period, start)
+    fx = terms.rate_on(bill_date)
+    details = fx_details(fx, state.unit_price) if fx else {}
+    if fx is not None:
+        unrounded = fx.convert(unrounded)
+        formula += f" × {fx.text}"
     anchor = terms.effective_anchor
     renewal = (period_containing(anchor, terms.term_months, period_start).index
                - period_containing(anchor, terms.term_months, terms.start).index)
@@ -72,7 +75,8 @@ def charge(
         amount=round_amount(unrounded, terms.currency, rounding),
         formula=formula,
         lineage=lineage,
-        bill_date=terms.timing.bill_date(period, start),
+        bill_date=bill_date,
+        fx=fx,
     )
 
 

@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from rating.fx import FxConversion, FxRate
 from rating.periods import ONE_DAY, BillingPeriod
-from rating.pricing import FxRate
 
 
 class Timing(StrEnum):
@@ -43,7 +43,9 @@ class SubscriptionTerms:
 
     ``anchor`` is any day on which a billing period starts (default ``start``); ``input_ids`` name the snapshots
     (or order) the terms came from and end up in lineage. With ``fx``, unit prices are in ``fx.base`` and every
-    unrounded amount is converted with that recorded rate into ``currency`` before its one rounding.
+    unrounded amount is converted into ``currency`` before its one rounding: with one recorded rate (an
+    :class:`~rating.fx.FxRate`) for every line, or (an :class:`~rating.fx.FxConversion`) with the rate its rule
+    picks for each line's bill date, so charges billed on different days may use different rates.
     """
 
     subscription_id: str
@@ -59,15 +61,22 @@ class SubscriptionTerms:
     price_version: str | None = None
     input_ids: tuple[str, ...] = ()
     bills_when_suspended: bool = True
-    fx: FxRate | None = None
+    fx: FxRate | FxConversion | None = None
 
     def __post_init__(self) -> None:
         if self.fx is not None and self.fx.quote != self.currency:
-            raise ValueError(f"exchange rate {self.fx.describe()} does not convert into {self.currency}")
+            raise ValueError(f"exchange rate {self.fx.base}->{self.fx.quote} does not convert into {self.currency}")
         if self.billing_months <= 0 or self.term_months % self.billing_months:
             raise ValueError(f"a {self.term_months}-month term cannot be billed every {self.billing_months} months")
         if self.quantity < 0 or self.unit_price < 0:
             raise ValueError("quantity and unit price cannot be negative")
+
+    def rate_on(self, bill_date: date) -> FxRate | None:
+        """The rate converting a line billed on ``bill_date`` (``None``: priced in ``currency``); raises
+        :class:`~rating.fx.MissingRate` when none is recorded."""
+        if self.fx is None or isinstance(self.fx, FxRate):
+            return self.fx
+        return self.fx.rate_for(bill_date)
 
     @property
     def effective_anchor(self) -> date:

@@ -1,4 +1,5 @@
-"""What both distributor worlds draw from: company names, cities and the Microsoft products resold, in EUR.
+"""What both distributor worlds draw from: company names, cities and the Microsoft products resold, in EUR (one
+offer in USD).
 
 Why one catalogue: the Pax8 and Ingram CMP worlds describe the same kind of reseller book, so they draw their
 customers and products from the same pools (each world with its own seeded random stream).
@@ -27,6 +28,7 @@ LICENCE_PRODUCTS = (
 ONE_TIME_PRODUCT = ("Windows 11 Pro Upgrade", "DG7GMGF0D3SJ:0003", "85.00", "99.00")
 TRIAL_PRODUCT = ("Power BI Pro (trial)", "CFQ7TTC0L3PB:0001", "0.00", "0.00")
 AZURE_PRODUCT = ("Azure plan", "DZH318Z0BPS6:0001", "0.00", "0.00")
+USD_PRODUCT = ("Visio Plan 2 (US offer, USD)", "CFQ7TTC0HD33:0001", "15.00", "18.00")  # priced in US dollars
 
 
 def random_uuid(rng: random.Random) -> str:

@@ -19,6 +19,7 @@ from sandbox.scenario_distributors.catalogue import (
     LICENCE_PRODUCTS,
     ONE_TIME_PRODUCT,
     TRIAL_PRODUCT,
+    USD_PRODUCT,
     random_uuid,
 )
 from sandbox.scenario_distributors.seats import SeatTimeline, moment, month_end_of, schedule_month
@@ -55,7 +56,7 @@ class Pax8World:
 
 
 def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
-    """Build the Pax8 world for one seed and month (12 EUR companies, about 45 subscriptions)."""
+    """Build the Pax8 world for one seed and month (12 EUR companies, about 45 subscriptions, one of them in USD)."""
     rng = random.Random(f"pax8:{seed}")
     created = moment(month_start - dt.timedelta(days=95), 9)
     companies = []
@@ -92,7 +93,8 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
     named: dict[str, str] = {}
 
     def subscribe(company: dict[str, Any], item: dict[str, Any], billing_term: str, commitment: str | None,
-                  quantity: int, status: str = "Active", role: str | None = None) -> dict[str, Any]:
+                  quantity: int, status: str = "Active", role: str | None = None,
+                  currency: str = "EUR") -> dict[str, Any]:
         index = len(subscriptions)
         start = moment(month_start - dt.timedelta(days=rng.randint(20, 300)), 0)
         term_end = None
@@ -105,7 +107,7 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
             "startDate": mixed_instant(start, index % 4), "endDate": None,
             "createdDate": mixed_instant(start - dt.timedelta(days=3), 0),
             "billingStart": start.date().isoformat(), "status": status,
-            "price": item["price"], "partnerCost": item["partnerCost"], "currencyCode": "EUR",
+            "price": item["price"], "partnerCost": item["partnerCost"], "currencyCode": currency,
             "productName": item["name"], "billingTerm": billing_term,
             "commitmentTerm": {"id": f"ct-{index}", "term": commitment, "endDate": term_end} if commitment else None,
             "provisioningDetails": [],
@@ -139,6 +141,9 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
             schedule_month(rng, seats[subscription["id"]], month_start, grow_only)
     invoices, items = _pax8_invoices(rng, month_start, companies, subscriptions, seats)
     usage = _pax8_usage(rng, azure)
+    # Drawn last, so the rest of the world stays as it was: an offer Pax8 bills in US dollars, bought for a company
+    # of the euro book (the reseller converts it onto the company's normal invoice).
+    subscribe(first, product(USD_PRODUCT), "Monthly", None, 5, role="usd", currency="USD")
     return Pax8World(month_start, companies, products, subscriptions, seats, invoices, items, usage, named=named)
 
 
@@ -191,7 +196,7 @@ def _pax8_item(item_id: str, company: dict[str, Any], subscription: dict[str, An
         "rateType": "Standard", "chargeType": "per", "price": price, "subTotal": price * quantity,
         "total": price * quantity, "cost": cost, "costTotal": cost * quantity, "offeredBy": "Pax8",
         "billedByPax8": True, "billingFee": Decimal(0), "billingFeeRate": Decimal(0), "amountDue": price * quantity,
-        "currencyCode": "EUR", "salesTax": Decimal(0), "subscriptionId": subscription["id"],
+        "currencyCode": subscription["currencyCode"], "salesTax": Decimal(0), "subscriptionId": subscription["id"],
     }
 
 

@@ -24,13 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from config.schema import Tenant
 from ledger.models import Batch, Customer, Subscription
+from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
-from rating.pricing import FxRate, FxTable
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.access import actor, require
 from services.batches.diff import REPRICE, diff_lines
 from services.batches.editions import Editions, Reprice
+from services.batches.fx import fx_table, in_currency, missing_rate
 from services.batches.invoicing import InvoiceDraft, batch_totals, group_invoices
 from services.batches.licences import licence_lines
 from services.batches.lines import BilledLine, DesiredLine, DraftLine
@@ -88,6 +89,8 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
     convention = Convention(policy.convention)
     price_policy = PricePolicy(policy.price_change)
+    fx = fx_table(uow.prices.fx_rates())
+    fx_rule = FxRateDate(policy.fx_rate_date)
     prices = price_book(tenant_code, uow.prices.rules(tenant_code),
                         uow.prices.list_prices(tenant.currency, market=tenant.country), uow.prices.config_imports(),
                         uow.batches.cost_prices(tenant_id))
@@ -114,13 +117,18 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
             continue
         if timeline is None:
             continue
-        for line in licence_lines(tenant_code, sub, timeline, first_day, last_day, go_live, convention, rounding,
-                                  price_policy):
+        try:
+            lines = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule), first_day,
+                                  last_day, go_live, convention, rounding, price_policy)
+        except MissingRate as exc:
+            problems.append(missing_rate(sub, exc))
+            log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
+            continue
+        for line in lines:
             desired[line.base_key] = line
     usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
     rows = uow.batches.usage_rows(tenant_id, usage_first, usage_last)
-    fx = FxTable(FxRate(r.source, r.base, r.quote, r.rate, r.rate_date) for r in uow.prices.fx_rates())
     for line in usage_lines(tenant_code, rows, customers, subscriptions, pricing, fx, rounding, tenant.currency,
                             problems):
         desired[line.base_key] = line

@@ -1,14 +1,16 @@
 """Licence lines of a batch: each subscription's timeline rated by ``rating.proration`` and keyed for the ledger.
 
 The rating engine decides every amount (periods, day counts, credits capped by what was charged, one rounding per
-line); this module only chooses the window, keeps the lines whose bill date falls in the months the batch owns,
-and attaches keys, descriptions and lineage.
+line, conversion into the invoice currency); this module only chooses the window, keeps the lines whose bill date
+falls in the months the batch owns, and attaches keys, descriptions and lineage. A converted line is stored with its
+unit price and amount in the invoice currency; its lineage keeps the original currency, unit price and the rate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 
 from ledger.models import Subscription
 from rating.months import month_of
@@ -57,8 +59,12 @@ def _desired(tenant: str, sub: Subscription, line: RatedLine, timeline: Timeline
     if notes:
         lineage["notes"] = notes
     product = line.product or sub.product_id
+    unit_price, priced_as = line.unit_price, f"{line.unit_price}"
+    if line.fx is not None:  # the ledger line is in the invoice currency; lineage keeps the original price and rate
+        unit_price = exact_decimal(line.fx.convert(Fraction(line.unit_price)))
+        priced_as = f"{line.unit_price} {line.fx.base} at {line.fx.text}"
     description = (f"{LABELS[kind]}{sub.product_name} ({product}) {start.isoformat()}–{line.stretch_end.isoformat()}: "
-                   f"{line.quantity} × {line.unit_price}")
+                   f"{line.quantity} × {priced_as}")
     return DesiredLine(
         base_key=base_key(tenant, sub.customer_id, sub.id, start, line.stretch_end, kind),
         customer_id=sub.customer_id,
@@ -69,7 +75,7 @@ def _desired(tenant: str, sub: Subscription, line: RatedLine, timeline: Timeline
         bill_month=month_of(line.bill_date),
         description=description[:500],
         quantity=Decimal(line.quantity),
-        unit_price=line.unit_price,
+        unit_price=unit_price,
         amount=line.amount.amount,
         unrounded=exact_decimal(line.unrounded),
         currency=line.amount.currency,

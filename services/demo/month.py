@@ -4,7 +4,8 @@ What it does, in the order a real month happens:
 1. starts every vendor and ERP sandbox (one shared sandbox clock) and writes ``DIR/config.yaml``: the given config
    (tenants, users, price rules) with its sources and ERP targets pointed at the sandboxes and its ledger in ``DIR``;
    the sandbox credentials go into the environment variables that config names, never into the file;
-2. replays the month night by night: the sandbox clock and ours move to 02:30 and ``sync`` reads every source;
+2. replays the month night by night: the sandbox clock and ours move to 02:30, ``sync`` reads every source and
+   ``sync_fx`` the ECB's exchange rates (when ``fx:`` is configured);
 3. finance imports Microsoft's licence price list on the 1st and changes price rules on the 15th (see
    ``services.demo.prices``); the service desk works during the month: a seat increase that the vendor provisions,
    a late NCE reduction that is refused (with the rule and the next allowed date), and an increase that is never
@@ -34,7 +35,7 @@ import yaml
 from sqlalchemy import func, select
 
 from config import Settings, load_config
-from ledger.models import Batch, Discrepancy, Export, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
+from ledger.models import Batch, Discrepancy, Export, FxRate, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
 from rating.months import month_end
 from sandbox import bc_rest, bc_soap, entra, ingram, pax8
 from sandbox.core import Clock as SandboxClock
@@ -49,7 +50,7 @@ from services.errors import NotAllowed, ValidationFailed
 from services.export import export_invoices
 from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
-from services.sync import sync
+from services.sync import sync, sync_fx
 from services.uow import UnitOfWork
 
 log = logging.getLogger("cspbill.demo")
@@ -77,7 +78,8 @@ class DemoSummary:
 
     month: str
     dir: str
-    sources_synced: int = 0
+    sources_synced: int = 0  # vendor sources; exchange rates are counted in fx_rates
+    fx_rates: int = 0
     nights: int = 0
     snapshots: int = 0
     mutations: int = 0
@@ -138,7 +140,8 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
 
 def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, directory: Path, seed: int,
                 month: dt.date) -> tuple[dict[str, Any], dict[str, str]]:
-    """The base config with sources and ERPs pointed at the sandboxes, and the environment holding their secrets."""
+    """The base config with sources, ERPs and exchange rates pointed at the sandboxes, and the environment holding
+    their secrets."""
     env: dict[str, str] = {}
     authority = f"{urls['entra']}/{entra.CREDENTIALS['tenant_id']}"
     microsoft = {"client_id": entra.CREDENTIALS["client_id"], "client_secret": entra.CREDENTIALS["client_secret"]}
@@ -182,6 +185,8 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
             erp.pop("ca_bundle")
         tenants.append(dict(tenant, erp=erp))
     data["tenants"] = tenants
+    if data.get("fx"):
+        data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
     return data, env
 
 
@@ -206,9 +211,11 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
         run.sandbox_clock.set(night)
         clock.set(night)
         report = sync(settings, clock)
+        runs = report.runs + ((sync_fx(settings, clock),) if settings.fx is not None and settings.fx.enabled else ())
         synced |= {r.source for r in report.runs if r.status != "failed"}
         progress(f"night {night.astimezone(zone):%Y-%m-%d %H:%M}: " + ", ".join(
-            f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', 0)} snapshots)" for r in report.runs))
+            f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', r.counts.get('rates_stored', 0))} "
+            f"{'rates' if 'rates_stored' in r.counts else 'snapshots'})" for r in runs))
         if day == 1:
             _assign_references(run, clock, progress)
             import_price_lists(settings, run.dir, progress)
@@ -345,6 +352,7 @@ def _count(run: DemoRun, summary: DemoSummary) -> None:
             select(func.count()).select_from(model).where(*where))
         summary.snapshots = count(Snapshot)
         summary.mutations = count(Mutation)
+        summary.fx_rates = count(FxRate)
         summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
         summary.invoices = count(Invoice)
         summary.approved_batches = count(Batch, Batch.status.in_(("approved", "exported")))

@@ -1,7 +1,8 @@
 """Scheduled jobs: what runs unattended, and the guarantees around each run.
 
 The scheduler (``scheduler.py``, APScheduler) only decides *when*; this module decides *whether* and *what*:
-- a job id names its kind and target: ``sync:<source>``, ``build:<tenant>``, ``export-retry``;
+- a job id names its kind and target: ``sync:<source>``, ``sync:fx`` (exchange rates), ``build:<tenant>``,
+  ``export-retry``;
 - each run takes a database lease named after the job, so two scheduler instances on one database never run the
   same job at once, and skips a fire time another instance already completed;
 - every run is a ``job_runs`` row (start, end, outcome, counts, error), visible in ``cspbill jobs`` and the web desk;
@@ -40,7 +41,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, build, export_retry
+    kind: str  # sync, fx_sync, build, export_retry
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -64,13 +65,17 @@ class SourceRunFailed(Exception):
 
 
 def job_specs(settings: Settings) -> list[JobSpec]:
-    """The jobs the config asks for: a nightly sync per enabled source, a monthly build per tenant, export retries."""
+    """The jobs the config asks for: a nightly sync per enabled source (and of the exchange rates when ``fx:`` is
+    configured), a monthly build per tenant, export retries."""
     schedule = settings.schedule
     specs = [
         JobSpec(f"sync:{s.name}", "sync", s.name, schedule.nightly_sync, f"nightly sync of {s.name} ({s.kind})")
         for s in settings.sources
         if s.enabled
     ]
+    if settings.fx is not None and settings.fx.enabled:
+        specs.append(JobSpec("sync:fx", "fx_sync", None, schedule.nightly_sync,
+                             f"nightly exchange rates ({settings.fx.source})"))
     specs += [
         JobSpec(f"build:{t.code}", "build", t.code, schedule.monthly_build, f"draft batch of last month for {t.code}")
         for t in settings.tenants
@@ -110,6 +115,15 @@ def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str,
     return report.counts()
 
 
+def _run_fx_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.sync import sync_fx
+
+    report = sync_fx(settings, clock)
+    if report.status == "failed":
+        raise SourceRunFailed(f"{report.source}: {report.error}")
+    return {"status": report.status, **report.counts}
+
+
 def _run_build(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
     from services.batches import build_batch
 
@@ -128,6 +142,7 @@ def _run_export_retry(settings: Settings, target: str | None, clock: Clock) -> d
 
 ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "sync": _run_sync,
+    "fx_sync": _run_fx_sync,
     "build": _run_build,
     "export_retry": _run_export_retry,
 }

@@ -1,12 +1,14 @@
 """The nightly sync: every configured source read completely, its licences, usage and costs stored in the ledger."""
 
 from services.sync.context import IngestContext
+from services.sync.fx import FxRateView, list_fx, sync_fx
 from services.sync.ingest import store_pull
 from services.sync.run import SourceRunReport, SyncReport, sync
 from services.sync.runs import SyncRunRow, last_sync_runs
 from services.sync.sources import OpenSource, SourcePull, open_source
 
 __all__ = [
+    "FxRateView",
     "IngestContext",
     "OpenSource",
     "SourcePull",
@@ -14,7 +16,9 @@ __all__ = [
     "SyncReport",
     "SyncRunRow",
     "last_sync_runs",
+    "list_fx",
     "open_source",
     "store_pull",
     "sync",
+    "sync_fx",
 ]

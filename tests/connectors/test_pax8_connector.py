@@ -98,7 +98,10 @@ def test_full_paging_maps_every_subscription(make_connector: Callable[..., Pax8C
     assert (by_id[world.named["trial"]].billing_type, by_id[world.named["trial"]].status) == ("trial", "trial")
     assert by_id[world.named["one_time"]].billing_frequency == "ONE_TIME"
     assert by_id[world.named["cancelled"]].status == "cancelled"
-    assert {record.currency for record in result.licences} == {"EUR"}
+    # every record keeps its subscription's currency: the euro book, and one offer Pax8 bills in US dollars
+    assert {r.subscription_external_id: r.currency for r in result.licences} == {
+        s["id"]: s["currencyCode"] for s in world.subscriptions}
+    assert {r.currency for r in result.licences} == {"EUR", "USD"} and by_id[world.named["usd"]].currency == "USD"
     assert all(record.term_start is not None for record in result.licences)  # mixed date formats all parsed
 
 

@@ -143,6 +143,8 @@ def test_a_batch_over_sandbox_data_synced_by_cspbill_sync(month: Month) -> None:
     for day in (1, 15, 31):
         assert all(run["status"] == "succeeded" for run in month.run_night(day)["runs"])
     env = {**month.env, "CSPBILL_NOW": NOW}
+    rates = subprocess.run([CLI, "fx", "sync"], env=env, capture_output=True, text=True, timeout=300)
+    assert rates.returncode == 0, rates.stderr[-2000:]  # the Pax8 world bills one offer in USD
     for tenant, builder in (("nl-bv", "finn"), ("de-gmbh", "greta")):
         runs = [subprocess.run([CLI, "batch", "build", "--tenant", tenant, "--month", "2026-05", "--as", builder,
                                 "--json"], env=env, capture_output=True, text=True, timeout=300) for _ in range(2)]
@@ -150,6 +152,7 @@ def test_a_batch_over_sandbox_data_synced_by_cspbill_sync(month: Month) -> None:
         first, second = (json.loads(r.stdout) for r in runs)
         assert first["invoices"] > 0 and first["lines"] >= first["invoices"]
         assert first["problems"] == []  # every licence priced (Partner Center's from its recon cost lines)
+        assert list(first["totals"]) == ["EUR"]  # the USD offer converted onto its customer's EUR invoice
         assert (second["added"], second["changed"], second["removed"]) == (0, 0, 0)
         assert second["totals"] == first["totals"]
     with UnitOfWork(engine_for(load_config(str(month.config)))) as uow:

@@ -91,7 +91,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     state = tmp_path_factory.mktemp("sandboxes")
     clock = Clock(night(1))
     running = run_all(state, SEED, clock=clock, modules=("sandbox.entra", "sandbox.partner_center", "sandbox.pax8",
-                                                         "sandbox.ingram"))
+                                                         "sandbox.ingram", "sandbox.ecb"))
     ca = str(state / "tls" / "sandbox-ca.pem")
     arm = SandboxServer(cost_management.build(clock, SEED, qpu_buckets=(("QueriesPer10Sec", 1000, 1.0),)),
                         tls=make_tls_files(state / "tls")).start()
@@ -112,6 +112,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
          "account_id": ingram.CREDENTIALS["marketplace"], "client_id_env": "E2E_CMP_USER",
          "client_secret_env": "E2E_CMP_PASSWORD", "api_key_env": "E2E_CMP_KEY", "ca_bundle": ca},
     ]
+    data["fx"] = {"source": "ecb", "base_url": urls["ecb"], "ca_bundle": ca}  # Pax8 bills one offer in USD
     config = state / "config.yaml"
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     env = {

@@ -29,7 +29,7 @@ def add_customer(settings: Settings, tenant: str, name: str, country: str = "NL"
 
 def add_subscription(settings: Settings, tenant: str, customer_id: int, external_id: str, start: str,
                      product: str = "CFQ7TTC0LH18:0001", billing: str = "P1M", term: str = "P1Y",
-                     anchor: str | None = None, source: str = "partner-center") -> int:
+                     anchor: str | None = None, source: str = "partner-center", currency: str = "EUR") -> int:
     with UnitOfWork(engine_for(settings), write=True) as uow:
         tenant_id = uow.tenants.by_code(tenant).id
         return uow.subscriptions.add(
@@ -37,17 +37,17 @@ def add_subscription(settings: Settings, tenant: str, customer_id: int, external
             product_id=product, sku=product, product_name="Microsoft 365 E3", term=term, billing=billing,
             start_date=dt.date.fromisoformat(start),
             anchor_date=dt.date.fromisoformat(anchor) if anchor else dt.date.fromisoformat(start),
-            status="active", currency="EUR",
+            status="active", currency=currency,
         ).id
 
 
 def snapshot(settings: Settings, subscription_id: int, day: str, quantity: int, unit_cost: str = "30.00",
-             status: str = "active", product: str = "CFQ7TTC0LH18:0001") -> int:
+             status: str = "active", product: str = "CFQ7TTC0LH18:0001", currency: str = "EUR") -> int:
     with UnitOfWork(engine_for(settings), write=True) as uow:
         snap = uow.snapshots.add(Snapshot(
             subscription_id=subscription_id, observed_at=at(day), observed_on=dt.date.fromisoformat(day),
             quantity=Decimal(quantity), status=status, product_id=product, unit_cost=Decimal(unit_cost),
-            currency="EUR", raw={"quantity": quantity, "day": day}, raw_hash=""))
+            currency=currency, raw={"quantity": quantity, "day": day}, raw_hash=""))
         return snap.id
 
 
