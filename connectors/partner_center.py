@@ -274,7 +274,7 @@ class PartnerCenter(MicrosoftConnector):
             quantity=quantity,
             currency=self.currency,
             billing_frequency=frequency,
-            billing_type=_billing_type(item.get("isTrial") is True, billing_type, frequency),
+            billing_type=licence_billing_type(item.get("isTrial") is True, billing_type, frequency),
             status=status,
             status_raw=status_raw,
             as_of=as_of,
@@ -378,7 +378,7 @@ class PartnerCenter(MicrosoftConnector):
         return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
 
 
-def _billing_type(trial: bool, billing_type: str, frequency: BillingFrequency) -> BillingType:
+def licence_billing_type(trial: bool, billing_type: str, frequency: BillingFrequency) -> BillingType:
     """Trials are never billed; a ``oneTime`` billing cycle (software, reservations) is a one-time purchase."""
     if trial:
         return "trial"
