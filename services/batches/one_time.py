@@ -24,6 +24,9 @@ data for the next batch (``services.batches.diff``). A refund is ``base_key(…,
 "one_time_refund")`` billed in the month of the refund, ``credits`` naming the purchase's key; it is
 ``−share × invoiced`` (``rating.one_time.credit``), all refunds of a purchase capped at what was invoiced for it.
 
+**Invoices.** The lines go with the customer's licences (group ``licences``), so a tenant that splits invoices by
+environment does not send a purchase, or a purchase and its refund, on an invoice of their own.
+
 **Never billed:** trials (subscriptions or lines of billing type or status ``trial``; the repository never loads
 trial cost lines), free lines (zero price: a trial conversion's zero line), and purchases ordered before the
 tenant's first batch (billed by whatever billed the reseller before cspbill).
@@ -314,4 +317,4 @@ def _line(key: str, customer: Customer, subscription_id: int | None, kind: str, 
         base_key=key, customer_id=customer.id, subscription_id=subscription_id, charge_kind=kind,
         period_from=start, period_to=bill_day, bill_month=month_of(bill_day), description=description[:500],
         quantity=quantity, unit_price=unit_price, amount=amount, unrounded=exact_decimal(unrounded),
-        currency=currency, lineage=stored, group="one-time", credits=credits)
+        currency=currency, lineage=stored, group="licences", credits=credits)
