@@ -148,6 +148,7 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
     returned = subscribe(companies[6], product(ONE_TIME_PRODUCT), "One-Time", None, 1, role="one_time_cancelled",
                          bought=moment(month_start + dt.timedelta(days=7), 10))
     cancellations = {returned["id"]: moment(month_start + dt.timedelta(days=8), 15)}
+    seats[returned["id"]].schedule(cancellations[returned["id"]], 0)  # no seats left once cancelled
     return Pax8World(month_start, companies, products, subscriptions, seats, invoices, items, usage, named=named,
                      cancellations=cancellations)
 
