@@ -202,7 +202,7 @@ class PriceRule(Strict):
     product: str | None = None
     customer: str | None = None
     meter_category: str | None = None
-    billing: Literal["P1M", "P1Y", "P3Y"] | None = None
+    billing: Literal["P1M", "P1Y", "P3Y", "ONE_TIME"] | None = None
     markup_percent: Percent | None = None
     basis: Literal["cost", "list", "erp"] = "cost"
     unit_price: Annotated[Decimal, Field(ge=0)] | None = None

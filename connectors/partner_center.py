@@ -37,6 +37,7 @@ from connectors.http import HttpPolicy
 from connectors.recon_lines import cost_line
 from connectors.records import (
     BillingFrequency,
+    BillingType,
     CustomerRecord,
     Duration,
     FieldReader,
@@ -273,9 +274,7 @@ class PartnerCenter(MicrosoftConnector):
             quantity=quantity,
             currency=self.currency,
             billing_frequency=frequency,
-            billing_type="trial"
-            if item.get("isTrial") is True
-            else ("usage" if billing_type == "usage" else "license"),
+            billing_type=licence_billing_type(item.get("isTrial") is True, billing_type, frequency),
             status=status,
             status_raw=status_raw,
             as_of=as_of,
@@ -377,6 +376,15 @@ class PartnerCenter(MicrosoftConnector):
         items = self._items(path, params)
         lines, errors = self._map(items, lambda item: cost_line(self.source, item), id_field="referenceId")
         return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
+
+
+def licence_billing_type(trial: bool, billing_type: str, frequency: BillingFrequency) -> BillingType:
+    """Trials are never billed; a ``oneTime`` billing cycle (software, reservations) is a one-time purchase."""
+    if trial:
+        return "trial"
+    if billing_type == "usage":
+        return "usage"
+    return "one_time" if frequency == "ONE_TIME" else "license"
 
 
 def _pending(response: requests.Response) -> bool:

@@ -293,8 +293,21 @@ class Pax8Connector(VendorConnector):
             currency=reader.currency("currencyCode"),
             reference_id=reader.maybe_text("externalId"),
             invoice_id=invoice_id,
+            billing_type=item_billing_type(reader.text("type"), reader.maybe_text("term")),
+            product_name=reader.maybe_text("productName") or reader.maybe_text("description"),
             raw=reader.raw,
         )
+
+
+def item_billing_type(kind: str, term: str | None) -> BillingType | None:
+    """An invoice item's billing type from its ``type`` and ``term`` (§2.3: ``One-Time``/``One-time``/``Activation``
+    are one-time, ``Trial`` a trial, ``Monthly``/``Annual``/``2 Year``/``3 Year`` licences); anything else unsaid."""
+    spelled = (term or "").lower().replace("-", " ")
+    if kind.lower() == "one-time" or spelled in ("one time", "activation"):
+        return "one_time"
+    if spelled == "trial":
+        return "trial"
+    return "license" if spelled in ("monthly", "annual", "2 year", "3 year") else None
 
 
 def _customer(reader: FieldReader) -> CustomerRecord:

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from connectors.records import CostLineRecord, FieldReader
+from connectors.records import BillingType, CostLineRecord, FieldReader
 
 # Canonical spelling of the NCE charge types (§2.6); Microsoft sends some of them PascalCase.
 _CHARGE_TYPES = {
@@ -32,6 +32,8 @@ _CHARGE_TYPES = {
     )
 }
 _V2_NAMES = {"pcToBCExchangeRate": "PCToBCExchangeRate", "totalForCustomer": "Total"}
+# ``BillingFrequency`` is ``Monthly`` or ``Annual`` for licences and blank for one-time purchases (§2.6 Meanings).
+_RECURRING = frozenset({"monthly", "annual", "triennial"})
 
 
 def v1_name(name: str) -> str:
@@ -64,6 +66,25 @@ def _line_id(item: dict[str, Any], sign: str, name: Callable[[str], str]) -> str
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
+def billing_type(item: FieldReader, name: Callable[[str], str] = v1_name) -> BillingType | None:
+    """What the line bills: a trial (``productQualifiers`` names ``Trial``, §3.6), a licence (``billingFrequency``
+    ``Monthly``/``Annual``) or a one-time purchase (software, reservations, savings plans, Marketplace one-time
+    offers: ``billingFrequency`` present but blank or ``OneTime``, §2.6 Meanings). ``None`` when the line does not
+    say (no ``billingFrequency`` at all and no one-time ``termAndBillingCycle``): never guessed as one-time, because a
+    licence line taken for a purchase would be billed twice."""
+    qualifiers = item.get(name("productQualifiers"))
+    if any("trial" in str(q).lower() for q in (qualifiers if isinstance(qualifiers, list) else [qualifiers or ""])):
+        return "trial"
+    if name("billingFrequency") in item.raw:
+        frequency = _squeezed(item.get(name("billingFrequency")))
+        return "license" if frequency in _RECURRING else "one_time"
+    return "one_time" if "onetime" in _squeezed(item.get(name("termAndBillingCycle"))) else None
+
+
+def _squeezed(value: Any) -> str:
+    return "".join(ch for ch in str(value or "").lower() if ch.isalnum())
+
+
 def cost_line(source: str, item: FieldReader, name: Callable[[str], str] = v1_name) -> CostLineRecord:
     """A recon line item as a cost line, kept exactly as Microsoft billed it; ``name`` spells v1 or v2 fields."""
     charge_raw = item.text(name("chargeType"))
@@ -89,5 +110,9 @@ def cost_line(source: str, item: FieldReader, name: Callable[[str], str] = v1_na
         currency=item.currency(name("currency")),
         reference_id=item.maybe_text(name("referenceId")),
         invoice_id=item.maybe_text(name("invoiceNumber")),
+        billing_type=billing_type(item, name),
+        order_id=item.maybe_text(name("orderId")),
+        ordered_on=item.maybe_day(name("orderDate")),
+        product_name=item.maybe_text(name("productName")),
         raw=item.raw,
     )

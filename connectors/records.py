@@ -113,6 +113,10 @@ class CostLineRecord:
     currency: str
     reference_id: str | None = None
     invoice_id: str | None = None
+    billing_type: BillingType | None = None  # None: the source does not say (never guessed)
+    order_id: str | None = None
+    ordered_on: date | None = None  # the day the order (purchase, refund, cancellation) was placed
+    product_name: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 

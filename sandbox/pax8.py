@@ -147,6 +147,10 @@ class _Pax8:
         timeline = self.world.seats[subscription["id"]]
         changed = timeline.last_change(now)
         view = {**subscription, "quantity": timeline.at(now), "updatedDate": mixed_instant(changed, 1)}
+        cancelled = self.world.cancellations.get(subscription["id"])
+        if cancelled is not None and cancelled <= now:
+            view.update(status="Cancelled", endDate=cancelled.date().isoformat(),
+                        updatedDate=mixed_instant(cancelled, 1))
         if not self.settings["mixed_dates"]:
             for name in ("startDate", "createdDate", "updatedDate"):
                 moment = dt.datetime.fromisoformat(view[name])

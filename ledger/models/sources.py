@@ -103,5 +103,9 @@ class CostLine(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reference_id: Mapped[str | None] = mapped_column(String(200))
     invoice_id: Mapped[str | None] = mapped_column(String(100))
+    billing_type: Mapped[str | None] = mapped_column(String(16))  # license, one_time, trial; None = not stated
+    order_id: Mapped[str | None] = mapped_column(String(200))
+    ordered_on: Mapped[dt.date | None] = mapped_column(Date)  # the day the order (purchase or refund) was placed
+    product_name: Mapped[str | None] = mapped_column(String(300))
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))

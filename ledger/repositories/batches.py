@@ -9,9 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy.orm import aliased
 
-from ledger.models import Batch, CostLine, Customer, Discrepancy, Mutation, Snapshot, Subscription, UsageRow
+from ledger.models import (
+    Batch,
+    CostLine,
+    Customer,
+    CustomerExternalId,
+    Discrepancy,
+    Mutation,
+    Snapshot,
+    Subscription,
+    UsageRow,
+)
 from ledger.repositories.base import Repository
 
 
@@ -100,6 +111,32 @@ class BatchRepository(Repository):
                    CostLine.unit_price, CostLine.currency)
             .where(CostLine.tenant_id == tenant_id, CostLine.subscription_id.is_not(None))
             .order_by(CostLine.subscription_id, CostLine.charge_start, CostLine.id)
+        ).all()
+
+    def one_time_cost_lines(self, tenant_id: int, until: dt.date) -> Sequence[Row]:
+        """Cost lines of one-time purchases and of their refunds ordered on or before ``until``: the line says it is
+        one-time, or it belongs to a one-time subscription and does not say otherwise; trials are left out. Each row
+        carries ``customer_id``: the customer the source's customer id names (else its Microsoft tenant id), for
+        lines without a ledger subscription."""
+        by_source, by_tenant = aliased(CustomerExternalId), aliased(CustomerExternalId)
+        one_time = select(Subscription.id).where(Subscription.tenant_id == tenant_id,
+                                                 Subscription.billing_type == "one_time")
+        ordered = func.coalesce(CostLine.ordered_on, CostLine.charge_start)
+        return self.session.execute(
+            select(CostLine.id, CostLine.source, CostLine.line_id, CostLine.subscription_id,
+                   CostLine.customer_external_id, CostLine.subscription_external_id, CostLine.product_id,
+                   CostLine.charge_type, CostLine.charge_start, CostLine.quantity, CostLine.unit_price,
+                   CostLine.subtotal, CostLine.currency, CostLine.reference_id, CostLine.billing_type,
+                   CostLine.order_id, CostLine.ordered_on, CostLine.product_name,
+                   func.coalesce(by_source.customer_id, by_tenant.customer_id).label("customer_id"))
+            .outerjoin(by_source, and_(by_source.source == CostLine.source,
+                                       by_source.external_id == CostLine.customer_external_id))
+            .outerjoin(by_tenant, and_(by_tenant.source == "entra",
+                                       by_tenant.external_id == CostLine.customer_external_id))
+            .where(CostLine.tenant_id == tenant_id, ordered <= until,
+                   or_(CostLine.billing_type == "one_time",
+                       and_(CostLine.billing_type.is_(None), CostLine.subscription_id.in_(one_time))))
+            .order_by(CostLine.id)
         ).all()
 
     def usage_rows(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[Row]:

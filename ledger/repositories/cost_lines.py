@@ -15,7 +15,8 @@ from ledger.repositories.usage import ReplaceCounts
 
 COMPARED = ("tenant_id", "subscription_id", "customer_external_id", "subscription_external_id", "product_id",
             "charge_type", "charge_start", "charge_end", "quantity", "unit_price", "subtotal", "currency",
-            "reference_id", "invoice_id", "raw")
+            "reference_id", "invoice_id", "billing_type", "order_id", "ordered_on", "product_name",
+            "raw")
 
 
 class CostLineRepository(Repository):

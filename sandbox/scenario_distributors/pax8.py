@@ -53,6 +53,7 @@ class Pax8World:
     usage_summaries: list[dict[str, Any]]
     extra_draft_items: list[dict[str, Any]] = field(default_factory=list)
     named: dict[str, str] = field(default_factory=dict)  # role -> subscription id, for tests and the demo
+    cancellations: dict[str, dt.datetime] = field(default_factory=dict)  # subscription id -> cancelled at
 
 
 def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
@@ -94,9 +95,10 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
 
     def subscribe(company: dict[str, Any], item: dict[str, Any], billing_term: str, commitment: str | None,
                   quantity: int, status: str = "Active", role: str | None = None,
-                  currency: str = "EUR") -> dict[str, Any]:
+                  currency: str = "EUR", bought: dt.datetime | None = None) -> dict[str, Any]:
         index = len(subscriptions)
         start = moment(month_start - dt.timedelta(days=rng.randint(20, 300)), 0)
+        start = bought or start  # drawn anyway: the rest of the world stays as it was
         term_end = None
         if commitment:
             years = 3 if commitment == "3-Year" else 1
@@ -125,7 +127,9 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
     seats[monthly["id"]].schedule(moment(month_start + dt.timedelta(days=1), 11), 14)
     subscribe(companies[1], product(LICENCE_PRODUCTS[1]), "Monthly", "1-Year", 6, "PendingCancel", "pending_cancel")
     subscribe(companies[2], product(TRIAL_PRODUCT), "Trial", None, 25, "Trial", "trial")
-    subscribe(companies[3], product(ONE_TIME_PRODUCT), "One-Time", None, 3, role="one_time")
+    # a one-time purchase during the month (billed once, in this month)
+    subscribe(companies[3], product(ONE_TIME_PRODUCT), "One-Time", None, 3, role="one_time",
+              bought=moment(month_start + dt.timedelta(days=5), 10))
     azure = subscribe(companies[4], product(AZURE_PRODUCT), "Monthly", None, 1, role="azure")
     for company in companies:
         for _ in range(rng.randint(2, 4)):
@@ -144,7 +148,13 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
     # Drawn last, so the rest of the world stays as it was: an offer Pax8 bills in US dollars, bought for a company
     # of the euro book (the reseller converts it onto the company's normal invoice).
     subscribe(first, product(USD_PRODUCT), "Monthly", None, 5, role="usd", currency="USD")
-    return Pax8World(month_start, companies, products, subscriptions, seats, invoices, items, usage, named=named)
+    # bought on the 8th and cancelled the next day, inside the vendor's window: credited in full
+    returned = subscribe(companies[6], product(ONE_TIME_PRODUCT), "One-Time", None, 1, role="one_time_cancelled",
+                         bought=moment(month_start + dt.timedelta(days=7), 10))
+    cancellations = {returned["id"]: moment(month_start + dt.timedelta(days=8), 15)}
+    seats[returned["id"]].schedule(cancellations[returned["id"]], 0)  # no seats left once cancelled
+    return Pax8World(month_start, companies, products, subscriptions, seats, invoices, items, usage, named=named,
+                     cancellations=cancellations)
 
 
 def _pax8_invoices(rng: random.Random, month_start: dt.date, companies: list[dict[str, Any]],

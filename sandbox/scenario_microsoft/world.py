@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sandbox.scenario_microsoft.one_time import CURRENCY, one_time_purchases, recon_item
 from sandbox.scenario_microsoft.subscriptions import (
     PLANS,
     PRODUCTS,
@@ -37,7 +38,7 @@ METERS: tuple[tuple[str, str, str, str, Decimal], ...] = (
     ("Standard Data Processed", "Load Balancer", "Standard", "1 GB", Decimal("0.00477")),
 )
 ENVIRONMENTS = ("Prod", "Test", "Dev")
-CURRENCY = "EUR"
+
 COMPANIES = ("Fabrikam", "Northwind", "Contoso", "Tailspin", "Wingtip", "Litware", "Adatum", "Proseware")
 
 
@@ -95,6 +96,7 @@ class MicrosoftScenario:
                 customer.subscriptions.append(self._subscription(rng, customer.id, term, cycle))
             customer.resources = self._resources(rng, customer)
             self.customers.append(customer)
+        self.one_time = one_time_purchases(seed, self.month, self.customers)
 
     def _subscription(self, rng: random.Random, customer_id: str, term: str, cycle: str) -> Subscription:
         recent = rng.random() < 0.25
@@ -167,6 +169,8 @@ class MicrosoftScenario:
         for customer in self.customers:
             for sub in customer.subscriptions:
                 lines += self._subscription_lines(customer, sub, period_start, period_end, now)
+        for purchase in self.one_time:
+            lines += purchase.recon_lines(self, period_start, period_end, now)
         return lines
 
     def _subscription_lines(
@@ -225,15 +229,7 @@ class MicrosoftScenario:
         subtotal = trunc2(eup) * quantity
         term_start = sub.term_start(event.at)
         product_id, sku_id, availability_id, name, _ = sub.product
-        return {
-            "partnerId": self.partner_id,
-            "customerId": customer.id,
-            "customerName": customer.company_name,
-            "customerDomainName": customer.domain,
-            "customerCountry": customer.country,
-            "invoiceNumber": "",
-            "mpnId": "1234567",
-            "resellerMpnId": "",
+        return recon_item(self, customer, {
             "orderId": sub.order_id,
             "orderDate": event.at,
             "productId": product_id,
@@ -241,20 +237,12 @@ class MicrosoftScenario:
             "availabilityId": availability_id,
             "productName": name,
             "skuName": name,
-            "productQualifiers": [],
             "chargeType": charge_type,
             "unitPrice": sub.unit_price,
             "effectiveUnitPrice": eup.quantize(Decimal("0.000001")),
             "unitType": "Licenses",
             "quantity": quantity,
-            "billableQuantity": quantity,
             "subtotal": subtotal,
-            "taxTotal": Decimal(0),
-            "totalForCustomer": subtotal,
-            "currency": CURRENCY,
-            "pricingCurrency": CURRENCY,
-            "pcToBCExchangeRate": 1,
-            "pcToBCExchangeRateDate": self.month,
             "subscriptionId": sub.id,
             "subscriptionDescription": name,
             "subscriptionStartDate": at_time(term_start, dt.time(0, 0)),
@@ -265,17 +253,7 @@ class MicrosoftScenario:
             "billingFrequency": {"monthly": "Monthly", "annual": "Annual", "triennial": "Triennial"}[sub.billing_cycle],
             "referenceId": event.reference_id,
             "alternateId": reference(event.reference_id, sign)[:12],
-            "priceAdjustmentDescription": "",
-            "discountDetails": "",
-            "meterDescription": "",
-            "publisherName": "Microsoft Corporation",
-            "publisherId": "",
-            "reservationOrderId": "",
-            "promotionId": "",
-            "invoiceLineItemType": "billing_line_items",
-            "billingProvider": "one_time",
-            "attributes": {"objectType": "OneTimeInvoiceLineItem"},
-        }
+        })
 
     def usage(self, first: dt.date, last: dt.date, now: dt.datetime) -> list[dict]:
         """Daily usage facts (one per resource, meter and day) for days in [first, last] that ended by ``now``.

@@ -36,6 +36,7 @@ from services.batches.invoicing import InvoiceDraft, batch_totals, group_invoice
 from services.batches.licences import licence_lines
 from services.batches.lines import BilledLine, DesiredLine, DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
+from services.batches.one_time import one_time_lines
 from services.batches.timeline import Pricing, Unbillable, build_timeline
 from services.batches.usage import usage_lines
 from services.clock import Clock, SystemClock
@@ -82,7 +83,7 @@ def tenant_config(settings: Settings, code: str) -> Tenant:
 
 
 def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, first_day: dt.date,
-             last_day: dt.date, go_live: dt.date,
+             last_day: dt.date, go_live: dt.date, billed: dict[str, list[BilledLine]],
              problems: list[str]) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
     tenant = tenant_config(settings, tenant_code)
     policy = settings.rating_for(tenant)
@@ -132,6 +133,10 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     for line in usage_lines(tenant_code, rows, customers, subscriptions, pricing, fx, rounding, tenant.currency,
                             problems):
         desired[line.base_key] = line
+    for line in one_time_lines(tenant_code, tenant.currency, uow.batches.one_time_cost_lines(tenant_id, last_day),
+                               snapshots, customers, subscriptions, pricing, rounding, (first_day, last_day), go_live,
+                               billed, problems):
+        desired[line.base_key] = line
     return desired, customers
 
 
@@ -161,8 +166,9 @@ def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id:
     first_day, last_day = parse_month(first)[0], parse_month(last)[1]
     go_live = parse_month(min([*statuses, month]))[0]
     problems: list[str] = []
-    desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, go_live, problems)
     billed = _billed(uow, tenant_id, first, last)
+    desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, go_live, billed,
+                                  problems)
     closed = {m for m, status in statuses.items() if status in CLOSED}
     lines = diff_lines(month, desired, billed, closed)
     _name_repriced(uow, lines)

@@ -16,6 +16,7 @@ from services.batches.lines import BilledLine, DesiredLine, DraftLine, line_key
 
 LATE_SNAPSHOT = "late_snapshot"
 LATE_USAGE = "late_usage"
+LATE_PURCHASE = "late_purchase"  # a one-time purchase or refund the vendor reported after its month was closed
 PRICE_CORRECTION = "price_correction"
 LATE_COST = "late_cost"
 REPRICE = "reprice"
@@ -26,8 +27,11 @@ def charge_kind_of(base: str) -> str:
     return base.rsplit("/", 1)[1]
 
 
-def _late_reason(charge_kind: str) -> str:
-    return LATE_USAGE if charge_kind.startswith("usage") else LATE_SNAPSHOT
+def _late_reason(base: str) -> str:
+    kind = charge_kind_of(base)
+    if kind.startswith("one_time"):
+        return LATE_PURCHASE
+    return LATE_USAGE if kind.startswith("usage") else LATE_SNAPSHOT
 
 
 def _correction_reason(base: str, desired: DesiredLine | None, billed: Sequence[BilledLine]) -> str:
@@ -37,8 +41,8 @@ def _correction_reason(base: str, desired: DesiredLine | None, billed: Sequence[
     original = billed[0]
     if desired is not None and "reprice" in desired.lineage:
         return REPRICE
-    if charge_kind_of(base).startswith("usage"):
-        return LATE_USAGE
+    if charge_kind_of(base).startswith(("usage", "one_time")):
+        return _late_reason(base)
     if desired is not None and desired.quantity == original.quantity and desired.unit_price != original.unit_price:
         return LATE_COST if str(desired.lineage.get("price_version", "")).startswith("cost ") else PRICE_CORRECTION
     return LATE_SNAPSHOT
@@ -63,6 +67,15 @@ def corrected_key(want: DesiredLine, desired: Mapping[str, DesiredLine],
     target = credited_charge(credit.base_key, credit.lineage) if credit is not None else None
     done = billed.get(target) if target else None
     return done[-1].line_key if done else None
+
+
+def credited_key(want: DesiredLine, billed: Mapping[str, Sequence[BilledLine]]) -> str | None:
+    """The line a credit names (``DesiredLine.credits``): its last billed version, else its first version, which
+    this same draft bills."""
+    if want.credits is None:
+        return None
+    done = billed.get(want.credits)
+    return done[-1].line_key if done else line_key(want.credits, 1)
 
 
 def _new_line(desired: DesiredLine, reason: str | None, corrects: str | None = None) -> DraftLine:
@@ -155,9 +168,10 @@ def diff_lines(
         elif want is not None and want.amount != 0:
             late = want.bill_month != month and want.bill_month in closed_months
             if late:
-                line = _new_line(want, _late_reason(want.charge_kind), corrected_key(want, desired, billed))
+                line = _new_line(want, _late_reason(base),
+                                 credited_key(want, billed) or corrected_key(want, desired, billed))
             else:
-                line = _new_line(want, None)
+                line = _new_line(want, None, credited_key(want, billed))
         else:
             line = None
         if line is not None:

@@ -54,6 +54,7 @@ class DesiredLine:
     currency: str
     lineage: dict[str, Any]
     group: str | None = None  # environment, for tenants that group invoices so
+    credits: str | None = None  # base key of the line this one credits (a one-time refund credits its purchase)
 
 
 @dataclass(frozen=True, slots=True)

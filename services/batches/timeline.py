@@ -122,7 +122,7 @@ def _price(pricing: Pricing, days: PriceDays, sub: Subscription, customer: Custo
 def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Snapshot],
                    mutations: Sequence[Mutation], pricing: Pricing, until: dt.date) -> Timeline | None:
     """Terms and dated changes of ``sub`` up to ``until`` (inclusive); ``None`` when there is nothing to bill."""
-    if sub.billing not in PERIODIC or sub.billing_type in ("usage", "one_time"):
+    if sub.billing not in PERIODIC or sub.billing_type in ("usage", "one_time", "trial"):
         return None
     runs = vendor_states(snapshots)
     if not runs or runs[0].status in ENDED:

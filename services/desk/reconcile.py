@@ -151,7 +151,8 @@ class _Checker:
         findings += self._unexplained_changes(sub, states, mutations)
         findings += self._unprovisioned(sub, states, mutations)
         segments = self._segments(states, mutations, billed)
-        findings += self._billed_differences(sub, segments)
+        if sub.billing_type != "one_time":  # a one-time purchase is billed once, not per seat-day
+            findings += self._billed_differences(sub, segments)
         vendor_cost = sum((c.subtotal for c in costs if self.first <= c.charge_start), Decimal(0))
         billed_amount = sum((b.amount for b in billed if b.period_from and b.period_from >= self.first), Decimal(0))
         if billed and billed_amount < vendor_cost:

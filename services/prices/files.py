@@ -27,6 +27,7 @@ RULE_COLUMNS = ("name", "tenant", "customer", "product", "meter_category", "bill
 MICROSOFT_COLUMNS = ("ProductTitle", "ProductId", "SkuId", "SkuTitle", "TermDuration", "BillingPlan", "Market",
                      "Currency", "UnitPrice", "EffectiveStartDate", "EffectiveEndDate", "ERP Price")
 TERMS = ("P1M", "P1Y", "P3Y")
+BILLINGS = (*TERMS, "ONE_TIME")  # a rule may name one-time purchases
 PLANS = ("Monthly", "Annual", "Triennial")
 BASES = ("cost", "list", "erp")
 MAX_PROBLEMS = 20
@@ -176,7 +177,7 @@ def read_rules(name: str, text: str, known: Known) -> list[dict[str, Any]]:
         rows.append({
             "line": line, "name": read.text(row, line, "name"), "tenant_code": tenant, "customer": customer,
             "product": product, "meter_category": read.text(row, line, "meter_category"),
-            "billing": read.choice(row, line, "billing", TERMS), "valid_from": valid_from, "valid_to": valid_to,
+            "billing": read.choice(row, line, "billing", BILLINGS), "valid_from": valid_from, "valid_to": valid_to,
             "unit_price": unit_price, "currency": currency if unit_price is not None else None,
             "basis": None if unit_price is not None else (read.choice(row, line, "basis", BASES) or "cost"),
             "percent": percent,

@@ -112,6 +112,10 @@ def _store_cost_lines(uow: UnitOfWork, context: IngestContext, subscriptions: Li
         "currency": line.currency,
         "reference_id": line.reference_id,
         "invoice_id": line.invoice_id,
+        "billing_type": line.billing_type,
+        "order_id": line.order_id,
+        "ordered_on": line.ordered_on,
+        "product_name": line.product_name,
         "raw": _json_ready(line.raw),
     } for line in {line.line_id: line for line in lines}.values()]
     stored = uow.cost_lines.upsert_many(context.source, rows, context.run_id)

@@ -263,3 +263,18 @@ def test_cancel_inside_the_window(connect) -> None:
     sub = next(s for s in customer.subscriptions if s.purchased_at <= NOW < s.renewed_at(NOW) + dt.timedelta(hours=168))
     licence = connect().cancel(customer.id, sub.id, request_id="mutation-19")
     assert licence.status == "cancelled" and licence.status_raw == "deleted"
+
+
+def test_one_time_purchases_and_their_refund_are_told_apart_from_licences(connect) -> None:
+    """One-time lines (blank ``billingFrequency``) carry order id, order day and product name; their refund is a
+    negative line of the same order (https://learn.microsoft.com/partner-center/billing/modern-invoice-reconciliation-file)."""
+    lines = connect().unbilled_line_items("EUR", "current").cost_lines
+    one_time = sorted((line for line in lines if line.billing_type == "one_time"), key=lambda line: line.ordered_on)
+    assert {line.billing_type for line in lines} == {"license", "one_time"}
+    assert [(line.charge_type, line.quantity, line.subtotal, line.ordered_on) for line in one_time] == [
+        ("new", 4, Decimal("3120.00"), dt.date(2026, 5, 5)), ("refund", 1, Decimal("-780.00"), dt.date(2026, 5, 7)),
+        ("new", 1, Decimal("612.00"), dt.date(2026, 5, 12))]
+    software, refund, reservation = one_time
+    assert software.order_id == refund.order_id != reservation.order_id
+    assert software.product_name == "Example Server 2025 Standard - 16 Core License Pack"
+    assert all(line.order_id and line.ordered_on for line in lines)

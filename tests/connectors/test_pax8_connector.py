@@ -252,3 +252,16 @@ def test_usage_of_a_metered_subscription(make_connector: Callable[..., Pax8Conne
     for record in result.usage:
         assert record.cost == delivered[(record.row_key.split(":")[0], record.meter_name)]
         assert record.usage_date == day and record.currency == "EUR"
+
+
+def test_one_time_purchase_cancelled_inside_its_window(make_connector: Callable[..., Pax8Connector],
+                                                      pax8_clock: Clock) -> None:
+    world = pax8_world(SEED, month_start_of(NIGHT))
+    returned = world.named["one_time_cancelled"]
+    pax8_clock.set(NIGHT + dt.timedelta(days=7))  # the 9th, before the cancellation at 15:00
+    before = {r.subscription_external_id: r for r in make_connector().pull_licences().licences}[returned]
+    pax8_clock.set(NIGHT + dt.timedelta(days=8))
+    after = {r.subscription_external_id: r for r in make_connector().pull_licences().licences}[returned]
+    assert (before.billing_type, before.status, before.term_start) == ("one_time", "active", dt.date(2026, 5, 8))
+    assert (after.status, after.status_raw) == ("cancelled", "Cancelled")
+    assert after.source_updated_at == dt.datetime(2026, 5, 9, 15, tzinfo=dt.UTC)

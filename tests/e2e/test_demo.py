@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from ledger.db import make_engine
+from ledger.models import InvoiceLine
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -26,6 +29,20 @@ def demo_once(directory: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def one_time_lines(directory: Path) -> tuple[set[str], dict[str, str]]:
+    """The demo's one-time purchase lines (keys, each billed once) and refund lines (key -> line they credit)."""
+    engine = make_engine(f"sqlite:///{directory / 'cspbill.db'}")
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(InvoiceLine.line_key, InvoiceLine.kind, InvoiceLine.corrects_line_key)
+                                      .where(InvoiceLine.base_key.contains("/one_time"))).all()
+    finally:
+        engine.dispose()
+    purchases = [key for key, kind, _ in rows if kind == "charge"]
+    assert len(set(purchases)) == len(purchases)
+    return set(purchases), {key: corrects for key, kind, corrects in rows if kind == "credit"}
+
+
 def test_demo_once_twice(tmp_path: Path) -> None:
     first = demo_once(tmp_path / "demo")
     assert (first["month"], first["nights"], first["sources_synced"]) == ("2026-05", 31, 4)
@@ -36,6 +53,9 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert first["invoices"] > 0 and first["approved_batches"] == 2
     assert (first["exported"], first["skipped"], first["failed_exports"]) == (first["invoices"], 0, 0)
     assert {b["status"] for b in first["batches"].values()} == {"exported"}
+    purchases, refunds = one_time_lines(tmp_path / "demo")
+    assert len(purchases) == 4 and len(refunds) == 2  # Partner Center and Pax8 purchases; a refund of each
+    assert all(corrects in purchases for corrects in refunds.values())
 
     second = demo_once(tmp_path / "demo")
     assert (second["exported"], second["failed_exports"]) == (0, 0)

@@ -152,3 +152,31 @@ def test_cli_json(ledger: Settings, tmp_path: Path) -> None:
     table = subprocess.run([cspbill, "reconcile", "--month", "2026-05"], capture_output=True, text=True, env=env,
                            timeout=120)
     assert table.returncode == 0 and "vendor_change_unexpl" in table.stdout
+
+
+def test_a_one_time_purchase_and_its_refund_are_not_compared_per_seat_day(ledger: Settings) -> None:
+    vendor = Vendor()
+    for day, status in ((1, "active"), (12, "cancelled")):
+        vendor.answers["pax8"] = PullResult(licences=(licence(
+            "ot1", 1, billing_frequency="ONE_TIME", billing_type="one_time", commitment_term=None, status=status,
+            status_raw=status.title(), term_start=D(2026, 5, 8), term_end=None, customer_reference="ERP-1"),))
+        sync(ledger, FixedClock(night(day)), source="pax8", open_reader=vendor.open)
+    ot1 = ids(ledger)["ot1"]
+    with UnitOfWork(engine_for(ledger), write=True) as uow:
+        sub = uow.subscriptions.get(ot1)
+        batch = Batch(tenant_id=sub.tenant_id, month="2026-05", built_by="greta")
+        uow.session.add(batch)
+        uow.session.flush()
+        invoice = Invoice(batch_id=batch.id, tenant_id=sub.tenant_id, customer_id=sub.customer_id,
+                          invoice_key="k1", currency="EUR", net=Decimal(0), vat=Decimal(0), gross=Decimal(0))
+        uow.session.add(invoice)
+        uow.session.flush()
+        for key, kind, until, amount in (("p", "charge", 8, "100.30"), ("r", "credit", 9, "-100.30")):
+            uow.session.add(InvoiceLine(
+                invoice_id=invoice.id, tenant_id=sub.tenant_id, customer_id=sub.customer_id, subscription_id=ot1,
+                line_key=key, base_key=key, kind=kind, description="Windows 11 Pro Upgrade",
+                period_from=D(2026, 5, 8), period_to=D(2026, 5, until), quantity=Decimal(1),
+                unit_price=Decimal(amount), amount=Decimal(amount), unrounded=Decimal(amount), currency="EUR",
+                vat_rate=Decimal(19)))
+    (row,) = month(ledger, 20).subscriptions
+    assert not any("billed" in finding for finding in row.findings), row.findings
