@@ -67,3 +67,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line on stderr and exit non-zero (inside a command)."""
     print_error(message)
     raise typer.Exit(code)
+
+
+def day_option(option: str, value: str | None) -> dt.date | None:
+    """A ``YYYY-MM-DD`` option's day (``None`` when not given); anything else fails with one line naming it."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r}: not a date like 2026-11-01")

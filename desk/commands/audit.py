@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import fail, state
+from desk.context import day_option, state
 from services.operations import list_events
 
 
@@ -25,13 +24,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     ) -> None:
         """List audit events (who, when, what, totals before and after)."""
-        day = None
-        if since:
-            try:
-                day = dt.date.fromisoformat(since)
-            except ValueError:
-                fail(f"--since {since!r}: not a date like 2026-05-01")
-        events = list_events(state(ctx).settings(), as_user, tenant, day, action, limit)
+        events = list_events(state(ctx).settings(), as_user, tenant, day_option("--since", since), action, limit)
         if as_json:
             typer.echo(json.dumps(events, indent=2, ensure_ascii=False, default=str))
             return

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import fail, state
+from desk.context import day_option, fail, state
 from services.access import SYSTEM, actor
 from services.desk import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
 
@@ -24,15 +24,6 @@ def _decimal(value: str | None, name: str) -> Decimal | None:
         return Decimal(value)
     except InvalidOperation:
         fail(f"{name}: not a number: {value!r}")
-
-
-def _day(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{name}: expected YYYY-MM-DD, got {value!r}")
 
 
 def _as_json(item: MutationView) -> dict[str, object]:
@@ -79,7 +70,7 @@ def register(app: typer.Typer) -> None:
         cli = state(ctx)
         settings, clock = cli.settings(), cli.clock()
         request = MutationRequest(
-            subscription_id=subscription, effective_date=_day(effective, "--effective") or clock.now().date(),
+            subscription_id=subscription, effective_date=day_option("--effective", effective) or clock.now().date(),
             ticket_ref=ticket, new_quantity=_decimal(quantity, "--quantity"), delta=_decimal(delta, "--delta"),
             cancel=cancel, target_product=upgrade_to, reason=reason, customer_id=customer, schedule_if_late=schedule,
         )

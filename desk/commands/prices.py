@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import fail, state
+from desk.context import day_option, state
 from services.prices import book_view, edition_view, import_file, reprice
 
 AS_USER = typer.Option("system", "--as", help="The person acting (a username from config.yaml).")
@@ -25,15 +25,6 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 def _dump(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _day(option: str, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} {value!r}: not a date like 2026-11-01")
 
 
 def _price(rule: dict[str, Any]) -> str:
@@ -97,7 +88,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """The rules in force in the latest edition, and the editions of the price book."""
-        view = book_view(state(ctx).settings(), as_user, tenant, _day("--on", on))
+        view = book_view(state(ctx).settings(), as_user, tenant, day_option("--on", on))
         if as_json:
             _dump(view)
             return
@@ -142,8 +133,7 @@ def register(app: typer.Typer) -> None:
         as_user: str = AS_USER,
     ) -> None:
         """Reprice what was invoiced from a day on with today's price book (finance or admin; audited)."""
-        day = _day("--from", start)
-        assert day is not None
+        day = day_option("--from", start) or dt.date.min  # --from is required, so always given
         report = reprice(state(ctx).settings(), tenant, day, reason, as_user, state(ctx).clock())
         typer.echo(f"reprice recorded as edition {report.edition}: the next build of an open month corrects "
                    f"{tenant or 'every legal entity'}'s invoiced periods from {day.isoformat()}")
