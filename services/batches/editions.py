@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rating.months import month_of, shift_month
 from rating.periods import period_containing
@@ -49,12 +50,18 @@ class Editions:
                 return reprice.edition, reprice
         return edition, None
 
-    def change_days(self) -> set[dt.date]:
-        """Days from which the edition may differ from the day before (month starts around closed months, reprice
-        starts): where a licence's price must be looked at again even if no rule starts."""
-        days = {dt.date.fromisoformat(f"{month}-01") for month in self.billed}
-        days |= {dt.date.fromisoformat(f"{shift_month(month, 1)}-01") for month in self.billed}
-        return days | {reprice.start for reprice in self.reprices}
+    @cached_property
+    def change_days(self) -> frozenset[dt.date]:
+        """Days from which the edition differs from the day before (the first day of a closed month priced with
+        another edition than the month before it, the first day after a closed month, a reprice's start): where a
+        licence's price must be looked at again even if no rule starts. Computed once per build."""
+        days = {reprice.start for reprice in self.reprices}
+        for month, edition in self.billed.items():
+            if self.billed.get(shift_month(month, -1)) != edition:
+                days.add(dt.date.fromisoformat(f"{month}-01"))
+            if shift_month(month, 1) not in self.billed:
+                days.add(dt.date.fromisoformat(f"{shift_month(month, 1)}-01"))
+        return frozenset(days)
 
 
 @dataclass(frozen=True, slots=True)

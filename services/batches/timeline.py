@@ -154,7 +154,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     # Rule versions and editions can change the price on days the vendor state does not change.
     days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
     event_days = {day for day, _, _ in dated}
-    changes_at = set(pricing.editions.change_days())
+    changes_at = set(pricing.editions.change_days)
     for product in {state.product for _, state, _ in dated}:
         changes_at |= pricing.book.version_days(licence(sub, customer, product))
     event_days |= {days.boundary(d) for d in changes_at if start < d <= until}
