@@ -92,6 +92,8 @@ class ErpTarget(Strict):
     environment: str | None = None
     post_invoices: bool = False
     document_kind: Literal["SalesEntries", "SalesInvoices"] = "SalesEntries"
+    # bc_soap: the Sales Credit Memo page's web service, published next to the invoice page of base_url
+    credit_memo_service: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")] = "SalesCreditMemo"
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     client_id_env: EnvName | None = None

@@ -121,10 +121,12 @@ class VatSubtotal:
 
 @dataclass(frozen=True)
 class PrecedingInvoice:
-    """BG-3: the invoice a credit note corrects, by its number (BT-25) and issue date (BT-26)."""
+    """BG-3: the invoice a credit note corrects, by its number (BT-25) and issue date (BT-26); ``external_ref`` is
+    its ERP key, by which an adapter finds it in the ERP (e.g. to apply the credit memo to it)."""
 
     number: str
     issue_date: date
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,95 +1,118 @@
-"""The page's SOAP operations: each reads its arguments from the request element and answers result elements.
+"""A page's SOAP operations: each reads its arguments from the request element and answers result elements.
 
 Why a table: the service dispatches on the operation's name (checked against ``SOAPAction``), and knows from it
-which operations only read (no state is saved after them).
+which operations only read (no state is saved after them). The standard page operations are the same on every page;
+the posting operations are the page's own (``PostInvoice``/``FindPostedInvoice`` on the Sales Invoice page,
+``PostCreditMemo``/``FindPostedCreditMemo`` on the Sales Credit Memo page).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
 
-from sandbox.bc_soap.contract import NS
-from sandbox.bc_soap.page import SalesInvoicePage, key_identity
+from sandbox.bc_soap.page import DocumentPage, key_identity
 from sandbox.bc_soap.soap import NavFault, parse_entity, render, text
 
+Handler = Callable[[DocumentPage, etree._Element], list[etree._Element]]
 
-def _entity(operation: etree._Element, tag: str = "SalesInvoice") -> dict[str, Any]:
-    element = operation.find(f"{{{NS}}}{tag}")
+
+def _entity(page: DocumentPage, operation: etree._Element) -> dict[str, Any]:
+    tag = page.contract.service
+    element = operation.find(f"{{{page.contract.ns}}}{tag}")
     if element is None:
         raise NavFault("NavWebServiceException", f"Missing element {tag}.")
-    return parse_entity(element)
+    return parse_entity(page.contract, element)
 
 
-def _op_read(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    invoice = page.state["invoices"].get(text(operation, "No") or "")
-    return [render("SalesInvoice", invoice)] if invoice else []
+def _render(page: DocumentPage, document: dict[str, Any]) -> etree._Element:
+    return render(page.contract, page.contract.service, document)
 
 
-def _op_read_multiple(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    filters = [(text(f, "Field") or "", text(f, "Criteria") or "") for f in operation.findall(f"{{{NS}}}filter")]
-    size = int(text(operation, "setSize") or 0)
-    rows = page.read_multiple(filters, text(operation, "bookmarkKey"), size)
+def _op_read(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    document = page.state["documents"].get(text(page.contract, operation, "No") or "")
+    return [_render(page, document)] if document else []
+
+
+def _op_read_multiple(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    contract = page.contract
+    filters = [(text(contract, f, "Field") or "", text(contract, f, "Criteria") or "")
+               for f in operation.findall(f"{{{contract.ns}}}filter")]
+    size = int(text(contract, operation, "setSize") or 0)
+    rows = page.read_multiple(filters, text(contract, operation, "bookmarkKey"), size)
     if not rows:
         return []
-    wrapper = etree.Element(f"{{{NS}}}ReadMultiple_Result")
-    wrapper.extend(render("SalesInvoice", row) for row in rows)
+    wrapper = etree.Element(f"{{{contract.ns}}}ReadMultiple_Result")
+    wrapper.extend(_render(page, row) for row in rows)
     return [wrapper]
 
 
-def _op_create(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    return [render("SalesInvoice", page.create(_entity(operation)))]
+def _op_create(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    return [_render(page, page.create(_entity(page, operation)))]
 
 
-def _op_create_multiple(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    listing = operation.find(f"{{{NS}}}SalesInvoice_List")
-    records = [] if listing is None else [parse_entity(e) for e in listing.findall(f"{{{NS}}}SalesInvoice")]
-    wrapper = etree.Element(f"{{{NS}}}SalesInvoice_List")
-    wrapper.extend(render("SalesInvoice", page.create(record)) for record in records)
+def _op_create_multiple(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    contract = page.contract
+    listing = operation.find(f"{{{contract.ns}}}{contract.service}_List")
+    records = [] if listing is None else [parse_entity(contract, e)
+                                          for e in listing.findall(f"{{{contract.ns}}}{contract.service}")]
+    wrapper = etree.Element(f"{{{contract.ns}}}{contract.service}_List")
+    wrapper.extend(_render(page, page.create(record)) for record in records)
     return [wrapper]
 
 
-def _op_update(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    return [render("SalesInvoice", page.update(_entity(operation)))]
+def _op_update(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    return [_render(page, page.update(_entity(page, operation)))]
 
 
-def _boolean(tag: str, value: bool) -> list[etree._Element]:
-    element = etree.Element(f"{{{NS}}}{tag}")
-    element.text = "true" if value else "false"
-    return [element]
-
-
-def _op_delete(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    identity = key_identity(text(operation, "Key") or "")
-    if identity is None or not identity[0].startswith("Sales Header;"):
-        return _boolean("Delete_Result", False)
-    invoice = page.current(text(operation, "Key"))
-    del page.state["invoices"][invoice["No"]]
-    return _boolean("Delete_Result", True)
-
-
-def _op_delete_line(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    return _boolean("Delete_SalesLines_Result", page.delete_line(text(operation, "SalesLines_Key") or ""))
-
-
-def _return_value(value: str) -> list[etree._Element]:
-    element = etree.Element(f"{{{NS}}}return_value")
+def _single(page: DocumentPage, tag: str, value: str) -> list[etree._Element]:
+    element = etree.Element(f"{{{page.contract.ns}}}{tag}")
     element.text = value
     return [element]
 
 
-def _op_post(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    return _return_value(page.post(text(operation, "Key") or ""))
+def _boolean(page: DocumentPage, tag: str, value: bool) -> list[etree._Element]:
+    return _single(page, tag, "true" if value else "false")
 
 
-def _op_find_posted(page: SalesInvoicePage, operation: etree._Element) -> list[etree._Element]:
-    return _return_value(page.find_posted(text(operation, "External_Document_No") or ""))
+def _op_delete(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    given = text(page.contract, operation, "Key") or ""
+    identity = key_identity(given)
+    if identity is None or not identity[0].startswith("Sales Header;"):
+        return _boolean(page, "Delete_Result", False)
+    document = page.current(given)
+    del page.state["documents"][document["No"]]
+    return _boolean(page, "Delete_Result", True)
 
 
-READ_OPERATIONS = frozenset({"Read", "ReadMultiple", "FindPostedInvoice"})
-HANDLERS = {
+def _op_delete_line(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    return _boolean(page, "Delete_SalesLines_Result",
+                    page.delete_line(text(page.contract, operation, "SalesLines_Key") or ""))
+
+
+def _op_post(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    return _single(page, "return_value", page.post(text(page.contract, operation, "Key") or ""))
+
+
+def _op_find_posted(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    return _single(page, "return_value",
+                   page.find_posted(text(page.contract, operation, "External_Document_No") or ""))
+
+
+_STANDARD: dict[str, Handler] = {
     "Read": _op_read, "ReadMultiple": _op_read_multiple, "Create": _op_create,
     "CreateMultiple": _op_create_multiple, "Update": _op_update, "Delete": _op_delete,
-    "Delete_SalesLines": _op_delete_line, "PostInvoice": _op_post, "FindPostedInvoice": _op_find_posted,
+    "Delete_SalesLines": _op_delete_line,
 }
+
+
+def handlers(page: DocumentPage) -> dict[str, Handler]:
+    """Every operation ``page`` answers, by name."""
+    return {**_STANDARD, page.contract.post_operation: _op_post, page.contract.posted_lookup: _op_find_posted}
+
+
+def read_operations(page: DocumentPage) -> frozenset[str]:
+    """The operations of ``page`` that change nothing (no state is saved after them)."""
+    return frozenset({"Read", "ReadMultiple", page.contract.posted_lookup})

@@ -1,8 +1,10 @@
-"""The ``SalesInvoice`` page's state and triggers: invoices by ``No``, posted invoices, the number series.
+"""A sales document page's state and triggers: drafts by ``No``, posted documents, the number series.
 
 Why these rules: the exporter must cope with what NAV does: versioned ``Key`` values that change on every write
 (a line change bumps the header), stale-``Key`` faults, ``ReadMultiple`` filters with bookmark paging, and a posted
-invoice leaving the page.
+document leaving the page. The Sales Invoice and Sales Credit Memo pages are two instances with their own contract,
+store and number series; a credit memo's ``Applies-to Doc. No.`` must name a posted invoice of its customer, as BC
+validates it against the customer's ledger entries.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import base64
 import binascii
 import fnmatch
 import threading
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sandbox.bc_soap.contract import HEADER_FIELDS
+from sandbox.bc_soap.contract import PageContract
 from sandbox.bc_soap.soap import NavFault
 from sandbox.business_central import VAT_POSTING_SETUP, customers
 from sandbox.core import Clock
@@ -47,16 +50,20 @@ def _criteria_match(criteria: str, value: str | None) -> bool:
     return value.upper() == pattern.upper()
 
 
-class SalesInvoicePage:
-    """The page's state and triggers: invoices by ``No``, posted invoices, the number series."""
+class DocumentPage:
+    """One page's state and triggers: drafts by ``No`` (``documents``), posted documents, the number series.
+    ``posted_invoices`` gives the posted invoices a credit memo may be applied to (none for the invoice page)."""
 
-    def __init__(self, clock: Clock, seed: int, state_dir: Path | None) -> None:
+    def __init__(self, contract: PageContract, clock: Clock, seed: int, state_dir: Path | None,
+                 posted_invoices: Callable[[], Mapping[str, dict[str, Any]]] | None = None) -> None:
+        self.contract = contract
         self.clock = clock
         self.customers = customers(seed)
+        self.posted_invoices = posted_invoices
         self.lock = threading.RLock()
-        self.store = StateFile(state_dir / "bc_soap.json") if state_dir else None
+        self.store = StateFile(state_dir / contract.state_file) if state_dir else None
         saved = self.store.load() if self.store else None
-        self.state: dict[str, Any] = saved or {"next_no": 100001, "next_posted": 100001, "invoices": {},
+        self.state: dict[str, Any] = saved or {"next_no": 100001, "next_posted": 100001, "documents": {},
                                                "posted": {}}
 
     def save(self) -> None:
@@ -75,6 +82,21 @@ class SalesInvoicePage:
             raise NavFault("NavNCLStringLengthExceededException",
                            f"The length of the string is {len(external)}, but it must be less than or equal to "
                            f"35 characters. Value: {external}")
+        self._validate_applies_to(record)
+
+    def _validate_applies_to(self, record: dict[str, Any]) -> None:
+        """``Applies-to Doc. No.``: a posted invoice of this customer (only invoices are applied to here)."""
+        number = record.get("Applies_to_Doc_No")
+        if not number:
+            return
+        kind = record.get("Applies_to_Doc_Type") or "_blank_"
+        posted = (self.posted_invoices() if self.posted_invoices else {}).get(number)
+        if kind != "Invoice" or posted is None or posted.get("Sell_to_Customer_No") != record.get(
+                "Sell_to_Customer_No"):
+            raise NavFault("NavCSideRecordNotFoundException",
+                           f"The Cust. Ledger Entry does not exist. Identification fields and values: "
+                           f"Document Type='{kind}',Document No.='{number}',Customer No.="
+                           f"'{record.get('Sell_to_Customer_No') or ''}'")
 
     def _apply_line(self, invoice: dict[str, Any], line: dict[str, Any], fields: dict[str, Any]) -> None:
         for name, value in fields.items():
@@ -114,15 +136,15 @@ class SalesInvoicePage:
     def create(self, record: dict[str, Any]) -> dict[str, Any]:
         self._validate_header(record)
         number = record.get("No")
-        if number and number in self.state["invoices"]:
+        if number and number in self.state["documents"]:
             raise NavFault("NavCSideDuplicateKeyException",
                            f"The Sales Header already exists. Identification fields and values: "
-                           f"Document Type='Invoice',No.='{number}'")
+                           f"Document Type='{self.contract.document_type}',No.='{number}'")
         if not number:
-            number = f"SI{self.state['next_no']:06d}"
+            number = f"{self.contract.series}{self.state['next_no']:06d}"
             self.state["next_no"] += 1
         today = self.clock.now().date().isoformat()
-        invoice: dict[str, Any] = {name: record.get(name) for name, _ in HEADER_FIELDS}
+        invoice: dict[str, Any] = {name: record.get(name) for name, _ in self.contract.header_fields}
         invoice.update(No=number, Status="Open", version=0, lines=[],
                        Document_Date=record.get("Document_Date") or today,
                        Posting_Date=record.get("Posting_Date") or today)
@@ -131,7 +153,7 @@ class SalesInvoicePage:
         for line in record.get("SalesLines", []):
             self._new_line(invoice, line)
         self._touch(invoice)
-        self.state["invoices"][number] = invoice
+        self.state["documents"][number] = invoice
         return invoice
 
     def current(self, key: str | None) -> dict[str, Any]:
@@ -139,11 +161,11 @@ class SalesInvoicePage:
         if identity is None or not identity[0].startswith("Sales Header;"):
             raise NavFault("NavNCLInvalidKeyException", f"The key '{key}' is not valid for this page.")
         number = identity[0].split(";", 1)[1]
-        invoice = self.state["invoices"].get(number)
+        invoice = self.state["documents"].get(number)
         if invoice is None:
             raise NavFault("NavCSideRecordNotFoundException",
                            f"The Sales Header does not exist. Identification fields and values: "
-                           f"Document Type='Invoice',No.='{number}'")
+                           f"Document Type='{self.contract.document_type}',No.='{number}'")
         if invoice["Key"] != key:
             raise NavFault("NavNCLDialogException",
                            f"Other user has modified Sales Header No.={number}. Please refresh the page and "
@@ -152,8 +174,8 @@ class SalesInvoicePage:
 
     def update(self, record: dict[str, Any]) -> dict[str, Any]:
         invoice = self.current(record.get("Key"))
-        self._validate_header(record)
-        for name, _ in HEADER_FIELDS:
+        self._validate_header({**invoice, **record})
+        for name, _ in self.contract.header_fields:
             if name in record and name not in ("No", "Status"):
                 invoice[name] = record[name]
         for fields in record.get("SalesLines", []):
@@ -175,7 +197,7 @@ class SalesInvoicePage:
         if identity is None or not identity[0].startswith("Sales Line;"):
             return False
         number, line_no = identity[0].split(";", 1)[1].split(";")
-        invoice = self.state["invoices"].get(number)
+        invoice = self.state["documents"].get(number)
         if invoice is None:
             return False
         kept = [line for line in invoice["lines"] if line["Key"] != key]
@@ -189,9 +211,9 @@ class SalesInvoicePage:
         invoice = self.current(key)
         if not invoice["lines"]:
             raise NavFault("NavNCLDialogException", "There is nothing to post.")
-        posted_no = f"PSI{self.state['next_posted']:06d}"
+        posted_no = f"{self.contract.posted_series}{self.state['next_posted']:06d}"
         self.state["next_posted"] += 1
-        del self.state["invoices"][invoice["No"]]
+        del self.state["documents"][invoice["No"]]
         self.state["posted"][posted_no] = {**invoice, "Pre_Assigned_No": invoice["No"], "No": posted_no,
                                            "Status": "Posted"}
         return posted_no
@@ -204,7 +226,7 @@ class SalesInvoicePage:
         for field_name, _ in filters:
             if field_name not in _FILTER_FIELDS:
                 raise NavFault("NavNCLDialogException", f"The field {field_name} cannot be filtered in the sandbox.")
-        rows = [inv for _, inv in sorted(self.state["invoices"].items())
+        rows = [inv for _, inv in sorted(self.state["documents"].items())
                 if all(_criteria_match(criteria, inv.get(name)) for name, criteria in filters)]
         if size < 0:
             rows.reverse()

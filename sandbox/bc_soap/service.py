@@ -1,4 +1,5 @@
-"""The page web service over HTTP: ``GET`` serves the WSDL, ``POST`` runs one SOAP operation in one transaction.
+"""The page web services over HTTP: ``GET`` serves a page's WSDL, ``POST`` runs one SOAP operation in one transaction.
+Two pages are published, each at its own URL with its own WSDL and store: ``SalesInvoice`` and ``SalesCreditMemo``.
 
 Why these checks: a real NAV service answers 401 with an empty body without Basic auth (web service key) or an
 Entra bearer, an HTML 404 for an unknown company on the WSDL, and a SOAP fault for a wrong content type or
@@ -9,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
 from lxml import etree
 
-from sandbox.bc_soap.contract import COMPANY, CREDENTIALS, NS, SERVICE, SOAP_ENV, wsdl
-from sandbox.bc_soap.operations import HANDLERS, READ_OPERATIONS
-from sandbox.bc_soap.page import SalesInvoicePage
+from sandbox.bc_soap.contract import COMPANY, CREDENTIALS, SALES_CREDIT_MEMO, SALES_INVOICE, SOAP_ENV
+from sandbox.bc_soap.operations import handlers, read_operations
+from sandbox.bc_soap.page import DocumentPage
 from sandbox.bc_soap.soap import NavFault, nav_fault, result_envelope
 from sandbox.business_central import AUDIENCE
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
@@ -25,9 +27,12 @@ from sandbox.routing import Routes
 
 
 def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> SandboxApp:
-    """The SOAP sandbox: ``GET|POST /WS/{company}/Page/SalesInvoice`` under ``PREFIX``."""
+    """The SOAP sandbox: ``GET|POST /WS/{company}/Page/SalesInvoice`` and ``…/Page/SalesCreditMemo`` under
+    ``PREFIX``."""
     app = SandboxApp("bc_soap", clock)
-    page = SalesInvoicePage(clock, seed, state_dir)
+    invoices = DocumentPage(SALES_INVOICE, clock, seed, state_dir)
+    credit_memos = DocumentPage(SALES_CREDIT_MEMO, clock, seed, state_dir,
+                                posted_invoices=lambda: invoices.state["posted"])
     expected_auth = "Basic " + base64.b64encode(
         f"{CREDENTIALS['username']}:{CREDENTIALS['password']}".encode()).decode()
 
@@ -46,19 +51,31 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
     def company_ok(request: Request) -> bool:
         return unquote(request.params["company"]) == COMPANY
 
-    service = Routes(app, r"/WS/(?P<company>[^/]+)/Page/SalesInvoice", guard=guard)
-
     @Routes(app)("GET", r"/__admin/state")
     def admin_state(request: Request) -> Response:
-        with page.lock:
-            return Response(200, {"invoices": list(page.state["invoices"].values()),
-                                  "posted": list(page.state["posted"].values())})
+        with invoices.lock, credit_memos.lock:
+            return Response(200, {"invoices": list(invoices.state["documents"].values()),
+                                  "posted": list(invoices.state["posted"].values()),
+                                  "credit_memos": list(credit_memos.state["documents"].values()),
+                                  "posted_credit_memos": list(credit_memos.state["posted"].values())})
+
+    for page in (invoices, credit_memos):
+        _publish(app, page, guard, company_ok)
+    return app
+
+
+def _publish(app: SandboxApp, page: DocumentPage, guard: Callable[[Request, Handler], Response],
+             company_ok: Callable[[Request], bool]) -> None:
+    """``GET|POST /WS/{company}/Page/<service>``: the page's WSDL and its SOAP operations."""
+    contract = page.contract
+    operations, reads = handlers(page), read_operations(page)
+    service = Routes(app, rf"/WS/(?P<company>[^/]+)/Page/{contract.service}", guard=guard)
 
     @service("GET", "")
     def get_wsdl(request: Request) -> Response:
         if not company_ok(request):
             return Response(404, "<html><body>Service not found</body></html>", content_type="text/html")
-        return Response(200, wsdl(), content_type="text/xml; charset=utf-8")
+        return Response(200, contract.wsdl(), content_type="text/xml; charset=utf-8")
 
     @service("POST", "")
     def soap(request: Request) -> Response:
@@ -72,15 +89,15 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
             return nav_fault("NavWebServiceException", f"The request is not well-formed XML: {exc}")
         body = envelope.find(f"{{{SOAP_ENV}}}Body")
         operation = body[0] if body is not None and len(body) else None
-        if operation is None or etree.QName(operation).namespace != NS:
+        if operation is None or etree.QName(operation).namespace != contract.ns:
             return nav_fault("NavWebServiceException", "No operation in the SOAP body for this page service.")
         op = etree.QName(operation).localname
-        if (request.header("SOAPAction") or "").strip('"') != f"{NS}:{op}":
+        if (request.header("SOAPAction") or "").strip('"') != f"{contract.ns}:{op}":
             return nav_fault("NavWebServiceException",
                               f"The SOAPAction '{request.header('SOAPAction')}' does not match operation {op}.")
-        handler = HANDLERS.get(op)
+        handler = operations.get(op)
         if handler is None:
-            return nav_fault("NavWebServiceException", f"Operation {op} is not supported by page {SERVICE}.")
+            return nav_fault("NavWebServiceException", f"Operation {op} is not supported by page {contract.service}.")
         with page.lock:
             before = copy.deepcopy(page.state)
             try:
@@ -88,8 +105,6 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None) -> Sandbox
             except NavFault as error:
                 page.state = before  # NAV runs each call in one transaction
                 return nav_fault(error.exception, error.message)
-            if op not in READ_OPERATIONS:
+            if op not in reads:
                 page.save()
-        return result_envelope(op, payload)
-
-    return app
+        return result_envelope(contract, op, payload)

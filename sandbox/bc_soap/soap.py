@@ -1,7 +1,8 @@
 """SOAP 1.1 as NAV speaks it: reading page records from request envelopes, writing results and faults.
 
 Why apart from the page: the page's triggers work on plain records; this module is the only one that knows the
-envelope, the ``<Op>_Result`` wrapper and NAV's fault shape (HTTP 500, ``a:`` fault codes).
+envelope, the ``<Op>_Result`` wrapper and NAV's fault shape (HTTP 500, ``a:`` fault codes). Every function takes the
+page's contract, so the Sales Invoice and Sales Credit Memo pages read and write their own namespace and fields.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from sandbox.bc_soap.contract import HEADER_FIELDS, LINE_FIELDS, NS, SOAP_ENV
+from sandbox.bc_soap.contract import LINE_FIELDS, SOAP_ENV, PageContract
 from sandbox.core import Response
 
 _DECIMAL_FIELDS = {name for name, kind in LINE_FIELDS if kind == "decimal"}
@@ -41,37 +42,37 @@ def nav_fault(exception: str, message: str) -> Response:
     return Response(500, body, content_type="text/xml; charset=utf-8")
 
 
-def result_envelope(op: str, payload: list[etree._Element]) -> Response:
+def result_envelope(page: PageContract, op: str, payload: list[etree._Element]) -> Response:
     """HTTP 200 with ``payload`` inside the ``<op>_Result`` wrapper of a SOAP envelope."""
     env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"Soap": SOAP_ENV})
     body = etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
-    result = etree.SubElement(body, f"{{{NS}}}{op}_Result", nsmap={None: NS})
+    result = etree.SubElement(body, f"{{{page.ns}}}{op}_Result", nsmap={None: page.ns})
     result.extend(payload)
     return Response(200, etree.tostring(env, xml_declaration=False, encoding="utf-8"),
                     content_type="text/xml; charset=utf-8")
 
 
-def text(parent: etree._Element, name: str) -> str | None:
-    child = parent.find(f"{{{NS}}}{name}")
+def text(page: PageContract, parent: etree._Element, name: str) -> str | None:
+    child = parent.find(f"{{{page.ns}}}{name}")
     return None if child is None else (child.text or "")
 
 
-def parse_entity(element: etree._Element) -> dict[str, Any]:
+def parse_entity(page: PageContract, element: etree._Element) -> dict[str, Any]:
     record: dict[str, Any] = {}
-    for name, _ in (("Key", "string"), *HEADER_FIELDS):
-        value = text(element, name)
+    for name, _ in (("Key", "string"), *page.header_fields):
+        value = text(page, element, name)
         if value is not None:
             record[name] = value
-    part = element.find(f"{{{NS}}}SalesLines")
+    part = element.find(f"{{{page.ns}}}SalesLines")
     if part is not None:
-        record["SalesLines"] = [parse_line(line) for line in part.findall(f"{{{NS}}}Sales_Invoice_Line")]
+        record["SalesLines"] = [parse_line(page, line) for line in part.findall(f"{{{page.ns}}}{page.line_element}")]
     return record
 
 
-def parse_line(element: etree._Element) -> dict[str, Any]:
+def parse_line(page: PageContract, element: etree._Element) -> dict[str, Any]:
     line: dict[str, Any] = {}
-    for name, _ in (("Key", "string"), *LINE_FIELDS):
-        value = text(element, name)
+    for name, _ in (("Key", "string"), *page.line_fields):
+        value = text(page, element, name)
         if value is None or name in _COMPUTED_LINE_FIELDS:
             continue
         if name in _DECIMAL_FIELDS:
@@ -84,16 +85,17 @@ def parse_line(element: etree._Element) -> dict[str, Any]:
     return line
 
 
-def render(tag: str, invoice: dict[str, Any]) -> etree._Element:
-    element = etree.Element(f"{{{NS}}}{tag}")
-    for name, _ in (("Key", "string"), *HEADER_FIELDS):
-        if invoice.get(name) not in (None, ""):
-            etree.SubElement(element, f"{{{NS}}}{name}").text = str(invoice[name])
-    if invoice["lines"]:
-        part = etree.SubElement(element, f"{{{NS}}}SalesLines")
-        for line in invoice["lines"]:
-            node = etree.SubElement(part, f"{{{NS}}}Sales_Invoice_Line")
-            for name, _ in (("Key", "string"), *LINE_FIELDS):
+def render(page: PageContract, tag: str, document: dict[str, Any]) -> etree._Element:
+    ns = page.ns
+    element = etree.Element(f"{{{ns}}}{tag}")
+    for name, _ in (("Key", "string"), *page.header_fields):
+        if document.get(name) not in (None, ""):
+            etree.SubElement(element, f"{{{ns}}}{name}").text = str(document[name])
+    if document["lines"]:
+        part = etree.SubElement(element, f"{{{ns}}}SalesLines")
+        for line in document["lines"]:
+            node = etree.SubElement(part, f"{{{ns}}}{page.line_element}")
+            for name, _ in (("Key", "string"), *page.line_fields):
                 if line.get(name) not in (None, ""):
-                    etree.SubElement(node, f"{{{NS}}}{name}").text = str(line[name])
+                    etree.SubElement(node, f"{{{ns}}}{name}").text = str(line[name])
     return element

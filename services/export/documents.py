@@ -98,7 +98,7 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
                         address=Address(customer.country or config.country), vat_id=customer.vat_id,
                         **_endpoint(customer.vat_id, customer.country or config.country)),
             currency=invoice.currency, note=f"Cloud services {batch.month}",
-            type_code="381" if credit else "380", preceding_invoice=preceding_invoice(invoice),
+            type_code="381" if credit else "380", preceding_invoice=preceding_invoice(invoice, config.code),
         )
     except ValueError as exc:
         raise ValidationFailed(f"{label}: {exc}") from exc
@@ -110,13 +110,14 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
     return doc
 
 
-def preceding_invoice(invoice: Invoice) -> PrecedingInvoice | None:
+def preceding_invoice(invoice: Invoice, tenant_code: str) -> PrecedingInvoice | None:
     """BT-25/BT-26 of a credit note: the invoice it corrects, as chosen at approval (the most recent of those its
-    lines correct); ``None`` when it corrects nothing that was issued."""
+    lines correct), with its ERP key; ``None`` when it corrects nothing that was issued."""
     chosen = (invoice.corrected_invoices or [None])[0]
     if invoice.document_type != "381" or chosen is None:
         return None
-    return PrecedingInvoice(chosen["number"], dt.date.fromisoformat(chosen["issue_date"]))
+    return PrecedingInvoice(chosen["number"], dt.date.fromisoformat(chosen["issue_date"]),
+                            erp_reference(tenant_code, chosen["number"]))
 
 
 UNIT_PRICE_STEP = Decimal("0.000001")  # BT-146 may carry more decimals than the currency

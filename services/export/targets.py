@@ -28,6 +28,8 @@ DEFAULT_REVENUE_ACCOUNT = "8010"
 # The BC partner codeunit operations that post over SOAP (erp.md §1.4); standard BC has none.
 SOAP_POST_OPERATION = "PostInvoice"
 SOAP_POSTED_LOOKUP = "FindPostedInvoice"
+SOAP_CREDIT_MEMO_POST_OPERATION = "PostCreditMemo"
+SOAP_CREDIT_MEMO_POSTED_LOOKUP = "FindPostedCreditMemo"
 ZERO_RATE_CATEGORIES = ("Z", "AE", "E", "K", "G", "O")
 BC_API_HOST = "api.businesscentral.dynamics.com"
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
@@ -66,12 +68,18 @@ def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
     if not username or not password:
         raise ValidationFailed(f"tenant {tenant.code!r}: erp.username_env and erp.password_env are required for "
                                "bc_soap")
-    return BcSoapExporter(BcSoapConfig(
-        service_url=base_url, username=username, password=password, vat_groups=vat_groups(tenant),
-        local_currency=tenant.currency, verify=_verify(settings, erp.ca_bundle),
-        post_operation=SOAP_POST_OPERATION if erp.post_invoices else None,
-        posted_lookup_operation=SOAP_POSTED_LOOKUP if erp.post_invoices else None,
-    ))
+    try:
+        return BcSoapExporter(BcSoapConfig(
+            service_url=base_url, username=username, password=password, vat_groups=vat_groups(tenant),
+            local_currency=tenant.currency, verify=_verify(settings, erp.ca_bundle),
+            post_operation=SOAP_POST_OPERATION if erp.post_invoices else None,
+            posted_lookup_operation=SOAP_POSTED_LOOKUP if erp.post_invoices else None,
+            credit_memo_service=erp.credit_memo_service,
+            credit_memo_post_operation=SOAP_CREDIT_MEMO_POST_OPERATION if erp.post_invoices else None,
+            credit_memo_posted_lookup_operation=SOAP_CREDIT_MEMO_POSTED_LOOKUP if erp.post_invoices else None,
+        ))
+    except ValueError as exc:  # base_url is not a page URL the credit memo page's URL can be derived from
+        raise ValidationFailed(f"tenant {tenant.code!r}: erp.base_url: {exc}") from exc
 
 
 def _bc_rest(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:

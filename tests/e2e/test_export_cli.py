@@ -83,7 +83,8 @@ def test_dry_run_then_export_then_nothing_left(config_file: Path, soap: Soap) ->
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.count(": would-create") == 3 and "would-create 3" in dry.stdout
     assert "nothing was changed" in dry.stdout
-    assert soap.state() == {"invoices": [], "posted": []} and rows(settings) == []
+    assert soap.state() == {"invoices": [], "posted": [], "credit_memos": [], "posted_credit_memos": []}
+    assert rows(settings) == []
 
     done = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
     assert done.returncode == 0, done.stderr

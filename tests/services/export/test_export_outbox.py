@@ -400,7 +400,7 @@ def test_dry_run_changes_nothing_in_the_erp_or_the_ledger(nl: Settings, soap: So
         audit_before = len(uow.audit.list())
     outcomes = run(nl, dry_run=True)
     assert [(o.invoice_number, o.action) for o in outcomes] == [(n, "would-create") for n in numbers]
-    assert soap.state() == {"invoices": [], "posted": []}
+    assert soap.state() == {"invoices": [], "posted": [], "credit_memos": [], "posted_credit_memos": []}
     assert exports(nl) == []
     assert set(statuses(nl).values()) == {"approved"}
     with UnitOfWork(engine_for(nl)) as uow:
