@@ -275,17 +275,20 @@ class PriceBook:
         cost = earlier[-1] if earlier else costs[0]
         return cost.unit_price, f"cost line {cost.line_id}"
 
-    def _applies(self, rule: FixedPrice | MarkupRule, licence: Licence, day: date, edition: int | None) -> bool:
-        names = {licence.customer.name, licence.customer.reference, str(licence.customer.id), licence.customer.key}
+    @staticmethod
+    def _applies(rule: FixedPrice | MarkupRule, licence: Licence, names: set[str | None], day: date,
+                 edition: int | None) -> bool:
         return (rule.version.known(edition) and rule.version.covers(day) and licence.named(rule.product)
-                and rule.customer in (None, *names) and rule.billing in (None, licence.billing)
+                and (rule.customer is None or rule.customer in names) and rule.billing in (None, licence.billing)
                 and (not isinstance(rule, MarkupRule) or (rule.meter_category is None and rule.effective_from <= day)))
 
     def licence_price(self, licence: Licence, day: date, unit_cost: Decimal | None, cost_source: str = "snapshot",
                       edition: int | None = None) -> Price | None:
         """The sell price per unit per billing period on ``day``; ``None`` when nothing prices it."""
+        customer = licence.customer
+        names = {customer.name, customer.reference, str(customer.id)}
         for rule in self._rules:
-            if not self._applies(rule, licence, day, edition):
+            if not self._applies(rule, licence, names, day, edition):
                 continue
             if isinstance(rule, FixedPrice):
                 if rule.currency in (None, licence.currency):

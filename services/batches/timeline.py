@@ -199,6 +199,8 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
             changes.append(change)
         current = (state, price)
     def repriced(period_start: dt.date) -> str | None:
+        if not pricing.editions.reprices:
+            return None
         reprice = pricing.editions.at(days.rules_day(period_start))[1]
         return reprice.describe() if reprice is not None else None
 
