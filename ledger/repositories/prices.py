@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, or_, select
+from sqlalchemy import Row, func, or_, select
 
 from ledger.models import Customer, FxRate, ListPrice, PriceImport, PriceRule, Snapshot, Subscription, UsageRow
 from ledger.repositories.base import Repository
-
-CHUNK = 5_000
+from ledger.repositories.bulk_insert import insert_rows
 
 
 class PriceRepository(Repository):
@@ -25,14 +24,10 @@ class PriceRepository(Repository):
         return edition
 
     def add_rules(self, import_id: int, rows: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(rows), CHUNK):
-            self.session.execute(insert(PriceRule), [{**row, "import_id": import_id}
-                                                     for row in rows[start:start + CHUNK]])
+        insert_rows(self.session, PriceRule.__table__, [{**row, "import_id": import_id} for row in rows])
 
     def add_list_prices(self, import_id: int, rows: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(rows), CHUNK):
-            self.session.execute(insert(ListPrice), [{**row, "import_id": import_id}
-                                                     for row in rows[start:start + CHUNK]])
+        insert_rows(self.session, ListPrice.__table__, [{**row, "import_id": import_id} for row in rows])
 
     def find_import(self, kind: str, sha256: str) -> PriceImport | None:
         return self.session.scalar(select(PriceImport).where(PriceImport.kind == kind, PriceImport.sha256 == sha256))
