@@ -56,6 +56,12 @@ class Versioned:
         return self.edition <= edition and (self.retired is None or edition < self.retired)
 
 
+def specificity(rule: MarkupRule | FixedPrice) -> tuple[bool, bool, bool, bool]:
+    """Customer beats product beats meter category beats tenant: a customer deal overrides a catalogue price."""
+    return (rule.customer is not None, rule.product is not None, rule.meter_category is not None,
+            rule.tenant is not None)
+
+
 @dataclass(frozen=True, slots=True)
 class MarkupRule:
     """A percentage on a basis (vendor cost unless said otherwise); ``None`` scope fields match anything. More
@@ -80,16 +86,11 @@ class MarkupRule:
                 and all(s is None or s == w for s, w in zip(scope, wanted, strict=True)))
 
     @property
-    def specificity(self) -> tuple[bool, bool, bool, bool]:
-        """Customer beats product beats meter category beats tenant: a customer deal overrides a catalogue price."""
-        return (self.customer is not None, self.product is not None, self.meter_category is not None,
-                self.tenant is not None)
-
-    @property
     def priority(self) -> tuple[tuple[bool, bool, bool, bool], int, date, int, str]:
         """Most specific first, then the newest edition (a later import replaces an earlier one for the days it
         covers), then the latest start, then the ledger id and name, so the choice never depends on input order."""
-        return self.specificity, self.version.edition, self.effective_from, self.seq, self.rule_id
+        start = max(self.effective_from, self.version.valid_from or date.min)
+        return specificity(self), self.version.edition, start, self.seq, self.rule_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +174,8 @@ class FixedPrice:
 
     @property
     def priority(self) -> tuple[tuple[bool, bool, bool, bool], int, date, int, str]:
-        specificity = (self.customer is not None, self.product is not None, self.meter_category is not None,
-                       self.tenant is not None)
-        return specificity, self.version.edition, self.version.valid_from or date.min, self.seq, self.rule_id
+        """As :attr:`MarkupRule.priority`."""
+        return specificity(self), self.version.edition, self.version.valid_from or date.min, self.seq, self.rule_id
 
 
 @dataclass(frozen=True, slots=True)
