@@ -14,16 +14,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-Role = Literal["desk", "finance", "approver", "admin"]
+from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
+from config.base import Code, EnvName, Strict
+
+Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
 Convention = Literal["microsoft", "actual", "thirty"]
 RoundingPolicy = Literal["truncate", "half_up", "half_even"]
 SourceKind = Literal["partner_center", "pax8", "ingram_cmp", "azure_costs"]
 ErpKind = Literal["none", "bc_soap", "bc_rest", "exact_online"]
 Grouping = Literal["customer", "subscription", "environment"]
-Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
-EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 Percent = Annotated[Decimal, Field(ge=Decimal("-100"), le=Decimal("1000"))]
 
 
@@ -39,12 +40,6 @@ def secret(env_name: str | None) -> str | None:
     if value is None:
         raise MissingSecret(f"environment variable {env_name} is not set (named in config.yaml)")
     return value
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors: a typo must not silently fall back to a default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class NumberSeries(Strict):
@@ -240,6 +235,7 @@ class User(Strict):
     roles: list[Role] = Field(min_length=1)
     tenants: list[Code] = Field(default_factory=list)  # empty with role admin = all
     password_hash: str | None = None  # "scrypt$<salt hex>$<hash hex>"; never a plain password
+    entra_username: str | None = None  # the Entra ID sign-in name (UPN) that maps onto this user
 
 
 class Database(Strict):
@@ -275,6 +271,9 @@ class Settings(Strict):
     fx: FxConfig | None = None
     schedule: Schedule = Schedule()
     users: list[User] = Field(default_factory=list)
+    service_accounts: list[ServiceAccount] = Field(default_factory=list)
+    auth: Auth = Auth()
+    clock: Clock = Clock()
     web: Web = Web()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -283,7 +282,8 @@ class Settings(Strict):
         codes = [t.code for t in self.tenants]
         _unique(codes, "tenants", "code")
         _unique([s.name for s in self.sources], "sources", "name")
-        _unique([u.username for u in self.users], "users", "username")
+        _unique([u.username for u in self.users] + [a.name for a in self.service_accounts] + [SCHEDULER],
+                "users and service_accounts", "name")
         for i, source in enumerate(self.sources):
             if source.tenant not in codes:
                 raise ValueError(f"sources[{i}].tenant: unknown tenant {source.tenant!r}")
@@ -291,6 +291,10 @@ class Settings(Strict):
             for code in user.tenants:
                 if code not in codes:
                     raise ValueError(f"users[{i}].tenants: unknown tenant {code!r}")
+        for i, account in enumerate(self.service_accounts):
+            for code in account.tenants:
+                if code not in codes:
+                    raise ValueError(f"service_accounts[{i}].tenants: unknown tenant {code!r}")
         for i, rule in enumerate(self.price_rules):
             if rule.tenant is not None and rule.tenant not in codes:
                 raise ValueError(f"price_rules[{i}].tenant: unknown tenant {rule.tenant!r}")

@@ -19,6 +19,10 @@ from services.errors import UserFacingError
 
 COMMAND_MODULES = (
     "init",
+    "login",
+    "logout",
+    "whoami",
+    "users",
     "sync",
     "fx",
     "customer",
@@ -35,6 +39,8 @@ COMMAND_MODULES = (
     "demo",
     "sandbox",
 )
+
+MODULE_OF = {"logout": "login", "whoami": "login"}  # commands that share a module with a sibling
 
 app = typer.Typer(
     name="cspbill",
@@ -82,8 +88,8 @@ def command_named(argv: Sequence[str]) -> str | None:
 
 def register(names: Sequence[str] = COMMAND_MODULES) -> typer.Typer:
     """Register the commands of ``names`` (each module registers the command of its name) on the app."""
-    for name in names:
-        importlib.import_module(f"desk.commands.{name}").register(app)
+    for module in dict.fromkeys(MODULE_OF.get(name, name) for name in names):
+        importlib.import_module(f"desk.commands.{module}").register(app)
     return app
 
 

@@ -1,8 +1,14 @@
 """Who may do what, for which legal entity: one place for role and tenant checks used by CLI, web and scheduler.
 
-Roles (config ``users[].roles``): ``desk`` (customers, subscriptions, mutations, discrepancies), ``finance`` (batches,
-invoices, exports; includes what desk can see), ``approver`` (approve/reject batches), ``admin`` (everything, every
-tenant). A user sees only the tenants listed for them; an admin with no tenants listed sees all.
+Person roles (config ``users[].roles``): ``desk`` (customers, subscriptions, mutations, discrepancies), ``finance``
+(batches, invoices, exports, prices; includes what desk may do), ``approver`` (approve/reject batches), ``admin``
+(everything, every tenant, people and sessions). Service roles (config ``service_accounts[].roles``) are narrow:
+``sync`` (run syncs), ``build`` (build draft batches), ``export`` (send approved invoices). The scheduler's own actor
+holds exactly those three: it may sync and build drafts, never approve or change prices. A person sees only the
+tenants listed for them; an admin with no tenants listed, and a service account with none, see all.
+
+An ``Actor`` also says how it proved who it is (``method``, ``session_id``): services that change money confirm that
+session again inside their transaction (``services.identity.confirm``), so a revoked session stops working at once.
 """
 
 from __future__ import annotations
@@ -14,10 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from config.auth import SCHEDULER
 from ledger.models import Tenant
 from services.errors import NotAllowed, NotFound
 
-SYSTEM = "system"  # the scheduler and the CLI run without a person unless --as USER is given
+PERSON, SERVICE, SCHEDULED = "person", "service", "scheduler"
+IMPLIED_BY = {  # a role is also held by anyone holding one of these
+    "desk": {"finance"},
+    "sync": {"desk", "finance"},
+    "build": {"finance"},
+    "export": {"finance"},
+}
 
 
 @dataclass(frozen=True)
@@ -25,29 +38,55 @@ class Actor:
     username: str
     roles: frozenset[str]
     tenants: frozenset[str]
+    principal: str = PERSON  # person, service, scheduler
+    method: str | None = None  # password, entra, device_code, api_token, scheduler
+    session_id: int | None = None
+    all_tenants: bool = False
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return self.principal == PERSON and "admin" in self.roles
+
+    @property
+    def sees_all(self) -> bool:
+        return self.all_tenants or (self.is_admin and not self.tenants)
 
     def can_see(self, tenant_code: str) -> bool:
-        return (self.is_admin and not self.tenants) or tenant_code in self.tenants
+        return self.sees_all or tenant_code in self.tenants
 
     def visible_tenants(self, settings: Settings) -> list[str]:
         return [t.code for t in settings.tenants if self.can_see(t.code)]
 
     def has_role(self, role: str) -> bool:
-        return self.is_admin or role in self.roles or (role == "desk" and "finance" in self.roles)
+        return self.is_admin or role in self.roles or bool(self.roles & IMPLIED_BY.get(role, set()))
+
+    def authentication(self) -> dict[str, Any]:
+        """How this actor proved who it is, as recorded on batches and in audit events."""
+        return {"username": self.username, "principal": self.principal, "method": self.method,
+                "session": self.session_id}
 
 
-def actor(settings: Settings, username: str) -> Actor:
-    """The configured user named ``username`` (``system`` = the unattended jobs, with every role and tenant)."""
-    if username == SYSTEM:
-        return Actor(SYSTEM, frozenset({"admin"}), frozenset())
+def configured(settings: Settings, username: str, *, method: str | None = None,
+               session_id: int | None = None) -> Actor:
+    """The configured person or service account named ``username``, as authenticated by ``method``.
+
+    Only ``services.identity`` calls this with a session: everything else receives an ``Actor`` from there.
+    """
     for user in settings.users:
         if user.username == username:
-            return Actor(user.username, frozenset(user.roles), frozenset(user.tenants))
-    raise NotFound(f"user {username!r}: not in config.yaml users")
+            return Actor(user.username, frozenset(user.roles), frozenset(user.tenants), PERSON, method, session_id)
+    for account in settings.service_accounts:
+        if account.name == username:
+            return Actor(account.name, frozenset(account.roles), frozenset(account.tenants), SERVICE, method,
+                         session_id, all_tenants=not account.tenants)
+    raise NotFound(f"user {username!r}: not in config.yaml users or service_accounts")
+
+
+def scheduler(settings: Settings) -> Actor:
+    """The unattended jobs' own actor (``cspbill serve``, ``cspbill jobs run``): sync, build drafts, resend."""
+    del settings  # the scheduler's rights are fixed, not configurable
+    return Actor(SCHEDULER, frozenset({"sync", "build", "export"}), frozenset(), SCHEDULED, "scheduler",
+                 all_tenants=True)
 
 
 def require(who: Actor, role: str, tenant_code: str | None = None) -> None:
@@ -56,6 +95,12 @@ def require(who: Actor, role: str, tenant_code: str | None = None) -> None:
         raise NotAllowed(f"user {who.username!r} lacks role {role!r}")
     if tenant_code is not None and not who.can_see(tenant_code):
         raise NotFound(f"tenant {tenant_code!r}: not found for user {who.username!r}")
+
+
+def require_person(who: Actor, action: str) -> None:
+    """Approvals and price changes need a person: never a service account or the scheduler."""
+    if who.principal != PERSON:
+        raise NotAllowed(f"{action} needs a signed-in person; {who.principal} {who.username!r} may not")
 
 
 def readable_tenants(session: Session, settings: Settings, who: Actor, role: str,

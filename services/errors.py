@@ -21,3 +21,7 @@ class NotAllowed(UserFacingError):
 
 class NotAvailableYet(UserFacingError):
     """A command whose feature has not landed yet: says so instead of faking a result."""
+
+
+class NotSignedIn(UserFacingError):
+    """No valid credentials: not signed in, a wrong password, an expired or revoked session or token, a locked name."""

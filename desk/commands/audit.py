@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import day_option, state
+from desk.context import AS_USER_HELP, day_option, state
 from services.operations import list_events
 
 
@@ -20,11 +20,12 @@ def register(app: typer.Typer) -> None:
         since: str = typer.Option(None, "--since", help="Only events on or after this day (YYYY-MM-DD, UTC)."),
         action: str = typer.Option(None, "--action", help="Only this action, e.g. batch.approve."),
         limit: int = typer.Option(200, "--limit", min=1, max=10000),
-        as_user: str = typer.Option("system", "--as", help="The person asking (a username from config.yaml)."),
+        as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     ) -> None:
         """List audit events (who, when, what, totals before and after)."""
-        events = list_events(state(ctx).settings(), as_user, tenant, day_option("--since", since), action, limit)
+        cli = state(ctx)
+        events = list_events(cli.settings(), cli.actor(as_user), tenant, day_option("--since", since), action, limit)
         if as_json:
             typer.echo(json.dumps(events, indent=2, ensure_ascii=False, default=str))
             return

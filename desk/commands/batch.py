@@ -1,8 +1,8 @@
 """`cspbill batch`: month-end invoice batches: build, show, explain, approve, reject, list.
 
 Every subcommand calls one use case of ``services.batches`` and prints its result (``--json`` for machines).
-``--as USER`` names the person acting (roles and tenants come from config.yaml); without it the unattended
-``system`` user acts, which may build but never approve.
+Commands act as the person signed in with `cspbill login` (``--as USER`` picks another signed-in person);
+roles and legal entities come from config.yaml, and the services check them.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import state
+from desk.context import AS_USER_HELP, state
 from services.batches import approve_batch, batch_summary, build_batch, explain_line, list_batches, reject_batch
 
-AS_USER = typer.Option("system", "--as", help="The person acting (a username from config.yaml).")
+AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 TENANT = typer.Option(..., "--tenant", help="Legal entity code, e.g. nl-bv.")
 MONTH = typer.Option(..., "--month", help="Billing month YYYY-MM.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
                       as_json: bool = JSON) -> None:
         """Build (or rebuild) the draft batch of a legal entity and month; safe to run again."""
         cli = state(ctx)
-        report = build_batch(cli.settings(), tenant, month, as_user, cli.clock())
+        report = build_batch(cli.settings(), tenant, month, cli.actor(as_user), cli.clock())
         if as_json:
             _dump(report.__dict__)
             return
@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
     def show_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH, as_user: str = AS_USER,
                      as_json: bool = JSON) -> None:
         """Totals, per customer, changes against last month, open discrepancies."""
-        summary = batch_summary(state(ctx).settings(), tenant, month, as_user)
+        summary = batch_summary(state(ctx).settings(), tenant, month, state(ctx).actor(as_user))
         if as_json:
             _dump(summary)
         else:
@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
                         line: str = typer.Argument(..., metavar="LINE_KEY_OR_ID", help="A line key or line id."),
                         as_user: str = AS_USER, as_json: bool = JSON) -> None:
         """Why a line is what it is: inputs, formula, unrounded amount, rounding."""
-        data = explain_line(state(ctx).settings(), line, as_user)
+        data = explain_line(state(ctx).settings(), line, state(ctx).actor(as_user))
         if as_json:
             _dump(data)
             return
@@ -159,7 +159,8 @@ def register(app: typer.Typer) -> None:
                         as_json: bool = JSON) -> None:
         """Approve a draft batch (four-eyes) and number its invoices."""
         cli = state(ctx)
-        report = approve_batch(cli.settings(), tenant, month, as_user, cli.clock())
+        who = cli.actor(as_user)
+        report = approve_batch(cli.settings(), tenant, month, who, cli.clock())
         if as_json:
             _dump(report.__dict__)
             return
@@ -167,7 +168,7 @@ def register(app: typer.Typer) -> None:
         if report.first_credit_note:
             numbered += f", credit notes {report.first_credit_note}..{report.last_credit_note}"
         credit = f" ({report.credit_notes} credit notes)" if report.credit_notes else ""
-        typer.echo(f"batch {tenant} {month} approved by {as_user}: {report.invoices} invoices{credit} {numbered}, "
+        typer.echo(f"batch {tenant} {month} approved by {who.username}: {report.invoices} invoices{credit} {numbered}, "
                    f"issued {report.issue_date}")
 
     @batch_app.command("reject")
@@ -176,15 +177,16 @@ def register(app: typer.Typer) -> None:
                        as_user: str = AS_USER) -> None:
         """Send a draft batch back with a reason; it stays a draft."""
         cli = state(ctx)
-        report = reject_batch(cli.settings(), tenant, month, as_user, reason, cli.clock())
-        typer.echo(f"batch {tenant} {month} rejected by {as_user}: {report.reason}")
+        who = cli.actor(as_user)
+        report = reject_batch(cli.settings(), tenant, month, who, reason, cli.clock())
+        typer.echo(f"batch {tenant} {month} rejected by {who.username}: {report.reason}")
 
     @batch_app.command("list")
     def list_command(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", help="Only this entity."),
                      page: int = typer.Option(1, "--page", min=1), as_user: str = AS_USER,
                      as_json: bool = JSON) -> None:
         """Batches, newest month first."""
-        result = list_batches(state(ctx).settings(), as_user, tenant, page=page)
+        result = list_batches(state(ctx).settings(), state(ctx).actor(as_user), tenant, page=page)
         if as_json:
             _dump({"items": result.items, "total": result.total, "page": result.page, "pages": result.pages})
             return

@@ -6,8 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import state
-from services.access import SYSTEM, actor
+from desk.context import AS_USER_HELP, state
 from services.desk import list_customers, set_reference
 
 
@@ -20,14 +19,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         tenant: str = typer.Option(None, help="Only this legal entity."),
         missing: bool = typer.Option(False, "--missing", help="Only customers without an ERP reference."),
-        as_user: str = typer.Option(SYSTEM, "--as", help="Act as this configured user."),
+        as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
     ) -> None:
         """List customers with their ERP reference."""
-        settings = state(ctx).settings()
+        cli = state(ctx)
+        settings = cli.settings()
         table = Table(title="Customers")
         for column in ("id", "entity", "name", "ERP reference"):
             table.add_column(column)
-        for row in list_customers(settings, actor(settings, as_user), tenant, missing):
+        for row in list_customers(settings, cli.actor(as_user), tenant, missing):
             table.add_row(str(row.id), row.tenant, row.name, row.reference or "-")
         Console().print(table)
 
@@ -36,10 +36,10 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         customer_id: int = typer.Argument(..., help="Ledger customer id."),
         reference: str = typer.Argument(..., help="The ERP customer number."),
-        as_user: str = typer.Option(SYSTEM, "--as", help="Act as this configured user."),
+        as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
     ) -> None:
         """Set a customer's ERP customer number (resolves its unmapped-customer finding)."""
         cli = state(ctx)
         settings = cli.settings()
-        view = set_reference(settings, actor(settings, as_user), customer_id, reference, cli.clock())
+        view = set_reference(settings, cli.actor(as_user), customer_id, reference, cli.clock())
         Console().print(f"customer {view.id} ({view.name}, {view.tenant}): ERP reference {view.reference}")

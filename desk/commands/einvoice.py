@@ -7,8 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from desk.context import state
-from services.access import SYSTEM, actor
+from desk.context import AS_USER_HELP, state
 from services.export import write_einvoices
 
 
@@ -20,11 +19,12 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("ubl", "--format", "-f", help="ubl (Peppol BIS 3.0 XML) or zugferd (Factur-X PDF)."),
         out: Path = typer.Option(..., "--out", "-o", help="Directory to write the files into (created if needed)."),
         tenant: str = typer.Option(None, "--tenant", "-t", help="Legal entity code when --batch is a month."),
-        username: str = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply)."),
+        username: str = typer.Option(None, "--as", help=AS_USER_HELP),
     ) -> None:
         """Write one e-invoice file per approved invoice of a batch."""
-        settings = state(ctx).settings()
-        files = write_einvoices(settings, actor(settings, username), batch, fmt, out, tenant)
+        cli = state(ctx)
+        settings = cli.settings()
+        files = write_einvoices(settings, cli.actor(username), batch, fmt, out, tenant)
         console = Console()
         for file in files:
             console.print(f"{file.invoice_number}: {file.path}", highlight=False)

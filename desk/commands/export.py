@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from desk.context import state
-from services.access import SYSTEM, actor
+from desk.context import AS_USER_HELP, state
 from services.export import ExportOutcome, export_invoices
 
 STYLES = {"created": "green", "updated": "green", "adopted": "green", "posted": "green", "skipped": "dim",
@@ -27,11 +26,12 @@ def register(app: typer.Typer) -> None:
                                                               "the ERP; change nothing anywhere."),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="Also retry exports that failed for good "
                                                                         "(rejected, totals differ)."),
-        username: str = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply)."),
+        username: str = typer.Option(None, "--as", help=AS_USER_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
     ) -> None:
         """Send approved invoices to the ERP (look-up before create, retries through the outbox)."""
-        settings = state(ctx).settings()
+        cli = state(ctx)
+        settings = cli.settings()
         console = Console(stderr=as_json)
 
         def show(outcome: ExportOutcome) -> None:
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"{outcome.tenant} {escape(outcome.invoice_number)} ({outcome.external_ref}): "
                           f"[{style}]{outcome.action}[/]{erp}{detail}", highlight=False)
 
-        summaries = export_invoices(settings, actor(settings, username), tenant, dry_run=dry_run,
+        summaries = export_invoices(settings, cli.actor(username), tenant, dry_run=dry_run,
                                     retry_failed=retry_failed, progress=show)
         if as_json:
             typer.echo(json.dumps([{"tenant": s.tenant, "target": s.target, "dry_run": s.dry_run,

@@ -13,11 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import state
-from services.access import SYSTEM, actor
+from desk.context import AS_USER_HELP, state
 from services.sync import list_fx, sync_fx
 
-AS_USER = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles apply).")
+AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 DAY_FORMATS = ["%Y-%m-%d"]
 
 
@@ -39,7 +38,7 @@ def register(app: typer.Typer) -> None:
         """Read the exchange rates into the ledger; rates already recorded are never stored twice."""
         cli = state(ctx)
         settings = cli.settings()
-        run = sync_fx(settings, cli.clock(), history=history, who=actor(settings, as_user))
+        run = sync_fx(settings, cli.clock(), history=history, who=cli.actor(as_user))
         if as_json:
             typer.echo(json.dumps({"source": run.source, "run_id": run.run_id, "status": run.status,
                                    "counts": run.counts, "errors": list(run.errors), "error": run.error}, indent=2))
@@ -65,7 +64,7 @@ def register(app: typer.Typer) -> None:
         """Recorded exchange rates, newest day first."""
         cli = state(ctx)
         settings = cli.settings()
-        rates = list_fx(settings, actor(settings, as_user), currency, _day(first), _day(last))
+        rates = list_fx(settings, cli.actor(as_user), currency, _day(first), _day(last))
         if as_json:
             typer.echo(json.dumps([{"base": r.base, "quote": r.quote, "date": r.rate_date.isoformat(),
                                     "rate": str(r.rate), "source": r.source} for r in rates], indent=2))

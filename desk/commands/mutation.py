@@ -10,11 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import day_option, fail, state
-from services.access import SYSTEM, actor
+from desk.context import AS_USER_HELP, day_option, fail, state
 from services.desk import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
 
-AS_USER = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply).")
+AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 
 
 def _decimal(value: str | None, name: str) -> Decimal | None:
@@ -74,7 +73,7 @@ def register(app: typer.Typer) -> None:
             ticket_ref=ticket, new_quantity=_decimal(quantity, "--quantity"), delta=_decimal(delta, "--delta"),
             cancel=cancel, target_product=upgrade_to, reason=reason, customer_id=customer, schedule_if_late=schedule,
         )
-        saved = add_mutation(settings, actor(settings, username), request, clock)
+        saved = add_mutation(settings, cli.actor(username), request, clock)
         if as_json:
             typer.echo(json.dumps(_as_json(saved), indent=2))
             return
@@ -94,8 +93,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List mutations of the legal entities you may see."""
-        settings = state(ctx).settings()
-        items = list_mutations(settings, actor(settings, username), tenant, subscription, status, month)
+        cli = state(ctx)
+        settings = cli.settings()
+        items = list_mutations(settings, cli.actor(username), tenant, subscription, status, month)
         if as_json:
             typer.echo(json.dumps([_as_json(m) for m in items], indent=2))
         else:
@@ -107,5 +107,5 @@ def register(app: typer.Typer) -> None:
         """Withdraw an open or scheduled mutation."""
         cli = state(ctx)
         settings = cli.settings()
-        done = cancel_mutation(settings, actor(settings, username), mutation_id, cli.clock())
+        done = cancel_mutation(settings, cli.actor(username), mutation_id, cli.clock())
         Console().print(f"mutation {done.id}: {done.status}", highlight=False, soft_wrap=True)

@@ -16,10 +16,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import day_option, state
+from desk.context import AS_USER_HELP, day_option, state
 from services.prices import book_view, edition_view, import_file, reprice
 
-AS_USER = typer.Option("system", "--as", help="The person acting (a username from config.yaml).")
+AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Import a price file as a new edition (all rows or none; the same file twice is imported once)."""
-        report = import_file(state(ctx).settings(), file, as_user, kind)
+        report = import_file(state(ctx).settings(), file, state(ctx).actor(as_user), kind)
         if as_json:
             _dump(report.__dict__)
             return
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """The rules in force in the latest edition, and the editions of the price book."""
-        view = book_view(state(ctx).settings(), as_user, tenant, day_option("--on", on))
+        view = book_view(state(ctx).settings(), state(ctx).actor(as_user), tenant, day_option("--on", on))
         if as_json:
             _dump(view)
             return
@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """One edition: where it came from and its rows."""
-        view = edition_view(state(ctx).settings(), edition, as_user, limit)
+        view = edition_view(state(ctx).settings(), edition, state(ctx).actor(as_user), limit)
         if as_json:
             _dump(view)
             return
@@ -134,6 +134,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reprice what was invoiced from a day on with today's price book (finance or admin; audited)."""
         day = day_option("--from", start) or dt.date.min  # --from is required, so always given
-        report = reprice(state(ctx).settings(), tenant, day, reason, as_user, state(ctx).clock())
+        report = reprice(state(ctx).settings(), tenant, day, reason, state(ctx).actor(as_user), state(ctx).clock())
         typer.echo(f"reprice recorded as edition {report.edition}: the next build of an open month corrects "
                    f"{tenant or 'every legal entity'}'s invoiced periods from {day.isoformat()}")

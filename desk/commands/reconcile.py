@@ -12,8 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from desk.context import state
-from services.access import SYSTEM, actor
+from desk.context import AS_USER_HELP, state
 from services.desk import ReconcileReport, reconcile, resolve_discrepancy
 
 
@@ -66,13 +65,13 @@ def register(app: typer.Typer) -> None:
         tenant: str = typer.Option(None, "--tenant", help="Only this legal entity."),
         resolve: int = typer.Option(None, "--resolve", help="Resolve this discrepancy id (with --note) instead."),
         note: str = typer.Option(None, "--note", help="What was done about the discrepancy."),
-        username: str = typer.Option(SYSTEM, "--as", help="Act as this configured user (roles and tenants apply)."),
+        username: str = typer.Option(None, "--as", help=AS_USER_HELP),
         json_output: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     ) -> None:
         """Compare vendor snapshots, desk mutations and billed lines per subscription and day; store discrepancies."""
         cli = state(ctx)
         settings = cli.settings()
-        who = actor(settings, username)
+        who = cli.actor(username)
         if resolve is not None:
             done = resolve_discrepancy(settings, who, resolve, note or "", cli.clock())
             Console().print(f"discrepancy {done.id}: {done.status} by {done.resolved_by}", highlight=False,

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from desk.context import state
+from desk.context import AS_USER_HELP, state
 from services.sync import SyncReport, sync
 
 SHOWN = (("subscriptions_seen", "subs"), ("snapshots_stored", "snaps"), ("customers_created", "new cust"),
@@ -28,9 +28,11 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Option(None, "--source", help="Only this source (its name in config.yaml)."),
         tenant: str = typer.Option(None, "--tenant", help="Only the sources of this legal entity."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
+        as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
     ) -> None:
         """Read every configured source (licences, usage, costs) into the ledger."""
         cli = state(ctx)
+        who = cli.actor(as_user)
         console = Console(stderr=as_json)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                       transient=True) as bar:
@@ -41,7 +43,7 @@ def register(app: typer.Typer) -> None:
                     tasks[name] = bar.add_task(f"{name}: {phase}", total=1)
                 bar.update(tasks[name], description=f"{name}: {phase}", completed=phase in ("done", "failed"))
 
-            report = sync(cli.settings(), cli.clock(), source=source, tenant=tenant, progress=progress)
+            report = sync(cli.settings(), cli.clock(), source=source, tenant=tenant, who=who, progress=progress)
         if as_json:
             typer.echo(json.dumps({"as_of": report.as_of.isoformat(), "runs": [
                 {"source": r.source, "tenant": r.tenant, "run_id": r.run_id, "status": r.status, "counts": r.counts,

@@ -15,7 +15,7 @@ from config import Settings
 from desk.web import pages_desk, pages_finance, pages_prices
 from desk.web.auth import (
     LoginRequired,
-    authenticate,
+    client_address,
     csrf_guard,
     current_actor,
     log,
@@ -28,7 +28,8 @@ from services.access import Actor
 from services.batches import list_batches
 from services.clock import Clock, SystemClock
 from services.desk import list_discrepancies
-from services.errors import NotAllowed, NotAvailableYet, NotFound, UserFacingError
+from services.errors import NotAllowed, NotAvailableYet, NotFound, NotSignedIn, UserFacingError
+from services.identity import sign_in_password
 from services.operations import health, job_runs, scheduled_jobs
 from services.sync import last_sync_runs
 
@@ -82,13 +83,13 @@ def _routes(app: FastAPI) -> None:
     def login(
         request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")
     ) -> Response:
-        who = authenticate(request.app.state.settings, username.strip().lower(), password)
-        if who is None:
-            log.info("web: failed sign-in for %r", username)
+        try:
+            issued = sign_in_password(request.app.state.settings, username, password, "web", client_address(request))
+        except NotSignedIn as exc:
             return render(request, "login.html", status_code=401, next=_safe_next(next),
-                          error="Unknown user or wrong password.", username_value=username)
-        sign_in(request, who)
-        log.info("web: %s signed in", who.username)
+                          error=str(exc).removeprefix("sign-in refused: ").capitalize(), username_value=username)
+        sign_in(request, issued)
+        log.info("web: %s signed in", issued.actor.username)
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/logout")
@@ -100,7 +101,7 @@ def _routes(app: FastAPI) -> None:
     def home(request: Request, who: Actor = Depends(current_actor)) -> HTMLResponse:
         settings = request.app.state.settings
         open_issues = list_discrepancies(settings, who, status="open", limit=5)
-        recent = list_batches(settings, who.username, per_page=5) if who.has_role("finance") else None
+        recent = list_batches(settings, who, per_page=5) if who.has_role("finance") else None
         return render(request, "home.html", who=who, discrepancies=open_issues, batches=recent)
 
     @app.get("/operations", response_class=HTMLResponse)

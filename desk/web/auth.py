@@ -1,6 +1,8 @@
 """Who is asking: session sign-in, the trusted proxy header, CSRF tokens, and the actor every route checks.
 
-Why the CSRF token lives in the session: the session cookie is signed and HttpOnly, so a token copied into each form
+The cookie holds only a ledger session's token (and the CSRF token): the session itself lives in the ledger, so
+logging out and an administrator revoke it for good. Why the CSRF token lives in the session: the cookie is signed
+and HttpOnly, so a token copied into each form
 proves the POST came from a page we rendered for this session (SameSite=Lax alone does not cover every browser or
 top-level POSTs from other sites in all cases).
 """
@@ -15,13 +17,15 @@ import secrets
 from fastapi import HTTPException, Request
 
 from config import Settings
-from services.access import Actor, actor
-from services.errors import NotFound
-from services.passwords import verify_password
+from services.access import Actor
+from services.errors import NotSignedIn
+from services.identity import Issued, authenticate, sign_in_external
+from services.identity import sign_out as revoke
 
 log = logging.getLogger("cspbill.web")
 
-SESSION_USER = "user"
+SESSION_TOKEN = "token"
+SESSION_PROXY_USER = "proxy_user"
 SESSION_CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -65,42 +69,53 @@ async def csrf_guard(request: Request) -> None:
         raise HTTPException(status_code=403, detail="The form has expired or did not come from this site (CSRF).")
 
 
-def authenticate(settings: Settings, username: str, password: str) -> Actor | None:
-    """The configured user when the password matches its scrypt hash; ``None`` otherwise (no hint which was wrong)."""
-    for user in settings.users:
-        if user.username == username and verify_password(password, user.password_hash):
-            return actor(settings, username)
-    return None
-
-
-def sign_in(request: Request, who: Actor) -> None:
-    """Start a fresh session (new CSRF token) so a token seen before sign-in is worth nothing afterwards."""
+def sign_in(request: Request, issued: Issued) -> None:
+    """Start a fresh cookie session (new CSRF token) holding only the ledger session's token: a token seen before
+    sign-in is worth nothing afterwards, and logging out or an administrator revokes it on the server."""
     request.session.clear()
-    request.session[SESSION_USER] = who.username
+    request.session[SESSION_TOKEN] = issued.token
     csrf_token(request)
 
 
 def sign_out(request: Request) -> None:
+    token = request.session.get(SESSION_TOKEN)
+    if token:
+        revoke(request.app.state.settings, token)
     request.session.clear()
 
 
-def current_username(request: Request, settings: Settings) -> str | None:
-    header = settings.web.trusted_proxy_header
-    if header:
-        value = request.headers.get(header)
-        if value:
-            return value.strip().lower()
-    return request.session.get(SESSION_USER)
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _proxy_session(request: Request, settings: Settings, header: str) -> None:
+    """Behind a signing-in proxy: open a ledger session for the name the proxy vouches for, once per cookie."""
+    name = (request.headers.get(header) or "").strip().lower()
+    if not name:
+        return
+    token = request.session.get(SESSION_TOKEN)
+    if token and request.session.get(SESSION_PROXY_USER) == name:
+        return
+    try:
+        issued = sign_in_external(settings, name, "proxy", "web", client_address(request))
+    except NotSignedIn:
+        raise LoginRequired() from None
+    sign_in(request, issued)
+    request.session[SESSION_PROXY_USER] = name
 
 
 def current_actor(request: Request) -> Actor:
-    """The signed-in person as an ``Actor`` (FastAPI dependency); unknown or removed users must sign in again."""
+    """The signed-in person as an ``Actor`` (FastAPI dependency): the cookie's token must still be a live session in
+    the ledger; a revoked, expired or replayed-after-logout cookie means signing in again."""
     settings: Settings = request.app.state.settings
-    username = current_username(request, settings)
-    if not username:
+    header = settings.web.trusted_proxy_header
+    if header:
+        _proxy_session(request, settings, header)
+    token = request.session.get(SESSION_TOKEN)
+    if not token:
         raise LoginRequired()
     try:
-        return actor(settings, username)
-    except NotFound:
-        request.session.pop(SESSION_USER, None)
+        return authenticate(settings, token, "web")
+    except NotSignedIn:
+        request.session.clear()
         raise LoginRequired() from None

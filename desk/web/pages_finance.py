@@ -43,7 +43,7 @@ def batches(
     request: Request, tenant: str = "", month: str = "", page: int = 1, who: Actor = Depends(current_actor)
 ) -> HTMLResponse:
     settings = request.app.state.settings
-    found = list_batches(settings, who.username, tenant or None, month or None, page, PER_PAGE)
+    found = list_batches(settings, who, tenant or None, month or None, page, PER_PAGE)
     return render(request, "batches.html", who=who, page=found, tenant=tenant, month=month,
                   visible=who.visible_tenants(settings))
 
@@ -51,7 +51,7 @@ def batches(
 def _chart(settings: Settings, who: Actor, tenant: str, month: str) -> list[Chart]:
     """One bar chart per currency: this month and the months before it (the batch service's monthly totals)."""
     per_currency: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-    for total in monthly_totals(settings, tenant, who.username):
+    for total in monthly_totals(settings, tenant, who):
         if total["month"] <= month:
             per_currency[total["currency"]].append((total["month"], Decimal(total["net"])))
     return [month_chart(currency, totals[-CHART_MONTHS:], month) for currency, totals in sorted(per_currency.items())]
@@ -65,8 +65,8 @@ def _largest_first(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def batch(request: Request, batch_id: int, page: int = 1, who: Actor = Depends(current_actor)) -> HTMLResponse:
     settings = request.app.state.settings
     tenant, month = batch_tenant(settings, who, batch_id)
-    summary = batch_summary(settings, tenant, month, who.username)
-    invoices = batch_invoices(settings, batch_id, who.username, page, PER_PAGE)
+    summary = batch_summary(settings, tenant, month, who)
+    invoices = batch_invoices(settings, batch_id, who, page, PER_PAGE)
     exports = export_states(settings, who, [item["id"] for item in invoices.items])
     customers = _largest_first(summary["diff"]["customers"])
     subscriptions = _largest_first(summary["diff"]["subscriptions"])
@@ -89,7 +89,7 @@ def approve(request: Request, batch_id: int, who: Actor = Depends(current_actor)
     """Approve through the approval service, which enforces four-eyes and assigns the invoice numbers."""
     tenant, month = _batch_tenant(request, who, batch_id)
     try:
-        report = approve_batch(request.app.state.settings, tenant, month, who.username,
+        report = approve_batch(request.app.state.settings, tenant, month, who,
                                                       clock=request.app.state.clock)
         numbers = f", invoices {report.first_number} to {report.last_number}" if report.first_number else ""
         flash(request, f"Batch {tenant} {month} approved{numbers}.", "success")
@@ -105,7 +105,7 @@ def reject(
     """Return the batch to draft with the reason recorded (the service requires a reason)."""
     tenant, month = _batch_tenant(request, who, batch_id)
     try:
-        reject_batch(request.app.state.settings, tenant, month, who.username, reason,
+        reject_batch(request.app.state.settings, tenant, month, who, reason,
                                             clock=request.app.state.clock)
         flash(request, f"Batch {tenant} {month} rejected: {reason.strip()}", "success")
     except (ValidationFailed, NotAllowed) as exc:
@@ -116,14 +116,14 @@ def reject(
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
 def invoice(request: Request, invoice_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
     settings = request.app.state.settings
-    return render(request, "invoice.html", who=who, i=invoice_detail(settings, invoice_id, who.username),
+    return render(request, "invoice.html", who=who, i=invoice_detail(settings, invoice_id, who),
                   place=invoice_place(settings, who, invoice_id))
 
 
 @router.get("/lines/{line_id}", response_class=HTMLResponse)
 def line(request: Request, line_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
     return render(request, "line.html", who=who,
-                  line=explain_line(request.app.state.settings, str(line_id), who.username))
+                  line=explain_line(request.app.state.settings, str(line_id), who))
 
 
 @router.post("/exports/{export_id}/retry")

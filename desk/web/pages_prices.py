@@ -32,7 +32,7 @@ def prices(request: Request, tenant: str = "", on: str = "", who: Actor = Depend
             day = dt.date.fromisoformat(on)
         except ValueError:
             flash(request, f"Date {on!r}: not a date like 2026-11-01.", "error")
-    view = book_view(settings, who.username, tenant or None, day)
+    view = book_view(settings, who, tenant or None, day)
     return render(request, "prices.html", who=who, view=view, tenant=tenant, on=on,
                   visible=who.visible_tenants(settings))
 
@@ -41,7 +41,7 @@ def prices(request: Request, tenant: str = "", on: str = "", who: Actor = Depend
 def edition(request: Request, edition: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
     require(who, "finance")
     return render(request, "price_edition.html", who=who,
-                  e=edition_view(request.app.state.settings, edition, who.username))
+                  e=edition_view(request.app.state.settings, edition, who))
 
 
 @router.post("/prices/import")
@@ -55,7 +55,7 @@ async def import_prices(request: Request, file: UploadFile = File(...), kind: st
                        f"`cspbill prices import`.", "error")
         return RedirectResponse("/prices", status_code=303)
     try:
-        report = import_content(request.app.state.settings, file.filename or "upload.csv", content, who.username,
+        report = import_content(request.app.state.settings, file.filename or "upload.csv", content, who,
                                 kind or None)
         verb = "imported as" if report.created else "was already imported as"
         flash(request, f"{report.source}: {report.rows} {report.kind} row(s) {verb} edition {report.edition}.",
@@ -76,7 +76,7 @@ def reprice_past(request: Request, start: str = Form(""), reason: str = Form("")
         flash(request, f"Reprice from {start!r}: not a date like 2026-11-01.", "error")
         return RedirectResponse("/prices", status_code=303)
     try:
-        report = reprice(request.app.state.settings, tenant or None, day, reason, who.username,
+        report = reprice(request.app.state.settings, tenant or None, day, reason, who,
                          request.app.state.clock)
         flash(request, f"Reprice recorded as edition {report.edition}: the next build corrects invoiced periods "
                        f"of {tenant or 'every legal entity'} from {day.isoformat()}.", "success")

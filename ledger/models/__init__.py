@@ -10,13 +10,15 @@ Design notes:
 One module per area, all on the one metadata of :mod:`ledger.models.base`: :mod:`~ledger.models.tenants` (tenants,
 users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snapshots, usage, cost lines),
 :mod:`~ledger.models.reconciliation` (mutations, discrepancies), :mod:`~ledger.models.prices` (price book editions,
-rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number counters) and
-:mod:`~ledger.models.operations` (exports, audit events, job runs, leases). Importing this package registers every
+rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number counters),
+:mod:`~ledger.models.operations` (exports, audit events, job runs, leases) and
+:mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
 """
 
 from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
+from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.operations import AuditEvent, Export, JobRun, Lease
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation
@@ -25,6 +27,7 @@ from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Te
 
 __all__ = [
     "AuditEvent",
+    "AuthSession",
     "Base",
     "Batch",
     "CostLine",
@@ -42,6 +45,7 @@ __all__ = [
     "Mutation",
     "PriceImport",
     "PriceRule",
+    "SignInAttempt",
     "Snapshot",
     "Subscription",
     "SyncRun",

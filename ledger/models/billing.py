@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models.base import Base, Id, utcnow
@@ -37,6 +37,11 @@ class Batch(Base):
     totals: Mapped[dict[str, Any]] = mapped_column(default=dict)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     price_edition: Mapped[int | None] = mapped_column(Integer)  # last price_imports.id it was priced with
+    # 0009_sessions: everyone who built or changed the draft (four-eyes), and how the builder and the approver
+    # authenticated ({"username", "method", "session"})
+    makers: Mapped[list[Any]] = mapped_column(default=list)
+    built_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    approved_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Invoice(Base):

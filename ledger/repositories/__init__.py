@@ -14,6 +14,7 @@ from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
 from ledger.repositories.prices import PriceRepository
+from ledger.repositories.sessions import SessionRepository, SignInAttemptRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
 from ledger.repositories.sync_runs import SyncRunRepository
@@ -33,6 +34,8 @@ REPOSITORIES = {
     "leases": LeaseRepository,
     "mutations": MutationRepository,
     "prices": PriceRepository,
+    "sessions": SessionRepository,
+    "sign_in_attempts": SignInAttemptRepository,
     "snapshots": SnapshotRepository,
     "subscriptions": SubscriptionRepository,
     "sync_runs": SyncRunRepository,

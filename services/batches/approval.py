@@ -1,9 +1,11 @@
 """`cspbill batch approve` and `cspbill batch reject`: four-eyes approval of a draft batch.
 
-Approve needs the ``approver`` role for the tenant and a different person than the one who built or last changed
-the batch; it locks the batch (status approved, invoices immutable), decides which invoices are credit notes
-(negative total: type 381, referring to the invoice they correct) and numbers them gaplessly, all in one unit of
-work. Reject keeps the batch a draft and records who rejected it and why, so the builder can fix and rebuild it.
+Approve needs a signed-in person with the ``approver`` role for the tenant, whose session still stands at the moment
+of approval, and who is none of the batch's makers (everyone who built or changed the draft); months are approved in
+order, so invoice numbers follow the months. It locks the batch (status approved, invoices immutable), decides which
+invoices are credit notes (negative total: type 381, referring to the invoice they correct) and numbers them
+gaplessly, all in one unit of work; both identities and how each signed in are recorded on the batch and in the
+audit event. Reject keeps the batch a draft and records who rejected it and why, so the builder can fix and rebuild.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from zoneinfo import ZoneInfo
 from config import Settings
 from ledger.models import Batch
 from ledger.models import Tenant as TenantRow
-from services.access import SYSTEM, Actor, actor, require
+from services.access import Actor, require, require_person
 from services.batches.build import tenant_config
 from services.batches.credit_notes import CREDIT_NOTE, decide_types
 from services.batches.months import parse_month
 from services.batches.numbering import Numbered, number_documents
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
+from services.identity import confirm
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -53,15 +56,14 @@ class RejectionReport:
     reason: str
 
 
-def _approver(settings: Settings, actor_name: str, tenant_code: str) -> Actor:
-    who = actor(settings, actor_name)
-    if who.username == SYSTEM:
-        raise NotAllowed("batch approval needs a person: give --as USER (the unattended system cannot approve)")
+def _approver(who: Actor, tenant_code: str, action: str) -> Actor:
+    require_person(who, action)
     require(who, "approver", tenant_code)
     return who
 
 
-def _draft(uow: UnitOfWork, tenant_code: str, month: str) -> tuple[TenantRow, Batch]:
+def _draft(uow: UnitOfWork, who: Actor, tenant_code: str, month: str) -> tuple[TenantRow, Batch]:
+    confirm(uow, who)
     tenant = uow.tenants.by_code(tenant_code)
     if tenant is None:
         raise NotFound(f"tenant {tenant_code!r}: not in the ledger (run `cspbill init`)")
@@ -73,20 +75,24 @@ def _draft(uow: UnitOfWork, tenant_code: str, month: str) -> tuple[TenantRow, Ba
     return tenant, batch
 
 
-def approve_batch(settings: Settings, tenant_code: str, month: str, actor_name: str,
+def approve_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
                   clock: Clock | None = None) -> ApprovalReport:
-    """Approve the draft batch: four-eyes check, gapless numbers, invoices locked, audit event."""
-    who = _approver(settings, actor_name, tenant_code)
+    """Approve the draft batch: four-eyes check, month order, gapless numbers, invoices locked, audit event."""
+    _approver(who, tenant_code, "batch approval")
     config = tenant_config(settings, tenant_code)
     parse_month(month)
     now = (clock or SystemClock()).now()
     issue_date = now.astimezone(ZoneInfo(config.timezone)).date()
     with UnitOfWork(engine_for(settings), write=True) as uow:
-        tenant, batch = _draft(uow, tenant_code, month)
-        makers = {batch.built_by, batch.changed_by} - {None}
+        tenant, batch = _draft(uow, who, tenant_code, month)
+        makers = {batch.built_by, batch.changed_by, *(batch.makers or [])} - {None}
         if who.username in makers:
-            raise NotAllowed(f"batch {tenant_code} {month} approved_by: {who.username!r} built or last changed it; "
+            raise NotAllowed(f"batch {tenant_code} {month} approved_by: {who.username!r} built or changed it; "
                              f"a second person must approve (four-eyes)")
+        earlier = sorted(m for m, status in uow.batches.statuses(tenant.id).items() if m < month and status == "draft")
+        if earlier:
+            raise NotAllowed(f"batch {tenant_code} {month}: the earlier batch {earlier[0]} is still a draft; approve "
+                             f"or remove it first (invoice numbers follow month order)")
         if (batch.totals or {}).get("problem_count"):
             log.warning("approving batch tenant=%s month=%s with %s problems", tenant_code, month,
                         batch.totals["problem_count"])
@@ -99,14 +105,16 @@ def approve_batch(settings: Settings, tenant_code: str, month: str, actor_name: 
         uow.invoices.issue([{"id": row.id, "number": numbered.numbers[row.id]} for row in ordered], issue_date,
                            "approved")
         batch.status = "approved"
-        batch.approved_by, batch.approved_at = who.username, now
+        batch.approved_by, batch.approved_at, batch.approved_auth = who.username, now, who.authentication()
         first, last = numbered.invoices or (None, None)
         credit_first, credit_last = numbered.credit_notes or (None, None)
         uow.audit.record(who.username, "batch.approve", "batch", batch.id, tenant.id,
                          before={"status": "draft", "totals": batch.totals},
                          after={"status": "approved", "totals": batch.totals, "first_number": first,
                                 "last_number": last, "invoices": len(ordered), "credit_notes": credit_notes,
-                                "first_credit_note": credit_first, "last_credit_note": credit_last},
+                                "first_credit_note": credit_first, "last_credit_note": credit_last,
+                                "built": batch.built_auth or {"username": batch.built_by},
+                                "makers": sorted(makers), "approved": batch.approved_auth},
                          detail=f"{tenant_code} {month}: " + _numbered_text(len(ordered), credit_notes, numbered))
         log.info("batch approved tenant=%s month=%s batch=%s invoices=%s credit_notes=%s numbers=%s..%s",
                  tenant_code, month, batch.id, len(ordered), credit_notes, first, last)
@@ -124,17 +132,17 @@ def _numbered_text(count: int, credit_notes: int, numbered: Numbered) -> str:
     return text + (f" ({credit_notes} credit notes)" if credit_notes else "")
 
 
-def reject_batch(settings: Settings, tenant_code: str, month: str, actor_name: str, reason: str,
+def reject_batch(settings: Settings, tenant_code: str, month: str, who: Actor, reason: str,
                  clock: Clock | None = None) -> RejectionReport:
     """Send the draft back to its builder with a reason; it stays a draft and keeps no number."""
-    who = _approver(settings, actor_name, tenant_code)
+    _approver(who, tenant_code, "batch rejection")
     tenant_config(settings, tenant_code)
     parse_month(month)
     if not reason or not reason.strip():
         raise ValidationFailed(f"batch {tenant_code} {month} rejection_reason: give --reason TEXT")
     now = (clock or SystemClock()).now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
-        tenant, batch = _draft(uow, tenant_code, month)
+        tenant, batch = _draft(uow, who, tenant_code, month)
         batch.rejected_by, batch.rejected_at, batch.rejection_reason = who.username, now, reason.strip()
         uow.audit.record(who.username, "batch.reject", "batch", batch.id, tenant.id,
                          before={"status": "draft", "totals": batch.totals},

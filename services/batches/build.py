@@ -28,7 +28,7 @@ from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
-from services.access import actor, require
+from services.access import Actor, require
 from services.batches.diff import REPRICE, diff_lines
 from services.batches.editions import Editions, Reprice
 from services.batches.fx import fx_table, in_currency, missing_rate
@@ -41,6 +41,7 @@ from services.batches.timeline import Pricing, Unbillable, build_timeline
 from services.batches.usage import usage_lines
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
+from services.identity import confirm
 from services.prices import price_book, sync_config
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -280,15 +281,17 @@ def _bulk_allocation() -> Iterator[None]:
             gc.enable()
 
 
-def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: str = "system",
+def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
                 clock: Clock | None = None) -> BuildReport:
-    """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent."""
-    who = actor(settings, actor_name)
-    require(who, "finance", tenant_code)
+    """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent.
+
+    Everyone who builds or changes a draft joins its ``makers``: none of them may approve it (four-eyes)."""
+    require(who, "build", tenant_code)
     tenant_config(settings, tenant_code)
     parse_month(month)
     now = (clock or SystemClock()).now()
     with _bulk_allocation(), UnitOfWork(engine_for(settings), write=True) as uow:
+        confirm(uow, who)
         tenant = uow.tenants.by_code(tenant_code)
         if tenant is None:
             raise NotFound(f"tenant {tenant_code!r}: not in the ledger (run `cspbill init`)")
@@ -306,6 +309,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: st
         created = batch is None
         if batch is None:
             batch = uow.batches.add(tenant.id, month, who.username, now)
+            batch.built_auth = who.authentication()
         before = None if created else dict(batch.totals or {})
         added, changed, removed = _store(uow, batch, tenant.id, invoices)
         totals = {"currencies": batch_totals(invoices), "invoices": len(invoices),
@@ -314,6 +318,8 @@ def build_batch(settings: Settings, tenant_code: str, month: str, actor_name: st
         if not created and (added or changed or removed):
             batch.changed_by, batch.changed_at = who.username, now
             batch.revision += 1
+        if created or added or changed or removed:
+            batch.makers = sorted({*(batch.makers or []), who.username})
         batch.totals = totals
         batch.price_edition = uow.prices.edition()
         uow.audit.record(who.username, "batch.build" if created else "batch.rebuild", "batch", batch.id, tenant.id,

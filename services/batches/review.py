@@ -17,19 +17,13 @@ from typing import Any
 from config import Settings
 from ledger.models import Batch, Invoice, InvoiceLine
 from rating.money import minor_units
-from services.access import Actor, actor, owned, readable_tenants, require
+from services.access import Actor, owned, readable_tenants, require
 from services.batches.credit_notes import CREDIT_NOTE, credit_note_facts, credit_notes_of_batch, is_credit_note
 from services.batches.months import parse_month
 from services.errors import NotFound
 from services.paging import NumberedPage, page_number
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-
-
-def _reader(settings: Settings, actor_name: str, tenant_code: str | None = None) -> Actor:
-    who = actor(settings, actor_name)
-    require(who, "finance", tenant_code)
-    return who
 
 
 def _batch_dict(batch: Batch, tenant_code: str) -> dict[str, Any]:
@@ -81,10 +75,10 @@ def _compare(current: dict[tuple[Any, str], Decimal], previous: dict[tuple[Any, 
     return changes
 
 
-def batch_summary(settings: Settings, tenant_code: str, month: str, actor_name: str = "system") -> dict[str, Any]:
+def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor) -> dict[str, Any]:
     """Everything finance reviews before approving: totals per currency and VAT rate, per customer, the diff
     against the previous month per customer and subscription, open discrepancies of the batch's subscriptions."""
-    _reader(settings, actor_name, tenant_code)
+    require(who, "finance", tenant_code)
     parse_month(month)
     with UnitOfWork(engine_for(settings)) as uow:
         tenant_id, batch = _tenant_batch(uow, tenant_code, month)
@@ -149,9 +143,9 @@ def _visible(who: Actor, uow: UnitOfWork, tenant_id: int, what: str) -> str:
     return code
 
 
-def explain_line(settings: Settings, key_or_id: str, actor_name: str = "system") -> dict[str, Any]:
+def explain_line(settings: Settings, key_or_id: str, who: Actor) -> dict[str, Any]:
     """A line with its lineage (inputs, formula, unrounded amount, rounding), its invoice and batch."""
-    who = _reader(settings, actor_name)
+    require(who, "finance")
     with UnitOfWork(engine_for(settings)) as uow:
         line = uow.invoices.line(key_or_id)
         if line is None:
@@ -164,10 +158,10 @@ def explain_line(settings: Settings, key_or_id: str, actor_name: str = "system")
                 "batch": {"id": batch.id, "month": batch.month, "status": batch.status}}
 
 
-def list_batches(settings: Settings, actor_name: str, tenant_code: str | None = None, month: str | None = None,
+def list_batches(settings: Settings, who: Actor, tenant_code: str | None = None, month: str | None = None,
                  page: int = 1, per_page: int = 50) -> NumberedPage:
     """Batches of the tenants the user may see (or of one tenant), newest month first."""
-    who = _reader(settings, actor_name, tenant_code)
+    require(who, "finance", tenant_code)
     page, per_page = page_number(page, per_page)
     with UnitOfWork(engine_for(settings)) as uow:
         tenants = {t.id: t.code for t in uow.tenants.all() if who.can_see(t.code)}
@@ -177,10 +171,10 @@ def list_batches(settings: Settings, actor_name: str, tenant_code: str | None = 
         return NumberedPage([_batch_dict(b, tenants[b.tenant_id]) for b in rows], total, page, per_page)
 
 
-def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int = 1,
+def batch_invoices(settings: Settings, batch_id: int, who: Actor, page: int = 1,
                    per_page: int = 50) -> NumberedPage:
     """A page of a batch's invoices (by invoice key) with customer names and totals."""
-    who = _reader(settings, actor_name)
+    require(who, "finance")
     page, per_page = page_number(page, per_page)
     with UnitOfWork(engine_for(settings)) as uow:
         batch = uow.batches.get(batch_id)
@@ -197,9 +191,9 @@ def batch_invoices(settings: Settings, batch_id: int, actor_name: str, page: int
         return NumberedPage(items, total, page, per_page)
 
 
-def invoice_detail(settings: Settings, invoice_id: int, actor_name: str) -> dict[str, Any]:
+def invoice_detail(settings: Settings, invoice_id: int, who: Actor) -> dict[str, Any]:
     """An invoice with its VAT breakdown and every line (lineage included)."""
-    who = _reader(settings, actor_name)
+    require(who, "finance")
     with UnitOfWork(engine_for(settings)) as uow:
         invoice = uow.invoices.get(invoice_id)
         if invoice is None:
@@ -218,9 +212,9 @@ def invoice_detail(settings: Settings, invoice_id: int, actor_name: str) -> dict
         }
 
 
-def monthly_totals(settings: Settings, tenant_code: str, actor_name: str, months: int = 12) -> list[dict[str, Any]]:
+def monthly_totals(settings: Settings, tenant_code: str, who: Actor, months: int = 12) -> list[dict[str, Any]]:
     """Net, VAT and gross per month (oldest first) of the tenant's last ``months`` batches, for the chart."""
-    _reader(settings, actor_name, tenant_code)
+    require(who, "finance", tenant_code)
     with UnitOfWork(engine_for(settings)) as uow:
         tenant = uow.tenants.by_code(tenant_code)
         if tenant is None:

@@ -40,9 +40,10 @@ from rating.months import month_end
 from sandbox import bc_rest, bc_soap, entra, ingram, pax8
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
-from services.access import SYSTEM, actor
+from services.access import scheduler
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.demo.people import DemoPeople
 from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
 from services.desk import MutationRequest, add_mutation, list_customers, reconcile, set_reference
@@ -107,6 +108,7 @@ class DemoRun:
     sandboxes: list[RunningSandbox]
     sandbox_clock: SandboxClock
     month: dt.date
+    people: DemoPeople
 
     def close(self) -> None:
         stop_all(self.sandboxes)
@@ -135,7 +137,7 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
     except BaseException:
         stop_all(sandboxes)
         raise
-    return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month)
+    return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month, DemoPeople(settings))
 
 
 def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, directory: Path, seed: int,
@@ -201,6 +203,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     summary = DemoSummary(month=f"{run.month:%Y-%m}", dir=str(run.dir))
     clock = FixedClock(_night(run.month, 1, zone))
     done = _completed_nights(run)
+    nightly = scheduler(settings)  # the nightly jobs' own actor, as `cspbill serve` runs them
     synced: set[str] = set()
     for day in range(1, month_end(run.month).day + 1):
         night = _night(run.month, day, zone)
@@ -210,17 +213,18 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
             continue
         run.sandbox_clock.set(night)
         clock.set(night)
-        report = sync(settings, clock)
-        runs = report.runs + ((sync_fx(settings, clock),) if settings.fx is not None and settings.fx.enabled else ())
+        report = sync(settings, clock, who=nightly)
+        runs = report.runs + ((sync_fx(settings, clock, who=nightly),)
+                              if settings.fx is not None and settings.fx.enabled else ())
         synced |= {r.source for r in report.runs if r.status != "failed"}
         progress(f"night {night.astimezone(zone):%Y-%m-%d %H:%M}: " + ", ".join(
             f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', r.counts.get('rates_stored', 0))} "
             f"{'rates' if 'rates_stored' in r.counts else 'snapshots'})" for r in runs))
         if day == 1:
             _assign_references(run, clock, progress)
-            import_price_lists(settings, run.dir, progress)
+            import_price_lists(settings, run.people, run.dir, progress)
         if day == PRICE_DAY:
-            change_prices(settings, run.dir, run.month, progress)
+            change_prices(settings, run.people, run.dir, run.month, progress)
         if day == DESK_DAY:
             _desk_tickets(run, clock, summary, progress)
     summary.sources_synced = len(synced)
@@ -228,12 +232,13 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     clock.set(dt.datetime.combine(next_month, BUILD_TIME, tzinfo=zone).astimezone(dt.UTC))
     for tenant in settings.tenants:
         try:
-            built = build_batch(settings, tenant.code, summary.month, BUILDERS.get(tenant.code, SYSTEM), clock)
+            builder = run.people[BUILDERS[tenant.code]] if tenant.code in BUILDERS else nightly
+            built = build_batch(settings, tenant.code, summary.month, builder, clock)
             progress(f"batch {tenant.code} {summary.month}: {built.invoices} invoices, {built.lines} lines "
                      f"({'new' if built.created else 'rebuilt'})")
         except NotAllowed as exc:  # already approved by an earlier --once run: never rebuilt
             progress(f"batch {tenant.code} {summary.month}: {exc}")
-    findings = reconcile(settings, actor(settings, SYSTEM), clock, month=summary.month)
+    findings = reconcile(settings, nightly, clock, month=summary.month)
     progress(f"reconciled {summary.month} (vendor, desk, billed): {findings.raised} new discrepancies, "
              f"{len(findings.discrepancies)} open")
     _count(run, summary)
@@ -254,7 +259,7 @@ def _completed_nights(run: DemoRun) -> dict[dt.datetime, set[str]]:
 
 def _assign_references(run: DemoRun, clock: FixedClock, progress: Progress) -> None:
     """The desk gives customers that no distributor numbered (Partner Center's) their ERP customer number."""
-    desk = actor(run.settings, DESK_USER)
+    desk = run.people[DESK_USER]
     missing = list_customers(run.settings, desk, without_reference=True)
     for number, customer in enumerate(missing, start=1):
         set_reference(run.settings, desk, customer.id, f"C{number:05d}", clock)
@@ -265,7 +270,7 @@ def _assign_references(run: DemoRun, clock: FixedClock, progress: Progress) -> N
 def _desk_tickets(run: DemoRun, clock: FixedClock, summary: DemoSummary, progress: Progress) -> None:
     """The service desk's day: one increase the vendor provisions, one late reduction, one never provisioned."""
     settings = run.settings
-    desk = actor(settings, DESK_USER)
+    desk = run.people[DESK_USER]
     today = clock.now().astimezone(ZoneInfo(settings.schedule.timezone)).date()
     pax8_sub, nce_sub, ingram_sub = _pick_subscriptions(run)
     if pax8_sub is not None:
@@ -329,14 +334,16 @@ def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = 
     clock = FixedClock(dt.datetime.combine(next_month, dt.time(10, 0), tzinfo=zone).astimezone(dt.UTC))
     for tenant in settings.tenants:
         try:
-            approved = approve_batch(settings, tenant.code, summary.month, APPROVERS[tenant.code], clock)
+            approved = approve_batch(settings, tenant.code, summary.month, run.people[APPROVERS[tenant.code]], clock)
             progress(f"batch {tenant.code} {summary.month} approved by {APPROVERS[tenant.code]}: "
                      f"{approved.invoices} invoices numbered")
         except NotAllowed as exc:
             progress(f"batch {tenant.code} {summary.month}: {exc}")
     with UnitOfWork(engine_for(settings)) as uow:  # already in the ERP from an earlier run: not sent again
         summary.skipped = uow.session.scalar(select(func.count()).select_from(Export).where(Export.status == "sent"))
-    for export in export_invoices(settings, actor(settings, SYSTEM), clock=clock):
+    exports = [summary for tenant in settings.tenants if tenant.erp.kind != "none"
+               for summary in export_invoices(settings, run.people[APPROVERS[tenant.code]], tenant.code, clock=clock)]
+    for export in exports:
         counts = export.counts()
         summary.exported += counts.get("created", 0) + counts.get("updated", 0)
         summary.skipped += counts.get("skipped", 0)

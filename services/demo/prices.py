@@ -21,6 +21,7 @@ from sqlalchemy import select
 from config import Settings
 from ledger.models import Subscription
 from sandbox.scenario_microsoft.subscriptions import CYCLE_MONTHS, PLANS, PRODUCTS
+from services.demo.people import DemoPeople
 from services.prices import import_file
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -62,7 +63,8 @@ def price_change(month: dt.date, premium: str | None) -> dict[str, str]:
     return files
 
 
-def import_price_lists(settings: Settings, directory: Path, progress: Callable[[str], None]) -> None:
+def import_price_lists(settings: Settings, people: DemoPeople, directory: Path,
+                       progress: Callable[[str], None]) -> None:
     """Microsoft's list for each legal entity's market, imported by that entity's finance (once per file)."""
     folder = directory / "prices"
     folder.mkdir(exist_ok=True)
@@ -70,7 +72,7 @@ def import_price_lists(settings: Settings, directory: Path, progress: Callable[[
         currency = next(t.currency for t in settings.tenants if t.country == market)
         path = folder / f"nce-licence-price-list-{market}.csv"
         path.write_text(microsoft_price_list(market, currency), encoding="utf-8")
-        report = import_file(settings, path, FINANCE[market])
+        report = import_file(settings, path, people[FINANCE[market]])
         progress(f"finance: Microsoft price list {market} ({report.rows} rows) is price book edition "
                  f"{report.edition}")
 
@@ -82,7 +84,8 @@ def _product_named(settings: Settings, name: str) -> str | None:
                                   .order_by(Subscription.product_id).limit(1))
 
 
-def change_prices(settings: Settings, directory: Path, month: dt.date, progress: Callable[[str], None]) -> None:
+def change_prices(settings: Settings, people: DemoPeople, directory: Path, month: dt.date,
+                  progress: Callable[[str], None]) -> None:
     """Finance's mid-month price change, one rules file per legal entity."""
     known = {tenant.code: tenant.country for tenant in settings.tenants}
     for tenant, text in price_change(month, _product_named(settings, "Microsoft 365 Business Premium")).items():
@@ -90,5 +93,5 @@ def change_prices(settings: Settings, directory: Path, month: dt.date, progress:
             continue
         path = directory / "prices" / f"rules-{tenant}-{month:%Y-%m}-{PRICE_DAY}.csv"
         path.write_text(text, encoding="utf-8")
-        report = import_file(settings, path, FINANCE[known[tenant]])
+        report = import_file(settings, path, people[FINANCE[known[tenant]]])
         progress(f"finance: {tenant} price rules from the {PRICE_DAY}th are price book edition {report.edition}")

@@ -18,6 +18,7 @@ from ledger.models import Customer, Discrepancy, Subscription, Tenant
 from services.access import Actor, readable_tenants, require
 from services.clock import Clock
 from services.errors import NotFound, ValidationFailed
+from services.identity import confirm
 from services.paging import Page, bounds, page_of
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -56,6 +57,7 @@ def set_reference(settings: Settings, who: Actor, customer_id: int, reference: s
         raise ValidationFailed(f"customer {customer_id} reference: {reference!r} is not an ERP customer number "
                                "(1-20 letters, digits, . _ / -)")
     with UnitOfWork(engine_for(settings), write=True) as uow:
+        confirm(uow, who)
         customer = uow.customers.get(customer_id)
         tenant = customer and uow.session.get(Tenant, customer.tenant_id)
         if customer is None or tenant is None or not who.can_see(tenant.code):

@@ -23,6 +23,7 @@ from rating.nce import WINDOW, Change, SeatBatch, Terms, allowed_reduction, deci
 from services.access import Actor, require
 from services.clock import Clock
 from services.errors import NotFound, ValidationFailed
+from services.identity import confirm
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -173,6 +174,7 @@ def add_mutation(settings: Settings, who: Actor, request: MutationRequest, clock
         raise ValidationFailed("mutation: ticket_ref is required (the service-desk ticket that asked for it)")
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
+        confirm(uow, who)
         subscription, tenant_code = _visible_subscription(uow, who, request.subscription_id)
         require(who, "desk", tenant_code)
         if request.customer_id is not None and request.customer_id != subscription.customer_id:
@@ -217,6 +219,7 @@ def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clo
     """Withdraw a desk request that is still open or scheduled (cancelling twice is a no-op)."""
     require(who, "desk")
     with UnitOfWork(engine_for(settings), write=True) as uow:
+        confirm(uow, who)
         mutation = uow.mutations.get(mutation_id)
         code = _tenant_codes(uow).get(mutation.tenant_id) if mutation else None
         if mutation is None or code is None or not who.can_see(code):

@@ -84,7 +84,7 @@ class ReconcileReport:
 def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = None,
               tenant: str | None = None) -> ReconcileReport:
     """Compare the three views for a month (default: the current one) and store every difference as a discrepancy."""
-    require(who, "desk", tenant)
+    require(who, "sync", tenant)
     now = clock.now()
     month = month or f"{now:%Y-%m}"
     first, last = month_range(month)

@@ -24,13 +24,13 @@ from config.schema import Tenant as TenantConfig
 from erp_export.base import ErpDocumentRef, ErpError, ErpRejected, ErpUnavailable, RetryPolicy, export_document
 from erp_export.documents import InvoiceDocument
 from ledger.models import Customer, Invoice
-from services.access import SYSTEM, Actor, require
-from services.access import actor as actor_named
+from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
 from services.errors import NotFound, ValidationFailed
 from services.export.claims import FAR_FUTURE, orphaned, run_claim
 from services.export.documents import erp_reference, invoice_document, payload_hash
 from services.export.targets import ErpTarget, erp_target
+from services.identity import confirm
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -104,6 +104,8 @@ def export_invoices(
     """
     clock = clock or SystemClock()
     summaries = []
+    with UnitOfWork(engine_for(settings)) as uow:
+        confirm(uow, who)
     for config in _tenants(settings, who, tenant):
         target = targets(settings, config)
         if dry_run:
@@ -127,7 +129,7 @@ def retry_export(settings: Settings, who: Actor, export_id: int, *, clock: Clock
         if row is None or tenant is None or not who.can_see(tenant.code):
             raise NotFound(f"export {export_id}: not found")
         status, target_name = row.status, row.target
-    require(who, "finance", tenant.code)
+    require(who, "export", tenant.code)
     if status not in ("queued", "failed", "sending"):
         raise ValidationFailed(f"export {export_id}: status is {status!r}, only queued or failed exports are retried")
     config = settings.tenant(tenant.code)
@@ -143,7 +145,7 @@ def retry_due_exports(settings: Settings, clock: Clock, *, targets: TargetFactor
                       policy: RetryPolicy | None = None) -> dict[str, int]:
     """The scheduler's export-retry job: resend queued rows whose backoff has passed (and orphaned ``sending``
     rows); queues nothing new, because exporting a freshly approved batch is a person's decision."""
-    who = actor_named(settings, SYSTEM)
+    who = scheduler(settings)
     counts: dict[str, int] = {}
     with UnitOfWork(engine_for(settings)) as uow:
         due = {uow.exports.tenant(tenant_id).code for tenant_id, _ in uow.exports.due_anywhere(clock.now())}
@@ -168,7 +170,7 @@ def retry_due_exports(settings: Settings, clock: Clock, *, targets: TargetFactor
 
 def _tenants(settings: Settings, who: Actor, tenant: str | None) -> list[TenantConfig]:
     if tenant is not None:
-        require(who, "finance", tenant)
+        require(who, "export", tenant)
         try:
             config = settings.tenant(tenant)
         except KeyError as exc:
@@ -176,7 +178,7 @@ def _tenants(settings: Settings, who: Actor, tenant: str | None) -> list[TenantC
         if config.erp.kind == "none":
             raise ValidationFailed(f"tenant {tenant!r}: erp.kind is 'none', there is no ERP to export to")
         return [config]
-    require(who, "finance")
+    require(who, "export")
     return [t for t in settings.tenants if who.can_see(t.code) and t.erp.kind != "none"]
 
 

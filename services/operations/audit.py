@@ -9,15 +9,14 @@ import datetime as dt
 from typing import Any
 
 from config import Settings
-from services.access import actor, require
+from services.access import Actor, require
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 
-def list_events(settings: Settings, actor_name: str = "system", tenant_code: str | None = None,
+def list_events(settings: Settings, who: Actor, tenant_code: str | None = None,
                 since: dt.date | None = None, action: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Audit events, newest first: who, when, what, and the figures before and after."""
-    who = actor(settings, actor_name)
     require(who, "finance", tenant_code)
     with UnitOfWork(engine_for(settings)) as uow:
         codes = {t.id: t.code for t in uow.tenants.all()}

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from config import Settings, load_config
 from ledger.models import JobRun
 from rating.months import month_of, previous_month
-from services.access import Actor, require
+from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
 from services.paging import Page, bounds, page_of
 from services.runtime import engine_for
@@ -109,7 +109,7 @@ def runner_name() -> str:
 def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
     from services.sync import sync
 
-    report = sync(settings, clock, source=target)
+    report = sync(settings, clock, source=target, who=scheduler(settings))
     if report.failed:
         raise SourceRunFailed("; ".join(f"{run.source}: {run.error}" for run in report.failed))
     return report.counts()
@@ -118,7 +118,7 @@ def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str,
 def _run_fx_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
     from services.sync import sync_fx
 
-    report = sync_fx(settings, clock)
+    report = sync_fx(settings, clock, who=scheduler(settings))
     if report.status == "failed":
         raise SourceRunFailed(f"{report.source}: {report.error}")
     return {"status": report.status, **report.counts}
@@ -129,7 +129,7 @@ def _run_build(settings: Settings, target: str | None, clock: Clock) -> dict[str
 
     assert target is not None
     month = month_of(previous_month(clock.now().astimezone(ZoneInfo(settings.tenant(target).timezone)).date()))
-    report = build_batch(settings, target, month, clock=clock)
+    report = build_batch(settings, target, month, scheduler(settings), clock)
     return {"month": month, "batch": report.batch_id, "status": report.status, "invoices": report.invoices,
             "lines": report.lines}
 

@@ -22,7 +22,7 @@ class InitReport:
     price_edition: int | None = None  # the config edition recorded by this run, if the rules changed
 
 
-def initialise(settings: Settings, actor: str = "system") -> InitReport:
+def initialise(settings: Settings, actor: str = "setup") -> InitReport:
     engine = engine_for(settings)
     revisions = upgrade(engine)
     tenants_changed = users_changed = 0

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from config import Settings
-from services.access import Actor, actor, require
+from services.access import Actor, require, require_person
 from services.clock import Clock, SystemClock
 from services.errors import NotFound, ValidationFailed
+from services.identity import confirm
 from services.prices.files import Known, PriceFileRefused, read_microsoft, read_rules
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -92,21 +93,21 @@ def detect_kind(text: str) -> str:
     return "microsoft" if "ProductId" in header and "SkuId" in header else "rules"
 
 
-def import_file(settings: Settings, path: Path, actor_name: str = "system", kind: str | None = None) -> ImportReport:
+def import_file(settings: Settings, path: Path, who: Actor, kind: str | None = None) -> ImportReport:
     """Import a rules CSV or Microsoft's price list from a file (see :func:`import_content`)."""
     try:
         content = path.read_bytes()
     except OSError as exc:
         raise ValidationFailed(f"{path}: cannot read the file ({exc.strerror})") from None
-    return import_content(settings, path.name, content, actor_name, kind)
+    return import_content(settings, path.name, content, who, kind)
 
 
-def import_content(settings: Settings, name: str, content: bytes, actor_name: str = "system",
+def import_content(settings: Settings, name: str, content: bytes, who: Actor,
                    kind: str | None = None) -> ImportReport:
     """Import a rules CSV or Microsoft's price list (``name`` as problems should call it) as one edition: all rows
     or none; the same content twice is one edition."""
-    who = actor(settings, actor_name)
     require(who, "finance")
+    require_person(who, "importing prices")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -116,6 +117,7 @@ def import_content(settings: Settings, name: str, content: bytes, actor_name: st
         raise ValidationFailed(f"--kind {kind!r}: use rules or microsoft")
     sha = _digest(content)
     with UnitOfWork(engine_for(settings), write=True) as uow:
+        confirm(uow, who)
         done = uow.prices.find_import(kind, sha)
         if done is not None:
             return ImportReport(done.id, kind, done.source, done.rows, False)
@@ -141,12 +143,12 @@ def import_content(settings: Settings, name: str, content: bytes, actor_name: st
         return ImportReport(edition.id, kind, name, len(rows), True)
 
 
-def reprice(settings: Settings, tenant_code: str | None, start: dt.date, reason: str, actor_name: str = "system",
+def reprice(settings: Settings, tenant_code: str | None, start: dt.date, reason: str, who: Actor,
             clock: Clock | None = None) -> ImportReport:
     """Reprice what ``tenant_code`` (``None``: every legal entity) invoiced from ``start`` on with today's book: the
     next build of an open month corrects every billed period from that day, with the reason and the old and new
     price in its lineage."""
-    who = actor(settings, actor_name)
+    require_person(who, "repricing")
     if tenant_code is not None and tenant_code not in {t.code for t in settings.tenants}:
         raise NotFound(f"tenant {tenant_code!r}: not in config.yaml tenants")
     _require_everywhere(settings, who, {tenant_code})
@@ -154,6 +156,7 @@ def reprice(settings: Settings, tenant_code: str | None, start: dt.date, reason:
         raise ValidationFailed("--reason: say why the past is repriced (it goes on every correction line)")
     now = (clock or SystemClock()).now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
+        confirm(uow, who)
         tenant = uow.tenants.by_code(tenant_code) if tenant_code else None
         sync_config(uow, settings, who.username)
         edition = uow.prices.add_import(kind="reprice", source=reason.strip()[:300], sha256=uuid.uuid4().hex,

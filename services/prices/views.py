@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from config import Settings
-from services.access import actor, require
+from services.access import Actor, require
 from services.errors import NotFound
 from services.prices.book import rule_label
 from services.runtime import engine_for
@@ -38,11 +38,10 @@ def _rule(row: Any) -> dict[str, Any]:
             **{name: _plain(getattr(row, name)) for name in RULE_FIELDS}}
 
 
-def book_view(settings: Settings, actor_name: str = "system", tenant_code: str | None = None,
+def book_view(settings: Settings, who: Actor, tenant_code: str | None = None,
               on: dt.date | None = None) -> dict[str, Any]:
     """The rules in force in the latest edition (for one legal entity, and valid ``on`` a day when given), the
     editions newest first, and the reprices."""
-    who = actor(settings, actor_name)
     require(who, "desk", tenant_code)
     with UnitOfWork(engine_for(settings)) as uow:
         config_editions = uow.prices.config_imports()
@@ -57,9 +56,8 @@ def book_view(settings: Settings, actor_name: str = "system", tenant_code: str |
                 "reprices": [e for e in editions if e["kind"] == "reprice"]}
 
 
-def edition_view(settings: Settings, edition_id: int, actor_name: str = "system", limit: int = 500) -> dict[str, Any]:
+def edition_view(settings: Settings, edition_id: int, who: Actor, limit: int = 500) -> dict[str, Any]:
     """One edition with its rows (rules, or Microsoft list prices up to ``limit``)."""
-    who = actor(settings, actor_name)
     require(who, "desk")
     with UnitOfWork(engine_for(settings)) as uow:
         edition = uow.prices.get_import(edition_id)

@@ -24,7 +24,7 @@ from connectors.errors import SourceError
 from connectors.http import HttpPolicy
 from ledger.models import SyncRun
 from ledger.repositories.fx_rates import RateRow
-from services.access import SYSTEM, Actor, actor, require
+from services.access import Actor, require
 from services.clock import Clock, SystemClock
 from services.errors import NotFound, ValidationFailed
 from services.runtime import engine_for
@@ -69,10 +69,9 @@ def _file(latest: dt.date | None, today: dt.date, history: bool) -> RatesFile:
 
 
 def sync_fx(settings: Settings, clock: Clock | None = None, *, history: bool = False,
-            who: Actor | None = None) -> SourceRunReport:
+            who: Actor) -> SourceRunReport:
     """Read the configured rates into the ledger (one ``sync_run``); a failed read stores nothing."""
-    who = who or actor(settings, SYSTEM)
-    require(who, "desk")
+    require(who, "sync")
     config = fx_config(settings)
     as_of = (clock or SystemClock()).now()
     engine = engine_for(settings)

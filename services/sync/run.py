@@ -28,9 +28,10 @@ from config import Settings
 from config.schema import MissingSecret, SourceConfig
 from connectors.errors import SourceError
 from ledger.models import SyncRun
-from services.access import SYSTEM, Actor, actor, require
+from services.access import Actor, require
 from services.clock import Clock
 from services.errors import NotFound, UserFacingError
+from services.identity import confirm
 from services.runtime import engine_for
 from services.sync.ingest import IngestContext, store_pull
 from services.sync.sources import OpenSource, open_source
@@ -74,18 +75,19 @@ def sync(
     *,
     source: str | None = None,
     tenant: str | None = None,
-    who: Actor | None = None,
+    who: Actor,
     open_reader: OpenSource = open_source,
     progress: Progress | None = None,
 ) -> SyncReport:
     """Read the configured sources (all enabled ones, or one by name / one legal entity's) as of ``clock.now()``."""
-    who = who or actor(settings, SYSTEM)
-    require(who, "desk", tenant)
+    require(who, "sync", tenant)
     configs = _selected(settings, who, source, tenant)
     engine = engine_for(settings)
     as_of = clock.now()
     report = progress or (lambda _source, _phase: None)
-    runs = tuple(_run_source(engine, settings, config, as_of, open_reader, report) for config in configs)
+    with UnitOfWork(engine) as uow:
+        confirm(uow, who)
+    runs = tuple(_run_source(engine, settings, who, config, as_of, open_reader, report) for config in configs)
     return SyncReport(as_of, runs)
 
 
@@ -104,8 +106,8 @@ def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | 
     ]
 
 
-def _run_source(engine: Engine, settings: Settings, config: SourceConfig, as_of: dt.datetime, open_reader: OpenSource,
-                progress: Progress) -> SourceRunReport:
+def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceConfig, as_of: dt.datetime,
+                open_reader: OpenSource, progress: Progress) -> SourceRunReport:
     with UnitOfWork(engine, write=True) as uow:
         tenant_row = uow.tenants.by_code(config.tenant)
         if tenant_row is None:
@@ -121,7 +123,7 @@ def _run_source(engine: Engine, settings: Settings, config: SourceConfig, as_of:
             counts, errors = store_pull(uow, context, pulled)
             status = "partial" if errors else "succeeded"
             uow.sync_runs.finish(uow.session.get(SyncRun, run_id), status, counts, errors)
-            uow.audit.record(SYSTEM, "sync", "sync_run", run_id, tenant_id, after={"status": status, **counts})
+            uow.audit.record(who.username, "sync", "sync_run", run_id, tenant_id, after={"status": status, **counts})
     except Exception as exc:  # any failure of one source fails its run only; the other sources go on
         message = f"{type(exc).__name__}: {exc}"
         log.warning("sync source=%s tenant=%s run=%s failed: %s", config.name, config.tenant, run_id, message,

@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from config import Settings
 from ledger.models import Batch, Customer, Invoice
-from services.access import actor
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
 from services.export import export_invoices, export_status
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 from tests.services.export.test_export_outbox import (  # noqa: F401 - soap and soap_env are fixtures used here
     FAST,
@@ -45,8 +45,8 @@ def test_an_approved_month_is_exported_once(nl: Settings, soap: Soap) -> None:  
     with UnitOfWork(engine_for(nl), write=True) as uow:  # the ERP's customer numbers (the sandbox knows C00001..)
         for n, customer in enumerate(uow.session.scalars(select(Customer).order_by(Customer.id)), start=1):
             customer.reference = f"C{n:05d}"
-    build_batch(nl, "nl-bv", "2026-04", "finn", clock=FixedClock(NOW))
-    approve_batch(nl, "nl-bv", "2026-04", "anna", clock=FixedClock(NOW))
+    build_batch(nl, "nl-bv", "2026-04", actor(nl, "finn"), clock=FixedClock(NOW))
+    approve_batch(nl, "nl-bv", "2026-04", actor(nl, "anna"), clock=FixedClock(NOW))
 
     [summary] = export_invoices(nl, actor(nl, "finn"), "nl-bv", clock=FixedClock(NOW), policy=FAST)
     assert [o.action for o in summary.outcomes] == ["created"] * 3

@@ -29,11 +29,11 @@ from config.schema import Tenant as TenantConfig
 from erp_export.base import RetryPolicy
 from erp_export.tryton import TrytonConfig, TrytonExporter
 from ledger.models import Customer, Export, Invoice
-from services.access import actor
 from services.export import ErpTarget, ExportOutcome, erp_reference, export_invoices
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.export.test_export_outbox import seed_invoices
 
 pytestmark = pytest.mark.slow

@@ -21,6 +21,7 @@ from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 MONTH = "2026-10"
@@ -99,10 +100,12 @@ def seed_month(settings: Settings, extra_customers: int = 0) -> Seeded:
                                outcome="succeeded", counts={"snapshots": 2}, runner="host:1"))
         uow.session.flush()
         issue_id = issue.id
-    september = build_batch(settings, "nl-bv", "2026-09", "finn", FixedClock(_at(dt.date(2026, 10, 2), 7)))
-    approve_batch(settings, "nl-bv", "2026-09", "anna", FixedClock(_at(dt.date(2026, 10, 3), 9)))
-    october = build_batch(settings, "nl-bv", MONTH, "finn", FixedClock(_at(dt.date(2026, 11, 2), 7)))
-    de_october = build_batch(settings, "de-gmbh", MONTH, "greta", FixedClock(_at(dt.date(2026, 11, 2), 7)))
+    finn = actor(settings, "finn")
+    september = build_batch(settings, "nl-bv", "2026-09", finn, FixedClock(_at(dt.date(2026, 10, 2), 7)))
+    approve_batch(settings, "nl-bv", "2026-09", actor(settings, "anna"), FixedClock(_at(dt.date(2026, 10, 3), 9)))
+    october = build_batch(settings, "nl-bv", MONTH, finn, FixedClock(_at(dt.date(2026, 11, 2), 7)))
+    greta = actor(settings, "greta")
+    de_october = build_batch(settings, "de-gmbh", MONTH, greta, FixedClock(_at(dt.date(2026, 11, 2), 7)))
     with UnitOfWork(engine_for(settings)) as uow:
         nl_invoice = _first_invoice(uow, october.batch_id, subs["e3"].customer_id)
         de_invoice = _first_invoice(uow, de_october.batch_id, subs["de"].customer_id)

@@ -23,10 +23,10 @@ from desk.web.app import create_app
 from sandbox import bc_soap as bc_sandbox
 from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxServer
-from services.access import actor
 from services.clock import FixedClock
 from services.export import export_invoices, export_status
 from tests.conftest import demo_config_data
+from tests.identity import actor
 from tests.services.export.test_export_outbox import FAST, Soap, soap_settings
 from tests.web.live import CHROMIUM_ARGS, chromium_path, screenshot_path, serve
 from tests.web.seed import MONTH, NOW, Seeded, seed_month

@@ -15,6 +15,7 @@ from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.operations import initialise, list_events
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 5, 2, 7, tzinfo=dt.UTC))
@@ -28,7 +29,7 @@ def draft(settings: Settings) -> Settings:
         customer = add_customer(settings, "nl-bv", name)
         sub = add_subscription(settings, "nl-bv", customer, f"sub-{name}", "2026-04-01")
         snapshot(settings, sub, "2026-04-01", 5)
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     return settings
 
 
@@ -44,9 +45,9 @@ def test_only_approvers_of_the_tenant_approve(draft: Settings, who: str, message
 
 
 def test_the_builder_cannot_approve_their_own_batch(draft: Settings) -> None:
-    build_batch(draft, "nl-bv", "2026-05", "anna", CLOCK)
+    build_batch(draft, "nl-bv", "2026-05", actor(draft, "anna"), CLOCK)
     with pytest.raises(NotAllowed, match="four-eyes"):
-        approve_batch(draft, "nl-bv", "2026-05", "anna", CLOCK)
+        approve_batch(draft, "nl-bv", "2026-05", actor(draft, "anna"), CLOCK)
 
 
 def test_whoever_last_changed_it_cannot_approve_either(draft: Settings) -> None:
@@ -55,45 +56,45 @@ def test_whoever_last_changed_it_cannot_approve_either(draft: Settings) -> None:
         customer = uow.customers.add(tenant.id, "Late Ltd", country="NL").id
     sub = add_subscription(draft, "nl-bv", customer, "sub-late", "2026-04-03")
     snapshot(draft, sub, "2026-04-03", 1)
-    report = build_batch(draft, "nl-bv", "2026-04", "anna", CLOCK)
+    report = build_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK)
     assert report.added == 1
     with pytest.raises(NotAllowed, match="four-eyes"):
-        approve_batch(draft, "nl-bv", "2026-04", "anna", CLOCK)
-    assert approve_batch(draft, "nl-bv", "2026-04", "ada", CLOCK).invoices == 3
+        approve_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK)
+    assert approve_batch(draft, "nl-bv", "2026-04", actor(draft, "ada"), CLOCK).invoices == 3
 
 
 def test_approval_numbers_and_locks_the_invoices(draft: Settings) -> None:
-    report = approve_batch(draft, "nl-bv", "2026-04", "anna", CLOCK)
+    report = approve_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK)
     assert (report.first_number, report.last_number, report.issue_date) == (
         "NL2026-00001", "NL2026-00002", dt.date(2026, 5, 2))
     with UnitOfWork(engine_for(draft)) as uow:
         found = uow.session.scalars(select(Invoice).order_by(Invoice.number)).all()
         assert [(i.number, i.status) for i in found] == [("NL2026-00001", "approved"), ("NL2026-00002", "approved")]
     with pytest.raises(NotAllowed, match="already approved"):
-        approve_batch(draft, "nl-bv", "2026-04", "ada", CLOCK)
+        approve_batch(draft, "nl-bv", "2026-04", actor(draft, "ada"), CLOCK)
     with pytest.raises(NotAllowed, match="already approved"):
-        reject_batch(draft, "nl-bv", "2026-04", "ada", "too late", CLOCK)
-    events = list_events(draft, "anna", "nl-bv", action="batch.approve")
+        reject_batch(draft, "nl-bv", "2026-04", actor(draft, "ada"), "too late", CLOCK)
+    events = list_events(draft, actor(draft, "anna"), "nl-bv", action="batch.approve")
     assert events[0]["actor"] == "anna" and events[0]["after"]["first_number"] == "NL2026-00001"
     assert events[0]["before"]["totals"] == events[0]["after"]["totals"]
 
 
 def test_reject_keeps_a_draft_with_the_reason(draft: Settings) -> None:
     with pytest.raises(ValidationFailed, match="rejection_reason"):
-        reject_batch(draft, "nl-bv", "2026-04", "anna", "  ", CLOCK)
-    report = reject_batch(draft, "nl-bv", "2026-04", "anna", "Contoso disputes the seat count", CLOCK)
+        reject_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), "  ", CLOCK)
+    report = reject_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), "Contoso disputes the seat count", CLOCK)
     assert report.status == "draft"
-    summary = batch_summary(draft, "nl-bv", "2026-04", "finn")
+    summary = batch_summary(draft, "nl-bv", "2026-04", actor(draft, "finn"))
     assert (summary["batch"]["rejected_by"], summary["batch"]["rejection_reason"]) == (
         "anna", "Contoso disputes the seat count")
-    assert [e["action"] for e in list_events(draft, "finn", "nl-bv")] == ["batch.reject", "batch.build"]
-    assert approve_batch(draft, "nl-bv", "2026-04", "anna", CLOCK).status == "approved"
+    assert [e["action"] for e in list_events(draft, actor(draft, "finn"), "nl-bv")] == ["batch.reject", "batch.build"]
+    assert approve_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK).status == "approved"
 
 
 def test_review_shows_totals_diff_and_is_tenant_isolated(draft: Settings) -> None:
-    approve_batch(draft, "nl-bv", "2026-04", "anna", CLOCK)
-    build_batch(draft, "nl-bv", "2026-05", "finn", CLOCK)
-    summary = batch_summary(draft, "nl-bv", "2026-05", "finn")
+    approve_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK)
+    build_batch(draft, "nl-bv", "2026-05", actor(draft, "finn"), CLOCK)
+    summary = batch_summary(draft, "nl-bv", "2026-05", actor(draft, "finn"))
     assert summary["diff"]["previous_month"] == "2026-04"
     assert summary["batch"]["totals"]["EUR"]["net"] == "345.00"
     assert [c["status"] for c in summary["diff"]["customers"]] == []  # same amounts both months
@@ -104,7 +105,7 @@ def test_review_shows_totals_diff_and_is_tenant_isolated(draft: Settings) -> Non
         for subscription, sentence in ((1, "vendor shows 6 since 05-12, no mutation"), (unbilled, "not billed")):
             uow.discrepancies.raise_(f"test-{subscription}", CLOCK.now(), tenant_id=tenant_id,
                                      subscription_id=subscription, kind="unconfirmed_change", sentence=sentence)
-    shown = batch_summary(draft, "nl-bv", "2026-05", "finn")["discrepancies"]
+    shown = batch_summary(draft, "nl-bv", "2026-05", actor(draft, "finn"))["discrepancies"]
     assert [(d["subscription_id"], d["sentence"]) for d in shown] == [(1, "vendor shows 6 since 05-12, no mutation")]
     with pytest.raises(NotFound):
-        batch_summary(draft, "nl-bv", "2026-05", "greta")
+        batch_summary(draft, "nl-bv", "2026-05", actor(draft, "greta"))

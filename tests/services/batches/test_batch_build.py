@@ -18,6 +18,7 @@ from services.operations import initialise
 from services.prices import import_file, reprice
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import (
     add_customer,
     add_subscription,
@@ -58,9 +59,9 @@ def contoso(settings: Settings) -> tuple[int, int]:
 
 
 def test_building_twice_yields_the_same_batch(settings: Settings, contoso: tuple[int, int]) -> None:
-    first = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    first = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     before = {key: (line.id, line.amount) for key, line in lines(settings).items()}
-    second = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    second = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     after = {key: (line.id, line.amount) for key, line in lines(settings).items()}
     assert (first.created, second.created) == (True, False)
     assert (second.added, second.changed, second.removed) == (0, 0, 0)
@@ -72,10 +73,10 @@ def test_building_twice_yields_the_same_batch(settings: Settings, contoso: tuple
 
 def test_rebuild_after_new_data_only_adds_changes_or_removes(settings: Settings, contoso: tuple[int, int]) -> None:
     _, subscription = contoso
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     charge_id = lines(settings)["nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"].id
     snapshot(settings, subscription, "2026-04-20", 12)  # no mutation: billed from the first day seen
-    report = build_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
+    report = build_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
     now = lines(settings)
     assert (report.added, report.changed, report.removed) == (2, 0, 0)
     assert now["nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"].id == charge_id
@@ -94,7 +95,7 @@ def test_mutation_supplies_the_date_and_an_unprovisioned_mutation_is_not_billed(
     mutation(settings, "nl-bv", customer, subscription, "increase", "2026-04-15", new_quantity=12)
     snapshot(settings, subscription, "2026-04-17", 12)  # the vendor shows it two days later
     mutation(settings, "nl-bv", customer, subscription, "increase", "2026-04-25", new_quantity=20)  # never seen
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     got = lines(settings)
     assert sorted(got) == [
         "nl-bv/1/1/2026-04-10..2026-05-09/charge/v1",
@@ -109,14 +110,14 @@ def test_mutation_supplies_the_date_and_an_unprovisioned_mutation_is_not_billed(
 def test_late_seat_change_for_an_exported_month_becomes_a_correction_next_month(
         settings: Settings, contoso: tuple[int, int]) -> None:
     customer, subscription = contoso
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
     mark_exported(settings, "nl-bv", "2026-04")
     exported = {key: (line.amount, line.version) for key, line in lines(settings).items()}
     # Synced late: the seat change of April 20 is only seen on May 2, confirmed by the desk's mutation.
     mutation(settings, "nl-bv", customer, subscription, "increase", "2026-04-20", new_quantity=12)
     snapshot(settings, subscription, "2026-05-02", 12)
-    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     may = lines(settings, "2026-05")
     april_charge = "nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"
     corrections = {k: v for k, v in may.items() if v.kind == "correction"}
@@ -126,29 +127,29 @@ def test_late_seat_change_for_an_exported_month_becomes_a_correction_next_month(
     assert all(v.bill_month == "2026-04" for v in corrections.values())
     assert may["nl-bv/1/1/2026-05-10..2026-06-09/charge/v1"].amount == Decimal("414.00")
     assert {k: (v.amount, v.version) for k, v in lines(settings, "2026-04").items()} == exported
-    again = build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    again = build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     assert (again.added, again.changed, again.removed) == (0, 0, 0)
 
 
 def test_a_price_file_after_approval_changes_nothing_invoiced_until_finance_reprices(
         settings: Settings, contoso: tuple[int, int], tmp_path) -> None:
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
     rules = tmp_path / "rules.csv"  # a fixed price arrives for the whole term, after April was approved
     rules.write_text("tenant,product,valid_from,unit_price,currency\nnl-bv,CFQ7TTC0LH18:0001,2026-01-01,33.00,EUR\n")
-    import_file(settings, rules, "finn")
-    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    import_file(settings, rules, actor(settings, "finn"))
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     may = lines(settings, "2026-05")
     assert not [line for line in may.values() if line.kind == "correction"]
     assert may["nl-bv/1/1/2026-05-10..2026-06-09/charge/v1"].unit_price == Decimal("33.00")
 
-    reprice(settings, "nl-bv", dt.date(2026, 4, 1), "contract price agreed in March", "finn")
-    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    reprice(settings, "nl-bv", dt.date(2026, 4, 1), "contract price agreed in March", actor(settings, "finn"))
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     may = lines(settings, "2026-05")
     fix = may["nl-bv/1/1/2026-04-10..2026-05-09/charge/v2"]
     assert (fix.amount, fix.reason_code) == (Decimal("-15.00"), "reprice")
     assert fix.corrects_line_key == "nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"
-    correction = explain_line(settings, fix.line_key, "finn")["lineage"]["correction"]
+    correction = explain_line(settings, fix.line_key, actor(settings, "finn"))["lineage"]["correction"]
     assert correction["billed"] == "345"
     assert "contract price agreed in March" in correction["reprice"]
     assert correction["old_price_version"] == "cost 30 (snapshot 1) + 15% (price rule 2 (price_rules[1]))"
@@ -161,13 +162,13 @@ def test_usage_is_billed_in_arrears_and_late_usage_is_corrected(settings: Settin
     usage(settings, "nl-bv", customer, subscription, "2026-04-03", "10.00", row_key="r1")
     usage(settings, "nl-bv", customer, subscription, "2026-04-04", "10.00", category="Virtual Machines",
           meter="vm", row_key="r2")
-    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-05", "anna", CLOCK)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-05", actor(settings, "anna"), CLOCK)
     may = lines(settings, "2026-05")
     assert may["nl-bv/1/1/2026-04-01..2026-04-30/usage:m-1/v1"].amount == Decimal("11.50")  # 15% markup
     assert may["nl-bv/1/1/2026-04-01..2026-04-30/usage:vm/v1"].amount == Decimal("11.20")  # VM rule: 12%
     usage(settings, "nl-bv", customer, subscription, "2026-04-30", "2.00", row_key="r3")  # restated late
-    build_batch(settings, "nl-bv", "2026-06", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-06", actor(settings, "finn"), CLOCK)
     fix = lines(settings, "2026-06")["nl-bv/1/1/2026-04-01..2026-04-30/usage:m-1/v2"]
     assert (fix.amount, fix.reason_code) == (Decimal("2.30"), "late_usage")
 
@@ -178,7 +179,7 @@ def test_totals_equal_the_sum_of_lines_and_vat_per_invoice_per_rate(settings: Se
     for n, seats in enumerate((3, 7)):
         sub = add_subscription(settings, "nl-bv", abroad, f"sub-fab-{n}", "2026-04-01", anchor="2026-04-01")
         snapshot(settings, sub, "2026-04-01", seats, unit_cost="11.11")
-    report = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    report = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     found = invoices(settings)
     assert len(found) == 2
     for invoice in found:
@@ -199,25 +200,26 @@ def test_totals_equal_the_sum_of_lines_and_vat_per_invoice_per_rate(settings: Se
 
 
 def test_an_approved_batch_is_never_rebuilt(settings: Settings, contoso: tuple[int, int]) -> None:
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
     with pytest.raises(NotAllowed, match="status: approved"):
-        build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+        build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     with pytest.raises(NotAllowed, match="later batch 2026-04"):
-        build_batch(settings, "nl-bv", "2026-03", "finn", CLOCK)
+        build_batch(settings, "nl-bv", "2026-03", actor(settings, "finn"), CLOCK)
 
 
 def test_months_are_built_in_order_but_an_earlier_draft_can_be_rebuilt(settings: Settings,
                                                                         contoso: tuple[int, int]) -> None:
     _, subscription = contoso
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    build_batch(settings, "nl-bv", "2026-06", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    build_batch(settings, "nl-bv", "2026-06", actor(settings, "finn"), CLOCK)
     with pytest.raises(NotAllowed, match="later batch 2026-06 is already draft"):
-        build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+        build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     snapshot(settings, subscription, "2026-04-20", 11)
-    report = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)  # April's own lines: no clash with June
+    # April's own lines: no clash with June
+    report = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     assert (report.added, report.removed) == (2, 0)
-    june = build_batch(settings, "nl-bv", "2026-06", "finn", CLOCK)
+    june = build_batch(settings, "nl-bv", "2026-06", actor(settings, "finn"), CLOCK)
     # April's credit and rebill stay April's; June (which also catches up May, a month without a batch) now
     # charges 11 seats for the periods starting 05-10 and 06-10: two lines change, none is added or removed.
     assert (june.added, june.changed, june.removed) == (0, 2, 0)

@@ -20,6 +20,7 @@ from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
 
 PRICE = Decimal("34.50")  # 30.00 cost + 15 % (nl-bv)
@@ -53,8 +54,8 @@ def test_month_billed_equals_final_timeline(settings: Settings, start: int, move
     snapshot(settings, sub, f"{year}-04-01", start)
     for day, quantity in moves:
         snapshot(settings, sub, f"{year}-04-{day:02d}", quantity)
-    build_batch(settings, "nl-bv", april, "finn", CLOCK)
-    approve_batch(settings, "nl-bv", april, "anna", CLOCK)
+    build_batch(settings, "nl-bv", april, actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", april, actor(settings, "anna"), CLOCK)
     mark_exported(settings, "nl-bv", april)
     last_quantity = quantity_on(30, start, moves)
     late_day, late_quantity = late
@@ -64,8 +65,8 @@ def test_month_billed_equals_final_timeline(settings: Settings, start: int, move
         changed_on = [day for day, quantity in moves if quantity != quantity_on(day - 1, start, moves)]
         if late_day > max([1, *changed_on]):  # the desk's date is after the vendor's last change: it wins
             moves = [*moves, (late_day, late_quantity)]
-    first = build_batch(settings, "nl-bv", may, "finn", CLOCK)
-    again = build_batch(settings, "nl-bv", may, "finn", CLOCK)
+    first = build_batch(settings, "nl-bv", may, actor(settings, "finn"), CLOCK)
+    again = build_batch(settings, "nl-bv", may, actor(settings, "finn"), CLOCK)
     assert (again.added, again.changed, again.removed) == (0, 0, 0)
     assert again.totals == first.totals
     with UnitOfWork(engine_for(settings)) as uow:

@@ -22,6 +22,7 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
 from tests.e2e.test_batch_month import as_json
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, mutation, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 4, 2, 7, tzinfo=dt.UTC))
@@ -53,7 +54,7 @@ def seat_change(settings: Settings, start: str, change: str, months: list[str]) 
     mutation(settings, "nl-bv", customer, subscription, "increase", change, new_quantity=12)
     snapshot(settings, subscription, change, 12)
     for month in months:
-        build_batch(settings, "nl-bv", month, "finn", CLOCK)
+        build_batch(settings, "nl-bv", month, actor(settings, "finn"), CLOCK)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +76,7 @@ def test_the_batch_and_explain_count_days_by_the_settled_rules(
     built = lines_ending(tenant_settings, stretch)
     assert {kind: (line.amount, line.lineage["days"]) for kind, line in built.items()} == {
         "credit": (Decimal(credit), days), "charge": (Decimal(rebill), days)}
-    explained = explain_line(tenant_settings, built["credit"].line_key, "finn")
+    explained = explain_line(tenant_settings, built["credit"].line_key, actor(tenant_settings, "finn"))
     assert explained["lineage"]["days"] == days
     assert explained["lineage"]["formula"].startswith("-10 × 34.5")
     assert explained["lineage"]["formula"].endswith(f" × {days}")

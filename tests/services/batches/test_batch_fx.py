@@ -19,6 +19,7 @@ from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, mutation, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 11, 2, 7, tzinfo=dt.UTC))
@@ -61,7 +62,7 @@ def usd_lines(invoice: Invoice) -> list[InvoiceLine]:
 def test_a_usd_licence_lands_converted_on_the_customers_eur_invoice(settings: Settings,
                                                                      northwind: tuple[int, int, int]) -> None:
     record_rates(settings)
-    report = build_batch(settings, "nl-bv", "2026-10", "finn", CLOCK)
+    report = build_batch(settings, "nl-bv", "2026-10", actor(settings, "finn"), CLOCK)
     assert report.problems == []
     (invoice,) = built(settings)
     assert (invoice.invoice_key, invoice.currency) == (f"nl-bv/2026-10/{northwind[0]}", "EUR")
@@ -85,19 +86,21 @@ def test_charge_date_and_invoice_date_rules(settings: Settings, northwind: tuple
     record_rates(settings)
     mutation(settings, "nl-bv", customer, usd, "increase", "2026-10-19", new_quantity=14)
     snapshot(settings, usd, "2026-10-19", 14, unit_cost="20.00", currency="USD")
-    build_batch(with_rule(settings, "charge_date"), "nl-bv", "2026-10", "finn", CLOCK)
+    by_charge_date = with_rule(settings, "charge_date")
+    build_batch(by_charge_date, "nl-bv", "2026-10", actor(by_charge_date, "finn"), CLOCK)
     by_charge = [(line.kind, line.lineage["details"]["fx_rate_date"]) for line in usd_lines(built(settings)[0])]
     # the period charge at 10-10 (10-09's fixing); the wipe and recreate at 10-19: the credit at the rate of the
     # line it credits, the rebill at 10-19's
     assert sorted(by_charge) == [("charge", "2026-10-09"), ("charge", "2026-10-19"), ("credit", "2026-10-09")]
-    build_batch(with_rule(settings, "invoice_date"), "nl-bv", "2026-10", "finn", CLOCK)
+    by_invoice_date = with_rule(settings, "invoice_date")
+    build_batch(by_invoice_date, "nl-bv", "2026-10", actor(by_invoice_date, "finn"), CLOCK)
     by_invoice = [line.lineage["details"]["fx"] for line in usd_lines(built(settings)[0])]
     assert by_invoice == ["USD->EUR 1/1.101 (ECB, 2026-10-30)"] * 3  # the ledger keeps 1.1010 as 1.101
 
 
 def test_a_missing_rate_is_a_problem_naming_the_subscription_and_nothing_is_billed_unconverted(
         settings: Settings, northwind: tuple[int, int, int]) -> None:
-    report = build_batch(settings, "nl-bv", "2026-10", "finn", CLOCK)
+    report = build_batch(settings, "nl-bv", "2026-10", actor(settings, "finn"), CLOCK)
     usd = northwind[2]
     assert report.problems == [
         f"subscription {usd} (CFQ7TTC0LH18:0001) currency USD: no USD->EUR exchange rate on or before 2026-10-10; "

@@ -16,6 +16,7 @@ from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 11, 2, 7, tzinfo=dt.UTC))
@@ -32,7 +33,7 @@ def test_a_period_opened_before_go_live_is_neither_charged_nor_credited(settings
     sub = add_subscription(settings, "nl-bv", customer, "sub-13th", "2026-03-13")  # cycles 13th..12th
     snapshot(settings, sub, "2026-09-20", 20)
     snapshot(settings, sub, "2026-10-05", 23)  # +3 seats inside the cycle 09-13..10-12, after go-live (10-01)
-    build_batch(settings, "nl-bv", "2026-10", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-10", actor(settings, "finn"), CLOCK)
     lines = _lines(settings)
     assert [(ln.kind, ln.period_from, ln.quantity) for ln in lines] == [
         ("charge", dt.date(2026, 10, 13), Decimal(23)),  # the first period cspbill bills, whole
@@ -46,7 +47,7 @@ def test_after_go_live_changes_inside_a_billed_period_are_credited_and_rebilled(
     sub = add_subscription(settings, "nl-bv", customer, "sub-1st", "2026-03-01")  # cycles on the 1st
     snapshot(settings, sub, "2026-09-20", 20)
     snapshot(settings, sub, "2026-10-05", 23)
-    build_batch(settings, "nl-bv", "2026-10", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-10", actor(settings, "finn"), CLOCK)
     kinds = sorted((ln.kind, ln.period_from, ln.quantity) for ln in _lines(settings))
     assert kinds == [
         ("charge", dt.date(2026, 10, 1), Decimal(20)),

@@ -22,6 +22,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, mark_exported, snapshot, usage
 from tests.services.batches.test_numbering import APPROVE, settings_with
 
@@ -50,16 +51,16 @@ def seats_lowered_after_export(settings: Settings, tenant: str = "nl-bv", builde
         snapshot(settings, sub, "2026-04-01", seats)
         if seats == 20:
             contoso = sub
-    build_batch(settings, tenant, "2026-04", builder, APRIL)
-    approve_batch(settings, tenant, "2026-04", approver, APRIL)
+    build_batch(settings, tenant, "2026-04", actor(settings, builder), APRIL)
+    approve_batch(settings, tenant, "2026-04", actor(settings, approver), APRIL)
     mark_exported(settings, tenant, "2026-04")
     snapshot(settings, contoso, "2026-04-02", 1)
-    build_batch(settings, tenant, "2026-05", builder, MAY)
+    build_batch(settings, tenant, "2026-05", actor(settings, builder), MAY)
 
 
 def test_a_negative_invoice_becomes_a_credit_note_referring_to_the_invoice_it_corrects(settings: Settings) -> None:
     seats_lowered_after_export(settings)
-    report = approve_batch(settings, "nl-bv", "2026-05", "anna", MAY)
+    report = approve_batch(settings, "nl-bv", "2026-05", actor(settings, "anna"), MAY)
     found = invoices(settings)
     april, credit, positive = found["Contoso/2026-04"], found["Contoso/2026-05"], found["Northwind/2026-05"]
     assert credit.gross < 0 and credit.document_type == "381"
@@ -77,7 +78,7 @@ def test_a_negative_invoice_becomes_a_credit_note_referring_to_the_invoice_it_co
 def test_a_credit_note_series_of_its_own_counts_apart(db_url: str, tmp_path: Path) -> None:
     settings, _ = settings_with(db_url, tmp_path, credit_notes=CREDIT_SERIES)
     seats_lowered_after_export(settings)
-    report = approve_batch(settings, "nl-bv", "2026-05", "anna", MAY)
+    report = approve_batch(settings, "nl-bv", "2026-05", actor(settings, "anna"), MAY)
     found = invoices(settings)
     assert found["Contoso/2026-05"].number == "NLC2026-0001"
     assert found["Northwind/2026-05"].number == "NL2026-00003"
@@ -91,8 +92,8 @@ def test_a_credit_note_that_corrects_nothing_issued_has_no_reference(settings: S
     customer = add_customer(settings, "nl-bv", "Refundco")
     sub = add_subscription(settings, "nl-bv", customer, "azure-1", "2026-04-01", source="azure-costs")
     usage(settings, "nl-bv", customer, sub, "2026-04-03", "-12.00")
-    build_batch(settings, "nl-bv", "2026-05", "finn", MAY)
-    approve_batch(settings, "nl-bv", "2026-05", "anna", MAY)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), MAY)
+    approve_batch(settings, "nl-bv", "2026-05", actor(settings, "anna"), MAY)
     credit = invoices(settings)["Refundco/2026-05"]
     assert (credit.document_type, credit.corrects_invoice_id, credit.corrected_invoices) == ("381", None, [])
     assert credit.gross < 0
@@ -114,7 +115,7 @@ def test_parallel_approvals_keep_both_series_gapless(db_url: str, tmp_path: Path
         for month in ("2026-01", "2026-02", "2026-03", "2026-04"):
             usage(settings, "nl-bv", refunded, azure, f"{month}-10", "-5.00")
     for month in MONTHS:
-        build_batch(settings, "nl-bv", month, "finn", MAY)
+        build_batch(settings, "nl-bv", month, actor(settings, "finn"), MAY)
     start = time.time() + 2.0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CSPBILL_DATABASE_URL", None)

@@ -25,6 +25,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT, demo_config_data
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 6, 2, 7, tzinfo=dt.UTC))
@@ -48,7 +49,7 @@ def seed_months(settings: Settings, customers: int) -> None:
         sub = add_subscription(settings, "nl-bv", customer, f"sub-{n}", "2026-01-01")
         snapshot(settings, sub, "2026-01-01", n + 1)
     for month in MONTHS:
-        build_batch(settings, "nl-bv", month, "finn", CLOCK)
+        build_batch(settings, "nl-bv", month, actor(settings, "finn"), CLOCK)
 
 
 def numbers(settings: Settings) -> list[str]:
@@ -83,9 +84,9 @@ def test_counter_per_tenant_and_year_starts_at_first(settings: Settings) -> None
 def test_an_exhausted_range_is_a_clear_error_and_nothing_is_numbered(db_url: str, tmp_path: Path) -> None:
     settings, _ = settings_with(db_url, tmp_path, first=1, last=6)
     seed_months(settings, 4)
-    approve_batch(settings, "nl-bv", "2026-01", "anna", CLOCK)
+    approve_batch(settings, "nl-bv", "2026-01", actor(settings, "anna"), CLOCK)
     with pytest.raises(ValidationFailed, match=r"invoice_numbers: range 1..6 of 2026 is exhausted \(4 .* 2 left\)"):
-        approve_batch(settings, "nl-bv", "2026-02", "anna", CLOCK)
+        approve_batch(settings, "nl-bv", "2026-02", actor(settings, "anna"), CLOCK)
     assert sorted(numbers(settings)) == [f"NL2026-0000{n}" for n in range(1, 5)]
     with UnitOfWork(engine_for(settings)) as uow:
         assert uow.batches.for_month(uow.tenants.by_code("nl-bv").id, "2026-02").status == "draft"
@@ -96,26 +97,41 @@ import sys, time, datetime as dt
 from config import load_config
 from services.batches import approve_batch
 from services.clock import FixedClock
-config, month, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+from services.errors import NotAllowed
+from tests.identity import actor
+config, months, start = sys.argv[1], sys.argv[2].split(","), float(sys.argv[3])
 settings = load_config(config)
+anna = actor(settings, "anna")
+when = FixedClock(dt.datetime(2026, 6, 2, 7, tzinfo=dt.UTC))
 time.sleep(max(0.0, start - time.time()))
-report = approve_batch(settings, "nl-bv", month, "anna", FixedClock(dt.datetime(2026, 6, 2, 7, tzinfo=dt.UTC)))
-print(report.first_number, report.last_number)
+for month in months:  # every process races for every month, in month order, as people clicking Approve would
+    while True:
+        try:
+            report = approve_batch(settings, "nl-bv", month, anna, when)
+        except NotAllowed as exc:
+            if "still a draft" in str(exc):
+                time.sleep(0.02)  # an earlier month is being approved by another process
+                continue
+            break  # already approved by another process
+        print(month, report.first_number, report.last_number)
+        break
 """
 
 
-def test_parallel_approvals_in_separate_processes_stay_gapless(db_url: str, tmp_path: Path) -> None:
+def test_parallel_approvals_in_separate_processes_stay_gapless_and_in_month_order(db_url: str, tmp_path: Path) -> None:
     settings, path = settings_with(db_url, tmp_path)
     seed_months(settings, 6)
     start = time.time() + 2.0  # every process is connected and waiting before the first one approves
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CSPBILL_DATABASE_URL", None)
-    procs = [subprocess.Popen([sys.executable, "-c", APPROVE, str(path), month, str(start)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for month in MONTHS]
+    procs = [subprocess.Popen([sys.executable, "-c", APPROVE, str(path), ",".join(MONTHS), str(start)], cwd=ROOT,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [proc.communicate(timeout=120) for proc in procs]
-    assert [proc.returncode for proc in procs] == [0] * len(MONTHS), [err for _, err in results]
-    blocks = sorted([int(n.rsplit("-", 1)[1]) for n in out.split()] for out, _ in results)
-    assert all(later[0] == earlier[1] + 1 for earlier, later in pairwise(blocks))
+    assert [proc.returncode for proc in procs] == [0] * len(procs), [err for _, err in results]
+    approved = sorted(line.split() for out, _ in results for line in out.splitlines())
+    assert [month for month, _, _ in approved] == sorted(MONTHS)  # each month approved exactly once
+    blocks = [[int(number.rsplit("-", 1)[1]) for number in (first, last)] for _, first, last in approved]
+    assert all(later[0] == earlier[1] + 1 for earlier, later in pairwise(blocks))  # numbers follow the months
     got = sorted(numbers(settings))
     assert got == [f"NL2026-{n:05d}" for n in range(1, 6 * len(MONTHS) + 1)]
     with UnitOfWork(engine_for(settings)) as uow:

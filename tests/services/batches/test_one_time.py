@@ -19,6 +19,7 @@ from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 6, 2, 7, tzinfo=dt.UTC))
@@ -125,9 +126,9 @@ CASES = (
 def test_one_time_rules(settings: Settings, customer: int, case: Case) -> None:
     for line in case.lines:
         add_line(settings, customer, line)
-    april = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
-    may = build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    april = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
+    may = build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     got = {key: line.amount for key, line in one_time_lines(settings).items()}
     assert got == {key: Decimal(amount) for key, amount in case.want.items()}
     for expected in case.problems:
@@ -136,10 +137,10 @@ def test_one_time_rules(settings: Settings, customer: int, case: Case) -> None:
 
 def test_refund_names_the_purchase_line_it_credits(settings: Settings, customer: int) -> None:
     add_line(settings, customer, NEW)
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
     add_line(settings, customer, Line("l-2", "Refund", "2026-05-03", "1", "-100.00", "-100.00"))
-    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     lines = one_time_lines(settings)
     purchase = lines[f"{KEY}/one_time/v1"]
     refund = lines[f"ext:{MS_SUB}/2026-04-14..2026-05-03/one_time_refund/v1"]
@@ -159,7 +160,7 @@ def _line_row(settings: Settings, line_id: str) -> int:
 def test_snapshot_and_cost_line_of_one_purchase_bill_once(settings: Settings, customer: int) -> None:
     sub = add_one_time_subscription(settings, customer, "pax8-sub-1", "2026-04-14")
     snapshot(settings, sub, "2026-04-14", 2, unit_cost="100.00", product="DG7GMGF0D3SJ:0002")
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     before = one_time_lines(settings)
     assert {key: line.amount for key, line in before.items()} == {
         f"{sub}/2026-04-14..2026-04-14/one_time/v1": Decimal("230.00")}
@@ -167,7 +168,7 @@ def test_snapshot_and_cost_line_of_one_purchase_bill_once(settings: Settings, cu
     add_line(settings, customer, Line("p-1", "one-time", "2026-04-14", "2", "100.00", "200.00", source=PAX8,
                                       order_id=None, subscription="pax8-sub-1"), subscription_id=sub)
     add_line(settings, customer, Line("l-1", "New", "2026-04-14", "2", "100.00", "200.00"))  # and Partner Center's
-    report = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    report = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     after = one_time_lines(settings)
     assert list(after) == list(before)
     details = after[f"{sub}/2026-04-14..2026-04-14/one_time/v1"].lineage["details"]
@@ -185,7 +186,7 @@ def test_trial_subscriptions_are_never_billed(settings: Settings, customer: int,
     with UnitOfWork(engine_for(settings), write=True) as uow:
         uow.subscriptions.get(licence).billing_type = "trial"
     snapshot(settings, licence, "2026-04-03", 25)
-    report = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    report = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     assert report.lines == 0
 
 
@@ -195,7 +196,7 @@ def test_cancellation_seen_in_snapshots_is_credited_only_inside_the_window(setti
     for sub, cancelled in ((inside, "2026-04-09"), (late, "2026-04-20")):
         snapshot(settings, sub, "2026-04-06", 1, unit_cost="100.00", product="DG7GMGF0D3SJ:0002")
         snapshot(settings, sub, cancelled, 1, unit_cost="100.00", status="cancelled", product="DG7GMGF0D3SJ:0002")
-    report = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    report = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     got = {key: line.amount for key, line in one_time_lines(settings).items()}
     assert got == {f"{inside}/2026-04-06..2026-04-06/one_time/v1": Decimal("115.00"),
                    f"{inside}/2026-04-06..2026-04-09/one_time_refund/v1": Decimal("-115.00"),
@@ -206,7 +207,7 @@ def test_cancellation_seen_in_snapshots_is_credited_only_inside_the_window(setti
 def test_building_twice_and_resyncing_add_nothing(settings: Settings, customer: int) -> None:
     add_line(settings, customer, NEW)
     add_line(settings, customer, Line("l-2", "Refund", "2026-04-16", "1", "-100.00", "-100.00"))
-    first = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    first = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     before = {key: (line.id, line.amount) for key, line in one_time_lines(settings).items()}
     with UnitOfWork(engine_for(settings), write=True) as uow:  # the next night delivers the same lines again
         rows = [{column: getattr(row, column) for column in ("tenant_id", "subscription_id", "line_id",
@@ -215,7 +216,7 @@ def test_building_twice_and_resyncing_add_nothing(settings: Settings, customer: 
                  "invoice_id", "billing_type", "order_id", "ordered_on", "raw")}
                 for row in uow.session.scalars(select(CostLine))]
         stored = uow.cost_lines.upsert_many(PC, rows, None)
-    second = build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    second = build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     assert (stored.inserted, stored.updated) == (0, 0)
     assert (second.added, second.changed, second.removed) == (0, 0, 0)
     assert {key: (line.id, line.amount) for key, line in one_time_lines(settings).items()} == before
@@ -223,10 +224,10 @@ def test_building_twice_and_resyncing_add_nothing(settings: Settings, customer: 
 
 
 def test_purchase_reported_after_approval_is_late_data_of_the_next_batch(settings: Settings, customer: int) -> None:
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
     add_line(settings, customer, Line("l-9", "New", "2026-04-28", "1", "100.00", "100.00"))
-    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     late = one_time_lines(settings)[f"ext:{MS_SUB}/2026-04-28..2026-04-28/one_time/v1"]
     assert (late.kind, late.reason_code, late.amount, late.bill_month) == (
         "correction", "late_purchase", Decimal("115.00"), "2026-04")

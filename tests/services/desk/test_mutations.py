@@ -16,7 +16,7 @@ from sqlalchemy import select
 from config import Settings
 from connectors.records import PullResult
 from ledger.models import AuditEvent, Mutation
-from services.access import Actor, actor
+from services.access import Actor
 from services.clock import FixedClock
 from services.desk import MutationRequest, add_mutation, cancel_mutation, list_mutations
 from services.errors import NotAllowed, NotFound, ValidationFailed
@@ -25,6 +25,7 @@ from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
+from tests.identity import actor, nightly
 from tests.services.sync.test_sync_support import Vendor, licence, night
 
 UTC = dt.UTC
@@ -38,13 +39,13 @@ def ledger(settings: Settings) -> Settings:
     initialise(settings)
     vendor = Vendor({"pax8": PullResult(licences=(licence("s1", 10, term_start=D(2026, 4, 1),
                                                           term_end=D(2027, 3, 31)),))})
-    sync(settings, FixedClock(night(1)), source="pax8", open_reader=vendor.open)
+    sync(settings, FixedClock(night(1)), who=nightly(settings), source="pax8", open_reader=vendor.open)
     until = dt.datetime(2026, 5, 9, 14, 0, tzinfo=UTC)
     vendor.answers["pax8"] = PullResult(licences=(
         licence("s1", 14, term_start=D(2026, 4, 1), term_end=D(2027, 3, 31)),
         licence("s2", 6, customer="c2", refundable_batches=((Decimal(2), until),)),
     ))
-    sync(settings, FixedClock(night(3)), source="pax8", open_reader=vendor.open)
+    sync(settings, FixedClock(night(3)), who=nightly(settings), source="pax8", open_reader=vendor.open)
     return settings
 
 

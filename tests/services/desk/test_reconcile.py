@@ -16,7 +16,6 @@ import yaml
 from config import Settings
 from connectors.records import PullResult
 from ledger.models import Batch, Invoice, InvoiceLine
-from services.access import actor
 from services.clock import FixedClock
 from services.desk import MutationRequest, add_mutation, reconcile, resolve_discrepancy
 from services.errors import NotFound
@@ -25,6 +24,7 @@ from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
+from tests.identity import actor, nightly
 from tests.services.sync.test_sync_support import Vendor, cost_line, licence, night
 
 UTC = dt.UTC
@@ -38,7 +38,7 @@ def nights(settings: Settings, vendor: Vendor, plan: dict[int, dict[str, int]]) 
             licences=tuple(licence(sub, n, term_start=D(2026, 4, 1), term_end=D(2027, 3, 31),
                                    customer_reference="ERP-1") for sub, n in seats.items()),
             cost_lines=(cost_line("L1", "281.00"),))
-        sync(settings, FixedClock(night(day)), source="pax8", open_reader=vendor.open)
+        sync(settings, FixedClock(night(day)), who=nightly(settings), source="pax8", open_reader=vendor.open)
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_a_one_time_purchase_and_its_refund_are_not_compared_per_seat_day(ledger
         vendor.answers["pax8"] = PullResult(licences=(licence(
             "ot1", 1, billing_frequency="ONE_TIME", billing_type="one_time", commitment_term=None, status=status,
             status_raw=status.title(), term_start=D(2026, 5, 8), term_end=None, customer_reference="ERP-1"),))
-        sync(ledger, FixedClock(night(day)), source="pax8", open_reader=vendor.open)
+        sync(ledger, FixedClock(night(day)), who=nightly(ledger), source="pax8", open_reader=vendor.open)
     ot1 = ids(ledger)["ot1"]
     with UnitOfWork(engine_for(ledger), write=True) as uow:
         sub = uow.subscriptions.get(ot1)

@@ -20,12 +20,12 @@ from sandbox import entra
 from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxServer
 from sandbox.tls import TlsFiles, make_tls_files
-from services.access import actor
 from services.batches import approve_batch
 from services.clock import FixedClock
 from services.export import ExportOutcome, erp_reference, export_invoices
 from services.operations import initialise
 from tests.conftest import demo_config_data
+from tests.identity import actor
 from tests.services.batches.test_credit_notes import MAY, invoices, seats_lowered_after_export
 from tests.services.export.test_export_outbox import NOW, exports, seed_invoices, statuses
 
@@ -126,7 +126,7 @@ CREDIT_MEMOS = r"/[^/]+/[^/]+/api/v2\.0/companies\([0-9a-f-]+\)/salesCreditMemos
 def test_a_negative_invoice_lands_once_as_a_posted_sales_credit_memo(de: Settings, bc: Bc,
                                                                      fault: tuple[str, dict[str, Any]] | None) -> None:
     seats_lowered_after_export(de, "de-gmbh", "system", "greta", names=("C00011", "C00012"))
-    approve_batch(de, "de-gmbh", "2026-05", "greta", MAY)
+    approve_batch(de, "de-gmbh", "2026-05", actor(de, "greta"), MAY)
     found = invoices(de)
     credit, charge = found["C00011/2026-05"], found["C00012/2026-05"]
     assert credit.document_type == "381"

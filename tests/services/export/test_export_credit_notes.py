@@ -15,10 +15,10 @@ from lxml import etree
 
 from config import Settings
 from ledger.models import Invoice
-from services.access import actor
 from services.batches import approve_batch, build_batch
 from services.export import write_einvoices
 from services.operations import initialise
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, usage
 from tests.services.batches.test_credit_notes import MAY, invoices, seats_lowered_after_export
 
@@ -37,7 +37,7 @@ DATA_GAPS = {"NL-R-002", "NL-R-004", "PEPPOL-EN16931-R010", "BR-CO-25"}
 @pytest.fixture
 def credit_note(settings: Settings) -> tuple[Settings, Invoice, Invoice]:
     seats_lowered_after_export(settings)
-    approve_batch(settings, "nl-bv", "2026-05", "anna", MAY)
+    approve_batch(settings, "nl-bv", "2026-05", actor(settings, "anna"), MAY)
     found = invoices(settings)
     return settings, found["Contoso/2026-05"], found["Contoso/2026-04"]
 
@@ -110,8 +110,8 @@ def test_a_credit_note_without_a_preceding_invoice_has_no_reference_and_nl_r_001
     customer = add_customer(settings, "nl-bv", "Refundco")
     sub = add_subscription(settings, "nl-bv", customer, "azure-1", "2026-04-01", source="azure-costs")
     usage(settings, "nl-bv", customer, sub, "2026-04-03", "-12.00")
-    build_batch(settings, "nl-bv", "2026-05", "finn", MAY)
-    approve_batch(settings, "nl-bv", "2026-05", "anna", MAY)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), MAY)
+    approve_batch(settings, "nl-bv", "2026-05", actor(settings, "anna"), MAY)
     credit = invoices(settings)["Refundco/2026-05"]
     path = written(settings, "ubl", tmp_path, credit.number)
     root = etree.parse(str(path)).getroot()

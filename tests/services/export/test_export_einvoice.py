@@ -10,12 +10,12 @@ import pytest
 from lxml import etree
 
 from config import Settings
-from services.access import actor
 from services.errors import NotFound, ValidationFailed
 from services.export import write_einvoices
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.export.test_export_outbox import MONTH, seed_invoices
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"

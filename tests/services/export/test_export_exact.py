@@ -20,11 +20,11 @@ from sandbox import exact_online as exact_sandbox
 from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxServer
 from sandbox.tls import TlsFiles, make_tls_files
-from services.access import actor
 from services.clock import FixedClock
 from services.export import ExportOutcome, erp_reference, erp_target, export_invoices
 from services.operations import initialise
 from tests.conftest import demo_config_data
+from tests.identity import actor
 from tests.services.export.test_export_outbox import NOW, exports, seed_invoices
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.05, max_delay=1.0, settle=1.5)

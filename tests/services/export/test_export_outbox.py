@@ -30,7 +30,6 @@ from ledger.models import Batch, Customer, Export, Invoice, InvoiceLine
 from sandbox import bc_soap as bc_sandbox
 from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxApp, SandboxServer
-from services.access import actor
 from services.clock import FixedClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.export import (
@@ -48,6 +47,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
+from tests.identity import actor
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.2, settle=1.0)  # settle > the slow fault
 SOAP = "POST /WS/.*"

@@ -15,6 +15,7 @@ from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
 from services.export import erp_reference
 from services.operations import initialise
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 from tests.services.batches.test_credit_notes import APRIL, MAY, invoices
 from tests.services.export.test_export_outbox import (  # noqa: F401 - soap and soap_env are fixtures used here
@@ -47,13 +48,13 @@ def april_posted_then_seats_lowered(settings: Settings) -> None:
         customer = add_customer(settings, "nl-bv", name)
         subscriptions[name] = add_subscription(settings, "nl-bv", customer, f"sub-{name}", "2026-04-01")
         snapshot(settings, subscriptions[name], "2026-04-01", seats)
-    build_batch(settings, "nl-bv", "2026-04", "finn", APRIL)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", APRIL)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), APRIL)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), APRIL)
     assert {o.action for o in run(settings, clock=FixedClock(APRIL.now()))} == {"created"}
     assert {row.erp_status for row in exports(settings)} == {"posted"}
     snapshot(settings, subscriptions["C00001"], "2026-04-02", 1)
-    build_batch(settings, "nl-bv", "2026-05", "finn", MAY)
-    approve_batch(settings, "nl-bv", "2026-05", "anna", MAY)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), MAY)
+    approve_batch(settings, "nl-bv", "2026-05", actor(settings, "anna"), MAY)
 
 
 @pytest.mark.parametrize("fault", [None, {"kind": "apply_then_drop"}], ids=["none", "create applied, answer lost"])

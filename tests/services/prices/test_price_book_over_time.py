@@ -22,6 +22,7 @@ from services.operations import initialise
 from services.prices import book_view, import_file, reprice
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, mark_exported, snapshot, usage
 
 CLOCK = FixedClock(dt.datetime(2026, 6, 2, 7, tzinfo=dt.UTC))
@@ -45,8 +46,8 @@ def contoso(settings: Settings) -> int:
 
 
 def exported_april(settings: Settings) -> dict[str, Decimal]:
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
     mark_exported(settings, "nl-bv", "2026-04")
     return {key: line.amount for key, line in lines(settings).items()}
 
@@ -64,22 +65,22 @@ def test_editing_every_markup_after_export_corrects_nothing_that_was_invoiced(se
     april = exported_april(settings)
     assert april[APRIL] == Decimal("345.00")
     later = edited(settings, "40")
-    report = build_batch(later, "nl-bv", "2026-05", "finn", CLOCK)
+    report = build_batch(later, "nl-bv", "2026-05", actor(later, "finn"), CLOCK)
     may = {key: line for key, line in lines(later).items() if key not in april}
     assert not [line for line in may.values() if line.kind == "correction"], report
     assert may[MAY].amount == Decimal("420.00")  # the new markup prices what was not invoiced: 10 × 30 × 1.40
     assert "price_rules[1]" in may[MAY].lineage["price_version"]
-    again = build_batch(later, "nl-bv", "2026-05", "finn", CLOCK)
+    again = build_batch(later, "nl-bv", "2026-05", actor(later, "finn"), CLOCK)
     assert (again.added, again.changed, again.removed) == (0, 0, 0)
-    editions = [e for e in book_view(later, "finn")["editions"] if e["kind"] == "config"]
+    editions = [e for e in book_view(later, actor(later, "finn"))["editions"] if e["kind"] == "config"]
     assert len(editions) == 2  # the config's first rules and the edited ones, each once
 
 
 def test_an_explicit_reprice_corrects_with_its_reason_and_both_versions(settings: Settings, contoso: int) -> None:
     exported_april(settings)
     later = edited(settings, "40")
-    reprice(later, "nl-bv", dt.date(2026, 4, 1), "markup 40 % agreed from April", "finn", CLOCK)
-    build_batch(later, "nl-bv", "2026-05", "finn", CLOCK)
+    reprice(later, "nl-bv", dt.date(2026, 4, 1), "markup 40 % agreed from April", actor(later, "finn"), CLOCK)
+    build_batch(later, "nl-bv", "2026-05", actor(later, "finn"), CLOCK)
     fix = lines(later)["nl-bv/1/1/2026-04-10..2026-05-09/charge/v2"]
     assert (fix.kind, fix.reason_code, fix.amount) == ("correction", "reprice", Decimal("75.00"))
     correction = fix.lineage["correction"]
@@ -92,11 +93,12 @@ def test_a_reprice_after_the_period_changes_nothing_and_the_desk_cannot_reprice(
                                                                                  contoso: int) -> None:
     exported_april(settings)
     later = edited(settings, "40")
-    reprice(later, "nl-bv", dt.date(2026, 5, 1), "only from May", "finn", CLOCK)  # April's period began 04-10
-    build_batch(later, "nl-bv", "2026-05", "finn", CLOCK)
+    # April's period began 04-10
+    reprice(later, "nl-bv", dt.date(2026, 5, 1), "only from May", actor(later, "finn"), CLOCK)
+    build_batch(later, "nl-bv", "2026-05", actor(later, "finn"), CLOCK)
     assert not [line for line in lines(later).values() if line.kind == "correction"]
     with pytest.raises(NotAllowed, match="lacks role 'finance'"):
-        reprice(later, "nl-bv", dt.date(2026, 4, 1), "desk may not", "dana", CLOCK)
+        reprice(later, "nl-bv", dt.date(2026, 4, 1), "desk may not", actor(later, "dana"), CLOCK)
 
 
 @pytest.mark.parametrize(("policy", "april", "may"), [
@@ -118,12 +120,12 @@ def test_a_price_change_inside_a_period_follows_the_tenant_policy(settings: Sett
     rules = tmp_path / "rules.csv"
     rules.write_text("name,tenant,product,valid_from,unit_price,currency\n"
                      "e3 list,nl-bv,CFQ7TTC0LH18:0001,2026-04-20,33.00,EUR\n")
-    import_file(settings, rules, "finn")
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    import_file(settings, rules, actor(settings, "finn"))
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     got = {key: line.amount for key, line in lines(settings).items()}
     assert got == {key: Decimal(amount) for key, amount in april.items()}
-    approve_batch(settings, "nl-bv", "2026-04", "anna", CLOCK)
-    build_batch(settings, "nl-bv", "2026-05", "finn", CLOCK)
+    approve_batch(settings, "nl-bv", "2026-04", actor(settings, "anna"), CLOCK)
+    build_batch(settings, "nl-bv", "2026-05", actor(settings, "finn"), CLOCK)
     assert lines(settings)[MAY].amount == Decimal(may)
     assert not [line for line in lines(settings).values() if line.kind == "correction"]
 
@@ -140,10 +142,10 @@ def test_erp_price_minus_a_percentage_is_a_rule_over_microsofts_list(settings: S
     rules = tmp_path / "rules.csv"
     rules.write_text("name,tenant,product,valid_from,markup_percent,basis\n"
                      "erp-5,nl-bv,CFQ7TTC0LH18:0001,2026-01-01,-5,erp\n")
-    assert import_file(settings, price_list, "finn").kind == "microsoft"
-    assert import_file(settings, rules, "finn").created
-    assert not import_file(settings, rules, "finn").created  # the same file twice is one edition
-    build_batch(settings, "nl-bv", "2026-04", "finn", CLOCK)
+    assert import_file(settings, price_list, actor(settings, "finn")).kind == "microsoft"
+    assert import_file(settings, rules, actor(settings, "finn")).created
+    assert not import_file(settings, rules, actor(settings, "finn")).created  # the same file twice is one edition
+    build_batch(settings, "nl-bv", "2026-04", actor(settings, "finn"), CLOCK)
     line = lines(settings)[APRIL]
     assert line.amount == Decimal("380.00")  # 10 × (40.00 − 5 %)
     assert line.lineage["price_version"].startswith("erp price 40 (list price 1) + -5% (price rule")

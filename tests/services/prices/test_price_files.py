@@ -15,6 +15,7 @@ from services.prices import PriceFileRefused, book_view, import_file, sync_confi
 from services.prices.files import Known, parse_day, read_microsoft, read_rules
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.identity import actor
 
 KNOWN = Known({"nl-bv", "de-gmbh"}, {"CFQ7TTC0LH18:0001", "CFQ7TTC0LH18"}, {"Contoso", "CONTOSO-1", "7"})
 HEADER = ("name,tenant,customer,product,meter_category,billing,valid_from,valid_to,unit_price,currency,markup_percent,"
@@ -91,17 +92,17 @@ def test_a_bad_microsoft_row_is_refused(row: str, problem: str) -> None:
 
 def test_a_refused_file_stores_nothing_and_a_good_one_is_one_edition(settings: Settings, tmp_path: Path) -> None:
     initialise(settings)
-    before = book_view(settings, "finn")["editions"]
+    before = book_view(settings, actor(settings, "finn"))["editions"]
     bad = tmp_path / "rules.csv"
     bad.write_text(f"{HEADER}\n,nl-bv,,,,,2026-01-01,,,,10,\n,nl-bv,,NOPE,,,2026-01-01,,,,10,\n")
     with pytest.raises(PriceFileRefused, match=r"rules\.csv:3 product"):
-        import_file(settings, bad, "finn")
-    assert book_view(settings, "finn")["editions"] == before
+        import_file(settings, bad, actor(settings, "finn"))
+    assert book_view(settings, actor(settings, "finn"))["editions"] == before
     with UnitOfWork(engine_for(settings)) as uow:
         assert len(uow.prices.rules()) == len(settings.price_rules)
     bad.write_text(f"{HEADER}\n,nl-bv,,,,,2026-01-01,,,,10,\n")
-    first = import_file(settings, bad, "finn")
-    again = import_file(settings, bad, "finn")
+    first = import_file(settings, bad, actor(settings, "finn"))
+    again = import_file(settings, bad, actor(settings, "finn"))
     assert (first.created, again.created, again.edition) == (True, False, first.edition)
 
 

@@ -16,13 +16,13 @@ from ledger.models import FxRate, SyncRun
 from ledger.repositories.fx_rates import RateRow
 from sandbox import ecb
 from sandbox.core import Clock, SandboxServer
-from services.access import actor
 from services.clock import FixedClock
 from services.errors import NotFound, ValidationFailed
 from services.operations import execute, initialise, job_specs
 from services.runtime import engine_for
 from services.sync import list_fx, sync_fx
 from services.uow import UnitOfWork
+from tests.identity import actor, nightly
 
 NIGHT = dt.datetime(2026, 10, 2, 0, 30, tzinfo=dt.UTC)
 
@@ -47,15 +47,15 @@ def stored(settings: Settings) -> list[tuple[str, str, dt.date, Decimal, str]]:
 
 
 def test_syncing_twice_stores_every_rate_once(ledger: Settings, server: SandboxServer) -> None:
-    first = sync_fx(ledger, FixedClock(NIGHT))
+    first = sync_fx(ledger, FixedClock(NIGHT), who=nightly(ledger))
     assert first.status == "succeeded" and first.source == "fx:ecb"
     assert first.counts["rates_stored"] == first.counts["rates_read"] > 0
     assert server.app.calls[-1] == ("GET", "/stats/eurofxref/eurofxref-hist-90d.xml")  # empty ledger: 90 days
     rows = stored(ledger)
-    again = sync_fx(ledger, FixedClock(NIGHT))
+    again = sync_fx(ledger, FixedClock(NIGHT), who=nightly(ledger))
     assert server.app.calls[-1] == ("GET", "/stats/eurofxref/eurofxref-daily.xml")  # up to date: the daily file
     assert (again.counts["rates_stored"], again.counts["rates_already_stored"]) == (0, again.counts["rates_read"])
-    history = sync_fx(ledger, FixedClock(NIGHT), history=True)
+    history = sync_fx(ledger, FixedClock(NIGHT), history=True, who=nightly(ledger))
     assert history.counts["rates_stored"] > 0 and history.counts["rates_already_stored"] == len(rows)
     assert set(rows) <= set(stored(ledger))
     assert len(stored(ledger)) == len(set(stored(ledger)))
@@ -66,10 +66,10 @@ def test_syncing_twice_stores_every_rate_once(ledger: Settings, server: SandboxS
 
 
 def test_a_next_night_adds_only_the_new_fixing(ledger: Settings, server: SandboxServer) -> None:
-    sync_fx(ledger, FixedClock(NIGHT))
+    sync_fx(ledger, FixedClock(NIGHT), who=nightly(ledger))
     before = len(stored(ledger))
     server.app.clock.set(NIGHT + dt.timedelta(days=1))
-    report = sync_fx(ledger, FixedClock(NIGHT + dt.timedelta(days=1)))
+    report = sync_fx(ledger, FixedClock(NIGHT + dt.timedelta(days=1)), who=nightly(ledger))
     assert report.counts["days"] == 1 and report.counts["rates_stored"] == report.counts["rates_read"]
     assert len(stored(ledger)) == before + report.counts["rates_stored"]
     assert max(row[2] for row in stored(ledger)) == dt.date(2026, 10, 2)
@@ -79,7 +79,7 @@ def test_a_differing_published_rate_never_replaces_a_recorded_one(ledger: Settin
     day = dt.date(2026, 10, 1)
     with UnitOfWork(engine_for(ledger), write=True) as uow:
         uow.fx_rates.store([RateRow("EUR", "USD", day, Decimal("9.9999"), "ECB")])
-    report = sync_fx(ledger, FixedClock(NIGHT))
+    report = sync_fx(ledger, FixedClock(NIGHT), who=nightly(ledger))
     assert report.status == "partial" and len(report.errors) == 1
     assert "ECB EUR->USD 2026-10-01: published" in report.errors[0]
     with UnitOfWork(engine_for(ledger)) as uow:
@@ -89,14 +89,14 @@ def test_a_differing_published_rate_never_replaces_a_recorded_one(ledger: Settin
 
 def test_a_failed_read_stores_nothing_and_fails_the_run(ledger: Settings, server: SandboxServer) -> None:
     server.app.faults.arm("*", "broken_file")
-    report = sync_fx(ledger, FixedClock(NIGHT))
+    report = sync_fx(ledger, FixedClock(NIGHT), who=nightly(ledger))
     assert report.status == "failed" and "unreadable" in report.error
     with UnitOfWork(engine_for(ledger)) as uow:
         assert uow.session.scalar(select(func.count()).select_from(FxRate)) == 0
 
 
 def test_listing_by_currency_and_days(ledger: Settings) -> None:
-    sync_fx(ledger, FixedClock(NIGHT))
+    sync_fx(ledger, FixedClock(NIGHT), who=nightly(ledger))
     who = actor(ledger, "finn")
     usd = list_fx(ledger, who, "usd", dt.date(2026, 9, 28), dt.date(2026, 9, 30))
     assert [(r.quote, r.rate_date) for r in usd] == [("USD", dt.date(2026, 9, 30)), ("USD", dt.date(2026, 9, 29)),
@@ -110,7 +110,7 @@ def test_listing_by_currency_and_days(ledger: Settings) -> None:
 def test_without_an_fx_section_nothing_is_fetched(settings: Settings) -> None:
     initialise(settings)
     with pytest.raises(ValidationFailed, match="config fx: no exchange-rate source configured"):
-        sync_fx(settings.model_copy(update={"fx": None}))
+        sync_fx(settings.model_copy(update={"fx": None}), who=nightly(settings))
 
 
 def test_the_nightly_job_reads_the_rates_when_configured(ledger: Settings, settings: Settings) -> None:

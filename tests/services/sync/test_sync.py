@@ -18,6 +18,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
+from tests.identity import nightly
 from tests.services.sync.test_sync_support import Vendor, cost_line, customer, licence, night, usage
 
 
@@ -33,7 +34,7 @@ def count(settings: Settings, model: type) -> int:
 
 
 def run(settings: Settings, vendor: Vendor, when: dt.datetime, source: str | None = "pax8"):
-    return sync(settings, FixedClock(when), source=source, open_reader=vendor.open)
+    return sync(settings, FixedClock(when), who=nightly(settings), source=source, open_reader=vendor.open)
 
 
 def test_first_night_maps_customers_subscriptions_and_snapshots(ledger: Settings) -> None:

@@ -10,7 +10,6 @@ import pytest
 from config import Settings
 from connectors.errors import SourceUnavailable
 from connectors.records import PullResult
-from services.access import actor
 from services.clock import FixedClock
 from services.desk import quantity_on_day, subscription_outlook
 from services.errors import NotFound
@@ -18,6 +17,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
+from tests.identity import actor, nightly
 from tests.services.sync.test_sync_support import Vendor, licence, night
 
 UTC = dt.UTC
@@ -31,9 +31,9 @@ def ledger(settings: Settings) -> tuple[Settings, int]:
     for day, seats in ((1, 10), (2, 10), (3, 14)):
         vendor.answers["pax8"] = PullResult(licences=(licence("s1", seats, term_start=D(2026, 4, 1),
                                                               term_end=D(2027, 3, 31)),))
-        sync(settings, FixedClock(night(day)), source="pax8", open_reader=vendor.open)
+        sync(settings, FixedClock(night(day)), who=nightly(settings), source="pax8", open_reader=vendor.open)
     vendor.answers["pax8"] = SourceUnavailable("pax8", "HTTP 503")
-    sync(settings, FixedClock(night(4)), source="pax8", open_reader=vendor.open)
+    sync(settings, FixedClock(night(4)), who=nightly(settings), source="pax8", open_reader=vendor.open)
     with UnitOfWork(engine_for(settings)) as uow:
         return settings, uow.subscriptions.by_external_id("pax8", "s1").id
 
