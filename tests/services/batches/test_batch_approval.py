@@ -37,11 +37,11 @@ def draft(settings: Settings) -> Settings:
     ("dana", "lacks role 'approver'"),  # the service desk
     ("finn", "lacks role 'approver'"),  # finance without approval rights
     ("greta", "tenant 'nl-bv': not found"),  # approver of another legal entity
-    ("system", "needs a person"),  # the scheduler
+    ("scheduler", "needs a signed-in person"),  # the nightly jobs
 ])
 def test_only_approvers_of_the_tenant_approve(draft: Settings, who: str, message: str) -> None:
     with pytest.raises((NotAllowed, NotFound), match=message):
-        approve_batch(draft, "nl-bv", "2026-04", who, CLOCK)
+        approve_batch(draft, "nl-bv", "2026-04", actor(draft, who), CLOCK)
 
 
 def test_the_builder_cannot_approve_their_own_batch(draft: Settings) -> None:
@@ -109,3 +109,37 @@ def test_review_shows_totals_diff_and_is_tenant_isolated(draft: Settings) -> Non
     assert [(d["subscription_id"], d["sentence"]) for d in shown] == [(1, "vendor shows 6 since 05-12, no mutation")]
     with pytest.raises(NotFound):
         batch_summary(draft, "nl-bv", "2026-05", actor(draft, "greta"))
+
+
+def test_anyone_who_changed_the_draft_since_it_was_built_cannot_approve(draft: Settings) -> None:
+    customer = add_customer(draft, "nl-bv", "Late Ltd")
+    snapshot(draft, add_subscription(draft, "nl-bv", customer, "sub-late", "2026-04-03"), "2026-04-03", 1)
+    assert build_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK).added == 1  # anna changes it
+    other = add_customer(draft, "nl-bv", "Later Ltd")
+    snapshot(draft, add_subscription(draft, "nl-bv", other, "sub-later", "2026-04-04"), "2026-04-04", 1)
+    assert build_batch(draft, "nl-bv", "2026-04", actor(draft, "finn"), CLOCK).added == 1  # finn changes it last
+    with pytest.raises(NotAllowed, match="'anna' built or changed it"):
+        approve_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK)
+
+
+def test_approval_records_both_people_and_how_each_signed_in(draft: Settings) -> None:
+    anna = actor(draft, "anna")
+    approve_batch(draft, "nl-bv", "2026-04", anna, CLOCK)
+    with UnitOfWork(engine_for(draft)) as uow:
+        batch = uow.batches.for_month(uow.tenants.by_code("nl-bv").id, "2026-04")
+        assert batch.makers == ["finn"]
+        assert batch.built_auth == {"username": "finn", "principal": "person", "method": "test",
+                                    "session": batch.built_auth["session"]}
+        assert batch.approved_auth == {"username": "anna", "principal": "person", "method": "test",
+                                       "session": anna.session_id}
+    event = list_events(draft, anna, "nl-bv", action="batch.approve")[0]
+    assert (event["after"]["built"]["username"], event["after"]["approved"]["session"]) == ("finn", anna.session_id)
+
+
+def test_a_later_month_waits_for_the_earlier_draft(draft: Settings) -> None:
+    build_batch(draft, "nl-bv", "2026-05", actor(draft, "finn"), CLOCK)
+    with pytest.raises(NotAllowed, match="the earlier batch 2026-04 is still a draft"):
+        approve_batch(draft, "nl-bv", "2026-05", actor(draft, "anna"), CLOCK)
+    april = approve_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK)
+    may = approve_batch(draft, "nl-bv", "2026-05", actor(draft, "anna"), CLOCK)
+    assert april.last_number < may.first_number
