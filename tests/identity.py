@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from config import Settings
+from sqlalchemy.exc import SQLAlchemyError
+
+from config import Settings, load_config
 from desk.credentials import CredentialStore
 from services.access import Actor, scheduler
 from services.identity import issue_api_token, sign_in_external
@@ -34,4 +37,16 @@ def sign_in_cli(settings: Settings, home: Path, *usernames: str) -> dict[str, st
     for name in usernames:
         issued = sign_in_external(settings, name, "test", "cli", "pytest")
         store.save(name, issued.token, issued.expires_at.isoformat())
+    return {"XDG_CONFIG_HOME": str(home)}
+
+
+def people_env(config: Path) -> dict[str, str]:
+    """The environment of CLI subprocesses run with ``config``: every configured person signed in, the
+    administrator ``ada`` by default (``--as`` picks another), once the ledger exists (after `cspbill init`)."""
+    home = config.parent / "home"
+    if config.exists() and not (home / "cspbill" / "credentials.json").exists():
+        settings = load_config(config)
+        names = [user.username for user in settings.users]
+        with contextlib.suppress(SQLAlchemyError):  # not initialised yet: `cspbill init` needs nobody
+            sign_in_cli(settings, home, *sorted(names, key=lambda name: name == "ada"))
     return {"XDG_CONFIG_HOME": str(home)}

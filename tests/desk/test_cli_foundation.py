@@ -13,12 +13,13 @@ import yaml
 
 from desk.cli import COMMAND_MODULES, command_named
 from tests.conftest import ROOT, demo_config_data
+from tests.identity import people_env
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")} | people_env(cwd / "config.yaml")
     return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
 
 

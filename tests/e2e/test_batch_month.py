@@ -23,6 +23,7 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import ROOT
 from tests.e2e.test_sync_month import Month, month  # noqa: F401 - the sandboxes-and-nightly-sync fixture, reused
+from tests.identity import people_env
 from tests.services.batches.test_batch_support import add_customer, add_subscription, mark_exported, mutation, snapshot
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
@@ -40,7 +41,7 @@ def config_file(settings: Settings, tmp_path: Path) -> Path:
 
 def environment(config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
-    env.update(CSPBILL_CONFIG=str(config), CSPBILL_NOW=NOW)
+    env.update(CSPBILL_CONFIG=str(config), CSPBILL_NOW=NOW, **people_env(config))
     return env
 
 

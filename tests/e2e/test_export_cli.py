@@ -22,6 +22,7 @@ from services.export import erp_reference
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
+from tests.identity import people_env
 from tests.services.export.test_export_outbox import (  # noqa: F401 - soap is a fixture used here
     SOAP,
     Soap,
@@ -49,7 +50,7 @@ def config_file(tmp_path: Path, soap: Soap) -> Path:  # noqa: F811 - fixture
 def environment(config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
     env.update(CSPBILL_CONFIG=str(config), CSPBILL_BC_SOAP_USER=bc_sandbox.CREDENTIALS["username"],
-               CSPBILL_BC_SOAP_KEY=bc_sandbox.CREDENTIALS["password"])
+               CSPBILL_BC_SOAP_KEY=bc_sandbox.CREDENTIALS["password"], **people_env(config))
     return env
 
 

@@ -18,6 +18,7 @@ from config.loader import load_config
 from sandbox import ecb
 from sandbox.core import Clock, SandboxServer
 from tests.conftest import demo_config_data
+from tests.identity import people_env
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
 
 CSPBILL = str(Path(sys.executable).with_name("cspbill"))
@@ -42,7 +43,7 @@ def config(tmp_path: Path, ecb_server: SandboxServer) -> Path:
 
 def cli(config: Path, *args: str, now: dt.datetime = NIGHT) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CSPBILL_")}
-    env |= {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": now.isoformat()}
+    env |= {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": now.isoformat(), **people_env(config)}
     return subprocess.run([CSPBILL, *args], capture_output=True, text=True, env=env, timeout=120)
 
 

@@ -35,6 +35,7 @@ from sandbox.scenario_microsoft import scenario
 from sandbox.tls import make_tls_files
 from services.runtime import dispose_engines, engine_for
 from services.uow import UnitOfWork
+from tests.identity import people_env
 
 pytestmark = pytest.mark.slow
 
@@ -124,6 +125,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     }
     env.pop("CSPBILL_DATABASE_URL", None)
     subprocess.run([CSPBILL, "init"], check=True, capture_output=True, env=env, timeout=120)
+    env |= people_env(config)
     try:
         yield Month(env, urls, config)
     finally:

@@ -25,7 +25,7 @@ from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
-from tests.identity import actor, nightly
+from tests.identity import actor, nightly, people_env
 from tests.services.sync.test_sync_support import Vendor, licence, night
 
 UTC = dt.UTC
@@ -144,7 +144,7 @@ def test_cli_refuses_with_one_line_and_saves_with_cspbill_now(ledger: Settings, 
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     config.write_text(yaml.safe_dump(data))
     cspbill = str(Path(sys.executable).with_name("cspbill"))
-    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-12T09:00:00Z"}
+    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-12T09:00:00Z", **people_env(config)}
     s1 = str(sub_id(ledger, "s1"))
     refused = subprocess.run([cspbill, "mutation", "add", "-s", s1, "-q", "12", "-t", "T-7", "--as", "dana"],
                              capture_output=True, text=True, env=env, timeout=120)

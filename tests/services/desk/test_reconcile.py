@@ -24,7 +24,7 @@ from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
-from tests.identity import actor, nightly
+from tests.identity import actor, nightly, people_env
 from tests.services.sync.test_sync_support import Vendor, cost_line, licence, night
 
 UTC = dt.UTC
@@ -140,7 +140,7 @@ def test_cli_json(ledger: Settings, tmp_path: Path) -> None:
     data = demo_config_data()
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     config.write_text(yaml.safe_dump(data))
-    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-04T09:00:00Z"}
+    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-04T09:00:00Z", **people_env(config)}
     cspbill = str(Path(sys.executable).with_name("cspbill"))
     done = subprocess.run([cspbill, "reconcile", "--month", "2026-05", "--tenant", "de-gmbh", "--json"],
                           capture_output=True, text=True, env=env, timeout=120)

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import demo_config_data
+from tests.identity import people_env
 
 CSPBILL = str(Path(sys.executable).with_name("cspbill"))
 
@@ -22,7 +23,7 @@ def cli(tmp_path: Path, *args: str, now: str | None = "2026-05-03T00:30:00Z") ->
         data["database"] = {"url": f"sqlite:///{tmp_path / 'ledger.db'}", "url_env": None}
         config.write_text(yaml.safe_dump(data), encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith("CSPBILL_")}
-    env["CSPBILL_CONFIG"] = str(config)
+    env |= {"CSPBILL_CONFIG": str(config), **people_env(config)}
     if now is not None:
         env["CSPBILL_NOW"] = now
     return subprocess.run([CSPBILL, *args], capture_output=True, text=True, env=env, timeout=120)
