@@ -78,3 +78,4 @@ def test_month_billed_equals_final_timeline(settings: Settings, start: int, move
     for line in billed:
         if line.version > 1 or line.kind == "correction":
             assert line.reason_code == "late_snapshot"
+    approve_batch(settings, "nl-bv", may, actor(settings, "anna"), CLOCK)  # months are approved in order

@@ -125,7 +125,7 @@ CREDIT_MEMOS = r"/[^/]+/[^/]+/api/v2\.0/companies\([0-9a-f-]+\)/salesCreditMemos
                          ids=["none", "create applied, answer lost"])
 def test_a_negative_invoice_lands_once_as_a_posted_sales_credit_memo(de: Settings, bc: Bc,
                                                                      fault: tuple[str, dict[str, Any]] | None) -> None:
-    seats_lowered_after_export(de, "de-gmbh", "system", "greta", names=("C00011", "C00012"))
+    seats_lowered_after_export(de, "de-gmbh", "scheduler", "greta", names=("C00011", "C00012"))
     approve_batch(de, "de-gmbh", "2026-05", actor(de, "greta"), MAY)
     found = invoices(de)
     credit, charge = found["C00011/2026-05"], found["C00012/2026-05"]
