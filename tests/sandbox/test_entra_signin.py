@@ -169,7 +169,8 @@ def test_device_code_polling_pending_slow_down_then_tokens(sandbox: EntraSandbox
     sandbox.clock.advance(seconds=30)
     tokens = post(sandbox, token_url, poll).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
-    assert claims["preferred_username"] == "ada@wolkwerk-demo.onmicrosoft.com" and claims["aud"] == DESK_APP["client_id"]
+    assert claims["preferred_username"] == "ada@wolkwerk-demo.onmicrosoft.com"
+    assert claims["aud"] == DESK_APP["client_id"]
     assert post(sandbox, token_url, poll).json()["error"] == "bad_verification_code"  # used once
 
 

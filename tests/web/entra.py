@@ -9,13 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from config import Settings
 from config.loader import parse_settings
 from sandbox import entra
 from sandbox.core import Clock, SandboxServer
-from sandbox.entra_signin import DESK_APP
 from sandbox.tls import TlsFiles, make_tls_files
 from tests.conftest import demo_config_data
 
@@ -45,9 +42,3 @@ def entra_config(sandbox: EntraSandbox, database_url: str, folder: Path, **web: 
     data["auth"]["entra"] = dict(data["auth"]["entra"], authority=sandbox.authority, ca_bundle=str(sandbox.tls.ca_cert))
     data["web"].update(web)
     return parse_settings(data, folder / "config.yaml")
-
-
-@pytest.fixture
-def desk_secret(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(SECRET_ENV, DESK_APP["client_secret"])
-    return DESK_APP["client_secret"]

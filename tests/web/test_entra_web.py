@@ -15,9 +15,10 @@ from config import Settings
 from desk.web.app import create_app
 from services.clock import FixedClock
 from services.operations import initialise
-from tests.web.entra import EntraSandbox, desk_secret, entra_config, entra_sandbox  # noqa: F401
+from tests.web.entra import EntraSandbox, entra_config, entra_sandbox
 from tests.web.seed import NOW
 
+pytestmark = pytest.mark.usefixtures("desk_secret")
 DESK = "http://localhost"  # a loopback redirect URI: Entra (and the sandbox) accept it on any port
 
 
@@ -44,7 +45,7 @@ def desk(settings: Settings) -> TestClient:
     return TestClient(create_app(settings, FixedClock(NOW)), follow_redirects=False, base_url=DESK)
 
 
-def test_a_mapped_microsoft_account_lands_on_the_desk_as_its_person(sandbox: EntraSandbox, desk_secret: str,
+def test_a_mapped_microsoft_account_lands_on_the_desk_as_its_person(sandbox: EntraSandbox,
                                                                     db_url: str, tmp_path: Path) -> None:
     client = desk(entra_config(sandbox, db_url, tmp_path))
     assert "Sign in with Microsoft" in client.get("/login").text
@@ -53,7 +54,7 @@ def test_a_mapped_microsoft_account_lands_on_the_desk_as_its_person(sandbox: Ent
     assert "Signed in as <strong>anna</strong>" in client.get("/operations").text
 
 
-def test_an_unmapped_account_gets_one_clear_refusal(sandbox: EntraSandbox, desk_secret: str, db_url: str,
+def test_an_unmapped_account_gets_one_clear_refusal(sandbox: EntraSandbox, db_url: str,
                                                     tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     client = desk(entra_config(sandbox, db_url, tmp_path))
     refused = microsoft_sign_in(client, sandbox, "erik@wolkwerk-demo.onmicrosoft.com")
@@ -63,7 +64,7 @@ def test_an_unmapped_account_gets_one_clear_refusal(sandbox: EntraSandbox, desk_
     assert client.get("/").status_code == 303
 
 
-def test_a_token_for_another_directory_is_refused(sandbox: EntraSandbox, desk_secret: str, db_url: str,
+def test_a_token_for_another_directory_is_refused(sandbox: EntraSandbox, db_url: str,
                                                   tmp_path: Path) -> None:
     settings = entra_config(sandbox, db_url, tmp_path)
     other = settings.model_copy(update={"auth": settings.auth.model_copy(update={
@@ -72,7 +73,7 @@ def test_a_token_for_another_directory_is_refused(sandbox: EntraSandbox, desk_se
     assert refused.status_code == 403 and "another directory or application" in refused.text
 
 
-def test_a_callback_this_browser_did_not_start_is_refused(sandbox: EntraSandbox, desk_secret: str, db_url: str,
+def test_a_callback_this_browser_did_not_start_is_refused(sandbox: EntraSandbox, db_url: str,
                                                           tmp_path: Path) -> None:
     client = desk(entra_config(sandbox, db_url, tmp_path))
     assert client.get("/login/entra/callback?code=x&state=y").status_code == 400
