@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from config.base import Code, EnvName, Strict
 
@@ -23,13 +23,29 @@ class Clock(Strict):
 
 
 class Entra(Strict):
-    """Sign-in with Microsoft Entra ID (web desk: OpenID Connect code flow with PKCE; CLI: device code)."""
+    """Sign-in with Microsoft Entra ID (web desk: OpenID Connect code flow with PKCE; CLI: device code).
+
+    One app registration serves both: a web platform with the desk's ``/login/entra/callback`` as redirect URI and a
+    client secret (``client_secret_env``), and "allow public client flows" on for the CLI's device code. An ID token
+    counts only when its ``tid`` is ``tenant_id``, its ``aud`` is ``client_id`` and its ``iss`` is the authority
+    host's v2.0 issuer of that tenant.
+    """
 
     authority: str  # e.g. https://login.microsoftonline.com/<tenant id>
+    tenant_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     client_id: str
     client_secret_env: EnvName | None = None  # the web desk's confidential client secret
     username_claim: str = "preferred_username"  # the ID-token claim mapped onto ``users[].entra_username``
     scopes: list[str] = Field(default_factory=list)
+    ca_bundle: str | None = None  # a PEM file trusted for the authority (a private CA; relative to config.yaml)
+    redirect_uri: str | None = None  # the desk's public callback URL behind a proxy; default: from the request
+
+    @field_validator("authority")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (an OpenID Connect authority)")
+        return value.rstrip("/")
 
 
 class Auth(Strict):

@@ -11,6 +11,7 @@ import os
 import re
 from datetime import date
 from decimal import Decimal
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -253,11 +254,37 @@ class Database(Strict):
 
 
 class Web(Strict):
+    """Where the desk listens and whom it believes.
+
+    ``trusted_proxies`` (addresses or CIDRs) are the reverse proxies whose ``X-Forwarded-For`` /
+    ``X-Forwarded-Proto`` and ``trusted_proxy_header`` (the signed-in name a signing-in proxy adds) are believed; from
+    anywhere else those headers are ignored. ``secure_cookies``: unset = ``Secure`` cookies whenever the desk is
+    reached over HTTPS (directly or per a trusted proxy's ``X-Forwarded-Proto``); true or false forces it.
+    """
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     session_secret_env: EnvName | None = "CSPBILL_SESSION_SECRET"
-    trusted_proxy_header: str | None = None
-    secure_cookies: bool = False
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+    trusted_proxy_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
+    secure_cookies: bool | None = None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        try:
+            return [ip_network(str(item).strip(), strict=False) for item in value]
+        except ValueError as exc:
+            raise ValueError(f"not an address or CIDR: {exc}") from None
+
+    @model_validator(mode="after")
+    def _header_needs_proxies(self) -> Web:
+        if self.trusted_proxy_header and not self.trusted_proxies:
+            raise ValueError("trusted_proxy_header is set but trusted_proxies is empty: name the proxy's addresses "
+                             "(the header is believed only from them)")
+        return self
 
 
 class Settings(Strict):

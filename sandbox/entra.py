@@ -1,4 +1,4 @@
-"""Microsoft Entra ID stand-in: OIDC discovery and the v2/v1 token endpoints.
+"""Microsoft Entra ID stand-in: OIDC discovery and the v2/v1 token endpoints (people's sign-in: ``entra_signin``).
 
 Why a real token server: msal and azure-identity must run unchanged (reference/microsoft.md §1.3, §5.1), so the
 sandbox serves discovery and token responses with Entra's field names and error bodies. Access tokens are JWTs
@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import jwt
 
+from sandbox import entra_signin
 from sandbox.core import Clock, Request, Response, SandboxApp
 from sandbox.routing import Routes
 
@@ -148,9 +149,14 @@ def verify_bearer(request: Request, audience: str, style: ErrorStyle = "arm") ->
     return True
 
 
-def build(clock: Clock, seed: int = 1) -> SandboxApp:
-    """The Entra sandbox app: one partner tenant, one confidential client (``CREDENTIALS``)."""
+def build(clock: Clock, seed: int = 1, sign_in_clock: Clock | None = None, device_interval: int = 5) -> SandboxApp:
+    """The Entra sandbox app: one partner tenant, the connectors' confidential client (``CREDENTIALS``) and the
+    desk's app registration people sign in to (``entra_signin.DESK_APP``, directory ``entra_signin.DIRECTORY``).
+
+    ``sign_in_clock`` times people's sign-ins (default: the wall clock, see ``sandbox.entra_signin``);
+    ``device_interval`` is the polling interval the device-code endpoint asks for (Entra: 5 seconds)."""
     app = SandboxApp("entra", clock)
+    signin = entra_signin.SignIn(TENANT_ID, _entra_error, sign_in_clock or Clock(), device_interval)
     refresh_lock = threading.Lock()
     live_refresh_tokens = {CREDENTIALS["refresh_token"]}
 
@@ -161,6 +167,10 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         return tenant.lower() in (TENANT_ID, *TENANT_DOMAINS, "organizations", "common")
 
     tenant_routes = Routes(app, r"/(?P<tenant>[^/]+)")
+    entra_signin.register(app, signin, known_tenant, base_url)
+
+    def issuer(request: Request) -> str:
+        return f"{base_url(request)}/{TENANT_ID}/v2.0"
 
     @tenant_routes("GET", r"/v2\.0/\.well-known/openid-configuration")
     def discovery(request: Request) -> Response:
@@ -171,12 +181,21 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         return Response(
             200,
             {
-                "issuer": f"{base_url(request)}/{TENANT_ID}/v2.0",
+                "issuer": issuer(request),
                 "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
                 "token_endpoint": f"{root}/oauth2/v2.0/token",
                 "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
                 "jwks_uri": f"{root}/discovery/v2.0/keys",
-                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "response_modes_supported": ["query"],
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token",
+                                          entra_signin.DEVICE_GRANT],
+                "code_challenge_methods_supported": ["S256", "plain"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "name", "nonce", "oid", "tid",
+                                     "preferred_username", "ver"],
                 "token_endpoint_auth_methods_supported": [
                     "client_secret_post",
                     "private_key_jwt",
@@ -233,8 +252,29 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             {"token_type": "Bearer", "expires_in": seconds, "ext_expires_in": seconds, "access_token": token},
         )
 
+    def desk_grant(request: Request, form: dict[str, str]) -> Response:
+        """The desk app's grants: a person's authorization code (confidential: secret required) or device code
+        (public client flow: no secret)."""
+        now = clock.now()
+        if not known_tenant(request.params["tenant"]):
+            return _entra_error(400, "invalid_request", 90002, f"Tenant '{request.params['tenant']}' not found.", now)
+        if form.get("client_id") != entra_signin.DESK_APP["client_id"]:
+            return _entra_error(400, "unauthorized_client", 700016, f"Application with identifier "
+                                f"'{form.get('client_id')}' was not found in the directory.", now)
+        if form["grant_type"] == entra_signin.DEVICE_GRANT:
+            return signin.poll_device(form, issuer(request))
+        if "client_secret" not in form:
+            return _entra_error(401, "invalid_client", 7000218, "The request body must contain the following "
+                                "parameter: 'client_assertion' or 'client_secret'.", now)
+        if form["client_secret"] != entra_signin.DESK_APP["client_secret"]:
+            return _entra_error(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret "
+                                "being sent in the request is the client secret value, not the client secret ID.", now)
+        return signin.redeem_code(form, issuer(request))
+
     def token_endpoint(request: Request, v1: bool) -> Response:
         form = request.form()
+        if not v1 and form.get("grant_type") in ("authorization_code", entra_signin.DEVICE_GRANT):
+            return desk_grant(request, form)
         refused = check_client(request, form)
         if refused is not None:
             return refused

@@ -36,8 +36,9 @@ def serve(config_file: str, settings: Settings, host: str | None, port: int | No
 
     running = scheduler.start(config_file, settings) if scheduler_enabled else None
     try:
+        # proxy_headers off: the desk itself believes X-Forwarded-* only from web.trusted_proxies (desk.web.transport)
         uvicorn.run(create_app(settings), host=host or settings.web.host, port=port or settings.web.port,
-                    log_level="info")
+                    log_level="info", proxy_headers=False)
     finally:
         if running is not None:
             log.info("stopping the scheduler; waiting for a running job to finish")

@@ -9,21 +9,23 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from config import Settings
-from desk.web import pages_desk, pages_finance, pages_prices
+from desk.web import pages_admin, pages_desk, pages_finance, pages_prices, signin_entra
 from desk.web.auth import (
     LoginRequired,
     client_address,
     csrf_guard,
     current_actor,
     log,
+    refusal_text,
+    safe_next,
     session_secret,
     sign_in,
     sign_out,
 )
 from desk.web.render import render
+from desk.web.transport import SecurityHeaders, SessionCookies, TrustedProxies
 from services.access import Actor
 from services.batches import list_batches
 from services.clock import Clock, SystemClock
@@ -34,7 +36,6 @@ from services.operations import health, job_runs, scheduled_jobs
 from services.sync import last_sync_runs
 
 SESSION_COOKIE = "cspbill_session"
-SESSION_SECONDS = 8 * 3600  # one working day
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -44,25 +45,24 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.add_middleware(
-        SessionMiddleware,
+        SessionCookies,
+        secure=settings.web.secure_cookies,
         secret_key=session_secret(settings),
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_SECONDS,
-        same_site="lax",
-        https_only=settings.web.secure_cookies,
+        max_age=settings.auth.web_session_hours * 3600,
     )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedProxies, proxies=settings.web.trusted_proxies,
+                       sign_in_header=settings.web.trusted_proxy_header)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
     _error_pages(app)
     _routes(app)
     app.include_router(pages_desk.router)
     app.include_router(pages_finance.router)
     app.include_router(pages_prices.router)
+    app.include_router(pages_admin.router)
+    app.include_router(signin_entra.router)
     return app
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths after sign-in (``//evil`` and absolute URLs would be an open redirect)."""
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
 def _routes(app: FastAPI) -> None:
@@ -77,7 +77,8 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/") -> HTMLResponse:
-        return render(request, "login.html", next=_safe_next(next), error=None)
+        return render(request, "login.html", next=safe_next(next), error=None,
+                      entra=request.app.state.settings.auth.entra is not None)
 
     @app.post("/login", response_model=None)
     def login(
@@ -85,12 +86,12 @@ def _routes(app: FastAPI) -> None:
     ) -> Response:
         try:
             issued = sign_in_password(request.app.state.settings, username, password, "web", client_address(request))
-        except NotSignedIn as exc:
-            return render(request, "login.html", status_code=401, next=_safe_next(next),
-                          error=str(exc).removeprefix("sign-in refused: ").capitalize(), username_value=username)
+        except NotSignedIn as exc:  # the services' refusal: the same for an unknown name as for a wrong password
+            return render(request, "login.html", status_code=401, next=safe_next(next), error=refusal_text(exc),
+                          username_value=username, entra=request.app.state.settings.auth.entra is not None)
         sign_in(request, issued)
         log.info("web: %s signed in", issued.actor.username)
-        return RedirectResponse(_safe_next(next), status_code=303)
+        return RedirectResponse(safe_next(next), status_code=303)
 
     @app.post("/logout")
     def logout(request: Request) -> RedirectResponse:

@@ -85,17 +85,35 @@ def sign_out(request: Request) -> None:
 
 
 def client_address(request: Request) -> str | None:
+    """The client's address: the connection's peer, or what a trusted proxy forwarded (``desk.web.transport``)."""
     return request.client.host if request.client else None
 
 
+def safe_next(target: str | None) -> str:
+    """Only same-site paths after sign-in (``//evil`` and absolute URLs would be an open redirect)."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+def refusal_text(exc: NotSignedIn) -> str:
+    """The services' refusal as a sentence for the sign-in page."""
+    text = str(exc).removeprefix("sign-in refused: ")
+    return text[:1].upper() + text[1:]
+
+
 def _proxy_session(request: Request, settings: Settings, header: str) -> None:
-    """Behind a signing-in proxy: open a ledger session for the name the proxy vouches for, once per cookie."""
+    """Behind a signing-in proxy: open a ledger session for the name the proxy vouches for, once per cookie. The
+    header reaches here only from ``web.trusted_proxies``; a session the proxy opened lasts only while the proxy
+    keeps vouching for that same name."""
     name = (request.headers.get(header) or "").strip().lower()
+    vouched = request.session.get(SESSION_PROXY_USER)
     if not name:
+        if vouched:
+            log.info("web: the proxy no longer names %s; its session ends", vouched)
+            sign_out(request)
         return
-    token = request.session.get(SESSION_TOKEN)
-    if token and request.session.get(SESSION_PROXY_USER) == name:
+    if request.session.get(SESSION_TOKEN) and vouched == name:
         return
+    sign_out(request)
     try:
         issued = sign_in_external(settings, name, "proxy", "web", client_address(request))
     except NotSignedIn:

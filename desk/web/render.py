@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from desk.web.auth import CSRF_FIELD, LoginRequired, csrf_token, current_actor, current_username
+from desk.web.auth import CSRF_FIELD, LoginRequired, csrf_token, current_actor
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 FLASH = "flash"
@@ -72,7 +72,6 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.update(
         request=request,
         who=who,
-        username=current_username(request, settings),
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request),
         messages=request.session.pop(FLASH, []),

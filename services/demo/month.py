@@ -38,6 +38,7 @@ from config import Settings, load_config
 from ledger.models import Batch, Discrepancy, Export, FxRate, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
 from rating.months import month_end
 from sandbox import bc_rest, bc_soap, entra, ingram, pax8
+from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
 from services.access import scheduler
@@ -189,6 +190,13 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
     data["tenants"] = tenants
     if data.get("fx"):
         data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
+    entra_signin = (data.get("auth") or {}).get("entra")
+    if entra_signin:  # people sign in with Microsoft at the Entra sandbox (its desk app registration)
+        data["auth"] = dict(data["auth"], entra=dict(entra_signin, authority=authority, ca_bundle=str(ca_bundle),
+                                                     tenant_id=entra.TENANT_ID,
+                                                     client_id=entra_people.DESK_APP["client_id"]))
+        if entra_signin.get("client_secret_env"):
+            env[entra_signin["client_secret_env"]] = entra_people.DESK_APP["client_secret"]
     return data, env
 
 

@@ -5,6 +5,7 @@ services confirm the actor's session again inside their own transaction (``confi
 real wall clock: a replayed ``CSPBILL_NOW`` can neither extend a session nor shorten a lockout.
 """
 
+from services.identity.entra import entra_username, sign_in_entra
 from services.identity.sessions import authenticate, confirm, revoke_session, sign_out
 from services.identity.sign_in import Issued, issue_api_token, sign_in_external, sign_in_password
 from services.identity.views import list_people, list_sessions
@@ -13,10 +14,12 @@ __all__ = [
     "Issued",
     "authenticate",
     "confirm",
+    "entra_username",
     "issue_api_token",
     "list_people",
     "list_sessions",
     "revoke_session",
+    "sign_in_entra",
     "sign_in_external",
     "sign_in_password",
     "sign_out",

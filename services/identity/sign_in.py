@@ -63,14 +63,21 @@ def sign_in_external(settings: Settings, username: str, method: str, channel: st
     try:
         who = configured(settings, username)
     except NotFound:
-        with UnitOfWork(engine_for(settings), write=True) as uow:
-            uow.sign_in_attempts.add(username, client, now, False, "unknown_user")
-        log.warning("sign-in refused user=%s method=%s client=%s reason=unknown_user", username, method, client)
+        record_refusal(settings, username, client, "unknown_user", method, now=now)
         raise NotSignedIn(f"sign-in refused: {username!r} is not a configured user of this desk") from None
     require_person(who, "signing in")
     with UnitOfWork(engine_for(settings), write=True) as uow:
         _refuse_if_locked(uow, settings, username, client, now)
     return _issue(settings, who, channel, method, client, now)
+
+
+def record_refusal(settings: Settings, name: str, client: str | None, reason: str, method: str,
+                   *, now: dt.datetime | None = None) -> None:
+    """A failed sign-in of ``name`` (it counts towards the lockout and the per-address throttle), logged without
+    any secret."""
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        uow.sign_in_attempts.add(name[:200], client, now or wall_now(), False, reason)
+    log.warning("sign-in refused user=%s method=%s client=%s reason=%s", name, method, client, reason)
 
 
 def issue_api_token(settings: Settings, who: Actor, account: str, label: str | None = None,

@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 
 from config import Settings
 from desk.web.app import create_app
+from sandbox.entra_signin import DESK_APP
 from services.clock import FixedClock
+from tests.web.entra import SECRET_ENV
 from tests.web.seed import NOW, Seeded, seed_month
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -29,6 +31,12 @@ def signed_in(settings: Settings, username: str) -> TestClient:
                                            "csrf_token": token})
     assert response.status_code == 303, response.text
     return client
+
+
+@pytest.fixture
+def desk_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desk app's client secret at the Entra sandbox, in the variable config.yaml's auth.entra names."""
+    monkeypatch.setenv(SECRET_ENV, DESK_APP["client_secret"])
 
 
 @pytest.fixture

@@ -26,7 +26,9 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(settings:
     token = csrf_of(client.get("/login").text)
     response = client.post("/login", data={"username": "finn", "password": "demo-anna", "csrf_token": token})
     assert response.status_code == 401
-    assert "Unknown user or wrong password." in response.text
+    assert "Wrong username or password" in response.text
+    unknown = client.post("/login", data={"username": "mallory", "password": "x", "csrf_token": token})
+    assert unknown.status_code == 401 and "Wrong username or password" in unknown.text
     assert client.get("/batches").status_code == 303
 
 
@@ -54,7 +56,8 @@ def test_the_open_redirect_after_sign_in_is_closed(settings: Settings, seeded: S
 
 
 FORMS = ["/login", "/logout", "/batches/{nl_batch}/approve", "/batches/{nl_batch}/reject",
-         "/discrepancies/{nl_discrepancy}/resolve", "/subscriptions/{nl_subscription}/mutations"]
+         "/discrepancies/{nl_discrepancy}/resolve", "/subscriptions/{nl_subscription}/mutations",
+         "/admin/users/sessions/1/revoke", "/admin/users/revoke-all"]
 
 
 @pytest.mark.parametrize("path", FORMS)
@@ -125,8 +128,9 @@ def test_trusted_proxy_header_signs_the_user_in(settings: Settings, seeded: Seed
     data = demo_config_data()
     data["database"] = {"url": settings.database_url(), "url_env": None}
     data["web"]["trusted_proxy_header"] = "X-Remote-User"
+    data["web"]["trusted_proxies"] = ["10.0.0.0/24"]
     app = create_app(parse_settings(data, tmp_path / "config.yaml"), FixedClock(NOW))
-    client = TestClient(app, follow_redirects=False)
+    client = TestClient(app, follow_redirects=False, client=("10.0.0.7", 40000))
     assert client.get(f"/batches/{seeded.nl_batch}", headers={"X-Remote-User": "finn"}).status_code == 200
     assert client.get(f"/batches/{seeded.nl_batch}", headers={"X-Remote-User": "greta"}).status_code == 404
     assert client.get(f"/batches/{seeded.nl_batch}", headers={"X-Remote-User": "mallory"}).status_code == 303
