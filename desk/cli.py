@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import typer
 
 from desk.context import CliState, print_error
+from services.access import SECURITY_LOG
 from services.errors import UserFacingError
 
 COMMAND_MODULES = (
@@ -72,6 +73,8 @@ def root(
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # a refusal is already the one line on stderr; the server log keeps these at WARNING
+        logging.getLogger(SECURITY_LOG).setLevel(logging.ERROR)
     ctx.obj = CliState(config_path=config)
 
 

@@ -25,7 +25,8 @@ from config.auth import SCHEDULER
 from ledger.models import Tenant
 from services.errors import NotAllowed, NotFound
 
-log = logging.getLogger(__name__)
+SECURITY_LOG = "cspbill.security"
+security = logging.getLogger(SECURITY_LOG)  # refusals, for the server log; the CLI shows its own one line
 PERSON, SERVICE, SCHEDULED = "person", "service", "scheduler"
 IMPLIED_BY = {  # a role is also held by anyone holding one of these
     "desk": {"finance"},
@@ -94,18 +95,18 @@ def scheduler(settings: Settings) -> Actor:
 def require(who: Actor, role: str, tenant_code: str | None = None) -> None:
     """Raise ``NotAllowed`` unless ``who`` has ``role`` (and may see ``tenant_code``)."""
     if not who.has_role(role):
-        log.warning("refused user=%s principal=%s role=%s tenant=%s: lacks the role", who.username, who.principal,
+        security.warning("refused user=%s principal=%s role=%s tenant=%s: lacks the role", who.username, who.principal,
                     role, tenant_code)
         raise NotAllowed(f"user {who.username!r} lacks role {role!r}")
     if tenant_code is not None and not who.can_see(tenant_code):
-        log.warning("refused user=%s role=%s tenant=%s: another legal entity", who.username, role, tenant_code)
+        security.warning("refused user=%s role=%s tenant=%s: another legal entity", who.username, role, tenant_code)
         raise NotFound(f"tenant {tenant_code!r}: not found for user {who.username!r}")
 
 
 def require_person(who: Actor, action: str) -> None:
     """Approvals and price changes need a person: never a service account or the scheduler."""
     if who.principal != PERSON:
-        log.warning("refused %s=%s action=%s: needs a person", who.principal, who.username, action)
+        security.warning("refused %s=%s action=%s: needs a person", who.principal, who.username, action)
         raise NotAllowed(f"{action} needs a signed-in person; {who.principal} {who.username!r} may not")
 
 

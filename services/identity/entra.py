@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from config import Settings
+from services.access import SECURITY_LOG
 from services.errors import NotSignedIn
 from services.identity.sign_in import Issued, record_refusal, sign_in_external
 from services.identity.tokens import wall_now
 
-log = logging.getLogger(__name__)
+security = logging.getLogger(SECURITY_LOG)  # refusals, for the server log; the CLI shows its own one line
 SKEW = dt.timedelta(minutes=2)  # clock difference tolerated on exp / nbf
 
 
@@ -45,7 +46,7 @@ def entra_username(settings: Settings, claims: Mapping[str, Any], *, now: dt.dat
         "exp" if not isinstance(claims.get("exp"), int) or claims["exp"] <= (now - SKEW).timestamp() else
         "nbf" if isinstance(claims.get("nbf"), int) and claims["nbf"] > (now + SKEW).timestamp() else None)
     if problem is not None:
-        log.warning("entra sign-in refused: ID token claim %s does not match this desk (tid=%s aud=%s iss=%s)",
+        security.warning("entra sign-in refused: ID token claim %s does not match this desk (tid=%s aud=%s iss=%s)",
                     problem, claims.get("tid"), audience, claims.get("iss"))
         raise NotSignedIn("sign-in refused: the Microsoft sign-in was for another directory or application")
     name = str(claims.get(entra.username_claim) or "").strip()

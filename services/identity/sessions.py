@@ -8,13 +8,14 @@ import logging
 
 from config import Settings
 from ledger.models import AuthSession
-from services.access import SCHEDULED, Actor, configured, require
+from services.access import SCHEDULED, SECURITY_LOG, Actor, configured, require
 from services.errors import NotFound, NotSignedIn
 from services.identity.tokens import token_hash, wall_now
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+security = logging.getLogger(SECURITY_LOG)  # refusals, for the server log; the CLI shows its own one line
 TOUCH_EVERY = dt.timedelta(minutes=1)  # last_used_at is refreshed at most this often (no write per request)
 
 
@@ -34,7 +35,7 @@ def authenticate(settings: Settings, token: str | None, channel: str | None = No
             except NotFound:
                 problem = "removed_user"
         if problem is not None:
-            log.warning("token refused session=%s user=%s reason=%s", row.id if row else None,
+            security.warning("token refused session=%s user=%s reason=%s", row.id if row else None,
                         row.username if row else None, problem)
             raise NotSignedIn(_REFUSALS[problem])
         if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
@@ -50,7 +51,7 @@ def confirm(uow: UnitOfWork, who: Actor) -> None:
     row = uow.sessions.get(who.session_id) if who.session_id is not None else None
     problem = "unknown" if row is not None and row.username != who.username else _problem(row, wall_now())
     if problem is not None:
-        log.warning("action refused user=%s session=%s reason=%s", who.username, who.session_id, problem)
+        security.warning("action refused user=%s session=%s reason=%s", who.username, who.session_id, problem)
         raise NotSignedIn(_REFUSALS[problem])
 
 

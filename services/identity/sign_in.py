@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from ledger.models import AuthSession
-from services.access import PERSON, SERVICE, Actor, configured, require, require_person
+from services.access import PERSON, SECURITY_LOG, SERVICE, Actor, configured, require, require_person
 from services.errors import NotFound, NotSignedIn, ValidationFailed
 from services.identity.tokens import new_token, token_hash, wall_now
 from services.passwords import verify_password
@@ -21,6 +21,7 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+security = logging.getLogger(SECURITY_LOG)  # refusals, for the server log; the CLI shows its own one line
 CHANNELS = ("cli", "web")
 CLIENT_FACTOR = 4  # one address may fail this many times the per-name limit before it is throttled too
 
@@ -50,7 +51,7 @@ def sign_in_password(settings: Settings, username: str, password: str, channel: 
             None if verify_password(password or "", user.password_hash) else "bad_password")
         if reason is not None:
             uow.sign_in_attempts.add(name, client, now, False, reason)
-            log.warning("sign-in refused user=%s channel=%s client=%s reason=%s", name, channel, client, reason)
+            security.warning("sign-in refused user=%s channel=%s client=%s reason=%s", name, channel, client, reason)
     if reason is not None:  # the failure is committed, the refusal raised outside the transaction
         raise NotSignedIn("sign-in refused: wrong username or password")
     return _issue(settings, configured(settings, name), channel, "password", client, now)
@@ -77,7 +78,7 @@ def record_refusal(settings: Settings, name: str, client: str | None, reason: st
     any secret."""
     with UnitOfWork(engine_for(settings), write=True) as uow:
         uow.sign_in_attempts.add(name[:200], client, now or wall_now(), False, reason)
-    log.warning("sign-in refused user=%s method=%s client=%s reason=%s", name, method, client, reason)
+    security.warning("sign-in refused user=%s method=%s client=%s reason=%s", name, method, client, reason)
 
 
 def issue_api_token(settings: Settings, who: Actor, account: str, label: str | None = None,
@@ -105,11 +106,11 @@ def _refuse_if_locked(uow: UnitOfWork, settings: Settings, name: str, client: st
     limit = settings.auth.lockout_after
     if len(failures) >= limit:
         until = failures[-limit] + window
-        log.warning("sign-in refused user=%s client=%s reason=locked until=%s", name, client, until.isoformat())
+        security.warning("sign-in refused user=%s client=%s reason=locked until=%s", name, client, until.isoformat())
         raise NotSignedIn(f"sign-in refused: user {name!r} is locked after {limit} failed sign-ins; try again "
                           f"after {until:%Y-%m-%d %H:%M} UTC or ask an administrator")
     if client and uow.sign_in_attempts.failures_from(client, now - window) >= limit * CLIENT_FACTOR:
-        log.warning("sign-in refused client=%s reason=throttled", client)
+        security.warning("sign-in refused client=%s reason=throttled", client)
         raise NotSignedIn(f"sign-in refused: too many failed sign-ins from {client}; try again in "
                           f"{settings.auth.lockout_minutes} minutes")
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from config import Settings
 from config.loader import load_config
-from ledger.models import Invoice
+from ledger.models import Batch, Invoice
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -132,10 +132,15 @@ def test_parallel_cli_approvals_hand_out_gapless_numbers(settings: Settings, con
                               env=environment(config_file), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for billing_month in ("2026-04", "2026-05")]
     outputs = [proc.communicate(timeout=120) for proc in procs]
-    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    may_error = outputs[1][1]
+    assert procs[0].returncode == 0, outputs
+    if procs[1].returncode:  # May raced April's approval: refused until April is approved (month order)
+        assert "the earlier batch 2026-04 is still a draft" in may_error, outputs
+        cspbill(config_file, "batch", "approve", "--tenant", "nl-bv", "--month", "2026-05", "--as", "anna")
     with UnitOfWork(engine_for(settings)) as uow:
-        numbers = sorted(uow.session.scalars(select(Invoice.number)))
-    assert numbers == [f"NL2026-{n:05d}" for n in range(1, 17)]
+        numbered = sorted(uow.session.execute(select(Invoice.number, Batch.month).join(Batch)).tuples())
+    assert [number for number, _ in numbered] == [f"NL2026-{n:05d}" for n in range(1, 17)]
+    assert [billed for _, billed in numbered] == ["2026-04"] * 8 + ["2026-05"] * 8  # numbers follow the months
 
 
 @pytest.mark.slow
