@@ -66,7 +66,9 @@ class AuditRepository(Repository):
         action: str | None = None,
         limit: int = 100,
     ) -> Sequence[AuditEvent]:
-        query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+        """Events in the order they were written, newest first (not by ``at``: a replayed or overridden clock must
+        not reorder the trail); ``since`` is a day by the services' clock."""
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
         if tenant_ids is not None:
             query = query.where(AuditEvent.tenant_id.in_(tenant_ids))
         if since is not None:
