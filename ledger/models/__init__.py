@@ -1,7 +1,8 @@
 """The ledger's tables: the single source of truth of what was seen, asked for, billed and exported.
 
 Design notes:
-- Snapshots are append-only (database triggers refuse UPDATE and DELETE; repositories offer neither).
+- Snapshots and audit events are append-only (database triggers refuse UPDATE and DELETE; repositories offer
+  neither); approved batches, numbered invoices and their lines are sealed (``ledger.append_only``).
 - Money and quantities are ``ExactDecimal`` (never float) and always sit next to a currency column.
 - Every invoice line has a deterministic ``line_key`` (tenant, customer, subscription, charge period, charge kind,
   version) that the ERP export uses as its external reference, so retries update or skip instead of duplicating.
@@ -19,13 +20,14 @@ table, which Alembic's ``env.py`` and the relationships between modules rely on;
 from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.models.identity import AuthSession, SignInAttempt
-from ledger.models.operations import AuditEvent, Export, JobRun, Lease
+from ledger.models.operations import AuditChain, AuditEvent, Export, JobRun, Lease
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
 __all__ = [
+    "AuditChain",
     "AuditEvent",
     "AuthSession",
     "Base",

@@ -43,11 +43,17 @@ class Export(Base):
 
 
 class AuditEvent(Base):
-    """Who did what when, with totals before and after; never updated."""
+    """Who did what when, with totals before and after; never updated. Each event is a link of its legal entity's
+    hash chain (``ledger.audit_chain``).
+
+    Two instants: ``at`` is when it happened by the services' clock (a replayed night in the demo and the tests),
+    ``recorded_at`` the real wall-clock time the ledger wrote it, which no clock override moves.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(60))
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -56,6 +62,22 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
+    # 0010_audit_chain
+    recorded_at: Mapped[dt.datetime]
+    chain: Mapped[str] = mapped_column(String(40))  # "tenant:<id>" or "global"
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 ... within the chain
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The head of one audit chain: locked while an event is appended, so concurrent writers queue and the chain
+    stays gapless; its last seq and hash also reveal events removed from the end."""
+
+    __tablename__ = "audit_chains"
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class JobRun(Base):

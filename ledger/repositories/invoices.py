@@ -11,10 +11,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, Text, cast, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.models import Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, insert_if_missing
 
 CHUNK = 5000
 CLOSED = ("approved", "exported")
@@ -164,10 +163,8 @@ class InvoiceRepository(Repository):
         Row lock on PostgreSQL (``SELECT ... FOR UPDATE``; a concurrent creator waits on the unique key); on SQLite
         the caller's ``BEGIN IMMEDIATE`` already serialises writers.
         """
-        dialect = self.session.get_bind().dialect.name
-        values = {"tenant_id": tenant_id, "year": year, "series": series, "last_number": start_after}
-        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self.session.execute(builder(InvoiceNumberCounter).values(**values).on_conflict_do_nothing())
+        insert_if_missing(self.session, InvoiceNumberCounter, tenant_id=tenant_id, year=year, series=series,
+                          last_number=start_after)
         return self.session.scalar(
             select(InvoiceNumberCounter.last_number)
             .where(*self._counter(tenant_id, year, series))

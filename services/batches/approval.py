@@ -115,7 +115,7 @@ def approve_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
                                 "first_credit_note": credit_first, "last_credit_note": credit_last,
                                 "built": batch.built_auth or {"username": batch.built_by},
                                 "makers": sorted(makers), "approved": batch.approved_auth},
-                         detail=f"{tenant_code} {month}: " + _numbered_text(len(ordered), credit_notes, numbered))
+                         detail=f"{tenant_code} {month}: " + _numbered_text(len(ordered), credit_notes, numbered), at=now)
         log.info("batch approved tenant=%s month=%s batch=%s invoices=%s credit_notes=%s numbers=%s..%s",
                  tenant_code, month, batch.id, len(ordered), credit_notes, first, last)
         return ApprovalReport(batch.id, tenant_code, month, "approved", len(ordered), first, last, issue_date,
@@ -147,5 +147,5 @@ def reject_batch(settings: Settings, tenant_code: str, month: str, who: Actor, r
         uow.audit.record(who.username, "batch.reject", "batch", batch.id, tenant.id,
                          before={"status": "draft", "totals": batch.totals},
                          after={"status": "draft", "totals": batch.totals, "reason": reason.strip()},
-                         detail=f"{tenant_code} {month}: rejected: {reason.strip()}")
+                         detail=f"{tenant_code} {month}: rejected: {reason.strip()}", at=now)
         return RejectionReport(batch.id, tenant_code, month, batch.status, reason.strip())

@@ -324,7 +324,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
         batch.price_edition = uow.prices.edition()
         uow.audit.record(who.username, "batch.build" if created else "batch.rebuild", "batch", batch.id, tenant.id,
                          before=before, after=totals,
-                         detail=f"{tenant_code} {month}: +{added} ~{changed} -{removed} lines")
+                         detail=f"{tenant_code} {month}: +{added} ~{changed} -{removed} lines", at=now)
         log.info("batch build tenant=%s month=%s batch=%s added=%s changed=%s removed=%s", tenant_code, month,
                  batch.id, added, changed, removed)
         return BuildReport(batch.id, tenant_code, month, batch.status, created, totals["invoices"], totals["lines"],

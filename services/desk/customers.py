@@ -67,12 +67,11 @@ def set_reference(settings: Settings, who: Actor, customer_id: int, reference: s
         if other is not None and other.id != customer.id:
             raise ValidationFailed(f"customer {customer_id} reference: {reference!r} is already customer {other.id} "
                                    f"({other.name}) of {tenant.code}")
-        before = customer.reference
+        before, now = customer.reference, clock.now()
         if before != reference:
             customer.reference = reference
             uow.audit.record(who.username, "customer.reference", "customer", customer.id, tenant.id,
-                             before={"reference": before}, after={"reference": reference})
-        now = clock.now()
+                             before={"reference": before}, after={"reference": reference}, at=now)
         for finding in uow.session.scalars(select(Discrepancy).where(
                 Discrepancy.customer_id == customer.id, Discrepancy.kind == "unmapped_customer",
                 Discrepancy.status == "open")):

@@ -81,8 +81,9 @@ def resolve_discrepancy(settings: Settings, who: Actor, discrepancy_id: int, not
         if found is None or not who.can_see(codes.get(found.tenant_id, "")):
             raise NotFound(f"discrepancy {discrepancy_id}: not found")
         if found.status != "resolved":
-            found.status, found.resolved_by, found.resolved_at = "resolved", who.username, clock.now()
+            now = clock.now()
+            found.status, found.resolved_by, found.resolved_at = "resolved", who.username, now
             found.resolution_note = note.strip()
             uow.audit.record(who.username, "discrepancy.resolve", "discrepancy", found.id, found.tenant_id,
-                             before={"status": "open"}, after={"status": "resolved", "note": note.strip()})
+                             before={"status": "open"}, after={"status": "resolved", "note": note.strip()}, at=now)
         return view(found, codes)

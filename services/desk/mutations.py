@@ -201,7 +201,7 @@ def add_mutation(settings: Settings, who: Actor, request: MutationRequest, clock
             created_by=who.username, created_at=now,
         )
         uow.audit.record(who.username, "mutation.add", "mutation", mutation.id, subscription.tenant_id,
-                         after=_audit_fields(mutation), detail=decision.reason or None)
+                         after=_audit_fields(mutation), detail=decision.reason or None, at=now)
         return view(uow, mutation, tenant_code)
 
 
@@ -230,9 +230,10 @@ def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clo
             raise ValidationFailed(f"mutation {mutation_id}: status is {mutation.status}; only open or scheduled "
                                    "mutations can be cancelled")
         before = _audit_fields(mutation)
-        mutation.status, mutation.cancelled_by, mutation.cancelled_at = "cancelled", who.username, clock.now()
+        now = clock.now()
+        mutation.status, mutation.cancelled_by, mutation.cancelled_at = "cancelled", who.username, now
         uow.audit.record(who.username, "mutation.cancel", "mutation", mutation.id, mutation.tenant_id,
-                         before=before, after=_audit_fields(mutation))
+                         before=before, after=_audit_fields(mutation), at=now)
         return view(uow, mutation, code)
 
 

@@ -188,7 +188,8 @@ class _Checker:
                 mutation.status = "provisioned"
                 self.provisioned += 1
                 self.uow.audit.record(self.who.username, "mutation.provisioned", "mutation", mutation.id,
-                                      self.tenant_id, before={"status": "open"}, after={"status": "provisioned"})
+                                      self.tenant_id, before={"status": "open"}, after={"status": "provisioned"},
+                                      at=self.now)
                 continue
             waited = (self.today - mutation.effective_date).days
             if waited < PROVISIONING_DAYS:

@@ -216,7 +216,8 @@ def _queue(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarg
         for invoice in fresh:
             row = uow.exports.add(invoice, target.name, erp_reference(config.code, invoice.number), now)
             uow.audit.record(who.username, "export.queue", "invoice", invoice.number, tenant.id,
-                             after={"export_id": row.id, "target": target.name, "external_ref": row.external_ref})
+                             after={"export_id": row.id, "target": target.name, "external_ref": row.external_ref},
+                             at=now)
     if fresh:
         log.info("export queued: tenant=%s target=%s invoices=%d", config.code, target.name, len(fresh))
     return len(fresh)
@@ -308,7 +309,7 @@ def _record_sent(settings: Settings, who: Actor, config: TenantConfig, export_id
                          row.tenant_id, after={"export_id": row.id, "target": row.target, "action": outcome.action,
                                                "erp_document_id": ref.erp_id, "erp_number": ref.number,
                                                "erp_totals": row.erp_totals, "gross": str(invoice.gross)},
-                         detail=row.last_error)
+                         detail=row.last_error, at=now)
     log.info("export %s: tenant=%s invoice=%s erp_id=%s", outcome.action, config.code, outcome.invoice_number,
              ref.erp_id)
     return outcome
@@ -329,7 +330,7 @@ def _record_failure(settings: Settings, who: Actor, config: TenantConfig, export
                          base.invoice_number, row.tenant_id,
                          after={"export_id": row.id, "target": row.target, "attempts": row.attempts,
                                 "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None},
-                         detail=error)
+                         detail=error, at=now)
     log.warning("export %s: tenant=%s invoice=%s ref=%s: %s", "failed" if permanent else "deferred", config.code,
                 base.invoice_number, base.external_ref, error)
     return ExportOutcome(**{**asdict(base), "action": "failed" if permanent else "queued", "error": error})

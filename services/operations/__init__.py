@@ -1,7 +1,7 @@
 """Running the product: setting the ledger up from config, the scheduled jobs and their runs, health for
 monitoring, and the audit trail."""
 
-from services.operations.audit import list_events
+from services.operations.audit import ChainVerdict, list_events, verify_chains
 from services.operations.health import Health, health
 from services.operations.jobs import (
     JobRunView,
@@ -19,6 +19,7 @@ from services.operations.jobs import (
 from services.operations.setup import InitReport, initialise
 
 __all__ = [
+    "ChainVerdict",
     "Health",
     "InitReport",
     "JobRunView",
@@ -35,4 +36,5 @@ __all__ = [
     "record_missed",
     "scheduled_jobs",
     "trigger_for",
+    "verify_chains",
 ]

@@ -1,14 +1,18 @@
-"""`cspbill audit`: the audit trail (builds, changes, approvals, rejections, exports) for the tenants a user may see.
+"""`cspbill audit`: the audit trail (builds, changes, approvals, rejections, exports) for the tenants a user may see,
+and `cspbill audit verify`, which walks the hash chains and names the first broken link of each.
 
-Events without a tenant (``init``) are shown to administrators only.
+Events without a tenant (``init``, price-book editions, FX syncs) form the global chain, shown to and verified by
+administrators only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from config import Settings
+from ledger.audit_chain import GLOBAL_CHAIN, chain_of, check
 from services.access import Actor, require
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -16,18 +20,68 @@ from services.uow import UnitOfWork
 
 def list_events(settings: Settings, who: Actor, tenant_code: str | None = None,
                 since: dt.date | None = None, action: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Audit events, newest first: who, when, what, and the figures before and after."""
+    """Audit events, newest first: who, when (by the services' clock, and the wall-clock time it was recorded),
+    what, and the figures before and after."""
     require(who, "finance", tenant_code)
     with UnitOfWork(engine_for(settings)) as uow:
         codes = {t.id: t.code for t in uow.tenants.all()}
-        everything = who.is_admin and not who.tenants and tenant_code is None
-        visible = None if everything else [
+        visible = None if _everything(who, tenant_code) else [
             i for i, code in codes.items() if who.can_see(code) and tenant_code in (None, code)]
         start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
         events = uow.audit.list(tenant_ids=visible, since=start, action=action, limit=limit)
         return [
-            {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-             "tenant": codes.get(e.tenant_id), "entity": e.entity, "entity_id": e.entity_id, "detail": e.detail,
-             "before": e.before, "after": e.after}
+            {"id": e.id, "at": e.at.isoformat(), "recorded_at": e.recorded_at.isoformat(), "actor": e.actor,
+             "action": e.action, "tenant": codes.get(e.tenant_id), "entity": e.entity, "entity_id": e.entity_id,
+             "detail": e.detail, "before": e.before, "after": e.after, "chain": e.chain, "seq": e.seq}
             for e in events
         ]
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """One chain walked: how many events, and intact or where it breaks."""
+
+    chain: str
+    label: str  # the legal entity's code, or "global"
+    events: int
+    head_hash: str | None
+    broken_seq: int | None = None
+    broken_event_id: int | None = None
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+    @property
+    def sentence(self) -> str:
+        if self.intact:
+            head = f", head {self.head_hash}" if self.head_hash else ""
+            return f"chain {self.label}: {self.events} events, intact{head}"
+        event = f" (event {self.broken_event_id})" if self.broken_event_id is not None else ""
+        return f"chain {self.label}: broken at seq {self.broken_seq}{event}: {self.problem}"
+
+
+def verify_chains(settings: Settings, who: Actor, tenant_code: str | None = None) -> list[ChainVerdict]:
+    """Walk the audit chains ``who`` may verify (one legal entity's with ``tenant_code``; finance sees its
+    legal entities', an administrator every chain including the global one) and report each."""
+    require(who, "finance", tenant_code)
+    with UnitOfWork(engine_for(settings)) as uow:
+        uow.audit.read_one_snapshot()
+        codes = {chain_of(t.id): t.code for t in uow.tenants.all()}
+        wanted = [chain for chain, code in codes.items() if who.can_see(code) and tenant_code in (None, code)]
+        if _everything(who, tenant_code):
+            wanted = sorted(set(wanted) | set(uow.audit.chains()) | {GLOBAL_CHAIN})
+        verdicts = []
+        for chain in sorted(wanted, key=lambda c: (c == GLOBAL_CHAIN, codes.get(c, c))):
+            head = uow.audit.head(chain)
+            result = check(chain, uow.audit.chain_events(chain), head and head.last_seq, head and head.last_hash)
+            broken = result.broken
+            verdicts.append(ChainVerdict(chain, codes.get(chain, chain), result.events, result.head_hash,
+                                         broken and broken.seq, broken and broken.event_id,
+                                         broken and broken.problem))
+        return verdicts
+
+
+def _everything(who: Actor, tenant_code: str | None) -> bool:
+    return who.is_admin and not who.tenants and tenant_code is None

@@ -164,5 +164,6 @@ def reprice(settings: Settings, tenant_code: str | None, start: dt.date, reason:
                                         recorded_by=who.username)
         uow.audit.record(who.username, "prices.reprice", "price_import", edition.id, tenant.id if tenant else None,
                          after={"from": start.isoformat(), "reason": reason.strip(), "at": now.isoformat()},
-                         detail=f"{tenant_code or 'every legal entity'}: {start.isoformat()} on: {reason.strip()}")
+                         detail=f"{tenant_code or 'every legal entity'}: {start.isoformat()} on: {reason.strip()}",
+                         at=now)
         return ImportReport(edition.id, "reprice", reason.strip(), 0, True)

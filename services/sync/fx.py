@@ -85,7 +85,8 @@ def sync_fx(settings: Settings, clock: Clock | None = None, *, history: bool = F
             counts, errors = _store(uow, pulled)
             status = "partial" if errors else "succeeded"
             uow.sync_runs.finish(uow.session.get(SyncRun, run_id), status, counts, errors)
-            uow.audit.record(who.username, "fx.sync", "sync_run", run_id, None, after={"status": status, **counts})
+            uow.audit.record(who.username, "fx.sync", "sync_run", run_id, None, after={"status": status, **counts},
+                             at=as_of)
     except Exception as exc:  # a failed read fails this run only; nothing of it is stored
         message = f"{type(exc).__name__}: {exc}"
         log.warning("fx sync run=%s failed: %s", run_id, message, exc_info=not isinstance(exc, SourceError))

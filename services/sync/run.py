@@ -123,7 +123,8 @@ def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceCo
             counts, errors = store_pull(uow, context, pulled)
             status = "partial" if errors else "succeeded"
             uow.sync_runs.finish(uow.session.get(SyncRun, run_id), status, counts, errors)
-            uow.audit.record(who.username, "sync", "sync_run", run_id, tenant_id, after={"status": status, **counts})
+            uow.audit.record(who.username, "sync", "sync_run", run_id, tenant_id, after={"status": status, **counts},
+                             at=as_of)
     except Exception as exc:  # any failure of one source fails its run only; the other sources go on
         message = f"{type(exc).__name__}: {exc}"
         log.warning("sync source=%s tenant=%s run=%s failed: %s", config.name, config.tenant, run_id, message,

@@ -120,14 +120,15 @@ def short_timeouts(settings: Settings, tenant: TenantConfig) -> ErpTarget:
 def seed_invoices(settings: Settings, tenant: str = "nl-bv", month: str = MONTH, count: int = 3,
                   customers: list[str] | None = None, rates: tuple[str, ...] = ("21",),
                   status: str = "approved", prices: tuple[str, str] = ("31.20", "10.555")) -> list[str]:
-    """An approved batch of ``count`` invoices (one per customer, two lines each); returns the invoice numbers."""
+    """An approved batch of ``count`` invoices (one per customer, two lines each); returns the invoice numbers.
+
+    Written as a draft and then issued, as approval does: nothing may be added under a sealed batch or invoice."""
     references = customers or [f"C{n:05d}" for n in range(1, count + 1)]
-    numbers = []
+    numbers, invoices = [], []
     with UnitOfWork(engine_for(settings), write=True) as uow:
         session = uow.session
         tenant_row = uow.tenants.by_code(tenant)
-        batch = Batch(tenant_id=tenant_row.id, month=month, status=status, built_by="finn", approved_by="anna",
-                      approved_at=NOW, totals={})
+        batch = Batch(tenant_id=tenant_row.id, month=month, status="draft", built_by="finn", totals={})
         session.add(batch)
         session.flush()
         for n, reference in enumerate(references, start=1):
@@ -151,11 +152,15 @@ def seed_invoices(settings: Settings, tenant: str = "nl-bv", month: str = MONTH,
                                         vat_rate=Decimal(rate), vat_category="S", lineage={}))
             net = sum(taxable.values(), Decimal(0))
             vat = sum((vat_amount(amount, rate, "EUR") for rate, amount in taxable.items()), Decimal(0))
-            session.add(Invoice(batch_id=batch.id, tenant_id=tenant_row.id, customer_id=customer.id,
-                                invoice_key=f"{tenant}:{month}:{reference}", number=number,
-                                issue_date=dt.date(2026, 6, 1), currency="EUR", net=net, vat=vat, gross=net + vat,
-                                vat_breakdown=[], status=status, lines=rows))
+            invoices.append(Invoice(batch_id=batch.id, tenant_id=tenant_row.id, customer_id=customer.id,
+                                    invoice_key=f"{tenant}:{month}:{reference}", currency="EUR", net=net, vat=vat,
+                                    gross=net + vat, vat_breakdown=[], status="draft", lines=rows))
+            session.add(invoices[-1])
             numbers.append(number)
+        session.flush()
+        for invoice, number in zip(invoices, numbers, strict=True):
+            invoice.number, invoice.issue_date, invoice.status = number, dt.date(2026, 6, 1), status
+        batch.status, batch.approved_by, batch.approved_at = status, "anna", NOW
     return numbers
 
 
