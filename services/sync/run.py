@@ -31,8 +31,10 @@ from ledger.models import SyncRun
 from services.access import SYSTEM, Actor, actor, require
 from services.clock import Clock
 from services.errors import NotFound, UserFacingError
+from services.runners import running
 from services.runtime import engine_for
 from services.sync.ingest import IngestContext, store_pull
+from services.sync.runs import close_abandoned_sync_runs
 from services.sync.sources import OpenSource, open_source
 from services.uow import UnitOfWork
 
@@ -85,7 +87,9 @@ def sync(
     engine = engine_for(settings)
     as_of = clock.now()
     report = progress or (lambda _source, _phase: None)
-    runs = tuple(_run_source(engine, settings, config, as_of, open_reader, report) for config in configs)
+    close_abandoned_sync_runs(engine)
+    with running() as runner:
+        runs = tuple(_run_source(engine, settings, config, as_of, open_reader, report, runner) for config in configs)
     return SyncReport(as_of, runs)
 
 
@@ -105,12 +109,12 @@ def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | 
 
 
 def _run_source(engine: Engine, settings: Settings, config: SourceConfig, as_of: dt.datetime, open_reader: OpenSource,
-                progress: Progress) -> SourceRunReport:
+                progress: Progress, runner: str) -> SourceRunReport:
     with UnitOfWork(engine, write=True) as uow:
         tenant_row = uow.tenants.by_code(config.tenant)
         if tenant_row is None:
             raise NotFound(f"tenant {config.tenant!r}: not in the ledger; run `cspbill init` first")
-        run_id = uow.sync_runs.start(config.name, as_of, tenant_row.id).id
+        run_id = uow.sync_runs.start(config.name, as_of, tenant_row.id, runner).id
         tenant_id = tenant_row.id
     context = IngestContext(config.name, tenant_id, ZoneInfo(settings.tenant(config.tenant).timezone), as_of, run_id)
     try:
