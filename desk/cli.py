@@ -2,7 +2,8 @@
 
 Every command loads the config once (``--config``, ``$CSPBILL_CONFIG`` or ./config.yaml), calls one service and
 prints the result. Expected failures (``services.errors.UserFacingError`` and config errors) print one line naming
-the record and field and exit non-zero; anything else is a bug and keeps its traceback.
+the record and field and exit non-zero with the code ``desk.exit_codes`` gives them (configuration problems have
+their own); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import Sequence
 
 import typer
 
+from config.schema import MissingSecret
 from desk.context import CliState, print_error
-from services.errors import UserFacingError
+from desk.exit_codes import ExitCode
+from services.errors import Misconfigured, UserFacingError
 
 COMMAND_MODULES = (
     "init",
@@ -97,9 +100,12 @@ def main() -> None:
         register()
     try:
         app()
+    except (Misconfigured, MissingSecret) as exc:
+        print_error(str(exc))
+        sys.exit(ExitCode.CONFIG)
     except UserFacingError as exc:
         print_error(str(exc))
-        sys.exit(1)
+        sys.exit(ExitCode.ERROR)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from config import ConfigError, Settings, load_config, resolve_config_path
+from desk.exit_codes import ExitCode
 from services.clock import Clock, FixedClock, SystemClock
 
 NOW_ENV = "CSPBILL_NOW"  # an ISO 8601 instant with offset: run a command "as of" that moment (replaying a night)
@@ -33,7 +34,7 @@ class CliState:
             try:
                 self._settings = load_config(self.config_path)
             except ConfigError as exc:
-                fail(f"config error: {exc}")
+                fail(f"config error: {exc}", ExitCode.CONFIG)
         return self._settings
 
     def clock(self) -> Clock:

@@ -26,7 +26,7 @@ from ledger.models import SyncRun
 from ledger.repositories.fx_rates import RateRow
 from services.access import SYSTEM, Actor, actor, require
 from services.clock import Clock, SystemClock
-from services.errors import NotFound, ValidationFailed
+from services.errors import BadSetting, NotFound, ValidationFailed
 from services.runners import running
 from services.runtime import engine_for
 from services.sync.run import SourceRunReport
@@ -52,7 +52,7 @@ class FxRateView:
 def fx_config(settings: Settings) -> FxConfig:
     """The ``fx:`` section; a clear error when rates are not configured."""
     if settings.fx is None or not settings.fx.enabled:
-        raise ValidationFailed("config fx: no exchange-rate source configured (add `fx: {source: ecb}` to "
+        raise BadSetting("config fx: no exchange-rate source configured (add `fx: {source: ecb}` to "
                                "config.yaml)")
     return settings.fx
 

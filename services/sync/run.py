@@ -30,7 +30,7 @@ from connectors.errors import SourceError
 from ledger.models import SyncRun
 from services.access import SYSTEM, Actor, actor, require
 from services.clock import Clock
-from services.errors import NotFound, UserFacingError
+from services.errors import Misconfigured, NotConfigured, NotFound, UserFacingError
 from services.runners import running
 from services.runtime import engine_for
 from services.sync.ingest import IngestContext, store_pull
@@ -53,6 +53,7 @@ class SourceRunReport:
     counts: dict[str, int]
     errors: tuple[str, ...]
     error: str | None
+    misconfigured: bool = False  # failed because of config.yaml or a missing secret, not the vendor
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,9 @@ def sync(
 
 def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | None) -> list[SourceConfig]:
     if source is not None and all(config.name != source for config in settings.sources):
-        raise NotFound(f"source {source!r}: not in config.yaml sources")
+        raise NotConfigured(f"source {source!r}: not in config.yaml sources")
     if tenant is not None and all(t.code != tenant for t in settings.tenants):
-        raise NotFound(f"tenant {tenant!r}: not in config.yaml tenants")
+        raise NotConfigured(f"tenant {tenant!r}: not in config.yaml tenants")
     return [
         config
         for config in settings.sources
@@ -133,7 +134,8 @@ def _run_source(engine: Engine, settings: Settings, config: SourceConfig, as_of:
         with UnitOfWork(engine, write=True) as uow:
             uow.sync_runs.finish(uow.session.get(SyncRun, run_id), "failed", {}, [], error=message)
         progress(config.name, "failed")
-        return SourceRunReport(config.name, config.tenant, run_id, "failed", {}, (), message)
+        return SourceRunReport(config.name, config.tenant, run_id, "failed", {}, (), message,
+                               misconfigured=isinstance(exc, (MissingSecret, Misconfigured)))
     log.info("sync source=%s tenant=%s run=%s %s %s", config.name, config.tenant, run_id, status, counts)
     progress(config.name, "done")
     return SourceRunReport(config.name, config.tenant, run_id, status, counts,
