@@ -1,7 +1,8 @@
 """The nightly sync: read every configured source completely and map what it says into the ledger.
 
 Rules this module keeps (DESIGN §1, §3; distributors.md §6; billing-rules.md §9):
-- **One run per source**, a ``sync_run`` row committed first (status ``running``); everything the source said is
+- **One run per source**, a ``sync_run`` row committed first (status ``running``, with its runner ``host:pid:token``
+  so that a run whose process died is closed as ``abandoned`` by the next sync); everything the source said is
   then stored in *one* unit of work that also finishes the run. A source that fails (unavailable, refused login,
   missing secret, a crash half-way through its pages or while storing) leaves no data, only its run marked
   ``failed`` with the error; the other sources still run. "Missing" is never "cancelled": an incomplete pull stores
