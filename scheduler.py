@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from config import Settings
 from services.clock import SystemClock
-from services.operations import job_specs, record_missed, trigger_for
+from services.operations import close_abandoned_runs, job_specs, record_missed, trigger_for
 
 log = logging.getLogger("cspbill.scheduler")
 
@@ -70,7 +70,11 @@ def build_scheduler(config_path: str, settings: Settings) -> BackgroundScheduler
 
 
 def start(config_path: str, settings: Settings) -> BackgroundScheduler:
-    """Build and run the scheduler in background threads; ``scheduler.shutdown(wait=True)`` lets a running job end."""
+    """Close the runs a previous process left ``running`` when it died, then build and run the scheduler in
+    background threads; ``scheduler.shutdown(wait=True)`` lets a running job end."""
+    closed = close_abandoned_runs(settings)
+    if any(closed.values()):
+        log.warning("closed runs whose process died: %s", closed)
     scheduler = build_scheduler(config_path, settings)
     scheduler.resume()
     for job in scheduler.get_jobs():

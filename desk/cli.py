@@ -2,7 +2,8 @@
 
 Every command loads the config once (``--config``, ``$CSPBILL_CONFIG`` or ./config.yaml), calls one service and
 prints the result. Expected failures (``services.errors.UserFacingError`` and config errors) print one line naming
-the record and field and exit non-zero; anything else is a bug and keeps its traceback.
+the record and field and exit non-zero with the code ``desk.exit_codes`` gives them (configuration problems have
+their own); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Sequence
 
 import typer
 
+from config.schema import MissingSecret
 from desk.context import CliState, print_error
+from desk.exit_codes import ExitCode
 from services.access import SECURITY_LOG
-from services.errors import UserFacingError
+from services.errors import Misconfigured, UserFacingError
 
 COMMAND_MODULES = (
     "init",
@@ -106,9 +109,12 @@ def main() -> None:
         register()
     try:
         app()
+    except (Misconfigured, MissingSecret) as exc:
+        print_error(str(exc))
+        sys.exit(ExitCode.CONFIG)
     except UserFacingError as exc:
         print_error(str(exc))
-        sys.exit(1)
+        sys.exit(ExitCode.ERROR)
 
 
 if __name__ == "__main__":

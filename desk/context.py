@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from config import ConfigError, Settings, load_config, resolve_config_path
 from desk.credentials import CredentialStore
+from desk.exit_codes import ExitCode
 from services.access import Actor
 from services.clock import Clock, FixedClock, SystemClock
 from services.errors import NotSignedIn
@@ -39,7 +40,7 @@ class CliState:
             try:
                 self._settings = load_config(self.config_path)
             except ConfigError as exc:
-                fail(f"config error: {exc}")
+                fail(f"config error: {exc}", ExitCode.CONFIG)
         return self._settings
 
     def credentials(self) -> CredentialStore:

@@ -19,6 +19,19 @@ class NotAllowed(UserFacingError):
     """The user's role or tenant does not allow the action (four-eyes, desk approving, other tenant)."""
 
 
+class Misconfigured(UserFacingError):
+    """config.yaml (or an environment variable it names) does not allow the action; the CLI exits with its
+    configuration code, so a script can tell a wrong setup from bad input."""
+
+
+class NotConfigured(Misconfigured, NotFound):
+    """A tenant, source or ERP target named by the user is not in config.yaml."""
+
+
+class BadSetting(Misconfigured, ValidationFailed):
+    """A setting the action needs is missing or unusable: an ERP's credentials, a secret's environment variable."""
+
+
 class NotAvailableYet(UserFacingError):
     """A command whose feature has not landed yet: says so instead of faking a result."""
 

@@ -1,4 +1,8 @@
-"""`cspbill export`: push approved invoices to each legal entity's ERP through the outbox, exactly once."""
+"""`cspbill export`: push approved invoices to each legal entity's ERP through the outbox, exactly once.
+
+The last line counts what went out in this run and what is still due (queued, uncertain, failed) in the outbox of
+the legal entities exported to; the exit code follows ``desk.exit_codes`` (0 only when nothing is left).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from desk.context import AS_USER_HELP, state
-from services.export import ExportOutcome, export_invoices
+from desk.exit_codes import Tally, exit_with
+from services.export import ExportOutcome, ExportSummary, export_invoices, outstanding
 
+SENT = ("created", "updated", "adopted", "posted")
 STYLES = {"created": "green", "updated": "green", "adopted": "green", "posted": "green", "skipped": "dim",
           "queued": "yellow", "failed": "bold red", "busy": "yellow"}
 
@@ -42,8 +48,8 @@ def register(app: typer.Typer) -> None:
             console.print(f"{outcome.tenant} {escape(outcome.invoice_number)} ({outcome.external_ref}): "
                           f"[{style}]{outcome.action}[/]{erp}{detail}", highlight=False)
 
-        summaries = export_invoices(settings, cli.actor(username), tenant, dry_run=dry_run,
-                                    retry_failed=retry_failed, progress=show)
+        who = cli.actor(username)
+        summaries = export_invoices(settings, who, tenant, dry_run=dry_run, retry_failed=retry_failed, progress=show)
         if as_json:
             typer.echo(json.dumps([{"tenant": s.tenant, "target": s.target, "dry_run": s.dry_run,
                                     "queued": s.queued, "counts": s.counts(), "stopped": s.stopped,
@@ -60,5 +66,22 @@ def register(app: typer.Typer) -> None:
         for summary in summaries:
             if summary.stopped:
                 console.print(f"[yellow]{summary.tenant}: {escape(summary.stopped)}[/]", highlight=False)
-        if any(o.action == "failed" for s in summaries for o in s.outcomes) and not dry_run:
-            raise typer.Exit(1)
+        if dry_run:
+            tally = _dry_run_tally(summaries)
+        else:
+            left = outstanding(settings, who, [(s.tenant, s.target) for s in summaries])
+            tally = Tally.of("export", [("sent", _count(summaries, SENT)), ("already in the ERP",
+                                        _count(summaries, ("skipped",))), *left.items()],
+                             pending=("queued", "uncertain"), failed=("failed",))
+        exit_with(tally, lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
+
+
+def _count(summaries: list[ExportSummary], actions: tuple[str, ...]) -> int:
+    return sum(1 for summary in summaries for outcome in summary.outcomes if outcome.action in actions)
+
+
+def _dry_run_tally(summaries: list[ExportSummary]) -> Tally:
+    """A dry run changes nothing: it counts what a run would do, and fails only on invoices that cannot be sent."""
+    actions = ("would-create", "would-update", "would-skip", "failed")
+    return Tally.of("export dry run", [(action, _count(summaries, (action,))) for action in actions],
+                    failed=("failed",))

@@ -89,10 +89,11 @@ class JobRun(Base):
     scheduled_for: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
-    outcome: Mapped[str] = mapped_column(String(16), default="running")  # running, succeeded, failed, skipped
+    # running, succeeded, failed, skipped, missed, abandoned (its process died: finished_at when found, error why)
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
-    runner: Mapped[str | None] = mapped_column(String(100))  # host:pid
+    runner: Mapped[str | None] = mapped_column(String(100))  # host:pid:token
 
 
 class Lease(Base):

@@ -26,10 +26,12 @@ class SyncRun(Base):
     as_of: Mapped[dt.datetime]  # the instant the source was read "as of" (the night)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running, succeeded, partial, failed
+    # running, succeeded, partial, failed, abandoned (its process died: finished_at says when it was found, error why)
+    status: Mapped[str] = mapped_column(String(16), default="running")
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text)
+    runner: Mapped[str | None] = mapped_column(String(100))  # 0012: host:pid:token of the process running it
 
 
 class Snapshot(Base):

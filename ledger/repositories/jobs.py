@@ -38,6 +38,18 @@ class JobRunRepository(Repository):
             )
         ).first()
 
+    def running(self) -> Sequence[JobRun]:
+        """Runs not finished yet (live ones, and those whose process died before anyone noticed)."""
+        return self.session.scalars(select(JobRun).where(JobRun.outcome == "running").order_by(JobRun.id)).all()
+
+    def abandon(self, run_id: int, now: dt.datetime, why: str) -> JobRun | None:
+        """Close a run whose process is gone: ``abandoned``, found at ``now``, ``why``; None if it ended meanwhile."""
+        run = self.session.get_one(JobRun, run_id)
+        if run.outcome != "running":
+            return None
+        run.outcome, run.finished_at, run.error = "abandoned", now, f"abandoned: {why}"
+        return run
+
     def recent(self, limit: int = 50, job_id: str | None = None) -> Sequence[JobRun]:
         query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
         if job_id:

@@ -13,8 +13,9 @@ from ledger.repositories.base import Repository
 
 
 class SyncRunRepository(Repository):
-    def start(self, source: str, as_of: dt.datetime, tenant_id: int | None = None) -> SyncRun:
-        run = SyncRun(source=source, as_of=as_of, tenant_id=tenant_id, status="running")
+    def start(self, source: str, as_of: dt.datetime, tenant_id: int | None = None,
+              runner: str | None = None) -> SyncRun:
+        run = SyncRun(source=source, as_of=as_of, tenant_id=tenant_id, status="running", runner=runner)
         self.session.add(run)
         self.session.flush()
         return run
@@ -24,6 +25,18 @@ class SyncRunRepository(Repository):
     ) -> SyncRun:
         run.status, run.counts, run.errors, run.error = status, counts, errors, error
         run.finished_at = utcnow()
+        return run
+
+    def running(self) -> Sequence[SyncRun]:
+        """Runs not finished yet (live ones, and those whose process died before anyone noticed)."""
+        return self.session.scalars(select(SyncRun).where(SyncRun.status == "running").order_by(SyncRun.id)).all()
+
+    def abandon(self, run_id: int, now: dt.datetime, why: str) -> SyncRun | None:
+        """Close a run whose process is gone: ``abandoned``, found at ``now``, ``why``; None if it ended meanwhile."""
+        run = self.session.get_one(SyncRun, run_id)
+        if run.status != "running":
+            return None
+        run.status, run.finished_at, run.error = "abandoned", now, f"abandoned: {why}"
         return run
 
     def recent(self, limit: int = 50, source: str | None = None) -> Sequence[SyncRun]:

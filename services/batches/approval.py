@@ -115,7 +115,8 @@ def approve_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
                                 "first_credit_note": credit_first, "last_credit_note": credit_last,
                                 "built": batch.built_auth or {"username": batch.built_by},
                                 "makers": sorted(makers), "approved": batch.approved_auth},
-                         detail=f"{tenant_code} {month}: " + _numbered_text(len(ordered), credit_notes, numbered), at=now)
+                         detail=f"{tenant_code} {month}: " + _numbered_text(len(ordered), credit_notes, numbered),
+                         at=now)
         log.info("batch approved tenant=%s month=%s batch=%s invoices=%s credit_notes=%s numbers=%s..%s",
                  tenant_code, month, batch.id, len(ordered), credit_notes, first, last)
         return ApprovalReport(batch.id, tenant_code, month, "approved", len(ordered), first, last, issue_date,

@@ -40,7 +40,7 @@ from services.batches.one_time import one_time_lines
 from services.batches.timeline import Pricing, Unbillable, build_timeline
 from services.batches.usage import usage_lines
 from services.clock import Clock, SystemClock
-from services.errors import NotAllowed, NotFound, ValidationFailed
+from services.errors import NotAllowed, NotConfigured, NotFound, ValidationFailed
 from services.identity import confirm
 from services.prices import price_book, sync_config
 from services.runtime import engine_for
@@ -80,7 +80,7 @@ def tenant_config(settings: Settings, code: str) -> Tenant:
     try:
         return settings.tenant(code)
     except KeyError:
-        raise NotFound(f"tenant {code!r}: not in config.yaml tenants") from None
+        raise NotConfigured(f"tenant {code!r}: not in config.yaml tenants") from None
 
 
 def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, first_day: dt.date,

@@ -4,6 +4,7 @@ each invoice stands (status), and e-invoice files written from the same document
 from services.export.documents import LINE_REF_MAX, document_quantity_and_price, erp_reference, line_reference
 from services.export.einvoices import EinvoiceFile, write_einvoices
 from services.export.outbox import ExportOutcome, ExportSummary, export_invoices, retry_due_exports, retry_export
+from services.export.outstanding import outstanding
 from services.export.status import (
     ExportRow,
     ExportStatusRow,
@@ -33,6 +34,7 @@ __all__ = [
     "export_tenant",
     "invoice_place",
     "line_reference",
+    "outstanding",
     "retry_due_exports",
     "retry_export",
     "write_einvoices",

@@ -26,7 +26,7 @@ from erp_export.documents import InvoiceDocument
 from ledger.models import Customer, Invoice
 from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
-from services.errors import NotFound, ValidationFailed
+from services.errors import BadSetting, NotConfigured, NotFound, ValidationFailed
 from services.export.claims import FAR_FUTURE, orphaned, run_claim
 from services.export.documents import erp_reference, invoice_document, payload_hash
 from services.export.targets import ErpTarget, erp_target
@@ -174,9 +174,9 @@ def _tenants(settings: Settings, who: Actor, tenant: str | None) -> list[TenantC
         try:
             config = settings.tenant(tenant)
         except KeyError as exc:
-            raise NotFound(f"tenant {tenant!r}: not in config.yaml tenants") from exc
+            raise NotConfigured(f"tenant {tenant!r}: not in config.yaml tenants") from exc
         if config.erp.kind == "none":
-            raise ValidationFailed(f"tenant {tenant!r}: erp.kind is 'none', there is no ERP to export to")
+            raise BadSetting(f"tenant {tenant!r}: erp.kind is 'none', there is no ERP to export to")
         return [config]
     require(who, "export")
     return [t for t in settings.tenants if who.can_see(t.code) and t.erp.kind != "none"]

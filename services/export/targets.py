@@ -21,7 +21,7 @@ from erp_export.base import ErpExporter, vat_key
 from erp_export.bc_rest import BcRestConfig, BcRestExporter
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
 from erp_export.exact_online import ExactConfig, ExactOnlineExporter
-from services.errors import ValidationFailed
+from services.errors import BadSetting
 
 # The revenue G/L account of licence and Azure lines when the ERP has no item master for them.
 DEFAULT_REVENUE_ACCOUNT = "8010"
@@ -50,23 +50,24 @@ class ErpTarget:
 
 
 def erp_target(settings: Settings, tenant: Tenant) -> ErpTarget:
-    """The adapter for ``tenant``; ``ValidationFailed`` naming the config key when it cannot be built."""
+    """The adapter for ``tenant``; ``BadSetting`` (a ``ValidationFailed``) naming the config key when it cannot be
+    built."""
     erp = tenant.erp
     if erp.kind == "none":
-        raise ValidationFailed(f"tenant {tenant.code!r}: erp.kind is 'none', there is no ERP to export to")
+        raise BadSetting(f"tenant {tenant.code!r}: erp.kind is 'none', there is no ERP to export to")
     assert erp.base_url is not None  # the schema requires it for every kind but "none"
     try:
         builder = BUILDERS[erp.kind]
         return ErpTarget(name=erp.kind, exporter=builder(settings, tenant, erp.base_url), post=erp.post_invoices)
     except MissingSecret as exc:
-        raise ValidationFailed(f"tenant {tenant.code!r}: erp credentials: {exc}") from exc
+        raise BadSetting(f"tenant {tenant.code!r}: erp credentials: {exc}") from exc
 
 
 def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
     erp = tenant.erp
     username, password = secret(erp.username_env), secret(erp.password_env)
     if not username or not password:
-        raise ValidationFailed(f"tenant {tenant.code!r}: erp.username_env and erp.password_env are required for "
+        raise BadSetting(f"tenant {tenant.code!r}: erp.username_env and erp.password_env are required for "
                                "bc_soap")
     try:
         return BcSoapExporter(BcSoapConfig(
@@ -79,7 +80,7 @@ def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
             credit_memo_posted_lookup_operation=SOAP_CREDIT_MEMO_POSTED_LOOKUP if erp.post_invoices else None,
         ))
     except ValueError as exc:  # base_url is not a page URL the credit memo page's URL can be derived from
-        raise ValidationFailed(f"tenant {tenant.code!r}: erp.base_url: {exc}") from exc
+        raise BadSetting(f"tenant {tenant.code!r}: erp.base_url: {exc}") from exc
 
 
 def _bc_rest(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
@@ -89,7 +90,7 @@ def _bc_rest(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
     erp = tenant.erp
     client_id, client_secret = secret(erp.client_id_env), secret(erp.client_secret_env)
     if not client_id or not client_secret:
-        raise ValidationFailed(f"tenant {tenant.code!r}: erp.client_id_env and erp.client_secret_env are required "
+        raise BadSetting(f"tenant {tenant.code!r}: erp.client_id_env and erp.client_secret_env are required "
                                "for bc_rest")
     verify = _verify(settings, erp.ca_bundle)
     tokens = TokenProvider(f"erp:{tenant.code}", _bc_authority(settings, tenant, base_url), client_id,
@@ -106,7 +107,7 @@ def _bc_authority(settings: Settings, tenant: Tenant, base_url: str) -> str:
     for source in settings.sources:
         if source.kind in ("partner_center", "azure_costs") and source.authority_url:
             return source.authority_url
-    raise ValidationFailed(f"tenant {tenant.code!r}: erp.base_url is not a Business Central API URL and no "
+    raise BadSetting(f"tenant {tenant.code!r}: erp.base_url is not a Business Central API URL and no "
                            "Microsoft source names an Entra authority_url to get its tokens from")
 
 
@@ -114,7 +115,7 @@ def _exact_online(settings: Settings, tenant: Tenant, base_url: str) -> ErpExpor
     erp = tenant.erp
     client_id, client_secret = secret(erp.client_id_env), secret(erp.client_secret_env)
     if not client_id or not client_secret or not erp.token_store:
-        raise ValidationFailed(f"tenant {tenant.code!r}: erp.client_id_env, erp.client_secret_env and "
+        raise BadSetting(f"tenant {tenant.code!r}: erp.client_id_env, erp.client_secret_env and "
                                "erp.token_store are required for exact_online")
     store = Path(erp.token_store)
     return ExactOnlineExporter(ExactConfig(

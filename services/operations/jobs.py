@@ -5,7 +5,9 @@ The scheduler (``scheduler.py``, APScheduler) only decides *when*; this module d
   ``export-retry``;
 - each run takes a database lease named after the job, so two scheduler instances on one database never run the
   same job at once, and skips a fire time another instance already completed;
-- every run is a ``job_runs`` row (start, end, outcome, counts, error), visible in ``cspbill jobs`` and the web desk;
+- every run is a ``job_runs`` row (start, end, outcome, counts, error, runner), visible in ``cspbill jobs`` and the
+  web desk; a run whose process died is closed as ``abandoned`` (and its lease freed) by the next start of the
+  scheduler or of that job and by every listing of runs;
 - the job calls one service function; failures are recorded, never raised into the scheduler thread.
 """
 
@@ -13,24 +15,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from config import Settings, load_config
 from ledger.models import JobRun
 from rating.months import month_of, previous_month
+from services.abandoned import close_abandoned
 from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
 from services.paging import Page, bounds, page_of
+from services.runners import running
 from services.runtime import engine_for
+from services.sync import close_abandoned_sync_runs
 from services.uow import UnitOfWork
 
 log = logging.getLogger("cspbill.jobs")
@@ -101,11 +103,6 @@ def fire_time_for(settings: Settings, spec: JobSpec, now: dt.datetime) -> dt.dat
     return (latest or now).astimezone(dt.UTC)
 
 
-def runner_name() -> str:
-    """Who runs this execution: host, process and a per-execution token (two schedulers in one process differ)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
     from services.sync import sync
 
@@ -155,13 +152,21 @@ def run_job(config_path: str, job_id: str) -> str:
 
 
 def execute(settings: Settings, job_id: str, clock: Clock, runner: str | None = None) -> str:
-    """Run one job now under its lease; record the run; never raise (the scheduler thread must live on)."""
+    """Run one job now under its lease; record the run; never raise (the scheduler thread must live on). ``runner``
+    names the executor (default: this process, ``host:pid:token``)."""
+    if runner is not None:
+        return _execute(settings, job_id, clock, runner)
+    with running() as this_run:
+        return _execute(settings, job_id, clock, this_run)
+
+
+def _execute(settings: Settings, job_id: str, clock: Clock, runner: str) -> str:
     spec = next((s for s in job_specs(settings) if s.id == job_id), None)
     if spec is None:
         log.error("job %s is no longer in config; nothing run", job_id)
         return "skipped"
     engine = engine_for(settings)
-    runner = runner or runner_name()
+    close_abandoned_job_runs(engine)  # a dead predecessor's lease must not hold this run off for LEASE_TTL
     now = clock.now()
     scheduled_for = fire_time_for(settings, spec, now)
     with UnitOfWork(engine, write=True) as uow:
@@ -194,12 +199,30 @@ def execute(settings: Settings, job_id: str, clock: Clock, runner: str | None = 
 
 def record_missed(settings: Settings, job_id: str, scheduled_for: dt.datetime, clock: Clock) -> None:
     """A fire time passed beyond the misfire grace while the scheduler was down: record it, do not run it."""
-    with UnitOfWork(engine_for(settings), write=True) as uow:
-        run = uow.job_runs.start(job_id, scheduled_for.astimezone(dt.UTC), runner_name(), clock.now())
+    with running() as runner, UnitOfWork(engine_for(settings), write=True) as uow:
+        run = uow.job_runs.start(job_id, scheduled_for.astimezone(dt.UTC), runner, clock.now())
         uow.job_runs.finish(run.id, "missed", clock.now(), error="scheduler was down past the misfire grace time")
 
 
+def close_abandoned_job_runs(engine: Engine, now: dt.datetime | None = None) -> list[int]:
+    """Close the ``running`` job runs whose process is gone (``abandoned``, when and why) and free the lease each
+    still holds; returns their ids. Another host's run is gone when its lease (``LEASE_TTL``) has expired."""
+    return close_abandoned(engine, "job_runs", "job_run", LEASE_TTL, now,
+                           on_abandon=lambda uow, run: uow.leases.release(f"job:{run.job_id}", run.runner))
+
+
+def close_abandoned_runs(settings: Settings) -> dict[str, list[int]]:
+    """What the scheduler does on start: close every sync run and job run whose process died."""
+    engine = engine_for(settings)
+    return {"sync_runs": close_abandoned_sync_runs(engine), "job_runs": close_abandoned_job_runs(engine)}
+
+
 def recent_runs(settings: Settings, limit: int = 50, job_id: str | None = None) -> Sequence[JobRunView]:
+    close_abandoned_job_runs(engine_for(settings))
+    return _recent_runs(settings, limit, job_id)
+
+
+def _recent_runs(settings: Settings, limit: int, job_id: str | None) -> Sequence[JobRunView]:
     with UnitOfWork(engine_for(settings)) as uow:
         return [
             JobRunView(r.id, r.job_id, r.scheduled_for, r.started_at, r.finished_at, r.outcome, dict(r.counts),
@@ -224,6 +247,7 @@ def job_runs(settings: Settings, who: Actor, offset: int = 0, limit: int = 25) -
     """Scheduled job runs, newest first, for finance and admins; runs of other entities' jobs are left out."""
     offset, limit = bounds(offset, limit)
     require(who, "finance")
+    close_abandoned_job_runs(engine_for(settings))
     with UnitOfWork(engine_for(settings)) as uow:
         stmt = select(JobRun).where(JobRun.job_id.not_in(_hidden_jobs(settings, who)))
         stmt = stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).offset(offset).limit(limit + 1)
@@ -244,8 +268,9 @@ def scheduled_jobs(settings: Settings, who: Actor, clock: Clock) -> list[Schedul
     require(who, "finance")
     hidden = set(_hidden_jobs(settings, who))
     fires = next_fire_times(settings, clock)
+    close_abandoned_job_runs(engine_for(settings))
     return [
-        ScheduledJob(spec, fires.get(spec.id), next(iter(recent_runs(settings, 1, spec.id)), None))
+        ScheduledJob(spec, fires.get(spec.id), next(iter(_recent_runs(settings, 1, spec.id)), None))
         for spec in job_specs(settings)
         if spec.id not in hidden
     ]

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from services.access import Actor, require, require_person
 from services.clock import Clock, SystemClock
-from services.errors import NotFound, ValidationFailed
+from services.errors import NotConfigured, ValidationFailed
 from services.identity import confirm
 from services.prices.files import Known, PriceFileRefused, read_microsoft, read_rules
 from services.runtime import engine_for
@@ -150,7 +150,7 @@ def reprice(settings: Settings, tenant_code: str | None, start: dt.date, reason:
     price in its lineage."""
     require_person(who, "repricing")
     if tenant_code is not None and tenant_code not in {t.code for t in settings.tenants}:
-        raise NotFound(f"tenant {tenant_code!r}: not in config.yaml tenants")
+        raise NotConfigured(f"tenant {tenant_code!r}: not in config.yaml tenants")
     _require_everywhere(settings, who, {tenant_code})
     if not reason.strip():
         raise ValidationFailed("--reason: say why the past is repriced (it goes on every correction line)")

@@ -4,7 +4,7 @@ from services.sync.context import IngestContext
 from services.sync.fx import FxRateView, list_fx, sync_fx
 from services.sync.ingest import store_pull
 from services.sync.run import SourceRunReport, SyncReport, sync
-from services.sync.runs import SyncRunRow, last_sync_runs
+from services.sync.runs import SyncRunRow, close_abandoned_sync_runs, last_sync_runs
 from services.sync.sources import OpenSource, SourcePull, open_source
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "SourceRunReport",
     "SyncReport",
     "SyncRunRow",
+    "close_abandoned_sync_runs",
     "last_sync_runs",
     "list_fx",
     "open_source",

@@ -26,9 +26,11 @@ from ledger.models import SyncRun
 from ledger.repositories.fx_rates import RateRow
 from services.access import Actor, require
 from services.clock import Clock, SystemClock
-from services.errors import NotFound, ValidationFailed
+from services.errors import BadSetting, NotFound, ValidationFailed
+from services.runners import running
 from services.runtime import engine_for
 from services.sync.run import SourceRunReport
+from services.sync.runs import close_abandoned_sync_runs
 from services.uow import UnitOfWork
 
 log = logging.getLogger("cspbill.services.fx")
@@ -50,7 +52,7 @@ class FxRateView:
 def fx_config(settings: Settings) -> FxConfig:
     """The ``fx:`` section; a clear error when rates are not configured."""
     if settings.fx is None or not settings.fx.enabled:
-        raise ValidationFailed("config fx: no exchange-rate source configured (add `fx: {source: ecb}` to "
+        raise BadSetting("config fx: no exchange-rate source configured (add `fx: {source: ecb}` to "
                                "config.yaml)")
     return settings.fx
 
@@ -75,26 +77,29 @@ def sync_fx(settings: Settings, clock: Clock | None = None, *, history: bool = F
     config = fx_config(settings)
     as_of = (clock or SystemClock()).now()
     engine = engine_for(settings)
-    with UnitOfWork(engine, write=True) as uow:
-        run_id = uow.sync_runs.start(RUN_SOURCE, as_of).id
-        file = _file(uow.fx_rates.latest_day(SOURCE), as_of.date(), history)
-    try:
-        with closing(_connector(settings, config)) as connector:
-            pulled = connector.read(file)
+    close_abandoned_sync_runs(engine)
+    with running() as runner:
         with UnitOfWork(engine, write=True) as uow:
-            counts, errors = _store(uow, pulled)
-            status = "partial" if errors else "succeeded"
-            uow.sync_runs.finish(uow.session.get(SyncRun, run_id), status, counts, errors)
-            uow.audit.record(who.username, "fx.sync", "sync_run", run_id, None, after={"status": status, **counts},
-                             at=as_of)
-    except Exception as exc:  # a failed read fails this run only; nothing of it is stored
-        message = f"{type(exc).__name__}: {exc}"
-        log.warning("fx sync run=%s failed: %s", run_id, message, exc_info=not isinstance(exc, SourceError))
-        with UnitOfWork(engine, write=True) as uow:
-            uow.sync_runs.finish(uow.session.get(SyncRun, run_id), "failed", {}, [], error=message)
-        return SourceRunReport(RUN_SOURCE, ALL_TENANTS, run_id, "failed", {}, (), message)
-    log.info("fx sync run=%s %s %s", run_id, status, counts)
-    return SourceRunReport(RUN_SOURCE, ALL_TENANTS, run_id, status, counts, tuple(e["message"] for e in errors), None)
+            run_id = uow.sync_runs.start(RUN_SOURCE, as_of, runner=runner).id
+            file = _file(uow.fx_rates.latest_day(SOURCE), as_of.date(), history)
+        try:
+            with closing(_connector(settings, config)) as connector:
+                pulled = connector.read(file)
+            with UnitOfWork(engine, write=True) as uow:
+                counts, errors = _store(uow, pulled)
+                status = "partial" if errors else "succeeded"
+                uow.sync_runs.finish(uow.session.get(SyncRun, run_id), status, counts, errors)
+                uow.audit.record(who.username, "fx.sync", "sync_run", run_id, None,
+                                 after={"status": status, **counts}, at=as_of)
+        except Exception as exc:  # a failed read fails this run only; nothing of it is stored
+            message = f"{type(exc).__name__}: {exc}"
+            log.warning("fx sync run=%s failed: %s", run_id, message, exc_info=not isinstance(exc, SourceError))
+            with UnitOfWork(engine, write=True) as uow:
+                uow.sync_runs.finish(uow.session.get(SyncRun, run_id), "failed", {}, [], error=message)
+            return SourceRunReport(RUN_SOURCE, ALL_TENANTS, run_id, "failed", {}, (), message)
+        log.info("fx sync run=%s %s %s", run_id, status, counts)
+        messages = tuple(e["message"] for e in errors)
+        return SourceRunReport(RUN_SOURCE, ALL_TENANTS, run_id, status, counts, messages, None)
 
 
 def _store(uow: UnitOfWork, pulled: RatesPull) -> tuple[dict[str, int], list[dict[str, str]]]:

@@ -1,7 +1,8 @@
 """The nightly sync: read every configured source completely and map what it says into the ledger.
 
 Rules this module keeps (DESIGN §1, §3; distributors.md §6; billing-rules.md §9):
-- **One run per source**, a ``sync_run`` row committed first (status ``running``); everything the source said is
+- **One run per source**, a ``sync_run`` row committed first (status ``running``, with its runner ``host:pid:token``
+  so that a run whose process died is closed as ``abandoned`` by the next sync); everything the source said is
   then stored in *one* unit of work that also finishes the run. A source that fails (unavailable, refused login,
   missing secret, a crash half-way through its pages or while storing) leaves no data, only its run marked
   ``failed`` with the error; the other sources still run. "Missing" is never "cancelled": an incomplete pull stores
@@ -30,10 +31,12 @@ from connectors.errors import SourceError
 from ledger.models import SyncRun
 from services.access import Actor, require
 from services.clock import Clock
-from services.errors import NotFound, UserFacingError
+from services.errors import Misconfigured, NotConfigured, NotFound, UserFacingError
 from services.identity import confirm
+from services.runners import running
 from services.runtime import engine_for
 from services.sync.ingest import IngestContext, store_pull
+from services.sync.runs import close_abandoned_sync_runs
 from services.sync.sources import OpenSource, open_source
 from services.uow import UnitOfWork
 
@@ -52,6 +55,7 @@ class SourceRunReport:
     counts: dict[str, int]
     errors: tuple[str, ...]
     error: str | None
+    misconfigured: bool = False  # failed because of config.yaml or a missing secret, not the vendor
 
 
 @dataclass(frozen=True)
@@ -87,15 +91,18 @@ def sync(
     report = progress or (lambda _source, _phase: None)
     with UnitOfWork(engine) as uow:
         confirm(uow, who)
-    runs = tuple(_run_source(engine, settings, who, config, as_of, open_reader, report) for config in configs)
+    close_abandoned_sync_runs(engine)
+    with running() as runner:
+        runs = tuple(_run_source(engine, settings, who, config, as_of, open_reader, report, runner)
+                     for config in configs)
     return SyncReport(as_of, runs)
 
 
 def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | None) -> list[SourceConfig]:
     if source is not None and all(config.name != source for config in settings.sources):
-        raise NotFound(f"source {source!r}: not in config.yaml sources")
+        raise NotConfigured(f"source {source!r}: not in config.yaml sources")
     if tenant is not None and all(t.code != tenant for t in settings.tenants):
-        raise NotFound(f"tenant {tenant!r}: not in config.yaml tenants")
+        raise NotConfigured(f"tenant {tenant!r}: not in config.yaml tenants")
     return [
         config
         for config in settings.sources
@@ -107,12 +114,12 @@ def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | 
 
 
 def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceConfig, as_of: dt.datetime,
-                open_reader: OpenSource, progress: Progress) -> SourceRunReport:
+                open_reader: OpenSource, progress: Progress, runner: str) -> SourceRunReport:
     with UnitOfWork(engine, write=True) as uow:
         tenant_row = uow.tenants.by_code(config.tenant)
         if tenant_row is None:
             raise NotFound(f"tenant {config.tenant!r}: not in the ledger; run `cspbill init` first")
-        run_id = uow.sync_runs.start(config.name, as_of, tenant_row.id).id
+        run_id = uow.sync_runs.start(config.name, as_of, tenant_row.id, runner).id
         tenant_id = tenant_row.id
     context = IngestContext(config.name, tenant_id, ZoneInfo(settings.tenant(config.tenant).timezone), as_of, run_id)
     try:
@@ -132,7 +139,8 @@ def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceCo
         with UnitOfWork(engine, write=True) as uow:
             uow.sync_runs.finish(uow.session.get(SyncRun, run_id), "failed", {}, [], error=message)
         progress(config.name, "failed")
-        return SourceRunReport(config.name, config.tenant, run_id, "failed", {}, (), message)
+        return SourceRunReport(config.name, config.tenant, run_id, "failed", {}, (), message,
+                               misconfigured=isinstance(exc, (MissingSecret, Misconfigured)))
     log.info("sync source=%s tenant=%s run=%s %s %s", config.name, config.tenant, run_id, status, counts)
     progress(config.name, "done")
     return SourceRunReport(config.name, config.tenant, run_id, status, counts,

@@ -20,13 +20,12 @@ from config.schema import SourceConfig, secret
 from connectors.auth import TokenProvider
 from connectors.azure_costs import SCOPE as ARM_SCOPE
 from connectors.azure_costs import AzureCosts
-from connectors.errors import AuthenticationFailed
 from connectors.http import HttpPolicy
 from connectors.ingram import IngramConnector
 from connectors.partner_center import SCOPE, PartnerCenter
 from connectors.pax8 import Pax8Connector
 from connectors.records import PullResult
-from services.errors import NotAvailableYet
+from services.errors import BadSetting, NotAvailableYet
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,10 @@ OpenSource = Callable[[Settings, SourceConfig], SourceReader]
 
 
 def _required(config: SourceConfig, env_field: str) -> str:
-    """The secret behind ``config.<env_field>``; a missing setting fails the source like a refused login."""
+    """The secret behind ``config.<env_field>``; a missing setting fails the source as misconfigured."""
     value = secret(getattr(config, env_field))
     if value is None:
-        raise AuthenticationFailed(config.name, f"sources[{config.name}].{env_field} is not configured")
+        raise BadSetting(f"sources[{config.name}].{env_field} is not configured")
     return value
 
 
@@ -81,7 +80,7 @@ class PartnerCenterReader:
         config = self.config
         policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
         if not config.authority_url:
-            raise AuthenticationFailed(config.name, f"sources[{config.name}].authority_url is not configured")
+            raise BadSetting(f"sources[{config.name}].authority_url is not configured")
         tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
                                _required(config, "client_secret_env"), config.scope or SCOPE, policy=policy)
         currency = self.settings.tenant(config.tenant).currency
@@ -138,8 +137,8 @@ class AzureCostsReader:
     def read(self, as_of: dt.datetime) -> SourcePull:
         config = self.config
         if not config.authority_url or not config.account_id:
-            raise AuthenticationFailed(config.name, f"sources[{config.name}]: authority_url and account_id (the "
-                                                    "billing account) are required")
+            raise BadSetting(f"sources[{config.name}]: authority_url and account_id (the billing account) are "
+                             "required")
         policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
         tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
                                _required(config, "client_secret_env"), config.scope or ARM_SCOPE, policy=policy)

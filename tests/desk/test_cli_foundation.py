@@ -44,7 +44,7 @@ def test_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path) -> None:
     data["tenants"][1]["invoice_numbers"]["last"] = 5
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(data))
     result = run("init", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 3  # desk.exit_codes CONFIG
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "tenants[1].invoice_numbers: last must not be below first" in lines[0]

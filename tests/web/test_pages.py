@@ -3,11 +3,16 @@ diff, operations (sync runs, scheduled jobs) per legal entity, and accessible pa
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
 from config import Settings
+from services.runners import HOST
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+from tests.services.test_abandoned_runs import dead_pid
 from tests.web.conftest import signed_in
 from tests.web.seed import MONTH, Seeded
 
@@ -87,3 +92,16 @@ def test_discrepancy_filters(settings: Settings, seeded: Seeded, query: str, sho
         assert text in page
     for text in hidden:
         assert text not in page
+
+
+def test_operations_shows_runs_whose_process_died_as_abandoned(settings: Settings, seeded: Seeded) -> None:
+    sync_pid, job_pid = dead_pid(), dead_pid()
+    with UnitOfWork(engine_for(settings), write=True) as uow:  # what a killed sync and a killed scheduler leave
+        nl = uow.tenants.by_code("nl-bv").id
+        uow.sync_runs.start("partner-center", dt.datetime(2026, 11, 26, 1, 30, tzinfo=dt.UTC), nl,
+                            f"{HOST}:{sync_pid}:0123456789ab")
+        uow.job_runs.start("sync:partner-center", None, f"{HOST}:{job_pid}:ba9876543210", dt.datetime.now(dt.UTC))
+    page = signed_in(settings, "finn").get("/operations").text
+    assert f"abandoned: process {sync_pid} on {HOST} is gone" in page
+    assert f"abandoned: process {job_pid} on {HOST} is gone" in page
+    assert page.count('<span class="status status-abandoned">abandoned</span>') == 3  # sync, job last run, history

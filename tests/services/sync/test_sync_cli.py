@@ -32,7 +32,9 @@ def cli(tmp_path: Path, *args: str, now: str | None = "2026-05-03T00:30:00Z") ->
 def test_a_source_without_its_secret_fails_alone_and_is_reported(tmp_path: Path) -> None:
     assert cli(tmp_path, "init").returncode == 0
     done = cli(tmp_path, "sync", "--source", "ingram", "--json")
-    assert done.returncode == 1
+    assert done.returncode == 3  # desk.exit_codes CONFIG: the source failed for want of its secret
+    assert done.stderr.strip().splitlines()[-1] == ("sync: 0 succeeded, 0 partial, 0 failed, 1 misconfigured "
+                                                    "(exit 3 CONFIG)")
     report = json.loads(done.stdout)
     assert report["as_of"] == "2026-05-03T00:30:00+00:00"
     (run,) = report["runs"]
@@ -40,7 +42,7 @@ def test_a_source_without_its_secret_fails_alone_and_is_reported(tmp_path: Path)
     assert run["error"] == ("MissingSecret: environment variable CSPBILL_INGRAM_CLIENT_ID is not set (named in "
                             "config.yaml)")
     table = cli(tmp_path, "sync", "--tenant", "de-gmbh")
-    assert table.returncode == 1
+    assert table.returncode == 3
     assert "sync as of 2026-05-03 00:30 UTC" in table.stdout
     assert "pax8 failed: MissingSecret: environment variable CSPBILL_PAX8_CLIENT_ID is not set" in table.stdout
 
@@ -54,4 +56,4 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     assert naive.stderr.strip() == ("error: CSPBILL_NOW: '2026-05-03T00:30:00' has no UTC offset (write e.g. "
                                     "2026-05-03T00:30:00Z)")
     unknown = cli(tmp_path, "sync", "--source", "nope")
-    assert (unknown.returncode, unknown.stderr.strip()) == (1, "error: source 'nope': not in config.yaml sources")
+    assert (unknown.returncode, unknown.stderr.strip()) == (3, "error: source 'nope': not in config.yaml sources")
