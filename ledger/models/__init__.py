@@ -17,7 +17,7 @@ table, which Alembic's ``env.py`` and the relationships between modules rely on;
 
 from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
-from ledger.models.operations import AuditEvent, Export, JobRun, Lease
+from ledger.models.operations import AuditEvent, ErpDuplicate, Export, JobRun, Lease
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
@@ -31,6 +31,7 @@ __all__ = [
     "Customer",
     "CustomerExternalId",
     "Discrepancy",
+    "ErpDuplicate",
     "Export",
     "FxRate",
     "Invoice",
