@@ -2,7 +2,7 @@
 
 The scheduler (``scheduler.py``, APScheduler) only decides *when*; this module decides *whether* and *what*:
 - a job id names its kind and target: ``sync:<source>``, ``sync:fx`` (exchange rates), ``build:<tenant>``,
-  ``export-retry``;
+  ``export-retry``, ``duplicate-sweep`` (recently sent invoices looked up in their ERP);
 - each run takes a database lease named after the job, so two scheduler instances on one database never run the
   same job at once, and skips a fire time another instance already completed;
 - every run is a ``job_runs`` row (start, end, outcome, counts, error), visible in ``cspbill jobs`` and the web desk;
@@ -27,7 +27,8 @@ from sqlalchemy import select
 from config import Settings, load_config
 from ledger.models import JobRun
 from rating.months import month_of, previous_month
-from services.access import Actor, require
+from services.access import SYSTEM, Actor, require
+from services.access import actor as actor_named
 from services.clock import Clock, SystemClock
 from services.paging import Page, bounds, page_of
 from services.runtime import engine_for
@@ -41,7 +42,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, fx_sync, build, export_retry
+    kind: str  # sync, fx_sync, build, export_retry, duplicate_sweep
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -81,6 +82,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         for t in settings.tenants
     ]
     specs.append(JobSpec("export-retry", "export_retry", None, schedule.export_retry, "retry queued ERP exports"))
+    if any(t.erp.kind != "none" for t in settings.tenants):
+        specs.append(JobSpec("duplicate-sweep", "duplicate_sweep", None, schedule.duplicate_sweep,
+                             "look recently sent invoices up in their ERP for duplicates"))
     return specs
 
 
@@ -140,11 +144,22 @@ def _run_export_retry(settings: Settings, target: str | None, clock: Clock) -> d
     return dict(retry_due_exports(settings, clock))
 
 
+def _run_duplicate_sweep(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.export import sweep_duplicates
+
+    counts: dict[str, Any] = {}
+    for summary in sweep_duplicates(settings, actor_named(settings, SYSTEM), clock=clock):
+        for name, value in summary.counts().items():
+            counts[name] = counts.get(name, 0) + value
+    return counts
+
+
 ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "sync": _run_sync,
     "fx_sync": _run_fx_sync,
     "build": _run_build,
     "export_retry": _run_export_retry,
+    "duplicate_sweep": _run_duplicate_sweep,
 }
 
 
