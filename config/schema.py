@@ -96,6 +96,13 @@ class ErpTarget(Strict):
     client_secret_env: EnvName | None = None
     token_store: str | None = None  # file for rotating refresh tokens (Exact Online)
     ca_bundle: str | None = None
+    # How long we wait for one answer (default: the adapter's, 60 s REST, 120 s SOAP) and the ERP's longest possible
+    # request: after a write with no answer, nothing is created again until a look-up this much later finds nothing
+    # (default per kind: services.export.targets.LONGEST_REQUEST, the ERP's documented server-side timeout).
+    read_timeout_seconds: Annotated[float, Field(gt=0)] | None = None
+    longest_request_seconds: Annotated[float, Field(ge=0)] | None = None
+    # The duplicate sweep looks up every invoice sent in this many days (after each export and on schedule)
+    sweep_days: Annotated[int, Field(ge=0)] = 45
 
     @model_validator(mode="after")
     def _url_when_enabled(self) -> ErpTarget:
@@ -219,10 +226,11 @@ class Schedule(Strict):
     nightly_sync: str = "0 2 * * *"
     monthly_build: str = "0 6 2 * *"
     export_retry: str = "*/15 * * * *"
+    duplicate_sweep: str = "30 3 * * *"  # look every recently sent invoice up in its ERP: more than one is a finding
     timezone: str = "UTC"
     misfire_grace_seconds: int = Field(3600, ge=1)
 
-    @field_validator("nightly_sync", "monthly_build", "export_retry")
+    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:

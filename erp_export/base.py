@@ -67,6 +67,17 @@ class ErpOutcomeUnknown(ErpError):
     """A write was sent and no answer came (timeout, dropped connection): the caller must ``find`` before retrying."""
 
 
+class ErpWriteMayLand(ErpOutcomeUnknown):
+    """A look-up after an unknown outcome found nothing, but it came too early to prove anything: the ERP may still be
+    running the write it never answered. ``since`` (epoch seconds) is when that write's outcome became unknown,
+    ``wait`` how many seconds remain until a look-up that finds nothing proves the write will never land."""
+
+    def __init__(self, target: str, since: float, wait: float) -> None:
+        super().__init__(target, f"not found yet; an unanswered write may still land for {wait:.0f} s")
+        self.since = since
+        self.wait = wait
+
+
 def transport_failure(target: str, exc: requests.RequestException, *, write: bool) -> ErpError:
     """Map a transport exception: a write that may have reached the ERP is an unknown outcome, never a plain retry.
 
@@ -137,6 +148,20 @@ class ErpExporter(Protocol):
         """What an export would do, for ``--dry-run``: reads only, nothing written."""
 
 
+@runtime_checkable
+class ErpSweeping(Protocol):
+    """What the duplicate sweep needs of an ERP besides ``ErpExporter``: every document carrying one external
+    reference (a duplicate is more than one), and deleting a draft never posted (a posted one is only reported)."""
+
+    target: str
+
+    def find_all(self, external_ref: str, type_code: DocumentType = "380") -> list[ErpDocumentRef]:
+        """Every document of ``type_code`` carrying ``external_ref``; a read."""
+
+    def delete_draft(self, ref: ErpDocumentRef) -> None:
+        """Delete a draft (``ErpRejected`` for a posted document or when the ERP refuses)."""
+
+
 class Planning:
     """``plan`` for every adapter, from its own ``find`` and ``supports_update``."""
 
@@ -165,6 +190,10 @@ class RetryPolicy:
     # the caller (the outbox records it and looks up on its next scheduled run, long after any server timeout).
     settle: float = 5.0
     resolve_unknown_now: bool = True
+    # The ERP's longest possible request in seconds: after an unknown outcome, a look-up that finds nothing proves the
+    # write will never land only when it starts this long after the outcome became unknown. Until then nothing is
+    # created again (ErpWriteMayLand); a wait up to ``max_delay`` is slept in-run, a longer one is the caller's.
+    unknown_bound: float = 0.0
 
     @property
     def backoff(self) -> Backoff:
@@ -182,21 +211,29 @@ class ExportResult:
 
 
 def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool = False,
-                    policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> ExportResult:
+                    policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                    unknown_since: float | None = None, clock: Callable[[], float] = time.time) -> ExportResult:
     """Search-then-create (erp.md §5 rule 3) with bounded retries: the same document ends up in the ERP exactly once.
 
     Every attempt starts with ``find``: found and complete → adopt; found and partial or changed draft → update;
     absent → create. Unknown outcomes and retryable errors loop back to ``find``; ``ErpRejected`` propagates at once.
+    After an unknown outcome (in this call, or ``unknown_since``, epoch seconds, from an earlier run) "absent" means
+    "create" only for a look-up that started ``policy.unknown_bound`` seconds after it; an earlier one raises
+    ``ErpWriteMayLand``.
     """
     policy = policy or RetryPolicy()
     backoff = policy.backoff
-    unknown = False
+    unknown = unknown_since is not None
+    unknown_at = unknown_since
 
     def attempt(number: int) -> ExportResult:
-        nonlocal unknown
+        nonlocal unknown, unknown_at
         try:
+            started = clock()
             found = exporter.find(doc.external_ref, doc.type_code)
             step = decide(exporter, found, doc)
+            if found is None and unknown_at is not None and started < unknown_at + policy.unknown_bound:
+                raise ErpWriteMayLand(exporter.target, unknown_at, unknown_at + policy.unknown_bound - started)
             if found is None:
                 ref, action = exporter.create(doc), "created"
             elif step == "update":
@@ -207,16 +244,22 @@ def export_document(exporter: ErpExporter, doc: InvoiceDocument, *, post: bool =
                 ref = exporter.post(ref)
                 action = "posted" if ref.status == "posted" else action  # Exact books entries on create
             return ExportResult(ref, action, number)  # type: ignore[arg-type]
+        except ErpWriteMayLand:
+            raise
         except ErpOutcomeUnknown:
-            unknown = True
+            unknown, unknown_at = True, clock()
             raise
 
     def retryable(exc: BaseException) -> bool:
         """A write with no answer is never sent again blindly: the next attempt looks it up first."""
+        if isinstance(exc, ErpWriteMayLand):
+            return policy.resolve_unknown_now and exc.wait <= policy.max_delay
         return isinstance(exc, ErpUnavailable) or (isinstance(exc, ErpOutcomeUnknown) and policy.resolve_unknown_now)
 
     def wait(state: RetryCallState) -> float:
         exc = failure(state)
+        if isinstance(exc, ErpWriteMayLand):
+            return exc.wait
         if isinstance(exc, ErpOutcomeUnknown):
             return policy.settle
         return backoff.delay(state.attempt_number, getattr(exc, "retry_after", None))

@@ -219,6 +219,18 @@ class BcRestExporter(Planning):
         rows = self._json("GET", f"{self.config.api_url}/{self.lookup_url(external_ref, type_code)}")["value"]
         return self.only(external_ref, rows, type_code)
 
+    def find_all(self, external_ref: str, type_code: DocumentType = "380") -> list[ErpDocumentRef]:
+        rows = self._json("GET", f"{self.config.api_url}/{self.lookup_url(external_ref, type_code)}")["value"]
+        return [self.ref_of(row, type_code) for row in rows]
+
+    def delete_draft(self, ref: ErpDocumentRef) -> None:
+        """``DELETE salesInvoices({id})`` (or ``salesCreditMemos``) with the ETag we read: 204, and only a draft
+        (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_salesinvoice_delete)."""
+        if ref.status != "draft":
+            raise ErpRejected(TARGET, f"{ref.number or ref.erp_id} is posted: only drafts are deleted")
+        self._json("DELETE", f"{self.config.api_url}/{self.documents_path(ref.type_code)}({ref.erp_id})",
+                   headers={"If-Match": ref.version or "*"}, write=True)
+
     def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
         created = self._json("POST", f"{self.config.api_url}/{self.documents_path(doc.type_code)}",
                              body=self.payload(doc), headers={"Content-Type": "application/json"}, write=True)

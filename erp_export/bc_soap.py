@@ -45,6 +45,7 @@ from erp_export.bc_soap_pages import CREDIT_MEMO_FIELDS, INVOICE_FIELDS, PageFie
 from erp_export.documents import DocumentType, InvoiceDocument
 
 TARGET = "bc_soap"
+SWEEP_SET_SIZE = 20  # the duplicate sweep reads this many copies of one external document no. at most
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,26 @@ class BcSoapExporter(Planning):
             return ErpDocumentRef(erp_id=posted, external_ref=external_ref, number=posted, status="posted",
                                   type_code=type_code)
         return None
+
+    def find_all(self, external_ref: str, type_code: DocumentType = "380") -> list[ErpDocumentRef]:
+        """Every draft on the page with this external document no., plus the posted one the partner look-up names
+        (it returns one number, so two posted copies show as one: those only the ERP's own reports reveal)."""
+        page = self.pages[type_code]
+        found = self._call("ReadMultiple", write=False, type_code=type_code, setSize=SWEEP_SET_SIZE,
+                           filter=[{"Field": page.fields.external_ref, "Criteria": external_ref}])
+        refs = [page.ref(row) for row in found or []]
+        posted = self._find_posted(page, external_ref)
+        if posted:
+            refs.append(ErpDocumentRef(erp_id=posted, external_ref=external_ref, number=posted, status="posted",
+                                       type_code=type_code))
+        return refs
+
+    def delete_draft(self, ref: ErpDocumentRef) -> None:
+        """The page's ``Delete(Key)`` operation (erp.md §1; BC docs webservices/delete-operation): true when deleted."""
+        if ref.status != "draft" or not ref.version:
+            raise ErpRejected(TARGET, f"{ref.number or ref.erp_id} is posted: only drafts are deleted")
+        if not self._call("Delete", write=True, type_code=ref.type_code, Key=ref.version):
+            raise ErpRejected(TARGET, f"{self.pages[ref.type_code].label} {ref.erp_id} was not deleted")
 
     def create(self, doc: InvoiceDocument) -> ErpDocumentRef:
         page = self.pages[doc.type_code]

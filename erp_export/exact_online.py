@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -310,11 +310,24 @@ class ExactOnlineExporter(Planning):
 
     # -- protocol -------------------------------------------------------------------------------------------
 
-    def find(self, external_ref: str, type_code: DocumentType = "380") -> ErpDocumentRef | None:
-        """By ``YourRef`` among all entries (invoices and credit notes share the journal and the look-up)."""
-        rows = self._results(self._api(f"{self._service}/{self._entity}"), {
+    def _by_ref(self, external_ref: str) -> list[dict[str, Any]]:
+        return self._results(self._api(f"{self._service}/{self._entity}"), {
             "$filter": f"YourRef eq '{external_ref}'",
             "$select": f"{self._id},{self._number},YourRef,AmountFC,VATAmountFC,Status,Type"})
+
+    def find_all(self, external_ref: str, type_code: DocumentType = "380") -> list[ErpDocumentRef]:
+        """Every entry with this ``YourRef``: one call, no lines read (the sweep needs ids and states, not totals)."""
+        return [replace(self._ref(row, []), total_net=None) for row in self._by_ref(external_ref)]
+
+    def delete_draft(self, ref: ErpDocumentRef) -> None:
+        """``DELETE …(guid'<id>')`` → 204 (erp.md §4.1); only an entry that is not processed (Status 50)."""
+        if ref.status != "draft":
+            raise ErpRejected(TARGET, f"{ref.number or ref.erp_id} is processed: only open entries are deleted")
+        self._request("DELETE", self._api(f"{self._service}/{self._entity}(guid'{ref.erp_id}')"), write=True)
+
+    def find(self, external_ref: str, type_code: DocumentType = "380") -> ErpDocumentRef | None:
+        """By ``YourRef`` among all entries (invoices and credit notes share the journal and the look-up)."""
+        rows = self._by_ref(external_ref)
         if len(rows) > 1:
             raise ErpRejected(TARGET, f"{len(rows)} documents carry YourRef {external_ref}: resolve it in Exact")
         return self._ref(rows[0], self._lines_of(rows[0][self._id])) if rows else None

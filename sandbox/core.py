@@ -56,7 +56,12 @@ class Fault:
     """One armed fault: which requests it hits and what happens to them."""
 
     route: str  # "METHOD /path-regex" or "*" for every route
-    kind: str  # "status" | "delay" | "drop" | "apply_then_drop" | "malformed" | "expire_token" | any vendor knob
+    # "status" | "delay" | "drop" | "apply_then_drop" | "answer_late" | "malformed" | "expire_token" | vendor knobs.
+    # Writes that outlive the client, as the ERPs document them (a request keeps running server-side until the
+    # ERP's own operation timeout, whether or not the caller still waits): "delay" holds the request ``seconds`` and
+    # then applies it (the write lands after a shorter client timeout gave up); "answer_late" applies it at once and
+    # holds the answer ``seconds``; "apply_then_drop" applies it and closes the connection without an answer.
+    kind: str
     times: int = 1  # how many matching requests it hits; -1 = until cleared
     after: int = 0  # let this many matching requests through first
     status: int = 500
@@ -268,7 +273,13 @@ class _Handler(BaseHTTPRequestHandler):
         if any(f.kind == "apply_then_drop" for f in fired):
             self._drop()
             return
-        self._send(response)
+        late = next((f for f in fired if f.kind == "answer_late"), None)
+        if late is not None:
+            time.sleep(late.seconds)
+        try:
+            self._send(response)
+        except OSError:  # the caller gave up waiting and closed the connection: the write stands all the same
+            self.close_connection = True
 
     def _drop(self) -> None:
         self.close_connection = True

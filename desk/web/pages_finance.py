@@ -1,5 +1,6 @@
-"""Finance pages: batches per legal entity and month, a batch's review page, invoices, a line's lineage, approve and
-reject (four-eyes is the batch service's rule), and export status with a retry button."""
+"""Finance pages: batches per legal entity and month (with the duplicates the ERP sweep found), a batch's review page,
+invoices, a line's lineage, approve and reject (four-eyes is the batch service's rule), and export status with a retry
+button."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from services.batches import (
     reject_batch,
 )
 from services.errors import NotAllowed, ValidationFailed
-from services.export import export_states, export_tenant, invoice_place
+from services.export import duplicate_findings, export_states, export_tenant, invoice_place
 from services.export import retry_export as retry_export_now
 
 router = APIRouter()
@@ -45,7 +46,8 @@ def batches(
     settings = request.app.state.settings
     found = list_batches(settings, who, tenant or None, month or None, page, PER_PAGE)
     return render(request, "batches.html", who=who, page=found, tenant=tenant, month=month,
-                  visible=who.visible_tenants(settings))
+                  visible=who.visible_tenants(settings),
+                  duplicates=duplicate_findings(settings, who, tenant or None) if who.has_role("finance") else [])
 
 
 def _chart(settings: Settings, who: Actor, tenant: str, month: str) -> list[Chart]:

@@ -20,7 +20,7 @@ table, which Alembic's ``env.py`` and the relationships between modules rely on;
 from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.models.identity import AuthSession, SignInAttempt
-from ledger.models.operations import AuditChain, AuditEvent, Export, JobRun, Lease
+from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
@@ -36,6 +36,7 @@ __all__ = [
     "Customer",
     "CustomerExternalId",
     "Discrepancy",
+    "ErpDuplicate",
     "Export",
     "FxRate",
     "Invoice",

@@ -25,7 +25,9 @@ class Export(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     target: Mapped[str] = mapped_column(String(60))
     external_ref: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, sending, sent, failed, skipped
+    # queued, sending, uncertain (a write went unanswered: looked up again, re-created only after the ERP's longest
+    # request), sent, failed, skipped
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     erp_document_id: Mapped[str | None] = mapped_column(String(200))
@@ -40,6 +42,29 @@ class Export(Base):
     erp_totals: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[dt.datetime | None]
+    # 0013_uncertain_sends: when the outcome of a write to the ERP became unknown (wall clock), until it is resolved
+    uncertain_since: Mapped[dt.datetime | None]
+
+
+class ErpDuplicate(Base):
+    """A finding of the duplicate sweep: more than one ERP document carries one invoice's external reference.
+
+    ``documents`` lists each copy (``erp_id``, ``number``, ``status``, and what the sweep did: ``kept``, ``removed``,
+    ``reported``, ``delete_failed``); the row stays ``open`` while more than one copy remains.
+    """
+
+    __tablename__ = "erp_duplicates"
+    __table_args__ = (UniqueConstraint("target", "external_ref"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"))
+    target: Mapped[str] = mapped_column(String(60))
+    external_ref: Mapped[str] = mapped_column(String(200))
+    documents: Mapped[list[Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, resolved
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

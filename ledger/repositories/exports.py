@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from ledger.models import Batch, Customer, Export, Invoice, Tenant
+from ledger.models import Batch, Customer, ErpDuplicate, Export, Invoice, Tenant
 from ledger.repositories.base import Repository
 
 
@@ -69,21 +69,22 @@ class ExportRepository(Repository):
         return self.session.get(Tenant, tenant_id)
 
     def due(self, tenant_id: int, target: str, now: dt.datetime, *, include_failed: bool) -> Sequence[Export]:
-        """Rows a run should work on: queued ones whose backoff has passed, unclaimed or orphaned ``sending`` ones
-        (decided by the caller), and with ``include_failed`` the failed ones too."""
-        statuses = ["queued", "sending"] + (["failed"] if include_failed else [])
-        ready = or_(Export.status != "queued", Export.next_attempt_at.is_(None), Export.next_attempt_at <= now)
+        """Rows a run should work on: queued and uncertain ones whose backoff has passed, unclaimed or orphaned
+        ``sending`` ones (decided by the caller), and with ``include_failed`` the failed ones too."""
+        statuses = ["queued", "uncertain", "sending"] + (["failed"] if include_failed else [])
+        ready = or_(Export.status.not_in(("queued", "uncertain")), Export.next_attempt_at.is_(None),
+                    Export.next_attempt_at <= now)
         query = (select(Export).where(Export.tenant_id == tenant_id, Export.target == target,
                                       Export.status.in_(statuses), ready)
                  .order_by(Export.id))
         return self.session.scalars(query).all()
 
     def due_anywhere(self, now: dt.datetime) -> Sequence[tuple[int, str]]:
-        """(tenant id, target) pairs with queued rows whose backoff has passed or rows left in ``sending``, for the
-        scheduler's retry job (which rows of a ``sending`` claim are orphaned is the caller's decision)."""
+        """(tenant id, target) pairs with queued or uncertain rows whose backoff has passed or rows left in
+        ``sending``, for the scheduler's retry job (which ``sending`` claims are orphaned is the caller's decision)."""
         ready = or_(Export.status == "sending", Export.next_attempt_at.is_(None), Export.next_attempt_at <= now)
         query = (select(Export.tenant_id, Export.target)
-                 .where(Export.status.in_(("queued", "sending")), ready)
+                 .where(Export.status.in_(("queued", "uncertain", "sending")), ready)
                  .distinct().order_by(Export.tenant_id, Export.target))
         return [(tenant_id, target) for tenant_id, target in self.session.execute(query)]
 
@@ -107,3 +108,21 @@ class ExportRepository(Repository):
         query = (select(Invoice, Export).outerjoin(Export, Export.invoice_id == Invoice.id)
                  .where(Invoice.batch_id == batch_id).order_by(Invoice.id, Export.id))
         return [(invoice, export) for invoice, export in self.session.execute(query)]
+
+    def sent_since(self, tenant_id: int, target: str, since: dt.datetime) -> Sequence[tuple[Export, Invoice]]:
+        """Rows sent to ``target`` at or after ``since`` with their invoices (the duplicate sweep's window)."""
+        query = (select(Export, Invoice).join(Invoice, Invoice.id == Export.invoice_id)
+                 .where(Export.tenant_id == tenant_id, Export.target == target, Export.status == "sent",
+                        Export.sent_at >= since).order_by(Export.id))
+        return [(row, invoice) for row, invoice in self.session.execute(query)]
+
+    def duplicate(self, target: str, external_ref: str) -> ErpDuplicate | None:
+        return self.session.scalar(select(ErpDuplicate).where(ErpDuplicate.target == target,
+                                                              ErpDuplicate.external_ref == external_ref))
+
+    def duplicates(self, tenant_ids: Sequence[int], seen_since: dt.datetime) -> Sequence[ErpDuplicate]:
+        """Open findings of these tenants, and resolved ones seen since ``seen_since``, newest first."""
+        query = (select(ErpDuplicate).where(ErpDuplicate.tenant_id.in_(tenant_ids),
+                                            or_(ErpDuplicate.status == "open", ErpDuplicate.last_seen_at >= seen_since))
+                 .order_by(ErpDuplicate.last_seen_at.desc(), ErpDuplicate.id.desc()))
+        return self.session.scalars(query).all()

@@ -14,8 +14,10 @@ play the partner codeunit that exposes posting (standard BC has no Post over SOA
 page, as it does in BC. The credit memo page has its own store and number series (``S-CR…``, posted ``PS-CR…``) and
 checks ``Applies_to_Doc_No`` against the posted invoices of its customer.
 
-Faults: everything of ``sandbox.core`` (``status`` with an HTML body for 429, 503 + ``Retry-After``, ``delay``,
-``drop``, ``apply_then_drop``) on route ``POST /WS/.*``.
+Faults: everything of ``sandbox.core`` (``status`` with an HTML body for 429, 503 + ``Retry-After``, ``drop``) on
+route ``POST /WS/.*``, including the writes that outlive the client's operation timeout, as BC runs a request to its
+own 8-minute operation timeout whether or not the caller waits: ``delay`` (held, then applied), ``answer_late``
+(applied, answered late) and ``apply_then_drop`` (applied, connection dropped).
 """
 
 from sandbox.bc_soap.contract import (

@@ -4,13 +4,15 @@
 Why these details: the exporter's hard parts are exactly here. Refresh tokens die on use (reusing one → 400
 ``invalid_grant``) and may not be refreshed within 570 s of the last refresh; access tokens live 600 s on the sandbox
 clock; every answer carries the six ``X-RateLimit-*`` headers (resets in epoch milliseconds) and the 61st call of a
-minute gets 429; dates come back as ``/Date(ms)/``; errors use ``{"error": {"code", "message": {"lang", "value"}}}``
-with Dutch texts, some validation errors as HTTP 500; deleting an entry's last line deletes the entry. Nothing in
-Exact makes ``YourRef`` unique: neither does the sandbox.
+minute gets 429; processed entries (Status 50) cannot be changed or deleted; dates come back as ``/Date(ms)/``;
+errors use ``{"error": {"code", "message": {"lang", "value"}}}`` with Dutch texts, some validation errors as HTTP
+500; deleting an entry's last line deletes the entry. Nothing in Exact makes ``YourRef`` unique: neither does the
+sandbox.
 
-Knobs: everything of ``sandbox.core``; kind ``expire_token`` on any API route answers 401 as for an expired token;
-``build(..., per_minute=, per_day=, minute_seconds=)`` scales the limits for tests and benchmarks; ``strict=True``
-blocks an endpoint for the hour after 10 client errors, as Exact does.
+Knobs: everything of ``sandbox.core`` (a create held beyond the client's timeout and applied anyway: ``delay`` or
+``answer_late``; applied and the connection dropped: ``apply_then_drop``); kind ``expire_token`` on any API route
+answers 401 as for an expired token; ``build(..., per_minute=, per_day=, minute_seconds=)`` scales the limits for
+tests and benchmarks; ``strict=True`` blocks an endpoint for the hour after 10 client errors, as Exact does.
 """
 
 from sandbox.exact_online.division import CREDENTIALS, DIVISION, PREFIX

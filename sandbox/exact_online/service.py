@@ -181,8 +181,12 @@ def _document_routes(app: SandboxApp, guard: Guard, listing: Any, state: ExactSt
 
     @api("DELETE", rf"/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
     def delete(request: Request) -> Response:
-        if state.data[documents].pop(request.params["id"], None) is None:
+        document = state.data[documents].get(request.params["id"])
+        if document is None:
             return _error(404, "Niet gevonden")
+        if document.get("Status") == 50:
+            return _error(400, "Verwerkte boekingen kunnen niet worden verwijderd")
+        del state.data[documents][request.params["id"]]
         for line_id in [i for i, ln in state.data[f"{kind}_lines"].items() if ln[key] == request.params["id"]]:
             del state.data[f"{kind}_lines"][line_id]
         return Response(204)

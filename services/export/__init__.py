@@ -1,9 +1,11 @@
 """Approved invoices into the legal entity's ERP exactly once (the outbox), what the ERP is sent (documents), where
-each invoice stands (status), and e-invoice files written from the same documents."""
+each invoice stands (status), the duplicate sweep over what was sent, and e-invoice files written from the same
+documents."""
 
 from services.export.documents import LINE_REF_MAX, document_quantity_and_price, erp_reference, line_reference
 from services.export.einvoices import EinvoiceFile, write_einvoices
-from services.export.outbox import ExportOutcome, ExportSummary, export_invoices, retry_due_exports, retry_export
+from services.export.outbox import export_invoices, retry_due_exports, retry_export
+from services.export.outcomes import ExportOutcome, ExportSummary
 from services.export.outstanding import outstanding
 from services.export.status import (
     ExportRow,
@@ -14,10 +16,12 @@ from services.export.status import (
     export_tenant,
     invoice_place,
 )
+from services.export.sweep import DuplicateFinding, SweepSummary, duplicate_findings, sweep_duplicates
 from services.export.targets import ErpTarget, erp_target
 
 __all__ = [
     "LINE_REF_MAX",
+    "DuplicateFinding",
     "EinvoiceFile",
     "ErpTarget",
     "ExportOutcome",
@@ -25,7 +29,9 @@ __all__ = [
     "ExportStatusRow",
     "ExportSummary",
     "InvoicePlace",
+    "SweepSummary",
     "document_quantity_and_price",
+    "duplicate_findings",
     "erp_reference",
     "erp_target",
     "export_invoices",
@@ -37,5 +43,6 @@ __all__ = [
     "outstanding",
     "retry_due_exports",
     "retry_export",
+    "sweep_duplicates",
     "write_einvoices",
 ]

@@ -28,6 +28,7 @@ from ledger.models import InvoiceLine as LedgerLine
 from rating.money import minor_units
 from rating.months import month_bounds
 from services.errors import ValidationFailed
+from services.uow import UnitOfWork
 
 LINE_REF_MAX = 100  # the document contract's limit; adapters fit it into shorter ERP fields themselves
 EXEMPTION_REASONS = {
@@ -156,3 +157,10 @@ def _endpoint(vat_id: str | None, country: str) -> dict[str, str]:
     if not vat_id or scheme is None:
         return {}
     return {"electronic_address": vat_id, "electronic_scheme": scheme}
+
+
+def invoice_customer(uow: UnitOfWork, invoice: Invoice) -> Customer:
+    customer = uow.exports.customers({invoice.customer_id}).get(invoice.customer_id)
+    if customer is None:
+        raise ValidationFailed(f"invoice {invoice.number}: customer {invoice.customer_id} does not exist")
+    return customer

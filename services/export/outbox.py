@@ -5,31 +5,48 @@ may have been applied. So every invoice gets one ``exports`` row per ERP target,
 decides to export it, carrying the invoice's deterministic ERP key. A row moves ``queued -> sending`` in its own
 committed transaction *before* the ERP is called; the ERP call always starts by looking the key up (search, then
 create, update or adopt); the answer is stored back as ``sent`` (ERP id, number, totals) or as a retryable error
-(``queued`` again, with the error and a backoff) or a permanent one (``failed``). A row found in ``sending`` whose
-run is gone (crash between the ERP's answer and our commit) is resolved by the same look-up first, so a re-run adopts
-the document instead of creating a second one (``services.export.claims``). After every export the ERP's totals are
-compared with ours (billing-rules §6): a difference is an export error, and the invoice stays unexported until a
-person looks.
+(``queued`` again, with the error and a backoff) or a permanent one (``failed``). After every export the ERP's
+totals are compared with ours (billing-rules §6): a difference is an export error, and the invoice stays unexported
+until a person looks.
+
+A write that got no answer (read timeout, connection dropped after sending) is ``uncertain``: the ERP may still be
+running it (BC runs a request to its own operation timeout whether or not we wait), so a look-up that finds nothing
+proves nothing until the ERP's longest possible request has passed (``ErpTarget.longest_request``). The row is looked
+up again with backoff (and right when that bound passes); found, it is adopted; absent after the bound, it is created
+again. A row found in ``sending`` whose run is gone (``services.export.claims``: killed between claim and commit) may
+have a write in flight just the same: it becomes uncertain from the moment we notice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 
 from config import Settings
 from config.schema import Tenant as TenantConfig
-from erp_export.base import ErpDocumentRef, ErpError, ErpRejected, ErpUnavailable, RetryPolicy, export_document
+from erp_export.base import (
+    ErpDocumentRef,
+    ErpError,
+    ErpOutcomeUnknown,
+    ErpRejected,
+    ErpUnavailable,
+    ErpWriteMayLand,
+    RetryPolicy,
+    export_document,
+)
 from erp_export.documents import InvoiceDocument
-from ledger.models import Customer, Invoice
 from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
-from services.errors import BadSetting, NotConfigured, NotFound, ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.export.claims import FAR_FUTURE, orphaned, run_claim
-from services.export.documents import erp_reference, invoice_document, payload_hash
-from services.export.targets import ErpTarget, erp_target
+from services.export.documents import erp_reference, invoice_customer, invoice_document, payload_hash
+from services.export.dry_run import dry_run as plan_run
+from services.export.outcomes import ExportOutcome, ExportSummary
+from services.export.sweep import sweep_tenant
+from services.export.targets import ErpTarget, erp_target, tenants_with_erp
 from services.identity import confirm
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -44,40 +61,6 @@ SERVICE_POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=10.0, settle=
 
 
 TargetFactory = Callable[[Settings, TenantConfig], ErpTarget]
-
-
-@dataclass(frozen=True)
-class ExportOutcome:
-    """What happened to one invoice in one run. ``action``: created, updated, adopted, posted, skipped (already in
-    the ERP), queued (retryable error, will be retried), failed (needs a person), busy (another run holds it), or for
-    a dry run would-create, would-update, would-skip."""
-
-    tenant: str
-    invoice_number: str
-    external_ref: str
-    action: str
-    export_id: int | None = None
-    erp_document_id: str | None = None
-    erp_number: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class ExportSummary:
-    """One legal entity's run: the target and every outcome, in invoice order."""
-
-    tenant: str
-    target: str
-    dry_run: bool
-    outcomes: list[ExportOutcome] = field(default_factory=list)
-    stopped: str | None = None  # why the run gave up early on this ERP (the rest stays queued)
-    queued: int = 0  # approved invoices this run put into the outbox
-
-    def counts(self) -> dict[str, int]:
-        result: dict[str, int] = {}
-        for outcome in self.outcomes:
-            result[outcome.action] = result.get(outcome.action, 0) + 1
-        return result
 
 
 # Entry points: CLI, web desk, scheduler
@@ -100,21 +83,24 @@ def export_invoices(
 
     ``dry_run`` only reads (ledger and ERP look-ups) and reports what would be created, updated or skipped.
     ``retry_failed`` also retries rows a person must look at. ``after_send`` runs after the ERP answered and before
-    the answer is committed (a test hook for a crash at exactly that point). ``targets`` builds the adapter.
+    the answer is committed (a test hook for a crash at exactly that point). ``targets`` builds the adapter. After a
+    real run the duplicate sweep looks up every invoice sent within the target's ``sweep_days``.
     """
     clock = clock or SystemClock()
     summaries = []
     with UnitOfWork(engine_for(settings)) as uow:
         confirm(uow, who)
-    for config in _tenants(settings, who, tenant):
+    for config in tenants_with_erp(settings, who, tenant):
         target = targets(settings, config)
         if dry_run:
-            summaries.append(_dry_run(settings, config, target, progress))
+            summaries.append(plan_run(settings, config, target, progress))
             continue
         summary = ExportSummary(config.code, target.name, dry_run=False)
         summary.queued = _queue(settings, who, config, target, clock)
         summary.stopped = _drain(settings, who, config, target, clock, summary.outcomes, include_failed=retry_failed,
                                  backoff=False, progress=progress, after_send=after_send, policy=policy)
+        if target.sweep_days:
+            summary.sweep = sweep_tenant(settings, who, config, target, clock)
         summaries.append(summary)
     return summaries
 
@@ -130,8 +116,9 @@ def retry_export(settings: Settings, who: Actor, export_id: int, *, clock: Clock
             raise NotFound(f"export {export_id}: not found")
         status, target_name = row.status, row.target
     require(who, "export", tenant.code)
-    if status not in ("queued", "failed", "sending"):
-        raise ValidationFailed(f"export {export_id}: status is {status!r}, only queued or failed exports are retried")
+    if status not in ("queued", "uncertain", "failed", "sending"):
+        raise ValidationFailed(f"export {export_id}: status is {status!r}, only queued, uncertain or failed exports "
+                               "are retried")
     config = settings.tenant(tenant.code)
     target = targets(settings, config)
     if target.name != target_name:
@@ -168,26 +155,13 @@ def retry_due_exports(settings: Settings, clock: Clock, *, targets: TargetFactor
 # Steps, each in its own transaction
 
 
-def _tenants(settings: Settings, who: Actor, tenant: str | None) -> list[TenantConfig]:
-    if tenant is not None:
-        require(who, "export", tenant)
-        try:
-            config = settings.tenant(tenant)
-        except KeyError as exc:
-            raise NotConfigured(f"tenant {tenant!r}: not in config.yaml tenants") from exc
-        if config.erp.kind == "none":
-            raise BadSetting(f"tenant {tenant!r}: erp.kind is 'none', there is no ERP to export to")
-        return [config]
-    require(who, "export")
-    return [t for t in settings.tenants if who.can_see(t.code) and t.erp.kind != "none"]
-
-
 def _drain(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarget, clock: Clock,
            outcomes: list[ExportOutcome], *, include_failed: bool, backoff: bool,
            progress: Callable[[ExportOutcome], None] | None = None,
            after_send: Callable[[ExportOutcome], None] | None = None, policy: RetryPolicy | None = None) -> str | None:
-    """Send every due row of one tenant, appending outcomes. After ``BREAKER`` retryable failures in a row the ERP is
-    taken to be down: the run stops and the remaining rows keep their place in the queue, untouched."""
+    """Send every due row of one tenant, appending outcomes. After ``BREAKER`` retryable failures or unanswered writes
+    in a row the ERP is taken to be down (or too slow): the run stops and the remaining rows keep their place in the
+    queue, untouched."""
     streak = 0
     with run_claim() as runner:
         for row_id in _due_ids(settings, config, target, clock, include_failed=include_failed, backoff=backoff):
@@ -195,7 +169,7 @@ def _drain(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarg
             outcomes.append(outcome)
             if progress:
                 progress(outcome)
-            streak = streak + 1 if outcome.action == "queued" else 0
+            streak = streak + 1 if outcome.action in ("queued", "uncertain") else 0
             if streak >= BREAKER:
                 log.warning("export stopped: tenant=%s target=%s: %d retryable failures in a row", config.code,
                             target.name, streak)
@@ -250,27 +224,35 @@ def _send(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarge
             return ExportOutcome(**{**asdict(base), "action": "skipped", "erp_document_id": row.erp_document_id})
         if row.status == "sending" and not orphaned(row, now):
             return base
-        resumed = row.status == "sending"
+        resumed = row.status in ("sending", "uncertain")
         if not uow.exports.claim(row.id, row.status, row.claimed_by, runner, now):
             return base
+        if resumed and row.uncertain_since is None:  # a run that died mid-send: its write may still be in flight
+            row.uncertain_since = dt.datetime.now(dt.UTC)
+        since = row.uncertain_since.timestamp() if row.uncertain_since else None
         doc, problem = None, ""
         try:
-            doc = invoice_document(config, invoice, _customer(uow, invoice), uow.exports.batch(invoice.batch_id),
+            doc = invoice_document(config, invoice, invoice_customer(uow, invoice), uow.exports.batch(invoice.batch_id),
                                    target.revenue_account)
         except ValidationFailed as exc:
             problem = str(exc)
     if doc is None:
         return _record_failure(settings, who, config, export_id, base, problem, clock, permanent=True)
     log.info("export sending: tenant=%s target=%s invoice=%s ref=%s%s", config.code, target.name,
-             base.invoice_number, base.external_ref, " (resolving an interrupted send)" if resumed else "")
+             base.invoice_number, base.external_ref, " (resolving an uncertain send)" if resumed else "")
+    bounded = replace(policy or SERVICE_POLICY, unknown_bound=target.longest_request)
     try:
-        result = export_document(target.exporter, doc, policy=policy or SERVICE_POLICY)
+        result = export_document(target.exporter, doc, policy=bounded, unknown_since=since)
         if target.post and result.ref.status != "posted" and not result.ref.totals_differ(doc):
             # Book only what the ERP computed as we did: search again, then post (posting twice fails everywhere).
-            posted = export_document(target.exporter, doc, post=True, policy=policy or SERVICE_POLICY)
+            posted = export_document(target.exporter, doc, post=True, policy=bounded)
             result = replace(posted, action=result.action if result.action != "skipped" else posted.action)
     except ErpRejected as exc:
         return _record_failure(settings, who, config, export_id, base, str(exc), clock, permanent=True)
+    except ErpOutcomeUnknown as exc:
+        unknown_at = exc.since if isinstance(exc, ErpWriteMayLand) else time.time()
+        return _record_uncertain(settings, who, config, export_id, base, str(exc), clock, unknown_at,
+                                 target.longest_request)
     except ErpError as exc:
         hint = exc.retry_after if isinstance(exc, ErpUnavailable) else None
         return _record_failure(settings, who, config, export_id, base, str(exc), clock, permanent=False, hint=hint)
@@ -293,6 +275,7 @@ def _record_sent(settings: Settings, who: Actor, config: TenantConfig, export_id
         row.erp_totals = {name: None if value is None else str(value) for name, value in
                           (("net", ref.total_net), ("vat", ref.total_vat), ("gross", ref.total_gross))}
         row.payload_hash, row.claimed_by, row.updated_at, row.next_attempt_at = payload_hash(doc), None, now, None
+        row.uncertain_since = None
         invoice = uow.exports.invoice(row.invoice_id)
         assert invoice is not None
         if differences:
@@ -317,13 +300,14 @@ def _record_sent(settings: Settings, who: Actor, config: TenantConfig, export_id
 
 def _record_failure(settings: Settings, who: Actor, config: TenantConfig, export_id: int, base: ExportOutcome,
                     error: str, clock: Clock, *, permanent: bool, hint: float | None = None) -> ExportOutcome:
-    """A permanent error (or the last allowed attempt) is ``failed``; a retryable one is ``queued`` with backoff."""
+    """A permanent error (or the last allowed attempt) is ``failed``; a retryable one is ``queued`` with backoff, or
+    stays ``uncertain`` (whatever the attempts) when an unanswered write of this row is still unresolved."""
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
         row = uow.exports.get(export_id)
         assert row is not None
-        permanent = permanent or row.attempts >= MAX_ATTEMPTS
-        row.status = "failed" if permanent else "queued"
+        permanent = permanent or (row.attempts >= MAX_ATTEMPTS and row.uncertain_since is None)
+        row.status = "failed" if permanent else "uncertain" if row.uncertain_since else "queued"
         row.last_error, row.claimed_by, row.updated_at = error, None, now
         row.next_attempt_at = None if permanent else now + _backoff(row.attempts, hint)
         uow.audit.record(who.username, "export.failed" if permanent else "export.deferred", "invoice",
@@ -331,46 +315,36 @@ def _record_failure(settings: Settings, who: Actor, config: TenantConfig, export
                          after={"export_id": row.id, "target": row.target, "attempts": row.attempts,
                                 "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None},
                          detail=error, at=now)
+        action = row.status
     log.warning("export %s: tenant=%s invoice=%s ref=%s: %s", "failed" if permanent else "deferred", config.code,
                 base.invoice_number, base.external_ref, error)
-    return ExportOutcome(**{**asdict(base), "action": "failed" if permanent else "queued", "error": error})
+    return ExportOutcome(**{**asdict(base), "action": action, "error": error})
 
 
-def _dry_run(settings: Settings, config: TenantConfig, target: ErpTarget,
-             progress: Callable[[ExportOutcome], None] | None) -> ExportSummary:
-    """What a run would do: ERP look-ups only, no write anywhere (no outbox row, no audit event)."""
-    summary = ExportSummary(config.code, target.name, dry_run=True)
-    with UnitOfWork(engine_for(settings)) as uow:
-        tenant = uow.tenants.by_code(config.code)
-        if tenant is None:
-            return summary
-        existing = uow.exports.for_target(tenant.id, target.name)
-        work = []
-        for invoice in uow.exports.approved_invoices(tenant.id):
-            row = existing.get(invoice.id)
-            if row is not None and row.status == "sent":
-                continue
-            try:
-                work.append((invoice, row, invoice_document(config, invoice, _customer(uow, invoice),
-                                                            uow.exports.batch(invoice.batch_id),
-                                                            target.revenue_account)))
-            except ValidationFailed as exc:
-                work.append((invoice, row, str(exc)))
-    for invoice, row, doc in work:
-        ref = erp_reference(config.code, invoice.number)
-        export_id = row.id if row else None
-        if isinstance(doc, str):
-            outcome = ExportOutcome(config.code, invoice.number, ref, "failed", export_id, error=doc)
-        else:
-            try:
-                outcome = ExportOutcome(config.code, invoice.number, ref, f"would-{target.exporter.plan(doc)}",
-                                        export_id)
-            except ErpError as exc:
-                outcome = ExportOutcome(config.code, invoice.number, ref, "failed", export_id, error=str(exc))
-        summary.outcomes.append(outcome)
-        if progress:
-            progress(outcome)
-    return summary
+def _record_uncertain(settings: Settings, who: Actor, config: TenantConfig, export_id: int, base: ExportOutcome,
+                      error: str, clock: Clock, unknown_at: float, bound: float) -> ExportOutcome:
+    """A write went unanswered (``unknown_at``, epoch seconds): ``uncertain``, looked up again with backoff and at the
+    latest right after ``bound`` seconds, when a look-up that finds nothing allows creating it again."""
+    now = clock.now()
+    recheck_at = dt.datetime.fromtimestamp(unknown_at + bound, dt.UTC)
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        row = uow.exports.get(export_id)
+        assert row is not None
+        row.status, row.last_error, row.claimed_by, row.updated_at = "uncertain", error, None, now
+        row.uncertain_since = dt.datetime.fromtimestamp(unknown_at, dt.UTC)
+        delay = _backoff(row.attempts, None)
+        remaining = unknown_at + bound - time.time()
+        if remaining > 0:
+            delay = min(delay, dt.timedelta(seconds=remaining + 1))
+        row.next_attempt_at = now + delay
+        uow.audit.record(who.username, "export.uncertain", "invoice", base.invoice_number, row.tenant_id,
+                         after={"export_id": row.id, "target": row.target, "attempts": row.attempts,
+                                "uncertain_since": row.uncertain_since.isoformat(),
+                                "recreate_not_before": recheck_at.isoformat(),
+                                "next_attempt_at": row.next_attempt_at.isoformat()}, detail=error)
+    log.warning("export uncertain: tenant=%s invoice=%s ref=%s: %s; not created again before %s", config.code,
+                base.invoice_number, base.external_ref, error, recheck_at.isoformat(timespec="seconds"))
+    return ExportOutcome(**{**asdict(base), "action": "uncertain", "error": error})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -380,10 +354,3 @@ def _dry_run(settings: Settings, config: TenantConfig, target: ErpTarget,
 def _backoff(attempts: int, hint: float | None) -> dt.timedelta:
     delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
     return max(delay, dt.timedelta(seconds=hint or 0))
-
-
-def _customer(uow: UnitOfWork, invoice: Invoice) -> Customer:
-    customer = uow.exports.customers({invoice.customer_id}).get(invoice.customer_id)
-    if customer is None:
-        raise ValidationFailed(f"invoice {invoice.number}: customer {invoice.customer_id} does not exist")
-    return customer

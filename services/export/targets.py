@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from config import Settings
+from config.schema import ErpTarget as ErpConfig
 from config.schema import MissingSecret, Tenant, secret
 from connectors.auth import TokenProvider
 from connectors.http import HttpPolicy
@@ -21,7 +22,8 @@ from erp_export.base import ErpExporter, vat_key
 from erp_export.bc_rest import BcRestConfig, BcRestExporter
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
 from erp_export.exact_online import ExactConfig, ExactOnlineExporter
-from services.errors import BadSetting
+from services.access import Actor, require
+from services.errors import BadSetting, NotConfigured
 
 # The revenue G/L account of licence and Azure lines when the ERP has no item master for them.
 DEFAULT_REVENUE_ACCOUNT = "8010"
@@ -36,6 +38,14 @@ BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 MICROSOFT_LOGIN_HOST = "login.microsoftonline.com"
 # Exact Online's standard Dutch VAT codes (high 21 %, low 9 %, zero); other divisions configure their own.
 EXACT_NL_VAT_CODES = {"S:21": "2  ", "S:9": "1  ", "Z:0": "0  ", "AE:0": "0  "}
+# The ERP's longest possible request, in seconds: a write whose answer we lost may land until then (erp.md §1, §3).
+# - bc_rest: "HTTP 504 - Gateway Timeout is returned when a request exceeds 10-minutes execution time"
+#   (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-current-limits;
+#   the operation timeout of administration/operational-limits-online is 8 minutes, the 10-minute cap is the bound).
+# - bc_soap: 8-minute operation timeout online (operational-limits-online); on-premises SOAPServicesOperationTimeout
+#   defaults to 10 minutes (administration/server-instance-settings): the longer one.
+# - exact_online: Exact documents no server-side request timeout; 15 minutes is a conservative choice, above BC's.
+LONGEST_REQUEST = {"bc_rest": 600.0, "bc_soap": 600.0, "exact_online": 900.0}
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class ErpTarget:
     exporter: ErpExporter
     post: bool = False
     revenue_account: str = DEFAULT_REVENUE_ACCOUNT
+    longest_request: float = max(LONGEST_REQUEST.values())  # seconds; see LONGEST_REQUEST
+    sweep_days: int = 45  # the duplicate sweep's window
 
 
 def erp_target(settings: Settings, tenant: Tenant) -> ErpTarget:
@@ -58,9 +70,27 @@ def erp_target(settings: Settings, tenant: Tenant) -> ErpTarget:
     assert erp.base_url is not None  # the schema requires it for every kind but "none"
     try:
         builder = BUILDERS[erp.kind]
-        return ErpTarget(name=erp.kind, exporter=builder(settings, tenant, erp.base_url), post=erp.post_invoices)
+        longest = erp.longest_request_seconds
+        return ErpTarget(name=erp.kind, exporter=builder(settings, tenant, erp.base_url), post=erp.post_invoices,
+                         longest_request=LONGEST_REQUEST[erp.kind] if longest is None else longest,
+                         sweep_days=erp.sweep_days)
     except MissingSecret as exc:
         raise BadSetting(f"tenant {tenant.code!r}: erp credentials: {exc}") from exc
+
+
+def tenants_with_erp(settings: Settings, who: Actor, tenant: str | None) -> list[Tenant]:
+    """``tenant`` (which must have an ERP), or every legal entity ``who`` may see that has one; export role."""
+    if tenant is not None:
+        require(who, "export", tenant)
+        try:
+            config = settings.tenant(tenant)
+        except KeyError as exc:
+            raise NotConfigured(f"tenant {tenant!r}: not in config.yaml tenants") from exc
+        if config.erp.kind == "none":
+            raise BadSetting(f"tenant {tenant!r}: erp.kind is 'none', there is no ERP to export to")
+        return [config]
+    require(who, "export")
+    return [t for t in settings.tenants if who.can_see(t.code) and t.erp.kind != "none"]
 
 
 def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
@@ -73,6 +103,7 @@ def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
         return BcSoapExporter(BcSoapConfig(
             service_url=base_url, username=username, password=password, vat_groups=vat_groups(tenant),
             local_currency=tenant.currency, verify=_verify(settings, erp.ca_bundle),
+            **_timeout(erp, "operation_timeout"),
             post_operation=SOAP_POST_OPERATION if erp.post_invoices else None,
             posted_lookup_operation=SOAP_POSTED_LOOKUP if erp.post_invoices else None,
             credit_memo_service=erp.credit_memo_service,
@@ -95,7 +126,8 @@ def _bc_rest(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
     verify = _verify(settings, erp.ca_bundle)
     tokens = TokenProvider(f"erp:{tenant.code}", _bc_authority(settings, tenant, base_url), client_id,
                            client_secret, BC_SCOPE, policy=HttpPolicy(verify=verify))
-    config = BcRestConfig(api_url=base_url, company_name=erp.company, tax_codes=vat_groups(tenant), verify=verify)
+    config = BcRestConfig(api_url=base_url, company_name=erp.company, tax_codes=vat_groups(tenant), verify=verify,
+                          **_timeout(erp, "timeout"))
     return BcRestExporter(config, tokens.token, on_unauthorized=tokens.invalidate)
 
 
@@ -121,7 +153,7 @@ def _exact_online(settings: Settings, tenant: Tenant, base_url: str) -> ErpExpor
     return ExactOnlineExporter(ExactConfig(
         base_url=base_url, client_id=client_id, client_secret=client_secret,
         token_store=store if store.is_absolute() else settings.base_dir / store, document_kind=erp.document_kind,
-        vat_codes=EXACT_NL_VAT_CODES, verify=_verify(settings, erp.ca_bundle),
+        vat_codes=EXACT_NL_VAT_CODES, verify=_verify(settings, erp.ca_bundle), **_timeout(erp, "timeout"),
     ))
 
 
@@ -139,6 +171,11 @@ def vat_groups(tenant: Tenant) -> dict[str, str]:
         for category in categories:
             groups.setdefault(vat_key(category, rate), name.upper())
     return groups
+
+
+def _timeout(erp: ErpConfig, name: str) -> dict[str, float]:
+    """The configured read timeout under the adapter config's own name for it; nothing keeps the adapter's default."""
+    return {} if erp.read_timeout_seconds is None else {name: erp.read_timeout_seconds}
 
 
 def _verify(settings: Settings, ca_bundle: str | None) -> bool | str:

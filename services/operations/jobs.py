@@ -2,7 +2,7 @@
 
 The scheduler (``scheduler.py``, APScheduler) only decides *when*; this module decides *whether* and *what*:
 - a job id names its kind and target: ``sync:<source>``, ``sync:fx`` (exchange rates), ``build:<tenant>``,
-  ``export-retry``;
+  ``export-retry``, ``duplicate-sweep`` (recently sent invoices looked up in their ERP);
 - each run takes a database lease named after the job, so two scheduler instances on one database never run the
   same job at once, and skips a fire time another instance already completed;
 - every run is a ``job_runs`` row (start, end, outcome, counts, error, runner), visible in ``cspbill jobs`` and the
@@ -43,7 +43,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, fx_sync, build, export_retry
+    kind: str  # sync, fx_sync, build, export_retry, duplicate_sweep
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -83,6 +83,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         for t in settings.tenants
     ]
     specs.append(JobSpec("export-retry", "export_retry", None, schedule.export_retry, "retry queued ERP exports"))
+    if any(t.erp.kind != "none" for t in settings.tenants):
+        specs.append(JobSpec("duplicate-sweep", "duplicate_sweep", None, schedule.duplicate_sweep,
+                             "look recently sent invoices up in their ERP for duplicates"))
     return specs
 
 
@@ -137,11 +140,22 @@ def _run_export_retry(settings: Settings, target: str | None, clock: Clock) -> d
     return dict(retry_due_exports(settings, clock))
 
 
+def _run_duplicate_sweep(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.export import sweep_duplicates
+
+    counts: dict[str, Any] = {}
+    for summary in sweep_duplicates(settings, scheduler(settings), clock=clock):
+        for name, value in summary.counts().items():
+            counts[name] = counts.get(name, 0) + value
+    return counts
+
+
 ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "sync": _run_sync,
     "fx_sync": _run_fx_sync,
     "build": _run_build,
     "export_retry": _run_export_retry,
+    "duplicate_sweep": _run_duplicate_sweep,
 }
 
 

@@ -1,5 +1,6 @@
 """`cspbill export` through the real console script against the BC SOAP sandbox: dry run, a process killed while its
-create is in flight (the ERP applies it anyway), and the re-run that adopts it instead of creating a second copy."""
+create is in flight (the ERP applies it anyway), the re-run that adopts it instead of creating a second copy, and
+`cspbill export sweep` removing a duplicate draft."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from sqlalchemy import select
 
 from config import Settings
 from config.loader import parse_settings
-from ledger.models import Export
+from ledger.models import Export, Invoice
 from sandbox import bc_soap as bc_sandbox
-from services.export import erp_reference
+from services.export import erp_reference, erp_target
+from services.export.documents import invoice_customer, invoice_document
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
@@ -138,3 +140,33 @@ def test_einvoice_writes_one_file_per_approved_invoice(config_file: Path, tmp_pa
     assert "2 zugferd file(s) written" in result.stdout
     missing = cli(config_file, "einvoice", "--batch", "999", "--out", str(out))
     assert missing.returncode == 1 and "batch 999: not found" in missing.stderr
+
+
+def test_export_sweep_removes_a_duplicate_draft_and_names_both_erp_ids(
+    config_file: Path, soap: Soap, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 - fixture
+) -> None:
+    assert cli(config_file, "init").returncode == 0
+    settings = settings_of(config_file)
+    numbers = seed_invoices(settings, count=2)
+    done = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
+    assert done.returncode == 0, done.stderr
+    assert "Duplicate sweep" in done.stdout  # the sweep summary after every export
+    ref = erp_reference("nl-bv", numbers[0])
+    [kept] = soap.documents(ref)
+    for name, value in environment(config_file).items():
+        monkeypatch.setenv(name, value)
+    target = erp_target(settings, settings.tenant("nl-bv"))
+    with UnitOfWork(engine_for(settings)) as uow:
+        invoice = uow.session.scalar(select(Invoice).where(Invoice.number == numbers[0]))
+        assert invoice is not None
+        doc = invoice_document(settings.tenant("nl-bv"), invoice, invoice_customer(uow, invoice),
+                               uow.exports.batch(invoice.batch_id), target.revenue_account)
+    extra = target.exporter.create(doc)  # a second copy, written straight into BC
+    assert len(soap.documents(ref)) == 2
+
+    swept = cli(config_file, "export", "sweep", "--as", "finn")
+    assert swept.returncode == 0, swept.stderr
+    assert f"{ref}: 2 documents in bc_soap" in swept.stdout
+    assert f"{kept['No']} (draft, kept)" in swept.stdout and f"{extra.erp_id} (draft, removed)" in swept.stdout
+    assert [d["No"] for d in soap.documents(ref)] == [kept["No"]]
+    assert_exactly_once(soap, settings, numbers)

@@ -111,10 +111,12 @@ def nl(settings: Settings, soap: Soap, soap_env: None, tmp_path: Path) -> Settin
 
 
 def short_timeouts(settings: Settings, tenant: TenantConfig) -> ErpTarget:
-    """The configured adapter with a short SOAP operation timeout, so a slow ERP is a timeout within the test."""
+    """The configured adapter with a short SOAP operation timeout, so a slow ERP is a timeout within the test, and the
+    sandbox's longest request as the bound of an unanswered write (no fault here holds a write longer than 0.8 s)."""
     target = erp_target(settings, tenant)
     assert isinstance(target.exporter, BcSoapExporter)
-    return replace(target, exporter=BcSoapExporter(replace(target.exporter.config, operation_timeout=0.5)))
+    return replace(target, exporter=BcSoapExporter(replace(target.exporter.config, operation_timeout=0.5)),
+                   longest_request=0.9)
 
 
 def seed_invoices(settings: Settings, tenant: str = "nl-bv", month: str = MONTH, count: int = 3,
