@@ -112,6 +112,7 @@ class DemoRun:
     people: DemoPeople
 
     def close(self) -> None:
+        self.people.close()
         stop_all(self.sandboxes)
         dispose_engines()
 

@@ -6,20 +6,28 @@ from __future__ import annotations
 
 from config import Settings
 from services.access import Actor
-from services.identity import sign_in_password
+from services.identity import sign_in_password, sign_out
 
 DEMO_PASSWORD = "demo-{}"
 
 
 class DemoPeople:
-    """Each demo person signed in once, on first use."""
+    """Each demo person signed in once, on first use, and signed out when the demo ends (``close``)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._signed: dict[str, Actor] = {}
+        self._tokens: list[str] = []
 
     def __getitem__(self, username: str) -> Actor:
         if username not in self._signed:
             issued = sign_in_password(self._settings, username, DEMO_PASSWORD.format(username), "cli", "cspbill demo")
             self._signed[username] = issued.actor
+            self._tokens.append(issued.token)
         return self._signed[username]
+
+    def close(self) -> None:
+        for token in self._tokens:
+            sign_out(self._settings, token)
+        self._signed.clear()
+        self._tokens.clear()

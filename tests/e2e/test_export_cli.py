@@ -98,7 +98,7 @@ def test_dry_run_then_export_then_nothing_left(config_file: Path, soap: Soap) ->
     assert again.returncode == 0 and "nothing to do" in again.stdout
 
     refused = cli(config_file, "export", "--tenant", "nl-bv", "--as", "dana")
-    assert refused.returncode == 1 and "lacks role 'finance'" in refused.stderr
+    assert refused.returncode == 1 and "lacks role 'export'" in refused.stderr
 
 
 @pytest.mark.slow
