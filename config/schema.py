@@ -171,9 +171,13 @@ class SourceConfig(Strict):
     ca_bundle: str | None = None
     page_size: int = Field(100, ge=1, le=5000)
     usage_lookback_days: int = Field(5, ge=0, le=60)
+    # Partner Center: recon periods from February 2024 come from Microsoft Graph's billing export
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_scope: str | None = None  # default https://graph.microsoft.com/.default
+    recon_billed_months: int = Field(1, ge=0, le=12)  # issued invoices re-read each night, by billing period
     enabled: bool = True
 
-    @field_validator("base_url", "authority_url", "token_url")
+    @field_validator("base_url", "authority_url", "token_url", "graph_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://", value):

@@ -193,6 +193,7 @@ class IngramConnector(VendorConnector):
         products = reader.get("products")
         if not isinstance(products, list) or not products:
             raise reader.fail("products", "is missing or empty")
+        _check_shapes(reader)
         commitment, frequency, billing_type = self._periods(reader)
         status_raw = reader.text("status")
         common = {
@@ -257,6 +258,17 @@ class IngramConnector(VendorConnector):
             raise source.fail("billingPeriod", "is missing")
         commitment = _period(source, "subscriptionPeriod", subscription_period, _DURATIONS)
         return commitment, frequency, "license"
+
+
+def _check_shapes(reader: FieldReader) -> None:
+    """``attributes`` arrives as ``[]`` when empty and as an object otherwise, ``planId`` as a string (the reference
+    payloads) or, in older documentation, an integer: both are accepted; anything else breaks the contract."""
+    attributes = reader.get("attributes")
+    if attributes is not None and not isinstance(attributes, (list, dict)):
+        raise reader.fail("attributes", f"expected an object or a list, got {type(attributes).__name__}")
+    plan_id = reader.get("planId")
+    if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, (str, int))):
+        raise reader.fail("planId", f"expected a string or an integer, got {type(plan_id).__name__}")
 
 
 def _customer(reader: FieldReader) -> CustomerRecord:

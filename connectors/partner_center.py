@@ -10,10 +10,11 @@ continuation token. After the bounded retries the pull fails with ``SourceUnavai
 Every pull returns a ``PullResult``: the records that mapped, plus one ``MalformedRecord`` per vendor record that did
 not (naming the record and the field), so one bad subscription never hides the valid ones around it.
 
-Recon lines come two ways: ``PartnerCenter.unbilled_line_items`` / ``billed_line_items`` (v1 REST, retired by
-Microsoft for billing periods from February 2024) and ``PartnerBillingExport`` (``connectors.partner_billing_export``,
-the Graph v2 asynchronous export that replaces it). Both map to the same ``CostLineRecord`` with the same ``line_id``
-for the same line (``connectors.recon_lines``).
+Recon lines come two ways: ``PartnerCenter.unbilled_line_items`` / ``billed_line_items`` (v1 REST, which since
+21 April 2025 serves only billing periods before February 2024) and ``PartnerBillingExport``
+(``connectors.partner_billing_export``, the Graph v2 asynchronous export that replaces it); ``invoices()`` discovers
+the invoice ids and ``connectors.partner_recon`` routes each period to the API that serves it. Both map to the same
+``CostLineRecord`` with the same ``line_id`` for the same line (``connectors.recon_lines``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from connectors.records import (
     CustomerRecord,
     Duration,
     FieldReader,
+    InvoiceRecord,
     LicenceRecord,
     PullResult,
     Status,
@@ -295,8 +297,6 @@ class PartnerCenter(MicrosoftConnector):
 
     # --- writes (service-desk "apply"; the nightly sync never writes) ------------------------------------------
 
-    # --- writes (service-desk "apply"; the nightly sync never writes) ------------------------------------------
-
     def change_quantity(self, customer_id: str, subscription_id: str, quantity: int, request_id: str) -> LicenceRecord:
         """Set a subscription's seat count (NCE: reductions only within the open 168-hour batches, §3.5)."""
         return self._update(customer_id, subscription_id, {"quantity": quantity}, request_id)
@@ -349,7 +349,17 @@ class PartnerCenter(MicrosoftConnector):
                  self.source, path, sorted(change), customer.name, request_id)
         return self._licence(FieldReader(self.source, subscription_id, updated), customer, self._now())
 
-    # --- reconciliation line items ---------------------------------------------------------------------------
+    # --- invoices and reconciliation line items (v1; ``connectors.partner_recon`` picks v1 or v2 per period) ---
+
+    def invoices(self) -> tuple[list[InvoiceRecord], list[MalformedRecord]]:
+        """The partner's invoices (``GET /v1/invoices?size=N``, paged by ``links.next``): ids and billing periods."""
+        return self._map(self._items("/invoices", {"size": self.page_size}), self._invoice)
+
+    def _invoice(self, item: FieldReader) -> InvoiceRecord:
+        return InvoiceRecord(source=self.source, invoice_id=item.text("id"),
+                             period_start=item.day("billingPeriodStartDate"),
+                             period_end=item.day("billingPeriodEndDate"),
+                             currency=item.maybe_text("currencyCode"), raw=item.raw)
 
     def unbilled_line_items(self, currency: str, period: Literal["current", "previous"] = "current") -> PullResult:
         """NCE (one-time) unbilled recon line items of the current or previous billing period."""

@@ -1,7 +1,8 @@
 """Partner Center NCE reconciliation line items as cost lines, for both ways Microsoft delivers them.
 
-Why a module of its own: recon lines come through the v1 REST line items (``PartnerCenter``, retired for billing
-periods from February 2024) and through the Graph v2 asynchronous export (``PartnerBillingExport``) that replaces it.
+Why a module of its own: recon lines come through the v1 REST line items (``PartnerCenter``, which serves only billing
+periods before February 2024 since 21 April 2025) and through the Graph v2 asynchronous export
+(``PartnerBillingExport``) that replaces it.
 Both must map to the same ``CostLineRecord`` with the same ``line_id`` for the same line, so the mapping exists once;
 only the field spelling differs (v1 camelCase, v2 PascalCase, §2.6b).
 """
@@ -12,7 +13,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from connectors.records import BillingType, CostLineRecord, FieldReader
+from connectors.records import BillingType, CostLineRecord, FieldReader, parse_day
 
 # Canonical spelling of the NCE charge types (§2.6); Microsoft sends some of them PascalCase.
 _CHARGE_TYPES = {
@@ -31,6 +32,16 @@ _CHARGE_TYPES = {
         "extendTerm",
     )
 }
+_ID_KEYS = (
+    "invoiceNumber",
+    "customerId",
+    "subscriptionId",
+    "referenceId",
+    "chargeStartDate",
+    "chargeEndDate",
+    "orderId",
+    "alternateId",
+)
 _V2_NAMES = {"pcToBCExchangeRate": "PCToBCExchangeRate", "totalForCustomer": "Total"}
 # ``BillingFrequency`` is ``Monthly`` or ``Annual`` for licences and blank for one-time purchases (§2.6 Meanings).
 _RECURRING = frozenset({"monthly", "annual", "triennial"})
@@ -47,21 +58,24 @@ def v2_name(name: str) -> str:
 
 
 def _line_id(item: dict[str, Any], sign: str, name: Callable[[str], str]) -> str:
-    """Recon lines carry no id of their own: derive a stable one from what identifies the line.
+    """Recon lines carry no id of their own: derive a stable one from what identifies the charge.
 
-    Built from field values only, so the same line read through v1 REST or the v2 export gets the same id.
+    Built from canonical field values only, so one charge gets one id however it is read: through v1 REST or the v2
+    export (which may spell dates and guids differently), and unbilled or billed. The invoice number is therefore
+    left blank: an unbilled line gets its invoice number only when billed, and must then update the cost line it
+    already is rather than add a second one. Blank is what unbilled lines always carried, and dates are written the
+    way v1 sends them (``YYYY-MM-DDT00:00:00Z``), so ids stored by earlier v1 reads stay the same.
     """
-    keys = (
-        "invoiceNumber",
-        "customerId",
-        "subscriptionId",
-        "referenceId",
-        "chargeStartDate",
-        "chargeEndDate",
-        "orderId",
-        "alternateId",
-    )
-    parts = [str(item.get(name(k), "")) for k in keys]
+    parts = []
+    for key in _ID_KEYS:
+        value = str(item.get(name(key), "") or "").strip()
+        if key == "invoiceNumber":
+            value = ""
+        elif key in ("chargeStartDate", "chargeEndDate") and value:
+            value = f"{parse_day(value).isoformat()}T00:00:00Z"
+        else:
+            value = value.lower()
+        parts.append(value)
     parts += [str(item.get(name("chargeType"), "")).lower(), sign]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 

@@ -121,6 +121,18 @@ class CostLineRecord:
 
 
 @dataclass(frozen=True)
+class InvoiceRecord:
+    """An invoice the vendor issued to the reseller: which billing period it closes (discovery of recon data)."""
+
+    source: str
+    invoice_id: str
+    period_start: date
+    period_end: date  # inclusive
+    currency: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
 class PullResult:
     """Everything one complete read of a source produced, plus the records that could not be mapped.
 

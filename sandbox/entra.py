@@ -291,6 +291,17 @@ def build(clock: Clock, seed: int = 1, sign_in_clock: Clock | None = None, devic
         audience = audience_of(target.split()[0])
         grant_type = form.get("grant_type")
         if grant_type == "client_credentials":
+            if not v1 and not all(scope.endswith("/.default") for scope in target.split()):
+                # https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow: the scope
+                # of a client-credentials request is the resource's identifier with the ``/.default`` suffix
+                return _entra_error(
+                    400,
+                    "invalid_scope",
+                    1002012,
+                    f"The provided value for scope {target} is not valid. Client credential flows must have a "
+                    "scope value with /.default suffixed to the resource identifier (application ID URI).",
+                    clock.now(),
+                )
             return grant(request, audience, v1)
         if grant_type == "refresh_token":
             with refresh_lock:

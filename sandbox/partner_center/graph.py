@@ -6,7 +6,6 @@ gzipped blobs behind an asynchronous operation and a manifest; the connector mus
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import threading
 import uuid
@@ -14,12 +13,15 @@ from typing import Any
 
 from sandbox.core import Handler, Request, Response, SandboxApp
 from sandbox.entra import verify_bearer
+from sandbox.partner_center.invoices import issued, period_end, v2_serves
 from sandbox.routing import Routes
 from sandbox.scenario_microsoft import MicrosoftScenario, add_months
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
-GRAPH_ROOT = "/graph/v1.0/reports/partners/billing"
+GRAPH_BASE = "/graph/v1.0"  # the Graph base URL's path on the Partner Center port
+GRAPH_ROOT = f"{GRAPH_BASE}/reports/partners/billing"
 LINES_PER_BLOB = 50
+RETRY_AFTER_SECONDS = 1  # "If the data isn't ready, the API response includes a Retry-After header"
 _PASCAL_EXCEPTIONS = {
     "pcToBCExchangeRate": "PCToBCExchangeRate",
     "pcToBCExchangeRateDate": "PCToBCExchangeRateDate",
@@ -41,8 +43,10 @@ def _graph_error(status: int, code: str, message: str) -> Response:
 def graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
     """Microsoft Graph partner-billing reconciliation export (§2.6b, §5.3), served on the Partner Center port.
 
-    Base URL ``https://127.0.0.1:P/graph/v1.0``. Knobs on the export POST: ``slow_export``
-    (``body={"polls": n}`` answers ``running`` n times, default 1), ``export_failed`` (``failedOperation``).
+    Base URL ``https://127.0.0.1:P/graph/v1.0``. Only billing periods from February 2024 are exported
+    (``invoices.v2_serves``); others end as ``failedOperation`` 5000. An export is ready at its first poll unless the
+    knob ``slow_export`` (``body={"polls": n}``, default 1) answers ``running`` with ``Retry-After`` n times first;
+    ``export_failed`` forces a ``failedOperation``.
     """
     operations: dict[str, dict[str, Any]] = {}
     lock = threading.Lock()
@@ -67,16 +71,9 @@ def graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
         current = now.date().replace(day=1)
         if kind == "billed":
             invoice = str(body.get("invoiceId") or "")
-            month = next(
-                (
-                    add_months(current, -back)
-                    for back in range(1, 4)
-                    if world.invoice_id(add_months(current, -back)) == invoice
-                ),
-                None,
-            )
             if not invoice:
                 return _graph_error(400, "BadRequest", "invoiceId is required.")
+            month = issued(world, now).get(invoice)
         else:
             period = str(body.get("billingPeriod") or "")
             if period not in ("current", "last") or not body.get("currencyCode"):
@@ -84,8 +81,8 @@ def graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
             month = current if period == "current" else add_months(current, -1)
             invoice = ""
         lines: list[dict[str, Any]] = []
-        if month is not None and str(body.get("currencyCode", "EUR")).upper() == "EUR":
-            lines = world.recon_lines(month, add_months(month, 1) - dt.timedelta(days=1), now)
+        if month is not None and v2_serves(month) and str(body.get("currencyCode", "EUR")).upper() == "EUR":
+            lines = world.recon_lines(month, period_end(month), now)
             for line in lines:
                 line["invoiceNumber"] = invoice
         slow = request.has_fault("slow_export")
@@ -94,7 +91,7 @@ def graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
             operations[operation_id] = {
                 "lines": [_pascal(line) for line in lines],
                 "created": now,
-                "polls": int((slow.body or {}).get("polls", 1)) if slow else 1,
+                "polls": int((slow.body or {}).get("polls", 1)) if slow else 0,
                 "failed": bool(request.has_fault("export_failed")) or not lines,
                 "sig": uuid.uuid4().hex,
             }
@@ -115,6 +112,7 @@ def graph_routes(app: SandboxApp, world: MicrosoftScenario) -> None:
         body: dict[str, Any] = {"id": op, "createdDateTime": stamp, "lastActionDateTime": stamp}
         if running:
             body.update({"@odata.type": "#microsoft.graph.partners.billing.runningOperation", "status": "running"})
+            return Response(200, body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         elif found["failed"]:
             body.update(
                 {

@@ -18,6 +18,7 @@ from sandbox.core import Clock, Handler, Request, Response, SandboxApp
 from sandbox.entra import verify_bearer
 from sandbox.knobs import RateWindow, broken_json, corrupt
 from sandbox.partner_center.graph import graph_routes
+from sandbox.partner_center.invoices import invoice_json, issued, period_end, v1_serves
 from sandbox.partner_center.resources import (
     collection,
     continuation_token,
@@ -240,16 +241,17 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return Response(202, updated.body, {"Location": location})
         return updated
 
-    def line_items(request: Request, period_start: dt.date, period_end: dt.date, route: str, invoice: str) -> Response:
+    def line_items(request: Request, period_start: dt.date, route: str, invoice: str) -> Response:
         for name, expected in (("provider", "onetime"), ("invoicelineitemtype", "billinglineitems")):
             if (request.arg(name) or "").lower() != expected:
                 return error(400, 800002, f"The {name} parameter must be '{expected}'.")
-        if (request.arg("currencycode") or "").upper() not in ("", "EUR"):
-            return Response(200, collection([], None, request.path))
         size = size_arg(request, MAX_LINE_ITEM_PAGE, required=False)
         if isinstance(size, Response):
             return size
-        lines = world.recon_lines(period_start, period_end, request.clock.now())
+        now = request.clock.now()
+        lines: list[dict] = []
+        if (request.arg("currencycode") or "EUR").upper() == "EUR" and v1_serves(period_start, now):
+            lines = world.recon_lines(period_start, period_end(period_start), now)
         for line in lines:
             line["invoiceNumber"] = invoice
         query = "provider=onetime&invoicelineitemtype=billinglineitems&currencycode=EUR"
@@ -258,25 +260,41 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         base = f"/v1/invoices/{route}/lineitems?{query}&size={size}"
         return page(request, f"lineitems:{route}", lines, size, f"{base}&seekOperation=Next", base, "lineitems")
 
+    @api("GET", r"/invoices")
+    def invoices(request: Request) -> Response:
+        """The partner's invoices, newest first, paged by ``size`` and ``offset`` (``links.next`` while more)."""
+        size = size_arg(request, MAX_CUSTOMER_PAGE, required=False)
+        if isinstance(size, Response):
+            return size
+        try:
+            offset = max(0, int(request.arg("offset") or 0))
+        except ValueError:
+            return error(400, 800002, f"Invalid offset '{request.arg('offset')}'.")
+        found = list(issued(world, request.clock.now()).items())
+        items = [invoice_json(world, invoice, month) for invoice, month in found[offset : offset + size]]
+        following = None
+        if offset + size < len(found):
+            following = {"uri": f"/invoices?size={size}&offset={offset + size}", "method": "GET", "headers": []}
+        body = collection(items, following, f"/invoices?size={size}&offset={offset}")
+        body["totalCount"] = len(found)
+        body.pop("continuationToken", None)
+        return Response(200, body)
+
     @api("GET", r"/invoices/unbilled/lineitems")
     def unbilled(request: Request) -> Response:
         current = request.clock.now().date().replace(day=1)
         period = (request.arg("period") or "").lower()
         if period not in ("current", "previous"):
             return error(400, 800002, "The period parameter must be 'current' or 'previous'.")
-        start = current if period == "current" else add_months(current, -1)
-        return line_items(request, start, add_months(start, 1) - dt.timedelta(days=1), "unbilled", "")
+        return line_items(request, current if period == "current" else add_months(current, -1), "unbilled", "")
 
     @api("GET", r"/invoices/(?P<invoice>[^/]+)/lineitems")
     def billed(request: Request) -> Response:
         invoice = request.params["invoice"]
-        current = request.clock.now().date().replace(day=1)
-        for back in range(1, 4):
-            month = add_months(current, -back)
-            if world.invoice_id(month) == invoice:
-                end = add_months(month, 1) - dt.timedelta(days=1)
-                return line_items(request, month, end, invoice, invoice)
-        return error(404, 1000, f"Invoice {invoice} was not found.")
+        month = issued(world, request.clock.now()).get(invoice)
+        if month is None:
+            return error(404, 1000, f"Invoice {invoice} was not found.")
+        return line_items(request, month, invoice, invoice)
 
     graph_routes(app, world)
     return app

@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from config import Settings, load_config
 from ledger.models import Batch, Discrepancy, Export, FxRate, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
 from rating.months import month_end
-from sandbox import bc_rest, bc_soap, entra, ingram, pax8
+from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8
 from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
@@ -159,6 +159,9 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
             source["authority_url"] = authority
             source["account_id"] = ("partner-tenant" if kind == "partner_center"
                                     else scenario(seed, month).billing_account_id)
+            if kind == "partner_center":
+                source["graph_base_url"] = (urls["partner_center"].removesuffix(partner_center.PREFIX)
+                                            + partner_center.GRAPH_BASE)
             env[source["client_id_env"]], env[source["client_secret_env"]] = (microsoft["client_id"],
                                                                                 microsoft["client_secret"])
         elif kind == "pax8":

@@ -22,7 +22,9 @@ from connectors.azure_costs import SCOPE as ARM_SCOPE
 from connectors.azure_costs import AzureCosts
 from connectors.http import HttpPolicy
 from connectors.ingram import IngramConnector
+from connectors.partner_billing_export import GRAPH_SCOPE, PartnerBillingExport
 from connectors.partner_center import SCOPE, PartnerCenter
+from connectors.partner_recon import PartnerRecon
 from connectors.pax8 import Pax8Connector
 from connectors.records import PullResult
 from services.errors import BadSetting, NotAvailableYet
@@ -71,7 +73,8 @@ def _merge(*results: PullResult) -> PullResult:
 
 @dataclass
 class PartnerCenterReader:
-    """Customers and NCE subscriptions, plus this month's unbilled recon lines (what Microsoft charges us)."""
+    """Customers and NCE subscriptions, plus the recon lines of the current, last and recently invoiced periods
+    (what Microsoft charges us), each period through the API Microsoft serves it from (``connectors.partner_recon``)."""
 
     settings: Settings
     config: SourceConfig
@@ -81,13 +84,18 @@ class PartnerCenterReader:
         policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
         if not config.authority_url:
             raise BadSetting(f"sources[{config.name}].authority_url is not configured")
-        tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
-                               _required(config, "client_secret_env"), config.scope or SCOPE, policy=policy)
+        client_id, client_secret = _required(config, "client_id_env"), _required(config, "client_secret_env")
+        tokens = TokenProvider(config.name, config.authority_url, client_id, client_secret, config.scope or SCOPE,
+                               policy=policy)
+        graph_tokens = TokenProvider(config.name, config.authority_url, client_id, client_secret,
+                                     config.graph_scope or GRAPH_SCOPE, policy=policy)
         currency = self.settings.tenant(config.tenant).currency
         connector = PartnerCenter(config.base_url, tokens, account_id=config.account_id or "", currency=currency,
                                   policy=policy, page_size=config.page_size, source=config.name, now=lambda: as_of)
-        with closing(connector):
-            return SourcePull(_merge(connector.pull(), connector.unbilled_line_items(currency, "current")))
+        export = PartnerBillingExport(config.graph_base_url, graph_tokens, policy=policy, source=config.name)
+        with closing(connector), closing(export):
+            recon = PartnerRecon(connector, export, currency, config.recon_billed_months).read(as_of)
+            return SourcePull(_merge(connector.pull(), recon))
 
 
 @dataclass

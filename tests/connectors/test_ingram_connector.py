@@ -235,3 +235,27 @@ def test_night_by_night_shows_seat_changes(make_connector: Callable[..., IngramC
     cmp_clock.advance(hours=18)
     after = {(r.subscription_external_id, r.line_external_id): r.quantity for r in connector.pull_licences().licences}
     assert after[key] == Decimal(30)
+
+
+@pytest.mark.parametrize(("field", "value", "problem"), [
+    ("attributes", [], None),
+    ("attributes", {"costCenter": "42"}, None),
+    ("planId", "88211", None),
+    ("planId", 88211, None),
+    ("attributes", "none", "expected an object or a list, got str"),
+    ("planId", {"id": "88211"}, "expected a string or an integer, got dict"),
+    ("planId", True, "expected a string or an integer, got bool"),
+])
+def test_attribute_and_plan_id_shapes(make_connector: Callable[..., IngramConnector], cmp_server: SandboxServer,
+                                      field: str, value: Any, problem: str | None) -> None:
+    """``attributes`` as ``[]`` or an object and ``planId`` as a string or an integer are the contract (reference
+    distributors.md §3.3 shows ``"planId": "88213"``); any other shape is a typed error naming source, record and
+    field, and the other subscriptions still come through."""
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    one = world.subscriptions[0]["id"]
+    cmp_server.app.faults.arm(f"GET /subscriptions/{one}", kind="malformed", body={"field": field, "value": value})
+    result = make_connector().pull_licences()
+    errors = [(e.source, e.record_id, e.field, e.problem) for e in result.errors]
+    assert errors == ([] if problem is None else [("ingram_cmp", one, field, problem)])
+    stored = {r.subscription_external_id for r in result.licences}
+    assert (one in stored) is (problem is None) and len(stored) == len(world.subscriptions) - (problem is not None)

@@ -33,6 +33,9 @@ from sandbox.tls import TlsFiles
 from tests.connectors.conftest import NOW, SEED
 
 WORLD = scenario(SEED, NOW.date().replace(day=1))
+# v1 recon line items are read where Microsoft still served them: before 21 April 2025 (sandbox "pc_v1")
+V1_NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=dt.UTC)
+V1_WORLD = scenario(SEED, V1_NOW.date().replace(day=1))
 ANY = None  # a parameter that must be present, with any value
 GRAPH = r"/graph/v1\.0/reports/partners/billing"
 
@@ -163,8 +166,27 @@ CONTRACT: tuple[Row, ...] = (
         (*PC_COLLECTION, *(f"items.0.{f}" for f in SUBSCRIPTION_FIELDS)),
     ),
     Row(
-        "unbilled recon line items",
+        "invoices",
         "pc",
+        "GET",
+        r"/v1/invoices",
+        {"size": ANY},
+        PC_HEADERS,
+        (*PC_COLLECTION, "items.0.id", "items.0.billingPeriodStartDate", "items.0.billingPeriodEndDate",
+         "items.0.invoiceDate", "items.0.currencyCode", "items.0.attributes.objectType"),
+    ),
+    Row(
+        "invoices, next page",
+        "pc",
+        "GET",
+        r"/v1/invoices",
+        {"size": ANY, "offset": ANY},
+        PC_HEADERS,
+        (*PC_COLLECTION, "items.0.id", "items.0.billingPeriodStartDate", "items.0.billingPeriodEndDate"),
+    ),
+    Row(
+        "unbilled recon line items",
+        "pc_v1",
         "GET",
         r"/v1/invoices/unbilled/lineitems",
         {
@@ -179,7 +201,7 @@ CONTRACT: tuple[Row, ...] = (
     ),
     Row(
         "billed recon line items",
-        "pc",
+        "pc_v1",
         "GET",
         r"/v1/invoices/G[0-9]+/lineitems",
         {"provider": "onetime", "invoicelineitemtype": "billinglineitems", "currencycode": "EUR", "size": ANY},
@@ -391,6 +413,7 @@ def traffic(tls: TlsFiles) -> Iterator[dict[str, SandboxServer]]:
     apps = {
         "entra": (entra.build(clock, SEED), entra.PREFIX),
         "pc": (partner_center.build(clock, SEED), partner_center.PREFIX),
+        "pc_v1": (partner_center.build(Clock(V1_NOW), SEED), partner_center.PREFIX),
         "arm": (
             cost_management.build(clock, SEED, qpu_buckets=(("QueriesPer10Sec", 1000, 1.0),)),
             cost_management.PREFIX,
@@ -408,8 +431,11 @@ def traffic(tls: TlsFiles) -> Iterator[dict[str, SandboxServer]]:
             page_size=2,
         )
         pc.pull()
-        pc.unbilled_line_items("EUR", "current")
-        pc.billed_line_items(WORLD.invoice_id(dt.date(2026, 4, 1)), "EUR")
+        pc.invoices()
+        pc_v1 = PartnerCenter(f"{servers['pc_v1'].url}/pc", tokens(servers["entra"], PC_SCOPE, policy),
+                              account_id="p", currency="EUR", policy=policy, page_size=2)
+        pc_v1.unbilled_line_items("EUR", "current")
+        pc_v1.billed_line_items(V1_WORLD.invoice_id(dt.date(2025, 2, 1)), "EUR")
         owner = next(c for c in WORLD.customers if c.subscriptions[0].purchased_at <= NOW)
         first = owner.subscriptions[0]
         pc.change_quantity(owner.id, first.id, first.quantity_at(NOW) + 1, request_id="contract-1")
@@ -463,7 +489,8 @@ def test_each_documented_request_is_used_and_answered_with_documented_fields(
     matching = [r for r in server.app.received if satisfies(r, row)]
     assert matching, f"the connectors never sent {row.name}"
     sample = matching[0]
-    scope = GRAPH_SCOPE if "/graph/" in row.path else {"pc": PC_SCOPE, "arm": ARM_SCOPE}.get(row.sandbox)
+    scope = GRAPH_SCOPE if "/graph/" in row.path else {"pc": PC_SCOPE, "pc_v1": PC_SCOPE,
+                                                       "arm": ARM_SCOPE}.get(row.sandbox)
     if row.path.startswith("/blob/"):
         scope = None
     policy = contract_policy(tls)
@@ -490,7 +517,7 @@ def _replay(
     server: SandboxServer, received: Any, policy: HttpPolicy, token: str | None, sandbox: str
 ) -> requests.Response:
     """Send the recorded request again (fresh token) to read the answer the connector got."""
-    prefix = "/pc" if sandbox == "pc" and received.path.startswith("/v1/") else ""
+    prefix = "/pc" if sandbox in ("pc", "pc_v1") and received.path.startswith("/v1/") else ""
     headers = {k: v for k, v in received.headers.items() if k not in ("host", "content-length", "authorization")}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from config.loader import load_config
 from ledger.models import Snapshot, SyncRun
-from sandbox import cost_management, entra, ingram, pax8
+from sandbox import cost_management, entra, ingram, partner_center, pax8
 from sandbox.core import Clock, SandboxServer
 from sandbox.runner import run_all, stop_all
 from sandbox.scenario_distributors import ingram_world, pax8_world
@@ -104,6 +104,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
                  "ca_bundle": ca}
     data["sources"] = [
         {"name": "partner-center", "kind": "partner_center", "tenant": "nl-bv", "base_url": urls["partner_center"],
+         "graph_base_url": urls["partner_center"].removesuffix(partner_center.PREFIX) + partner_center.GRAPH_BASE,
          "account_id": "partner-tenant", "page_size": 2, **microsoft},
         {"name": "azure-costs", "kind": "azure_costs", "tenant": "nl-bv", "base_url": urls["cost_management"],
          "account_id": scenario(SEED, MONTH).billing_account_id, "usage_lookback_days": 3, **microsoft},

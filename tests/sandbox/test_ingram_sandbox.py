@@ -288,3 +288,15 @@ def test_same_seed_same_world(clock: Clock) -> None:
     first = details(11)
     assert details(11) == first
     assert details(12) != first
+
+
+def test_empty_attributes_are_a_list_and_plan_ids_are_strings(server: SandboxServer, world: IngramWorld) -> None:
+    """As the live API answers (reference distributors.md §3.3: ``"planId": "88213"``; ``attributes`` empty as
+    ``[]``). Ingram's public 1.x specification could not be consulted for the 1.6 detail shape; see the report."""
+    bearer = token(server)
+    listed = get(server, "/subscriptions", bearer, limit=100).json()["data"]
+    detail = get(server, f"/subscriptions/{world.named['monthly']}", bearer).json()
+    customer = get(server, f"/customers/{detail['customerId']}", bearer).json()
+    assert all(item["attributes"] == [] for item in listed) and detail["attributes"] == []
+    assert customer["attributes"] == []
+    assert isinstance(detail["planId"], str) and detail["planId"].isdigit()

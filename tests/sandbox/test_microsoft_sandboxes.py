@@ -16,6 +16,7 @@ from sandbox.core import Clock, Request, SandboxServer
 from sandbox.runner import SANDBOX_MODULES, run_all, stop_all
 from sandbox.scenario_microsoft import PLANS, MicrosoftScenario, add_months
 from sandbox.tls import TlsFiles, make_tls_files
+from tests.sandbox.test_partner_center_recon_sandbox import Microsoft
 
 NOW = dt.datetime(2026, 5, 20, 12, 0, tzinfo=dt.UTC)
 TENANT = entra.CREDENTIALS["tenant_id"]
@@ -219,8 +220,8 @@ def test_quantity_increase_opens_a_batch_and_a_repeated_request_id_is_not_applie
     assert stale.status_code == 400 and stale.json()["code"] == 2055
 
 
-def test_reduction_and_cancellation_follow_the_168_hour_window(pc) -> None:
-    client, _ = pc
+def test_reduction_and_cancellation_follow_the_168_hour_window(pc, tls: TlsFiles) -> None:
+    client, server = pc
     customer, subs = subscriptions_of_first_customer(client)
     closed = next(s for s in subs if s["refundableQuantity"]["totalQuantity"] == 0 and s["quantity"] > 1)
     path = f"/customers/{customer}/subscriptions/{closed['id']}"
@@ -232,11 +233,11 @@ def test_reduction_and_cancellation_follow_the_168_hour_window(pc) -> None:
     fresh = next(s for s in subs if "cancellationAllowedUntilDate" in s)
     cancelled = client.patch(f"/customers/{customer}/subscriptions/{fresh['id']}", {**fresh, "status": "deleted"})
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "deleted"
-    lines = client.get("/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=billinglineitems"
-                       "&currencycode=EUR&period=current&size=2000")["items"]
-    cancel_lines = [line for line in lines if line["subscriptionId"] == fresh["id"]
-                    and line["chargeType"] == "cancelImmediate"]
-    assert len(cancel_lines) == 1 and cancel_lines[0]["subtotal"] < 0
+    microsoft = Microsoft(server, tls, NOW)  # 2026 periods: recon through the v2 export only
+    lines = microsoft.lines(microsoft.export("unbilled", {"currencyCode": "EUR", "billingPeriod": "current"}))
+    cancel_lines = [line for line in lines if line["SubscriptionId"] == fresh["id"]
+                    and line["ChargeType"] == "cancelImmediate"]
+    assert len(cancel_lines) == 1 and cancel_lines[0]["Subtotal"] < 0
 
 
 def test_write_knobs(pc) -> None:
