@@ -43,8 +43,9 @@ def login(config: Path, username: str) -> None:
 
 def test_approval_needs_a_second_signed_in_person_with_a_live_session(config: Path) -> None:
     assert cli(config, "init").returncode == 0
-    nobody = cli(config, "batch", "build", "--tenant", "nl-bv", "--month", "2026-04")
-    assert nobody.returncode == 1 and "not signed in here: run `cspbill login`" in nobody.stderr
+    for verb in ("build", "approve"):  # no credentials at all
+        nobody = cli(config, "batch", verb, "--tenant", "nl-bv", "--month", "2026-04")
+        assert nobody.returncode == 1 and "not signed in here: run `cspbill login`" in nobody.stderr
     wrong = cli(config, "login", "finn", "--password-stdin", stdin="guess\n")
     assert wrong.returncode == 1 and "wrong username or password" in wrong.stderr and "guess" not in wrong.stderr
 

@@ -129,6 +129,34 @@ def test_a_process_killed_while_the_erp_applies_its_create_does_not_duplicate(
     assert {status for _, status in rows(settings)} == {"sent"}
 
 
+@pytest.mark.slow
+def test_a_process_killed_while_the_erp_is_slow_and_run_again_at_once_never_creates_twice(
+    config_file: Path, soap: Soap,  # noqa: F811 - fixture
+) -> None:
+    """The issue's case: the re-run starts while the killed run's create is still being applied. It may not create
+    again (the look-up is earlier than the ERP's longest request): the invoice is `uncertain` and the exit code says
+    so, until a later run finds the document and adopts it."""
+    assert cli(config_file, "init").returncode == 0
+    settings = settings_of(config_file)
+    numbers = seed_invoices(settings)
+    soap.app.faults.arm(SOAP, kind="delay", seconds=4.0, after=3)  # the second create is held, then applied
+    process = subprocess.Popen([CLI, "export", "--tenant", "nl-bv", "--as", "finn"], env=environment(config_file),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: sum(1 for method, _ in soap.app.calls if method == "POST") >= 4)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    at_once = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
+    if at_once.returncode:  # the look-up came before the held create landed: never created again, only uncertain
+        assert at_once.returncode == 4 and "1 uncertain" in at_once.stdout + at_once.stderr, at_once.stderr
+        assert (erp_reference("nl-bv", numbers[1]), "uncertain") in rows(settings)
+        wait_for(lambda: len(soap.documents(erp_reference("nl-bv", numbers[1]))) == 1)
+        later = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
+        assert later.returncode == 0 and "adopted" in later.stdout, later.stderr
+    assert_exactly_once(soap, settings, numbers)
+    assert {status for _, status in rows(settings)} == {"sent"}
+
 def test_einvoice_writes_one_file_per_approved_invoice(config_file: Path, tmp_path: Path) -> None:
     assert cli(config_file, "init").returncode == 0
     numbers = seed_invoices(settings_of(config_file), count=2)
