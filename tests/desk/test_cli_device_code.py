@@ -19,10 +19,8 @@ from tests.web.entra import entra_config, entra_sandbox
 CLI = str(Path(sys.executable).with_name("cspbill"))
 
 
-def _approve(process: subprocess.Popen[str], ca: str, account: str, seen: list[str]) -> None:
-    """Read the command's instructions and approve its code on the verification page as ``account``."""
-    line = process.stderr.readline()
-    seen.append(line)
+def _approve(line: str, ca: str, account: str) -> None:
+    """Approve the code the command printed on ``line`` on the verification page, as ``account``."""
     words = line.split()
     url, code = words[words.index("open") + 1], words[words.index("code") + 1]
     requests.post(url, data={"otc": code, "username": account}, verify=ca, timeout=10)
@@ -38,11 +36,17 @@ def run_login(tmp_path: Path, account: str) -> tuple[subprocess.CompletedProcess
         env["XDG_CONFIG_HOME"] = str(tmp_path / "home")
         process = subprocess.Popen([CLI, "--config", str(config), "login", "--device-code"], env=env, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        seen: list[str] = []
-        approver = threading.Thread(target=_approve, args=(process, str(sandbox.tls.ca_cert), account, seen))
-        approver.start()
-        stdout, stderr = process.communicate(timeout=120)
-        approver.join(timeout=10)
+        try:
+            first = process.stderr.readline()  # the instructions, read before anything else reads stderr
+            seen = [first]
+            approver = threading.Thread(target=_approve, args=(first, str(sandbox.tls.ca_cert), account))
+            approver.start()
+            stdout, rest = process.communicate(timeout=120)
+            stderr = first + rest
+            approver.join(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
         whoami = subprocess.run([CLI, "--config", str(config), "whoami"], env=env, text=True, capture_output=True,
                                 timeout=60)
         return subprocess.CompletedProcess(process.args, process.returncode, stdout + whoami.stdout,
