@@ -22,15 +22,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import yaml
+from sqlalchemy import select
 
 from config.loader import parse_settings
 from connectors.token_store import TokenStore
 from erp_export.exact_online import ExactOnlineExporter
+from ledger.models import AuditEvent
 from sandbox import exact_online as exact_sandbox
 from sandbox.core import Clock, SandboxServer
 from sandbox.tls import TlsFiles, make_tls_files
 from services.export import erp_target
 from services.operations import initialise
+from services.runtime import engine_for
+from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
 from tests.identity import people_env
 
@@ -92,7 +96,7 @@ def cli(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
                           text=True, capture_output=True, timeout=120)
 
 
-def assert_connected(config: Path, env: dict[str, str], result: subprocess.CompletedProcess[str]) -> None:
+def assert_connected(config: Path, env: dict[str, str], result: subprocess.CompletedProcess[str], who: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "a person must connect again by" in result.stderr
     store = config.parent / "var" / "exact-tokens.json"
@@ -103,6 +107,9 @@ def assert_connected(config: Path, env: dict[str, str], result: subprocess.Compl
         exporter = erp_target(settings, settings.tenant("nl-bv")).exporter
         assert isinstance(exporter, ExactOnlineExporter)
         assert exporter.find("CSP-NL-BV-NOTHING") is None  # the stored token works against the API
+        with UnitOfWork(engine_for(settings)) as uow:
+            [event] = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "erp.connect")).all()
+            assert (event.actor, event.entity_id) == (who, "nl-bv") and "reconnect_by" in event.after
     finally:
         for name in ("CSPBILL_EXACT_CLIENT_ID", "CSPBILL_EXACT_CLIENT_SECRET"):
             os.environ.pop(name, None)
@@ -118,7 +125,7 @@ def test_connect_with_the_address_the_person_pastes(tmp_path: Path, exact: Sandb
     landed = consent(url, tls)
     forged = cli(config, env, "--as", "finn", "--code", landed.replace(query["state"][0], "forged-state"))
     assert forged.returncode == 1 and "state" in forged.stderr
-    assert_connected(config, env, cli(config, env, "--as", "finn", "--code", landed))
+    assert_connected(config, env, cli(config, env, "--as", "finn", "--code", landed), "finn")
 
 
 def test_connect_through_the_loopback_listener(tmp_path: Path, exact: SandboxServer, tls: TlsFiles) -> None:
@@ -131,7 +138,7 @@ def test_connect_through_the_loopback_listener(tmp_path: Path, exact: SandboxSer
     assert landed.startswith(LOOPBACK)
     assert requests.get(landed, timeout=10).status_code == 200  # the listener is up before the link is printed
     stdout, stderr = process.communicate(timeout=120)
-    assert_connected(config, env, subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+    assert_connected(config, env, subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), "anna")
 
 
 def test_a_desk_person_may_not_connect(tmp_path: Path, exact: SandboxServer, tls: TlsFiles) -> None:
