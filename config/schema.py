@@ -95,6 +95,9 @@ class ErpTarget(Strict):
     client_id_env: EnvName | None = None
     client_secret_env: EnvName | None = None
     token_store: str | None = None  # file for rotating refresh tokens (Exact Online)
+    # Exact Online: the redirect URI registered for the app; `cspbill erp connect` listens on it when it is a
+    # loopback http:// address, the desk when it is the desk's /erp/connect/{tenant}/callback
+    redirect_uri: str | None = None
     ca_bundle: str | None = None
     # How long we wait for one answer (default: the adapter's, 60 s REST, 120 s SOAP) and the ERP's longest possible
     # request: after a write with no answer, nothing is created again until a look-up this much later finds nothing

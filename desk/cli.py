@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "prices",
     "batch",
     "export",
+    "erp",
     "einvoice",
     "audit",
     "jobs",

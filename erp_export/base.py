@@ -50,6 +50,11 @@ class ErpAuthenticationFailed(ErpRejected):
     """Credentials refused (wrong key, revoked app, consumed refresh token): a human must act."""
 
 
+class ErpReconnectRequired(ErpAuthenticationFailed):
+    """The person's consent behind the connection is spent (Exact's "Old refresh token used", a refresh whose answer
+    was lost): nothing is wrong with the document, a person must connect again, and the export waits queued."""
+
+
 class ErpUnavailable(ErpError):
     """Retryable: throttled (429), 5xx, connection refused, or a read timed out. Nothing was written, or the call
     was a read; ``retry_after`` is the ERP's hint in seconds when it gave one."""

@@ -1,13 +1,13 @@
 """Exact Online sales entries (or item-based sales invoices) over its REST API (erp.md §4).
 
 Why it looks like this:
-- OAuth refresh tokens are single-use; ``connectors.token_store`` persists each new pair before the access token is
-  used (its module doc walks through every crash point).
+- OAuth lives in ``erp_export.exact_oauth`` (single-use refresh tokens, "a person must connect again").
 - Limits are per division: 60 calls a minute and a daily budget, announced on every answer in ``X-RateLimit-*``
   headers with resets in epoch milliseconds. We pace on those headers instead of learning the limit from 429s, and
   never sleep for the daily reset (that is the scheduler's job): it becomes ``ErpUnavailable`` with the wait.
 - 4xx answers count against a 10-errors-an-hour budget, so existence checks use ``$filter`` (200 + empty list), never
-  GET-by-id probes.
+  GET-by-id probes; GET by guid only re-reads a document we know exists (after an update).
+- ``__next`` paging links are absolute URLs on the live API: followed only on the configured host.
 - Exact computes VAT per line; we send ``VATAmountFC`` per line, allocated from our per-rate VAT (BR-CO-17), so the
   entry's VAT equals the invoice's.
 - A credit note is ``Type`` 21 (sales entry) or 8021 (item invoice) with its amounts and quantities *negative*: in
@@ -21,16 +21,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote, urlencode, urljoin
+from typing import Any
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 
 from connectors.http import HttpPolicy, build_session
-from connectors.token_store import RefreshInterrupted, StoredTokens, TokenGrant, TokenStore
 from erp_export.base import (
     ErpAuthenticationFailed,
     ErpDocumentRef,
@@ -42,26 +40,11 @@ from erp_export.base import (
     vat_key,
 )
 from erp_export.documents import DocumentType, InvoiceDocument, InvoiceLine, minor_unit
+from erp_export.exact_oauth import ExactConfig, ExactOAuth
 
 TARGET = "exact_online"
+__all__ = ["ExactConfig", "ExactOnlineExporter", "allocate_vat", "exact_sign"]
 CREDIT_TYPES = (21, 8021)  # sales entry credit note, item invoice credit note
-
-
-@dataclass(frozen=True)
-class ExactConfig:
-    """``base_url`` is the country host (``https://start.exactonline.nl``); ``token_store`` the refresh-token file."""
-
-    base_url: str
-    client_id: str
-    client_secret: str  # never logged
-    token_store: Path
-    division: int | None = None  # default: CurrentDivision of /current/Me
-    document_kind: Literal["SalesEntries", "SalesInvoices"] = "SalesEntries"
-    journal: str = "70"
-    vat_codes: Mapping[str, str] = field(default_factory=dict)  # vat_key ("S:21") -> Exact VAT code ("2  ")
-    verify: bool | str = True
-    timeout: float = 60.0
-    max_pacing_wait: float = 65.0  # longest sleep for the minutely reset; longer waits become ErpUnavailable
 
 
 @dataclass
@@ -103,12 +86,13 @@ class ExactOnlineExporter(Planning):
     def __init__(self, config: ExactConfig, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time) -> None:
         self.config = config
-        self.store = TokenStore(config.token_store, clock=clock)
         self.limits = RateLimits()
         self._sleep = sleep
         self._clock = clock
         self._session = build_session(TARGET, HttpPolicy(retries=0, verify=config.verify,
                                                          read_timeout=config.timeout))
+        self.oauth = ExactOAuth(config, self._session, clock)
+        self.store = self.oauth.store
         self._ids: dict[tuple[str, str], str] = {}
         self._division = config.division
         self._lock = threading.Lock()
@@ -119,49 +103,14 @@ class ExactOnlineExporter(Planning):
         self._id = "InvoiceID" if invoices else "EntryID"
         self._number = "InvoiceNumber" if invoices else "EntryNumber"
 
-    # -- OAuth ----------------------------------------------------------------------------------------------
+    # -- OAuth (erp_export.exact_oauth) -------------------------------------------------------------------
 
     def authorise(self, code: str, redirect_uri: str) -> None:
         """Exchange a (single-use) authorisation code and seed the token store."""
-        grant = self._token_call({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
-        now = self._clock()
-        with self.store.locked():
-            self.store.write(StoredTokens(refresh_token=grant.refresh_token, access_token=grant.access_token,
-                                          access_expires_at=now + grant.expires_in, refreshed_at=now))
-
-    def _token_call(self, form: dict[str, str]) -> TokenGrant:
-        form = {**form, "client_id": self.config.client_id, "client_secret": self.config.client_secret}
-        try:
-            response = self._session.post(urljoin(self.config.base_url, "/api/oauth2/token"), data=form)
-        except requests.RequestException as exc:
-            raise transport_failure(TARGET, exc, write=True) from exc
-        if response.status_code != 200:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            error = body.get("error", f"HTTP {response.status_code}") if isinstance(body, dict) else "error"
-            if response.status_code in (429, 500, 502, 503, 504) or "not expired" in str(body):
-                # Exact refuses refreshes within ~570 s of the last one: a wait, not a broken credential
-                raise ErpUnavailable(TARGET, f"token endpoint: {error}", retry_after=60.0)
-            raise ErpAuthenticationFailed(TARGET, f"token endpoint refused: {error}", code=str(error),
-                                          status=response.status_code)
-        try:
-            body = response.json()
-            return TokenGrant(body["access_token"], body["refresh_token"], float(body["expires_in"]))
-        except (ValueError, KeyError, TypeError) as exc:  # the refresh token may be spent: treat like a lost answer
-            raise ErpOutcomeUnknown(TARGET, "unreadable answer from the token endpoint") from exc
+        self.oauth.authorise(code, redirect_uri)
 
     def access_token(self, stale: str | None = None) -> str:
-        """A usable access token (refreshed and stored first when needed); ``stale`` = one the API refused."""
-        try:
-            return self.store.access_token(
-                lambda refresh: self._token_call({"grant_type": "refresh_token", "refresh_token": refresh}),
-                stale=stale)
-        except RefreshInterrupted as exc:
-            raise ErpAuthenticationFailed(TARGET, str(exc), code="invalid_grant") from exc
-        except FileNotFoundError as exc:
-            raise ErpAuthenticationFailed(TARGET, str(exc)) from exc
+        return self.oauth.access_token(stale)
 
     # -- HTTP -----------------------------------------------------------------------------------------------
 
@@ -217,7 +166,8 @@ class ExactOnlineExporter(Planning):
         raise ErpRejected(TARGET, message or f"HTTP {status}", status=status)
 
     def _results(self, path: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        """All pages of a collection (``__next``)."""
+        """All pages of a collection: ``__next`` is an absolute URL on the live API, followed only on our host (the
+        bearer token goes with it)."""
         rows: list[dict[str, Any]] = []
         payload = self._request("GET", path, params=params)
         while True:
@@ -226,7 +176,14 @@ class ExactOnlineExporter(Planning):
             following = data.get("__next") if isinstance(data, dict) else None
             if not following:
                 return rows
-            payload = self._request("GET", following)
+            payload = self._request("GET", self._own_link(str(following)))
+
+    def _own_link(self, link: str) -> str:
+        own, other = urlsplit(self.config.base_url), urlsplit(urljoin(self.config.base_url, link))
+        if (other.scheme, other.netloc.lower()) != (own.scheme, own.netloc.lower()):
+            raise ForeignLink(TARGET, f"__next link to {other.scheme}://{other.netloc} refused: only "
+                                      f"{own.scheme}://{own.netloc} is configured", code="foreign_next_link")
+        return link
 
     def division(self) -> int:
         with self._lock:
@@ -364,16 +321,29 @@ class ExactOnlineExporter(Planning):
             if existing["ID"] not in keep:
                 self._request("DELETE", self._api(f"{self._service}/{self._lines_entity}(guid'{existing['ID']}')"),
                               write=True)
-        found = self.find(doc.external_ref)
-        if found is None:
-            raise ErpOutcomeUnknown(TARGET, f"{doc.external_ref} vanished during the update")
-        return found
+        return self.read(ref.erp_id, doc.external_ref)
+
+    def read(self, erp_id: str, external_ref: str) -> ErpDocumentRef:
+        """One document by its guid (``…(guid'<id>')``) with its lines: the re-read after an update."""
+        try:
+            row = self._request("GET", self._api(f"{self._service}/{self._entity}(guid'{erp_id}')"), params={
+                "$select": f"{self._id},{self._number},YourRef,AmountFC,VATAmountFC,Status,Type"})["d"]
+        except ErpRejected as exc:
+            if exc.status == 404:
+                raise ErpOutcomeUnknown(TARGET, f"{external_ref} vanished during the update") from exc
+            raise
+        row = row["results"][0] if isinstance(row.get("results"), list) else row
+        return self._ref(row, self._lines_of(erp_id))
 
     def post(self, ref: ErpDocumentRef) -> ErpDocumentRef:
         """Sales entries are booked on create; item invoices are processed in Exact (no documented API)."""
         if self.config.document_kind == "SalesEntries":
             return ref
         raise ErpRejected(TARGET, "processing SalesInvoices over the API is not supported: process them in Exact")
+
+
+class ForeignLink(ErpRejected):
+    """A paging link that leaves the configured host: never followed (it would carry our bearer token)."""
 
 
 def exact_sign(doc: InvoiceDocument) -> Decimal:

@@ -26,7 +26,8 @@ Pages: ``/`` start, ``/customers``, ``/subscriptions`` (search), ``/subscription
 mutation form; POST ``…/mutations``), ``/discrepancies`` (filters; POST ``/discrepancies/{id}/resolve``),
 ``/batches`` (per entity and month), ``/batches/{id}`` (totals, chart, diff, problems, discrepancies, invoices;
 POST ``…/approve`` and ``…/reject``), ``/invoices/{id}`` (lines, export status; POST ``/exports/{id}/retry``),
-``/lines/{id}`` (lineage), ``/operations`` (sync runs, scheduled jobs), ``/admin/users`` (administrators: people,
-sessions, revoke), ``GET /healthz`` (no login: database
+``/lines/{id}`` (lineage), ``/operations`` (sync runs, scheduled jobs, ERP connections), ``/erp/connect/{tenant}``
+and its ``/callback`` (Exact Online consent), ``/admin/users`` (administrators: people, sessions, revoke),
+``GET /healthz`` (no login: database
 reachable and migrations at head; 200 or 503 with JSON).
 """

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from config import Settings
-from desk.web import pages_admin, pages_desk, pages_finance, pages_prices, signin_entra
+from desk.web import pages_admin, pages_desk, pages_erp, pages_finance, pages_prices, signin_entra
 from desk.web.auth import (
     LoginRequired,
     client_address,
@@ -61,6 +61,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages_finance.router)
     app.include_router(pages_prices.router)
     app.include_router(pages_admin.router)
+    app.include_router(pages_erp.router)
     app.include_router(signin_entra.router)
     return app
 
@@ -111,8 +112,10 @@ def _routes(app: FastAPI) -> None:
         finance = who.has_role("finance")
         jobs = job_runs(settings, who, offset=offset) if finance else None
         scheduled = scheduled_jobs(settings, who, request.app.state.clock) if finance else None
+        exact_tenants = [t.code for t in settings.tenants if finance and who.can_see(t.code)
+                         and t.erp.kind == "exact_online"]
         return render(request, "operations.html", who=who, runs=last_sync_runs(settings, who), jobs=jobs,
-                      scheduled=scheduled)
+                      scheduled=scheduled, exact_tenants=exact_tenants)
 
 
 def _error_pages(app: FastAPI) -> None:

@@ -1,8 +1,9 @@
 """One Exact Online division's state: OAuth tokens, the rate-limit counters, master data, entries and invoices.
 
-Why these rules live here: refresh tokens die on use and may not be refreshed within 570 s of the last refresh,
-access tokens live 600 s on the sandbox clock, the minute and day limits count every call, and documents get
-their numbers, lines and VAT totals as Exact computes them; the HTTP side only translates.
+Why these rules live here: refresh tokens die on use (an old one is answered 401 "Old refresh token used."),
+authorisation codes are single-use and bound to their redirect URI, refresh tokens may not be refreshed within 570 s of
+the last refresh, access tokens live 600 s on the sandbox clock, the minute and day limits count every call, and
+documents get their numbers, lines and VAT totals as Exact computes them; the HTTP side only translates.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CREDENTIALS: dict[str, str] = {
 ACCESS_LIFETIME = 600
 REFRESH_NOT_BEFORE = 570
 REFRESH_UNUSED_DAYS = 30
+CODE_LIFETIME = 180  # an authorisation code lives 3 minutes (user reports; Exact's docs give no figure)
+OLD_REFRESH_TOKEN = {"error": "unauthorized_client", "error_description": "Old refresh token used."}
 VAT_CODES: dict[str, Decimal] = {"2  ": Decimal("21"), "1  ": Decimal("9"), "0  ": Decimal("0"), "5  ": Decimal("0")}
 JOURNALS = ("70", "71")
 ENTRY_TYPES = (20, 21)  # SalesEntries Type: 20 sales entry, 21 sales credit note
@@ -85,6 +88,8 @@ class ExactState:
             "entries": {}, "entry_lines": {}, "invoices": {}, "invoice_lines": {}, "next_entry": 26000001,
             "next_invoice": 26100001,
         }
+        self.data.setdefault("old_refresh_tokens", [])
+        self.data.setdefault("codes", {})
         self.minute: tuple[int, int] = (0, 0)  # (window index, calls)
         self.day: tuple[str, int] = ("", 0)
         self.errors: dict[tuple[str, int], int] = {}
@@ -137,6 +142,7 @@ class ExactState:
         now = self.now()
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
         self.data["access_tokens"][access] = now + ACCESS_LIFETIME
+        self.data["old_refresh_tokens"].extend(self.data["refresh_tokens"])
         self.data["refresh_tokens"] = {refresh: now}  # single-use: every older refresh token dies here
         self.data["last_refresh"] = now
         return {"access_token": access, "token_type": "bearer", "expires_in": str(ACCESS_LIFETIME),
@@ -149,11 +155,12 @@ class ExactState:
         now = self.now()
         with self.lock:
             if form.get("grant_type") == "authorization_code":
-                if form.get("code") != CREDENTIALS["authorization_code"] or self.data["code_used"]:
+                if not self.redeem(form.get("code", ""), form.get("redirect_uri", "")):
                     return Response(400, {"error": "invalid_grant"})
-                self.data["code_used"] = True
             elif form.get("grant_type") == "refresh_token":
                 issued = self.data["refresh_tokens"].get(form.get("refresh_token", ""))
+                if issued is None and form.get("refresh_token") in self.data["old_refresh_tokens"]:
+                    return Response(401, OLD_REFRESH_TOKEN)
                 if issued is None:
                     return Response(400, {"error": "invalid_grant"})
                 if now - issued > REFRESH_UNUSED_DAYS * 86400:
@@ -168,6 +175,24 @@ class ExactState:
             body = self.grant()
             self.save()
         return Response(200, body)
+
+    def issue_code(self, redirect_uri: str) -> str:
+        """A person consented on the authorise page: a single-use code bound to ``redirect_uri``."""
+        code = secrets.token_urlsafe(32)
+        with self.lock:
+            self.data["codes"][code] = {"redirect_uri": redirect_uri, "issued": self.now()}
+            self.save()
+        return code
+
+    def redeem(self, code: str, redirect_uri: str) -> bool:
+        """Use a code once: an issued one within its lifetime and with the redirect_uri it was issued for, or the
+        fixed test code of ``CREDENTIALS`` (until ``/__admin/reauthorise`` arms it again)."""
+        if code == CREDENTIALS["authorization_code"] and not self.data["code_used"]:
+            self.data["code_used"] = True
+            return True
+        issued = self.data["codes"].pop(code, None)
+        return (issued is not None and issued["redirect_uri"] == redirect_uri
+                and self.now() - issued["issued"] <= CODE_LIFETIME)
 
     def authorised(self, request: Request) -> bool:
         scheme, _, token = (request.header("Authorization") or "").partition(" ")

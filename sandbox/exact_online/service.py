@@ -13,17 +13,23 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
-from sandbox.exact_online.division import DIVISION, ExactState, Invalid
+from sandbox.exact_online.consent import register_consent
+from sandbox.exact_online.division import CREDENTIALS, DIVISION, ExactState, Invalid
 from sandbox.routing import Routes
 
 if TYPE_CHECKING:
     from sandbox.routing import Guard
 
 PAGE_SIZE = 60
+ODATA_SAFE = "$(),'"  # left as they are in the query of a __next link
 
 
 def _error(status: int, message: str) -> Response:
     return Response(status, {"error": {"code": "", "message": {"lang": "", "value": message}}})
+
+
+def _origin(request: Request) -> str:
+    return f"https://{request.header('Host', '127.0.0.1')}"
 
 
 def _odata_date(value: str | None) -> str | None:
@@ -62,8 +68,9 @@ def _render(record: dict[str, Any], select: str | None, deferred: dict[str, str]
 
 
 def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_minute: int = 60, per_day: int = 5000,
-          minute_seconds: float = 60.0, strict: bool = False) -> SandboxApp:
-    """The Exact Online sandbox (one division, ``DIVISION``)."""
+          minute_seconds: float = 60.0, strict: bool = False,
+          redirect_uris: tuple[str, ...] = (CREDENTIALS["redirect_uri"],)) -> SandboxApp:
+    """The Exact Online sandbox (one division, ``DIVISION``); ``redirect_uris`` are the app's registered ones."""
     app = SandboxApp("exact_online", clock)
     state = ExactState(clock, seed, state_dir, per_minute, per_day, minute_seconds, strict)
 
@@ -101,13 +108,14 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
         page = matched[skip: min(end, skip + PAGE_SIZE)]
         body: dict[str, Any] = {"results": [_render(row, request.arg("$select"),
                                                     deferred(row) if deferred else None) for row in page]}
-        if skip + len(page) < end:
+        if skip + len(page) < end:  # absolute, as the live API sends it (https://host/api/v1/{division}/...)
             query = {key: values[0] for key, values in request.query.items()}
             query["$skiptoken"] = str(skip + len(page))
-            body["__next"] = f"{request.path}?{urlencode(query)}"
+            body["__next"] = f"{_origin(request)}{request.path}?{urlencode(query, safe=ODATA_SAFE)}"
         return Response(200, {"d": body})
 
     Routes(app, "/api/oauth2")("POST", r"/token")(lambda request: state.token(request.form()))
+    register_consent(app, state, redirect_uris)
     admin = Routes(app, "/__admin")
 
     @admin("POST", r"/reauthorise")
@@ -165,6 +173,13 @@ def _document_routes(app: SandboxApp, guard: Guard, listing: Any, state: ExactSt
     def create(request: Request) -> Response:
         created = state.create(kind, request.json() or {})
         return Response(201, {"d": _render(created, None, deferred(created))})
+
+    @api("GET", rf"/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
+    def read(request: Request) -> Response:
+        document = state.data[documents].get(request.params["id"])
+        if document is None:
+            return _error(404, "Niet gevonden")
+        return Response(200, {"d": _render(document, request.arg("$select"), deferred(document))})
 
     @api("PUT", rf"/{entity}\(guid'(?P<id>[0-9a-f-]+)'\)")
     def update(request: Request) -> Response:

@@ -31,6 +31,7 @@ from erp_export.base import (
     ErpDocumentRef,
     ErpError,
     ErpOutcomeUnknown,
+    ErpReconnectRequired,
     ErpRejected,
     ErpUnavailable,
     ErpWriteMayLand,
@@ -247,6 +248,8 @@ def _send(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarge
             # Book only what the ERP computed as we did: search again, then post (posting twice fails everywhere).
             posted = export_document(target.exporter, doc, post=True, policy=bounded)
             result = replace(posted, action=result.action if result.action != "skipped" else posted.action)
+    except ErpReconnectRequired as exc:  # the connection's consent is spent, not the invoice: it waits queued
+        return _record_failure(settings, who, config, export_id, base, str(exc), clock, permanent=False)
     except ErpRejected as exc:
         return _record_failure(settings, who, config, export_id, base, str(exc), clock, permanent=True)
     except ErpOutcomeUnknown as exc:

@@ -154,6 +154,7 @@ def _exact_online(settings: Settings, tenant: Tenant, base_url: str) -> ErpExpor
         base_url=base_url, client_id=client_id, client_secret=client_secret,
         token_store=store if store.is_absolute() else settings.base_dir / store, document_kind=erp.document_kind,
         vat_codes=EXACT_NL_VAT_CODES, verify=_verify(settings, erp.ca_bundle), **_timeout(erp, "timeout"),
+        connection=f"tenant {tenant.code!r}", reconnect_hint=f"cspbill erp connect --tenant {tenant.code}",
     ))
 
 

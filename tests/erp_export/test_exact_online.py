@@ -18,13 +18,14 @@ from erp_export.base import (
     ErpAuthenticationFailed,
     ErpExporter,
     ErpOutcomeUnknown,
+    ErpReconnectRequired,
     ErpRejected,
     ErpUnavailable,
     RetryPolicy,
     export_document,
 )
 from erp_export.documents import InvoiceDocument
-from erp_export.exact_online import ExactConfig, ExactOnlineExporter, allocate_vat
+from erp_export.exact_online import ExactConfig, ExactOnlineExporter, ForeignLink, allocate_vat
 from sandbox import exact_online as sandbox
 from sandbox.core import Clock, SandboxApp, SandboxServer
 from sandbox.tls import TlsFiles
@@ -287,3 +288,50 @@ def test_a_credit_note_is_type_21_with_negative_amounts_and_lands_once(exact: Ex
     mine = [ln for ln in state[lines] if ln[key] == entry[key]]
     assert sorted(Decimal(str(ln["AmountFC"])) for ln in mine) == sorted(-ln.net_amount for ln in doc.lines)
     assert all(Decimal(str(ln["Quantity"])) < 0 for ln in mine)
+
+
+def test_absolute_next_links_are_followed_on_the_configured_host(exact: Exact) -> None:
+    """Exact's ``__next`` is an absolute URL (user reports: picqer/exact-php-client#35); all pages are read."""
+    exporter = exact.authorised()
+    doc = invoice(40)
+    for _ in range(61):  # nothing in Exact makes YourRef unique: 61 entries need two pages of 60
+        exporter.create(doc)
+    assert len(exporter.find_all(doc.external_ref)) == 61
+    followed = [query for method, path, query in ((r.method, r.path, r.query) for r in exact.app.received)
+                if method == "GET" and path.endswith("/SalesEntries") and "$skiptoken" in query]
+    assert followed
+
+
+def test_a_next_link_to_another_host_is_refused_with_a_typed_error(exact: Exact) -> None:
+    exporter = exact.authorised()
+    exact.app.faults.arm(LOOKUP, kind="status", status=200, body={"d": {
+        "results": [], "__next": "https://elsewhere.example/api/v1/1234567/salesentry/SalesEntries?$skiptoken=1"}})
+    with pytest.raises(ForeignLink, match=r"elsewhere\.example"):
+        exporter.find("CSP-NL01-202605-0041")
+
+
+def test_an_old_refresh_token_asks_a_person_to_connect_again(exact: Exact) -> None:
+    """A restored backup of the token file holds a refresh token Exact already rotated: the live API answers 401
+    "Old refresh token used." (user reports: picqer/exact-php-client#300, #640)."""
+    exact.authorised()
+    backup = exact.config().token_store.read_text("utf-8")
+    exact.app.clock.advance(seconds=601)
+    exact.exporter().access_token()  # rotates: the backed-up refresh token is now old
+    exact.config().token_store.write_text(backup, "utf-8")
+    exact.app.clock.advance(seconds=601)
+    exporter = exact.exporter(connection="tenant 'nl-bv'", reconnect_hint="cspbill erp connect --tenant nl-bv")
+    with pytest.raises(ErpReconnectRequired, match=r"tenant .nl-bv.*Old refresh token used.*erp connect") as caught:
+        exporter.find("CSP-NL01-202605-0042")
+    assert caught.value.target == "exact_online"
+
+
+def test_an_update_rereads_the_entry_by_its_guid(exact: Exact) -> None:
+    exporter = exact.authorised()
+    first = export_document(exporter, invoice(43, lines=(line(1, "1", "10.00"),)), policy=FAST)
+    changed = invoice(43, lines=(line(2, "2", "15.00"),))
+    before = len(exact.app.received)
+    ref = exporter.update(first.ref, changed)
+    assert ref.erp_id == first.ref.erp_id and ref.total_net == changed.total_net
+    paths = [r.path for r in exact.app.received[before:] if r.method == "GET"]
+    assert any(path.endswith(f"SalesEntries(guid'{first.ref.erp_id}')") for path in paths)
+    assert_once_and_right(exact, changed)

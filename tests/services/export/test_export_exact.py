@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import requests
 
 from config import Settings
 from config.loader import parse_settings
+from connectors.token_store import TokenStore
 from erp_export.base import RetryPolicy
 from erp_export.exact_online import ExactOnlineExporter
 from sandbox import exact_online as exact_sandbox
@@ -100,3 +102,25 @@ def test_each_invoice_once_in_exact(nl: Settings, exact: tuple[Any, SandboxServe
             (Decimal("811.50") + Decimal("163.80") + Decimal("2.84"), Decimal("163.80") + Decimal("2.84"))
     assert [r.status for r in exports(nl)] == ["sent", "sent"]
     assert run(nl) == []
+
+
+def test_an_old_refresh_token_keeps_the_exports_queued_and_names_the_tenant(nl: Settings,
+                                                                          exact: tuple[Any, SandboxServer]) -> None:
+    """Exact answers 401 "Old refresh token used." (user reports: picqer/exact-php-client#300): the invoices are
+    fine, the connection is not; they wait queued until a person connects again."""
+    app, _ = exact
+    seed_invoices(nl, count=2, rates=("21", "9"), prices=("31.20", "10.50"))
+    store = TokenStore(nl.base_dir / "var" / "exact-tokens.json")
+    backup = replace(store.read(), access_token=None)  # type: ignore[type-var]
+    store.write(backup)
+    app.clock.advance(seconds=601)
+    exporter = erp_target(nl, nl.tenant("nl-bv")).exporter
+    assert isinstance(exporter, ExactOnlineExporter)
+    exporter.access_token()  # rotated: the backup now holds an old refresh token
+    store.write(backup)
+    app.clock.advance(seconds=601)
+    outcomes = run(nl)
+    assert {o.action for o in outcomes} == {"queued"}, outcomes
+    assert all("tenant 'nl-bv'" in (o.error or "") and "cspbill erp connect --tenant nl-bv" in (o.error or "")
+               for o in outcomes)
+    assert {r.status for r in exports(nl)} == {"queued"}
