@@ -29,6 +29,7 @@ from services.runners import HOST, running
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
+from tests.identity import people_env
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 NOW = dt.datetime(2026, 5, 12, 2, 0, tzinfo=dt.UTC)
@@ -62,7 +63,7 @@ def config_file(tmp_path: Path, slow_pax8: SandboxServer) -> Path:
 def cli(config: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
     env.update(CSPBILL_CONFIG=str(config), CSPBILL_NOW=NOW.isoformat(), T_PAX8_ID=pax8.CREDENTIALS["client_id"],
-               T_PAX8_KEY=pax8.CREDENTIALS["client_secret"])
+               T_PAX8_KEY=pax8.CREDENTIALS["client_secret"], **people_env(config))
     return subprocess.Popen([CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
