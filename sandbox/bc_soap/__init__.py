@@ -6,7 +6,9 @@ one per page with the NAV page pattern (namespace ``urn:microsoft-dynamics-schem
 ``SalesInvoice``/``_List``/``_Fields``/``_Filter`` types, the ``SalesLines`` part, ``<Op>_Result`` wrappers,
 ``SalesInvoice_Binding``; likewise for ``salescreditmemo``) and answers real SOAP 1.1 envelopes: number series,
 versioned ``Key`` values that change on every write (a line change bumps the header), stale-``Key`` faults,
-``ReadMultiple`` filters with bookmark paging, NAV-style faults (HTTP 500, ``a:`` fault codes), Basic auth with the
+``ReadMultiple`` filters with bookmark paging, the other standard page operations (``UpdateMultiple``, atomic;
+``IsUpdated``; ``GetRecIdFromKey`` and ``ReadByRecId`` with record ids such as ``Sales Header: Invoice,SI100001``),
+NAV-style faults (HTTP 500, ``a:`` fault codes), Basic auth with the
 web service key or an Entra bearer token (401 with an empty body otherwise). The WSDL's ``soap:address``
 deliberately names another host, so only a client using ``create_service`` with the configured address works.
 ``PostInvoice`` and ``FindPostedInvoice`` (``PostCreditMemo`` and ``FindPostedCreditMemo`` on the credit memo page)

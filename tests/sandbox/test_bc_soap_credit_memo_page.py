@@ -83,8 +83,9 @@ def test_the_wsdl_declares_the_credit_memo_page_in_its_own_namespace(server: San
     options = [e.get("value") for e in types["Applies_to_Doc_Type"].iter(f"{{{XSD}}}enumeration")]
     assert options == ["_blank_", "Payment", "Invoice", "Credit_Memo", "Finance_Charge_Memo", "Reminder", "Refund"]
     operations = {op.get("name") for op in root.find(f"{{{WSDL}}}portType")}
-    assert operations == {"Read", "ReadMultiple", "Create", "CreateMultiple", "Update", "Delete",
-                          "Delete_SalesLines", "PostCreditMemo", "FindPostedCreditMemo"}
+    assert operations == {"Read", "ReadMultiple", "Create", "CreateMultiple", "Update", "UpdateMultiple", "Delete",
+                          "Delete_SalesLines", "IsUpdated", "GetRecIdFromKey", "ReadByRecId", "PostCreditMemo",
+                          "FindPostedCreditMemo"}
     actions = {op.find("{http://schemas.xmlsoap.org/wsdl/soap/}operation").get("soapAction")
                for op in root.find(f"{{{WSDL}}}binding").findall(f"{{{WSDL}}}operation")}
     assert "urn:microsoft-dynamics-schemas/page/salescreditmemo:Create" in actions
