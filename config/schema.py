@@ -81,6 +81,20 @@ class InvoiceNumbering(NumberSeries):
         return self
 
 
+WebServiceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+
+
+class PostCodeunit(Strict):
+    """bc_soap: the partner codeunit web service that posts (standard BC pages have no Post over SOAP): the name it
+    is published under, its post function (takes the draft's page Key, returns the posted no.) and its look-up
+    function (takes the document type and the external document no., returns the posted no. or "")."""
+
+    service: WebServiceName
+    post_operation: WebServiceName
+    posted_lookup_operation: WebServiceName
+    url: str | None = None  # default: …/WS/<company>/Codeunit/<service> next to base_url's page
+
+
 class ErpTarget(Strict):
     kind: ErpKind = "none"
     base_url: str | None = None
@@ -89,7 +103,8 @@ class ErpTarget(Strict):
     post_invoices: bool = False
     document_kind: Literal["SalesEntries", "SalesInvoices"] = "SalesEntries"
     # bc_soap: the Sales Credit Memo page's web service, published next to the invoice page of base_url
-    credit_memo_service: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")] = "SalesCreditMemo"
+    credit_memo_service: WebServiceName = "SalesCreditMemo"
+    post_codeunit: PostCodeunit | None = None  # bc_soap: required to post (post_invoices)
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     client_id_env: EnvName | None = None

@@ -1,9 +1,8 @@
 """A page's SOAP operations: each reads its arguments from the request element and answers result elements.
 
 Why a table: the service dispatches on the operation's name (checked against ``SOAPAction``), and knows from it
-which operations only read (no state is saved after them). The standard page operations are the same on every page;
-the posting operations are the page's own (``PostInvoice``/``FindPostedInvoice`` on the Sales Invoice page,
-``PostCreditMemo``/``FindPostedCreditMemo`` on the Sales Credit Memo page).
+which operations only read (no state is saved after them). The standard page operations are the same on every page
+(BC docs, webservices/basic-page-operations); posting is not one of them (``sandbox.bc_soap.codeunit``).
 """
 
 from __future__ import annotations
@@ -115,15 +114,6 @@ def _op_delete_line(page: DocumentPage, operation: etree._Element) -> list[etree
                     page.delete_line(text(page.contract, operation, "SalesLines_Key") or ""))
 
 
-def _op_post(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
-    return _single(page, "return_value", page.post(text(page.contract, operation, "Key") or ""))
-
-
-def _op_find_posted(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
-    return _single(page, "return_value",
-                   page.find_posted(text(page.contract, operation, "External_Document_No") or ""))
-
-
 _STANDARD: dict[str, Handler] = {
     "Read": _op_read, "ReadMultiple": _op_read_multiple, "Create": _op_create,
     "CreateMultiple": _op_create_multiple, "Update": _op_update, "UpdateMultiple": _op_update_multiple,
@@ -134,10 +124,9 @@ _STANDARD: dict[str, Handler] = {
 
 def handlers(page: DocumentPage) -> dict[str, Handler]:
     """Every operation ``page`` answers, by name."""
-    return {**_STANDARD, page.contract.post_operation: _op_post, page.contract.posted_lookup: _op_find_posted}
+    return dict(_STANDARD)
 
 
-def read_operations(page: DocumentPage) -> frozenset[str]:
-    """The operations of ``page`` that change nothing (no state is saved after them)."""
-    return frozenset({"Read", "ReadMultiple", "IsUpdated", "GetRecIdFromKey", "ReadByRecId",
-                      page.contract.posted_lookup})
+def read_operations() -> frozenset[str]:
+    """The page operations that change nothing (no state is saved after them)."""
+    return frozenset({"Read", "ReadMultiple", "IsUpdated", "GetRecIdFromKey", "ReadByRecId"})

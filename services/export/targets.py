@@ -21,17 +21,13 @@ from connectors.http import HttpPolicy
 from erp_export.base import ErpExporter, vat_key
 from erp_export.bc_rest import BcRestConfig, BcRestExporter
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
+from erp_export.bc_soap_codeunit import PostCodeunit
 from erp_export.exact_online import ExactConfig, ExactOnlineExporter
 from services.access import Actor, require
 from services.errors import BadSetting, NotConfigured
 
 # The revenue G/L account of licence and Azure lines when the ERP has no item master for them.
 DEFAULT_REVENUE_ACCOUNT = "8010"
-# The BC partner codeunit operations that post over SOAP (erp.md §1.4); standard BC has none.
-SOAP_POST_OPERATION = "PostInvoice"
-SOAP_POSTED_LOOKUP = "FindPostedInvoice"
-SOAP_CREDIT_MEMO_POST_OPERATION = "PostCreditMemo"
-SOAP_CREDIT_MEMO_POSTED_LOOKUP = "FindPostedCreditMemo"
 ZERO_RATE_CATEGORIES = ("Z", "AE", "E", "K", "G", "O")
 BC_API_HOST = "api.businesscentral.dynamics.com"
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
@@ -99,16 +95,20 @@ def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
     if not username or not password:
         raise BadSetting(f"tenant {tenant.code!r}: erp.username_env and erp.password_env are required for "
                                "bc_soap")
+    unit = erp.post_codeunit
+    if erp.post_invoices and unit is None:
+        raise BadSetting(f"tenant {tenant.code!r}: erp.post_codeunit is required for post_invoices over bc_soap "
+                         "(standard BC pages cannot post; name the partner codeunit web service that does)")
+    codeunit = None if unit is None else PostCodeunit(unit.service, unit.post_operation,
+                                                      unit.posted_lookup_operation, url=unit.url)
     try:
+        if codeunit is not None:
+            codeunit.address(base_url)  # a base_url the codeunit's URL cannot be derived from fails here
         return BcSoapExporter(BcSoapConfig(
             service_url=base_url, username=username, password=password, vat_groups=vat_groups(tenant),
             local_currency=tenant.currency, verify=_verify(settings, erp.ca_bundle),
-            **_timeout(erp, "operation_timeout"),
-            post_operation=SOAP_POST_OPERATION if erp.post_invoices else None,
-            posted_lookup_operation=SOAP_POSTED_LOOKUP if erp.post_invoices else None,
+            **_timeout(erp, "operation_timeout"), post_codeunit=codeunit,
             credit_memo_service=erp.credit_memo_service,
-            credit_memo_post_operation=SOAP_CREDIT_MEMO_POST_OPERATION if erp.post_invoices else None,
-            credit_memo_posted_lookup_operation=SOAP_CREDIT_MEMO_POSTED_LOOKUP if erp.post_invoices else None,
         ))
     except ValueError as exc:  # base_url is not a page URL the credit memo page's URL can be derived from
         raise BadSetting(f"tenant {tenant.code!r}: erp.base_url: {exc}") from exc

@@ -1,5 +1,5 @@
-"""The standard page operations the sandbox WSDL lacked (issue 17): UpdateMultiple, IsUpdated, GetRecIdFromKey,
-ReadByRecId, called through zeep from the served WSDL."""
+"""BC SOAP as it behaves live (issue 17): the standard page operations the sandbox WSDL lacked (UpdateMultiple,
+IsUpdated, GetRecIdFromKey, ReadByRecId) through zeep, and posting through a named codeunit web service."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 import zeep.exceptions
 
+from erp_export.base import ErpRejected, export_document
 from erp_export.bc_soap import BcSoapExporter
+from erp_export.bc_soap_codeunit import PostCodeunit
 from sandbox import bc_soap as sandbox
 from sandbox.core import Clock, SandboxApp, SandboxServer
 from tests.erp_export.conftest import serve
-from tests.erp_export.test_bc_soap import config, erp_state
+from tests.erp_export.samples import invoice
+from tests.erp_export.test_bc_soap import FAST, POSTING, config, erp_state
 
 
 @pytest.fixture
@@ -53,3 +56,22 @@ def test_standard_page_operations(page: tuple[SandboxApp, SandboxServer]) -> Non
     assert sorted(row["Your_Reference"] for row in erp_state(server)["invoices"]) == ["one", "two"]  # atomic
     with pytest.raises(zeep.exceptions.Fault, match="not valid"):
         service.GetRecIdFromKey(Key="nonsense")
+
+
+def test_posting_goes_through_the_codeunit_published_under_the_configured_name(clock: Clock,
+                                                                                 state_dir: Path) -> None:
+    """Standard pages have no Post over SOAP; a codeunit published as a web service is reached at
+    ``…/WS/<company>/Codeunit/<service>`` with namespace ``urn:microsoft-dynamics-schemas/codeunit/<service>``.
+    https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/soap-web-service-uris
+    https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/basic-page-operations
+    """
+    app = sandbox.build(clock, seed=1, state_dir=state_dir, post_codeunit="ContosoSalesPosting")
+    for server in serve(app, sandbox.PREFIX):
+        named = PostCodeunit("ContosoSalesPosting", sandbox.POSTING.post, sandbox.POSTING.find_posted)
+        doc = invoice(30)
+        result = export_document(BcSoapExporter(config(server, post_codeunit=named)), doc, post=True, policy=FAST)
+        assert result.ref.status == "posted" and result.ref.number.startswith("PSI")
+        assert [row["External_Document_No"] for row in erp_state(server)["posted"]] == [doc.external_ref]
+        default = BcSoapExporter(config(server, post_codeunit=POSTING))  # not published under that name here
+        with pytest.raises(ErpRejected, match=r"no codeunit service CspbillPosting at .*/Codeunit/CspbillPosting"):
+            export_document(default, invoice(31), post=True, policy=FAST)

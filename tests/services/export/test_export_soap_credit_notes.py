@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from config import Settings
+from sandbox import bc_soap as bc_sandbox
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.errors import BadSetting
 from services.export import erp_reference
+from services.export.targets import erp_target
 from services.operations import initialise
 from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
@@ -30,14 +33,24 @@ from tests.services.export.test_export_outbox import (  # noqa: F401 - soap and 
 )
 
 CREDIT_MEMOS = "POST /WS/[^/]+/Page/SalesCreditMemo"
+# the partner codeunit the SOAP sandbox publishes (standard BC pages cannot post)
+POST_CODEUNIT = {"service": bc_sandbox.POSTING.service, "post_operation": bc_sandbox.POSTING.post,
+                 "posted_lookup_operation": bc_sandbox.POSTING.find_posted}
 CUSTOMERS = ("C00001", "C00002")  # ERP customer numbers the BC sandbox knows
 
 
 @pytest.fixture
 def nl(settings: Settings, soap: Soap, soap_env: None, tmp_path: Path) -> Settings:  # noqa: F811
-    configured = soap_settings(settings, soap, tmp_path, post_invoices=True)
+    configured = soap_settings(settings, soap, tmp_path, post_invoices=True, post_codeunit=POST_CODEUNIT)
     initialise(configured)
     return configured
+
+
+def test_posting_over_soap_without_a_codeunit_is_a_setting_error(settings: Settings, soap: Soap,  # noqa: F811
+                                                                  soap_env: None, tmp_path: Path) -> None:  # noqa: F811
+    configured = soap_settings(settings, soap, tmp_path, post_invoices=True)
+    with pytest.raises(BadSetting, match=r"tenant 'nl-bv': erp.post_codeunit is required"):
+        erp_target(configured, configured.tenant("nl-bv"))
 
 
 def april_posted_then_seats_lowered(settings: Settings) -> None:
