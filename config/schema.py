@@ -105,10 +105,16 @@ class ErpTarget(Strict):
     # bc_soap: the Sales Credit Memo page's web service, published next to the invoice page of base_url
     credit_memo_service: WebServiceName = "SalesCreditMemo"
     post_codeunit: PostCodeunit | None = None  # bc_soap: required to post (post_invoices)
+    # Business Central: "basic" = user + web service access key (on-premises), "entra" = app-only Entra ID tokens
+    # (BC online: access keys stopped working there on 1 October 2022). Default: entra for bc_rest, basic for bc_soap.
+    auth: Literal["basic", "entra"] | None = None
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     client_id_env: EnvName | None = None
     client_secret_env: EnvName | None = None
+    tenant_id: str | None = None  # entra: the BC tenant (id or domain); default: from a BC online URL
+    authority_url: str | None = None  # entra: the token authority; default: Microsoft's login host for tenant_id
+    scope: str = "https://api.businesscentral.dynamics.com/.default"  # entra: BC online, API and SOAP alike
     token_store: str | None = None  # file for rotating refresh tokens (Exact Online)
     ca_bundle: str | None = None
     # How long we wait for one answer (default: the adapter's, 60 s REST, 120 s SOAP) and the ERP's longest possible

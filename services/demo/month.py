@@ -192,8 +192,13 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
         erp = dict(tenant.get("erp") or {"kind": "none"}, ca_bundle=str(ca_bundle))
         if erp["kind"] == "bc_soap":
             erp["base_url"] = f"{urls['bc_soap']}/WS/{bc_soap.COMPANY}/Page/{bc_soap.SERVICE}"
-            env[erp["username_env"]] = bc_soap.CREDENTIALS["username"]
-            env[erp["password_env"]] = bc_soap.CREDENTIALS["password"]
+            if erp.get("auth") == "entra":  # BC online: app-only tokens from the Entra sandbox
+                erp["authority_url"] = authority
+                env[erp["client_id_env"]] = microsoft["client_id"]
+                env[erp["client_secret_env"]] = microsoft["client_secret"]
+            else:
+                env[erp["username_env"]] = bc_soap.CREDENTIALS["username"]
+                env[erp["password_env"]] = bc_soap.CREDENTIALS["password"]
         elif erp["kind"] == "bc_rest":
             erp["base_url"] = f"{urls['bc_rest']}/{bc_rest.DEMO_TENANT}/{bc_rest.ENVIRONMENT}/api/v2.0"
             erp["company"] = bc_rest.COMPANY_NAME
