@@ -14,6 +14,7 @@ from config import Settings
 from sandbox import bc_soap as bc_sandbox
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.demo.month import sandbox_options
 from services.errors import BadSetting
 from services.export import erp_reference
 from services.export.targets import erp_target
@@ -102,3 +103,11 @@ def test_a_negative_invoice_is_posted_once_as_a_credit_memo_applied_to_the_corre
     assert set(statuses(nl).values()) == {"exported"}
     assert run(nl, clock=FixedClock(NOW)) == []  # a re-run sends nothing twice
     assert len(soap.state()["posted_credit_memos"]) == 1
+
+
+def test_the_demo_publishes_the_codeunit_under_the_configured_name(settings: Settings, soap: Soap,  # noqa: F811
+                                                                     tmp_path: Path) -> None:
+    named = {**POST_CODEUNIT, "service": "ContosoSalesPosting"}
+    configured = soap_settings(settings, soap, tmp_path, post_invoices=True, post_codeunit=named)
+    assert sandbox_options(configured)["sandbox.bc_soap"] == {"post_codeunit": "ContosoSalesPosting"}
+    assert "sandbox.bc_soap" not in sandbox_options(soap_settings(settings, soap, tmp_path))
