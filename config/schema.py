@@ -81,6 +81,20 @@ class InvoiceNumbering(NumberSeries):
         return self
 
 
+WebServiceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+
+
+class PostCodeunit(Strict):
+    """bc_soap: the partner codeunit web service that posts (standard BC pages have no Post over SOAP): the name it
+    is published under, its post function (takes the draft's page Key, returns the posted no.) and its look-up
+    function (takes the document type and the external document no., returns the posted no. or "")."""
+
+    service: WebServiceName
+    post_operation: WebServiceName
+    posted_lookup_operation: WebServiceName
+    url: str | None = None  # default: …/WS/<company>/Codeunit/<service> next to base_url's page
+
+
 class ErpTarget(Strict):
     kind: ErpKind = "none"
     base_url: str | None = None
@@ -89,11 +103,18 @@ class ErpTarget(Strict):
     post_invoices: bool = False
     document_kind: Literal["SalesEntries", "SalesInvoices"] = "SalesEntries"
     # bc_soap: the Sales Credit Memo page's web service, published next to the invoice page of base_url
-    credit_memo_service: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")] = "SalesCreditMemo"
+    credit_memo_service: WebServiceName = "SalesCreditMemo"
+    post_codeunit: PostCodeunit | None = None  # bc_soap: required to post (post_invoices)
+    # Business Central: "basic" = user + web service access key (on-premises), "entra" = app-only Entra ID tokens
+    # (BC online: access keys stopped working there on 1 October 2022). Default: entra for bc_rest, basic for bc_soap.
+    auth: Literal["basic", "entra"] | None = None
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     client_id_env: EnvName | None = None
     client_secret_env: EnvName | None = None
+    tenant_id: str | None = None  # entra: the BC tenant (id or domain); default: from a BC online URL
+    authority_url: str | None = None  # entra: the token authority; default: Microsoft's login host for tenant_id
+    scope: str = "https://api.businesscentral.dynamics.com/.default"  # entra: BC online, API and SOAP alike
     token_store: str | None = None  # file for rotating refresh tokens (Exact Online)
     # Exact Online: the redirect URI registered for the app; `cspbill erp connect` listens on it when it is a
     # loopback http:// address, the desk when it is the desk's /erp/connect/{tenant}/callback

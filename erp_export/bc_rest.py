@@ -5,12 +5,14 @@ A credit note (type 381) goes to ``salesCreditMemos`` with ``salesCreditMemoLine
 amounts positive as the document states them; look-up, update and posting work on that entity set the same way.
 
 Why it looks like this: a deep insert creates header and lines atomically, so "found" means "complete"; updates need
-``If-Match`` with the ETag we last saw (409/412 → re-read and re-apply); posting is a separate idempotent step
+``If-Match`` with the ETag we last saw (409 ``Request_EntityChanged`` or 400 ``BadRequest_InvalidToken`` → re-read
+and re-apply); posting is a separate idempotent step
 guarded by ``status``. BC's limit is per user (6000 requests per 5 minutes, each ``$batch`` operation counted), so
 the exporter paces itself with a client-side token bucket sized like the server's and treats 429/503 as
 ``ErpUnavailable`` carrying ``Retry-After``. ``export_many`` is the outbox's bulk path: up to 100 look-ups per
 ``$batch``, then up to 100 deep inserts per ``$batch`` for the invoices that were not found; anything whose outcome is
-unknown is looked up again in the next round, never re-sent blindly.
+unknown is looked up again in the next round, never re-sent blindly. A ``$batch`` that BC rolls back may still
+report its other operations as 200/201/204, so after any failed operation in a batch the rest are verified by look-up.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ from erp_export.bc_rest_bulk import export_many
 from erp_export.documents import DocumentType, InvoiceDocument, InvoiceLine
 
 TARGET = "bc_rest"
+# a missing or unusable If-Match: 400 "Could not validate the client concurrency token required by the service"
+# (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/dynamics-error-codes)
+INVALID_TOKEN = "BadRequest_InvalidToken"
 MAX_BATCH = 100
 # per UNCL 1001 type: the entity set, its lines and its document date (API v2.0 salesInvoice / salesCreditMemo)
 ENTITIES: dict[str, tuple[str, str, str]] = {
@@ -131,7 +136,7 @@ class BcRestExporter(Planning):
             raise ErpUnavailable(TARGET, f"HTTP {status} {code}: {message}", retry_after(headers))
         if status == 504:
             raise ErpOutcomeUnknown(TARGET, "gateway timeout on a write: look it up before retrying")
-        if status in (409, 412):
+        if status in (409, 412) or code == INVALID_TOKEN:
             raise ErpConflict(TARGET, f"{code}: {message}")
         if status in (401, 403):
             raise ErpAuthenticationFailed(TARGET, message, code=code, status=status)

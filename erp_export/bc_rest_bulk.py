@@ -4,7 +4,9 @@ Why apart from ``erp_export.bc_rest``: the exporter speaks the one-document ``Er
 path keeps per-document state across rounds. Each round sends up to 100 look-ups per ``$batch``, then up to 100 deep
 inserts per ``$batch`` for the invoices that were not found, then single updates or posts for drafts that differ.
 Anything whose outcome is unknown (a batch of creates whose answer was lost, a 5xx inside it) is looked up again in
-the next round, never re-sent blindly; rounds are bounded and paced by the ``RetryPolicy`` (``connectors.retry``).
+the next round, never re-sent blindly. When any operation of a create batch failed, the others' 201s are not
+trusted (BC may roll a batch back and still report them as succeeded): each is looked up before it is recorded.
+Rounds are bounded and paced by the ``RetryPolicy`` (``connectors.retry``).
 """
 
 from __future__ import annotations
@@ -67,14 +69,8 @@ def export_many(exporter: BcRestExporter, docs: Iterable[InvoiceDocument], *, po
 
 
 def _round(exporter: BcRestExporter, chunk: list[InvoiceDocument], run: _BulkRun) -> None:
-    looked = exporter.batch([{"method": "GET", "url": exporter.lookup_url(doc.external_ref, doc.type_code)}
-                             for doc in chunk])
     missing: list[InvoiceDocument] = []
-    for doc, answer in zip(chunk, looked, strict=True):
-        found = run.guard(doc, lambda answer=answer, doc=doc: exporter.only(doc.external_ref, exporter.answer_body(
-            answer, write=False)["value"], doc.type_code))
-        if found is _STOP:
-            continue
+    for doc, found in _look_up(exporter, chunk, run):
         if found is None:
             missing.append(doc)
         else:
@@ -87,15 +83,40 @@ def _round(exporter: BcRestExporter, chunk: list[InvoiceDocument], run: _BulkRun
     except ErpOutcomeUnknown:
         run.uncertain.update(doc.external_ref for doc in missing)
         raise
+    rolled_back = any(answer["status"] >= 400 for answer in inserted)
+    unconfirmed: list[InvoiceDocument] = []
     for doc, answer in zip(missing, inserted, strict=True):
         created = run.guard(doc, lambda answer=answer, doc=doc: exporter.ref_of(
             exporter.answer_body(answer, write=True), doc.type_code))
         if created is _STOP:
             if answer["status"] >= 500:
                 run.uncertain.add(doc.external_ref)
-            continue
-        run.created.add(doc.external_ref)
-        _settle(exporter, doc, created, run)
+        elif rolled_back:
+            unconfirmed.append(doc)  # BC may have rolled this back while answering 201
+        else:
+            run.created.add(doc.external_ref)
+            _settle(exporter, doc, created, run)
+    for doc, found in _look_up(exporter, unconfirmed, run):
+        if found is not None:  # not found: it was rolled back and stays pending, to be created next round
+            run.created.add(doc.external_ref)
+            _settle(exporter, doc, found, run)
+
+
+def _look_up(exporter: BcRestExporter, docs: list[InvoiceDocument],
+             run: _BulkRun) -> list[tuple[InvoiceDocument, ErpDocumentRef | None]]:
+    """One ``$batch`` of look-ups by external reference: each document with what BC holds (``None``: nothing);
+    a document whose look-up failed is left out (kept pending or rejected by ``run.guard``)."""
+    if not docs:
+        return []
+    looked = exporter.batch([{"method": "GET", "url": exporter.lookup_url(doc.external_ref, doc.type_code)}
+                             for doc in docs])
+    outcomes: list[tuple[InvoiceDocument, ErpDocumentRef | None]] = []
+    for doc, answer in zip(docs, looked, strict=True):
+        found = run.guard(doc, lambda answer=answer, doc=doc: exporter.only(doc.external_ref, exporter.answer_body(
+            answer, write=False)["value"], doc.type_code))
+        if found is not _STOP:
+            outcomes.append((doc, found))
+    return outcomes
 
 
 def _settle(exporter: BcRestExporter, doc: InvoiceDocument, ref: ErpDocumentRef, run: _BulkRun) -> None:

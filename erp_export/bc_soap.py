@@ -6,13 +6,13 @@ a partner copy whose service name, binding, field names, lines part and post ope
 always uses ``create_service`` with the configured address (the WSDL's ``soap:address`` names the server's own host
 and NAV double-encodes company names there), sets ``operation_timeout`` (zeep's default waits forever), and never
 retries a write: zeep has no retries and a retried ``Create`` duplicates. ``find`` is ``ReadMultiple`` filtered on
-``External_Document_No`` (plus the partner's posted-document look-up when posting is configured, because a posted
-document leaves its page).
+``External_Document_No`` (plus the posting codeunit's look-up when one is configured, because a posted document
+leaves its page). Posting goes through that codeunit web service (``bc_soap_codeunit``): standard pages cannot post.
 
 A credit note (type 381) goes to the Sales Credit Memo page, a second page service published next to the invoice
-one (``bc_soap_pages``): look-up, create, update and posting work there the same way, with its own posting
-operations, its amounts positive as the document states them, and ``Applies-to Doc. No.`` set to the corrected
-invoice's posted number when the invoice page's posted look-up finds it.
+one (``bc_soap_pages``): look-up, create, update and posting work there the same way (the codeunit's functions take
+the document type), its amounts positive as the document states them, and ``Applies-to Doc. No.`` set to the
+corrected invoice's posted number when the codeunit's look-up finds it.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from erp_export.base import (
     Planning,
     transport_failure,
 )
+from erp_export.bc_soap_codeunit import DOCUMENT_TYPES, PostCodeunit
 from erp_export.bc_soap_pages import CREDIT_MEMO_FIELDS, INVOICE_FIELDS, PageFields, SoapPage, sibling_url
 from erp_export.documents import DocumentType, InvoiceDocument
 
@@ -65,15 +66,12 @@ class BcSoapConfig:
     vat_groups: Mapping[str, str] = field(default_factory=dict)  # vat_key ("S:21") -> VAT Prod. Posting Group
     local_currency: str | None = None  # BC leaves Currency Code blank for LCY
     one_shot_create: bool = True  # False: Create an empty header, then Update with lines (NAV 2009 pattern)
-    post_operation: str | None = None  # partner codeunit op taking the header Key, e.g. "PostInvoice"
-    posted_lookup_operation: str | None = None  # partner op: External_Document_No -> posted no. or ""
+    post_codeunit: PostCodeunit | None = None  # the partner codeunit service that posts; None: no posting
     credit_memo_service: str = "SalesCreditMemo"
     credit_memo_url: str | None = None  # default: service_url with the credit memo service as its last segment
     credit_memo_wsdl: str | None = None
     credit_memo_binding: str | None = None
     credit_memo_fields: PageFields = CREDIT_MEMO_FIELDS
-    credit_memo_post_operation: str | None = None  # e.g. "PostCreditMemo"
-    credit_memo_posted_lookup_operation: str | None = None  # e.g. "FindPostedCreditMemo"
     verify: bool | str = True
     wsdl_timeout: float = 30.0
     operation_timeout: float = 120.0
@@ -83,11 +81,10 @@ class BcSoapConfig:
         common: dict[str, Any] = {"line_type": self.line_type, "vat_groups": self.vat_groups,
                                   "local_currency": self.local_currency}
         invoice = SoapPage("380", "sales invoice", self.service, self.service_url, self.fields, self.wsdl,
-                           self.binding, self.post_operation, self.posted_lookup_operation, **common)
+                           self.binding, **common)
         url = self.credit_memo_url or sibling_url(self.service_url, self.credit_memo_service)
         credit = SoapPage("381", "sales credit memo", self.credit_memo_service, url, self.credit_memo_fields,
-                          self.credit_memo_wsdl, self.credit_memo_binding, self.credit_memo_post_operation,
-                          self.credit_memo_posted_lookup_operation, **common)
+                          self.credit_memo_wsdl, self.credit_memo_binding, **common)
         return {"380": invoice, "381": credit}
 
 
@@ -143,27 +140,43 @@ class BcSoapExporter(Planning):
         """The zeep service proxy of the page for ``type_code``, bound to the configured address (WSDL loaded once
         per page, when the first document of its type comes, field names checked)."""
         page = self.pages[type_code]
+        return self._proxy(type_code, page.wsdl or page.url, page.binding_qname, page.url,
+                           f"page service {page.service}", lambda client: _check_fields(client, page))
+
+    def codeunit(self) -> Any:
+        """The zeep service proxy of the posting codeunit (``ErpRejected`` when none is configured)."""
+        unit = self.config.post_codeunit
+        if unit is None:
+            raise ErpRejected(TARGET, "posting over SOAP needs a partner codeunit web service (erp.post_codeunit): "
+                                      "standard BC pages have no Post operation")
+        address = unit.address(self.config.service_url)
+        return self._proxy("codeunit", unit.wsdl or address, unit.binding_qname, address,
+                           f"codeunit service {unit.service}", lambda client: None)
+
+    def _proxy(self, name: str, wsdl: str, binding: str, address: str, what: str,
+               check: Callable[[zeep.Client], None]) -> Any:
         with self._lock:
-            if type_code not in self._services:
+            if name not in self._services:
                 transport = Transport(session=self._session, timeout=self.config.wsdl_timeout,
                                       operation_timeout=self.config.operation_timeout)
                 try:
-                    client = zeep.Client(page.wsdl or page.url, transport=transport)
+                    client = zeep.Client(wsdl, transport=transport)
                 except requests.HTTPError as exc:  # zeep raises for the WSDL GET's status
                     status = exc.response.status_code if exc.response is not None else 500
-                    raise self._wsdl_error(page, zeep.exceptions.TransportError(status_code=status)) from exc
+                    raise self._wsdl_error(what, address, zeep.exceptions.TransportError(status_code=status)) \
+                        from exc
                 except requests.RequestException as exc:
                     raise transport_failure(TARGET, exc, write=False) from exc
                 except zeep.exceptions.TransportError as exc:
-                    raise self._wsdl_error(page, exc) from exc
-                _check_fields(client, page)
-                self._services[type_code] = client.create_service(page.binding_qname, page.url)
-            return self._services[type_code]
+                    raise self._wsdl_error(what, address, exc) from exc
+                check(client)
+                self._services[name] = client.create_service(binding, address)
+            return self._services[name]
 
-    def _wsdl_error(self, page: SoapPage, exc: zeep.exceptions.TransportError) -> ErpError:
-        if exc.status_code == 404:  # the page is not published (under that name) in this company
-            return ErpRejected(TARGET, f"no page service {page.service} at {page.url}: publish the {page.label} "
-                                       "page as a web service under that name", status=404)
+    def _wsdl_error(self, what: str, address: str, exc: zeep.exceptions.TransportError) -> ErpError:
+        if exc.status_code == 404:  # not published (under that name) in this company
+            return ErpRejected(TARGET, f"no {what} at {address}: publish it as a web service under that name",
+                               status=404)
         return self._transport_error(exc)
 
     def _transport_error(self, exc: zeep.exceptions.TransportError, write: bool = False) -> ErpError:
@@ -181,8 +194,9 @@ class BcSoapExporter(Planning):
             return ErpUnavailable(TARGET, f"HTTP {status}", getattr(self._last, "retry_after", None))
         return ErpRejected(TARGET, f"HTTP {status}", status=status)
 
-    def _call(self, operation: str, *, write: bool, type_code: DocumentType = "380", **kwargs: Any) -> Any:
-        service = self.service(type_code)
+    def _call(self, operation: str, *, write: bool, type_code: DocumentType = "380", codeunit: bool = False,
+              **kwargs: Any) -> Any:
+        service = self.codeunit() if codeunit else self.service(type_code)
         try:
             return getattr(service, operation)(**kwargs)
         except zeep.exceptions.Fault as fault:
@@ -205,11 +219,14 @@ class BcSoapExporter(Planning):
             raise transport_failure(TARGET, exc, write=write) from exc
 
     def _find_posted(self, page: SoapPage, external_ref: str) -> str | None:
-        """The posted number of our document ``external_ref`` on ``page`` (partner look-up), ``None`` without one."""
-        if not page.posted_lookup_operation:
+        """The posted number of our document ``external_ref`` of ``page``'s type (the codeunit's look-up), ``None``
+        without a posting codeunit or a posted document."""
+        unit = self.config.post_codeunit
+        if unit is None:
             return None
-        posted = self._call(page.posted_lookup_operation, write=False, type_code=page.type_code,
-                            **{page.fields.external_ref: external_ref})
+        posted = self._call(unit.posted_lookup_operation, write=False, codeunit=True,
+                            **{unit.type_parameter: DOCUMENT_TYPES[page.type_code],
+                               unit.external_parameter: external_ref})
         return posted or None
 
     def applies_to(self, doc: InvoiceDocument) -> str | None:
@@ -314,11 +331,11 @@ class BcSoapExporter(Planning):
     def post(self, ref: ErpDocumentRef) -> ErpDocumentRef:
         if ref.status == "posted":
             return ref
-        page = self.pages[ref.type_code]
-        if not page.post_operation:
-            raise ErpRejected(TARGET, f"posting a {page.label} over SOAP needs a partner codeunit operation "
-                                      f"(post_operation of page {page.service})")
-        posted = self._call(page.post_operation, write=True, type_code=ref.type_code, Key=ref.version)
+        unit = self.config.post_codeunit
+        if unit is None:
+            raise ErpRejected(TARGET, f"posting a {self.pages[ref.type_code].label} over SOAP needs a partner "
+                                      "codeunit web service (erp.post_codeunit)")
+        posted = self._call(unit.post_operation, write=True, codeunit=True, **{unit.key_parameter: ref.version})
         return ErpDocumentRef(erp_id=posted, external_ref=ref.external_ref, number=posted, status="posted",
                               line_count=ref.line_count, total_net=ref.total_net, total_vat=ref.total_vat,
                               total_gross=ref.total_gross, type_code=ref.type_code)

@@ -2,7 +2,7 @@
 
 Why a module of its own: an invoice (UNCL 1001 type 380) goes to page 43 "Sales Invoice", a credit note (381) to
 page 44 "Sales Credit Memo", each published as its own page web service with its own WSDL, namespace, binding, lines
-element and posting operations. Both pages share the Sales Header and Sales Line fields, so one mapping serves both;
+element. Both pages share the Sales Header and Sales Line fields, so one mapping serves both;
 the credit memo page adds ``Applies_to_Doc_Type``/``Applies_to_Doc_No``, which apply the credit memo to the posted
 invoice it corrects. Amounts go as the document states them: a credit note's are positive, the page says "credit".
 """
@@ -76,8 +76,8 @@ def sibling_url(page_url: str, other: str) -> str:
 
 @dataclass(frozen=True)
 class SoapPage:
-    """One published page as the exporter calls and fills it: where it is, its names and posting operations, and
-    the mapping of our documents onto its fields."""
+    """One published page as the exporter calls and fills it: where it is, its names, and the mapping of our
+    documents onto its fields."""
 
     type_code: DocumentType
     label: str  # "sales invoice", "sales credit memo": for messages
@@ -86,8 +86,6 @@ class SoapPage:
     fields: PageFields
     wsdl: str | None = None  # default: the page URL
     binding: str | None = None  # default {urn:microsoft-dynamics-schemas/page/<service lower>}<service>_Binding
-    post_operation: str | None = None  # partner codeunit op taking the header Key
-    posted_lookup_operation: str | None = None  # partner op: External_Document_No -> posted no. or ""
     line_type: str = "G_L_Account"
     vat_groups: Mapping[str, str] = field(default_factory=dict)
     local_currency: str | None = None

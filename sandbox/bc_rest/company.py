@@ -217,9 +217,15 @@ class Book:
                            f"Status must be equal to 'Draft' in Sales Header: No.={invoice['number']}.")
 
     def check_etag(self, entity: dict[str, Any], if_match: str | None, kind: str) -> None:
-        if if_match is None:
-            raise ApiError(412, "BadRequest_PreconditionFailed", "An If-Match header is required.")
-        if if_match != "*" and if_match != etag(kind, entity):
+        """BC's concurrency check: a missing If-Match, or one that is no ETag of this record, is
+        ``BadRequest_InvalidToken`` (400); an ETag of an older version of this record is ``Request_EntityChanged``."""
+        if if_match == "*":
+            return
+        if if_match is None or _etag_identity(if_match) != (kind, entity["id"]):
+            raise ApiError(400, "BadRequest_InvalidToken", "Could not validate the client concurrency token "
+                                                           "required by the service. Please provide a valid token "
+                                                           "in the client request.")
+        if if_match != etag(kind, entity):
             raise ApiError(409, "Request_EntityChanged", "Another user has already changed the record.")
 
     def patch(self, invoice: dict[str, Any], body: dict[str, Any], if_match: str | None) -> dict[str, Any]:
@@ -272,3 +278,14 @@ def etag(kind: str, entity: dict[str, Any]) -> str:
     """The weak ETag of an invoice or line version, as BC sends it in ``@odata.etag``."""
     token = base64.b64encode(f"{kind};{entity['id']};{entity['version']}".encode()).decode()
     return f'W/"{token}"'
+
+
+def _etag_identity(value: str) -> tuple[str, str] | None:
+    """The (kind, id) an ETag we issued names, or ``None`` for anything that is not one of ours."""
+    if not (value.startswith('W/"') and value.endswith('"')):
+        return None
+    try:
+        kind, entity_id, _ = base64.b64decode(value[3:-1], validate=True).decode().split(";")
+    except ValueError:
+        return None
+    return kind, entity_id

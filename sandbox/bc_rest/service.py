@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from sandbox.bc_rest import multipart
 from sandbox.bc_rest.company import KINDS, ApiError, Book, Company, etag
+from sandbox.bc_rest.multipart import is_multipart
 from sandbox.business_central import AUDIENCE
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
 from sandbox.entra import TENANT_DOMAINS, TENANT_ID, verify_bearer
@@ -110,8 +112,20 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
         verdict = verify_bearer(request, AUDIENCE, style="business_central")
         if verdict is not True:
             return verdict  # type: ignore[return-value]
-        if "cid" in request.params and request.params["cid"] != company.id:
-            return Response(404, {"error": {"code": "Internal_CompanyNotFound", "message": "Company not found."}})
+        return company_refusal(request)
+
+    def company_refusal(request: Request) -> Response | None:
+        """The company a request names: ``companies({id})`` in the path, else the ``Company`` header or the
+        ``company`` query parameter (the company's name, or its id); no company at all is BC's "default company
+        cannot be found" (there is no ``ServicesDefaultCompany`` online)."""
+        if "cid" not in request.params:
+            return None  # a route outside any company (``companies`` itself)
+        named = request.params["cid"] or request.header("Company") or request.arg("company")
+        if named is None:
+            return ApiError(400, "BadRequest", "Cannot process the request because the default company cannot be "
+                                               "found. Add a query string in the form of company=[name].").response()
+        if named not in (company.id, COMPANY_NAME):
+            return ApiError(404, "Internal_CompanyNotFound", f"Company '{named}' not found.").response()
         return None
 
     # -- operations, shared by direct requests and $batch ---------------------------------------------------
@@ -228,7 +242,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
 
     for kind in KINDS:
         handlers = documents(kind.entity_set)
-        collection = rf"/companies\((?P<cid>[0-9a-f-]+)\)/{kind.entity_set}"
+        collection = rf"(?:/companies\((?P<cid>[0-9a-f-]+)\))?/{kind.entity_set}"
         one = collection + r"\((?P<id>[0-9a-f-]+)\)"
         line_route = one + rf"/{kind.lines}\((?P<lid>[0-9a-f-]+)\)"
         operation("GET", collection, handlers["list"])
@@ -254,24 +268,31 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
         refused = guard(request)
         if refused:
             return refused
-        parts = (request.json() or {}).get("requests") or []
+        multipart_batch = is_multipart(request.header("Content-Type"))
+        try:
+            parts = ([vars(part) for part in multipart.parse(request.header("Content-Type") or "", request.body)]
+                     if multipart_batch else (request.json() or {}).get("requests") or [])
+        except multipart.MultipartError as error:
+            return ApiError(400, "BadRequest", str(error)).response()
         if len(parts) > MAX_BATCH:
             return ApiError(400, "BadRequest", f"The batch contains {len(parts)} operations; the maximum is "
                                                f"{MAX_BATCH}.").response()
         refused = throttled(request, max(1, len(parts)))
         if refused:
             return refused
-        snapshot = (request.header("Isolation") or "").lower() == "snapshot"
+        snapshot = ((request.header("Isolation") or "").lower() == "snapshot"
+                    or request.has_fault("roll_back") is not None)
         with company.lock:
             before = copy.deepcopy(company.state) if snapshot else None
             answers = [_dispatch(part, request) for part in parts]
             if before is not None and any(status >= 400 for _, status, _, _ in answers):
-                company.restore(before)
-                answers = [(pid, 424 if status < 400 else status, headers, body if status >= 400 else
-                            {"error": {"code": "BadRequest_FailedDependency",
-                                       "message": "The batch was rolled back."}})
-                           for pid, status, headers, body in answers]
+                company.restore(before)  # the answers stay as they were: BC reports the parts that ran as 2xx
             company.save()
+        if multipart_batch:
+            body, content_type = multipart.render([
+                multipart.Answer(pid, status, headers, _encode(payload), part.get("changeset"))
+                for part, (pid, status, headers, payload) in zip(parts, answers, strict=True)])
+            return Response(200, body, content_type=content_type)
         return Response(200, {"responses": [{"id": pid, "status": status, "headers": headers, "body": body}
                                             for pid, status, headers, body in answers]})
 
@@ -288,10 +309,8 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
                             headers={**outer.headers, **headers},
                             body=_encode(part.get("body")), params={**outer.params, **params},
                             faults=[], clock=outer.clock)
-            if "cid" in inner.params and inner.params["cid"] != company.id:
-                return pid, 404, {}, {"error": {"code": "Internal_CompanyNotFound",
-                                                "message": "Company not found."}}
-            response = run(handler, inner)
+            refused = company_refusal(inner)
+            response = refused or run(handler, inner)
             headers_out = {"content-type": "application/json"} if response.body is not None else {}
             return pid, response.status, headers_out, response.body
         return pid, 404, {}, {"error": {"code": "BadRequest_NotFound", "message": f"No route {method} {path}."}}

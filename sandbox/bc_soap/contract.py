@@ -4,8 +4,8 @@ Why constructed: no public Sales Invoice or Sales Credit Memo page WSDL exists t
 generated here for each page (namespace ``urn:microsoft-dynamics-schemas/page/<service lower>``, ``<Service>``/
 ``_List``/``_Fields``/``_Filter`` types, the ``SalesLines`` part, ``<Op>_Result`` wrappers, ``<Service>_Binding``).
 Two pages, one pattern: page 43 "Sales Invoice" and page 44 "Sales Credit Memo" (its header adds the
-``Applies-to Doc. Type``/``No.`` fields; its lines come from page 96 "Sales Cr. Memo Subform"). The posting
-operations play the partner codeunit each page is published with (standard BC has no Post over SOAP).
+``Applies-to Doc. Type``/``No.`` fields; its lines come from page 96 "Sales Cr. Memo Subform"). Posting is no page
+operation: the partner's codeunit service does it (``sandbox.bc_soap.codeunit``).
 """
 
 from __future__ import annotations
@@ -52,14 +52,12 @@ def _enum(name: str, values: tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class PageContract:
     """One published sales document page: its service name, header fields, lines part, document type (as BC names
-    it in messages), number series, posting operations and where the sandbox keeps its state."""
+    it in messages), number series and where the sandbox keeps its state."""
 
     service: str
     line_element: str
     document_type: str  # "Invoice", "Credit Memo": the Sales Header's Document Type
     header_fields: tuple[tuple[str, str], ...]
-    post_operation: str
-    posted_lookup: str
     series: str  # number series of the drafts
     posted_series: str  # number series of the posted documents
     state_file: str
@@ -89,12 +87,13 @@ class PageContract:
             "Create": (_element(self.service, page, 1), _element(self.service, page, 1)),
             "CreateMultiple": (_element(listing, f"tns:{listing}", 1), _element(listing, f"tns:{listing}", 1)),
             "Update": (_element(self.service, page, 1), _element(self.service, page, 1)),
+            "UpdateMultiple": (_element(listing, f"tns:{listing}", 1), _element(listing, f"tns:{listing}", 1)),
+            "IsUpdated": (_element("Key", "string", 1), _element("IsUpdated_Result", "boolean", 1)),
+            "GetRecIdFromKey": (_element("Key", "string", 1), _element("GetRecIdFromKey_Result", "string", 1)),
+            "ReadByRecId": (_element("recId", "string", 1), _element(self.service, page)),
             "Delete": (_element("Key", "string", 1), _element("Delete_Result", "boolean", 1)),
             "Delete_SalesLines": (_element("SalesLines_Key", "string", 1),
                                   _element("Delete_SalesLines_Result", "boolean", 1)),
-            self.post_operation: (_element("Key", "string", 1), _element("return_value", "string", 1)),
-            self.posted_lookup: (_element("External_Document_No", "string", 1),
-                                 _element("return_value", "string", 1)),
         }
 
     def wsdl(self, address: str | None = None) -> str:
@@ -153,14 +152,14 @@ class PageContract:
 
 SALES_INVOICE = PageContract(
     service="SalesInvoice", line_element="Sales_Invoice_Line", document_type="Invoice", header_fields=HEADER_FIELDS,
-    post_operation="PostInvoice", posted_lookup="FindPostedInvoice", series="SI", posted_series="PSI",
+    series="SI", posted_series="PSI",
     state_file="bc_soap.json",
 )
 SALES_CREDIT_MEMO = PageContract(
     service="SalesCreditMemo", line_element="Sales_Cr_Memo_Line", document_type="Credit Memo",
     header_fields=(*HEADER_FIELDS, ("Applies_to_Doc_Type", "tns:Applies_to_Doc_Type"),
                    ("Applies_to_Doc_No", "string")),
-    post_operation="PostCreditMemo", posted_lookup="FindPostedCreditMemo", series="S-CR", posted_series="PS-CR",
+    series="S-CR", posted_series="PS-CR",
     state_file="bc_soap_credit_memos.json", options=(("Applies_to_Doc_Type", APPLIES_TO_TYPES),),
 )
 PAGES = (SALES_INVOICE, SALES_CREDIT_MEMO)

@@ -1,9 +1,8 @@
 """A page's SOAP operations: each reads its arguments from the request element and answers result elements.
 
 Why a table: the service dispatches on the operation's name (checked against ``SOAPAction``), and knows from it
-which operations only read (no state is saved after them). The standard page operations are the same on every page;
-the posting operations are the page's own (``PostInvoice``/``FindPostedInvoice`` on the Sales Invoice page,
-``PostCreditMemo``/``FindPostedCreditMemo`` on the Sales Credit Memo page).
+which operations only read (no state is saved after them). The standard page operations are the same on every page
+(BC docs, webservices/basic-page-operations); posting is not one of them (``sandbox.bc_soap.codeunit``).
 """
 
 from __future__ import annotations
@@ -54,17 +53,40 @@ def _op_create(page: DocumentPage, operation: etree._Element) -> list[etree._Ele
 
 
 def _op_create_multiple(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
-    contract = page.contract
-    listing = operation.find(f"{{{contract.ns}}}{contract.service}_List")
-    records = [] if listing is None else [parse_entity(contract, e)
-                                          for e in listing.findall(f"{{{contract.ns}}}{contract.service}")]
-    wrapper = etree.Element(f"{{{contract.ns}}}{contract.service}_List")
-    wrapper.extend(_render(page, page.create(record)) for record in records)
+    wrapper = etree.Element(f"{{{page.contract.ns}}}{page.contract.service}_List")
+    wrapper.extend(_render(page, page.create(record)) for record in _entities(page, operation))
     return [wrapper]
 
 
 def _op_update(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
     return [_render(page, page.update(_entity(page, operation)))]
+
+
+def _entities(page: DocumentPage, operation: etree._Element) -> list[dict[str, Any]]:
+    contract = page.contract
+    listing = operation.find(f"{{{contract.ns}}}{contract.service}_List")
+    return [] if listing is None else [parse_entity(contract, e)
+                                       for e in listing.findall(f"{{{contract.ns}}}{contract.service}")]
+
+
+def _op_update_multiple(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    """All or nothing: a fault on any record rolls back the call (the service restores the page's state)."""
+    wrapper = etree.Element(f"{{{page.contract.ns}}}{page.contract.service}_List")
+    wrapper.extend(_render(page, page.update(record)) for record in _entities(page, operation))
+    return [wrapper]
+
+
+def _op_is_updated(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    return _boolean(page, "IsUpdated_Result", page.is_updated(text(page.contract, operation, "Key") or ""))
+
+
+def _op_rec_id(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    return _single(page, "GetRecIdFromKey_Result", page.rec_id(text(page.contract, operation, "Key") or ""))
+
+
+def _op_read_by_rec_id(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
+    document = page.by_rec_id(text(page.contract, operation, "recId") or "")
+    return [_render(page, document)] if document else []
 
 
 def _single(page: DocumentPage, tag: str, value: str) -> list[etree._Element]:
@@ -92,27 +114,19 @@ def _op_delete_line(page: DocumentPage, operation: etree._Element) -> list[etree
                     page.delete_line(text(page.contract, operation, "SalesLines_Key") or ""))
 
 
-def _op_post(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
-    return _single(page, "return_value", page.post(text(page.contract, operation, "Key") or ""))
-
-
-def _op_find_posted(page: DocumentPage, operation: etree._Element) -> list[etree._Element]:
-    return _single(page, "return_value",
-                   page.find_posted(text(page.contract, operation, "External_Document_No") or ""))
-
-
 _STANDARD: dict[str, Handler] = {
     "Read": _op_read, "ReadMultiple": _op_read_multiple, "Create": _op_create,
-    "CreateMultiple": _op_create_multiple, "Update": _op_update, "Delete": _op_delete,
-    "Delete_SalesLines": _op_delete_line,
+    "CreateMultiple": _op_create_multiple, "Update": _op_update, "UpdateMultiple": _op_update_multiple,
+    "Delete": _op_delete, "Delete_SalesLines": _op_delete_line, "IsUpdated": _op_is_updated,
+    "GetRecIdFromKey": _op_rec_id, "ReadByRecId": _op_read_by_rec_id,
 }
 
 
 def handlers(page: DocumentPage) -> dict[str, Handler]:
     """Every operation ``page`` answers, by name."""
-    return {**_STANDARD, page.contract.post_operation: _op_post, page.contract.posted_lookup: _op_find_posted}
+    return dict(_STANDARD)
 
 
-def read_operations(page: DocumentPage) -> frozenset[str]:
-    """The operations of ``page`` that change nothing (no state is saved after them)."""
-    return frozenset({"Read", "ReadMultiple", page.contract.posted_lookup})
+def read_operations() -> frozenset[str]:
+    """The page operations that change nothing (no state is saved after them)."""
+    return frozenset({"Read", "ReadMultiple", "IsUpdated", "GetRecIdFromKey", "ReadByRecId"})

@@ -218,6 +218,29 @@ class DocumentPage:
                                            "Status": "Posted"}
         return posted_no
 
+    def is_updated(self, key: str) -> bool:
+        """``IsUpdated``: whether the record changed (or went) since ``key`` was read."""
+        identity = key_identity(key)
+        if identity is None or not identity[0].startswith("Sales Header;"):
+            raise NavFault("NavNCLInvalidKeyException", f"The key '{key}' is not valid for this page.")
+        document = self.state["documents"].get(identity[0].split(";", 1)[1])
+        return document is None or document["Key"] != key
+
+    def rec_id(self, key: str) -> str:
+        """``GetRecIdFromKey``: the formatted record id (``Sales Header: Invoice,SI100001``) a key names."""
+        identity = key_identity(key)
+        if identity is None or not identity[0].startswith("Sales Header;"):
+            raise NavFault("NavNCLInvalidKeyException", f"The key '{key}' is not valid for this page.")
+        return f"Sales Header: {self.contract.document_type},{identity[0].split(';', 1)[1]}"
+
+    def by_rec_id(self, rec_id: str) -> dict[str, Any] | None:
+        """``ReadByRecId``: the draft a formatted record id names; ``None`` (no fault) when there is none."""
+        table, _, fields = rec_id.partition(": ")
+        kind, _, number = fields.rpartition(",")
+        if table.upper() != "SALES HEADER" or kind.upper() != self.contract.document_type.upper():
+            return None
+        return next((doc for no, doc in self.state["documents"].items() if no.upper() == number.upper()), None)
+
     def find_posted(self, external: str) -> str:
         return next((no for no, inv in sorted(self.state["posted"].items())
                      if (inv.get("External_Document_No") or "").upper() == external.upper()), "")

@@ -42,11 +42,11 @@ def nav_fault(exception: str, message: str) -> Response:
     return Response(500, body, content_type="text/xml; charset=utf-8")
 
 
-def result_envelope(page: PageContract, op: str, payload: list[etree._Element]) -> Response:
-    """HTTP 200 with ``payload`` inside the ``<op>_Result`` wrapper of a SOAP envelope."""
+def result_envelope(ns: str, op: str, payload: list[etree._Element]) -> Response:
+    """HTTP 200 with ``payload`` inside the ``<op>_Result`` wrapper (namespace ``ns``) of a SOAP envelope."""
     env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"Soap": SOAP_ENV})
     body = etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
-    result = etree.SubElement(body, f"{{{page.ns}}}{op}_Result", nsmap={None: page.ns})
+    result = etree.SubElement(body, f"{{{ns}}}{op}_Result", nsmap={None: ns})
     result.extend(payload)
     return Response(200, etree.tostring(env, xml_declaration=False, encoding="utf-8"),
                     content_type="text/xml; charset=utf-8")

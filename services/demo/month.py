@@ -124,7 +124,7 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
     sandbox_clock = SandboxClock(_night(month, 1, zone))
     sandbox_dir = directory / "sandbox"
     sandboxes = run_all(sandbox_dir, seed, DEFAULT_PORTS if fixed_ports else None, clock=sandbox_clock,
-                        options=REPLAY_SANDBOX_OPTIONS)
+                        options=sandbox_options(load_config(base_config)))
     try:
         urls = {s.name: s.url for s in sandboxes}
         data, environment = demo_config(yaml.safe_load(base_config.read_text(encoding="utf-8")), urls,
@@ -140,6 +140,17 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
         stop_all(sandboxes)
         raise
     return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month, DemoPeople(settings))
+
+
+def sandbox_options(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The replay's sandbox options, and the SOAP sandbox publishing the posting codeunit under the name config.yaml
+    gives it (``erp.post_codeunit.service``), as the reseller's BC would."""
+    options: dict[str, dict[str, Any]] = dict(REPLAY_SANDBOX_OPTIONS)
+    names = sorted({t.erp.post_codeunit.service for t in settings.tenants
+                    if t.erp.kind == "bc_soap" and t.erp.post_codeunit is not None})
+    if names:
+        options["sandbox.bc_soap"] = {"post_codeunit": names[0]}
+    return options
 
 
 def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, directory: Path, seed: int,
@@ -181,8 +192,13 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
         erp = dict(tenant.get("erp") or {"kind": "none"}, ca_bundle=str(ca_bundle))
         if erp["kind"] == "bc_soap":
             erp["base_url"] = f"{urls['bc_soap']}/WS/{bc_soap.COMPANY}/Page/{bc_soap.SERVICE}"
-            env[erp["username_env"]] = bc_soap.CREDENTIALS["username"]
-            env[erp["password_env"]] = bc_soap.CREDENTIALS["password"]
+            if erp.get("auth") == "entra":  # BC online: app-only tokens from the Entra sandbox
+                erp["authority_url"] = authority
+                env[erp["client_id_env"]] = microsoft["client_id"]
+                env[erp["client_secret_env"]] = microsoft["client_secret"]
+            else:
+                env[erp["username_env"]] = bc_soap.CREDENTIALS["username"]
+                env[erp["password_env"]] = bc_soap.CREDENTIALS["password"]
         elif erp["kind"] == "bc_rest":
             erp["base_url"] = f"{urls['bc_rest']}/{bc_rest.DEMO_TENANT}/{bc_rest.ENVIRONMENT}/api/v2.0"
             erp["company"] = bc_rest.COMPANY_NAME

@@ -21,17 +21,13 @@ from connectors.http import HttpPolicy
 from erp_export.base import ErpExporter, vat_key
 from erp_export.bc_rest import BcRestConfig, BcRestExporter
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
+from erp_export.bc_soap_codeunit import PostCodeunit
 from erp_export.exact_online import ExactConfig, ExactOnlineExporter
 from services.access import Actor, require
 from services.errors import BadSetting, NotConfigured
 
 # The revenue G/L account of licence and Azure lines when the ERP has no item master for them.
 DEFAULT_REVENUE_ACCOUNT = "8010"
-# The BC partner codeunit operations that post over SOAP (erp.md §1.4); standard BC has none.
-SOAP_POST_OPERATION = "PostInvoice"
-SOAP_POSTED_LOOKUP = "FindPostedInvoice"
-SOAP_CREDIT_MEMO_POST_OPERATION = "PostCreditMemo"
-SOAP_CREDIT_MEMO_POSTED_LOOKUP = "FindPostedCreditMemo"
 ZERO_RATE_CATEGORIES = ("Z", "AE", "E", "K", "G", "O")
 BC_API_HOST = "api.businesscentral.dynamics.com"
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
@@ -94,44 +90,70 @@ def tenants_with_erp(settings: Settings, who: Actor, tenant: str | None) -> list
 
 
 def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
+    """BC SOAP page services: Basic with the web service access key on-premises (``erp.auth: basic``, the default),
+    app-only Entra tokens for BC online (``erp.auth: entra``)."""
     erp = tenant.erp
-    username, password = secret(erp.username_env), secret(erp.password_env)
-    if not username or not password:
-        raise BadSetting(f"tenant {tenant.code!r}: erp.username_env and erp.password_env are required for "
-                               "bc_soap")
+    tokens, username, password = None, None, None
+    if erp.auth == "entra":
+        tokens = _entra_tokens(settings, tenant, base_url, "bc_soap")
+    else:
+        username, password = secret(erp.username_env), secret(erp.password_env)
+        if not username or not password:
+            raise BadSetting(f"tenant {tenant.code!r}: erp.username_env and erp.password_env are required for "
+                             "bc_soap with erp.auth basic")
+    unit = erp.post_codeunit
+    if erp.post_invoices and unit is None:
+        raise BadSetting(f"tenant {tenant.code!r}: erp.post_codeunit is required for post_invoices over bc_soap "
+                         "(standard BC pages cannot post; name the partner codeunit web service that does)")
+    codeunit = None if unit is None else PostCodeunit(unit.service, unit.post_operation,
+                                                      unit.posted_lookup_operation, url=unit.url)
     try:
+        if codeunit is not None:
+            codeunit.address(base_url)  # a base_url the codeunit's URL cannot be derived from fails here
         return BcSoapExporter(BcSoapConfig(
             service_url=base_url, username=username, password=password, vat_groups=vat_groups(tenant),
             local_currency=tenant.currency, verify=_verify(settings, erp.ca_bundle),
-            **_timeout(erp, "operation_timeout"),
-            post_operation=SOAP_POST_OPERATION if erp.post_invoices else None,
-            posted_lookup_operation=SOAP_POSTED_LOOKUP if erp.post_invoices else None,
+            **_timeout(erp, "operation_timeout"), post_codeunit=codeunit,
             credit_memo_service=erp.credit_memo_service,
-            credit_memo_post_operation=SOAP_CREDIT_MEMO_POST_OPERATION if erp.post_invoices else None,
-            credit_memo_posted_lookup_operation=SOAP_CREDIT_MEMO_POSTED_LOOKUP if erp.post_invoices else None,
-        ))
+        ), tokens.token if tokens else None, on_unauthorized=tokens.invalidate if tokens else None)
     except ValueError as exc:  # base_url is not a page URL the credit memo page's URL can be derived from
         raise BadSetting(f"tenant {tenant.code!r}: erp.base_url: {exc}") from exc
 
 
 def _bc_rest(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
-    """BC API v2.0 with app-only Entra tokens. The authority is Microsoft's login host for the tenant in the API URL;
-    for any other API host (a sandbox, a proxy) it is the Entra authority of the configured Microsoft sources, which
-    is the reseller's own tenant in both cases."""
+    """BC API v2.0 with app-only Entra tokens (``erp.auth: entra``, the default and the only kind supported here)."""
     erp = tenant.erp
-    client_id, client_secret = secret(erp.client_id_env), secret(erp.client_secret_env)
-    if not client_id or not client_secret:
-        raise BadSetting(f"tenant {tenant.code!r}: erp.client_id_env and erp.client_secret_env are required "
-                               "for bc_rest")
+    if erp.auth == "basic":
+        raise BadSetting(f"tenant {tenant.code!r}: erp.auth basic is not supported for bc_rest: the exporter speaks "
+                         "BC online's API with Entra tokens (use bc_soap for an on-premises server with a web "
+                         "service key)")
     verify = _verify(settings, erp.ca_bundle)
-    tokens = TokenProvider(f"erp:{tenant.code}", _bc_authority(settings, tenant, base_url), client_id,
-                           client_secret, BC_SCOPE, policy=HttpPolicy(verify=verify))
+    tokens = _entra_tokens(settings, tenant, base_url, "bc_rest")
     config = BcRestConfig(api_url=base_url, company_name=erp.company, tax_codes=vat_groups(tenant), verify=verify,
                           **_timeout(erp, "timeout"))
     return BcRestExporter(config, tokens.token, on_unauthorized=tokens.invalidate)
 
 
+def _entra_tokens(settings: Settings, tenant: Tenant, base_url: str, kind: str) -> TokenProvider:
+    """App-only (client credentials) tokens for BC online, API and SOAP alike, for ``erp.scope``."""
+    erp = tenant.erp
+    client_id, client_secret = secret(erp.client_id_env), secret(erp.client_secret_env)
+    if not client_id or not client_secret:
+        raise BadSetting(f"tenant {tenant.code!r}: erp.client_id_env and erp.client_secret_env are required for "
+                         f"{kind} with erp.auth entra")
+    return TokenProvider(f"erp:{tenant.code}", _bc_authority(settings, tenant, base_url), client_id, client_secret,
+                         erp.scope, policy=HttpPolicy(verify=_verify(settings, erp.ca_bundle)))
+
+
 def _bc_authority(settings: Settings, tenant: Tenant, base_url: str) -> str:
+    """``erp.authority_url``; else Microsoft's login host for ``erp.tenant_id`` or for the tenant in a BC online URL
+    (``https://api.businesscentral.dynamics.com/v2.0/<tenant>/…``); for any other host (a sandbox, a proxy) the
+    Entra authority of the configured Microsoft sources, which is the reseller's own tenant in every case."""
+    erp = tenant.erp
+    if erp.authority_url:
+        return erp.authority_url
+    if erp.tenant_id:
+        return f"https://{MICROSOFT_LOGIN_HOST}/{erp.tenant_id}"
     parts = urlsplit(base_url)
     segments = parts.path.strip("/").split("/")
     if parts.hostname == BC_API_HOST and len(segments) > 1 and segments[0] == "v2.0":

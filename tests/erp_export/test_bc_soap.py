@@ -25,6 +25,7 @@ from erp_export.base import (
     export_document,
 )
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
+from erp_export.bc_soap_codeunit import PostCodeunit
 from erp_export.documents import InvoiceDocument
 from sandbox import bc_soap as sandbox
 from sandbox import entra
@@ -33,6 +34,7 @@ from sandbox.tls import TlsFiles
 from tests.erp_export.conftest import serve
 from tests.erp_export.samples import VAT_GROUPS, invoice, line
 
+POSTING = PostCodeunit(sandbox.POSTING.service, sandbox.POSTING.post, sandbox.POSTING.find_posted)
 FAST = RetryPolicy(attempts=6, base_delay=0.05, max_delay=2.0, settle=1.5)
 SOAP = "POST /WS/.*"
 
@@ -170,11 +172,10 @@ def test_wrong_key_is_an_authentication_failure(soap: tuple[SandboxApp, SandboxS
 
 def test_post_survives_a_lost_answer_and_happens_once(soap: tuple[SandboxApp, SandboxServer]) -> None:
     app, server = soap
-    exporter = BcSoapExporter(config(server, post_operation="PostInvoice",
-                                     posted_lookup_operation="FindPostedInvoice"))
+    exporter = BcSoapExporter(config(server, post_codeunit=POSTING))
     doc = invoice(8)
     export_document(exporter, doc, policy=FAST)
-    # ReadMultiple finds the draft, PostInvoice is applied and its answer lost; the retry finds it posted.
+    # ReadMultiple finds the draft, the codeunit's post is applied and its answer lost; the retry finds it posted.
     app.faults.arm(SOAP, kind="apply_then_drop", after=1)
     result = export_document(exporter, doc, post=True, policy=FAST)
     assert result.ref.status == "posted"

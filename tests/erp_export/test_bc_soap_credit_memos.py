@@ -14,11 +14,17 @@ from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
 from erp_export.documents import InvoiceDocument, PrecedingInvoice
 from sandbox.core import SandboxApp, SandboxServer
 from tests.erp_export.samples import invoice, line
-from tests.erp_export.test_bc_soap import FAST, SOAP, assert_once_and_right, config, erp_state, soap  # noqa: F401
+from tests.erp_export.test_bc_soap import (  # noqa: F401
+    FAST,
+    SOAP,
+    assert_once_and_right,
+    config,
+    erp_state,
+    soap,
+)
+from tests.erp_export.test_bc_soap import POSTING as CODEUNIT
 
-POSTING = {"post_operation": "PostInvoice", "posted_lookup_operation": "FindPostedInvoice",
-           "credit_memo_post_operation": "PostCreditMemo",
-           "credit_memo_posted_lookup_operation": "FindPostedCreditMemo"}
+POSTING = {"post_codeunit": CODEUNIT}
 
 
 def credit_note(seq: int, corrects: InvoiceDocument | None = None, **overrides: Any) -> InvoiceDocument:
@@ -89,8 +95,8 @@ def test_posted_once_and_applied_to_the_corrected_posted_invoice(
     corrected = invoice(6)
     posted_invoice = export_document(exporter, corrected, post=True, policy=FAST).ref.number
     memo = credit_note(7, corrects=corrected)
-    # ReadMultiple, FindPostedCreditMemo, FindPostedInvoice (what to apply to) and Create pass; PostCreditMemo is
-    # applied and its answer lost; the retry finds the credit memo posted
+    # ReadMultiple, the posted look-ups of the credit memo and of the invoice (what to apply to) and Create pass; the
+    # codeunit's post is applied and its answer lost; the retry finds the credit memo posted
     app.faults.arm(SOAP, kind="apply_then_drop", after=4)
     result = export_document(exporter, memo, post=True, policy=FAST)
     assert app.faults.listing() == []
@@ -117,11 +123,11 @@ def test_a_credit_note_whose_invoice_is_not_posted_in_bc_is_not_applied(
     assert [memo.get("Applies_to_Doc_No") for memo in erp_state(server)["credit_memos"]] == [None] * 3
 
 
-def test_posting_a_credit_memo_needs_its_own_posting_operation(
+def test_posting_needs_the_partner_codeunit(
         soap: tuple[SandboxApp, SandboxServer]) -> None:  # noqa: F811
     _, server = soap
-    exporter = BcSoapExporter(config(server, post_operation="PostInvoice"))
-    with pytest.raises(ErpRejected, match="posting a sales credit memo over SOAP needs"):
+    exporter = BcSoapExporter(config(server))
+    with pytest.raises(ErpRejected, match="posting a sales credit memo over SOAP needs a partner codeunit"):
         export_document(exporter, credit_note(12), post=True, policy=FAST)
 
 

@@ -60,6 +60,15 @@ def service(server: SandboxServer, page: str = "SalesCreditMemo") -> Any:
     return client, client.create_service(f"{{{ns}}}{page}_Binding", url(server, page))
 
 
+def codeunit(server: SandboxServer, name: str = sandbox.POSTING.service) -> Any:
+    """The posting codeunit service: ``…/WS/<company>/Codeunit/<name>``, namespace keeping the name's case."""
+    address = f"{server.url}{sandbox.PREFIX}/WS/{quote(sandbox.COMPANY)}/Codeunit/{name}"
+    session = requests.Session()
+    session.auth = AUTH
+    client = zeep.Client(address, transport=Transport(session=session, timeout=5, operation_timeout=5))
+    return client.create_service(f"{{urn:microsoft-dynamics-schemas/codeunit/{name}}}{name}_Binding", address)
+
+
 def line(no: str = "8010", quantity: str = "19", price: str = "31.20") -> dict[str, Any]:
     return {"Type": "G_L_Account", "No": no, "Description": "Credit for April", "Description_2": "k1",
             "Quantity": Decimal(quantity), "Unit_Price": Decimal(price), "VAT_Prod_Posting_Group": "STANDARD"}
@@ -83,8 +92,8 @@ def test_the_wsdl_declares_the_credit_memo_page_in_its_own_namespace(server: San
     options = [e.get("value") for e in types["Applies_to_Doc_Type"].iter(f"{{{XSD}}}enumeration")]
     assert options == ["_blank_", "Payment", "Invoice", "Credit_Memo", "Finance_Charge_Memo", "Reminder", "Refund"]
     operations = {op.get("name") for op in root.find(f"{{{WSDL}}}portType")}
-    assert operations == {"Read", "ReadMultiple", "Create", "CreateMultiple", "Update", "Delete",
-                          "Delete_SalesLines", "PostCreditMemo", "FindPostedCreditMemo"}
+    assert operations == {"Read", "ReadMultiple", "Create", "CreateMultiple", "Update", "UpdateMultiple", "Delete",
+                          "Delete_SalesLines", "IsUpdated", "GetRecIdFromKey", "ReadByRecId"}  # no Post: a codeunit
     actions = {op.find("{http://schemas.xmlsoap.org/wsdl/soap/}operation").get("soapAction")
                for op in root.find(f"{{{WSDL}}}binding").findall(f"{{{WSDL}}}operation")}
     assert "urn:microsoft-dynamics-schemas/page/salescreditmemo:Create" in actions
@@ -108,9 +117,11 @@ def test_create_read_update_post_through_zeep_with_its_own_series_and_store(serv
     assert len(updated.SalesLines.Sales_Cr_Memo_Line) == 2 and updated.Key != created.Key
     with pytest.raises(zeep.exceptions.Fault, match="Other user has modified"):
         memos.Update(SalesCreditMemo={"Key": created.Key})
-    assert memos.PostCreditMemo(Key=updated.Key) == "PS-CR100001"
+    posting = codeunit(server)
+    assert getattr(posting, sandbox.POSTING.post)(documentKey=updated.Key) == "PS-CR100001"
     assert memos.Read(No="S-CR100001") is None  # a posted credit memo leaves the page
-    assert memos.FindPostedCreditMemo(External_Document_No="CSP-NL-BV-NL2026-00003") == "PS-CR100001"
+    assert getattr(posting, sandbox.POSTING.find_posted)(
+        documentType="Credit Memo", externalDocumentNo="CSP-NL-BV-NL2026-00003") == "PS-CR100001"
     _, invoices = service(server, "SalesInvoice")
     assert invoices.ReadMultiple(filter=[{"Field": "External_Document_No", "Criteria": "CSP*"}], setSize=0) is None
     state = requests.get(f"{server.url}{sandbox.PREFIX}/__admin/state", timeout=5).json()
@@ -121,7 +132,7 @@ def test_applies_to_must_name_a_posted_invoice_of_the_customer(server: SandboxSe
     _, invoices = service(server, "SalesInvoice")
     invoice = invoices.Create(SalesInvoice={"Sell_to_Customer_No": "C00001", "External_Document_No": "CSP-A",
                                             "SalesLines": {"Sales_Invoice_Line": [line()]}})
-    posted = invoices.PostInvoice(Key=invoice.Key)
+    posted = getattr(codeunit(server), sandbox.POSTING.post)(documentKey=invoice.Key)
     _, memos = service(server)
     for customer, kind, number in (("C00001", "Invoice", "PSI999999"), ("C00002", "Invoice", posted),
                                    ("C00001", "Payment", posted)):

@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 
 from config import Settings
+from sandbox import bc_soap as bc_sandbox
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.demo.month import sandbox_options
+from services.errors import BadSetting
 from services.export import erp_reference
+from services.export.targets import erp_target
 from services.operations import initialise
 from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
@@ -30,14 +34,24 @@ from tests.services.export.test_export_outbox import (  # noqa: F401 - soap and 
 )
 
 CREDIT_MEMOS = "POST /WS/[^/]+/Page/SalesCreditMemo"
+# the partner codeunit the SOAP sandbox publishes (standard BC pages cannot post)
+POST_CODEUNIT = {"service": bc_sandbox.POSTING.service, "post_operation": bc_sandbox.POSTING.post,
+                 "posted_lookup_operation": bc_sandbox.POSTING.find_posted}
 CUSTOMERS = ("C00001", "C00002")  # ERP customer numbers the BC sandbox knows
 
 
 @pytest.fixture
 def nl(settings: Settings, soap: Soap, soap_env: None, tmp_path: Path) -> Settings:  # noqa: F811
-    configured = soap_settings(settings, soap, tmp_path, post_invoices=True)
+    configured = soap_settings(settings, soap, tmp_path, post_invoices=True, post_codeunit=POST_CODEUNIT)
     initialise(configured)
     return configured
+
+
+def test_posting_over_soap_without_a_codeunit_is_a_setting_error(settings: Settings, soap: Soap,  # noqa: F811
+                                                                  soap_env: None, tmp_path: Path) -> None:  # noqa: F811
+    configured = soap_settings(settings, soap, tmp_path, post_invoices=True)
+    with pytest.raises(BadSetting, match=r"tenant 'nl-bv': erp.post_codeunit is required"):
+        erp_target(configured, configured.tenant("nl-bv"))
 
 
 def april_posted_then_seats_lowered(settings: Settings) -> None:
@@ -89,3 +103,11 @@ def test_a_negative_invoice_is_posted_once_as_a_credit_memo_applied_to_the_corre
     assert set(statuses(nl).values()) == {"exported"}
     assert run(nl, clock=FixedClock(NOW)) == []  # a re-run sends nothing twice
     assert len(soap.state()["posted_credit_memos"]) == 1
+
+
+def test_the_demo_publishes_the_codeunit_under_the_configured_name(settings: Settings, soap: Soap,  # noqa: F811
+                                                                     tmp_path: Path) -> None:
+    named = {**POST_CODEUNIT, "service": "ContosoSalesPosting"}
+    configured = soap_settings(settings, soap, tmp_path, post_invoices=True, post_codeunit=named)
+    assert sandbox_options(configured)["sandbox.bc_soap"] == {"post_codeunit": "ContosoSalesPosting"}
+    assert "sandbox.bc_soap" not in sandbox_options(soap_settings(settings, soap, tmp_path))

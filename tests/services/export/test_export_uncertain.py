@@ -141,7 +141,7 @@ def _soap(base: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls: 
     with SandboxServer(app, prefix=bc_soap_sandbox.PREFIX) as server:
         url = f"{server.url}{bc_soap_sandbox.PREFIX}/WS/{quote(bc_soap_sandbox.COMPANY)}/Page/SalesInvoice"
         data = _config(base, "nl-bv", {
-            "kind": "bc_soap", "base_url": url, "company": bc_soap_sandbox.COMPANY,
+            "kind": "bc_soap", "base_url": url, "company": bc_soap_sandbox.COMPANY, "auth": "basic",
             "username_env": "CSPBILL_BC_SOAP_USER", "password_env": "CSPBILL_BC_SOAP_KEY"})
         settings = parse_settings(data, tmp_path / "config.yaml")
         initialise(settings)
