@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
+from config.parties import SellerDetails
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
 Convention = Literal["microsoft", "actual", "thirty"]
@@ -170,6 +171,7 @@ class Tenant(Strict):
     grouping: Grouping = "customer"
     erp: ErpTarget = ErpTarget()
     rating: RatingPolicy | None = None
+    seller: SellerDetails = SellerDetails()
 
     @model_validator(mode="after")
     def _default_rate_known(self) -> Tenant:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models.base import Base, Id, utcnow
@@ -51,6 +51,20 @@ class Customer(Base):
     vat_id: Mapped[str | None] = mapped_column(String(40))
     is_business: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Master data the e-invoice and delivery need (migration 0014); filled by the desk, `cspbill customer` or sync.
+    street: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    vat_checked_at: Mapped[dt.datetime | None] = mapped_column()  # last VIES confirmation
+    vat_check_result: Mapped[str | None] = mapped_column(String(20))  # valid | invalid | unavailable
+    peppol_scheme: Mapped[str | None] = mapped_column(String(4))  # EAS code, e.g. 0106 (KvK), 9930 (DE VAT)
+    peppol_id: Mapped[str | None] = mapped_column(String(100))
+    leitweg_id: Mapped[str | None] = mapped_column(String(50))  # German public buyer: BT-10 in XRechnung
+    payment_terms_days: Mapped[int | None] = mapped_column(Integer)  # None: the legal entity's default
+    delivery_channel: Mapped[str | None] = mapped_column(String(10))  # email | peppol | erp (None: erp)
+    email: Mapped[str | None] = mapped_column(String(254))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(5))
     external_ids: Mapped[list[CustomerExternalId]] = relationship(back_populates="customer")
 
 
