@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed
 
 .PHONY: setup run test lint bench clean
@@ -23,7 +24,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: setup
 	@for b in bench/[a-z]*.py; do \

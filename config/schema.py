@@ -306,6 +306,8 @@ class Web(Strict):
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     trusted_proxy_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
     secure_cookies: bool | None = None
+    # /metrics (Prometheus): open on the desk's address unless this names an env var holding a bearer token
+    metrics_token_env: EnvName | None = None
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

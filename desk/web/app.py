@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,7 +34,7 @@ from services.clock import Clock, SystemClock
 from services.desk import list_discrepancies
 from services.errors import NotAllowed, NotAvailableYet, NotFound, NotSignedIn, UserFacingError
 from services.identity import sign_in_password
-from services.operations import health, job_runs, scheduled_jobs
+from services.operations import METRICS_CONTENT_TYPE, health, job_runs, render_metrics, scheduled_jobs
 from services.sync import last_sync_runs
 
 SESSION_COOKIE = "cspbill_session"
@@ -75,6 +77,17 @@ def _routes(app: FastAPI) -> None:
         if state.problem:
             body["problem"] = state.problem
         return JSONResponse(body, status_code=200 if state.ok else 503)
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        settings = request.app.state.settings
+        if settings.web.metrics_token_env:
+            token = os.environ.get(settings.web.metrics_token_env)
+            given = request.headers.get("authorization", "").removeprefix("Bearer ")
+            if not token or not hmac.compare_digest(given.encode(), token.encode()):
+                return Response("metrics need the bearer token named by web.metrics_token_env\n", status_code=401,
+                                media_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
+        return Response(render_metrics(settings, request.app.state.clock), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/") -> HTMLResponse:

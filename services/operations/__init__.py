@@ -17,9 +17,12 @@ from services.operations.jobs import (
     scheduled_jobs,
     trigger_for,
 )
+from services.operations.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from services.operations.metrics import render_metrics
 from services.operations.setup import InitReport, initialise
 
 __all__ = [
+    "METRICS_CONTENT_TYPE",
     "ChainVerdict",
     "Health",
     "InitReport",
@@ -36,6 +39,7 @@ __all__ = [
     "next_fire_times",
     "recent_runs",
     "record_missed",
+    "render_metrics",
     "scheduled_jobs",
     "trigger_for",
     "verify_chains",

@@ -1,0 +1,68 @@
+"""`GET /metrics`: Prometheus text from the ledger (sync age per source, outbox depth, failures, job durations),
+read with the official client library's parser, and closed behind a bearer token when config names one."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
+from config import Settings
+from desk.web.app import create_app
+from ledger.models import Export, Invoice, JobRun, SyncRun
+from services.clock import FixedClock
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+from tests.web.seed import NOW, Seeded
+
+
+def _samples(text: str) -> dict[str, dict[tuple, float]]:
+    found: dict[str, dict[tuple, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+def _queue_two_exports(settings: Settings) -> None:
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        invoices = uow.session.scalars(select(Invoice).limit(2)).all()
+        for n, invoice in enumerate(invoices):
+            uow.session.add(Export(invoice_id=invoice.id, tenant_id=invoice.tenant_id, target="erp-test",
+                                   external_ref=f"CSP-M-{n}", status=("queued", "failed")[n]))
+
+
+def test_metrics_read_the_ledger(settings: Settings, seeded: Seeded) -> None:
+    _queue_two_exports(settings)
+    response = TestClient(create_app(settings, FixedClock(NOW))).get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = _samples(response.text)
+    with UnitOfWork(engine_for(settings)) as uow:
+        finished = uow.session.scalar(select(func.max(SyncRun.finished_at))
+                                      .where(SyncRun.source == "partner-center", SyncRun.status == "succeeded"))
+        job = uow.session.scalars(select(JobRun).where(JobRun.finished_at.is_not(None))).first()
+    ages = samples["cspbill_last_good_sync_age_seconds"]
+    assert ages == {(("source", "partner-center"),): (NOW - finished).total_seconds()}  # pax8 only ever failed
+    outbox = samples["cspbill_export_outbox"]
+    assert outbox[(("status", "queued"), ("target", "erp-test"), ("tenant", "nl-bv"))] == 1
+    assert outbox[(("status", "failed"), ("target", "erp-test"), ("tenant", "nl-bv"))] == 1
+    assert samples["cspbill_sync_runs_failed"] == {(("source", "pax8"), ("status", "failed")): 1}
+    durations = samples["cspbill_job_last_duration_seconds"]
+    assert durations[(("job", job.job_id), ("outcome", job.outcome))] == (
+        job.finished_at - job.started_at).total_seconds()
+    assert "Contoso" not in response.text and "EUR" not in response.text
+
+
+@pytest.mark.parametrize("header, status", [(None, 401), ("Bearer wrong", 401), ("Bearer s3cret-scrape", 200)])
+def test_metrics_behind_a_token(settings: Settings, seeded: Seeded, monkeypatch: pytest.MonkeyPatch,
+                                header: str | None, status: int) -> None:
+    monkeypatch.setenv("CSPBILL_METRICS_TOKEN", "s3cret-scrape")
+    guarded = settings.model_copy(update={"web": settings.web.model_copy(
+        update={"metrics_token_env": "CSPBILL_METRICS_TOKEN"})})
+    client = TestClient(create_app(guarded, FixedClock(NOW)))
+    response = client.get("/metrics", headers={"Authorization": header} if header else {})
+    assert response.status_code == status
+    if status == 200:
+        assert "cspbill_export_outbox" in response.text
