@@ -9,7 +9,6 @@ their own); anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -18,7 +17,7 @@ import typer
 from config.schema import MissingSecret
 from desk.context import CliState, print_error
 from desk.exit_codes import ExitCode
-from services.access import SECURITY_LOG
+from desk.logs import configure_logging
 from services.errors import Misconfigured, UserFacingError
 
 COMMAND_MODULES = (
@@ -69,16 +68,12 @@ def root(
     ctx: typer.Context,
     config: str = typer.Option(None, "--config", "-c", envvar="CSPBILL_CONFIG", help="Path to config.yaml."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log requests and progress details."),
+    log_json: bool = typer.Option(False, "--log-json", envvar="CSPBILL_LOG_JSON",
+                                  help="Log one JSON object per line (for journald or a log collector)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Global options shared by every command."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    if not verbose:  # a refusal is already the one line on stderr; the server log keeps these at WARNING
-        logging.getLogger(SECURITY_LOG).setLevel(logging.ERROR)
+    configure_logging(verbose, log_json)
     ctx.obj = CliState(config_path=config)
 
 

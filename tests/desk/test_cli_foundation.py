@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,3 +67,14 @@ def test_the_console_script_loads_only_the_command_asked_for(argv: list[str], co
 def test_every_command_is_listed_in_the_overall_help() -> None:
     listed = run("--help", cwd=ROOT).stdout
     assert all(f" {name} " in listed for name in COMMAND_MODULES)
+
+
+def test_log_json_writes_one_object_per_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    plain = run("--verbose", "init", cwd=tmp_path)
+    assert plain.returncode == 0 and " INFO alembic.runtime.migration " in plain.stderr
+    logged = run("--verbose", "--log-json", "--config", str(tmp_path / "config.yaml"), "init", cwd=ROOT)
+    assert logged.returncode == 0, logged.stderr
+    records = [json.loads(line) for line in logged.stderr.splitlines()]
+    assert records and {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(record["logger"] == "alembic.runtime.migration" for record in records)
