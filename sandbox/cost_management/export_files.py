@@ -35,6 +35,9 @@ from sandbox.scenario_microsoft import MicrosoftScenario, add_months
 
 EXPORT_NAME = "cspbill-daily-actual"
 CONTAINER = "cost-exports"
+STORAGE_ACCOUNT = "cspbillexports"  # the delivery destination named by every export definition
+STORAGE_ACCOUNT_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-billing/providers/"
+                      f"Microsoft.Storage/storageAccounts/{STORAGE_ACCOUNT}")
 DATA_VERSION = "2023-12-01-preview"
 RUN_AT = dt.time(0, 0)  # scheduled runs are submitted at midnight UTC …
 RUN_TAKES = dt.timedelta(minutes=10)  # … and their files are complete ten minutes later
@@ -71,9 +74,10 @@ def customer_scope(world: MicrosoftScenario, billing_customer_id: str) -> str:
     return f"/providers/Microsoft.Billing/billingAccounts/{world.billing_account_id}/customers/{billing_customer_id}"
 
 
-def runs(world: MicrosoftScenario, billing_customer_id: str, now: dt.datetime) -> list[ExportRun]:
-    """Every run of the customer's export finished by ``now``, oldest first (scheduled from the scenario's previous
-    month on)."""
+def runs(world: MicrosoftScenario, billing_customer_id: str, now: dt.datetime, *,
+         running: bool = False) -> list[ExportRun]:
+    """Every run of the customer's export finished by ``now`` (with ``running``: also the ones submitted and not yet
+    finished), oldest first, scheduled from the scenario's previous month on."""
     found: list[ExportRun] = []
     day = add_months(world.month, -1)
     while day <= now.date():
@@ -87,10 +91,16 @@ def runs(world: MicrosoftScenario, billing_customer_id: str, now: dt.datetime) -
             seed = f"{world.seed}|{billing_customer_id}|{submitted.isoformat()}|{start}"
             run = ExportRun(billing_customer_id, str(uuid.UUID(hashlib.md5(seed.encode()).hexdigest())), submitted,
                             start, end, listed)
-            if run.finished <= now:
+            if run.finished <= now or (running and run.submitted <= now):
                 found.append(run)
         day += dt.timedelta(days=1)
     return found
+
+
+def export_format(world: MicrosoftScenario, billing_customer_id: str) -> str:
+    """The file format of a customer's export: CSV and Parquet alternate over the customers, so both are read."""
+    index = next(i for i, c in enumerate(world.customers) if c.billing_customer_id == billing_customer_id)
+    return "Csv" if index % 2 == 0 else "Parquet"
 
 
 def latest_per_month(all_runs: list[ExportRun]) -> list[ExportRun]:
@@ -155,7 +165,7 @@ def encode(day_rows: list[dict[str, Any]], file_format: str) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def files(world: MicrosoftScenario, run: ExportRun, file_format: str, container_uri: str) -> dict[str, bytes]:
+def files(world: MicrosoftScenario, run: ExportRun, file_format: str) -> dict[str, bytes]:
     """Blob name -> content of everything one run wrote: a partition per day with data, then its manifest."""
     extension = "parquet" if file_format == "Parquet" else "csv"
     written: dict[str, bytes] = {}
@@ -188,7 +198,7 @@ def files(world: MicrosoftScenario, run: ExportRun, file_format: str, container_
             "dataOverwriteBehavior": "OverwritePreviousReport",
             "fileFormat": file_format,
             "compressionMode": "None",
-            "containerUri": container_uri,
+            "containerUri": STORAGE_ACCOUNT_ID,
             "rootFolderPath": run.customer,
         },
         "runInfo": {

@@ -12,6 +12,6 @@ Fault knobs: the core ``status`` / ``delay`` / ``drop`` on ``GET /{account}/{con
 """
 
 from sandbox.storage_account.sas import container_token
-from sandbox.storage_account.service import ACCOUNT, ACCOUNT_KEY, CREDENTIALS, PREFIX, build, export_format
+from sandbox.storage_account.service import ACCOUNT, ACCOUNT_KEY, CREDENTIALS, PREFIX, build
 
-__all__ = ["ACCOUNT", "ACCOUNT_KEY", "CREDENTIALS", "PREFIX", "build", "container_token", "export_format"]
+__all__ = ["ACCOUNT", "ACCOUNT_KEY", "CREDENTIALS", "PREFIX", "build", "container_token"]

@@ -16,24 +16,25 @@ from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
-from sandbox.cost_management.export_files import CONTAINER, files, latest_per_month, runs
+from sandbox.cost_management.export_files import (
+    CONTAINER,
+    STORAGE_ACCOUNT,
+    export_format,
+    files,
+    latest_per_month,
+    runs,
+)
 from sandbox.routing import Routes
-from sandbox.scenario_microsoft import MicrosoftScenario, scenario
+from sandbox.scenario_microsoft import scenario
 from sandbox.storage_account.sas import check
 
 PREFIX = ""
-ACCOUNT = "cspbillexports"
+ACCOUNT = STORAGE_ACCOUNT
 ACCOUNT_KEY = "c2FuZGJveC1zdG9yYWdlLWFjY291bnQta2V5LWZvci1jc3BiaWxsLWRlbW8tb25seQ=="  # public sandbox value
 CREDENTIALS: dict[str, str] = {"account": ACCOUNT, "container": CONTAINER, "account_key": ACCOUNT_KEY}
 API_VERSION = "2021-12-02"
 MAX_RESULTS = 5000
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
-
-
-def export_format(world: MicrosoftScenario, billing_customer_id: str) -> str:
-    """The file format of a customer's export: CSV and Parquet alternate over the customers, so both are read."""
-    index = next(i for i, c in enumerate(world.customers) if c.billing_customer_id == billing_customer_id)
-    return "Csv" if index % 2 == 0 else "Parquet"
 
 
 AUTH_MESSAGE = ("Server failed to authenticate the request. Make sure the value of Authorization header is formed "
@@ -56,13 +57,13 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     world = scenario(seed, clock.now().date().replace(day=1))
     written: dict[tuple[str, str], dict[str, bytes]] = {}  # (customer, run id) -> blobs (a run's files never change)
 
-    def blobs(now: dt.datetime, base: str) -> dict[str, bytes]:
+    def blobs(now: dt.datetime) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for customer in world.customers:
             for run in latest_per_month(runs(world, customer.billing_customer_id, now)):
                 key = (run.customer, run.run_id)
                 if key not in written:
-                    written[key] = files(world, run, export_format(world, run.customer), base)
+                    written[key] = files(world, run, export_format(world, run.customer))
                 found.update(written[key])
         return found
 
@@ -80,8 +81,6 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         return response
 
     storage = Routes(app, guard=guard)
-    container_uri = f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-billing/providers/" \
-                    f"Microsoft.Storage/storageAccounts/{ACCOUNT}"
 
     @storage("GET", r"/(?P<account>[^/]+)/(?P<container>[^/]+)")
     def list_blobs(request: Request) -> Response:
@@ -93,7 +92,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             size = min(MAX_RESULTS, max(1, int(request.arg("maxresults") or MAX_RESULTS)))
         except ValueError:
             return _error(400, "InvalidQueryParameterValue", "maxresults is not a number.", str(uuid.uuid4()))
-        content = blobs(request.clock.now(), container_uri)
+        content = blobs(request.clock.now())
         names = sorted(n for n in content if n.startswith(prefix) and n > marker)
         page, rest = names[:size], names[size:]
         modified = format_datetime(request.clock.now().replace(microsecond=0), usegmt=True)
@@ -114,7 +113,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
 
     @storage("GET", r"/(?P<account>[^/]+)/(?P<container>[^/]+)/(?P<blob>.+)")
     def get_blob(request: Request) -> Response:
-        content = blobs(request.clock.now(), container_uri).get(request.params["blob"])
+        content = blobs(request.clock.now()).get(request.params["blob"])
         if content is None:
             return _error(404, "BlobNotFound", "The specified blob does not exist.", str(uuid.uuid4()))
         headers = {"x-ms-blob-type": "BlockBlob", "Accept-Ranges": "bytes",

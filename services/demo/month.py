@@ -68,8 +68,10 @@ BUILDERS = {"nl-bv": "finn", "de-gmbh": "ada"}
 APPROVERS = {"nl-bv": "anna", "de-gmbh": "greta"}
 DESK_USER = "dana"
 # A month replayed in minutes compresses the vendors' quota windows with it: Cost Management's hourly query budget
-# (600 QPU) would otherwise stall the replay for an hour; the throttling itself is exercised by the connector tests.
-REPLAY_SANDBOX_OPTIONS = {"sandbox.cost_management": {"qpu_buckets": (("QueriesPer10Sec", 1000, 1.0),)}}
+# (600 QPU) and its per-scope limit would otherwise stall the replay; the throttling itself is exercised by the
+# connector tests.
+REPLAY_SANDBOX_OPTIONS = {"sandbox.cost_management": {"qpu_buckets": (("QueriesPer10Sec", 1000, 1.0),),
+                                                      "entity_buckets": (("QueriesPerMin", 1000, 1.0),)}}
 
 Progress = Callable[[str], None]
 
