@@ -11,7 +11,8 @@ signed token is the documented 403 ``AuthenticationFailed`` XML error, a token w
 Fault knobs: the core ``status`` / ``delay`` / ``drop`` on ``GET /{account}/{container}`` and on blob paths.
 """
 
+from sandbox.cost_management.export_files import export_format
 from sandbox.storage_account.sas import container_token
 from sandbox.storage_account.service import ACCOUNT, ACCOUNT_KEY, CREDENTIALS, PREFIX, build
 
-__all__ = ["ACCOUNT", "ACCOUNT_KEY", "CREDENTIALS", "PREFIX", "build", "container_token"]
+__all__ = ["ACCOUNT", "ACCOUNT_KEY", "CREDENTIALS", "PREFIX", "build", "container_token", "export_format"]

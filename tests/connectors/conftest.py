@@ -16,7 +16,7 @@ import pytest
 
 from connectors.auth import TokenProvider
 from connectors.http import HttpPolicy
-from sandbox import cost_management, entra, partner_center
+from sandbox import cost_management, entra, partner_center, storage_account
 from sandbox.core import Clock, SandboxServer
 from sandbox.tls import TlsFiles, make_tls_files
 
@@ -64,6 +64,11 @@ def pc_server(clock: Clock, tls: TlsFiles) -> Iterator[SandboxServer]:
 @pytest.fixture
 def arm_server(clock: Clock, tls: TlsFiles) -> Iterator[SandboxServer]:
     yield from _serve(cost_management, clock, tls, entity_buckets=FAST_SCOPE_QUOTA)
+
+
+@pytest.fixture
+def storage_server(clock: Clock, tls: TlsFiles) -> Iterator[SandboxServer]:
+    yield from _serve(storage_account, clock, tls)
 
 
 @pytest.fixture
