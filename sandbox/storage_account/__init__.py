@@ -6,13 +6,14 @@ container SAS URL reads it and the real ``https://{account}.blob.core.windows.ne
 Blobs (``restype=container&comp=list``, ``prefix``, ``marker``, ``maxresults``, ``NextMarker``) and Get Blob (whole or
 ranged), each checked against a service SAS (``sv``, ``sr``, ``sp``, ``se``, ``sig``): a missing, expired or wrongly
 signed token is the documented 403 ``AuthenticationFailed`` XML error, a token without the permission 403
-``AuthorizationPermissionMismatch``.
+``AuthorizationPermissionMismatch``. ``CREDENTIALS`` carries a long-valid container token (``sas_token``) for people
+and the demo.
 
 Fault knobs: the core ``status`` / ``delay`` / ``drop`` on ``GET /{account}/{container}`` and on blob paths.
 """
 
 from sandbox.cost_management.export_files import export_format
 from sandbox.storage_account.sas import container_token
-from sandbox.storage_account.service import ACCOUNT, ACCOUNT_KEY, CREDENTIALS, PREFIX, build
+from sandbox.storage_account.service import ACCOUNT, ACCOUNT_KEY, CREDENTIALS, PREFIX, SAS_TOKEN, build
 
-__all__ = ["ACCOUNT", "ACCOUNT_KEY", "CREDENTIALS", "PREFIX", "build", "container_token", "export_format"]
+__all__ = ["ACCOUNT", "ACCOUNT_KEY", "CREDENTIALS", "PREFIX", "SAS_TOKEN", "build", "container_token", "export_format"]

@@ -26,12 +26,15 @@ from sandbox.cost_management.export_files import (
 )
 from sandbox.routing import Routes
 from sandbox.scenario_microsoft import scenario
-from sandbox.storage_account.sas import check
+from sandbox.storage_account.sas import check, container_token
 
 PREFIX = ""
 ACCOUNT = STORAGE_ACCOUNT
 ACCOUNT_KEY = "c2FuZGJveC1zdG9yYWdlLWFjY291bnQta2V5LWZvci1jc3BiaWxsLWRlbW8tb25seQ=="  # public sandbox value
-CREDENTIALS: dict[str, str] = {"account": ACCOUNT, "container": CONTAINER, "account_key": ACCOUNT_KEY}
+# A read/list container SAS valid until 2099: what a partner hands cspbill (URL + "/{account}/{container}?" + token).
+SAS_TOKEN = container_token(ACCOUNT_KEY, ACCOUNT, CONTAINER, dt.datetime(2099, 12, 31, tzinfo=dt.UTC))
+CREDENTIALS: dict[str, str] = {"account": ACCOUNT, "container": CONTAINER, "account_key": ACCOUNT_KEY,
+                               "sas_token": SAS_TOKEN}
 API_VERSION = "2021-12-02"
 MAX_RESULTS = 5000
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
