@@ -165,6 +165,12 @@ def encode(day_rows: list[dict[str, Any]], file_format: str) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
+def warm_up() -> None:
+    """Load what pyarrow imports on first use (about two seconds), so a server's first answer is as quick as later
+    ones rather than slower than a client's read timeout."""
+    encode([], "Parquet")
+
+
 def files(world: MicrosoftScenario, run: ExportRun, file_format: str) -> dict[str, bytes]:
     """Blob name -> content of everything one run wrote: a partition per day with data, then its manifest."""
     extension = "parquet" if file_format == "Parquet" else "csv"
@@ -212,3 +218,26 @@ def files(world: MicrosoftScenario, run: ExportRun, file_format: str) -> dict[st
     }
     written[f"{run.folder}/manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
     return written
+
+
+def tamper(content: bytes, parquet: bool, *, drop: str | None = None, value: tuple[str, str] | None = None) -> bytes:
+    """A partition broken on purpose (storage knobs): ``drop`` removes a column, ``value`` = (column, text) puts
+    text into that column of the first row (in Parquet the column becomes a text column, as a writer with the wrong
+    type would leave it)."""
+    table = pq.read_table(io.BytesIO(content)) if parquet else None
+    rows = table.to_pylist() if table is not None else list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    columns = [c for c in (table.column_names if table is not None else COLUMNS) if c != drop]
+    rows = [{c: r[c] for c in columns} for r in rows]
+    if value is not None and rows:
+        for row in rows:
+            row[value[0]] = str(row[value[0]])
+        rows[0][value[0]] = value[1]
+    if table is not None:
+        sink = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows), sink)
+        return sink.getvalue()
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode("utf-8")

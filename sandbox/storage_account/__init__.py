@@ -9,7 +9,10 @@ signed token is the documented 403 ``AuthenticationFailed`` XML error, a token w
 ``AuthorizationPermissionMismatch``. ``CREDENTIALS`` carries a long-valid container token (``sas_token``) for people
 and the demo.
 
-Fault knobs: the core ``status`` / ``delay`` / ``drop`` on ``GET /{account}/{container}`` and on blob paths.
+Fault knobs: the core ``status`` / ``delay`` / ``drop`` on ``GET /{account}/{container}`` and on blob paths (a 404
+with ``x-ms-error-code: BlobNotFound`` makes a manifest name a missing blob); on blob paths ``drop_column``
+(``body={"column": name}``: the partition lacks that column) and ``wrong_value`` (``body={"column": name, "value":
+text}``: the first row carries that text).
 """
 
 from sandbox.cost_management.export_files import export_format

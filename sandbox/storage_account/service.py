@@ -23,6 +23,8 @@ from sandbox.cost_management.export_files import (
     files,
     latest_per_month,
     runs,
+    tamper,
+    warm_up,
 )
 from sandbox.routing import Routes
 from sandbox.scenario_microsoft import scenario
@@ -58,16 +60,23 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     """The storage account ``ACCOUNT`` with the container ``CONTAINER`` holding every customer's export files."""
     app = SandboxApp("storage_account", clock)
     world = scenario(seed, clock.now().date().replace(day=1))
+    warm_up()
     written: dict[tuple[str, str], dict[str, bytes]] = {}  # (customer, run id) -> blobs (a run's files never change)
 
-    def blobs(now: dt.datetime) -> dict[str, bytes]:
+    def blobs(now: dt.datetime, prefix: str) -> dict[str, bytes]:
+        """The blobs whose names start with ``prefix``; only the runs that can hold such names are written out."""
         found: dict[str, bytes] = {}
         for customer in world.customers:
+            if not (customer.billing_customer_id.startswith(prefix) or prefix.startswith(customer.billing_customer_id)):
+                continue
             for run in latest_per_month(runs(world, customer.billing_customer_id, now)):
+                folder = run.folder + "/"
+                if not (folder.startswith(prefix) or prefix.startswith(folder)):
+                    continue
                 key = (run.customer, run.run_id)
                 if key not in written:
                     written[key] = files(world, run, export_format(world, run.customer))
-                found.update(written[key])
+                found.update((name, content) for name, content in written[key].items() if name.startswith(prefix))
         return found
 
     def guard(request: Request, handler: Handler) -> Response:
@@ -95,8 +104,8 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             size = min(MAX_RESULTS, max(1, int(request.arg("maxresults") or MAX_RESULTS)))
         except ValueError:
             return _error(400, "InvalidQueryParameterValue", "maxresults is not a number.", str(uuid.uuid4()))
-        content = blobs(request.clock.now())
-        names = sorted(n for n in content if n.startswith(prefix) and n > marker)
+        content = blobs(request.clock.now(), prefix)
+        names = sorted(n for n in content if n > marker)
         page, rest = names[:size], names[size:]
         modified = format_datetime(request.clock.now().replace(microsecond=0), usegmt=True)
         items = "".join(
@@ -116,9 +125,14 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
 
     @storage("GET", r"/(?P<account>[^/]+)/(?P<container>[^/]+)/(?P<blob>.+)")
     def get_blob(request: Request) -> Response:
-        content = blobs(request.clock.now()).get(request.params["blob"])
+        content = blobs(request.clock.now(), request.params["blob"]).get(request.params["blob"])
         if content is None:
             return _error(404, "BlobNotFound", "The specified blob does not exist.", str(uuid.uuid4()))
+        drop, wrong = request.has_fault("drop_column"), request.has_fault("wrong_value")
+        if drop or wrong:
+            content = tamper(content, request.params["blob"].endswith(".parquet"),
+                             drop=(drop.body or {}).get("column") if drop else None,
+                             value=((wrong.body or {})["column"], (wrong.body or {})["value"]) if wrong else None)
         headers = {"x-ms-blob-type": "BlockBlob", "Accept-Ranges": "bytes",
                    "ETag": f'"0x{hashlib.md5(content).hexdigest()[:16].upper()}"',
                    "Last-Modified": format_datetime(request.clock.now().replace(microsecond=0), usegmt=True)}
