@@ -9,7 +9,8 @@ Exports routes of the ARM sandbox, against Microsoft's documentation:
   (403 ``AuthenticationFailed``, ``AuthorizationPermissionMismatch``);
 - Exports - Get: https://learn.microsoft.com/en-us/rest/api/cost-management/exports/get and Exports - Get Execution
   History: https://learn.microsoft.com/en-us/rest/api/cost-management/exports/get-execution-history ;
-- manifest.json and partitioning: https://learn.microsoft.com/en-us/azure/cost-management-billing/costs/tutorial-improved-exports ;
+- manifest.json and partitioning:
+  https://learn.microsoft.com/en-us/azure/cost-management-billing/costs/tutorial-improved-exports ;
 - columns: https://learn.microsoft.com/en-us/azure/cost-management-billing/dataset-schema/cost-usage-details-mca .
 """
 
