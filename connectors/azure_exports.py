@@ -8,10 +8,12 @@ How a customer is read (per customer scope, where Microsoft offers cost exports 
 
 1. ``GET …/exports/{name}`` (the export's root folder and format) and ``GET …/exports/{name}/runHistory``, through the
    SDK with the same retries and throttling headers as the Query path (``AzureCosts._call``);
-2. per month the lookback window touches, the newest ``Completed`` run of that month; its folder
-   ``{rootFolderPath}/{name}/{yyyymmdd-yyyymmdd}/`` is listed through the container SAS URL (``azure-storage-blob``,
-   ``List Blobs`` with ``NextMarker`` paging) and the newest ``manifest.json`` there is read (with
-   ``OverwritePreviousReport`` the month holds one run; Microsoft says never to guess partition names);
+2. the manifests under ``{rootFolderPath}/{name}/`` are listed through the container SAS URL
+   (``azure-storage-blob``, ``List Blobs`` with ``NextMarker`` paging); per month the lookback window touches, the
+   newest ``Completed`` run of that month is taken from the history and the newest manifest of that month is read
+   (the month's ``{yyyymmdd-yyyymmdd}`` folder when there is one; with ``OverwritePreviousReport`` it holds one run).
+   It must be at least as new as that run. Partition names are only ever taken from the manifest, as Microsoft
+   asks;
 3. every blob the manifest names is downloaded and read as CSV or Parquet (``connectors.azure_export_rows``).
 
 Contract breaks are ``MalformedRecord``s naming the source, the blob or row and the field: a manifest naming a blob
@@ -116,6 +118,9 @@ class AzureExports(AzureCosts):
                      if run.properties is not None and _text(run.properties.status) == "Completed"]
         found = ExportUsage(self.source, customer_external_id, first, last, self.tag_keys)
         errors: list[MalformedRecord] = []
+        manifests = self._storage(f"list {folder}/", lambda: [
+            blob.name for blob in self._container.list_blobs(name_starts_with=f"{folder}/")
+            if blob.name.endswith("/manifest.json")])
         for month in _months(first, last):
             runs = [run for run in completed if run.start_date is not None
                     and run.start_date.date().replace(day=1) == month]
@@ -124,7 +129,7 @@ class AzureExports(AzureCosts):
                 continue
             newest = max(runs, key=lambda run: run.submitted_time)
             try:
-                manifest_name, manifest = self._manifest(f"{folder}/{_month_folder(month)}/", newest)
+                manifest_name, manifest = self._manifest(manifests, month, newest)
             except MalformedRecord as bad:
                 log.warning("%s", bad)
                 errors.append(bad)
@@ -149,24 +154,35 @@ class AzureExports(AzureCosts):
         except HttpResponseError as exc:
             raise SourceUnavailable(self.source, f"{what} failed ({exc.status_code}): {exc.reason}") from exc
 
-    def _manifest(self, prefix: str, run: Any) -> tuple[str, dict[str, Any]]:
-        """(blob name, content) of the newest manifest under ``prefix``; it must be at least as new as ``run``."""
-        names = self._storage(f"list {prefix}", lambda: [
-            blob.name for blob in self._container.list_blobs(name_starts_with=prefix)
-            if blob.name.endswith("/manifest.json")])
+    def _manifest(self, names: list[str], month: dt.date, run: Any) -> tuple[str, dict[str, Any]]:
+        """(blob name, content) of the newest manifest of ``month`` among the export's manifests ``names``; it must be
+        at least as new as ``run``, the newest completed run of that month.
+
+        Only the month's folder (``…/{yyyymmdd-yyyymmdd}/``, as Microsoft writes them) is read when there is one; a
+        manifest belongs to the month its ``runInfo.startDate`` is in.
+        """
+        token = f"/{_month_folder(month)}/"
+        candidates = [name for name in names if token in name] or names
         best: tuple[str, dict[str, Any]] | None = None
-        for name in names:
+        for name in candidates:
             manifest = self._json(name)
-            submitted = str((manifest.get("runInfo") or {}).get("submittedTime") or "")
-            if best is None or submitted > str(best[1]["runInfo"].get("submittedTime") or ""):
+            info = manifest["runInfo"]
+            if _instant(info.get("startDate")).date().replace(day=1) != month:
+                continue
+            if best is None or _instant(info.get("submittedTime")) > _instant(best[1]["runInfo"].get("submittedTime")):
                 best = (name, manifest)
         if best is None or _instant(best[1]["runInfo"].get("submittedTime")) < run.submitted_time:
-            raise MalformedRecord(self.source, f"{prefix}manifest.json", "runInfo.runId",
-                                  f"run {run.file_name or ''} completed but its manifest is not in {prefix}")
+            where = best[0] if best else f"{token.strip('/')}/manifest.json"
+            raise MalformedRecord(self.source, where, "runInfo.submittedTime",
+                                  f"the run of {run.submitted_time:%Y-%m-%d %H:%M} UTC completed but no manifest "
+                                  "of it is in the container")
         return best
 
     def _json(self, name: str) -> dict[str, Any]:
-        content = self._download(name)
+        try:
+            content = self._download(name)
+        except ResourceNotFoundError:
+            raise MalformedRecord(self.source, name, "content", "listed, but gone when downloaded") from None
         try:
             manifest = json.loads(content)
         except ValueError:

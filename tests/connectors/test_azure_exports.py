@@ -136,6 +136,18 @@ def test_a_manifest_naming_a_missing_blob_is_reported(connect, storage_server: S
     assert {u.usage_date for u in result.usage} == {MAY[0] + dt.timedelta(days=n) for n in range(19) if n != 5}
 
 
+def test_a_month_whose_manifest_is_gone_is_reported(connect, storage_server: SandboxServer) -> None:
+    """The run history says May's run completed; its manifest cannot be read: May is reported, April still read."""
+    scope = customer_scope(WORLD.billing_account_id, WORLD.customers[0].billing_customer_id)
+    storage_server.app.faults.arm(f"GET /{storage_account.ACCOUNT}/{CONTAINER}/.*/20260501-20260531/.*/manifest.json",
+                                  "status", times=-1, status=404, headers={"x-ms-error-code": "BlobNotFound"})
+    result = connect().exported_costs(scope, FIRST, LAST, "c")
+    (error,) = result.errors
+    assert error.field == "content" and "/20260501-20260531/" in error.record_id
+    assert error.record_id.endswith("/manifest.json")
+    assert result.usage and {u.usage_date.month for u in result.usage} == {4}
+
+
 def test_a_file_format_other_than_configured_is_refused(connect) -> None:
     scope = customer_scope(WORLD.billing_account_id, WORLD.customers[customer_index("Csv")].billing_customer_id)
     result = connect(file_format="Parquet").exported_costs(scope, *MAY, "c")
