@@ -1,5 +1,5 @@
-"""The ARM routes: the Cost Management query (evaluation, QPU quota, ``$skiptoken`` paging, knobs) and the MPA
-billing account's customers.
+"""The ARM routes: the Cost Management query (evaluation, QPU and per-scope quotas, ``$skiptoken`` paging, knobs)
+and the MPA billing account's customers; the export routes are added from ``exports.py``.
 
 Why one module: a query's cost, its pages and its knobs are decided together per request; the query's vocabulary
 and validation live in ``query.py``.
