@@ -201,6 +201,11 @@ class SourceConfig(Strict):
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
     graph_scope: str | None = None  # default https://graph.microsoft.com/.default
     recon_billed_months: int = Field(1, ge=0, le=12)  # issued invoices re-read each night, by billing period
+    # Azure Cost Management: the Query API for small scopes, each customer's scheduled export for large ones
+    mode: Literal["query", "exports"] = "query"
+    export_name: str | None = None  # the export's name, the same at every customer scope
+    storage_sas_url_env: EnvName | None = None  # env var holding the container SAS URL the exports are delivered to
+    format: Literal["Csv", "Parquet"] | None = None  # the format the exports must have; any when not given
     enabled: bool = True
 
     @field_validator("base_url", "authority_url", "token_url", "graph_base_url")
@@ -209,6 +214,15 @@ class SourceConfig(Strict):
         if value is not None and not re.match(r"^https?://", value):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @model_validator(mode="after")
+    def _exports_complete(self) -> SourceConfig:
+        if self.mode == "exports":
+            if self.kind != "azure_costs":
+                raise ValueError("mode: exports is for azure_costs sources only")
+            if not self.export_name or not self.storage_sas_url_env:
+                raise ValueError("mode: exports needs export_name and storage_sas_url_env")
+        return self
 
 
 class FxConfig(Strict):

@@ -23,6 +23,7 @@ SANDBOX_MODULES: tuple[str, ...] = (
     "sandbox.entra",
     "sandbox.partner_center",
     "sandbox.cost_management",
+    "sandbox.storage_account",
     "sandbox.pax8",
     "sandbox.ingram",
     "sandbox.bc_soap",
@@ -41,6 +42,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "sandbox.bc_rest": 8447,
     "sandbox.exact_online": 8448,
     "sandbox.ecb": 8449,
+    "sandbox.storage_account": 8450,
 }
 
 

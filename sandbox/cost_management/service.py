@@ -1,5 +1,5 @@
-"""The ARM routes: the Cost Management query (evaluation, QPU quota, ``$skiptoken`` paging, knobs) and the MPA
-billing account's customers.
+"""The ARM routes: the Cost Management query (evaluation, QPU and per-scope quotas, ``$skiptoken`` paging, knobs)
+and the MPA billing account's customers; the export routes are added from ``exports.py``.
 
 Why one module: a query's cost, its pages and its knobs are decided together per request; the query's vocabulary
 and validation live in ``query.py``.
@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
+from sandbox.cost_management import exports
 from sandbox.cost_management.query import (
     AGGREGATIONS,
     TYPES,
@@ -41,6 +42,10 @@ CREDENTIALS: dict[str, str] = {"scope": f"{AUDIENCE}/.default", "audience": AUDI
 DEFAULT_PAGE_SIZE = 1000
 QPU_HEADER = "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"
 QPU_BUCKETS = (("QueriesPer10Sec", 12, 10.0), ("QueriesPerMin", 60, 60.0), ("QueriesPerHour", 600, 3600.0))
+# Per scope ("entity"): live Cost Management answers 429 after a handful of queries on one scope within a minute.
+ENTITY_HEADER = "x-ms-ratelimit-microsoft.costmanagement-entity-retry-after"
+ENTITY_BUCKETS = (("QueriesPerMin", 5, 60.0),)
+TOO_MANY = {"error": {"code": "429", "message": "Too many requests. Please retry."}}
 
 
 class _Quota:
@@ -69,14 +74,22 @@ class _Quota:
             return wait, remaining
 
 
-def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float], ...] = QPU_BUCKETS) -> SandboxApp:
-    """The ARM sandbox: Cost Management query at billing-account / customer / subscription scopes.
+def build(
+    clock: Clock,
+    seed: int = 1,
+    qpu_buckets: tuple[tuple[str, int, float], ...] = QPU_BUCKETS,
+    entity_buckets: tuple[tuple[str, int, float], ...] = ENTITY_BUCKETS,
+) -> SandboxApp:
+    """The ARM sandbox: Cost Management query at billing-account / customer / subscription scopes, and each customer
+    scope's export (``exports.py``).
 
-    ``qpu_buckets`` = (header name, QPU, window seconds) per bucket; tests shrink the windows to stay fast.
+    ``qpu_buckets`` = (name, QPU, window seconds) per bucket for the tenant; ``entity_buckets`` the same in queries
+    per scope; tests shrink the windows to stay fast.
     """
     app = SandboxApp("cost_management", clock)
     world: MicrosoftScenario = scenario(seed, clock.now().date().replace(day=1))
     quota = _Quota(qpu_buckets)
+    per_scope: dict[str, _Quota] = defaultdict(lambda: _Quota(entity_buckets))
 
     def facts_for(scope: str, with_licences: bool) -> list[dict[str, Any]] | Response:
         parts = [p for p in scope.strip("/").split("/") if p]
@@ -202,6 +215,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
         return handler(request) if allowed is True else allowed
 
     arm = Routes(app, guard=guard)
+    exports.register(arm, world)
 
     @arm("POST", r"/(?P<scope>.+)/providers/microsoft\.costmanagement/query")
     def query(request: Request) -> Response:
@@ -215,11 +229,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
         throttle = request.has_fault("throttle")
         if throttle:
             header = (throttle.body or {}).get("header", QPU_HEADER)
-            return Response(
-                429,
-                {"error": {"code": "429", "message": "Too many requests. Please retry."}},
-                {header: str(max(1, round(throttle.seconds or 1)))},
-            )
+            return Response(429, TOO_MANY, {header: str(max(1, round(throttle.seconds or 1)))})
         try:
             body = request.json()
         except ValueError:
@@ -236,6 +246,9 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
             offset = found
         headers: dict[str, str] = {}
         if skiptoken is None:
+            wait, _ = per_scope[scope.strip("/").lower()].charge(1)
+            if wait:
+                return Response(429, TOO_MANY, {ENTITY_HEADER: str(max(1, int(wait + 0.999)))})
             period = query_period(body, request.clock.now().date())
             cost = months_spanned(*period) if not isinstance(period, Response) else 1
             wait, remaining = quota.charge(cost)
@@ -247,7 +260,7 @@ def build(clock: Clock, seed: int = 1, qpu_buckets: tuple[tuple[str, int, float]
             }
             if wait:
                 headers[QPU_HEADER] = str(max(1, int(wait + 0.999)))
-                return Response(429, {"error": {"code": "429", "message": "Too many requests. Please retry."}}, headers)
+                return Response(429, TOO_MANY, headers)
         result = evaluate(request, scope, body)
         if isinstance(result, Response):
             return result

@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from config import Settings, load_config
 from ledger.models import Batch, Discrepancy, Export, FxRate, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
 from rating.months import month_end
-from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8
+from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8, storage_account
 from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
@@ -68,8 +68,10 @@ BUILDERS = {"nl-bv": "finn", "de-gmbh": "ada"}
 APPROVERS = {"nl-bv": "anna", "de-gmbh": "greta"}
 DESK_USER = "dana"
 # A month replayed in minutes compresses the vendors' quota windows with it: Cost Management's hourly query budget
-# (600 QPU) would otherwise stall the replay for an hour; the throttling itself is exercised by the connector tests.
-REPLAY_SANDBOX_OPTIONS = {"sandbox.cost_management": {"qpu_buckets": (("QueriesPer10Sec", 1000, 1.0),)}}
+# (600 QPU) and its per-scope limit would otherwise stall the replay; the throttling itself is exercised by the
+# connector tests.
+REPLAY_SANDBOX_OPTIONS = {"sandbox.cost_management": {"qpu_buckets": (("QueriesPer10Sec", 1000, 1.0),),
+                                                      "entity_buckets": (("QueriesPerMin", 1000, 1.0),)}}
 
 Progress = Callable[[str], None]
 
@@ -175,6 +177,10 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
                                             + partner_center.GRAPH_BASE)
             env[source["client_id_env"]], env[source["client_secret_env"]] = (microsoft["client_id"],
                                                                                 microsoft["client_secret"])
+            if source.get("mode") == "exports":  # the container the sandbox's Cost Management exports are written to
+                env[source["storage_sas_url_env"]] = (f"{urls['storage_account']}/{storage_account.ACCOUNT}/"
+                                                      f"{storage_account.CREDENTIALS['container']}?"
+                                                      f"{storage_account.SAS_TOKEN}")
         elif kind == "pax8":
             source["token_url"] = f"{source['base_url']}/token"
             env[source["client_id_env"]] = pax8.CREDENTIALS["client_id"]

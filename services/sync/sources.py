@@ -20,6 +20,7 @@ from config.schema import SourceConfig, secret
 from connectors.auth import TokenProvider
 from connectors.azure_costs import SCOPE as ARM_SCOPE
 from connectors.azure_costs import AzureCosts
+from connectors.azure_exports import AzureExports
 from connectors.http import HttpPolicy
 from connectors.ingram import IngramConnector
 from connectors.partner_billing_export import GRAPH_SCOPE, PartnerBillingExport
@@ -137,7 +138,9 @@ class IngramReader:
 
 @dataclass
 class AzureCostsReader:
-    """Daily Azure usage of the billing account's customers, re-reading ``usage_lookback_days`` back to today."""
+    """Daily Azure usage of the billing account's customers, re-reading ``usage_lookback_days`` back to today: through
+    the Query API (``mode: query``) or each customer's scheduled Cost Management export (``mode: exports``, for large
+    scopes: files in a storage account read through a container SAS URL); both give the same usage rows."""
 
     settings: Settings
     config: SourceConfig
@@ -150,7 +153,13 @@ class AzureCostsReader:
         policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
         tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
                                _required(config, "client_secret_env"), config.scope or ARM_SCOPE, policy=policy)
-        connector = AzureCosts(config.base_url, tokens, policy=policy, source=config.name)
+        connector = (
+            AzureExports(config.base_url, tokens, export_name=config.export_name or "",
+                         container_sas_url=_required(config, "storage_sas_url_env"), file_format=config.format,
+                         policy=policy, source=config.name)
+            if config.mode == "exports"
+            else AzureCosts(config.base_url, tokens, policy=policy, source=config.name)
+        )
         last = as_of.date()
         first = last - dt.timedelta(days=config.usage_lookback_days)
         with closing(connector):

@@ -53,6 +53,11 @@ CASES = [
     (_drop(BASE, ("tenants", 0, "country")), "tenants[0].country: Field required"),
     (_set(BASE, ("price_rules", 0, "unit_price"), "9.99"), "price_rules[0]: set exactly one of"),
     (_set(BASE, ("tenants", 0, "erp", "base_url"), None), "tenants[0].erp: base_url is required"),
+    (_drop(BASE, ("sources", 1, "storage_sas_url_env")), "sources[1]: mode: exports needs export_name and"),
+    (_set(BASE, ("sources", 1, "format"), "Json"), "sources[1].format"),
+    (_set(BASE, ("sources", 1, "mode"), "files"), "sources[1].mode"),
+    (_set(_set(BASE, ("sources", 2, "mode"), "exports"), ("sources", 2, "export_name"), "x"),
+     "sources[2]: mode: exports is for azure_costs sources only"),
 ]
 
 

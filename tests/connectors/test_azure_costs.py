@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+import requests
 
 from connectors.auth import TokenProvider
 from connectors.azure_costs import SCOPE, AzureCosts, customer_scope, subscription_scope
@@ -174,3 +175,34 @@ def test_licence_charges_billed_with_azure_are_left_out(connect, arm_server: San
     assert WORLD.licence_facts(FIRST, LAST, NOW)
     assert {u.row_key: u.cost for u in with_licences.usage} == {u.row_key: u.cost for u in plain.usage}
     assert all(u.meter_category != "Microsoft 365" for u in with_licences.usage)
+
+
+def test_scope_quota_answers_429_with_the_entity_header(arm_server: SandboxServer, make_tokens, tls) -> None:
+    """Cost Management throttles per scope as well as per tenant: past a handful of queries on one scope it answers
+    429 with ``x-ms-ratelimit-microsoft.costmanagement-entity-retry-after`` (and no ``Retry-After``), other scopes go
+    on. https://learn.microsoft.com/en-us/azure/cost-management-billing/costs/manage-automation (429, QPU quotas)."""
+    token = make_tokens(SCOPE).token()
+    body = AzureCosts._body(FIRST, FIRST, "Daily", "Cost", [{"type": "Dimension", "name": "MeterId"}])
+
+    def post(scope: str) -> requests.Response:
+        return requests.post(f"{arm_server.url}/{scope}/providers/Microsoft.CostManagement/query",
+                             params={"api-version": "2023-11-01"}, json=body, verify=str(tls.ca_cert),
+                             headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+    answers = [post(SCOPE_OF_CUSTOMER) for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    refused = answers[-1]
+    assert int(refused.headers["x-ms-ratelimit-microsoft.costmanagement-entity-retry-after"]) >= 1
+    assert "Retry-After" not in refused.headers
+    assert refused.json() == {"error": {"code": "429", "message": "Too many requests. Please retry."}}
+    other = customer_scope(WORLD.billing_account_id, WORLD.customers[1].billing_customer_id)
+    assert post(other).status_code == 200
+
+
+def test_connector_waits_out_the_scope_quota(connect, arm_server: SandboxServer) -> None:
+    """Six queries on one customer scope (meters read there too): the sixth is refused once, waited out and sent
+    again; nothing is lost."""
+    result = daily(connect(), FIRST, FIRST + dt.timedelta(days=2))
+    posts = [r for r in arm_server.app.received if r.method == "POST"]
+    assert len(posts) == 7  # six queries of one page each, and the refused one again after the wait
+    assert result.errors == () and len(result.usage) == len(expected_rows(FIRST, FIRST + dt.timedelta(days=2)))

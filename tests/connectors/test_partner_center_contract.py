@@ -406,8 +406,8 @@ def satisfies(received: Any, row: Row) -> bool:
 def traffic(tls: TlsFiles) -> Iterator[dict[str, SandboxServer]]:
     """Run every connector entry point once (with paging) and hand back the servers with what they received.
 
-    Module-scoped: the traffic is read-only evidence shared by the assertions below. The ARM quota is relaxed so
-    reading every customer does not wait on the QPU bucket (that wait is tested in test_azure_costs).
+    Module-scoped: the traffic is read-only evidence shared by the assertions below. The ARM quotas are relaxed so
+    reading every customer does not wait on the QPU or per-scope buckets (that wait is tested in test_azure_costs).
     """
     clock = Clock(NOW)
     apps = {
@@ -415,7 +415,8 @@ def traffic(tls: TlsFiles) -> Iterator[dict[str, SandboxServer]]:
         "pc": (partner_center.build(clock, SEED), partner_center.PREFIX),
         "pc_v1": (partner_center.build(Clock(V1_NOW), SEED), partner_center.PREFIX),
         "arm": (
-            cost_management.build(clock, SEED, qpu_buckets=(("QueriesPer10Sec", 1000, 1.0),)),
+            cost_management.build(clock, SEED, qpu_buckets=(("QueriesPer10Sec", 1000, 1.0),),
+                                  entity_buckets=(("QueriesPerMin", 1000, 1.0),)),
             cost_management.PREFIX,
         ),
     }

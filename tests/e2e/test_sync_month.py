@@ -94,7 +94,8 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     running = run_all(state, SEED, clock=clock, modules=("sandbox.entra", "sandbox.partner_center", "sandbox.pax8",
                                                          "sandbox.ingram", "sandbox.ecb"))
     ca = str(state / "tls" / "sandbox-ca.pem")
-    arm = SandboxServer(cost_management.build(clock, SEED, qpu_buckets=(("QueriesPer10Sec", 1000, 1.0),)),
+    arm = SandboxServer(cost_management.build(clock, SEED, qpu_buckets=(("QueriesPer10Sec", 1000, 1.0),),
+                                              entity_buckets=(("QueriesPerMin", 1000, 1.0),)),
                         tls=make_tls_files(state / "tls")).start()
     urls = {r.name: r.url for r in running} | {"cost_management": arm.url}
     authority = f"{urls['entra']}/{entra.CREDENTIALS['tenant_id']}"
