@@ -200,6 +200,9 @@ class SourceConfig(Strict):
     graph_scope: str | None = None  # default https://graph.microsoft.com/.default
     recon_billed_months: int = Field(1, ge=0, le=12)  # issued invoices re-read each night, by billing period
     enabled: bool = True
+    # desk mutations of this source's subscriptions are applied at the vendor (services.desk.provisioning); off:
+    # the desk records them and someone provisions by hand, as before
+    provisioning: bool = False
 
     @field_validator("base_url", "authority_url", "token_url", "graph_base_url")
     @classmethod
@@ -255,10 +258,11 @@ class Schedule(Strict):
     monthly_build: str = "0 6 2 * *"
     export_retry: str = "*/15 * * * *"
     duplicate_sweep: str = "30 3 * * *"  # look every recently sent invoice up in its ERP: more than one is a finding
+    provisioning: str = "*/20 * * * *"  # desk mutations to the vendor (only when a source has provisioning: true)
     timezone: str = "UTC"
     misfire_grace_seconds: int = Field(3600, ge=1)
 
-    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep")
+    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
