@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "customer",
     "reconcile",
     "mutation",
+    "provision",
     "rate",
     "prices",
     "batch",

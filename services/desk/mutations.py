@@ -250,6 +250,17 @@ def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clo
         return view(uow, mutation, code)
 
 
+def show_mutation(settings: Settings, who: Actor, mutation_id: int) -> MutationView:
+    """One mutation the user may see, with its provisioning at the vendor."""
+    require(who, "desk")
+    with UnitOfWork(engine_for(settings)) as uow:
+        mutation = uow.mutations.get(mutation_id)
+        code = _tenant_codes(uow).get(mutation.tenant_id) if mutation else None
+        if mutation is None or code is None or not who.can_see(code):
+            raise NotFound(f"mutation {mutation_id}: not found")
+        return view(uow, mutation, code)
+
+
 def list_mutations(
     settings: Settings,
     who: Actor,
