@@ -9,11 +9,16 @@ Nothing is mocked: the production connectors talk to the sandboxes.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from config import Settings
 from config.loader import parse_settings
@@ -31,7 +36,7 @@ from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
-from tests.identity import actor, nightly
+from tests.identity import actor, nightly, people_env
 
 NOW = dt.datetime(2026, 5, 20, 12, 0, tzinfo=dt.UTC)
 SEED = 7
@@ -65,6 +70,7 @@ def pc_settings(tmp_path: Path, tls: TlsFiles, idp: SandboxServer, pc: SandboxSe
     }]
     monkeypatch.setenv("T_PC_ID", entra.CREDENTIALS["client_id"])
     monkeypatch.setenv("T_PC_SECRET", entra.CREDENTIALS["client_secret"])
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     return parse_settings(data, tmp_path / "config.yaml")
 
 
@@ -190,3 +196,26 @@ def test_without_the_opt_in_nothing_is_queued_or_sent(tmp_path: Path, tls: TlsFi
                                                          "T-107", delta=Decimal(1)), FixedClock(NOW))
     assert saved.vendor_status is None
     assert provision(settings, dana, FixedClock(NOW)).outcomes == [] and patches(pc) == []
+
+
+def test_the_desk_reaches_it_through_the_cli(ledger: Settings, tmp_path: Path) -> None:
+    """`cspbill mutation add`, `cspbill provision run`, `cspbill mutation show` and `mutation list` as a person."""
+    config = tmp_path / "config.yaml"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}, "CSPBILL_CONFIG": str(config),
+           "CSPBILL_NOW": NOW.isoformat(), "COLUMNS": "400", **people_env(config)}
+    cli = str(Path(sys.executable).with_name("cspbill"))
+
+    def run(*argv: str) -> str:
+        done = subprocess.run([cli, *argv], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    subscription = ledger_sub(ledger, pick(window_open=False).id)
+    added = json.loads(run("mutation", "add", "-s", str(subscription), "-t", "T-200", "-q", "500", "--as", "dana",
+                           "--json"))
+    assert added["vendor_status"] == "queued"
+    sent = json.loads(run("provision", "run", "--as", "dana", "--json"))
+    assert [(m["mutation"], m["status"]) for m in sent["mutations"]] == [(added["id"], "refused")]
+    shown = json.loads(run("mutation", "show", str(added["id"]), "--as", "dana", "--json"))
+    assert (shown["status"], shown["vendor_status"]) == ("refused", "refused") and "900275" in shown["vendor_reason"]
+    assert "refused: 900275: The quantity is outside" in run("mutation", "list", "--status", "refused", "--as", "dana")
