@@ -29,7 +29,7 @@ from connectors.errors import SourceError, VendorRefused
 from ledger.models import Mutation, Provisioning, Subscription
 from services.access import Actor, require
 from services.clock import Clock, SystemClock
-from services.desk.vendor_writes import Job, Outcome, Writer, open_writer
+from services.desk.vendor_writes import Job, Outcome, Unsupported, Writer, open_writer
 from services.errors import BadSetting, NotFound, ValidationFailed
 from services.identity import confirm
 from services.runners import gone_because, running
@@ -146,6 +146,8 @@ def _send(settings: Settings, who: Actor, row_id: int, job: Job, writer: Writer,
           after_write: AfterWrite | None) -> tuple[int, str, str]:
     try:
         outcome = writer.apply(job)
+    except Unsupported as unsupported:  # nothing was asked of the vendor: a person provisions it by hand
+        return _record(settings, who, row_id, clock, error=str(unsupported), final=True)
     except VendorRefused as refused:
         return _record(settings, who, row_id, clock, refused=refused)
     except (SourceError, BadSetting) as error:
@@ -156,7 +158,8 @@ def _send(settings: Settings, who: Actor, row_id: int, job: Job, writer: Writer,
 
 
 def _record(settings: Settings, who: Actor, row_id: int, clock: Clock, *, outcome: Outcome | None = None,
-            refused: VendorRefused | None = None, error: str | None = None) -> tuple[int, str, str]:
+            refused: VendorRefused | None = None, error: str | None = None,
+            final: bool = False) -> tuple[int, str, str]:
     """Store the vendor's answer (or the failure) and move the mutation along; audited."""
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
@@ -171,9 +174,9 @@ def _record(settings: Settings, who: Actor, row_id: int, clock: Clock, *, outcom
             row.status, row.vendor_code, row.vendor_reason = "refused", refused.code, refused.reason
             mutation.status = "refused"
             detail = f"{row.source} refused ({refused.code}): {refused.reason}"
-        elif row.attempts >= MAX_ATTEMPTS:
+        elif final or row.attempts >= MAX_ATTEMPTS:
             row.status, row.last_error = "failed", error
-            detail = f"failed after {row.attempts} attempts: {error}"
+            detail = f"failed after {row.attempts} attempt(s): {error}"
         else:
             row.status, row.last_error = "queued", error
             row.next_attempt_at = now + min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (row.attempts - 1))
