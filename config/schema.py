@@ -207,6 +207,9 @@ class SourceConfig(Strict):
     storage_sas_url_env: EnvName | None = None  # env var holding the container SAS URL the exports are delivered to
     format: Literal["Csv", "Parquet"] | None = None  # the format the exports must have; any when not given
     enabled: bool = True
+    # desk mutations of this source's subscriptions are applied at the vendor (services.desk.provisioning); off:
+    # the desk records them and someone provisions by hand, as before
+    provisioning: bool = False
 
     @field_validator("base_url", "authority_url", "token_url", "graph_base_url")
     @classmethod
@@ -271,10 +274,11 @@ class Schedule(Strict):
     monthly_build: str = "0 6 2 * *"
     export_retry: str = "*/15 * * * *"
     duplicate_sweep: str = "30 3 * * *"  # look every recently sent invoice up in its ERP: more than one is a finding
+    provisioning: str = "*/20 * * * *"  # desk mutations to the vendor (only when a source has provisioning: true)
     timezone: str = "UTC"
     misfire_grace_seconds: int = Field(3600, ge=1)
 
-    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep")
+    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:

@@ -131,11 +131,14 @@ class VendorConnector:
         self.tokens = tokens
         self.policy = policy
         self.session: requests.Session = build_session(source, policy, ("POST",) if retry_posts else ())
+        self._writes: requests.Session | None = None
         self._headers = dict(headers or {})
 
     def close(self) -> None:
         """Release the pooled connections (the nightly job opens one connector per source and run)."""
         self.session.close()
+        if self._writes is not None:
+            self._writes.close()
 
     # --- vendor rules (override where a vendor differs) ------------------------------------------------------
 
@@ -171,6 +174,19 @@ class VendorConnector:
             return send_with_bearer(self.session, self.tokens, method, url, headers=headers, **kwargs)
         except requests.RequestException as exc:
             raise SourceUnavailable(self.source, f"{method} {urlsplit(url).path} failed after retries: {exc}") from exc
+
+    def _write_once(self, method: str, url: str, body: Any) -> requests.Response:
+        """Send one write that nothing repeats on its own (not even a session whose POSTs are retried): an answer
+        lost after sending may mean the write landed, so the caller looks the result up before writing again. A
+        transport failure is ``SourceUnavailable``."""
+        if self._writes is None:
+            self._writes = build_session(self.source, self.policy)
+        headers = {"Accept": "application/json", **self._headers}
+        try:
+            return send_with_bearer(self._writes, self.tokens, method, url, json=body, headers=headers)
+        except requests.RequestException as exc:
+            raise SourceUnavailable(self.source, f"{method} {urlsplit(url).path}: no answer ({exc}); the write may "
+                                                 "have landed") from exc
 
     def _check(self, response: requests.Response, what: str | None = None) -> None:
         """Raise the typed error a final (post-retry) answer means; return quietly on success."""

@@ -31,3 +31,13 @@ class MalformedRecord(SourceError):
         self.record_id = record_id
         self.field = field
         self.problem = problem
+
+
+class VendorRefused(SourceError):
+    """The vendor answered a write with a refusal of its own (a business rule, not an outage): its code and its
+    sentence, so the desk sees why (e.g. Partner Center ``800090`` "Subscription quantity cannot be decreased.")."""
+
+    def __init__(self, source: str, what: str, code: str, reason: str) -> None:
+        super().__init__(source, f"{what} refused ({code}): {reason}")
+        self.code = code
+        self.reason = reason

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from connectors.base import BearerToken, CachedToken, PageRequest, VendorConnector
-from connectors.errors import MalformedRecord, SourceError, SourceUnavailable
+from connectors.errors import MalformedRecord, SourceError, SourceUnavailable, VendorRefused
 from connectors.http import HttpPolicy, correlation_of
 from connectors.records import (
     BillingFrequency,
@@ -126,6 +126,33 @@ class IngramConnector(VendorConnector):
         return PullResult(customers=tuple(customers.values()), licences=tuple(licences), errors=tuple(errors))
 
     # HTTP
+
+    # writes (the service desk's provisioning; the nightly read never writes)
+
+    def quantity_of(self, subscription_id: str, product_id: str) -> Decimal:
+        """The seat count of one product line now (``GET /subscriptions/{id}``): what a retry looks at first."""
+        detail = FieldReader(SOURCE, subscription_id, self._get(f"/subscriptions/{subscription_id}"))
+        for index, line in enumerate(detail.get("products") or []):
+            if isinstance(line, dict) and str(line.get("id")) == product_id:
+                return detail.nested("products", index).decimal("quantity", minimum=Decimal(0))
+        raise detail.fail("products", f"no product line {product_id!r}")
+
+    def find_change(self, customer_id: str, subscription_id: str, po_number: str) -> str | None:
+        """The id of a change order placed earlier with this ``poNumber`` (our request id), if any."""
+        orders = self._all("/orders", {"customerId": customer_id, "subscriptionId": subscription_id})
+        return next((str(o["id"]) for o in orders if isinstance(o, dict) and o.get("poNumber") == po_number), None)
+
+    def place_change(self, customer_id: str, subscription_id: str, mpn: str, quantity: int, po_number: str) -> str:
+        """``POST /orders`` of ``type: change`` with the new ``quantity`` of the ``mpn`` line; ``poNumber`` carries
+        our request id so ``find_change`` can tell whether a lost answer's order exists. Returns the order id; an
+        answer of 400/404/409/422 is ``VendorRefused`` (the body is undocumented: its text is the reason)."""
+        body = {"type": "change", "customerId": customer_id, "subscriptionId": subscription_id, "poNumber": po_number,
+                "products": [{"mpn": mpn, "quantity": quantity}]}
+        response = self._write_once("POST", f"{self.base_url}/orders", body)
+        if response.status_code in (400, 404, 409, 422):
+            raise VendorRefused(SOURCE, "POST /orders", str(response.status_code), response.text[:300])
+        order = FieldReader(SOURCE, po_number, self._json(response, "POST /orders"))
+        return order.text("id")
 
     def _fetch_token(self) -> BearerToken:
         payload = self._token_answer(self.token_url, _refusal, json={"marketplace": self.marketplace},

@@ -29,9 +29,9 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
-from tenacity import RetryCallState, retry_if_exception_type, retry_if_result
+from tenacity import RetryCallState, retry_if_result
 
-from connectors.auth import TokenProvider, send_with_bearer
+from connectors.auth import TokenProvider
 from connectors.base import PageRequest, VendorConnector, Verdict
 from connectors.errors import MalformedRecord, SourceUnavailable
 from connectors.http import HttpPolicy
@@ -47,7 +47,6 @@ from connectors.records import (
     PullResult,
     Status,
 )
-from connectors.retry import answer, failure, retry_after
 
 log = logging.getLogger("cspbill.connectors.partner_center")
 
@@ -72,17 +71,7 @@ _STATUSES: dict[str, Status] = {
 _TERMS: frozenset[str] = frozenset({"P1M", "P1Y", "P2Y", "P3Y"})
 
 
-def _not_ready(response: requests.Response) -> bool:
-    """409 ``800082``: "not ready to be updated, retry later" (``900278`` asks for a day: not worth waiting)."""
-    if response.status_code != 409:
-        return False
-    try:
-        return str(json.loads(response.content).get("code")) == "800082"
-    except (ValueError, AttributeError):
-        return False
-
-
-def _ms_headers(request_id: str) -> dict[str, str]:
+def ms_headers(request_id: str) -> dict[str, str]:
     """Every Partner Center call: the idempotency key, a fresh correlation id, the contract version."""
     return {"MS-RequestId": request_id, "MS-CorrelationId": str(uuid.uuid4()), "MS-Contract-Version": "v1"}
 
@@ -111,8 +100,8 @@ class MicrosoftConnector(VendorConnector):
 
 
 class PartnerCenter(MicrosoftConnector):
-    """Partner Center client for one partner tenant: the nightly reads, plus the service desk's seat changes and
-    cancellations (``change_quantity`` / ``cancel``, idempotent by ``MS-RequestId``).
+    """Partner Center client for one partner tenant: the nightly reads (the service desk's writes are in
+    ``connectors.partner_center_writes``).
 
     Config it needs: ``base_url`` (``https://api.partnercenter.microsoft.com``, or the sandbox's ``…/pc``), a
     ``TokenProvider`` for ``SCOPE``, an ``HttpPolicy`` (timeouts, retry bounds, CA bundle as ``verify``), the
@@ -157,7 +146,7 @@ class PartnerCenter(MicrosoftConnector):
         backoff = self.policy.backoff()
 
         def attempt(number: int) -> dict[str, Any] | None:
-            response = self._send("GET", page.url, params=page.params, headers={**_ms_headers(request_id),
+            response = self._send("GET", page.url, params=page.params, headers={**ms_headers(request_id),
                                                                                   **page.headers})
             self._check(response, f"GET {path}")
             try:
@@ -295,60 +284,6 @@ class PartnerCenter(MicrosoftConnector):
             raw=item.raw,
         )
 
-    # --- writes (service-desk "apply"; the nightly sync never writes) ------------------------------------------
-
-    def change_quantity(self, customer_id: str, subscription_id: str, quantity: int, request_id: str) -> LicenceRecord:
-        """Set a subscription's seat count (NCE: reductions only within the open 168-hour batches, §3.5)."""
-        return self._update(customer_id, subscription_id, {"quantity": quantity}, request_id)
-
-    def cancel(self, customer_id: str, subscription_id: str, request_id: str) -> LicenceRecord:
-        """Cancel a subscription inside its cancellation window (``status: deleted``)."""
-        return self._update(customer_id, subscription_id, {"status": "deleted"}, request_id)
-
-    def _update(self, customer_id: str, subscription_id: str, change: dict[str, Any], request_id: str) -> LicenceRecord:
-        """GET the full subscription, PATCH it back with ``change`` (Partner Center wants the whole object and its
-        etag). ``request_id`` is the idempotency key: the caller keeps it with the mutation so that a retry (here,
-        after a lost answer, or after a crash) is answered with the first result instead of being applied twice."""
-        path = f"/customers/{customer_id}/subscriptions/{subscription_id}"
-        customer = self._customer(
-            FieldReader(self.source, customer_id, self._get_json(PageRequest(self._url(f"/customers/{customer_id}"))))
-        )
-        url = self._url(path)
-        body = {**self._get_json(PageRequest(url)), **change}
-        backoff = self.policy.backoff()
-
-        def attempt(number: int) -> requests.Response:
-            headers = {"Accept": "application/json", **_ms_headers(request_id)}
-            try:
-                response = send_with_bearer(self.session, self.tokens, "PATCH", url, json=body, headers=headers)
-            except requests.RequestException as exc:  # the write may have been applied: retry with the same id
-                log.warning("%s: PATCH %s lost its answer (attempt %d of %d, request %s): %s",
-                            self.source, path, number, backoff.attempts, request_id, exc)
-                raise
-            if _pending(response):
-                log.warning("%s: PATCH %s answered %d (attempt %d of %d, request %s)",
-                            self.source, path, response.status_code, number, backoff.attempts, request_id)
-            return response
-
-        def exhausted(state: RetryCallState) -> requests.Response:
-            raise SourceUnavailable(self.source, f"PATCH {path} not confirmed after {backoff.attempts} attempts "
-                                                 f"(request {request_id})")
-
-        response = backoff.run(
-            attempt,
-            retry_if_exception_type(requests.RequestException) | retry_if_result(_pending),
-            hint=lambda state: None if failure(state) else retry_after(answer(state).headers),
-            exhausted=exhausted,
-        )
-        self._check(response, f"PATCH {path}")
-        try:
-            updated = json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            updated = self._get_json(PageRequest(url))
-        log.info("%s: PATCH %s applied %s for customer %s (request %s)",
-                 self.source, path, sorted(change), customer.name, request_id)
-        return self._licence(FieldReader(self.source, subscription_id, updated), customer, self._now())
-
     # --- invoices and reconciliation line items (v1; ``connectors.partner_recon`` picks v1 or v2 per period) ---
 
     def invoices(self) -> tuple[list[InvoiceRecord], list[MalformedRecord]]:
@@ -396,7 +331,3 @@ def licence_billing_type(trial: bool, billing_type: str, frequency: BillingFrequ
         return "usage"
     return "one_time" if frequency == "ONE_TIME" else "license"
 
-
-def _pending(response: requests.Response) -> bool:
-    """A PATCH answer worth sending again with the same ``MS-RequestId``: throttled, failed, or not ready yet."""
-    return response.status_code == 429 or response.status_code >= 500 or _not_ready(response)

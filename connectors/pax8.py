@@ -18,7 +18,7 @@ from typing import Any, Literal
 import requests
 
 from connectors.base import BearerToken, CachedToken, PageRequest, VendorConnector
-from connectors.errors import MalformedRecord, SourceError, SourceUnavailable
+from connectors.errors import MalformedRecord, SourceError, SourceUnavailable, VendorRefused
 from connectors.http import HttpPolicy
 from connectors.records import (
     BillingFrequency,
@@ -152,6 +152,26 @@ class Pax8Connector(VendorConnector):
             lines += found
             errors += bad
         return PullResult(cost_lines=tuple(lines), errors=tuple(errors))
+
+    # writes (the service desk's provisioning; the nightly read never writes)
+
+    def quantity_of(self, subscription_id: str) -> Decimal:
+        """The subscription's seat count now (``GET /subscriptions/{id}``): what a retry looks at before writing."""
+        reader = FieldReader(SOURCE, subscription_id, self._get_json(PageRequest(f"{self.base_url}/subscriptions/"
+                                                                                 f"{subscription_id}")))
+        return reader.decimal("quantity", minimum=Decimal(0))
+
+    def set_quantity(self, subscription_id: str, quantity: int) -> Decimal:
+        """``PUT /subscriptions/{id}`` with ``{"quantity": n}``; a 4xx is ``VendorRefused`` with Pax8's ``type`` and
+        ``message``. Returns the seat count Pax8 answered with."""
+        path = f"/subscriptions/{subscription_id}"
+        response = self._write_once("PUT", f"{self.base_url}{path}", {"quantity": quantity})
+        if 400 <= response.status_code < 500 and response.status_code not in (401, 403, 429):
+            body = _body(response)
+            raise VendorRefused(SOURCE, f"PUT {path}", str(body.get("type") or response.status_code),
+                                str(body.get("message") or response.text[:300]))
+        reader = FieldReader(SOURCE, subscription_id, self._json(response, f"PUT {path}"))
+        return reader.decimal("quantity", minimum=Decimal(0))
 
     # HTTP
 
@@ -321,6 +341,14 @@ def _summary(reader: FieldReader) -> FieldReader:
     reader.text("id")
     reader.text("companyId")
     return reader
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _refusal(response: requests.Response) -> str:

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "customer",
     "reconcile",
     "mutation",
+    "provision",
     "rate",
     "prices",
     "batch",

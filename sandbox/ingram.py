@@ -16,7 +16,9 @@ JSON stops halfway), ``malformed`` (one record gets a bad field; on ``/subscript
 on; off = the 1.6 shape, so clients must read ``/plans/{id}``), ``max_limit`` (largest ``limit`` honoured, default 100),
 ``public_scheme`` (scheme of report ``downloadUrl``\\s).
 State: ``POST /__admin/ingram/quantity`` ``{"subscriptionId", "productId", "quantity"}`` changes a seat count at the
-clock's now and records a ``change`` order with billing details.
+clock's now and records a ``change`` order with billing details. Writes: ``POST /orders`` with ``type: change``,
+``customerId``, ``subscriptionId``, ``poNumber`` and ``products[{mpn, quantity}]`` (the 1.6 spec's ``OrderDetailed``)
+does the same through the API and answers the order, ``poNumber`` included (as later ``GET /orders`` do).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class _Ingram:
         self.clock = clock
         self.tokens = distributor.TokenBook(clock, "sbx-cmp-", 32)
         self.orders: list[dict[str, Any]] = []
+        self.po_numbers: dict[str, str] = {}  # change orders placed through the API -> their poNumber
         self.settings: dict[str, Any] = {"token_ttl": TOKEN_LIFETIME, "quota_per_minute": None,
                                          "quota_retry_after": True, "newer_fields": True, "max_limit": 100,
                                          "public_scheme": "http"}
@@ -188,7 +191,7 @@ class _Ingram:
                 for number, (when, old, new) in enumerate(self._seats(subscription, line).changes(now), start=1):
                     out.append(self._change_order(f"{subscription['id']}-{line['id']}-{number}", subscription, line,
                                                   when, old, new))
-        return out
+        return [{**o, "poNumber": self.po_numbers[o["id"]]} if o["id"] in self.po_numbers else o for o in out]
 
     def _change_order(self, order_id: str, subscription: dict[str, Any], line: dict[str, Any], when: dt.datetime,
                       old: int, new: int) -> dict[str, Any]:
@@ -208,6 +211,28 @@ class _Ingram:
                 "customerId": subscription["customerId"], "subscriptionId": subscription["id"],
                 "creationDate": day.isoformat(), "creationTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "details": details}
+
+    def place_change(self, request: Request) -> Response:
+        """``POST /orders`` of ``type: change``: new ``quantity`` per ``products[].mpn`` of ``subscriptionId``, applied
+        at the clock's now; answered with the order (its ``poNumber`` kept, so a client can find it again)."""
+        body = request.json() or {}
+        subscription = self.subscriptions.get(str(body.get("subscriptionId")))
+        if body.get("type") != "change" or subscription is None or body.get("customerId") != subscription["customerId"]:
+            return _error(400, "BadRequest", "A change order needs type 'change', customerId and its subscriptionId.")
+        wanted = body.get("products") if isinstance(body.get("products"), list) else []
+        by_mpn = {p["mpn"]: p for p in subscription["products"]}
+        lines = [(by_mpn.get(item.get("mpn")), item.get("quantity")) for item in wanted if isinstance(item, dict)]
+        if not lines or any(line is None or not isinstance(q, int) or q < 1 for line, q in lines):
+            return _error(400, "BadRequest", "Each product needs the subscription's mpn and a quantity of at least 1.")
+        now = self.clock.now()
+        for line, quantity in lines:
+            self._seats(subscription, line).schedule(now, quantity)
+        placed = [o for o in self.timeline_orders() if o["subscriptionId"] == subscription["id"]
+                  and o.get("creationTime") == now.strftime("%Y-%m-%dT%H:%M:%SZ")]
+        for order in placed:
+            self.po_numbers[order["id"]] = str(body.get("poNumber") or "")
+        return Response(200, {**placed[-1], "poNumber": self.po_numbers[placed[-1]["id"]]}) if placed else \
+            _error(400, "BadRequest", "The order changes nothing.")
 
     # admin
 
@@ -287,6 +312,8 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         items = [o for o in items
                  if _between(o["creationDate"], request.arg("creationTimeFrom"), request.arg("creationTimeTo"))]
         return state.page(request, items)
+
+    api("POST", r"/orders")(state.place_change)
 
     @api("GET", r"/orders/(?P<id>[^/]+)")
     def order(request: Request) -> Response:

@@ -14,6 +14,8 @@ Settings (``POST /__admin/pax8/settings``): ``token_ttl`` seconds (sandbox clock
 date-times as ``…Z``, ``…-0000``, ``+02:00`` and date-only, default on; off = all ``…Z``), ``invoice_status``
 (``status`` on invoices, default on), ``oversize`` (``"reject"``: ``size`` > 200 answers 422; ``"clamp"``),
 ``history_shape`` (``"cli"`` ``{id, action, date, quantity, previousQuantity}`` or ``"spec"`` full snapshots).
+Writes: ``PUT /subscriptions/{id}`` with ``quantity`` changes the seat count from the clock's now (422 envelope for
+a quantity below 1 or a subscription that is not active).
 State: ``POST /__admin/pax8/quantity`` ``{"subscriptionId", "quantity"}`` sets a seat count at the clock's now,
 appending a history entry and a ``prorate`` draft item for the changed seats.
 """
@@ -194,7 +196,22 @@ class _Pax8:
         subscription = self.subscriptions.get(str(body.get("subscriptionId")))
         if subscription is None:
             return _error(404, "NOT_FOUND", "no such subscription", request.path)
-        quantity = int(body["quantity"])
+        return self.change_seats(subscription, int(body["quantity"]))
+
+    def update(self, request: Request) -> Response:
+        """``PUT /subscriptions/{id}``: the sandbox applies ``quantity`` (a whole number >= 1, active subscriptions)."""
+        subscription = self.subscriptions.get(request.params["id"])
+        if subscription is None:
+            return _error(404, "NOT_FOUND", "Subscription not found", request.path)
+        quantity, status = (request.json() or {}).get("quantity"), self.subscription_view(subscription)["status"]
+        if not isinstance(quantity, (int, Decimal)) or isinstance(quantity, bool) or quantity != int(quantity) \
+                or quantity < 1 or status not in ("Active", "Trial"):
+            return _error(422, "UNPROCESSABLE_ENTITY", f"quantity {quantity} cannot be set on a {status} subscription "
+                          "(a whole number of at least 1 on an active one)", request.path)
+        return self.change_seats(subscription, int(quantity))
+
+    def change_seats(self, subscription: dict[str, Any], quantity: int) -> Response:
+        """A seat count from now: a history entry and a ``prorate`` draft item for the changed seats."""
         now = self.clock.now()
         timeline = self.world.seats[subscription["id"]]
         previous = timeline.at(now)
@@ -282,6 +299,8 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
         if not found:
             return _error(404, "NOT_FOUND", "Subscription not found", request.path)
         return Response(200, state.subscription_view(found))
+
+    api("PUT", r"/subscriptions/(?P<id>[^/]+)")(state.update)
 
     @api("GET", r"/subscriptions/(?P<id>[^/]+)/history")
     def history(request: Request) -> Response:

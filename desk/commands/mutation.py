@@ -1,4 +1,5 @@
-"""`cspbill mutation add|list|cancel`: service-desk licence changes, validated against the NCE rules before saving."""
+"""`cspbill mutation add|list|show|cancel`: service-desk licence changes, validated against the NCE rules before saving,
+with their provisioning at the vendor where the source opted in."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from desk.context import AS_USER_HELP, day_option, fail, state
-from services.desk import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
+from services.desk import (
+    MutationRequest,
+    MutationView,
+    add_mutation,
+    cancel_mutation,
+    list_mutations,
+    show_mutation,
+)
 
 AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 
@@ -30,16 +38,23 @@ def _as_json(item: MutationView) -> dict[str, object]:
             for key, value in item.__dict__.items()}
 
 
+def _vendor(item: MutationView) -> str:
+    """Provisioning at the vendor: its status, and the vendor's refusal or the last error."""
+    if item.vendor_status is None:
+        return ""
+    return f"{item.vendor_status}: {item.vendor_reason}" if item.vendor_reason else item.vendor_status
+
+
 def _print(items: list[MutationView]) -> None:
     table = Table(title="Mutations")
     for column in ("id", "tenant", "customer", "sub", "product", "kind", "effective", "qty", "ticket", "status",
-                   "scheduled for", "by"):
+                   "scheduled for", "by", "vendor"):
         table.add_column(column)
     for m in items:
         quantity = m.target_product or ("" if m.new_quantity is None else f"{m.new_quantity} ({m.delta:+})")
         table.add_row(str(m.id), m.tenant, m.customer, str(m.subscription_id), m.product, m.kind,
                       str(m.effective_date), quantity, m.ticket_ref, m.status, str(m.scheduled_for or ""),
-                      m.created_by)
+                      m.created_by, _vendor(m))
     Console().print(table)
 
 
@@ -55,7 +70,9 @@ def register(app: typer.Typer) -> None:
         quantity: str = typer.Option(None, "--quantity", "-q", help="The new total number of seats."),
         delta: str = typer.Option(None, "--delta", "-d", help="Seats to add (positive) or remove (negative)."),
         cancel: bool = typer.Option(False, "--cancel", help="Cancel the subscription."),
-        upgrade_to: str = typer.Option(None, "--upgrade-to", help="Target product of an upgrade."),
+        upgrade_to: str = typer.Option(None, "--upgrade-to",
+                                        help="Target of an upgrade (Partner Center: catalog item id or title, "
+                                             "checked against the subscription's transition eligibilities)."),
         effective: str = typer.Option(None, "--effective", "-e", help="Effective date YYYY-MM-DD (default: today)."),
         customer: int = typer.Option(None, "--customer", help="Customer id (checked against the subscription)."),
         reason: str = typer.Option(None, "--reason", help="Free text for the audit trail."),
@@ -87,7 +104,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         tenant: str = typer.Option(None, "--tenant", help="Only this legal entity."),
         subscription: int = typer.Option(None, "--subscription", "-s", help="Only this subscription."),
-        status: str = typer.Option(None, "--status", help="open, scheduled, provisioned or cancelled."),
+        status: str = typer.Option(None, "--status", help="open, scheduled, provisioned, refused or cancelled."),
         month: str = typer.Option(None, "--month", help="Effective in this month (YYYY-MM)."),
         username: str = AS_USER,
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -100,6 +117,19 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps([_as_json(m) for m in items], indent=2))
         else:
             _print(items)
+
+    @group.command("show")
+    def show_command(ctx: typer.Context, mutation_id: int = typer.Argument(..., help="Mutation id."),
+                     username: str = AS_USER,
+                     as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+        """One mutation with its provisioning at the vendor (status, and the vendor's reason when refused)."""
+        cli = state(ctx)
+        item = show_mutation(cli.settings(), cli.actor(username), mutation_id)
+        if as_json:
+            typer.echo(json.dumps(_as_json(item), indent=2))
+            return
+        for name, value in _as_json(item).items():
+            Console().print(f"{name:>15}: {'' if value is None else value}", highlight=False, soft_wrap=True)
 
     @group.command("cancel")
     def cancel_command(ctx: typer.Context, mutation_id: int = typer.Argument(..., help="Mutation id."),

@@ -10,9 +10,9 @@ Design notes:
 
 One module per area, all on the one metadata of :mod:`ledger.models.base`: :mod:`~ledger.models.tenants` (tenants,
 users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snapshots, usage, cost lines),
-:mod:`~ledger.models.reconciliation` (mutations, discrepancies), :mod:`~ledger.models.prices` (price book editions,
-rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number counters),
-:mod:`~ledger.models.operations` (exports, audit events, job runs, leases) and
+:mod:`~ledger.models.reconciliation` (mutations, provisionings, discrepancies), :mod:`~ledger.models.prices`
+(price book editions, rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number
+counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
 """
@@ -22,7 +22,7 @@ from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCoun
 from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
-from ledger.models.reconciliation import Discrepancy, Mutation
+from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
@@ -48,6 +48,7 @@ __all__ = [
     "Mutation",
     "PriceImport",
     "PriceRule",
+    "Provisioning",
     "SignInAttempt",
     "Snapshot",
     "Subscription",

@@ -1,7 +1,9 @@
-"""What the desk asked for and what reconciliation found: service-desk mutations and discrepancies.
+"""What the desk asked for and what reconciliation found: service-desk mutations, their provisioning at the vendor,
+and discrepancies.
 
 Why together: reconciliation compares the vendor's snapshots with these mutations and with what was billed, and
-records each difference as a discrepancy a person resolves.
+records each difference as a discrepancy a person resolves; a provisioning row is the outbox entry that carries one
+mutation to the vendor (opt-in per source) and records the vendor's answer.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models.base import Base, Id, utcnow
@@ -58,3 +60,34 @@ class Discrepancy(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(40))
     resolved_at: Mapped[dt.datetime | None]
     resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Provisioning(Base):
+    """One desk mutation on its way to the vendor (0015): queued, sending (claimed by a run), applied (the vendor
+    answered), confirmed (a later snapshot shows it), refused (the vendor's rule, with its code and sentence) or
+    failed (a person must look). ``request_id`` is derived from the mutation id and sent as the vendor's idempotency
+    key (``MS-RequestId``, Ingram ``poNumber``), so every retry of one mutation is the same request."""
+
+    __tablename__ = "provisionings"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    mutation_id: Mapped[int] = mapped_column(ForeignKey("mutations.id"), unique=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    source: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(16))  # quantity, cancel, transition
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    target_quantity: Mapped[Decimal | None]
+    target_product: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    vendor_code: Mapped[str | None] = mapped_column(String(40))
+    vendor_reason: Mapped[str | None] = mapped_column(Text)
+    vendor_reference: Mapped[str | None] = mapped_column(String(200))  # order id, transition id, new subscription
+    answer: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    queued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[dt.datetime | None]
+    confirmed_at: Mapped[dt.datetime | None]

@@ -14,6 +14,7 @@ from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
 from ledger.repositories.prices import PriceRepository
+from ledger.repositories.provisionings import ProvisioningRepository
 from ledger.repositories.sessions import SessionRepository, SignInAttemptRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
@@ -34,6 +35,7 @@ REPOSITORIES = {
     "leases": LeaseRepository,
     "mutations": MutationRepository,
     "prices": PriceRepository,
+    "provisionings": ProvisioningRepository,
     "sessions": SessionRepository,
     "sign_in_attempts": SignInAttemptRepository,
     "snapshots": SnapshotRepository,

@@ -1,6 +1,7 @@
-"""Partner Center REST stand-in (reference/microsoft.md §2, §5.2): customers, subscriptions, invoices, NCE recon line
-items, and Microsoft Graph's billing export on the same port (``GRAPH_BASE``; v2 for periods from February 2024,
-v1 line items only for older ones: ``invoices.py``).
+"""Partner Center REST stand-in (reference/microsoft.md §2, §5.2): customers, subscriptions (with quantity PATCH,
+cancellation, and upgrades through ``transitioneligibilities`` / ``transitions``), invoices, NCE recon line items,
+and Microsoft Graph's billing export on the same port (``GRAPH_BASE``; v2 for periods from February 2024, v1 line
+items only for older ones: ``invoices.py``).
 
 Served under ``PREFIX`` so the connector's base URL is ``https://127.0.0.1:P/pc`` and it appends ``/v1/...`` exactly as
 against ``https://api.partnercenter.microsoft.com``. Collections use seek paging: ``links.next`` carries a relative

@@ -1,4 +1,5 @@
-"""Partner Center's REST routes: customers, subscriptions (read, seat change, cancel) and NCE recon line items.
+"""Partner Center's REST routes: customers, subscriptions (read, seat change, cancel, upgrade through
+``transitions.py``) and NCE recon line items.
 
 Why one guard: every route checks the bearer, counts the per-(partner, customer) quota, applies the answer knobs
 and echoes ``MS-RequestId``/``MS-CorrelationId``; the handlers only answer. The Graph export (``graph.py``) is
@@ -28,6 +29,7 @@ from sandbox.partner_center.resources import (
     stringify,
     subscription_json,
 )
+from sandbox.partner_center.transitions import transition_routes
 from sandbox.routing import Routes
 from sandbox.scenario_microsoft import Customer, MicrosoftScenario, Subscription, add_months, scenario
 
@@ -296,5 +298,6 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
             return error(404, 1000, f"Invoice {invoice} was not found.")
         return line_items(request, month, invoice, invoice)
 
+    transition_routes(api, world, purchased, write_lock)
     graph_routes(app, world)
     return app

@@ -7,7 +7,8 @@ What it does, in the order a real month happens:
 2. replays the month night by night: the sandbox clock and ours move to 02:30, ``sync`` reads every source and
    ``sync_fx`` the ECB's exchange rates (when ``fx:`` is configured);
 3. finance imports Microsoft's licence price list on the 1st and changes price rules on the 15th (see
-   ``services.demo.prices``); the service desk works during the month: a seat increase that the vendor provisions,
+   ``services.demo.prices``); the service desk works during the month: a seat increase provisioned at Partner Center
+   through the provisioning outbox (and confirmed by the next night's sync),
    a late NCE reduction that is refused (with the rule and the next allowed date), and an increase that is never
    provisioned (a discrepancy);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
@@ -30,12 +31,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
 import yaml
 from sqlalchemy import func, select
 
 from config import Settings, load_config
-from ledger.models import Batch, Discrepancy, Export, FxRate, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
+from ledger.models import (
+    Batch,
+    Discrepancy,
+    Export,
+    FxRate,
+    Invoice,
+    Mutation,
+    Provisioning,
+    Snapshot,
+    Subscription,
+    SyncRun,
+    Tenant,
+)
 from rating.months import month_end
 from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8, storage_account
 from sandbox import entra_signin as entra_people
@@ -47,7 +59,7 @@ from services.clock import FixedClock
 from services.demo.people import DemoPeople
 from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
-from services.desk import MutationRequest, add_mutation, list_customers, reconcile, set_reference
+from services.desk import MutationRequest, add_mutation, list_customers, provision, reconcile, set_reference
 from services.errors import NotAllowed, ValidationFailed
 from services.export import export_invoices
 from services.operations import initialise
@@ -88,6 +100,7 @@ class DemoSummary:
     snapshots: int = 0
     mutations: int = 0
     refused_mutations: int = 0
+    provisioned: int = 0  # mutations applied at the vendor through the provisioning outbox
     discrepancies: int = 0
     invoices: int = 0
     approved_batches: int = 0
@@ -251,6 +264,8 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
         runs = report.runs + ((sync_fx(settings, clock, who=nightly),)
                               if settings.fx is not None and settings.fx.enabled else ())
         synced |= {r.source for r in report.runs if r.status != "failed"}
+        if any(s.provisioning for s in settings.sources):  # as the scheduler does after the nightly sync
+            provision(settings, nightly, clock)
         progress(f"night {night.astimezone(zone):%Y-%m-%d %H:%M}: " + ", ".join(
             f"{r.source} {r.status} (+{r.counts.get('snapshots_stored', r.counts.get('rates_stored', 0))} "
             f"{'rates' if 'rates_stored' in r.counts else 'snapshots'})" for r in runs))
@@ -302,17 +317,18 @@ def _assign_references(run: DemoRun, clock: FixedClock, progress: Progress) -> N
 
 
 def _desk_tickets(run: DemoRun, clock: FixedClock, summary: DemoSummary, progress: Progress) -> None:
-    """The service desk's day: one increase the vendor provisions, one late reduction, one never provisioned."""
+    """The service desk's day: one increase provisioned at Partner Center through the provisioning outbox (the source
+    opts in with ``provisioning: true``), one late reduction, one increase never provisioned at Ingram."""
     settings = run.settings
     desk = run.people[DESK_USER]
     today = clock.now().astimezone(ZoneInfo(settings.schedule.timezone)).date()
-    pax8_sub, nce_sub, ingram_sub = _pick_subscriptions(run)
-    if pax8_sub is not None:
-        view = add_mutation(settings, desk, MutationRequest(
-            pax8_sub.id, today + dt.timedelta(days=1), "DEMO-1001", delta=Decimal(2),
+    monthly_sub, nce_sub, ingram_sub = _pick_subscriptions(run)
+    if monthly_sub is not None:
+        add_mutation(settings, desk, MutationRequest(
+            monthly_sub.id, today + dt.timedelta(days=1), "DEMO-1001", delta=Decimal(2),
             reason="customer onboarding two new employees"), clock)
-        _provision_pax8(run, pax8_sub.external_id, view.new_quantity, today + dt.timedelta(days=1))
-        progress(f"desk: +2 seats on {pax8_sub.product_name} (ticket DEMO-1001), provisioned at Pax8")
+        sent = "; ".join(detail for _, _, detail in provision(settings, desk, clock).outcomes)
+        progress(f"desk: +2 seats on {monthly_sub.product_name} (ticket DEMO-1001): {sent}")
     if nce_sub is not None:
         try:
             add_mutation(settings, desk, MutationRequest(
@@ -330,7 +346,8 @@ def _desk_tickets(run: DemoRun, clock: FixedClock, summary: DemoSummary, progres
 
 
 def _pick_subscriptions(run: DemoRun) -> tuple[Subscription | None, Subscription | None, Subscription | None]:
-    """Deterministic picks: the first active licence of Pax8, of Partner Center (an annual NCE term), of Ingram."""
+    """Deterministic picks: the first active Partner Center licence of a monthly term and of an annual NCE term, and
+    the first active Ingram licence."""
     with UnitOfWork(engine_for(run.settings)) as uow:
         rows = uow.session.scalars(
             select(Subscription).where(Subscription.status == "active", Subscription.billing_type == "license")
@@ -340,24 +357,7 @@ def _pick_subscriptions(run: DemoRun) -> tuple[Subscription | None, Subscription
     def first(source: str, term: str | None = None) -> Subscription | None:
         return next((s for s in rows if s.source == source and (term is None or s.term == term)), None)
 
-    return first("pax8"), first("partner-center", "P1Y"), first("ingram")
-
-
-def _provision_pax8(run: DemoRun, subscription_id: str, quantity: Decimal | None, effective: dt.date) -> None:
-    """What the reseller's portal action does at Pax8: set the seat count (through the sandbox's admin route)."""
-    if quantity is None:
-        return
-    url = next(s.url for s in run.sandboxes if s.name == "pax8")
-    zone = ZoneInfo(run.settings.schedule.timezone)
-    when = dt.datetime.combine(effective, dt.time(9, 0), tzinfo=zone)
-    current = run.sandbox_clock.now()
-    run.sandbox_clock.set(when.astimezone(dt.UTC))
-    try:
-        requests.post(f"{url}/__admin/pax8/quantity", json={"subscriptionId": subscription_id,
-                                                            "quantity": int(quantity)},
-                      verify=str(run.dir / "sandbox" / "tls" / "sandbox-ca.pem"), timeout=30).raise_for_status()
-    finally:
-        run.sandbox_clock.set(current)
+    return first("partner-center", "P1M"), first("partner-center", "P1Y"), first("ingram")
 
 
 def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = log.info) -> DemoSummary:
@@ -393,6 +393,7 @@ def _count(run: DemoRun, summary: DemoSummary) -> None:
             select(func.count()).select_from(model).where(*where))
         summary.snapshots = count(Snapshot)
         summary.mutations = count(Mutation)
+        summary.provisioned = count(Provisioning, Provisioning.status.in_(("applied", "confirmed")))
         summary.fx_rates = count(FxRate)
         summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
         summary.invoices = count(Invoice)

@@ -3,7 +3,15 @@ subscriptions with their history, and reconciliation of vendor, desk and billed 
 
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
 from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
-from services.desk.mutations import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
+from services.desk.mutations import (
+    MutationRequest,
+    MutationView,
+    add_mutation,
+    cancel_mutation,
+    list_mutations,
+    show_mutation,
+)
+from services.desk.provisioning import ProvisionSummary, provision
 from services.desk.reconcile import ReconcileReport, reconcile
 from services.desk.subscriptions import (
     QuantityAnswer,
@@ -23,6 +31,7 @@ __all__ = [
     "DiscrepancyView",
     "MutationRequest",
     "MutationView",
+    "ProvisionSummary",
     "QuantityAnswer",
     "ReconcileReport",
     "SubscriptionOutlook",
@@ -35,12 +44,14 @@ __all__ = [
     "list_customers",
     "list_discrepancies",
     "list_mutations",
+    "provision",
     "quantity_on_day",
     "reconcile",
     "resolve_discrepancy",
     "search_customers",
     "search_subscriptions",
     "set_reference",
+    "show_mutation",
     "subscription_outlook",
     "subscription_tenant",
     "subscription_view",

@@ -5,14 +5,16 @@ seen at the vendor) or, when the desk asks for it, as scheduled for the renewal 
 desk gets one sentence naming the rule and the next allowed date, and nothing is saved. The vendor's seat batches
 come from the latest snapshot's ``refundable_batches`` where the source states them (Partner Center), else from the
 snapshot history (each increase, and each new term, is a batch added when it was first seen). Adding the same
-ticket twice returns the first mutation (safe to re-run); every change is audited.
+ticket twice returns the first mutation (safe to re-run); every change is audited. On a source with
+``provisioning: true`` the saved mutation is queued for the vendor in the same transaction, and an upgrade's target
+is checked against Partner Center's transition eligibilities first (``services.desk.provisioning``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -22,6 +24,7 @@ from rating.months import month_bounds
 from rating.nce import WINDOW, Change, SeatBatch, Terms, allowed_reduction, decide
 from services.access import Actor, require
 from services.clock import Clock
+from services.desk.provisioning import checked_upgrade_target, queue_for_vendor, withdraw
 from services.errors import NotFound, ValidationFailed
 from services.identity import confirm
 from services.runtime import engine_for
@@ -68,6 +71,8 @@ class MutationView:
     created_at: dt.datetime
     cancelled_by: str | None
     cancelled_at: dt.datetime | None
+    vendor_status: str | None = None  # provisioning at the vendor: queued, sending, applied, confirmed, refused, ...
+    vendor_reason: str | None = None  # the vendor's refusal (code and sentence) or the last error
 
 
 def _tenant_codes(uow: UnitOfWork) -> dict[int, str]:
@@ -85,11 +90,14 @@ def _visible_subscription(uow: UnitOfWork, who: Actor, subscription_id: int) -> 
 def view(uow: UnitOfWork, mutation: Mutation, tenant_code: str) -> MutationView:
     subscription = uow.subscriptions.get(mutation.subscription_id)
     customer = uow.customers.get(mutation.customer_id)
+    sent = uow.provisionings.for_mutation(mutation.id)
+    reason = sent and (f"{sent.vendor_code}: {sent.vendor_reason}" if sent.vendor_reason else sent.last_error)
     return MutationView(
         mutation.id, tenant_code, mutation.customer_id, customer.name, mutation.subscription_id,
         subscription.product_name, mutation.kind, mutation.effective_date, mutation.new_quantity, mutation.delta,
         mutation.target_product, mutation.ticket_ref, mutation.reason, mutation.status, mutation.scheduled_for,
         mutation.created_by, mutation.created_at, mutation.cancelled_by, mutation.cancelled_at,
+        sent.status if sent else None, reason or None,
     )
 
 
@@ -172,6 +180,9 @@ def add_mutation(settings: Settings, who: Actor, request: MutationRequest, clock
     require(who, "desk")
     if not request.ticket_ref.strip():
         raise ValidationFailed("mutation: ticket_ref is required (the service-desk ticket that asked for it)")
+    if request.target_product:
+        target = checked_upgrade_target(settings, who, request.subscription_id, request.target_product)
+        request = replace(request, target_product=target)
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
@@ -202,6 +213,7 @@ def add_mutation(settings: Settings, who: Actor, request: MutationRequest, clock
         )
         uow.audit.record(who.username, "mutation.add", "mutation", mutation.id, subscription.tenant_id,
                          after=_audit_fields(mutation), detail=decision.reason or None, at=now)
+        queue_for_vendor(uow, settings, mutation, subscription, now)
         return view(uow, mutation, tenant_code)
 
 
@@ -229,11 +241,23 @@ def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clo
         if mutation.status not in ("open", "scheduled"):
             raise ValidationFailed(f"mutation {mutation_id}: status is {mutation.status}; only open or scheduled "
                                    "mutations can be cancelled")
+        withdraw(uow, mutation)
         before = _audit_fields(mutation)
         now = clock.now()
         mutation.status, mutation.cancelled_by, mutation.cancelled_at = "cancelled", who.username, now
         uow.audit.record(who.username, "mutation.cancel", "mutation", mutation.id, mutation.tenant_id,
                          before=before, after=_audit_fields(mutation), at=now)
+        return view(uow, mutation, code)
+
+
+def show_mutation(settings: Settings, who: Actor, mutation_id: int) -> MutationView:
+    """One mutation the user may see, with its provisioning at the vendor."""
+    require(who, "desk")
+    with UnitOfWork(engine_for(settings)) as uow:
+        mutation = uow.mutations.get(mutation_id)
+        code = _tenant_codes(uow).get(mutation.tenant_id) if mutation else None
+        if mutation is None or code is None or not who.can_see(code):
+            raise NotFound(f"mutation {mutation_id}: not found")
         return view(uow, mutation, code)
 
 

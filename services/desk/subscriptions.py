@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from config import Settings
-from ledger.models import Customer, Mutation, Snapshot, Subscription
+from ledger.models import Customer, Mutation, Provisioning, Snapshot, Subscription
 from services.access import Actor, owned, readable_tenants, require
 from services.clock import Clock
 from services.desk.mutations import reduction_outlook
@@ -203,7 +203,8 @@ def subscription_view(settings: Settings, who: Actor, subscription_id: int, now:
         mutations = uow.session.scalars(
             select(Mutation).where(Mutation.subscription_id == sub.id).order_by(Mutation.effective_date, Mutation.id)
         ).all()
-        entries += [_mutation_entry(m) for m in mutations]
+        sent = uow.provisionings.for_mutations([m.id for m in mutations])
+        entries += [_mutation_entry(m, sent.get(m.id)) for m in mutations]
         entries.sort(key=lambda e: (e.day, e.source != "vendor"))
         return SubscriptionView(
             _subscription_row(row, tenants), sub.start_date, sub.term_end, sub.end_date, sub.auto_renew, sub.currency,
@@ -224,7 +225,7 @@ def _vendor_runs(snapshots: Iterable[Snapshot]) -> list[TimelineEntry]:
     return runs
 
 
-def _mutation_entry(mutation: Mutation) -> TimelineEntry:
+def _mutation_entry(mutation: Mutation, sent: Provisioning | None) -> TimelineEntry:
     what = mutation.kind
     if mutation.new_quantity is not None:
         what += f" to {mutation.new_quantity}"
@@ -235,6 +236,12 @@ def _mutation_entry(mutation: Mutation) -> TimelineEntry:
     detail = f"{what}, ticket {mutation.ticket_ref} by {mutation.created_by}"
     if mutation.scheduled_for:
         detail += f", scheduled for {mutation.scheduled_for.isoformat()}"
+    if sent is not None:
+        detail += f"; at {sent.source}: {sent.status}"
+        if sent.vendor_reason:
+            detail += f" ({sent.vendor_code}: {sent.vendor_reason})"
+        elif sent.last_error and sent.status in ("queued", "failed"):
+            detail += f" ({sent.last_error})"
     return TimelineEntry(mutation.effective_date, "desk", mutation.new_quantity, mutation.status, detail)
 
 

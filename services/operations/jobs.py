@@ -2,7 +2,8 @@
 
 The scheduler (``scheduler.py``, APScheduler) only decides *when*; this module decides *whether* and *what*:
 - a job id names its kind and target: ``sync:<source>``, ``sync:fx`` (exchange rates), ``build:<tenant>``,
-  ``export-retry``, ``duplicate-sweep`` (recently sent invoices looked up in their ERP);
+  ``export-retry``, ``duplicate-sweep`` (recently sent invoices looked up in their ERP), ``provision`` (desk
+  mutations to the vendors, when a source opted in; a sync of such a source runs it right after the read);
 - each run takes a database lease named after the job, so two scheduler instances on one database never run the
   same job at once, and skips a fire time another instance already completed;
 - every run is a ``job_runs`` row (start, end, outcome, counts, error, runner), visible in ``cspbill jobs`` and the
@@ -43,7 +44,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, fx_sync, build, export_retry, duplicate_sweep
+    kind: str  # sync, fx_sync, build, export_retry, duplicate_sweep, provision
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -83,6 +84,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         for t in settings.tenants
     ]
     specs.append(JobSpec("export-retry", "export_retry", None, schedule.export_retry, "retry queued ERP exports"))
+    if any(s.enabled and s.provisioning for s in settings.sources):
+        specs.append(JobSpec("provision", "provision", None, schedule.provisioning,
+                             "send queued desk mutations to the vendors (sources with provisioning: true)"))
     if any(t.erp.kind != "none" for t in settings.tenants):
         specs.append(JobSpec("duplicate-sweep", "duplicate_sweep", None, schedule.duplicate_sweep,
                              "look recently sent invoices up in their ERP for duplicates"))
@@ -112,7 +116,16 @@ def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str,
     report = sync(settings, clock, source=target, who=scheduler(settings))
     if report.failed:
         raise SourceRunFailed("; ".join(f"{run.source}: {run.error}" for run in report.failed))
-    return report.counts()
+    counts = report.counts()
+    if any(s.name == target and s.provisioning for s in settings.sources):  # confirm (and send) right after the read
+        counts["provisioning"] = _run_provision(settings, None, clock)
+    return counts
+
+
+def _run_provision(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.desk import provision
+
+    return dict(provision(settings, scheduler(settings), clock).counts())
 
 
 def _run_fx_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
@@ -156,6 +169,7 @@ ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "build": _run_build,
     "export_retry": _run_export_retry,
     "duplicate_sweep": _run_duplicate_sweep,
+    "provision": _run_provision,
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.errors import AuthenticationFailed, SourceUnavailable
+from connectors.errors import AuthenticationFailed, SourceUnavailable, VendorRefused
 from connectors.http import HttpPolicy
 from connectors.ingram import IngramConnector
 from sandbox import ingram
@@ -259,3 +259,27 @@ def test_attribute_and_plan_id_shapes(make_connector: Callable[..., IngramConnec
     assert errors == ([] if problem is None else [("ingram_cmp", one, field, problem)])
     stored = {r.subscription_external_id for r in result.licences}
     assert (one in stored) is (problem is None) and len(stored) == len(world.subscriptions) - (problem is not None)
+
+
+def test_change_order_sets_seats_and_is_found_again_by_po_number(make_connector: Callable[..., IngramConnector],
+                                                                 cmp_server: SandboxServer) -> None:
+    """``POST /orders`` with ``type: change``, ``subscriptionId`` and ``products[{mpn, quantity}]`` (Marketplace API
+    1.6 ``createOrder`` / ``OrderDetailed``, spec copy sandereek/cloudmarketplace ``cmp.yaml``;
+    https://apidocs.cloud.im/1.5/howto/subscriptions was not reachable from here: distributors.md §3 followed)."""
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    subscription = next(s for s in world.subscriptions if s["status"] == "active")
+    line = subscription["products"][0]
+    seats = world.seats[(subscription["id"], line["id"])].at(NIGHT)
+    connector = make_connector()
+    assert connector.find_change(subscription["customerId"], subscription["id"], "cspbill-m1") is None
+    order = connector.place_change(subscription["customerId"], subscription["id"], line["mpn"], seats + 2, "cspbill-m1")
+    assert connector.find_change(subscription["customerId"], subscription["id"], "cspbill-m1") == order
+    assert connector.quantity_of(subscription["id"], line["id"]) == seats + 2
+    assert sum(1 for r in cmp_server.app.received if r.method == "POST" and r.path == "/orders") == 1
+
+
+def test_change_order_refused_with_the_vendor_text(make_connector: Callable[..., IngramConnector]) -> None:
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    subscription = next(s for s in world.subscriptions if s["status"] == "active")
+    with pytest.raises(VendorRefused, match="mpn"):
+        make_connector().place_change(subscription["customerId"], subscription["id"], "no-such-mpn", 3, "cspbill-m2")

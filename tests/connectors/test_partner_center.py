@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.auth import TokenProvider
-from connectors.errors import AuthenticationFailed, SourceError, SourceUnavailable
+from connectors.errors import AuthenticationFailed, SourceUnavailable
 from connectors.http import HttpPolicy
 from connectors.partner_billing_export import GRAPH_SCOPE, PartnerBillingExport
 from connectors.partner_center import SCOPE, PartnerCenter
@@ -240,43 +240,6 @@ def test_graph_export_needs_a_graph_token(pc_server: SandboxServer, make_tokens,
     wrong = PartnerBillingExport(f"{pc_server.url}/graph/v1.0", make_tokens(SCOPE), policy=policy)
     with pytest.raises(AuthenticationFailed):
         wrong.unbilled("EUR")
-
-
-def first_subscription(open_window: bool) -> tuple[str, str, int]:
-    """(customer id, subscription id, seats) of a subscription whose 168-hour window is open or closed at NOW."""
-    for customer in WORLD.customers:
-        for sub in customer.subscriptions:
-            if sub.purchased_at <= NOW and bool(sub.batches_at(NOW)) == open_window and sub.quantity_at(NOW) > 1:
-                return customer.id, sub.id, sub.quantity_at(NOW)
-    raise AssertionError("scenario has no such subscription")
-
-
-def test_quantity_increase_applied_exactly_once_when_the_answer_is_lost(connect, pc_server: SandboxServer) -> None:
-    customer, subscription, seats = first_subscription(open_window=False)
-    pc_server.app.faults.arm("PATCH /v1/customers/.*", "apply_then_drop", times=1)
-    pc_server.app.faults.arm("PATCH /v1/customers/.*", "status", after=1, times=1, status=409,
-                             body={"code": 800082, "description": "not ready", "data": [], "source": "PartnerFD"})
-    licence = connect().change_quantity(customer, subscription, seats + 2, request_id="mutation-17")
-    patches = [r for r in pc_server.app.received if r.method == "PATCH"]
-    assert len(patches) == 3 and {r.headers["ms-requestid"] for r in patches} == {"mutation-17"}
-    assert licence.quantity == seats + 2
-    assert any(q == 2 for q, _ in licence.refundable_batches)
-    again = connect().subscriptions(next(c for c in connect().customers().customers if c.external_id == customer))
-    assert next(lic for lic in again.licences if lic.subscription_external_id == subscription).quantity == seats + 2
-
-
-def test_reduction_after_the_window_is_refused_with_the_vendor_code(connect) -> None:
-    customer, subscription, seats = first_subscription(open_window=False)
-    with pytest.raises(SourceError, match="800090"):
-        connect().change_quantity(customer, subscription, seats - 1, request_id="mutation-18")
-
-
-def test_cancel_inside_the_window(connect) -> None:
-    customer = next(c for c in WORLD.customers for s in c.subscriptions
-                    if s.purchased_at <= NOW < s.renewed_at(NOW) + dt.timedelta(hours=168))
-    sub = next(s for s in customer.subscriptions if s.purchased_at <= NOW < s.renewed_at(NOW) + dt.timedelta(hours=168))
-    licence = connect().cancel(customer.id, sub.id, request_id="mutation-19")
-    assert licence.status == "cancelled" and licence.status_raw == "deleted"
 
 
 @at(V1_NOW)

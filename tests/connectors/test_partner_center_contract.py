@@ -26,6 +26,7 @@ from connectors.http import HttpPolicy
 from connectors.partner_billing_export import GRAPH_SCOPE, PartnerBillingExport
 from connectors.partner_center import SCOPE as PC_SCOPE
 from connectors.partner_center import PartnerCenter
+from connectors.partner_center_writes import PartnerCenterWrites
 from sandbox import cost_management, entra, partner_center
 from sandbox.core import Clock, SandboxServer
 from sandbox.scenario_microsoft import scenario
@@ -236,6 +237,34 @@ CONTRACT: tuple[Row, ...] = (
         SUBSCRIPTION_FIELDS,
     ),
     Row(
+        "transition eligibilities (immediate)",
+        "pc",
+        "GET",
+        r"/v1/customers/[0-9a-f-]{36}/subscriptions/[0-9a-f-]{36}/transitioneligibilities",
+        {"eligibilityType": "immediate"},
+        PC_HEADERS,
+        ("totalCount", "items.0.catalogItemId", "items.0.title", "items.0.eligibilities.0.isEligible",
+         "items.0.eligibilities.0.transitionType", "items.0.eligibilities.0.errors"),
+    ),
+    Row(
+        "transition (upgrade)",
+        "pc",
+        "POST",
+        r"/v1/customers/[0-9a-f-]{36}/subscriptions/[0-9a-f-]{36}/transitions",
+        {},
+        (*PC_HEADERS, "toCatalogItemId", "quantity", "transitionType"),
+        ("id", "fromSubscriptionId", "toSubscriptionId", "toCatalogItemId", "quantity", "transitionType", "status"),
+    ),
+    Row(
+        "transitions of a subscription",
+        "pc",
+        "GET",
+        r"/v1/customers/[0-9a-f-]{36}/subscriptions/[0-9a-f-]{36}/transitions",
+        {},
+        PC_HEADERS,
+        ("totalCount", "items.0.id", "items.0.status", "items.0.toCatalogItemId", "items.0.quantity"),
+    ),
+    Row(
         "recon export, unbilled (Graph)",
         "pc",
         "POST",
@@ -439,7 +468,12 @@ def traffic(tls: TlsFiles) -> Iterator[dict[str, SandboxServer]]:
         pc_v1.billed_line_items(V1_WORLD.invoice_id(dt.date(2025, 2, 1)), "EUR")
         owner = next(c for c in WORLD.customers if c.subscriptions[0].purchased_at <= NOW)
         first = owner.subscriptions[0]
-        pc.change_quantity(owner.id, first.id, first.quantity_at(NOW) + 1, request_id="contract-1")
+        writes = PartnerCenterWrites(f"{servers['pc'].url}/pc", tokens(servers["entra"], PC_SCOPE, policy),
+                                     account_id="p", currency="EUR", policy=policy)
+        writes.change_quantity(owner.id, first.id, first.quantity_at(NOW) + 1, request_id="contract-1")
+        upgrade = next(t for t in writes.transition_eligibilities(owner.id, first.id) if t.eligible)
+        writes.transition(owner.id, first.id, upgrade.catalog_item_id, 1, "transition_only", "contract-2")
+        writes.transitions(owner.id, first.id)
         graph_tokens = tokens(servers["entra"], GRAPH_SCOPE, policy)
         export = PartnerBillingExport(
             f"{servers['pc'].url}/graph/v1.0", graph_tokens, policy=policy, poll_interval=0.01

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.errors import AuthenticationFailed, SourceUnavailable
+from connectors.errors import AuthenticationFailed, SourceUnavailable, VendorRefused
 from connectors.http import HttpPolicy
 from connectors.pax8 import Pax8Connector
 from sandbox import pax8
@@ -265,3 +265,29 @@ def test_one_time_purchase_cancelled_inside_its_window(make_connector: Callable[
     assert (before.billing_type, before.status, before.term_start) == ("one_time", "active", dt.date(2026, 5, 8))
     assert (after.status, after.status_raw) == ("cancelled", "Cancelled")
     assert after.source_updated_at == dt.datetime(2026, 5, 9, 15, tzinfo=dt.UTC)
+
+
+def active_subscription() -> tuple[str, int]:
+    world = pax8_world(SEED, month_start_of(NIGHT))
+    found = next(s for s in world.subscriptions if s["status"] == "Active" and world.seats[s["id"]].at(NIGHT) > 1)
+    return found["id"], world.seats[found["id"]].at(NIGHT)
+
+
+def test_quantity_update_is_a_put_and_shows_in_the_next_read(make_connector: Callable[..., Pax8Connector],
+                                                             pax8_server: SandboxServer) -> None:
+    """``PUT /subscriptions/{id}`` with ``quantity`` (distributors.md §2 "Writes"; Pax8 partner-endpoints spec
+    https://devx.pax8.com/docs/public-api-details , spec copy in api-evangelist/pax8 ``pax8-partner-endpoints``)."""
+    subscription, seats = active_subscription()
+    assert make_connector().set_quantity(subscription, seats + 3) == seats + 3
+    puts = [r for r in pax8_server.app.received if r.method == "PUT"]
+    assert [(r.path, r.body) for r in puts] == [(f"/subscriptions/{subscription}", b'{"quantity": ' +
+                                                 str(seats + 3).encode() + b"}")]
+    assert make_connector().quantity_of(subscription) == seats + 3
+
+
+def test_quantity_refusal_carries_the_error_envelope(make_connector: Callable[..., Pax8Connector]) -> None:
+    """A refused update answers Pax8's ``{type, message, instance, status, details}`` envelope."""
+    subscription, _ = active_subscription()
+    with pytest.raises(VendorRefused) as refused:
+        make_connector().set_quantity(subscription, 0)
+    assert refused.value.code == "UNPROCESSABLE_ENTITY" and "at least 1" in refused.value.reason

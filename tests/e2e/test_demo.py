@@ -48,6 +48,7 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert (first["month"], first["nights"], first["sources_synced"]) == ("2026-05", 31, 4)
     assert first["snapshots"] > 100
     assert first["mutations"] == 2 and first["refused_mutations"] == 1
+    assert first["provisioned"] == 1  # the desk's increase, applied at the Partner Center sandbox by the outbox
     assert "refused" in first["refusal"] and "next allowed" in first["refusal"]
     assert first["discrepancies"] > 0
     assert first["invoices"] > 0 and first["approved_batches"] == 2
@@ -60,5 +61,5 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     second = demo_once(tmp_path / "demo")
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
-    for key in ("snapshots", "mutations", "discrepancies", "invoices", "batches"):
+    for key in ("snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches"):
         assert second[key] == first[key], key

@@ -38,6 +38,7 @@ def test_an_increase_is_saved_and_joins_the_timeline(settings: Settings, seeded:
                              new_quantity="15", ticket_ref="INC-1"))
     assert "Mutation saved: increase effective 2026-12-01 (ticket INC-1, status open)" in page
     assert re.search(r"increase to 15, ticket INC-1 by dana", page)
+    assert "at partner-center: queued" in page  # the demo config's Partner Center source opts in to provisioning
 
 
 @needs_mutations
