@@ -25,6 +25,7 @@ from fractions import Fraction
 
 from rating.fx import FxRate as FxRate  # re-exported: callers priced with FX before rating.fx existed
 from rating.fx import FxTable as FxTable
+from rating.months import month_end
 
 
 class Basis(StrEnum):
@@ -187,6 +188,19 @@ class VendorCost:
     product: str
     unit_price: Decimal
     charge_start: date
+    charge_end: date | None = None  # inclusive; None when the source does not say
+
+    @property
+    def whole_cycles(self) -> bool:
+        """Does the charge cover whole billing months (a cycle charge, a purchase, a renewal)? A seat added mid-cycle
+        is charged for the rest of the cycle at a unit price already prorated to that stretch (Partner Center's
+        ``addQuantity`` 2026-10-02..2026-10-10 at 9.96 of a 33.20 month), which is no price per billing period."""
+        if self.charge_end is None:
+            return True
+        following = self.charge_end + timedelta(days=1)
+        if following.day == self.charge_start.day:
+            return True
+        return following.day < self.charge_start.day and following == month_end(following)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,11 +280,14 @@ class PriceBook:
 
     def vendor_cost(self, subscription_id: int, product: str, day: date) -> tuple[Decimal, str] | None:
         """The unit price the vendor charged for the subscription's product (latest cost line charged on or before
-        ``day``, else the first one): the cost basis when snapshots carry none (Partner Center licences)."""
+        ``day``, else the first one; lines that charge whole billing months first, since a mid-cycle line's unit price
+        is prorated): the cost basis when snapshots carry none (Partner Center licences)."""
         costs = [cost for cost in self._costs.get(subscription_id, ()) if cost.product == product]
         costs = costs or self._costs.get(subscription_id, [])
         if not costs:
             return None
+        whole = [cost for cost in costs if cost.whole_cycles]
+        costs = whole or costs
         earlier = [cost for cost in costs if cost.charge_start <= day]
         cost = earlier[-1] if earlier else costs[0]
         return cost.unit_price, f"cost line {cost.line_id}"

@@ -108,7 +108,7 @@ class BatchRepository(Repository):
         """What the vendor charged per unit for each subscription (cost lines), oldest charge first."""
         return self.session.execute(
             select(CostLine.id, CostLine.subscription_id, CostLine.product_id, CostLine.charge_start,
-                   CostLine.unit_price, CostLine.currency)
+                   CostLine.charge_end, CostLine.unit_price, CostLine.currency)
             .where(CostLine.tenant_id == tenant_id, CostLine.subscription_id.is_not(None))
             .order_by(CostLine.subscription_id, CostLine.charge_start, CostLine.id)
         ).all()

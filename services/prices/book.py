@@ -62,7 +62,8 @@ def price_book(tenant: str, rules: Sequence[Any], list_prices: Sequence[Any], co
                                BILLING_PLANS.get(row.billing_plan, row.billing_plan), row.currency, row.unit_price,
                                row.erp_price, Versioned(row.valid_from, row.valid_to, row.import_id))
                      for row in list_prices],
-        costs=[VendorCost(line.id, line.subscription_id, line.product_id, line.unit_price, line.charge_start)
+        costs=[VendorCost(line.id, line.subscription_id, line.product_id, line.unit_price, line.charge_start,
+                          line.charge_end)
                for line in cost_lines],
     )
 

@@ -168,3 +168,29 @@ def test_fx_lookup_records_source_and_date() -> None:
     assert table.rate("EUR", "EUR", date(2026, 5, 31)).source == "identity"
     with pytest.raises(KeyError):
         table.rate("USD", "EUR", date(2026, 3, 31))
+
+
+@pytest.mark.parametrize("start, end, whole", [
+    (date(2026, 9, 11), date(2026, 10, 10), True),  # a monthly cycle
+    (date(2026, 10, 11), date(2027, 10, 10), True),  # an annual term
+    (date(2026, 1, 31), date(2026, 2, 27), True),  # anchored on the 31st: the next cycle starts on 28 February
+    (date(2026, 10, 2), date(2026, 10, 10), False),  # seats added mid-cycle, charged to its end
+    (date(2026, 10, 2), date(2027, 3, 10), False),
+    (date(2026, 10, 2), None, True),  # the source gives no end: taken as a full charge, as before
+])
+def test_whole_cycles(start: date, end: date | None, whole: bool) -> None:
+    assert VendorCost(1, 1, "e3", Decimal("1"), start, end).whole_cycles is whole
+
+
+def test_vendor_cost_skips_a_prorated_mid_cycle_charge() -> None:
+    """Partner Center charges 3 seats added on 2 October at 9.96 for 2..10 October of a 33.20 month: the cost per
+    billing period stays 33.20 until the next whole-cycle charge."""
+    book = PriceBook("nl01", costs=[
+        VendorCost(1, 7, "e3", Decimal("33.20"), date(2026, 9, 11), date(2026, 10, 10)),
+        VendorCost(11, 7, "e3", Decimal("9.96"), date(2026, 10, 2), date(2026, 10, 10)),
+        VendorCost(76, 7, "e3", Decimal("34.00"), date(2026, 10, 11), date(2026, 11, 10))])
+    assert book.vendor_cost(7, "e3", date(2026, 10, 3)) == (Decimal("33.20"), "cost line 1")
+    assert book.vendor_cost(7, "e3", date(2026, 10, 12)) == (Decimal("34.00"), "cost line 76")
+    only_partial = PriceBook("nl01", costs=[VendorCost(11, 7, "e3", Decimal("9.96"), date(2026, 10, 2),
+                                                       date(2026, 10, 10))])
+    assert only_partial.vendor_cost(7, "e3", date(2026, 10, 3)) == (Decimal("9.96"), "cost line 11")
