@@ -14,8 +14,10 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
+from erp_export.cii import cii_xml as facturx_xml
 from erp_export.documents import InvoiceDocument, compose
-from erp_export.einvoice import CAC, CBC, facturx_pdf, facturx_xml, ubl_xml, write_files
+from erp_export.einvoice import facturx_pdf, write_files
+from erp_export.ubl import CAC, CBC, ubl_xml
 from tests.erp_export.samples import SELLER, buyer, invoice, line
 
 NS = {"cac": CAC, "cbc": CBC}
