@@ -112,6 +112,8 @@ class InvoiceLine:
     period_end: date  # inclusive
     account: str  # revenue G/L account (or item number) as the ERP knows it
     unit_code: str = "C62"  # UN/ECE rec 20: "one"
+    days: str | None = None  # billed days of the billing period, e.g. "10/30", for the readable specification
+    group: str | None = None  # usage: its meter category, under which the readable invoice groups it
 
     def ref(self, limit: int = 50) -> str:
         """The line key fitted into an ERP text field of ``limit`` characters (BC ``Description 2`` is 50): kept

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -27,7 +28,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from erp_export.documents import InvoiceDocument
+from erp_export.documents import InvoiceDocument, InvoiceLine
 from erp_export.ubl import plain
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -55,8 +56,9 @@ def _text(text: str, style: str = "body") -> Paragraph:
 
 def _table(rows: list[list[Flowable]], widths: list[float]) -> Table:
     table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
-    table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2)]))
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 2)]))
     return table
 
 
@@ -77,7 +79,9 @@ def _parties(doc: InvoiceDocument) -> Table:
     right = block("To", buyer.name, buyer.address.street, buyer.address.postal_code, buyer.address.city,
                   buyer.address.country, [f"Customer {buyer.erp_customer_number}",
                                           f"VAT {buyer.vat_id}" if buyer.vat_id else ""])
-    return Table([[left, right]], colWidths=[90 * mm, 90 * mm])
+    table = Table([[left, right]], colWidths=[90 * mm, 90 * mm])
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
 
 
 def _facts(doc: InvoiceDocument) -> Paragraph:
@@ -90,15 +94,35 @@ def _facts(doc: InvoiceDocument) -> Paragraph:
     return _text("   ".join(facts))
 
 
-def _lines(doc: InvoiceDocument) -> Table:
-    """The specification: what, for which period, how many, at which price, VAT category and net amount."""
+def _specification(doc: InvoiceDocument) -> list[Flowable]:
+    """Licences line by line (subscription, period, seats, days, unit price, amount), then usage grouped by meter
+    category with a subtotal per group."""
     header = [_text("Description", "bold"), _text("Period", "bold")] + [
-        _text(name, "number") for name in ("Qty", "Unit price", "VAT", "Net")]
-    rows = [[_text(line.description), _text(f"{line.period_start.isoformat()}\n{line.period_end.isoformat()}"),
-             _text(plain(line.quantity), "number"), _text(plain(line.unit_price), "number"),
-             _text(f"{line.vat_category} {plain(line.vat_rate)}%", "number"),
-             _text(plain(line.net_amount), "number")] for line in doc.lines]
-    return _table([header, *rows], [74, 22, 14, 24, 16, 30])
+        _text(name, "number") for name in ("Qty", "Days", "Unit price", "VAT", "Net")]
+
+    def row(line: InvoiceLine) -> list[Flowable]:
+        return [_text(line.description), _text(f"{line.period_start.isoformat()}\n{line.period_end.isoformat()}"),
+                _text(plain(line.quantity), "number"), _text(line.days or "", "number"),
+                _text(plain(line.unit_price), "number"),
+                _text(f"{line.vat_category} {plain(line.vat_rate)}%", "number"),
+                _text(plain(line.net_amount), "number")]
+
+    widths = [66, 22, 14, 12, 22, 16, 28]
+    licences = [line for line in doc.lines if line.group is None]
+    story: list[Flowable] = []
+    if licences:
+        story += [_text("Subscriptions", "bold"), _table([header, *map(row, licences)], widths), Spacer(0, 3 * mm)]
+    groups: dict[str, list[InvoiceLine]] = {}
+    for line in doc.lines:
+        if line.group is not None:
+            groups.setdefault(line.group, []).append(line)
+    for group, lines in sorted(groups.items()):
+        subtotal = sum((line.net_amount for line in lines), Decimal(0))
+        total_row = [_text(f"Subtotal {group}", "bold"), *[_text("") for _ in range(5)],
+                     _text(plain(subtotal), "number")]
+        story += [_text(f"Usage: {group}", "bold"), _table([header, *map(row, lines), total_row], widths),
+                  Spacer(0, 3 * mm)]
+    return story
 
 
 def _vat(doc: InvoiceDocument) -> Table:
@@ -139,14 +163,19 @@ XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
 <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>3</pdfaid:part>
 <pdfaid:conformance>B</pdfaid:conformance></rdf:Description>
-<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt>
-<rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title></rdf:Description>
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+<dc:creator><rdf:Seq><rdf:li>{author}</rdf:li></rdf:Seq></dc:creator></rdf:Description>
+<rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/"><pdf:Producer>{producer}</pdf:Producer>
+</rdf:Description>
 </rdf:RDF></x:xmpmeta>
 <?xpacket end="w"?>"""
+PRODUCER = "cspbill"
 
 
-def _pdfa(pdf: bytes, title: str) -> bytes:
-    """Add what PDF/A-3b asks of the catalog beyond embedded fonts: an sRGB output intent and XMP metadata."""
+def _pdfa(pdf: bytes, title: str, author: str) -> bytes:
+    """Add what PDF/A-3b asks of the catalog beyond embedded fonts: an sRGB output intent and XMP metadata that
+    states every entry of the document information dictionary (title, author, producer; no dates)."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     profile = StreamObject()
     profile._data = _srgb_profile()
@@ -159,10 +188,10 @@ def _pdfa(pdf: bytes, title: str) -> bytes:
     })
     writer._root_object[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
     metadata = StreamObject()
-    metadata._data = XMP.format(title=escape(title)).encode()
+    metadata._data = XMP.format(title=escape(title), author=escape(author), producer=PRODUCER).encode()
     metadata.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
     writer._root_object[NameObject("/Metadata")] = writer._add_object(metadata)
-    writer.add_metadata({"/Title": title})
+    writer.metadata = {"/Title": title, "/Author": author, "/Producer": PRODUCER}
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -173,7 +202,7 @@ def invoice_page(doc: InvoiceDocument) -> bytes:
     kind = "Credit note" if doc.type_code == "381" else "Invoice"
     story: list[Flowable] = [
         _text(f"{kind} {doc.invoice_number}", "title"), _parties(doc), Spacer(0, 4 * mm), _facts(doc),
-        Spacer(0, 4 * mm), _lines(doc), Spacer(0, 4 * mm), _vat(doc), Spacer(0, 4 * mm), *_payment(doc),
+        Spacer(0, 4 * mm), *_specification(doc), _vat(doc), Spacer(0, 4 * mm), *_payment(doc),
     ]
     if doc.note:
         story += [Spacer(0, 4 * mm), _text(doc.note)]
@@ -182,4 +211,4 @@ def invoice_page(doc: InvoiceDocument) -> bytes:
     SimpleDocTemplate(out, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
                       bottomMargin=margin, initialFontName=FONT, title=title, author=doc.seller.name,
                       invariant=True).build(story)
-    return _pdfa(out.getvalue(), title)
+    return _pdfa(out.getvalue(), title, doc.seller.name)

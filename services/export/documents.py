@@ -86,7 +86,7 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
                                  quantity=sign * quantity, unit_price=price, net_amount=sign * line.amount,
                                  vat_category=line.vat_category, vat_rate=line.vat_rate,
                                  period_start=line.period_from or first, period_end=line.period_to or last,
-                                 account=revenue_account))
+                                 account=revenue_account, **specification(line)))
     not_subject = {line.vat_category for line in lines} == {"O"}  # BR-O-02: then no VAT identifiers
     terms_days = customer.payment_terms_days if customer.payment_terms_days is not None \
         else config.seller.payment_terms_days
@@ -153,6 +153,17 @@ def document_quantity_and_price(line: LedgerLine) -> tuple[Decimal, Decimal]:
 def payload_hash(doc: InvoiceDocument) -> str:
     """A digest of what was sent, stored with the row so a later change of the same invoice is visible."""
     return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def specification(line: LedgerLine) -> dict[str, str]:
+    """What the readable invoice adds from a line's lineage: the billed days of a prorated licence line and the
+    meter category a usage line is grouped under."""
+    lineage = line.lineage or {}
+    found = {"days": str(lineage["days"])} if lineage.get("days") else {}
+    category = (lineage.get("details") or {}).get("meter_category")
+    if line.kind == "usage":
+        found["group"] = str(category or "Other usage")
+    return found
 
 
 def payment_terms(credit: bool, days: int, due: dt.date) -> str:
