@@ -30,7 +30,7 @@ def xrechnung_xml(doc: InvoiceDocument) -> bytes:
 
 def visible_pdf(doc: InvoiceDocument) -> bytes:
     """The human-readable invoice as a PDF/A-3b file without attachments."""
-    from erp_export.invoice_page import invoice_page  # reportlab loads only when a PDF is made
+    from erp_export.invoice_page import invoice_page  # WeasyPrint (and Pango) load only when a PDF is made
 
     return invoice_page(doc)
 

@@ -5,9 +5,12 @@ clone, :func:`rules_or_skip` skips the test and says why."""
 from __future__ import annotations
 
 import functools
+import io
+import re
 
 import pytest
 from lxml import etree
+from pypdf import PdfReader
 from saxonche import PySaxonProcessor, PyXsltExecutable
 
 from tests.conftest import ROOT
@@ -59,3 +62,25 @@ def fatal_findings(content: bytes, peppol: bool = True) -> dict[str, list[str]]:
         if fatal:
             found[name] = fatal
     return found
+
+
+PDFA_PART_3 = re.compile(rb'pdfaid:part(?:>|=")3')
+
+
+def pdfa3_problems(pdf: bytes) -> list[str]:
+    """What keeps ``pdf`` from the PDF/A-3 structure we rely on: an output intent, XMP naming PDF/A part 3, and
+    every font embedded. (No full PDF/A validator such as veraPDF runs here.)"""
+    reader = PdfReader(io.BytesIO(pdf))
+    root = reader.trailer["/Root"]
+    problems = [] if "/OutputIntents" in root else ["no output intent"]
+    metadata = root.get("/Metadata")
+    if metadata is None or not PDFA_PART_3.search(metadata.get_object().get_data()):
+        problems.append("no XMP naming PDF/A part 3")
+    for page in reader.pages:
+        for name, font in page["/Resources"].get("/Font", {}).items():
+            font = font.get_object()
+            descriptor = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font
+                          else font).get("/FontDescriptor")
+            if descriptor is None or not {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor.get_object()):
+                problems.append(f"font {name} ({font.get('/BaseFont')}) is not embedded")
+    return problems

@@ -24,7 +24,7 @@ from services.export import invoice_files
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.einvoice_rules import fatal_findings, rules_or_skip
+from tests.einvoice_rules import fatal_findings, pdfa3_problems, rules_or_skip
 from tests.identity import actor
 
 NOW = dt.datetime(2026, 6, 2, 9, 0, tzinfo=dt.UTC)
@@ -198,6 +198,4 @@ def test_channel_decides_the_files_and_pdf_is_pdfa(ledger: Settings) -> None:
     _, make = CASES["German public buyer"]
     files = invoice_files(ledger, actor(ledger, "greta"), make(ledger))
     assert [f.format for f in files] == ["xrechnung", "pdf"]
-    pdf = files[1].content
-    assert pdf.startswith(b"%PDF") and b"/OutputIntents" in pdf and b"pdfaid:part>3<" in pdf
-    assert b"/FontFile2" in pdf  # the TrueType font is embedded
+    assert pdfa3_problems(files[1].content) == []
