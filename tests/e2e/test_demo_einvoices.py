@@ -15,14 +15,12 @@ from sqlalchemy import select
 
 from ledger.db import make_engine
 from ledger.models import Customer, Invoice
+from services.export.documents import VAT_ENDPOINT_SCHEMES
 from tests.e2e.test_demo import demo_once
 from tests.e2e.test_einvoice_cli import cli
 from tests.einvoice_rules import fatal_findings, rules_or_skip
 
 pytestmark = pytest.mark.slow
-
-VAT_SCHEMES = {"NL": "9944", "DE": "9930", "BE": "9925", "AT": "9914", "FR": "9957"}
-
 
 def complete_master_data(database: Path) -> None:
     engine = make_engine(f"sqlite:///{database}")
@@ -32,7 +30,7 @@ def complete_master_data(database: Path) -> None:
                 values = {"street": row.street or f"Example Street {row.id}", "city": row.city or "Example City",
                           "postal_code": row.postal_code or f"{10000 + row.id}"}
                 if not row.peppol_id:
-                    scheme = VAT_SCHEMES.get(row.country or "") if row.vat_id else None
+                    scheme = VAT_ENDPOINT_SCHEMES.get(row.country or "") if row.vat_id else None
                     values |= ({"peppol_scheme": scheme, "peppol_id": row.vat_id} if scheme
                                else {"peppol_scheme": "0106", "peppol_id": f"{90000000 + row.id}"})
                 connection.execute(Customer.__table__.update().where(Customer.id == row.id).values(**values))
