@@ -26,6 +26,9 @@ from iso4217 import Currency
 KEY_PATTERN = re.compile(r"^[A-Z0-9-]{1,35}$")
 LINE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 VAT_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M"})
+# BT-121 per category, from the CEF VATEX code list (EN 16931 BR-AE-10, BR-O-10, BR-IC-10, BR-G-10): a receiving
+# system reads the code, the reason text is for people.
+EXEMPTION_CODES = {"AE": "VATEX-EU-AE", "O": "VATEX-EU-O", "K": "VATEX-EU-IC", "G": "VATEX-EU-G"}
 
 DocumentType = Literal["380", "381"]  # UNCL 1001: commercial invoice, credit note
 
@@ -55,6 +58,15 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """BG-6 (seller contact) or the buyer's contact point: a name, a phone number and an e-mail address."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
 class Seller:
     """The legal entity (tenant, "Mandant") that issues the invoice."""
 
@@ -67,6 +79,8 @@ class Seller:
     electronic_address: str | None = None  # BT-34, Peppol endpoint; scheme in electronic_scheme
     electronic_scheme: str | None = None  # EAS code, e.g. "0106" (NL KvK) or "9930" (DE VAT)
     iban: str | None = None  # BT-84, payment account for credit transfer
+    bic: str | None = None  # BT-86
+    contact: Contact = Contact()  # BG-6
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,7 @@ class Buyer:
     vat_id: str | None = None  # BT-48
     electronic_address: str | None = None  # BT-49
     electronic_scheme: str | None = None
-    email: str | None = None
+    contact: Contact = Contact()  # BT-56/BT-58: who receives the invoice
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,8 @@ class InvoiceLine:
     period_end: date  # inclusive
     account: str  # revenue G/L account (or item number) as the ERP knows it
     unit_code: str = "C62"  # UN/ECE rec 20: "one"
+    days: str | None = None  # billed days of the billing period, e.g. "10/30", for the readable specification
+    group: str | None = None  # usage: its meter category, under which the readable invoice groups it
 
     def ref(self, limit: int = 50) -> str:
         """The line key fitted into an ERP text field of ``limit`` characters (BC ``Description 2`` is 50): kept
@@ -116,7 +132,8 @@ class VatSubtotal:
     rate: Decimal
     taxable_amount: Decimal  # BT-116
     tax_amount: Decimal  # BT-117
-    exemption_reason: str | None = None  # BT-120, required for AE, E, K, G, O
+    exemption_reason: str | None = None  # BT-120, required for AE, E, K, G, O (or the code)
+    exemption_reason_code: str | None = None  # BT-121, VATEX code list
 
 
 @dataclass(frozen=True)
@@ -177,7 +194,8 @@ def breakdown(lines: Iterable[InvoiceLine], currency: str,
         taxable[key] = taxable.get(key, Decimal(0)) + line.net_amount
     reasons = exemption_reasons or {}
     return tuple(
-        VatSubtotal(category, rate, amount, vat_amount(amount, rate, currency), reasons.get(category))
+        VatSubtotal(category, rate, amount, vat_amount(amount, rate, currency), reasons.get(category),
+                    EXEMPTION_CODES.get(category))
         for (category, rate), amount in sorted(taxable.items(), key=lambda item: (item[0][0], item[0][1]))
     )
 
@@ -230,6 +248,13 @@ def _problems(doc: InvoiceDocument) -> Iterable[str]:
             yield f"vat_breakdown {row.category} {row.rate}%: tax {mine.tax_amount} != {row.tax_amount} (BR-CO-17)"
         if row.category in {"AE", "E", "K", "G", "O"} and mine and not mine.exemption_reason:
             yield f"vat_breakdown {row.category}: exemption_reason is required"
+    categories = {line.vat_category for line in doc.lines}
+    if "O" in categories and len(categories) > 1:
+        yield "lines: VAT category O (not subject to VAT) cannot share an invoice with other categories (BR-O-11)"
+    if "O" in categories and (doc.seller.vat_id or doc.buyer.vat_id):
+        yield "seller/buyer vat_id: an invoice not subject to VAT (O) names no VAT identifier (BR-O-02)"
+    if "AE" in categories and not (doc.seller.vat_id and doc.buyer.vat_id):
+        yield "seller/buyer vat_id: reverse charge (AE) needs both VAT identifiers (BR-AE-02)"
     if doc.total_net != sum((line.net_amount for line in doc.lines), Decimal(0)):
         yield "total_net != Σ line net amounts (BR-CO-10/13)"
     if doc.total_vat != sum((row.tax_amount for row in doc.vat_breakdown), Decimal(0)):

@@ -1,4 +1,5 @@
-"""`cspbill einvoice`: write UBL (Peppol) or ZUGFeRD / Factur-X e-invoice files for a batch's approved invoices."""
+"""`cspbill einvoice`: write e-invoice files (Peppol UBL, CII, Factur-X PDF, XRechnung, plain PDF) for a batch's
+approved invoices."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from rich.console import Console
 from desk.context import AS_USER_HELP, state
 from services.export import write_einvoices
 
+FORMAT_HELP = ("ubl (Peppol BIS 3.0), cii (Factur-X EN 16931 XML), facturx (PDF/A-3 with the CII; alias zugferd), "
+               "xrechnung (XRechnung 3.0 UBL) or pdf (the readable invoice).")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("einvoice")
     def einvoice_command(
         ctx: typer.Context,
         batch: str = typer.Option(..., "--batch", "-b", help="Batch id, or YYYY-MM together with --tenant."),
-        fmt: str = typer.Option("ubl", "--format", "-f", help="ubl (Peppol BIS 3.0 XML) or zugferd (Factur-X PDF)."),
+        fmt: str = typer.Option("ubl", "--format", "-f", help=FORMAT_HELP),
         out: Path = typer.Option(..., "--out", "-o", help="Directory to write the files into (created if needed)."),
         tenant: str = typer.Option(None, "--tenant", "-t", help="Legal entity code when --batch is a month."),
         username: str = typer.Option(None, "--as", help=AS_USER_HELP),

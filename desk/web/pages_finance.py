@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from config import Settings
 from desk.web.auth import current_actor
@@ -28,7 +28,7 @@ from services.batches import (
     reject_batch,
 )
 from services.errors import NotAllowed, ValidationFailed
-from services.export import duplicate_findings, export_states, export_tenant, invoice_place
+from services.export import duplicate_findings, export_states, export_tenant, invoice_files, invoice_place
 from services.export import retry_export as retry_export_now
 
 router = APIRouter()
@@ -120,6 +120,14 @@ def invoice(request: Request, invoice_id: int, who: Actor = Depends(current_acto
     settings = request.app.state.settings
     return render(request, "invoice.html", who=who, i=invoice_detail(settings, invoice_id, who),
                   place=invoice_place(settings, who, invoice_id))
+
+
+@router.get("/invoices/{invoice_id}/files/{fmt}")
+def invoice_file(request: Request, invoice_id: int, fmt: str, who: Actor = Depends(current_actor)) -> Response:
+    """One e-invoice file of an approved invoice as a download (UBL, CII, Factur-X, XRechnung or the plain PDF)."""
+    [file] = invoice_files(request.app.state.settings, who, invoice_id, (fmt,))
+    return Response(file.content, media_type=file.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{file.name}"'})
 
 
 @router.get("/lines/{line_id}", response_class=HTMLResponse)

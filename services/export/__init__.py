@@ -3,7 +3,7 @@ each invoice stands (status), the duplicate sweep over what was sent, and e-invo
 documents."""
 
 from services.export.documents import LINE_REF_MAX, document_quantity_and_price, erp_reference, line_reference
-from services.export.einvoices import EinvoiceFile, write_einvoices
+from services.export.einvoices import EinvoiceFile, InvoiceFile, invoice_files, recipient_formats, write_einvoices
 from services.export.outbox import export_invoices, retry_due_exports, retry_export
 from services.export.outcomes import ExportOutcome, ExportSummary
 from services.export.outstanding import outstanding
@@ -28,6 +28,7 @@ __all__ = [
     "ExportRow",
     "ExportStatusRow",
     "ExportSummary",
+    "InvoiceFile",
     "InvoicePlace",
     "SweepSummary",
     "document_quantity_and_price",
@@ -38,9 +39,11 @@ __all__ = [
     "export_states",
     "export_status",
     "export_tenant",
+    "invoice_files",
     "invoice_place",
     "line_reference",
     "outstanding",
+    "recipient_formats",
     "retry_due_exports",
     "retry_export",
     "sweep_duplicates",

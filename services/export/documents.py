@@ -17,12 +17,14 @@ from erp_export.documents import (
     LINE_KEY_PATTERN,
     Address,
     Buyer,
+    Contact,
     InvoiceDocument,
     InvoiceLine,
     PrecedingInvoice,
     Seller,
 )
 from erp_export.documents import compose as compose_document
+from erp_export.ubl import EMAIL_SCHEME
 from ledger.models import Batch, Customer, Invoice
 from ledger.models import InvoiceLine as LedgerLine
 from rating.money import minor_units
@@ -84,21 +86,24 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
                                  quantity=sign * quantity, unit_price=price, net_amount=sign * line.amount,
                                  vat_category=line.vat_category, vat_rate=line.vat_rate,
                                  period_start=line.period_from or first, period_end=line.period_to or last,
-                                 account=revenue_account))
+                                 account=revenue_account, **specification(line)))
+    not_subject = {line.vat_category for line in lines} == {"O"}  # BR-O-02: then no VAT identifiers
+    terms_days = customer.payment_terms_days if customer.payment_terms_days is not None \
+        else config.seller.payment_terms_days
+    due = issue + dt.timedelta(days=terms_days)
     try:
         doc = compose_document(
             lines=lines, exemption_reasons=EXEMPTION_REASONS,
             external_ref=erp_reference(config.code, invoice.number), invoice_number=invoice.number,
-            issue_date=issue, due_date=None,
-            # BG-14 spans every line's period (PEPPOL-EN16931-R110/R111): corrections and credits of earlier months
-            period_start=min([first, *(line.period_start for line in lines)]),
-            period_end=max([last, *(line.period_end for line in lines)]),
-            seller=Seller(tenant_code=config.code, name=config.name, address=Address(config.country),
-                          vat_id=config.vat_id, **_endpoint(config.vat_id, config.country)),
-            buyer=Buyer(erp_customer_number=customer.reference, name=customer.name,
-                        address=Address(customer.country or config.country), vat_id=customer.vat_id,
-                        **_endpoint(customer.vat_id, customer.country or config.country)),
+            issue_date=issue, due_date=due, payment_terms=payment_terms(credit, terms_days, due),
+            # BG-14 spans every line's period (PEPPOL-EN16931-R110/R111): licences billed in advance, usage in
+            # arrears, corrections and credits of earlier months
+            period_start=min(line.period_start for line in lines) if lines else first,
+            period_end=max(line.period_end for line in lines) if lines else last,
+            seller=seller(config, vat=not not_subject),
+            buyer=buyer(customer, config.country, vat=not not_subject),
             currency=invoice.currency, note=f"Cloud services {batch.month}",
+            buyer_reference=customer.leitweg_id,
             type_code="381" if credit else "380", preceding_invoice=preceding_invoice(invoice, config.code),
         )
     except ValueError as exc:
@@ -148,6 +153,55 @@ def document_quantity_and_price(line: LedgerLine) -> tuple[Decimal, Decimal]:
 def payload_hash(doc: InvoiceDocument) -> str:
     """A digest of what was sent, stored with the row so a later change of the same invoice is visible."""
     return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def specification(line: LedgerLine) -> dict[str, str]:
+    """What the readable invoice adds from a line's lineage: the billed days of a prorated licence line and the
+    meter category a usage line is grouped under."""
+    lineage = line.lineage or {}
+    found = {"days": str(lineage["days"])} if lineage.get("days") else {}
+    category = (lineage.get("details") or {}).get("meter_category")
+    if line.kind == "usage":
+        found["group"] = str(category or "Other usage")
+    return found
+
+
+def payment_terms(credit: bool, days: int, due: dt.date) -> str:
+    """BT-20: the payment terms as text (BR-CO-25 needs them, or a due date, when an amount is due)."""
+    if credit:
+        return f"The credited amount is refunded or set off within {days} days."
+    return f"Payable within {days} days, by {due.isoformat()}, without deduction."
+
+
+def seller(config: TenantConfig, vat: bool = True) -> Seller:
+    """The issuing legal entity from its config: legal name, address, VAT id, registration (BT-30), contact (BG-6),
+    account for SEPA credit transfer, and its Peppol id as BT-34 (else its VAT number under that country's scheme)."""
+    details = config.seller
+    address = Address(config.country, details.address.street, details.address.city, details.address.postal_code)
+    registration = details.registration
+    endpoint = ({"electronic_address": details.peppol.id, "electronic_scheme": details.peppol.scheme}
+                if details.peppol else _endpoint(config.vat_id, config.country))
+    return Seller(tenant_code=config.code, name=details.legal_name or config.name, address=address,
+                  vat_id=config.vat_id if vat else None,
+                  registration_id=registration.id if registration else None,
+                  registration_scheme=registration.scheme if registration else None,
+                  iban=details.iban, bic=details.bic,
+                  contact=Contact(details.contact.name, details.contact.phone, details.contact.email), **endpoint)
+
+
+def buyer(customer: Customer, default_country: str, vat: bool = True) -> Buyer:
+    """The customer from its master data. BT-49 is its Peppol participant id, else its invoice e-mail address
+    (scheme EM), else none: the delivery channel check refuses Peppol for a customer without a Peppol id."""
+    if customer.peppol_id and customer.peppol_scheme:
+        endpoint = {"electronic_address": customer.peppol_id, "electronic_scheme": customer.peppol_scheme}
+    elif customer.email:
+        endpoint = {"electronic_address": customer.email, "electronic_scheme": EMAIL_SCHEME}
+    else:
+        endpoint = {}
+    address = Address(customer.country or default_country, customer.street, customer.city, customer.postal_code)
+    return Buyer(erp_customer_number=customer.reference or "", name=customer.name, address=address,
+                 vat_id=customer.vat_id if vat else None,
+                 contact=Contact(customer.contact_name, None, customer.email), **endpoint)
 
 
 def _endpoint(vat_id: str | None, country: str) -> dict[str, str]:

@@ -1,18 +1,23 @@
-"""E-invoice files (UBL for Peppol, ZUGFeRD / Factur-X PDF) for the approved invoices of one batch.
+"""E-invoice files (UBL for Peppol, CII, Factur-X PDF, XRechnung, the plain PDF) of approved invoices.
 
 Why through the export document: the file must say exactly what the ERP got, so it is written from the same
 ``InvoiceDocument`` the outbox sends (same key, lines, VAT per rate), never recomputed here. Writing files changes no
-ledger state; it is an audited action because invoices leave the system.
+ledger state; it is an audited action because invoices leave the system. :func:`invoice_files` is the doorway for
+one invoice (the desk's downloads and the delivery service), :func:`write_einvoices` for a batch (``cspbill
+einvoice``); :func:`recipient_formats` says which files a customer's channel gets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from config import Settings
-from erp_export.einvoice import Format, write_files
-from services.access import Actor, require
+from erp_export.documents import InvoiceDocument
+from erp_export.einvoice import MEDIA_TYPES, Format, file_name, render, write_files
+from ledger.models import Batch, Customer, Invoice
+from services.access import Actor, owned, readable_tenants, require
 from services.errors import ValidationFailed
 from services.export.documents import invoice_document
 from services.export.status import find_batch
@@ -20,7 +25,8 @@ from services.export.targets import DEFAULT_REVENUE_ACCOUNT
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
-FORMATS: dict[str, Format] = {"ubl": "ubl", "zugferd": "facturx"}
+FORMATS: dict[str, Format] = {"ubl": "ubl", "cii": "cii", "facturx": "facturx", "zugferd": "facturx",
+                              "xrechnung": "xrechnung", "pdf": "pdf"}
 WRITABLE = ("approved", "exported")  # invoices with a number; drafts are never sent to a customer
 
 
@@ -30,25 +36,84 @@ class EinvoiceFile:
     path: Path
 
 
+@dataclass(frozen=True)
+class InvoiceFile:
+    """One file of one invoice, in memory: what a download or an e-mail attachment carries."""
+
+    invoice_number: str
+    format: Format
+    name: str
+    media_type: str
+    content: bytes
+
+
+def format_of(fmt: str) -> Format:
+    """The writer for a format name the user gave; ``ValidationFailed`` listing the choices otherwise."""
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    return FORMATS[fmt]
+
+
+def recipient_formats(customer: Customer) -> tuple[Format, ...]:
+    """The files a customer's channel gets: XRechnung for a German public buyer (one with a Leitweg-ID), the Peppol
+    UBL for a Peppol recipient, else the Factur-X PDF (readable and machine-readable in one file)."""
+    if customer.leitweg_id:
+        return ("xrechnung", "pdf")
+    if customer.delivery_channel == "peppol":
+        return ("ubl",)
+    return ("facturx",)
+
+
+def _document(uow: UnitOfWork, settings: Settings, invoice: Invoice, customer: Customer,
+              batch: Batch) -> InvoiceDocument:
+    if invoice.status not in WRITABLE:
+        raise ValidationFailed(f"invoice {invoice.number or invoice.id}: status {invoice.status!r} is not approved "
+                               "(only approved or exported invoices have e-invoice files)")
+    config = settings.tenant(uow.exports.tenant(batch.tenant_id).code)
+    return invoice_document(config, invoice, customer, batch, DEFAULT_REVENUE_ACCOUNT)
+
+
+def invoice_files(settings: Settings, who: Actor, invoice_id: int,
+                  formats: tuple[str, ...] | None = None) -> list[InvoiceFile]:
+    """The files of one approved invoice, in the given formats or those its customer's channel gets
+    (:func:`recipient_formats`). ``NotFound`` when ``who`` may not see the invoice; ``ValidationFailed`` naming the
+    invoice and field when it cannot be written."""
+    chosen = [format_of(fmt) for fmt in formats] if formats else None
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenants = readable_tenants(uow.session, settings, who, "finance")
+        invoice = cast(Invoice, owned(uow.session.get(Invoice, invoice_id), tenants, "invoice", invoice_id))
+        batch = uow.session.get(Batch, invoice.batch_id)
+        customer = uow.session.get(Customer, invoice.customer_id)
+        if batch is None or customer is None:
+            raise ValidationFailed(f"invoice {invoice.number}: its batch or customer is missing")
+        doc = _document(uow, settings, invoice, customer, batch)
+        chosen = chosen or list(recipient_formats(customer))
+        tenant_id = invoice.tenant_id
+    files = [InvoiceFile(doc.invoice_number, fmt, file_name(doc, fmt), MEDIA_TYPES[fmt], render(doc, fmt))
+             for fmt in chosen]
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        uow.audit.record(who.username, "einvoice.files", "invoice", invoice_id, tenant_id,
+                         after={"formats": list(chosen)})
+    return files
+
+
 def write_einvoices(settings: Settings, who: Actor, batch: int | str, fmt: str, out: Path,
                     tenant: str | None = None) -> list[EinvoiceFile]:
     """One file per approved (or exported) invoice of the batch (``batch`` is its id, or ``YYYY-MM`` with
-    ``tenant``) into ``out``; ``fmt`` is ``ubl`` or ``zugferd``. Raises ``ValidationFailed`` naming the invoice
+    ``tenant``) into ``out``; ``fmt`` is one of :data:`FORMATS`. Raises ``ValidationFailed`` naming the invoice
     when one cannot be written."""
-    if fmt not in FORMATS:
-        raise ValidationFailed(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    writer = format_of(fmt)
     require(who, "finance", tenant)
     with UnitOfWork(engine_for(settings)) as uow:
         found = find_batch(uow, who, batch, tenant)
-        config = settings.tenant(uow.exports.tenant(found.tenant_id).code)
         invoices = [i for i in uow.exports.invoices_of_batch(found.id) if i.status in WRITABLE]
         customers = uow.exports.customers({i.customer_id for i in invoices})
-        documents = [invoice_document(config, invoice, customers[invoice.customer_id], found,
-                                      DEFAULT_REVENUE_ACCOUNT) for invoice in invoices]
+        documents = [_document(uow, settings, invoice, customers[invoice.customer_id], found)
+                     for invoice in invoices]
     if not documents:
         raise ValidationFailed(f"batch {batch!r}: has no approved invoices (status must be approved or exported)")
     written = [EinvoiceFile(doc.invoice_number, path) for doc in documents
-               for path in write_files(doc, out, (FORMATS[fmt],))]
+               for path in write_files(doc, out, (writer,))]
     with UnitOfWork(engine_for(settings), write=True) as uow:
         uow.audit.record(who.username, "einvoice.write", "batch", found.id, found.tenant_id,
                          after={"format": fmt, "files": len(written), "directory": str(out)})

@@ -14,8 +14,11 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
+from erp_export.cii import cii_xml as facturx_xml
 from erp_export.documents import InvoiceDocument, compose
-from erp_export.einvoice import CAC, CBC, facturx_pdf, facturx_xml, ubl_xml, write_files
+from erp_export.einvoice import facturx_pdf, write_files
+from erp_export.ubl import CAC, CBC, ubl_xml
+from tests.einvoice_rules import pdfa3_problems
 from tests.erp_export.samples import SELLER, buyer, invoice, line
 
 NS = {"cac": CAC, "cbc": CBC}
@@ -180,3 +183,28 @@ def test_long_line_keys_are_fitted_without_collisions() -> None:
     assert len(first.key) > 50 and first.key[:50] == second.key[:50]
     assert len(first.ref()) == 50 and first.ref() != second.ref()
     assert line(1, "1", "1.00").ref(200) == first.key
+
+
+def test_readable_pdf_specifies_licences_and_groups_usage() -> None:
+    from dataclasses import replace
+
+    from erp_export.einvoice import visible_pdf
+
+    seats = replace(line(1, "12", "3.053333"), days="8/30")
+    usage = [replace(line(n, "1", price, rate="0", category="AE"), group="Azure App Service",
+                     description=f"S1 App meter {n}") for n, price in ((2, "6.65"), (3, "1.10"))]
+    doc = compose(
+        external_ref="CSP-NL01-202605-0200", invoice_number="NL01-2026-000200", issue_date=date(2026, 6, 1),
+        due_date=date(2026, 6, 15), period_start=date(2026, 5, 1), period_end=date(2026, 5, 31), seller=SELLER,
+        buyer=buyer("C00003", country="BE"), currency="EUR",
+        lines=(replace(seats, vat_category="AE", vat_rate=Decimal(0)), *usage),
+        exemption_reasons={"AE": "Reverse charge"}, payment_terms="Payable within 14 days.",
+    )
+    pdf = visible_pdf(doc)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Subscriptions" in text and "8/30" in text
+    assert "Usage: Azure App Service" in text and "Subtotal Azure App Service" in text and "7.75" in text
+    assert "Reverse charge: VAT is due by the recipient" in text
+    assert f"IBAN {SELLER.iban}" in text
+    assert pdfa3_problems(pdf) == []
+    assert pdfa3_problems(facturx_pdf(doc)) == []  # still PDF/A-3 with the XML embedded

@@ -53,8 +53,8 @@ def test_zugferd_pdf_embeds_the_en16931_xml(nl: Settings, tmp_path: Path) -> Non
 
 def test_refusals_name_the_record(nl: Settings, tmp_path: Path) -> None:
     seed_invoices(nl, count=1)
-    with pytest.raises(ValidationFailed, match="format 'pdf'"):
-        write_einvoices(nl, actor(nl, "finn"), MONTH, "pdf", tmp_path, tenant="nl-bv")
+    with pytest.raises(ValidationFailed, match="format 'docx'"):
+        write_einvoices(nl, actor(nl, "finn"), MONTH, "docx", tmp_path, tenant="nl-bv")
     with pytest.raises(NotFound, match="batch 2030-01: not found"):
         write_einvoices(nl, actor(nl, "finn"), "2030-01", "ubl", tmp_path, tenant="nl-bv")
     with pytest.raises(NotFound):
