@@ -98,7 +98,7 @@ def register(names: Sequence[str] = COMMAND_MODULES) -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point. Only the command asked for is loaded (a command's module brings its services:
-    pandas, zeep, reportlab ...); the overall help and unknown commands load them all, so every name is listed."""
+    pandas, zeep, weasyprint ...); the overall help and unknown commands load them all, so every name is listed."""
     wanted = command_named(sys.argv[1:])
     if wanted in COMMAND_MODULES:
         register([wanted])
