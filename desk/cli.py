@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "prices",
     "batch",
     "export",
+    "payments",
     "erp",
     "einvoice",
     "audit",
