@@ -159,3 +159,18 @@ def register(app: typer.Typer) -> None:
         for row in rows:
             typer.echo(f"{row['tenant']} {row['month']}: {row['automatic']} of {row['entries']} applied straight "
                        f"through ({row['rate']:.1%})")
+
+    @payments.command("demo-statement")
+    def demo_statement_command(
+        ctx: typer.Context,
+        month: str = typer.Option(..., "--month", help="The billing month whose open invoices get paid (YYYY-MM)."),
+        out: Path = typer.Option(..., "--out", help="Where to write the camt.053 file."),
+        tenant: str = TENANT,
+        as_user: str = AS_USER,
+    ) -> None:
+        """Write a camt.053 statement paying the open invoices with realistic noise (for demos and trials)."""
+        from services.demo import demo_statement
+
+        data = demo_statement(state(ctx).settings(), state(ctx).actor(as_user), month, tenant, state(ctx).clock())
+        out.write_bytes(data)
+        typer.echo(f"{out}: camt.053 with {data.count(b'<Ntry>')} entries")
