@@ -7,15 +7,29 @@ the bank charges written off when it was settled), so no stored balance can disa
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, select
 
 from ledger.models import BankEntry, BankStatement, Customer, Invoice, PayerHint, PaymentApplication
 from ledger.repositories.base import Repository
 
 BILLED = ("approved", "exported")  # numbered invoices a customer owes
+
+
+@dataclass(frozen=True)
+class OpenRow:
+    id: int
+    number: str
+    customer_id: int
+    customer: str
+    currency: str
+    issue_date: dt.date | None
+    gross: Decimal
+    paid: Decimal
 
 
 class PaymentRepository(Repository):
@@ -48,22 +62,24 @@ class PaymentRepository(Repository):
             query = query.where(PaymentApplication.unapplied_at.is_(None))
         return self.session.scalars(query.order_by(PaymentApplication.id)).all()
 
-    def open_items(self, tenant_id: int, customer_id: int | None = None) -> Sequence[Row]:
-        """Numbered invoices with something still open: id, number, customer, names, currency, issue and gross,
-        paid (in force) and open; oldest first."""
-        paid = (select(PaymentApplication.invoice_id,
-                       func.sum(PaymentApplication.amount + PaymentApplication.charges).label("paid"))
-                .where(PaymentApplication.unapplied_at.is_(None), PaymentApplication.tenant_id == tenant_id)
-                .group_by(PaymentApplication.invoice_id).subquery())
+    def open_items(self, tenant_id: int, customer_id: int | None = None) -> list[OpenRow]:
+        """Numbered invoices with something still open, oldest first. The sums are taken here in ``Decimal``: the
+        money columns are exact decimal strings, which SQL arithmetic would turn into floats."""
         query = (select(Invoice.id, Invoice.number, Invoice.customer_id, Customer.name.label("customer"),
-                        Invoice.currency, Invoice.issue_date, Invoice.gross, paid.c.paid)
+                        Invoice.currency, Invoice.issue_date, Invoice.gross)
                  .join(Customer, Customer.id == Invoice.customer_id)
-                 .outerjoin(paid, paid.c.invoice_id == Invoice.id)
                  .where(Invoice.tenant_id == tenant_id, Invoice.number.is_not(None), Invoice.status.in_(BILLED)))
         if customer_id is not None:
             query = query.where(Invoice.customer_id == customer_id)
-        rows = self.session.execute(query.order_by(Invoice.issue_date, Invoice.number)).all()
-        return [row for row in rows if row.gross - Decimal(row.paid or 0) != 0]
+        paid: dict[int, Decimal] = defaultdict(Decimal)
+        for row in self.session.execute(
+                select(PaymentApplication.invoice_id, PaymentApplication.amount, PaymentApplication.charges)
+                .where(PaymentApplication.unapplied_at.is_(None), PaymentApplication.tenant_id == tenant_id)):
+            paid[row.invoice_id] += row.amount + row.charges
+        rows = [OpenRow(r.id, r.number, r.customer_id, r.customer, r.currency, r.issue_date, r.gross,
+                        paid.get(r.id, Decimal(0)))
+                for r in self.session.execute(query.order_by(Invoice.issue_date, Invoice.number))]
+        return [row for row in rows if row.gross != row.paid]
 
     def customers(self, tenant_id: int) -> dict[int, str]:
         rows = self.session.execute(select(Customer.id, Customer.name).where(Customer.tenant_id == tenant_id))

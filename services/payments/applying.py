@@ -14,6 +14,7 @@ from typing import Any
 
 from config import Settings
 from ledger.models import BankEntry, PayerHint, PaymentApplication
+from rating.money import minor_units
 from rating.payments.matching import (
     BankPayment,
     Known,
@@ -36,7 +37,7 @@ def policy_of(settings: Settings) -> Policy:
 
 
 def open_items(uow: UnitOfWork, tenant_id: int) -> list[OpenItem]:
-    return [OpenItem(row.id, row.number, row.customer_id, row.gross - Decimal(row.paid or 0), row.currency,
+    return [OpenItem(row.id, row.number, row.customer_id, row.gross - row.paid, row.currency,
                      row.issue_date or dt.date.min) for row in uow.payments.open_items(tenant_id)]
 
 
@@ -54,16 +55,23 @@ def payment_of(entry: BankEntry) -> BankPayment:
 
 def proposal_record(proposal: Proposal, items: list[OpenItem]) -> dict[str, Any]:
     """The proposal as stored on the entry: each allocation with the bank charges it writes off."""
-    open_of = {i.invoice_id: i.open for i in items}
+    open_of = {i.invoice_id: i for i in items}
     return {
         "customer_id": proposal.customer_id,
-        "allocations": [{"invoice_id": a.invoice_id, "number": a.number, "amount": str(a.amount),
-                         "charges": str(open_of[a.invoice_id] - a.amount if a.settles else Decimal(0))}
+        "allocations": [{"invoice_id": a.invoice_id, "number": a.number,
+                         "amount": money(a.amount, open_of[a.invoice_id].currency),
+                         "charges": money(open_of[a.invoice_id].open - a.amount if a.settles else Decimal(0),
+                                          open_of[a.invoice_id].currency)}
                         for a in proposal.allocations],
         "score": proposal.score,
         "reasons": list(proposal.reasons),
         "unapplied": str(proposal.unapplied),
     }
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """An amount as text with the currency's minor units (the ledger keeps exact decimals without trailing zeros)."""
+    return str(amount.quantize(Decimal(1).scaleb(-minor_units(currency))))
 
 
 def match(uow: UnitOfWork, entry: BankEntry, policy: Policy, now: dt.datetime) -> str:

@@ -4,13 +4,12 @@ invoice's creditor reference, and the straight-through rate per month (credit en
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from config import Settings
 from rating.payments.reference import creditor_reference, printed
 from services.access import Actor, readable_tenants
-from services.payments.applying import MATCHER
+from services.payments.applying import MATCHER, money
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -31,7 +30,8 @@ def list_entries(settings: Settings, who: Actor, tenant: str | None = None, stat
         rows.sort(key=lambda e: (e.booking_date, e.id))
         return [{
             "id": e.id, "tenant": tenants[e.tenant_id], "booking_date": e.booking_date.isoformat(),
-            "amount": str(e.amount), "currency": e.currency, "payer": e.payer_name, "payer_iban": e.payer_iban,
+            "amount": money(e.amount, e.currency), "currency": e.currency, "payer": e.payer_name,
+            "payer_iban": e.payer_iban,
             "reference": e.reference, "text": e.text, "status": e.status, "score": e.score,
             "customer": customers.get(e.customer_id or e.proposal.get("customer_id") or 0),
             "invoices": [a["number"] for a in e.proposal.get("allocations", [])],
@@ -50,11 +50,11 @@ def open_items(settings: Settings, who: Actor, tenant: str | None = None,
             for row in uow.payments.open_items(tenant_id):
                 if customer and customer.casefold() not in row.customer.casefold():
                     continue
-                paid = Decimal(row.paid or 0)
                 reference = creditor_reference(row.number)
                 items.append({"tenant": code, "customer": row.customer, "invoice": row.number,
                               "issue_date": row.issue_date and row.issue_date.isoformat(), "currency": row.currency,
-                              "gross": str(row.gross), "paid": str(paid), "open": str(row.gross - paid),
+                              "gross": money(row.gross, row.currency), "paid": money(row.paid, row.currency),
+                              "open": money(row.gross - row.paid, row.currency),
                               "reference": reference, "reference_printed": printed(reference)})
         return sorted(items, key=lambda i: (i["tenant"], i["customer"], i["issue_date"] or "", i["invoice"]))
 
