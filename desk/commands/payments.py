@@ -142,8 +142,9 @@ def register(app: typer.Typer) -> None:
             _dump(items)
             return
         table = Table(title="open items")
-        for column in ("tenant", "customer", "invoice", "issued", "gross", "paid", "open", "reference"):
+        for column in ("tenant", "customer", "invoice", "issued", "gross", "paid", "open"):
             table.add_column(column)
+        table.add_column("reference", no_wrap=True)
         for i in items:
             table.add_row(i["tenant"], i["customer"], i["invoice"], i["issue_date"] or "",
                           f"{i['gross']} {i['currency']}", i["paid"], i["open"], i["reference_printed"])
