@@ -31,6 +31,14 @@ CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
+class Planned:
+    """A booking and the invoices its payer meant to pay (empty: nobody's), so a benchmark can count wrong matches."""
+
+    booking: Booking
+    invoices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Open:
     customer: str
     number: str
@@ -46,17 +54,15 @@ def demo_statement(settings: Settings, who: Actor, month: str, tenant: str | Non
     items = [i for i in open_items(settings, who, tenant) if i["issue_date"]]
     by_tenant: dict[str, list[_Open]] = defaultdict(list)
     for item in items:
-        by_tenant[item["tenant"]].append(_Open(item["customer"], item["invoice"], Decimal(item["open"]),
-                                               item["reference"], dt.date.fromisoformat(item["issue_date"])))
+        by_tenant[item["tenant"]].append(open_item(item))
     statements = []
     for account in settings.payments.accounts:
         if account.tenant not in by_tenant or (tenant and account.tenant != tenant):
             continue
-        rng = random.Random(f"{month}:{account.tenant}")
-        bookings = _bookings(rng, account.tenant, by_tenant[account.tenant])
+        planned = planned_payments(f"{month}:{account.tenant}", account.tenant, by_tenant[account.tenant])
         statements.append(AccountStatement(f"{account.tenant.upper()}-{month}", account.iban,
                                            settings.tenant(account.tenant).currency, Decimal("25000.00"),
-                                           tuple(bookings)))
+                                           tuple(p.booking for p in planned)))
     return camt053(statements, now, f"DEMO-{month}-{now:%Y%m%d%H%M%S}")
 
 
@@ -87,15 +93,24 @@ def import_demo_payments(run: DemoRun, summary: DemoSummary, progress: Progress 
     return summary
 
 
-def _bookings(rng: random.Random, tenant: str, items: list[_Open]) -> list[Booking]:
+def open_item(item: dict[str, Any]) -> _Open:
+    """An entry of ``services.payments.open_items`` as the generator takes it."""
+    return _Open(item["customer"], item["invoice"], Decimal(item["open"]), item["reference"],
+                 dt.date.fromisoformat(item["issue_date"]))
+
+
+def planned_payments(seed: str, tenant: str, items: list[_Open]) -> list[Planned]:
+    """The month's bookings on ``tenant``'s account with the invoices each meant to pay, drawn from ``seed``."""
+    rng = random.Random(seed)
     by_customer: dict[str, list[_Open]] = defaultdict(list)
     for item in sorted(items, key=lambda i: (i.customer, i.issued, i.number)):
         by_customer[item.customer].append(item)
-    bookings: list[Booking] = []
+    bookings: list[Planned] = []
 
     def book(day: dt.date, amount: Decimal, name: str | None, iban: str | None, ref: str | None,
-             text: str | None) -> None:
-        bookings.append(Booking(f"{tenant.upper()}-{len(bookings) + 1:05d}", day, amount, name, iban, ref, text))
+             text: str | None, *paid: _Open) -> None:
+        booking = Booking(f"{tenant.upper()}-{len(bookings) + 1:05d}", day, amount, name, iban, ref, text)
+        bookings.append(Planned(booking, tuple(i.number for i in paid)))
 
     for customer, owed in by_customer.items():
         iban = _iban(customer)
@@ -103,30 +118,30 @@ def _bookings(rng: random.Random, tenant: str, items: list[_Open]) -> list[Booki
         if len(positive) >= 2 and rng.random() < 0.5:
             first, second = positive[:2]
             book(_day(rng, second.issued), first.open + second.open, customer, iban, None,
-                 f"Invoices {first.number} and {second.number}")
+                 f"Invoices {first.number} and {second.number}", first, second)
             positive = positive[2:]
         for item in positive:
             day, roll = _day(rng, item.issued), rng.random()
             if roll < 0.5:
-                book(day, item.open, customer, iban, item.reference, None)
+                book(day, item.open, customer, iban, item.reference, None, item)
             elif roll < 0.65:
-                book(day, item.open, customer.upper(), iban, None, f"Factuur {item.number} dank u")
+                book(day, item.open, customer.upper(), iban, None, f"Factuur {item.number} dank u", item)
             elif roll < 0.77:
-                book(day, item.open, _typo(rng, customer), iban, None, "Cloud services")
+                book(day, item.open, _typo(rng, customer), iban, None, "Cloud services", item)
             elif roll < 0.84:
                 book(day, (item.open * Decimal("0.6")).quantize(CENT), customer, iban, item.reference,
-                     "Deelbetaling / partial payment")
+                     "Deelbetaling / partial payment", item)
             elif roll < 0.92:
                 charges = Decimal(rng.choice(("1.50", "2.00", "2.50", "3.75")))
-                book(day, item.open - charges, customer, iban, None, f"INV {item.number.replace('-', ' ')}")
+                book(day, item.open - charges, customer, iban, None, f"INV {item.number.replace('-', ' ')}", item)
             else:
-                book(day, item.open, customer, iban, None, f"Payment {item.reference[-6:]} for October")
+                book(day, item.open, customer, iban, None, f"Payment {item.reference[-6:]} for October", item)
         for item in (i for i in owed if i.open < 0):
-            book(_day(rng, item.issued), item.open, customer, iban, item.reference, "Refund credit note")
-    last = max((b.day for b in bookings), default=dt.date.today())
+            book(_day(rng, item.issued), item.open, customer, iban, item.reference, "Refund credit note", item)
+    last = max((p.booking.day for p in bookings), default=dt.date.today())
     book(last, Decimal("318.40"), "Stichting Onbekend", _iban("Stichting Onbekend"), None, "Lidmaatschap 2026")
     book(last, Decimal("-7.50"), None, None, None, "Bank fees / Kosten betalingsverkeer")
-    return sorted(bookings, key=lambda b: (b.day, b.reference))
+    return sorted(bookings, key=lambda p: (p.booking.day, p.booking.reference))
 
 
 def _day(rng: random.Random, issued: dt.date) -> dt.date:

@@ -9,6 +9,7 @@ applied twice and an invoice is never paid beyond what it asks, whoever clicked 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -74,25 +75,31 @@ def money(amount: Decimal, currency: str) -> str:
     return str(amount.quantize(Decimal(1).scaleb(-minor_units(currency))))
 
 
-def match(uow: UnitOfWork, entry: BankEntry, policy: Policy, now: dt.datetime) -> str:
-    """Propose for ``entry``; apply when the score reaches the threshold, else queue it. Returns the new status."""
-    items = open_items(uow, entry.tenant_id)
-    proposal = propose(payment_of(entry), items, known(uow, entry.tenant_id), policy)
+def match(uow: UnitOfWork, entry: BankEntry, policy: Policy, now: dt.datetime, items: list[OpenItem],
+          hints: Known) -> str:
+    """Propose for ``entry`` among ``items`` (the legal entity's open items, kept current here as entries are
+    applied, so a statement is matched with one read of the ledger); apply when the score reaches the threshold,
+    else queue it. Returns the new status."""
+    proposal = propose(payment_of(entry), items, hints, policy)
     entry.proposal = proposal_record(proposal, items)
     entry.score = proposal.score
     if proposal.automatic(policy):
-        apply(uow, entry, entry.proposal, "automatic", MATCHER, now)
+        apply(uow, entry, entry.proposal, "automatic", MATCHER, now, items)
+        paid = {a["invoice_id"]: Decimal(a["amount"]) + Decimal(a["charges"]) for a in entry.proposal["allocations"]}
+        items[:] = [replace(i, open=i.open - paid.get(i.invoice_id, Decimal(0))) for i in items
+                    if i.open != paid.get(i.invoice_id)]
     else:
         entry.status = "review" if proposal.allocations else "unmatched"
     return entry.status
 
 
 def apply(uow: UnitOfWork, entry: BankEntry, proposal: dict[str, Any], how: str, by: str,
-          now: dt.datetime) -> list[PaymentApplication]:
-    """Apply ``proposal``'s allocations to their invoices (refusing any that is no longer open for that much)."""
+          now: dt.datetime, items: list[OpenItem] | None = None) -> list[PaymentApplication]:
+    """Apply ``proposal``'s allocations to their invoices, refusing any that is no longer open for that much
+    (``items``: the open items as the caller holds them in this transaction; default: read them)."""
     if entry.status == "applied":
         raise ValidationFailed(f"bank entry {entry.id}: already applied; unapply it first to apply it again")
-    current = {i.invoice_id: i for i in open_items(uow, entry.tenant_id)}
+    current = {i.invoice_id: i for i in (open_items(uow, entry.tenant_id) if items is None else items)}
     total = Decimal(0)
     rows = []
     for allocation in proposal["allocations"]:

@@ -21,7 +21,7 @@ from services.access import Actor, require
 from services.clock import Clock, SystemClock
 from services.errors import ValidationFailed
 from services.identity import confirm
-from services.payments.applying import match, policy_of
+from services.payments.applying import known, match, open_items, policy_of
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -98,8 +98,9 @@ def import_statement(settings: Settings, who: Actor, data: bytes, filename: str,
             row.entries = len(new)
             uow.session.add_all(new)
             uow.session.flush()
+            items, hints = open_items(uow, tenant.id), known(uow, tenant.id)
             for entry in new:
-                outcomes[match(uow, entry, policy, now)] += 1
+                outcomes[match(uow, entry, policy, now, items, hints)] += 1
             uow.audit.record(who.username, "payment.import", "bank_statement", row.id, tenant.id,
                              after={"file": filename, "sha256": digest, "format": statement.format,
                                     "entries": len(new), "known": len(statement.entries) - len(new)},
