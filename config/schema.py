@@ -371,6 +371,10 @@ class Settings(Strict):
             if account.tenant not in codes:
                 raise ValueError(f"payments.accounts[{i}].tenant: unknown tenant {account.tenant!r}")
         _unique([a.iban for a in self.payments.accounts], "payments.accounts", "iban")
+        for i, ladder in enumerate(self.payments.dunning):
+            if ladder.tenant not in codes:
+                raise ValueError(f"payments.dunning[{i}].tenant: unknown tenant {ladder.tenant!r}")
+        _unique([d.tenant for d in self.payments.dunning], "payments.dunning", "tenant")
         return self
 
     def tenant(self, code: str) -> Tenant:

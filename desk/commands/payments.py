@@ -3,7 +3,8 @@
 ``import FILE`` (camt.053, camt.054 or MT940, told by content) stores each file once and matches its new entries;
 ``list`` and ``queue`` show entries with score and reasons; ``accept``, ``reassign`` and ``unapply`` are finance's
 decisions (audited); ``open-items`` lists what customers still owe with each invoice's creditor reference (RF…);
-``rate`` prints the straight-through rate per month.
+``rate`` prints the straight-through rate per month; ``overdue`` lists invoices past due with the dunning level
+reached (nothing is sent).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services.payments import (
     import_statement,
     list_entries,
     open_items,
+    overdue_items,
     reassign,
     straight_through,
     unapply,
@@ -175,3 +177,18 @@ def register(app: typer.Typer) -> None:
         data = demo_statement(state(ctx).settings(), state(ctx).actor(as_user), month, tenant, state(ctx).clock())
         out.write_bytes(data)
         typer.echo(f"{out}: camt.053 with {data.count(b'<Ntry>')} entries")
+
+    @payments.command("overdue")
+    def overdue_command(ctx: typer.Context, tenant: str = TENANT, as_user: str = AS_USER, as_json: bool = JSON) -> None:
+        """Invoices past their due date by age, with the reminder level reached (config payments.dunning)."""
+        rows = overdue_items(state(ctx).settings(), state(ctx).actor(as_user), tenant, state(ctx).clock())
+        if as_json:
+            _dump(rows)
+            return
+        table = Table(title="overdue invoices (nothing is sent)")
+        for column in ("tenant", "customer", "invoice", "due", "days late", "open", "level", "reminder"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(r["tenant"], r["customer"], r["invoice"], r["due_date"], str(r["days"]),
+                          f"{r['open']} {r['currency']}", str(r["level"] or "-"), r["text"] or "")
+        Console().print(table)

@@ -30,6 +30,7 @@ class OpenRow:
     issue_date: dt.date | None
     gross: Decimal
     paid: Decimal
+    terms_days: int | None  # the customer's own payment terms
 
 
 class PaymentRepository(Repository):
@@ -66,7 +67,7 @@ class PaymentRepository(Repository):
         """Numbered invoices with something still open, oldest first. The sums are taken here in ``Decimal``: the
         money columns are exact decimal strings, which SQL arithmetic would turn into floats."""
         query = (select(Invoice.id, Invoice.number, Invoice.customer_id, Customer.name.label("customer"),
-                        Invoice.currency, Invoice.issue_date, Invoice.gross)
+                        Invoice.currency, Invoice.issue_date, Invoice.gross, Customer.payment_terms_days)
                  .join(Customer, Customer.id == Invoice.customer_id)
                  .where(Invoice.tenant_id == tenant_id, Invoice.number.is_not(None), Invoice.status.in_(BILLED)))
         if customer_id is not None:
@@ -77,7 +78,7 @@ class PaymentRepository(Repository):
                 .where(PaymentApplication.unapplied_at.is_(None), PaymentApplication.tenant_id == tenant_id)):
             paid[row.invoice_id] += row.amount + row.charges
         rows = [OpenRow(r.id, r.number, r.customer_id, r.customer, r.currency, r.issue_date, r.gross,
-                        paid.get(r.id, Decimal(0)))
+                        paid.get(r.id, Decimal(0)), r.payment_terms_days)
                 for r in self.session.execute(query.order_by(Invoice.issue_date, Invoice.number))]
         return [row for row in rows if row.gross != row.paid]
 

@@ -1,8 +1,9 @@
 """Payments in: bank statements imported once (``imports``), entries matched to invoices and applied
 (``applying``, rules in :mod:`rating.payments`), the review queue's decisions (``queue``) and what finance reads
-(``views``)."""
+(``views``), and the overdue list with dunning levels (``dunning``)."""
 
 from rating.payments.reference import creditor_reference, printed
+from services.payments.dunning import overdue_items
 from services.payments.imports import ImportResult, import_statement
 from services.payments.queue import Decision, accept, reassign, unapply
 from services.payments.views import list_entries, open_items, straight_through
@@ -15,6 +16,7 @@ __all__ = [
     "import_statement",
     "list_entries",
     "open_items",
+    "overdue_items",
     "printed",
     "reassign",
     "straight_through",

@@ -11,11 +11,20 @@ import pytest
 from sqlalchemy import func, select
 
 from config import Settings
-from ledger.models import AuditEvent, BankEntry, BankStatement, PaymentApplication
+from ledger.models import AuditEvent, BankEntry, BankStatement, Customer, PaymentApplication
 from rating.payments.reference import creditor_reference
 from services.clock import FixedClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
-from services.payments import accept, import_statement, list_entries, open_items, reassign, straight_through, unapply
+from services.payments import (
+    accept,
+    import_statement,
+    list_entries,
+    open_items,
+    overdue_items,
+    reassign,
+    straight_through,
+    unapply,
+)
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
@@ -143,3 +152,16 @@ def test_only_finance_of_the_legal_entity_imports_and_decides(imported: Settings
     with pytest.raises(NotFound, match="bank entry"):
         accept(settings, actor(settings, "greta"), entry_of(settings, "B-3").id, CLOCK)
     assert Decimal(entry_of(settings, "B-3").amount) == Decimal("121.00")
+
+
+def test_overdue_invoices_by_age_with_the_level_reached(imported: Settings) -> None:
+    settings = imported
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        northwind = uow.session.scalars(select(Customer).where(Customer.name == "Northwind Traders")).one()
+        northwind.payment_terms_days = 30
+    december = FixedClock(dt.datetime(2026, 12, 10, 9, 0, tzinfo=dt.UTC))
+    rows = overdue_items(settings, actor(settings, "finn"), "nl-bv", december)
+    assert [(r["invoice"], r["due_date"], r["days"], r["level"]) for r in rows] == [
+        ("NL2026-00003", "2026-12-03", 7, 1), ("NL2026-00004", "2026-12-03", 7, 1)]
+    assert rows[0]["text"].startswith("Herinnering: factuur NL2026-00003 van 2026-11-03 (121.00 EUR)")
+    assert overdue_items(settings, actor(settings, "finn"), "nl-bv", CLOCK) == []
