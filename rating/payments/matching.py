@@ -14,6 +14,7 @@ never mix. A proposal never allocates more than the entry's amount, nor more tha
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -231,9 +232,17 @@ def _combinations(own: Sequence[OpenItem], amount: Decimal, tolerance: Decimal) 
 
 
 def _number_in(number: str, text: str) -> bool:
+    pattern = _number_pattern(number)
+    return bool(text) and pattern is not None and pattern.search(text) is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def _number_pattern(number: str) -> re.Pattern[str] | None:
+    """The invoice number as a whole word, its separators optional or any of space . / _ -."""
     parts = [re.escape(p) for p in re.split(r"[^0-9A-Za-z]+", number) if p]
-    pattern = r"(?<![0-9A-Za-z])" + r"[\s./_-]?".join(parts) + r"(?![0-9A-Za-z])"
-    return bool(parts) and re.search(pattern, text, re.IGNORECASE) is not None
+    if not parts:
+        return None
+    return re.compile(r"(?<![0-9A-Za-z])" + r"[\s./_-]?".join(parts) + r"(?![0-9A-Za-z])", re.IGNORECASE)
 
 
 def _owner(key: int | str, known: Known) -> int:

@@ -10,6 +10,7 @@ deterministic; the matcher compares references, it never parses the number back 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -22,6 +23,7 @@ _DIGITS36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 REFERENCE_IN_TEXT = re.compile(r"RF\s?\d{2}(?:\s?[0-9A-Z]){1,21}")
 
 
+@functools.lru_cache(maxsize=65536)  # the matcher asks for every open item's reference for every entry
 def creditor_reference(invoice_number: str) -> str:
     """The RF reference of ``invoice_number`` (compact, no spaces), e.g. ``NL2026-00012`` -> ``RF..NL202600012``."""
     body = _NOT_ALNUM.sub("", invoice_number.upper())
