@@ -36,13 +36,13 @@ def payments(request: Request, tenant: str = "", customer: str = "",
              who: Actor = Depends(current_actor)) -> HTMLResponse:
     require(who, "finance")
     settings = request.app.state.settings
-    applied = list_entries(settings, who, tenant or None, "applied")
     return render(request, "payments.html", who=who, tenant=tenant, customer=customer,
                   visible=who.visible_tenants(settings),
                   queue=list_entries(settings, who, tenant or None, queue=True),
                   items=open_items(settings, who, tenant or None, customer or None),
                   rates=straight_through(settings, who, tenant or None),
-                  applied=applied[-APPLIED_ROWS:][::-1])
+                  applied=list_entries(settings, who, tenant or None, "applied", limit=APPLIED_ROWS,
+                                       newest_first=True))
 
 
 @router.post("/payments/import")

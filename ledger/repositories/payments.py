@@ -47,7 +47,7 @@ class PaymentRepository(Repository):
         return self.session.scalars(query.with_for_update() if lock else query).first()
 
     def entries(self, tenant_ids: Sequence[int], status: str | None = None, month: str | None = None,
-                limit: int = 200) -> Sequence[BankEntry]:
+                limit: int = 200, newest_first: bool = False) -> Sequence[BankEntry]:
         query = select(BankEntry).where(BankEntry.tenant_id.in_(tenant_ids))
         if status:
             query = query.where(BankEntry.status == status)
@@ -55,7 +55,9 @@ class PaymentRepository(Repository):
             first = dt.date.fromisoformat(f"{month}-01")
             following = (first + dt.timedelta(days=32)).replace(day=1)
             query = query.where(BankEntry.booking_date >= first, BankEntry.booking_date < following)
-        return self.session.scalars(query.order_by(BankEntry.booking_date, BankEntry.id).limit(limit)).all()
+        order = (BankEntry.booking_date.desc(), BankEntry.id.desc()) if newest_first else (BankEntry.booking_date,
+                                                                                            BankEntry.id)
+        return self.session.scalars(query.order_by(*order).limit(limit)).all()
 
     def applications(self, entry_id: int, in_force: bool = True) -> Sequence[PaymentApplication]:
         query = select(PaymentApplication).where(PaymentApplication.entry_id == entry_id)

@@ -19,7 +19,7 @@ from connectors.statements import Statement, StatementError, parse_statements
 from ledger.models import BankEntry, BankStatement
 from services.access import Actor, require
 from services.clock import Clock, SystemClock
-from services.errors import ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.identity import confirm
 from services.payments.applying import known, match, open_items, policy_of
 from services.runtime import engine_for
@@ -72,6 +72,8 @@ def import_statement(settings: Settings, who: Actor, data: bytes, filename: str,
             return result
         for n, (statement, code) in enumerate(zip(statements, tenants, strict=True)):
             tenant = uow.tenants.by_code(code)
+            if tenant is None:
+                raise NotFound(f"tenant {code!r}: not in the ledger yet; run `cspbill init`")
             keys = {e: entry_key(statement.account_iban, e.bank_reference, e.booking_date.isoformat(), str(e.amount))
                     for e in statement.entries}
             existing = uow.payments.existing_entry_keys(list(keys.values()))

@@ -17,7 +17,8 @@ QUEUE = ("review", "unmatched")
 
 
 def list_entries(settings: Settings, who: Actor, tenant: str | None = None, status: str | None = None,
-                 month: str | None = None, queue: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+                 month: str | None = None, queue: bool = False, limit: int = 200,
+                 newest_first: bool = False) -> list[dict[str, Any]]:
     """Bank entries with their proposal (score, reasons, invoices); ``queue``: those waiting for a person."""
     with UnitOfWork(engine_for(settings)) as uow:
         tenants = readable_tenants(uow.session, settings, who, "finance", tenant)
@@ -26,8 +27,8 @@ def list_entries(settings: Settings, who: Actor, tenant: str | None = None, stat
             customers.update(uow.payments.customers(tenant_id))
         rows = []
         for wanted in (QUEUE if queue else (status,)):
-            rows.extend(uow.payments.entries(list(tenants), wanted, month, limit))
-        rows.sort(key=lambda e: (e.booking_date, e.id))
+            rows.extend(uow.payments.entries(list(tenants), wanted, month, limit, newest_first))
+        rows.sort(key=lambda e: (e.booking_date, e.id), reverse=newest_first)
         return [{
             "id": e.id, "tenant": tenants[e.tenant_id], "booking_date": e.booking_date.isoformat(),
             "amount": money(e.amount, e.currency), "currency": e.currency, "payer": e.payer_name,
