@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
 from config.parties import SellerDetails
+from config.payments import Payments
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
 Convention = Literal["microsoft", "actual", "thirty"]
@@ -360,6 +361,7 @@ class Settings(Strict):
     auth: Auth = Auth()
     clock: Clock = Clock()
     web: Web = Web()
+    payments: Payments = Payments()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -383,6 +385,14 @@ class Settings(Strict):
         for i, rule in enumerate(self.price_rules):
             if rule.tenant is not None and rule.tenant not in codes:
                 raise ValueError(f"price_rules[{i}].tenant: unknown tenant {rule.tenant!r}")
+        for i, account in enumerate(self.payments.accounts):
+            if account.tenant not in codes:
+                raise ValueError(f"payments.accounts[{i}].tenant: unknown tenant {account.tenant!r}")
+        _unique([a.iban for a in self.payments.accounts], "payments.accounts", "iban")
+        for i, ladder in enumerate(self.payments.dunning):
+            if ladder.tenant not in codes:
+                raise ValueError(f"payments.dunning[{i}].tenant: unknown tenant {ladder.tenant!r}")
+        _unique([d.tenant for d in self.payments.dunning], "payments.dunning", "tenant")
         return self
 
     def tenant(self, code: str) -> Tenant:

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "prices",
     "batch",
     "export",
+    "payments",
     "erp",
     "einvoice",
     "audit",

@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
             summary = demo.replay_month(run, progress=console.print)
             if once:
                 demo.approve_and_export(run, summary, progress=console.print)
+                demo.import_demo_payments(run, summary, progress=console.print)
                 typer.echo(json.dumps(summary.as_json(), default=str))
                 return
             _serve(run, console, port)

@@ -30,6 +30,7 @@ from services.batches import (
 from services.errors import NotAllowed, ValidationFailed
 from services.export import duplicate_findings, export_states, export_tenant, invoice_files, invoice_place
 from services.export import retry_export as retry_export_now
+from services.payments import creditor_reference, printed
 
 router = APIRouter()
 
@@ -118,8 +119,10 @@ def reject(
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
 def invoice(request: Request, invoice_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
     settings = request.app.state.settings
-    return render(request, "invoice.html", who=who, i=invoice_detail(settings, invoice_id, who),
-                  place=invoice_place(settings, who, invoice_id))
+    detail = invoice_detail(settings, invoice_id, who)
+    reference = printed(creditor_reference(detail["number"])) if detail["number"] else None
+    return render(request, "invoice.html", who=who, i=detail, place=invoice_place(settings, who, invoice_id),
+                  creditor_reference=reference)
 
 
 @router.get("/invoices/{invoice_id}/files/{fmt}")

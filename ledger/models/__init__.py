@@ -12,7 +12,8 @@ One module per area, all on the one metadata of :mod:`ledger.models.base`: :mod:
 users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snapshots, usage, cost lines),
 :mod:`~ledger.models.reconciliation` (mutations, provisionings, discrepancies), :mod:`~ledger.models.prices`
 (price book editions, rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number
-counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases) and
+counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases),
+:mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
 """
@@ -21,6 +22,7 @@ from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
+from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
@@ -30,6 +32,8 @@ __all__ = [
     "AuditChain",
     "AuditEvent",
     "AuthSession",
+    "BankEntry",
+    "BankStatement",
     "Base",
     "Batch",
     "CostLine",
@@ -46,6 +50,8 @@ __all__ = [
     "Lease",
     "ListPrice",
     "Mutation",
+    "PayerHint",
+    "PaymentApplication",
     "PriceImport",
     "PriceRule",
     "Provisioning",

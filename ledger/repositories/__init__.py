@@ -13,6 +13,7 @@ from ledger.repositories.fx_rates import FxRateRepository
 from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
+from ledger.repositories.payments import PaymentRepository
 from ledger.repositories.prices import PriceRepository
 from ledger.repositories.provisionings import ProvisioningRepository
 from ledger.repositories.sessions import SessionRepository, SignInAttemptRepository
@@ -34,6 +35,7 @@ REPOSITORIES = {
     "job_runs": JobRunRepository,
     "leases": LeaseRepository,
     "mutations": MutationRepository,
+    "payments": PaymentRepository,
     "prices": PriceRepository,
     "provisionings": ProvisioningRepository,
     "sessions": SessionRepository,

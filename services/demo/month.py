@@ -109,6 +109,7 @@ class DemoSummary:
     failed_exports: int = 0
     refusal: str | None = None
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[str, Any] = field(default_factory=dict)  # the demo statement's import (services.demo.statement)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

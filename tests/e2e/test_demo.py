@@ -1,5 +1,6 @@
 """`cspbill demo --once` through the real console script: a month replayed against every sandbox, approved by two
-people, exported to the ERP sandboxes; run twice on the same folder, the second run exports nothing new."""
+people, exported to the ERP sandboxes, and the month's payments imported from a bank statement; run twice on the same
+folder, the second run exports and imports nothing new."""
 
 from __future__ import annotations
 
@@ -57,9 +58,14 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     purchases, refunds = one_time_lines(tmp_path / "demo")
     assert len(purchases) == 4 and len(refunds) == 2  # Partner Center and Pax8 purchases; a refund of each
     assert all(corrects in purchases for corrects in refunds.values())
+    paid = first["payments"]  # the demo statement: every invoice paid somehow, a stranger and a bank fee per entity
+    assert paid["entries"] > first["invoices"] and paid["applied"] >= 0.85 * first["invoices"]
+    assert paid["unmatched"] >= 4 and paid["straight_through"] >= 0.85
 
     second = demo_once(tmp_path / "demo")
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
     for key in ("snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches"):
         assert second[key] == first[key], key
+    assert second["payments"]["entries"] == 0  # the same statement files: already imported
+    assert second["payments"]["straight_through"] == paid["straight_through"]
