@@ -53,7 +53,7 @@ def _settlement(cii: Document, doc: InvoiceDocument) -> None:
     settlement = cii.trade.settlement
     seller = doc.seller
     settlement.currency_code = doc.currency
-    settlement.payment_reference = doc.invoice_number
+    settlement.payment_reference = doc.remittance
     if seller.iban and doc.type_code != "381":
         settlement.payment_means.type_code = payment_means_code(seller.iban)
         settlement.payment_means.payee_account.iban = seller.iban

@@ -173,12 +173,18 @@ class InvoiceDocument:
     buyer_reference: str | None = None  # BT-10; the external_ref is used when absent (Peppol needs BT-10 or BT-13)
     note: str | None = None
     payment_terms: str | None = None
+    payment_reference: str | None = None  # BT-83 remittance information: the ISO 11649 RF reference, else the number
     extra: dict[str, str] = field(default_factory=dict, compare=False)  # adapter hints, e.g. Exact journal
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
         if problems:
             raise ValueError(f"invoice {self.external_ref!r}: " + "; ".join(problems))
+
+    @property
+    def remittance(self) -> str:
+        """What the customer writes on the transfer (BT-83): the structured reference, else the invoice number."""
+        return self.payment_reference or self.invoice_number
 
     @property
     def amount_due(self) -> Decimal:

@@ -146,7 +146,7 @@ def _payment(root: etree._Element, doc: InvoiceDocument, credit: bool) -> None:
     if seller.iban and not credit:  # a credit note is paid by the seller: the seller's account is no payee
         means = _cac(root, "PaymentMeans")
         _cbc(means, "PaymentMeansCode", payment_means_code(seller.iban))
-        _cbc(means, "PaymentID", doc.invoice_number)
+        _cbc(means, "PaymentID", doc.remittance)
         account = _cac(means, "PayeeFinancialAccount")
         _cbc(account, "ID", seller.iban)
         _cbc(account, "Name", seller.name)

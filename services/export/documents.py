@@ -29,6 +29,7 @@ from ledger.models import Batch, Customer, Invoice
 from ledger.models import InvoiceLine as LedgerLine
 from rating.money import minor_units
 from rating.months import month_bounds
+from rating.payments.reference import creditor_reference
 from services.errors import ValidationFailed
 from services.uow import UnitOfWork
 
@@ -96,6 +97,7 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
             lines=lines, exemption_reasons=EXEMPTION_REASONS,
             external_ref=erp_reference(config.code, invoice.number), invoice_number=invoice.number,
             issue_date=issue, due_date=due, payment_terms=payment_terms(credit, terms_days, due),
+            payment_reference=None if credit else creditor_reference(invoice.number),
             # BG-14 spans every line's period (PEPPOL-EN16931-R110/R111): licences billed in advance, usage in
             # arrears, corrections and credits of earlier months
             period_start=min(line.period_start for line in lines) if lines else first,

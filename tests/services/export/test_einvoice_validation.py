@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from stdnum import iso11649
 
 from config import Settings
 from erp_export.documents import vat_amount
 from ledger.models import Batch, Customer, Invoice, InvoiceLine
+from rating.payments.reference import creditor_reference
 from services.errors import ValidationFailed
 from services.export import invoice_files
 from services.operations import initialise
@@ -145,6 +147,9 @@ def test_master_data_fills_parties_payment_and_periods(ledger: Settings) -> None
     assert means.findtext("cac:PayeeFinancialAccount/cbc:ID", namespaces=NS) == "NL91ABNA0417164300"
     assert means.findtext("cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID", namespaces=NS) == \
         "ABNANL2A"
+    number = root.findtext("cbc:ID", namespaces=NS)
+    reference = means.findtext("cbc:PaymentID", namespaces=NS)  # BT-83: the ISO 11649 reference payments match on
+    assert reference == creditor_reference(number) and iso11649.is_valid(reference)
     assert root.findtext("cbc:DueDate", namespaces=NS) == "2026-06-15"  # the legal entity's 14 days
     assert "14 days" in root.findtext("cac:PaymentTerms/cbc:Note", namespaces=NS)
     period = root.find("cac:InvoicePeriod", NS)  # spans the lines: May in arrears, June in advance
