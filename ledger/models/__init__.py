@@ -12,13 +12,15 @@ One module per area, all on the one metadata of :mod:`ledger.models.base`: :mod:
 users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snapshots, usage, cost lines),
 :mod:`~ledger.models.reconciliation` (mutations, discrepancies), :mod:`~ledger.models.prices` (price book editions,
 rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number counters),
-:mod:`~ledger.models.operations` (exports, audit events, job runs, leases) and
+:mod:`~ledger.models.operations` (exports, audit events, job runs, leases), :mod:`~ledger.models.delivery`
+(deliveries, the document archive) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
 """
 
 from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
+from ledger.models.delivery import ArchivedDocument, Delivery
 from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
@@ -27,6 +29,7 @@ from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
 __all__ = [
+    "ArchivedDocument",
     "AuditChain",
     "AuditEvent",
     "AuthSession",
@@ -35,6 +38,7 @@ __all__ = [
     "CostLine",
     "Customer",
     "CustomerExternalId",
+    "Delivery",
     "Discrepancy",
     "ErpDuplicate",
     "Export",
