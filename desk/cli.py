@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "export",
     "erp",
     "einvoice",
+    "deliver",
+    "archive",
     "audit",
     "jobs",
     "serve",
