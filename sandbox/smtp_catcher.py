@@ -4,6 +4,8 @@ directory as ``<n>.eml`` where tests read it back.
 Its documented behaviour, as a recipient's mail system would answer (RFC 5321 §4.2, enhanced codes RFC 3463):
 - RCPT TO a local part starting ``bounce`` is refused with ``550 5.1.1 mailbox unavailable`` (a bounce);
 - RCPT TO a local part starting ``busy`` is refused with ``451 4.3.0 try again later`` (temporary);
+- a message to a local part starting ``vanish`` is stored, and then the connection is closed without the final
+  reply (a server that took the message but whose answer was lost);
 - everything else is accepted, with ``250 2.0.0 queued as <n>``.
 There is no de-duplication: a message sent twice is caught twice, as a real mailbox would receive it twice.
 STARTTLS is not offered (the demo's config sets ``starttls: false`` for it).
@@ -45,6 +47,8 @@ class _Catcher:
             number = next(self._numbers)
         content = envelope.original_content or b""
         (self.directory / f"{number}.eml").write_bytes(content)
+        if any(address.lower().startswith("vanish") for address in envelope.rcpt_tos):
+            server.transport.close()
         return f"250 2.0.0 queued as {number}"
 
 

@@ -1,5 +1,6 @@
 """`cspbill demo --once` through the real console script: a month replayed against every sandbox, approved by two
-people, exported to the ERP sandboxes; run twice on the same folder, the second run exports nothing new."""
+people, exported to the ERP sandboxes, delivered by e-mail and Peppol; run twice on the same folder, the second run
+exports and delivers nothing new."""
 
 from __future__ import annotations
 
@@ -56,9 +57,17 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     purchases, refunds = one_time_lines(tmp_path / "demo")
     assert len(purchases) == 4 and len(refunds) == 2  # Partner Center and Pax8 purchases; a refund of each
     assert all(corrects in purchases for corrects in refunds.values())
+    assert first["delivered"] >= 2 and first["delivery_failed"] == 0
+    assert first["deliveries"].get("email_sent", 0) >= 1 and first["deliveries"].get("peppol_sent", 0) >= 1
+    mails = sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml"))
+    transmitted = sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml"))
+    assert len(mails) == first["deliveries"]["email_sent"] and len(transmitted) == first["deliveries"]["peppol_sent"]
 
     second = demo_once(tmp_path / "demo")
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
-    for key in ("snapshots", "mutations", "discrepancies", "invoices", "batches"):
+    for key in ("snapshots", "mutations", "discrepancies", "invoices", "batches", "deliveries"):
         assert second[key] == first[key], key
+    assert second["delivered"] == 0  # delivered once: nothing new the second time
+    assert sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml")) == mails
+    assert sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml")) == transmitted

@@ -185,3 +185,15 @@ def test_archived_document_rows_refuse_changes(settings: Settings, sandboxes: Sa
     deliver_invoices(nl, actor(nl, "finn"), "nl-bv")
     with pytest.raises(Exception, match="append-only"), UnitOfWork(engine_for(nl), write=True) as uow:
         uow.session.execute(ArchivedDocument.__table__.update().values(content=b"forged"))
+
+
+def test_a_message_taken_without_a_final_reply_is_uncertain_never_resent_by_itself(
+        settings: Settings, sandboxes: Sandboxes) -> None:
+    [number] = seed_invoices(settings, count=1)
+    nl = with_delivery(settings, sandboxes)
+    set_channel(nl, number, "email", email="vanish@customer.example")
+    [summary] = deliver_invoices(nl, actor(nl, "finn"), "nl-bv")
+    [outcome] = summary.outcomes
+    assert outcome.action == "uncertain" and "no reply after the message was sent" in outcome.error
+    assert deliver_invoices(nl, actor(nl, "finn"), "nl-bv")[0].outcomes == []
+    assert len(_mails(sandboxes)) == 1  # it did arrive: only a person may decide to send it again
