@@ -18,7 +18,7 @@ from rich.table import Table
 
 from desk.context import AS_USER_HELP, state
 from desk.exit_codes import Tally, exit_with
-from services.delivery import DeliveryOutcome, deliver_invoices, delivery_status, resend
+from services.delivery import ATTENTION, DeliveryOutcome, deliver_invoices, delivery_status, resend
 
 STYLES = {"sent": "green", "submitted": "cyan", "queued": "yellow", "uncertain": "bold yellow", "bounced": "bold red",
           "failed": "bold red", "busy": "yellow"}
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({"queued": queued, "outcomes": [asdict(o) for o in outcomes]}, indent=2))
         counts = [(action, sum(1 for o in outcomes if o.action == action)) for action in ORDER]
         tally = Tally.of("deliver", [("newly queued", queued), *counts], pending=("queued", "submitted", "busy"),
-                         failed=("bounced", "failed", "uncertain"))
+                         failed=ATTENTION)
         exit_with(tally, lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
 
     @group.command("status")

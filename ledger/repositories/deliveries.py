@@ -53,10 +53,6 @@ class DeliveryRepository(Repository):
                                                            Delivery.status.in_(DUE), ready)
                                     .order_by(Delivery.id)).all()
 
-    def due_tenants(self, now: dt.datetime) -> set[int]:
-        ready = or_(Delivery.status == "sending", Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
-        return set(self.session.scalars(select(Delivery.tenant_id).where(Delivery.status.in_(DUE), ready).distinct()))
-
     def claim(self, delivery_id: int, expected_status: str, expected_claim: str | None, runner: str,
               now: dt.datetime) -> bool:
         """Move a row to ``sending`` for ``runner`` if nobody changed it since it was read (compare-and-set)."""
@@ -98,9 +94,6 @@ class ArchiveRepository(Repository):
     def find(self, invoice_id: int, kind: str) -> ArchivedDocument | None:
         return self.session.scalar(select(ArchivedDocument).where(ArchivedDocument.invoice_id == invoice_id,
                                                                   ArchivedDocument.kind == kind))
-
-    def get(self, document_id: int) -> ArchivedDocument | None:
-        return self.session.get(ArchivedDocument, document_id)
 
     def add(self, document: ArchivedDocument) -> ArchivedDocument:
         self.session.add(document)

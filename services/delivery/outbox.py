@@ -12,6 +12,10 @@ gone, or whose message went out without a final reply, becomes ``uncertain``: sh
 button, never sent again on its own. A 5xx to the recipient is ``bounced``; an access point's refusal is ``failed``
 with its reason; anything that delivered nothing is ``queued`` again with backoff, ``failed`` after
 ``MAX_ATTEMPTS``.
+
+A person's re-send of an e-mail sends the message again (same Message-ID, the archived files); of a Peppol document
+it submits with the same idempotency GUID, so the access point transmits it only if it never took it (after a
+refusal that was corrected), and otherwise answers with the first submission and its evidence.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from services.access import Actor, readable_tenants
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
-ATTENTION = ("uncertain", "failed", "bounced")  # states a person must look at
+ATTENTION = ("uncertain", "failed", "bounced")  # states a person must look at (the CLI's FAILED exit code)
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,6 @@ class DeliveryRow:
     evidence: str | None
     updated_at: str
     sent_at: str | None
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.status in ATTENTION
 
 
 def delivery_status(settings: Settings, who: Actor, *, tenant: str | None = None, status: str | None = None,
