@@ -127,7 +127,7 @@ def _queue(settings: Settings, who: Actor, config: TenantConfig, clock: Clock) -
                 to = channels.recipient(customer)
             except ValidationFailed as exc:
                 to, problem = "", str(exc)
-            channel = customer.delivery_channel or "erp"
+            channel = str(customer.delivery_channel)  # email or peppol: the only channels deliverable() returns
             row = uow.deliveries.add(invoice, channel, to, channels.message_ref(config, invoice.number, channel), now)
             if problem:
                 row.status, row.last_error, row.next_attempt_at = "failed", problem, None
