@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
+from config.delivery import DeliveryConfig
 from config.parties import SellerDetails
 from config.payments import Payments
 
@@ -173,6 +174,7 @@ class Tenant(Strict):
     erp: ErpTarget = ErpTarget()
     rating: RatingPolicy | None = None
     seller: SellerDetails = SellerDetails()
+    delivery: DeliveryConfig | None = None  # invoices to customers by e-mail / Peppol (config.delivery)
 
     @model_validator(mode="after")
     def _default_rate_known(self) -> Tenant:
@@ -276,10 +278,11 @@ class Schedule(Strict):
     export_retry: str = "*/15 * * * *"
     duplicate_sweep: str = "30 3 * * *"  # look every recently sent invoice up in its ERP: more than one is a finding
     provisioning: str = "*/20 * * * *"  # desk mutations to the vendor (only when a source has provisioning: true)
+    delivery: str = "*/15 * * * *"  # send queued invoice deliveries (e-mail, Peppol) and poll the access point
     timezone: str = "UTC"
     misfire_grace_seconds: int = Field(3600, ge=1)
 
-    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning")
+    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning", "delivery")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:

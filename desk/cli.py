@@ -39,6 +39,8 @@ COMMAND_MODULES = (
     "payments",
     "erp",
     "einvoice",
+    "deliver",
+    "archive",
     "audit",
     "jobs",
     "serve",

@@ -30,6 +30,7 @@ SANDBOX_MODULES: tuple[str, ...] = (
     "sandbox.bc_rest",
     "sandbox.exact_online",
     "sandbox.ecb",
+    "sandbox.peppol_ap",
 )
 # The ports the shipped config.yaml points at; programmatic callers usually pass none and get free ports.
 DEFAULT_PORTS: dict[str, int] = {
@@ -43,6 +44,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "sandbox.exact_online": 8448,
     "sandbox.ecb": 8449,
     "sandbox.storage_account": 8450,
+    "sandbox.peppol_ap": 8451,
 }
 
 

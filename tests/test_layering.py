@@ -6,7 +6,7 @@ import ast
 
 from tests.conftest import ROOT
 
-OURS = {"config", "connectors", "rating", "ledger", "services", "erp_export", "desk", "sandbox"}
+OURS = {"config", "connectors", "rating", "ledger", "services", "erp_export", "delivery_channels", "desk", "sandbox"}
 ALLOWED = {"services", "config"}
 
 

@@ -13,7 +13,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from config import Settings
-from desk.web import pages_admin, pages_desk, pages_erp, pages_finance, pages_payments, pages_prices, signin_entra
+from desk.web import (
+    pages_admin,
+    pages_delivery,
+    pages_desk,
+    pages_erp,
+    pages_finance,
+    pages_payments,
+    pages_prices,
+    signin_entra,
+)
 from desk.web.auth import (
     LoginRequired,
     client_address,
@@ -65,6 +74,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages_payments.router)
     app.include_router(pages_admin.router)
     app.include_router(pages_erp.router)
+    app.include_router(pages_delivery.router)
     app.include_router(signin_entra.router)
     return app
 

@@ -13,6 +13,7 @@ users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snap
 :mod:`~ledger.models.reconciliation` (mutations, provisionings, discrepancies), :mod:`~ledger.models.prices`
 (price book editions, rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number
 counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases),
+:mod:`~ledger.models.delivery` (deliveries, the document archive),
 :mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
@@ -20,6 +21,7 @@ table, which Alembic's ``env.py`` and the relationships between modules rely on;
 
 from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
+from ledger.models.delivery import ArchivedDocument, Delivery
 from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
 from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
@@ -29,6 +31,7 @@ from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
 __all__ = [
+    "ArchivedDocument",
     "AuditChain",
     "AuditEvent",
     "AuthSession",
@@ -39,6 +42,7 @@ __all__ = [
     "CostLine",
     "Customer",
     "CustomerExternalId",
+    "Delivery",
     "Discrepancy",
     "ErpDuplicate",
     "Export",

@@ -7,6 +7,7 @@ from ledger.repositories.audit import AuditRepository
 from ledger.repositories.batches import BatchRepository
 from ledger.repositories.cost_lines import CostLineRepository
 from ledger.repositories.customers import CustomerRepository
+from ledger.repositories.deliveries import ArchiveRepository, DeliveryRepository
 from ledger.repositories.discrepancies import DiscrepancyRepository
 from ledger.repositories.exports import ExportRepository
 from ledger.repositories.fx_rates import FxRateRepository
@@ -24,10 +25,12 @@ from ledger.repositories.tenants import TenantRepository, UserRepository
 from ledger.repositories.usage import UsageRepository
 
 REPOSITORIES = {
+    "archive": ArchiveRepository,
     "audit": AuditRepository,
     "batches": BatchRepository,
     "cost_lines": CostLineRepository,
     "customers": CustomerRepository,
+    "deliveries": DeliveryRepository,
     "discrepancies": DiscrepancyRepository,
     "exports": ExportRepository,
     "fx_rates": FxRateRepository,

@@ -13,8 +13,9 @@ What it does, in the order a real month happens:
    provisioned (a discrepancy);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
 5. ``--once``: a second person approves each batch (four-eyes), the outbox exports to the ERP sandboxes (whose state
-   persists under ``DIR``), and a JSON summary is returned; a second ``--once`` on the same ``DIR`` exports nothing
-   new. Without ``--once`` the caller serves the web desk on the ledger the demo built.
+   persists under ``DIR``), the invoices are delivered by e-mail and Peppol (``services.demo.delivery``), and a JSON
+   summary is returned; a second ``--once`` on the same ``DIR`` exports and delivers nothing new. Without
+   ``--once`` the caller serves the web desk on the ledger the demo built.
 
 Everything goes through the same services the CLI, web desk and scheduler use; nothing here computes a bill.
 """
@@ -53,9 +54,12 @@ from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8, stora
 from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
+from sandbox.smtp_catcher import SmtpCatcher
+from sandbox.smtp_catcher import start as start_mail
 from services.access import scheduler
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.demo.delivery import deliver_month, delivery_config, give_channels
 from services.demo.people import DemoPeople
 from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
@@ -79,6 +83,7 @@ SOURCE_SANDBOX = {"partner_center": "partner_center", "azure_costs": "cost_manag
 BUILDERS = {"nl-bv": "finn", "de-gmbh": "ada"}
 APPROVERS = {"nl-bv": "anna", "de-gmbh": "greta"}
 DESK_USER = "dana"
+MAIL_PORT = 8025  # the SMTP catcher's port when the sandboxes run on the ports config.yaml expects
 # A month replayed in minutes compresses the vendors' quota windows with it: Cost Management's hourly query budget
 # (600 QPU) and its per-scope limit would otherwise stall the replay; the throttling itself is exercised by the
 # connector tests.
@@ -107,6 +112,9 @@ class DemoSummary:
     exported: int = 0
     skipped: int = 0
     failed_exports: int = 0
+    delivered: int = 0  # invoices this run delivered by e-mail or Peppol
+    delivery_failed: int = 0
+    deliveries: dict[str, int] = field(default_factory=dict)  # the delivery outbox: "<channel>_<status>" -> count
     refusal: str | None = None
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, Any] = field(default_factory=dict)  # the demo statement's import (services.demo.statement)
@@ -126,9 +134,12 @@ class DemoRun:
     sandbox_clock: SandboxClock
     month: dt.date
     people: DemoPeople
+    mail: SmtpCatcher | None = None  # the SMTP catcher e-mail deliveries go to
 
     def close(self) -> None:
         self.people.close()
+        if self.mail is not None:
+            self.mail.stop()
         stop_all(self.sandboxes)
         dispose_engines()
 
@@ -141,10 +152,12 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
     sandbox_dir = directory / "sandbox"
     sandboxes = run_all(sandbox_dir, seed, DEFAULT_PORTS if fixed_ports else None, clock=sandbox_clock,
                         options=sandbox_options(load_config(base_config)))
+    mail = None
     try:
+        mail = start_mail(sandbox_dir / "mail", MAIL_PORT if fixed_ports else 0)
         urls = {s.name: s.url for s in sandboxes}
         data, environment = demo_config(yaml.safe_load(base_config.read_text(encoding="utf-8")), urls,
-                                        sandbox_dir / "tls" / "sandbox-ca.pem", directory, seed, month)
+                                        sandbox_dir / "tls" / "sandbox-ca.pem", directory, seed, month, mail)
         config_path = directory / "config.yaml"
         config_path.write_text(
             "# Written by `cspbill demo`: the base config pointed at the loopback sandboxes. Credentials are in the\n"
@@ -153,9 +166,11 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
         settings = load_config(config_path)
         initialise(settings)
     except BaseException:
+        if mail is not None:
+            mail.stop()
         stop_all(sandboxes)
         raise
-    return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month, DemoPeople(settings))
+    return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month, DemoPeople(settings), mail)
 
 
 def sandbox_options(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -170,9 +185,9 @@ def sandbox_options(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, directory: Path, seed: int,
-                month: dt.date) -> tuple[dict[str, Any], dict[str, str]]:
-    """The base config with sources, ERPs and exchange rates pointed at the sandboxes, and the environment holding
-    their secrets."""
+                month: dt.date, mail: SmtpCatcher | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The base config with sources, ERPs, delivery (with ``mail``) and exchange rates pointed at the sandboxes, and
+    the environment holding their secrets."""
     env: dict[str, str] = {}
     authority = f"{urls['entra']}/{entra.CREDENTIALS['tenant_id']}"
     microsoft = {"client_id": entra.CREDENTIALS["client_id"], "client_secret": entra.CREDENTIALS["client_secret"]}
@@ -226,7 +241,10 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
             env[erp["client_secret_env"]] = microsoft["client_secret"]
         elif erp["kind"] == "none":
             erp.pop("ca_bundle")
-        tenants.append(dict(tenant, erp=erp))
+        tenant = dict(tenant, erp=erp)
+        if mail is not None:
+            tenant["delivery"] = delivery_config(tenant, urls, ca_bundle, mail, env)
+        tenants.append(tenant)
     data["tenants"] = tenants
     if data.get("fx"):
         data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
@@ -384,6 +402,10 @@ def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = 
         summary.skipped += counts.get("skipped", 0)
         summary.failed_exports += counts.get("failed", 0)
         progress(f"export {export.tenant} -> {export.target}: {counts or 'nothing to do'}")
+    give_channels(settings, run.people[DESK_USER], progress)
+    delivered = deliver_month(settings, {code: run.people[name] for code, name in APPROVERS.items()}, clock, progress)
+    summary.delivered, summary.delivery_failed = delivered.pop("delivered"), delivered.pop("delivery_failed")
+    summary.deliveries = delivered
     _count(run, summary)
     return summary
 

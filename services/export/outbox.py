@@ -42,7 +42,7 @@ from erp_export.documents import InvoiceDocument
 from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
 from services.errors import NotFound, ValidationFailed
-from services.export.claims import FAR_FUTURE, orphaned, run_claim
+from services.export.claims import FAR_FUTURE, backoff, orphaned, run_claim
 from services.export.documents import erp_reference, invoice_customer, invoice_document, payload_hash
 from services.export.dry_run import dry_run as plan_run
 from services.export.outcomes import ExportOutcome, ExportSummary
@@ -56,8 +56,6 @@ log = logging.getLogger("cspbill.export")
 
 BREAKER = 3  # retryable failures in a row after which a run stops calling that ERP
 MAX_ATTEMPTS = 8  # after this many runs a retryable error becomes a failure a person must look at
-BACKOFF_BASE = dt.timedelta(minutes=2)
-BACKOFF_CAP = dt.timedelta(hours=6)
 SERVICE_POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=10.0, settle=5.0)  # in-run; the outbox does the rest
 
 
@@ -312,7 +310,7 @@ def _record_failure(settings: Settings, who: Actor, config: TenantConfig, export
         permanent = permanent or (row.attempts >= MAX_ATTEMPTS and row.uncertain_since is None)
         row.status = "failed" if permanent else "uncertain" if row.uncertain_since else "queued"
         row.last_error, row.claimed_by, row.updated_at = error, None, now
-        row.next_attempt_at = None if permanent else now + _backoff(row.attempts, hint)
+        row.next_attempt_at = None if permanent else now + backoff(row.attempts, hint)
         uow.audit.record(who.username, "export.failed" if permanent else "export.deferred", "invoice",
                          base.invoice_number, row.tenant_id,
                          after={"export_id": row.id, "target": row.target, "attempts": row.attempts,
@@ -335,7 +333,7 @@ def _record_uncertain(settings: Settings, who: Actor, config: TenantConfig, expo
         assert row is not None
         row.status, row.last_error, row.claimed_by, row.updated_at = "uncertain", error, None, now
         row.uncertain_since = dt.datetime.fromtimestamp(unknown_at, dt.UTC)
-        delay = _backoff(row.attempts, None)
+        delay = backoff(row.attempts)
         remaining = unknown_at + bound - time.time()
         if remaining > 0:
             delay = min(delay, dt.timedelta(seconds=remaining + 1))
@@ -348,12 +346,3 @@ def _record_uncertain(settings: Settings, who: Actor, config: TenantConfig, expo
     log.warning("export uncertain: tenant=%s invoice=%s ref=%s: %s; not created again before %s", config.code,
                 base.invoice_number, base.external_ref, error, recheck_at.isoformat(timespec="seconds"))
     return ExportOutcome(**{**asdict(base), "action": "uncertain", "error": error})
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Helpers
-
-
-def _backoff(attempts: int, hint: float | None) -> dt.timedelta:
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
-    return max(delay, dt.timedelta(seconds=hint or 0))

@@ -44,7 +44,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, fx_sync, build, export_retry, duplicate_sweep, provision
+    kind: str  # sync, fx_sync, build, export_retry, duplicate_sweep, provision, delivery
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -90,6 +90,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     if any(t.erp.kind != "none" for t in settings.tenants):
         specs.append(JobSpec("duplicate-sweep", "duplicate_sweep", None, schedule.duplicate_sweep,
                              "look recently sent invoices up in their ERP for duplicates"))
+    if any(t.delivery is not None and t.delivery.enabled for t in settings.tenants):
+        specs.append(JobSpec("delivery", "delivery", None, schedule.delivery,
+                             "deliver approved invoices by e-mail and Peppol, poll the access point"))
     return specs
 
 
@@ -163,6 +166,12 @@ def _run_duplicate_sweep(settings: Settings, target: str | None, clock: Clock) -
     return counts
 
 
+def _run_delivery(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.delivery import deliver_due
+
+    return dict(deliver_due(settings, clock))
+
+
 ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "sync": _run_sync,
     "fx_sync": _run_fx_sync,
@@ -170,6 +179,7 @@ ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "export_retry": _run_export_retry,
     "duplicate_sweep": _run_duplicate_sweep,
     "provision": _run_provision,
+    "delivery": _run_delivery,
 }
 
 

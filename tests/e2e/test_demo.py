@@ -1,6 +1,6 @@
 """`cspbill demo --once` through the real console script: a month replayed against every sandbox, approved by two
-people, exported to the ERP sandboxes, and the month's payments imported from a bank statement; run twice on the same
-folder, the second run exports and imports nothing new."""
+people, exported to the ERP sandboxes, delivered by e-mail and Peppol, and the month's payments imported from a
+bank statement; run twice on the same folder, the second run exports, delivers and imports nothing new."""
 
 from __future__ import annotations
 
@@ -61,11 +61,19 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     paid = first["payments"]  # the demo statement: every invoice paid somehow, a stranger and a bank fee per entity
     assert paid["entries"] > first["invoices"] and paid["applied"] >= 0.85 * first["invoices"]
     assert paid["unmatched"] >= 4 and paid["straight_through"] >= 0.85
+    assert first["delivered"] >= 2 and first["delivery_failed"] == 0
+    assert first["deliveries"].get("email_sent", 0) >= 1 and first["deliveries"].get("peppol_sent", 0) >= 1
+    mails = sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml"))
+    transmitted = sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml"))
+    assert len(mails) == first["deliveries"]["email_sent"] and len(transmitted) == first["deliveries"]["peppol_sent"]
 
     second = demo_once(tmp_path / "demo")
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
-    for key in ("snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches"):
+    for key in ("snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches", "deliveries"):
         assert second[key] == first[key], key
     assert second["payments"]["entries"] == 0  # the same statement files: already imported
     assert second["payments"]["straight_through"] == paid["straight_through"]
+    assert second["delivered"] == 0  # delivered once: nothing new the second time
+    assert sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml")) == mails
+    assert sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml")) == transmitted
