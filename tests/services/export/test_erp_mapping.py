@@ -14,14 +14,18 @@ from sqlalchemy import select
 from config import Settings
 from config.erp_mapping import RevenueAccounts, parse_vat_key
 from config.loader import ConfigError, parse_settings
+from config.schema import Tenant as TenantConfig
 from ledger.models import Export
+from services.errors import ValidationFailed
 from services.export import erp_reference
-from services.export.erp_mapping import configured_vat_codes
+from services.export.erp_mapping import UnmappedVat, business_posting_group, check_mapping, configured_vat_codes
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
 from tests.e2e.test_export_cli import cli, config_file  # noqa: F401 - config_file is a fixture used here
+from tests.erp_export.samples import line
+from tests.erp_export.test_erp_mapping_contract import with_reverse_charge
 from tests.services.export.test_export_outbox import (  # noqa: F401 - soap, soap_env are fixtures used here
     Soap,
     run,
@@ -117,3 +121,51 @@ def test_dry_run_shows_the_unmapped_key(config_file: Path, soap: Soap) -> None: 
     assert f"tenant 'nl-bv': invoice {number}: line nl-bv:c1:sub2:" in said
     assert "VAT key 'S 9' has no mapping in erp.vat_codes" in said
     assert soap.state()["invoices"] == []
+
+
+def tenant_with(**erp: object) -> TenantConfig:
+    data = demo_config_data()
+    data["tenants"][0]["erp"] = {"kind": "bc_soap", "base_url": "https://bc.example/WS/C/Page/SalesInvoice", **erp}
+    return parse_settings(data, Path("config.yaml")).tenant("nl-bv")
+
+
+DOMESTIC_AND_EU = {"S": "DOMESTIC", "Z": "DOMESTIC", "AE": "EU", "O": "EXPORT"}
+CODES = {"S 21": "STANDARD", "AE 0": "REVCHG", "O 0": "EXPORT"}
+
+
+@pytest.mark.parametrize(("lines", "group", "problem"), [
+    ((("S", "21"),), "DOMESTIC", None),
+    ((("AE", "0"), ("AE", "0")), "EU", None),
+    ((("O", "0"),), "EXPORT", None),
+    ((("S", "21"), ("AE", "0")), None, r"VAT business posting groups \['DOMESTIC', 'EU'\]"),
+    ((("S", "9"),), None, r"VAT key 'S 9' has no mapping in erp.vat_codes"),
+    ((("E", "0"),), None, r"VAT key 'E 0' has no mapping in erp.vat_codes"),
+])
+def test_vat_codes_and_business_posting_groups_per_invoice(lines: tuple[tuple[str, str], ...], group: str | None,
+                                                          problem: str | None) -> None:
+    tenant = tenant_with(vat_codes=CODES, vat_business_posting_groups=DOMESTIC_AND_EU)
+    doc = with_reverse_charge(9, *(line(n, "1", "10.00", rate=rate, category=category)
+                                   for n, (category, rate) in enumerate(lines, start=1)))
+    if problem is None:
+        check_mapping(tenant, doc)
+        assert business_posting_group(tenant, doc) == group
+        return
+    with pytest.raises(ValidationFailed, match=problem):
+        check_mapping(tenant, doc)
+        business_posting_group(tenant, doc)
+
+
+def test_a_category_without_a_business_posting_group_is_named() -> None:
+    tenant = tenant_with(vat_codes=CODES, vat_business_posting_groups={"S": "DOMESTIC"})
+    doc = with_reverse_charge(10, line(1, "1", "10.00", rate="0", category="AE"))
+    with pytest.raises(UnmappedVat, match=r"VAT key 'AE' has no mapping in erp.vat_business_posting_groups"):
+        check_mapping(tenant, doc)
+
+
+def test_without_vat_codes_bc_takes_the_rate_names_and_exact_its_standard_codes() -> None:
+    assert configured_vat_codes(tenant_with())["S 21"] == "STANDARD"
+    assert configured_vat_codes(tenant_with())["AE 0"] == "ZERO"
+    data = demo_config_data()
+    data["tenants"][0]["erp"] = {"kind": "exact_online", "base_url": "https://start.exactonline.nl"}
+    exact = parse_settings(data, Path("config.yaml")).tenant("nl-bv")
+    assert configured_vat_codes(exact) == {"S 21": "2  ", "S 9": "1  ", "Z 0": "0  ", "AE 0": "0  ", "O 0": "0  "}
