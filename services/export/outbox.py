@@ -231,6 +231,7 @@ def _send(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarge
             doc = erp_document(config, uow, invoice, target.accounts())
         except UnmappedVat as exc:  # config.yaml must map it: nothing is claimed or sent, the invoice stays queued
             log.warning("export held: tenant=%s invoice=%s: %s", config.code, base.invoice_number, exc)
+            row.last_error = str(exc)  # the desk's export status shows why it waits
             return ExportOutcome(**{**asdict(base), "action": "queued", "error": str(exc)})
         except ValidationFailed as exc:
             problem = str(exc)

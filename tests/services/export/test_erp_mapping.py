@@ -81,9 +81,10 @@ def test_the_demo_config_maps_reverse_charge_and_out_of_scope_lines() -> None:
             assert {"AE 0", "O 0"} <= set(configured_vat_codes(tenant)), tenant.code
 
 
-def held_rows(settings: Settings) -> list[tuple[str, int, str | None]]:
+def held_rows(settings: Settings) -> list[tuple[str, int, str | None, bool]]:
     with UnitOfWork(engine_for(settings)) as uow:
-        return [(r.status, r.attempts, r.erp_document_id) for r in uow.session.scalars(select(Export))]
+        return [(r.status, r.attempts, r.erp_document_id, "VAT key 'S 9'" in (r.last_error or ""))
+                for r in uow.session.scalars(select(Export))]
 
 
 def test_an_unmapped_vat_key_holds_the_whole_invoice_queued(
@@ -96,7 +97,7 @@ def test_an_unmapped_vat_key_holds_the_whole_invoice_queued(
     assert "tenant 'nl-bv'" in outcome.error and f"invoice {number}" in outcome.error  # type: ignore[operator]
     assert ":sub2:" in outcome.error and "VAT key 'S 9'" in outcome.error  # type: ignore[operator]
     assert soap.documents(erp_reference("nl-bv", number)) == []  # not even the 21% line went out
-    assert held_rows(nl) == [("queued", 0, None)]
+    assert held_rows(nl) == [("queued", 0, None, True)]  # not claimed, not attempted; the reason on the row
 
     fixed = soap_settings(settings, soap, tmp_path, vat_codes={"S 21": "STANDARD", "S 9": "REDUCED"},
                           revenue_account=ACCOUNTS)
