@@ -53,7 +53,7 @@ class RevenueAccounts(Strict):
     @model_validator(mode="before")
     @classmethod
     def _bare_code(cls, value: object) -> object:
-        return {"default": value} if isinstance(value, str | int) else value
+        return {"default": value} if isinstance(value, str) else value
 
     def account(self, billing_type: str | None) -> str:
         """The account of a line of ``billing_type`` (``None``: not known, the default)."""
