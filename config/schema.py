@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
 from config.delivery import DeliveryConfig
+from config.erp_mapping import ErpMappingFields
 from config.parties import SellerDetails
 from config.payments import Payments
 
@@ -27,7 +28,7 @@ Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see 
 Convention = Literal["microsoft", "actual", "thirty"]
 RoundingPolicy = Literal["truncate", "half_up", "half_even"]
 SourceKind = Literal["partner_center", "pax8", "ingram_cmp", "azure_costs"]
-ErpKind = Literal["none", "bc_soap", "bc_rest", "exact_online"]
+ErpKind = Literal["none", "bc_soap", "bc_rest", "exact_online", "tryton"]
 Grouping = Literal["customer", "subscription", "environment"]
 Percent = Annotated[Decimal, Field(ge=Decimal("-100"), le=Decimal("1000"))]
 
@@ -98,10 +99,12 @@ class PostCodeunit(Strict):
     url: str | None = None  # default: …/WS/<company>/Codeunit/<service> next to base_url's page
 
 
-class ErpTarget(Strict):
+class ErpTarget(ErpMappingFields):
+    """One legal entity's ERP: its kind, address and credentials, and where its lines land (``ErpMappingFields``)."""
+
     kind: ErpKind = "none"
     base_url: str | None = None
-    company: str | None = None
+    company: str | None = None  # BC: the company name; tryton: the database name
     environment: str | None = None
     post_invoices: bool = False
     document_kind: Literal["SalesEntries", "SalesInvoices"] = "SalesEntries"

@@ -22,6 +22,10 @@ from erp_export.documents import DocumentType, InvoiceDocument, InvoiceLine
 
 APPLIES_TO_INVOICE = "Invoice"  # option of "Applies-to Doc. Type" (Enum "Gen. Journal Document Type")
 
+# The adapter hint (``InvoiceDocument.extra``) naming the document's VAT Bus. Posting Group, set from
+# ``erp.vat_business_posting_groups``
+VAT_BUSINESS_GROUP = "bc_vat_business_posting_group"
+
 
 @dataclass(frozen=True)
 class PageFields:
@@ -34,6 +38,8 @@ class PageFields:
     posting_date: str = "Posting_Date"
     due_date: str = "Due_Date"
     currency: str = "Currency_Code"
+    # Sales Header "VAT Bus. Posting Group": BC copies the customer's; written only for a document that names one
+    vat_business_group: str = "VAT_Bus_Posting_Group"
     lines_part: str = "SalesLines"
     line_element: str = "Sales_Invoice_Line"
     line_type: str = "Type"
@@ -110,6 +116,8 @@ class SoapPage:
         }
         if doc.currency != self.local_currency:
             header[f.currency] = doc.currency
+        if doc.extra.get(VAT_BUSINESS_GROUP):
+            header[f.vat_business_group] = doc.extra[VAT_BUSINESS_GROUP]
         if applies_to and f.applies_to_type and f.applies_to_no:
             header[f.applies_to_type] = APPLIES_TO_INVOICE
             header[f.applies_to_no] = applies_to

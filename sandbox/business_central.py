@@ -16,6 +16,14 @@ VAT_POSTING_SETUP: dict[str, Decimal] = {
 }
 
 
+# The revenue G/L accounts of the company's chart (both sandboxes refuse a line on any other no.)
+GL_ACCOUNTS = frozenset(str(code) for code in range(8000, 8100))
+# VAT Bus. Posting Groups: the customer's VAT situation (domestic, EU reverse charge, outside the EU); a sales header
+# takes its customer's unless it is changed (Sales Header "VAT Bus. Posting Group")
+VAT_BUSINESS_POSTING_GROUPS = ("DOMESTIC", "EU", "EXPORT")
+DEFAULT_VAT_BUSINESS_POSTING_GROUP = "DOMESTIC"
+
+
 def customers(seed: int) -> dict[str, str]:
     """The customer master: ``C00001``..``C00050`` with names drawn from ``seed``, plus the debtor ranges the
     distributor scenarios store as each company's external id (``DEB-10001``.., ``DEB-20001``..), as a reseller's

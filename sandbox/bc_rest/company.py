@@ -17,11 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sandbox.business_central import VAT_POSTING_SETUP, customers
+from sandbox.business_central import GL_ACCOUNTS, VAT_POSTING_SETUP, customers
 from sandbox.core import Clock, Response
 from sandbox.state_file import StateFile
 
-GL_ACCOUNTS = frozenset(str(code) for code in range(8000, 8100))
 LINE_TYPES = ("Comment", "Account", "Item", "Resource", "Value", "Fixed Asset", "Charge")
 
 

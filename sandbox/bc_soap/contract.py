@@ -26,7 +26,8 @@ APPLIES_TO_TYPES = ("_blank_", "Payment", "Invoice", "Credit_Memo", "Finance_Cha
 HEADER_FIELDS: tuple[tuple[str, str], ...] = (
     ("No", "string"), ("Sell_to_Customer_No", "string"), ("Sell_to_Customer_Name", "string"),
     ("External_Document_No", "string"), ("Your_Reference", "string"), ("Document_Date", "date"),
-    ("Posting_Date", "date"), ("Due_Date", "date"), ("Currency_Code", "string"), ("Status", "string"),
+    ("Posting_Date", "date"), ("Due_Date", "date"), ("Currency_Code", "string"), ("VAT_Bus_Posting_Group", "string"),
+    ("Status", "string"),
 )
 LINE_FIELDS: tuple[tuple[str, str], ...] = (
     ("Type", "tns:Type"), ("No", "string"), ("Description", "string"), ("Description_2", "string"),

@@ -20,7 +20,13 @@ from typing import Any
 
 from sandbox.bc_soap.contract import PageContract
 from sandbox.bc_soap.soap import NavFault
-from sandbox.business_central import VAT_POSTING_SETUP, customers
+from sandbox.business_central import (
+    DEFAULT_VAT_BUSINESS_POSTING_GROUP,
+    GL_ACCOUNTS,
+    VAT_BUSINESS_POSTING_GROUPS,
+    VAT_POSTING_SETUP,
+    customers,
+)
 from sandbox.core import Clock
 from sandbox.state_file import StateFile
 
@@ -77,6 +83,11 @@ class DocumentPage:
         if customer and customer not in self.customers:
             raise NavFault("NavCSideRecordNotFoundException",
                            f"The Customer does not exist. Identification fields and values: No.='{customer}'")
+        group = record.get("VAT_Bus_Posting_Group")
+        if group and group not in VAT_BUSINESS_POSTING_GROUPS:
+            raise NavFault("NavCSideRecordNotFoundException",
+                           f"The VAT Business Posting Group does not exist. Identification fields and values: "
+                           f"Code='{group}'")
         external = record.get("External_Document_No") or ""
         if len(external) > 35:
             raise NavFault("NavNCLStringLengthExceededException",
@@ -102,11 +113,15 @@ class DocumentPage:
         for name, value in fields.items():
             if name != "Key":
                 line[name] = value
+        if line.get("Type") == "G_L_Account" and line.get("No") not in GL_ACCOUNTS:
+            raise NavFault("NavCSideRecordNotFoundException",
+                           f"The G/L Account does not exist. Identification fields and values: No.='{line.get('No')}'")
         group = line.get("VAT_Prod_Posting_Group") or "STANDARD"
         if group not in VAT_POSTING_SETUP:
+            business = invoice.get("VAT_Bus_Posting_Group") or DEFAULT_VAT_BUSINESS_POSTING_GROUP
             raise NavFault("NavCSideRecordNotFoundException",
                            f"The VAT Posting Setup does not exist. Identification fields and values: "
-                           f"VAT Bus. Posting Group='DOMESTIC',VAT Prod. Posting Group='{group}'")
+                           f"VAT Bus. Posting Group='{business}',VAT Prod. Posting Group='{group}'")
         line["VAT_Prod_Posting_Group"] = group
         quantity = line.get("Quantity") or Decimal(0)
         price = line.get("Unit_Price") or Decimal(0)

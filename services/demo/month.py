@@ -12,10 +12,11 @@ What it does, in the order a real month happens:
    a late NCE reduction that is refused (with the rule and the next allowed date), and an increase that is never
    provisioned (a discrepancy);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
-5. ``--once``: a second person approves each batch (four-eyes), the outbox exports to the ERP sandboxes (whose state
-   persists under ``DIR``), the invoices are delivered by e-mail and Peppol (``services.demo.delivery``), and a JSON
-   summary is returned; a second ``--once`` on the same ``DIR`` exports and delivers nothing new. Without
-   ``--once`` the caller serves the web desk on the ledger the demo built.
+5. ``--once``: a second person approves each batch (four-eyes), connects an Exact Online administration through its
+   onboarding flow (``services.demo.erp``), the outbox exports to the ERP sandboxes (whose state persists under
+   ``DIR``), the invoices are delivered by e-mail and Peppol (``services.demo.delivery``), and a JSON summary is
+   returned; a second ``--once`` on the same ``DIR`` exports and delivers nothing new. Without ``--once`` the caller
+   serves the web desk on the ledger the demo built.
 
 Everything goes through the same services the CLI, web desk and scheduler use; nothing here computes a bill.
 """
@@ -50,7 +51,7 @@ from ledger.models import (
     Tenant,
 )
 from rating.months import month_end
-from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8, storage_account
+from sandbox import entra, ingram, partner_center, pax8, storage_account
 from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
@@ -60,6 +61,7 @@ from services.access import scheduler
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
 from services.demo.delivery import deliver_month, delivery_config, give_channels
+from services.demo.erp import connect_exact, demo_erp
 from services.demo.people import DemoPeople
 from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
@@ -116,6 +118,7 @@ class DemoSummary:
     delivery_failed: int = 0
     deliveries: dict[str, int] = field(default_factory=dict)  # the delivery outbox: "<channel>_<status>" -> count
     refusal: str | None = None
+    erp_connections: dict[str, str] = field(default_factory=dict)  # tenant -> how its ERP was connected
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, Any] = field(default_factory=dict)  # the demo statement's import (services.demo.statement)
 
@@ -224,24 +227,8 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
     data["sources"] = sources
     tenants = []
     for tenant in data["tenants"]:
-        erp = dict(tenant.get("erp") or {"kind": "none"}, ca_bundle=str(ca_bundle))
-        if erp["kind"] == "bc_soap":
-            erp["base_url"] = f"{urls['bc_soap']}/WS/{bc_soap.COMPANY}/Page/{bc_soap.SERVICE}"
-            if erp.get("auth") == "entra":  # BC online: app-only tokens from the Entra sandbox
-                erp["authority_url"] = authority
-                env[erp["client_id_env"]] = microsoft["client_id"]
-                env[erp["client_secret_env"]] = microsoft["client_secret"]
-            else:
-                env[erp["username_env"]] = bc_soap.CREDENTIALS["username"]
-                env[erp["password_env"]] = bc_soap.CREDENTIALS["password"]
-        elif erp["kind"] == "bc_rest":
-            erp["base_url"] = f"{urls['bc_rest']}/{bc_rest.DEMO_TENANT}/{bc_rest.ENVIRONMENT}/api/v2.0"
-            erp["company"] = bc_rest.COMPANY_NAME
-            env[erp["client_id_env"]] = microsoft["client_id"]
-            env[erp["client_secret_env"]] = microsoft["client_secret"]
-        elif erp["kind"] == "none":
-            erp.pop("ca_bundle")
-        tenant = dict(tenant, erp=erp)
+        tenant = dict(tenant, erp=demo_erp(tenant.get("erp") or {"kind": "none"}, urls, ca_bundle, authority,
+                                           microsoft, env))
         if mail is not None:
             tenant["delivery"] = delivery_config(tenant, urls, ca_bundle, mail, env)
         tenants.append(tenant)
@@ -392,6 +379,11 @@ def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = 
                      f"{approved.invoices} invoices numbered")
         except NotAllowed as exc:
             progress(f"batch {tenant.code} {summary.month}: {exc}")
+    for tenant in settings.tenants:  # finance connects an Exact Online administration before its first export
+        if tenant.erp.kind == "exact_online":
+            summary.erp_connections[tenant.code] = connect_exact(settings, run.people[APPROVERS[tenant.code]],
+                                                                 tenant.code)
+            progress(summary.erp_connections[tenant.code])
     with UnitOfWork(engine_for(settings)) as uow:  # already in the ERP from an earlier run: not sent again
         summary.skipped = uow.session.scalar(select(func.count()).select_from(Export).where(Export.status == "sent"))
     exports = [summary for tenant in settings.tenants if tenant.erp.kind != "none"

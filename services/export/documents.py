@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -66,10 +67,10 @@ def line_reference(line_key: str) -> str:
 
 
 def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer, batch: Batch,
-                     revenue_account: str) -> InvoiceDocument:
-    """An approved ledger invoice as the adapters and e-invoice writers see it. Raises ``ValidationFailed`` naming
-    the invoice and field when the ledger cannot make a valid document (missing ERP customer number, totals that do
-    not add up)."""
+                     revenue_account: str | Callable[[LedgerLine], str]) -> InvoiceDocument:
+    """An approved ledger invoice as the adapters and e-invoice writers see it, each line on ``revenue_account`` (one
+    for all, or per line). Raises ``ValidationFailed`` naming the invoice and field when the ledger cannot make a
+    valid document (missing ERP customer number, totals that do not add up)."""
     label = f"invoice {invoice.number or invoice.id}"
     if not invoice.number:
         raise ValidationFailed(f"{label}: number is empty (the invoice is not approved)")
@@ -80,6 +81,7 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
     issue = invoice.issue_date or (last + dt.timedelta(days=1))
     credit = invoice.document_type == "381"
     sign = Decimal(-1) if credit else Decimal(1)  # a credit note states the credited amounts positively
+    account = revenue_account if callable(revenue_account) else lambda _line: revenue_account
     lines = []
     for line in invoice.lines:
         quantity, price = document_quantity_and_price(line)
@@ -87,7 +89,7 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
                                  quantity=sign * quantity, unit_price=price, net_amount=sign * line.amount,
                                  vat_category=line.vat_category, vat_rate=line.vat_rate,
                                  period_start=line.period_from or first, period_end=line.period_to or last,
-                                 account=revenue_account, **specification(line)))
+                                 account=account(line), **specification(line)))
     not_subject = {line.vat_category for line in lines} == {"O"}  # BR-O-02: then no VAT identifiers
     terms_days = customer.payment_terms_days if customer.payment_terms_days is not None \
         else config.seller.payment_terms_days

@@ -15,7 +15,8 @@ from config.schema import Tenant as TenantConfig
 from erp_export.base import ErpError
 from ledger.models import Export
 from services.errors import ValidationFailed
-from services.export.documents import erp_reference, invoice_customer, invoice_document
+from services.export.documents import erp_reference
+from services.export.erp_mapping import erp_document
 from services.export.outcomes import ExportOutcome, ExportSummary
 from services.export.targets import ErpTarget
 from services.runtime import engine_for
@@ -37,9 +38,7 @@ def dry_run(settings: Settings, config: TenantConfig, target: ErpTarget,
             if row is not None and row.status == "sent":
                 continue
             try:
-                work.append((invoice, row, invoice_document(config, invoice, invoice_customer(uow, invoice),
-                                                            uow.exports.batch(invoice.batch_id),
-                                                            target.revenue_account)))
+                work.append((invoice, row, erp_document(config, uow, invoice, target.accounts())))
             except ValidationFailed as exc:
                 work.append((invoice, row, str(exc)))
     for invoice, row, doc in work:

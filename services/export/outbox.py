@@ -43,8 +43,9 @@ from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
 from services.errors import NotFound, ValidationFailed
 from services.export.claims import FAR_FUTURE, backoff, orphaned, run_claim
-from services.export.documents import erp_reference, invoice_customer, invoice_document, payload_hash
+from services.export.documents import erp_reference, payload_hash
 from services.export.dry_run import dry_run as plan_run
+from services.export.erp_mapping import UnmappedVat, erp_document
 from services.export.outcomes import ExportOutcome, ExportSummary
 from services.export.sweep import sweep_tenant
 from services.export.targets import ErpTarget, erp_target, tenants_with_erp
@@ -223,18 +224,21 @@ def _send(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarge
             return ExportOutcome(**{**asdict(base), "action": "skipped", "erp_document_id": row.erp_document_id})
         if row.status == "sending" and not orphaned(row, now):
             return base
+        doc, problem = None, ""
+        try:
+            doc = erp_document(config, uow, invoice, target.accounts())
+        except UnmappedVat as exc:  # config.yaml must map it: nothing is claimed or sent, the invoice stays queued
+            log.warning("export held: tenant=%s invoice=%s: %s", config.code, base.invoice_number, exc)
+            row.last_error = str(exc)  # the desk's export status shows why it waits
+            return ExportOutcome(**{**asdict(base), "action": "queued", "error": str(exc)})
+        except ValidationFailed as exc:
+            problem = str(exc)
         resumed = row.status in ("sending", "uncertain")
         if not uow.exports.claim(row.id, row.status, row.claimed_by, runner, now):
             return base
         if resumed and row.uncertain_since is None:  # a run that died mid-send: its write may still be in flight
             row.uncertain_since = dt.datetime.now(dt.UTC)
         since = row.uncertain_since.timestamp() if row.uncertain_since else None
-        doc, problem = None, ""
-        try:
-            doc = invoice_document(config, invoice, invoice_customer(uow, invoice), uow.exports.batch(invoice.batch_id),
-                                   target.revenue_account)
-        except ValidationFailed as exc:
-            problem = str(exc)
     if doc is None:
         return _record_failure(settings, who, config, export_id, base, problem, clock, permanent=True)
     log.info("export sending: tenant=%s target=%s invoice=%s ref=%s%s", config.code, target.name,

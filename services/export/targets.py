@@ -9,31 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from config import Settings
+from config.erp_mapping import RevenueAccounts
 from config.schema import ErpTarget as ErpConfig
 from config.schema import MissingSecret, Tenant, secret
 from connectors.auth import TokenProvider
 from connectors.http import HttpPolicy
-from erp_export.base import ErpExporter, vat_key
+from erp_export.base import ErpExporter
 from erp_export.bc_rest import BcRestConfig, BcRestExporter
 from erp_export.bc_soap import BcSoapConfig, BcSoapExporter
 from erp_export.bc_soap_codeunit import PostCodeunit
 from erp_export.exact_online import ExactConfig, ExactOnlineExporter
+from erp_export.tryton import TrytonConfig, TrytonExporter
 from services.access import Actor, require
 from services.errors import BadSetting, NotConfigured
+from services.export.erp_mapping import adapter_vat_codes
 
 # The revenue G/L account of licence and Azure lines when the ERP has no item master for them.
-DEFAULT_REVENUE_ACCOUNT = "8010"
-ZERO_RATE_CATEGORIES = ("Z", "AE", "E", "K", "G", "O")
+DEFAULT_REVENUE_ACCOUNT = RevenueAccounts().default
 BC_API_HOST = "api.businesscentral.dynamics.com"
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 MICROSOFT_LOGIN_HOST = "login.microsoftonline.com"
-# Exact Online's standard Dutch VAT codes (high 21 %, low 9 %, zero); other divisions configure their own.
-EXACT_NL_VAT_CODES = {"S:21": "2  ", "S:9": "1  ", "Z:0": "0  ", "AE:0": "0  "}
 # The ERP's longest possible request, in seconds: a write whose answer we lost may land until then (erp.md §1, §3).
 # - bc_rest: "HTTP 504 - Gateway Timeout is returned when a request exceeds 10-minutes execution time"
 #   (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-current-limits;
@@ -41,7 +40,9 @@ EXACT_NL_VAT_CODES = {"S:21": "2  ", "S:9": "1  ", "Z:0": "0  ", "AE:0": "0  "}
 # - bc_soap: 8-minute operation timeout online (operational-limits-online); on-premises SOAPServicesOperationTimeout
 #   defaults to 10 minutes (administration/server-instance-settings): the longer one.
 # - exact_online: Exact documents no server-side request timeout; 15 minutes is a conservative choice, above BC's.
-LONGEST_REQUEST = {"bc_rest": 600.0, "bc_soap": 600.0, "exact_online": 900.0}
+# - tryton: trytond's own request timeout is not bounded by the protocol; its JSON-RPC worker runs a request to the
+#   end, so the bound is our read timeout's order: 10 minutes, like BC.
+LONGEST_REQUEST = {"bc_rest": 600.0, "bc_soap": 600.0, "exact_online": 900.0, "tryton": 600.0}
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,14 @@ class ErpTarget:
     name: str
     exporter: ErpExporter
     post: bool = False
-    revenue_account: str = DEFAULT_REVENUE_ACCOUNT
+    revenue_account: str = DEFAULT_REVENUE_ACCOUNT  # every line's account unless ``revenue_accounts`` says otherwise
+    revenue_accounts: RevenueAccounts | None = None  # per billing type (erp.revenue_account)
     longest_request: float = max(LONGEST_REQUEST.values())  # seconds; see LONGEST_REQUEST
     sweep_days: int = 45  # the duplicate sweep's window
+
+    def accounts(self) -> RevenueAccounts:
+        """The revenue account per billing type: the configured ones, else ``revenue_account`` for every line."""
+        return self.revenue_accounts or RevenueAccounts(default=self.revenue_account)
 
 
 def erp_target(settings: Settings, tenant: Tenant) -> ErpTarget:
@@ -68,6 +74,7 @@ def erp_target(settings: Settings, tenant: Tenant) -> ErpTarget:
         builder = BUILDERS[erp.kind]
         longest = erp.longest_request_seconds
         return ErpTarget(name=erp.kind, exporter=builder(settings, tenant, erp.base_url), post=erp.post_invoices,
+                         revenue_account=erp.revenue_account.default, revenue_accounts=erp.revenue_account,
                          longest_request=LONGEST_REQUEST[erp.kind] if longest is None else longest,
                          sweep_days=erp.sweep_days)
     except MissingSecret as exc:
@@ -111,7 +118,7 @@ def _bc_soap(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
         if codeunit is not None:
             codeunit.address(base_url)  # a base_url the codeunit's URL cannot be derived from fails here
         return BcSoapExporter(BcSoapConfig(
-            service_url=base_url, username=username, password=password, vat_groups=vat_groups(tenant),
+            service_url=base_url, username=username, password=password, vat_groups=adapter_vat_codes(tenant),
             local_currency=tenant.currency, verify=_verify(settings, erp.ca_bundle),
             **_timeout(erp, "operation_timeout"), post_codeunit=codeunit,
             credit_memo_service=erp.credit_memo_service,
@@ -129,8 +136,8 @@ def _bc_rest(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
                          "service key)")
     verify = _verify(settings, erp.ca_bundle)
     tokens = _entra_tokens(settings, tenant, base_url, "bc_rest")
-    config = BcRestConfig(api_url=base_url, company_name=erp.company, tax_codes=vat_groups(tenant), verify=verify,
-                          **_timeout(erp, "timeout"))
+    config = BcRestConfig(api_url=base_url, company_name=erp.company, tax_codes=adapter_vat_codes(tenant),
+                          verify=verify, **_timeout(erp, "timeout"))
     return BcRestExporter(config, tokens.token, on_unauthorized=tokens.invalidate)
 
 
@@ -175,25 +182,27 @@ def _exact_online(settings: Settings, tenant: Tenant, base_url: str) -> ErpExpor
     return ExactOnlineExporter(ExactConfig(
         base_url=base_url, client_id=client_id, client_secret=client_secret,
         token_store=store if store.is_absolute() else settings.base_dir / store, document_kind=erp.document_kind,
-        vat_codes=EXACT_NL_VAT_CODES, verify=_verify(settings, erp.ca_bundle), **_timeout(erp, "timeout"),
+        vat_codes=adapter_vat_codes(tenant), verify=_verify(settings, erp.ca_bundle), **_timeout(erp, "timeout"),
         connection=f"tenant {tenant.code!r}", reconnect_hint=f"cspbill erp connect --tenant {tenant.code}",
     ))
 
 
+def _tryton(settings: Settings, tenant: Tenant, base_url: str) -> ErpExporter:
+    """Tryton over JSON-RPC: ``erp.company`` is the database, the user and password come from ``username_env`` and
+    ``password_env``; ``erp.vat_codes`` names the Tryton taxes."""
+    erp = tenant.erp
+    username, password = secret(erp.username_env), secret(erp.password_env)
+    if not erp.company or not username or not password:
+        raise BadSetting(f"tenant {tenant.code!r}: erp.company (the Tryton database), erp.username_env and "
+                         "erp.password_env are required for tryton")
+    return TrytonExporter(TrytonConfig(url=base_url, database=erp.company, username=username, password=password,
+                                       taxes=adapter_vat_codes(tenant), verify=_verify(settings, erp.ca_bundle),
+                                       **_timeout(erp, "timeout")))
+
+
 BUILDERS: dict[str, Callable[[Settings, Tenant, str], ErpExporter]] = {
-    "bc_soap": _bc_soap, "bc_rest": _bc_rest, "exact_online": _exact_online,
+    "bc_soap": _bc_soap, "bc_rest": _bc_rest, "exact_online": _exact_online, "tryton": _tryton,
 }
-
-
-def vat_groups(tenant: Tenant) -> dict[str, str]:
-    """VAT code per (category, rate): the tenant's rate names upper-cased (``standard`` -> ``STANDARD``), which is
-    how the VAT product posting groups of a BC company set up for cspbill are named."""
-    groups: dict[str, str] = {}
-    for name, rate in tenant.vat_rates.items():
-        categories = ZERO_RATE_CATEGORIES if rate == Decimal(0) else ("S",)
-        for category in categories:
-            groups.setdefault(vat_key(category, rate), name.upper())
-    return groups
 
 
 def _timeout(erp: ErpConfig, name: str) -> dict[str, float]:

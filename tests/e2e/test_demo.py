@@ -55,6 +55,8 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert first["invoices"] > 0 and first["approved_batches"] == 2
     assert (first["exported"], first["skipped"], first["failed_exports"]) == (first["invoices"], 0, 0)
     assert {b["status"] for b in first["batches"].values()} == {"exported"}
+    # nl-bv's Exact Online is connected through the onboarding flow by its finance approver, then exported to
+    assert first["erp_connections"]["nl-bv"].startswith("nl-bv: Exact Online connected by anna")
     purchases, refunds = one_time_lines(tmp_path / "demo")
     assert len(purchases) == 4 and len(refunds) == 2  # Partner Center and Pax8 purchases; a refund of each
     assert all(corrects in purchases for corrects in refunds.values())
@@ -70,6 +72,7 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     second = demo_once(tmp_path / "demo")
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
+    assert second["erp_connections"] == {"nl-bv": "nl-bv: Exact Online already connected"}
     for key in ("snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches", "deliveries"):
         assert second[key] == first[key], key
     assert second["payments"]["entries"] == 0  # the same statement files: already imported

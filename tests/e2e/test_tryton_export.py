@@ -9,6 +9,7 @@ proteus in a subprocess, then copied for each test, so a test pays only for star
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -22,9 +23,11 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 from sqlalchemy import select
 
 from config import Settings
+from config.loader import parse_settings
 from config.schema import Tenant as TenantConfig
 from erp_export.base import RetryPolicy
 from erp_export.tryton import TrytonConfig, TrytonExporter
@@ -33,7 +36,8 @@ from services.export import ErpTarget, ExportOutcome, erp_reference, export_invo
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.identity import actor
+from tests.conftest import demo_config_data
+from tests.identity import actor, people_env
 from tests.services.export.test_export_outbox import seed_invoices
 
 pytestmark = pytest.mark.slow
@@ -227,3 +231,35 @@ def test_tryton_rounding_a_line_otherwise_is_flagged_and_not_posted(nl: Settings
     [invoice] = tryton.invoices(erp_reference("nl-bv", number))
     assert invoice["state"] == "draft"
     assert export(nl, tryton) == []  # a person decides; nothing is retried on its own
+
+
+def test_a_tenant_configured_with_erp_kind_tryton_exports_through_the_cli(tryton: Tryton, tmp_path: Path) -> None:
+    """``erp.kind: tryton`` in config.yaml: `cspbill export` builds the adapter from config (database, user and
+    password from the environment, revenue account and Tryton taxes from the mapping) and posts into Tryton."""
+    data = demo_config_data()
+    data["database"] = {"url": f"sqlite:///{tmp_path / 'ledger.db'}", "url_env": None}
+    for tenant in data["tenants"]:
+        tenant["erp"] = {"kind": "none"}
+    data["tenants"][0]["erp"] = {
+        "kind": "tryton", "base_url": tryton.url, "company": DATABASE, "post_invoices": True,
+        "username_env": "CSPBILL_TRYTON_USER", "password_env": "CSPBILL_TRYTON_PASSWORD",
+        "revenue_account": tryton.info["revenue_account"],
+        "vat_codes": {"S 21": "VAT 21%", "S 9": "VAT 9%", "Z 0": "VAT 0%"},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
+    env.update(CSPBILL_CONFIG=str(path), CSPBILL_TRYTON_USER="admin", CSPBILL_TRYTON_PASSWORD=ADMIN_PASSWORD)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "cspbill"), *args], capture_output=True, text=True, env=env, timeout=180)
+
+    assert cli("init").returncode == 0
+    env.update(people_env(path))  # finn signed in on the initialised ledger
+    numbers = seed_invoices(parse_settings(data, path), count=2, rates=("21", "9"), prices=("31.20", "10.50"))
+    done = cli("export", "--tenant", "nl-bv", "--as", "finn")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tryton" in done.stdout and done.stdout.count(": created") == 2
+    for number in numbers:
+        [invoice] = tryton.invoices(erp_reference("nl-bv", number))
+        assert invoice["state"] == "posted" and invoice["party."]["code"].startswith("C0000")

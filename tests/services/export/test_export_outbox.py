@@ -121,7 +121,8 @@ def short_timeouts(settings: Settings, tenant: TenantConfig) -> ErpTarget:
 
 def seed_invoices(settings: Settings, tenant: str = "nl-bv", month: str = MONTH, count: int = 3,
                   customers: list[str] | None = None, rates: tuple[str, ...] = ("21",),
-                  status: str = "approved", prices: tuple[str, str] = ("31.20", "10.555")) -> list[str]:
+                  status: str = "approved", prices: tuple[str, str] = ("31.20", "10.555"),
+                  kinds: tuple[str, str] = ("charge", "charge")) -> list[str]:
     """An approved batch of ``count`` invoices (one per customer, two lines each); returns the invoice numbers.
 
     Written as a draft and then issued, as approval does: nothing may be added under a sealed batch or invoice."""
@@ -139,15 +140,16 @@ def seed_invoices(settings: Settings, tenant: str = "nl-bv", month: str = MONTH,
             session.add(customer)
             session.flush()
             number = f"NL{month[:4]}-{month[5:]}{n:03d}"
-            lines = [(f"{tenant}:c{customer.id}:sub1:{month}:charge:v1", Decimal(25), Decimal(prices[0]), rates[0]),
-                     (f"{tenant}:c{customer.id}:sub2:{month}:charge:v1", Decimal(3), Decimal(prices[1]),
-                      rates[-1])]
+            lines = [(f"{tenant}:c{customer.id}:sub1:{month}:{kinds[0]}:v1", Decimal(25), Decimal(prices[0]),
+                      rates[0], kinds[0]),
+                     (f"{tenant}:c{customer.id}:sub2:{month}:{kinds[1]}:v1", Decimal(3), Decimal(prices[1]),
+                      rates[-1], kinds[1])]
             rows, taxable = [], {}
-            for key, quantity, price, rate in lines:
+            for key, quantity, price, rate, kind in lines:
                 amount = (quantity * price).quantize(Decimal("0.01"), ROUND_HALF_UP)
                 taxable[Decimal(rate)] = taxable.get(Decimal(rate), Decimal(0)) + amount
                 rows.append(InvoiceLine(tenant_id=tenant_row.id, customer_id=customer.id, line_key=key,
-                                        base_key=key.rsplit(":", 1)[0], version=1, kind="charge",
+                                        base_key=key.rsplit(":", 1)[0], version=1, kind=kind,
                                         description=f"Example 365 E3 {key}", period_from=dt.date(2026, 5, 1),
                                         period_to=dt.date(2026, 5, 31), quantity=quantity, unit_price=price,
                                         amount=amount, unrounded=quantity * price, currency="EUR",
@@ -389,8 +391,11 @@ def test_retry_failed_flag_retries_failed_rows(nl: Settings, soap: Soap, monkeyp
     assert_exactly_once(soap, nl, numbers)
 
 
-def test_erp_totals_that_differ_from_ours_are_an_export_error(nl: Settings, soap: Soap) -> None:
-    # nl-bv maps only 21% and 0% to BC VAT groups; a 9% line lands in BC's default group and BC computes other VAT
+def test_erp_totals_that_differ_from_ours_are_an_export_error(settings: Settings, soap: Soap, soap_env: None,
+                                                              tmp_path: Path) -> None:
+    # a bookkeeper's slip: the 9% key mapped to BC's 21% VAT group, so BC computes other VAT than the invoice states
+    nl = soap_settings(settings, soap, tmp_path, vat_codes={"S 21": "STANDARD", "S 9": "STANDARD"})
+    initialise(nl)
     numbers = seed_invoices(nl, count=1, rates=("21", "9"))
     outcomes = run(nl)
     assert outcomes[0].action == "failed"

@@ -142,7 +142,8 @@ def _soap(base: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls: 
         url = f"{server.url}{bc_soap_sandbox.PREFIX}/WS/{quote(bc_soap_sandbox.COMPANY)}/Page/SalesInvoice"
         data = _config(base, "nl-bv", {
             "kind": "bc_soap", "base_url": url, "company": bc_soap_sandbox.COMPANY, "auth": "basic",
-            "username_env": "CSPBILL_BC_SOAP_USER", "password_env": "CSPBILL_BC_SOAP_KEY"})
+            "username_env": "CSPBILL_BC_SOAP_USER", "password_env": "CSPBILL_BC_SOAP_KEY",
+            "vat_codes": None})  # nl-bv's Exact VAT codes give way to BC's groups named after its vat_rates
         settings = parse_settings(data, tmp_path / "config.yaml")
         initialise(settings)
         yield Erp("bc_soap", app, server, settings, "nl-bv", "finn", "POST /WS/.*", 1,
@@ -178,7 +179,7 @@ def _exact(base: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls:
         data = _config(base, "nl-bv", {
             "kind": "exact_online", "base_url": server.url, "client_id_env": "CSPBILL_EXACT_CLIENT_ID",
             "client_secret_env": "CSPBILL_EXACT_CLIENT_SECRET", "token_store": "var/exact-tokens.json",
-            "ca_bundle": str(tls.ca_cert)})
+            "ca_bundle": str(tls.ca_cert), "vat_codes": None})  # nl-bv's BC groups give way to Exact's standard codes
         settings = parse_settings(data, tmp_path / "config.yaml")
         initialise(settings)
         exporter = erp_target(settings, settings.tenant("nl-bv")).exporter
