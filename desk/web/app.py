@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from config import Settings
-from desk.web import pages_admin, pages_desk, pages_erp, pages_finance, pages_prices, signin_entra
+from desk.web import pages_admin, pages_customers, pages_desk, pages_erp, pages_finance, pages_prices, signin_entra
 from desk.web.auth import (
     LoginRequired,
     client_address,
@@ -58,6 +58,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     _error_pages(app)
     _routes(app)
     app.include_router(pages_desk.router)
+    app.include_router(pages_customers.router)
     app.include_router(pages_finance.router)
     app.include_router(pages_prices.router)
     app.include_router(pages_admin.router)

@@ -3,6 +3,7 @@ subscriptions with their history, and reconciliation of vendor, desk and billed 
 
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
 from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
+from services.desk.master_data import CHANNELS, EDITABLE, CustomerDetail, customer_detail, update_master_data
 from services.desk.mutations import MutationRequest, MutationView, add_mutation, cancel_mutation, list_mutations
 from services.desk.reconcile import ReconcileReport, reconcile
 from services.desk.subscriptions import (
@@ -19,6 +20,9 @@ from services.desk.subscriptions import (
 )
 
 __all__ = [
+    "CHANNELS",
+    "EDITABLE",
+    "CustomerDetail",
     "CustomerView",
     "DiscrepancyView",
     "MutationRequest",
@@ -31,6 +35,7 @@ __all__ = [
     "TimelineEntry",
     "add_mutation",
     "cancel_mutation",
+    "customer_detail",
     "discrepancy_kinds",
     "list_customers",
     "list_discrepancies",
@@ -44,4 +49,5 @@ __all__ = [
     "subscription_outlook",
     "subscription_tenant",
     "subscription_view",
+    "update_master_data",
 ]

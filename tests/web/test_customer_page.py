@@ -1,0 +1,32 @@
+"""The desk's customer page: master data shown, edited through the desk service (validation with the field named,
+tenant checked, audited), only changed fields sent."""
+
+from __future__ import annotations
+
+from config import Settings
+from services.operations import initialise
+from tests.services.batches.test_batch_support import add_customer
+from tests.web.conftest import signed_in
+from tests.web.test_actions import follow, post
+
+
+def test_the_desk_edits_master_data_and_a_bad_vat_id_is_refused(settings: Settings) -> None:
+    initialise(settings)
+    customer = add_customer(settings, "de-gmbh", "Wiener Kaffee GmbH", country="AT")
+    dana = signed_in(settings, "dana")
+    assert f'<a href="/customers/{customer}">Wiener Kaffee GmbH</a>' in dana.get("/customers").text
+    form = {"street": "Ringstraße 1", "city": "Wien", "postal_code": "1010", "country": "AT", "vat_id": "ATU13585627",
+            "delivery_channel": "email", "email": "buchhaltung@kaffee.example"}
+    page = follow(dana, post(dana, f"/customers/{customer}", **form))
+    assert "Customer" in page and "saved (street, city, postal_code, vat_id, delivery_channel, email)" in page
+    assert 'value="ATU13585627"' in page and 'value="Ringstraße 1"' in page
+    refused = post(dana, f"/customers/{customer}", **{**form, "vat_id": "ATU13585628"})
+    assert refused.status_code == 422
+    assert f"customer {customer} vat_id: &#39;ATU13585628&#39; is not a valid VAT id of AT" in refused.text
+    assert 'value="ATU13585628"' in refused.text  # the form keeps what was typed
+
+
+def test_another_entitys_finance_does_not_find_the_customer(settings: Settings) -> None:
+    initialise(settings)
+    customer = add_customer(settings, "de-gmbh", "Wiener Kaffee GmbH", country="AT")
+    assert signed_in(settings, "finn").get(f"/customers/{customer}").status_code == 404
