@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
 from config.parties import SellerDetails
+from config.vat import OutsideEu, ViesConfig
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
 Convention = Literal["microsoft", "actual", "thirty"]
@@ -172,6 +173,7 @@ class Tenant(Strict):
     erp: ErpTarget = ErpTarget()
     rating: RatingPolicy | None = None
     seller: SellerDetails = SellerDetails()
+    vat_outside_eu: OutsideEu = "not_subject"  # buyers outside the EU: category O, or the standard rate
 
     @model_validator(mode="after")
     def _default_rate_known(self) -> Tenant:
@@ -334,6 +336,7 @@ class Settings(Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     price_rules: list[PriceRule] = Field(default_factory=list)
     fx: FxConfig | None = None
+    vies: ViesConfig = ViesConfig()
     schedule: Schedule = Schedule()
     users: list[User] = Field(default_factory=list)
     service_accounts: list[ServiceAccount] = Field(default_factory=list)

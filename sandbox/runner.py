@@ -29,6 +29,7 @@ SANDBOX_MODULES: tuple[str, ...] = (
     "sandbox.bc_rest",
     "sandbox.exact_online",
     "sandbox.ecb",
+    "sandbox.vies",
 )
 # The ports the shipped config.yaml points at; programmatic callers usually pass none and get free ports.
 DEFAULT_PORTS: dict[str, int] = {
@@ -41,6 +42,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "sandbox.bc_rest": 8447,
     "sandbox.exact_online": 8448,
     "sandbox.ecb": 8449,
+    "sandbox.vies": 8458,
 }
 
 

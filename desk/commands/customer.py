@@ -7,7 +7,14 @@ from rich.console import Console
 from rich.table import Table
 
 from desk.context import AS_USER_HELP, state
-from services.desk import CustomerDetail, customer_detail, list_customers, set_reference, update_master_data
+from services.desk import (
+    CustomerDetail,
+    check_vat,
+    customer_detail,
+    list_customers,
+    set_reference,
+    update_master_data,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -81,6 +88,17 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("give at least one field to set, e.g. --street or --vat-id")
         cli = state(ctx)
         show(update_master_data(cli.settings(), cli.actor(as_user), customer_id, changes, cli.clock()))
+
+    @group.command("check-vat")
+    def check_vat_command(
+        ctx: typer.Context,
+        customer_id: int = typer.Argument(..., help="Ledger customer id."),
+        as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
+    ) -> None:
+        """Ask the EU VIES service whether the customer's VAT id is registered; records the answer."""
+        cli = state(ctx)
+        view = check_vat(cli.settings(), cli.actor(as_user), customer_id, cli.clock())
+        Console().print(f"customer {view.id} ({view.name}): VIES says {view.vat_check_result} for {view.vat_id}")
 
 
 def show(view: CustomerDetail) -> None:

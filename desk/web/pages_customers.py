@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from desk.web.auth import current_actor
 from desk.web.render import flash, render
 from services.access import Actor
-from services.desk import CHANNELS, EDITABLE, customer_detail, update_master_data
-from services.errors import ValidationFailed
+from services.desk import CHANNELS, EDITABLE, check_vat, customer_detail, update_master_data
+from services.errors import NotConfigured, ValidationFailed
 
 router = APIRouter()
 LABELS = {"street": "Street", "city": "City", "postal_code": "Postal code", "country": "Country (ISO code)",
@@ -53,3 +53,15 @@ async def save_customer(request: Request, customer_id: int,
     flash(request, f"Customer {customer_id} saved ({', '.join(changes) or 'nothing changed'}).", "success")
     return RedirectResponse(f"/customers/{customer_id}", status_code=303)
 
+
+
+@router.post("/customers/{customer_id}/check-vat")
+def check_vat_now(request: Request, customer_id: int, who: Actor = Depends(current_actor)) -> RedirectResponse:
+    """Ask VIES now; the answer (valid, invalid, unavailable) is shown on the page and audited."""
+    try:
+        view = check_vat(request.app.state.settings, who, customer_id, request.app.state.clock)
+        flash(request, f"VIES says {view.vat_check_result} for {view.vat_id}.",
+              "success" if view.vat_check_result == "valid" else "error")
+    except (ValidationFailed, NotConfigured) as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse(f"/customers/{customer_id}", status_code=303)

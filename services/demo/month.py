@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from config import Settings, load_config
 from ledger.models import Batch, Discrepancy, Export, FxRate, Invoice, Mutation, Snapshot, Subscription, SyncRun, Tenant
 from rating.months import month_end
-from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8
+from sandbox import bc_rest, bc_soap, entra, ingram, partner_center, pax8, vies
 from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
@@ -210,6 +210,8 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
     data["tenants"] = tenants
     if data.get("fx"):
         data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
+    if data.get("vies"):
+        data["vies"] = dict(data["vies"], wsdl_url=f"{urls['vies']}{vies.WSDL_PATH}", ca_bundle=str(ca_bundle))
     entra_signin = (data.get("auth") or {}).get("entra")
     if entra_signin:  # people sign in with Microsoft at the Entra sandbox (its desk app registration)
         data["auth"] = dict(data["auth"], entra=dict(entra_signin, authority=authority, ca_bundle=str(ca_bundle),

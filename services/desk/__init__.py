@@ -18,6 +18,7 @@ from services.desk.subscriptions import (
     subscription_tenant,
     subscription_view,
 )
+from services.desk.vat_check import check_vat
 
 __all__ = [
     "CHANNELS",
@@ -35,6 +36,7 @@ __all__ = [
     "TimelineEntry",
     "add_mutation",
     "cancel_mutation",
+    "check_vat",
     "customer_detail",
     "discrepancy_kinds",
     "list_customers",

@@ -4,8 +4,12 @@ tenant checked, audited), only changed fields sent."""
 from __future__ import annotations
 
 from config import Settings
+from config.vat import ViesConfig
+from sandbox import vies
+from sandbox.core import SandboxServer
 from services.operations import initialise
 from tests.services.batches.test_batch_support import add_customer
+from tests.services.sync.test_vat_checks import sandbox  # noqa: F401 - the VIES sandbox fixture, reused
 from tests.web.conftest import signed_in
 from tests.web.test_actions import follow, post
 
@@ -30,3 +34,13 @@ def test_another_entitys_finance_does_not_find_the_customer(settings: Settings) 
     initialise(settings)
     customer = add_customer(settings, "de-gmbh", "Wiener Kaffee GmbH", country="AT")
     assert signed_in(settings, "finn").get(f"/customers/{customer}").status_code == 404
+
+
+def test_the_check_button_asks_vies_and_shows_the_answer(settings: Settings, sandbox: SandboxServer) -> None:  # noqa: F811
+    initialise(settings)
+    customer = add_customer(settings, "de-gmbh", "Wiener Kaffee GmbH", country="AT", vat_id="ATU13585627")
+    online = settings.model_copy(update={"vies": ViesConfig(enabled=True, wsdl_url=f"{sandbox.url}{vies.WSDL_PATH}",
+                                                            ca_bundle=sandbox.ca)})
+    dana = signed_in(online, "dana")
+    page = follow(dana, post(dana, f"/customers/{customer}/check-vat"))
+    assert "VIES says valid for ATU13585627." in page and '<dd id="vies">valid at' in page
