@@ -259,3 +259,13 @@ def test_attribute_and_plan_id_shapes(make_connector: Callable[..., IngramConnec
     assert errors == ([] if problem is None else [("ingram_cmp", one, field, problem)])
     stored = {r.subscription_external_id for r in result.licences}
     assert (one in stored) is (problem is None) and len(stored) == len(world.subscriptions) - (problem is not None)
+
+
+def test_customer_address_is_mapped(make_connector: Callable[..., IngramConnector]) -> None:
+    """CMP Customer.address (streetAddress, city, postalCode, countryCode), as reference/distributors.md describes."""
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    by_id = {record.external_id: record for record in make_connector().pull_customers().customers}
+    for customer in world.customers:
+        record, address = by_id[customer["id"]], customer["address"]
+        assert (record.street, record.city, record.postal_code, record.country) == (
+            address["streetAddress"], address["city"], address["postalCode"], address["countryCode"])

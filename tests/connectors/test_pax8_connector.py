@@ -265,3 +265,14 @@ def test_one_time_purchase_cancelled_inside_its_window(make_connector: Callable[
     assert (before.billing_type, before.status, before.term_start) == ("one_time", "active", dt.date(2026, 5, 8))
     assert (after.status, after.status_raw) == ("cancelled", "Cancelled")
     assert after.source_updated_at == dt.datetime(2026, 5, 9, 15, tzinfo=dt.UTC)
+
+
+def test_company_address_is_mapped(make_connector: Callable[..., Pax8Connector]) -> None:
+    """Company.address{street, street2, city, stateOrProvince, postalCode, country} (https://devx.pax8.com/reference/
+    findcompanies; reference/distributors.md)."""
+    world = pax8_world(SEED, month_start_of(NIGHT))
+    by_id = {record.external_id: record for record in make_connector().pull_customers().customers}
+    for company in world.companies:
+        record, address = by_id[company["id"]], company["address"]
+        assert (record.street, record.city, record.postal_code, record.country) == (
+            address["street"], address["city"], address["postalCode"], address["country"])
