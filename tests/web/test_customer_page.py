@@ -8,7 +8,10 @@ from config.vat import ViesConfig
 from sandbox import vies
 from sandbox.core import SandboxServer
 from services.operations import initialise
+from services.runtime import engine_for
+from services.uow import UnitOfWork
 from tests.services.batches.test_batch_support import add_customer
+from tests.services.batches.test_blocking_findings import draft  # noqa: F401 - the draft batch fixture, reused
 from tests.services.sync.test_vat_checks import sandbox  # noqa: F401 - the VIES sandbox fixture, reused
 from tests.web.conftest import signed_in
 from tests.web.test_actions import follow, post
@@ -18,7 +21,7 @@ def test_the_desk_edits_master_data_and_a_bad_vat_id_is_refused(settings: Settin
     initialise(settings)
     customer = add_customer(settings, "de-gmbh", "Wiener Kaffee GmbH", country="AT")
     dana = signed_in(settings, "dana")
-    assert f'<a href="/customers/{customer}">Wiener Kaffee GmbH</a>' in dana.get("/customers").text
+    assert f'<a href="/customers/{customer}">edit</a>' in dana.get("/customers").text
     form = {"street": "Ringstraße 1", "city": "Wien", "postal_code": "1010", "country": "AT", "vat_id": "ATU13585627",
             "delivery_channel": "email", "email": "buchhaltung@kaffee.example"}
     page = follow(dana, post(dana, f"/customers/{customer}", **form))
@@ -44,3 +47,11 @@ def test_the_check_button_asks_vies_and_shows_the_answer(settings: Settings, san
     dana = signed_in(online, "dana")
     page = follow(dana, post(dana, f"/customers/{customer}/check-vat"))
     assert "VIES says valid for ATU13585627." in page and '<dd id="vies">valid at' in page
+
+
+def test_the_batch_page_lists_blocking_findings_with_links(settings: Settings, draft: dict[str, int]) -> None:  # noqa: F811
+    with UnitOfWork(engine_for(settings)) as uow:
+        batch = uow.batches.for_month(uow.tenants.by_code("de-gmbh").id, "2026-04")
+    page = signed_in(settings, "greta").get(f"/batches/{batch.id}").text
+    assert "Blocking findings: approval is refused until these customers are complete" in page
+    assert f'<a href="/customers/{draft["peppol"]}">Stad Gent</a> <code>peppol_id</code>' in page
