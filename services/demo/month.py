@@ -44,6 +44,7 @@ from sandbox.scenario_microsoft import scenario
 from services.access import scheduler
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.demo.customers import complete_master_data
 from services.demo.people import DemoPeople
 from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
@@ -252,6 +253,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
             f"{'rates' if 'rates_stored' in r.counts else 'snapshots'})" for r in runs))
         if day == 1:
             _assign_references(run, clock, progress)
+            complete_master_data(settings, run.people[DESK_USER], clock, progress)
             import_price_lists(settings, run.people, run.dir, progress)
         if day == PRICE_DAY:
             change_prices(settings, run.people, run.dir, run.month, progress)

@@ -53,6 +53,9 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert first["invoices"] > 0 and first["approved_batches"] == 2
     assert (first["exported"], first["skipped"], first["failed_exports"]) == (first["invoices"], 0, 0)
     assert {b["status"] for b in first["batches"].values()} == {"exported"}
+    for entity in ("de-gmbh", "nl-bv"):  # cross-border business customers with valid VAT ids: reverse charge
+        by_rate = first["batches"][f"{entity} 2026-05"]["totals"]["EUR"]["by_rate"]
+        assert "AE 0%" in by_rate and by_rate["AE 0%"]["vat"] == "0.00", entity
     purchases, refunds = one_time_lines(tmp_path / "demo")
     assert len(purchases) == 4 and len(refunds) == 2  # Partner Center and Pax8 purchases; a refund of each
     assert all(corrects in purchases for corrects in refunds.values())
