@@ -23,6 +23,7 @@ from config.delivery import DeliveryConfig
 from config.erp_mapping import ErpMappingFields
 from config.parties import SellerDetails
 from config.payments import Payments
+from config.vat import OutsideEu, ViesConfig
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
 Convention = Literal["microsoft", "actual", "thirty"]
@@ -178,6 +179,7 @@ class Tenant(Strict):
     rating: RatingPolicy | None = None
     seller: SellerDetails = SellerDetails()
     delivery: DeliveryConfig | None = None  # invoices to customers by e-mail / Peppol (config.delivery)
+    vat_outside_eu: OutsideEu = "not_subject"  # buyers outside the EU: category O, or the standard rate
 
     @model_validator(mode="after")
     def _default_rate_known(self) -> Tenant:
@@ -361,6 +363,7 @@ class Settings(Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     price_rules: list[PriceRule] = Field(default_factory=list)
     fx: FxConfig | None = None
+    vies: ViesConfig = ViesConfig()
     schedule: Schedule = Schedule()
     users: list[User] = Field(default_factory=list)
     service_accounts: list[ServiceAccount] = Field(default_factory=list)

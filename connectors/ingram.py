@@ -301,7 +301,8 @@ def _check_shapes(reader: FieldReader) -> None:
 def _customer(reader: FieldReader) -> CustomerRecord:
     return CustomerRecord(source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
                           reference=reader.maybe_text("externalId"), country=reader.maybe_text("address.countryCode"),
-                          raw=reader.raw)
+                          street=reader.maybe_text("address.streetAddress"), city=reader.maybe_text("address.city"),
+                          postal_code=reader.maybe_text("address.postalCode"), raw=reader.raw)
 
 
 def _refusal(response: requests.Response) -> str:

@@ -209,6 +209,9 @@ class PartnerCenter(MicrosoftConnector):
             name=profile.text("companyName"),
             tenant_id=profile.maybe_text("tenantId") or external_id,
             country=item.maybe_text("billingProfile.defaultAddress.country"),
+            street=item.maybe_text("billingProfile.defaultAddress.addressLine1"),
+            city=item.maybe_text("billingProfile.defaultAddress.city"),
+            postal_code=item.maybe_text("billingProfile.defaultAddress.postalCode"),
             raw=item.raw,
         )
 

@@ -333,7 +333,8 @@ def item_billing_type(kind: str, term: str | None) -> BillingType | None:
 def _customer(reader: FieldReader) -> CustomerRecord:
     return CustomerRecord(source=SOURCE, external_id=reader.text("id"), name=reader.text("name"),
                           reference=reader.maybe_text("externalId"), country=reader.maybe_text("address.country"),
-                          raw=reader.raw)
+                          street=reader.maybe_text("address.street"), city=reader.maybe_text("address.city"),
+                          postal_code=reader.maybe_text("address.postalCode"), raw=reader.raw)
 
 
 def _summary(reader: FieldReader) -> FieldReader:

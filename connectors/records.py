@@ -32,6 +32,11 @@ class CustomerRecord:
     tenant_id: str | None = None  # Microsoft (Entra) tenant id when known
     country: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The postal address where the source has one (Pax8 Company.address, CMP Customer.address, Partner Center
+    # billingProfile.defaultAddress); the sync fills only a ledger customer's empty fields from it.
+    street: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,12 @@ Entry points:
   the credit for the rest of an already-invoiced line, from its invoiced amount and fraction, capped by what remains.
 - :func:`rating.bulk.rate_month`: the same rules on whole DataFrames (integer minor units) for a month-end batch.
 - :func:`rating.consumption.rate_usage`: Azure usage rows → marked-up, converted, grouped lines (exact sums).
-- :func:`rating.invoicing.build_invoices` and :func:`rating.invoicing.vat_treatment`: invoices per legal entity,
-  customer and currency (optionally per subscription or environment), VAT per invoice per rate, reverse charge.
+- :func:`rating.invoicing.build_invoices`: invoices per legal entity, customer and currency (optionally per
+  subscription or environment), VAT per invoice per rate.
+- :func:`rating.vat.determine_vat` ``(seller_country, buyer, standard_rate, outside_eu)``: the VAT a customer's lines
+  carry (S, reverse charge AE for EU businesses abroad with a valid VAT id, O outside the EU); the batch build uses
+  it. :func:`rating.invoicing.vat_treatment` is the earlier, simpler rule (no VAT id check), kept for its callers.
+- :func:`rating.readiness.blocking_findings`: the master data a customer still lacks before its invoices are issued.
 - :func:`rating.nce.decide` ``(change, terms, seat_batches, now, schedule_if_late)``: whether a service-desk change
   passes the NCE rules now (168-hour window per seat batch, term bounds), is scheduled for renewal, or is refused
   with the rule and the next allowed date.

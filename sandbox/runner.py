@@ -31,6 +31,7 @@ SANDBOX_MODULES: tuple[str, ...] = (
     "sandbox.exact_online",
     "sandbox.ecb",
     "sandbox.peppol_ap",
+    "sandbox.vies",
 )
 # The ports the shipped config.yaml points at; programmatic callers usually pass none and get free ports.
 DEFAULT_PORTS: dict[str, int] = {
@@ -45,6 +46,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "sandbox.ecb": 8449,
     "sandbox.storage_account": 8450,
     "sandbox.peppol_ap": 8451,
+    "sandbox.vies": 8458,
 }
 
 

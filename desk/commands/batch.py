@@ -90,6 +90,9 @@ def _show(summary: dict[str, Any]) -> None:
         console.print(f"[yellow]discrepancy {item['id']}[/] ({item['kind']}): {item['sentence']}", highlight=False)
     for problem in summary["problems"]:
         console.print(f"[red]not billed:[/] {problem}", highlight=False)
+    for finding in summary["blocking"]:
+        console.print(f"[red]blocks approval:[/] customer {finding['customer_id']} ({finding['customer']}) "
+                      f"{finding['field']}: {finding['sentence']}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

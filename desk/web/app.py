@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from config import Settings
 from desk.web import (
     pages_admin,
+    pages_customers,
     pages_delivery,
     pages_desk,
     pages_erp,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     _error_pages(app)
     _routes(app)
     app.include_router(pages_desk.router)
+    app.include_router(pages_customers.router)
     app.include_router(pages_finance.router)
     app.include_router(pages_prices.router)
     app.include_router(pages_payments.router)

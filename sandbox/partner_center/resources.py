@@ -64,6 +64,18 @@ def stringify(value: Any) -> Any:
     return value
 
 
+# A postal address per country for the billing profile's defaultAddress (Partner Center's Address resource:
+# addressLine1..3, city, state, postalCode, country); the scenario's customers only differ by country.
+DEFAULT_ADDRESSES = {"NL": ("Stationsplein 12", "Utrecht", "3511 ED"), "DE": ("Domkloster 4", "Köln", "50667"),
+                     "BE": ("Korenmarkt 1", "Gent", "9000")}
+
+
+def default_address(customer: Customer) -> dict[str, Any]:
+    street, city, postal_code = DEFAULT_ADDRESSES.get(customer.country, (None, None, None))
+    address = {"country": customer.country, "addressLine1": street, "city": city, "postalCode": postal_code}
+    return {key: value for key, value in address.items() if value is not None}
+
+
 def customer_json(customer: Customer) -> dict[str, Any]:
     """The Customer resource (§2.2)."""
     return {
@@ -76,7 +88,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
             "attributes": {"objectType": "CustomerCompanyProfile"},
         },
         "billingProfile": {
-            "defaultAddress": {"country": customer.country},
+            "defaultAddress": default_address(customer),
             "attributes": {"objectType": "CustomerBillingProfile"},
         },
         "relationshipToPartner": "reseller",

@@ -23,6 +23,7 @@ from services.batches.build import tenant_config
 from services.batches.credit_notes import CREDIT_NOTE, decide_types
 from services.batches.months import parse_month
 from services.batches.numbering import Numbered, number_documents
+from services.batches.readiness import refuse_if_blocked
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.identity import confirm
@@ -96,6 +97,7 @@ def approve_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
         if (batch.totals or {}).get("problem_count"):
             log.warning("approving batch tenant=%s month=%s with %s problems", tenant_code, month,
                         batch.totals["problem_count"])
+        refuse_if_blocked(uow, tenant_code, month, batch.id)
         ordered = uow.invoices.numbering_order(batch.id)
         types = decide_types(uow, tenant.id, ordered)
         credit_notes = sum(1 for row in types if row["document_type"] == CREDIT_NOTE)

@@ -1,8 +1,10 @@
 """Draft lines into invoices with ``rating.invoicing``: grouping per customer (or subscription / environment), VAT
 per invoice per (category, rate), totals from rounded lines; plus the invoice keys and batch totals the ledger stores.
 
-The rules (EN 16931 BR-CO-17 half-up VAT on each category's taxable sum, reverse charge for EU businesses abroad)
-live in ``rating.invoicing``; this module only maps ledger lines in and ledger-shaped invoices out.
+The rules live in ``rating``: which VAT a customer's lines carry in ``rating.vat`` (domestic standard rate, reverse
+charge for EU businesses abroad with a valid VAT id, not subject outside the EU unless configured), EN 16931
+BR-CO-17 half-up VAT on each category's taxable sum in ``rating.invoicing``; this module only maps ledger lines in
+and ledger-shaped invoices out.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from decimal import Decimal
 
 from config.schema import Tenant
 from ledger.models import Customer
-from rating.invoicing import InvoiceLine, Split, VatTreatment, build_invoices, vat_treatment
+from rating.invoicing import InvoiceLine, Split, VatTreatment, build_invoices
 from rating.money import Money
+from rating.vat import Buyer, OutsideEu, determine_vat
 from services.batches.lines import DraftLine
 
 
@@ -33,10 +36,11 @@ class InvoiceDraft:
 
 
 def treatment_for(tenant: Tenant, customer: Customer) -> VatTreatment:
-    """The customer's VAT treatment: reverse charge for a business with a VAT id in another EU member state,
-    otherwise the tenant's default rate."""
-    return vat_treatment(tenant.country, customer.country or tenant.country,
-                         customer.vat_id if customer.is_business else None, tenant.vat_rates[tenant.default_vat_rate])
+    """The customer's VAT treatment (``rating.vat``): from the legal entity's country, standard rate and rule for
+    buyers outside the EU, and the customer's country, business flag, VAT id and last VIES answer."""
+    buyer = Buyer(customer.country, customer.is_business, customer.vat_id, customer.vat_check_result)
+    return determine_vat(tenant.country, buyer, tenant.vat_rates[tenant.default_vat_rate],
+                         OutsideEu(tenant.vat_outside_eu))
 
 
 def invoice_key(tenant: str, month: str, customer_id: int, group: str | None, currency: str,

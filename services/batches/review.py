@@ -20,6 +20,7 @@ from rating.money import minor_units
 from services.access import Actor, owned, readable_tenants, require
 from services.batches.credit_notes import CREDIT_NOTE, credit_note_facts, credit_notes_of_batch, is_credit_note
 from services.batches.months import parse_month
+from services.batches.readiness import batch_findings
 from services.errors import NotFound
 from services.paging import NumberedPage, page_number
 from services.runtime import engine_for
@@ -107,6 +108,9 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor) 
         return {
             "batch": _batch_dict(batch, tenant_code),
             "problems": (batch.totals or {}).get("problems", []),
+            "blocking": [{"customer_id": f.customer_id, "customer": f.customer, "field": f.field,
+                          "sentence": f.sentence} for f in batch_findings(uow, batch.id)]
+            if batch.status == "draft" else [],
             "customers": [{**entry, **{n: money(entry[n], entry["currency"]) for n in ("net", "vat", "gross")}}
                           for entry in sorted(customers.values(), key=lambda e: (e["name"], e["customer_id"]))],
             "diff": {

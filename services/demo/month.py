@@ -51,7 +51,7 @@ from ledger.models import (
     Tenant,
 )
 from rating.months import month_end
-from sandbox import entra, ingram, partner_center, pax8, storage_account
+from sandbox import entra, ingram, partner_center, pax8, storage_account, vies
 from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
 from sandbox.scenario_microsoft import scenario
@@ -60,6 +60,7 @@ from sandbox.smtp_catcher import start as start_mail
 from services.access import scheduler
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
+from services.demo.customers import complete_master_data
 from services.demo.delivery import deliver_month, delivery_config, give_channels
 from services.demo.erp import connect_exact, demo_erp
 from services.demo.people import DemoPeople
@@ -235,6 +236,8 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
     data["tenants"] = tenants
     if data.get("fx"):
         data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
+    if data.get("vies"):
+        data["vies"] = dict(data["vies"], wsdl_url=f"{urls['vies']}{vies.WSDL_PATH}", ca_bundle=str(ca_bundle))
     entra_signin = (data.get("auth") or {}).get("entra")
     if entra_signin:  # people sign in with Microsoft at the Entra sandbox (its desk app registration)
         data["auth"] = dict(data["auth"], entra=dict(entra_signin, authority=authority, ca_bundle=str(ca_bundle),
@@ -277,6 +280,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
             f"{'rates' if 'rates_stored' in r.counts else 'snapshots'})" for r in runs))
         if day == 1:
             _assign_references(run, clock, progress)
+            complete_master_data(settings, run.people[DESK_USER], clock, progress)
             import_price_lists(settings, run.people, run.dir, progress)
         if day == PRICE_DAY:
             change_prices(settings, run.people, run.dir, run.month, progress)

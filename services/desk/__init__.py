@@ -3,6 +3,7 @@ subscriptions with their history, and reconciliation of vendor, desk and billed 
 
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
 from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
+from services.desk.master_data import CHANNELS, EDITABLE, CustomerDetail, customer_detail, update_master_data
 from services.desk.mutations import (
     MutationRequest,
     MutationView,
@@ -25,8 +26,12 @@ from services.desk.subscriptions import (
     subscription_tenant,
     subscription_view,
 )
+from services.desk.vat_check import check_vat
 
 __all__ = [
+    "CHANNELS",
+    "EDITABLE",
+    "CustomerDetail",
     "CustomerView",
     "DiscrepancyView",
     "MutationRequest",
@@ -40,6 +45,8 @@ __all__ = [
     "TimelineEntry",
     "add_mutation",
     "cancel_mutation",
+    "check_vat",
+    "customer_detail",
     "discrepancy_kinds",
     "list_customers",
     "list_discrepancies",
@@ -55,4 +62,5 @@ __all__ = [
     "subscription_outlook",
     "subscription_tenant",
     "subscription_view",
+    "update_master_data",
 ]

@@ -44,7 +44,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, fx_sync, build, export_retry, duplicate_sweep, provision, delivery
+    kind: str  # sync, fx_sync, vies_check, build, export_retry, duplicate_sweep, provision, delivery
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -79,6 +79,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     if settings.fx is not None and settings.fx.enabled:
         specs.append(JobSpec("sync:fx", "fx_sync", None, schedule.nightly_sync,
                              f"nightly exchange rates ({settings.fx.source})"))
+    if settings.vies.enabled:
+        specs.append(JobSpec("sync:vies", "vies_check", None, schedule.nightly_sync,
+                             f"re-check customers' VAT ids at VIES older than {settings.vies.recheck_days} days"))
     specs += [
         JobSpec(f"build:{t.code}", "build", t.code, schedule.monthly_build, f"draft batch of last month for {t.code}")
         for t in settings.tenants
@@ -140,6 +143,12 @@ def _run_fx_sync(settings: Settings, target: str | None, clock: Clock) -> dict[s
     return {"status": report.status, **report.counts}
 
 
+def _run_vies_check(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.sync import recheck_vat_ids
+
+    return dict(vars(recheck_vat_ids(settings, clock, who=scheduler(settings))))
+
+
 def _run_build(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
     from services.batches import build_batch
 
@@ -175,6 +184,7 @@ def _run_delivery(settings: Settings, target: str | None, clock: Clock) -> dict[
 ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "sync": _run_sync,
     "fx_sync": _run_fx_sync,
+    "vies_check": _run_vies_check,
     "build": _run_build,
     "export_retry": _run_export_retry,
     "duplicate_sweep": _run_duplicate_sweep,

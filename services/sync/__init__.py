@@ -6,6 +6,7 @@ from services.sync.ingest import store_pull
 from services.sync.run import SourceRunReport, SyncReport, sync
 from services.sync.runs import SyncRunRow, close_abandoned_sync_runs, last_sync_runs
 from services.sync.sources import OpenSource, SourcePull, open_source
+from services.sync.vat_checks import VatCheckReport, recheck_vat_ids
 
 __all__ = [
     "FxRateView",
@@ -15,10 +16,12 @@ __all__ = [
     "SourceRunReport",
     "SyncReport",
     "SyncRunRow",
+    "VatCheckReport",
     "close_abandoned_sync_runs",
     "last_sync_runs",
     "list_fx",
     "open_source",
+    "recheck_vat_ids",
     "store_pull",
     "sync",
     "sync_fx",

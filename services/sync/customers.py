@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from connectors.records import PullResult
 from services.sync.context import Counts, IngestContext
+from services.sync.customer_addresses import VendorAddress, address_of, fill_empty_fields
 from services.uow import UnitOfWork
 
 ENTRA = "entra"  # pseudo source: a customer's Microsoft (Entra) tenant id, the join key across sources
@@ -37,8 +38,12 @@ class CustomerResolver:
 
     def resolve_all(self, result: PullResult) -> None:
         seen: dict[str, _Seen] = {}
+        addresses: dict[str, VendorAddress] = {}
         used = {row.customer_external_id for row in result.usage}
         for customer in result.customers:
+            address = address_of(customer)
+            if address is not None:
+                addresses[customer.external_id] = address
             seen[customer.external_id] = _Seen(customer.name, customer.reference, customer.tenant_id,
                                                customer.country,
                                                customer.external_id in used or customer.tenant_id in used)
@@ -53,6 +58,9 @@ class CustomerResolver:
             )
         self.counts.add("customers_seen", len(seen))
         self._resolve(seen)
+        fill_empty_fields(self.uow, self.context, {self.by_source[external_id]: address
+                                                   for external_id, address in addresses.items()
+                                                   if external_id in self.by_source}, self.counts)
 
     def _resolve(self, seen: dict[str, _Seen]) -> None:
         links: list[tuple[int, str, str]] = []

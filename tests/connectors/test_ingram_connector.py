@@ -283,3 +283,13 @@ def test_change_order_refused_with_the_vendor_text(make_connector: Callable[...,
     subscription = next(s for s in world.subscriptions if s["status"] == "active")
     with pytest.raises(VendorRefused, match="mpn"):
         make_connector().place_change(subscription["customerId"], subscription["id"], "no-such-mpn", 3, "cspbill-m2")
+
+
+def test_customer_address_is_mapped(make_connector: Callable[..., IngramConnector]) -> None:
+    """CMP Customer.address (streetAddress, city, postalCode, countryCode), as reference/distributors.md describes."""
+    world = ingram_world(SEED, month_start_of(NIGHT))
+    by_id = {record.external_id: record for record in make_connector().pull_customers().customers}
+    for customer in world.customers:
+        record, address = by_id[customer["id"]], customer["address"]
+        assert (record.street, record.city, record.postal_code, record.country) == (
+            address["streetAddress"], address["city"], address["postalCode"], address["countryCode"])

@@ -256,3 +256,14 @@ def test_one_time_purchases_and_their_refund_are_told_apart_from_licences(connec
     assert software.order_id == refund.order_id != reservation.order_id
     assert software.product_name == "Example Server 2025 Standard - 16 Core License Pack"
     assert all(line.order_id and line.ordered_on for line in lines)
+
+
+def test_billing_profile_default_address_is_mapped(connect) -> None:
+    """billingProfile.defaultAddress is Partner Center's Address resource (addressLine1..3, city, state, postalCode,
+    country): https://learn.microsoft.com/en-us/partner-center/developer/get-all-of-a-customer-s-billing-profiles
+    and https://learn.microsoft.com/en-us/partner-center/developer/utility-resources#address."""
+    by_id = {record.external_id: record for record in connect().pull().customers}
+    utrecht = [record for record in by_id.values() if record.country == "NL"]
+    assert utrecht and all((r.street, r.city, r.postal_code) == ("Stationsplein 12", "Utrecht", "3511 ED")
+                           for r in utrecht)
+    assert all(record.city for record in by_id.values())

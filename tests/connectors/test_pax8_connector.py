@@ -291,3 +291,14 @@ def test_quantity_refusal_carries_the_error_envelope(make_connector: Callable[..
     with pytest.raises(VendorRefused) as refused:
         make_connector().set_quantity(subscription, 0)
     assert refused.value.code == "UNPROCESSABLE_ENTITY" and "at least 1" in refused.value.reason
+
+
+def test_company_address_is_mapped(make_connector: Callable[..., Pax8Connector]) -> None:
+    """Company.address{street, street2, city, stateOrProvince, postalCode, country} (https://devx.pax8.com/reference/
+    findcompanies; reference/distributors.md)."""
+    world = pax8_world(SEED, month_start_of(NIGHT))
+    by_id = {record.external_id: record for record in make_connector().pull_customers().customers}
+    for company in world.companies:
+        record, address = by_id[company["id"]], company["address"]
+        assert (record.street, record.city, record.postal_code, record.country) == (
+            address["street"], address["city"], address["postalCode"], address["country"])

@@ -57,6 +57,9 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert {b["status"] for b in first["batches"].values()} == {"exported"}
     # nl-bv's Exact Online is connected through the onboarding flow by its finance approver, then exported to
     assert first["erp_connections"]["nl-bv"].startswith("nl-bv: Exact Online connected by anna")
+    for entity in ("de-gmbh", "nl-bv"):  # cross-border business customers with valid VAT ids: reverse charge
+        by_rate = first["batches"][f"{entity} 2026-05"]["totals"]["EUR"]["by_rate"]
+        assert "AE 0%" in by_rate and by_rate["AE 0%"]["vat"] == "0.00", entity
     purchases, refunds = one_time_lines(tmp_path / "demo")
     assert len(purchases) == 4 and len(refunds) == 2  # Partner Center and Pax8 purchases; a refund of each
     assert all(corrects in purchases for corrects in refunds.values())

@@ -22,6 +22,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
+from tests.services.batches.test_batch_support import ADDRESS
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 MONTH = "2026-10"
@@ -72,7 +73,8 @@ def seed_month(settings: Settings, extra_customers: int = 0) -> Seeded:
         subs = {}
         for name, customer_name, reference, tenant, start, seats in customers:
             source = "partner-center" if tenant is nl else "pax8"
-            customer = uow.customers.add(tenant.id, customer_name, reference=reference, country=tenant.country)
+            customer = uow.customers.add(tenant.id, customer_name, reference=reference, country=tenant.country,
+                                         **ADDRESS)
             uow.customers.link(customer, source, f"cust-{name}")
             subs[name] = uow.subscriptions.add(
                 tenant_id=tenant.id, customer_id=customer.id, source=source, external_id=f"sub-{name}-0001",

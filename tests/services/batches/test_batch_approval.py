@@ -16,7 +16,7 @@ from services.operations import initialise, list_events
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
-from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
+from tests.services.batches.test_batch_support import ADDRESS, add_customer, add_subscription, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 5, 2, 7, tzinfo=dt.UTC))
 
@@ -53,7 +53,7 @@ def test_the_builder_cannot_approve_their_own_batch(draft: Settings) -> None:
 def test_whoever_last_changed_it_cannot_approve_either(draft: Settings) -> None:
     with UnitOfWork(engine_for(draft), write=True) as uow:
         tenant = uow.tenants.by_code("nl-bv")
-        customer = uow.customers.add(tenant.id, "Late Ltd", country="NL").id
+        customer = uow.customers.add(tenant.id, "Late Ltd", country="NL", **ADDRESS).id
     sub = add_subscription(draft, "nl-bv", customer, "sub-late", "2026-04-03")
     snapshot(draft, sub, "2026-04-03", 1)
     report = build_batch(draft, "nl-bv", "2026-04", actor(draft, "anna"), CLOCK)

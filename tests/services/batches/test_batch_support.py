@@ -21,10 +21,16 @@ def at(day: str, hour: int = 2) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=UTC)
 
 
-def add_customer(settings: Settings, tenant: str, name: str, country: str = "NL", vat_id: str | None = None) -> int:
+ADDRESS = {"street": "Hoofdstraat 1", "city": "Utrecht", "postal_code": "3511 AA"}  # what approval needs of a buyer
+
+
+def add_customer(settings: Settings, tenant: str, name: str, country: str = "NL", vat_id: str | None = None,
+                 **master_data: object) -> int:
+    """A customer with the postal address approval needs (pass ``street=None`` etc. to leave a field empty)."""
     with UnitOfWork(engine_for(settings), write=True) as uow:
         tenant_id = uow.tenants.by_code(tenant).id
-        return uow.customers.add(tenant_id, name, country=country, vat_id=vat_id, reference=name[:10]).id
+        return uow.customers.add(tenant_id, name, country=country, vat_id=vat_id, reference=name[:10],
+                                 **{**ADDRESS, **master_data}).id
 
 
 def add_subscription(settings: Settings, tenant: str, customer_id: int, external_id: str, start: str,
