@@ -194,10 +194,15 @@ def seller(config: TenantConfig, vat: bool = True) -> Seller:
 
 
 def buyer(customer: Customer, default_country: str, vat: bool = True) -> Buyer:
-    """The customer from its master data. BT-49 is its Peppol participant id, else its invoice e-mail address
-    (scheme EM), else none: the delivery channel check refuses Peppol for a customer without a Peppol id."""
+    """The customer from its master data. BT-49 is its Peppol participant id, else its VAT number under its country's
+    VAT scheme (how most EU businesses are registered in Peppol; PEPPOL-EN16931-R010 wants an address on every
+    file), else its invoice e-mail address (scheme EM, which Peppol's EAS subset lacks), else none: the delivery
+    channel check refuses Peppol for a customer without a Peppol id."""
+    by_vat = _endpoint(customer.vat_id, customer.country or default_country) if vat else {}
     if customer.peppol_id and customer.peppol_scheme:
         endpoint = {"electronic_address": customer.peppol_id, "electronic_scheme": customer.peppol_scheme}
+    elif by_vat:
+        endpoint = by_vat
     elif customer.email:
         endpoint = {"electronic_address": customer.email, "electronic_scheme": EMAIL_SCHEME}
     else:
