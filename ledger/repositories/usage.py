@@ -28,12 +28,15 @@ class ReplaceCounts:
 
 class UsageRepository(Repository):
     def replace_window(
-        self, source: str, first: dt.date, last: dt.date, rows: Sequence[dict[str, Any]], sync_run_id: int | None
+        self, source: str, first: dt.date, last: dt.date, rows: Sequence[dict[str, Any]], sync_run_id: int | None,
+        keep_missing: bool = False,
     ) -> ReplaceCounts:
-        """Make the source's rows dated ``first``..``last`` (inclusive) exactly ``rows``.
+        """Make the source's rows dated ``first``..``last`` (inclusive) exactly ``rows`` (with ``keep_missing``: insert
+        and update only, removing nothing).
 
         Why not delete-and-insert: a re-run of the same night must store nothing new, and rows that did not change
-        keep their ids; a day the source no longer reports loses its rows instead of keeping stale ones.
+        keep their ids; a day the source no longer reports loses its rows instead of keeping stale ones. A read that
+        refused part of what it was sent (a broken export file) has not seen those days, so it keeps what is stored.
         """
         table = UsageRow.__table__
         existing = {
@@ -44,11 +47,11 @@ class UsageRepository(Repository):
         }
         inserted, updated, unchanged = merge_by_key(self.session, table, rows, existing, "row_key", COMPARED,
                                                     {"source": source, "sync_run_id": sync_run_id})
-        if existing:
+        if existing and not keep_missing:
             ids = [row.id for row in existing.values()]
             for start in range(0, len(ids), 5000):
                 self.session.execute(delete(table).where(table.c.id.in_(ids[start:start + 5000])))
-        return ReplaceCounts(inserted, updated, len(existing), unchanged)
+        return ReplaceCounts(inserted, updated, 0 if keep_missing else len(existing), unchanged)
 
     def for_tenant(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[UsageRow]:
         return self.session.scalars(

@@ -40,7 +40,8 @@ def store_pull(uow: UnitOfWork, context: IngestContext, pulled: SourcePull) -> t
     subscriptions = LicenceIngest(uow, context, customers, counts)
     subscriptions.ingest(result.licences, skipped={e.record_id for e in result.errors})
     if result.usage or pulled.usage_window:
-        _store_usage(uow, context, customers, subscriptions, result.usage, pulled.usage_window, counts)
+        _store_usage(uow, context, customers, subscriptions, result.usage, pulled.usage_window, counts,
+                     keep_missing=bool(errors))
     if result.cost_lines:
         _store_cost_lines(uow, context, subscriptions, result.cost_lines, counts)
     return counts.values, errors
@@ -52,7 +53,10 @@ def _json_ready(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _store_usage(uow: UnitOfWork, context: IngestContext, customers: CustomerResolver, subscriptions: LicenceIngest,
-                 usage: Sequence[UsageRecord], window: tuple[dt.date, dt.date] | None, counts: Counts) -> None:
+                 usage: Sequence[UsageRecord], window: tuple[dt.date, dt.date] | None, counts: Counts,
+                 keep_missing: bool) -> None:
+    """Usage rows replace the window the source re-read; after refused records (a broken file, a malformed row) the
+    days they held were not read, so nothing stored is removed this time (nothing lost; the next clean read does)."""
     days = [row.usage_date for row in usage]
     first = min([*days, *(window[:1] if window else ())])
     last = max([*days, *(window[1:] if window else ())])
@@ -79,7 +83,7 @@ def _store_usage(uow: UnitOfWork, context: IngestContext, customers: CustomerRes
             "cost": canonical(row.cost),
             "currency": row.currency,
         })
-    replaced = uow.usage.replace_window(context.source, first, last, rows, context.run_id)
+    replaced = uow.usage.replace_window(context.source, first, last, rows, context.run_id, keep_missing)
     counts.add("usage_inserted", replaced.inserted)
     counts.add("usage_updated", replaced.updated)
     counts.add("usage_removed", replaced.removed)

@@ -16,8 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
+from sqlalchemy import text
 
+from ledger.db import make_engine
 from sandbox import entra, storage_account
 from sandbox.core import Clock
 from sandbox.runner import RunningSandbox, run_all, stop_all
@@ -95,3 +98,30 @@ def test_exports_mode_without_its_settings_is_refused(tmp_path: Path, sandboxes)
     done = cli(config, urls, "sync", "--source", "azure-costs")
     assert done.returncode != 0
     assert "sources" in done.stderr and "export_name and storage_sas_url_env" in done.stderr
+
+
+def test_a_refused_file_removes_nothing_stored(tmp_path: Path, sandboxes) -> None:
+    """A day partition that breaks the documented columns is refused whole (the run is ``partial``, naming the blob);
+    the usage already stored for that day stays, because this read did not see it. Nothing lost."""
+    state, urls = sandboxes
+    config = write_config(tmp_path, state, urls, "exports")
+    assert cli(config, urls, "init").returncode == 0
+    first = cli(config, urls, "sync", "--source", "azure-costs", "--json")
+    assert first.returncode == 0, first.stderr
+    stored = json.loads(first.stdout)["runs"][0]["counts"]["usage_inserted"]
+    container = storage_account.CREDENTIALS["container"]
+    faults = f"{urls['storage_account']}/__admin/faults"
+    ca = str(state / "tls" / "sandbox-ca.pem")
+    requests.post(faults, json={"route": rf"GET /{storage_account.ACCOUNT}/{container}/.*/part_0_0001\.(csv|parquet)",
+                                "kind": "drop_column", "times": -1, "body": {"column": "quantity"}},
+                  verify=ca, timeout=10).raise_for_status()
+    try:
+        broken = cli(config, urls, "sync", "--source", "azure-costs", "--json")
+    finally:
+        requests.delete(faults, verify=ca, timeout=10).raise_for_status()
+    (run,) = json.loads(broken.stdout)["runs"]
+    assert run["status"] == "partial" and run["counts"]["errors"] > 0
+    assert any("quantity" in error and "part_0_0001" in error for error in run["errors"])
+    assert run["counts"]["usage_removed"] == 0
+    with make_engine(f"sqlite:///{tmp_path / 'ledger.db'}").connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM usage_rows")).scalar() == stored
