@@ -51,21 +51,19 @@ from ledger.models import (
     Tenant,
 )
 from rating.months import month_end
-from sandbox import entra, ingram, partner_center, pax8, storage_account, vies
-from sandbox import entra_signin as entra_people
 from sandbox.core import Clock as SandboxClock
-from sandbox.scenario_microsoft import scenario
 from sandbox.smtp_catcher import SmtpCatcher
 from sandbox.smtp_catcher import start as start_mail
 from services.access import scheduler
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
 from services.demo.customers import complete_master_data
-from services.demo.delivery import deliver_month, delivery_config, give_channels
-from services.demo.erp import connect_exact, demo_erp
+from services.demo.delivery import deliver_month, give_channels
+from services.demo.erp import connect_exact
 from services.demo.people import DemoPeople
 from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
+from services.demo.settings import demo_config, sandbox_options
 from services.desk import MutationRequest, add_mutation, list_customers, provision, reconcile, set_reference
 from services.errors import NotAllowed, ValidationFailed
 from services.export import export_invoices
@@ -79,20 +77,11 @@ log = logging.getLogger("cspbill.demo")
 NIGHT = dt.time(2, 30)
 BUILD_TIME = dt.time(7, 0)
 DESK_DAY = 11  # the day the service desk works its tickets
-# Source kind -> sandbox; ERP kind -> sandbox
-SOURCE_SANDBOX = {"partner_center": "partner_center", "azure_costs": "cost_management", "pax8": "pax8",
-                  "ingram_cmp": "ingram"}
 # Who builds and who approves each legal entity's batch in the demo (four-eyes: never the same person)
 BUILDERS = {"nl-bv": "finn", "de-gmbh": "ada"}
 APPROVERS = {"nl-bv": "anna", "de-gmbh": "greta"}
 DESK_USER = "dana"
 MAIL_PORT = 8025  # the SMTP catcher's port when the sandboxes run on the ports config.yaml expects
-# A month replayed in minutes compresses the vendors' quota windows with it: Cost Management's hourly query budget
-# (600 QPU) and its per-scope limit would otherwise stall the replay; the throttling itself is exercised by the
-# connector tests.
-REPLAY_SANDBOX_OPTIONS = {"sandbox.cost_management": {"qpu_buckets": (("QueriesPer10Sec", 1000, 1.0),),
-                                                      "entity_buckets": (("QueriesPerMin", 1000, 1.0),)}}
-
 Progress = Callable[[str], None]
 
 
@@ -175,77 +164,6 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
         stop_all(sandboxes)
         raise
     return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month, DemoPeople(settings), mail)
-
-
-def sandbox_options(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The replay's sandbox options, and the SOAP sandbox publishing the posting codeunit under the name config.yaml
-    gives it (``erp.post_codeunit.service``), as the reseller's BC would."""
-    options: dict[str, dict[str, Any]] = dict(REPLAY_SANDBOX_OPTIONS)
-    names = sorted({t.erp.post_codeunit.service for t in settings.tenants
-                    if t.erp.kind == "bc_soap" and t.erp.post_codeunit is not None})
-    if names:
-        options["sandbox.bc_soap"] = {"post_codeunit": names[0]}
-    return options
-
-
-def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, directory: Path, seed: int,
-                month: dt.date, mail: SmtpCatcher | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The base config with sources, ERPs, delivery (with ``mail``) and exchange rates pointed at the sandboxes, and
-    the environment holding their secrets."""
-    env: dict[str, str] = {}
-    authority = f"{urls['entra']}/{entra.CREDENTIALS['tenant_id']}"
-    microsoft = {"client_id": entra.CREDENTIALS["client_id"], "client_secret": entra.CREDENTIALS["client_secret"]}
-    data = dict(data)
-    data["database"] = {"url": f"sqlite:///{(directory / 'cspbill.db').resolve()}", "url_env": None}
-    sources = []
-    for source in data.get("sources", []):
-        source = dict(source, ca_bundle=str(ca_bundle), base_url=urls[SOURCE_SANDBOX[source["kind"]]])
-        kind = source["kind"]
-        if kind in ("partner_center", "azure_costs"):
-            source["authority_url"] = authority
-            source["account_id"] = ("partner-tenant" if kind == "partner_center"
-                                    else scenario(seed, month).billing_account_id)
-            if kind == "partner_center":
-                source["graph_base_url"] = (urls["partner_center"].removesuffix(partner_center.PREFIX)
-                                            + partner_center.GRAPH_BASE)
-            env[source["client_id_env"]], env[source["client_secret_env"]] = (microsoft["client_id"],
-                                                                                microsoft["client_secret"])
-            if source.get("mode") == "exports":  # the container the sandbox's Cost Management exports are written to
-                env[source["storage_sas_url_env"]] = (f"{urls['storage_account']}/{storage_account.ACCOUNT}/"
-                                                      f"{storage_account.CREDENTIALS['container']}?"
-                                                      f"{storage_account.SAS_TOKEN}")
-        elif kind == "pax8":
-            source["token_url"] = f"{source['base_url']}/token"
-            env[source["client_id_env"]] = pax8.CREDENTIALS["client_id"]
-            env[source["client_secret_env"]] = pax8.CREDENTIALS["client_secret"]
-        elif kind == "ingram_cmp":
-            source["token_url"] = f"{source['base_url']}/token"
-            source["account_id"] = ingram.CREDENTIALS["marketplace"]
-            env[source["client_id_env"]] = ingram.CREDENTIALS["username"]
-            env[source["client_secret_env"]] = ingram.CREDENTIALS["password"]
-            env[source["api_key_env"]] = ingram.CREDENTIALS["subscription_key"]
-        sources.append(source)
-    data["sources"] = sources
-    tenants = []
-    for tenant in data["tenants"]:
-        tenant = dict(tenant, erp=demo_erp(tenant.get("erp") or {"kind": "none"}, urls, ca_bundle, authority,
-                                           microsoft, env))
-        if mail is not None:
-            tenant["delivery"] = delivery_config(tenant, urls, ca_bundle, mail, env)
-        tenants.append(tenant)
-    data["tenants"] = tenants
-    if data.get("fx"):
-        data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
-    if data.get("vies"):
-        data["vies"] = dict(data["vies"], wsdl_url=f"{urls['vies']}{vies.WSDL_PATH}", ca_bundle=str(ca_bundle))
-    entra_signin = (data.get("auth") or {}).get("entra")
-    if entra_signin:  # people sign in with Microsoft at the Entra sandbox (its desk app registration)
-        data["auth"] = dict(data["auth"], entra=dict(entra_signin, authority=authority, ca_bundle=str(ca_bundle),
-                                                     tenant_id=entra.TENANT_ID,
-                                                     client_id=entra_people.DESK_APP["client_id"]))
-        if entra_signin.get("client_secret_env"):
-            env[entra_signin["client_secret_env"]] = entra_people.DESK_APP["client_secret"]
-    return data, env
 
 
 def _night(month: dt.date, day: int, zone: ZoneInfo) -> dt.datetime:

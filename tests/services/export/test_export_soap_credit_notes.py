@@ -14,7 +14,7 @@ from config import Settings
 from sandbox import bc_soap as bc_sandbox
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
-from services.demo.month import sandbox_options
+from services.demo.settings import sandbox_options
 from services.errors import BadSetting
 from services.export import erp_reference
 from services.export.targets import erp_target
