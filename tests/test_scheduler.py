@@ -32,6 +32,7 @@ def config_file(db_url: str, tmp_path: Path) -> str:
     data["sources"] = [dict(data["sources"][2], client_id_env="CSPBILL_TEST_UNSET_ID",
                             client_secret_env="CSPBILL_TEST_UNSET_SECRET")]  # pax8 only, credentials unset
     data.pop("fx", None)  # no exchange-rate job: the jobs here are one source's sync and the builds
+    data.pop("vies", None)  # no VAT-id check job either
     data["schedule"] = {"nightly_sync": "30 2 * * *", "monthly_build": "0 7 2 * *", "export_retry": "0 12 * * 0",
                         "timezone": "Europe/Amsterdam", "misfire_grace_seconds": 3600}
     for tenant in data["tenants"]:

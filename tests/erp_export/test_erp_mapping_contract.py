@@ -39,10 +39,13 @@ EXACT_SEED = 3  # the seed tests.erp_export.test_exact_online builds its sandbox
 
 def with_reverse_charge(seq: int, *lines: InvoiceLine) -> InvoiceDocument:
     """Like ``samples.invoice`` but with reverse-charge, exempt and out-of-scope lines allowed (their exemption
-    reasons, BT-120)."""
+    reasons, BT-120). An invoice of out-of-scope lines only names no VAT identifiers (BR-O-02)."""
+    seller, customer = SELLER, buyer("C00001", "BE")
+    if {item.vat_category for item in lines} == {"O"}:
+        seller, customer = replace(seller, vat_id=None), replace(customer, vat_id=None)
     return compose(external_ref=f"CSP-NL01-202605-{seq:04d}", invoice_number=f"NL01-2026-{seq:06d}",
                    issue_date=date(2026, 6, 1), due_date=date(2026, 7, 1), period_start=date(2026, 5, 1),
-                   period_end=date(2026, 5, 31), seller=SELLER, buyer=buyer("C00001", "BE"), currency="EUR",
+                   period_end=date(2026, 5, 31), seller=seller, buyer=customer, currency="EUR",
                    lines=lines, exemption_reasons={"AE": "Reverse charge", "E": "Exempt from VAT",
                                                    "O": "Not subject to VAT"})
 
