@@ -231,7 +231,7 @@ def _completed_nights(run: DemoRun) -> dict[dt.datetime, set[str]]:
         for as_of, source in uow.session.execute(
                 select(SyncRun.as_of, SyncRun.source).where(SyncRun.status.in_(("succeeded", "partial")))):
             nights.setdefault(as_of, set()).add(source)
-    return {night: names for night, names in nights.items() if names >= sources}
+    return {night: names & sources for night, names in nights.items() if names >= sources}  # vendors only, not fx
 
 
 def _assign_references(run: DemoRun, clock: FixedClock, progress: Progress) -> None:

@@ -76,7 +76,8 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
     assert second["erp_connections"] == {"nl-bv": "nl-bv: Exact Online already connected"}
-    for key in ("snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches", "deliveries"):
+    for key in ("sources_synced", "snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches",
+                "deliveries"):
         assert second[key] == first[key], key
     assert second["payments"]["entries"] == 0  # the same statement files: already imported
     assert second["payments"]["straight_through"] == paid["straight_through"]
