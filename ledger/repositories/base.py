@@ -1,13 +1,15 @@
 """The shape every repository shares: it works inside the caller's session (the unit of work owns the transaction).
 
 Also the one way to create a lockable row that concurrent writers may both try to create (invoice-number
-counters, audit chain heads).
+counters, audit chain heads), and the one compare-and-set claim of an outbox row (ERP exports, deliveries).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from sqlalchemy import and_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,3 +24,17 @@ def insert_if_missing(session: Session, model: type[Any], **values: Any) -> None
     key and then finds the row, so the caller can lock it with ``SELECT ... FOR UPDATE`` either way."""
     builder = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(builder(model).values(**values).on_conflict_do_nothing())
+
+
+def claim_row(session: Session, model: type[Any], row_id: int, expected_status: str, expected_claim: str | None,
+              runner: str, now: dt.datetime) -> bool:
+    """Move an outbox row (``status``, ``claimed_by``, ``claimed_at``, ``attempts``, ``updated_at``) to ``sending`` for
+    ``runner`` if nobody changed it since it was read (compare-and-set); ``True`` when this caller holds it now."""
+    claim_matches = model.claimed_by.is_(None) if expected_claim is None else model.claimed_by == expected_claim
+    result = session.execute(
+        update(model)
+        .where(and_(model.id == row_id, model.status == expected_status, claim_matches))
+        .values(status="sending", claimed_by=runner, claimed_at=now, attempts=model.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    session.expire_all()
+    return result.rowcount == 1

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ledger.models import ArchivedDocument, Batch, Customer, Delivery, Invoice, Tenant
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, claim_row
 
 DUE = ("queued", "submitted", "sending")
 
@@ -56,16 +56,7 @@ class DeliveryRepository(Repository):
     def claim(self, delivery_id: int, expected_status: str, expected_claim: str | None, runner: str,
               now: dt.datetime) -> bool:
         """Move a row to ``sending`` for ``runner`` if nobody changed it since it was read (compare-and-set)."""
-        claim_matches = (Delivery.claimed_by.is_(None) if expected_claim is None
-                         else Delivery.claimed_by == expected_claim)
-        result = self.session.execute(
-            update(Delivery)
-            .where(and_(Delivery.id == delivery_id, Delivery.status == expected_status, claim_matches))
-            .values(status="sending", claimed_by=runner, claimed_at=now, attempts=Delivery.attempts + 1,
-                    updated_at=now)
-            .execution_options(synchronize_session=False))
-        self.session.expire_all()
-        return result.rowcount == 1
+        return claim_row(self.session, Delivery, delivery_id, expected_status, expected_claim, runner, now)
 
     def invoice(self, invoice_id: int) -> Invoice | None:
         return self.session.scalar(select(Invoice).where(Invoice.id == invoice_id)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ledger.models import Batch, Customer, ErpDuplicate, Export, Invoice, Tenant
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, claim_row
 
 
 class ExportRepository(Repository):
@@ -91,17 +91,7 @@ class ExportRepository(Repository):
     def claim(self, export_id: int, expected_status: str, expected_claim: str | None, runner: str,
               now: dt.datetime) -> bool:
         """Move a row to ``sending`` for ``runner`` if nobody changed it since it was read (compare-and-set)."""
-        claim_matches = (Export.claimed_by.is_(None) if expected_claim is None
-                         else Export.claimed_by == expected_claim)
-        result = self.session.execute(
-            update(Export)
-            .where(and_(Export.id == export_id, Export.status == expected_status, claim_matches))
-            .values(status="sending", claimed_by=runner, claimed_at=now, attempts=Export.attempts + 1,
-                    updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.expire_all()
-        return result.rowcount == 1
+        return claim_row(self.session, Export, export_id, expected_status, expected_claim, runner, now)
 
     def for_batch(self, batch_id: int) -> Sequence[tuple[Invoice, Export | None]]:
         """Every invoice of a batch with its outbox rows (None when never queued), for the status view."""
