@@ -9,11 +9,33 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sandbox.core import Response
+from sandbox.core import Request, Response
 from sandbox.scenario_microsoft import Customer, Subscription
+
+
+class FirstAnswers:
+    """Writes keyed by ``MS-RequestId`` (Microsoft documents it for idempotency): a repeated request gets the first
+    successful answer back and is not applied again. One lock serialises every write of the sandbox."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._answers: dict[str, Response] = {}
+
+    def once(self, request: Request, write: Callable[[Request], Response]) -> Response:
+        request_id = request.header("MS-RequestId") or ""
+        with self._lock:
+            if request_id in self._answers:
+                first = self._answers[request_id]
+                return Response(first.status, first.body, dict(first.headers))
+            answer = write(request)
+            if request_id and answer.status < 300:
+                self._answers[request_id] = answer
+            return answer
 
 
 def error(status: int, code: int, description: str) -> Response:

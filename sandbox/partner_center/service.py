@@ -21,6 +21,7 @@ from sandbox.knobs import RateWindow, broken_json, corrupt
 from sandbox.partner_center.graph import graph_routes
 from sandbox.partner_center.invoices import invoice_json, issued, period_end, v1_serves
 from sandbox.partner_center.resources import (
+    FirstAnswers,
     collection,
     continuation_token,
     customer_json,
@@ -66,8 +67,8 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     app = SandboxApp("partner_center", clock)
     # A private copy: writes (seat changes, cancellations) stay inside this sandbox instance.
     world: MicrosoftScenario = copy.deepcopy(scenario(seed, clock.now().date().replace(day=1)))
-    applied: dict[str, Response] = {}  # MS-RequestId -> first answer: a repeated write is not applied again
     write_lock = threading.Lock()
+    updates = FirstAnswers(write_lock)  # a repeated quantity change or cancellation is not applied again
     windows: dict[str, RateWindow] = {}
     windows_lock = threading.Lock()
 
@@ -193,15 +194,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
     @api("PATCH", r"/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)")
     def update_subscription(request: Request) -> Response:
         """Quantity change or cancellation with the full subscription as body (§2.4, §3.5)."""
-        request_id = request.header("MS-RequestId") or ""
-        with write_lock:
-            if request_id in applied:
-                first = applied[request_id]
-                return Response(first.status, first.body, dict(first.headers))
-            response = apply_update(request)
-            if request_id and response.status < 300:
-                applied[request_id] = response
-            return response
+        return updates.once(request, apply_update)
 
     def apply_update(request: Request) -> Response:
         sub = purchased(request)

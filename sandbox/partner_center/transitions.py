@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.core import Request, Response
-from sandbox.partner_center.resources import error
+from sandbox.partner_center.resources import FirstAnswers, error
 from sandbox.routing import Routes
 from sandbox.scenario_microsoft import MicrosoftScenario, Subscription
 from sandbox.scenario_microsoft.subscriptions import PRODUCTS, reference
@@ -56,7 +56,7 @@ def transition_routes(api: Routes, world: MicrosoftScenario, purchased: Callable
                       lock: threading.Lock) -> None:
     """Register the three upgrade routes on the Partner Center API (same guard, same MS-* headers)."""
     done: dict[str, list[dict[str, Any]]] = {}  # subscription id -> its transitions, oldest first
-    by_request: dict[str, Response] = {}
+    transitions = FirstAnswers(lock)
 
     @api("GET", r"/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)/transitioneligibilities")
     def eligibilities(request: Request) -> Response:
@@ -82,15 +82,7 @@ def transition_routes(api: Routes, world: MicrosoftScenario, purchased: Callable
 
     @api("POST", r"/customers/(?P<cid>[^/]+)/subscriptions/(?P<sid>[^/]+)/transitions")
     def transition(request: Request) -> Response:
-        request_id = request.header("MS-RequestId") or ""
-        with lock:
-            if request_id in by_request:
-                first = by_request[request_id]
-                return Response(first.status, first.body, dict(first.headers))
-            answer = _transition(request)
-            if request_id and answer.status < 300:
-                by_request[request_id] = answer
-            return answer
+        return transitions.once(request, _transition)
 
     def _transition(request: Request) -> Response:
         sub = purchased(request)
