@@ -21,7 +21,7 @@ Entry points:
   subscription or environment), VAT per invoice per rate.
 - :func:`rating.vat.determine_vat` ``(seller_country, buyer, standard_rate, outside_eu)``: the VAT a customer's lines
   carry (S, reverse charge AE for EU businesses abroad with a valid VAT id, O outside the EU); the batch build uses
-  it. :func:`rating.invoicing.vat_treatment` is the earlier, simpler rule (no VAT id check), kept for its callers.
+  it.
 - :func:`rating.readiness.blocking_findings`: the master data a customer still lacks before its invoices are issued.
 - :func:`rating.nce.decide` ``(change, terms, seat_batches, now, schedule_if_late)``: whether a service-desk change
   passes the NCE rules now (168-hour window per seat batch, term bounds), is scheduled for renewal, or is refused

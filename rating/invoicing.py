@@ -2,7 +2,7 @@
 
 EN 16931 computes VAT on the sum of the line nets of each VAT category and rate (BR-CO-17), not per line, so VAT is
 rounded here once per invoice and category, half-up, whatever the tenant's line policy (e-invoices then validate).
-Intra-EU business-to-business supplies are reverse-charged (category ``AE``, 0 %, with an exemption reason). One
+Which treatment a line carries is decided by ``rating.vat``; reverse charge is category ``AE``, 0 %, with its reason. One
 invoice never mixes currencies: the currency is part of its key.
 """
 
@@ -40,17 +40,6 @@ class VatTreatment:
     category: VatCategory
     rate: Decimal
     exemption_reason: str | None = None
-
-
-def vat_treatment(seller_country: str, buyer_country: str, buyer_vat_id: str | None,
-                  standard_rate: Decimal) -> VatTreatment:
-    """Reverse charge for a business buyer (VAT id) in another EU member state; otherwise the seller's standard
-    rate. Other cases (exports, exemptions) are tenant configuration and are passed in as a treatment directly."""
-    cross_border = seller_country != buyer_country
-    both_eu = seller_country in EU_MEMBER_STATES and buyer_country in EU_MEMBER_STATES
-    if buyer_vat_id and cross_border and both_eu:
-        return VatTreatment(VatCategory.REVERSE_CHARGE, Decimal(0), REVERSE_CHARGE_REASON)
-    return VatTreatment(VatCategory.STANDARD, standard_rate)
 
 
 class Split(StrEnum):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rating.invoicing import InvoiceLine, Split, VatCategory, build_invoices, vat_treatment
+from rating.invoicing import InvoiceLine, Split, VatCategory, VatTreatment, build_invoices
 from rating.money import Money
+from rating.vat import Buyer, determine_vat
 
-STANDARD = vat_treatment("DE", "DE", None, Decimal("7"))
+STANDARD = VatTreatment(VatCategory.STANDARD, Decimal("7"))
 
 
 def line(number: int, amount: str, currency: str = "EUR", customer: str = "acme", environment: str | None = None,
@@ -31,10 +32,9 @@ def test_vat_rounds_half_up() -> None:
 
 
 def test_reverse_charge_for_intra_eu_business() -> None:
-    reverse = vat_treatment("DE", "FR", "FR12345678901", Decimal("19"))
+    reverse = determine_vat("DE", Buyer("FR", True, "FR40303265045"), Decimal("19"))
     assert (reverse.category, reverse.rate, reverse.exemption_reason) == ("AE", Decimal(0), "Reverse charge")
-    assert vat_treatment("DE", "FR", None, Decimal("19")).category == "S"
-    assert vat_treatment("DE", "CH", "CHE-1", Decimal("19")).category == "S"
+    assert determine_vat("DE", Buyer("FR", True, None), Decimal("19")).category == "S"
     [invoice] = build_invoices([line(1, "100.00", vat=reverse), line(2, "10.00")])
     assert [(s.category, str(s.taxable.amount), str(s.vat.amount)) for s in invoice.vat] == [
         ("AE", "100.00", "0.00"), ("S", "10.00", "0.70")]
