@@ -2,7 +2,7 @@
 
 EN 16931 computes VAT on the sum of the line nets of each VAT category and rate (BR-CO-17), not per line, so VAT is
 rounded here once per invoice and category, half-up, whatever the tenant's line policy (e-invoices then validate).
-Which treatment a line carries is decided by ``rating.vat``; reverse charge is category ``AE``, 0 %, with its reason. One
+Which treatment a line carries is decided by ``rating.vat``; reverse charge is category ``AE``, 0 %, with a reason. One
 invoice never mixes currencies: the currency is part of its key.
 """
 
