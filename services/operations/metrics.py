@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from ledger.models import Export, JobRun, SyncRun, Tenant
+from ledger.models import Delivery, Export, JobRun, Provisioning, SyncRun, Tenant
 from services.clock import Clock, SystemClock
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -42,6 +42,7 @@ class LedgerCollector(Collector):
             assert session is not None
             yield _sync_age(session, now)
             yield from _exports(session)
+            yield from _queues(session)
             yield from _jobs(session)
 
 
@@ -73,6 +74,21 @@ def _exports(session: Session) -> Iterator[GaugeMetricFamily]:
     for source, status, count in rows:
         failures.add_metric([source, status], count)
     yield failures
+
+
+def _queues(session: Session) -> Iterator[GaugeMetricFamily]:
+    """The invoice delivery outbox per channel and the provisioning outbox per vendor source, by status."""
+    for name, help_text, row, kind, label in (
+            ("cspbill_delivery_outbox", "Invoice delivery outbox rows by legal entity, channel and status",
+             Delivery, Delivery.channel, "channel"),
+            ("cspbill_provisioning_outbox", "Provisioning outbox rows by legal entity, vendor source and status",
+             Provisioning, Provisioning.source, "source")):
+        depth = GaugeMetricFamily(name, help_text, labels=["tenant", label, "status"])
+        rows = session.execute(select(Tenant.code, kind, row.status, func.count())
+                               .join(Tenant, Tenant.id == row.tenant_id).group_by(Tenant.code, kind, row.status))
+        for tenant, value, status, count in rows:
+            depth.add_metric([tenant, value, status], count)
+        yield depth
 
 
 def _jobs(session: Session) -> Iterator[GaugeMetricFamily]:

@@ -1,7 +1,10 @@
-"""`GET /metrics`: Prometheus text from the ledger (sync age per source, outbox depth, failures, job durations),
-read with the official client library's parser, and closed behind a bearer token when config names one."""
+"""`GET /metrics`: Prometheus text from the ledger (sync age per source, export, delivery and provisioning outbox
+depth, failures, job durations), read with the official client library's parser, and closed behind a bearer token
+when config names one."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +13,7 @@ from sqlalchemy import func, select
 
 from config import Settings
 from desk.web.app import create_app
-from ledger.models import Export, Invoice, JobRun, SyncRun
+from ledger.models import Delivery, Export, Invoice, JobRun, Mutation, Provisioning, Subscription, SyncRun
 from services.clock import FixedClock
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -31,6 +34,19 @@ def _queue_two_exports(settings: Settings) -> None:
         for n, invoice in enumerate(invoices):
             uow.session.add(Export(invoice_id=invoice.id, tenant_id=invoice.tenant_id, target="erp-test",
                                    external_ref=f"CSP-M-{n}", status=("queued", "failed")[n]))
+            uow.session.add(Delivery(invoice_id=invoice.id, tenant_id=invoice.tenant_id, channel="email",
+                                     recipient="ap@example.com", message_ref=f"<m{n}@test>",
+                                     status=("sent", "bounced")[n]))
+        subscription = uow.session.scalars(select(Subscription).where(Subscription.tenant_id == invoices[0].tenant_id)
+                                           .limit(1)).one()
+        mutation = Mutation(tenant_id=subscription.tenant_id, customer_id=subscription.customer_id,
+                            subscription_id=subscription.id, kind="increase", effective_date=dt.date(2026, 10, 20),
+                            new_quantity=13, ticket_ref="T-9", created_by="dana")
+        uow.session.add(mutation)
+        uow.session.flush()
+        uow.session.add(Provisioning(tenant_id=subscription.tenant_id, mutation_id=mutation.id,
+                                     subscription_id=subscription.id, source=subscription.source, action="quantity",
+                                     request_id="req-9", target_quantity=13, status="queued"))
 
 
 def test_metrics_read_the_ledger(settings: Settings, seeded: Seeded) -> None:
@@ -48,6 +64,11 @@ def test_metrics_read_the_ledger(settings: Settings, seeded: Seeded) -> None:
     outbox = samples["cspbill_export_outbox"]
     assert outbox[(("status", "queued"), ("target", "erp-test"), ("tenant", "nl-bv"))] == 1
     assert outbox[(("status", "failed"), ("target", "erp-test"), ("tenant", "nl-bv"))] == 1
+    deliveries = samples["cspbill_delivery_outbox"]
+    assert deliveries == {(("channel", "email"), ("status", "bounced"), ("tenant", "nl-bv")): 1,
+                          (("channel", "email"), ("status", "sent"), ("tenant", "nl-bv")): 1}
+    [(labels, count)] = samples["cspbill_provisioning_outbox"].items()
+    assert (dict(labels)["status"], dict(labels)["tenant"], count) == ("queued", "nl-bv", 1)
     assert samples["cspbill_sync_runs_failed"] == {(("source", "pax8"), ("status", "failed")): 1}
     durations = samples["cspbill_job_last_duration_seconds"]
     assert durations[(("job", job.job_id), ("outcome", job.outcome))] == (
