@@ -50,6 +50,7 @@ from services.export.outcomes import ExportOutcome, ExportSummary
 from services.export.sweep import sweep_tenant
 from services.export.targets import ErpTarget, erp_target, tenants_with_erp
 from services.identity import confirm
+from services.progress import Counted, count
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -79,6 +80,7 @@ def export_invoices(
     after_send: Callable[[ExportOutcome], None] | None = None,
     targets: TargetFactory = erp_target,
     policy: RetryPolicy | None = None,
+    counted: Counted | None = None,
 ) -> list[ExportSummary]:
     """Queue the approved invoices of ``tenant`` (default: every visible tenant with an ERP) and send what is due.
 
@@ -86,7 +88,8 @@ def export_invoices(
     desk's "Export all" on a batch). ``dry_run`` only reads (ledger and ERP look-ups) and reports what would be
     created, updated or skipped.
     ``retry_failed`` also retries rows a person must look at. ``after_send`` runs after the ERP answered and before
-    the answer is committed (a test hook for a crash at exactly that point). ``targets`` builds the adapter. After a
+    the answer is committed (a test hook for a crash at exactly that point). ``counted`` is told, per legal entity,
+    how many of its due invoices were sent so far. ``targets`` builds the adapter. After a
     real run the duplicate sweep looks up every invoice sent within the target's ``sweep_days``.
     """
     clock = clock or SystemClock()
@@ -103,7 +106,8 @@ def export_invoices(
         summary = ExportSummary(config.code, target.name, dry_run=False)
         summary.queued = _queue(settings, who, config, target, clock, batch)
         summary.stopped = _drain(settings, who, config, target, clock, summary.outcomes, include_failed=retry_failed,
-                                 backoff=False, progress=progress, after_send=after_send, policy=policy, batch=batch)
+                                 backoff=False, progress=progress, after_send=after_send, policy=policy, batch=batch,
+                                 counted=counted)
         if target.sweep_days:
             summary.sweep = sweep_tenant(settings, who, config, target, clock)
         summaries.append(summary)
@@ -164,16 +168,18 @@ def _drain(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarg
            outcomes: list[ExportOutcome], *, include_failed: bool, backoff: bool,
            progress: Callable[[ExportOutcome], None] | None = None,
            after_send: Callable[[ExportOutcome], None] | None = None, policy: RetryPolicy | None = None,
-           batch: int | None = None) -> str | None:
+           batch: int | None = None, counted: Counted | None = None) -> str | None:
     """Send every due row of one tenant, appending outcomes. After ``BREAKER`` retryable failures or unanswered writes
     in a row the ERP is taken to be down (or too slow): the run stops and the remaining rows keep their place in the
     queue, untouched."""
     streak = 0
     with run_claim() as runner:
-        for row_id in _due_ids(settings, config, target, clock, include_failed=include_failed, backoff=backoff,
-                               batch=batch):
+        due = _due_ids(settings, config, target, clock, include_failed=include_failed, backoff=backoff, batch=batch)
+        count(counted, config.code, 0, len(due))
+        for done, row_id in enumerate(due, start=1):
             outcome = _send(settings, who, config, target, row_id, runner, clock, after_send, policy)
             outcomes.append(outcome)
+            count(counted, config.code, done, len(due))
             if progress:
                 progress(outcome)
             streak = streak + 1 if outcome.action in ("queued", "uncertain") else 0

@@ -113,8 +113,10 @@ def test_a_document_the_ledger_cannot_make_is_blocked_with_its_reason(nl: Settin
 def test_export_all_of_one_batch_leaves_the_other_batches_alone(nl: Settings, soap: Soap) -> None:  # noqa: F811
     april = seed_invoices(nl, month="2026-04", count=1)
     may = seed_invoices(nl, count=2)
-    outcomes = run(nl, batch=_batch_id(nl))
+    counted: list[tuple[str, int, int]] = []
+    outcomes = run(nl, batch=_batch_id(nl), counted=lambda *step: counted.append(step))
     assert [(o.invoice_number, o.action) for o in outcomes] == [(n, "created") for n in may]
+    assert counted == [("nl-bv", 0, 2), ("nl-bv", 1, 2), ("nl-bv", 2, 2)]  # what the CLI's bar shows
     assert soap.documents(f"CSP-NL-BV-{april[0]}") == []
     with UnitOfWork(engine_for(nl)) as uow:
         assert uow.session.scalar(select(Export.id).join(Invoice, Invoice.id == Export.invoice_id)
