@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
     def export_command(
         ctx: typer.Context,
         tenant: str = typer.Option(None, "--tenant", "-t", help="Legal entity code (default: every one you may see)."),
+        batch: int = typer.Option(None, "--batch", help="Only this batch's invoices (its id, as on the web desk's "
+                                                        "export page; needs --tenant)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created, updated or skipped in "
                                                               "the ERP; change nothing anywhere."),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="Also retry exports that failed for good "
@@ -58,7 +60,7 @@ def register(app: typer.Typer) -> None:
 
         who = cli.actor(username)
         with progress_bars("export") as counted:
-            summaries = export_invoices(settings, who, tenant, dry_run=dry_run, retry_failed=retry_failed,
+            summaries = export_invoices(settings, who, tenant, batch=batch, dry_run=dry_run, retry_failed=retry_failed,
                                         progress=show, counted=counted)
         if as_json:
             typer.echo(json.dumps([{"tenant": s.tenant, "target": s.target, "dry_run": s.dry_run,
