@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -55,12 +56,12 @@ class BackgroundJobs:
 
     def wait(self, key: Hashable, timeout: float) -> bool:
         """Wait until the job of ``key`` has ended (for tests and shutdown); ``False`` if it still runs."""
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout)
-        while dt.datetime.now(dt.UTC) < deadline:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             job = self.get(key)
             if job is None or not job.running:
                 return True
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         return False
 
     @staticmethod
