@@ -3,7 +3,9 @@ failed" as background jobs of the web process, and the progress read back from t
 
 Why the progress comes from the outbox and not from the job: the outbox is what the CLI, the scheduler and a second
 browser change too, so the page shows the truth whoever sends. While a job of this process runs, the page asks the
-browser to load it again (the ``Refresh`` header, which needs no JavaScript).
+browser to load it again: the ``Refresh`` response header, which needs no JavaScript and is handled exactly like
+``<meta http-equiv="refresh">`` (https://developer.mozilla.org/docs/Web/HTTP/Headers/Refresh), so the shared
+base.html needs no head block for it.
 """
 
 from __future__ import annotations
