@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from desk.context import AS_USER_HELP, state
+from desk.progress import progress_bars
 from services.batches import approve_batch, batch_summary, build_batch, explain_line, list_batches, reject_batch
 
 AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
@@ -105,7 +106,8 @@ def register(app: typer.Typer) -> None:
                       as_json: bool = JSON) -> None:
         """Build (or rebuild) the draft batch of a legal entity and month; safe to run again."""
         cli = state(ctx)
-        report = build_batch(cli.settings(), tenant, month, cli.actor(as_user), cli.clock())
+        with progress_bars(f"batch build {tenant} {month}") as counted:
+            report = build_batch(cli.settings(), tenant, month, cli.actor(as_user), cli.clock(), counted)
         if as_json:
             _dump(report.__dict__)
             return

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from desk.context import AS_USER_HELP, state
 from desk.exit_codes import Tally, exit_with
+from desk.progress import progress_bars
 from services.export import ExportOutcome, ExportSummary, SweepSummary, export_invoices, outstanding, sweep_duplicates
 
 SENT = ("created", "updated", "adopted", "posted")
@@ -32,6 +33,8 @@ def register(app: typer.Typer) -> None:
     def export_command(
         ctx: typer.Context,
         tenant: str = typer.Option(None, "--tenant", "-t", help="Legal entity code (default: every one you may see)."),
+        batch: int = typer.Option(None, "--batch", help="Only this batch's invoices (its id, as on the web desk's "
+                                                        "export page; needs --tenant)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created, updated or skipped in "
                                                               "the ERP; change nothing anywhere."),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="Also retry exports that failed for good "
@@ -56,7 +59,9 @@ def register(app: typer.Typer) -> None:
                           f"[{style}]{outcome.action}[/]{erp}{detail}", highlight=False)
 
         who = cli.actor(username)
-        summaries = export_invoices(settings, who, tenant, dry_run=dry_run, retry_failed=retry_failed, progress=show)
+        with progress_bars("export") as counted:
+            summaries = export_invoices(settings, who, tenant, batch=batch, dry_run=dry_run, retry_failed=retry_failed,
+                                        progress=show, counted=counted)
         if as_json:
             typer.echo(json.dumps([{"tenant": s.tenant, "target": s.target, "dry_run": s.dry_run,
                                     "queued": s.queued, "counts": s.counts(), "stopped": s.stopped,

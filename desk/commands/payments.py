@@ -19,6 +19,7 @@ from rich.table import Table
 
 from desk.context import AS_USER_HELP, fail, state
 from desk.exit_codes import ExitCode
+from desk.progress import progress_bars
 from services.payments import (
     accept,
     import_statement,
@@ -67,8 +68,9 @@ def register(app: typer.Typer) -> None:
             data = file.read_bytes()
         except OSError as exc:
             fail(f"{file}: cannot read: {exc.strerror}", ExitCode.ERROR)
-        result = import_statement(state(ctx).settings(), state(ctx).actor(as_user), data, file.name,
-                                  state(ctx).clock())
+        with progress_bars(f"payments import {file.name}") as counted:
+            result = import_statement(state(ctx).settings(), state(ctx).actor(as_user), data, file.name,
+                                      state(ctx).clock(), counted)
         if as_json:
             _dump({**result.__dict__, "sentence": result.sentence})
             return

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from desk.context import AS_USER_HELP, day_option, state
+from desk.progress import progress_bars
 from services.prices import book_view, edition_view, import_file, reprice
 
 AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
@@ -72,7 +73,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Import a price file as a new edition (all rows or none; the same file twice is imported once)."""
-        report = import_file(state(ctx).settings(), file, state(ctx).actor(as_user), kind)
+        with progress_bars(f"prices import {file.name}") as counted:
+            report = import_file(state(ctx).settings(), file, state(ctx).actor(as_user), kind, counted)
         if as_json:
             _dump(report.__dict__)
             return

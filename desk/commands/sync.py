@@ -1,7 +1,8 @@
 """`cspbill sync`: read every configured source (licences, usage, costs) into the ledger; `cspbill sync status`: the
 last runs of each source, with runs whose process died shown as ``abandoned``.
 
-Shows a live line per source while it reads and stores, then a summary table, and ends with one line counting the
+Shows a bar counting the sources read and stored (plain lines when stdout is no terminal, ``desk.progress``), then
+a summary table, and ends with one line counting the
 sources by outcome. The exit code follows ``desk.exit_codes``: a source that failed makes it FAILED (the others
 still ran), a source that failed for want of configuration (a missing secret) CONFIG. ``$CSPBILL_NOW`` runs it "as
 of" a night (see ``desk.context.CliState.clock``).
@@ -14,11 +15,11 @@ import json
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from desk.context import AS_USER_HELP, state
 from desk.exit_codes import Tally, exit_with
+from desk.progress import progress_bars
 from services.sync import SyncReport, last_sync_runs, sync
 
 SHOWN = (("subscriptions_seen", "subs"), ("snapshots_stored", "snaps"), ("customers_created", "new cust"),
@@ -45,16 +46,8 @@ def register(app: typer.Typer) -> None:
         cli = state(ctx)
         who = cli.actor(as_user)
         console = Console(stderr=as_json)
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(name: str, phase: str) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(f"{name}: {phase}", total=1)
-                bar.update(tasks[name], description=f"{name}: {phase}", completed=phase in ("done", "failed"))
-
-            report = sync(cli.settings(), cli.clock(), source=source, tenant=tenant, who=who, progress=progress)
+        with progress_bars("sync") as counted:
+            report = sync(cli.settings(), cli.clock(), source=source, tenant=tenant, who=who, counted=counted)
         if as_json:
             typer.echo(json.dumps({"as_of": report.as_of.isoformat(), "runs": [
                 {"source": r.source, "tenant": r.tenant, "run_id": r.run_id, "status": r.status, "counts": r.counts,

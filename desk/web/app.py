@@ -19,6 +19,7 @@ from desk.web import (
     pages_delivery,
     pages_desk,
     pages_erp,
+    pages_export,
     pages_finance,
     pages_payments,
     pages_prices,
@@ -36,6 +37,7 @@ from desk.web.auth import (
     sign_in,
     sign_out,
 )
+from desk.web.background import BackgroundJobs
 from desk.web.render import render
 from desk.web.transport import SecurityHeaders, SessionCookies, TrustedProxies
 from services.access import Actor
@@ -56,6 +58,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                   dependencies=[Depends(csrf_guard)])
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.background_jobs = BackgroundJobs()
     app.add_middleware(
         SessionCookies,
         secure=settings.web.secure_cookies,
@@ -77,6 +80,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages_admin.router)
     app.include_router(pages_erp.router)
     app.include_router(pages_delivery.router)
+    app.include_router(pages_export.router)
     app.include_router(signin_entra.router)
     return app
 

@@ -43,6 +43,7 @@ from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotConfigured, NotFound, ValidationFailed
 from services.identity import confirm
 from services.prices import price_book, sync_config
+from services.progress import Counted, count
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -85,7 +86,7 @@ def tenant_config(settings: Settings, code: str) -> Tenant:
 
 def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, first_day: dt.date,
              last_day: dt.date, go_live: dt.date, billed: dict[str, list[BilledLine]],
-             problems: list[str]) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
+             problems: list[str], counted: Counted | None = None) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
     tenant = tenant_config(settings, tenant_code)
     policy = settings.rating_for(tenant)
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
@@ -106,7 +107,8 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     for mutation in uow.batches.mutations(tenant_id):
         mutations[mutation.subscription_id].append(mutation)
     desired: dict[str, DesiredLine] = {}
-    for sub in subscriptions.values():
+    for done, sub in enumerate(subscriptions.values()):
+        count(counted, "subscriptions", done, len(subscriptions))
         history = snapshots.get(sub.id)
         if not history:
             continue
@@ -128,6 +130,7 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
             continue
         for line in lines:
             desired[line.base_key] = line
+    count(counted, "subscriptions", len(subscriptions), len(subscriptions))
     usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
     rows = uow.batches.usage_rows(tenant_id, usage_first, usage_last)
@@ -161,7 +164,7 @@ def _billed(uow: UnitOfWork, tenant_id: int, first: str, last: str) -> dict[str,
 
 
 def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, month: str,
-               statuses: dict[str, str]) -> tuple[list[InvoiceDraft], list[str]]:
+               statuses: dict[str, str], counted: Counted | None = None) -> tuple[list[InvoiceDraft], list[str]]:
     """The invoices the draft of ``month`` should hold now (pure reads; nothing is written)."""
     first, last = owned_months(month, statuses)
     first_day, last_day = parse_month(first)[0], parse_month(last)[1]
@@ -169,7 +172,7 @@ def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id:
     problems: list[str] = []
     billed = _billed(uow, tenant_id, first, last)
     desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, go_live, billed,
-                                  problems)
+                                  problems, counted)
     closed = {m for m, status in statuses.items() if status in CLOSED}
     lines = diff_lines(month, desired, billed, closed)
     _name_repriced(uow, lines)
@@ -282,8 +285,9 @@ def _bulk_allocation() -> Iterator[None]:
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
-                clock: Clock | None = None) -> BuildReport:
-    """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent.
+                clock: Clock | None = None, counted: Counted | None = None) -> BuildReport:
+    """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent. ``counted`` is told how many
+    subscriptions are rated so far.
 
     Everyone who builds or changes a draft joins its ``makers``: none of them may approve it (four-eyes)."""
     require(who, "build", tenant_code)
@@ -305,7 +309,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
             raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already "
                              f"{statuses[later[0]]}; batches are built in month order")
         sync_config(uow, settings, who.username)
-        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses)
+        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses, counted)
         created = batch is None
         if batch is None:
             batch = uow.batches.add(tenant.id, month, who.username, now)

@@ -7,6 +7,7 @@ from services.export.einvoices import EinvoiceFile, InvoiceFile, invoice_files, 
 from services.export.outbox import export_invoices, retry_due_exports, retry_export
 from services.export.outcomes import ExportOutcome, ExportSummary
 from services.export.outstanding import outstanding
+from services.export.preview import BatchExport, PreviewRow, batch_export, classify
 from services.export.status import (
     ExportRow,
     ExportStatusRow,
@@ -21,6 +22,7 @@ from services.export.targets import ErpTarget, erp_target
 
 __all__ = [
     "LINE_REF_MAX",
+    "BatchExport",
     "DuplicateFinding",
     "EinvoiceFile",
     "ErpTarget",
@@ -30,7 +32,10 @@ __all__ = [
     "ExportSummary",
     "InvoiceFile",
     "InvoicePlace",
+    "PreviewRow",
     "SweepSummary",
+    "batch_export",
+    "classify",
     "document_quantity_and_price",
     "duplicate_findings",
     "erp_reference",

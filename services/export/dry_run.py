@@ -24,8 +24,9 @@ from services.uow import UnitOfWork
 
 
 def dry_run(settings: Settings, config: TenantConfig, target: ErpTarget,
-             progress: Callable[[ExportOutcome], None] | None) -> ExportSummary:
-    """What a run would do: ERP look-ups only, no write anywhere (no outbox row, no audit event)."""
+            progress: Callable[[ExportOutcome], None] | None, *, batch: int | None = None) -> ExportSummary:
+    """What a run would do (for the invoices of ``batch``, when given): ERP look-ups only, no write anywhere (no
+    outbox row, no audit event)."""
     summary = ExportSummary(config.code, target.name, dry_run=True)
     with UnitOfWork(engine_for(settings)) as uow:
         tenant = uow.tenants.by_code(config.code)
@@ -33,7 +34,7 @@ def dry_run(settings: Settings, config: TenantConfig, target: ErpTarget,
             return summary
         existing = uow.exports.for_target(tenant.id, target.name)
         work = []
-        for invoice in uow.exports.approved_invoices(tenant.id):
+        for invoice in uow.exports.approved_invoices(tenant.id, batch):
             row = existing.get(invoice.id)
             if row is not None and row.status == "sent":
                 continue

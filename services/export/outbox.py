@@ -50,6 +50,7 @@ from services.export.outcomes import ExportOutcome, ExportSummary
 from services.export.sweep import sweep_tenant
 from services.export.targets import ErpTarget, erp_target, tenants_with_erp
 from services.identity import confirm
+from services.progress import Counted, count
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -71,6 +72,7 @@ def export_invoices(
     who: Actor,
     tenant: str | None = None,
     *,
+    batch: int | None = None,
     dry_run: bool = False,
     retry_failed: bool = False,
     clock: Clock | None = None,
@@ -78,27 +80,34 @@ def export_invoices(
     after_send: Callable[[ExportOutcome], None] | None = None,
     targets: TargetFactory = erp_target,
     policy: RetryPolicy | None = None,
+    counted: Counted | None = None,
 ) -> list[ExportSummary]:
     """Queue the approved invoices of ``tenant`` (default: every visible tenant with an ERP) and send what is due.
 
-    ``dry_run`` only reads (ledger and ERP look-ups) and reports what would be created, updated or skipped.
+    ``batch`` (an id of ``tenant``'s, which is then required) limits the run to that batch's invoices (the web
+    desk's "Export all" on a batch). ``dry_run`` only reads (ledger and ERP look-ups) and reports what would be
+    created, updated or skipped.
     ``retry_failed`` also retries rows a person must look at. ``after_send`` runs after the ERP answered and before
-    the answer is committed (a test hook for a crash at exactly that point). ``targets`` builds the adapter. After a
+    the answer is committed (a test hook for a crash at exactly that point). ``counted`` is told, per legal entity,
+    how many of its due invoices were sent so far. ``targets`` builds the adapter. After a
     real run the duplicate sweep looks up every invoice sent within the target's ``sweep_days``.
     """
     clock = clock or SystemClock()
     summaries = []
+    if batch is not None and tenant is None:
+        raise ValidationFailed(f"batch {batch}: exporting one batch needs its tenant")
     with UnitOfWork(engine_for(settings)) as uow:
         confirm(uow, who)
     for config in tenants_with_erp(settings, who, tenant):
         target = targets(settings, config)
         if dry_run:
-            summaries.append(plan_run(settings, config, target, progress))
+            summaries.append(plan_run(settings, config, target, progress, batch=batch))
             continue
         summary = ExportSummary(config.code, target.name, dry_run=False)
-        summary.queued = _queue(settings, who, config, target, clock)
+        summary.queued = _queue(settings, who, config, target, clock, batch)
         summary.stopped = _drain(settings, who, config, target, clock, summary.outcomes, include_failed=retry_failed,
-                                 backoff=False, progress=progress, after_send=after_send, policy=policy)
+                                 backoff=False, progress=progress, after_send=after_send, policy=policy, batch=batch,
+                                 counted=counted)
         if target.sweep_days:
             summary.sweep = sweep_tenant(settings, who, config, target, clock)
         summaries.append(summary)
@@ -158,15 +167,19 @@ def retry_due_exports(settings: Settings, clock: Clock, *, targets: TargetFactor
 def _drain(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarget, clock: Clock,
            outcomes: list[ExportOutcome], *, include_failed: bool, backoff: bool,
            progress: Callable[[ExportOutcome], None] | None = None,
-           after_send: Callable[[ExportOutcome], None] | None = None, policy: RetryPolicy | None = None) -> str | None:
+           after_send: Callable[[ExportOutcome], None] | None = None, policy: RetryPolicy | None = None,
+           batch: int | None = None, counted: Counted | None = None) -> str | None:
     """Send every due row of one tenant, appending outcomes. After ``BREAKER`` retryable failures or unanswered writes
     in a row the ERP is taken to be down (or too slow): the run stops and the remaining rows keep their place in the
     queue, untouched."""
     streak = 0
     with run_claim() as runner:
-        for row_id in _due_ids(settings, config, target, clock, include_failed=include_failed, backoff=backoff):
+        due = _due_ids(settings, config, target, clock, include_failed=include_failed, backoff=backoff, batch=batch)
+        count(counted, config.code, 0, len(due))
+        for done, row_id in enumerate(due, start=1):
             outcome = _send(settings, who, config, target, row_id, runner, clock, after_send, policy)
             outcomes.append(outcome)
+            count(counted, config.code, done, len(due))
             if progress:
                 progress(outcome)
             streak = streak + 1 if outcome.action in ("queued", "uncertain") else 0
@@ -177,8 +190,10 @@ def _drain(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarg
     return None
 
 
-def _queue(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarget, clock: Clock) -> int:
-    """Create the outbox row of every approved invoice that has none for this target yet (one transaction)."""
+def _queue(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarget, clock: Clock,
+           batch: int | None = None) -> int:
+    """Create the outbox row of every approved invoice (of ``batch``, when given) that has none for this target yet
+    (one transaction)."""
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
         tenant = uow.tenants.by_code(config.code)
@@ -186,7 +201,7 @@ def _queue(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarg
             raise NotFound(f"tenant {config.code!r}: not in the ledger (run `cspbill init`)")
         uow.exports.lock_tenant(tenant.id)  # two runs at once: the second sees the first's rows
         existing = uow.exports.for_target(tenant.id, target.name)
-        fresh = [inv for inv in uow.exports.approved_invoices(tenant.id) if inv.id not in existing]
+        fresh = [inv for inv in uow.exports.approved_invoices(tenant.id, batch) if inv.id not in existing]
         for invoice in fresh:
             row = uow.exports.add(invoice, target.name, erp_reference(config.code, invoice.number), now)
             uow.audit.record(who.username, "export.queue", "invoice", invoice.number, tenant.id,
@@ -198,13 +213,16 @@ def _queue(settings: Settings, who: Actor, config: TenantConfig, target: ErpTarg
 
 
 def _due_ids(settings: Settings, config: TenantConfig, target: ErpTarget, clock: Clock, *, include_failed: bool,
-             backoff: bool) -> list[int]:
+             backoff: bool, batch: int | None = None) -> list[int]:
     now = clock.now()
     with UnitOfWork(engine_for(settings)) as uow:
         tenant = uow.tenants.by_code(config.code)
         if tenant is None:
             return []
         rows = uow.exports.due(tenant.id, target.name, now if backoff else FAR_FUTURE, include_failed=include_failed)
+        if batch is not None:
+            ours = {invoice.id for invoice in uow.exports.invoices_of_batch(batch)}
+            rows = [row for row in rows if row.invoice_id in ours]
         return [row.id for row in rows if row.status != "sending" or orphaned(row, now)]
 
 

@@ -22,6 +22,7 @@ from services.clock import Clock, SystemClock
 from services.errors import NotFound, ValidationFailed
 from services.identity import confirm
 from services.payments.applying import known, match, open_items, policy_of
+from services.progress import Counted, count
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -52,8 +53,9 @@ def entry_key(iban: str, bank_reference: str, booking_date: str, amount: str) ->
 
 
 def import_statement(settings: Settings, who: Actor, data: bytes, filename: str,
-                     clock: Clock | None = None) -> ImportResult:
-    """Store the statement file and its new entries, and match them (applied, queued for review, or unmatched)."""
+                     clock: Clock | None = None, counted: Counted | None = None) -> ImportResult:
+    """Store the statement file and its new entries, and match them (applied, queued for review, or unmatched);
+    ``counted`` is told how many new entries of each statement are matched so far."""
     require(who, "finance")
     now = (clock or SystemClock()).now()
     digest = hashlib.sha256(data).hexdigest()
@@ -101,8 +103,10 @@ def import_statement(settings: Settings, who: Actor, data: bytes, filename: str,
             uow.session.add_all(new)
             uow.session.flush()
             items, hints = open_items(uow, tenant.id), known(uow, tenant.id)
-            for entry in new:
+            count(counted, "entries", 0, len(new))
+            for done, entry in enumerate(new, start=1):
                 outcomes[match(uow, entry, policy, now, items, hints)] += 1
+                count(counted, "entries", done, len(new))
             uow.audit.record(who.username, "payment.import", "bank_statement", row.id, tenant.id,
                              after={"file": filename, "sha256": digest, "format": statement.format,
                                     "entries": len(new), "known": len(statement.entries) - len(new)},

@@ -25,11 +25,13 @@ from services.clock import Clock, SystemClock
 from services.errors import NotConfigured, ValidationFailed
 from services.identity import confirm
 from services.prices.files import Known, PriceFileRefused, read_microsoft, read_rules
+from services.progress import Counted, count
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 CONFIG_SOURCE = "config.yaml price_rules"
+STORE_CHUNK = 2000  # rows per insert of an import, so a large price list reports progress as it is stored
 
 
 @dataclass(frozen=True)
@@ -93,19 +95,20 @@ def detect_kind(text: str) -> str:
     return "microsoft" if "ProductId" in header and "SkuId" in header else "rules"
 
 
-def import_file(settings: Settings, path: Path, who: Actor, kind: str | None = None) -> ImportReport:
+def import_file(settings: Settings, path: Path, who: Actor, kind: str | None = None,
+                counted: Counted | None = None) -> ImportReport:
     """Import a rules CSV or Microsoft's price list from a file (see :func:`import_content`)."""
     try:
         content = path.read_bytes()
     except OSError as exc:
         raise ValidationFailed(f"{path}: cannot read the file ({exc.strerror})") from None
-    return import_content(settings, path.name, content, who, kind)
+    return import_content(settings, path.name, content, who, kind, counted)
 
 
 def import_content(settings: Settings, name: str, content: bytes, who: Actor,
-                   kind: str | None = None) -> ImportReport:
+                   kind: str | None = None, counted: Counted | None = None) -> ImportReport:
     """Import a rules CSV or Microsoft's price list (``name`` as problems should call it) as one edition: all rows
-    or none; the same content twice is one edition."""
+    or none; the same content twice is one edition. ``counted`` is told how many rows are stored so far."""
     require(who, "finance")
     require_person(who, "importing prices")
     try:
@@ -135,7 +138,10 @@ def import_content(settings: Settings, name: str, content: bytes, who: Actor,
         sync_config(uow, settings, who.username)  # config's rules stay older than the file's
         edition = uow.prices.add_import(kind=kind, source=name[:300], sha256=sha, rows=len(rows),
                                         recorded_by=who.username)
-        (uow.prices.add_list_prices if kind == "microsoft" else uow.prices.add_rules)(edition.id, rows)
+        add = uow.prices.add_list_prices if kind == "microsoft" else uow.prices.add_rules
+        for start in range(0, len(rows), STORE_CHUNK):  # one transaction still: all rows or none
+            add(edition.id, rows[start:start + STORE_CHUNK])
+            count(counted, "rows", min(start + STORE_CHUNK, len(rows)), len(rows))
         uow.audit.record(who.username, "prices.import", "price_import", edition.id, None,
                          after={"kind": kind, "rows": len(rows), "sha256": sha},
                          detail=f"edition {edition.id}: {len(rows)} {kind} row(s) from {name}")

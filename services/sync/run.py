@@ -33,6 +33,7 @@ from services.access import Actor, require
 from services.clock import Clock
 from services.errors import Misconfigured, NotConfigured, NotFound, UserFacingError
 from services.identity import confirm
+from services.progress import Counted, count
 from services.runners import running
 from services.runtime import engine_for
 from services.sync.ingest import IngestContext, store_pull
@@ -82,8 +83,10 @@ def sync(
     who: Actor,
     open_reader: OpenSource = open_source,
     progress: Progress | None = None,
+    counted: Counted | None = None,
 ) -> SyncReport:
-    """Read the configured sources (all enabled ones, or one by name / one legal entity's) as of ``clock.now()``."""
+    """Read the configured sources (all enabled ones, or one by name / one legal entity's) as of ``clock.now()``;
+    ``progress`` is told each source's phase, ``counted`` how many sources are done."""
     require(who, "sync", tenant)
     configs = _selected(settings, who, source, tenant)
     engine = engine_for(settings)
@@ -92,10 +95,13 @@ def sync(
     with UnitOfWork(engine) as uow:
         confirm(uow, who)
     close_abandoned_sync_runs(engine)
+    runs = []
+    count(counted, "sources", 0, len(configs))
     with running() as runner:
-        runs = tuple(_run_source(engine, settings, who, config, as_of, open_reader, report, runner)
-                     for config in configs)
-    return SyncReport(as_of, runs)
+        for config in configs:
+            runs.append(_run_source(engine, settings, who, config, as_of, open_reader, report, runner))
+            count(counted, "sources", len(runs), len(configs))
+    return SyncReport(as_of, tuple(runs))
 
 
 def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | None) -> list[SourceConfig]:

@@ -198,3 +198,21 @@ def test_export_sweep_removes_a_duplicate_draft_and_names_both_erp_ids(
     assert f"{kept['No']} (draft, kept)" in swept.stdout and f"{extra.erp_id} (draft, removed)" in swept.stdout
     assert [d["No"] for d in soap.documents(ref)] == [kept["No"]]
     assert_exactly_once(soap, settings, numbers)
+
+
+def test_export_of_one_batch_counts_its_invoices_and_leaves_the_others(config_file: Path,
+                                                                       soap: Soap) -> None:  # noqa: F811 - fixture
+    assert cli(config_file, "init").returncode == 0
+    settings = settings_of(config_file)
+    april = seed_invoices(settings, month="2026-04", count=1)
+    may = seed_invoices(settings, count=2)
+    with UnitOfWork(engine_for(settings)) as uow:
+        batch = uow.session.scalar(select(Invoice.batch_id).where(Invoice.number == may[0]))
+    done = cli(config_file, "export", "--tenant", "nl-bv", "--batch", str(batch), "--as", "finn")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(": created") == 2
+    assert "export nl-bv: 2 of 2" in done.stderr.splitlines()  # the progress, plain without a terminal
+    assert_exactly_once(soap, settings, may)
+    assert soap.documents(erp_reference("nl-bv", april[0])) == []
+    refused = cli(config_file, "export", "--batch", str(batch), "--as", "finn")
+    assert refused.returncode != 0 and "needs its tenant" in refused.stderr

@@ -212,3 +212,13 @@ def test_usage_replaces_the_reread_window_and_cost_lines_upsert(ledger: Settings
 def test_unknown_source_is_a_one_line_error(ledger: Settings) -> None:
     with pytest.raises(NotFound, match=r"source 'nope': not in config\.yaml sources"):
         run(ledger, Vendor(), night(1), source="nope")
+
+
+def test_the_sources_are_counted_as_they_finish_failed_ones_too(ledger: Settings) -> None:
+    vendor = Vendor({"partner-center": SourceUnavailable("partner-center", "HTTP 500"),
+                     "pax8": PullResult(licences=(licence("s1", 10),)), "ingram": PullResult(),
+                     "azure-costs": PullResult()})
+    counted: list[tuple[str, int, int]] = []
+    sync(ledger, FixedClock(night(1)), who=nightly(ledger), open_reader=vendor.open,
+         counted=lambda *step: counted.append(step))
+    assert counted == [("sources", done, 4) for done in range(5)]
