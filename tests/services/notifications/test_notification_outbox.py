@@ -22,7 +22,7 @@ from sandbox import smtp_catcher
 from services.batches import build_batch
 from services.clock import FixedClock
 from services.notifications.outbox import list_notifications, send_notifications
-from services.operations import initialise, job_specs
+from services.operations import execute, initialise, job_specs, recent_runs
 from services.runners import HOST
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -135,3 +135,12 @@ def test_the_mail_servers_answer_decides_retry_or_failure(settings: Settings, ca
     assert outcome.action == action
     assert [r.status for r in rows(on)] == [status]
     assert "notify" in [spec.id for spec in job_specs(on)]
+
+
+def test_the_scheduler_job_sends_them(settings: Settings, catcher: smtp_catcher.SmtpCatcher) -> None:
+    on = notifying(settings, catcher.port)
+    build(on)
+    execute(on, "notify", FixedClock(NOW))
+    assert sorted(m["To"] for m in mails(catcher)) == sorted(PEOPLE)
+    [run] = recent_runs(on, job_id="notify")
+    assert (run.outcome, run.counts) == ("succeeded", {"sent": 2})
