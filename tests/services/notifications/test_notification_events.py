@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from config import Settings
+from config.notifications import NotificationsConfig
 from sandbox import smtp_catcher
 from services.batches import build_batch
 from services.clock import FixedClock
@@ -25,10 +26,11 @@ from services.operations import initialise
 from tests.conftest import demo_config_data
 from tests.identity import actor, nightly, people_env
 from tests.services.desk.test_reconcile import nights
+from tests.services.export.test_export_outbox import NOW, nl, run, seed_invoices, soap, soap_env
 from tests.services.notifications.test_notification_outbox import catcher, mails, notifying
 from tests.services.sync.test_sync_support import Vendor
 
-__all__ = ["catcher"]
+__all__ = ["catcher", "nl", "soap", "soap_env"]
 
 
 def test_a_new_blocking_finding_is_mailed_once(settings: Settings, catcher: smtp_catcher.SmtpCatcher) -> None:
@@ -45,6 +47,20 @@ def test_a_new_blocking_finding_is_mailed_once(settings: Settings, catcher: smtp
     assert (mail["To"], mail["Subject"]) == ("greta@wolkwerk.example",
                                              "[cspbill] 1 new blocking finding(s) for de-gmbh")
     assert "vendor_change_unexplained: sub " in mail.get_content() and "vendor shows 12" in mail.get_content()
+
+
+def test_an_export_that_failed_for_good_is_mailed(nl: Settings, catcher: smtp_catcher.SmtpCatcher) -> None:
+    section = NotificationsConfig.model_validate({
+        "enabled": True, "smtp": {"host": catcher.host, "port": catcher.port, "starttls": False,
+                                  "from": "cspbill@wolkwerk.example"},
+        "recipients": {"nl-bv": {"export_failed": ["finn@wolkwerk.example"]}}})
+    on = nl.model_copy(update={"notifications": section})
+    seed_invoices(on, customers=["C00001", "C99999"])
+    assert [o.action for o in run(on)] == ["created", "failed"]
+    send_notifications(on, nightly(on), clock=FixedClock(NOW))
+    [mail] = mails(catcher)
+    assert mail["Subject"].startswith("[cspbill] Export of invoice NL2026-05002 (nl-bv) failed")
+    assert "The Customer does not exist" in mail.get_content()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
