@@ -21,6 +21,7 @@ from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
 from config.delivery import DeliveryConfig
 from config.erp_mapping import ErpMappingFields
+from config.notifications import NotificationsConfig
 from config.parties import SellerDetails
 from config.payments import Payments
 from config.vat import OutsideEu, ViesConfig
@@ -284,10 +285,12 @@ class Schedule(Strict):
     duplicate_sweep: str = "30 3 * * *"  # look every recently sent invoice up in its ERP: more than one is a finding
     provisioning: str = "*/20 * * * *"  # desk mutations to the vendor (only when a source has provisioning: true)
     delivery: str = "*/15 * * * *"  # send queued invoice deliveries (e-mail, Peppol) and poll the access point
+    notifications: str = "*/5 * * * *"  # send queued notification e-mails (when notifications.enabled)
     timezone: str = "UTC"
     misfire_grace_seconds: int = Field(3600, ge=1)
 
-    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning", "delivery")
+    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning", "delivery",
+                     "notifications")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
@@ -302,6 +305,7 @@ class User(Strict):
     tenants: list[Code] = Field(default_factory=list)  # empty with role admin = all
     password_hash: str | None = None  # "scrypt$<salt hex>$<hash hex>"; never a plain password
     entra_username: str | None = None  # the Entra ID sign-in name (UPN) that maps onto this user
+    language: Literal["en", "nl", "de"] | None = None  # the desk's language for this person (else the browser's)
 
 
 class Database(Strict):
@@ -371,6 +375,7 @@ class Settings(Strict):
     clock: Clock = Clock()
     web: Web = Web()
     payments: Payments = Payments()
+    notifications: NotificationsConfig = NotificationsConfig()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -402,6 +407,9 @@ class Settings(Strict):
             if ladder.tenant not in codes:
                 raise ValueError(f"payments.dunning[{i}].tenant: unknown tenant {ladder.tenant!r}")
         _unique([d.tenant for d in self.payments.dunning], "payments.dunning", "tenant")
+        for code in self.notifications.recipients:
+            if code not in codes:
+                raise ValueError(f"notifications.recipients: unknown tenant {code!r}")
         return self
 
     def tenant(self, code: str) -> Tenant:

@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "erp",
     "einvoice",
     "deliver",
+    "notify",
     "archive",
     "audit",
     "jobs",

@@ -15,12 +15,14 @@ from fastapi.staticfiles import StaticFiles
 from config import Settings
 from desk.web import (
     pages_admin,
+    pages_audit,
     pages_customers,
     pages_delivery,
     pages_desk,
     pages_erp,
     pages_export,
     pages_finance,
+    pages_language,
     pages_payments,
     pages_prices,
     signin_entra,
@@ -82,6 +84,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages_delivery.router)
     app.include_router(pages_export.router)
     app.include_router(signin_entra.router)
+    app.include_router(pages_audit.router)
+    app.include_router(pages_language.router)
     return app
 
 

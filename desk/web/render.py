@@ -1,4 +1,5 @@
-"""Rendering pages: the Jinja2 environment, money and date filters, flash messages and pagination links."""
+"""Rendering pages: the Jinja2 environment (translated, ``desk.web.i18n``), money, number and time filters
+(``desk.web.formats``), flash messages and pagination links."""
 
 from __future__ import annotations
 
@@ -11,22 +12,14 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
+from desk.web import formats, i18n
 from desk.web.auth import CSRF_FIELD, LoginRequired, csrf_token, current_actor
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 FLASH = "flash"
-
-
-def money(value: Decimal | str | None, currency: str = "") -> str:
-    """``1234.5`` -> ``1,234.50 EUR``; more decimals are shown when the value has them (unit prices). Services
-    hand amounts as ``Decimal`` or as exact text; both are shown without ever passing through float."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    places = max(2, -value.as_tuple().exponent) if isinstance(value.as_tuple().exponent, int) else 2
-    text = f"{value:,.{places}f}"
-    return f"{text} {currency}".strip()
 
 
 def instant(value: dt.datetime | str | None) -> str:
@@ -41,7 +34,14 @@ def number(value: Decimal | str | None) -> str:
     return "—" if value is None else format(Decimal(value), "f")
 
 
-TEMPLATES.env.filters.update(money=money, instant=instant, number=number)
+@pass_context
+def local_time(context: Context, value: dt.datetime | str | None, tenant_code: str | None) -> str:
+    """``{{ b.built_at|local_time(b.tenant) }}``: the instant in the legal entity's time zone."""
+    return formats.local_time(value, context["request"].app.state.settings, tenant_code)
+
+
+i18n.install(TEMPLATES.env)
+TEMPLATES.env.filters.update(money=formats.money, instant=instant, number=number, local_time=local_time)
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:
@@ -69,6 +69,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             who = current_actor(request)  # error pages keep the navigation of a signed-in person
         except LoginRequired:
             who = None
+    i18n.current.set(i18n.choose(request, settings, who.username if who else None))
     context.update(
         request=request,
         who=who,
@@ -78,5 +79,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         page_url=lambda offset: url_with(request, "offset", offset),
         page_number_url=lambda number: url_with(request, "page", number),
         tenants={t.code: t for t in settings.tenants},
+        language=i18n.current.get(),
+        languages=i18n.LANGUAGES,
     )
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

@@ -13,7 +13,8 @@ users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snap
 :mod:`~ledger.models.reconciliation` (mutations, provisionings, discrepancies), :mod:`~ledger.models.prices`
 (price book editions, rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number
 counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases),
-:mod:`~ledger.models.delivery` (deliveries, the document archive),
+:mod:`~ledger.models.delivery` (deliveries, the document archive), :mod:`~ledger.models.notifications`
+(the notification outbox),
 :mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
@@ -23,6 +24,7 @@ from ledger.models.base import Base, utcnow
 from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.models.delivery import ArchivedDocument, Delivery
 from ledger.models.identity import AuthSession, SignInAttempt
+from ledger.models.notifications import Notification
 from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
 from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
@@ -54,6 +56,7 @@ __all__ = [
     "Lease",
     "ListPrice",
     "Mutation",
+    "Notification",
     "PayerHint",
     "PaymentApplication",
     "PriceImport",

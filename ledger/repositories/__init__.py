@@ -14,6 +14,7 @@ from ledger.repositories.fx_rates import FxRateRepository
 from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
+from ledger.repositories.notifications import NotificationRepository
 from ledger.repositories.payments import PaymentRepository
 from ledger.repositories.prices import PriceRepository
 from ledger.repositories.provisionings import ProvisioningRepository
@@ -38,6 +39,7 @@ REPOSITORIES = {
     "job_runs": JobRunRepository,
     "leases": LeaseRepository,
     "mutations": MutationRepository,
+    "notifications": NotificationRepository,
     "payments": PaymentRepository,
     "prices": PriceRepository,
     "provisionings": ProvisioningRepository,

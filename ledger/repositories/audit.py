@@ -65,10 +65,19 @@ class AuditRepository(Repository):
         since: dt.datetime | None = None,
         action: str | None = None,
         limit: int = 100,
+        *,
+        actor: str | None = None,
+        before: dt.datetime | None = None,
+        offset: int = 0,
     ) -> Sequence[AuditEvent]:
         """Events in the order they were written, newest first (not by ``at``: a replayed or overridden clock must
-        not reorder the trail); ``since`` is a day by the services' clock."""
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        not reorder the trail); ``since`` (inclusive) and ``before`` (exclusive) are instants by the services'
+        clock."""
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).offset(offset).limit(limit)
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if before is not None:
+            query = query.where(AuditEvent.at < before)
         if tenant_ids is not None:
             query = query.where(AuditEvent.tenant_id.in_(tenant_ids))
         if since is not None:

@@ -28,6 +28,7 @@ from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
+from services import notifications as notices
 from services.access import Actor, require
 from services.batches.diff import REPRICE, diff_lines
 from services.batches.editions import Editions, Reprice
@@ -329,6 +330,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
         uow.audit.record(who.username, "batch.build" if created else "batch.rebuild", "batch", batch.id, tenant.id,
                          before=before, after=totals,
                          detail=f"{tenant_code} {month}: +{added} ~{changed} -{removed} lines", at=now)
+        notices.batch_ready(uow, settings, tenant_code, batch, now)
         log.info("batch build tenant=%s month=%s batch=%s added=%s changed=%s removed=%s", tenant_code, month,
                  batch.id, added, changed, removed)
         return BuildReport(batch.id, tenant_code, month, batch.status, created, totals["invoices"], totals["lines"],

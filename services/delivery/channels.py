@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from config.delivery import DeliveryConfig
+from config.delivery import DeliveryConfig, SmtpConfig
 from config.schema import MissingSecret, secret
 from config.schema import Tenant as TenantConfig
 from delivery_channels import peppol, smtp
@@ -63,8 +63,13 @@ def send_email(config: TenantConfig, to: str, reference: str, invoice_number: st
     mail = smtp.Mail(server.sender, to, f"{what} {invoice_number} from {seller}",
                      f"Please find attached {what.lower()} {invoice_number} from {seller}.\n",
                      reference, attachments)
-    return smtp.send(smtp.MailServer(server.host, server.port, server.starttls, _secret(server.username_env),
-                                     _secret(server.password_env), server.timeout_seconds, server.ca_bundle), mail)
+    return smtp.send(mail_server(server), mail)
+
+
+def mail_server(server: SmtpConfig) -> smtp.MailServer:
+    """The configured SMTP server with its credentials read from the environment (a missing one refuses)."""
+    return smtp.MailServer(server.host, server.port, server.starttls, _secret(server.username_env),
+                           _secret(server.password_env), server.timeout_seconds, server.ca_bundle)
 
 
 def send_peppol(config: TenantConfig, to: str, reference: str, ubl: bytes) -> PeppolResult:

@@ -67,6 +67,7 @@ from services.demo.settings import demo_config, sandbox_options
 from services.desk import MutationRequest, add_mutation, list_customers, provision, reconcile, set_reference
 from services.errors import NotAllowed, ValidationFailed
 from services.export import export_invoices
+from services.notifications.outbox import notify_due
 from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
 from services.sync import sync, sync_fx
@@ -106,6 +107,7 @@ class DemoSummary:
     failed_exports: int = 0
     delivered: int = 0  # invoices this run delivered by e-mail or Peppol
     delivery_failed: int = 0
+    notified: int = 0  # notification e-mails to finance this run sent (batch ready, export failed, findings)
     deliveries: dict[str, int] = field(default_factory=dict)  # the delivery outbox: "<channel>_<status>" -> count
     refusal: str | None = None
     erp_connections: dict[str, str] = field(default_factory=dict)  # tenant -> how its ERP was connected
@@ -320,6 +322,7 @@ def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = 
     delivered = deliver_month(settings, {code: run.people[name] for code, name in APPROVERS.items()}, clock, progress)
     summary.delivered, summary.delivery_failed = delivered.pop("delivered"), delivered.pop("delivery_failed")
     summary.deliveries = delivered
+    summary.notified = notify_due(settings, clock).get("sent", 0)
     _count(run, summary)
     return summary
 

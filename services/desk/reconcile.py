@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from config import Settings
 from ledger.models import CostLine, InvoiceLine, Mutation, Snapshot, Subscription
 from rating.months import month_end
+from services import notifications as notices
 from services.access import Actor, require
 from services.batches.timeline import ENDED, Unbillable, VendorState, confirming_mutation, vendor_states
 from services.clock import Clock
@@ -103,6 +104,7 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             results += checker.run()
             raised += checker.raised
             provisioned += checker.provisioned
+        notices.new_findings(uow, settings, tenant_ids, now)
         open_rows = uow.discrepancies.search(list(tenant_ids), status="open", limit=10_000)
         views = tuple(view(d, tenant_ids) for d in open_rows)
     return ReconcileReport(month, now, tuple(results), views, raised, provisioned)

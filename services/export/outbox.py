@@ -39,6 +39,7 @@ from erp_export.base import (
     export_document,
 )
 from erp_export.documents import InvoiceDocument
+from services import notifications as notices
 from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
 from services.errors import NotFound, ValidationFailed
@@ -338,6 +339,7 @@ def _record_failure(settings: Settings, who: Actor, config: TenantConfig, export
                          after={"export_id": row.id, "target": row.target, "attempts": row.attempts,
                                 "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None},
                          detail=error, at=now)
+        notices.export_failed(uow, settings, config.code, row, base.invoice_number, now)
         action = row.status
     log.warning("export %s: tenant=%s invoice=%s ref=%s: %s", "failed" if permanent else "deferred", config.code,
                 base.invoice_number, base.external_ref, error)

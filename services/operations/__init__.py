@@ -1,7 +1,7 @@
 """Running the product: setting the ledger up from config, the scheduled jobs and their runs, health for
 monitoring, and the audit trail."""
 
-from services.operations.audit import ChainVerdict, list_events, verify_chains
+from services.operations.audit import ChainVerdict, audit_page, list_events, verify_chains
 from services.operations.health import Health, health
 from services.operations.jobs import (
     JobRunView,
@@ -29,6 +29,7 @@ __all__ = [
     "JobRunView",
     "JobSpec",
     "ScheduledJob",
+    "audit_page",
     "close_abandoned_runs",
     "execute",
     "health",

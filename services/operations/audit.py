@@ -14,27 +14,41 @@ from typing import Any
 from config import Settings
 from ledger.audit_chain import GLOBAL_CHAIN, chain_of, check
 from services.access import Actor, require
+from services.paging import Page, bounds, page_of
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 
 def list_events(settings: Settings, who: Actor, tenant_code: str | None = None,
-                since: dt.date | None = None, action: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+                since: dt.date | None = None, action: str | None = None, limit: int = 200, *,
+                actor: str | None = None, until: dt.date | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Audit events, newest first: who, when (by the services' clock, and the wall-clock time it was recorded),
-    what, and the figures before and after."""
+    what, and the figures before and after. ``since`` and ``until`` are days (UTC), both included."""
     require(who, "finance", tenant_code)
     with UnitOfWork(engine_for(settings)) as uow:
         codes = {t.id: t.code for t in uow.tenants.all()}
         visible = None if _everything(who, tenant_code) else [
             i for i, code in codes.items() if who.can_see(code) and tenant_code in (None, code)]
         start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
-        events = uow.audit.list(tenant_ids=visible, since=start, action=action, limit=limit)
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if until else None
+        events = uow.audit.list(tenant_ids=visible, since=start, action=action, limit=limit, actor=actor or None,
+                                before=end, offset=offset)
         return [
             {"id": e.id, "at": e.at.isoformat(), "recorded_at": e.recorded_at.isoformat(), "actor": e.actor,
              "action": e.action, "tenant": codes.get(e.tenant_id), "entity": e.entity, "entity_id": e.entity_id,
              "detail": e.detail, "before": e.before, "after": e.after, "chain": e.chain, "seq": e.seq}
             for e in events
         ]
+
+
+def audit_page(settings: Settings, who: Actor, tenant_code: str | None = None, *, actor: str | None = None,
+               action: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
+               offset: int = 0, limit: int = 50) -> Page[dict[str, Any]]:
+    """One window of the audit trail for the desk's audit page (the filters of ``list_events``)."""
+    offset, limit = bounds(offset, limit)
+    rows = list_events(settings, who, tenant_code, since, action or None, limit + 1, actor=actor, until=until,
+                       offset=offset)
+    return page_of(rows, offset, limit, lambda row: row)
 
 
 @dataclass(frozen=True)

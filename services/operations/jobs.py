@@ -44,7 +44,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, fx_sync, vies_check, build, export_retry, duplicate_sweep, provision, delivery
+    kind: str  # sync, fx_sync, vies_check, build, export_retry, duplicate_sweep, provision, delivery, notify
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -96,6 +96,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     if any(t.delivery is not None and t.delivery.enabled for t in settings.tenants):
         specs.append(JobSpec("delivery", "delivery", None, schedule.delivery,
                              "deliver approved invoices by e-mail and Peppol, poll the access point"))
+    if settings.notifications.enabled:
+        specs.append(JobSpec("notify", "notify", None, schedule.notifications,
+                             "send queued notification e-mails (batch ready, export failed, blocking findings)"))
     return specs
 
 
@@ -181,6 +184,12 @@ def _run_delivery(settings: Settings, target: str | None, clock: Clock) -> dict[
     return dict(deliver_due(settings, clock))
 
 
+def _run_notify(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.notifications.outbox import notify_due
+
+    return notify_due(settings, clock)
+
+
 ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "sync": _run_sync,
     "fx_sync": _run_fx_sync,
@@ -190,6 +199,7 @@ ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "duplicate_sweep": _run_duplicate_sweep,
     "provision": _run_provision,
     "delivery": _run_delivery,
+    "notify": _run_notify,
 }
 
 

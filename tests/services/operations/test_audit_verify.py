@@ -10,7 +10,7 @@ from config import Settings
 from services.batches import build_batch
 from services.clock import FixedClock
 from services.errors import NotAllowed, NotFound
-from services.operations import initialise, list_events, verify_chains
+from services.operations import audit_page, initialise, list_events, verify_chains
 from tests.identity import actor
 
 REPLAYED = dt.datetime(2026, 6, 2, 7, 0, tzinfo=dt.UTC)
@@ -57,3 +57,16 @@ def test_an_event_keeps_the_services_instant_and_the_wall_clock_time(ledger: Set
     recorded = dt.datetime.fromisoformat(event["recorded_at"])
     assert abs(recorded - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     assert event["chain"].startswith("tenant:") and event["seq"] == 1
+
+
+def test_the_audit_page_filters_by_actor_and_days_and_pages(ledger: Settings) -> None:
+    ada = actor(ledger, "ada")
+    build_batch(ledger, "nl-bv", "2026-06", actor(ledger, "finn"), FixedClock(REPLAYED + dt.timedelta(days=31)))
+    first = audit_page(ledger, ada, actor="finn", limit=1)
+    assert [e["action"] for e in first.items] == ["batch.build"] and first.next_offset == 1
+    assert first.items[0]["at"] == (REPLAYED + dt.timedelta(days=31)).isoformat()  # newest first
+    second = audit_page(ledger, ada, actor="finn", limit=1, offset=1)
+    assert second.items[0]["at"] == REPLAYED.isoformat() and second.next_offset is None
+    june = audit_page(ledger, ada, "nl-bv", since=REPLAYED.date(), until=REPLAYED.date())
+    assert [e["at"] for e in june.items] == [REPLAYED.isoformat()]
+    assert audit_page(ledger, ada, actor="greta", action="batch.approve").items == []
