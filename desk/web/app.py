@@ -22,6 +22,7 @@ from desk.web import (
     pages_finance,
     pages_payments,
     pages_prices,
+    pages_reports,
     signin_entra,
 )
 from desk.web.auth import (
@@ -77,6 +78,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages_admin.router)
     app.include_router(pages_erp.router)
     app.include_router(pages_delivery.router)
+    app.include_router(pages_reports.router)
     app.include_router(signin_entra.router)
     return app
 

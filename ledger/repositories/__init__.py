@@ -17,6 +17,7 @@ from ledger.repositories.mutations import MutationRepository
 from ledger.repositories.payments import PaymentRepository
 from ledger.repositories.prices import PriceRepository
 from ledger.repositories.provisionings import ProvisioningRepository
+from ledger.repositories.reports import ReportRepository
 from ledger.repositories.sessions import SessionRepository, SignInAttemptRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
@@ -41,6 +42,7 @@ REPOSITORIES = {
     "payments": PaymentRepository,
     "prices": PriceRepository,
     "provisionings": ProvisioningRepository,
+    "reports": ReportRepository,
     "sessions": SessionRepository,
     "sign_in_attempts": SignInAttemptRepository,
     "snapshots": SnapshotRepository,

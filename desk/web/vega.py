@@ -1,0 +1,55 @@
+"""Charts as inline SVG, drawn on the server: Altair writes the Vega-Lite spec, vl-convert renders it to SVG.
+
+Why on the server: the pages stay free of JavaScript, print and zoom, and the chart is in the HTML the page
+test reads. Amounts reach the spec as exact text (``"-47.60"``) and Vega-Lite turns them into numbers for the
+geometry only (``toNumber``); the figures people read are in the tables beside each chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import altair as alt
+import vl_convert
+from markupsafe import Markup
+
+WIDTH = 560
+NEGATIVE, POSITIVE = "#b00020", "#2a6f97"
+
+
+def _values(rows: Sequence[dict[str, Any]]) -> alt.Data:
+    return alt.Data(values=[{k: str(v) if isinstance(v, Decimal) else v for k, v in row.items()} for row in rows])
+
+
+def svg(chart: alt.TopLevelMixin, title: str) -> Markup:
+    """The chart as an SVG element with a title a screen reader announces (the data itself is in the tables)."""
+    drawn = vl_convert.vegalite_to_svg(chart.to_dict())
+    drawn = drawn.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(title)}" ', 1)
+    return Markup(drawn)
+
+
+def bars(rows: Sequence[dict[str, Any]], category: str, amount: str, title: str, unit: str,
+         colour: str | None = None) -> Markup:
+    """Horizontal bars of ``amount`` per ``category``; negative bars red unless ``colour`` names a series."""
+    colouring = (alt.Color(f"{colour}:N", title=None) if colour else
+                 alt.condition("datum.value < 0", alt.value(NEGATIVE), alt.value(POSITIVE)))
+    chart = (alt.Chart(_values(rows), title=title)
+             .transform_calculate(value=f"toNumber(datum['{amount}'])")
+             .mark_bar()
+             .encode(x=alt.X("value:Q", title=unit), y=alt.Y(f"{category}:N", sort="-x", title=None),
+                     color=colouring, yOffset=alt.YOffset(f"{colour}:N") if colour else alt.Undefined)
+             .properties(width=WIDTH))
+    return svg(chart, title)
+
+
+def lines(rows: Sequence[dict[str, Any]], x: str, amount: str, series: str, title: str, unit: str) -> Markup:
+    """One line per ``series`` over ``x`` (months), with points so a single month still shows."""
+    chart = (alt.Chart(_values(rows), title=title)
+             .transform_calculate(value=f"toNumber(datum['{amount}'])")
+             .mark_line(point=True)
+             .encode(x=alt.X(f"{x}:O", title=None), y=alt.Y("value:Q", title=unit),
+                     color=alt.Color(f"{series}:N", title=None))
+             .properties(width=WIDTH, height=220))
+    return svg(chart, title)
