@@ -66,9 +66,25 @@ class Table:
     rows: list[tuple[Cell, ...]]
     flags: list[bool] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        money = [i for i, c in enumerate(self.columns) if c.kind == "money"]
+        rows = [tuple(cents(v) if i in money and isinstance(v, Decimal) else v for i, v in enumerate(row))
+                for row in self.rows]
+        object.__setattr__(self, "rows", rows)
+
     @property
     def header(self) -> list[str]:
         return [c.name for c in self.columns]
+
+
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    """An amount shown with at least two decimals (``500`` as read back from SQLite -> ``500.00``); more decimals
+    (a vendor's unit-price precision) are kept, so nothing is ever rounded here."""
+    exponent = value.as_tuple().exponent
+    return value.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else value
 
 
 def months_between(first: str | None, last: str | None, clock: Clock) -> tuple[str, ...]:
