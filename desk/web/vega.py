@@ -16,7 +16,9 @@ import vl_convert
 from markupsafe import Markup
 
 WIDTH = 560
+LABEL_LIMIT = 320  # pixels of a category label before it is cut (customer names are long)
 NEGATIVE, POSITIVE = "#b00020", "#2a6f97"
+LEGEND = alt.Legend(orient="bottom", columns=2, labelLimit=LABEL_LIMIT)
 
 
 def _values(rows: Sequence[dict[str, Any]]) -> alt.Data:
@@ -32,13 +34,15 @@ def svg(chart: alt.TopLevelMixin, title: str) -> Markup:
 
 def bars(rows: Sequence[dict[str, Any]], category: str, amount: str, title: str, unit: str,
          colour: str | None = None) -> Markup:
-    """Horizontal bars of ``amount`` per ``category``; negative bars red unless ``colour`` names a series."""
-    colouring = (alt.Color(f"{colour}:N", title=None) if colour else
+    """Horizontal bars of ``amount`` per ``category``, lowest first; negative bars red unless ``colour`` names a
+    series."""
+    colouring = (alt.Color(f"{colour}:N", title=None, legend=LEGEND) if colour else
                  alt.condition("datum.value < 0", alt.value(NEGATIVE), alt.value(POSITIVE)))
     chart = (alt.Chart(_values(rows), title=title)
              .transform_calculate(value=f"toNumber(datum['{amount}'])")
              .mark_bar()
-             .encode(x=alt.X("value:Q", title=unit), y=alt.Y(f"{category}:N", sort="-x", title=None),
+             .encode(x=alt.X("value:Q", title=unit),
+                     y=alt.Y(f"{category}:N", sort="x", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
                      color=colouring, yOffset=alt.YOffset(f"{colour}:N") if colour else alt.Undefined)
              .properties(width=WIDTH))
     return svg(chart, title)
@@ -50,6 +54,6 @@ def lines(rows: Sequence[dict[str, Any]], x: str, amount: str, series: str, titl
              .transform_calculate(value=f"toNumber(datum['{amount}'])")
              .mark_line(point=True)
              .encode(x=alt.X(f"{x}:O", title=None), y=alt.Y("value:Q", title=unit),
-                     color=alt.Color(f"{series}:N", title=None))
+                     color=alt.Color(f"{series}:N", title=None, legend=LEGEND))
              .properties(width=WIDTH, height=220))
     return svg(chart, title)

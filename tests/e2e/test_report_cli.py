@@ -29,8 +29,8 @@ def test_margin_table_json_and_files(seeded: Path, tmp_path: Path) -> None:
     assert data["months"] == ["2026-09", "2026-10"]
     margin = data["tables"][0]
     assert margin["columns"][-4:] == ["billed", "vendor cost", "margin", "negative"]
-    assert ["Contoso Zorg B.V.", "2026-10", "431.17", "500.00", "-68.83", "yes"] == [
-        margin["rows"][1][i] for i in (1, 3, 5, 6, 7, 8)]
+    contoso_october = [margin["rows"][1][i] for i in (1, 3, 5, 6, 7, 8)]
+    assert contoso_october == ["Contoso Zorg B.V.", "2026-10", "431.17", "500.00", "-68.83", "yes"]
     written = cspbill(seeded, "report", "margin", *MONTHS, "--as", "finn", "--csv", str(tmp_path / "out"),
                       "--xlsx", str(tmp_path / "out")).stdout
     assert "margin-2026-09-2026-10.csv (4 rows)" in written
