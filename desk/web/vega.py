@@ -18,6 +18,7 @@ from markupsafe import Markup
 WIDTH = 560
 LABEL_LIMIT = 320  # pixels of a category label before it is cut (customer names are long)
 NEGATIVE, POSITIVE = "#b00020", "#2a6f97"
+CURRENT, OTHER = "#1f5fbf", "#8fb8ef"  # the batch's month and the months before it
 LEGEND = alt.Legend(orient="bottom", columns=2, labelLimit=LABEL_LIMIT)
 
 
@@ -26,10 +27,12 @@ def _values(rows: Sequence[dict[str, Any]]) -> alt.Data:
 
 
 def svg(chart: alt.TopLevelMixin, title: str) -> Markup:
-    """The chart as an SVG element with a title a screen reader announces (the data itself is in the tables)."""
+    """The chart as an SVG element with a title a screen reader announces and a tooltip shows."""
     drawn = vl_convert.vegalite_to_svg(chart.to_dict())
-    drawn = drawn.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(title)}" ', 1)
-    return Markup(drawn)
+    label = Markup.escape(title)
+    opening = drawn.index(">", drawn.index("<svg")) + 1
+    head = drawn[:opening].replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+    return Markup(f"{head}<title>{label}</title>{drawn[opening:]}")
 
 
 def bars(rows: Sequence[dict[str, Any]], category: str, amount: str, title: str, unit: str,
@@ -45,6 +48,23 @@ def bars(rows: Sequence[dict[str, Any]], category: str, amount: str, title: str,
                      y=alt.Y(f"{category}:N", sort="x", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
                      color=colouring, yOffset=alt.YOffset(f"{colour}:N") if colour else alt.Undefined)
              .properties(width=WIDTH))
+    return svg(chart, title)
+
+
+def month_bars(totals: Sequence[tuple[str, Decimal]], current: str, title: str, unit: str) -> Markup:
+    """Vertical bars of ``(month, amount)`` in month order; ``current`` month highlighted, negative months red."""
+    rows = [{"month": month, "amount": amount,
+             "state": "negative" if amount < 0 else "current" if month == current else "other"}
+            for month, amount in totals]
+    chart = (alt.Chart(_values(rows))
+             .transform_calculate(value="abs(toNumber(datum.amount))")
+             .mark_bar()
+             .encode(x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)),
+                     y=alt.Y("value:Q", title=unit),
+                     color=alt.Color("state:N", legend=None,
+                                     scale=alt.Scale(domain=["current", "other", "negative"],
+                                                     range=[CURRENT, OTHER, NEGATIVE])))
+             .properties(width=WIDTH, height=200))
     return svg(chart, title)
 
 
