@@ -11,6 +11,7 @@ the vendor's product name; its ref is ``cost_line:<id>``, the name a billed line
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rating.margins import Charge
 from rating.recurring import Recurring
@@ -46,5 +47,5 @@ def recurring(uow: UnitOfWork, where: Scope) -> list[Recurring]:
             and row.billing_type != "one_time"]
 
 
-def _inputs(lineage: dict | None) -> Sequence[str]:
+def _inputs(lineage: dict[str, Any] | None) -> Sequence[str]:
     return [ref for ref in (lineage or {}).get("input_ids", []) if isinstance(ref, str)]

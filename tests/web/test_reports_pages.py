@@ -63,6 +63,7 @@ def test_xlsx_download_has_numeric_money_cells(reported: Settings) -> None:
 def test_group_admin_gets_totals_across_entities(reported: Settings) -> None:
     page = signed_in(reported, "ada").get(f"/reports/margin{MONTHS}").text
     assert "Margin across legal entities, per currency" in page
+    assert "Nothing approved yet for de-gmbh: reports count the lines of approved or exported batches" in page
 
 
 @pytest.mark.parametrize(("user", "path", "status"), [
