@@ -1,9 +1,9 @@
 """Tables as CSV and XLSX downloads: one helper for every table a page (or the CLI) offers to download.
 
-A table is a header row and rows of text, whole numbers and ``Decimal`` amounts. Money stays exact: CSV gets the
-``Decimal``'s own text (``-47.60``, never a float's ``-47.6000000001``), XLSX a numeric cell (so sums work in the
-sheet) shown with two decimals. CSV is UTF-8 with a byte-order mark, so spreadsheet programs read names such as
-"Müller GmbH" right; both formats start with the header row.
+A table is a header row and rows of text, whole numbers and ``Decimal`` amounts. Money stays exact: CSV gets
+the ``Decimal``'s own text as the caller gives it (``-47.60``, never a float's ``-47.6000000001``), XLSX a
+numeric cell (so sums work in the sheet) shown with two decimals. CSV is UTF-8 with a byte-order mark, so
+spreadsheet programs read names such as "Müller GmbH" right; both formats start with the header row.
 """
 
 from __future__ import annotations
@@ -24,13 +24,7 @@ MONEY_FORMAT = "#,##0.00"
 SHEET_TITLE_MAX = 31  # Excel's limit
 
 
-CENT = Decimal("0.01")
-
-
 def _text(value: Cell) -> str:
-    """A cell as CSV text; an amount with fewer than two decimals gets them (``10.3`` -> ``10.30``, still exact)."""
-    if isinstance(value, Decimal) and isinstance(value.as_tuple().exponent, int) and value.as_tuple().exponent > -2:
-        return str(value.quantize(CENT))
     return "" if value is None else str(value)
 
 

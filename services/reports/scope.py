@@ -89,21 +89,24 @@ def cents(value: Decimal) -> Decimal:
 
 def months_between(first: str | None, last: str | None, clock: Clock) -> tuple[str, ...]:
     """``first``..``last`` (inclusive); by default the six months up to the one before now."""
-    try:
-        last = last or shift_month(f"{clock.now():%Y-%m}", -1)
-        first = first or shift_month(last, 1 - DEFAULT_MONTHS)
-        month_bounds(first)
-        month_bounds(last)
-    except ValueError as exc:
-        raise ValidationFailed(f"report months: {exc}") from None
+    last = _month("to", last or shift_month(f"{clock.now():%Y-%m}", -1))
+    first = _month("from", first or shift_month(last, 1 - DEFAULT_MONTHS))
+    if first > last:
+        raise ValidationFailed(f"report months: from {first} is after to {last}")
     months = [first]
     while months[-1] < last and len(months) <= MAX_MONTHS:
         months.append(shift_month(months[-1], 1))
-    if first > last:
-        raise ValidationFailed(f"report months: from {first} is after to {last}")
     if len(months) > MAX_MONTHS:
         raise ValidationFailed(f"report months: {first}..{last} is more than {MAX_MONTHS} months")
     return tuple(months)
+
+
+def _month(field_name: str, value: str) -> str:
+    try:
+        month_bounds(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"report months, {field_name}: {exc}") from None
+    return value
 
 
 def scope(uow: UnitOfWork, settings: Settings, who: Actor, months: Sequence[str], tenant: str | None) -> Scope:
