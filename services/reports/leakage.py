@@ -5,12 +5,15 @@ Listed: vendor charges never billed (leakage) and billed lines with no vendor ch
 amount, and their totals per legal entity and currency. The matching rule (the lineage names the cost line, or the
 same subscription with overlapping stretches) is ``rating.margins.match``.
 
-A charge starting late in the last month may be billed in the next month's batch: widen the months to see it
-matched.
+Both sides are read from three years before the first month, so a charge that started earlier and still covers
+these months (an annual term, a cycle begun the month before) counts as a match; what is listed starts inside the
+months. A charge starting late in the last month may be billed in the next month's batch: widen the months to see
+it matched.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,9 +67,16 @@ def leakage_report(settings: Settings, who: Actor, clock: Clock, first: str | No
     months = months_between(first, last, clock)
     with UnitOfWork(engine_for(settings)) as uow:
         where = scope(uow, settings, who, months, tenant)
-        vendor = costs(uow, where)
-        result = match(vendor, billed(uow, where))
-    return LeakageReport(where, result, len(vendor))
+        wide = where.widened()
+        result = match(costs(uow, wide), billed(uow, wide))
+
+    def starts_inside(day: dt.date) -> bool:
+        return day >= where.first
+
+    kept = Matching(tuple(m for m in result.matched if starts_inside(m.vendor.first)),
+                    tuple(c for c in result.unbilled if starts_inside(c.first)),
+                    tuple(b for b in result.unbacked if starts_inside(b.first)))
+    return LeakageReport(where, kept, len(kept.matched) + len(kept.unbilled))
 
 
 def charges_table(name: str, title: str, ref: str, charges: Iterable[Charge]) -> Table:

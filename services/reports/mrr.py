@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -34,7 +34,6 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 MONEY = "money"
-LOOK_BACK = 35  # months before the first one whose lines may still spread into it (a triennial term)
 
 
 @dataclass(frozen=True)
@@ -85,8 +84,7 @@ def mrr_report(settings: Settings, who: Actor, clock: Clock, first: str | None =
     months = months_between(first, last, clock)
     with UnitOfWork(engine_for(settings)) as uow:
         where = scope(uow, settings, who, months, tenant)
-        wide = replace(where, months=(shift_month(months[0], -LOOK_BACK), *months))
-        lines = recurring(uow, wide)
+        lines = recurring(uow, where.widened())
         seat_rows = uow.reports.seats(list(where.tenants), where.last)
     cells: list[MrrCell] = []
     moves: list[Movement] = []

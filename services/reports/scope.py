@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from config import Settings
@@ -26,6 +26,7 @@ from services.uow import UnitOfWork
 
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 36
+LOOK_BACK = 35  # months before the first one whose charges may still cover it (a triennial term)
 Cell = str | int | Decimal | None
 
 
@@ -43,6 +44,11 @@ class Scope:
     @property
     def last(self) -> dt.date:
         return month_bounds(self.months[-1])[1]
+
+    def widened(self) -> Scope:
+        """The same entities from ``LOOK_BACK`` months earlier: charges that started before the first month and
+        still cover it (an annual term, a cycle that began the month before)."""
+        return replace(self, months=(shift_month(self.months[0], -LOOK_BACK), *self.months))
 
     def billed_on(self, tenant: str, day: dt.date) -> bool:
         """Whether ``day`` is inside ``tenant``'s billed window (and the months asked for)."""

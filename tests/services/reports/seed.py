@@ -32,17 +32,17 @@ def seed_reports(settings: Settings) -> Seeded:
         nl = uow.tenants.by_code("nl-bv")
         de = uow.tenants.by_code("de-gmbh")
         uow.session.add_all([
-            _cost(nl.id, seeded.nl_subscription, "partner-center", "pc-1", dt.date(2026, 10, 10),
+            cost_line(nl.id, seeded.nl_subscription, "partner-center", "pc-1", dt.date(2026, 10, 10),
                   dt.date(2026, 11, 9), CONTOSO_COST),
-            _cost(nl.id, seeded.nl_subscription, "partner-center", "pc-2", dt.date(2026, 9, 2),
+            cost_line(nl.id, seeded.nl_subscription, "partner-center", "pc-2", dt.date(2026, 9, 2),
                   dt.date(2026, 9, 2), LEAKED_COST, charge_type="addQuantity"),
-            _cost(de.id, seeded.de_subscription, "pax8", "px-1", dt.date(2026, 10, 1), dt.date(2026, 10, 31),
+            cost_line(de.id, seeded.de_subscription, "pax8", "px-1", dt.date(2026, 10, 1), dt.date(2026, 10, 31),
                   UNBILLED_COST),
         ])
     return seeded
 
 
-def _cost(tenant_id: int, subscription_id: int, source: str, line_id: str, first: dt.date, last: dt.date,
+def cost_line(tenant_id: int, subscription_id: int, source: str, line_id: str, first: dt.date, last: dt.date,
           subtotal: Decimal, charge_type: str = "cycleCharge") -> CostLine:
     return CostLine(tenant_id=tenant_id, subscription_id=subscription_id, source=source, line_id=line_id,
                     customer_external_id="cust", subscription_external_id="sub", product_id="CFQ7TTC0LF8Q",

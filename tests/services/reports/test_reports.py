@@ -17,8 +17,10 @@ from config import Settings
 from services.clock import FixedClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.reports import leakage_report, margin_report, mrr_report
+from services.runtime import engine_for
+from services.uow import UnitOfWork
 from tests.identity import actor
-from tests.services.reports.seed import CONTOSO_COST, LEAKED_COST, seed_reports
+from tests.services.reports.seed import CONTOSO_COST, LEAKED_COST, cost_line, seed_reports
 
 CLOCK = FixedClock(dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC))
 CONTOSO, FABRIKAM = "Contoso Zorg B.V.", "Fabrikam Logistiek"
@@ -71,6 +73,19 @@ def test_vendor_charges_never_billed_and_billed_lines_without_a_vendor_charge(se
         Decimal("-58.27"), Decimal("69.92"), Decimal("349.60"), Decimal("552"), Decimal("552")]
     assert report.totals() == [("nl-bv", "EUR", LEAKED_COST, Decimal("1465.25"), 1, 5)]
     assert report.vendor_charges == 2  # de-gmbh's Pax8 charge is outside its billed window (and finn's view)
+
+
+def test_a_charge_covered_by_a_line_billed_the_month_before_is_matched(seeded: Settings) -> None:
+    with UnitOfWork(engine_for(seeded), write=True) as uow:
+        nl = uow.tenants.by_code("nl-bv")
+        contoso = uow.reports.costs([nl.id], dt.date(2026, 10, 10), dt.date(2026, 10, 10))[0].subscription_id
+        uow.session.add(cost_line(nl.id, contoso, "partner-center", "pc-3", dt.date(2026, 10, 3), dt.date(2026, 10, 9),
+                              Decimal("12.00")))
+    report = leakage_report(seeded, actor(seeded, "finn"), CLOCK, "2026-10", "2026-10")
+    covered = {m.vendor.ref: sorted(b.first.isoformat() for b in m.billed) for m in report.matching.matched}
+    assert sorted(covered.values()) == [["2026-09-10", "2026-10-05", "2026-10-05"], ["2026-10-10"]]
+    assert report.matching.unbilled == ()  # September's leaked charge starts before the months asked for
+    assert sorted(c.amount for c in report.matching.unbacked) == [Decimal("552")]  # only Fabrikam's October
 
 
 def test_mrr_arr_movements_and_seats(seeded: Settings) -> None:
