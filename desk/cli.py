@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "batch",
     "export",
     "payments",
+    "report",
     "erp",
     "einvoice",
     "deliver",

@@ -25,6 +25,7 @@ from desk.web import (
     pages_language,
     pages_payments,
     pages_prices,
+    pages_reports,
     signin_entra,
 )
 from desk.web.auth import (
@@ -83,6 +84,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages_erp.router)
     app.include_router(pages_delivery.router)
     app.include_router(pages_export.router)
+    app.include_router(pages_reports.router)
     app.include_router(signin_entra.router)
     app.include_router(pages_audit.router)
     app.include_router(pages_language.router)

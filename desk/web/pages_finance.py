@@ -10,11 +10,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from config import Settings
+from desk.web import vega
 from desk.web.auth import current_actor
-from desk.web.chart import Chart, month_chart
-from desk.web.render import flash, render
+from desk.web.render import flash, money, render
 from services.access import Actor, require
 from services.batches import (
     approve_batch,
@@ -51,13 +52,18 @@ def batches(
                   duplicates=duplicate_findings(settings, who, tenant or None) if who.has_role("finance") else [])
 
 
-def _chart(settings: Settings, who: Actor, tenant: str, month: str) -> list[Chart]:
+def _chart(settings: Settings, who: Actor, tenant: str, month: str) -> list[Markup]:
     """One bar chart per currency: this month and the months before it (the batch service's monthly totals)."""
     per_currency: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
     for total in monthly_totals(settings, tenant, who):
         if total["month"] <= month:
             per_currency[total["currency"]].append((total["month"], Decimal(total["net"])))
-    return [month_chart(currency, totals[-CHART_MONTHS:], month) for currency, totals in sorted(per_currency.items())]
+    charts = []
+    for currency, totals in sorted(per_currency.items()):
+        shown = totals[-CHART_MONTHS:]
+        figures = "; ".join(f"{m} {money(amount, currency)}" for m, amount in shown)
+        charts.append(vega.month_bars(shown, month, f"Net invoiced per month in {currency}: {figures}", currency))
+    return charts
 
 
 def _largest_first(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:

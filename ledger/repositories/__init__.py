@@ -18,6 +18,7 @@ from ledger.repositories.notifications import NotificationRepository
 from ledger.repositories.payments import PaymentRepository
 from ledger.repositories.prices import PriceRepository
 from ledger.repositories.provisionings import ProvisioningRepository
+from ledger.repositories.reports import ReportRepository
 from ledger.repositories.sessions import SessionRepository, SignInAttemptRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
@@ -43,6 +44,7 @@ REPOSITORIES = {
     "payments": PaymentRepository,
     "prices": PriceRepository,
     "provisionings": ProvisioningRepository,
+    "reports": ReportRepository,
     "sessions": SessionRepository,
     "sign_in_attempts": SignInAttemptRepository,
     "snapshots": SnapshotRepository,

@@ -118,6 +118,6 @@ def test_pages_render_under_the_content_security_policy(browser: Browser, desk: 
         password(page, desk, "finn")
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Batches").click()
         page.get_by_role("link", name="nl-bv 2026-10").click()
-        expect(page.locator("figure.chart svg rect.bar")).to_have_count(2)
+        expect(page.locator('figure.chart svg path[aria-roledescription="bar"]')).to_have_count(2)
         assert page.evaluate("getComputedStyle(document.querySelector('table')).borderCollapse") == "collapse"
         assert violations == []

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from config import Settings
 from config.loader import parse_settings
 from desk.web.app import create_app
+from desk.web.vega import CURRENT
 from sandbox import bc_soap as bc_sandbox
 from sandbox.core import Clock as SandboxClock
 from sandbox.core import SandboxServer
@@ -125,8 +126,8 @@ def test_finance_reviews_the_batch_down_to_a_lines_lineage(page: Page, month: Mo
     shoot(page, "batches")
     page.get_by_role("link", name=f"nl-bv {MONTH}").click()
     expect(page.get_by_role("heading", name=f"Batch nl-bv {MONTH}")).to_be_visible()
-    expect(page.locator("figure.chart svg rect.bar.current")).to_have_count(1)
-    expect(page.locator("figure.chart svg rect.bar")).to_have_count(2)
+    expect(page.locator(f'figure.chart svg path[aria-roledescription="bar"][fill="{CURRENT}"]')).to_have_count(1)
+    expect(page.locator('figure.chart svg path[aria-roledescription="bar"]')).to_have_count(2)
     totals = page.get_by_role("table", name="Totals per currency", exact=True)
     expect(totals).to_contain_text("983.17")  # built by the batch service from the seeded snapshots
     diff = page.get_by_role("table", name=re.compile("Net per customer"))

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from config import Settings
+from desk.web.vega import CURRENT
 from services.runners import HOST
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -30,7 +31,7 @@ def test_the_batch_page_has_the_chart_the_diff_and_the_open_discrepancies(settin
     page = signed_in(settings, "finn").get(f"/batches/{seeded.nl_batch}").text
     svg = re.search(r"<svg .*?</svg>", page, re.S).group(0)
     assert 'role="img"' in svg and "<title" in svg
-    assert svg.count("<rect") == 2 and svg.count('class="bar current"') == 1
+    assert svg.count('aria-roledescription="bar"') == 2 and svg.count(f'fill="{CURRENT}"') == 1
     assert "2026-09 901.60 EUR; 2026-10 983.17 EUR" in svg
     assert re.search(r"Contoso Zorg B\.V\.</td><td>changed</td>.*?81\.57</td>", page, re.S)
     assert "vendor shows 12 since 2026-10-05, no mutation" in page
