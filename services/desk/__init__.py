@@ -4,6 +4,7 @@ subscriptions with their history, and reconciliation of vendor, desk and billed 
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
 from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
 from services.desk.master_data import CHANNELS, EDITABLE, CustomerDetail, customer_detail, update_master_data
+from services.desk.mutation_preview import MutationPreview, preview_mutation
 from services.desk.mutations import (
     MutationRequest,
     MutationView,
@@ -12,6 +13,7 @@ from services.desk.mutations import (
     list_mutations,
     show_mutation,
 )
+from services.desk.plausibility import parse_seats
 from services.desk.provisioning import ProvisionSummary, provision
 from services.desk.reconcile import ReconcileReport, reconcile
 from services.desk.subscriptions import (
@@ -34,6 +36,7 @@ __all__ = [
     "CustomerDetail",
     "CustomerView",
     "DiscrepancyView",
+    "MutationPreview",
     "MutationRequest",
     "MutationView",
     "ProvisionSummary",
@@ -51,6 +54,8 @@ __all__ = [
     "list_customers",
     "list_discrepancies",
     "list_mutations",
+    "parse_seats",
+    "preview_mutation",
     "provision",
     "quantity_on_day",
     "reconcile",
