@@ -1,4 +1,5 @@
-"""The mutation form on a subscription's page, in two steps, and the withdraw button of a pending mutation.
+"""The mutation form on a subscription's page, in two steps, the withdraw button of a pending mutation, and the
+pages a line's lineage links to (the mutation, and the snapshot, cost line, usage row or price behind a line).
 
 Why two steps: a seat count is paid every month for the term, so the desk first sees what the change does (seats
 from and to, the monthly amount at the customer's price, what the NCE rule says) and only the second submit saves.
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from desk.web.auth import current_actor
 from desk.web.render import flash, render
 from services.access import Actor, require
+from services.batches import input_record
 from services.desk import (
     MutationPreview,
     MutationRequest,
@@ -142,3 +144,10 @@ def withdraw_mutation(request: Request, mutation_id: int, back: str = Form(""),
         flash(request, str(exc), "error")
     target = back if back.startswith("/") and not back.startswith("//") else f"/mutations/{mutation_id}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/lineage/{kind}/{record_id}", response_class=HTMLResponse)
+def lineage_input(request: Request, kind: str, record_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
+    """A snapshot, cost line, usage row, price rule or list price a line's lineage names (finance)."""
+    return render(request, "input_record.html", who=who,
+                  record=input_record(request.app.state.settings, who, kind, record_id))

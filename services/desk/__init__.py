@@ -1,6 +1,7 @@
 """The service desk's side: licence mutations checked against the NCE rules, customers and their ERP numbers,
 subscriptions with their history, and reconciliation of vendor, desk and billed with the discrepancies it raises."""
 
+from services.desk.customer_overview import CustomerOverview, customer_overview
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
 from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
 from services.desk.master_data import CHANNELS, EDITABLE, CustomerDetail, customer_detail, update_master_data
@@ -34,6 +35,7 @@ __all__ = [
     "CHANNELS",
     "EDITABLE",
     "CustomerDetail",
+    "CustomerOverview",
     "CustomerView",
     "DiscrepancyView",
     "MutationPreview",
@@ -50,6 +52,7 @@ __all__ = [
     "cancel_mutation",
     "check_vat",
     "customer_detail",
+    "customer_overview",
     "discrepancy_kinds",
     "list_customers",
     "list_discrepancies",

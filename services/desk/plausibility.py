@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from config.desk import MutationLimits
 
 SEATS_FORMAT = "a whole number of seats such as 12"
+DIGITS = 20  # longer numbers are not read as seats at all (nor carried into the ledger's arithmetic)
 
 
 def parse_seats(text: str | None, *, signed: bool = False) -> Decimal | None:
@@ -32,7 +33,9 @@ def parse_seats(text: str | None, *, signed: bool = False) -> Decimal | None:
         raise ValueError(f"Seats are whole numbers: “{text.strip()}” is not one.")
     if not signed and value < 0:
         raise ValueError("A seat count cannot be below 0; to remove seats enter the lower count.")
-    return value.quantize(Decimal(1))
+    if value and value.adjusted() >= DIGITS:
+        raise ValueError(f"“{text.strip()}” has more digits than any seat count: check it for a typo.")
+    return value.to_integral_value()
 
 
 def seat_refusal(new_quantity: Decimal, maximum: int) -> str | None:
