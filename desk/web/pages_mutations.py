@@ -20,6 +20,7 @@ from desk.web.render import flash, render
 from services.access import Actor, require
 from services.batches import input_record
 from services.desk import (
+    NO_TICKET,
     MutationPreview,
     MutationRequest,
     cancel_mutation,
@@ -73,7 +74,7 @@ def mutation_request(subscription_id: int, form: dict[str, str]) -> MutationRequ
         except ValueError as exc:
             errors[name] = str(exc)
     if not form["ticket_ref"].strip():
-        errors["ticket_ref"] = "Enter the service-desk ticket that asked for this change (for example INC-1234)."
+        errors["ticket_ref"] = NO_TICKET
     if kind == "upgrade" and not form["target_product"].strip():
         errors["target_product"] = "Enter the product to upgrade to."
     if errors:

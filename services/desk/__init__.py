@@ -14,7 +14,7 @@ from services.desk.mutations import (
     list_mutations,
     show_mutation,
 )
-from services.desk.plausibility import parse_seats
+from services.desk.plausibility import NO_TICKET, parse_seats
 from services.desk.provisioning import ProvisionSummary, provision
 from services.desk.reconcile import ReconcileReport, reconcile
 from services.desk.subscriptions import (
@@ -34,6 +34,7 @@ from services.desk.vat_check import check_vat
 __all__ = [
     "CHANNELS",
     "EDITABLE",
+    "NO_TICKET",
     "CustomerDetail",
     "CustomerOverview",
     "CustomerView",

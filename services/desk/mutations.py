@@ -8,6 +8,12 @@ snapshot history (each increase, and each new term, is a batch added when it was
 ticket twice returns the first mutation (safe to re-run); every change is audited. On a source with
 ``provisioning: true`` the saved mutation is queued for the vendor in the same transaction, and an upgrade's target
 is checked against Partner Center's transition eligibilities first (``services.desk.provisioning``).
+
+Before the NCE rule, a seat count must be plausible (``services.desk.plausibility``: whole, 0 or more, at most the
+product's ``desk.mutations`` maximum); bad input is refused with ``InvalidFields``, a plain sentence per form field.
+``check_request`` and ``decide_now`` are shared with the preview (``services.desk.mutation_preview``), so what the
+preview accepts is what saving accepts. A pending mutation can be withdrawn until it was sent to the vendor, the
+vendor shows it, or an invoice line names it in its lineage.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from rating.months import month_bounds
 from rating.nce import WINDOW, Change, Decision, SeatBatch, Terms, allowed_reduction, decide
 from services.access import Actor, require
 from services.clock import Clock
-from services.desk.plausibility import seat_refusal
+from services.desk.plausibility import NO_TICKET, seat_refusal
 from services.desk.provisioning import checked_upgrade_target, queue_for_vendor, withdraw
 from services.errors import InvalidFields, NotFound, ValidationFailed
 from services.identity import confirm
@@ -232,8 +238,7 @@ def add_mutation(settings: Settings, who: Actor, request: MutationRequest, clock
     """Validate a desk request against the subscription's term and the NCE rules, then save it (or refuse)."""
     require(who, "desk")
     if not request.ticket_ref.strip():
-        raise InvalidFields(f"mutation of sub {request.subscription_id}", {
-            "ticket_ref": "Enter the service-desk ticket that asked for this change (for example INC-1234)."})
+        raise InvalidFields(f"mutation of sub {request.subscription_id}", {"ticket_ref": NO_TICKET})
     if request.target_product:
         target = checked_upgrade_target(settings, who, request.subscription_id, request.target_product)
         request = replace(request, target_product=target)

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from config.desk import MutationLimits
 
 SEATS_FORMAT = "a whole number of seats such as 12"
+NO_TICKET = "Enter the service-desk ticket that asked for this change (for example INC-1234)."
 DIGITS = 20  # longer numbers are not read as seats at all (nor carried into the ledger's arithmetic)
 
 
