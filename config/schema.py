@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
 from config.delivery import DeliveryConfig
+from config.desk import DeskConfig
 from config.erp_mapping import ErpMappingFields
 from config.notifications import NotificationsConfig
 from config.parties import SellerDetails
@@ -376,6 +377,7 @@ class Settings(Strict):
     web: Web = Web()
     payments: Payments = Payments()
     notifications: NotificationsConfig = NotificationsConfig()
+    desk: DeskConfig = DeskConfig()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -38,3 +38,12 @@ class NotAvailableYet(UserFacingError):
 
 class NotSignedIn(UserFacingError):
     """No valid credentials: not signed in, a wrong password, an expired or revoked session or token, a locked name."""
+
+
+class InvalidFields(ValidationFailed):
+    """Input broke rules on named form fields: ``fields`` maps each field to a plain sentence a form shows next to
+    it; the message (CLI, logs) names the record and each field."""
+
+    def __init__(self, record: str, fields: dict[str, str]) -> None:
+        super().__init__(f"{record}: " + "; ".join(f"{name}: {sentence}" for name, sentence in fields.items()))
+        self.record, self.fields = record, dict(fields)

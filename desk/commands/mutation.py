@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import typer
 from rich.console import Console
@@ -18,19 +18,19 @@ from services.desk import (
     add_mutation,
     cancel_mutation,
     list_mutations,
+    parse_seats,
     show_mutation,
 )
 
 AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 
 
-def _decimal(value: str | None, name: str) -> Decimal | None:
-    if value is None:
-        return None
+def _seats(value: str | None, name: str, *, signed: bool = False) -> Decimal | None:
+    """A seat count (or a signed change) as typed, refused in the same words as the desk's form."""
     try:
-        return Decimal(value)
-    except InvalidOperation:
-        fail(f"{name}: not a number: {value!r}")
+        return parse_seats(value, signed=signed)
+    except ValueError as exc:
+        fail(f"{name}: {exc}")
 
 
 def _as_json(item: MutationView) -> dict[str, object]:
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         settings, clock = cli.settings(), cli.clock()
         request = MutationRequest(
             subscription_id=subscription, effective_date=day_option("--effective", effective) or clock.now().date(),
-            ticket_ref=ticket, new_quantity=_decimal(quantity, "--quantity"), delta=_decimal(delta, "--delta"),
+            ticket_ref=ticket, new_quantity=_seats(quantity, "--quantity"), delta=_seats(delta, "--delta", signed=True),
             cancel=cancel, target_product=upgrade_to, reason=reason, customer_id=customer, schedule_if_late=schedule,
         )
         saved = add_mutation(settings, cli.actor(username), request, clock)
@@ -134,8 +134,10 @@ def register(app: typer.Typer) -> None:
     @group.command("cancel")
     def cancel_command(ctx: typer.Context, mutation_id: int = typer.Argument(..., help="Mutation id."),
                        username: str = AS_USER) -> None:
-        """Withdraw an open or scheduled mutation."""
+        """Withdraw a pending mutation (open or scheduled, not yet sent to the vendor, not billed); audited."""
         cli = state(ctx)
         settings = cli.settings()
         done = cancel_mutation(settings, cli.actor(username), mutation_id, cli.clock())
-        Console().print(f"mutation {done.id}: {done.status}", highlight=False, soft_wrap=True)
+        Console().print(f"mutation {done.id} withdrawn: {done.kind} of sub {done.subscription_id} ({done.product}) "
+                        f"effective {done.effective_date}, status {done.status} (by {done.cancelled_by})",
+                        highlight=False, soft_wrap=True)

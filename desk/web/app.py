@@ -23,6 +23,7 @@ from desk.web import (
     pages_export,
     pages_finance,
     pages_language,
+    pages_mutations,
     pages_payments,
     pages_prices,
     pages_reports,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     _routes(app)
     app.include_router(pages_desk.router)
     app.include_router(pages_customers.router)
+    app.include_router(pages_mutations.router)
     app.include_router(pages_finance.router)
     app.include_router(pages_prices.router)
     app.include_router(pages_payments.router)

@@ -1,5 +1,6 @@
-"""The desk's customer page: master data for e-invoices and delivery, edited through the same service as
-`cspbill customer set` (which validates, checks the tenant and audits), and the VIES check button."""
+"""The desk's customer page: its subscriptions, mutations (with withdraw), open findings, invoices and archived
+documents in sections, and the master data for e-invoices and delivery, edited through the same service as
+`cspbill customer set` (which validates, checks the tenant and audits), with the VIES check button."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from desk.web.auth import current_actor
 from desk.web.render import flash, render
 from services.access import Actor
-from services.desk import CHANNELS, EDITABLE, check_vat, customer_detail, update_master_data
+from services.desk import (
+    CHANNELS,
+    EDITABLE,
+    check_vat,
+    customer_detail,
+    customer_overview,
+    search_subscriptions,
+    update_master_data,
+)
 from services.errors import NotConfigured, ValidationFailed
 
 router = APIRouter()
@@ -27,9 +36,12 @@ def _current(request: Request, who: Actor, customer_id: int) -> dict[str, str]:
 
 def _page(request: Request, who: Actor, customer_id: int, status_code: int = 200, refusal: str | None = None,
           form: dict[str, str] | None = None) -> HTMLResponse:
-    view = customer_detail(request.app.state.settings, who, customer_id)
-    return render(request, "customer.html", status_code=status_code, who=who, view=view, labels=LABELS,
-                  channels=CHANNELS, refusal=refusal, form=form or _current(request, who, customer_id))
+    settings = request.app.state.settings
+    overview = customer_overview(settings, who, customer_id)
+    subscriptions = search_subscriptions(settings, who, customer_id=customer_id, limit=200)
+    return render(request, "customer.html", status_code=status_code, who=who, view=overview.detail,
+                  overview=overview, subscriptions=subscriptions, labels=LABELS, channels=CHANNELS, refusal=refusal,
+                  form=form or _current(request, who, customer_id))
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ The modules behind it: ``build`` (the draft of a legal entity and month), ``mont
 
 from services.batches.approval import ApprovalReport, RejectionReport, approve_batch, reject_batch
 from services.batches.build import BuildReport, build_batch
+from services.batches.inputs import InputRecord, input_record
 from services.batches.rate_case import rate_case, rate_case_file
 from services.batches.review import (
     batch_invoices,
@@ -24,6 +25,7 @@ from services.batches.review import (
 __all__ = [
     "ApprovalReport",
     "BuildReport",
+    "InputRecord",
     "RejectionReport",
     "approve_batch",
     "batch_invoices",
@@ -31,6 +33,7 @@ __all__ = [
     "batch_tenant",
     "build_batch",
     "explain_line",
+    "input_record",
     "invoice_detail",
     "list_batches",
     "monthly_totals",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from ledger.models import Batch, Invoice, InvoiceLine
 from rating.money import minor_units
 from services.access import Actor, owned, readable_tenants, require
 from services.batches.credit_notes import CREDIT_NOTE, credit_note_facts, credit_notes_of_batch, is_credit_note
+from services.batches.inputs import references
 from services.batches.months import parse_month
 from services.batches.readiness import batch_findings
 from services.errors import NotFound
@@ -157,9 +159,13 @@ def explain_line(settings: Settings, key_or_id: str, who: Actor) -> dict[str, An
         _visible(who, uow, line.tenant_id, f"invoice line {key_or_id!r}")
         invoice: Invoice = line.invoice
         batch = uow.batches.get(invoice.batch_id)
+        lineage = line.lineage or {}
         return {**_line_dict(line), "invoice": {"id": invoice.id, "invoice_key": invoice.invoice_key,
                                                  "number": invoice.number, "status": invoice.status},
-                "batch": {"id": batch.id, "month": batch.month, "status": batch.status}}
+                "batch": {"id": batch.id, "month": batch.month, "status": batch.status},
+                "input_links": [{"input": str(item), "names": [asdict(r) for r in references(str(item))]}
+                                for item in lineage.get("input_ids") or []],
+                "price_links": [asdict(r) for r in references(str(lineage.get("price_version") or ""))]}
 
 
 def list_batches(settings: Settings, who: Actor, tenant_code: str | None = None, month: str | None = None,

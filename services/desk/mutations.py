@@ -8,6 +8,12 @@ snapshot history (each increase, and each new term, is a batch added when it was
 ticket twice returns the first mutation (safe to re-run); every change is audited. On a source with
 ``provisioning: true`` the saved mutation is queued for the vendor in the same transaction, and an upgrade's target
 is checked against Partner Center's transition eligibilities first (``services.desk.provisioning``).
+
+Before the NCE rule, a seat count must be plausible (``services.desk.plausibility``: whole, 0 or more, at most the
+product's ``desk.mutations`` maximum); bad input is refused with ``InvalidFields``, a plain sentence per form field.
+``check_request`` and ``decide_now`` are shared with the preview (``services.desk.mutation_preview``), so what the
+preview accepts is what saving accepts. A pending mutation can be withdrawn until it was sent to the vendor, the
+vendor shows it, or an invoice line names it in its lineage.
 """
 
 from __future__ import annotations
@@ -18,14 +24,17 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
+from sqlalchemy import Text, cast, select
+
 from config import Settings
-from ledger.models import Mutation, Snapshot, Subscription
+from ledger.models import Invoice, InvoiceLine, Mutation, Snapshot, Subscription
 from rating.months import month_bounds
-from rating.nce import WINDOW, Change, SeatBatch, Terms, allowed_reduction, decide
+from rating.nce import WINDOW, Change, Decision, SeatBatch, Terms, allowed_reduction, decide
 from services.access import Actor, require
 from services.clock import Clock
+from services.desk.plausibility import NO_TICKET, seat_refusal
 from services.desk.provisioning import checked_upgrade_target, queue_for_vendor, withdraw
-from services.errors import NotFound, ValidationFailed
+from services.errors import InvalidFields, NotFound, ValidationFailed
 from services.identity import confirm
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -160,49 +169,91 @@ def terms_of(subscription: Subscription, quantity: Decimal) -> Terms:
     )
 
 
+NO_CHANGE = "Enter the new seat count, a change (+3 or -2), or tick cancel — one of them."
+
+
 def _change(request: MutationRequest, current: Decimal) -> tuple[Kind, Change]:
     given = [request.new_quantity is not None, request.delta is not None, request.cancel]
+    record = f"mutation of sub {request.subscription_id}"
     if request.target_product:
         if any(given):
-            raise ValidationFailed("mutation: an upgrade moves the subscription to target_product; give no quantity")
+            raise InvalidFields(record, {"target_product": "An upgrade moves all seats to the target product: leave "
+                                                           "the seat count, the change and cancel empty."})
         return "upgrade", Change("upgrade", request.effective_date)
     if sum(given) != 1:
-        raise ValidationFailed("mutation: give exactly one of new_quantity, delta or cancel")
+        raise InvalidFields(record, {"new_quantity": NO_CHANGE})
     if request.cancel:
         return "cancel", Change("cancel", request.effective_date, Decimal(0))
     new = request.new_quantity if request.new_quantity is not None else current + request.delta
+    if new == current:
+        field = "new_quantity" if request.new_quantity is not None else "delta"
+        raise InvalidFields(record, {field: f"The subscription has {current} seats already: enter a different "
+                                            "number."})
     kind: Kind = "increase" if new > current else "decrease"
     return kind, Change(kind, request.effective_date, new)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A request checked for everything but the NCE rule: the subscription, its seats now and the change."""
+
+    subscription: Subscription
+    tenant_code: str
+    history: Sequence[Snapshot]
+    current: Decimal
+    kind: Kind
+    change: Change
+
+
+def check_request(uow: UnitOfWork, settings: Settings, who: Actor, request: MutationRequest) -> Checked:
+    """The subscription (visible to ``who``, in a tenant where ``who`` is desk), the change it asks for and the
+    plausibility limits of ``desk.mutations``; raises ``InvalidFields`` naming the field."""
+    subscription, tenant_code = _visible_subscription(uow, who, request.subscription_id)
+    require(who, "desk", tenant_code)
+    record = f"mutation of sub {subscription.id}"
+    if request.customer_id is not None and request.customer_id != subscription.customer_id:
+        raise InvalidFields(record, {"customer_id": f"Customer {request.customer_id} does not hold this "
+                                                    f"subscription; customer {subscription.customer_id} does."})
+    history = uow.snapshots.history(subscription.id)
+    current = history[-1].quantity if history else Decimal(0)
+    kind, change = _change(request, current)
+    if change.new_quantity is not None and kind != "cancel":
+        maximum = settings.desk.mutations.max_for(subscription.product_id, subscription.product_name)
+        refusal = seat_refusal(change.new_quantity, maximum)
+        if refusal:
+            raise InvalidFields(record, {"new_quantity" if request.delta is None else "delta": refusal})
+    return Checked(subscription, tenant_code, history, current, kind, change)
+
+
+def decide_now(checked: Checked, request: MutationRequest, now: dt.datetime) -> Decision:
+    """The NCE rule's answer for the checked change at ``now``; refused: ``ValidationFailed`` with its sentence."""
+    decision = decide(checked.change, terms_of(checked.subscription, checked.current), seat_batches(checked.history),
+                      now, schedule_if_late=request.schedule_if_late)
+    if decision.outcome == "refused":
+        raise ValidationFailed(decision.reason)
+    return decision
 
 
 def add_mutation(settings: Settings, who: Actor, request: MutationRequest, clock: Clock) -> MutationView:
     """Validate a desk request against the subscription's term and the NCE rules, then save it (or refuse)."""
     require(who, "desk")
     if not request.ticket_ref.strip():
-        raise ValidationFailed("mutation: ticket_ref is required (the service-desk ticket that asked for it)")
+        raise InvalidFields(f"mutation of sub {request.subscription_id}", {"ticket_ref": NO_TICKET})
     if request.target_product:
         target = checked_upgrade_target(settings, who, request.subscription_id, request.target_product)
         request = replace(request, target_product=target)
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
-        subscription, tenant_code = _visible_subscription(uow, who, request.subscription_id)
-        require(who, "desk", tenant_code)
-        if request.customer_id is not None and request.customer_id != subscription.customer_id:
-            raise ValidationFailed(f"mutation of sub {subscription.id}: customer_id {request.customer_id} is not "
-                                   f"the subscription's customer ({subscription.customer_id})")
-        history = uow.snapshots.history(subscription.id)
-        current = history[-1].quantity if history else Decimal(0)
-        kind, change = _change(request, current)
+        checked = check_request(uow, settings, who, request)
+        subscription, tenant_code, current = checked.subscription, checked.tenant_code, checked.current
+        kind, change = checked.kind, checked.change
         for existing in uow.mutations.by_ticket(subscription.id, request.ticket_ref):
             same = (existing.kind, existing.effective_date, existing.new_quantity, existing.target_product) == (
                 kind, request.effective_date, change.new_quantity, request.target_product)
             if same and existing.status != "cancelled":
                 return view(uow, existing, tenant_code)
-        decision = decide(change, terms_of(subscription, current), seat_batches(history), now,
-                          schedule_if_late=request.schedule_if_late)
-        if decision.outcome == "refused":
-            raise ValidationFailed(decision.reason)
+        decision = decide_now(checked, request, now)
         mutation = uow.mutations.add(
             tenant_id=subscription.tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
             kind=kind, effective_date=request.effective_date, new_quantity=change.new_quantity,
@@ -228,7 +279,8 @@ def _audit_fields(mutation: Mutation) -> dict[str, object]:
 
 
 def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clock) -> MutationView:
-    """Withdraw a desk request that is still open or scheduled (cancelling twice is a no-op)."""
+    """Withdraw a desk request the vendor has not got yet and no invoice names (cancelling twice is a no-op);
+    refused with a sentence saying why once it was sent, seen at the vendor or billed."""
     require(who, "desk")
     with UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
@@ -236,11 +288,17 @@ def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clo
         code = _tenant_codes(uow).get(mutation.tenant_id) if mutation else None
         if mutation is None or code is None or not who.can_see(code):
             raise NotFound(f"mutation {mutation_id}: not found")
+        require(who, "desk", code)
         if mutation.status == "cancelled":
             return view(uow, mutation, code)
+        invoices = billed_on(uow, mutation.id)
+        if invoices:
+            raise ValidationFailed(f"Mutation {mutation_id} cannot be withdrawn: it is already billed (invoice "
+                                   f"{', '.join(invoices)}). Enter a new mutation to change the seats back.")
         if mutation.status not in ("open", "scheduled"):
-            raise ValidationFailed(f"mutation {mutation_id}: status is {mutation.status}; only open or scheduled "
-                                   "mutations can be cancelled")
+            why = UNDO_TOO_LATE.get(mutation.status, f"its status is {mutation.status}")
+            raise ValidationFailed(f"Mutation {mutation_id} cannot be withdrawn: {why}. Enter a new mutation to "
+                                   "change the seats back.")
         withdraw(uow, mutation)
         before = _audit_fields(mutation)
         now = clock.now()
@@ -248,6 +306,19 @@ def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clo
         uow.audit.record(who.username, "mutation.cancel", "mutation", mutation.id, mutation.tenant_id,
                          before=before, after=_audit_fields(mutation), at=now)
         return view(uow, mutation, code)
+
+
+UNDO_TOO_LATE = {"provisioned": "the vendor already shows this change", "refused": "the vendor refused it, so "
+                 "there is nothing to withdraw"}
+
+
+def billed_on(uow: UnitOfWork, mutation_id: int) -> list[str]:
+    """Numbers (or keys, while draft) of the invoices whose lines name the mutation in their lineage."""
+    needle = f'%"mutation:{mutation_id}"%'
+    rows = uow.session.execute(
+        select(Invoice.number, Invoice.invoice_key).join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .where(cast(InvoiceLine.lineage, Text).like(needle)).distinct()).all()
+    return sorted(number or key for number, key in rows)
 
 
 def show_mutation(settings: Settings, who: Actor, mutation_id: int) -> MutationView:

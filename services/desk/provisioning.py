@@ -222,8 +222,8 @@ def withdraw(uow: UnitOfWork, mutation: Mutation) -> None:
     if row is None or row.status in ("refused", "failed", "withdrawn"):
         return
     if row.status != "queued":
-        raise ValidationFailed(f"mutation {mutation.id}: already sent to {row.source} (provisioning {row.status}); "
-                               "cancel it at the vendor with a new mutation")
+        raise ValidationFailed(f"Mutation {mutation.id} cannot be withdrawn: it was already sent to {row.source} "
+                               f"(provisioning {row.status}). Enter a new mutation to change the seats back.")
     row.status = "withdrawn"
 
 

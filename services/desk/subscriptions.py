@@ -168,6 +168,7 @@ class TimelineEntry:
     detail: str
     last_seen: dt.date | None = None
     seen: int = 1
+    mutation_id: int | None = None  # the desk request, for its page and its withdraw button
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ def _mutation_entry(mutation: Mutation, sent: Provisioning | None) -> TimelineEn
             detail += f" ({sent.vendor_code}: {sent.vendor_reason})"
         elif sent.last_error and sent.status in ("queued", "failed"):
             detail += f" ({sent.last_error})"
-    return TimelineEntry(mutation.effective_date, "desk", mutation.new_quantity, mutation.status, detail)
+    return TimelineEntry(mutation.effective_date, "desk", mutation.new_quantity, mutation.status, detail,
+                         mutation_id=mutation.id)
 
 
 def subscription_tenant(settings: Settings, who: Actor, subscription_id: int) -> str:

@@ -113,7 +113,7 @@ def test_desk_enters_a_late_reduction_and_sees_why_it_is_refused(page: Page, mon
     page.get_by_label("Effective date").fill("2026-11-26")
     page.get_by_label("New number of seats").fill("8")
     page.get_by_label("Ticket").fill("INC-4711")
-    page.get_by_role("button", name="Validate and save").click()
+    page.get_by_role("button", name="Check and preview").click()
     refusal = page.locator("#refusal")
     expect(refusal).to_contain_text("refused")
     expect(refusal).to_contain_text("2027-01-10")  # the renewal: the next day a reduction can take effect
