@@ -2,7 +2,17 @@
 subscriptions with their history, and reconciliation of vendor, desk and billed with the discrepancies it raises."""
 
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
-from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
+from services.desk.discrepancies import (
+    DiscrepancyView,
+    FindingList,
+    FindingQuery,
+    act_on_discrepancies,
+    assign_discrepancies,
+    discrepancy_kinds,
+    find_discrepancies,
+    list_discrepancies,
+    resolve_discrepancy,
+)
 from services.desk.master_data import CHANNELS, EDITABLE, CustomerDetail, customer_detail, update_master_data
 from services.desk.mutations import (
     MutationRequest,
@@ -34,6 +44,8 @@ __all__ = [
     "CustomerDetail",
     "CustomerView",
     "DiscrepancyView",
+    "FindingList",
+    "FindingQuery",
     "MutationRequest",
     "MutationView",
     "ProvisionSummary",
@@ -43,11 +55,14 @@ __all__ = [
     "SubscriptionRow",
     "SubscriptionView",
     "TimelineEntry",
+    "act_on_discrepancies",
     "add_mutation",
+    "assign_discrepancies",
     "cancel_mutation",
     "check_vat",
     "customer_detail",
     "discrepancy_kinds",
+    "find_discrepancies",
     "list_customers",
     "list_discrepancies",
     "list_mutations",
