@@ -1,5 +1,5 @@
-"""Service-desk pages: customer and subscription search, a subscription's timeline with the mutation form, and the
-discrepancy list with its resolve action."""
+"""Service-desk pages: customer and subscription search, a subscription's timeline with the mutation form (the
+discrepancy list is in ``pages_discrepancies``)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,12 @@ from desk.web.render import flash, render
 from services.access import Actor, require
 from services.desk import (
     MutationRequest,
-    discrepancy_kinds,
-    list_discrepancies,
     search_customers,
     search_subscriptions,
     subscription_tenant,
     subscription_view,
 )
 from services.desk import add_mutation as save_mutation
-from services.desk import resolve_discrepancy as resolve
 from services.errors import ValidationFailed
 
 router = APIRouter()
@@ -114,34 +111,3 @@ def add_mutation(
     flash(request, f"Mutation saved: {saved.kind} effective {saved.effective_date} (ticket {saved.ticket_ref}, "
                    f"status {saved.status}{when}).", "success")
     return RedirectResponse(f"/subscriptions/{subscription_id}", status_code=303)
-
-
-@router.get("/discrepancies", response_class=HTMLResponse)
-def discrepancies(
-    request: Request,
-    tenant: str = "",
-    kind: str = "",
-    status: str = "open",
-    offset: int = 0,
-    who: Actor = Depends(current_actor),
-) -> HTMLResponse:
-    settings = request.app.state.settings
-    page = list_discrepancies(settings, who, tenant or None, kind or None, status or None, offset=offset)
-    return render(request, "discrepancies.html", who=who, page=page, tenant=tenant, kind=kind, status=status,
-                  kinds=discrepancy_kinds(settings, who), visible=who.visible_tenants(settings))
-
-
-@router.post("/discrepancies/{discrepancy_id}/resolve")
-def resolve_discrepancy(
-    request: Request, discrepancy_id: int, note: str = Form(""), back: str = Form("/discrepancies"),
-    who: Actor = Depends(current_actor),
-) -> RedirectResponse:
-    """Mark a discrepancy resolved with a note, through the reconcile service (which audits it)."""
-    settings = request.app.state.settings
-    require(who, "desk")
-    try:
-        resolve(settings, who, discrepancy_id, note, request.app.state.clock)
-        flash(request, f"Discrepancy {discrepancy_id} marked resolved.", "success")
-    except ValidationFailed as exc:
-        flash(request, str(exc), "error")
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/discrepancies", 303)

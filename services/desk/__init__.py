@@ -3,6 +3,7 @@ subscriptions with their history, and reconciliation of vendor, desk and billed 
 
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
 from services.desk.discrepancies import (
+    SORT_ORDERS,
     DiscrepancyView,
     FindingList,
     FindingQuery,
@@ -41,6 +42,7 @@ from services.desk.vat_check import check_vat
 __all__ = [
     "CHANNELS",
     "EDITABLE",
+    "SORT_ORDERS",
     "CustomerDetail",
     "CustomerView",
     "DiscrepancyView",

@@ -28,7 +28,7 @@ from services.paging import Page, bounds, page_of
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
-SORTS = ("day", "amount", "days", "customer", "kind")  # the list's orders; "day": latest first
+SORT_ORDERS = ("day", "amount", "days", "customer", "kind")  # the list's orders; "day": latest first
 ACTIONS = ("acknowledge", "resolve")
 MAX_FINDINGS = 10_000  # rows one list reads before sorting (findings are grouped: a month has a few hundred)
 
@@ -129,8 +129,8 @@ def list_discrepancies(
 def find_discrepancies(settings: Settings, who: Actor, query: FindingQuery, offset: int = 0,
                        limit: int = 25) -> FindingList:
     """The findings matching ``query`` in its order, one window of them, and their counts and totals."""
-    if query.sort not in SORTS:
-        raise ValidationFailed(f"discrepancies sort: {query.sort!r} is not one of {', '.join(SORTS)}")
+    if query.sort not in SORT_ORDERS:
+        raise ValidationFailed(f"discrepancies sort: {query.sort!r} is not one of {', '.join(SORT_ORDERS)}")
     if query.month and not _is_month(query.month):
         raise ValidationFailed(f"discrepancies month: {query.month!r} is not a month (YYYY-MM)")
     offset, limit = bounds(offset, limit)
