@@ -54,10 +54,11 @@ def _print(report: ReconcileReport) -> None:
     console.print(subs)
     flags = Table(title=f"Open discrepancies ({report.raised} new, {report.closed} closed, {report.reopened} "
                         f"reopened, {report.provisioned} mutations provisioned)")
-    for column in ("id", "tenant", "kind", "from", "to", "at stake", "what"):
-        flags.add_column(column)
+    for column in ("id", "tenant", "kind", "days", "at stake", "what"):
+        flags.add_column(column, no_wrap=column in ("kind", "days"))
     for d in report.discrepancies:
-        flags.add_row(str(d.id), d.tenant, d.kind, str(d.day or ""), str(d.last_day or ""),
+        span = f"{d.day or ''}..{d.last_day}" if d.last_day and d.last_day != d.day else str(d.day or "")
+        flags.add_row(str(d.id), d.tenant, d.kind, span,
                       "" if d.amount is None else f"{d.amount} {d.currency}", d.sentence)
     console.print(flags)
 

@@ -16,23 +16,24 @@ BILLED_BATCHES = ("approved", "exported")
 
 
 class DiscrepancyRepository(Repository):
-    MOVING = ("sentence", "last_day", "amount", "currency", "details")  # what a finding seen again updates
-
     def get(self, discrepancy_id: int) -> Discrepancy | None:
         return self.session.get(Discrepancy, discrepancy_id)
 
     def by_fingerprint(self, fingerprint: str) -> Discrepancy | None:
         return self.session.scalar(select(Discrepancy).where(Discrepancy.fingerprint == fingerprint))
 
-    def raise_(self, fingerprint: str, seen_at: dt.datetime, **fields: Any) -> tuple[Discrepancy, bool]:
-        """Record a finding; the same finding again only moves ``last_seen_at`` (and keeps a resolution).
+    def raise_(self, fingerprint: str, seen_at: dt.datetime, moves: Sequence[str] = ("sentence",),
+               **fields: Any) -> tuple[Discrepancy, bool]:
+        """Record a finding; the same finding again moves ``last_seen_at`` and the fields named in ``moves`` (e.g.
+        "not provisioned after 3 days" grows; a reconcile finding's range and amount follow) and keeps a
+        resolution.
 
         Returns (row, created).
         """
         found = self.by_fingerprint(fingerprint)
         if found is not None:
             found.last_seen_at = seen_at
-            for name in self.MOVING:  # e.g. "not provisioned after 3 days" grows, the range and amount follow
+            for name in moves:
                 if name in fields:
                     setattr(found, name, fields[name])
             return found, False

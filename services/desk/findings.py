@@ -23,6 +23,7 @@ RECONCILE_KINDS = ("vendor_change_unexplained", "mutation_not_provisioned", "bil
                    "unreconcilable")
 ANY_MONTH = frozenset({"mutation_not_provisioned"})  # the mutation is the cause, whatever month is reconciled
 CLOSED_BY = "reconcile"
+MOVES = ("sentence", "day", "last_day", "amount", "currency")  # what a finding seen again takes from this run
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class FindingBook:
         """Store the finding (new, updated or reopened); returns its sentence."""
         money = finding.amount
         row, created = self.uow.discrepancies.raise_(
-            finding.fingerprint, self.now, tenant_id=self.tenant_id, customer_id=sub.customer_id,
+            finding.fingerprint, self.now, MOVES, tenant_id=self.tenant_id, customer_id=sub.customer_id,
             subscription_id=sub.id, kind=finding.kind, day=finding.first, last_day=finding.last,
             sentence=finding.sentence, details={"month": self.month}, month=self.month,
             amount=money.amount if money else None, currency=money.currency if money else None,

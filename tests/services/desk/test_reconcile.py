@@ -19,7 +19,6 @@ from ledger.models import Batch, Invoice, InvoiceLine
 from services.clock import FixedClock
 from services.desk import MutationRequest, add_mutation, reconcile, resolve_discrepancy
 from services.errors import NotFound
-from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
@@ -39,12 +38,6 @@ def nights(settings: Settings, vendor: Vendor, plan: dict[int, dict[str, int]]) 
                                    customer_reference="ERP-1") for sub, n in seats.items()),
             cost_lines=(cost_line("L1", "281.00"),))
         sync(settings, FixedClock(night(day)), who=nightly(settings), source="pax8", open_reader=vendor.open)
-
-
-@pytest.fixture
-def ledger(settings: Settings) -> Settings:
-    initialise(settings)
-    return settings
 
 
 def ids(settings: Settings) -> dict[str, int]:
