@@ -22,6 +22,7 @@ from services.desk import (
     assign_discrepancies,
     discrepancy_kinds,
     find_discrepancies,
+    finding_owners,
 )
 from services.errors import NotFound, ValidationFailed
 
@@ -62,7 +63,7 @@ def discrepancies(
     return render(request, "discrepancies.html", status_code=422 if refusal else 200, who=who, found=found,
                   page=found.page, query=query, filters={"tenant": tenant, "customer": customer, "month": month},
                   refusal=refusal, kinds=discrepancy_kinds(settings, who), visible=who.visible_tenants(settings),
-                  statuses=STATUSES, people=[u for u in settings.users if "desk" in u.roles or "admin" in u.roles],
+                  statuses=STATUSES, people=finding_owners(settings, who),
                   sorts=SORT_ORDERS, sort_url=lambda key: f"/discrepancies?{urlencode({**params, 'sort': key})}",
                   back=here)
 

@@ -11,6 +11,7 @@ from services.desk.discrepancies import (
     assign_discrepancies,
     discrepancy_kinds,
     find_discrepancies,
+    finding_owners,
     list_discrepancies,
     resolve_discrepancy,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "customer_detail",
     "discrepancy_kinds",
     "find_discrepancies",
+    "finding_owners",
     "list_customers",
     "list_discrepancies",
     "list_mutations",

@@ -233,6 +233,14 @@ def assign_discrepancies(settings: Settings, who: Actor, ids: Sequence[int], own
         return done
 
 
+def finding_owners(settings: Settings, who: Actor) -> list[tuple[str, str]]:
+    """(username, display name) of the people who may own findings of an entity ``who`` sees (the assign choices)."""
+    visible = who.visible_tenants(settings)
+    people = [(user.username, user.display_name, configured(settings, user.username)) for user in settings.users]
+    return [(name, shown) for name, shown, person in people
+            if person.has_role("desk") and any(person.can_see(code) for code in visible)]
+
+
 def _visible(uow: UnitOfWork, who: Actor, codes: dict[int, str], ids: Sequence[int]) -> list[Discrepancy]:
     """The rows ``ids`` in that order; NotFound naming the first one ``who`` may not see (or that does not exist)."""
     rows = []
