@@ -51,11 +51,16 @@ class FindingBook:
         self.seen: dict[tuple[str, int], int] = {}  # (kind, subscription) -> row id seen this run
         self.fingerprints: set[str] = set()
         self.situation: dict[int, str] = {}  # subscription checked this run -> how things stand now
+        self.reasons: dict[str, str] = {}  # fingerprint -> why its cause is gone (see ``explain``)
         self.raised = self.reopened = self.closed = 0
 
     def checked(self, subscription_id: int, situation: str) -> None:
         """Mark a subscription as compared in this run; ``situation`` is the reason given when a cause is gone."""
         self.situation[subscription_id] = situation
+
+    def explain(self, fingerprint: str, reason: str) -> None:
+        """Why the finding ``fingerprint`` is gone, when it says more than how the subscription stands now."""
+        self.reasons[fingerprint] = reason
 
     def record(self, sub: Subscription, finding: Finding) -> str:
         """Store the finding (new, updated or reopened); returns its sentence."""
@@ -82,7 +87,7 @@ class FindingBook:
                 continue
             regrouped = self.seen.get((row.kind, row.subscription_id))
             reason = (f"regrouped into finding {regrouped}" if regrouped is not None
-                      else f"cause gone: {self.situation[row.subscription_id]}")
+                      else f"cause gone: {self.reasons.get(row.fingerprint, self.situation[row.subscription_id])}")
             self._close(row, reason)
 
     def _close(self, row: Discrepancy, reason: str) -> None:

@@ -140,8 +140,11 @@ class _Checker:
                 if (s.end_date is None or s.end_date >= self.first)]
         ids = [s.id for s in subs]
         snapshots = _grouped(self.uow.snapshots.for_subscriptions(ids, self.last), "subscription_id")
-        mutations = _grouped([m for m in self.uow.mutations.search([self.tenant_id], limit=1_000_000)
-                              if m.status != "cancelled"], "subscription_id")
+        every = self.uow.mutations.search([self.tenant_id], limit=1_000_000)
+        mutations = _grouped([m for m in every if m.status != "cancelled"], "subscription_id")
+        for withdrawn in (m for m in every if m.status == "cancelled"):
+            self.book.explain(f"mutation_not_provisioned:{withdrawn.id}",
+                              f"mutation {withdrawn.id} cancelled by {withdrawn.cancelled_by}")
         month_end_day = month_end(self.first)
         billed = _grouped(self.uow.discrepancies.billed_lines(ids, self.first, month_end_day), "subscription_id")
         costs = _grouped(self.uow.cost_lines.for_subscriptions(ids, self.first, month_end_day), "subscription_id")

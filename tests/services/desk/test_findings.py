@@ -13,7 +13,7 @@ import pytest
 from config import Settings
 from ledger.models import Batch, Discrepancy, Invoice, InvoiceLine
 from services.clock import FixedClock
-from services.desk import MutationRequest, add_mutation
+from services.desk import MutationRequest, add_mutation, cancel_mutation, list_mutations
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
@@ -40,8 +40,9 @@ class Expect:
 
 @dataclass(frozen=True)
 class Story:
-    steps: tuple[tuple, ...]  # ("night", day, seats) ("mutation", day, seats) ("bill", batch month, status,
-    #                           first day, last day, seats) ("reconcile", day)
+    # ("night", day, seats) ("mutation", day, seats) ("cancel", day) ("reconcile", day)
+    # ("bill", batch month, status, first day, last day, seats)
+    steps: tuple[tuple, ...]
     expected: tuple[Expect, ...]
     reconciled: dict[str, int] = field(default_factory=dict)  # the last run's counters (raised, closed, reopened)
 
@@ -71,6 +72,12 @@ STORIES = {
         (("night", 1, 10), ("mutation", 3, 14), ("reconcile", 5), ("night", 6, 14), ("reconcile", 6)),
         (Expect("mutation_not_provisioned", "resolved", D(2026, 5, 3), D(2026, 5, 5), "7.25",
                 resolved_by="reconcile", note="cause gone: vendor now shows 14"),),
+        {"raised": 0, "closed": 1},
+    ),
+    "a mutation the desk withdraws closes its finding with the reason": Story(
+        (("night", 1, 10), ("mutation", 3, 14), ("reconcile", 5), ("cancel", 5), ("reconcile", 6)),
+        (Expect("mutation_not_provisioned", "resolved", D(2026, 5, 3), D(2026, 5, 5), "7.25",
+                resolved_by="reconcile", note="cause gone: mutation 1 cancelled by dana"),),
         {"raised": 0, "closed": 1},
     ),
     "draft lines are not billed": Story(
@@ -106,6 +113,10 @@ def tell(ledger: Settings, story: Story) -> dict[str, int]:
             add_mutation(ledger, actor(ledger, "dana"),
                          MutationRequest(ids(ledger)["s1"], D(2026, 5, args[0]), "T-1", new_quantity=Decimal(args[1])),
                          FixedClock(dt.datetime(2026, 5, args[0], 10, tzinfo=dt.UTC)))
+        elif what == "cancel":
+            (mutation,) = list_mutations(ledger, actor(ledger, "dana"))
+            cancel_mutation(ledger, actor(ledger, "dana"), mutation.id,
+                            FixedClock(dt.datetime(2026, 5, args[0], 10, tzinfo=dt.UTC)))
         elif what == "bill":
             bill(ledger, ids(ledger)["s1"], *args)
         else:
