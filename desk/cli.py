@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "fx",
     "customer",
     "reconcile",
+    "discrepancies",
     "mutation",
     "provision",
     "rate",

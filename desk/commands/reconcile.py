@@ -16,13 +16,14 @@ from desk.context import AS_USER_HELP, state
 from services.desk import ReconcileReport, reconcile, resolve_discrepancy
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """Decimals, dates and instants as JSON strings, through lists and dicts."""
     if isinstance(value, (Decimal, dt.date, dt.datetime)):
         return str(value) if not isinstance(value, dt.datetime) else value.isoformat()
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     return value
 
 
@@ -32,8 +33,10 @@ def as_json(report: ReconcileReport) -> dict[str, Any]:
         "as_of": report.as_of.isoformat(),
         "raised": report.raised,
         "provisioned": report.provisioned,
-        "subscriptions": [{**_plain(dataclasses.asdict(s)), "margin": str(s.margin)} for s in report.subscriptions],
-        "discrepancies": [_plain(dataclasses.asdict(d)) for d in report.discrepancies],
+        "closed": report.closed,
+        "reopened": report.reopened,
+        "subscriptions": [{**plain(dataclasses.asdict(s)), "margin": str(s.margin)} for s in report.subscriptions],
+        "discrepancies": [plain(dataclasses.asdict(d)) for d in report.discrepancies],
     }
 
 
@@ -49,11 +52,14 @@ def _print(report: ReconcileReport) -> None:
                      *(str(v) if v is not None else "-" for v in (end.vendor, end.desk, end.billed) if end),
                      f"{s.vendor_cost} {s.currency}", f"{s.billed_amount}", f"{s.margin}", str(len(s.findings)))
     console.print(subs)
-    flags = Table(title=f"Open discrepancies ({report.raised} new, {report.provisioned} mutations provisioned)")
-    for column in ("id", "tenant", "kind", "day", "what"):
-        flags.add_column(column)
+    flags = Table(title=f"Open discrepancies ({report.raised} new, {report.closed} closed, {report.reopened} "
+                        f"reopened, {report.provisioned} mutations provisioned)")
+    for column in ("id", "tenant", "kind", "days", "at stake", "what"):
+        flags.add_column(column, no_wrap=column in ("kind", "days"))
     for d in report.discrepancies:
-        flags.add_row(str(d.id), d.tenant, d.kind, str(d.day or ""), d.sentence)
+        span = f"{d.day or ''}..{d.last_day}" if d.last_day and d.last_day != d.day else str(d.day or "")
+        flags.add_row(str(d.id), d.tenant, d.kind, span,
+                      "" if d.amount is None else f"{d.amount} {d.currency}", d.sentence)
     console.print(flags)
 
 

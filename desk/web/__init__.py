@@ -23,7 +23,8 @@ Every form carries a per-session CSRF token; a POST without it is refused with 4
 answers 404, a missing role 403. Serve it with uvicorn's own proxy-header handling off (``proxy_headers=False``).
 
 Pages: ``/`` start, ``/customers``, ``/subscriptions`` (search), ``/subscriptions/{id}`` (timeline, NCE outlook,
-mutation form; POST ``…/mutations``), ``/discrepancies`` (filters; POST ``/discrepancies/{id}/resolve``),
+mutation form; POST ``…/mutations``), ``/discrepancies`` (counts, amount at stake, filters, sorting; POST
+``/discrepancies/bulk`` to acknowledge, resolve or assign the selected findings, POST ``/discrepancies/{id}/resolve``),
 ``/batches`` (per entity and month), ``/batches/{id}`` (totals, chart, diff, problems, discrepancies, invoices;
 POST ``…/approve`` and ``…/reject``), ``/invoices/{id}`` (lines, export status; POST ``/exports/{id}/retry``),
 ``/lines/{id}`` (lineage), ``/operations`` (sync runs, scheduled jobs, ERP connections), ``/erp/connect/{tenant}``

@@ -19,6 +19,7 @@ from desk.web import (
     pages_customers,
     pages_delivery,
     pages_desk,
+    pages_discrepancies,
     pages_erp,
     pages_export,
     pages_finance,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     _error_pages(app)
     _routes(app)
     app.include_router(pages_desk.router)
+    app.include_router(pages_discrepancies.router)
     app.include_router(pages_customers.router)
     app.include_router(pages_mutations.router)
     app.include_router(pages_finance.router)

@@ -42,7 +42,11 @@ class Mutation(Base):
 
 
 class Discrepancy(Base):
-    """A difference between vendor, desk and billed views, with a sentence a person can act on."""
+    """A difference between vendor, desk and billed views, with a sentence a person can act on.
+
+    One row per subscription and cause (0022): ``day``..``last_day`` is the day range it covers, ``amount`` in
+    ``currency`` what is at stake, ``owner`` the person working it; reconcile closes it (``resolved_by`` "reconcile",
+    the reason in ``resolution_note``) when its cause is gone and reopens it when the cause comes back."""
 
     __tablename__ = "discrepancies"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -60,6 +64,14 @@ class Discrepancy(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(40))
     resolved_at: Mapped[dt.datetime | None]
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    last_day: Mapped[dt.date | None] = mapped_column(Date)  # inclusive; ``day`` is the first
+    month: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM reconciled
+    amount: Mapped[Decimal | None]  # at stake, in ``currency``
+    currency: Mapped[str | None] = mapped_column(String(3))
+    owner: Mapped[str | None] = mapped_column(String(40))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(40))
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledgement_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Provisioning(Base):

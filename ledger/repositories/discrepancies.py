@@ -1,4 +1,5 @@
-"""Discrepancies: one row per distinct finding (its fingerprint), open until a person resolves it."""
+"""Discrepancies: one row per distinct finding (its fingerprint), open until a person resolves it or reconcile finds
+its cause gone."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger.models import Discrepancy, InvoiceLine
+from ledger.models import Batch, Customer, Discrepancy, Invoice, InvoiceLine
 from ledger.repositories.base import Repository
+
+BILLED_BATCHES = ("approved", "exported")
 
 
 class DiscrepancyRepository(Repository):
@@ -19,15 +22,20 @@ class DiscrepancyRepository(Repository):
     def by_fingerprint(self, fingerprint: str) -> Discrepancy | None:
         return self.session.scalar(select(Discrepancy).where(Discrepancy.fingerprint == fingerprint))
 
-    def raise_(self, fingerprint: str, seen_at: dt.datetime, **fields: Any) -> tuple[Discrepancy, bool]:
-        """Record a finding; the same finding again only moves ``last_seen_at`` (and keeps a resolution).
+    def raise_(self, fingerprint: str, seen_at: dt.datetime, moves: Sequence[str] = ("sentence",),
+               **fields: Any) -> tuple[Discrepancy, bool]:
+        """Record a finding; the same finding again moves ``last_seen_at`` and the fields named in ``moves`` (e.g.
+        "not provisioned after 3 days" grows; a reconcile finding's range and amount follow) and keeps a
+        resolution.
 
         Returns (row, created).
         """
         found = self.by_fingerprint(fingerprint)
         if found is not None:
             found.last_seen_at = seen_at
-            found.sentence = fields.get("sentence", found.sentence)  # e.g. "not provisioned after 3 days" grows
+            for name in moves:
+                if name in fields:
+                    setattr(found, name, fields[name])
             return found, False
         row = Discrepancy(fingerprint=fingerprint, first_seen_at=seen_at, last_seen_at=seen_at, **fields)
         self.session.add(row)
@@ -53,17 +61,52 @@ class DiscrepancyRepository(Repository):
         query = query.order_by(Discrepancy.day.desc(), Discrepancy.id.desc()).limit(limit).offset(offset)
         return self.session.scalars(query).all()
 
+    def findings(
+        self,
+        tenant_ids: Sequence[int],
+        kind: str | None = None,
+        status: str | None = None,
+        customer: str | None = None,
+        owner: str | None = None,
+        month: str | None = None,
+        limit: int = 10_000,
+    ) -> Sequence[tuple[Discrepancy, str | None]]:
+        """Findings with their customer's name, filtered in the database; the caller sorts (``amount`` is exact
+        text on SQLite, so the database cannot order it)."""
+        query = (select(Discrepancy, Customer.name).outerjoin(Customer, Customer.id == Discrepancy.customer_id)
+                 .where(Discrepancy.tenant_id.in_(tenant_ids)))
+        if kind:
+            query = query.where(Discrepancy.kind == kind)
+        if status:
+            query = query.where(Discrepancy.status == status)
+        if customer:
+            query = query.where(Customer.name.ilike(f"%{customer}%"))
+        if owner:
+            query = query.where(Discrepancy.owner == owner)
+        if month:
+            query = query.where(Discrepancy.month == month)
+        return [(row, name) for row, name in self.session.execute(query.order_by(Discrepancy.id).limit(limit))]
+
+    def open_of(self, tenant_id: int, kinds: Sequence[str]) -> Sequence[Discrepancy]:
+        """Open findings of these kinds: the ones a reconcile run may find gone."""
+        return self.session.scalars(select(Discrepancy).where(
+            Discrepancy.tenant_id == tenant_id, Discrepancy.kind.in_(kinds), Discrepancy.status == "open",
+        ).order_by(Discrepancy.id)).all()
+
     def billed_lines(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date) -> list[InvoiceLine]:
         """The billed view reconciliation compares against: invoice lines of these subscriptions overlapping
-        ``first``..``last`` (inclusive)."""
+        ``first``..``last`` (inclusive) in approved or exported batches (a draft is not billed yet)."""
         found: list[InvoiceLine] = []
         for start in range(0, len(subscription_ids), 5000):
             found += self.session.scalars(
                 select(InvoiceLine)
+                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                .join(Batch, Batch.id == Invoice.batch_id)
                 .where(
                     InvoiceLine.subscription_id.in_(subscription_ids[start:start + 5000]),
                     InvoiceLine.period_from <= last,
                     InvoiceLine.period_to >= first,
+                    Batch.status.in_(BILLED_BATCHES),
                 )
                 .order_by(InvoiceLine.id)
             ).all()

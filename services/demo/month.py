@@ -12,7 +12,8 @@ What it does, in the order a real month happens:
    a late NCE reduction that is refused (with the rule and the next allowed date), and an increase that is never
    provisioned (a discrepancy);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
-5. ``--once``: a second person approves each batch (four-eyes), connects an Exact Online administration through its
+5. ``--once``: a second person approves each batch (four-eyes), reconciles again (only approved lines count as
+   billed, so the billed view and margins are compared now), connects an Exact Online administration through its
    onboarding flow (``services.demo.erp``), the outbox exports to the ERP sandboxes (whose state persists under
    ``DIR``), the invoices are delivered by e-mail and Peppol (``services.demo.delivery``), and a JSON summary is
    returned; a second ``--once`` on the same ``DIR`` exports and delivers nothing new. Without ``--once`` the caller
@@ -218,7 +219,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
         except NotAllowed as exc:  # already approved by an earlier --once run: never rebuilt
             progress(f"batch {tenant.code} {summary.month}: {exc}")
     findings = reconcile(settings, nightly, clock, month=summary.month)
-    progress(f"reconciled {summary.month} (vendor, desk, billed): {findings.raised} new discrepancies, "
+    progress(f"reconciled {summary.month} (vendor, desk, billed): {findings.raised} new findings, "
              f"{len(findings.discrepancies)} open")
     _count(run, summary)
     return summary
@@ -318,6 +319,9 @@ def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = 
         summary.skipped += counts.get("skipped", 0)
         summary.failed_exports += counts.get("failed", 0)
         progress(f"export {export.tenant} -> {export.target}: {counts or 'nothing to do'}")
+    findings = reconcile(settings, scheduler(settings), clock, month=summary.month)  # billed = approved lines now
+    progress(f"reconciled {summary.month} against the approved batches: {findings.raised} new, {findings.closed} "
+             f"closed, {len(findings.discrepancies)} open")
     give_channels(settings, run.people[DESK_USER], progress)
     delivered = deliver_month(settings, {code: run.people[name] for code, name in APPROVERS.items()}, clock, progress)
     summary.delivered, summary.delivery_failed = delivered.pop("delivered"), delivered.pop("delivery_failed")

@@ -3,7 +3,19 @@ subscriptions with their history, and reconciliation of vendor, desk and billed 
 
 from services.desk.customer_overview import CustomerOverview, customer_overview
 from services.desk.customers import CustomerView, list_customers, search_customers, set_reference
-from services.desk.discrepancies import DiscrepancyView, discrepancy_kinds, list_discrepancies, resolve_discrepancy
+from services.desk.discrepancies import (
+    SORT_ORDERS,
+    DiscrepancyView,
+    FindingList,
+    FindingQuery,
+    act_on_discrepancies,
+    assign_discrepancies,
+    discrepancy_kinds,
+    find_discrepancies,
+    finding_owners,
+    list_discrepancies,
+    resolve_discrepancy,
+)
 from services.desk.master_data import CHANNELS, EDITABLE, CustomerDetail, customer_detail, update_master_data
 from services.desk.mutation_preview import MutationPreview, preview_mutation
 from services.desk.mutations import (
@@ -35,10 +47,13 @@ __all__ = [
     "CHANNELS",
     "EDITABLE",
     "NO_TICKET",
+    "SORT_ORDERS",
     "CustomerDetail",
     "CustomerOverview",
     "CustomerView",
     "DiscrepancyView",
+    "FindingList",
+    "FindingQuery",
     "MutationPreview",
     "MutationRequest",
     "MutationView",
@@ -49,12 +64,16 @@ __all__ = [
     "SubscriptionRow",
     "SubscriptionView",
     "TimelineEntry",
+    "act_on_discrepancies",
     "add_mutation",
+    "assign_discrepancies",
     "cancel_mutation",
     "check_vat",
     "customer_detail",
     "customer_overview",
     "discrepancy_kinds",
+    "find_discrepancies",
+    "finding_owners",
     "list_customers",
     "list_discrepancies",
     "list_mutations",

@@ -6,14 +6,20 @@ Three views (DESIGN §1.3, §3 "who wins"):
 - **billed**: the invoice lines of the subscription covering the day (charges and corrections add, credits
   subtract); empty until batches exist.
 
-Each difference becomes a ``Discrepancy`` with a sentence a person can act on, deduplicated by a fingerprint and
-kept open until someone resolves it (``resolve_discrepancy``):
-- ``vendor_change_unexplained`` "vendor shows 14 since 2026-05-12, no mutation" (a change no mutation confirms, by
-  the same rule the batch uses to date changes: ``services.batches.timeline.confirming_mutation``);
+Only approved or exported batches count as billed: a draft is a proposal, not a bill.
+
+Each cause on a subscription becomes one ``Discrepancy`` for the month, with its day range, the money at stake
+(``services.desk.stakes``) and a sentence a person can act on; ``services.desk.findings`` keeps it current run after
+run, closes it with the reason when the cause is gone and reopens it when it comes back:
+- ``vendor_change_unexplained`` "vendor shows 14 since 2026-05-12, no mutation" (changes no mutation confirms, by
+  the same rule the batch uses to date changes: ``services.batches.timeline.confirming_mutation``); at stake: the
+  changed seats from each change to the end of the reconciled days;
 - ``mutation_not_provisioned`` "mutation 7 of 2026-05-03 (increase to 14, ticket T-1) not provisioned after 2
-  days: vendor shows 12" (a mutation the vendor confirms is marked ``provisioned`` instead);
-- ``billed_vs_vendor`` "billed 12, vendor 14 from 2026-05-12 to 2026-05-31";
-- ``negative_margin`` when what we charge for the month is below what the vendor charges us (cost lines).
+  days: vendor shows 12" (one per mutation; a mutation the vendor confirms is marked ``provisioned`` instead);
+- ``billed_vs_vendor`` "billed 12, vendor 14 from 2026-05-12 to 2026-05-31"; at stake: the seat difference of
+  every stretch;
+- ``negative_margin`` when what we charge for the month is below what the vendor charges us (cost lines); at
+  stake: the gap.
 """
 
 from __future__ import annotations
@@ -23,18 +29,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from config import Settings
 from ledger.models import CostLine, InvoiceLine, Mutation, Snapshot, Subscription
+from rating.money import Money
 from rating.months import month_end
+from rating.rounding import RoundingPolicy
 from services import notifications as notices
 from services.access import Actor, require
 from services.batches.timeline import ENDED, Unbillable, VendorState, confirming_mutation, vendor_states
 from services.clock import Clock
 from services.desk.discrepancies import DiscrepancyView, view
+from services.desk.findings import Finding, FindingBook, fingerprint
 from services.desk.mutations import month_range
+from services.desk.stakes import SeatDays, daily_price, margin_gap, seat_days_at_stake
 from services.errors import NotFound
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -80,6 +91,8 @@ class ReconcileReport:
     discrepancies: tuple[DiscrepancyView, ...]  # open ones of the tenants reconciled (including earlier findings)
     raised: int  # new findings in this run
     provisioned: int  # mutations this run found confirmed by the vendor
+    closed: int = 0  # findings this run found gone
+    reopened: int = 0  # findings closed earlier whose cause came back
 
 
 def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = None,
@@ -91,7 +104,7 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
     first, last = month_range(month)
     codes = [t.code for t in settings.tenants if who.can_see(t.code) and (tenant is None or t.code == tenant)]
     results: list[SubscriptionReconciliation] = []
-    raised = provisioned = 0
+    raised = provisioned = closed = reopened = 0
     with UnitOfWork(engine_for(settings), write=True) as uow:
         tenant_ids: dict[int, str] = {}
         for code in codes:
@@ -99,33 +112,41 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             if row is None:
                 raise NotFound(f"tenant {code!r}: not in the ledger; run `cspbill init` first")
             tenant_ids[row.id] = code
-            today = now.astimezone(ZoneInfo(settings.tenant(code).timezone)).date()
-            checker = _Checker(uow, who, code, row.id, first, min(last, today), today, now)
+            config = settings.tenant(code)
+            today = now.astimezone(ZoneInfo(config.timezone)).date()
+            book = FindingBook(uow, who, row.id, month, now)
+            checker = _Checker(uow, book, code, row.id, first, min(last, today), today,
+                               RoundingPolicy(settings.rating_for(config).rounding_for(config.currency)))
             results += checker.run()
-            raised += checker.raised
+            book.close_gone()
+            raised, closed, reopened = raised + book.raised, closed + book.closed, reopened + book.reopened
             provisioned += checker.provisioned
         notices.new_findings(uow, settings, tenant_ids, now)
         open_rows = uow.discrepancies.search(list(tenant_ids), status="open", limit=10_000)
         views = tuple(view(d, tenant_ids) for d in open_rows)
-    return ReconcileReport(month, now, tuple(results), views, raised, provisioned)
+    return ReconcileReport(month, now, tuple(results), views, raised, provisioned, closed, reopened)
 
 
 class _Checker:
     """One legal entity's month: loads its rows once, then compares subscription by subscription."""
 
-    def __init__(self, uow: UnitOfWork, who: Actor, code: str, tenant_id: int, first: dt.date, last: dt.date,
-                 today: dt.date, now: dt.datetime) -> None:
-        self.uow, self.who, self.code, self.tenant_id = uow, who, code, tenant_id
-        self.first, self.last, self.today, self.now = first, last, today, now
-        self.raised = self.provisioned = 0
+    def __init__(self, uow: UnitOfWork, book: FindingBook, code: str, tenant_id: int, first: dt.date,
+                 last: dt.date, today: dt.date, policy: RoundingPolicy) -> None:
+        self.uow, self.book, self.code, self.tenant_id = uow, book, code, tenant_id
+        self.first, self.last, self.today, self.policy = first, last, today, policy
+        self.month = f"{first:%Y-%m}"
+        self.provisioned = 0
 
     def run(self) -> list[SubscriptionReconciliation]:
         subs = [s for s in self.uow.subscriptions.for_tenant(self.tenant_id)
                 if (s.end_date is None or s.end_date >= self.first)]
         ids = [s.id for s in subs]
         snapshots = _grouped(self.uow.snapshots.for_subscriptions(ids, self.last), "subscription_id")
-        mutations = _grouped([m for m in self.uow.mutations.search([self.tenant_id], limit=1_000_000)
-                              if m.status != "cancelled"], "subscription_id")
+        every = self.uow.mutations.search([self.tenant_id], limit=1_000_000)
+        mutations = _grouped([m for m in every if m.status != "cancelled"], "subscription_id")
+        for withdrawn in (m for m in every if m.status == "cancelled"):
+            self.book.explain(f"mutation_not_provisioned:{withdrawn.id}",
+                              f"mutation {withdrawn.id} cancelled by {withdrawn.cancelled_by}")
         month_end_day = month_end(self.first)
         billed = _grouped(self.uow.discrepancies.billed_lines(ids, self.first, month_end_day), "subscription_id")
         costs = _grouped(self.uow.cost_lines.for_subscriptions(ids, self.first, month_end_day), "subscription_id")
@@ -143,43 +164,57 @@ class _Checker:
     def _subscription(self, sub: Subscription, customer: str, history: Sequence[Snapshot],
                       mutations: Sequence[Mutation], billed: Sequence[InvoiceLine],
                       costs: Sequence[CostLine]) -> SubscriptionReconciliation:
-        findings: list[str] = []
+        found: list[Finding] = []
         try:
             states = vendor_states(history)
         except Unbillable as problem:
-            findings.append(self._raise(sub, "unreconcilable", None, f"sub {sub.id}: {problem}",
-                                        f"unreconcilable:{sub.id}:{history[-1].id}"))
+            found.append(Finding("unreconcilable", fingerprint("unreconcilable", sub.id, self.month), self.first,
+                                 self.last, f"sub {sub.id}: {problem}"))
             states = []
-        findings += self._unexplained_changes(sub, states, mutations)
-        findings += self._unprovisioned(sub, states, mutations)
+        per_day = _daily_price(sub, states, billed, self.first)
+        found += self._unexplained_changes(sub, states, mutations, per_day)
+        found += self._unprovisioned(sub, states, mutations, per_day)
         segments = self._segments(states, mutations, billed)
         if sub.billing_type != "one_time":  # a one-time purchase is billed once, not per seat-day
-            findings += self._billed_differences(sub, segments)
+            found += self._billed_differences(sub, segments, per_day)
         vendor_cost = sum((c.subtotal for c in costs if self.first <= c.charge_start), Decimal(0))
         billed_amount = sum((b.amount for b in billed if b.period_from and b.period_from >= self.first), Decimal(0))
         if billed and billed_amount < vendor_cost:
-            findings.append(self._raise(
-                sub, "negative_margin", self.first,
+            found.append(Finding(
+                "negative_margin", fingerprint("negative_margin", sub.id, self.month), self.first, self.last,
                 f"sub {sub.id}: billed {billed_amount} {sub.currency}, vendor cost {vendor_cost} {sub.currency} "
-                f"in {self.first:%Y-%m}", f"negative_margin:{sub.id}:{self.first:%Y-%m}"))
+                f"in {self.first:%Y-%m}", margin_gap(billed_amount, vendor_cost, sub.currency, self.policy)))
+        now_shows = _vendor_on(states, self.last)
+        self.book.checked(sub.id, f"vendor now shows {'nothing' if now_shows is None else now_shows}"
+                          + (f", billed {billed_amount} {sub.currency} against vendor cost {vendor_cost}"
+                             if billed else ""))
         return SubscriptionReconciliation(sub.id, self.code, customer, sub.product_name, sub.currency,
-                                          tuple(segments), vendor_cost, billed_amount, tuple(findings))
+                                          tuple(segments), vendor_cost, billed_amount,
+                                          tuple(self.book.record(sub, f) for f in found))
 
-    def _unexplained_changes(self, sub: Subscription, states: list[VendorState],
-                             mutations: Sequence[Mutation]) -> list[str]:
-        found = []
-        for before, after in pairwise(states):
-            if not self.first <= after.day <= self.last:
-                continue
-            if confirming_mutation(mutations, before, after, before.day - dt.timedelta(days=EARLY_DAYS)):
-                continue
-            shown = "cancelled" if after.status in ENDED else str(after.quantity)
-            sentence = f"sub {sub.id} ({sub.product_name}): vendor shows {shown} since {after.day}, no mutation"
-            found.append(self._raise(sub, "vendor_change_unexplained", after.day, sentence,
-                                     f"vendor_change_unexplained:{sub.id}:{after.snapshot_id}"))
-        return found
+    def _unexplained_changes(self, sub: Subscription, states: list[VendorState], mutations: Sequence[Mutation],
+                             per_day: Fraction | None) -> list[Finding]:
+        changes = [(before, after) for before, after in pairwise(states)
+                   if self.first <= after.day <= self.last
+                   and not confirming_mutation(mutations, before, after, before.day - dt.timedelta(days=EARLY_DAYS))]
+        if not changes:
+            return []
+        latest = changes[-1][1]
+        shown = "cancelled" if latest.status in ENDED else str(latest.quantity)
+        sentence = f"sub {sub.id} ({sub.product_name}): vendor shows {shown} since {latest.day}, no mutation"
+        if len(changes) > 1:
+            sentence += f" ({len(changes)} changes without a mutation since {changes[0][1].day})"
+        stretches = [SeatDays(Decimal(after.quantity - before.quantity), (self.last - after.day).days + 1)
+                     for before, after in changes]
+        kind = "vendor_change_unexplained"
+        return [Finding(kind, fingerprint(kind, sub.id, self.month), changes[0][1].day, self.last, sentence,
+                        self._at_stake(stretches, per_day, sub.currency))]
 
-    def _unprovisioned(self, sub: Subscription, states: list[VendorState], mutations: Sequence[Mutation]) -> list[str]:
+    def _at_stake(self, stretches: list[SeatDays], per_day: Fraction | None, currency: str) -> Money | None:
+        return None if per_day is None else seat_days_at_stake(stretches, per_day, currency, self.policy)
+
+    def _unprovisioned(self, sub: Subscription, states: list[VendorState], mutations: Sequence[Mutation],
+                       per_day: Fraction | None) -> list[Finding]:
         found = []
         for mutation in mutations:
             if mutation.status != "open" or mutation.effective_date > self.today:
@@ -189,9 +224,9 @@ class _Checker:
                    for before, state in zip([None, *states], states, strict=False)):
                 mutation.status = "provisioned"
                 self.provisioned += 1
-                self.uow.audit.record(self.who.username, "mutation.provisioned", "mutation", mutation.id,
+                self.uow.audit.record(self.book.who.username, "mutation.provisioned", "mutation", mutation.id,
                                       self.tenant_id, before={"status": "open"}, after={"status": "provisioned"},
-                                      at=self.now)
+                                      at=self.book.now)
                 continue
             waited = (self.today - mutation.effective_date).days
             if waited < PROVISIONING_DAYS:
@@ -200,8 +235,11 @@ class _Checker:
             shown = "nothing" if vendor is None else str(vendor)
             sentence = (f"mutation {mutation.id} of {mutation.effective_date} ({_describe(mutation)}, ticket "
                         f"{mutation.ticket_ref}) not provisioned after {waited} days: vendor shows {shown}")
-            found.append(self._raise(sub, "mutation_not_provisioned", mutation.effective_date, sentence,
-                                     f"mutation_not_provisioned:{mutation.id}"))
+            wanted = _wanted(mutation, states)
+            stake = [] if wanted is None or vendor is None else [SeatDays(wanted - vendor, waited)]
+            found.append(Finding("mutation_not_provisioned", f"mutation_not_provisioned:{mutation.id}",
+                                 mutation.effective_date, self.today, sentence,
+                                 self._at_stake(stake, per_day, sub.currency) if stake else None))
         return found
 
     def _segments(self, states: list[VendorState], mutations: Sequence[Mutation],
@@ -218,24 +256,19 @@ class _Checker:
             day += dt.timedelta(days=1)
         return segments
 
-    def _billed_differences(self, sub: Subscription, segments: list[Segment]) -> list[str]:
-        found = []
-        for seg in segments:
-            if seg.billed is None or seg.vendor is None or seg.billed == seg.vendor:
-                continue
-            sentence = (f"sub {sub.id} ({sub.product_name}): billed {seg.billed}, vendor {seg.vendor} from "
-                        f"{seg.first} to {seg.last}")
-            found.append(self._raise(sub, "billed_vs_vendor", seg.first, sentence,
-                                     f"billed_vs_vendor:{sub.id}:{seg.first}:{seg.billed}:{seg.vendor}"))
-        return found
-
-    def _raise(self, sub: Subscription, kind: str, day: dt.date | None, sentence: str, fingerprint: str) -> str:
-        _, created = self.uow.discrepancies.raise_(
-            fingerprint, self.now, tenant_id=self.tenant_id, customer_id=sub.customer_id, subscription_id=sub.id,
-            kind=kind, day=day, sentence=sentence, details={"month": f"{self.first:%Y-%m}"},
-        )
-        self.raised += int(created)
-        return sentence
+    def _billed_differences(self, sub: Subscription, segments: list[Segment],
+                            per_day: Fraction | None) -> list[Finding]:
+        differing = [seg for seg in segments
+                     if seg.billed is not None and seg.vendor is not None and seg.billed != seg.vendor]
+        if not differing:
+            return []
+        sentence = f"sub {sub.id} ({sub.product_name}): " + "; ".join(
+            f"billed {seg.billed}, vendor {seg.vendor} from {seg.first} to {seg.last}" for seg in differing)
+        stretches = [SeatDays(seg.billed - seg.vendor, (seg.last - seg.first).days + 1)
+                     for seg in differing if seg.billed is not None and seg.vendor is not None]
+        kind = "billed_vs_vendor"
+        return [Finding(kind, fingerprint(kind, sub.id, self.month), differing[0].first, differing[-1].last,
+                        sentence, self._at_stake(stretches, per_day, sub.currency))]
 
 
 def _grouped(rows: Sequence, attribute: str) -> dict[int, list]:
@@ -254,6 +287,25 @@ def _reaches(mutation: Mutation, state: VendorState, before: VendorState | None)
     if mutation.new_quantity is not None:
         return Decimal(state.quantity) == mutation.new_quantity and state.status not in ENDED
     return before is not None and before.quantity + (mutation.delta or 0) == state.quantity
+
+
+def _wanted(mutation: Mutation, states: list[VendorState]) -> Decimal | None:
+    """The seat count a quantity mutation asks for (None for a cancel or an upgrade)."""
+    if mutation.new_quantity is not None:
+        return mutation.new_quantity
+    before = _vendor_on(states, mutation.effective_date - dt.timedelta(days=1))
+    return None if mutation.delta is None or before is None else before + mutation.delta
+
+
+def _daily_price(sub: Subscription, states: list[VendorState], billed: Sequence[InvoiceLine],
+                 first: dt.date) -> Fraction | None:
+    """One seat's price per day: the last billed charge's unit price, else the vendor's unit cost (per month)."""
+    charges = [line for line in billed if line.kind == "charge" and line.period_from is not None]
+    if charges:
+        latest = max(charges, key=lambda line: (line.period_from, line.id))
+        return daily_price(latest.unit_price, sub.billing, latest.period_from)
+    costs = [state.unit_cost for state in states if state.unit_cost]
+    return daily_price(costs[-1], "P1M", first) if costs else None
 
 
 def _describe(mutation: Mutation) -> str:
