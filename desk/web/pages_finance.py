@@ -15,7 +15,8 @@ from markupsafe import Markup
 from config import Settings
 from desk.web import vega
 from desk.web.auth import current_actor
-from desk.web.render import flash, money, render
+from desk.web.formats import money
+from desk.web.render import flash, render
 from services.access import Actor, require
 from services.batches import (
     approve_batch,
