@@ -23,6 +23,7 @@ from config.delivery import DeliveryConfig
 from config.erp_mapping import ErpMappingFields
 from config.parties import SellerDetails
 from config.payments import Payments
+from config.review import ReviewConfig
 from config.vat import OutsideEu, ViesConfig
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
@@ -180,6 +181,7 @@ class Tenant(Strict):
     seller: SellerDetails = SellerDetails()
     delivery: DeliveryConfig | None = None  # invoices to customers by e-mail / Peppol (config.delivery)
     vat_outside_eu: OutsideEu = "not_subject"  # buyers outside the EU: category O, or the standard rate
+    review: ReviewConfig | None = None  # change thresholds of the batch review; None: the global review section
 
     @model_validator(mode="after")
     def _default_rate_known(self) -> Tenant:
@@ -371,6 +373,7 @@ class Settings(Strict):
     clock: Clock = Clock()
     web: Web = Web()
     payments: Payments = Payments()
+    review: ReviewConfig = ReviewConfig()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -412,6 +415,9 @@ class Settings(Strict):
 
     def rating_for(self, tenant: Tenant) -> RatingPolicy:
         return tenant.rating or self.rating
+
+    def review_for(self, tenant: Tenant) -> ReviewConfig:
+        return tenant.review or self.review
 
     def database_url(self) -> str:
         return self.database.resolved_url(self.base_dir)
