@@ -28,6 +28,7 @@ from sqlalchemy import or_, select
 
 from ledger.models import Batch, CostLine, Customer, FindingAck, Invoice, InvoiceLine, Mutation, Provisioning
 from ledger.models import Subscription as SubscriptionRow
+from rating.money import as_text
 from rating.months import month_bounds
 from rating.review import (
     MASTER_DATA,
@@ -107,12 +108,13 @@ def _negative_margins(uow: UnitOfWork, batch: Batch, customers: dict[int, str], 
         if amount is None or not negative_margin(amount, cost):
             continue
         sub = subs[subscription_id]
+        facts = f"{as_text(amount, currency)}:{as_text(cost, currency)}:{currency}"
         found.append(ReviewFinding(
-            NEGATIVE_MARGIN, f"{NEGATIVE_MARGIN}:{subscription_id}:{batch.month}:{amount}:{cost}:{currency}",
+            NEGATIVE_MARGIN, f"{NEGATIVE_MARGIN}:{subscription_id}:{batch.month}:{facts}",
             sub.customer_id, customers.get(sub.customer_id, ""),
             f"subscription {subscription_id} ({sub.product_name})",
-            f"billed {amount} {currency}, vendor cost {cost} {currency} in {batch.month}: margin {amount - cost} "
-            f"{currency}"))
+            f"billed {as_text(amount, currency)} {currency}, vendor cost {as_text(cost, currency)} {currency} in "
+            f"{batch.month}: margin {as_text(amount - cost, currency)} {currency}"))
     return found
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from config import Settings
 from config.review import ReviewConfig
 from ledger.models import Batch, Invoice, InvoiceLine
-from rating.money import minor_units
+from rating.money import as_text as money
 from rating.review import beyond_threshold, change_percent
 from services.access import Actor, owned, readable_tenants, require
 from services.batches.acknowledgements import batch_of, review_findings
@@ -40,11 +40,6 @@ def _batch_dict(batch: Batch, tenant_code: str) -> dict[str, Any]:
         "invoices": (batch.totals or {}).get("invoices", 0), "lines": (batch.totals or {}).get("lines", 0),
         "totals": (batch.totals or {}).get("currencies", {}),
     }
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """An amount as text with the currency's minor digits (``471.50``; the ledger stores ``471.5``)."""
-    return f"{amount:.{minor_units(currency)}f}"
 
 
 def _sum_by(rows: Sequence[Any], key: str) -> dict[tuple[Any, str], Decimal]:
