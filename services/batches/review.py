@@ -118,7 +118,7 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor) 
             "diff": {
                 "previous_month": previous.month if previous is not None else None,
                 "customers": _compare(_sum_by(lines, "customer_id"), _sum_by(before, "customer_id"), names,
-                                      thresholds),
+                                      thresholds if previous is not None else None),  # a first month: no flags
                 "thresholds": {"percent": str(thresholds.change_threshold_percent),
                                "amount": str(thresholds.change_threshold_amount)},
                 "subscriptions": _compare(_sum_by(lines, "subscription_id"), _sum_by(before, "subscription_id"),

@@ -48,7 +48,11 @@ def _cost(settings: Settings, sub: int, subtotal: str, line_id: str = "c-1") -> 
 
 @pytest.fixture
 def april(settings: Settings) -> dict[str, int]:
-    """Four customers, one finding of each kind, plus discrepancies that are no finding of this batch."""
+    return seed_april(settings)
+
+
+def seed_april(settings: Settings) -> dict[str, int]:
+    """Four customers, one finding of each kind, plus discrepancies that are no finding of this batch; finn builds."""
     initialise(settings)
     ids = {name: add_customer(settings, "nl-bv", name, **extra) for name, extra in (
         ("Marge BV", {}), ("Wacht BV", {}), ("Telt BV", {}), ("Kaal BV", {"street": None}))}
