@@ -98,7 +98,7 @@ def _negative_margins(uow: UnitOfWork, batch: Batch, customers: dict[int, str], 
     costs: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     for row in uow.session.execute(
             select(CostLine.subscription_id, CostLine.currency, CostLine.subtotal)
-            .where(CostLine.subscription_id.in_(in_batch), CostLine.charge_start >= first,
+            .where(CostLine.subscription_id.in_(list(in_batch)), CostLine.charge_start >= first,
                    CostLine.charge_start <= last)):
         costs[(row.subscription_id, row.currency)] += row.subtotal
     subs = _subscriptions(uow, in_batch)
