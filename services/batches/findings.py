@@ -48,7 +48,8 @@ UNCONFIRMED = ("queued", "sending", "applied", "failed", "refused")
 
 
 def draft_findings(uow: UnitOfWork, batch: Batch) -> list[ReviewFinding]:
-    """Every finding of the batch, hard blocks first, then by kind, customer and subject."""
+    """Every finding of the batch: hard blocks first, then negative margins, the open discrepancies (unprovisioned
+    mutations, vendor counts) and the provisionings not confirmed."""
     customers = dict(uow.session.execute(
         select(Customer.id, Customer.name).join(Invoice, Invoice.customer_id == Customer.id)
         .where(Invoice.batch_id == batch.id).distinct()).all())
