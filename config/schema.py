@@ -25,6 +25,7 @@ from config.erp_mapping import ErpMappingFields
 from config.notifications import NotificationsConfig
 from config.parties import SellerDetails
 from config.payments import Payments
+from config.review import ReviewConfig
 from config.vat import OutsideEu, ViesConfig
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
@@ -182,6 +183,7 @@ class Tenant(Strict):
     seller: SellerDetails = SellerDetails()
     delivery: DeliveryConfig | None = None  # invoices to customers by e-mail / Peppol (config.delivery)
     vat_outside_eu: OutsideEu = "not_subject"  # buyers outside the EU: category O, or the standard rate
+    review: ReviewConfig | None = None  # change thresholds of the batch review; None: the global review section
 
     @model_validator(mode="after")
     def _default_rate_known(self) -> Tenant:
@@ -378,6 +380,7 @@ class Settings(Strict):
     payments: Payments = Payments()
     notifications: NotificationsConfig = NotificationsConfig()
     desk: DeskConfig = DeskConfig()
+    review: ReviewConfig = ReviewConfig()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -422,6 +425,9 @@ class Settings(Strict):
 
     def rating_for(self, tenant: Tenant) -> RatingPolicy:
         return tenant.rating or self.rating
+
+    def review_for(self, tenant: Tenant) -> ReviewConfig:
+        return tenant.review or self.review
 
     def database_url(self) -> str:
         return self.database.resolved_url(self.base_dir)

@@ -38,6 +38,11 @@ def minor_units(currency: str) -> int:
     return exponent
 
 
+def as_text(amount: Decimal, currency: str) -> str:
+    """An amount as text with the currency's minor digits (``471.50``; the ledger stores ``471.5``)."""
+    return f"{amount:.{minor_units(currency)}f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An amount at the currency's minor unit (e.g. ``Decimal('48.00')`` EUR) and its currency code."""

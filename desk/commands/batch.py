@@ -1,4 +1,4 @@
-"""`cspbill batch`: month-end invoice batches: build, show, explain, approve, reject, list.
+"""`cspbill batch`: month-end invoice batches: build, show, findings, acknowledge, explain, approve, reject, list.
 
 Every subcommand calls one use case of ``services.batches`` and prints its result (``--json`` for machines).
 Commands act as the person signed in with `cspbill login` (``--as USER`` picks another signed-in person);
@@ -16,7 +16,16 @@ from rich.table import Table
 
 from desk.context import AS_USER_HELP, state
 from desk.progress import progress_bars
-from services.batches import approve_batch, batch_summary, build_batch, explain_line, list_batches, reject_batch
+from services.batches import (
+    acknowledge_finding,
+    approve_batch,
+    batch_review_findings,
+    batch_summary,
+    build_batch,
+    explain_line,
+    list_batches,
+    reject_batch,
+)
 
 AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 TENANT = typer.Option(..., "--tenant", help="Legal entity code, e.g. nl-bv.")
@@ -64,6 +73,19 @@ def _credit_notes_table(notes: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _findings_table(findings: list[dict[str, Any]]) -> Table:
+    """The findings approval weighs: id (for `batch acknowledge`), kind, subject, what, and who accepted it."""
+    table = Table(title="findings before approval")
+    for column in ("id", "kind", "subject", "what", "state"):
+        table.add_column(column)
+    for f in findings:
+        ack = f["acknowledged"]
+        state = ("[red]hard block: complete the customer[/]" if f["hard"] else
+                 f"acknowledged by {ack['by']}: {ack['reason']}" if ack else "[red]blocks: acknowledge it[/]")
+        table.add_row(f["id"], f["title"], f["subject"] or f["customer"], f["sentence"], state)
+    return table
+
+
 def _show(summary: dict[str, Any]) -> None:
     console = Console()
     batch = summary["batch"]
@@ -94,10 +116,13 @@ def _show(summary: dict[str, Any]) -> None:
     for finding in summary["blocking"]:
         console.print(f"[red]blocks approval:[/] customer {finding['customer_id']} ({finding['customer']}) "
                       f"{finding['field']}: {finding['sentence']}", highlight=False)
+    if summary["findings"]:
+        console.print(_findings_table(summary["findings"]))
 
 
 def register(app: typer.Typer) -> None:
-    batch_app = typer.Typer(help="Month-end invoice batches: build, show, explain, approve, reject, list.",
+    batch_app = typer.Typer(help="Month-end invoice batches: build, show, findings, acknowledge, explain, approve, "
+                                 "reject, list.",
                             no_args_is_help=True)
     app.add_typer(batch_app, name="batch")
 
@@ -129,6 +154,37 @@ def register(app: typer.Typer) -> None:
             _dump(summary)
         else:
             _show(summary)
+
+    @batch_app.command("findings")
+    def findings_command(ctx: typer.Context,
+                         tenant: str = typer.Argument(..., metavar="TENANT", help="Legal entity code, e.g. nl-bv."),
+                         month: str = typer.Argument(..., metavar="MONTH", help="Billing month YYYY-MM."),
+                         as_user: str = AS_USER, as_json: bool = JSON) -> None:
+        """What blocks approval: missing master data, negative margins, mutations not provisioned, vendor counts."""
+        findings = batch_review_findings(state(ctx).settings(), tenant, month, state(ctx).actor(as_user))
+        if as_json:
+            _dump(findings)
+            return
+        blocking = sum(1 for f in findings if f["blocking"])
+        Console().print(_findings_table(findings))
+        typer.echo(f"batch {tenant} {month}: {len(findings)} findings, {blocking} blocking approval")
+
+    @batch_app.command("acknowledge")
+    def acknowledge_command(ctx: typer.Context,
+                            tenant: str = typer.Argument(..., metavar="TENANT", help="Legal entity code."),
+                            month: str = typer.Argument(..., metavar="MONTH", help="Billing month YYYY-MM."),
+                            finding: str = typer.Argument(..., metavar="FINDING_ID",
+                                                          help="The id `cspbill batch findings` shows."),
+                            reason: str = typer.Option(..., "--reason", help="Why it may be approved as it is."),
+                            as_user: str = AS_USER, as_json: bool = JSON) -> None:
+        """Acknowledge one finding with a reason, so it no longer blocks approval (recorded and audited)."""
+        cli = state(ctx)
+        done = acknowledge_finding(cli.settings(), tenant, month, finding, reason, cli.actor(as_user), cli.clock())
+        if as_json:
+            _dump(done.__dict__)
+            return
+        typer.echo(f"batch {tenant} {month} finding {done.finding_id} ({done.kind}) acknowledged by "
+                   f"{done.acknowledged_by}: {done.reason}")
 
     @batch_app.command("explain")
     def explain_command(ctx: typer.Context,

@@ -1,6 +1,6 @@
-"""Finance pages: batches per legal entity and month (with the duplicates the ERP sweep found), a batch's review page,
-invoices, a line's lineage, approve and reject (four-eyes is the batch service's rule), and export status with a retry
-button."""
+"""Finance pages: batches per legal entity and month (with the duplicates the ERP sweep found), a batch's review
+cockpit (findings acknowledged beside Approve, discrepancies and invoices on tabs), invoices, a line's lineage,
+approve and reject (four-eyes is the batch service's rule), and export status with a retry button."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from desk.web import vega
 from desk.web.auth import current_actor
 from desk.web.formats import money
 from desk.web.render import flash, render
-from services.access import Actor, require
+from services.access import PERSON, Actor, require
 from services.batches import (
+    acknowledge_finding,
     approve_batch,
     batch_invoices,
     batch_summary,
@@ -29,7 +30,7 @@ from services.batches import (
     monthly_totals,
     reject_batch,
 )
-from services.errors import NotAllowed, ValidationFailed
+from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.export import duplicate_findings, export_states, export_tenant, invoice_files, invoice_place
 from services.export import retry_export as retry_export_now
 from services.payments import creditor_reference, printed
@@ -40,6 +41,7 @@ router = APIRouter()
 PER_PAGE = 50
 DIFF_ROWS = 50
 CHART_MONTHS = 6
+TABS = ("overview", "discrepancies", "invoices", "changes")
 
 
 @router.get("/batches", response_class=HTMLResponse)
@@ -71,20 +73,52 @@ def _largest_first(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(changes, key=lambda c: (-abs(Decimal(c["delta"])), c["name"]))
 
 
-@router.get("/batches/{batch_id}", response_class=HTMLResponse)
-def batch(request: Request, batch_id: int, page: int = 1, who: Actor = Depends(current_actor)) -> HTMLResponse:
+def _batch_page(request: Request, batch_id: int, who: Actor, tab: str, page: int = 1,
+                errors: dict[str, str] | None = None, reasons: dict[str, str] | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    """The review cockpit: totals, VAT, change per customer and the findings beside Approve on the overview tab;
+    discrepancies, invoices and the per-subscription changes on tabs of their own (``?tab=``)."""
     settings = request.app.state.settings
+    tab = tab if tab in TABS else TABS[0]
     tenant, month = batch_tenant(settings, who, batch_id)
     summary = batch_summary(settings, tenant, month, who)
-    invoices = batch_invoices(settings, batch_id, who, page, PER_PAGE)
-    exports = export_states(settings, who, [item["id"] for item in invoices.items])
     customers = _largest_first(summary["diff"]["customers"])
     subscriptions = _largest_first(summary["diff"]["subscriptions"])
-    return render(request, "batch.html", who=who, summary=summary, b=summary["batch"], charts=_chart(settings, who,
-                  tenant, month), customers=customers[:DIFF_ROWS], customers_more=max(len(customers) - DIFF_ROWS, 0),
+    invoices = batch_invoices(settings, batch_id, who, page, PER_PAGE) if tab == "invoices" else None
+    exports = export_states(settings, who, [item["id"] for item in invoices.items]) if invoices else {}
+    draft = summary["batch"]["status"] == "draft"
+    return render(request, "batch.html", status_code=status_code, who=who, summary=summary, b=summary["batch"],
+                  tab=tab, charts=_chart(settings, who, tenant, month) if tab == "overview" else [],
+                  customers=customers[:DIFF_ROWS], customers_more=max(len(customers) - DIFF_ROWS, 0),
                   subscriptions=subscriptions[:DIFF_ROWS], subscriptions_more=max(len(subscriptions) - DIFF_ROWS, 0),
-                  invoices=invoices, exports=exports,
-                  can_approve=who.has_role("approver") and summary["batch"]["status"] == "draft")
+                  invoices=invoices, exports=exports, errors=errors or {}, reasons=reasons or {},
+                  can_acknowledge=draft and who.principal == PERSON and who.has_role("finance"),
+                  can_approve=who.has_role("approver") and draft)
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+def batch(request: Request, batch_id: int, tab: str = "overview", page: int = 1,
+          who: Actor = Depends(current_actor)) -> HTMLResponse:
+    return _batch_page(request, batch_id, who, tab, page)
+
+
+@router.post("/batches/{batch_id}/findings/{finding_id}/acknowledge", response_model=None)
+def acknowledge(request: Request, batch_id: int, finding_id: str, reason: str = Form(""),
+                who: Actor = Depends(current_actor)) -> Response:
+    """Acknowledge one finding with a reason through the batch service; a refused reason is shown next to its
+    field (422, nothing stored), other refusals as a message."""
+    settings = request.app.state.settings
+    tenant, month = batch_tenant(settings, who, batch_id)
+    try:
+        done = acknowledge_finding(settings, tenant, month, finding_id, reason, who, clock=request.app.state.clock)
+    except ValidationFailed as exc:
+        return _batch_page(request, batch_id, who, "overview", errors={finding_id: str(exc)},
+                           reasons={finding_id: reason}, status_code=422)
+    except (NotAllowed, NotFound) as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, f"Finding {done.finding_id} acknowledged: {done.reason}", "success")
+    return RedirectResponse(f"/batches/{batch_id}#decide", status_code=303)
 
 
 def _batch_tenant(request: Request, who: Actor, batch_id: int) -> tuple[str, str]:

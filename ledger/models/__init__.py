@@ -14,7 +14,7 @@ users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snap
 (price book editions, rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number
 counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases),
 :mod:`~ledger.models.delivery` (deliveries, the document archive), :mod:`~ledger.models.notifications`
-(the notification outbox),
+(the notification outbox), :mod:`~ledger.models.review` (acknowledged review findings),
 :mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
@@ -29,6 +29,7 @@ from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Expor
 from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
+from ledger.models.review import FindingAck
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
@@ -48,6 +49,7 @@ __all__ = [
     "Discrepancy",
     "ErpDuplicate",
     "Export",
+    "FindingAck",
     "FxRate",
     "Invoice",
     "InvoiceLine",

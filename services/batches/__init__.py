@@ -4,10 +4,11 @@ numbers, and the rating-case calculator support uses to re-compute a disputed li
 The modules behind it: ``build`` (the draft of a legal entity and month), ``months`` (which months a batch owns),
 ``timeline`` (a subscription's quantities and prices from the ledger), ``licences`` and ``usage`` (rated lines),
 ``prices`` (the price book from ledger and config), ``diff`` (corrections), ``lines`` (keys and line shapes),
-``invoicing`` (grouping and VAT), ``review`` (totals, diff against last month, lineage, pages), ``approval`` and
-``numbering``, ``rate_case``.
+``invoicing`` (grouping and VAT), ``review`` (totals, diff against last month, lineage, pages), ``findings`` and
+``acknowledgements`` (what blocks approval, and who accepted what), ``approval`` and ``numbering``, ``rate_case``.
 """
 
+from services.batches.acknowledgements import Acknowledgement, acknowledge_finding, batch_review_findings
 from services.batches.approval import ApprovalReport, RejectionReport, approve_batch, reject_batch
 from services.batches.build import BuildReport, build_batch
 from services.batches.inputs import InputRecord, input_record
@@ -23,12 +24,15 @@ from services.batches.review import (
 )
 
 __all__ = [
+    "Acknowledgement",
     "ApprovalReport",
     "BuildReport",
     "InputRecord",
     "RejectionReport",
+    "acknowledge_finding",
     "approve_batch",
     "batch_invoices",
+    "batch_review_findings",
     "batch_summary",
     "batch_tenant",
     "build_batch",

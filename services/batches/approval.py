@@ -4,8 +4,10 @@ Approve needs a signed-in person with the ``approver`` role for the tenant, whos
 of approval, and who is none of the batch's makers (everyone who built or changed the draft); months are approved in
 order, so invoice numbers follow the months. It locks the batch (status approved, invoices immutable), decides which
 invoices are credit notes (negative total: type 381, referring to the invoice they correct) and numbers them
-gaplessly, all in one unit of work; both identities and how each signed in are recorded on the batch and in the
-audit event. Reject keeps the batch a draft and records who rejected it and why, so the builder can fix and rebuild.
+gaplessly, all in one unit of work; it refuses while a finding of the batch blocks (``services.batches.findings``:
+missing master data, or a finding nobody acknowledged with a reason); both identities and how each signed in are
+recorded on the batch and in the audit event. Reject keeps the batch a draft and records who rejected it and why,
+so the builder can fix and rebuild.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from ledger.models import Tenant as TenantRow
 from services.access import Actor, require, require_person
 from services.batches.build import tenant_config
 from services.batches.credit_notes import CREDIT_NOTE, decide_types
+from services.batches.findings import refuse_if_blocking
 from services.batches.months import parse_month
 from services.batches.numbering import Numbered, number_documents
-from services.batches.readiness import refuse_if_blocked
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.identity import confirm
@@ -97,7 +99,7 @@ def approve_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
         if (batch.totals or {}).get("problem_count"):
             log.warning("approving batch tenant=%s month=%s with %s problems", tenant_code, month,
                         batch.totals["problem_count"])
-        refuse_if_blocked(uow, tenant_code, month, batch.id)
+        refuse_if_blocking(uow, tenant_code, month, batch)
         ordered = uow.invoices.numbering_order(batch.id)
         types = decide_types(uow, tenant.id, ordered)
         credit_notes = sum(1 for row in types if row["document_type"] == CREDIT_NOTE)

@@ -1,8 +1,9 @@
 """The blocking findings of a draft batch: customers whose master data their invoices or channels still lack.
 
-Why here: review (`batch show`, the batch page) lists them and approval refuses while any is open, both from the
-same query; the rule itself is ``rating.readiness``. Completing the customer (`cspbill customer set` or the desk's
-customer page) clears the finding at once, since it is read from the customer, not stored with the batch.
+Why here: review (`batch show`, the batch page) lists them and approval refuses while any is open (as the hard
+blocks among ``services.batches.findings``), both from the same query; the rule itself is ``rating.readiness``.
+Completing the customer (`cspbill customer set` or the desk's customer page) clears the finding at once, since it is
+read from the customer, not stored with the batch.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from sqlalchemy import select
 
 from ledger.models import Customer, Invoice, InvoiceLine
 from rating.readiness import BuyerData, Finding, blocking_findings
-from services.errors import NotAllowed
 from services.uow import UnitOfWork
-
-SHOWN = 50
 
 
 def batch_findings(uow: UnitOfWork, batch_id: int) -> list[Finding]:
@@ -34,14 +32,3 @@ def batch_findings(uow: UnitOfWork, batch_id: int) -> list[Finding]:
                           c.vat_id)
         findings += blocking_findings(buyer, categories[c.id])
     return findings
-
-
-def refuse_if_blocked(uow: UnitOfWork, tenant_code: str, month: str, batch_id: int) -> None:
-    """NotAllowed naming every customer and field still missing (the first ``SHOWN``, then a count)."""
-    findings = batch_findings(uow, batch_id)
-    if not findings:
-        return
-    listed = "; ".join(str(finding) for finding in findings[:SHOWN])
-    more = f"; and {len(findings) - SHOWN} more" if len(findings) > SHOWN else ""
-    raise NotAllowed(f"batch {tenant_code} {month}: {len(findings)} blocking findings; complete the customers "
-                     f"(`cspbill customer set`) before approval: {listed}{more}")

@@ -16,9 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from config import Settings
+from config.review import ReviewConfig
 from ledger.models import Batch, Invoice, InvoiceLine
-from rating.money import minor_units
+from rating.money import as_text as money
+from rating.review import beyond_threshold, change_percent
 from services.access import Actor, owned, readable_tenants, require
+from services.batches.acknowledgements import batch_of, review_findings
 from services.batches.credit_notes import CREDIT_NOTE, credit_note_facts, credit_notes_of_batch, is_credit_note
 from services.batches.inputs import references
 from services.batches.months import parse_month
@@ -41,19 +44,6 @@ def _batch_dict(batch: Batch, tenant_code: str) -> dict[str, Any]:
     }
 
 
-def _tenant_batch(uow: UnitOfWork, tenant_code: str, month: str) -> tuple[int, Batch]:
-    tenant = uow.tenants.by_code(tenant_code)
-    batch = uow.batches.for_month(tenant.id, month) if tenant is not None else None
-    if batch is None:
-        raise NotFound(f"batch {tenant_code} {month}: not built yet (run `cspbill batch build`)")
-    return tenant.id, batch
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """An amount as text with the currency's minor digits (``471.50``; the ledger stores ``471.5``)."""
-    return f"{amount:.{minor_units(currency)}f}"
-
-
 def _sum_by(rows: Sequence[Any], key: str) -> dict[tuple[Any, str], Decimal]:
     """Sums per (``key`` value, currency): amounts of different currencies are never added up."""
     sums: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
@@ -63,7 +53,8 @@ def _sum_by(rows: Sequence[Any], key: str) -> dict[tuple[Any, str], Decimal]:
 
 
 def _compare(current: dict[tuple[Any, str], Decimal], previous: dict[tuple[Any, str], Decimal],
-             names: dict[Any, str]) -> list[dict]:
+             names: dict[Any, str], thresholds: ReviewConfig | None = None) -> list[dict]:
+    """The changed entries with amount, delta and percent; ``flagged`` when beyond ``thresholds`` (if given)."""
     changes = []
     zero = Decimal(0)
     for key in sorted(current.keys() | previous.keys(), key=lambda k: (names.get(k[0], ""), str(k))):
@@ -74,17 +65,27 @@ def _compare(current: dict[tuple[Any, str], Decimal], previous: dict[tuple[Any, 
         ident, currency = key
         changes.append({"id": ident, "name": names.get(ident, str(ident)), "currency": currency, "status": status,
                         "amount": money(now or zero, currency), "previous": money(before or zero, currency),
-                        "delta": money((now or zero) - (before or zero), currency)})
+                        "delta": money((now or zero) - (before or zero), currency),
+                        "percent": _text(change_percent(before or zero, now or zero)),
+                        "flagged": thresholds is not None and beyond_threshold(
+                            before or zero, now or zero, thresholds.change_threshold_percent,
+                            thresholds.change_threshold_amount)})
     return changes
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor) -> dict[str, Any]:
     """Everything finance reviews before approving: totals per currency and VAT rate, per customer, the diff
-    against the previous month per customer and subscription, open discrepancies of the batch's subscriptions."""
+    against the previous month per customer (flagged beyond the tenant's ``review`` thresholds) and subscription,
+    open discrepancies of the batch's subscriptions, and the findings approval weighs (``findings``)."""
     require(who, "finance", tenant_code)
     parse_month(month)
+    thresholds = settings.review_for(settings.tenant(tenant_code))
     with UnitOfWork(engine_for(settings)) as uow:
-        tenant_id, batch = _tenant_batch(uow, tenant_code, month)
+        tenant_id, batch = batch_of(uow, tenant_code, month)
         previous = uow.batches.previous(tenant_id, month)
         customers: dict[tuple[int, str], dict[str, Any]] = {}
         names: dict[int, str] = {}
@@ -113,11 +114,15 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor) 
             "blocking": [{"customer_id": f.customer_id, "customer": f.customer, "field": f.field,
                           "sentence": f.sentence} for f in batch_findings(uow, batch.id)]
             if batch.status == "draft" else [],
+            "findings": review_findings(uow, batch),
             "customers": [{**entry, **{n: money(entry[n], entry["currency"]) for n in ("net", "vat", "gross")}}
                           for entry in sorted(customers.values(), key=lambda e: (e["name"], e["customer_id"]))],
             "diff": {
                 "previous_month": previous.month if previous is not None else None,
-                "customers": _compare(_sum_by(lines, "customer_id"), _sum_by(before, "customer_id"), names),
+                "customers": _compare(_sum_by(lines, "customer_id"), _sum_by(before, "customer_id"), names,
+                                      thresholds if previous is not None else None),  # a first month: no flags
+                "thresholds": {"percent": str(thresholds.change_threshold_percent),
+                               "amount": str(thresholds.change_threshold_amount)},
                 "subscriptions": _compare(_sum_by(lines, "subscription_id"), _sum_by(before, "subscription_id"),
                                           {**subscriptions, None: "usage without subscription"}),
             },

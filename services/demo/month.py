@@ -12,8 +12,9 @@ What it does, in the order a real month happens:
    a late NCE reduction that is refused (with the rule and the next allowed date), and an increase that is never
    provisioned (a discrepancy);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
-5. ``--once``: a second person approves each batch (four-eyes), reconciles again (only approved lines count as
-   billed, so the billed view and margins are compared now), connects an Exact Online administration through its
+5. ``--once``: the builder acknowledges each finding of the draft with a reason (``services.demo.review``), a second
+   person approves each batch (four-eyes), reconciles again (only approved lines count as billed, so the billed view
+   and margins are compared now), connects an Exact Online administration through its
    onboarding flow (``services.demo.erp``), the outbox exports to the ERP sandboxes (whose state persists under
    ``DIR``), the invoices are delivered by e-mail and Peppol (``services.demo.delivery``), and a JSON summary is
    returned; a second ``--once`` on the same ``DIR`` exports and delivers nothing new. Without ``--once`` the caller
@@ -42,6 +43,7 @@ from ledger.models import (
     Batch,
     Discrepancy,
     Export,
+    FindingAck,
     FxRate,
     Invoice,
     Mutation,
@@ -63,6 +65,7 @@ from services.demo.delivery import deliver_month, give_channels
 from services.demo.erp import connect_exact
 from services.demo.people import DemoPeople
 from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
+from services.demo.review import acknowledge_findings
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
 from services.demo.settings import demo_config, sandbox_options
 from services.desk import MutationRequest, add_mutation, list_customers, provision, reconcile, set_reference
@@ -103,6 +106,7 @@ class DemoSummary:
     discrepancies: int = 0
     invoices: int = 0
     approved_batches: int = 0
+    acknowledged: int = 0  # review findings finance acknowledged with a reason before approval (services.demo.review)
     exported: int = 0
     skipped: int = 0
     failed_exports: int = 0
@@ -297,6 +301,8 @@ def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = 
     zone = ZoneInfo(settings.schedule.timezone)
     next_month = (run.month + dt.timedelta(days=32)).replace(day=3)
     clock = FixedClock(dt.datetime.combine(next_month, dt.time(10, 0), tzinfo=zone).astimezone(dt.UTC))
+    acknowledge_findings(settings, summary.month, {t.code: run.people[BUILDERS[t.code]] for t in settings.tenants},
+                         clock, progress)
     for tenant in settings.tenants:
         try:
             approved = approve_batch(settings, tenant.code, summary.month, run.people[APPROVERS[tenant.code]], clock)
@@ -342,6 +348,7 @@ def _count(run: DemoRun, summary: DemoSummary) -> None:
         summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
         summary.invoices = count(Invoice)
         summary.approved_batches = count(Batch, Batch.status.in_(("approved", "exported")))
+        summary.acknowledged = count(FindingAck)
         summary.batches = {
             f"{code} {b.month}": {"status": b.status, "invoices": b.totals.get("invoices"),
                                   "totals": b.totals.get("currencies")}

@@ -56,6 +56,7 @@ def test_the_open_redirect_after_sign_in_is_closed(settings: Settings, seeded: S
 
 
 FORMS = ["/login", "/logout", "/batches/{nl_batch}/approve", "/batches/{nl_batch}/reject",
+         "/batches/{nl_batch}/findings/0123456789/acknowledge",
          "/discrepancies/{nl_discrepancy}/resolve", "/subscriptions/{nl_subscription}/mutations",
          "/admin/users/sessions/1/revoke", "/admin/users/revoke-all"]
 

@@ -113,10 +113,10 @@ def test_rejecting_needs_a_reason_and_records_it(settings: Settings, seeded: See
 def test_invoices_are_paged_in_the_query(settings: Settings) -> None:
     seeded = seed_month(settings, extra_customers=58)
     finn = signed_in(settings, "finn")
-    first = finn.get(f"/batches/{seeded.nl_batch}").text
+    first = finn.get(f"/batches/{seeded.nl_batch}?tab=invoices").text
     table = first[first.index('id="invoices"'):]
     assert table.count('<a href="/invoices/') == 50
     assert 'rel="next"' in table and 'rel="prev"' not in table
-    second = finn.get(f"/batches/{seeded.nl_batch}?page=2").text
+    second = finn.get(f"/batches/{seeded.nl_batch}?tab=invoices&page=2").text
     table = second[second.index('id="invoices"'):]
     assert table.count('<a href="/invoices/') == 10 and 'rel="next"' not in table and 'rel="prev"' in table

@@ -132,10 +132,13 @@ def test_finance_reviews_the_batch_down_to_a_lines_lineage(page: Page, month: Mo
     expect(totals).to_contain_text("983.17")  # built by the batch service from the seeded snapshots
     diff = page.get_by_role("table", name=re.compile("Net per customer"))
     expect(diff.get_by_role("row", name=re.compile("Contoso Zorg"))).to_contain_text("81.57")  # two more seats
-    expect(page.get_by_role("table", name="Open discrepancies affecting this batch")).to_contain_text(
-        "vendor shows 12 since 2026-10-05, no mutation")
     expect(page.get_by_role("button", name="Approve batch")).to_have_count(0)  # finn is no approver
     shoot(page, "batch")
+    tabs = page.get_by_role("navigation", name="Batch sections")
+    tabs.get_by_role("link", name=re.compile("Discrepancies")).click()
+    expect(page.get_by_role("table", name="Open discrepancies affecting this batch")).to_contain_text(
+        "vendor shows 12 since 2026-10-05, no mutation")
+    tabs.get_by_role("link", name=re.compile("Invoices")).click()
     page.get_by_role("table", name=re.compile("Invoices of batch")).get_by_role("row", name=re.compile("Contoso")) \
         .get_by_role("link").click()
     expect(page.get_by_role("heading", name=re.compile("Invoice"))).to_be_visible()
@@ -164,7 +167,7 @@ def test_a_second_person_approves_and_the_export_status_shows(page: Page, month:
     export_invoices(month.settings, actor(month.settings, "anna"), "nl-bv", clock=FixedClock(NOW), policy=FAST)
     rows = export_status(month.settings, actor(month.settings, "finn"), "nl-bv", month.seeded.nl_batch)
     assert rows and all(row.status in ("sent", "failed", "queued") for row in rows), rows
-    page.reload()
+    page.get_by_role("navigation", name="Batch sections").get_by_role("link", name=re.compile("Invoices")).click()
     invoices = page.get_by_role("table", name=re.compile("Invoices of batch"))
     for row in rows:  # the batch page shows each invoice's outbox state as the export service reports it
         expect(invoices.get_by_role("row", name=re.compile(row.invoice_number))).to_contain_text(row.status)
