@@ -1,7 +1,7 @@
 """Discrepancies as findings with a day range, an amount at stake, an owner and an acknowledgement
 
 Revision ID: 0022_finding_ranges
-Revises: 0017_delivery_archive
+Revises: 0021_finding_acks
 
 Why: reconciliation used to write one row per subscription per day; a finding is now one row per subscription and
 cause (``day`` stays its first day, ``last_day`` is the last), with the money at stake (``amount`` in ``currency``),
@@ -18,7 +18,7 @@ from alembic import op
 import ledger.types
 
 revision: str = "0022_finding_ranges"
-down_revision: str | Sequence[str] | None = "0017_delivery_archive"
+down_revision: str | Sequence[str] | None = "0021_finding_acks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The notification outbox
 
 Revision ID: 0026_notifications
-Revises: 0017_delivery_archive
+Revises: 0022_finding_ranges
 
 Why: e-mails to finance (batch ready for approval, export failed, new blocking finding) are queued in the
 transaction that records the event and sent once by the scheduler's job or `cspbill notify run`; one new table,
@@ -16,7 +16,7 @@ from alembic import op
 import ledger.types
 
 revision: str = "0026_notifications"
-down_revision: str | Sequence[str] | None = "0017_delivery_archive"
+down_revision: str | Sequence[str] | None = "0022_finding_ranges"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
