@@ -284,10 +284,12 @@ class Schedule(Strict):
     duplicate_sweep: str = "30 3 * * *"  # look every recently sent invoice up in its ERP: more than one is a finding
     provisioning: str = "*/20 * * * *"  # desk mutations to the vendor (only when a source has provisioning: true)
     delivery: str = "*/15 * * * *"  # send queued invoice deliveries (e-mail, Peppol) and poll the access point
+    payments: str = "45 * * * *"  # applied payments to the ERP and due reminders out (payments.erp, payments.reminders)
     timezone: str = "UTC"
     misfire_grace_seconds: int = Field(3600, ge=1)
 
-    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning", "delivery")
+    @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning", "delivery",
+                     "payments")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
@@ -402,6 +404,10 @@ class Settings(Strict):
             if ladder.tenant not in codes:
                 raise ValueError(f"payments.dunning[{i}].tenant: unknown tenant {ladder.tenant!r}")
         _unique([d.tenant for d in self.payments.dunning], "payments.dunning", "tenant")
+        for i, target in enumerate(self.payments.erp):
+            if target.tenant not in codes:
+                raise ValueError(f"payments.erp[{i}].tenant: unknown tenant {target.tenant!r}")
+        _unique([e.tenant for e in self.payments.erp], "payments.erp", "tenant")
         return self
 
     def tenant(self, code: str) -> Tenant:

@@ -14,7 +14,8 @@ users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snap
 (price book editions, rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number
 counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases),
 :mod:`~ledger.models.delivery` (deliveries, the document archive),
-:mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints) and
+:mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints),
+:mod:`~ledger.models.payment_outbox` (applied payments to the ERP, reminders) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
 """
@@ -24,6 +25,7 @@ from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCoun
 from ledger.models.delivery import ArchivedDocument, Delivery
 from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
+from ledger.models.payment_outbox import PaymentExport, Reminder
 from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
@@ -56,9 +58,11 @@ __all__ = [
     "Mutation",
     "PayerHint",
     "PaymentApplication",
+    "PaymentExport",
     "PriceImport",
     "PriceRule",
     "Provisioning",
+    "Reminder",
     "SignInAttempt",
     "Snapshot",
     "Subscription",

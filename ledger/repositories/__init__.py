@@ -14,6 +14,7 @@ from ledger.repositories.fx_rates import FxRateRepository
 from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
+from ledger.repositories.payment_outbox import PaymentOutboxRepository
 from ledger.repositories.payments import PaymentRepository
 from ledger.repositories.prices import PriceRepository
 from ledger.repositories.provisionings import ProvisioningRepository
@@ -39,6 +40,7 @@ REPOSITORIES = {
     "leases": LeaseRepository,
     "mutations": MutationRepository,
     "payments": PaymentRepository,
+    "payments_out": PaymentOutboxRepository,
     "prices": PriceRepository,
     "provisionings": ProvisioningRepository,
     "sessions": SessionRepository,
