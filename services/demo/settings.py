@@ -86,6 +86,9 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
             tenant["delivery"] = delivery_config(tenant, urls, ca_bundle, mail, env)
         tenants.append(tenant)
     data["tenants"] = tenants
+    if mail is not None and data.get("payments"):  # reminders go to the SMTP catcher like the invoices
+        data["payments"] = dict(data["payments"], reminders={**(data["payments"].get("reminders") or {}),
+                                                             "enabled": True})
     if data.get("fx"):
         data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
     if data.get("vies"):
