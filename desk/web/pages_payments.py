@@ -22,11 +22,13 @@ from services.payments import (
     Decision,
     accept,
     days_to_pay,
+    export_payments,
     import_statement,
     list_entries,
     open_items,
     reassign,
     reminder_list,
+    send_reminders,
     statement_of_account,
     straight_through,
     unapply,
@@ -77,6 +79,28 @@ async def upload(request: Request, file: UploadFile = File(...),
         result = import_statement(request.app.state.settings, who, content, file.filename or "statement",
                                   request.app.state.clock)
         flash(request, result.sentence, "success")
+    except (ValidationFailed, NotAllowed, NotFound) as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse("/payments", status_code=303)
+
+
+@router.post("/payments/export")
+def export(request: Request, who: Actor = Depends(current_actor)) -> RedirectResponse:
+    """Send the applied payments of every legal entity the person may export for to its ERP (``payments.erp``)."""
+    return _run(request, lambda: [s.sentence for s in export_payments(request.app.state.settings, who,
+                                                                       clock=request.app.state.clock)])
+
+
+@router.post("/payments/remind")
+def remind(request: Request, who: Actor = Depends(current_actor)) -> RedirectResponse:
+    """Send the reminders due today (``payments.reminders``)."""
+    return _run(request, lambda: [s.sentence for s in send_reminders(request.app.state.settings, who,
+                                                                      clock=request.app.state.clock)])
+
+
+def _run(request: Request, action: Callable[[], list[str]]) -> RedirectResponse:
+    try:
+        flash(request, "; ".join(action()) or "nothing configured to send", "success")
     except (ValidationFailed, NotAllowed, NotFound) as exc:
         flash(request, str(exc), "error")
     return RedirectResponse("/payments", status_code=303)
