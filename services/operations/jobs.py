@@ -97,7 +97,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     if any(t.delivery is not None and t.delivery.enabled for t in settings.tenants):
         specs.append(JobSpec("delivery", "delivery", None, schedule.delivery,
                              "deliver approved invoices by e-mail and Peppol, poll the access point"))
-    if settings.payments.erp or settings.payments.reminders.enabled:
+    if settings.payments.reminders.enabled or any(settings.tenant(e.tenant).erp.kind != "none"
+                                                  for e in settings.payments.erp):
         specs.append(JobSpec("payments", "payments", None, schedule.payments,
                              "send applied payments to the ERP and the reminders due"))
     return specs
