@@ -1,6 +1,7 @@
 """The demo's payments-out step: after the statement is imported, the applied payments go to the ERP sandboxes
-(Exact Online cash entries, BC customer payment journal lines) and the reminders due go to the SMTP catcher; the
-summary's ``payments`` gains the counts. A second run sends nothing again (both are outboxes).
+(Exact Online cash entries, BC customer payment journal lines), and on the 20th of the month after, when every
+legal entity's payment terms have run out, the reminders due go to the SMTP catcher; the summary's ``payments``
+gains the counts. A second run sends nothing again (both are outboxes).
 
 Why it gives customers e-mail addresses: the demo's customers come from the vendors' data, which carries none;
 reminders go by e-mail, so every invoiced customer without one gets a demo address through the ledger, as the
@@ -38,9 +39,10 @@ def give_emails(settings: Any, who: Actor, progress: Progress) -> None:
         progress(f"demo: {len(customers)} invoiced customers given an accounts e-mail address for reminders")
 
 
-def payments_out(settings: Any, approvers: dict[str, Actor], desk: Actor, at: dt.datetime,
+def payments_out(settings: Any, approvers: dict[str, Actor], desk: Actor, at: dt.datetime, remind_at: dt.datetime,
                  progress: Progress) -> dict[str, Any]:
-    """Export the applied payments and send the reminders due at ``at``, with each tenant's approver."""
+    """Export the applied payments at ``at`` and send the reminders due at ``remind_at``, with each tenant's
+    approver."""
     clock = FixedClock(at)
     erp: dict[str, int] = {}
     for how in settings.payments.erp:
@@ -52,7 +54,8 @@ def payments_out(settings: Any, approvers: dict[str, Actor], desk: Actor, at: dt
     if settings.payments.reminders.enabled:
         give_emails(settings, desk, progress)
         for ladder in settings.payments.dunning:
-            for summary in send_reminders(settings, approvers[ladder.tenant], ladder.tenant, clock=clock):
+            for summary in send_reminders(settings, approvers[ladder.tenant], ladder.tenant,
+                                          clock=FixedClock(remind_at)):
                 progress(f"reminders {summary.sentence}")
                 for status, n in summary.outcomes.items():
                     reminders[status] = reminders.get(status, 0) + n

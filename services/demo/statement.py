@@ -91,8 +91,9 @@ def import_demo_payments(run: DemoRun, summary: DemoSummary, progress: Progress 
         for row in straight_through(settings, who, account.tenant):
             total, automatic = total + row["entries"], automatic + row["automatic"]
     counts["straight_through"] = round(automatic / total, 3) if total else None
+    reminders = dt.datetime.combine((following + dt.timedelta(days=10)).replace(day=20), dt.time(9, 0), dt.UTC)
     counts.update(payments_out(settings, {code: run.people[name] for code, name in APPROVERS.items()},
-                               run.people[DESK_USER], clock.now() + dt.timedelta(hours=1), progress))
+                               run.people[DESK_USER], clock.now() + dt.timedelta(hours=1), reminders, progress))
     summary.payments = counts
     return summary
 
