@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,12 +22,15 @@ from sqlalchemy import select
 
 from config import Settings
 from config.loader import parse_settings
-from erp_export.payments import PaymentRef
+from erp_export.base import ErpRejected
+from erp_export.bc_rest_payments import BcPaymentJournal
+from erp_export.payments import PaymentDocument, PaymentRef
 from ledger.models import PaymentExport
 from rating.payments.reference import creditor_reference
 from sandbox import bc_rest as bc_sandbox
 from services.clock import FixedClock
 from services.errors import BadSetting
+from services.export.targets import erp_target
 from services.payments import export_payments, import_statement, unapply
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -128,3 +132,18 @@ def test_marked_paid_sends_nothing_and_other_erps_are_refused(de: Settings, bc: 
     tryton = parse_settings(data, tmp_path / "config.yaml")
     with pytest.raises(BadSetting, match="the ERP tryton has no payment export yet"):
         export_payments(tryton, actor(tryton, "greta"), "de-gmbh", clock=PAID)
+
+
+def test_bc_refuses_what_it_cannot_apply(de: Settings, bc: Bc) -> None:  # noqa: F811
+    """The sandbox's checks as BC's: the customer must exist, the invoice applied to must be a posted one of that
+    customer, ``appliesToInvoiceNumber`` holds 20 characters."""
+    journal = BcPaymentJournal(erp_target(de, de.tenant("de-gmbh")).exporter)  # type: ignore[arg-type]
+    doc = PaymentDocument("PAY-DE-GMBH-9", "C00011", "NL2026-05001", "S-INV001001", dt.date(2026, 11, 10),
+                          Decimal("10.00"), "EUR", "test")
+    with pytest.raises(ErpRejected, match="The posted sales invoice S-INV001001 of customer C00011 does not exist"):
+        journal.create_payment(doc)
+    with pytest.raises(ErpRejected, match="The Customer does not exist"):
+        journal.create_payment(replace(doc, customer_number="C99999"))
+    with pytest.raises(ErpRejected, match="longer than appliesToInvoiceNumber's 20 characters"):
+        journal.create_payment(replace(doc, erp_invoice_number="S-INV-0000000000000001"))
+    assert journal.find_payment("PAY-DE-GMBH-9") is None and paid_in_bc(bc) == []
