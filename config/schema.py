@@ -289,11 +289,12 @@ class Schedule(Strict):
     provisioning: str = "*/20 * * * *"  # desk mutations to the vendor (only when a source has provisioning: true)
     delivery: str = "*/15 * * * *"  # send queued invoice deliveries (e-mail, Peppol) and poll the access point
     notifications: str = "*/5 * * * *"  # send queued notification e-mails (when notifications.enabled)
+    payments: str = "45 * * * *"  # applied payments to the ERP and due reminders out (payments.erp, payments.reminders)
     timezone: str = "UTC"
     misfire_grace_seconds: int = Field(3600, ge=1)
 
     @field_validator("nightly_sync", "monthly_build", "export_retry", "duplicate_sweep", "provisioning", "delivery",
-                     "notifications")
+                     "notifications", "payments")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
@@ -415,6 +416,10 @@ class Settings(Strict):
         for code in self.notifications.recipients:
             if code not in codes:
                 raise ValueError(f"notifications.recipients: unknown tenant {code!r}")
+        for i, target in enumerate(self.payments.erp):
+            if target.tenant not in codes:
+                raise ValueError(f"payments.erp[{i}].tenant: unknown tenant {target.tenant!r}")
+        _unique([e.tenant for e in self.payments.erp], "payments.erp", "tenant")
         return self
 
     def tenant(self, code: str) -> Tenant:

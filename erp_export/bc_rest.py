@@ -154,6 +154,10 @@ class BcRestExporter(Planning):
         self._check(response.status_code, response.headers, payload, write)
         return payload
 
+    def request_json(self, method: str, url: str, *, body: Any = None, write: bool = False) -> Any:
+        """One API call with pacing, token renewal and typed errors (the payment journal adapter's transport)."""
+        return self._json(method, url, body=body, write=write)
+
     def company(self) -> str:
         if self._company is None:
             rows = self._json("GET", f"{self.config.api_url}/companies")["value"]

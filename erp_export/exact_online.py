@@ -195,6 +195,17 @@ class ExactOnlineExporter(Planning):
     def _api(self, resource: str) -> str:
         return f"/api/v1/{self.division()}/{resource}"
 
+    def resource(self, method: str, resource: str, *, params: Mapping[str, str] | None = None,
+                 body: Any = None) -> Any:
+        """One call on ``/api/v1/{division}/{resource}`` (every page of a GET; a write otherwise), for the cash entry
+        adapter (``erp_export.exact_payments``); ``customer`` names its ``crm/Accounts`` look-up."""
+        if method == "GET":
+            return self._results(self._api(resource), params or {})
+        return self._request(method, self._api(resource), body=body, write=True)
+
+    def customer(self, code: str) -> str:
+        return self._id_of("crm/Accounts", code, "customer")
+
     def _id_of(self, resource: str, code: str, what: str) -> str:
         cached = self._ids.get((resource, code))
         if cached:

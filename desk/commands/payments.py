@@ -4,7 +4,9 @@
 ``list`` and ``queue`` show entries with score and reasons; ``accept``, ``reassign`` and ``unapply`` are finance's
 decisions (audited); ``open-items`` lists what customers still owe with each invoice's creditor reference (RF…);
 ``rate`` prints the straight-through rate per month; ``overdue`` lists invoices past due with the dunning level
-reached (nothing is sent).
+reached; ``remind`` sends the reminders due (e-mail with a PDF letter, once per invoice and level) and
+``reminders`` lists them; ``export`` sends applied payments to the ERP (once, through an outbox); ``statement``
+writes a customer's statement of account as PDF; ``days-to-pay`` prints the average days from issue to payment.
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ from desk.exit_codes import ExitCode
 from desk.progress import progress_bars
 from services.payments import (
     accept,
+    days_to_pay,
+    export_payments,
     import_statement,
     list_entries,
     open_items,
     overdue_items,
     reassign,
+    reminder_list,
+    send_reminders,
+    statement_of_account,
     straight_through,
     unapply,
 )
@@ -187,10 +194,78 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _dump(rows)
             return
-        table = Table(title="overdue invoices (nothing is sent)")
+        table = Table(title="overdue invoices")
         for column in ("tenant", "customer", "invoice", "due", "days late", "open", "level", "reminder"):
             table.add_column(column)
         for r in rows:
             table.add_row(r["tenant"], r["customer"], r["invoice"], r["due_date"], str(r["days"]),
                           f"{r['open']} {r['currency']}", str(r["level"] or "-"), r["text"] or "")
         Console().print(table)
+
+    @payments.command("export")
+    def export_command(ctx: typer.Context, tenant: str = TENANT, as_user: str = AS_USER, as_json: bool = JSON) -> None:
+        """Send applied payments to the ERP (config payments.erp), each once; a crashed run's are looked up first."""
+        summaries = export_payments(state(ctx).settings(), state(ctx).actor(as_user), tenant,
+                                    clock=state(ctx).clock())
+        if as_json:
+            _dump([{**s.__dict__, "sentence": s.sentence} for s in summaries])
+        else:
+            for summary in summaries:
+                typer.echo(summary.sentence)
+                for error in summary.errors:
+                    typer.echo(f"  {error}")
+        if any(s.outcomes.get("failed") for s in summaries):
+            raise typer.Exit(ExitCode.FAILED)
+
+    @payments.command("remind")
+    def remind_command(ctx: typer.Context, tenant: str = TENANT, as_user: str = AS_USER, as_json: bool = JSON) -> None:
+        """Send the reminders due today by e-mail with the letter as PDF (config payments.reminders), each once."""
+        summaries = send_reminders(state(ctx).settings(), state(ctx).actor(as_user), tenant, clock=state(ctx).clock())
+        if as_json:
+            _dump([{**s.__dict__, "sentence": s.sentence} for s in summaries])
+            return
+        for summary in summaries:
+            typer.echo(summary.sentence)
+
+    @payments.command("reminders")
+    def reminders_command(ctx: typer.Context, tenant: str = TENANT, as_user: str = AS_USER,
+                          as_json: bool = JSON) -> None:
+        """Reminders sent or waiting, newest first."""
+        rows = reminder_list(state(ctx).settings(), state(ctx).actor(as_user), tenant)
+        if as_json:
+            _dump(rows)
+            return
+        table = Table(title="reminders")
+        for column in ("id", "tenant", "invoice", "customer", "level", "to", "open", "status", "error"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(str(r["id"]), str(r["tenant"]), str(r["invoice"]), str(r["customer"]), str(r["level"]),
+                          str(r["recipient"]), f"{r['open']} {r['currency']}", str(r["status"]), str(r["error"] or ""))
+        Console().print(table)
+
+    @payments.command("statement")
+    def statement_command(
+        ctx: typer.Context,
+        tenant: str = typer.Option(..., "--tenant", help="The legal entity."),
+        customer: str = typer.Option(..., "--customer", help="The customer's id, ERP reference or exact name."),
+        out: Path = typer.Option(None, "--out", help="The PDF file (default: its own name in the current folder)."),
+        as_user: str = AS_USER,
+    ) -> None:
+        """Write a customer's statement of account (open items, payments, balance) as PDF."""
+        name, pdf = statement_of_account(state(ctx).settings(), state(ctx).actor(as_user), tenant, customer,
+                                         state(ctx).clock())
+        path = out or Path(name)
+        path.write_bytes(pdf)
+        typer.echo(f"{path}: statement of account, {len(pdf)} bytes")
+
+    @payments.command("days-to-pay")
+    def days_to_pay_command(ctx: typer.Context, tenant: str = TENANT, as_user: str = AS_USER,
+                            as_json: bool = JSON) -> None:
+        """Average days from an invoice's issue to its payment, per month of payment."""
+        rows = days_to_pay(state(ctx).settings(), state(ctx).actor(as_user), tenant)
+        if as_json:
+            _dump(rows)
+            return
+        for row in rows:
+            typer.echo(f"{row['tenant']} {row['month']}: {row['payments']} payments, on average "
+                       f"{row['average_days']} days after the invoice")

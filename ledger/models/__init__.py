@@ -15,7 +15,8 @@ users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snap
 counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases),
 :mod:`~ledger.models.delivery` (deliveries, the document archive), :mod:`~ledger.models.notifications`
 (the notification outbox), :mod:`~ledger.models.review` (acknowledged review findings),
-:mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints) and
+:mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints),
+:mod:`~ledger.models.payment_outbox` (applied payments to the ERP, reminders) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
 table, which Alembic's ``env.py`` and the relationships between modules rely on; callers import the classes from here.
 """
@@ -26,6 +27,7 @@ from ledger.models.delivery import ArchivedDocument, Delivery
 from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.notifications import Notification
 from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Export, JobRun, Lease
+from ledger.models.payment_outbox import PaymentExport, Reminder
 from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
@@ -61,9 +63,11 @@ __all__ = [
     "Notification",
     "PayerHint",
     "PaymentApplication",
+    "PaymentExport",
     "PriceImport",
     "PriceRule",
     "Provisioning",
+    "Reminder",
     "SignInAttempt",
     "Snapshot",
     "Subscription",

@@ -15,6 +15,7 @@ from ledger.repositories.invoices import InvoiceRepository
 from ledger.repositories.jobs import JobRunRepository, LeaseRepository
 from ledger.repositories.mutations import MutationRepository
 from ledger.repositories.notifications import NotificationRepository
+from ledger.repositories.payment_outbox import PaymentOutboxRepository
 from ledger.repositories.payments import PaymentRepository
 from ledger.repositories.prices import PriceRepository
 from ledger.repositories.provisionings import ProvisioningRepository
@@ -42,6 +43,7 @@ REPOSITORIES = {
     "mutations": MutationRepository,
     "notifications": NotificationRepository,
     "payments": PaymentRepository,
+    "payments_out": PaymentOutboxRepository,
     "prices": PriceRepository,
     "provisionings": ProvisioningRepository,
     "reports": ReportRepository,

@@ -99,6 +99,16 @@ class PaymentRepository(Repository):
         return self.session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id,
                                                           Invoice.number == number)).first()
 
+    def paid_days(self, tenant_ids: Sequence[int]) -> Sequence[Row]:
+        """Per application in force: tenant, the invoice's issue day and the paying entry's booking day."""
+        return self.session.execute(
+            select(PaymentApplication.tenant_id, Invoice.issue_date, BankEntry.booking_date)
+            .join(Invoice, Invoice.id == PaymentApplication.invoice_id)
+            .join(BankEntry, BankEntry.id == PaymentApplication.entry_id)
+            .where(PaymentApplication.tenant_id.in_(tenant_ids), PaymentApplication.unapplied_at.is_(None),
+                   Invoice.issue_date.is_not(None), PaymentApplication.amount > 0)
+            .order_by(BankEntry.booking_date)).all()
+
     def credit_entries(self, tenant_ids: Sequence[int]) -> Sequence[Row]:
         """Every credit entry's tenant, booking day, status and who decided it (the straight-through rate)."""
         return self.session.execute(

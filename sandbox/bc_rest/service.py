@@ -1,5 +1,6 @@
 """The BC API v2.0 over HTTP: tenant, environment, bearer and company checks, the per-user rate limit, ``$batch``;
-``salesInvoices`` and ``salesCreditMemos`` with their lines, each the same set of operations on its own book.
+``salesInvoices`` and ``salesCreditMemos`` with their lines, each the same set of operations on its own book, and
+the customer payment journals (``sandbox.bc_rest.payments``).
 
 Why one guard for every operation: a direct request and a ``$batch`` part reach the same operations (one
 ``Router`` for both); the direct route adds the checks, the quota and saving the state after a write.
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sandbox.bc_rest import multipart
+from sandbox.bc_rest import multipart, payments
 from sandbox.bc_rest.company import KINDS, ApiError, Book, Company, etag
 from sandbox.bc_rest.multipart import is_multipart
 from sandbox.business_central import AUDIENCE
@@ -255,11 +256,13 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, rate_li
         operation("PATCH", line_route, handlers["patch_line"])
         operation("DELETE", line_route, handlers["delete_line"])
         operation("POST", one + r"/Microsoft\.NAV\.post", handlers["post"])
+    payments.register(operation, company)
 
     @Routes(app)("GET", r"/__admin/state")
     def admin_state(request: Request) -> Response:
         with company.lock:
-            return Response(200, {"company_id": company.id, "throttled": bucket.refused, **{
+            return Response(200, {"company_id": company.id, "throttled": bucket.refused,
+                                  "customerPayments": list(company.state.get("customerPayments", {}).values()), **{
                 kind.state_key: [_render(company.books[kind.entity_set], doc, expand=True)
                                  for doc in company.state[kind.state_key].values()] for kind in KINDS}})
 

@@ -1,4 +1,5 @@
-"""Exact Online's REST API over HTTP: the OAuth token route, OData v2 verbose JSON listings and document routes.
+"""Exact Online's REST API over HTTP: the OAuth token route, OData v2 verbose JSON listings and document routes
+(sales entries, sales invoices, cash entries: ``sandbox.exact_online.cash``).
 
 Why one guard: every API call counts against the limits and carries the six ``X-RateLimit-*`` headers, whatever
 its answer; auth, division and Exact's error body (``{"error": {"code", "message": {"lang", "value"}}}``) are
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
+from sandbox.exact_online.cash import register_cash
 from sandbox.exact_online.consent import register_consent
 from sandbox.exact_online.division import CREDENTIALS, DIVISION, ExactState, Invalid
 from sandbox.routing import Routes
@@ -131,6 +133,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
         with state.lock:
             body: dict[str, Any] = {key: list(state.data[key].values())
                                     for key in ("entries", "entry_lines", "invoices", "invoice_lines")}
+            body["cash_entry_lines"] = list(state.data.get("cash_entry_lines", {}).values())
             return Response(200, {**body, "throttled": state.throttled})
 
     api = Routes(app, "/api/v1", guard=guard)
@@ -154,6 +157,7 @@ def build(clock: Clock, seed: int = 1, state_dir: Path | None = None, *, per_min
         ("invoice", "salesinvoice", "SalesInvoices", "SalesInvoiceLines", "InvoiceID"),
     ):
         _document_routes(app, guard, listing, state, kind, service, entity, lines_entity, key)
+    register_cash(app, guard, listing, state)
     return app
 
 

@@ -54,19 +54,25 @@ def recipient(customer: Customer) -> str:
 def send_email(config: TenantConfig, to: str, reference: str, invoice_number: str, credit_note: bool,
                attachments: tuple[Attachment, ...]) -> str:
     """One e-mail with the invoice's files; returns the server's final reply."""
+    server, sender = mail_server(config)
+    what = "Credit note" if credit_note else "Invoice"
+    seller = config.seller.legal_name or config.name
+    mail = smtp.Mail(sender, to, f"{what} {invoice_number} from {seller}",
+                     f"Please find attached {what.lower()} {invoice_number} from {seller}.\n",
+                     reference, attachments)
+    return smtp.send(server, mail)
+
+
+def mail_server(config: TenantConfig) -> tuple[smtp.MailServer, str]:
+    """The tenant's SMTP server (``delivery.smtp``) and sender address; invoices and reminders go out through it."""
     settings = _section(config)
     if settings.smtp is None:
         raise DeliveryRefused(f"tenant {config.code!r}: delivery.smtp is not configured (e-mail delivery)")
     server = settings.smtp
-    what = "Credit note" if credit_note else "Invoice"
-    seller = config.seller.legal_name or config.name
-    mail = smtp.Mail(server.sender, to, f"{what} {invoice_number} from {seller}",
-                     f"Please find attached {what.lower()} {invoice_number} from {seller}.\n",
-                     reference, attachments)
-    return smtp.send(mail_server(server), mail)
+    return smtp_server(server), server.sender
 
 
-def mail_server(server: SmtpConfig) -> smtp.MailServer:
+def smtp_server(server: SmtpConfig) -> smtp.MailServer:
     """The configured SMTP server with its credentials read from the environment (a missing one refuses)."""
     return smtp.MailServer(server.host, server.port, server.starttls, _secret(server.username_env),
                            _secret(server.password_env), server.timeout_seconds, server.ca_bundle)

@@ -89,6 +89,9 @@ def demo_config(data: dict[str, Any], urls: dict[str, str], ca_bundle: Path, dir
     if mail is not None and data.get("notifications"):  # notifications to finance go to the catcher too
         data["notifications"] = dict(data["notifications"], enabled=True, smtp={
             "host": mail.host, "port": mail.port, "starttls": False, "from": "cspbill@reseller.example"})
+    if mail is not None and data.get("payments"):  # reminders go to the SMTP catcher like the invoices
+        data["payments"] = dict(data["payments"], reminders={**(data["payments"].get("reminders") or {}),
+                                                             "enabled": True})
     if data.get("fx"):
         data["fx"] = dict(data["fx"], base_url=urls["ecb"], ca_bundle=str(ca_bundle))
     if data.get("vies"):

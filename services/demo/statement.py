@@ -24,7 +24,8 @@ from config import Settings
 from sandbox.bank.camt053 import AccountStatement, Booking, camt053
 from services.access import Actor
 from services.clock import Clock, FixedClock, SystemClock
-from services.demo.month import APPROVERS, DemoRun, DemoSummary, Progress, log
+from services.demo.month import APPROVERS, DESK_USER, DemoRun, DemoSummary, Progress, log
+from services.demo.payments_out import payments_out
 from services.payments import import_statement, open_items, straight_through
 
 CENT = Decimal("0.01")
@@ -68,8 +69,9 @@ def demo_statement(settings: Settings, who: Actor, month: str, tenant: str | Non
 
 def import_demo_payments(run: DemoRun, summary: DemoSummary, progress: Progress = log.info) -> DemoSummary:
     """After the export: each legal entity's finance person imports its demo statement (written under the demo's
-    directory) at the end of the following month; the summary gains the payment counts. Idempotent: a second run
-    finds the same files already imported."""
+    directory) at the end of the following month, then the applied payments go to the ERP and the reminders due
+    out (``services.demo.payments_out``); the summary gains the payment counts. Idempotent: a second run finds the
+    same files already imported and sends nothing again."""
     settings = run.settings
     following = (run.month + dt.timedelta(days=32)).replace(day=28)
     clock = FixedClock(dt.datetime.combine(following, dt.time(18, 0), tzinfo=dt.UTC))
@@ -89,6 +91,9 @@ def import_demo_payments(run: DemoRun, summary: DemoSummary, progress: Progress 
         for row in straight_through(settings, who, account.tenant):
             total, automatic = total + row["entries"], automatic + row["automatic"]
     counts["straight_through"] = round(automatic / total, 3) if total else None
+    reminders = dt.datetime.combine((following + dt.timedelta(days=10)).replace(day=20), dt.time(9, 0), dt.UTC)
+    counts.update(payments_out(settings, {code: run.people[name] for code, name in APPROVERS.items()},
+                               run.people[DESK_USER], clock.now() + dt.timedelta(hours=1), reminders, progress))
     summary.payments = counts
     return summary
 

@@ -23,7 +23,7 @@ from delivery_channels.base import DeliveryDeferred, DeliveryOutcomeUnknown, Del
 from ledger.models import Notification
 from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
-from services.delivery.channels import mail_server
+from services.delivery.channels import smtp_server
 from services.export.claims import backoff, orphaned, run_claim
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -93,7 +93,7 @@ def _send(settings: Settings, codes: dict[int, str], row_id: int, runner: str, c
             return base
         mail = smtp.Mail(server.sender, row.recipient, row.subject, row.body, row.message_id, ())
     try:
-        evidence = smtp.send(mail_server(server), mail)
+        evidence = smtp.send(smtp_server(server), mail)
     except DeliveryRefused as exc:
         return _record(settings, row_id, base, "failed", now, str(exc))
     except DeliveryOutcomeUnknown as exc:

@@ -3,7 +3,8 @@
 The scheduler (``scheduler.py``, APScheduler) only decides *when*; this module decides *whether* and *what*:
 - a job id names its kind and target: ``sync:<source>``, ``sync:fx`` (exchange rates), ``build:<tenant>``,
   ``export-retry``, ``duplicate-sweep`` (recently sent invoices looked up in their ERP), ``provision`` (desk
-  mutations to the vendors, when a source opted in; a sync of such a source runs it right after the read);
+  mutations to the vendors, when a source opted in; a sync of such a source runs it right after the read),
+  ``payments`` (applied payments to the ERP and reminders out, when ``payments.erp`` or reminders are configured);
 - each run takes a database lease named after the job, so two scheduler instances on one database never run the
   same job at once, and skips a fire time another instance already completed;
 - every run is a ``job_runs`` row (start, end, outcome, counts, error, runner), visible in ``cspbill jobs`` and the
@@ -44,7 +45,7 @@ LEASE_TTL = dt.timedelta(hours=6)  # longer than any job; a crashed holder's lea
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    kind: str  # sync, fx_sync, vies_check, build, export_retry, duplicate_sweep, provision, delivery, notify
+    kind: str  # sync, fx_sync, vies_check, build, export_retry, duplicate_sweep, provision, delivery, notify, payments
     target: str | None  # source name, tenant code, or None
     cron: str
     description: str
@@ -99,6 +100,10 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     if settings.notifications.enabled:
         specs.append(JobSpec("notify", "notify", None, schedule.notifications,
                              "send queued notification e-mails (batch ready, export failed, blocking findings)"))
+    if settings.payments.reminders.enabled or any(settings.tenant(e.tenant).erp.kind != "none"
+                                                  for e in settings.payments.erp):
+        specs.append(JobSpec("payments", "payments", None, schedule.payments,
+                             "send applied payments to the ERP and the reminders due"))
     return specs
 
 
@@ -190,6 +195,13 @@ def _run_notify(settings: Settings, target: str | None, clock: Clock) -> dict[st
     return notify_due(settings, clock)
 
 
+def _run_payments(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
+    from services.payments import export_due_payments, remind_due
+
+    exported = {f"erp_{k}": v for k, v in export_due_payments(settings, clock).items()}
+    return {**exported, **{f"reminders_{k}": v for k, v in remind_due(settings, clock).items()}}
+
+
 ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "sync": _run_sync,
     "fx_sync": _run_fx_sync,
@@ -200,6 +212,7 @@ ACTIONS: dict[str, Callable[[Settings, str | None, Clock], dict[str, Any]]] = {
     "provision": _run_provision,
     "delivery": _run_delivery,
     "notify": _run_notify,
+    "payments": _run_payments,
 }
 
 

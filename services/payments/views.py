@@ -1,5 +1,6 @@
 """What finance reads about payments: entries (all, or the review queue), open items per customer with each
-invoice's creditor reference, and the straight-through rate per month (credit entries the matcher applied alone)."""
+invoice's creditor reference, the straight-through rate per month (credit entries the matcher applied alone), and
+the average days from issue to payment per month."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def open_items(settings: Settings, who: Actor, tenant: str | None = None,
                 if customer and customer.casefold() not in row.customer.casefold():
                     continue
                 reference = creditor_reference(row.number)
-                items.append({"tenant": code, "customer": row.customer, "invoice": row.number,
+                items.append({"tenant": code, "customer": row.customer, "customer_id": row.customer_id,
+                              "invoice": row.number,
                               "issue_date": row.issue_date and row.issue_date.isoformat(), "currency": row.currency,
                               "gross": money(row.gross, row.currency), "paid": money(row.paid, row.currency),
                               "open": money(row.gross - row.paid, row.currency),
@@ -72,3 +74,17 @@ def straight_through(settings: Settings, who: Actor, tenant: str | None = None) 
         return [{"tenant": code, "month": month, "entries": total, "automatic": auto,
                  "rate": round(auto / total, 3) if total else None}
                 for (code, month), (total, auto) in sorted(counts.items())]
+
+
+def days_to_pay(settings: Settings, who: Actor, tenant: str | None = None) -> list[dict[str, Any]]:
+    """Per legal entity and month of payment: how many applications, and the average days from the invoice's issue
+    to the bank's booking day (a day count, not money: rounded to a tenth)."""
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenants = readable_tenants(uow.session, settings, who, "finance", tenant)
+        days: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for row in uow.payments.paid_days(list(tenants)):
+            days[(tenants[row.tenant_id], row.booking_date.isoformat()[:7])].append(
+                (row.booking_date - row.issue_date).days)
+        return [{"tenant": code, "month": month, "payments": len(values),
+                 "average_days": round(sum(values) / len(values), 1)}
+                for (code, month), values in sorted(days.items())]

@@ -71,7 +71,12 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert first["deliveries"].get("email_sent", 0) >= 1 and first["deliveries"].get("peppol_sent", 0) >= 1
     mails = sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml"))
     transmitted = sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml"))
-    assert len(mails) == first["deliveries"]["email_sent"] and len(transmitted) == first["deliveries"]["peppol_sent"]
+    # the applied payments went to the ERP sandboxes once each, the reminders due into the same catcher
+    assert paid["erp"] == {"created": paid["outboxes"]["erp_sent"]} and paid["outboxes"]["erp_sent"] >= paid["applied"]
+    reminded = paid["reminders"].get("sent", 0)
+    assert reminded >= 1 and paid["outboxes"]["reminders_sent"] == reminded
+    assert len(mails) == first["deliveries"]["email_sent"] + reminded
+    assert len(transmitted) == first["deliveries"]["peppol_sent"]
 
     second = demo_once(tmp_path / "demo")
     assert (second["exported"], second["failed_exports"]) == (0, 0)
@@ -82,6 +87,8 @@ def test_demo_once_twice(tmp_path: Path) -> None:
         assert second[key] == first[key], key
     assert second["payments"]["entries"] == 0  # the same statement files: already imported
     assert second["payments"]["straight_through"] == paid["straight_through"]
+    assert (second["payments"]["erp"], second["payments"]["reminders"]) == ({}, {})  # outboxes: nothing twice
+    assert second["payments"]["outboxes"] == paid["outboxes"]
     assert second["delivered"] == 0  # delivered once: nothing new the second time
     assert sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml")) == mails
     assert sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml")) == transmitted

@@ -84,3 +84,24 @@ def test_the_demo_statement_pays_the_open_invoices(files: Path, config_file: Pat
     assert "for nl-bv" in imported
     entries = as_json(config_file, "payments", "list", "--as", "finn")
     assert {"Stichting Onbekend"} <= {e["payer"] for e in entries if e["status"] == "unmatched"}
+
+
+def test_payments_out_through_the_cli(files: Path, config_file: Path, tmp_path: Path) -> None:  # noqa: F811
+    cspbill(config_file, "payments", "import", str(files / "nov.xml"), "--as", "finn")
+    out = tmp_path / "northwind.pdf"
+    written = cspbill(config_file, "payments", "statement", "--tenant", "nl-bv", "--customer", "Contoso Zorg B.V.",
+                      "--out", str(out), "--as", "finn").stdout
+    assert f"{out}: statement of account" in written and out.read_bytes().startswith(b"%PDF")
+    days = as_json(config_file, "payments", "days-to-pay", "--as", "finn")
+    assert days == [{"tenant": "nl-bv", "month": "2026-11", "payments": 1, "average_days": 7.0}]
+    assert "on average 7.0 days after the invoice" in cspbill(config_file, "payments", "days-to-pay", "--as",
+                                                              "finn").stdout
+    unknown = cspbill(config_file, "payments", "statement", "--tenant", "nl-bv", "--customer", "Nobody", "--as",
+                      "finn", ok=False)
+    assert unknown.returncode != 0 and "customer 'Nobody': no customer has that id, reference or name" in (
+        unknown.stderr.replace("\n", ""))
+    off = cspbill(config_file, "payments", "remind", "--as", "finn", ok=False)
+    assert "payments.reminders.enabled is false" in off.stderr.replace("\n", "")
+    assert as_json(config_file, "payments", "reminders", "--as", "finn") == []
+    desk = cspbill(config_file, "payments", "export", "--tenant", "nl-bv", "--as", "dana", ok=False)
+    assert "lacks role" in desk.stderr
