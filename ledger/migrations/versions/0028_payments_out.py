@@ -16,7 +16,7 @@ from alembic import op
 import ledger.types
 
 revision: str = '0028_payments_out'
-down_revision: str | Sequence[str] | None = '0017_delivery_archive'
+down_revision: str | Sequence[str] | None = '0026_notifications'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
