@@ -130,28 +130,43 @@ def preceding_invoice(invoice: Invoice, tenant_code: str) -> PrecedingInvoice | 
                             erp_reference(tenant_code, chosen["number"]))
 
 
-UNIT_PRICE_STEP = Decimal("0.000001")  # BT-146 may carry more decimals than the currency
+UNIT_PRICE_DECIMALS = 6  # BT-146 may carry more decimals than the currency; a reader needs no more than six
 
 
 def document_quantity_and_price(line: LedgerLine) -> tuple[Decimal, Decimal]:
-    """Quantity and unit price for the ERP and the e-invoice, so that quantity × price rounds to the line's amount.
+    """Quantity and unit price for the ERP and the e-invoice, so that quantity × unit price rounds to the line's amount.
 
     ERPs recompute a line as quantity × unit price, and EN 16931 requires the same (PEPPOL-EN16931-R120) with a net
     price that is never negative (BR-27). A prorated line (12 seats × 34.96 × 5/30) or a credit (-58.27 for 10 seats)
-    therefore goes out as its seats with the *effective* unit price for the stretch (amount / seats, to six decimals)
-    and, for a credit, a negative quantity; the formula stays in the description and the lineage.
+    therefore goes out as its seats with the *effective* unit price for the stretch (amount / seats) and, for a
+    credit, a negative quantity; the formula stays in the description and the lineage. Either price is written with
+    the fewest decimals (at least the currency's, at most six) that still give the amount, so a customer reads
+    12.316, not an exchange-rate conversion's 12.31612855.
     """
     amount, quantity = line.amount, abs(line.quantity)
     step = Decimal(1).scaleb(-minor_units(line.currency))
     as_billed = (line.quantity * line.unit_price).quantize(step, ROUND_HALF_UP)
     if amount >= 0 and line.unit_price >= 0 and as_billed == amount:
-        return line.quantity, line.unit_price
+        return line.quantity, _shortest(line.unit_price, line.quantity, amount, step)
     sign = Decimal(-1) if amount < 0 else Decimal(1)
     if quantity:
-        price = (abs(amount) / quantity).quantize(UNIT_PRICE_STEP, ROUND_HALF_UP)
+        price = _shortest(abs(amount) / quantity, quantity, abs(amount), step)
         if (quantity * price).quantize(step, ROUND_HALF_UP) == abs(amount):
             return sign * quantity, price
     return sign, abs(amount)
+
+
+def _shortest(price: Decimal, quantity: Decimal, amount: Decimal, step: Decimal) -> Decimal:
+    """``price`` rounded to the fewest decimals from the currency's up to six whose product with ``quantity`` still
+    rounds to ``amount``; six decimals when none does. A price already that short is kept as it is."""
+    decimals = -step.as_tuple().exponent
+    for places in range(max(decimals, 0), UNIT_PRICE_DECIMALS + 1):
+        candidate = price.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        if candidate == price:
+            return price
+        if (quantity * candidate).quantize(step, ROUND_HALF_UP) == amount:
+            return candidate
+    return price.quantize(Decimal(1).scaleb(-UNIT_PRICE_DECIMALS), ROUND_HALF_UP)
 
 
 def payload_hash(doc: InvoiceDocument) -> str:
