@@ -58,6 +58,7 @@ from sandbox.smtp_catcher import SmtpCatcher
 from sandbox.smtp_catcher import start as start_mail
 from services.access import scheduler
 from services.batches import approve_batch, build_batch
+from services.batches.credit_notes import CREDIT_NOTE
 from services.clock import FixedClock
 from services.demo.close import cancel_inside_window, close_previous_month
 from services.demo.customers import complete_master_data
@@ -103,6 +104,7 @@ class DemoSummary:
     provisioned: int = 0  # mutations applied at the vendor through the provisioning outbox
     discrepancies: int = 0
     invoices: int = 0
+    credit_notes: int = 0  # invoices of type 381 (money back to the customer), among ``invoices``
     approved_batches: int = 0
     exported: int = 0
     skipped: int = 0
@@ -349,6 +351,7 @@ def _count(run: DemoRun, summary: DemoSummary) -> None:
         summary.fx_rates = count(FxRate)
         summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
         summary.invoices = count(Invoice)
+        summary.credit_notes = count(Invoice, Invoice.document_type == CREDIT_NOTE)
         summary.approved_batches = count(Batch, Batch.status.in_(("approved", "exported")))
         summary.batches = {
             f"{code} {b.month}": {"status": b.status, "invoices": b.totals.get("invoices"),
