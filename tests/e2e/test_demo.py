@@ -17,7 +17,7 @@ from ledger.db import make_engine
 from ledger.models import InvoiceLine
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # two demo runs, each closing the month before too
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 

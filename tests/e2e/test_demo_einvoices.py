@@ -24,7 +24,8 @@ from tests.e2e.test_demo import demo_once
 from tests.e2e.test_einvoice_cli import cli
 from tests.einvoice_rules import RULES_DIR, rules_or_skip, xml_of
 
-pytestmark = pytest.mark.slow
+# one demo run (closing the month before too), seven CLI runs and one validation on a shared machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 APPROVERS = {"nl-bv": "anna", "de-gmbh": "greta"}
 FORMATS = {"ubl": ".ubl.xml", "cii": ".cii.xml", "facturx": ".pdf", "xrechnung": ".xrechnung.xml"}
