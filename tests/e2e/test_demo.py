@@ -48,8 +48,8 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     first = demo_once(tmp_path / "demo")
     assert (first["month"], first["nights"], first["sources_synced"]) == ("2026-05", 31, 4)
     assert first["snapshots"] > 100
-    assert first["mutations"] == 2 and first["refused_mutations"] == 1
-    assert first["provisioned"] == 1  # the desk's increase, applied at the Partner Center sandbox by the outbox
+    assert first["mutations"] == 3 and first["refused_mutations"] == 1  # + the cancellation inside the 7-day window
+    assert first["provisioned"] == 2  # the desk's increase and cancellation, applied at Partner Center by the outbox
     assert "refused" in first["refusal"] and "next allowed" in first["refusal"]
     assert first["discrepancies"] > 0
     # the previous month is closed on the 1st (services.demo.close): two months of two legal entities
