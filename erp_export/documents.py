@@ -114,6 +114,9 @@ class InvoiceLine:
     unit_code: str = "C62"  # UN/ECE rec 20: "one"
     days: str | None = None  # billed days of the billing period, e.g. "10/30", for the readable specification
     group: str | None = None  # usage: its meter category, under which the readable invoice groups it
+    item: str | None = None  # a licence line's subscription (product and id): the readable invoice shows the lines
+    # of one subscription and stretch (a seat change's charge and credit) as one
+    list_price: Decimal | None = None  # the licence's price per seat and full billing period, as the price list has it
 
     def ref(self, limit: int = 50) -> str:
         """The line key fitted into an ERP text field of ``limit`` characters (BC ``Description 2`` is 50): kept

@@ -6,12 +6,17 @@ Factur-X needs (``pdf_variant``): fonts embedded as subsets, an sRGB output inte
 part. The font is DejaVu Sans (Debian's fonts-dejavu-core, found through fontconfig); WeasyPrint itself needs
 Debian's Pango (both are in the CI image's apt list). The factur-x library later embeds the CII XML and extends the
 XMP with the Factur-X schema. The page shows the same fields and figures as the XML and nothing the XML does not
-carry: licences line by line with their period, seats, billed days and unit price, usage grouped by meter category.
+carry: licences with their period, seats, billed days and unit price, one row per subscription and stretch (a seat
+change's charge and credit, which the XML keeps as the ledger's two lines, are one row with their summed amount),
+usage grouped by meter category.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,12 +43,61 @@ def _address(address: Address) -> str:
     return ", ".join(part for part in (address.street, town, address.country) if part)
 
 
-def _usage(lines: tuple[InvoiceLine, ...]) -> list[tuple[str, list[InvoiceLine], Decimal]]:
+@dataclass(frozen=True)
+class ReadableLine:
+    """One row of the page's specification: a document line, or the lines of one subscription and stretch."""
+
+    description: str
+    period_start: date
+    period_end: date
+    seats: str  # "10", or "9 → 10" for a seat change
+    days: str
+    unit_price: Decimal
+    vat_category: str
+    vat_rate: Decimal
+    net_amount: Decimal
+
+
+def _row(line: InvoiceLine) -> ReadableLine:
+    return ReadableLine(line.description, line.period_start, line.period_end, plain(line.quantity), line.days or "",
+                        line.unit_price, line.vat_category, line.vat_rate, line.net_amount)
+
+
+def licence_rows(lines: Iterable[InvoiceLine], credit_note: bool) -> list[ReadableLine]:
+    """The licence lines as a reader wants them: the charge and credit of a seat change over the same stretch (same
+    subscription, period and VAT) become one row with the seats before and after, the billed days, the list price and
+    the sum of their amounts; a line alone in its stretch stays as it is. Amounts are only added, never recomputed,
+    so the rows add up to the document's lines (and so to the ledger)."""
+    groups: dict[tuple[object, ...], list[InvoiceLine]] = {}
+    for line in lines:
+        key = ((line.item, line.period_start, line.period_end, line.vat_category, line.vat_rate) if line.item
+               else (line.key,))
+        groups.setdefault(key, []).append(line)
+    rows = []
+    for members in groups.values():
+        first = members[0]
+        if len(members) == 1 or first.item is None:
+            rows.extend(_row(line) for line in members)
+            continue
+        charged = [line for line in members if (line.quantity > 0) != credit_note]
+        credited = [line for line in members if (line.quantity > 0) == credit_note]
+        before, after = (sum((abs(line.quantity) for line in part), Decimal(0)) for part in (credited, charged))
+        price = next((line.list_price for line in charged + credited if line.list_price is not None),
+                     first.unit_price)
+        rows.append(ReadableLine(
+            f"{first.item}: seats changed" if charged and credited else first.item, first.period_start,
+            first.period_end, f"{plain(before)} → {plain(after)}" if charged and credited else plain(after or before),
+            first.days or "", price, first.vat_category, first.vat_rate,
+            sum((line.net_amount for line in members), Decimal(0))))
+    return rows
+
+
+def _usage(lines: tuple[InvoiceLine, ...]) -> list[tuple[str, list[ReadableLine], Decimal]]:
     groups: dict[str, list[InvoiceLine]] = {}
     for line in lines:
         if line.group is not None:
             groups.setdefault(line.group, []).append(line)
-    return [(group, members, sum((line.net_amount for line in members), Decimal(0)))
+    return [(group, [_row(line) for line in members], sum((line.net_amount for line in members), Decimal(0)))
             for group, members in sorted(groups.items())]
 
 
@@ -54,7 +108,8 @@ def invoice_html(doc: InvoiceDocument) -> str:
     return _template().render(
         doc=doc, kind=kind, title=f"{doc.seller.name}: {kind} {doc.invoice_number}", lang="en",
         plain=plain, address=_address,
-        licences=[line for line in doc.lines if line.group is None], usage=_usage(doc.lines),
+        licences=licence_rows((line for line in doc.lines if line.group is None), doc.type_code == "381"),
+        usage=_usage(doc.lines),
         notices=[notice for category, notice in NOTICES.items() if category in categories],
     )
 

@@ -153,6 +153,11 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
                          bought=moment(month_start + dt.timedelta(days=7), 10))
     cancellations = {returned["id"]: moment(month_start + dt.timedelta(days=8), 15)}
     seats[returned["id"]].schedule(cancellations[returned["id"]], 0)  # no seats left once cancelled
+    # an annual term bought two days before the month (the year paid in advance) and cancelled on the 2nd, inside
+    # the vendor's 7-day window: the reseller credits the rest of the year
+    regretted = subscribe(companies[2], premium, "Annual", "1-Year", 20, role="annual_cancelled",
+                          bought=moment(month_start - dt.timedelta(days=2), 10))
+    cancellations[regretted["id"]] = moment(month_start + dt.timedelta(days=1), 9)
     return Pax8World(month_start, companies, products, subscriptions, seats, invoices, items, usage, named=named,
                      cancellations=cancellations)
 

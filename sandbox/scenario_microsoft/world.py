@@ -97,6 +97,19 @@ class MicrosoftScenario:
             customer.resources = self._resources(rng, customer)
             self.customers.append(customer)
         self.one_time = one_time_purchases(seed, self.month, self.customers)
+        self._bought_before_the_month(seed)
+
+    def _bought_before_the_month(self, seed: int) -> None:
+        """An annual E3 term the last customer bought three days before the month, paid for the year in advance:
+        its 168-hour cancellation window reaches into the month (the demo's desk cancels it there). Drawn from its
+        own generator, so the rest of the world stays as it was."""
+        rng = random.Random(f"bought-before:{seed}")
+        owner = self.customers[-1]
+        purchased = at_time(self.month - dt.timedelta(days=3), dt.time(16, 20))
+        sub = Subscription(random_uuid(rng), owner.id, random_uuid(rng), PRODUCTS[2], "P1Y", "annual", purchased,
+                           auto_renew=True)
+        sub.changes.append((purchased, 10, reference(sub.id, purchased)))
+        owner.subscriptions.append(sub)
 
     def _subscription(self, rng: random.Random, customer_id: str, term: str, cycle: str) -> Subscription:
         recent = rng.random() < 0.25

@@ -7,13 +7,13 @@ or a PostgreSQL replica of the ledger carries the archive with it. Invoices are 
 reseller's documents stays far below what either database handles comfortably.
 
 Stored once: the first issue of (invoice, kind) is kept and every later send, re-send included, uses those bytes,
-so what a customer received twice is byte for byte the same document.
+so what a customer received twice is byte for byte the same document. Storing is ``services.export.issued``'s
+``issue_once``, shared with the e-invoice files ``cspbill einvoice`` writes and the desk downloads.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from config import Settings
@@ -22,9 +22,6 @@ from services.access import Actor, readable_tenants
 from services.errors import NotFound
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-
-MEDIA_TYPES = {"pdf": "application/pdf", "facturx": "application/pdf", "ubl": "application/xml"}
-SUFFIXES = {"pdf": ".pdf", "facturx": ".facturx.pdf", "ubl": ".ubl.xml"}
 
 
 @dataclass(frozen=True)
@@ -52,21 +49,6 @@ class ArchiveFile:
 class VerifyResult:
     checked: int
     mismatch: ArchiveEntry | None  # the first document whose bytes no longer match its hash
-
-
-def issue_once(uow: UnitOfWork, who: Actor, invoice: Invoice, kind: str, make: Callable[[], bytes]) -> ArchivedDocument:
-    """The archived document of ``invoice`` and ``kind``: stored now from ``make()`` when it was never issued,
-    else the one issued before (``make`` is not called)."""
-    found = uow.archive.find(invoice.id, kind)
-    if found is not None:
-        return found
-    content = make()
-    document = uow.archive.add(ArchivedDocument(
-        tenant_id=invoice.tenant_id, invoice_id=invoice.id, kind=kind, filename=f"{invoice.number}{SUFFIXES[kind]}",
-        media_type=MEDIA_TYPES[kind], sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content))
-    uow.audit.record(who.username, "archive.store", "invoice", invoice.number, invoice.tenant_id,
-                     after={"document_id": document.id, "kind": kind, "sha256": document.sha256, "size": document.size})
-    return document
 
 
 def list_documents(settings: Settings, who: Actor, *, tenant: str | None = None, customer: str | None = None,

@@ -17,9 +17,9 @@ from erp_export.einvoice import facturx_pdf, ubl_xml
 from erp_export.invoice_page import invoice_page
 from ledger.models import Invoice
 from services.access import Actor
-from services.delivery.archive import issue_once
 from services.errors import ValidationFailed
 from services.export.documents import invoice_customer, invoice_document
+from services.export.issued import issue_once
 from services.export.targets import DEFAULT_REVENUE_ACCOUNT
 from services.uow import UnitOfWork
 

@@ -4,8 +4,10 @@ What it does, in the order a real month happens:
 1. starts every vendor and ERP sandbox (one shared sandbox clock) and writes ``DIR/config.yaml``: the given config
    (tenants, users, price rules) with its sources and ERP targets pointed at the sandboxes and its ledger in ``DIR``;
    the sandbox credentials go into the environment variables that config names, never into the file;
-2. replays the month night by night: the sandbox clock and ours move to 02:30, ``sync`` reads every source and
-   ``sync_fx`` the ECB's exchange rates (when ``fx:`` is configured);
+2. replays the month night by night, starting with the previous month's last night: the sandbox clock and ours move
+   to 02:30, ``sync`` reads every source and ``sync_fx`` the ECB's exchange rates (when ``fx:`` is configured); on
+   the 1st the previous month's batches are built and approved and the desk cancels a term inside its 7-day window
+   (``services.demo.close``), so the month shows a credit note;
 3. finance imports Microsoft's licence price list on the 1st and changes price rules on the 15th (see
    ``services.demo.prices``); the service desk works during the month: a seat increase provisioned at Partner Center
    through the provisioning outbox (and confirmed by the next night's sync),
@@ -59,7 +61,9 @@ from sandbox.smtp_catcher import SmtpCatcher
 from sandbox.smtp_catcher import start as start_mail
 from services.access import scheduler
 from services.batches import approve_batch, build_batch
+from services.batches.credit_notes import CREDIT_NOTE
 from services.clock import FixedClock
+from services.demo.close import cancel_inside_window, close_previous_month
 from services.demo.customers import complete_master_data
 from services.demo.delivery import deliver_month, give_channels
 from services.demo.erp import connect_exact
@@ -105,6 +109,7 @@ class DemoSummary:
     provisioned: int = 0  # mutations applied at the vendor through the provisioning outbox
     discrepancies: int = 0
     invoices: int = 0
+    credit_notes: int = 0  # invoices of type 381 (money back to the customer), among ``invoices``
     approved_batches: int = 0
     acknowledged: int = 0  # review findings finance acknowledged with a reason before approval (services.demo.review)
     exported: int = 0
@@ -186,9 +191,11 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     done = _completed_nights(run)
     nightly = scheduler(settings)  # the nightly jobs' own actor, as `cspbill serve` runs them
     synced: set[str] = set()
-    for day in range(1, month_end(run.month).day + 1):
-        night = _night(run.month, day, zone)
-        summary.nights += 1
+    eve = run.month - dt.timedelta(days=1)  # the previous month's last night: its batch is closed on the 1st
+    for date in (eve, *(run.month.replace(day=d) for d in range(1, month_end(run.month).day + 1))):
+        night, day = _night(date, date.day, zone), date.day if date >= run.month else 0
+        if day:
+            summary.nights += 1
         if night in done:  # an earlier run of the demo read this night: history only moves forward
             synced |= done[night]
             continue
@@ -207,6 +214,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
             _assign_references(run, clock, progress)
             complete_master_data(settings, run.people[DESK_USER], clock, progress)
             import_price_lists(settings, run.people, run.dir, progress)
+            _close_previous_month(run, zone, progress)
         if day == PRICE_DAY:
             change_prices(settings, run.people, run.dir, run.month, progress)
         if day == DESK_DAY:
@@ -239,6 +247,15 @@ def _completed_nights(run: DemoRun) -> dict[dt.datetime, set[str]]:
                 select(SyncRun.as_of, SyncRun.source).where(SyncRun.status.in_(("succeeded", "partial")))):
             nights.setdefault(as_of, set()).add(source)
     return {night: names & sources for night, names in nights.items() if names >= sources}  # vendors only, not fx
+
+
+def _close_previous_month(run: DemoRun, zone: ZoneInfo, progress: Progress) -> None:
+    """On the 1st after the night: the previous month's batches (``services.demo.close``), then the desk's
+    cancellation inside the 7-day window of a term that month billed in advance."""
+    clock = FixedClock(dt.datetime.combine(run.month.replace(day=1), BUILD_TIME, tzinfo=zone).astimezone(dt.UTC))
+    close_previous_month(run.settings, run.month, {code: run.people[name] for code, name in BUILDERS.items()},
+                         {code: run.people[name] for code, name in APPROVERS.items()}, clock, progress)
+    cancel_inside_window(run.settings, run.people[DESK_USER], clock, progress)
 
 
 def _assign_references(run: DemoRun, clock: FixedClock, progress: Progress) -> None:
@@ -347,6 +364,7 @@ def _count(run: DemoRun, summary: DemoSummary) -> None:
         summary.fx_rates = count(FxRate)
         summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
         summary.invoices = count(Invoice)
+        summary.credit_notes = count(Invoice, Invoice.document_type == CREDIT_NOTE)
         summary.approved_batches = count(Batch, Batch.status.in_(("approved", "exported")))
         summary.acknowledged = count(FindingAck)
         summary.batches = {

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
 from config.schema import Tenant as TenantConfig
 from erp_export.documents import (
     KEY_PATTERN,
@@ -26,7 +29,7 @@ from erp_export.documents import (
 )
 from erp_export.documents import compose as compose_document
 from erp_export.ubl import EMAIL_SCHEME
-from ledger.models import Batch, Customer, Invoice
+from ledger.models import Batch, Customer, Invoice, Subscription
 from ledger.models import InvoiceLine as LedgerLine
 from rating.money import minor_units
 from rating.months import month_bounds
@@ -34,6 +37,7 @@ from rating.payments.reference import creditor_reference
 from services.errors import ValidationFailed
 from services.uow import UnitOfWork
 
+LICENCE_KINDS = ("charge", "credit")  # ledger line kinds of a subscription's seats over a stretch
 LINE_REF_MAX = 100  # the document contract's limit; adapters fit it into shorter ERP fields themselves
 EXEMPTION_REASONS = {
     "AE": "Reverse charge", "K": "Intra-community supply", "E": "Exempt from VAT", "G": "Export outside the EU",
@@ -83,13 +87,16 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
     sign = Decimal(-1) if credit else Decimal(1)  # a credit note states the credited amounts positively
     account = revenue_account if callable(revenue_account) else lambda _line: revenue_account
     lines = []
+    items = subscription_items(invoice)
     for line in invoice.lines:
         quantity, price = document_quantity_and_price(line)
+        item = items.get(line.subscription_id) if line.kind in LICENCE_KINDS else None
         lines.append(InvoiceLine(key=line_reference(line.line_key), description=line.description,
                                  quantity=sign * quantity, unit_price=price, net_amount=sign * line.amount,
                                  vat_category=line.vat_category, vat_rate=line.vat_rate,
                                  period_start=line.period_from or first, period_end=line.period_to or last,
-                                 account=account(line), **specification(line)))
+                                 account=account(line), item=item, list_price=list_price(line) if item else None,
+                                 **specification(line)))
     not_subject = {line.vat_category for line in lines} == {"O"}  # BR-O-02: then no VAT identifiers
     terms_days = customer.payment_terms_days if customer.payment_terms_days is not None \
         else config.seller.payment_terms_days
@@ -130,28 +137,65 @@ def preceding_invoice(invoice: Invoice, tenant_code: str) -> PrecedingInvoice | 
                             erp_reference(tenant_code, chosen["number"]))
 
 
-UNIT_PRICE_STEP = Decimal("0.000001")  # BT-146 may carry more decimals than the currency
+UNIT_PRICE_DECIMALS = 6  # BT-146 may carry more decimals than the currency; a reader needs no more than six
 
 
 def document_quantity_and_price(line: LedgerLine) -> tuple[Decimal, Decimal]:
-    """Quantity and unit price for the ERP and the e-invoice, so that quantity × price rounds to the line's amount.
+    """Quantity and unit price for the ERP and the e-invoice, so that quantity × unit price rounds to the line's amount.
 
     ERPs recompute a line as quantity × unit price, and EN 16931 requires the same (PEPPOL-EN16931-R120) with a net
     price that is never negative (BR-27). A prorated line (12 seats × 34.96 × 5/30) or a credit (-58.27 for 10 seats)
-    therefore goes out as its seats with the *effective* unit price for the stretch (amount / seats, to six decimals)
-    and, for a credit, a negative quantity; the formula stays in the description and the lineage.
+    therefore goes out as its seats with the *effective* unit price for the stretch (amount / seats) and, for a
+    credit, a negative quantity; the formula stays in the description and the lineage. Either price is written with
+    the fewest decimals (at least the currency's, at most six) that still give the amount, so a customer reads
+    12.316, not an exchange-rate conversion's 12.31612855.
     """
     amount, quantity = line.amount, abs(line.quantity)
     step = Decimal(1).scaleb(-minor_units(line.currency))
     as_billed = (line.quantity * line.unit_price).quantize(step, ROUND_HALF_UP)
     if amount >= 0 and line.unit_price >= 0 and as_billed == amount:
-        return line.quantity, line.unit_price
+        return line.quantity, _shortest(line.unit_price, line.quantity, amount, step)
     sign = Decimal(-1) if amount < 0 else Decimal(1)
     if quantity:
-        price = (abs(amount) / quantity).quantize(UNIT_PRICE_STEP, ROUND_HALF_UP)
+        price = _shortest(abs(amount) / quantity, quantity, abs(amount), step)
         if (quantity * price).quantize(step, ROUND_HALF_UP) == abs(amount):
             return sign * quantity, price
     return sign, abs(amount)
+
+
+def _shortest(price: Decimal, quantity: Decimal, amount: Decimal, step: Decimal) -> Decimal:
+    """``price`` rounded to the fewest decimals from the currency's up to six whose product with ``quantity`` still
+    rounds to ``amount``; six decimals when none does. A price already that short is kept as it is."""
+    decimals = -step.as_tuple().exponent
+    for places in range(max(decimals, 0), UNIT_PRICE_DECIMALS + 1):
+        candidate = price.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        if candidate == price:
+            return price
+        if (quantity * candidate).quantize(step, ROUND_HALF_UP) == amount:
+            return candidate
+    return price.quantize(Decimal(1).scaleb(-UNIT_PRICE_DECIMALS), ROUND_HALF_UP)
+
+
+LIST_PRICE_STEP = Decimal("0.0001")  # a price list's precision (Microsoft's lists carry up to four decimals)
+
+
+def list_price(line: LedgerLine) -> Decimal:
+    """The line's price per seat and full billing period as a reader sees it: the ledger's unit price, an exchange
+    rate's conversion rounded half up to a price list's four decimals."""
+    price = line.unit_price
+    return price if price == price.quantize(LIST_PRICE_STEP) else price.quantize(LIST_PRICE_STEP, ROUND_HALF_UP)
+
+
+def subscription_items(invoice: Invoice) -> dict[int, str]:
+    """``{subscription id: "product name (product id)"}`` for the invoice's licence lines, read in the invoice's own
+    session; empty for an invoice outside one (nothing to group by then)."""
+    session = object_session(invoice)
+    wanted = {line.subscription_id for line in invoice.lines if line.subscription_id and line.kind in LICENCE_KINDS}
+    if session is None or not wanted:
+        return {}
+    rows = session.execute(select(Subscription.id, Subscription.product_name, Subscription.product_id)
+                           .where(Subscription.id.in_(wanted)))
+    return {row.id: f"{row.product_name} ({row.product_id})" for row in rows}
 
 
 def payload_hash(doc: InvoiceDocument) -> str:

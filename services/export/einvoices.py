@@ -9,17 +9,20 @@ einvoice``); :func:`recipient_formats` says which files a customer's channel get
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from config import Settings
 from erp_export.documents import InvoiceDocument
-from erp_export.einvoice import MEDIA_TYPES, Format, file_name, render, write_files
+from erp_export.einvoice import MEDIA_TYPES, WRITERS, Format, render
 from ledger.models import Batch, Customer, Invoice
 from services.access import Actor, owned, readable_tenants, require
 from services.errors import ValidationFailed
 from services.export.documents import invoice_document
+from services.export.issued import issue_once
 from services.export.status import find_batch
 from services.export.targets import DEFAULT_REVENUE_ACCOUNT
 from services.runtime import engine_for
@@ -28,6 +31,7 @@ from services.uow import UnitOfWork
 FORMATS: dict[str, Format] = {"ubl": "ubl", "cii": "cii", "facturx": "facturx", "zugferd": "facturx",
                               "xrechnung": "xrechnung", "pdf": "pdf"}
 WRITABLE = ("approved", "exported")  # invoices with a number; drafts are never sent to a customer
+FILE_SUFFIXES = {fmt: suffix for fmt, (suffix, _) in WRITERS.items()}  # the names files are written and downloaded by
 
 
 @dataclass(frozen=True)
@@ -76,45 +80,58 @@ def _document(uow: UnitOfWork, settings: Settings, invoice: Invoice, customer: C
 def invoice_files(settings: Settings, who: Actor, invoice_id: int,
                   formats: tuple[str, ...] | None = None) -> list[InvoiceFile]:
     """The files of one approved invoice, in the given formats or those its customer's channel gets
-    (:func:`recipient_formats`). ``NotFound`` when ``who`` may not see the invoice; ``ValidationFailed`` naming the
-    invoice and field when it cannot be written."""
+    (:func:`recipient_formats`), issued through the archive (a file issued before is returned as it was issued).
+    ``NotFound`` when ``who`` may not see the invoice; ``ValidationFailed`` naming the invoice and field when it
+    cannot be written."""
     chosen = [format_of(fmt) for fmt in formats] if formats else None
-    with UnitOfWork(engine_for(settings)) as uow:
+    with UnitOfWork(engine_for(settings), write=True) as uow:
         tenants = readable_tenants(uow.session, settings, who, "finance")
         invoice = cast(Invoice, owned(uow.session.get(Invoice, invoice_id), tenants, "invoice", invoice_id))
         batch = uow.session.get(Batch, invoice.batch_id)
         customer = uow.session.get(Customer, invoice.customer_id)
         if batch is None or customer is None:
             raise ValidationFailed(f"invoice {invoice.number}: its batch or customer is missing")
-        doc = _document(uow, settings, invoice, customer, batch)
         chosen = chosen or list(recipient_formats(customer))
-        tenant_id = invoice.tenant_id
-    files = [InvoiceFile(doc.invoice_number, fmt, file_name(doc, fmt), MEDIA_TYPES[fmt], render(doc, fmt))
-             for fmt in chosen]
-    with UnitOfWork(engine_for(settings), write=True) as uow:
-        uow.audit.record(who.username, "einvoice.files", "invoice", invoice_id, tenant_id,
+        files = [InvoiceFile(invoice.number or str(invoice.id), fmt, name, MEDIA_TYPES[fmt], content)
+                 for fmt, (name, content) in zip(chosen, _issued(uow, settings, who, invoice, customer, batch, chosen),
+                                                 strict=True)]
+        uow.audit.record(who.username, "einvoice.files", "invoice", invoice_id, invoice.tenant_id,
                          after={"formats": list(chosen)})
     return files
+
+
+def _issued(uow: UnitOfWork, settings: Settings, who: Actor, invoice: Invoice, customer: Customer, batch: Batch,
+            formats: Sequence[Format]) -> list[tuple[str, bytes]]:
+    """``(file name, bytes)`` of ``invoice`` in each format, from the archive; a format never issued is written from
+    the invoice's document now and archived."""
+    document = functools.cache(lambda: _document(uow, settings, invoice, customer, batch))
+    if invoice.status not in WRITABLE:
+        document()  # raises, naming the invoice
+    issued = [issue_once(uow, who, invoice, fmt, lambda fmt=fmt: render(document(), fmt)) for fmt in formats]
+    return [(f"{invoice.number}{FILE_SUFFIXES[fmt]}", bytes(found.content)) for fmt, found in zip(formats, issued,
+                                                                                                  strict=True)]
 
 
 def write_einvoices(settings: Settings, who: Actor, batch: int | str, fmt: str, out: Path,
                     tenant: str | None = None) -> list[EinvoiceFile]:
     """One file per approved (or exported) invoice of the batch (``batch`` is its id, or ``YYYY-MM`` with
-    ``tenant``) into ``out``; ``fmt`` is one of :data:`FORMATS`. Raises ``ValidationFailed`` naming the invoice
-    when one cannot be written."""
+    ``tenant``) into ``out``; ``fmt`` is one of :data:`FORMATS`. Each file is issued through the archive, so writing
+    it again gives the same bytes. Raises ``ValidationFailed`` naming the invoice when one cannot be written."""
     writer = format_of(fmt)
     require(who, "finance", tenant)
-    with UnitOfWork(engine_for(settings)) as uow:
+    issued: list[tuple[str, str, bytes]] = []
+    with UnitOfWork(engine_for(settings), write=True) as uow:
         found = find_batch(uow, who, batch, tenant)
         invoices = [i for i in uow.exports.invoices_of_batch(found.id) if i.status in WRITABLE]
+        if not invoices:
+            raise ValidationFailed(f"batch {batch!r}: has no approved invoices (status must be approved or exported)")
         customers = uow.exports.customers({i.customer_id for i in invoices})
-        documents = [_document(uow, settings, invoice, customers[invoice.customer_id], found)
-                     for invoice in invoices]
-    if not documents:
-        raise ValidationFailed(f"batch {batch!r}: has no approved invoices (status must be approved or exported)")
-    written = [EinvoiceFile(doc.invoice_number, path) for doc in documents
-               for path in write_files(doc, out, (writer,))]
-    with UnitOfWork(engine_for(settings), write=True) as uow:
+        for invoice in invoices:
+            [(name, content)] = _issued(uow, settings, who, invoice, customers[invoice.customer_id], found, [writer])
+            issued.append((invoice.number or str(invoice.id), name, content))
         uow.audit.record(who.username, "einvoice.write", "batch", found.id, found.tenant_id,
-                         after={"format": fmt, "files": len(written), "directory": str(out)})
-    return written
+                         after={"format": fmt, "files": len(issued), "directory": str(out)})
+    out.mkdir(parents=True, exist_ok=True)  # written once the archive holds every file
+    for _, name, content in issued:
+        (out / name).write_bytes(content)
+    return [EinvoiceFile(number, out / name) for number, name, _ in issued]

@@ -4,6 +4,8 @@ official EN 16931 and Peppol BIS 3 rules; the plain PDF is a PDF/A-3 with embedd
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +63,23 @@ def test_every_format_of_a_batch_through_the_cli(config_file: Path, tmp_path: Pa
             continue
         findings = fatal_findings(path.read_bytes(), peppol=not path.name.endswith(".xrechnung.xml"))
         assert findings == {}, f"{path.name}: {findings}"
+
+
+def test_a_file_written_twice_is_the_archived_issue(config_file: Path, tmp_path: Path) -> None:
+    """`cspbill einvoice` issues through the archive: writing the batch again gives the same bytes, whose SHA-256 is
+    the archived document's (`cspbill archive list`)."""
+    assert cli(config_file, "init").returncode == 0
+    settings = parse_settings(yaml.safe_load(config_file.read_text(encoding="utf-8")), config_file)
+    CASES["credit note with the invoice it corrects"][1](settings)
+    for fmt in ("facturx", "cii"):
+        for out in ("first", "second"):
+            done = cli(config_file, "einvoice", "--tenant", "nl-bv", "--batch", "2026-06", "--format", fmt,
+                       "--out", str(tmp_path / out), "--as", "anna")
+            assert done.returncode == 0, done.stderr
+    listed = cli(config_file, "archive", "list", "--tenant", "nl-bv", "--json", "--as", "anna")
+    assert listed.returncode == 0, listed.stderr
+    archived = {entry["kind"]: entry["sha256"] for entry in json.loads(listed.stdout)}
+    for fmt, name in (("facturx", "NL2026-00004.pdf"), ("cii", "NL2026-00004.cii.xml")):
+        first, second = (tmp_path / "first" / name).read_bytes(), (tmp_path / "second" / name).read_bytes()
+        assert first == second
+        assert hashlib.sha256(first).hexdigest() == archived[fmt]
