@@ -141,6 +141,8 @@ class ExactOnlineExporter(Planning):
             if response.status_code == 401 and attempt == 1:  # not applied: refresh (once) and resend
                 token = self.access_token(stale=token)
                 continue
+            if response.status_code == 429 and attempt == 1:  # not applied: _pace waits for the reset it announced
+                continue
             return self._answer(response, write)
         raise ErpAuthenticationFailed(TARGET, "access token refused right after a refresh", status=401)
 

@@ -25,6 +25,7 @@ from ledger.models import (
 from ledger.repositories.base import Repository, claim_row
 
 DUE = ("queued", "sending", "uncertain")
+CREDIT_NOTE = "381"  # UNTDID 1001, as services.batches.credit_notes decides it at approval
 
 
 class PaymentOutboxRepository(Repository):
@@ -38,13 +39,15 @@ class PaymentOutboxRepository(Repository):
         self.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
 
     def unexported(self, tenant_id: int, target: str) -> Sequence[tuple[PaymentApplication, Invoice, Customer]]:
-        """Applications in force with no outbox row for ``target`` yet, oldest first, with invoice and customer."""
+        """Applications in force to invoices (not credit notes) with no outbox row for ``target`` yet, oldest first,
+        with invoice and customer. Money paid back on a credit note is a refund, not a customer payment of an
+        invoice: BC's payment journal line applies to posted invoices only, so refunds stay for finance to book."""
         queued = select(PaymentExport.application_id).where(PaymentExport.target == target)
         query = (select(PaymentApplication, Invoice, Customer)
                  .join(Invoice, Invoice.id == PaymentApplication.invoice_id)
                  .join(Customer, Customer.id == PaymentApplication.customer_id)
                  .where(PaymentApplication.tenant_id == tenant_id, PaymentApplication.unapplied_at.is_(None),
-                        PaymentApplication.id.not_in(queued))
+                        Invoice.document_type != CREDIT_NOTE, PaymentApplication.id.not_in(queued))
                  .order_by(PaymentApplication.id))
         return [(a, i, c) for a, i, c in self.session.execute(query)]
 

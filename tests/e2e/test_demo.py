@@ -75,7 +75,9 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     mails = sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml"))
     transmitted = sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml"))
     # the applied payments went to the ERP sandboxes once each, the reminders due into the same catcher
-    assert paid["erp"] == {"created": paid["outboxes"]["erp_sent"]} and paid["outboxes"]["erp_sent"] >= paid["applied"]
+    refunds = first["credit_notes"]  # money paid back on a credit note is booked by finance, not sent as a payment
+    assert paid["erp"] == {"created": paid["outboxes"]["erp_sent"]}
+    assert paid["outboxes"]["erp_sent"] >= paid["applied"] - refunds
     reminded = paid["reminders"].get("sent", 0)
     assert reminded >= 1 and paid["outboxes"]["reminders_sent"] == reminded
     assert len(mails) == first["deliveries"]["email_sent"] + reminded
