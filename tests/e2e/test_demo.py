@@ -80,7 +80,7 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert paid["outboxes"]["erp_sent"] >= paid["applied"] - refunds
     reminded = paid["reminders"].get("sent", 0)
     assert reminded >= 1 and paid["outboxes"]["reminders_sent"] == reminded
-    assert len(mails) == first["deliveries"]["email_sent"] + reminded
+    assert len(mails) == first["deliveries"]["email_sent"] + reminded + first["notified"]  # finance notifications too
     assert len(transmitted) == first["deliveries"]["peppol_sent"]
 
     second = demo_once(tmp_path / "demo")
