@@ -225,11 +225,12 @@ def test_another_entitys_invoice_by_url_is_not_found(page: Page, month: Month) -
 def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, month: Month) -> None:
     sign_in(page, month, "dana")
     page.goto(f"{month.base_url}/discrepancies")
-    form = page.locator(f"form[action='/discrepancies/{month.seeded.nl_discrepancy}/resolve']")
+    form = page.locator("form[action='/discrepancies/bulk']")
+    form.get_by_label(f"Select finding {month.seeded.nl_discrepancy}").check()
     form.get_by_label("Note").fill("checked with the customer")
     form.locator("input[name=csrf_token]").evaluate("input => input.remove()")
-    with page.expect_response(re.compile("/resolve$")) as answer:
-        form.get_by_role("button", name="Mark resolved").click()
+    with page.expect_response(re.compile("/discrepancies/bulk$")) as answer:
+        form.get_by_role("button", name="Apply").click()
     assert answer.value.status == 403
     expect(page.get_by_role("heading", name="Forbidden")).to_be_visible()
     shoot(page, "csrf-refused")
