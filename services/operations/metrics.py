@@ -41,8 +41,8 @@ class LedgerCollector(Collector):
             session = uow.session
             assert session is not None
             yield _sync_age(session, now)
-            yield from _exports(session)
             yield from _queues(session)
+            yield _sync_failures(session)
             yield from _jobs(session)
 
 
@@ -57,15 +57,7 @@ def _sync_age(session: Session, now: dt.datetime) -> GaugeMetricFamily:
     return family
 
 
-def _exports(session: Session) -> Iterator[GaugeMetricFamily]:
-    depth = GaugeMetricFamily("cspbill_export_outbox", "ERP export outbox rows by legal entity, target and status",
-                              labels=["tenant", "target", "status"])
-    rows = session.execute(select(Tenant.code, Export.target, Export.status, func.count())
-                           .join(Tenant, Tenant.id == Export.tenant_id)
-                           .group_by(Tenant.code, Export.target, Export.status))
-    for tenant, target, status, count in rows:
-        depth.add_metric([tenant, target, status], count)
-    yield depth
+def _sync_failures(session: Session) -> GaugeMetricFamily:
     failures = GaugeMetricFamily("cspbill_sync_runs_failed", "Sync runs per source that failed or were abandoned",
                                  labels=["source", "status"])
     rows = session.execute(select(SyncRun.source, SyncRun.status, func.count())
@@ -73,12 +65,15 @@ def _exports(session: Session) -> Iterator[GaugeMetricFamily]:
                            .group_by(SyncRun.source, SyncRun.status))
     for source, status, count in rows:
         failures.add_metric([source, status], count)
-    yield failures
+    return failures
 
 
 def _queues(session: Session) -> Iterator[GaugeMetricFamily]:
-    """The invoice delivery outbox per channel and the provisioning outbox per vendor source, by status."""
+    """Each outbox's depth by legal entity and status: ERP exports per target, invoice deliveries per channel,
+    provisionings per vendor source."""
     for name, help_text, row, kind, label in (
+            ("cspbill_export_outbox", "ERP export outbox rows by legal entity, target and status",
+             Export, Export.target, "target"),
             ("cspbill_delivery_outbox", "Invoice delivery outbox rows by legal entity, channel and status",
              Delivery, Delivery.channel, "channel"),
             ("cspbill_provisioning_outbox", "Provisioning outbox rows by legal entity, vendor source and status",

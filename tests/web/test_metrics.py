@@ -28,7 +28,7 @@ def _samples(text: str) -> dict[str, dict[tuple, float]]:
     return found
 
 
-def _queue_two_exports(settings: Settings) -> None:
+def _fill_outboxes(settings: Settings) -> None:
     with UnitOfWork(engine_for(settings), write=True) as uow:
         invoices = uow.session.scalars(select(Invoice).limit(2)).all()
         for n, invoice in enumerate(invoices):
@@ -50,7 +50,7 @@ def _queue_two_exports(settings: Settings) -> None:
 
 
 def test_metrics_read_the_ledger(settings: Settings, seeded: Seeded) -> None:
-    _queue_two_exports(settings)
+    _fill_outboxes(settings)
     response = TestClient(create_app(settings, FixedClock(NOW))).get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
