@@ -23,10 +23,12 @@ from services.demo.erp import demo_erp
 SOURCE_SANDBOX = {"partner_center": "partner_center", "azure_costs": "cost_management", "pax8": "pax8",
                   "ingram_cmp": "ingram"}
 # A month replayed in minutes compresses the vendors' quota windows with it: Cost Management's hourly query budget
-# (600 QPU) and its per-scope limit would otherwise stall the replay; the throttling itself is exercised by the
-# connector tests.
+# (600 QPU) and its per-scope limit would otherwise stall the replay, and Exact Online's minute never ends on the
+# replay's held clock (the export and the payments after it all fall in one sandbox minute, 60 calls); the
+# throttling and pacing themselves are exercised by the connector tests.
 REPLAY_SANDBOX_OPTIONS = {"sandbox.cost_management": {"qpu_buckets": (("QueriesPer10Sec", 1000, 1.0),),
-                                                      "entity_buckets": (("QueriesPerMin", 1000, 1.0),)}}
+                                                      "entity_buckets": (("QueriesPerMin", 1000, 1.0),)},
+                          "sandbox.exact_online": {"per_minute": 1000}}
 
 
 def sandbox_options(settings: Settings) -> dict[str, dict[str, Any]]:
