@@ -158,6 +158,7 @@ def pax8_world(seed: int, month_start: dt.date) -> Pax8World:
     regretted = subscribe(companies[2], premium, "Annual", "1-Year", 20, role="annual_cancelled",
                           bought=moment(month_start - dt.timedelta(days=2), 10))
     cancellations[regretted["id"]] = moment(month_start + dt.timedelta(days=1), 9)
+    seats[regretted["id"]].schedule(cancellations[regretted["id"]], 0)
     return Pax8World(month_start, companies, products, subscriptions, seats, invoices, items, usage, named=named,
                      cancellations=cancellations)
 

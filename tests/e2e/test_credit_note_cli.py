@@ -38,5 +38,5 @@ def test_credit_note_from_review_to_einvoice(settings: Settings, config_file: Pa
     page = signed_in(settings, "finn").get(f"/invoices/{credit.id}").text
     assert f"<h1>Credit note {credit.number}" in page
     assert f'<a href="/invoices/{april.id}">Invoice {april.number}</a> of 2026-05-02' in page
-    batch_page = signed_in(settings, "finn").get(f"/batches/{credit.batch_id}").text
+    batch_page = signed_in(settings, "finn").get(f"/batches/{credit.batch_id}?tab=invoices").text
     assert f"{credit.number}</a> <small>credit note</small>" in batch_page
