@@ -16,6 +16,8 @@ from typing import Any
 from sandbox.scenario_distributors.catalogue import CITIES, COMPANY_NAMES, LICENCE_PRODUCTS, random_uuid
 from sandbox.scenario_distributors.seats import SeatTimeline, moment, schedule_month
 
+NCE_WINDOW = dt.timedelta(hours=168)  # seats added this long ago can no longer be reduced (microsoft.md §3.5)
+
 
 @dataclass
 class IngramWorld:
@@ -127,8 +129,8 @@ def ingram_world(seed: int, month_start: dt.date) -> IngramWorld:
         if subscription["status"] != "active" or subscription["id"] == monthly["id"]:
             continue
         grow_only = subscription["subscriptionPeriod"]["type"] == "year"
-        for line in subscription["products"]:
-            schedule_month(rng, seats[(subscription["id"], line["id"])], month_start, grow_only)
+        for line in subscription["products"]:  # every plan is NCE: monthly terms reduce only inside the window
+            schedule_month(rng, seats[(subscription["id"], line["id"])], month_start, grow_only, NCE_WINDOW)
     previous = (month_start - dt.timedelta(days=1)).replace(day=1)
     reports = [{"id": f"rep-{seed}-1", "name": f"Every Invoice - {previous:%Y-%m}", "type": "monthly",
                 "format": "json", "status": "completed", "startDate": previous.isoformat(),

@@ -71,13 +71,37 @@ def moment(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
 
 
-def schedule_month(rng: random.Random, timeline: SeatTimeline, start: dt.date, grow_only: bool) -> None:
-    """Random working-hours seat changes across the month (annual NCE terms only grow mid-term)."""
+def schedule_month(rng: random.Random, timeline: SeatTimeline, start: dt.date, grow_only: bool,
+                   window: dt.timedelta | None = None) -> None:
+    """Random working-hours seat changes across the month (annual NCE terms only grow mid-term).
+
+    With a ``window`` (NCE: 168 hours, reference/microsoft.md §3.5) a reduction takes only seats added less than that
+    long before, newest first, and is left out when there are none; the draws stay the same either way, so the rest
+    of the world does not move.
+    """
     quantity = timeline.initial
+    added: list[list] = []  # [seats, when] of the month's increases, oldest first
     for offset in range(1, month_end_of(start).day):
         if rng.random() >= 0.18:
             continue
         step = rng.choice((1, 1, 2, 3) if grow_only else (-2, -1, -1, 1, 1, 2, 3))
-        quantity = max(1, quantity + step)
-        timeline.schedule(moment(start + dt.timedelta(days=offset), rng.randint(8, 17), rng.randint(0, 59)), quantity)
+        when = moment(start + dt.timedelta(days=offset), rng.randint(8, 17), rng.randint(0, 59))
+        if window is None:
+            quantity = max(1, quantity + step)
+            timeline.schedule(when, quantity)
+            continue
+        if step < 0:
+            step = -min(-step, quantity - 1, sum(seats for seats, at in added if when - at < window))
+            _take_newest(added, -step)
+        elif step > 0:
+            added.append([step, when])
+        if step:
+            quantity += step
+            timeline.schedule(when, quantity)
 
+
+def _take_newest(added: list[list], seats: int) -> None:
+    """Remove ``seats`` from the newest batches first (the ones still inside the window)."""
+    for batch in reversed(added):
+        taken = min(batch[0], seats)
+        batch[0], seats = batch[0] - taken, seats - taken

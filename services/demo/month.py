@@ -12,7 +12,8 @@ What it does, in the order a real month happens:
    ``services.demo.prices``); the service desk works during the month: a seat increase provisioned at Partner Center
    through the provisioning outbox (and confirmed by the next night's sync),
    a late NCE reduction that is refused (with the rule and the next allowed date), and an increase that is never
-   provisioned (a discrepancy);
+   provisioned (a discrepancy); each night it also enters a ticket for every customer request the vendors will show
+   that day, but for a few made in the vendor's portal (``services.demo.tickets``);
 4. builds a draft batch per legal entity on the 2nd of the next month and reconciles vendor, desk and billed;
 5. ``--once``: the builder acknowledges each finding of the draft with a reason (``services.demo.review``), a second
    person approves each batch (four-eyes), reconciles again (only approved lines count as billed, so the billed view
@@ -72,6 +73,7 @@ from services.demo.prices import PRICE_DAY, change_prices, import_price_lists
 from services.demo.review import acknowledge_findings
 from services.demo.sandboxes import DEFAULT_PORTS, RunningSandbox, run_all, stop_all
 from services.demo.settings import demo_config, sandbox_options
+from services.demo.tickets import DeskTickets, plan_tickets
 from services.desk import MutationRequest, add_mutation, list_customers, provision, reconcile, set_reference
 from services.errors import NotAllowed, ValidationFailed
 from services.export import export_invoices
@@ -105,9 +107,11 @@ class DemoSummary:
     nights: int = 0
     snapshots: int = 0
     mutations: int = 0
-    refused_mutations: int = 0
+    refused_mutations: int = 0  # the desk's requests our rules refused (DEMO-1002 and refused customer tickets)
+    tickets: dict[str, int] = field(default_factory=dict)  # customer requests this run: "<source>_entered" etc.
     provisioned: int = 0  # mutations applied at the vendor through the provisioning outbox
-    discrepancies: int = 0
+    discrepancies: int = 0  # findings open at the end (by kind in ``open_findings``)
+    open_findings: dict[str, int] = field(default_factory=dict)
     invoices: int = 0
     credit_notes: int = 0  # invoices of type 381 (money back to the customer), among ``invoices``
     approved_batches: int = 0
@@ -140,6 +144,7 @@ class DemoRun:
     month: dt.date
     people: DemoPeople
     mail: SmtpCatcher | None = None  # the SMTP catcher e-mail deliveries go to
+    seed: int = 1  # the sandboxes' scenario seed (the desk's tickets follow the same plan)
 
     def close(self) -> None:
         self.people.close()
@@ -175,7 +180,8 @@ def prepare(base_config: Path, directory: Path, month: dt.date, seed: int = 1, f
             mail.stop()
         stop_all(sandboxes)
         raise
-    return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month, DemoPeople(settings), mail)
+    return DemoRun(directory, config_path, settings, sandboxes, sandbox_clock, month, DemoPeople(settings), mail,
+                   seed)
 
 
 def _night(month: dt.date, day: int, zone: ZoneInfo) -> dt.datetime:
@@ -191,6 +197,8 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
     done = _completed_nights(run)
     nightly = scheduler(settings)  # the nightly jobs' own actor, as `cspbill serve` runs them
     synced: set[str] = set()
+    tickets = DeskTickets(settings, run.people[DESK_USER], plan_tickets(settings, run.seed, run.month, NIGHT),
+                          run.month)
     eve = run.month - dt.timedelta(days=1)  # the previous month's last night: its batch is closed on the 1st
     for date in (eve, *(run.month.replace(day=d) for d in range(1, month_end(run.month).day + 1))):
         night, day = _night(date, date.day, zone), date.day if date >= run.month else 0
@@ -219,6 +227,9 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
             change_prices(settings, run.people, run.dir, run.month, progress)
         if day == DESK_DAY:
             _desk_tickets(run, clock, summary, progress)
+        tickets.enter(date, clock, progress)  # after the desk's own provisioning, which would send them early
+    summary.tickets = dict(sorted(tickets.counts.items()))
+    summary.refused_mutations += tickets.refused
     summary.sources_synced = len(synced)
     next_month = (run.month + dt.timedelta(days=32)).replace(day=2)
     clock.set(dt.datetime.combine(next_month, BUILD_TIME, tzinfo=zone).astimezone(dt.UTC))
@@ -363,6 +374,9 @@ def _count(run: DemoRun, summary: DemoSummary) -> None:
         summary.provisioned = count(Provisioning, Provisioning.status.in_(("applied", "confirmed")))
         summary.fx_rates = count(FxRate)
         summary.discrepancies = count(Discrepancy, Discrepancy.status == "open")
+        summary.open_findings = dict(uow.session.execute(
+            select(Discrepancy.kind, func.count()).where(Discrepancy.status == "open")
+            .group_by(Discrepancy.kind).order_by(Discrepancy.kind)).tuples().all())
         summary.invoices = count(Invoice)
         summary.credit_notes = count(Invoice, Invoice.document_type == CREDIT_NOTE)
         summary.approved_batches = count(Batch, Batch.status.in_(("approved", "exported")))

@@ -12,8 +12,9 @@ Each cause on a subscription becomes one ``Discrepancy`` for the month, with its
 (``services.desk.stakes``) and a sentence a person can act on; ``services.desk.findings`` keeps it current run after
 run, closes it with the reason when the cause is gone and reopens it when it comes back:
 - ``vendor_change_unexplained`` "vendor shows 14 since 2026-05-12, no mutation" (changes no mutation confirms, by
-  the same rule the batch uses to date changes: ``services.batches.timeline.confirming_mutation``); at stake: the
-  changed seats from each change to the end of the reconciled days;
+  the same rule the batch uses to date changes: ``services.batches.timeline.confirming_mutation``; the end of a term
+  the vendor said would not renew, once it is over, is explained by the term); at stake: the changed seats from each
+  change to the end of the reconciled days;
 - ``mutation_not_provisioned`` "mutation 7 of 2026-05-03 (increase to 14, ticket T-1) not provisioned after 2
   days: vendor shows 12" (one per mutation; a mutation the vendor confirms is marked ``provisioned`` instead);
 - ``billed_vs_vendor`` "billed 12, vendor 14 from 2026-05-12 to 2026-05-31"; at stake: the seat difference of
@@ -195,7 +196,7 @@ class _Checker:
     def _unexplained_changes(self, sub: Subscription, states: list[VendorState], mutations: Sequence[Mutation],
                              per_day: Fraction | None) -> list[Finding]:
         changes = [(before, after) for before, after in pairwise(states)
-                   if self.first <= after.day <= self.last
+                   if self.first <= after.day <= self.last and not _ran_out(sub, after)
                    and not confirming_mutation(mutations, before, after, before.day - dt.timedelta(days=EARLY_DAYS))]
         if not changes:
             return []
@@ -276,6 +277,13 @@ def _grouped(rows: Sequence, attribute: str) -> dict[int, list]:
     for row in rows:
         grouped[getattr(row, attribute)].append(row)
     return grouped
+
+
+def _ran_out(sub: Subscription, after: VendorState) -> bool:
+    """An end after the last day of a term the vendor said would not renew: the term explains it, no mutation can
+    (the NCE rule refuses a cancellation after the window, and there is no renewal to schedule one for)."""
+    return (after.status in ENDED and sub.auto_renew is False and sub.term_end is not None
+            and after.day > sub.term_end)
 
 
 def _reaches(mutation: Mutation, state: VendorState, before: VendorState | None) -> bool:

@@ -29,11 +29,16 @@ SUBSCRIPTION_COLUMNS = (
 )
 
 def ledger_key(record: LicenceRecord) -> str:
-    """The subscription's ``external_id`` in the ledger: the source's subscription id, plus the line id when the
-    source has several product lines per subscription (Ingram CMP: a product id is unique only within one)."""
-    if record.line_external_id == record.subscription_external_id:
-        return record.subscription_external_id
-    return f"{record.subscription_external_id}/{record.line_external_id}"
+    """The subscription's ``external_id`` in the ledger (``ledger_external_id`` of the record's ids)."""
+    return ledger_external_id(record.subscription_external_id, record.line_external_id)
+
+
+def ledger_external_id(subscription_external_id: str, line_external_id: str) -> str:
+    """The source's subscription id, plus the line id when the source has several product lines per subscription
+    (Ingram CMP: a product id is unique only within one)."""
+    if line_external_id == subscription_external_id:
+        return subscription_external_id
+    return f"{subscription_external_id}/{line_external_id}"
 
 
 def state_of(record: LicenceRecord) -> tuple[str, ...]:

@@ -48,10 +48,22 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     first = demo_once(tmp_path / "demo")
     assert (first["month"], first["nights"], first["sources_synced"]) == ("2026-05", 31, 4)
     assert first["snapshots"] > 100
-    assert first["mutations"] == 3 and first["refused_mutations"] == 1  # + the cancellation inside the 7-day window
-    assert first["provisioned"] == 2  # the desk's increase and cancellation, applied at Partner Center by the outbox
+    # the desk enters a ticket per customer request of the month (services.demo.tickets), but for three made in the
+    # vendor's portal; a few our NCE rules refuse
+    tickets = first["tickets"]
+    entered = sum(count for key, count in tickets.items() if key.endswith("_entered"))
+    refused = sum(count for key, count in tickets.items() if key.endswith("_refused"))
+    assert entered > 250 and tickets["left_to_portal"] == 3 and refused <= 3
+    # its own three tickets (+ the cancellation inside the 7-day window) and the customers' tickets
+    assert first["mutations"] == 3 + entered and first["refused_mutations"] == 1 + refused
+    # the desk's increase and cancellation, applied at Partner Center by the outbox; the customers' tickets there are
+    # found already applied once the vendor shows them
+    assert first["provisioned"] == 2 + tickets["partner-center_entered"]
     assert "refused" in first["refusal"] and "next allowed" in first["refusal"]
-    assert first["discrepancies"] > 0
+    # a handful of findings to act on, not hundreds: the portal changes, the refused tickets, the increase never
+    # provisioned, negative margins and what is genuinely wrong
+    assert 0 < first["discrepancies"] <= 10 and sum(first["open_findings"].values()) == first["discrepancies"]
+    assert first["open_findings"].get("vendor_change_unexplained", 0) <= 3 + refused
     # the previous month is closed on the 1st (services.demo.close): two months of two legal entities
     assert first["invoices"] > 0 and first["approved_batches"] == 4
     assert first["credit_notes"] >= 2  # a term cancelled inside its 7-day window at Partner Center and at Pax8
@@ -87,8 +99,9 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
     assert second["erp_connections"] == {"nl-bv": "nl-bv: Exact Online already connected"}
-    for key in ("sources_synced", "snapshots", "mutations", "provisioned", "discrepancies", "invoices", "batches",
-                "deliveries", "acknowledged"):
+    assert second["tickets"] == {}  # every night was read by the first run: no ticket is entered twice
+    for key in ("sources_synced", "snapshots", "mutations", "provisioned", "discrepancies", "open_findings", "invoices",
+                "batches", "deliveries", "acknowledged"):
         assert second[key] == first[key], key
     assert second["payments"]["entries"] == 0  # the same statement files: already imported
     assert second["payments"]["straight_through"] == paid["straight_through"]

@@ -175,3 +175,21 @@ def test_a_one_time_purchase_and_its_refund_are_not_compared_per_seat_day(ledger
         batch.status = "exported"  # only an approved or exported batch is billed
     (row,) = month(ledger, 20).subscriptions
     assert not any("billed" in finding for finding in row.findings), row.findings
+
+
+@pytest.mark.parametrize(("auto_renew", "ended_on", "flagged"), [
+    (False, 10, False),  # the term the vendor said would not renew ran out on the 9th: explained by the term
+    (False, 6, True),  # ended before its term did: someone cancelled it
+    (True, 10, True),  # a renewing term that ends anyway
+])
+def test_a_term_that_runs_out_without_renewal_needs_no_mutation(ledger: Settings, auto_renew: bool, ended_on: int,
+                                                               flagged: bool) -> None:
+    for day in (1, ended_on):
+        status = "cancelled" if day == ended_on else "active"
+        vendor = Vendor()
+        vendor.answers["pax8"] = PullResult(licences=(licence(
+            "s1", 3, term_start=D(2026, 4, 10), term_end=D(2026, 5, 9), commitment_term="P1M", auto_renew=auto_renew,
+            status=status, status_raw=status.title(), customer_reference="ERP-1"),))
+        sync(ledger, FixedClock(night(day)), who=nightly(ledger), source="pax8", open_reader=vendor.open)
+    report = month(ledger, 12)
+    assert [d.kind for d in report.discrepancies] == (["vendor_change_unexplained"] if flagged else [])
