@@ -1,5 +1,8 @@
 """Licence records -> subscriptions (kept current) and snapshots (appended on change).
 
+**Subscriptions** follow the vendor's latest answer, except their first day and billing anchor: a renewal moves the
+vendor's term start, never the dates of the terms already invoiced (``first_term``).
+
 **Snapshots** are appended only when a subscription's billing-relevant state (quantity, status, product, sku, term,
 billing, dates, auto-renew, unit cost, currency) differs from its latest snapshot (``state_hash``), so re-running a
 night stores nothing new. ``observed_on`` is the billing day of ``as_of`` in the tenant's zone; ``raw`` is
@@ -156,8 +159,7 @@ class LicenceIngest:
             "term": record.commitment_term,
             "billing": record.billing_frequency,
             "billing_type": record.billing_type,
-            "start_date": record.term_start,
-            "anchor_date": record.term_start,
+            **first_term(old, record.term_start),
             "term_end": record.term_end,
             "end_date": end_date,
             "auto_renew": record.auto_renew,
@@ -233,6 +235,20 @@ class LicenceIngest:
                 details={"source": self.context.source, "external_id": key},
             )
             self.counts.add("discrepancies_raised", int(created))
+
+
+def first_term(old: dict[str, Any] | None, term_start: dt.date | None) -> dict[str, dt.date | None]:
+    """The subscription's first day and billing anchor, given the term start the vendor reports tonight.
+
+    Vendors report the *current* term (Partner Center moves ``effectiveStartDate`` to the renewal day), but a renewal
+    starts a new term on the same billing day (reference/microsoft.md §3.2, §3.9): the invoiced terms before it keep
+    their dates. So a later term start keeps the stored start and anchor; an earlier one is the vendor correcting the
+    start, and is followed; a night without a term start keeps what is stored.
+    """
+    first = None if old is None else old.get("start_date")
+    if first is None or (term_start is not None and term_start < first):
+        return {"start_date": term_start, "anchor_date": term_start}
+    return {"start_date": first, "anchor_date": old.get("anchor_date") or first}
 
 
 def _last_day_before(record: LicenceRecord, observed_on: dt.date) -> dt.date:
