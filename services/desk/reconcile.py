@@ -3,8 +3,8 @@
 Three views (DESIGN §1.3, §3 "who wins"):
 - **vendor**: the snapshots (the state first seen on a day holds until the next change; ended = 0 seats);
 - **desk**: the mutations not withdrawn (each holds from its effective date; a scheduled one from its renewal);
-- **billed**: the invoice lines of the subscription covering the day (charges and corrections add, credits
-  subtract); empty until batches exist.
+- **billed**: the net seats of the invoice lines of the subscription covering the day (``services.desk.billed_seats``:
+  charges add, credits and reversals take away); empty until batches exist.
 
 Only approved or exported batches count as billed: a draft is a proposal, not a bill.
 
@@ -43,6 +43,7 @@ from services import notifications as notices
 from services.access import Actor, require
 from services.batches.timeline import ENDED, Unbillable, VendorState, confirming_mutation, vendor_states
 from services.clock import Clock
+from services.desk.billed_seats import billed_seats
 from services.desk.discrepancies import DiscrepancyView, view
 from services.desk.findings import Finding, FindingBook, fingerprint
 from services.desk.mutations import month_range
@@ -53,7 +54,6 @@ from services.uow import UnitOfWork
 
 PROVISIONING_DAYS = 2  # a mutation not seen at the vendor after this many days is flagged
 EARLY_DAYS = 7  # the vendor may show a change up to this many days before the desk's effective date
-SUBTRACTING_KINDS = frozenset({"credit"})
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ class _Checker:
         segments: list[Segment] = []
         day = self.first
         while day <= self.last:
-            views = (_vendor_on(states, day), _desk_on(mutations, day), _billed_on(billed, day))
+            views = (_vendor_on(states, day), _desk_on(mutations, day), billed_seats(billed, day))
             if segments and (segments[-1].vendor, segments[-1].desk, segments[-1].billed) == views:
                 previous = segments[-1]
                 segments[-1] = Segment(previous.first, day, *views)
@@ -341,10 +341,3 @@ def _desk_on(mutations: Sequence[Mutation], day: dt.date) -> Decimal | None:
         current = Decimal(0) if mutation.kind == "cancel" else mutation.new_quantity
     return current
 
-
-def _billed_on(lines: Sequence[InvoiceLine], day: dt.date) -> Decimal | None:
-    covering = [line for line in lines if line.period_from and line.period_to
-                and line.period_from <= day <= line.period_to and line.kind != "usage"]
-    if not covering:
-        return None
-    return sum((-line.quantity if line.kind in SUBTRACTING_KINDS else line.quantity for line in covering), Decimal(0))
