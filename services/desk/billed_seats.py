@@ -4,8 +4,9 @@ Invoice lines are money with their lineage, not seat counts, so seats are read p
 versions: a charge stretch adds its quantity, a credit stretch takes its quantity away, and a later version of a key
 (a correction of the amount already billed, quantity 1) either reverses the key (should be billed now: 0, so the
 key holds no seats) or moves money only (a price or late cost), keeping the key's seats. A first version billed
-late is a correction line too: its charge kind (the key's last segment) says whether it adds or takes away. Credit
-notes carry the same lines, so they count the same way. Usage is not seats.
+late is a correction line too, with the seats of what it bills: a charge (positive amount) adds them, a credit
+(negative amount) takes them away; the diff never bills a first version of zero. Credit notes carry the same lines,
+so they count the same way. Usage (a line or a late one of a ``usage:<meter>`` key) is not seats.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from decimal import Decimal
 
 from ledger.models import InvoiceLine
 
-SEAT_SIGNS = {"charge": Decimal(1), "credit": Decimal(-1)}  # charge kinds that bill seats
+
+def _is_usage(line: InvoiceLine) -> bool:
+    return line.kind == "usage" or (line.kind == "correction" and line.base_key.rpartition("/")[2].startswith("usage"))
 
 
-def _charge_kind(line: InvoiceLine) -> str:
-    """What the line bills: its kind, or for a correction the charge kind of the key it corrects."""
-    return line.base_key.rpartition("/")[2] if line.kind == "correction" else line.kind
+def _first_version_seats(line: InvoiceLine) -> Decimal:
+    takes_away = line.kind == "credit" or (line.kind == "correction" and line.amount < 0)
+    return -line.quantity if takes_away else line.quantity
 
 
 def _key_seats(versions: Sequence[InvoiceLine]) -> Decimal:
@@ -30,7 +33,7 @@ def _key_seats(versions: Sequence[InvoiceLine]) -> Decimal:
     for line in sorted(versions, key=lambda item: item.version):
         correction = (line.lineage or {}).get("correction")
         if correction is None:
-            seats = SEAT_SIGNS[_charge_kind(line)] * line.quantity
+            seats = _first_version_seats(line)
         elif Decimal(correction["should"]) == 0:
             seats = Decimal(0)
     return seats
@@ -41,7 +44,7 @@ def billed_seats(lines: Sequence[InvoiceLine], day: dt.date) -> Decimal | None:
     keys: dict[str, list[InvoiceLine]] = defaultdict(list)
     for line in lines:
         if (line.period_from and line.period_to and line.period_from <= day <= line.period_to
-                and _charge_kind(line) in SEAT_SIGNS):
+                and not _is_usage(line)):
             keys[line.base_key].append(line)
     if not keys:
         return None
