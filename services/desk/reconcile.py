@@ -1,18 +1,19 @@
 """Reconciliation: per subscription and day of a month, what the vendor shows, what the desk asked, what was billed.
 
 Three views (DESIGN §1.3, §3 "who wins"):
-- **vendor**: the snapshots (the state first seen on a day holds until the next change; ended = 0 seats);
+- **vendor**: the snapshots (the state first seen on a day holds until the next change, or from its confirming
+  mutation's date: ``services.desk.confirmations``; ended = 0 seats);
 - **desk**: the mutations not withdrawn (each holds from its effective date; a scheduled one from its renewal);
-- **billed**: the invoice lines of the subscription covering the day (charges and corrections add, credits
-  subtract); empty until batches exist.
+- **billed**: the net seats of the invoice lines of the subscription covering the day (``services.desk.billed_seats``:
+  charges add, credits and reversals take away); empty until batches exist.
 
 Only approved or exported batches count as billed: a draft is a proposal, not a bill.
 
 Each cause on a subscription becomes one ``Discrepancy`` for the month, with its day range, the money at stake
 (``services.desk.stakes``) and a sentence a person can act on; ``services.desk.findings`` keeps it current run after
 run, closes it with the reason when the cause is gone and reopens it when it comes back:
-- ``vendor_change_unexplained`` "vendor shows 14 since 2026-05-12, no mutation" (changes no mutation confirms, by
-  the same rule the batch uses to date changes: ``services.batches.timeline.confirming_mutation``; the end of a term
+- ``vendor_change_unexplained`` "vendor shows 14 since 2026-05-12, no mutation" (changes no mutation confirms; a
+  mutation confirms one change only, by the batch's test of a match: ``services.desk.confirmations``; the end of a term
   the vendor said would not renew, once it is over, is explained by the term); at stake: the changed seats from each
   change to the end of the reconciled days;
 - ``mutation_not_provisioned`` "mutation 7 of 2026-05-03 (increase to 14, ticket T-1) not provisioned after 2
@@ -31,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from config import Settings
@@ -41,8 +41,10 @@ from rating.months import month_end
 from rating.rounding import RoundingPolicy
 from services import notifications as notices
 from services.access import Actor, require
-from services.batches.timeline import ENDED, Unbillable, VendorState, confirming_mutation, vendor_states
+from services.batches.timeline import ENDED, Unbillable, VendorState, vendor_states
 from services.clock import Clock
+from services.desk.billed_seats import billed_seats
+from services.desk.confirmations import VendorChange, dated_states, vendor_changes
 from services.desk.discrepancies import DiscrepancyView, view
 from services.desk.findings import Finding, FindingBook, fingerprint
 from services.desk.mutations import month_range
@@ -53,7 +55,6 @@ from services.uow import UnitOfWork
 
 PROVISIONING_DAYS = 2  # a mutation not seen at the vendor after this many days is flagged
 EARLY_DAYS = 7  # the vendor may show a change up to this many days before the desk's effective date
-SUBTRACTING_KINDS = frozenset({"credit"})
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,10 @@ class _Checker:
                                  self.last, f"sub {sub.id}: {problem}"))
             states = []
         per_day = _daily_price(sub, states, billed, self.first)
-        found += self._unexplained_changes(sub, states, mutations, per_day)
+        changes = vendor_changes(states, mutations, dt.timedelta(days=EARLY_DAYS))
+        found += self._unexplained_changes(sub, changes, per_day)
         found += self._unprovisioned(sub, states, mutations, per_day)
-        segments = self._segments(states, mutations, billed)
+        segments = self._segments(dated_states(states, changes), mutations, billed)
         if sub.billing_type != "one_time":  # a one-time purchase is billed once, not per seat-day
             found += self._billed_differences(sub, segments, per_day)
         vendor_cost = sum((c.subtotal for c in costs if self.first <= c.charge_start), Decimal(0))
@@ -193,11 +195,11 @@ class _Checker:
                                           tuple(segments), vendor_cost, billed_amount,
                                           tuple(self.book.record(sub, f) for f in found))
 
-    def _unexplained_changes(self, sub: Subscription, states: list[VendorState], mutations: Sequence[Mutation],
+    def _unexplained_changes(self, sub: Subscription, all_changes: Sequence[VendorChange],
                              per_day: Fraction | None) -> list[Finding]:
-        changes = [(before, after) for before, after in pairwise(states)
-                   if self.first <= after.day <= self.last and not _ran_out(sub, after)
-                   and not confirming_mutation(mutations, before, after, before.day - dt.timedelta(days=EARLY_DAYS))]
+        changes = [(change.before, change.after) for change in all_changes
+                   if self.first <= change.after.day <= self.last and not _ran_out(sub, change.after)
+                   and change.mutation is None]
         if not changes:
             return []
         latest = changes[-1][1]
@@ -248,7 +250,7 @@ class _Checker:
         segments: list[Segment] = []
         day = self.first
         while day <= self.last:
-            views = (_vendor_on(states, day), _desk_on(mutations, day), _billed_on(billed, day))
+            views = (_vendor_on(states, day), _desk_on(mutations, day), billed_seats(billed, day))
             if segments and (segments[-1].vendor, segments[-1].desk, segments[-1].billed) == views:
                 previous = segments[-1]
                 segments[-1] = Segment(previous.first, day, *views)
@@ -340,11 +342,3 @@ def _desk_on(mutations: Sequence[Mutation], day: dt.date) -> Decimal | None:
             continue
         current = Decimal(0) if mutation.kind == "cancel" else mutation.new_quantity
     return current
-
-
-def _billed_on(lines: Sequence[InvoiceLine], day: dt.date) -> Decimal | None:
-    covering = [line for line in lines if line.period_from and line.period_to
-                and line.period_from <= day <= line.period_to and line.kind != "usage"]
-    if not covering:
-        return None
-    return sum((-line.quantity if line.kind in SUBTRACTING_KINDS else line.quantity for line in covering), Decimal(0))

@@ -62,11 +62,26 @@ def test_a_vendor_change_without_mutation_is_flagged_and_a_confirmed_one_is_not(
         f"sub {s['s1']} (Example 365 E3): vendor shows 14 since 2026-05-03, no mutation",)
     assert by_sub[s["s2"]].findings == ()
     assert report.provisioned == 1 and report.raised == 1
+    # the vendor showed 7 on the 3rd; the mutation confirming it dates the change (as the batch bills it)
     assert [(g.first.day, g.last.day, g.vendor, g.desk) for g in by_sub[s["s2"]].segments] == [
-        (1, 1, 5, None), (2, 2, 5, 7), (3, 4, 7, 7)]
+        (1, 1, 5, None), (2, 4, 7, 7)]
     again = month(ledger, 4)
     assert again.raised == 0 and len(again.discrepancies) == 1
 
+
+
+def test_a_mutation_confirms_one_vendor_change_only(ledger: Settings) -> None:
+    nights(ledger, Vendor(), {1: {"s1": 10}})
+    s1 = ids(ledger)["s1"]
+    add_mutation(ledger, actor(ledger, "dana"), MutationRequest(s1, D(2026, 5, 2), "T-1", new_quantity=Decimal(14)),
+                 FixedClock(dt.datetime(2026, 5, 2, 8, tzinfo=UTC)))
+    nights(ledger, Vendor(), {3: {"s1": 14}, 5: {"s1": 12}, 6: {"s1": 14}})
+    (row,) = month(ledger, 7).subscriptions
+    # the return to 14 on the 6th is a change of its own: the ticket of the 2nd was used by the 3rd
+    assert row.findings == (f"sub {s1} (Example 365 E3): vendor shows 14 since 2026-05-06, no mutation "
+                            "(2 changes without a mutation since 2026-05-05)",)
+    assert [(g.first.day, g.last.day, g.vendor) for g in row.segments] == [(1, 1, 10), (2, 4, 14), (5, 5, 12),
+                                                                           (6, 7, 14)]
 
 def test_a_mutation_never_seen_at_the_vendor_is_flagged_after_two_days(ledger: Settings) -> None:
     nights(ledger, Vendor(), {1: {"s1": 10}})
