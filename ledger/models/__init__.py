@@ -22,7 +22,7 @@ table, which Alembic's ``env.py`` and the relationships between modules rely on;
 """
 
 from ledger.models.base import Base, utcnow
-from ledger.models.billing import Batch, Invoice, InvoiceLine, InvoiceNumberCounter
+from ledger.models.billing import CREDIT_NOTE, INVOICE, Batch, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.models.delivery import ArchivedDocument, Delivery
 from ledger.models.identity import AuthSession, SignInAttempt
 from ledger.models.notifications import Notification
@@ -36,6 +36,8 @@ from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
 __all__ = [
+    "CREDIT_NOTE",
+    "INVOICE",
     "ArchivedDocument",
     "AuditChain",
     "AuditEvent",

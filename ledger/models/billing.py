@@ -15,6 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models.base import Base, Id, utcnow
 
+# UNCL 1001 document types of ``Invoice.document_type``
+INVOICE, CREDIT_NOTE = "380", "381"
+
 
 class Batch(Base):
     """The month's invoices of one legal entity: draft until a second person approves it."""
@@ -62,7 +65,7 @@ class Invoice(Base):
     vat_breakdown: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft, approved, exported
     # UNCL 1001, decided at approval: 381 (credit note) when the total is negative, else 380 (invoice)
-    document_type: Mapped[str] = mapped_column(String(3), default="380")
+    document_type: Mapped[str] = mapped_column(String(3), default=INVOICE)
     # the invoice a credit note corrects (BT-25/BT-26), the most recent of ``corrected_invoices``
     corrects_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
     # every earlier invoice the credit note's lines correct: ``[{"id", "number", "issue_date"}]``, newest first

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from ledger.models import (
+    CREDIT_NOTE,
     BankEntry,
     Customer,
     Export,
@@ -25,7 +26,6 @@ from ledger.models import (
 from ledger.repositories.base import Repository, claim_row
 
 DUE = ("queued", "sending", "uncertain")
-CREDIT_NOTE = "381"  # UNTDID 1001, as services.batches.credit_notes decides it at approval
 
 
 class PaymentOutboxRepository(Repository):

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ledger.models import CREDIT_NOTE, INVOICE
 from services.batches.diff import credited_charge
 from services.uow import UnitOfWork
-
-INVOICE, CREDIT_NOTE = "380", "381"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from rating.months import month_end
 from sandbox.customer_requests import SeatRequest, customer_requests
 from services.access import Actor
 from services.clock import Clock
+from services.demo.settings import SOURCE_SANDBOX
 from services.desk import MutationRequest, add_mutation, list_mutations
 from services.errors import ValidationFailed
 from services.runtime import engine_for
@@ -41,7 +42,7 @@ from services.sync.licences import ledger_external_id
 from services.uow import UnitOfWork
 
 # The source kind (config.yaml ``sources[].kind``) each sandbox vendor is read through.
-SOURCE_KINDS = {"partner_center": "partner_center", "pax8": "pax8", "ingram": "ingram_cmp"}
+SOURCE_KINDS = {sandbox: kind for kind, sandbox in SOURCE_SANDBOX.items()}
 # Requests the customer made in the vendor's portal and nobody told the desk: the n-th request (1-based, in time
 # order) at each vendor gets no ticket, so the month shows a few unexplained vendor changes to chase.
 PORTAL_CHANGES: dict[str, tuple[int, ...]] = {"partner_center": (9,), "pax8": (40,), "ingram": (25,)}
