@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ledger.models import Batch, Customer, Discrepancy, Invoice, InvoiceLine
 from ledger.repositories.base import Repository
@@ -93,9 +93,11 @@ class DiscrepancyRepository(Repository):
             Discrepancy.tenant_id == tenant_id, Discrepancy.kind.in_(kinds), Discrepancy.status == "open",
         ).order_by(Discrepancy.id)).all()
 
-    def billed_lines(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date) -> list[InvoiceLine]:
+    def billed_lines(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date,
+                     draft: int | None = None) -> list[InvoiceLine]:
         """The billed view reconciliation compares against: invoice lines of these subscriptions overlapping
-        ``first``..``last`` (inclusive) in approved or exported batches (a draft is not billed yet)."""
+        ``first``..``last`` (inclusive) in approved or exported batches (a draft is not billed yet), and those of the
+        ``draft`` batch the review cockpit is about to approve."""
         found: list[InvoiceLine] = []
         for start in range(0, len(subscription_ids), 5000):
             found += self.session.scalars(
@@ -106,7 +108,7 @@ class DiscrepancyRepository(Repository):
                     InvoiceLine.subscription_id.in_(subscription_ids[start:start + 5000]),
                     InvoiceLine.period_from <= last,
                     InvoiceLine.period_to >= first,
-                    Batch.status.in_(BILLED_BATCHES),
+                    or_(Batch.status.in_(BILLED_BATCHES), Batch.id == draft),
                 )
                 .order_by(InvoiceLine.id)
             ).all()

@@ -10,7 +10,9 @@ by the finding's fingerprint, so changed facts need a new acknowledgement (the r
   against the vendor's cost lines starting in it, in the same currency;
 - mutations not provisioned: open ``mutation_not_provisioned`` discrepancies of the batch's customers, and
   provisionings to the vendor not confirmed by a snapshot;
-- vendor counts that disagree with billed: open ``billed_vs_vendor`` discrepancies of the month.
+- vendor counts that disagree with billed: per subscription, where this draft with the approved and exported lines
+  bills other seats than the vendor shows in the month (``services.batches.vendor_counts``, the check reconciliation
+  runs as ``billed_vs_vendor`` once the month is approved; before that it leaves the month's billed view to this).
 Discrepancies are read through their stable columns only (kind, customer, subscription, status, day, sentence,
 details), so a change in how reconciliation groups them keeps working here.
 """
@@ -40,6 +42,7 @@ from rating.review import (
     still_blocking,
 )
 from services.batches.readiness import batch_findings
+from services.batches.vendor_counts import describe, draft_gaps
 from services.errors import NotAllowed
 from services.uow import UnitOfWork
 
@@ -58,7 +61,8 @@ def draft_findings(uow: UnitOfWork, batch: Batch) -> list[ReviewFinding]:
                            f"customer {f.customer_id} ({f.customer}) {f.field}", f.sentence)
              for f in batch_findings(uow, batch.id)]
     found += _negative_margins(uow, batch, customers, first, last)
-    found += _discrepancies(uow, batch, customers, first, last)
+    found += _discrepancies(uow, batch, customers, last)
+    found += _vendor_counts(uow, batch, customers, first, last)
     found += _provisionings(uow, customers, last)
     return found
 
@@ -119,13 +123,10 @@ def _negative_margins(uow: UnitOfWork, batch: Batch, customers: dict[int, str], 
     return found
 
 
-def _discrepancies(uow: UnitOfWork, batch: Batch, customers: dict[int, str], first: dt.date,
-                   last: dt.date) -> list[ReviewFinding]:
+def _discrepancies(uow: UnitOfWork, batch: Batch, customers: dict[int, str], last: dt.date) -> list[ReviewFinding]:
     found = []
     for d in uow.batches.open_discrepancies(batch.tenant_id):
-        if d.customer_id not in customers or d.kind not in (NOT_PROVISIONED, VENDOR_COUNTS):
-            continue
-        if d.day is not None and (d.day > last or (d.kind == VENDOR_COUNTS and d.day < first)):
+        if d.customer_id not in customers or d.kind != NOT_PROVISIONED or (d.day is not None and d.day > last):
             continue
         facts = hashlib.sha256(json.dumps(d.details or {}, sort_keys=True, default=str).encode()).hexdigest()[:12]
         subject = f"subscription {d.subscription_id}" if d.subscription_id else f"customer {d.customer_id}"
@@ -133,6 +134,26 @@ def _discrepancies(uow: UnitOfWork, batch: Batch, customers: dict[int, str], fir
                                    d.customer_id, customers[d.customer_id], f"{subject} (discrepancy {d.id})",
                                    d.sentence))
     return found
+
+
+def _vendor_counts(uow: UnitOfWork, batch: Batch, customers: dict[int, str], first: dt.date,
+                   last: dt.date) -> list[ReviewFinding]:
+    gaps = draft_gaps(uow, batch, first, last)
+    subs = _subscriptions(uow, gaps)
+    found = []
+    for sub_id, sub_gaps in sorted(gaps.items()):
+        sub = subs[sub_id]
+        sentence = describe(sub_gaps)
+        facts = hashlib.sha256(sentence.encode()).hexdigest()[:12]
+        found.append(ReviewFinding(
+            VENDOR_COUNTS, f"{VENDOR_COUNTS}:{sub_id}:{batch.month}:{facts}", sub.customer_id,
+            customers.get(sub.customer_id) or _customer_name(uow, sub.customer_id),
+            f"subscription {sub_id} ({sub.product_name})", sentence))
+    return found
+
+
+def _customer_name(uow: UnitOfWork, customer_id: int) -> str:
+    return uow.session.scalar(select(Customer.name).where(Customer.id == customer_id)) or ""
 
 
 def _provisionings(uow: UnitOfWork, customers: dict[int, str], last: dt.date) -> list[ReviewFinding]:

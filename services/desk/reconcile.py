@@ -2,20 +2,23 @@
 
 Three views (DESIGN §1.3, §3 "who wins"):
 - **vendor**: the snapshots (the state first seen on a day holds until the next change, or from its confirming
-  mutation's date: ``services.desk.confirmations``; ended = 0 seats);
+  mutation's date: ``services.batches.confirmations``; ended = 0 seats);
 - **desk**: the mutations not withdrawn (each holds from its effective date; a scheduled one from its renewal);
-- **billed**: the net seats of the invoice lines of the subscription covering the day (``services.desk.billed_seats``:
-  charges add, credits and reversals take away); empty until batches exist.
+- **billed**: the net seats of the invoice lines of the subscription covering the day
+  (``services.batches.billed_seats``: charges add, credits and reversals take away); empty until batches exist.
 
-Only approved or exported batches count as billed: a draft is a proposal, not a bill.
+Only approved or exported batches count as billed: a draft is a proposal, not a bill. So the billed view of a month
+is judged (``billed_vs_vendor``, ``negative_margin``) only once the month's batch is approved: until then nothing is
+billed for its days yet, and the review cockpit compares the draft itself before approval
+(``services.batches.vendor_counts``, the same check).
 
 Each cause on a subscription becomes one ``Discrepancy`` for the month, with its day range, the money at stake
 (``services.desk.stakes``) and a sentence a person can act on; ``services.desk.findings`` keeps it current run after
 run, closes it with the reason when the cause is gone and reopens it when it comes back:
 - ``vendor_change_unexplained`` "vendor shows 14 since 2026-05-12, no mutation" (changes no mutation confirms; a
-  mutation confirms one change only, by the batch's test of a match: ``services.desk.confirmations``; the end of a term
-  the vendor said would not renew, once it is over, is explained by the term); at stake: the changed seats from each
-  change to the end of the reconciled days;
+  mutation confirms one change only, by the batch's test of a match: ``services.batches.confirmations``; the end
+  of a term the vendor said would not renew, once it is over, is explained by the term); at stake: the changed seats
+  from each change to the end of the reconciled days;
 - ``mutation_not_provisioned`` "mutation 7 of 2026-05-03 (increase to 14, ticket T-1) not provisioned after 2
   days: vendor shows 12" (one per mutation; a mutation the vendor confirms is marked ``provisioned`` instead);
 - ``billed_vs_vendor`` "billed 12, vendor 14 from 2026-05-12 to 2026-05-31"; at stake: the seat difference of
@@ -41,10 +44,12 @@ from rating.months import month_end
 from rating.rounding import RoundingPolicy
 from services import notifications as notices
 from services.access import Actor, require
+from services.batches.billed_seats import billed_seats
+from services.batches.confirmations import LOOK_BACK, VendorChange, dated_states, vendor_changes
+from services.batches.months import CLOSED
 from services.batches.timeline import ENDED, Unbillable, VendorState, vendor_states
+from services.batches.vendor_counts import count_gaps, describe, line_breaks, stretches, vendor_on
 from services.clock import Clock
-from services.desk.billed_seats import billed_seats
-from services.desk.confirmations import VendorChange, dated_states, vendor_changes
 from services.desk.discrepancies import DiscrepancyView, view
 from services.desk.findings import Finding, FindingBook, fingerprint
 from services.desk.mutations import month_range
@@ -54,7 +59,6 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 PROVISIONING_DAYS = 2  # a mutation not seen at the vendor after this many days is flagged
-EARLY_DAYS = 7  # the vendor may show a change up to this many days before the desk's effective date
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,10 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             config = settings.tenant(code)
             today = now.astimezone(ZoneInfo(config.timezone)).date()
             book = FindingBook(uow, who, row.id, month, now)
+            batch = uow.batches.for_month(row.id, month)
             checker = _Checker(uow, book, code, row.id, first, min(last, today), today,
-                               RoundingPolicy(settings.rating_for(config).rounding_for(config.currency)))
+                               RoundingPolicy(settings.rating_for(config).rounding_for(config.currency)),
+                               billed_judged=batch is not None and batch.status in CLOSED)
             results += checker.run()
             book.close_gone()
             raised, closed, reopened = raised + book.raised, closed + book.closed, reopened + book.reopened
@@ -133,9 +139,10 @@ class _Checker:
     """One legal entity's month: loads its rows once, then compares subscription by subscription."""
 
     def __init__(self, uow: UnitOfWork, book: FindingBook, code: str, tenant_id: int, first: dt.date,
-                 last: dt.date, today: dt.date, policy: RoundingPolicy) -> None:
+                 last: dt.date, today: dt.date, policy: RoundingPolicy, billed_judged: bool) -> None:
         self.uow, self.book, self.code, self.tenant_id = uow, book, code, tenant_id
         self.first, self.last, self.today, self.policy = first, last, today, policy
+        self.billed_judged = billed_judged
         self.month = f"{first:%Y-%m}"
         self.provisioned = 0
 
@@ -174,20 +181,22 @@ class _Checker:
                                  self.last, f"sub {sub.id}: {problem}"))
             states = []
         per_day = _daily_price(sub, states, billed, self.first)
-        changes = vendor_changes(states, mutations, dt.timedelta(days=EARLY_DAYS))
+        changes = vendor_changes(states, mutations, LOOK_BACK)
         found += self._unexplained_changes(sub, changes, per_day)
         found += self._unprovisioned(sub, states, mutations, per_day)
-        segments = self._segments(dated_states(states, changes), mutations, billed)
-        if sub.billing_type != "one_time":  # a one-time purchase is billed once, not per seat-day
-            found += self._billed_differences(sub, segments, per_day)
+        dated = dated_states(states, changes)
+        segments = self._segments(dated, mutations, billed)
+        # a one-time purchase is billed once, not per seat-day
+        if self.billed_judged and sub.billing_type != "one_time":
+            found += self._billed_differences(sub, dated, billed, per_day)
         vendor_cost = sum((c.subtotal for c in costs if self.first <= c.charge_start), Decimal(0))
         billed_amount = sum((b.amount for b in billed if b.period_from and b.period_from >= self.first), Decimal(0))
-        if billed and billed_amount < vendor_cost:
+        if self.billed_judged and billed and billed_amount < vendor_cost:
             found.append(Finding(
                 "negative_margin", fingerprint("negative_margin", sub.id, self.month), self.first, self.last,
                 f"sub {sub.id}: billed {billed_amount} {sub.currency}, vendor cost {vendor_cost} {sub.currency} "
                 f"in {self.first:%Y-%m}", margin_gap(billed_amount, vendor_cost, sub.currency, self.policy)))
-        now_shows = _vendor_on(states, self.last)
+        now_shows = vendor_on(states, self.last)
         self.book.checked(sub.id, f"vendor now shows {'nothing' if now_shows is None else now_shows}"
                           + (f", billed {billed_amount} {sub.currency} against vendor cost {vendor_cost}"
                              if billed else ""))
@@ -222,7 +231,7 @@ class _Checker:
         for mutation in mutations:
             if mutation.status != "open" or mutation.effective_date > self.today:
                 continue
-            earliest = mutation.effective_date - dt.timedelta(days=EARLY_DAYS)
+            earliest = mutation.effective_date - LOOK_BACK
             if any(state.day >= earliest and _reaches(mutation, state, before)
                    for before, state in zip([None, *states], states, strict=False)):
                 mutation.status = "provisioned"
@@ -234,7 +243,7 @@ class _Checker:
             waited = (self.today - mutation.effective_date).days
             if waited < PROVISIONING_DAYS:
                 continue
-            vendor = _vendor_on(states, self.today)
+            vendor = vendor_on(states, self.today)
             shown = "nothing" if vendor is None else str(vendor)
             sentence = (f"mutation {mutation.id} of {mutation.effective_date} ({_describe(mutation)}, ticket "
                         f"{mutation.ticket_ref}) not provisioned after {waited} days: vendor shows {shown}")
@@ -247,31 +256,22 @@ class _Checker:
 
     def _segments(self, states: list[VendorState], mutations: Sequence[Mutation],
                   billed: Sequence[InvoiceLine]) -> list[Segment]:
-        segments: list[Segment] = []
-        day = self.first
-        while day <= self.last:
-            views = (_vendor_on(states, day), _desk_on(mutations, day), billed_seats(billed, day))
-            if segments and (segments[-1].vendor, segments[-1].desk, segments[-1].billed) == views:
-                previous = segments[-1]
-                segments[-1] = Segment(previous.first, day, *views)
-            else:
-                segments.append(Segment(day, day, *views))
-            day += dt.timedelta(days=1)
-        return segments
+        breaks = ({state.day for state in states} | line_breaks(billed)
+                  | {mutation.scheduled_for or mutation.effective_date for mutation in mutations})
+        return [Segment(first, last, *views) for first, last, views in stretches(
+            self.first, self.last, breaks,
+            lambda day: (vendor_on(states, day), _desk_on(mutations, day), billed_seats(billed, day)))]
 
-    def _billed_differences(self, sub: Subscription, segments: list[Segment],
+    def _billed_differences(self, sub: Subscription, states: list[VendorState], billed: Sequence[InvoiceLine],
                             per_day: Fraction | None) -> list[Finding]:
-        differing = [seg for seg in segments
-                     if seg.billed is not None and seg.vendor is not None and seg.billed != seg.vendor]
-        if not differing:
+        gaps = count_gaps(states, billed, self.first, self.last)
+        if not gaps:
             return []
-        sentence = f"sub {sub.id} ({sub.product_name}): " + "; ".join(
-            f"billed {seg.billed}, vendor {seg.vendor} from {seg.first} to {seg.last}" for seg in differing)
-        stretches = [SeatDays(seg.billed - seg.vendor, (seg.last - seg.first).days + 1)
-                     for seg in differing if seg.billed is not None and seg.vendor is not None]
+        sentence = f"sub {sub.id} ({sub.product_name}): {describe(gaps)}"
+        stretches_at_stake = [SeatDays(*gap.seat_days) for gap in gaps]
         kind = "billed_vs_vendor"
-        return [Finding(kind, fingerprint(kind, sub.id, self.month), differing[0].first, differing[-1].last,
-                        sentence, self._at_stake(stretches, per_day, sub.currency))]
+        return [Finding(kind, fingerprint(kind, sub.id, self.month), gaps[0].first, gaps[-1].last,
+                        sentence, self._at_stake(stretches_at_stake, per_day, sub.currency))]
 
 
 def _grouped(rows: Sequence, attribute: str) -> dict[int, list]:
@@ -303,7 +303,7 @@ def _wanted(mutation: Mutation, states: list[VendorState]) -> Decimal | None:
     """The seat count a quantity mutation asks for (None for a cancel or an upgrade)."""
     if mutation.new_quantity is not None:
         return mutation.new_quantity
-    before = _vendor_on(states, mutation.effective_date - dt.timedelta(days=1))
+    before = vendor_on(states, mutation.effective_date - dt.timedelta(days=1))
     return None if mutation.delta is None or before is None else before + mutation.delta
 
 
@@ -324,15 +324,6 @@ def _describe(mutation: Mutation) -> str:
     if mutation.kind == "cancel":
         return "cancel"
     return f"{mutation.kind} to {mutation.new_quantity}"
-
-
-def _vendor_on(states: list[VendorState], day: dt.date) -> Decimal | None:
-    current = None
-    for state in states:
-        if state.day > day:
-            break
-        current = Decimal(0) if state.status in ENDED else Decimal(state.quantity)
-    return current
 
 
 def _desk_on(mutations: Sequence[Mutation], day: dt.date) -> Decimal | None:

@@ -66,12 +66,13 @@ def seed_april(settings: Settings) -> dict[str, int]:
     _discrepancy(settings, ids["Telt BV"], subs["Telt BV"], "billed_vs_vendor", "2026-04-10",
                  "billed 5, vendor 6 from 2026-04-10 to 2026-04-30")
     _discrepancy(settings, ids["Telt BV"], subs["Telt BV"], "billed_vs_vendor", "2026-03-10",
-                 "billed 4, vendor 5 in March")  # another month's
+                 "billed 4, vendor 5 in March")  # another month's: the draft's own counts are compared afresh
     _discrepancy(settings, ids["Wacht BV"], subs["Wacht BV"], "mutation_not_provisioned", "2026-04-02",
                  "mutation 8 resolved", status="resolved")
     _discrepancy(settings, ids["Marge BV"], subs["Marge BV"], "vendor_change_unexplained", "2026-04-03",
                  "vendor shows 5 since 2026-04-03, no mutation")  # not a kind that blocks
     build_batch(settings, "nl-bv", MONTH, actor(settings, "finn"), CLOCK)
+    snapshot(settings, subs["Telt BV"], "2026-04-10", 6)  # seen after the draft was built, which bills 5
     return {**ids, **{f"sub {name}": sub for name, sub in subs.items()}}
 
 
@@ -161,3 +162,13 @@ def test_a_rebuild_that_changes_the_amount_needs_a_new_acknowledgement(settings:
     build_batch(settings, "nl-bv", MONTH, finn, CLOCK)
     again = _findings(settings)["negative_margin"]
     assert again["id"] != first["id"] and again["blocking"] is True and again["acknowledged"] is None
+
+
+def test_the_vendor_count_finding_compares_the_draft_itself_and_a_rebuild_clears_it(
+        settings: Settings, april: dict[str, int]) -> None:
+    """The draft bills 5 seats for all April; a change to 6 seen after the build differs from the 10th. Rebuilt, the
+    draft bills the sixth seat and the counts agree: the cockpit judges the draft, not the discrepancy list."""
+    counts = _findings(settings)["billed_vs_vendor"]
+    assert counts["sentence"] == "billed 5, vendor 6 from 2026-04-10 to 2026-04-30"
+    build_batch(settings, "nl-bv", MONTH, actor(settings, "finn"), CLOCK)
+    assert "billed_vs_vendor" not in _findings(settings)

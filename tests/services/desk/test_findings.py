@@ -84,6 +84,11 @@ STORIES = {
         (("night", 1, 10), ("bill", MAY, "draft", 1, 31, 12), ("reconcile", 20)),
         (),
     ),
+    "a month is judged against billed lines only once its own batch is approved": Story(
+        (("night", 1, 10), ("bill", "2026-04", "approved", 1, 31, 12), ("bill", MAY, "draft", 1, 31, 10),
+         ("reconcile", 20)),
+        (),
+    ),
     "approved lines are billed": Story(
         (("night", 1, 10), ("bill", MAY, "approved", 1, 31, 12), ("reconcile", 20)),
         (Expect("billed_vs_vendor", "open", D(2026, 5, 1), D(2026, 5, 20), "42.84",

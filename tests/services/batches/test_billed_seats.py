@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.models import InvoiceLine
-from services.desk.billed_seats import billed_seats
+from services.batches.billed_seats import billed_seats
 
 D = dt.date
 KEY = "nl-bv/1/1/{}/{}"

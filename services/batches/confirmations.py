@@ -22,6 +22,8 @@ from itertools import pairwise
 from ledger.models import Mutation
 from services.batches.timeline import VendorState, confirming_mutation
 
+LOOK_BACK = dt.timedelta(days=7)  # the vendor may show a change up to this long before the desk's effective date
+
 
 @dataclass(frozen=True)
 class VendorChange:

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from ledger.models import Mutation
+from services.batches.confirmations import dated_states, vendor_changes
 from services.batches.timeline import VendorState
-from services.desk.confirmations import dated_states, vendor_changes
 
 D = dt.date
 WEEK = dt.timedelta(days=7)

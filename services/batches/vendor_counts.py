@@ -1,0 +1,135 @@
+"""Billed seats against the vendor's seats, stretch by stretch: one check for reconciliation and the review cockpit.
+
+A month's seats are judged against what was billed for them only once someone has decided what to bill: before
+approval the review cockpit (``services.batches.findings``) compares the draft it is about to approve, after approval
+reconciliation (``services.desk.reconcile``) compares the approved and exported lines. Both read the vendor the same
+way (``services.batches.confirmations``: a confirmed change counts from its mutation's date) and count billed seats
+the same way (``services.batches.billed_seats``), through the functions here, so "billed 12, vendor 14" means the
+same thing on the batch page and in the discrepancy list.
+
+The views only change where a vendor state, a mutation or an invoice line starts or ends, so the month is walked
+from one such break to the next rather than day by day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+
+from ledger.models import Batch, InvoiceLine, Mutation, Snapshot, Subscription
+from services.batches.billed_seats import billed_seats
+from services.batches.confirmations import LOOK_BACK, dated_states, vendor_changes
+from services.batches.timeline import ENDED, Unbillable, VendorState, vendor_states
+from services.uow import UnitOfWork
+
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class CountGap:
+    """Days ``first``..``last`` (inclusive) on which the billed seats differ from the vendor's."""
+
+    first: dt.date
+    last: dt.date
+    billed: Decimal
+    vendor: Decimal
+
+    @property
+    def seat_days(self) -> tuple[Decimal, int]:
+        return self.billed - self.vendor, (self.last - self.first).days + 1
+
+
+def vendor_on(states: Sequence[VendorState], day: dt.date) -> Decimal | None:
+    """The vendor's seats on ``day`` (0 once ended; None before the first state)."""
+    current = None
+    for state in states:
+        if state.day > day:
+            break
+        current = Decimal(0) if state.status in ENDED else Decimal(state.quantity)
+    return current
+
+
+def line_breaks(lines: Iterable[InvoiceLine]) -> set[dt.date]:
+    """The days on which a line starts covering, or stops covering (the day after its last)."""
+    breaks: set[dt.date] = set()
+    for line in lines:
+        if line.period_from and line.period_to:
+            breaks |= {line.period_from, line.period_to + DAY}
+    return breaks
+
+
+def stretches(first: dt.date, last: dt.date, breaks: Iterable[dt.date],
+              views: Callable[[dt.date], tuple]) -> list[tuple[dt.date, dt.date, tuple]]:
+    """``first``..``last`` cut where ``views`` may change (``breaks``), neighbours with equal views merged."""
+    starts = sorted({first, *(day for day in breaks if first < day <= last)})
+    found: list[tuple[dt.date, dt.date, tuple]] = []
+    for start, end in zip(starts, [*(day - DAY for day in starts[1:]), last], strict=True):
+        seen = views(start)
+        if found and found[-1][2] == seen:
+            found[-1] = (found[-1][0], end, seen)
+        else:
+            found.append((start, end, seen))
+    return found
+
+
+def count_gaps(states: Sequence[VendorState], billed: Sequence[InvoiceLine], first: dt.date,
+               last: dt.date) -> list[CountGap]:
+    """The stretches of ``first``..``last`` where ``billed`` lines hold other seats than the (dated) vendor states;
+    days without a billed line or without a vendor state are not judged."""
+    breaks = {state.day for state in states} | line_breaks(billed)
+    return [CountGap(start, end, seats, vendor)
+            for start, end, (vendor, seats) in stretches(first, last, breaks,
+                                                          lambda day: (vendor_on(states, day),
+                                                                       billed_seats(billed, day)))
+            if seats is not None and vendor is not None and seats != vendor]
+
+
+def describe(gaps: Sequence[CountGap]) -> str:
+    return "; ".join(f"billed {gap.billed}, vendor {gap.vendor} from {gap.first} to {gap.last}" for gap in gaps)
+
+
+def dated_vendor_states(history: Sequence[Snapshot], mutations: Sequence[Mutation]) -> list[VendorState]:
+    """The vendor states of a subscription's snapshots, each change dated as the batch dates it (may raise
+    ``Unbillable``)."""
+    states = vendor_states(history)
+    return dated_states(states, vendor_changes(states, mutations, LOOK_BACK))
+
+
+def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> dict[int, list[CountGap]]:
+    """Per subscription, where the draft ``batch`` with the approved and exported lines bills other seats than the
+    vendor shows in its month. Only subscriptions with something new in the month are read (a vendor state first
+    seen or a mutation dated in it): the others were judged with the month before."""
+    mutations: dict[int, list[Mutation]] = defaultdict(list)
+    for mutation in uow.mutations.search([batch.tenant_id], limit=1_000_000):
+        if mutation.status != "cancelled" and mutation.subscription_id is not None:
+            mutations[mutation.subscription_id].append(mutation)
+    dated_in_month = [sub_id for sub_id, rows in mutations.items()
+                      if any(first <= m.effective_date <= last for m in rows)]
+    seen_in_month = select(Snapshot.id).where(Snapshot.subscription_id == Subscription.id,
+                                              Snapshot.observed_on >= first, Snapshot.observed_on <= last)
+    ids = list(uow.session.scalars(
+        select(Subscription.id)
+        .where(Subscription.tenant_id == batch.tenant_id, Subscription.billing_type != "one_time",
+               or_(seen_in_month.exists(), Subscription.id.in_(dated_in_month)))
+        .order_by(Subscription.id)))
+    histories: dict[int, list[Snapshot]] = defaultdict(list)
+    for snapshot in uow.snapshots.for_subscriptions(ids, last):
+        histories[snapshot.subscription_id].append(snapshot)
+    lines: dict[int, list[InvoiceLine]] = defaultdict(list)
+    for line in uow.discrepancies.billed_lines(ids, first, last, draft=batch.id):
+        lines[line.subscription_id].append(line)
+    found: dict[int, list[CountGap]] = {}
+    for sub_id in ids:
+        try:
+            states = dated_vendor_states(histories[sub_id], mutations[sub_id])
+        except Unbillable:
+            continue  # reconciliation names it as unreconcilable
+        gaps = count_gaps(states, lines[sub_id], first, last)
+        if gaps:
+            found[sub_id] = gaps
+    return found
