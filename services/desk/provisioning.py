@@ -26,7 +26,7 @@ from decimal import Decimal
 from config import Settings
 from config.schema import SourceConfig
 from connectors.errors import SourceError, VendorRefused
-from ledger.models import Mutation, Provisioning, Subscription
+from ledger.models import Mutation, Provisioning, Snapshot, Subscription
 from services.access import Actor, require
 from services.clock import Clock, SystemClock
 from services.desk.vendor_writes import Job, Outcome, Unsupported, Writer, open_writer
@@ -195,25 +195,32 @@ def _jsonable(answer: dict[str, object]) -> dict[str, object]:
 
 
 def confirm_applied(settings: Settings, who: Actor, tenants: list[int], clock: Clock) -> int:
-    """Mark applied rows confirmed once a snapshot observed after the vendor's answer shows the change."""
+    """Mark applied rows confirmed once a snapshot observed after the vendor's answer shows the change. Any such
+    snapshot counts, not only the latest: a second change to the subscription (the next ticket, a portal change) may
+    already have followed it."""
     confirmed = 0
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
         for row in uow.provisionings.applied(tenants):
-            latest = uow.snapshots.latest(row.subscription_id)
-            if latest is None or row.applied_at is None or latest.observed_at < row.applied_at:
+            if row.applied_at is None:
                 continue
-            shown = latest.status == "cancelled" if row.action == "cancel" else latest.quantity == row.target_quantity
-            if not shown:
+            shown = next((snap for snap in uow.snapshots.history(row.subscription_id)
+                          if snap.observed_at >= row.applied_at and _shows(row, snap)), None)
+            if shown is None:
                 continue
             row.status, row.confirmed_at = "confirmed", now
             mutation = uow.mutations.get(row.mutation_id)
             if mutation.status == "open":
                 mutation.status = "provisioned"
             uow.audit.record(who.username, "mutation.provisioning.confirmed", "mutation", mutation.id,
-                             mutation.tenant_id, after={"status": "confirmed", "snapshot": latest.id}, at=now)
+                             mutation.tenant_id, after={"status": "confirmed", "snapshot": shown.id}, at=now)
             confirmed += 1
     return confirmed
+
+
+def _shows(row: Provisioning, snapshot: Snapshot) -> bool:
+    """Whether the vendor's snapshot shows what the provisioning asked for."""
+    return snapshot.status == "cancelled" if row.action == "cancel" else snapshot.quantity == row.target_quantity
 
 
 def withdraw(uow: UnitOfWork, mutation: Mutation) -> None:

@@ -22,6 +22,7 @@ import yaml
 
 from config import Settings
 from config.loader import parse_settings
+from ledger.models import Snapshot
 from sandbox import entra, partner_center
 from sandbox.core import Clock, SandboxServer
 from sandbox.scenario_microsoft import scenario
@@ -126,6 +127,32 @@ def test_increase_is_sent_once_and_confirmed_by_the_next_sync(ledger: Settings, 
     assert provision(ledger, nightly(ledger), FixedClock(tomorrow)).confirmed == 1
     shown = show_mutation(ledger, dana, saved.id)
     assert (shown.status, shown.vendor_status) == ("provisioned", "confirmed")
+
+
+def test_confirmed_by_the_snapshot_that_showed_it_even_after_a_later_change(ledger: Settings, servers) -> None:
+    """The night after the increase the vendor shows it; by the next run of the outbox the customer changed the seats
+    again in the portal. The applied increase is confirmed by the snapshot that showed it, not left unconfirmed
+    because the latest snapshot shows another count (it blocked the month's approval as "not confirmed")."""
+    _, _, sandbox_clock = servers
+    sub = pick(window_open=False)
+    dana = actor(ledger, "dana")
+    subscription = ledger_sub(ledger, sub.id)
+    saved = add_mutation(ledger, dana, MutationRequest(subscription, NOW.date(), "T-101", delta=Decimal(3)),
+                         FixedClock(NOW))
+    provision(ledger, dana, FixedClock(NOW))
+    tomorrow = NOW + dt.timedelta(days=1)
+    sandbox_clock.set(tomorrow)
+    sync(ledger, FixedClock(tomorrow), who=nightly(ledger), source=SOURCE)
+    with UnitOfWork(engine_for(ledger), write=True) as uow:
+        shown = uow.snapshots.latest(subscription)
+        assert shown.quantity == sub.quantity_at(NOW) + 3
+        later = tomorrow + dt.timedelta(days=1)
+        uow.snapshots.add(Snapshot(  # the next night's sync: the customer's own change in the vendor's portal
+            subscription_id=subscription, observed_at=later, observed_on=later.date(), quantity=shown.quantity + 2,
+            status=shown.status, product_id=shown.product_id, unit_cost=shown.unit_cost, currency=shown.currency,
+            raw={"portal": True}, raw_hash="portal"))
+    assert provision(ledger, nightly(ledger), FixedClock(later)).confirmed == 1
+    assert show_mutation(ledger, dana, saved.id).vendor_status == "confirmed"
 
 
 def test_vendor_refusal_is_stored_with_its_reason_and_shown(ledger: Settings, servers) -> None:
