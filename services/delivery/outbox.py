@@ -27,7 +27,7 @@ from collections.abc import Callable
 from config import Settings
 from config.schema import Tenant as TenantConfig
 from delivery_channels.base import Attachment, DeliveryDeferred, DeliveryOutcomeUnknown, DeliveryRefused
-from ledger.models import Delivery, Invoice
+from ledger.models import CREDIT_NOTE, Delivery, Invoice
 from services.access import Actor, require, scheduler
 from services.clock import Clock, SystemClock
 from services.delivery import channels
@@ -176,7 +176,7 @@ def _send(settings: Settings, who: Actor, config: TenantConfig, delivery_id: int
         else:
             early, files = _prepare(uow, who, config, row, invoice, resend)
         base = DeliveryOutcome(config.code, number, row.channel, row.recipient, "busy", row.id)
-        provider_id, reference, credit = row.provider_id, row.message_ref, invoice.document_type == "381"
+        provider_id, reference, credit = row.provider_id, row.message_ref, invoice.document_type == CREDIT_NOTE
     if early is not None:
         return _record(settings, who, base, early[0], early[1], clock)
     try:

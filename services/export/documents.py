@@ -29,7 +29,7 @@ from erp_export.documents import (
 )
 from erp_export.documents import compose as compose_document
 from erp_export.ubl import EMAIL_SCHEME
-from ledger.models import Batch, Customer, Invoice, Subscription
+from ledger.models import CREDIT_NOTE, INVOICE, Batch, Customer, Invoice, Subscription
 from ledger.models import InvoiceLine as LedgerLine
 from rating.money import minor_units
 from rating.months import month_bounds
@@ -83,7 +83,7 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
                                "(its ERP customer number)")
     first, last = month_bounds(batch.month)
     issue = invoice.issue_date or (last + dt.timedelta(days=1))
-    credit = invoice.document_type == "381"
+    credit = invoice.document_type == CREDIT_NOTE
     sign = Decimal(-1) if credit else Decimal(1)  # a credit note states the credited amounts positively
     account = revenue_account if callable(revenue_account) else lambda _line: revenue_account
     lines = []
@@ -115,7 +115,7 @@ def invoice_document(config: TenantConfig, invoice: Invoice, customer: Customer,
             buyer=buyer(customer, config.country, vat=not not_subject),
             currency=invoice.currency, note=f"Cloud services {batch.month}",
             buyer_reference=customer.leitweg_id,
-            type_code="381" if credit else "380", preceding_invoice=preceding_invoice(invoice, config.code),
+            type_code=CREDIT_NOTE if credit else INVOICE, preceding_invoice=preceding_invoice(invoice, config.code),
         )
     except ValueError as exc:
         raise ValidationFailed(f"{label}: {exc}") from exc
@@ -131,7 +131,7 @@ def preceding_invoice(invoice: Invoice, tenant_code: str) -> PrecedingInvoice | 
     """BT-25/BT-26 of a credit note: the invoice it corrects, as chosen at approval (the most recent of those its
     lines correct), with its ERP key; ``None`` when it corrects nothing that was issued."""
     chosen = (invoice.corrected_invoices or [None])[0]
-    if invoice.document_type != "381" or chosen is None:
+    if invoice.document_type != CREDIT_NOTE or chosen is None:
         return None
     return PrecedingInvoice(chosen["number"], dt.date.fromisoformat(chosen["issue_date"]),
                             erp_reference(tenant_code, chosen["number"]))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from config import Settings
+from ledger.models import CREDIT_NOTE
 from services.access import Actor, require
 from services.errors import ValidationFailed
 from services.export.dry_run import dry_run
@@ -93,7 +94,7 @@ def batch_export(settings: Settings, who: Actor, batch_id: int, *, preview: bool
         names = {cid: c.name for cid, c in customers.items()}
         latest = {invoice.id: (invoice, row) for invoice, row in pairs}  # ordered by export id: the latest row wins
         rows = [PreviewRow(invoice.id, invoice.number, names.get(invoice.customer_id, ""),
-                           invoice.document_type == "381", invoice.net, invoice.gross, invoice.currency,
+                           invoice.document_type == CREDIT_NOTE, invoice.net, invoice.gross, invoice.currency,
                            invoice.status, row.status if row else None, row.last_error if row else None,
                            (row.erp_number or row.erp_document_id) if row else None)
                 for invoice, row in latest.values()]

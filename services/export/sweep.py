@@ -21,7 +21,7 @@ from typing import Any
 from config import Settings
 from config.schema import Tenant as TenantConfig
 from erp_export.base import ErpDocumentRef, ErpError, ErpSweeping
-from ledger.models import ErpDuplicate, Export, Invoice
+from ledger.models import CREDIT_NOTE, INVOICE, ErpDuplicate, Export, Invoice
 from services.access import Actor, readable_tenants
 from services.clock import Clock, SystemClock
 from services.errors import ValidationFailed
@@ -108,7 +108,7 @@ def sweep_tenant(settings: Settings, who: Actor, config: TenantConfig, target: E
             if found.status == "open" and found.target == target.name}
     for export_id, invoice_id, ref, recorded, type_code in sent:
         try:
-            copies = exporter.find_all(ref, "381" if type_code == "381" else "380")
+            copies = exporter.find_all(ref, CREDIT_NOTE if type_code == CREDIT_NOTE else INVOICE)
         except ErpError as exc:
             summary.errors.append(f"{ref}: {exc}")
             continue

@@ -14,7 +14,7 @@ from decimal import Decimal
 from config import Settings
 from config.schema import Tenant as TenantConfig
 from erp_export.letters import OpenItem, Party, StatementLine, StatementOfAccount, statement_pdf
-from ledger.models import Customer
+from ledger.models import CREDIT_NOTE, Customer
 from rating.payments.dunning import due_date
 from rating.payments.reference import creditor_reference, printed
 from services.access import Actor, require
@@ -50,7 +50,7 @@ def statement_of_account(settings: Settings, who: Actor, tenant: str, customer: 
     paid: dict[int, Decimal] = {}
     moves: list[tuple[dt.date, int, str, str, Decimal]] = []
     for invoice in invoices:
-        kind = "credit note" if invoice.document_type == "381" else "invoice"
+        kind = "credit note" if invoice.document_type == CREDIT_NOTE else "invoice"
         moves.append((invoice.issue_date or today, 0, kind, invoice.number or "", invoice.gross))
     for application, entry in received:
         paid[application.invoice_id] = paid.get(application.invoice_id, Decimal(0)) + application.amount \
