@@ -48,7 +48,7 @@ class Exact:
     def config(self, **overrides: Any) -> ExactConfig:
         base = ExactConfig(base_url=self.server.url, client_id=sandbox.CREDENTIALS["client_id"],
                            client_secret=sandbox.CREDENTIALS["client_secret"], token_store=self.tmp / "exact.json",
-                           vat_codes=VAT_CODES, verify=str(self.tls.ca_cert), timeout=1.0)
+                           vat_codes=VAT_CODES, verify=str(self.tls.ca_cert), timeout=3.0)
         return replace(base, **overrides)
 
     def exporter(self, **overrides: Any) -> ExactOnlineExporter:
@@ -100,7 +100,7 @@ FAULTS = {
     "unreadable 201 on create": (ENTRIES, {"kind": "status", "status": 201, "body": "<html>"}),
     "dropped before apply": (ENTRIES, {"kind": "drop"}),
     "applied then dropped": (ENTRIES, {"kind": "apply_then_drop"}),
-    "slow create beyond the timeout": (ENTRIES, {"kind": "delay", "seconds": 1.5}),
+    "slow create beyond the timeout": (ENTRIES, {"kind": "delay", "seconds": 3.5}),
     "expired token on lookup": (LOOKUP, {"kind": "expire_token"}),
 }
 
