@@ -137,8 +137,14 @@ class _Row:
     amount: Money
 
     def period(self) -> BillingPeriod:
+        """The billing period of the row's charge period: a charge period starting after the subscription does
+        starts on a boundary, whose index the months since the anchor give (the row gives its last day)."""
         terms = self.subject.terms
-        return period_containing(terms.effective_anchor, terms.billing_months, self.period_start)
+        anchor, day = terms.effective_anchor, self.period_start
+        if day == terms.start:
+            return period_containing(anchor, terms.billing_months, day)
+        index = ((day.year - anchor.year) * 12 + day.month - anchor.month) // terms.billing_months
+        return BillingPeriod(index, day, self.end, terms.billing_months)
 
     def _state_at(self) -> int:
         return bisect_right(self.subject.days, self.start) - 1
