@@ -28,6 +28,7 @@ from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
+from tests.identity import actor
 
 MONTH = "2026-05"
 CHUNK = 20_000
@@ -83,18 +84,19 @@ def run(folder: Path) -> None:
     initialise(settings)
     with measure("seed_ledger", count):
         seed(settings, count)
+    finn = actor(settings, "finn")
     cpu = time.process_time()
     with measure("build_batch", count, database="sqlite"):
-        report = build_batch(settings, "nl-bv", MONTH, "finn", CLOCK)
+        report = build_batch(settings, "nl-bv", MONTH, finn, CLOCK)
     print(f"invoices={report.invoices} lines={report.lines} net={report.totals['EUR']['net']} "
           f"cpu_seconds={time.process_time() - cpu:.2f} load_average={os.getloadavg()[0]:.1f}", flush=True)
     with measure("rebuild_batch_unchanged", count, database="sqlite"):
-        again = build_batch(settings, "nl-bv", MONTH, "finn", CLOCK)
+        again = build_batch(settings, "nl-bv", MONTH, finn, CLOCK)
     print(f"rebuild added={again.added} changed={again.changed} removed={again.removed}", flush=True)
     per_page = 50
     last_page = -(-report.invoices // per_page)
     with measure("batch_invoices_last_page", report.invoices, per_page=per_page):
-        page = batch_invoices(settings, report.batch_id, "finn", page=last_page, per_page=per_page)
+        page = batch_invoices(settings, report.batch_id, finn, page=last_page, per_page=per_page)
     print(f"page={page.page} of {page.pages} rows={len(page.items)}", flush=True)
 
 

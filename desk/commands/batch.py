@@ -31,6 +31,8 @@ AS_USER = typer.Option(None, "--as", help=AS_USER_HELP)
 TENANT = typer.Option(..., "--tenant", help="Legal entity code, e.g. nl-bv.")
 MONTH = typer.Option(..., "--month", help="Billing month YYYY-MM.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+ENGINE = typer.Option("bulk", "--engine", help="How licences are rated: bulk (vectorised where it applies) or "
+                                               "scalar (the reference engine for every subscription; same lines).")
 SHOWN_CHANGES = 25
 
 
@@ -128,11 +130,11 @@ def register(app: typer.Typer) -> None:
 
     @batch_app.command("build")
     def build_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH, as_user: str = AS_USER,
-                      as_json: bool = JSON) -> None:
+                      as_json: bool = JSON, engine: str = ENGINE) -> None:
         """Build (or rebuild) the draft batch of a legal entity and month; safe to run again."""
         cli = state(ctx)
         with progress_bars(f"batch build {tenant} {month}") as counted:
-            report = build_batch(cli.settings(), tenant, month, cli.actor(as_user), cli.clock(), counted)
+            report = build_batch(cli.settings(), tenant, month, cli.actor(as_user), cli.clock(), counted, engine)
         if as_json:
             _dump(report.__dict__)
             return

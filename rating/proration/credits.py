@@ -8,14 +8,33 @@ own by corrections of lines that were invoiced in an earlier, closed period.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 
 from rating.lineage import Lineage, format_unrounded
 from rating.money import Money
-from rating.periods import Convention, day_fraction, days_inclusive
+from rating.periods import BillingPeriod, Convention, day_fraction, days_inclusive
 from rating.proration.lines import InvoicedLine, LineKey, LineKind, RatedLine, fx_details
 from rating.proration.terms import Timing
 from rating.rounding import RoundingPolicy, round_amount
+
+
+def cap_note(floor: Decimal) -> str:
+    """What a capped credit's formula adds: the floor it was capped at."""
+    return f", capped at {floor} (what remains of the credited line)"
+
+
+def credit_details(period: BillingPeriod, stretch_end: date, credited: LineKey, product: str | None,
+                   effective: date) -> dict[str, str]:
+    """The lineage details of a credit from ``effective`` of the line ``credited`` (also written by the vectorised
+    path): the billing period, the calendar days, the credited line's key and the product; a converted line adds
+    the rate it was charged at."""
+    return {
+        "billing_period": f"{period.start.isoformat()}..{period.end.isoformat()}",
+        "calendar_days": str(days_inclusive(effective, stretch_end)),
+        "credits": "/".join(str(part) for part in credited.as_tuple()),
+        "product": product or "",
+    }
 
 
 def credit_invoiced(
@@ -50,7 +69,7 @@ def credit_invoiced(
     floor = -remaining if remaining.amount > 0 else Money.zero(currency)
     if amount.amount < floor.amount:
         amount = floor
-        formula += f", capped at {floor.amount} (what remains of the credited line)"
+        formula += cap_note(floor.amount)
     lineage = Lineage(
         input_ids=input_ids,
         price_version=line.price_version,
@@ -58,13 +77,8 @@ def credit_invoiced(
         formula=formula,
         unrounded=unrounded,
         rounding=rounding.value,
-        details={
-            "billing_period": f"{line.period.start.isoformat()}..{line.period.end.isoformat()}",
-            "calendar_days": str(days_inclusive(effective, line.stretch_end)),
-            "credits": "/".join(str(part) for part in line.key.as_tuple()),
-            "product": line.product or "",
-            **(fx_details(line.fx, line.unit_price) if line.fx else {}),
-        },
+        details={**credit_details(line.period, line.stretch_end, line.key, line.product, effective),
+                 **(fx_details(line.fx, line.unit_price) if line.fx else {})},
     )
     return RatedLine(
         key=LineKey(line.key.subscription, line.key.period_start, LineKind.CREDIT, effective, sequence),

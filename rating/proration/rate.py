@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
 
+from rating.fx import FxRate
 from rating.lineage import Lineage
 from rating.periods import BillingPeriod, Convention, day_fraction, days_inclusive, period_containing, periods_from
 from rating.proration.credits import credit_invoiced
@@ -39,13 +40,9 @@ def charge(
     formula = f"{quantity} × {state.unit_price} × {days}/{total_days}"
     bill_date = terms.timing.bill_date(period, start)
     fx = terms.rate_on(bill_date)
-    details = fx_details(fx, state.unit_price) if fx else {}
     if fx is not None:
         unrounded = fx.convert(unrounded)
         formula += f" × {fx.text}"
-    anchor = terms.effective_anchor
-    renewal = (period_containing(anchor, terms.term_months, period_start).index
-               - period_containing(anchor, terms.term_months, terms.start).index)
     lineage = Lineage(
         input_ids=state.input_ids,
         price_version=state.price_version,
@@ -53,14 +50,7 @@ def charge(
         formula=formula,
         unrounded=unrounded,
         rounding=rounding.value,
-        details={
-            "billing_period": f"{period.start.isoformat()}..{period.end.isoformat()}",
-            "calendar_days": str(days_inclusive(start, period.end)),
-            "term": "initial" if renewal == 0 else f"renewal {renewal}",
-            "product": state.product or "",
-            "timing": terms.timing.value,
-            **details,
-        },
+        details=charge_details(terms, period, period_start, start, state, fx),
     )
     return RatedLine(
         key=LineKey(terms.subscription_id, period_start, LineKind.CHARGE, start),
@@ -78,6 +68,23 @@ def charge(
         bill_date=bill_date,
         fx=fx,
     )
+
+
+def charge_details(terms: SubscriptionTerms, period: BillingPeriod, period_start: date, start: date, state: State,
+                   fx: FxRate | None) -> dict[str, str]:
+    """The lineage details of a charge over ``[start, period.end]`` (also written by the vectorised path): the
+    billing period, the calendar days, the term or renewal it falls in, the product, the timing and the rate."""
+    anchor = terms.effective_anchor
+    renewal = (period_containing(anchor, terms.term_months, period_start).index
+               - period_containing(anchor, terms.term_months, terms.start).index)
+    return {
+        "billing_period": f"{period.start.isoformat()}..{period.end.isoformat()}",
+        "calendar_days": str(days_inclusive(start, period.end)),
+        "term": "initial" if renewal == 0 else f"renewal {renewal}",
+        "product": state.product or "",
+        "timing": terms.timing.value,
+        **(fx_details(fx, state.unit_price) if fx else {}),
+    }
 
 
 def rate_subscription(

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from config.schema import Tenant
 from ledger.models import Batch, Customer, Subscription
+from rating.bulk_lines import in_scope
 from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
 from rating.proration import PricePolicy
@@ -34,7 +35,7 @@ from services.batches.diff import REPRICE, diff_lines
 from services.batches.editions import Editions, Reprice
 from services.batches.fx import fx_table, in_currency, missing_rate
 from services.batches.invoicing import InvoiceDraft, batch_totals, group_invoices
-from services.batches.licences import licence_lines
+from services.batches.licences import Rateable, bulk_licence_lines, licence_lines, licence_window
 from services.batches.lines import BilledLine, DesiredLine, DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.one_time import one_time_lines
@@ -50,6 +51,7 @@ from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 MAX_PROBLEMS = 200
+ENGINES = ("bulk", "scalar")  # how licences are rated; both give the same lines
 INSERT_CHUNK = 20_000
 LINE_FIELDS = ("invoice_id", "tenant_id", "customer_id", "subscription_id", "line_key", "base_key", "version", "kind",
                "description", "period_from", "period_to", "quantity", "unit_price", "amount", "unrounded", "currency",
@@ -87,7 +89,8 @@ def tenant_config(settings: Settings, code: str) -> Tenant:
 
 def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, first_day: dt.date,
              last_day: dt.date, go_live: dt.date, billed: dict[str, list[BilledLine]],
-             problems: list[str], counted: Counted | None = None) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
+             problems: list[str], counted: Counted | None = None,
+             engine: str = "bulk") -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
     tenant = tenant_config(settings, tenant_code)
     policy = settings.rating_for(tenant)
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
@@ -107,7 +110,8 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     mutations = defaultdict(list)
     for mutation in uow.batches.mutations(tenant_id):
         mutations[mutation.subscription_id].append(mutation)
-    desired: dict[str, DesiredLine] = {}
+    licences: dict[int, list[DesiredLine]] = {}  # per subscription, in subscription order
+    rateable: list[Rateable] = []
     for done, sub in enumerate(subscriptions.values()):
         count(counted, "subscriptions", done, len(subscriptions))
         history = snapshots.get(sub.id)
@@ -122,16 +126,22 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
             continue
         if timeline is None:
             continue
+        window = licence_window(timeline, first_day, last_day, go_live)
+        if (engine == "bulk" and window is not None and timeline.terms.currency == tenant.currency
+                and in_scope(timeline.terms, timeline.changes, price_policy)):
+            licences[sub.id] = []
+            rateable.append(Rateable(sub, timeline, window))
+            continue
         try:
-            lines = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule), first_day,
-                                  last_day, go_live, convention, rounding, price_policy)
+            licences[sub.id] = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule),
+                                             first_day, last_day, go_live, convention, rounding, price_policy)
         except MissingRate as exc:
             problems.append(missing_rate(sub, exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
-            continue
-        for line in lines:
-            desired[line.base_key] = line
+    licences.update(bulk_licence_lines(tenant_code, rateable, first_day, last_day, convention, rounding,
+                                       price_policy))
     count(counted, "subscriptions", len(subscriptions), len(subscriptions))
+    desired = {line.base_key: line for lines in licences.values() for line in lines}
     usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
     rows = uow.batches.usage_rows(tenant_id, usage_first, usage_last)
@@ -165,15 +175,18 @@ def _billed(uow: UnitOfWork, tenant_id: int, first: str, last: str) -> dict[str,
 
 
 def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, month: str,
-               statuses: dict[str, str], counted: Counted | None = None) -> tuple[list[InvoiceDraft], list[str]]:
-    """The invoices the draft of ``month`` should hold now (pure reads; nothing is written)."""
+               statuses: dict[str, str], counted: Counted | None = None,
+               engine: str = "bulk") -> tuple[list[InvoiceDraft], list[str]]:
+    """The invoices the draft of ``month`` should hold now (pure reads; nothing is written). ``engine`` rates the
+    licences: ``bulk`` (the vectorised engine where it applies, the scalar one elsewhere) or ``scalar`` (every
+    subscription by the reference engine; same lines, for support)."""
     first, last = owned_months(month, statuses)
     first_day, last_day = parse_month(first)[0], parse_month(last)[1]
     go_live = parse_month(min([*statuses, month]))[0]
     problems: list[str] = []
     billed = _billed(uow, tenant_id, first, last)
     desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, go_live, billed,
-                                  problems, counted)
+                                  problems, counted, engine)
     closed = {m for m, status in statuses.items() if status in CLOSED}
     lines = diff_lines(month, desired, billed, closed)
     _name_repriced(uow, lines)
@@ -286,14 +299,16 @@ def _bulk_allocation() -> Iterator[None]:
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
-                clock: Clock | None = None, counted: Counted | None = None) -> BuildReport:
+                clock: Clock | None = None, counted: Counted | None = None, engine: str = "bulk") -> BuildReport:
     """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent. ``counted`` is told how many
-    subscriptions are rated so far.
+    subscriptions are rated so far; ``engine`` is ``bulk`` or ``scalar`` (see :func:`plan_batch`).
 
     Everyone who builds or changes a draft joins its ``makers``: none of them may approve it (four-eyes)."""
     require(who, "build", tenant_code)
     tenant_config(settings, tenant_code)
     parse_month(month)
+    if engine not in ENGINES:
+        raise ValidationFailed(f"batch build engine: {engine!r} is not one of {', '.join(ENGINES)}")
     now = (clock or SystemClock()).now()
     with _bulk_allocation(), UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
@@ -310,7 +325,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
             raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already "
                              f"{statuses[later[0]]}; batches are built in month order")
         sync_config(uow, settings, who.username)
-        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses, counted)
+        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses, counted, engine)
         created = batch is None
         if batch is None:
             batch = uow.batches.add(tenant.id, month, who.username, now)

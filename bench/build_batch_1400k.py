@@ -1,0 +1,128 @@
+"""Benchmark: the month-end build of one legal entity with 1.4 M licences through the service the CLI runs.
+
+1,400,000 subscriptions on 350,000 customers: terms P1M, P1Y and P3Y billed monthly or annually, starts spread over
+three years with a quarter anchored on a 29th-31st (clipped in shorter months), and 100,000 seat changes seen in
+the month (half confirmed by a desk mutation dated a few days earlier). Prints the first build (``engine=bulk``)
+and unchanged rebuilds with each engine (same work but the rating). Goal: ≤ 60 s and ≤ 4 GB on SQLite.
+``BENCH_SCALE=0.05`` runs 5 %. Prints, never asserts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from bench.build_batch import CLOCK, MONTH, _chunks
+from bench.common import measure, scaled
+from config import Settings
+from config.loader import parse_settings
+from ledger.models import Customer, Mutation, Snapshot, Subscription, Tenant
+from services.batches import build_batch
+from services.operations import initialise
+from services.runtime import dispose_engines, engine_for
+from services.uow import UnitOfWork
+from tests.conftest import demo_config_data
+from tests.identity import actor
+
+PLANS = (("P1M", "P1M"), ("P1Y", "P1M"), ("P1Y", "P1Y"), ("P3Y", "P1M"), ("P3Y", "P1Y"))
+PRODUCT = "CFQ7TTC0LH18:0001"
+
+
+def _start(n: int) -> dt.date:
+    day = dt.date(2023, 6, 1) + dt.timedelta(days=(n * 7919) % 1060)
+    if n % 4 == 0:  # anchored on a 29th-31st, clipped to the month's last day
+        wanted = 29 + n % 3
+        following = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        day = day.replace(day=min(wanted, (following - dt.timedelta(days=1)).day))
+    return day
+
+
+def seed(settings: Settings, subscriptions: int, changes: int) -> None:
+    """``subscriptions`` licences on a quarter as many customers; every ``n``-th gets a seat change in the month."""
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        session = uow.session
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.code == "nl-bv"))
+        for chunk in _chunks([{"tenant_id": tenant_id, "name": f"Customer {n:07d}", "country": "NL",
+                               "is_business": True} for n in range(max(1, subscriptions // 4))]):
+            session.execute(insert(Customer), chunk)
+        customers = list(session.scalars(select(Customer.id).where(Customer.tenant_id == tenant_id)))
+        subs = []
+        for n in range(subscriptions):
+            term, billing = PLANS[n % len(PLANS)]
+            start = _start(n)
+            subs.append({"tenant_id": tenant_id, "customer_id": customers[n % len(customers)],
+                         "source": "partner-center", "external_id": f"sub-{n:07d}", "product_id": PRODUCT,
+                         "sku": "0001", "product_name": "Microsoft 365 E3", "term": term, "billing": billing,
+                         "start_date": start, "anchor_date": start, "status": "active", "currency": "EUR",
+                         "billing_type": "license"})
+        for chunk in _chunks(subs):
+            session.execute(insert(Subscription), chunk)
+        rows = session.execute(select(Subscription.id, Subscription.customer_id, Subscription.start_date)
+                               .where(Subscription.tenant_id == tenant_id).order_by(Subscription.id)).all()
+        every = max(1, subscriptions // max(1, changes))
+        snaps, mutations = [], []
+        digest = hashlib.sha256(b"bench").hexdigest()
+        first_day = dt.date.fromisoformat(f"{MONTH}-01")
+        for n, (sub_id, customer_id, start) in enumerate(rows):
+            seen = [(start, 5 + n % 20)]
+            if n % every == 0:
+                day = first_day + dt.timedelta(days=(n // every) % 28 + 1)
+                seen.append((day, 6 + (n + 3) % 20))
+                if n % (2 * every) == 0:
+                    mutations.append({"tenant_id": tenant_id, "customer_id": customer_id, "subscription_id": sub_id,
+                                      "kind": "increase" if seen[1][1] > seen[0][1] else "decrease",
+                                      "effective_date": day - dt.timedelta(days=2),
+                                      "new_quantity": Decimal(seen[1][1]), "ticket_ref": f"T-{n}",
+                                      "status": "provisioned", "created_by": "dana"})
+            for day, quantity in seen:
+                snaps.append({"subscription_id": sub_id, "observed_at": dt.datetime.combine(day, dt.time(2), dt.UTC),
+                              "observed_on": day, "quantity": Decimal(quantity), "status": "active",
+                              "product_id": PRODUCT, "unit_cost": Decimal("30.00"), "currency": "EUR", "raw": {},
+                              "raw_hash": digest})
+        for chunk in _chunks(snaps):
+            session.execute(insert(Snapshot), chunk)
+        for chunk in _chunks(mutations):
+            session.execute(insert(Mutation), chunk)
+
+
+def run(folder: Path) -> None:
+    count = scaled(1_400_000)
+    data = demo_config_data()
+    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
+    settings = parse_settings(data, folder / "config.yaml")
+    initialise(settings)
+    with measure("seed_ledger_1400k", count):
+        seed(settings, count, scaled(100_000))
+    finn = actor(settings, "finn")
+    cpu = time.process_time()
+    with measure("build_batch_1400k", count, database="sqlite", engine="bulk"):
+        report = build_batch(settings, "nl-bv", MONTH, finn, CLOCK)
+    print(f"invoices={report.invoices} lines={report.lines} net={report.totals['EUR']['net']} "
+          f"problems={len(report.problems)} cpu_seconds={time.process_time() - cpu:.2f} "
+          f"load_average={os.getloadavg()[0]:.1f}", flush=True)
+    for engine in ("bulk", "scalar"):
+        cpu = time.process_time()
+        with measure("rebuild_batch_1400k_unchanged", count, database="sqlite", engine=engine):
+            again = build_batch(settings, "nl-bv", MONTH, finn, CLOCK, engine=engine)
+        print(f"rebuild engine={engine} added={again.added} changed={again.changed} removed={again.removed} "
+              f"cpu_seconds={time.process_time() - cpu:.2f}", flush=True)
+
+
+def main() -> None:
+    """Run in a temporary folder that is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="cspbill-bench-") as folder:
+        try:
+            run(Path(folder))
+        finally:
+            dispose_engines()
+
+
+if __name__ == "__main__":
+    main()
