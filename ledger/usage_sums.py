@@ -1,0 +1,84 @@
+"""The grouping step of usage rating pushed down to DuckDB over the Parquet usage files (``ledger.usage_files``).
+
+Why DuckDB: it streams Parquet row groups through a hash aggregation that spills to disk past ``memory_limit``, so a
+month of any size is grouped in bounded memory, and only the grouped sums come back to Python. The result is the
+same list of :class:`rating.consumption.UsageSum` that ``rating.consumption.sum_usage`` computes in memory, so
+``rating.consumption.price_sums`` prices both alike:
+
+- costs are summed as integers (``SUM`` of BIGINT 1e-8 units is HUGEINT in DuckDB, never DOUBLE);
+- each row's markup rule is the first of the rules in force whose scope it matches (``rating.consumption.rule_scope``,
+  as a ``CASE``), so rows are summed per group, rule and currency, exactly as in memory;
+- groups come in sorted order with missing values last, then rule, then currency (pandas' order for text keys);
+- a sum's ``input_ids`` name the files (relative to the store's root) its rows came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from rating.consumption import UsageSum, check_group_by, rule_scope
+from rating.pricing import MarkupRule
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+def sum_files(
+    root: Path,
+    files: Sequence[str],
+    rules: Sequence[MarkupRule],
+    group_by: Sequence[str],
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> list[UsageSum]:
+    """Exact sums per group, markup rule (1 + index in ``rules``, 0: none) and currency of the usage ``files``
+    (paths relative to ``root``), grouped by DuckDB within ``memory_limit`` (spilling to a temporary folder)."""
+    check_group_by(group_by)
+    if not files:
+        return []
+    paths = [str(root / name) for name in files]
+    groups = [f"g{index}" for index in range(len(group_by))]
+    case, parameters = _rule_case(rules)
+    selected = ", ".join([*(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True)),
+                          f"{case} AS rule", "currency", "cost_units", "filename"])
+    order = ", ".join([*(f"{alias} ASC NULLS LAST" for alias in groups), "rule", "currency"])
+    keys = ", ".join([*groups, "rule", "currency"])
+    query = (f"SELECT {keys}, SUM(cost_units) AS cost, COUNT(*) AS n, LIST(DISTINCT filename) AS files "
+             f"FROM (SELECT {selected} FROM read_parquet(?, filename = true, union_by_name = true)) "
+             f"GROUP BY {keys} ORDER BY {order}")
+    with duckdb.connect(config=_settings(root, memory_limit, threads)) as connection:
+        try:
+            found = connection.execute(query, [*parameters, paths]).fetchall()
+        except duckdb.BinderException as exc:
+            raise ValueError(f"usage files under {root} lack a column grouped or priced by: {exc}") from None
+    prefix = len(str(root)) + 1
+    sums = []
+    for *group, rule, currency, cost, count, names in found:
+        if currency is None:
+            raise ValueError(f"usage files under {root} column currency: rows without a currency")
+        sums.append(UsageSum(group=tuple(group), rule=int(rule), currency=str(currency), cost_units=int(cost),
+                             rows=int(count), input_ids=sorted(f"usage_file:{name[prefix:]}" for name in names)))
+    return sums
+
+
+def _rule_case(rules: Sequence[MarkupRule]) -> tuple[str, list[str]]:
+    """``CASE`` giving each row 1 + the index of the first rule whose scope it matches (0: none), with its
+    parameters; column names come from ``rule_scope`` (ours), values are bound."""
+    branches, parameters = [], []
+    for position, rule in enumerate(rules, start=1):
+        scope = rule_scope(rule)
+        condition = " AND ".join(f'"{column}" = ?' for column, _ in scope) or "TRUE"
+        parameters += [value for _, value in scope]
+        branches.append(f"WHEN {condition} THEN {position}")
+    return (f"CASE {' '.join(branches)} ELSE 0 END" if branches else "0"), parameters
+
+
+def _settings(root: Path, memory_limit: str, threads: int | None) -> dict[str, str | int]:
+    settings: dict[str, str | int] = {"memory_limit": memory_limit, "preserve_insertion_order": "false",
+                                      "temp_directory": str(root / ".duckdb_spill")}
+    if threads is not None:
+        settings["threads"] = threads
+    return settings
