@@ -9,7 +9,10 @@ same list of :class:`rating.consumption.UsageSum` that ``rating.consumption.sum_
 - each row's markup rule is the first of the rules in force whose scope it matches (``rating.consumption.rule_scope``,
   as a ``CASE``), so rows are summed per group, rule and currency, exactly as in memory;
 - groups come in sorted order with missing values last, then rule, then currency (pandas' order for text keys);
-- a sum's ``input_ids`` name the files (relative to the store's root) its rows came from.
+- a group's lineage names the files (relative to the store's root) the rows were read from: its first sum carries
+  them, the others none, so a line lists each file once. Naming the files a group's rows came from one by one would
+  make DuckDB carry a file name per row (several times the cost of the sum itself); the files of one tenant's
+  month are what a person opens to check a line anyway.
 """
 
 from __future__ import annotations
@@ -43,24 +46,25 @@ def sum_files(
     groups = [f"g{index}" for index in range(len(group_by))]
     case, parameters = _rule_case(rules)
     selected = ", ".join([*(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True)),
-                          f"{case} AS rule", "currency", "cost_units", "filename"])
+                          f"{case} AS rule", "currency", "cost_units"])
     order = ", ".join([*(f"{alias} ASC NULLS LAST" for alias in groups), "rule", "currency"])
     keys = ", ".join([*groups, "rule", "currency"])
-    query = (f"SELECT {keys}, SUM(cost_units) AS cost, COUNT(*) AS n, LIST(DISTINCT filename) AS files "
-             f"FROM (SELECT {selected} FROM read_parquet(?, filename = true, union_by_name = true)) "
+    query = (f"SELECT {keys}, SUM(cost_units) AS cost, COUNT(*) AS n "
+             f"FROM (SELECT {selected} FROM read_parquet(?, union_by_name = true)) "
              f"GROUP BY {keys} ORDER BY {order}")
     with duckdb.connect(config=_settings(root, memory_limit, threads)) as connection:
         try:
             found = connection.execute(query, [*parameters, paths]).fetchall()
         except duckdb.BinderException as exc:
             raise ValueError(f"usage files under {root} lack a column grouped or priced by: {exc}") from None
-    prefix = len(str(root)) + 1
-    sums = []
-    for *group, rule, currency, cost, count, names in found:
+    read = [f"usage_file:{name}" for name in sorted(files)]
+    sums: list[UsageSum] = []
+    for *values, rule, currency, cost, count in found:
         if currency is None:
             raise ValueError(f"usage files under {root} column currency: rows without a currency")
-        sums.append(UsageSum(group=tuple(group), rule=int(rule), currency=str(currency), cost_units=int(cost),
-                             rows=int(count), input_ids=sorted(f"usage_file:{name[prefix:]}" for name in names)))
+        group = tuple(values)
+        sums.append(UsageSum(group=group, rule=int(rule), currency=str(currency), cost_units=int(cost),
+                             rows=int(count), input_ids=read if not sums or sums[-1].group != group else ()))
     return sums
 
 

@@ -31,7 +31,7 @@ def rate_usage_files(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> list[UsageLine]:
     """Price the usage rows of ``files`` (relative to ``root``) as ``rating.consumption.rate_usage`` prices a
-    DataFrame of the same rows: one line per group, in sorted group order; lineage names the files."""
+    DataFrame of the same rows: one line per group, in sorted group order; lineage names the files read."""
     rules = markups.in_force(tenant, on)
     sums = sum_files(root, files, rules, group_by, memory_limit=memory_limit)
     return price_sums(sums, rules=rules, tenant=tenant, currency=currency, group_by=group_by, fx=fx, on=on,

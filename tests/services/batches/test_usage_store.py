@@ -63,7 +63,7 @@ def compare(data: pd.DataFrame, root: Path, files: list[str], group_by: list[str
            [(line.group, line.rows, line.unrounded, line.amount, line.lineage.formula, line.lineage.details)
             for line in memory]
     for line in stored:
-        assert set(line.lineage.input_ids) <= {f"usage_file:{name}" for name in files}
+        assert list(line.lineage.input_ids) == sorted(f"usage_file:{name}" for name in files)
 
 
 @pytest.mark.parametrize("group_by", [["customer", "tag_environment"], ["subscription", "meter"],
