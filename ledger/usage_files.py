@@ -34,6 +34,17 @@ COLUMNS: dict[str, pa.DataType] = {
     "currency": pa.string(),
     "cost_units": pa.int64(),
 }
+# What the sync adds so a line can be described and explained without the ledger table (all optional).
+DETAILS: dict[str, pa.DataType] = {
+    "usage_date": pa.date32(),
+    "customer_id": pa.int64(),
+    "subscription_id": pa.int64(),
+    "subscription_external_id": pa.string(),
+    "meter_name": pa.string(),
+    "resource_location": pa.string(),
+    "quantity": pa.string(),  # exact decimal text
+    "tags": pa.string(),  # JSON object
+}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -53,13 +64,14 @@ def partition(tenant: str, month: dt.date, name: str) -> str:
 
 
 def usage_table(columns: dict[str, list[object]]) -> pa.Table:
-    """A usage table with :data:`COLUMNS` typed as the store requires, plus any ``tag_<name>`` text columns; a
-    missing column or a column of another name is a ``ValueError`` naming it."""
+    """A usage table with :data:`COLUMNS` typed as the store requires, plus any of :data:`DETAILS` and any
+    ``tag_<name>`` text columns; a missing column or a column of another name is a ``ValueError`` naming it."""
+    types = {**COLUMNS, **DETAILS}
     missing = [name for name in COLUMNS if name not in columns]
-    extra = [name for name in columns if name not in COLUMNS and not name.startswith("tag_")]
+    extra = [name for name in columns if name not in types and not name.startswith("tag_")]
     if missing or extra:
         raise ValueError(f"usage file columns: missing {missing or 'none'}, unknown {extra or 'none'}")
-    arrays = {name: pa.array(values, type=COLUMNS.get(name, pa.string())) for name, values in columns.items()}
+    arrays = {name: pa.array(values, type=types.get(name, pa.string())) for name, values in columns.items()}
     if arrays["currency"].null_count:
         raise ValueError("usage file column currency: rows without a currency")
     return pa.table(arrays)
