@@ -17,10 +17,12 @@ same list of :class:`rating.consumption.UsageSum` that ``rating.consumption.sum_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from rating.consumption import UsageSum, check_group_by, rule_scope
 from rating.pricing import MarkupRule
@@ -36,9 +38,12 @@ def sum_files(
     *,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
+    customer_keys: Mapping[str, str] | None = None,
 ) -> list[UsageSum]:
     """Exact sums per group, markup rule (1 + index in ``rules``, 0: none) and currency of the usage ``files``
-    (paths relative to ``root``), grouped by DuckDB within ``memory_limit`` (spilling to a temporary folder)."""
+    (paths relative to ``root``), grouped by DuckDB within ``memory_limit`` (spilling to a temporary folder).
+    With ``customer_keys`` the files' ``customer`` column is mapped through it first (ledger id to the key price
+    rules name customers by); rows of a customer not in it have none."""
     check_group_by(group_by)
     if not files:
         return []
@@ -50,13 +55,9 @@ def sum_files(
     order = ", ".join([*(f"{alias} ASC NULLS LAST" for alias in groups), "rule", "currency"])
     keys = ", ".join([*groups, "rule", "currency"])
     query = (f"SELECT {keys}, SUM(cost_units) AS cost, COUNT(*) AS n "
-             f"FROM (SELECT {selected} FROM read_parquet(?, union_by_name = true)) "
+             f"FROM (SELECT {selected} FROM {_usage(customer_keys)}) "
              f"GROUP BY {keys} ORDER BY {order}")
-    with duckdb.connect(config=_settings(root, memory_limit, threads)) as connection:
-        try:
-            found = connection.execute(query, [*parameters, paths]).fetchall()
-        except duckdb.BinderException as exc:
-            raise ValueError(f"usage files under {root} lack a column grouped or priced by: {exc}") from None
+    found = _run(root, query, [*parameters, paths], customer_keys, memory_limit, threads)
     read = [f"usage_file:{name}" for name in sorted(files)]
     sums: list[UsageSum] = []
     for *values, rule, currency, cost, count in found:
@@ -66,6 +67,51 @@ def sum_files(
         sums.append(UsageSum(group=group, rule=int(rule), currency=str(currency), cost_units=int(cost),
                              rows=int(count), input_ids=read if not sums or sums[-1].group != group else ()))
     return sums
+
+
+def group_details(
+    root: Path,
+    files: Sequence[str],
+    group_by: Sequence[str],
+    first: Sequence[str],
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    customer_keys: Mapping[str, str] | None = None,
+) -> dict[tuple[object, ...], dict[str, object]]:
+    """Per group of the usage ``files``: the exact sum of the ``quantity`` column (decimal text) and the ``first``
+    columns of its earliest row (by ``usage_date``, then ``row_id``), for describing a line."""
+    groups = [f"g{index}" for index in range(len(group_by))]
+    selected = ", ".join(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True))
+    earliest = ", ".join(f'ARG_MIN("{column}", (usage_date, row_id)) AS "{column}"' for column in first)
+    query = (f"SELECT {', '.join(groups)}, SUM(CAST(quantity AS DECIMAL(38, 12))) AS quantity, {earliest} "
+             f"FROM (SELECT {selected}, * FROM {_usage(customer_keys)}) GROUP BY {', '.join(groups)}")
+    found = _run(root, query, [[str(root / name) for name in files]], customer_keys, memory_limit, None)
+    details = {}
+    for row in found:
+        values = dict(zip(first, row[len(groups) + 1:], strict=True))
+        details[tuple(row[:len(groups)])] = {**values, "quantity": Decimal(row[len(groups)] or 0)}
+    return details
+
+
+def _usage(customer_keys: Mapping[str, str] | None) -> str:
+    """The relation of the usage files' rows (one parameter: the list of paths)."""
+    if customer_keys is None:
+        return "read_parquet(?, union_by_name = true)"
+    return ("(SELECT u.* REPLACE (k.key AS customer) FROM read_parquet(?, union_by_name = true) AS u "
+            "LEFT JOIN customer_keys AS k ON u.customer = k.id)")
+
+
+def _run(root: Path, query: str, parameters: list[object], customer_keys: Mapping[str, str] | None,
+         memory_limit: str, threads: int | None) -> list[tuple]:
+    with duckdb.connect(config=_settings(root, memory_limit, threads)) as connection:
+        if customer_keys is not None:
+            keys = pa.table([pa.array(list(customer_keys), pa.string()),
+                             pa.array(list(customer_keys.values()), pa.string())], names=["id", "key"])
+            connection.register("customer_keys", keys)
+        try:
+            return connection.execute(query, parameters).fetchall()
+        except duckdb.BinderException as exc:
+            raise ValueError(f"usage files under {root} lack a column grouped or priced by: {exc}") from None
 
 
 def _rule_case(rules: Sequence[MarkupRule]) -> tuple[str, list[str]]:
