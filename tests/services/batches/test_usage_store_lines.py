@@ -8,15 +8,18 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from config import Settings
+from config.schema import UsageStore
 from ledger.models import UsageRow
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.batches.build import editions
 from services.batches.fx import fx_table
 from services.batches.timeline import Pricing
-from services.batches.usage import usage_lines
-from services.batches.usage_store import store_usage_lines
+from services.batches.usage_store import month_usage_lines
+from services.errors import ValidationFailed
 from services.operations import initialise
 from services.prices import price_book
 from services.runtime import engine_for
@@ -58,16 +61,17 @@ def both(settings: Settings, root: Path) -> tuple[list, list, list[str], list[st
         subscriptions = {s.id: s for s in uow.batches.subscriptions(tenant_id)}
         rows: list[UsageRow] = list(uow.batches.usage_rows(tenant_id, *APRIL))
         ledger_problems: list[str] = []
-        from_ledger = usage_lines("nl-bv", rows, customers, subscriptions, pricing, fx, rounding, "EUR",
-                                  ledger_problems)
+        from_ledger = month_usage_lines(uow, settings, "nl-bv", tenant_id, *APRIL, customers, subscriptions,
+                                        pricing, fx, rounding, "EUR", ledger_problems)
         context = IngestContext("azure-costs", tenant_id, ZoneInfo("UTC"), dt.datetime(2026, 5, 1, tzinfo=dt.UTC),
                                 None, root)
         store_usage_files(uow, context, [{name: getattr(row, name) for name in STORED} for row in rows], *APRIL,
                           False, Counts())
-        files = [row.path for row in uow.usage.files(tenant_id, *APRIL)]
+        files = [row.path for row in uow.usage.files(tenant_id, *APRIL) if row.rows]  # 30 days, 10 with usage
         store_problems: list[str] = []
-        from_store = store_usage_lines("nl-bv", root, {APRIL[0]: files}, customers, pricing, fx, rounding, "EUR",
-                                       store_problems, memory_limit="256MB")
+        parquet = settings.model_copy(update={"usage": UsageStore(store="parquet", parquet_dir=str(root))})
+        from_store = month_usage_lines(uow, parquet, "nl-bv", tenant_id, *APRIL, customers, subscriptions, pricing,
+                                       fx, rounding, "EUR", store_problems)
     return from_ledger, from_store, files, store_problems
 
 
@@ -75,7 +79,7 @@ def test_store_lines_equal_ledger_lines(settings: Settings, tmp_path: Path) -> N
     seed(settings)
     from_ledger, from_store, files, problems = both(settings, tmp_path)
     assert problems == []
-    assert len(files) == 30 and len(from_ledger) == 3
+    assert len(files) == 10 and len(from_ledger) == 3
 
     def comparable(line) -> tuple:
         lineage = {**line.lineage, "input_ids": None,
@@ -89,3 +93,21 @@ def test_store_lines_equal_ledger_lines(settings: Settings, tmp_path: Path) -> N
     assert amounts["usage:bw"] == Decimal("1.15")  # 1.00 × 15 %: exact, where float64 sums 0.9999999999999999
     for line in from_store:
         assert line.lineage["input_ids"] == [f"usage_file:{name}" for name in sorted(files)]
+
+
+def test_a_changed_store_file_is_refused(settings: Settings, tmp_path: Path) -> None:
+    seed(settings)
+    _, _, files, _ = both(settings, tmp_path)
+    (tmp_path / files[2]).write_bytes(b"not the file the sync wrote")
+    with pytest.raises(ValidationFailed, match=f"usage file {files[2]} .*sha256"):
+        _rate_again(settings, tmp_path)
+
+
+def _rate_again(settings: Settings, root: Path) -> None:
+    """The store's check comes before any pricing, so nothing else is needed."""
+    tenant = settings.tenant("nl-bv")
+    parquet = settings.model_copy(update={"usage": UsageStore(store="parquet", parquet_dir=str(root))})
+    with UnitOfWork(engine_for(settings)) as uow:
+        tenant_id = uow.tenants.by_code("nl-bv").id
+        month_usage_lines(uow, parquet, "nl-bv", tenant_id, *APRIL, {}, {}, None, None,  # type: ignore[arg-type]
+                          RoundingPolicy(settings.rating_for(tenant).rounding_for("EUR")), "EUR", [])
