@@ -177,7 +177,8 @@ def price_sums(
             value += cost * factor
             terms.append(f"{format_unrounded(cost)} {how}")
         rows = sum(item.rows for item in members)
-        input_ids = np.concatenate([np.asarray(item.input_ids, dtype=object) for item in members])
+        named = [item.input_ids for item in members if len(item.input_ids)]
+        input_ids = named[0] if len(named) == 1 else np.concatenate(named) if named else ()
         lines.append(UsageLine(
             group=tuple(zip(group_by, group, strict=True)),
             rows=rows,
