@@ -326,6 +326,19 @@ class Database(Strict):
         return url
 
 
+class UsageStore(Strict):
+    """Where the nightly sync keeps usage rows: the ledger table (default) or partitioned Parquet files that the
+    month-end batch rates out of core with DuckDB within ``memory_limit`` (issue 20)."""
+
+    store: Literal["ledger", "parquet"] = "ledger"
+    parquet_dir: str = "var/usage"  # relative to the config file's folder
+    memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+    def root(self, base_dir: Path) -> Path | None:
+        """The store's folder when usage goes to Parquet, else ``None``."""
+        return (base_dir / self.parquet_dir).resolve() if self.store == "parquet" else None
+
+
 class Web(Strict):
     """Where the desk listens and whom it believes.
 
@@ -382,6 +395,7 @@ class Settings(Strict):
     notifications: NotificationsConfig = NotificationsConfig()
     desk: DeskConfig = DeskConfig()
     review: ReviewConfig = ReviewConfig()
+    usage: UsageStore = UsageStore()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -6,6 +6,10 @@ of 10⁻⁸ units (``cost_units``, int64; build it with :func:`rating.money.to_u
 group and pricing key (markup rule and exchange rate); markup and FX are then applied to those exact sums as
 fractions (both are linear, so this equals pricing every row), and each group is rounded once. A group's amount is
 therefore exactly the rounded sum of its rows' unrounded prices: nothing is lost to float64 or to per-row rounding.
+
+Two steps, so usage that does not fit in memory is priced the same way: the grouping step (:func:`sum_usage` here
+for a DataFrame; a store adapter may push the same integer sums down to a query engine) yields exact sums per group,
+markup rule and currency; the pricing step (:func:`price_sums`) is shared and applies markup, FX and rounding.
 """
 
 from __future__ import annotations
@@ -47,6 +51,20 @@ class UsageLine:
         return ("usage", *(value for _, value in self.group))
 
 
+@dataclass(frozen=True)
+class UsageSum:
+    """The grouping step's result: the exact sum of one group's rows that share one pricing key (markup rule and
+    source currency). ``rule`` is 0 for no markup, else 1 + the rule's index in ``Markups.in_force``; ``input_ids``
+    name what was summed (usage-row ids, or the files a store read)."""
+
+    group: tuple[object, ...]
+    rule: int
+    currency: str
+    cost_units: int
+    rows: int
+    input_ids: Sequence[object]
+
+
 def _codes(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[tuple[object, ...]]]:
     """Group code per row (in sorted key order, missing values kept as their own group) and the key of each code."""
     if not columns:
@@ -58,25 +76,32 @@ def _codes(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, lis
     return grouped.ngroup().to_numpy(np.int64), values
 
 
-def _rule_per_row(usage: pd.DataFrame, markups: Markups, tenant: str, on: date) -> tuple[list[MarkupRule], np.ndarray]:
-    """Per row, 1 + the index of the markup rule that applies (0: none), as :meth:`Markups.resolve` would choose,
-    computed rule by rule on whole columns (rules are few, rows many)."""
-    rules = markups.in_force(tenant, on)
+def rule_scope(rule: MarkupRule) -> list[tuple[str, str]]:
+    """The (usage column, value) pairs a row must match for ``rule`` to apply to it (none: every row matches)."""
+    scope = (("customer", rule.customer), ("meter", rule.product), ("meter_category", rule.meter_category))
+    return [(column, value) for column, value in scope if value is not None]
+
+
+def _rule_per_row(usage: pd.DataFrame, rules: Sequence[MarkupRule]) -> np.ndarray:
+    """Per row, 1 + the index of the first of ``rules`` whose scope it matches (0: none), as
+    :meth:`Markups.resolve` would choose, computed rule by rule on whole columns (rules are few, rows many)."""
     code = np.zeros(len(usage), dtype=np.int64)
     for position, rule in enumerate(rules, start=1):
         open_rows = code == 0
-        for column, value in (("customer", rule.customer), ("meter", rule.product),
-                              ("meter_category", rule.meter_category)):
-            if value is not None:
-                open_rows &= (usage[column] == value).to_numpy(bool)
+        for column, value in rule_scope(rule):
+            open_rows &= (usage[column] == value).to_numpy(bool)
         code[open_rows] = position
-    return rules, code
+    return code
 
 
-def _check(usage: pd.DataFrame, group_by: Sequence[str]) -> None:
+def check_group_by(group_by: Sequence[str]) -> None:
+    """Usage groups by :data:`GROUP_COLUMNS` and tag columns ``tag_<name>`` only."""
     unknown = [column for column in group_by if column not in GROUP_COLUMNS and not column.startswith("tag_")]
     if unknown:
         raise ValueError(f"cannot group usage by {', '.join(unknown)} (use {', '.join(GROUP_COLUMNS)} or tag_<name>)")
+
+
+def _check(usage: pd.DataFrame, group_by: Sequence[str]) -> None:
     missing = [column for column in (*REQUIRED_COLUMNS, *group_by) if column not in usage.columns]
     if missing:
         raise ValueError(f"usage rows lack column(s) {', '.join(missing)}")
@@ -84,6 +109,92 @@ def _check(usage: pd.DataFrame, group_by: Sequence[str]) -> None:
         raise ValueError("usage rows without a currency")
     if usage["cost_units"].dtype != np.int64:
         raise ValueError("cost_units must be int64 counts of 1e-8 currency units (see rating.money.to_units)")
+
+
+def sum_usage(usage: pd.DataFrame, rules: Sequence[MarkupRule], group_by: Sequence[str]) -> list[UsageSum]:
+    """The grouping step in memory: exact integer sums per group, markup rule (of ``rules``) and source currency,
+    in sorted group order (missing values last), then rule, then currency; each names its rows' ids."""
+    if usage.empty:
+        return []
+    rule_code = _rule_per_row(usage, rules)
+    currency_code, currencies = pd.factorize(usage["currency"], sort=True)
+    pricing_code = rule_code * len(currencies) + currency_code
+    group_code, group_keys = _codes(usage, group_by)
+    width = (len(rules) + 1) * len(currencies)
+    fine = group_code * width + pricing_code
+    order = np.argsort(fine, kind="stable")
+    fine = fine[order]
+    starts = np.flatnonzero(np.r_[True, fine[1:] != fine[:-1]])
+    ends = np.r_[starts[1:], len(fine)]
+    whole, part = np.divmod(usage["cost_units"].to_numpy(np.int64)[order], _UNIT)
+    whole_sums, part_sums = np.add.reduceat(whole, starts), np.add.reduceat(part, starts)
+    row_ids = usage["row_id"].to_numpy()[order]
+    sums = []
+    for position, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        group, pricing = divmod(int(fine[first]), width)
+        rule, source = divmod(pricing, len(currencies))
+        sums.append(UsageSum(group=group_keys[group], rule=rule, currency=str(currencies[source]),
+                             cost_units=int(whole_sums[position]) * _UNIT + int(part_sums[position]),
+                             rows=last - first, input_ids=row_ids[first:last]))
+    return sums
+
+
+def price_sums(
+    sums: Sequence[UsageSum],
+    *,
+    rules: Sequence[MarkupRule],
+    tenant: str,
+    currency: str,
+    group_by: Sequence[str],
+    fx: FxTable,
+    on: date,
+    rounding: RoundingPolicy,
+) -> list[UsageLine]:
+    """The pricing step, shared by every grouping: each sum at cost × (1 + markup of its rule) × FX of its currency
+    into ``currency``, added exactly per group and rounded once per line. ``sums`` come as the grouping step
+    orders them (a group's sums next to each other); a line's lineage lists its sums' input ids in that order."""
+    rates = {source: fx.rate(source, currency, on) for source in sorted({item.currency for item in sums})}
+    pricing: dict[tuple[int, str], tuple[Fraction, str]] = {}
+    for rule_code in range(len(rules) + 1):
+        rule = rules[rule_code - 1] if rule_code else None
+        markup = f"(1 + {rule.percent}% {rule.rule_id})" if rule else "1"
+        for source, rate in rates.items():  # both factors are linear: price one unit once per pricing key
+            unit = rate.convert(apply_markup(Fraction(1), rule))
+            pricing[rule_code, source] = unit, f"{rate.base} × {markup} × {rate.text}"
+    lines: list[UsageLine] = []
+    position = 0
+    while position < len(sums):
+        group = sums[position].group
+        members = []
+        while position < len(sums) and sums[position].group == group:
+            members.append(sums[position])
+            position += 1
+        value = Fraction(0)
+        terms: list[str] = []
+        for item in members:
+            factor, how = pricing[item.rule, item.currency]
+            cost = Fraction(item.cost_units, _UNIT)
+            value += cost * factor
+            terms.append(f"{format_unrounded(cost)} {how}")
+        rows = sum(item.rows for item in members)
+        named = [item.input_ids for item in members if len(item.input_ids)]
+        input_ids = named[0] if len(named) == 1 else np.concatenate(named) if named else ()
+        lines.append(UsageLine(
+            group=tuple(zip(group_by, group, strict=True)),
+            rows=rows,
+            unrounded=value,
+            amount=round_amount(value, currency, rounding),
+            lineage=Lineage(
+                input_ids=input_ids,
+                price_version=None,
+                convention=None,
+                formula=" + ".join(terms),
+                unrounded=value,
+                rounding=rounding.value,
+                details={"rows": str(rows), "tenant": tenant, "on": on.isoformat()},
+            ),
+        ))
+    return lines
 
 
 def rate_usage(
@@ -104,53 +215,8 @@ def rate_usage(
     resolved per (tenant, customer, meter as product, meter category) and FX per source currency, both for day
     ``on``. Lines come in sorted group order; lineage lists the usage-row ids of each line.
     """
+    check_group_by(group_by)
     _check(usage, group_by)
-    if usage.empty:
-        return []
-    rules, rule_code = _rule_per_row(usage, markups, tenant, on)
-    currency_code, currencies = pd.factorize(usage["currency"], sort=True)
-    rates = [fx.rate(str(source), currency, on) for source in currencies]
-    pricing = [(rule, rate) for rule in [None, *rules] for rate in rates]
-    pricing_code = rule_code * len(rates) + currency_code
-    group_code, group_keys = _codes(usage, group_by)
-    fine = group_code * len(pricing) + pricing_code
-    order = np.argsort(fine, kind="stable")
-    fine = fine[order]
-    starts = np.flatnonzero(np.r_[True, fine[1:] != fine[:-1]])
-    whole, part = np.divmod(usage["cost_units"].to_numpy(np.int64)[order], _UNIT)
-    whole_sums, part_sums = np.add.reduceat(whole, starts), np.add.reduceat(part, starts)
-    ends = np.r_[starts[1:], len(fine)]
-    row_ids = usage["row_id"].to_numpy()[order]
-
-    lines: list[UsageLine] = []
-    position = 0
-    while position < len(starts):
-        group = int(fine[starts[position]]) // len(pricing)
-        first_row = int(starts[position])
-        value = Fraction(0)
-        terms: list[str] = []
-        while position < len(starts) and int(fine[starts[position]]) // len(pricing) == group:
-            rule, rate = pricing[int(fine[starts[position]]) % len(pricing)]
-            cost = Fraction(int(whole_sums[position]) * _UNIT + int(part_sums[position]), _UNIT)
-            value += rate.convert(apply_markup(cost, rule))
-            markup = f"(1 + {rule.percent}% {rule.rule_id})" if rule else "1"
-            terms.append(f"{format_unrounded(cost)} {rate.base} × {markup} × {rate.text}")
-            position += 1
-        last_row = int(ends[position - 1])
-        formula = " + ".join(terms)
-        lines.append(UsageLine(
-            group=tuple(zip(group_by, group_keys[group], strict=True)),
-            rows=last_row - first_row,
-            unrounded=value,
-            amount=round_amount(value, currency, rounding),
-            lineage=Lineage(
-                input_ids=row_ids[first_row:last_row],
-                price_version=None,
-                convention=None,
-                formula=formula,
-                unrounded=value,
-                rounding=rounding.value,
-                details={"rows": str(last_row - first_row), "tenant": tenant, "on": on.isoformat()},
-            ),
-        ))
-    return lines
+    rules = markups.in_force(tenant, on)
+    return price_sums(sum_usage(usage, rules, group_by), rules=rules, tenant=tenant, currency=currency,
+                      group_by=group_by, fx=fx, on=on, rounding=rounding)

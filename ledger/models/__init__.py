@@ -32,7 +32,7 @@ from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentA
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
 from ledger.models.review import FindingAck
-from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageRow
+from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageFile, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "Subscription",
     "SyncRun",
     "Tenant",
+    "UsageFile",
     "UsageRow",
     "User",
     "utcnow",

@@ -111,3 +111,24 @@ class CostLine(Base):
     product_name: Mapped[str | None] = mapped_column(String(300))
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))
+
+
+class UsageFile(Base):
+    """The manifest of the Parquet usage store (``ledger.usage_files``): one row per file, replaced with the file.
+
+    Why: the files live outside the database, so the ledger keeps what each holds (its sha256 and row count) and
+    which run wrote it. A file re-written by a later run replaces its row, so the month's rows are counted once.
+    """
+
+    __tablename__ = "usage_files"
+    __table_args__ = (UniqueConstraint("path"), Index("ix_usage_files_tenant_month", "tenant_id", "month"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    source: Mapped[str] = mapped_column(String(40))
+    month: Mapped[dt.date] = mapped_column(Date)
+    usage_date: Mapped[dt.date] = mapped_column(Date)
+    path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int]
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))
+    written_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

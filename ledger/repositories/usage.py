@@ -1,4 +1,5 @@
-"""Usage rows: one day of consumption per (source, row key), replaced when the source restates the day."""
+"""Usage rows: one day of consumption per (source, row key), replaced when the source restates the day; with the
+Parquet usage store, the manifest of its files instead (one row per file, replaced with the file)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from ledger.models import UsageRow
+from ledger.models import UsageFile, UsageRow
 from ledger.repositories.base import Repository
 from ledger.repositories.bulk_insert import merge_by_key
+from ledger.usage_files import StoredFile
 
 COMPARED = ("tenant_id", "customer_id", "subscription_id", "subscription_external_id", "usage_date", "meter_id",
             "meter_name", "meter_category", "resource_group", "resource_location", "tags", "quantity", "cost",
@@ -58,4 +60,24 @@ class UsageRepository(Repository):
             select(UsageRow)
             .where(UsageRow.tenant_id == tenant_id, UsageRow.usage_date.between(first, last))
             .order_by(UsageRow.usage_date, UsageRow.id)
+        ).all()
+
+    def record_file(self, tenant_id: int, source: str, usage_date: dt.date, stored: StoredFile,
+                    sync_run_id: int | None) -> UsageFile:
+        """Note a written usage file in the manifest; a file written again (same path) replaces its row."""
+        row = self.session.scalars(select(UsageFile).where(UsageFile.path == stored.path)).one_or_none()
+        if row is None:
+            row = UsageFile(tenant_id=tenant_id, source=source, path=stored.path)
+            self.session.add(row)
+        row.month, row.usage_date = usage_date.replace(day=1), usage_date
+        row.sha256, row.rows, row.sync_run_id = stored.sha256, stored.rows, sync_run_id
+        self.session.flush()
+        return row
+
+    def files(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[UsageFile]:
+        """The manifest rows of the tenant's usage files of days ``first``..``last`` (inclusive), by path."""
+        return self.session.scalars(
+            select(UsageFile)
+            .where(UsageFile.tenant_id == tenant_id, UsageFile.usage_date.between(first, last))
+            .order_by(UsageFile.path)
         ).all()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -80,32 +81,53 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
     return lines
 
 
+@dataclass(frozen=True)
+class Described:
+    """What describes a usage line beyond its price: its earliest row's meter, subscription and tags, and the exact
+    sums of its rows' quantity and cost."""
+
+    meter_name: str
+    meter_category: str
+    subscription_id: int | None
+    subscription_external_id: str
+    tags: Mapping[str, str] | None
+    quantity: Decimal
+    cost: Decimal
+
+
 def _desired(tenant: str, month: dt.date, rated: UsageLine, known: Mapping[str, UsageRow]) -> DesiredLine:
-    group = dict(rated.group)
-    customer, subscription = group["subscription"].split("/", 1)
     members = [known[str(row_id)] for row_id in rated.lineage.input_ids]
     first = members[0]
-    quantity = sum((row.quantity for row in members), Decimal(0))
+    return desired_line(tenant, month, rated, Described(
+        first.meter_name, first.meter_category, first.subscription_id, first.subscription_external_id, first.tags,
+        sum((row.quantity for row in members), Decimal(0)), sum((row.cost for row in members), Decimal(0))))
+
+
+def desired_line(tenant: str, month: dt.date, rated: UsageLine, about: Described) -> DesiredLine:
+    """The keyed ledger line of one rated usage group of ``month``, whichever store its rows came from."""
+    group = dict(rated.group)
+    customer, subscription = group["subscription"].split("/", 1)
+    quantity = about.quantity
     last = month_end(month)
     bill_month = month_of(last + dt.timedelta(days=1))
     lineage = rated.lineage.to_dict()
     lineage["bill_date"] = f"{bill_month}-01"
-    lineage["details"] = {**lineage["details"], "meter": first.meter_name, "meter_category": first.meter_category,
-                          "cost": str(sum((row.cost for row in members), Decimal(0))), "timing": "arrears"}
+    lineage["details"] = {**lineage["details"], "meter": about.meter_name, "meter_category": about.meter_category,
+                          "cost": str(about.cost), "timing": "arrears"}
     return DesiredLine(
         base_key=base_key(tenant, int(customer), subscription, month, last, f"usage:{group['meter']}"),
         customer_id=int(customer),
-        subscription_id=first.subscription_id,
+        subscription_id=about.subscription_id,
         charge_kind="usage",
         period_from=month,
         period_to=last,
         bill_month=bill_month,
-        description=f"{first.meter_name} ({first.meter_category}) {month_of(month)}"[:500],
+        description=f"{about.meter_name} ({about.meter_category}) {month_of(month)}"[:500],
         quantity=quantity,
         unit_price=exact_decimal(rated.unrounded / Fraction(quantity)) if quantity else Decimal(0),
         amount=rated.amount.amount,
         unrounded=exact_decimal(rated.unrounded),
         currency=rated.amount.currency,
         lineage=lineage,
-        group=environment(first.tags, first.subscription_external_id),
+        group=environment(about.tags, about.subscription_external_id),
     )

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
 class IngestContext:
-    """Where a pull lands: the ledger's source name, its legal entity and the night it describes."""
+    """Where a pull lands: the ledger's source name, its legal entity and the night it describes; with
+    ``usage_store`` (config ``usage.store: parquet``) usage rows go to Parquet files under that folder."""
 
     source: str
     tenant_id: int
     zone: ZoneInfo
     as_of: dt.datetime
     run_id: int | None
+    usage_store: Path | None = None
 
     @property
     def observed_on(self) -> dt.date:

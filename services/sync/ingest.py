@@ -24,6 +24,7 @@ from services.sync.context import Counts, IngestContext
 from services.sync.customers import CustomerResolver
 from services.sync.licences import LicenceIngest
 from services.sync.sources import SourcePull
+from services.sync.usage_files import store_usage_files
 from services.uow import UnitOfWork
 
 
@@ -83,10 +84,13 @@ def _store_usage(uow: UnitOfWork, context: IngestContext, customers: CustomerRes
             "cost": canonical(row.cost),
             "currency": row.currency,
         })
-    replaced = uow.usage.replace_window(context.source, first, last, rows, context.run_id, keep_missing)
-    counts.add("usage_inserted", replaced.inserted)
-    counts.add("usage_updated", replaced.updated)
-    counts.add("usage_removed", replaced.removed)
+    if context.usage_store is not None:
+        store_usage_files(uow, context, rows, first, last, keep_missing, counts)
+    else:
+        replaced = uow.usage.replace_window(context.source, first, last, rows, context.run_id, keep_missing)
+        counts.add("usage_inserted", replaced.inserted)
+        counts.add("usage_updated", replaced.updated)
+        counts.add("usage_removed", replaced.removed)
     for external_id, azure_subscription in unmapped.items():
         _, created = uow.discrepancies.raise_(
             f"unmapped_usage:{context.source}:{external_id}", context.as_of, tenant_id=context.tenant_id,

@@ -127,7 +127,8 @@ def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceCo
             raise NotFound(f"tenant {config.tenant!r}: not in the ledger; run `cspbill init` first")
         run_id = uow.sync_runs.start(config.name, as_of, tenant_row.id, runner).id
         tenant_id = tenant_row.id
-    context = IngestContext(config.name, tenant_id, ZoneInfo(settings.tenant(config.tenant).timezone), as_of, run_id)
+    context = IngestContext(config.name, tenant_id, ZoneInfo(settings.tenant(config.tenant).timezone), as_of, run_id,
+                            settings.usage.root(settings.base_dir))
     try:
         progress(config.name, "reading")
         pulled = open_reader(settings, config).read(as_of)

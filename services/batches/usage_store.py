@@ -1,0 +1,124 @@
+"""Usage rated from the Parquet usage store: the grouping runs in DuckDB over the files (``ledger.usage_sums``), the
+pricing is the one ``rating.consumption`` applies to usage in memory, so both stores give the same lines.
+
+Why here: :func:`month_usage_lines` is the batch build's entry point; it picks the store config names (for the
+Parquet store :func:`store_usage_lines`, the counterpart of ``services.batches.usage.usage_lines``); the benchmark calls
+:func:`rate_usage_files`, which only joins the store's grouping to the shared pricing step for one tenant and day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from config import Settings
+from ledger.models import Customer, Subscription
+from ledger.usage_files import file_sha256
+from ledger.usage_sums import DEFAULT_MEMORY_LIMIT, group_details, sum_files
+from rating.consumption import COST_DECIMALS, UsageLine, price_sums
+from rating.months import month_end, month_of
+from rating.pricing import FxTable, Markups
+from rating.rounding import RoundingPolicy
+from services.batches.lines import DesiredLine
+from services.batches.timeline import Pricing
+from services.batches.usage import GROUP_BY, Described, desired_line, usage_lines
+from services.errors import ValidationFailed
+from services.prices.book import priced
+from services.uow import UnitOfWork
+
+DESCRIBED = ("meter_name", "meter_category", "subscription_id", "subscription_external_id", "tags")
+
+
+def rate_usage_files(
+    root: Path,
+    files: Sequence[str],
+    *,
+    tenant: str,
+    currency: str,
+    group_by: Sequence[str],
+    markups: Markups,
+    fx: FxTable,
+    on: date,
+    rounding: RoundingPolicy,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> list[UsageLine]:
+    """Price the usage rows of ``files`` (relative to ``root``) as ``rating.consumption.rate_usage`` prices a
+    DataFrame of the same rows: one line per group, in sorted group order; lineage names the files read."""
+    rules = markups.in_force(tenant, on)
+    sums = sum_files(root, files, rules, group_by, memory_limit=memory_limit)
+    return price_sums(sums, rules=rules, tenant=tenant, currency=currency, group_by=group_by, fx=fx, on=on,
+                      rounding=rounding)
+
+
+def month_usage_lines(uow: UnitOfWork, settings: Settings, tenant: str, tenant_id: int, first: dt.date,
+                      last: dt.date, customers: Mapping[int, Customer], subscriptions: Mapping[int, Subscription],
+                      pricing: Pricing, fx: FxTable, rounding: RoundingPolicy, currency: str,
+                      problems: list[str]) -> list[DesiredLine]:
+    """Desired usage lines of days ``first``..``last`` (inclusive) from the store ``usage.store`` names: the
+    ledger's usage rows, or the Parquet files of the ledger's manifest, each checked against its sha256 first (a
+    file missing or changed since the sync wrote it is a ``ValidationFailed`` naming it: nothing is billed from it)."""
+    root = settings.usage.root(settings.base_dir)
+    if root is None:
+        return usage_lines(tenant, uow.batches.usage_rows(tenant_id, first, last), customers, subscriptions, pricing,
+                           fx, rounding, currency, problems)
+    files: dict[dt.date, list[str]] = defaultdict(list)
+    for row in uow.usage.files(tenant_id, first, last):
+        path = root / row.path
+        if not path.is_file() or file_sha256(path) != row.sha256:
+            raise ValidationFailed(f"usage file {row.path} (usage_files {row.id}) sha256: missing or changed since "
+                                   f"sync run {row.sync_run_id} wrote it; re-run the sync for {row.usage_date}")
+        if row.rows:
+            files[row.month].append(row.path)
+    return store_usage_lines(tenant, root, files, customers, pricing, fx, rounding, currency, problems,
+                             settings.usage.memory_limit)
+
+
+def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[str]],
+                      customers: Mapping[int, Customer], pricing: Pricing, fx: FxTable, rounding: RoundingPolicy,
+                      currency: str, problems: list[str],
+                      memory_limit: str = DEFAULT_MEMORY_LIMIT) -> list[DesiredLine]:
+    """Desired usage lines of the store's ``files`` per usage month (the manifest's files of that month), as
+    ``services.batches.usage.usage_lines`` makes them from ledger rows: same keys, amounts, formulas and
+    descriptions; lineage names the files. Rows without a customer, or in a currency without a rate, are reported
+    in ``problems`` per file set and left out of the amounts."""
+    keys = {str(customer.id): priced(customer).key for customer in customers.values()}
+    lines = []
+    for month, names in sorted(files.items()):
+        on = month_end(month)
+        edition, reprice = pricing.editions.at(on + dt.timedelta(days=1))
+        rules = pricing.book.markups.known_at(edition).in_force(tenant, on)
+        sums = []
+        for item in sum_files(root, names, rules, GROUP_BY, memory_limit=memory_limit, customer_keys=keys):
+            if item.group[0] is None:
+                problems.append(f"usage files of {month_of(month)}: {item.rows} usage row(s) have no customer")
+                continue
+            try:
+                fx.rate(item.currency, currency, on)
+            except KeyError:
+                problems.append(f"usage files of {month_of(month)} currency: no {item.currency}->{currency} rate in "
+                                f"fx_rates ({item.rows} row(s))")
+                continue
+            sums.append(item)
+        details = group_details(root, names, GROUP_BY, DESCRIBED, memory_limit=memory_limit, customer_keys=keys)
+        for rated in price_sums(sums, rules=rules, tenant=tenant, currency=currency, group_by=GROUP_BY, fx=fx, on=on,
+                                rounding=rounding):
+            group = tuple(value for _, value in rated.group)
+            about = details[group]
+            cost = sum((item.cost_units for item in sums if item.group == group), 0)
+            line = desired_line(tenant, month, rated, Described(
+                str(about["meter_name"]), str(about["meter_category"]), _optional_int(about["subscription_id"]),
+                str(about["subscription_external_id"]), json.loads(str(about["tags"] or "{}")),
+                Decimal(str(about["quantity"])), Decimal(cost).scaleb(-COST_DECIMALS).normalize()))
+            if reprice is not None:
+                line.lineage["reprice"] = reprice.describe()
+            lines.append(line)
+    return lines
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
