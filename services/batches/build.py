@@ -40,7 +40,7 @@ from services.batches.lines import BilledLine, DesiredLine, DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.one_time import one_time_lines
 from services.batches.timeline import Pricing, Unbillable, build_timeline
-from services.batches.usage import usage_lines
+from services.batches.usage_store import month_usage_lines
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotConfigured, NotFound, ValidationFailed
 from services.identity import confirm
@@ -144,9 +144,8 @@ def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: i
     desired = {line.base_key: line for lines in licences.values() for line in lines}
     usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
-    rows = uow.batches.usage_rows(tenant_id, usage_first, usage_last)
-    for line in usage_lines(tenant_code, rows, customers, subscriptions, pricing, fx, rounding, tenant.currency,
-                            problems):
+    for line in month_usage_lines(uow, settings, tenant_code, tenant_id, usage_first, usage_last, customers,
+                                  subscriptions, pricing, fx, rounding, tenant.currency, problems):
         desired[line.base_key] = line
     for line in one_time_lines(tenant_code, tenant.currency, uow.batches.one_time_cost_lines(tenant_id, last_day),
                                snapshots, customers, subscriptions, pricing, rounding, (first_day, last_day), go_live,

@@ -14,14 +14,15 @@ from config import Settings
 from config.schema import UsageStore
 from connectors.errors import MalformedRecord
 from connectors.records import PullResult
-from ledger.models import UsageFile, UsageRow
+from ledger.models import InvoiceLine, UsageFile, UsageRow
 from ledger.usage_files import file_sha256
+from services.batches import build_batch
 from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
-from tests.identity import nightly
+from tests.identity import actor, nightly
 from tests.services.sync.test_sync_support import Vendor, customer, night, usage
 
 d = dt.date
@@ -85,3 +86,25 @@ def test_a_refused_read_writes_no_file(ledger: Settings) -> None:
     result = run(ledger, vendor, night(3))
     assert result.counts["usage_days_deferred"] == 2
     assert manifest(ledger) == []
+
+
+def test_the_month_end_build_bills_the_same_usage_from_either_store(ledger: Settings, tmp_path: Path) -> None:
+    """The batch of June bills May's usage in arrears: built from the Parquet store it has exactly the usage lines
+    (keys, amounts, quantities, descriptions) of the same build from the ledger's usage rows."""
+    plain = ledger.model_copy(update={"usage": UsageStore(), "database": ledger.database.model_copy(
+        update={"url": f"sqlite:///{tmp_path / 'plain.db'}"})})
+    initialise(plain)
+    rows = (usage("u1", d(2026, 5, 1), "0.1"), usage("u2", d(2026, 5, 1), "0.2"), usage("u3", d(2026, 5, 17), "3"),
+            usage("u4", d(2026, 5, 31), "12.345678"))
+    lines = {}
+    for name, settings in (("parquet", ledger), ("ledger", plain)):
+        vendor = Vendor({"azure-costs": PullResult(customers=(customer("c1"),), usage=rows)},
+                        windows={"azure-costs": (d(2026, 5, 1), d(2026, 5, 31))})
+        assert run(settings, vendor, night(1, 6)).status == "succeeded"
+        tenant = next(s.tenant for s in settings.sources if s.name == "azure-costs")
+        build_batch(settings, tenant, "2026-06", actor(settings, "finn" if tenant == "nl-bv" else "greta"),
+                    FixedClock(night(2, 7)))
+        with UnitOfWork(engine_for(settings)) as uow:
+            lines[name] = sorted((line.base_key, line.amount, line.quantity, line.description) for line in
+                                 uow.session.scalars(select(InvoiceLine).where(InvoiceLine.kind == "usage")))
+    assert lines["parquet"] and lines["parquet"] == lines["ledger"]
