@@ -14,12 +14,14 @@ import pytest
 
 from config import Settings
 from desk.progress import progress_bars
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sqlite_only
 from tests.desk.test_cli_foundation import CLI, run
 from tests.desk.test_cli_prices import NCE
 from tests.e2e.test_batch_month import config_file, cspbill, seed  # noqa: F401 - config_file is a fixture
 from tests.e2e.test_payments_cli import files  # noqa: F401 - a fixture
 from tests.identity import people_env
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 PLAIN = [
     # done steps reported -> lines printed (the first, every tenth, the last)

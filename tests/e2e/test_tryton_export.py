@@ -36,11 +36,11 @@ from services.export import ErpTarget, ExportOutcome, erp_reference, export_invo
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.conftest import demo_config_data
+from tests.conftest import demo_config_data, sqlite_only
 from tests.identity import actor, people_env
 from tests.services.export.test_export_outbox import seed_invoices
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, sqlite_only]  # the outbox on both databases: tests/services/export
 
 BIN = Path(sys.executable).parent
 DATABASE = "erp"
