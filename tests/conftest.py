@@ -46,6 +46,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+# For tests of the CLI and end to end, where the two databases do not differ: what they run through the services is
+# covered on both by the ledger, repository, migration and services tests, and the month end through the CLI
+# (tests/e2e/test_batch_month.py) still runs on both. Set as a module's ``pytestmark`` or on one test.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 def demo_config_data() -> dict:
     return yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
 

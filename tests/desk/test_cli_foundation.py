@@ -13,14 +13,19 @@ import pytest
 import yaml
 
 from desk.cli import COMMAND_MODULES, command_named
+from tests.cli import run_cli
 from tests.conftest import ROOT, demo_config_data
 from tests.identity import people_env
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, process: bool = True) -> subprocess.CompletedProcess[str]:
+    """``cspbill ARGS`` in ``cwd`` through the real console script or, without ``process``, in this process
+    (``tests.cli``: for tests of what a command does)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")} | people_env(cwd / "config.yaml")
+    if not process:
+        return run_cli(args, env=env, cwd=cwd)
     return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
 
 

@@ -1,14 +1,16 @@
-"""The real `cspbill prices` console script on a fresh SQLite ledger: import (all or nothing, once), list, show and
-reprice, each failure one line naming file, line and field."""
+"""`cspbill prices` on a fresh SQLite ledger, run in process (``tests.cli``; the real console script imports prices in
+tests/desk/test_cli_progress.py): import (all or nothing, once), list, show and reprice, each failure one line naming
+file, line and field."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.desk.test_cli_foundation import run
+from tests.desk import test_cli_foundation
 
 NCE = ("ProductTitle,ProductId,SkuId,SkuTitle,Publisher,SkuDescription,UnitOfMeasure,TermDuration,BillingPlan,Market,"
        "Currency,UnitPrice,PricingTierRangeMin,PricingTierRangeMax,EffectiveStartDate,EffectiveEndDate,Tags,"
@@ -16,6 +18,10 @@ NCE = ("ProductTitle,ProductId,SkuId,SkuTitle,Publisher,SkuDescription,UnitOfMea
        "Microsoft 365 E3,CFQ7TTC0LF8Q,0001,Microsoft 365 E3,Microsoft Corporation,,,P1Y,Monthly,NL,EUR,33.60,,,"
        "11/1/2026 0:00,11/30/9999 23:59,License,42.00\n")
 
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return test_cli_foundation.run(*args, cwd=cwd, process=False)
 
 def test_prices_import_list_show_and_reprice(tmp_path: Path) -> None:
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")

@@ -14,7 +14,7 @@ import pytest
 
 from config import Settings
 from desk.progress import progress_bars
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sqlite_only
 from tests.desk.test_cli_foundation import CLI, run
 from tests.desk.test_cli_prices import NCE
 from tests.e2e.test_batch_month import config_file, cspbill, seed  # noqa: F401 - config_file is a fixture
@@ -42,16 +42,16 @@ def test_plain_lines_without_a_terminal(capsys: pytest.CaptureFixture[str], step
 
 def test_prices_import_counts_rows_on_stderr_and_keeps_stdout(tmp_path: Path) -> None:
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
-    run("init", cwd=tmp_path)
+    run("init", cwd=tmp_path, process=False)
     (tmp_path / "nce.csv").write_text(NCE)
-    imported = run("prices", "import", "nce.csv", "--as", "finn", cwd=tmp_path)
+    imported = run("prices", "import", "nce.csv", "--as", "finn", cwd=tmp_path, process=False)
     assert imported.stdout.strip() == "nce.csv: 1 microsoft row(s) imported as edition 2"
     assert "prices import nce.csv rows: 1 of 1" in imported.stderr.splitlines()
 
 
 def test_a_terminal_gets_rich_bars_with_counts(tmp_path: Path) -> None:
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
-    run("init", cwd=tmp_path)
+    run("init", cwd=tmp_path, process=False)
     (tmp_path / "nce.csv").write_text(NCE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
     env.update(people_env(tmp_path / "config.yaml"), COLUMNS="100", TERM="xterm")
@@ -79,6 +79,7 @@ def test_a_terminal_gets_rich_bars_with_counts(tmp_path: Path) -> None:
     assert "imported as edition 2" in text
 
 
+@sqlite_only  # the CLI over the services: both databases are covered below it
 def test_batch_build_counts_subscriptions(settings: Settings, config_file: Path) -> None:  # noqa: F811
     seed(settings)
     built = cspbill(config_file, "batch", "build", "--tenant", "nl-bv", "--month", "2026-04", "--as", "finn")
@@ -88,6 +89,7 @@ def test_batch_build_counts_subscriptions(settings: Settings, config_file: Path)
     assert "batch nl-bv 2026-04" in built.stdout
 
 
+@sqlite_only
 def test_payments_import_counts_matched_entries(files: Path, config_file: Path) -> None:  # noqa: F811
     imported = cspbill(config_file, "payments", "import", str(files / "nov.xml"), "--as", "finn")
     assert "payments import nov.xml entries: 3 of 3" in imported.stderr.splitlines()

@@ -1,4 +1,5 @@
-"""`cspbill rate CASE.json` through the real console script: JSON on stdout, or one error line and a non-zero exit.
+"""`cspbill rate CASE.json` (in process, ``tests.cli``; one refusal through the real console script): JSON on stdout,
+or one error line and a non-zero exit.
 
 The worked examples of rating-cases.md are rated here exactly as the document writes them down (input JSON as
 given, every output line and the total), together with the examples its precise rules 3 and 4 settle.
@@ -14,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CSPBILL = Path(sys.executable).with_name("cspbill")
@@ -98,16 +101,19 @@ EXAMPLES = {
 }
 
 
-def run(case: Path) -> subprocess.CompletedProcess[str]:
+def run(case: Path, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """``cspbill rate CASE`` in this process (``tests.cli``) or, with ``process``, through the real console script."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    if not process:
+        return run_cli(["rate", str(case)], env=env, cwd=ROOT)
     return subprocess.run([str(CSPBILL), "rate", str(case)], capture_output=True, text=True, encoding="utf-8",
                           env=env, cwd=ROOT, timeout=60, check=False)
 
 
-def rate_text(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+def rate_text(tmp_path: Path, text: str, process: bool = False) -> subprocess.CompletedProcess[str]:
     case = tmp_path / "case.json"
     case.write_text(text, encoding="utf-8")
-    return run(case)
+    return run(case, process)
 
 
 @pytest.mark.parametrize(("data", "expected"), list(EXAMPLES.values()), ids=list(EXAMPLES))
@@ -131,7 +137,8 @@ def refused(done: subprocess.CompletedProcess[str]) -> str:
 def test_invalid_case_prints_one_line_and_fails(tmp_path: Path) -> None:
     data = copy.deepcopy(golden(GOLDEN.name)[0])
     data["changes"].append({"date": "2026-04-01", "quantity": 2})
-    assert refused(rate_text(tmp_path, json.dumps(data))) == "error: changes[1].date: before subscription.start"
+    assert refused(rate_text(tmp_path, json.dumps(data), process=True)) == (
+        "error: changes[1].date: before subscription.start")
 
 
 def test_an_amount_given_as_a_json_number_is_refused(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Exit codes that mean something (issue 16): the table's rules, and `cspbill export` through the real console
 script against the BC SOAP sandbox: an ERP that is down leaves the invoices queued and the command says so in its
-last line and its exit code; configuration problems have their own code."""
+last line and its exit code; configuration problems have their own code. The set-up (`cspbill init`) and the JSON
+output run in process (``tests.cli``)."""
 
 from __future__ import annotations
 
@@ -55,14 +56,14 @@ def test_an_erp_that_is_down_leaves_the_invoices_queued_and_the_exit_code_says_s
     numbers = seed_invoices(settings_of(config_file), count=5)
     soap.app.faults.arm(SOAP, kind="status", status=503, times=-1)
 
-    down = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
+    down = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn", process=True)
     assert down.returncode == ExitCode.PENDING, down.stderr
     assert "3 failures in a row, the rest stays queued" in down.stdout  # the breaker left two rows untouched
     assert last_line(down.stdout) == ("export: 0 sent, 0 already in the ERP, 5 queued, 0 uncertain, 0 failed "
                                       "(exit 4 PENDING)")
 
     soap.app.faults.clear()
-    up = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn")
+    up = cli(config_file, "export", "--tenant", "nl-bv", "--as", "finn", process=True)
     assert up.returncode == ExitCode.OK, up.stderr
     assert last_line(up.stdout) == "export: 5 sent, 0 already in the ERP, 0 queued, 0 uncertain, 0 failed (exit 0 OK)"
     assert_exactly_once(soap, settings_of(config_file), numbers)

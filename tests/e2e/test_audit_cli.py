@@ -17,8 +17,11 @@ from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
 from services.operations import initialise
 from services.runtime import engine_for
+from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import NOW, config_file, cspbill  # noqa: F401 - config_file is a fixture
 from tests.identity import actor
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from sandbox import entra, storage_account
 from sandbox.core import Clock
 from sandbox.runner import RunningSandbox, run_all, stop_all
 from sandbox.scenario_microsoft import scenario
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import people_env
 
@@ -67,7 +68,7 @@ def cli(config: Path, urls: dict[str, str], *args: str) -> subprocess.CompletedP
             "CSPBILL_ARM_CLIENT_ID": entra.CREDENTIALS["client_id"],
             "CSPBILL_ARM_CLIENT_SECRET": entra.CREDENTIALS["client_secret"],
             "CSPBILL_ARM_EXPORTS_SAS_URL": f"{container}?{storage_account.SAS_TOKEN}"}
-    return subprocess.run([CSPBILL, *args], capture_output=True, text=True, env=env, timeout=300)
+    return run_cli(args, env=env)
 
 
 def test_sync_reads_the_exports_and_query_mode_agrees(tmp_path: Path, sandboxes) -> None:

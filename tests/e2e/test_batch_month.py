@@ -21,6 +21,7 @@ from ledger.models import Batch, Invoice
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.cli import run_cli
 from tests.conftest import ROOT
 from tests.e2e.test_sync_month import Month, month  # noqa: F401 - the sandboxes-and-nightly-sync fixture, reused
 from tests.identity import people_env
@@ -45,8 +46,13 @@ def environment(config: Path) -> dict[str, str]:
     return env
 
 
-def cspbill(config: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([CLI, *args], env=environment(config), capture_output=True, text=True, timeout=120)
+def cspbill(config: Path, *args: str, ok: bool = True, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """``cspbill ARGS`` as a signed-in person, in this process (``tests.cli``) or, with ``process``, through the
+    real console script."""
+    if process:
+        result = subprocess.run([CLI, *args], env=environment(config), capture_output=True, text=True, timeout=120)
+    else:
+        result = run_cli(args, env=environment(config))
     assert (result.returncode == 0) == ok, (args, result.stdout, result.stderr)
     return result
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from config import Settings
+from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import config_file, cspbill  # noqa: F401 - the CLI config fixture, reused
 from tests.services.batches.test_blocking_findings import draft  # noqa: F401 - the draft batch fixture, reused
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 
 def test_show_lists_approve_refuses_then_completes(settings: Settings, config_file: Path,  # noqa: F811

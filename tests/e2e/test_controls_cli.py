@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from config.loader import load_config
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 
 CSPBILL = str(Path(sys.executable).with_name("cspbill"))
@@ -32,8 +33,7 @@ def config(tmp_path: Path) -> Path:
 def cli(config: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     base = {key: value for key, value in os.environ.items() if not key.startswith("CSPBILL_")}
     base |= {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": NOW, "XDG_CONFIG_HOME": str(config.parent / "home")}
-    return subprocess.run([CSPBILL, *args], capture_output=True, text=True, env=base | env, input=stdin,
-                          timeout=120)
+    return run_cli(args, env=base | env, input=stdin)
 
 
 def login(config: Path, username: str) -> None:

@@ -9,9 +9,12 @@ from pathlib import Path
 from lxml import etree
 
 from config import Settings
+from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import as_json, config_file, cspbill  # noqa: F401 - the CLI config fixture, reused
 from tests.services.batches.test_credit_notes import invoices, seats_lowered_after_export
 from tests.web.conftest import signed_in
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

@@ -11,9 +11,12 @@ from config import Settings
 from sandbox import vies
 from sandbox.core import SandboxServer
 from services.operations import initialise
+from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import config_file, cspbill  # noqa: F401 - the CLI config fixture, reused
 from tests.services.batches.test_batch_support import add_customer
 from tests.services.sync.test_vat_checks import sandbox  # noqa: F401 - the VIES sandbox fixture, reused
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 
 def test_customer_set_and_show(settings: Settings, config_file: Path) -> None:  # noqa: F811

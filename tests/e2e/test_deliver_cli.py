@@ -19,6 +19,7 @@ from config.loader import parse_settings
 from ledger import append_only
 from sandbox import peppol_ap
 from services.runtime import engine_for
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import people_env
 from tests.services.delivery.support import API_KEY_ENV, Sandboxes, sandboxes, set_channel
@@ -48,7 +49,7 @@ def config_file(tmp_path: Path, sandboxes: Sandboxes) -> Path:
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
     env.update(CSPBILL_CONFIG=str(config), **{API_KEY_ENV: peppol_ap.CREDENTIALS["api_key"]}, **people_env(config))
-    return subprocess.run([CLI, *args], capture_output=True, text=True, env=env, timeout=120)
+    return run_cli(args, env=env)
 
 
 def test_deliver_once_resend_and_verify_the_archive(config_file: Path, sandboxes: Sandboxes, tmp_path: Path) -> None:

@@ -4,10 +4,6 @@ bank statement; run twice on the same folder, the second run exports, delivers a
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,19 +11,10 @@ from sqlalchemy import select
 
 from ledger.db import make_engine
 from ledger.models import InvoiceLine
-from tests.conftest import ROOT
+from tests.e2e.conftest import DemoMonth, demo_once
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # two demo runs, each closing the month before too
-
-CLI = str(Path(sys.executable).with_name("cspbill"))
-
-
-def demo_once(directory: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}
-    done = subprocess.run([CLI, "--config", str(ROOT / "config.yaml"), "demo", "--once", "--dir", str(directory),
-                           "--month", "2026-05"], capture_output=True, text=True, env=env, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+# two demo runs (the first shared with test_demo_einvoices.py), each closing the month before too
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def one_time_lines(directory: Path) -> tuple[set[str], dict[str, str]]:
@@ -44,8 +31,8 @@ def one_time_lines(directory: Path) -> tuple[set[str], dict[str, str]]:
     return set(purchases), {key: corrects for key, kind, corrects in rows if kind == "credit"}
 
 
-def test_demo_once_twice(tmp_path: Path) -> None:
-    first = demo_once(tmp_path / "demo")
+def test_demo_once_twice(demo_month: DemoMonth) -> None:
+    first, folder = demo_month.summary, demo_month.directory
     assert (first["month"], first["nights"], first["sources_synced"]) == ("2026-05", 31, 4)
     assert first["snapshots"] > 100
     # the desk enters a ticket per customer request of the month (services.demo.tickets), but for three made in the
@@ -75,7 +62,7 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     for entity in ("de-gmbh", "nl-bv"):  # cross-border business customers with valid VAT ids: reverse charge
         by_rate = first["batches"][f"{entity} 2026-05"]["totals"]["EUR"]["by_rate"]
         assert "AE 0%" in by_rate and by_rate["AE 0%"]["vat"] == "0.00", entity
-    purchases, refunds = one_time_lines(tmp_path / "demo")
+    purchases, refunds = one_time_lines(folder)
     assert len(purchases) == 4 and len(refunds) == 2  # Partner Center and Pax8 purchases; a refund of each
     assert all(corrects in purchases for corrects in refunds.values())
     paid = first["payments"]  # the demo statement: every invoice paid somehow, a stranger and a bank fee per entity
@@ -84,8 +71,8 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert paid["unmatched"] >= 4 and paid["straight_through"] >= 0.85
     assert first["delivered"] >= 2 and first["delivery_failed"] == 0
     assert first["deliveries"].get("email_sent", 0) >= 1 and first["deliveries"].get("peppol_sent", 0) >= 1
-    mails = sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml"))
-    transmitted = sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml"))
+    mails = sorted((folder / "sandbox" / "mail").glob("*.eml"))
+    transmitted = sorted((folder / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml"))
     # the applied payments went to the ERP sandboxes once each, the reminders due into the same catcher
     refunds = first["credit_notes"]  # money paid back on a credit note is booked by finance, not sent as a payment
     assert paid["erp"] == {"created": paid["outboxes"]["erp_sent"]}
@@ -95,7 +82,7 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert len(mails) == first["deliveries"]["email_sent"] + reminded + first["notified"]  # finance notifications too
     assert len(transmitted) == first["deliveries"]["peppol_sent"]
 
-    second = demo_once(tmp_path / "demo")
+    second = demo_once(folder)
     assert (second["exported"], second["failed_exports"]) == (0, 0)
     assert second["skipped"] == first["invoices"]
     assert second["erp_connections"] == {"nl-bv": "nl-bv: Exact Online already connected"}
@@ -108,5 +95,5 @@ def test_demo_once_twice(tmp_path: Path) -> None:
     assert (second["payments"]["erp"], second["payments"]["reminders"]) == ({}, {})  # outboxes: nothing twice
     assert second["payments"]["outboxes"] == paid["outboxes"]
     assert second["delivered"] == 0  # delivered once: nothing new the second time
-    assert sorted((tmp_path / "demo" / "sandbox" / "mail").glob("*.eml")) == mails
-    assert sorted((tmp_path / "demo" / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml")) == transmitted
+    assert sorted((folder / "sandbox" / "mail").glob("*.eml")) == mails
+    assert sorted((folder / "sandbox" / "peppol_ap" / "transmitted").glob("*.xml")) == transmitted

@@ -2,8 +2,9 @@
 customers and the German public customer included) passes the official EN 16931 and Peppol BIS 3 rules with no
 fatal finding, written by `cspbill einvoice` after `cspbill demo --once` with the demo's own master data.
 
-One demo run serves every check (module fixture), and the files go through the official validator
-(``../shared/validation/einvoice/validate``) in one call, so its stylesheets are compiled once."""
+One demo run serves every check (the session's ``demo_month``, shared with test_demo.py), and the files go through
+the official validator (``../shared/validation/einvoice/validate``) in one call, so its stylesheets are compiled
+once."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 from ledger.db import make_engine
 from ledger.models import Batch, Customer, Invoice, Tenant
-from tests.e2e.test_demo import demo_once
+from tests.e2e.conftest import DemoMonth
 from tests.e2e.test_einvoice_cli import cli
 from tests.einvoice_rules import RULES_DIR, rules_or_skip, xml_of
 
@@ -50,11 +51,10 @@ class DemoFiles:
 
 
 @pytest.fixture(scope="module")
-def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFiles]:
+def demo_files(demo_month: DemoMonth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFiles]:
     rules_or_skip()
-    base = tmp_path_factory.mktemp("demo-einvoices")
-    summary = demo_once(base / "demo")
-    config, out = base / "demo" / "config.yaml", base / "files"
+    summary = demo_month.summary
+    config, out = demo_month.directory / "config.yaml", tmp_path_factory.mktemp("demo-einvoices") / "files"
     for tenant, username in APPROVERS.items():
         for fmt in FORMATS:
             if fmt == "xrechnung" and tenant != XRECHNUNG_ENTITY:
@@ -62,7 +62,7 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFiles]:
             done = cli(config, "einvoice", "--tenant", tenant, "--batch", summary["month"], "--format", fmt,
                        "--out", str(out), "--as", username)
             assert done.returncode == 0, done.stderr
-    yield DemoFiles(summary["month"], out, _issued(base / "demo" / "cspbill.db", summary["month"]))
+    yield DemoFiles(summary["month"], out, _issued(demo_month.directory / "cspbill.db", summary["month"]))
 
 
 def _issued(database: Path, month: str) -> dict[str, Issued]:

@@ -23,6 +23,7 @@ from services.export import erp_reference, erp_target
 from services.export.documents import invoice_customer, invoice_document
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import people_env
 from tests.services.export.test_export_outbox import (  # noqa: F401 - soap is a fixture used here
@@ -56,8 +57,11 @@ def environment(config: Path) -> dict[str, str]:
     return env
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, env=environment(config), timeout=120)
+def cli(config: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """``cspbill ARGS`` in this process (``tests.cli``) or, with ``process``, through the real console script."""
+    if process:
+        return subprocess.run([CLI, *args], capture_output=True, text=True, env=environment(config), timeout=120)
+    return run_cli(args, env=environment(config))
 
 
 def settings_of(config: Path) -> Settings:

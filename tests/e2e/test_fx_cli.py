@@ -17,6 +17,7 @@ import yaml
 from config.loader import load_config
 from sandbox import ecb
 from sandbox.core import Clock, SandboxServer
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import people_env
 from tests.services.batches.test_batch_support import add_customer, add_subscription, snapshot
@@ -44,7 +45,7 @@ def config(tmp_path: Path, ecb_server: SandboxServer) -> Path:
 def cli(config: Path, *args: str, now: dt.datetime = NIGHT) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CSPBILL_")}
     env |= {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": now.isoformat(), **people_env(config)}
-    return subprocess.run([CSPBILL, *args], capture_output=True, text=True, env=env, timeout=120)
+    return run_cli(args, env=env)
 
 
 def test_fx_sync_then_a_usd_licence_on_the_customers_eur_invoice(config: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from config import Settings
 from ledger.models import AuditEvent, Mutation
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import people_env
 from tests.services.desk.test_mutations import ledger, sub_id
@@ -34,11 +34,10 @@ def cli(ledger: Settings, tmp_path: Path):
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     data["desk"] = {"mutations": {"max_seats_per_product": {"P-E3": 40}}}
     config.write_text(yaml.safe_dump(data))
-    cspbill = str(Path(sys.executable).with_name("cspbill"))
     env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-12T09:00:00Z", **people_env(config)}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([cspbill, *args, "--as", "dana"], capture_output=True, text=True, env=env, timeout=120)
+        return run_cli([*args, "--as", "dana"], env=env)
     return run
 
 

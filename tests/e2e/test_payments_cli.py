@@ -10,8 +10,11 @@ import pytest
 
 from config import Settings
 from rating.payments.reference import creditor_reference, printed
+from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import as_json, config_file, cspbill  # noqa: F401 - config_file is a fixture
 from tests.services.payments.seed import booking, seed_invoices, statement
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 MT940 = (":20:STMT2611\r\n:25:NL91ABNA0417164300\r\n:28C:00042/001\r\n:60F:C261101EUR1000,00\r\n"
          ":61:2611121112C605,00NTRFNONREF//MT-0001\r\n"

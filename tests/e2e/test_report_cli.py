@@ -10,8 +10,11 @@ import pytest
 from openpyxl import load_workbook
 
 from config import Settings
+from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import as_json, config_file, cspbill  # noqa: F401 - config_file is a fixture
 from tests.services.reports.seed import seed_reports
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 MONTHS = ("--from", "2026-09", "--to", "2026-10")
 

@@ -8,8 +8,11 @@ import json
 from pathlib import Path
 
 from config import Settings
+from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import config_file, cspbill  # noqa: F401 - the CLI config fixture, reused
 from tests.services.batches.test_review_findings import MONTH, april  # noqa: F401 - the draft fixture, reused
+
+pytestmark = sqlite_only  # the CLI over the services: both databases are covered below it
 
 
 def test_findings_acknowledge_show_and_approve(settings: Settings, config_file: Path,  # noqa: F811

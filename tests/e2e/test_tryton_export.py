@@ -36,7 +36,7 @@ from services.export import ErpTarget, ExportOutcome, erp_reference, export_invo
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.conftest import demo_config_data
+from tests.conftest import demo_config_data, sqlite_only
 from tests.identity import actor, people_env
 from tests.services.export.test_export_outbox import seed_invoices
 
@@ -185,6 +185,7 @@ class Crash(Exception):
     pass
 
 
+@sqlite_only  # the outbox on both databases: tests/services/export
 def test_a_batch_is_posted_into_tryton_exactly_once_with_our_totals_vat_and_lines(nl: Settings,
                                                                                    tryton: Tryton) -> None:
     numbers = seed_invoices(nl, count=3, rates=("21", "9"), prices=("31.20", "10.50"))
@@ -223,6 +224,7 @@ def test_a_batch_is_posted_into_tryton_exactly_once_with_our_totals_vat_and_line
     assert all(len(tryton.invoices(erp_reference("nl-bv", n))) == 1 for n in numbers)
 
 
+@sqlite_only  # the outbox on both databases: tests/services/export
 def test_tryton_rounding_a_line_otherwise_is_flagged_and_not_posted(nl: Settings, tryton: Tryton) -> None:
     # 3 x 10.555 = 31.665: cspbill rounds the line half up (31.67), Tryton half even (31.66)
     [number] = seed_invoices(nl, count=1)
