@@ -61,14 +61,14 @@ class CustomerRepository(Repository):
         )
         if tenant_id is not None:
             query = query.join(Customer).where(Customer.tenant_id == tenant_id)
-        return {external_id: customer_id for external_id, customer_id in self.session.execute(query)}
+        return dict(self.core_rows(query).tuples().all())
 
     def reference_map(self, tenant_id: int) -> dict[str, int]:
         """``{reference: customer id}`` of one tenant (the ERP customer number is the join key across sources)."""
         query = select(Customer.reference, Customer.id).where(
             Customer.tenant_id == tenant_id, Customer.reference.is_not(None)
         )
-        return {reference: customer_id for reference, customer_id in self.session.execute(query)}
+        return dict(self.core_rows(query).tuples().all())
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert customers in one statement batch; returns their ids in the order of ``rows``."""
