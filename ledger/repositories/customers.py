@@ -9,6 +9,7 @@ from sqlalchemy import insert, or_, select
 
 from ledger.models import Customer, CustomerExternalId
 from ledger.repositories.base import Repository
+from ledger.repositories.bulk_insert import insert_rows_returning_ids
 
 
 class CustomerRepository(Repository):
@@ -72,10 +73,7 @@ class CustomerRepository(Repository):
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert customers in one statement batch; returns their ids in the order of ``rows``."""
-        if not rows:
-            return []
-        statement = insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True)
-        return list(self.session.scalars(statement, list(rows)))
+        return insert_rows_returning_ids(self.session, Customer.__table__, rows)
 
     def link_many(self, links: Iterable[tuple[int, str, str]]) -> int:
         """Record many ``(customer id, source, external id)`` names at once (callers pass only new ones)."""

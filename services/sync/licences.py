@@ -54,7 +54,13 @@ def state_of(record: LicenceRecord) -> tuple[str, ...]:
 
 
 def state_hash(record: LicenceRecord) -> str:
-    return hashlib.sha256("|".join(state_of(record)).encode("utf-8")).hexdigest()
+    return _digest(state_of(record))
+
+
+@functools.lru_cache(maxsize=65536)
+def _digest(state: tuple[str, ...]) -> str:
+    """Cached: a night's records share few states (the ids are not part of it)."""
+    return hashlib.sha256("|".join(state).encode("utf-8")).hexdigest()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -146,6 +152,7 @@ class LicenceIngest:
     def _append_snapshots(self, latest: dict[str, LicenceRecord]) -> None:
         known = any(not self.existing[key].get("_new") for key in latest)
         previous = self.uow.snapshots.latest_state_hashes_of_source(self.context.source) if known else {}
+        run_id, as_of, observed_on = self.context.run_id, self.context.as_of, self.context.observed_on
         rows = []
         for key, record in latest.items():
             subscription_id = self.existing[key]["id"]
@@ -155,9 +162,9 @@ class LicenceIngest:
             text = snapshot_text(record)
             rows.append({
                 "subscription_id": subscription_id,
-                "sync_run_id": self.context.run_id,
-                "observed_at": self.context.as_of,
-                "observed_on": self.context.observed_on,
+                "sync_run_id": run_id,
+                "observed_at": as_of,
+                "observed_on": observed_on,
                 "quantity": record.quantity,
                 "status": record.status,
                 "product_id": record.product_id,
