@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 
 from ledger.models import Customer, CustomerExternalId
 from ledger.repositories.base import Repository
-from ledger.repositories.bulk_insert import insert_rows_returning_ids
+from ledger.repositories.bulk_insert import insert_rows, insert_rows_returning_ids
 
 
 class CustomerRepository(Repository):
@@ -78,6 +78,4 @@ class CustomerRepository(Repository):
     def link_many(self, links: Iterable[tuple[int, str, str]]) -> int:
         """Record many ``(customer id, source, external id)`` names at once (callers pass only new ones)."""
         rows = [{"customer_id": c, "source": s, "external_id": e} for c, s, e in links]
-        if rows:
-            self.session.execute(insert(CustomerExternalId.__table__), rows)
-        return len(rows)
+        return insert_rows(self.session, CustomerExternalId.__table__, rows)
