@@ -3,7 +3,8 @@
 Runs ``services.sync.store_pull`` (the same code the nightly sync runs: customer matching, subscription upserts,
 snapshots on state change) on records built in memory, no HTTP: 1,000,000 subscription records split over ten
 sources (one unit of work per source, as the sync does), then a second night with 2 % of the quantities changed.
-Once on SQLite, once on a throwaway PostgreSQL cluster (``tests.postgres``). Prints BENCH lines; never asserts.
+Once on SQLite, once on a throwaway PostgreSQL cluster (``tests.postgres``). Prints BENCH lines and records/s (also
+per CPU second of this process: on a shared machine the wall clock mostly measures the neighbours); never asserts.
 
     python -m bench.ingest_snapshots              # full scale
     BENCH_SCALE=0.01 python -m bench.ingest_snapshots
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -68,13 +70,16 @@ def run(database: str, url: str, tmp: Path) -> None:
     for night, label, changed_every in ((NIGHT, "", 0), (NIGHT + dt.timedelta(days=1), "_next_night", 50)):
         pulls = [records(source, per_source, night, changed_every) for source in range(SOURCES)]
         stored = 0
+        wall, cpu = time.perf_counter(), time.process_time()
         with measure(f"ingest_snapshots_{database}{label}", total, sources=SOURCES):
             for source, licences in enumerate(pulls):
                 context = IngestContext(f"bench-{source}", tenant_id, ZoneInfo("Europe/Berlin"), night, None)
                 with UnitOfWork(engine, write=True) as uow:
                     counts, _ = store_pull(uow, context, SourcePull(PullResult(licences=licences)))
                 stored += counts.get("snapshots_stored", 0)
-        print(f"  {database}{label}: {stored} snapshots stored for {total} records", flush=True)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"  {database}{label}: {stored} snapshots stored for {total} records, {total / wall:,.0f} records/s "
+              f"({total / cpu:,.0f} per CPU second of this process)", flush=True)
         del pulls
     dispose_engines()
 

@@ -11,6 +11,7 @@ text (``json_text``).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
@@ -39,7 +40,7 @@ class _Memo(dict):
         return converted
 
 
-def _converted(raw: list[Any], processor: Callable[[Any], Any]) -> list[Any]:
+def _converted(raw: Sequence[Any], processor: Callable[[Any], Any]) -> list[Any]:
     try:
         return list(map(_Memo(processor).__getitem__, raw))
     except TypeError:  # unhashable values (a dict for a JSON column): convert each one
@@ -53,9 +54,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
         return 0
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    columns: list[list[Any]] = []
-    for name in names:
-        raw = [row[name] for row in rows]
+    columns: list[Sequence[Any]] = []
+    by_column = zip(*(map(itemgetter(*names), rows) if len(names) > 1 else ([row[names[0]]] for row in rows)),
+                    strict=True)  # rows -> columns without a Python loop per value
+    for name, raw in zip(names, by_column, strict=True):
         processor = None if name in json_text else table.c[name].type._cached_bind_processor(dialect)
         columns.append(raw if processor is None else _converted(raw, processor))
     if dialect.name == "postgresql":  # COPY on the unit of work's own connection: same transaction, bulk speed
@@ -70,6 +72,24 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
     ordered = [columns[index[key]] for key in compiled.positiontup]
     session.connection().exec_driver_sql(compiled.string, list(zip(*ordered, strict=True)))
     return len(rows)
+
+
+def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (same keys, every column they set given: no Python-side defaults) and return their new ids in
+    row order. PostgreSQL: the ids are drawn from the table's sequence in one query and the rows copied with them,
+    because a ``RETURNING`` batch of thousands of parameters is re-parsed by the driver page by page; SQLite: one
+    ``INSERT ... RETURNING`` batch."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.scalars(statement, list(rows)))
+    ids = list(session.connection().exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(count)s)",
+        {"table": table.name, "count": len(rows)},
+    ).scalars())
+    insert_rows(session, table, [{"id": row_id, **row} for row_id, row in zip(ids, rows, strict=True)])
+    return ids
 
 
 def merge_by_key(session: Session, table: Table, rows: Sequence[dict[str, Any]], existing: dict[str, Any],

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 
 from ledger.models import Customer, CustomerExternalId
 from ledger.repositories.base import Repository
+from ledger.repositories.bulk_insert import insert_rows, insert_rows_returning_ids
 
 
 class CustomerRepository(Repository):
@@ -61,25 +62,20 @@ class CustomerRepository(Repository):
         )
         if tenant_id is not None:
             query = query.join(Customer).where(Customer.tenant_id == tenant_id)
-        return {external_id: customer_id for external_id, customer_id in self.session.execute(query)}
+        return dict(self.core_rows(query).tuples().all())
 
     def reference_map(self, tenant_id: int) -> dict[str, int]:
         """``{reference: customer id}`` of one tenant (the ERP customer number is the join key across sources)."""
         query = select(Customer.reference, Customer.id).where(
             Customer.tenant_id == tenant_id, Customer.reference.is_not(None)
         )
-        return {reference: customer_id for reference, customer_id in self.session.execute(query)}
+        return dict(self.core_rows(query).tuples().all())
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert customers in one statement batch; returns their ids in the order of ``rows``."""
-        if not rows:
-            return []
-        statement = insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True)
-        return list(self.session.scalars(statement, list(rows)))
+        return insert_rows_returning_ids(self.session, Customer.__table__, rows)
 
     def link_many(self, links: Iterable[tuple[int, str, str]]) -> int:
         """Record many ``(customer id, source, external id)`` names at once (callers pass only new ones)."""
         rows = [{"customer_id": c, "source": s, "external_id": e} for c, s, e in links]
-        if rows:
-            self.session.execute(insert(CustomerExternalId.__table__), rows)
-        return len(rows)
+        return insert_rows(self.session, CustomerExternalId.__table__, rows)

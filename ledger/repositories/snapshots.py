@@ -79,7 +79,7 @@ class SnapshotRepository(Repository):
             .group_by(Snapshot.subscription_id)
         )
         query = select(Snapshot.subscription_id, Snapshot.state_hash).where(Snapshot.id.in_(latest))
-        return dict(self.session.execute(query).tuples().all())
+        return dict(self.core_rows(query).tuples().all())
 
     def for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Snapshot]:
         """Snapshots of many subscriptions observed on or before ``until``, in observation order (reconciliation)."""

@@ -48,7 +48,7 @@ class SubscriptionRepository(Repository):
         table = Subscription.__table__
         wanted = ["id", "external_id", *[c for c in columns if c not in ("id", "external_id")]]
         query = select(*[table.c[name] for name in wanted]).where(table.c.source == source)
-        return [dict(row._mapping) for row in self.session.execute(query)]
+        return [dict(zip(wanted, row, strict=True)) for row in self.core_rows(query)]
 
     def add_many(self, source: str, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Insert many subscriptions of one source; returns ``{external id: id}`` of the inserted ones."""
@@ -57,7 +57,7 @@ class SubscriptionRepository(Repository):
         insert_rows(self.session, Subscription.__table__, rows)
         wanted = {row["external_id"] for row in rows}
         query = select(Subscription.external_id, Subscription.id).where(Subscription.source == source)
-        return {external_id: row_id for external_id, row_id in self.session.execute(query) if external_id in wanted}
+        return {external_id: row_id for external_id, row_id in self.core_rows(query) if external_id in wanted}
 
     def update_many(self, rows: Sequence[dict[str, Any]]) -> int:
         """Update the given columns of many subscriptions, each row naming its ``id`` (all rows same columns)."""

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from connectors.records import LicenceRecord
-from ledger.repositories.snapshots import payload_text, text_hash
-from ledger.types import canonical
+from ledger.repositories.snapshots import text_hash
 from services.sync.context import Counts, IngestContext
 from services.sync.customers import CustomerResolver
+from services.sync.licence_text import number, snapshot_text
 from services.uow import UnitOfWork
 
 SUBSCRIPTION_COLUMNS = (
@@ -47,68 +47,25 @@ def ledger_external_id(subscription_external_id: str, line_external_id: str) -> 
 def state_of(record: LicenceRecord) -> tuple[str, ...]:
     """The billing-relevant state of a licence record; a new snapshot is stored exactly when it changes."""
     return (
-        _number(record.quantity), record.status, record.product_id, record.sku or "", record.commitment_term or "",
+        number(record.quantity), record.status, record.product_id, record.sku or "", record.commitment_term or "",
         record.billing_frequency, record.billing_type, _text(record.term_start), _text(record.term_end),
-        _text(record.auto_renew), _number(record.unit_cost), record.currency,
+        _text(record.auto_renew), number(record.unit_cost), record.currency,
     )
 
 
 def state_hash(record: LicenceRecord) -> str:
-    return hashlib.sha256("|".join(state_of(record)).encode("utf-8")).hexdigest()
+    return _digest(state_of(record))
 
 
 @functools.lru_cache(maxsize=65536)
-def _number(value: Any) -> str:
-    """Canonical text of a quantity or price (equal decimals, equal text); cached: nights repeat few values."""
-    return "" if value is None else format(canonical(value), "f")
+def _digest(state: tuple[str, ...]) -> str:
+    """Cached: a night's records share few states (the ids are not part of it)."""
+    return hashlib.sha256("|".join(state).encode("utf-8")).hexdigest()
 
 
 @functools.lru_cache(maxsize=65536)
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-@functools.lru_cache(maxsize=65536)
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def record_json(record: LicenceRecord) -> dict[str, Any]:
-    """The normalised record as JSON-ready values (stored next to the vendor payload in ``snapshots.raw``); fields the
-    source left empty are omitted."""
-    values = {
-        "source_account_id": record.source_account_id,
-        "customer_external_id": record.customer_external_id,
-        "customer_reference": record.customer_reference,
-        "customer_tenant_id": record.customer_tenant_id,
-        "subscription_external_id": record.subscription_external_id,
-        "line_external_id": record.line_external_id,
-        "vendor_subscription_id": record.vendor_subscription_id,
-        "parent_subscription_id": record.parent_subscription_id,
-        "product_id": record.product_id,
-        "sku": record.sku,
-        "vendor_sku": record.vendor_sku,
-        "quantity": _number(record.quantity),
-        "assigned_quantity": _number(record.assigned_quantity) or None,
-        "unit_cost": _number(record.unit_cost) or None,
-        "unit_cost_field": record.unit_cost_field,
-        "unit_price": _number(record.unit_price) or None,
-        "currency": record.currency,
-        "commitment_term": record.commitment_term,
-        "billing_frequency": record.billing_frequency,
-        "billing_type": record.billing_type,
-        "status": record.status,
-        "status_raw": record.status_raw,
-        "term_start": _iso(record.term_start),
-        "term_end": _iso(record.term_end),
-        "renewal_date": _iso(record.renewal_date),
-        "auto_renew": record.auto_renew,
-        "cancellation_allowed_until": _iso(record.cancellation_allowed_until),
-        "refundable_batches": [[_number(q), _iso(until)] for q, until in record.refundable_batches],
-        "source_updated_at": _iso(record.source_updated_at),
-        "as_of": _iso(record.as_of),
-    }
-    return {key: value for key, value in values.items() if value is not None and value != []}
 
 
 class LicenceIngest:
@@ -195,18 +152,19 @@ class LicenceIngest:
     def _append_snapshots(self, latest: dict[str, LicenceRecord]) -> None:
         known = any(not self.existing[key].get("_new") for key in latest)
         previous = self.uow.snapshots.latest_state_hashes_of_source(self.context.source) if known else {}
+        run_id, as_of, observed_on = self.context.run_id, self.context.as_of, self.context.observed_on
         rows = []
         for key, record in latest.items():
             subscription_id = self.existing[key]["id"]
             digest = state_hash(record)
             if previous.get(subscription_id) == digest:
                 continue
-            text = payload_text({"record": record_json(record), "payload": record.raw})
+            text = snapshot_text(record)
             rows.append({
                 "subscription_id": subscription_id,
-                "sync_run_id": self.context.run_id,
-                "observed_at": self.context.as_of,
-                "observed_on": self.context.observed_on,
+                "sync_run_id": run_id,
+                "observed_at": as_of,
+                "observed_on": observed_on,
                 "quantity": record.quantity,
                 "status": record.status,
                 "product_id": record.product_id,

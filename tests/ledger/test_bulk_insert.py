@@ -1,0 +1,59 @@
+"""The bulk writer stores exactly what a plain Core insert stores, chunked or not, and hands back ids in row order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, select
+
+from config import Settings
+from ledger.models import FxRate
+from ledger.repositories.bulk_insert import insert_rows, insert_rows_returning_ids
+from services.operations import initialise
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+
+TABLE = FxRate.__table__
+RATES = st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=Decimal("0.000001"), max_value=10**6)
+ROWS = st.lists(st.tuples(st.dates(dt.date(2000, 1, 1), dt.date(2100, 1, 1)), st.sampled_from(["USD", "GBP", "CHF"]),
+                          RATES), max_size=40, unique_by=lambda row: row[:2])
+SOURCES = (f"bulk-{n}" for n in itertools.count())
+
+
+def _stored(uow: UnitOfWork, source: str) -> list[tuple]:
+    query = select(TABLE.c.base, TABLE.c.quote, TABLE.c.rate_date, TABLE.c.rate).where(TABLE.c.source == source)
+    return sorted(uow.session.execute(query).tuples().all())
+
+
+@hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=ROWS, chunk=st.integers(1, 50))
+def test_chunked_bulk_rows_equal_a_plain_insert(settings: Settings, rows: list, chunk: int) -> None:
+    initialise(settings)
+    bulk, plain = next(SOURCES), next(SOURCES)
+    given_rows = [{"base": "EUR", "quote": quote, "rate_date": day, "rate": rate} for day, quote, rate in rows]
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        for start in range(0, len(given_rows), chunk):
+            insert_rows(uow.session, TABLE, [{**row, "source": bulk} for row in given_rows[start:start + chunk]])
+        if given_rows:
+            uow.session.execute(insert(TABLE), [{**row, "source": plain} for row in given_rows])
+    with UnitOfWork(engine_for(settings)) as uow:
+        assert _stored(uow, bulk) == _stored(uow, plain)
+        assert len(_stored(uow, bulk)) == len(rows)
+
+
+def test_ids_come_back_in_row_order(settings: Settings) -> None:
+    initialise(settings)
+    rows = [{"base": "EUR", "quote": "USD", "rate_date": dt.date(2026, 1, day), "rate": Decimal(day), "source": "ids"}
+            for day in (5, 1, 3, 2)]
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        ids = insert_rows_returning_ids(uow.session, TABLE, rows)
+        assert insert_rows_returning_ids(uow.session, TABLE, []) == []
+    with UnitOfWork(engine_for(settings)) as uow:
+        stored = {row.id: row.rate_date for row in uow.session.scalars(select(FxRate).where(FxRate.source == "ids"))}
+    assert len(set(ids)) == 4
+    assert [stored[row_id] for row_id in ids] == [row["rate_date"] for row in rows]

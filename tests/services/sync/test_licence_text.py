@@ -1,0 +1,101 @@
+"""The snapshot text written field by field is exactly ``payload_text`` of the record dict (so the same raw_hash)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors.records import LicenceRecord
+from ledger.repositories.snapshots import payload_text
+from services.sync.licence_text import iso, number, snapshot_text
+from tests.services.sync.test_sync_support import licence
+
+TEXT = st.text(max_size=12)  # quotes, backslashes, control and non-ASCII characters included
+DECIMALS = st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-10**6, max_value=10**6)
+DAYS = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1))
+INSTANTS = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC))
+
+
+def record_dict(record: LicenceRecord) -> dict[str, Any]:
+    """The normalised record as the snapshot stores it, spelled as a dict (the shape ``record_text`` writes)."""
+    values = {
+        "source_account_id": record.source_account_id,
+        "customer_external_id": record.customer_external_id,
+        "customer_reference": record.customer_reference,
+        "customer_tenant_id": record.customer_tenant_id,
+        "subscription_external_id": record.subscription_external_id,
+        "line_external_id": record.line_external_id,
+        "vendor_subscription_id": record.vendor_subscription_id,
+        "parent_subscription_id": record.parent_subscription_id,
+        "product_id": record.product_id,
+        "sku": record.sku,
+        "vendor_sku": record.vendor_sku,
+        "quantity": number(record.quantity),
+        "assigned_quantity": number(record.assigned_quantity) or None,
+        "unit_cost": number(record.unit_cost) or None,
+        "unit_cost_field": record.unit_cost_field,
+        "unit_price": number(record.unit_price) or None,
+        "currency": record.currency,
+        "commitment_term": record.commitment_term,
+        "billing_frequency": record.billing_frequency,
+        "billing_type": record.billing_type,
+        "status": record.status,
+        "status_raw": record.status_raw,
+        "term_start": iso(record.term_start),
+        "term_end": iso(record.term_end),
+        "renewal_date": iso(record.renewal_date),
+        "auto_renew": record.auto_renew,
+        "cancellation_allowed_until": iso(record.cancellation_allowed_until),
+        "refundable_batches": [[number(q), iso(until)] for q, until in record.refundable_batches],
+        "source_updated_at": iso(record.source_updated_at),
+        "as_of": iso(record.as_of),
+    }
+    return {key: value for key, value in values.items() if value is not None and value != []}
+
+
+records = st.builds(
+    lambda base, fields: replace(base, **fields),
+    st.builds(licence, sub=TEXT.filter(bool), quantity=st.integers(0, 500), customer=TEXT),
+    st.fixed_dictionaries({}, optional={
+        "customer_reference": st.none() | TEXT,
+        "customer_tenant_id": st.none() | TEXT,
+        "vendor_subscription_id": st.none() | TEXT,
+        "parent_subscription_id": st.none() | TEXT,
+        "sku": st.none() | TEXT,
+        "vendor_sku": st.none() | TEXT,
+        "status_raw": TEXT,
+        "unit_cost_field": st.none() | TEXT,
+        "quantity": DECIMALS,
+        "assigned_quantity": st.none() | DECIMALS,
+        "unit_cost": st.none() | DECIMALS,
+        "unit_price": st.none() | DECIMALS,
+        "commitment_term": st.none() | st.sampled_from(["P1M", "P1Y", "P3Y"]),
+        "term_start": st.none() | DAYS,
+        "term_end": st.none() | DAYS,
+        "renewal_date": st.none() | DAYS,
+        "auto_renew": st.none() | st.booleans(),
+        "cancellation_allowed_until": st.none() | INSTANTS,
+        "refundable_batches": st.lists(st.tuples(DECIMALS, st.none() | INSTANTS), max_size=3).map(tuple),
+        "source_updated_at": st.none() | DAYS | INSTANTS,
+        "as_of": INSTANTS,
+        "raw": st.dictionaries(TEXT, st.none() | TEXT | st.integers() | DECIMALS | st.booleans(), max_size=4),
+    }),
+)
+
+
+@given(records)
+def test_the_snapshot_text_is_the_canonical_json_of_record_and_payload(record: LicenceRecord) -> None:
+    assert snapshot_text(record) == payload_text({"record": record_dict(record), "payload": record.raw})
+
+
+def test_an_example_reads_as_expected() -> None:
+    record = licence("s-ü\"1", 5, refundable_batches=((Decimal("2.50"), None),), raw={"b": 1, "a": Decimal("1.0")})
+    text = snapshot_text(record)
+    assert text.startswith('{"payload":{"a":"1.0","b":1},"record":{"as_of":"2026-05-01T00:30:00+00:00"')
+    assert '"refundable_batches":[["2.5",null]]' in text
+    assert '"subscription_external_id":"s-\\u00fc\\"1"' in text
