@@ -72,7 +72,8 @@ class ReviewRepository(Repository):
         value = units(self.session, InvoiceLine.amount)
         places = func.max(decimals(self.session, InvoiceLine.amount))
         now = func.sum(case((Invoice.batch_id == batch_id, value)))
-        before = func.sum(case((Invoice.batch_id == previous_id, value))) if previous_id is not None else cast(null(), BigInteger)
+        before = (func.sum(case((Invoice.batch_id == previous_id, value))) if previous_id is not None
+                  else cast(null(), BigInteger))
         grouped = (
             select(key.label("key"), InvoiceLine.currency.label("currency"), now.label("now"),
                    before.label("before"), places.label("places"))
