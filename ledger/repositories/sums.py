@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, case, cast, func, literal
+from sqlalchemy import BigInteger, Integer, case, cast, func
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,24 +28,19 @@ class InexactAmount(ValueError):
 
 
 def units(session: Session, column: Any) -> ColumnElement[Any]:
-    """``column`` (an ``ExactDecimal``) as an integer count of 10^-``PLACES`` units; NULL when it has more decimals
-    (``decimals`` reports those)."""
+    """``column`` (an ``ExactDecimal``) as an integer count of 10^-``PLACES`` units; meaningless for an amount with
+    more decimals, so always aggregate ``decimals`` beside it and let ``amount`` refuse those."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(column * UNIT, BigInteger)
-    dot = func.instr(column, ".")
-    digits = cast(func.replace(column, ".", ""), Integer)
-    factor = case(*((_decimals(column, dot) == n, literal(10 ** (PLACES - n))) for n in range(PLACES + 1)))
-    return digits * factor
+    padding = func.substr("0" * PLACES, 1, PLACES - decimals(session, column))
+    return cast(func.replace(column, ".", "").concat(padding), Integer)
 
 
 def decimals(session: Session, column: Any) -> ColumnElement[Any]:
     """The number of decimals of ``column``'s value (aggregate it with ``MAX`` beside the sum)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.min_scale(column)
-    return _decimals(column, func.instr(column, "."))
-
-
-def _decimals(column: Any, dot: ColumnElement[Any]) -> ColumnElement[Any]:
+    dot = func.instr(column, ".")
     return case((dot == 0, 0), else_=func.length(column) - dot)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.models import Customer, Invoice, InvoiceLine
@@ -35,9 +35,8 @@ def batch_findings(uow: UnitOfWork, batch_id: int) -> list[Finding]:
     Only the customers that may lack something are read (chosen in SQL), so a complete batch of hundreds of
     thousands of customers costs one query; the rule itself runs on those."""
     in_batch = select(Invoice.customer_id).where(Invoice.batch_id == batch_id)
-    reverse_charge = exists(select(InvoiceLine.id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-                            .where(Invoice.batch_id == batch_id, InvoiceLine.customer_id == Customer.id,
-                                   InvoiceLine.vat_category == REVERSE_CHARGE))
+    reverse_charge = Customer.id.in_(select(InvoiceLine.customer_id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                                     .where(Invoice.batch_id == batch_id, InvoiceLine.vat_category == REVERSE_CHARGE))
     candidates = select(Customer.id).where(Customer.id.in_(in_batch), or_(
         *(_maybe_blank(uow, column) for column in (Customer.street, Customer.city, Customer.postal_code)),
         and_(Customer.delivery_channel == "peppol", _maybe_blank(uow, Customer.peppol_id)),
