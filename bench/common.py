@@ -30,7 +30,11 @@ def measure(name: str, items: int, **extra: object) -> Iterator[None]:
     """Time the block and print the BENCH line for it."""
     start = time.perf_counter()
     yield
-    seconds = time.perf_counter() - start
+    print_bench(name, items, time.perf_counter() - start, **extra)
+
+
+def print_bench(name: str, items: int, seconds: float, **extra: object) -> None:
+    """The BENCH line of one measurement (for figures timed otherwise, such as a p95 over requests)."""
     fields = " ".join(f"{k}={v}" for k, v in extra.items())
     print(
         f"BENCH name={name} items={items} seconds={seconds:.2f} peak_mb={peak_mb():.0f}"

@@ -81,16 +81,17 @@ def _batch_page(request: Request, batch_id: int, who: Actor, tab: str, page: int
     settings = request.app.state.settings
     tab = tab if tab in TABS else TABS[0]
     tenant, month = batch_tenant(settings, who, batch_id)
-    summary = batch_summary(settings, tenant, month, who)
-    customers = _largest_first(summary["diff"]["customers"])
-    subscriptions = _largest_first(summary["diff"]["subscriptions"])
+    summary = batch_summary(settings, tenant, month, who, rows=DIFF_ROWS)
+    diff = summary["diff"]
+    customers = _largest_first(diff["customers"])
+    subscriptions = _largest_first(diff["subscriptions"])
     invoices = batch_invoices(settings, batch_id, who, page, PER_PAGE) if tab == "invoices" else None
     exports = export_states(settings, who, [item["id"] for item in invoices.items]) if invoices else {}
     draft = summary["batch"]["status"] == "draft"
     return render(request, "batch.html", status_code=status_code, who=who, summary=summary, b=summary["batch"],
                   tab=tab, charts=_chart(settings, who, tenant, month) if tab == "overview" else [],
-                  customers=customers[:DIFF_ROWS], customers_more=max(len(customers) - DIFF_ROWS, 0),
-                  subscriptions=subscriptions[:DIFF_ROWS], subscriptions_more=max(len(subscriptions) - DIFF_ROWS, 0),
+                  customers=customers, customers_more=diff["customers_changed"] - len(customers),
+                  subscriptions=subscriptions, subscriptions_more=diff["subscriptions_changed"] - len(subscriptions),
                   invoices=invoices, exports=exports, errors=errors or {}, reasons=reasons or {},
                   can_acknowledge=draft and who.principal == PERSON and who.has_role("finance"),
                   can_approve=who.has_role("approver") and draft)

@@ -20,6 +20,7 @@ from ledger.repositories.payments import PaymentRepository
 from ledger.repositories.prices import PriceRepository
 from ledger.repositories.provisionings import ProvisioningRepository
 from ledger.repositories.reports import ReportRepository
+from ledger.repositories.review import ReviewRepository
 from ledger.repositories.sessions import SessionRepository, SignInAttemptRepository
 from ledger.repositories.snapshots import SnapshotRepository
 from ledger.repositories.subscriptions import SubscriptionRepository
@@ -47,6 +48,7 @@ REPOSITORIES = {
     "prices": PriceRepository,
     "provisionings": ProvisioningRepository,
     "reports": ReportRepository,
+    "review": ReviewRepository,
     "sessions": SessionRepository,
     "sign_in_attempts": SignInAttemptRepository,
     "snapshots": SnapshotRepository,

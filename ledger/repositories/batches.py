@@ -17,7 +17,6 @@ from ledger.models import (
     CostLine,
     Customer,
     CustomerExternalId,
-    Discrepancy,
     Mutation,
     Snapshot,
     Subscription,
@@ -145,12 +144,4 @@ class BatchRepository(Repository):
             select(UsageRow.__table__)
             .where(UsageRow.tenant_id == tenant_id, UsageRow.usage_date >= first, UsageRow.usage_date <= last)
             .order_by(UsageRow.id)
-        ).all()
-
-    def open_discrepancies(self, tenant_id: int) -> Sequence[Discrepancy]:
-        """Open discrepancies of the tenant (callers keep those of the subscriptions they care about)."""
-        return self.session.scalars(
-            select(Discrepancy)
-            .where(Discrepancy.tenant_id == tenant_id, Discrepancy.status == "open")
-            .order_by(Discrepancy.subscription_id, Discrepancy.day, Discrepancy.id)
         ).all()

@@ -208,24 +208,6 @@ class InvoiceRepository(Repository):
             condition = or_(condition, InvoiceLine.id == int(key_or_id))
         return self.session.scalar(select(InvoiceLine).where(condition).limit(1))
 
-    def customer_totals(self, batch_id: int) -> Sequence[Row]:
-        """Each invoice's customer, currency and totals (summed by the caller in ``Decimal``: SQLite's SUM on text
-        columns goes through float)."""
-        return self.session.execute(
-            select(Invoice.customer_id, Customer.name, Invoice.currency, Invoice.net, Invoice.vat, Invoice.gross)
-            .join(Customer, Customer.id == Invoice.customer_id)
-            .where(Invoice.batch_id == batch_id)
-        ).all()
-
-    def line_amounts(self, batch_id: int) -> Sequence[Row]:
-        """``(customer_id, subscription_id, currency, amount, description)`` of every line of a batch."""
-        return self.session.execute(
-            select(InvoiceLine.customer_id, InvoiceLine.subscription_id, InvoiceLine.currency, InvoiceLine.amount,
-                   InvoiceLine.description)
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(Invoice.batch_id == batch_id)
-        ).all()
-
     def issue(self, rows: Sequence[dict[str, Any]], issue_date: dt.date, status: str) -> None:
         """Give each invoice (``{"id", "number"}``) its number, issue date and status."""
         for chunk in _chunks(rows):

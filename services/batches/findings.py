@@ -23,13 +23,24 @@ import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
-from ledger.models import Batch, CostLine, Customer, FindingAck, Invoice, InvoiceLine, Mutation, Provisioning
+from ledger.models import (
+    Batch,
+    CostLine,
+    Customer,
+    Discrepancy,
+    FindingAck,
+    Invoice,
+    InvoiceLine,
+    Mutation,
+    Provisioning,
+)
 from ledger.models import Subscription as SubscriptionRow
+from ledger.repositories.sums import amount, decimals, units
 from rating.money import as_text
 from rating.months import month_bounds
 from rating.review import (
@@ -51,18 +62,17 @@ UNCONFIRMED = ("queued", "sending", "applied", "failed", "refused")
 
 
 def draft_findings(uow: UnitOfWork, batch: Batch) -> list[ReviewFinding]:
-    """Every finding of the batch: hard blocks first, then negative margins, the open discrepancies (unprovisioned
-    mutations, vendor counts) and the provisionings not confirmed."""
-    customers = dict(uow.session.execute(
-        select(Customer.id, Customer.name).join(Invoice, Invoice.customer_id == Customer.id)
-        .where(Invoice.batch_id == batch.id).distinct()).all())
+    """Every finding of the batch: hard blocks first, then negative margins, the open discrepancies of mutations not
+    provisioned, the vendor counts the draft disagrees with and the provisionings not confirmed. The batch's
+    customers stay a subquery, so a batch of hundreds of thousands of invoices is never loaded to find a few."""
+    customers = select(Invoice.customer_id).where(Invoice.batch_id == batch.id)
     first, last = month_bounds(batch.month)
     found = [ReviewFinding(MASTER_DATA, f"{MASTER_DATA}:{f.customer_id}:{f.field}", f.customer_id, f.customer,
                            f"customer {f.customer_id} ({f.customer}) {f.field}", f.sentence)
              for f in batch_findings(uow, batch.id)]
-    found += _negative_margins(uow, batch, customers, first, last)
+    found += _negative_margins(uow, batch, first, last)
     found += _discrepancies(uow, batch, customers, last)
-    found += _vendor_counts(uow, batch, customers, first, last)
+    found += _vendor_counts(uow, batch, first, last)
     found += _provisionings(uow, customers, last)
     return found
 
@@ -86,92 +96,94 @@ def refuse_if_blocking(uow: UnitOfWork, tenant_code: str, month: str, batch: Bat
                      f"acknowledge`) before approval: {listed}{more}")
 
 
-def _negative_margins(uow: UnitOfWork, batch: Batch, customers: dict[int, str], first: dt.date,
-                      last: dt.date) -> list[ReviewFinding]:
-    issued = or_(Invoice.batch_id == batch.id, Invoice.status != "draft")
-    billed: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    in_batch: set[int] = set()
-    rows = uow.session.execute(
-        select(InvoiceLine.subscription_id, InvoiceLine.currency, InvoiceLine.amount, Invoice.batch_id)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.tenant_id == batch.tenant_id, InvoiceLine.subscription_id.is_not(None),
-               InvoiceLine.period_from >= first, InvoiceLine.period_from <= last, issued))
-    for subscription_id, currency, amount, batch_id in rows:
-        billed[(subscription_id, currency)] += amount
-        if batch_id == batch.id:
-            in_batch.add(subscription_id)
+def _negative_margins(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> list[ReviewFinding]:
+    """Subscriptions the batch bills for a stretch starting in the month that have vendor cost lines starting in it:
+    their cost summed in ``Decimal`` (vendor costs keep all their decimals), what they are billed summed in SQL."""
+    starts_in_month = (InvoiceLine.period_from >= first, InvoiceLine.period_from <= last)
+    in_batch = (select(InvoiceLine.subscription_id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                .where(Invoice.batch_id == batch.id, InvoiceLine.subscription_id.is_not(None), *starts_in_month))
     costs: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     for row in uow.session.execute(
             select(CostLine.subscription_id, CostLine.currency, CostLine.subtotal)
-            .where(CostLine.subscription_id.in_(list(in_batch)), CostLine.charge_start >= first,
+            .where(CostLine.subscription_id.in_(in_batch), CostLine.charge_start >= first,
                    CostLine.charge_start <= last)):
         costs[(row.subscription_id, row.currency)] += row.subtotal
-    subs = _subscriptions(uow, in_batch)
+    if not costs:
+        return []
+    with_cost = (select(CostLine.subscription_id)
+                 .where(CostLine.subscription_id.in_(in_batch), CostLine.charge_start >= first,
+                        CostLine.charge_start <= last))
+    value = units(uow.session, InvoiceLine.amount)
+    billed = {(subscription_id, currency): amount(total, places, f"invoice lines of subscription {subscription_id}")
+              for subscription_id, currency, total, places in uow.session.execute(
+                  select(InvoiceLine.subscription_id, InvoiceLine.currency, func.sum(value),
+                         func.max(decimals(uow.session, InvoiceLine.amount)))
+                  .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                  .where(InvoiceLine.tenant_id == batch.tenant_id, InvoiceLine.subscription_id.in_(with_cost),
+                         or_(Invoice.batch_id == batch.id, Invoice.status != "draft"), *starts_in_month)
+                  .group_by(InvoiceLine.subscription_id, InvoiceLine.currency))}
+    subs = {row.id: row for row in uow.session.execute(
+        select(SubscriptionRow.id, SubscriptionRow.customer_id, SubscriptionRow.product_name,
+               Customer.name.label("customer"))
+        .join(Customer, Customer.id == SubscriptionRow.customer_id).where(SubscriptionRow.id.in_(with_cost)))}
     found = []
     for (subscription_id, currency), cost in sorted(costs.items()):
-        amount = billed.get((subscription_id, currency))
-        if amount is None or not negative_margin(amount, cost):
+        amount_billed = billed.get((subscription_id, currency))
+        if amount_billed is None or not negative_margin(amount_billed, cost):
             continue
         sub = subs[subscription_id]
-        facts = f"{as_text(amount, currency)}:{as_text(cost, currency)}:{currency}"
+        facts = f"{as_text(amount_billed, currency)}:{as_text(cost, currency)}:{currency}"
         found.append(ReviewFinding(
             NEGATIVE_MARGIN, f"{NEGATIVE_MARGIN}:{subscription_id}:{batch.month}:{facts}",
-            sub.customer_id, customers.get(sub.customer_id, ""),
-            f"subscription {subscription_id} ({sub.product_name})",
-            f"billed {as_text(amount, currency)} {currency}, vendor cost {as_text(cost, currency)} {currency} in "
-            f"{batch.month}: margin {as_text(amount - cost, currency)} {currency}"))
+            sub.customer_id, sub.customer, f"subscription {subscription_id} ({sub.product_name})",
+            f"billed {as_text(amount_billed, currency)} {currency}, vendor cost {as_text(cost, currency)} {currency} "
+            f"in {batch.month}: margin {as_text(amount_billed - cost, currency)} {currency}"))
     return found
 
 
-def _discrepancies(uow: UnitOfWork, batch: Batch, customers: dict[int, str], last: dt.date) -> list[ReviewFinding]:
+def _discrepancies(uow: UnitOfWork, batch: Batch, customers: Select[Any], last: dt.date) -> list[ReviewFinding]:
     found = []
-    for d in uow.batches.open_discrepancies(batch.tenant_id):
-        if d.customer_id not in customers or d.kind != NOT_PROVISIONED or (d.day is not None and d.day > last):
+    for d, customer in uow.session.execute(
+            select(Discrepancy, Customer.name).join(Customer, Customer.id == Discrepancy.customer_id)
+            .where(Discrepancy.tenant_id == batch.tenant_id, Discrepancy.status == "open",
+                   Discrepancy.kind == NOT_PROVISIONED, Discrepancy.customer_id.in_(customers))
+            .order_by(Discrepancy.subscription_id, Discrepancy.day, Discrepancy.id)):
+        if d.day is not None and d.day > last:
             continue
         facts = hashlib.sha256(json.dumps(d.details or {}, sort_keys=True, default=str).encode()).hexdigest()[:12]
         subject = f"subscription {d.subscription_id}" if d.subscription_id else f"customer {d.customer_id}"
         found.append(ReviewFinding(d.kind, f"{d.kind}:discrepancy:{d.id}:{d.subscription_id}:{d.day}:{facts}",
-                                   d.customer_id, customers[d.customer_id], f"{subject} (discrepancy {d.id})",
-                                   d.sentence))
+                                   d.customer_id, customer, f"{subject} (discrepancy {d.id})", d.sentence))
     return found
 
 
-def _vendor_counts(uow: UnitOfWork, batch: Batch, customers: dict[int, str], first: dt.date,
-                   last: dt.date) -> list[ReviewFinding]:
+def _vendor_counts(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> list[ReviewFinding]:
     gaps = draft_gaps(uow, batch, first, last)
-    subs = _subscriptions(uow, gaps)
+    subs = {row.id: row for row in uow.session.execute(
+        select(SubscriptionRow.id, SubscriptionRow.customer_id, SubscriptionRow.product_name,
+               Customer.name.label("customer"))
+        .join(Customer, Customer.id == SubscriptionRow.customer_id).where(SubscriptionRow.id.in_(list(gaps))))}
     found = []
     for sub_id, sub_gaps in sorted(gaps.items()):
         sub = subs[sub_id]
         sentence = describe(sub_gaps)
         facts = hashlib.sha256(sentence.encode()).hexdigest()[:12]
         found.append(ReviewFinding(
-            VENDOR_COUNTS, f"{VENDOR_COUNTS}:{sub_id}:{batch.month}:{facts}", sub.customer_id,
-            customers.get(sub.customer_id) or _customer_name(uow, sub.customer_id),
+            VENDOR_COUNTS, f"{VENDOR_COUNTS}:{sub_id}:{batch.month}:{facts}", sub.customer_id, sub.customer,
             f"subscription {sub_id} ({sub.product_name})", sentence))
     return found
 
 
-def _customer_name(uow: UnitOfWork, customer_id: int) -> str:
-    return uow.session.scalar(select(Customer.name).where(Customer.id == customer_id)) or ""
-
-
-def _provisionings(uow: UnitOfWork, customers: dict[int, str], last: dt.date) -> list[ReviewFinding]:
+def _provisionings(uow: UnitOfWork, customers: Select[Any], last: dt.date) -> list[ReviewFinding]:
     rows = uow.session.execute(
-        select(Provisioning, Mutation).join(Mutation, Mutation.id == Provisioning.mutation_id)
-        .where(Mutation.customer_id.in_(list(customers)), Provisioning.status.in_(UNCONFIRMED),
+        select(Provisioning, Mutation, Customer.name).join(Mutation, Mutation.id == Provisioning.mutation_id)
+        .join(Customer, Customer.id == Mutation.customer_id)
+        .where(Mutation.customer_id.in_(customers), Provisioning.status.in_(UNCONFIRMED),
                Mutation.status != "cancelled", Mutation.effective_date <= last)
         .order_by(Provisioning.id)).all()
     return [ReviewFinding(
         NOT_PROVISIONED, f"{NOT_PROVISIONED}:provisioning:{p.id}:{p.status}", m.customer_id,
-        customers[m.customer_id], f"mutation {m.id} (ticket {m.ticket_ref}, subscription {m.subscription_id})",
+        customer, f"mutation {m.id} (ticket {m.ticket_ref}, subscription {m.subscription_id})",
         f"sent to {p.source} as {p.action}, not confirmed by the vendor: {p.status}"
         + (f" ({p.vendor_reason or p.last_error})" if p.vendor_reason or p.last_error else ""))
-        for p, m in rows]
-
-
-def _subscriptions(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, SubscriptionRow]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    return {s.id: s for s in uow.session.scalars(select(SubscriptionRow).where(SubscriptionRow.id.in_(ids)))}
+        for p, m, customer in rows]

@@ -3,14 +3,13 @@ line's lineage, the credit notes and the invoices they correct; plus the paginat
 and invoices with.
 
 Read-only, one unit of work per call, tenant-filtered through ``services.access`` (a record of a tenant the user
-cannot see answers ``NotFound`` like one that does not exist). Amounts are summed in ``Decimal`` in Python, never
-with SQL SUM (SQLite would go through float), and returned as text so JSON and templates show them exactly.
+cannot see answers ``NotFound`` like one that does not exist). Amounts are summed exactly in SQL
+(``ledger.repositories.sums``: integer units, never SQLite's float SUM), so a batch of hundreds of thousands of
+invoices is reviewed without loading them, and returned as text so JSON and templates show them exactly.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from config import Settings
 from config.review import ReviewConfig
 from ledger.models import Batch, Invoice, InvoiceLine
+from ledger.repositories.review import Change, Per
 from rating.money import as_text as money
 from rating.review import beyond_threshold, change_percent
 from services.access import Actor, owned, readable_tenants, require
@@ -44,26 +44,14 @@ def _batch_dict(batch: Batch, tenant_code: str) -> dict[str, Any]:
     }
 
 
-def _sum_by(rows: Sequence[Any], key: str) -> dict[tuple[Any, str], Decimal]:
-    """Sums per (``key`` value, currency): amounts of different currencies are never added up."""
-    sums: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
-    for row in rows:
-        sums[(getattr(row, key), row.currency)] += row.amount
-    return sums
-
-
-def _compare(current: dict[tuple[Any, str], Decimal], previous: dict[tuple[Any, str], Decimal],
-             names: dict[Any, str], thresholds: ReviewConfig | None = None) -> list[dict]:
+def _changes(found: list[Change], thresholds: ReviewConfig | None = None) -> list[dict]:
     """The changed entries with amount, delta and percent; ``flagged`` when beyond ``thresholds`` (if given)."""
     changes = []
     zero = Decimal(0)
-    for key in sorted(current.keys() | previous.keys(), key=lambda k: (names.get(k[0], ""), str(k))):
-        now, before = current.get(key), previous.get(key)
-        status = "new" if before is None else "gone" if now is None else "changed" if now != before else "same"
-        if status == "same":
-            continue
-        ident, currency = key
-        changes.append({"id": ident, "name": names.get(ident, str(ident)), "currency": currency, "status": status,
+    for change in found:
+        now, before, currency = change.now, change.before, change.currency
+        status = "new" if before is None else "gone" if now is None else "changed"
+        changes.append({"id": change.id, "name": change.name, "currency": currency, "status": status,
                         "amount": money(now or zero, currency), "previous": money(before or zero, currency),
                         "delta": money((now or zero) - (before or zero), currency),
                         "percent": _text(change_percent(before or zero, now or zero)),
@@ -73,40 +61,48 @@ def _compare(current: dict[tuple[Any, str], Decimal], previous: dict[tuple[Any, 
     return changes
 
 
+def _diff(uow: UnitOfWork, batch_id: int, previous_id: int | None, per: Per, rows: int | None,
+          thresholds: ReviewConfig | None = None) -> tuple[list[dict], int]:
+    """The changes per customer or subscription (SQL aggregates): all of them by name, or the ``rows`` largest."""
+    found, total = uow.review.changes(batch_id, previous_id, per, rows)
+    if rows is None:
+        found.sort(key=lambda c: (c.name, str((c.id, c.currency))))
+    return _changes(found, thresholds), total
+
+
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor) -> dict[str, Any]:
+def _customers(uow: UnitOfWork, batch_id: int) -> list[dict[str, Any]]:
+    return [{"customer_id": t.customer_id, "name": t.name, "currency": t.currency, "invoices": t.invoices,
+             **{n: money(getattr(t, n), t.currency) for n in ("net", "vat", "gross")}}
+            for t in uow.review.customer_totals(batch_id)]
+
+
+def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor,
+                  rows: int | None = None) -> dict[str, Any]:
     """Everything finance reviews before approving: totals per currency and VAT rate, per customer, the diff
     against the previous month per customer (flagged beyond the tenant's ``review`` thresholds) and subscription,
-    open discrepancies of the batch's subscriptions, and the findings approval weighs (``findings``)."""
+    open discrepancies of the batch's subscriptions, and the findings approval weighs (``findings``).
+
+    Figures come from SQL aggregates, never from the batch's lines. ``rows`` is the batch page's cut: each diff list
+    holds only the ``rows`` largest changes (``customers_changed`` and ``subscriptions_changed`` count them all),
+    and the per-customer totals and credit notes, which the page does not show, are left out."""
     require(who, "finance", tenant_code)
     parse_month(month)
     thresholds = settings.review_for(settings.tenant(tenant_code))
     with UnitOfWork(engine_for(settings)) as uow:
         tenant_id, batch = batch_of(uow, tenant_code, month)
         previous = uow.batches.previous(tenant_id, month)
-        customers: dict[tuple[int, str], dict[str, Any]] = {}
-        names: dict[int, str] = {}
-        for row in uow.invoices.customer_totals(batch.id):
-            names[row.customer_id] = row.name
-            entry = customers.setdefault((row.customer_id, row.currency), {
-                "customer_id": row.customer_id, "name": row.name, "currency": row.currency, "invoices": 0,
-                "net": Decimal(0), "vat": Decimal(0), "gross": Decimal(0)})
-            entry["invoices"] += 1
-            for name in ("net", "vat", "gross"):
-                entry[name] += getattr(row, name)
-        lines = uow.invoices.line_amounts(batch.id)
-        before = uow.invoices.line_amounts(previous.id) if previous is not None else []
-        subscriptions = {s.id: f"{s.product_name} ({s.external_id})" for s in uow.batches.subscriptions(tenant_id)}
-        for row in uow.invoices.customer_totals(previous.id) if previous is not None else []:
-            names.setdefault(row.customer_id, row.name)
-        subscription_ids = {row.subscription_id for row in lines if row.subscription_id is not None}
+        previous_id = previous.id if previous is not None else None
+        customers, customers_changed = _diff(uow, batch.id, previous_id, "customer", rows,
+                                             thresholds if previous is not None else None)  # a first month: no flags
+        subscriptions, subscriptions_changed = _diff(uow, batch.id, previous_id, "subscription", rows)
         discrepancies = [
             {"id": d.id, "subscription_id": d.subscription_id, "kind": d.kind,
              "day": d.day.isoformat() if d.day else None, "sentence": d.sentence}
-            for d in uow.batches.open_discrepancies(tenant_id) if d.subscription_id in subscription_ids
+            for d in uow.review.open_discrepancies(tenant_id, batch.id)
         ]
         return {
             "batch": _batch_dict(batch, tenant_code),
@@ -115,20 +111,17 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor) 
                           "sentence": f.sentence} for f in batch_findings(uow, batch.id)]
             if batch.status == "draft" else [],
             "findings": review_findings(uow, batch),
-            "customers": [{**entry, **{n: money(entry[n], entry["currency"]) for n in ("net", "vat", "gross")}}
-                          for entry in sorted(customers.values(), key=lambda e: (e["name"], e["customer_id"]))],
+            "customers": _customers(uow, batch.id) if rows is None else [],
             "diff": {
                 "previous_month": previous.month if previous is not None else None,
-                "customers": _compare(_sum_by(lines, "customer_id"), _sum_by(before, "customer_id"), names,
-                                      thresholds if previous is not None else None),  # a first month: no flags
+                "customers": customers, "customers_changed": customers_changed,
                 "thresholds": {"percent": str(thresholds.change_threshold_percent),
                                "amount": str(thresholds.change_threshold_amount)},
-                "subscriptions": _compare(_sum_by(lines, "subscription_id"), _sum_by(before, "subscription_id"),
-                                          {**subscriptions, None: "usage without subscription"}),
+                "subscriptions": subscriptions, "subscriptions_changed": subscriptions_changed,
             },
             "discrepancies": discrepancies,
             "credit_notes": [{**note, "gross": money(note["gross"], note["currency"])}
-                             for note in credit_notes_of_batch(uow, tenant_id, batch.id)],
+                             for note in credit_notes_of_batch(uow, tenant_id, batch.id)] if rows is None else [],
         }
 
 

@@ -48,3 +48,19 @@ def test_review_lists_and_approval_refuses_until_completed(settings: Settings, d
     assert batch_summary(settings, "de-gmbh", "2026-04", actor(settings, "greta"))["blocking"] == []
     report = approve_batch(settings, "de-gmbh", "2026-04", actor(settings, "ada"), CLOCK)
     assert report.invoices == 3
+
+
+def test_blank_means_what_the_rule_says_not_what_sql_trims(settings: Settings) -> None:
+    """The customers that may lack a field are preselected in SQL; whitespace of any kind still counts as missing
+    and a street of non-Latin letters only as present, exactly as the pure rule decides."""
+    initialise(settings)
+    streets = {"Tab Leer GmbH": " \t", "Geschützt Leer GmbH": "\u00a0", "Οδός GmbH": "Οδός", "Voll GmbH": "Ring 1"}
+    for n, (name, street) in enumerate(streets.items()):
+        customer = add_customer(settings, "de-gmbh", name, country="DE", street=street)
+        sub = add_subscription(settings, "de-gmbh", customer, f"sub-{n}", "2026-04-01", anchor="2026-04-01",
+                               source="pax8")
+        snapshot(settings, sub, "2026-04-01", 5)
+    build_batch(settings, "de-gmbh", "2026-04", actor(settings, "greta"), CLOCK)
+    blocking = batch_summary(settings, "de-gmbh", "2026-04", actor(settings, "greta"))["blocking"]
+    assert [(f["customer"], f["field"]) for f in blocking] == [("Geschützt Leer GmbH", "street"),
+                                                               ("Tab Leer GmbH", "street")]
