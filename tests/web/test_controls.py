@@ -10,9 +10,11 @@ from config import Settings
 from config.loader import parse_settings
 from desk.web.app import SESSION_COOKIE, create_app
 from services.clock import FixedClock
-from tests.conftest import demo_config_data
+from tests.conftest import demo_config_data, sqlite_only
 from tests.web.conftest import csrf_of, signed_in
 from tests.web.seed import NOW, Seeded
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 PROXY = ("10.0.0.7", 40000)
 STRANGER = ("192.0.2.50", 40000)

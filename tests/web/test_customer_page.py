@@ -10,11 +10,14 @@ from sandbox.core import SandboxServer
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.conftest import sqlite_only
 from tests.services.batches.test_batch_support import add_customer
 from tests.services.batches.test_blocking_findings import draft  # noqa: F401 - the draft batch fixture, reused
 from tests.services.sync.test_vat_checks import sandbox  # noqa: F401 - the VIES sandbox fixture, reused
 from tests.web.conftest import signed_in
 from tests.web.test_actions import follow, post
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 
 def test_the_desk_edits_master_data_and_a_bad_vat_id_is_refused(settings: Settings) -> None:

@@ -12,10 +12,13 @@ from services.delivery import deliver_invoices
 from services.runners import HOST
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.conftest import sqlite_only
 from tests.identity import actor
 from tests.services.delivery.support import Sandboxes, sandboxes, set_channel, with_delivery
 from tests.services.export.test_export_outbox import seed_invoices
 from tests.web.conftest import csrf_of, signed_in
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 __all__ = ["sandboxes"]
 

@@ -15,10 +15,12 @@ from config import Settings
 from desk.web.app import create_app
 from services.clock import FixedClock
 from services.operations import initialise
+from tests.conftest import sqlite_only
 from tests.web.entra import EntraSandbox, entra_config, entra_sandbox
 from tests.web.seed import NOW
 
-pytestmark = pytest.mark.usefixtures("desk_secret")
+# pages over the services: both databases are covered below them
+pytestmark = [pytest.mark.usefixtures("desk_secret"), sqlite_only]
 DESK = "http://localhost"  # a loopback redirect URI: Entra (and the sandbox) accept it on any port
 
 

@@ -19,8 +19,10 @@ from sandbox import exact_online as exact_sandbox
 from sandbox.core import Clock, SandboxServer
 from sandbox.tls import TlsFiles, make_tls_files
 from services.operations import initialise
-from tests.conftest import demo_config_data
+from tests.conftest import demo_config_data, sqlite_only
 from tests.web.conftest import signed_in
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 CALLBACK = "http://testserver/erp/connect/nl-bv/callback"
 

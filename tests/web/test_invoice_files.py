@@ -7,8 +7,11 @@ from lxml import etree
 
 from config import Settings
 from services.operations import initialise
+from tests.conftest import sqlite_only
 from tests.services.export.test_einvoice_validation import nl_domestic
 from tests.web.conftest import signed_in
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 
 def test_invoice_page_links_and_downloads(settings: Settings) -> None:

@@ -13,9 +13,12 @@ from desk.web.vega import CURRENT
 from services.runners import HOST
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.conftest import sqlite_only
 from tests.services.test_abandoned_runs import dead_pid
 from tests.web.conftest import signed_in
 from tests.web.seed import MONTH, Seeded
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 
 def test_the_subscription_page_shows_the_timeline_and_the_next_allowed_reduction(settings: Settings,

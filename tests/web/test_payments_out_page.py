@@ -7,8 +7,11 @@ import pytest
 
 from config import Settings
 from rating.payments.reference import creditor_reference
+from tests.conftest import sqlite_only
 from tests.services.payments.seed import booking, seed_invoices, statement
 from tests.web.conftest import csrf_of, signed_in
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 
 @pytest.fixture

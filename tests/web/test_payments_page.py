@@ -8,8 +8,11 @@ import pytest
 
 from config import Settings
 from rating.payments.reference import creditor_reference, printed
+from tests.conftest import sqlite_only
 from tests.services.payments.seed import booking, seed_invoices, statement
 from tests.web.conftest import csrf_of, signed_in
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 FILE = statement([
     booking("W-1", "242.00", "Contoso Zorg B.V.", None, creditor_reference("NL2026-00001")),

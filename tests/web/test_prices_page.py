@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from config import Settings
+from tests.conftest import sqlite_only
 from tests.web.conftest import csrf_of, signed_in
 from tests.web.seed import Seeded
+
+pytestmark = sqlite_only  # pages over the services: both databases are covered below them
 
 RULES = b"name,tenant,product,valid_from,unit_price,currency\ne3,nl-bv,CFQ7TTC0LF8Q:e3,2026-12-01,31.50,EUR\n"
 
