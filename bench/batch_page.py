@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -26,14 +25,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bench.build_batch import seed
-from bench.common import print_bench, scaled
+from bench.common import demo_ledger, in_scratch_folder, print_bench, scaled
 from config import Settings
-from config.loader import parse_settings
 from ledger.models import Batch, Customer, Invoice, InvoiceLine, Subscription, Tenant
 from services.operations import initialise
-from services.runtime import dispose_engines, engine_for
+from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.conftest import demo_config_data
 from tests.web.conftest import signed_in
 
 MONTHS = ("2026-04", "2026-05")
@@ -124,9 +121,7 @@ def _p95(seconds: list[float]) -> float:
 
 def run(folder: Path) -> None:
     count = scaled(300_000)
-    data = demo_config_data()
-    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
-    settings = parse_settings(data, folder / "config.yaml")
+    settings = demo_ledger(folder)
     initialise(settings)
     started = time.perf_counter()
     batch_id, invoices = seed_batches(settings, count)
@@ -150,11 +145,7 @@ def run(folder: Path) -> None:
 
 def main() -> None:
     """Run in a temporary folder that is removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="cspbill-bench-") as folder:
-        try:
-            run(Path(folder))
-        finally:
-            dispose_engines()
+    in_scratch_folder(run)
 
 
 if __name__ == "__main__":

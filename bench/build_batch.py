@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,16 +17,14 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bench.common import measure, scaled
+from bench.common import demo_ledger, in_scratch_folder, measure, scaled
 from config import Settings
-from config.loader import parse_settings
 from ledger.models import Customer, Snapshot, Subscription, Tenant
 from services.batches import batch_invoices, build_batch
 from services.clock import FixedClock
 from services.operations import initialise
-from services.runtime import dispose_engines, engine_for
+from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.conftest import demo_config_data
 from tests.identity import actor
 
 MONTH = "2026-05"
@@ -78,9 +75,7 @@ def seed(settings: Settings, customers: int) -> None:
 
 def run(folder: Path) -> None:
     count = scaled(300_000)
-    data = demo_config_data()
-    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
-    settings = parse_settings(data, folder / "config.yaml")
+    settings = demo_ledger(folder)
     initialise(settings)
     with measure("seed_ledger", count):
         seed(settings, count)
@@ -102,11 +97,7 @@ def run(folder: Path) -> None:
 
 def main() -> None:
     """Run in a temporary folder that is removed afterwards (the 300,000-invoice ledger is about 600 MB)."""
-    with tempfile.TemporaryDirectory(prefix="cspbill-bench-") as folder:
-        try:
-            run(Path(folder))
-        finally:
-            dispose_engines()
+    in_scratch_folder(run)
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -20,15 +19,13 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from bench.build_batch import CLOCK, MONTH, _chunks
-from bench.common import measure, scaled
+from bench.common import demo_ledger, in_scratch_folder, measure, scaled
 from config import Settings
-from config.loader import parse_settings
 from ledger.models import Customer, Mutation, Snapshot, Subscription, Tenant
 from services.batches import build_batch
 from services.operations import initialise
-from services.runtime import dispose_engines, engine_for
+from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.conftest import demo_config_data
 from tests.identity import actor
 
 PLANS = (("P1M", "P1M"), ("P1Y", "P1M"), ("P1Y", "P1Y"), ("P3Y", "P1M"), ("P3Y", "P1Y"))
@@ -94,9 +91,7 @@ def seed(settings: Settings, subscriptions: int, changes: int) -> None:
 
 def run(folder: Path) -> None:
     count = scaled(1_400_000)
-    data = demo_config_data()
-    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
-    settings = parse_settings(data, folder / "config.yaml")
+    settings = demo_ledger(folder)
     initialise(settings)
     with measure("seed_ledger_1400k", count):
         seed(settings, count, scaled(100_000))
@@ -117,11 +112,7 @@ def run(folder: Path) -> None:
 
 def main() -> None:
     """Run in a temporary folder that is removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="cspbill-bench-") as folder:
-        try:
-            run(Path(folder))
-        finally:
-            dispose_engines()
+    in_scratch_folder(run)
 
 
 if __name__ == "__main__":

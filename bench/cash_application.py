@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.common import measure, scaled
+from bench.common import demo_ledger, in_scratch_folder, measure, scaled
 from config import Settings
-from config.loader import parse_settings
 from ledger.models import BankEntry, Batch, Invoice
 from sandbox.bank.camt053 import AccountStatement, camt053
 from services.demo.statement import open_item, planned_payments
 from services.operations import initialise
 from services.payments import import_statement, open_items
-from services.runtime import dispose_engines, engine_for
+from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.conftest import demo_config_data
 from tests.identity import actor
 
 MONTH = "2026-10"
@@ -65,9 +62,7 @@ def seed(settings: Settings, customers: int) -> None:
 
 
 def run(folder: Path) -> None:
-    data = demo_config_data()
-    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
-    settings = parse_settings(data, folder / "config.yaml")
+    settings = demo_ledger(folder)
     seed(settings, scaled(300))
     finn = actor(settings, "finn")
     items = [open_item(i) for i in open_items(settings, finn, "nl-bv")]
@@ -94,11 +89,7 @@ def run(folder: Path) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="cspbill-bench-") as folder:
-        try:
-            run(Path(folder))
-        finally:
-            dispose_engines()
+    in_scratch_folder(run)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import os
 import resource
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+from config import Settings
+from config.loader import parse_settings
+from services.runtime import dispose_engines
+from tests.conftest import demo_config_data
 
 
 def scale() -> float:
@@ -41,3 +48,19 @@ def print_bench(name: str, items: int, seconds: float, **extra: object) -> None:
         + (f" {fields}" if fields else ""),
         flush=True,
     )
+
+
+def demo_ledger(folder: Path) -> Settings:
+    """The shipped demo config pointed at a new SQLite ledger in ``folder`` (not initialised yet)."""
+    data = demo_config_data()
+    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
+    return parse_settings(data, folder / "config.yaml")
+
+
+def in_scratch_folder(run: Callable[[Path], None]) -> None:
+    """Run ``run`` in a temporary folder that is removed afterwards, the ledger's engines disposed first."""
+    with tempfile.TemporaryDirectory(prefix="cspbill-bench-") as folder:
+        try:
+            run(Path(folder))
+        finally:
+            dispose_engines()
