@@ -26,6 +26,7 @@ from config.notifications import NotificationsConfig
 from config.parties import SellerDetails
 from config.payments import Payments
 from config.review import ReviewConfig
+from config.usage import UsageStore
 from config.vat import OutsideEu, ViesConfig
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
@@ -324,19 +325,6 @@ class Database(Strict):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
             url = prefix + str((base_dir / url[len(prefix):]).resolve())
         return url
-
-
-class UsageStore(Strict):
-    """Where the nightly sync keeps usage rows: the ledger table (default) or partitioned Parquet files that the
-    month-end batch rates out of core with DuckDB within ``memory_limit`` (issue 20)."""
-
-    store: Literal["ledger", "parquet"] = "ledger"
-    parquet_dir: str = "var/usage"  # relative to the config file's folder
-    memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
-
-    def root(self, base_dir: Path) -> Path | None:
-        """The store's folder when usage goes to Parquet, else ``None``."""
-        return (base_dir / self.parquet_dir).resolve() if self.store == "parquet" else None
 
 
 class Web(Strict):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config import Settings
-from config.schema import UsageStore
+from config.usage import UsageStore
 from ledger.models import UsageRow
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy

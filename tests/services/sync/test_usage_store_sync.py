@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from config import Settings
-from config.schema import UsageStore
+from config.usage import UsageStore
 from connectors.errors import MalformedRecord
 from connectors.records import PullResult
 from ledger.models import InvoiceLine, UsageFile, UsageRow
