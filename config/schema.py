@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from config.auth import SCHEDULER, Auth, Clock, ServiceAccount
 from config.base import Code, EnvName, Strict
+from config.compute import Compute
 from config.delivery import DeliveryConfig
 from config.desk import DeskConfig
 from config.erp_mapping import ErpMappingFields
@@ -384,6 +385,7 @@ class Settings(Strict):
     desk: DeskConfig = DeskConfig()
     review: ReviewConfig = ReviewConfig()
     usage: UsageStore = UsageStore()
+    compute: Compute = Compute()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

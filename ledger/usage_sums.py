@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ledger.shards import WHOLE, Shard
 from rating.consumption import UsageSum, check_group_by, rule_scope
 from rating.pricing import MarkupRule
 
@@ -39,11 +40,13 @@ def sum_files(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
     customer_keys: Mapping[str, str] | None = None,
+    shard: Shard = WHOLE,
 ) -> list[UsageSum]:
     """Exact sums per group, markup rule (1 + index in ``rules``, 0: none) and currency of the usage ``files``
     (paths relative to ``root``), grouped by DuckDB within ``memory_limit`` (spilling to a temporary folder).
     With ``customer_keys`` the files' ``customer`` column is mapped through it first (ledger id to the key price
-    rules name customers by); rows of a customer not in it have none."""
+    rules name customers by); rows of a customer not in it have none. Only the rows whose ``customer`` column (a
+    ledger id) is in ``shard`` are read."""
     check_group_by(group_by)
     if not files:
         return []
@@ -55,7 +58,7 @@ def sum_files(
     order = ", ".join([*(f"{alias} ASC NULLS LAST" for alias in groups), "rule", "currency"])
     keys = ", ".join([*groups, "rule", "currency"])
     query = (f"SELECT {keys}, SUM(cost_units) AS cost, COUNT(*) AS n "
-             f"FROM (SELECT {selected} FROM {_usage(customer_keys)}) "
+             f"FROM (SELECT {selected} FROM {_usage(customer_keys, shard)}) "
              f"GROUP BY {keys} ORDER BY {order}")
     found = _run(root, query, [*parameters, paths], customer_keys, memory_limit, threads)
     read = [f"usage_file:{name}" for name in sorted(files)]
@@ -77,6 +80,7 @@ def group_details(
     *,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     customer_keys: Mapping[str, str] | None = None,
+    shard: Shard = WHOLE,
 ) -> dict[tuple[object, ...], dict[str, object]]:
     """Per group of the usage ``files``: the exact sum of the ``quantity`` column (decimal text) and the ``first``
     columns of its earliest row (by ``usage_date``, then ``row_id``), for describing a line."""
@@ -84,7 +88,7 @@ def group_details(
     selected = ", ".join(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True))
     earliest = ", ".join(f'ARG_MIN("{column}", (usage_date, row_id)) AS "{column}"' for column in first)
     query = (f"SELECT {', '.join(groups)}, SUM(CAST(quantity AS DECIMAL(38, 12))) AS quantity, {earliest} "
-             f"FROM (SELECT {selected}, * FROM {_usage(customer_keys)}) GROUP BY {', '.join(groups)}")
+             f"FROM (SELECT {selected}, * FROM {_usage(customer_keys, shard)}) GROUP BY {', '.join(groups)}")
     found = _run(root, query, [[str(root / name) for name in files]], customer_keys, memory_limit, None)
     details = {}
     for row in found:
@@ -93,11 +97,14 @@ def group_details(
     return details
 
 
-def _usage(customer_keys: Mapping[str, str] | None) -> str:
-    """The relation of the usage files' rows (one parameter: the list of paths)."""
+def _usage(customer_keys: Mapping[str, str] | None, shard: Shard) -> str:
+    """The relation of the usage files' rows of ``shard`` (one parameter: the list of paths)."""
+    rows = "read_parquet(?, union_by_name = true)"
+    if not shard.whole:
+        rows = f"(SELECT * FROM {rows} WHERE {shard.duckdb('customer')})"
     if customer_keys is None:
-        return "read_parquet(?, union_by_name = true)"
-    return ("(SELECT u.* REPLACE (k.key AS customer) FROM read_parquet(?, union_by_name = true) AS u "
+        return rows
+    return (f"(SELECT u.* REPLACE (k.key AS customer) FROM {rows} AS u "
             "LEFT JOIN customer_keys AS k ON u.customer = k.id)")
 
 

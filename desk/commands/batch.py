@@ -33,6 +33,9 @@ MONTH = typer.Option(..., "--month", help="Billing month YYYY-MM.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 ENGINE = typer.Option("bulk", "--engine", help="How licences are rated: bulk (vectorised where it applies) or "
                                                "scalar (the reference engine for every subscription; same lines).")
+DASK = typer.Option(None, "--dask", metavar="tcp://HOST:8786",
+                    help="Rate the customers in partitions on this Dask scheduler's cluster (overrides "
+                         "compute.dask_scheduler); same lines as in this process.")
 SHOWN_CHANGES = 25
 
 
@@ -130,11 +133,12 @@ def register(app: typer.Typer) -> None:
 
     @batch_app.command("build")
     def build_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH, as_user: str = AS_USER,
-                      as_json: bool = JSON, engine: str = ENGINE) -> None:
+                      as_json: bool = JSON, engine: str = ENGINE, dask: str | None = DASK) -> None:
         """Build (or rebuild) the draft batch of a legal entity and month; safe to run again."""
         cli = state(ctx)
         with progress_bars(f"batch build {tenant} {month}") as counted:
-            report = build_batch(cli.settings(), tenant, month, cli.actor(as_user), cli.clock(), counted, engine)
+            report = build_batch(cli.settings(), tenant, month, cli.actor(as_user), cli.clock(), counted, engine,
+                                 dask)
         if as_json:
             _dump(report.__dict__)
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ledger.models import (
@@ -23,6 +23,7 @@ from ledger.models import (
     UsageRow,
 )
 from ledger.repositories.base import Repository
+from ledger.shards import WHOLE, Shard
 
 
 class BatchRepository(Repository):
@@ -76,58 +77,72 @@ class BatchRepository(Repository):
     # Read-only rows (every column of the model, attribute access like the model) instead of ORM objects: a build
     # reads hundreds of thousands of them and changes none.
 
-    def subscriptions(self, tenant_id: int) -> Sequence[Row]:
+    # Each read takes a ``shard`` (``ledger.shards``): a partitioned build reads one range of customers at a time.
+
+    def subscriptions(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
         return self.session.execute(
-            select(Subscription.__table__).where(Subscription.tenant_id == tenant_id).order_by(Subscription.id)
+            select(Subscription.__table__).where(Subscription.tenant_id == tenant_id,
+                                                 shard.where(Subscription.customer_id)).order_by(Subscription.id)
         ).all()
 
-    def customers(self, tenant_id: int) -> Sequence[Row]:
-        return self.session.execute(select(Customer.__table__).where(Customer.tenant_id == tenant_id)).all()
+    def customers(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
+        return self.session.execute(select(Customer.__table__).where(Customer.tenant_id == tenant_id,
+                                                                     shard.where(Customer.id))).all()
 
-    def snapshots(self, tenant_id: int, until: dt.date) -> Sequence[Row]:
+    def customer_ids(self, tenant_id: int) -> list[int]:
+        """The ids of the tenant's customers, in order: what a partitioned build splits into shards."""
+        return list(self.session.scalars(select(Customer.id).where(Customer.tenant_id == tenant_id)
+                                         .order_by(Customer.id)))
+
+    def snapshots(self, tenant_id: int, until: dt.date, shard: Shard = WHOLE) -> Sequence[Row]:
         """Snapshots (without the raw payload) of the tenant's subscriptions observed on or before ``until``, in
         observation order."""
         return self.session.execute(
             select(Snapshot.id, Snapshot.subscription_id, Snapshot.observed_at, Snapshot.observed_on,
                    Snapshot.quantity, Snapshot.status, Snapshot.product_id, Snapshot.unit_cost, Snapshot.currency)
             .join(Subscription, Subscription.id == Snapshot.subscription_id)
-            .where(Subscription.tenant_id == tenant_id, Snapshot.observed_on <= until)
+            .where(Subscription.tenant_id == tenant_id, Snapshot.observed_on <= until,
+                   shard.where(Subscription.customer_id))
             .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
         ).all()
 
-    def mutations(self, tenant_id: int) -> Sequence[Row]:
+    def mutations(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
         """Mutations that still stand (not cancelled), in effective-date order."""
         return self.session.execute(
             select(Mutation.__table__)
-            .where(Mutation.tenant_id == tenant_id, Mutation.status != "cancelled")
+            .where(Mutation.tenant_id == tenant_id, Mutation.status != "cancelled",
+                   *_of_subscriptions(Mutation.subscription_id, shard))
             .order_by(Mutation.subscription_id, Mutation.effective_date, Mutation.id)
         ).all()
 
-    def cost_prices(self, tenant_id: int) -> Sequence[Row]:
+    def cost_prices(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
         """What the vendor charged per unit for each subscription (cost lines), oldest charge first."""
         return self.session.execute(
             select(CostLine.id, CostLine.subscription_id, CostLine.product_id, CostLine.charge_start,
                    CostLine.charge_end, CostLine.unit_price, CostLine.currency)
-            .where(CostLine.tenant_id == tenant_id, CostLine.subscription_id.is_not(None))
+            .where(CostLine.tenant_id == tenant_id, CostLine.subscription_id.is_not(None),
+                   *_of_subscriptions(CostLine.subscription_id, shard))
             .order_by(CostLine.subscription_id, CostLine.charge_start, CostLine.id)
         ).all()
 
-    def one_time_cost_lines(self, tenant_id: int, until: dt.date) -> Sequence[Row]:
+    def one_time_cost_lines(self, tenant_id: int, until: dt.date, shard: Shard = WHOLE) -> Sequence[Row]:
         """Cost lines of one-time purchases and of their refunds ordered on or before ``until``: the line says it is
         one-time, or it belongs to a one-time subscription and does not say otherwise; trials are left out. Each row
         carries ``customer_id``: the customer the source's customer id names (else its Microsoft tenant id), for
-        lines without a ledger subscription."""
+        lines without a ledger subscription. A shard holds a line by its subscription's customer, else by that one."""
         by_source, by_tenant = aliased(CustomerExternalId), aliased(CustomerExternalId)
+        owner = aliased(Subscription)
         one_time = select(Subscription.id).where(Subscription.tenant_id == tenant_id,
                                                  Subscription.billing_type == "one_time")
         ordered = func.coalesce(CostLine.ordered_on, CostLine.charge_start)
-        return self.session.execute(
+        named = func.coalesce(by_source.customer_id, by_tenant.customer_id)
+        query = (
             select(CostLine.id, CostLine.source, CostLine.line_id, CostLine.subscription_id,
                    CostLine.customer_external_id, CostLine.subscription_external_id, CostLine.product_id,
                    CostLine.charge_type, CostLine.charge_start, CostLine.quantity, CostLine.unit_price,
                    CostLine.subtotal, CostLine.currency, CostLine.reference_id, CostLine.billing_type,
                    CostLine.order_id, CostLine.ordered_on, CostLine.product_name,
-                   func.coalesce(by_source.customer_id, by_tenant.customer_id).label("customer_id"))
+                   named.label("customer_id"))
             .outerjoin(by_source, and_(by_source.source == CostLine.source,
                                        by_source.external_id == CostLine.customer_external_id))
             .outerjoin(by_tenant, and_(by_tenant.source == "entra",
@@ -136,12 +151,26 @@ class BatchRepository(Repository):
                    or_(CostLine.billing_type == "one_time",
                        and_(CostLine.billing_type.is_(None), CostLine.subscription_id.in_(one_time))))
             .order_by(CostLine.id)
-        ).all()
+        )
+        if not shard.whole:
+            query = (query.outerjoin(owner, owner.id == CostLine.subscription_id)
+                     .where(shard.where(func.coalesce(owner.customer_id, named))))
+        return self.session.execute(query).all()
 
-    def usage_rows(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[Row]:
-        """Usage rows of the days ``first`` to ``last`` (inclusive)."""
-        return self.session.execute(
-            select(UsageRow.__table__)
-            .where(UsageRow.tenant_id == tenant_id, UsageRow.usage_date >= first, UsageRow.usage_date <= last)
-            .order_by(UsageRow.id)
-        ).all()
+    def usage_rows(self, tenant_id: int, first: dt.date, last: dt.date, shard: Shard = WHOLE) -> Sequence[Row]:
+        """Usage rows of the days ``first`` to ``last`` (inclusive). A shard holds a row by its customer, else by its
+        subscription's."""
+        query = (select(UsageRow.__table__)
+                 .where(UsageRow.tenant_id == tenant_id, UsageRow.usage_date >= first, UsageRow.usage_date <= last)
+                 .order_by(UsageRow.id))
+        if not shard.whole:
+            query = (query.outerjoin(Subscription, Subscription.id == UsageRow.subscription_id)
+                     .where(shard.where(func.coalesce(UsageRow.customer_id, Subscription.customer_id))))
+        return self.session.execute(query).all()
+
+
+def _of_subscriptions(column: ColumnElement, shard: Shard) -> list[ColumnElement[bool]]:
+    """The condition "``column`` names a subscription of a customer in ``shard``" (none for the whole tenant)."""
+    if shard.whole:
+        return []
+    return [column.in_(select(Subscription.id).where(shard.where(Subscription.customer_id)))]

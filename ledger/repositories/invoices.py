@@ -14,6 +14,7 @@ from sqlalchemy import Row, Text, cast, delete, func, insert, or_, select, updat
 
 from ledger.models import Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.repositories.base import Repository, insert_if_missing
+from ledger.shards import WHOLE, Shard
 
 CHUNK = 5000
 CLOSED = ("approved", "exported")
@@ -47,7 +48,8 @@ class InvoiceRepository(Repository):
         ).all()
         return {row.line_key: row for row in rows}
 
-    def billed_lines(self, tenant_id: int, first_month: str, last_month: str) -> Sequence[Row]:
+    def billed_lines(self, tenant_id: int, first_month: str, last_month: str,
+                     shard: Shard = WHOLE) -> Sequence[Row]:
         """Lines of approved or exported batches whose key is owned by the months ``first_month..last_month``."""
         return self.session.execute(
             select(InvoiceLine.line_key, InvoiceLine.base_key, InvoiceLine.version, InvoiceLine.amount,
@@ -57,7 +59,8 @@ class InvoiceRepository(Repository):
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             .join(Batch, Batch.id == Invoice.batch_id)
             .where(InvoiceLine.tenant_id == tenant_id, Batch.status.in_(CLOSED),
-                   InvoiceLine.bill_month >= first_month, InvoiceLine.bill_month <= last_month)
+                   InvoiceLine.bill_month >= first_month, InvoiceLine.bill_month <= last_month,
+                   shard.where(InvoiceLine.customer_id))
             .order_by(InvoiceLine.base_key, InvoiceLine.version)
         ).all()
 

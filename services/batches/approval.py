@@ -21,8 +21,8 @@ from config import Settings
 from ledger.models import Batch
 from ledger.models import Tenant as TenantRow
 from services.access import Actor, require, require_person
-from services.batches.build import tenant_config
 from services.batches.credit_notes import CREDIT_NOTE, decide_types
+from services.batches.desired import tenant_config
 from services.batches.findings import refuse_if_blocking
 from services.batches.months import parse_month
 from services.batches.numbering import Numbered, number_documents

@@ -9,11 +9,9 @@ correction lines in the next batch.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,30 +20,21 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from config import Settings
-from config.schema import Tenant
-from ledger.models import Batch, Customer, Subscription
-from rating.bulk_lines import in_scope
-from rating.fx import FxRateDate, MissingRate
-from rating.periods import Convention
-from rating.proration import PricePolicy
-from rating.rounding import RoundingPolicy
+from ledger.models import Batch
+from ledger.shards import WHOLE
 from services import notifications as notices
 from services.access import Actor, require
+from services.batches.desired import Scope, billed_lines, desired_lines, tenant_config
 from services.batches.diff import REPRICE, diff_lines
-from services.batches.editions import Editions, Reprice
-from services.batches.fx import fx_table, in_currency, missing_rate
 from services.batches.invoicing import InvoiceDraft, batch_totals, group_invoices
-from services.batches.licences import Rateable, bulk_licence_lines, licence_lines, licence_window
-from services.batches.lines import BilledLine, DesiredLine, DraftLine
+from services.batches.lines import DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
-from services.batches.one_time import one_time_lines
-from services.batches.timeline import Pricing, Unbillable, build_timeline
-from services.batches.usage_store import month_usage_lines
+from services.batches.partitions import dask_scheduler, rate_on_cluster
 from services.clock import Clock, SystemClock
-from services.errors import NotAllowed, NotConfigured, NotFound, ValidationFailed
+from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.identity import confirm
-from services.prices import price_book, sync_config
-from services.progress import Counted, count
+from services.prices import sync_config
+from services.progress import Counted
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -80,117 +69,28 @@ class _Plan:
     problems: list[str]
 
 
-def tenant_config(settings: Settings, code: str) -> Tenant:
-    try:
-        return settings.tenant(code)
-    except KeyError:
-        raise NotConfigured(f"tenant {code!r}: not in config.yaml tenants") from None
-
-
-def _desired(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, first_day: dt.date,
-             last_day: dt.date, go_live: dt.date, billed: dict[str, list[BilledLine]],
-             problems: list[str], counted: Counted | None = None,
-             engine: str = "bulk") -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
-    tenant = tenant_config(settings, tenant_code)
-    policy = settings.rating_for(tenant)
-    rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
-    convention = Convention(policy.convention)
-    price_policy = PricePolicy(policy.price_change)
-    fx = fx_table(uow.prices.fx_rates())
-    fx_rule = FxRateDate(policy.fx_rate_date)
-    prices = price_book(tenant_code, uow.prices.rules(tenant_code),
-                        uow.prices.list_prices(tenant.currency, market=tenant.country), uow.prices.config_imports(),
-                        uow.batches.cost_prices(tenant_id))
-    pricing = Pricing(prices, editions(uow, tenant_code, tenant_id), price_policy)
-    customers = {c.id: c for c in uow.batches.customers(tenant_id)}
-    subscriptions: dict[int, Subscription] = {s.id: s for s in uow.batches.subscriptions(tenant_id)}
-    snapshots = defaultdict(list)
-    for snap in uow.batches.snapshots(tenant_id, last_day):
-        snapshots[snap.subscription_id].append(snap)
-    mutations = defaultdict(list)
-    for mutation in uow.batches.mutations(tenant_id):
-        mutations[mutation.subscription_id].append(mutation)
-    licences: dict[int, list[DesiredLine]] = {}  # per subscription, in subscription order
-    rateable: list[Rateable] = []
-    for done, sub in enumerate(subscriptions.values()):
-        count(counted, "subscriptions", done, len(subscriptions))
-        history = snapshots.get(sub.id)
-        if not history:
-            continue
-        try:
-            timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), pricing,
-                                      last_day)
-        except Unbillable as exc:
-            problems.append(str(exc))
-            log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
-            continue
-        if timeline is None:
-            continue
-        window = licence_window(timeline, first_day, last_day, go_live)
-        if (engine == "bulk" and window is not None and timeline.terms.currency == tenant.currency
-                and in_scope(timeline.terms, timeline.changes, price_policy)):
-            licences[sub.id] = []
-            rateable.append(Rateable(sub, timeline, window))
-            continue
-        try:
-            licences[sub.id] = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule),
-                                             first_day, last_day, go_live, convention, rounding, price_policy)
-        except MissingRate as exc:
-            problems.append(missing_rate(sub, exc))
-            log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
-    licences.update(bulk_licence_lines(tenant_code, rateable, first_day, last_day, convention, rounding,
-                                       price_policy))
-    count(counted, "subscriptions", len(subscriptions), len(subscriptions))
-    desired = {line.base_key: line for lines in licences.values() for line in lines}
-    usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
-    for line in month_usage_lines(uow, settings, tenant_code, tenant_id, usage_first, usage_last, customers,
-                                  subscriptions, pricing, fx, rounding, tenant.currency, problems):
-        desired[line.base_key] = line
-    for line in one_time_lines(tenant_code, tenant.currency, uow.batches.one_time_cost_lines(tenant_id, last_day),
-                               snapshots, customers, subscriptions, pricing, rounding, (first_day, last_day), go_live,
-                               billed, problems):
-        desired[line.base_key] = line
-    return desired, customers
-
-
-def editions(uow: UnitOfWork, tenant_code: str, tenant_id: int) -> Editions:
-    """Which edition of the price book each closed month of the tenant was priced with, and its reprices. A batch
-    closed before the ledger kept editions reads the first edition (config.yaml's rules as first imported)."""
-    first = uow.prices.first_edition()
-    billed = {month: edition or first for month, edition in uow.batches.editions(tenant_id, sorted(CLOSED)).items()}
-    return Editions({month: edition for month, edition in billed.items() if edition is not None},
-                    [Reprice(row.id, row.reprice_from, row.reason or "") for row in uow.prices.reprices(tenant_code)])
-
-
-def _billed(uow: UnitOfWork, tenant_id: int, first: str, last: str) -> dict[str, list[BilledLine]]:
-    billed: dict[str, list[BilledLine]] = defaultdict(list)
-    for row in uow.invoices.billed_lines(tenant_id, first, last):
-        billed[row.base_key].append(BilledLine(
-            row.line_key, row.base_key, row.version, row.amount, row.quantity, row.unit_price, row.bill_month,
-            row.kind, row.customer_id, row.subscription_id, row.period_from, row.period_to, row.currency,
-            row.description))
-    return billed
-
-
 def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, month: str,
-               statuses: dict[str, str], counted: Counted | None = None,
-               engine: str = "bulk") -> tuple[list[InvoiceDraft], list[str]]:
+               statuses: dict[str, str], counted: Counted | None = None, engine: str = "bulk",
+               dask: str | None = None) -> tuple[list[InvoiceDraft], list[str]]:
     """The invoices the draft of ``month`` should hold now (pure reads; nothing is written). ``engine`` rates the
     licences: ``bulk`` (the vectorised engine where it applies, the scalar one elsewhere) or ``scalar`` (every
-    subscription by the reference engine; same lines, for support)."""
+    subscription by the reference engine; same lines, for support). With a Dask scheduler's address in ``dask``,
+    the customers are rated in partitions on that cluster (``services.batches.partitions``); the lines are the same."""
     first, last = owned_months(month, statuses)
-    first_day, last_day = parse_month(first)[0], parse_month(last)[1]
-    go_live = parse_month(min([*statuses, month]))[0]
-    problems: list[str] = []
-    billed = _billed(uow, tenant_id, first, last)
-    desired, customers = _desired(uow, settings, tenant_code, tenant_id, first_day, last_day, go_live, billed,
-                                  problems, counted, engine)
+    scope = Scope(tenant_code, tenant_id, parse_month(first)[0], parse_month(last)[1],
+                  parse_month(min([*statuses, month]))[0], first, last, engine)
+    billed = billed_lines(uow, scope)
+    if dask:
+        part = rate_on_cluster(settings, scope, uow.batches.customer_ids(tenant_id), dask, counted)
+        customers = {c.id: c for c in uow.batches.customers(tenant_id)}
+    else:
+        part = desired_lines(uow, settings, scope, WHOLE, billed, counted)
+        customers = part.customers
     closed = {m for m, status in statuses.items() if status in CLOSED}
-    lines = diff_lines(month, desired, billed, closed)
+    lines = diff_lines(month, part.lines, billed, closed)
     _name_repriced(uow, lines)
     tenant = tenant_config(settings, tenant_code)
-    return group_invoices(tenant, month, lines, customers, tenant.grouping), problems
+    return group_invoices(tenant, month, lines, customers, tenant.grouping), part.problems
 
 
 def _name_repriced(uow: UnitOfWork, lines: Sequence[DraftLine]) -> None:
@@ -298,9 +198,11 @@ def _bulk_allocation() -> Iterator[None]:
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
-                clock: Clock | None = None, counted: Counted | None = None, engine: str = "bulk") -> BuildReport:
+                clock: Clock | None = None, counted: Counted | None = None, engine: str = "bulk",
+                dask: str | None = None) -> BuildReport:
     """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent. ``counted`` is told how many
-    subscriptions are rated so far; ``engine`` is ``bulk`` or ``scalar`` (see :func:`plan_batch`).
+    subscriptions (or partitions) are rated so far; ``engine`` is ``bulk`` or ``scalar`` (see :func:`plan_batch`);
+    ``dask`` names a Dask scheduler and overrides ``compute.dask_scheduler``.
 
     Everyone who builds or changes a draft joins its ``makers``: none of them may approve it (four-eyes)."""
     require(who, "build", tenant_code)
@@ -309,6 +211,10 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
     if engine not in ENGINES:
         raise ValidationFailed(f"batch build engine: {engine!r} is not one of {', '.join(ENGINES)}")
     now = (clock or SystemClock()).now()
+    address = dask_scheduler(settings, dask)
+    if address:  # the workers read committed rows only: config.yaml's prices go into the ledger first
+        with UnitOfWork(engine_for(settings), write=True) as uow:
+            sync_config(uow, settings, who.username)
     with _bulk_allocation(), UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
         tenant = uow.tenants.by_code(tenant_code)
@@ -324,7 +230,8 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
             raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already "
                              f"{statuses[later[0]]}; batches are built in month order")
         sync_config(uow, settings, who.username)
-        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses, counted, engine)
+        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses, counted, engine,
+                                        address)
         created = batch is None
         if batch is None:
             batch = uow.batches.add(tenant.id, month, who.username, now)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from config import Settings
 from ledger.models import Customer, Subscription
+from ledger.shards import WHOLE, Shard
 from ledger.usage_files import file_sha256
 from ledger.usage_sums import DEFAULT_MEMORY_LIMIT, group_details, sum_files
 from rating.consumption import COST_DECIMALS, UsageLine, price_sums
@@ -58,14 +59,15 @@ def rate_usage_files(
 def month_usage_lines(uow: UnitOfWork, settings: Settings, tenant: str, tenant_id: int, first: dt.date,
                       last: dt.date, customers: Mapping[int, Customer], subscriptions: Mapping[int, Subscription],
                       pricing: Pricing, fx: FxTable, rounding: RoundingPolicy, currency: str,
-                      problems: list[str]) -> list[DesiredLine]:
+                      problems: list[str], shard: Shard = WHOLE) -> list[DesiredLine]:
     """Desired usage lines of days ``first``..``last`` (inclusive) from the store ``usage.store`` names: the
     ledger's usage rows, or the Parquet files of the ledger's manifest, each checked against its sha256 first (a
-    file missing or changed since the sync wrote it is a ``ValidationFailed`` naming it: nothing is billed from it)."""
+    file missing or changed since the sync wrote it is a ``ValidationFailed`` naming it: nothing is billed from it).
+    Only the rows of ``shard``'s customers are rated."""
     root = settings.usage.root(settings.base_dir)
     if root is None:
-        return usage_lines(tenant, uow.batches.usage_rows(tenant_id, first, last), customers, subscriptions, pricing,
-                           fx, rounding, currency, problems)
+        return usage_lines(tenant, uow.batches.usage_rows(tenant_id, first, last, shard), customers, subscriptions,
+                           pricing, fx, rounding, currency, problems)
     files: dict[dt.date, list[str]] = defaultdict(list)
     for row in uow.usage.files(tenant_id, first, last):
         path = root / row.path
@@ -75,13 +77,13 @@ def month_usage_lines(uow: UnitOfWork, settings: Settings, tenant: str, tenant_i
         if row.rows:
             files[row.month].append(row.path)
     return store_usage_lines(tenant, root, files, customers, pricing, fx, rounding, currency, problems,
-                             settings.usage.memory_limit)
+                             settings.usage.memory_limit, shard)
 
 
 def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[str]],
                       customers: Mapping[int, Customer], pricing: Pricing, fx: FxTable, rounding: RoundingPolicy,
                       currency: str, problems: list[str],
-                      memory_limit: str = DEFAULT_MEMORY_LIMIT) -> list[DesiredLine]:
+                      memory_limit: str = DEFAULT_MEMORY_LIMIT, shard: Shard = WHOLE) -> list[DesiredLine]:
     """Desired usage lines of the store's ``files`` per usage month (the manifest's files of that month), as
     ``services.batches.usage.usage_lines`` makes them from ledger rows: same keys, amounts, formulas and
     descriptions; lineage names the files. Rows without a customer, or in a currency without a rate, are reported
@@ -93,7 +95,8 @@ def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[
         edition, reprice = pricing.editions.at(on + dt.timedelta(days=1))
         rules = pricing.book.markups.known_at(edition).in_force(tenant, on)
         sums = []
-        for item in sum_files(root, names, rules, GROUP_BY, memory_limit=memory_limit, customer_keys=keys):
+        for item in sum_files(root, names, rules, GROUP_BY, memory_limit=memory_limit, customer_keys=keys,
+                              shard=shard):
             if item.group[0] is None:
                 problems.append(f"usage files of {month_of(month)}: {item.rows} usage row(s) have no customer")
                 continue
@@ -104,7 +107,8 @@ def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[
                                 f"fx_rates ({item.rows} row(s))")
                 continue
             sums.append(item)
-        details = group_details(root, names, GROUP_BY, DESCRIBED, memory_limit=memory_limit, customer_keys=keys)
+        details = group_details(root, names, GROUP_BY, DESCRIBED, memory_limit=memory_limit, customer_keys=keys,
+                                shard=shard)
         for rated in price_sums(sums, rules=rules, tenant=tenant, currency=currency, group_by=GROUP_BY, fx=fx, on=on,
                                 rounding=rounding):
             group = tuple(value for _, value in rated.group)

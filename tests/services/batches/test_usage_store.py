@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.shards import split
 from ledger.usage_files import partition, usage_table, write_file
+from ledger.usage_sums import sum_files
 from rating.consumption import rate_usage
 from rating.money import to_units
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups
@@ -120,3 +122,23 @@ def test_any_rows_rate_alike(tmp_path_factory: pytest.TempPathFactory, rows: lis
                         columns=[*COLUMNS[:7], "cost_units", "tag_environment"]).astype({"cost_units": "int64"})
     root = tmp_path_factory.mktemp("store")
     compare(data, root, store(root, data, min(files, len(rows))), group_by)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(customers=st.lists(st.sampled_from(["1", "2", "7", "19", "x", None]), min_size=1, max_size=30),
+       parts=st.integers(min_value=1, max_value=4))
+def test_shards_of_the_files_sum_to_the_whole(tmp_path_factory: pytest.TempPathFactory, customers: list[str | None],
+                                              parts: int) -> None:
+    """A partitioned build sums each shard's customers from the same files: together, exactly the whole month, and
+    rows naming no customer (or not a ledger id) only in the first shard."""
+    data = frame([(f"r{n}", customer, "s1", "rg", f"m{n % 2}", "Storage", "EUR", f"{n}.5", None)
+                  for n, customer in enumerate(customers)])
+    root = tmp_path_factory.mktemp("store")
+    files = store(root, data, 2 if len(customers) > 1 else 1)
+    keys = {"1": "k1", "2": "k2", "7": "k7", "19": "k19"}
+    whole = sum_files(root, files, (), ["customer", "meter"], customer_keys=keys)
+    shards = split([1, 2, 7, 19], parts)
+    sharded = [item for shard in shards
+               for item in sum_files(root, files, (), ["customer", "meter"], customer_keys=keys, shard=shard)]
+    assert sorted(((s.group, s.cost_units, s.rows) for s in sharded), key=repr) == \
+           sorted(((s.group, s.cost_units, s.rows) for s in whole), key=repr)

@@ -15,7 +15,7 @@ from config.usage import UsageStore
 from ledger.models import UsageRow
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
-from services.batches.build import editions
+from services.batches.desired import editions
 from services.batches.fx import fx_table
 from services.batches.timeline import Pricing
 from services.batches.usage_store import month_usage_lines

@@ -1,0 +1,169 @@
+"""What a draft batch should bill, for one shard of a legal entity's customers: licences, usage and one-time lines.
+
+Why per shard: this is the part of a build that grows with the book (timelines, rating, usage sums), and every
+customer's lines depend only on that customer's records, the price book and the exchange rates. So the same
+function rates the whole legal entity in the building process, or one range of customers on a Dask worker
+(``services.batches.partitions``); the lines are keyed by customer, so the shards' lines never overlap and
+together equal the whole. It only reads: the building process alone writes the draft.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from config import Settings
+from config.schema import Tenant
+from ledger.models import Customer, Subscription
+from ledger.shards import WHOLE, Shard
+from rating.bulk_lines import in_scope
+from rating.fx import FxRateDate, MissingRate
+from rating.periods import Convention
+from rating.proration import PricePolicy
+from rating.rounding import RoundingPolicy
+from services.batches.editions import Editions, Reprice
+from services.batches.fx import fx_table, in_currency, missing_rate
+from services.batches.licences import Rateable, bulk_licence_lines, licence_lines, licence_window
+from services.batches.lines import BilledLine, DesiredLine
+from services.batches.months import CLOSED
+from services.batches.one_time import one_time_lines
+from services.batches.timeline import Pricing, Unbillable, build_timeline
+from services.batches.usage_store import month_usage_lines
+from services.errors import NotConfigured
+from services.prices import price_book
+from services.progress import Counted, count
+from services.runtime import engine_for
+from services.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a build rates: the legal entity, the bill dates of the months its draft owns and the months of billed
+    lines it corrects, and the licence engine. Plain values, so a Dask worker receives it as it is."""
+
+    tenant: str
+    tenant_id: int
+    first_day: dt.date
+    last_day: dt.date
+    go_live: dt.date
+    first_month: str
+    last_month: str
+    engine: str = "bulk"
+
+
+@dataclass
+class Part:
+    """The desired lines of one shard, by base key, the records of it that could not be billed, and its customers
+    (left out of what a worker sends back: the building process reads the customers itself)."""
+
+    lines: dict[str, DesiredLine] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    customers: dict[int, Customer] = field(default_factory=dict)
+
+
+def tenant_config(settings: Settings, code: str) -> Tenant:
+    try:
+        return settings.tenant(code)
+    except KeyError:
+        raise NotConfigured(f"tenant {code!r}: not in config.yaml tenants") from None
+
+
+def editions(uow: UnitOfWork, tenant_code: str, tenant_id: int) -> Editions:
+    """Which edition of the price book each closed month of the tenant was priced with, and its reprices. A batch
+    closed before the ledger kept editions reads the first edition (config.yaml's rules as first imported)."""
+    first = uow.prices.first_edition()
+    billed = {month: edition or first for month, edition in uow.batches.editions(tenant_id, sorted(CLOSED)).items()}
+    return Editions({month: edition for month, edition in billed.items() if edition is not None},
+                    [Reprice(row.id, row.reprice_from, row.reason or "") for row in uow.prices.reprices(tenant_code)])
+
+
+def billed_lines(uow: UnitOfWork, scope: Scope, shard: Shard = WHOLE) -> dict[str, list[BilledLine]]:
+    """The approved and exported lines of the months ``scope`` owns, per base key (what the draft corrects)."""
+    billed: dict[str, list[BilledLine]] = defaultdict(list)
+    for row in uow.invoices.billed_lines(scope.tenant_id, scope.first_month, scope.last_month, shard):
+        billed[row.base_key].append(BilledLine(
+            row.line_key, row.base_key, row.version, row.amount, row.quantity, row.unit_price, row.bill_month,
+            row.kind, row.customer_id, row.subscription_id, row.period_from, row.period_to, row.currency,
+            row.description))
+    return billed
+
+
+def rate_shard(settings: Settings, scope: Scope, shard: Shard) -> Part:
+    """:func:`desired_lines` of ``shard`` in a read-only transaction of its own: the task a Dask worker runs."""
+    with UnitOfWork(engine_for(settings)) as uow:
+        part = desired_lines(uow, settings, scope, shard, billed_lines(uow, scope, shard))
+    part.customers = {}
+    return part
+
+
+def desired_lines(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,
+                  billed: dict[str, list[BilledLine]], counted: Counted | None = None) -> Part:
+    """The lines the draft should hold for the customers of ``shard``, rated from the ledger as it stands."""
+    tenant_code, tenant_id, first_day, last_day = scope.tenant, scope.tenant_id, scope.first_day, scope.last_day
+    tenant = tenant_config(settings, tenant_code)
+    policy = settings.rating_for(tenant)
+    rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
+    convention = Convention(policy.convention)
+    price_policy = PricePolicy(policy.price_change)
+    fx = fx_table(uow.prices.fx_rates())
+    fx_rule = FxRateDate(policy.fx_rate_date)
+    prices = price_book(tenant_code, uow.prices.rules(tenant_code),
+                        uow.prices.list_prices(tenant.currency, market=tenant.country), uow.prices.config_imports(),
+                        uow.batches.cost_prices(tenant_id, shard))
+    pricing = Pricing(prices, editions(uow, tenant_code, tenant_id), price_policy)
+    customers: dict[int, Customer] = {c.id: c for c in uow.batches.customers(tenant_id, shard)}
+    subscriptions: dict[int, Subscription] = {s.id: s for s in uow.batches.subscriptions(tenant_id, shard)}
+    snapshots = defaultdict(list)
+    for snap in uow.batches.snapshots(tenant_id, last_day, shard):
+        snapshots[snap.subscription_id].append(snap)
+    mutations = defaultdict(list)
+    for mutation in uow.batches.mutations(tenant_id, shard):
+        mutations[mutation.subscription_id].append(mutation)
+    part = Part(customers=customers)
+    licences: dict[int, list[DesiredLine]] = {}  # per subscription, in subscription order
+    rateable: list[Rateable] = []
+    for done, sub in enumerate(subscriptions.values()):
+        count(counted, "subscriptions", done, len(subscriptions))
+        history = snapshots.get(sub.id)
+        if not history:
+            continue
+        try:
+            timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), pricing,
+                                      last_day)
+        except Unbillable as exc:
+            part.problems.append(str(exc))
+            log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
+            continue
+        if timeline is None:
+            continue
+        window = licence_window(timeline, first_day, last_day, scope.go_live)
+        if (scope.engine == "bulk" and window is not None and timeline.terms.currency == tenant.currency
+                and in_scope(timeline.terms, timeline.changes, price_policy)):
+            licences[sub.id] = []
+            rateable.append(Rateable(sub, timeline, window))
+            continue
+        try:
+            licences[sub.id] = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule),
+                                             first_day, last_day, scope.go_live, convention, rounding, price_policy)
+        except MissingRate as exc:
+            part.problems.append(missing_rate(sub, exc))
+            log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
+    licences.update(bulk_licence_lines(tenant_code, rateable, first_day, last_day, convention, rounding,
+                                       price_policy))
+    count(counted, "subscriptions", len(subscriptions), len(subscriptions))
+    part.lines = {line.base_key: line for lines in licences.values() for line in lines}
+    usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
+    for line in month_usage_lines(uow, settings, tenant_code, tenant_id, usage_first, usage_last, customers,
+                                  subscriptions, pricing, fx, rounding, tenant.currency, part.problems, shard):
+        part.lines[line.base_key] = line
+    for line in one_time_lines(tenant_code, tenant.currency,
+                               uow.batches.one_time_cost_lines(tenant_id, last_day, shard), snapshots, customers,
+                               subscriptions, pricing, rounding, (first_day, last_day), scope.go_live, billed,
+                               part.problems):
+        part.lines[line.base_key] = line
+    return part
