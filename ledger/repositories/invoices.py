@@ -10,14 +10,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Text, cast, delete, func, or_, select, update
 
-from ledger.models import Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
+from ledger.models import INVOICE, Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.repositories.base import Repository, insert_if_missing
+from ledger.repositories.bulk_insert import insert_rows, insert_rows_returning_ids
 from ledger.shards import WHOLE, Shard
 
 CHUNK = 5000
 CLOSED = ("approved", "exported")
+# what the model's Python-side defaults give a new draft invoice: a bulk insert sets every column itself
+DRAFT_DEFAULTS = {"number": None, "issue_date": None, "document_type": INVOICE, "corrects_invoice_id": None,
+                  "corrected_invoices": []}
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -75,12 +79,12 @@ class InvoiceRepository(Repository):
         return found
 
     def insert_invoices(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """Insert invoices in chunks; returns ``{invoice_key: id}``."""
+        """Insert draft invoices in chunks (COPY on PostgreSQL); returns ``{invoice_key: id}``."""
         ids: dict[str, int] = {}
         for chunk in _chunks(rows):
-            table = Invoice.__table__
-            result = self.session.execute(insert(table).returning(table.c.id, table.c.invoice_key), list(chunk))
-            ids.update({key: id_ for id_, key in result.tuples()})
+            full = [{**DRAFT_DEFAULTS, **row} for row in chunk]
+            new = insert_rows_returning_ids(self.session, Invoice.__table__, full)
+            ids.update({row["invoice_key"]: id_ for row, id_ in zip(full, new, strict=True)})
         return ids
 
     def update_invoices(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -93,8 +97,9 @@ class InvoiceRepository(Repository):
             self.session.execute(delete(Invoice).where(Invoice.id.in_(chunk)))
 
     def insert_lines(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert lines (every column given) in chunks: COPY on PostgreSQL, one executemany on SQLite."""
         for chunk in _chunks(rows):
-            self.session.execute(insert(InvoiceLine.__table__), list(chunk))
+            insert_rows(self.session, InvoiceLine.__table__, chunk)
 
     def update_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         for chunk in _chunks(rows):
