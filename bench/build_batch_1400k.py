@@ -30,6 +30,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
+from tests.postgres import find_bindir, running_cluster
 
 PLANS = (("P1M", "P1M"), ("P1Y", "P1M"), ("P1Y", "P1Y"), ("P3Y", "P1M"), ("P3Y", "P1Y"))
 PRODUCT = "CFQ7TTC0LH18:0001"
@@ -92,15 +93,15 @@ def seed(settings: Settings, subscriptions: int, changes: int) -> None:
             session.execute(insert(Mutation), chunk)
 
 
-def run(folder: Path) -> None:
+def run(folder: Path, database: str = "sqlite", url: str | None = None) -> None:
     count = scaled(1_400_000)
-    settings = demo_ledger(folder)
+    settings = demo_ledger(folder, url)
     initialise(settings)
     with measure("seed_ledger_1400k", count):
         seed(settings, count, scaled(100_000))
     finn = actor(settings, "finn")
     cpu = time.process_time()
-    with measure("build_batch_1400k", count, database="sqlite", engine="bulk"):
+    with measure("build_batch_1400k", count, database=database, engine="bulk"):
         report = build_batch(settings, "nl-bv", MONTH, finn, CLOCK)
     print(f"invoices={report.invoices} lines={report.lines} net={report.totals['EUR']['net']} "
           f"problems={len(report.problems)} cpu_seconds={time.process_time() - cpu:.2f} "
@@ -108,14 +109,14 @@ def run(folder: Path) -> None:
     seconds = {}
     for engine in ("bulk", "scalar"):
         cpu, start = time.process_time(), time.perf_counter()
-        with measure("rebuild_batch_1400k_unchanged", count, database="sqlite", engine=engine):
+        with measure("rebuild_batch_1400k_unchanged", count, database=database, engine=engine):
             again = build_batch(settings, "nl-bv", MONTH, finn, CLOCK, engine=engine)
         seconds[engine] = time.perf_counter() - start
         print(f"rebuild engine={engine} added={again.added} changed={again.changed} removed={again.removed} "
               f"cpu_seconds={time.process_time() - cpu:.2f}", flush=True)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         start = time.perf_counter()
-        with measure("build_batch_1400k_dask", count, database="sqlite", workers=2):
+        with measure("build_batch_1400k_dask", count, database=database, workers=2):
             again = build_batch(settings, "nl-bv", MONTH, finn, CLOCK, dask=cluster.scheduler_address)
         speedup = seconds["bulk"] / (time.perf_counter() - start)
     print(f"dask rebuild added={again.added} changed={again.changed} removed={again.removed} "
@@ -123,8 +124,15 @@ def run(folder: Path) -> None:
 
 
 def main() -> None:
-    """Run in a temporary folder that is removed afterwards."""
+    """Run on SQLite in a temporary folder that is removed afterwards, then on a throwaway PostgreSQL cluster."""
     in_scratch_folder(run)
+    bindir = find_bindir()
+    if bindir is None:
+        print("BENCH name=build_batch_1400k database=postgresql skipped: PostgreSQL binaries (initdb, pg_ctl) not "
+              "found")
+        return
+    with running_cluster(bindir) as cluster, cluster.database() as url:
+        in_scratch_folder(lambda folder: run(folder, "postgresql", url))
 
 
 if __name__ == "__main__":

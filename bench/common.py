@@ -50,10 +50,11 @@ def print_bench(name: str, items: int, seconds: float, **extra: object) -> None:
     )
 
 
-def demo_ledger(folder: Path) -> Settings:
-    """The shipped demo config pointed at a new SQLite ledger in ``folder`` (not initialised yet)."""
+def demo_ledger(folder: Path, url: str | None = None) -> Settings:
+    """The shipped demo config pointed at a new SQLite ledger in ``folder``, or at the database ``url`` (not
+    initialised yet)."""
     data = demo_config_data()
-    data["database"] = {"url": f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
+    data["database"] = {"url": url or f"sqlite:///{folder / 'ledger.db'}", "url_env": None}
     return parse_settings(data, folder / "config.yaml")
 
 
