@@ -31,7 +31,7 @@ from services.batches.months import CLOSED
 from services.batches.one_time import one_time_lines
 from services.batches.timeline import Pricing, Unbillable, build_timeline
 from services.batches.usage_store import month_usage_lines
-from services.errors import NotConfigured
+from services.errors import BadSetting, NotConfigured
 from services.prices import price_book
 from services.progress import Counted, count
 from services.runtime import engine_for
@@ -93,8 +93,15 @@ def billed_lines(uow: UnitOfWork, scope: Scope, shard: Shard = WHOLE) -> dict[st
 
 
 def rate_shard(settings: Settings, scope: Scope, shard: Shard) -> Part:
-    """:func:`desired_lines` of ``shard`` in a read-only transaction of its own: the task a Dask worker runs."""
+    """:func:`desired_lines` of ``shard`` in a read-only transaction of its own: the task a Dask worker runs. The
+    worker resolves the ledger URL itself (``database.url_env`` in its own environment: no password travels with
+    the task), so it first checks that the ledger it reached is the builder's: the tenant with the same id."""
     with UnitOfWork(engine_for(settings)) as uow:
+        tenant = uow.tenants.by_code(scope.tenant)
+        if tenant is None or tenant.id != scope.tenant_id:
+            raise BadSetting(f"database.url_env: the Dask worker's ledger does not hold tenant {scope.tenant!r} as "
+                             f"the building process's does; set {settings.database.url_env or 'database.url'} for "
+                             f"the workers to the same ledger")
         part = desired_lines(uow, settings, scope, shard, billed_lines(uow, scope, shard))
     part.customers = {}
     return part

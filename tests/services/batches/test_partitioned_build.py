@@ -14,8 +14,10 @@ from distributed import LocalCluster
 
 from config import Settings
 from ledger.models import Batch
+from ledger.shards import Shard
 from services.batches import build_batch
 from services.batches.build import BuildReport
+from services.batches.desired import Scope, rate_shard
 from services.clock import FixedClock
 from services.errors import BadSetting
 from services.operations import initialise
@@ -130,3 +132,13 @@ def test_an_unreachable_scheduler_fails_the_build_and_writes_nothing(settings: S
         build_batch(impatient, "nl-bv", "2026-05", actor(settings, "finn"), JUNE, dask="tcp://127.0.0.1:9")
     with UnitOfWork(engine_for(settings)) as uow:
         assert uow.session.query(Batch).count() == 0
+
+
+def test_a_worker_on_another_ledger_refuses_to_rate(settings: Settings) -> None:
+    """A worker resolves the ledger URL in its own environment; reaching another ledger (one without the builder's
+    tenant id) fails the partition, naming the setting, instead of rating nothing."""
+    seed(settings)
+    elsewhere = Scope("nl-bv", 999, dt.date(2026, 5, 1), dt.date(2026, 5, 31), dt.date(2026, 5, 1), "2026-05",
+                      "2026-05")
+    with pytest.raises(BadSetting, match=r"database.url_env: the Dask worker's ledger does not hold tenant 'nl-bv'"):
+        rate_shard(settings, elsewhere, Shard())
