@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from distributed import Client, as_completed
-
 from config import Settings
 from ledger.shards import Shard, split
 from services.batches.desired import Part, Scope, rate_shard
@@ -36,6 +34,8 @@ def rate_on_cluster(settings: Settings, scope: Scope, customer_ids: Sequence[int
     """The desired lines of ``scope`` rated on the Dask cluster at ``address``, one task per shard of
     ``customer_ids``, merged in shard order (each line's key names its customer, so no two shards make the same
     line). A worker's exception (a usage file changed since the sync, say) is raised here, as it was raised there."""
+    from distributed import Client, as_completed  # only a partitioned build pays its second of import time
+
     try:
         client = Client(address, timeout=settings.compute.connect_timeout_seconds, set_as_default=False)
     except (OSError, TimeoutError) as exc:
