@@ -32,23 +32,23 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 class InvoiceRepository(Repository):
     # --- batch builds -------------------------------------------------------------------------------------------
 
-    def draft_invoices(self, batch_id: int) -> dict[str, Row]:
+    def draft_invoices(self, batch_id: int, shard: Shard = WHOLE) -> dict[str, Row]:
         """``{invoice_key: row}`` of the batch's invoices (id, key, net, vat, gross, vat_breakdown)."""
         rows = self.session.execute(
             select(Invoice.id, Invoice.invoice_key, Invoice.net, Invoice.vat, Invoice.gross, Invoice.vat_breakdown,
                    Invoice.customer_id, Invoice.group_key, Invoice.currency)
-            .where(Invoice.batch_id == batch_id)
+            .where(Invoice.batch_id == batch_id, shard.where(Invoice.customer_id))
         ).all()
         return {row.invoice_key: row for row in rows}
 
-    def draft_lines(self, batch_id: int) -> dict[str, Row]:
+    def draft_lines(self, batch_id: int, shard: Shard = WHOLE) -> dict[str, Row]:
         """``{line_key: row}`` of every line in the batch: all columns, but the lineage as its stored JSON text
         (``lineage_text``); parsed, a large batch's lineage would take gigabytes to compare."""
         columns = [c for c in InvoiceLine.__table__.c if c.name != "lineage"]
         rows = self.session.execute(
             select(*columns, cast(InvoiceLine.lineage, Text).label("lineage_text"))
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(Invoice.batch_id == batch_id)
+            .where(Invoice.batch_id == batch_id, shard.where(Invoice.customer_id))
         ).all()
         return {row.line_key: row for row in rows}
 

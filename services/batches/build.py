@@ -21,15 +21,15 @@ from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from ledger.models import Batch
-from ledger.shards import WHOLE
+from ledger.shards import Shard
 from services import notifications as notices
 from services.access import Actor, require
-from services.batches.desired import Scope, billed_lines, desired_lines, tenant_config
+from services.batches.desired import Scope, tenant_config
 from services.batches.diff import REPRICE, diff_lines
-from services.batches.invoicing import InvoiceDraft, batch_totals, group_invoices
+from services.batches.invoicing import BatchTotals, InvoiceDraft, group_invoices
 from services.batches.lines import DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
-from services.batches.partitions import dask_scheduler, rate_on_cluster
+from services.batches.partitions import dask_scheduler, rated_parts
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.identity import confirm
@@ -64,33 +64,44 @@ class BuildReport:
 
 
 @dataclass
-class _Plan:
-    lines: list[DraftLine]
-    problems: list[str]
+class _Drafted:
+    """What a build wrote: lines added, changed and removed, the totals, the problems per partition."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    totals: BatchTotals = field(default_factory=BatchTotals)
+    problems: dict[int, list[str]] = field(default_factory=dict)
+
+    def problem_list(self) -> list[str]:
+        return [problem for index in sorted(self.problems) for problem in self.problems[index]]
 
 
-def plan_batch(uow: UnitOfWork, settings: Settings, tenant_code: str, tenant_id: int, month: str,
-               statuses: dict[str, str], counted: Counted | None = None, engine: str = "bulk",
-               dask: str | None = None) -> tuple[list[InvoiceDraft], list[str]]:
-    """The invoices the draft of ``month`` should hold now (pure reads; nothing is written). ``engine`` rates the
-    licences: ``bulk`` (the vectorised engine where it applies, the scalar one elsewhere) or ``scalar`` (every
-    subscription by the reference engine; same lines, for support). With a Dask scheduler's address in ``dask``,
-    the customers are rated in partitions on that cluster (``services.batches.partitions``); the lines are the same."""
+def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, statuses: dict[str, str],
+           counted: Counted | None, engine: str, dask: str | None) -> _Drafted:
+    """Rate the month partition by partition (``services.batches.partitions``) and write each partition's invoices
+    as a diff against the draft's lines of the same customers. ``engine`` rates the licences: ``bulk`` (the
+    vectorised engine where it applies, the scalar one elsewhere) or ``scalar`` (every subscription by the reference
+    engine; same lines, for support). With a Dask scheduler's address in ``dask`` the partitions are rated on that
+    cluster; the draft is the same."""
+    month = batch.month
     first, last = owned_months(month, statuses)
-    scope = Scope(tenant_code, tenant_id, parse_month(first)[0], parse_month(last)[1],
+    scope = Scope(tenant_code, batch.tenant_id, parse_month(first)[0], parse_month(last)[1],
                   parse_month(min([*statuses, month]))[0], first, last, engine)
-    billed = billed_lines(uow, scope)
-    if dask:
-        part = rate_on_cluster(settings, scope, uow.batches.customer_ids(tenant_id), dask, counted)
-        customers = {c.id: c for c in uow.batches.customers(tenant_id)}
-    else:
-        part = desired_lines(uow, settings, scope, WHOLE, billed, counted)
-        customers = part.customers
     closed = {m for m, status in statuses.items() if status in CLOSED}
-    lines = diff_lines(month, part.lines, billed, closed)
-    _name_repriced(uow, lines)
     tenant = tenant_config(settings, tenant_code)
-    return group_invoices(tenant, month, lines, customers, tenant.grouping), part.problems
+    drafted = _Drafted()
+    for rated in rated_parts(uow, settings, scope, dask, counted):
+        customers = rated.part.customers or {c.id: c for c in uow.batches.customers(batch.tenant_id, rated.shard)}
+        lines = diff_lines(month, rated.part.lines, rated.billed, closed)
+        _name_repriced(uow, lines)
+        invoices = group_invoices(tenant, month, lines, customers, tenant.grouping)
+        added, changed, removed = _store(uow, batch, batch.tenant_id, invoices, rated.shard)
+        drafted.added, drafted.changed, drafted.removed = (drafted.added + added, drafted.changed + changed,
+                                                           drafted.removed + removed)
+        drafted.totals.add(invoices)
+        drafted.problems[rated.index] = rated.part.problems
+    return drafted
 
 
 def _name_repriced(uow: UnitOfWork, lines: Sequence[DraftLine]) -> None:
@@ -128,10 +139,12 @@ def _changed(old: Any, row: dict[str, Any]) -> bool:
     return text != json.dumps(row["lineage"]) and json.loads(text) != row["lineage"]
 
 
-def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft]) -> tuple[int, int, int]:
-    """Write ``invoices`` as a diff against the batch's current lines; returns (added, changed, removed) lines."""
-    old_invoices = uow.invoices.draft_invoices(batch.id)
-    old_lines = uow.invoices.draft_lines(batch.id)
+def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft],
+           shard: Shard) -> tuple[int, int, int]:
+    """Write ``invoices`` (of ``shard``'s customers) as a diff against the batch's current lines of those customers;
+    returns (added, changed, removed) lines."""
+    old_invoices = uow.invoices.draft_invoices(batch.id, shard)
+    old_lines = uow.invoices.draft_lines(batch.id, shard)
     new_invoice_rows = [
         {"batch_id": batch.id, "tenant_id": tenant_id, "customer_id": inv.customer_id, "invoice_key": inv.invoice_key,
          "group_key": inv.group_key, "currency": inv.currency, "net": inv.net, "vat": inv.vat, "gross": inv.gross,
@@ -201,7 +214,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
                 clock: Clock | None = None, counted: Counted | None = None, engine: str = "bulk",
                 dask: str | None = None) -> BuildReport:
     """Build (or rebuild) the draft batch of ``tenant_code`` and ``month``; idempotent. ``counted`` is told how many
-    subscriptions (or partitions) are rated so far; ``engine`` is ``bulk`` or ``scalar`` (see :func:`plan_batch`);
+    subscriptions (or partitions) are rated so far; ``engine`` is ``bulk`` or ``scalar`` (see :func:`_draft`);
     ``dask`` names a Dask scheduler and overrides ``compute.dask_scheduler``.
 
     Everyone who builds or changes a draft joins its ``makers``: none of them may approve it (four-eyes)."""
@@ -230,17 +243,15 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
             raise NotAllowed(f"batch {tenant_code} {month}: the later batch {later[0]} is already "
                              f"{statuses[later[0]]}; batches are built in month order")
         sync_config(uow, settings, who.username)
-        invoices, problems = plan_batch(uow, settings, tenant_code, tenant.id, month, statuses, counted, engine,
-                                        address)
         created = batch is None
-        if batch is None:
+        if batch is None:  # written with the draft or not at all: a failed build rolls it back too
             batch = uow.batches.add(tenant.id, month, who.username, now)
             batch.built_auth = who.authentication()
         before = None if created else dict(batch.totals or {})
-        added, changed, removed = _store(uow, batch, tenant.id, invoices)
-        totals = {"currencies": batch_totals(invoices), "invoices": len(invoices),
-                  "lines": sum(len(inv.lines) for inv in invoices), "problems": problems[:MAX_PROBLEMS],
-                  "problem_count": len(problems)}
+        drafted = _draft(uow, settings, tenant_code, batch, statuses, counted, engine, address)
+        added, changed, removed, problems = drafted.added, drafted.changed, drafted.removed, drafted.problem_list()
+        totals = {"currencies": drafted.totals.as_text(), "invoices": drafted.totals.invoices,
+                  "lines": drafted.totals.lines, "problems": problems[:MAX_PROBLEMS], "problem_count": len(problems)}
         if not created and (added or changed or removed):
             batch.changed_by, batch.changed_at = who.username, now
             batch.revision += 1

@@ -78,26 +78,38 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
     return sorted(drafts, key=lambda draft: draft.invoice_key)
 
 
-def batch_totals(invoices: Sequence[InvoiceDraft]) -> dict[str, dict]:
-    """Totals per currency and per VAT category and rate, as text amounts (JSON-safe, exact)."""
-    totals: dict[str, dict] = {}
-    for invoice in invoices:
-        entry = totals.setdefault(invoice.currency, {"net": Decimal(0), "vat": Decimal(0), "gross": Decimal(0),
-                                                     "invoices": 0, "lines": 0, "by_rate": {}})
-        entry["net"] += invoice.net
-        entry["vat"] += invoice.vat
-        entry["gross"] += invoice.gross
-        entry["invoices"] += 1
-        entry["lines"] += len(invoice.lines)
-        for part in invoice.vat_breakdown:
-            rate = entry["by_rate"].setdefault(f"{part['category']} {part['rate']}%", {
-                "category": part["category"], "rate": part["rate"], "taxable": Decimal(0), "vat": Decimal(0)})
-            rate["taxable"] += Decimal(part["taxable"])
-            rate["vat"] += Decimal(part["vat"])
-    for entry in totals.values():
-        for name in ("net", "vat", "gross"):
-            entry[name] = str(entry[name])
-        for rate in entry["by_rate"].values():
-            rate["taxable"] = str(rate["taxable"])
-            rate["vat"] = str(rate["vat"])
-    return totals
+class BatchTotals:
+    """Totals per currency and per VAT category and rate, added up invoice by invoice (a build adds each partition's
+    invoices as it stores them), given as text amounts (JSON-safe, exact)."""
+
+    def __init__(self) -> None:
+        self._totals: dict[str, dict] = {}
+        self.invoices = 0
+        self.lines = 0
+
+    def add(self, invoices: Sequence[InvoiceDraft]) -> None:
+        for invoice in invoices:
+            entry = self._totals.setdefault(invoice.currency, {
+                "net": Decimal(0), "vat": Decimal(0), "gross": Decimal(0), "invoices": 0, "lines": 0, "by_rate": {}})
+            entry["net"] += invoice.net
+            entry["vat"] += invoice.vat
+            entry["gross"] += invoice.gross
+            entry["invoices"] += 1
+            entry["lines"] += len(invoice.lines)
+            for part in invoice.vat_breakdown:
+                rate = entry["by_rate"].setdefault(f"{part['category']} {part['rate']}%", {
+                    "category": part["category"], "rate": part["rate"], "taxable": Decimal(0), "vat": Decimal(0)})
+                rate["taxable"] += Decimal(part["taxable"])
+                rate["vat"] += Decimal(part["vat"])
+            self.invoices += 1
+            self.lines += len(invoice.lines)
+
+    def as_text(self) -> dict[str, dict]:
+        """``{currency: {net, vat, gross, invoices, lines, by_rate}}`` in currency order, rates in key order."""
+        totals: dict[str, dict] = {}
+        for currency, entry in sorted(self._totals.items()):
+            totals[currency] = {**entry, "net": str(entry["net"]), "vat": str(entry["vat"]),
+                                "gross": str(entry["gross"]),
+                                "by_rate": {name: {**rate, "taxable": str(rate["taxable"]), "vat": str(rate["vat"])}
+                                            for name, rate in sorted(entry["by_rate"].items())}}
+        return totals

@@ -1,27 +1,46 @@
 """Where a build's rating runs: in this process, or partitioned by customer on a Dask cluster (``compute``).
 
+Why partitions at all: a legal entity's customers are independent of each other (each line's key and each invoice
+names its customer), so a build can rate, compare and store one range of customers (``ledger.shards``) at a time.
+In this process that bounds memory: ranges of ``compute.partition_customers`` customers are rated one after the
+other, and only one range's lines are held. On a Dask cluster the ranges are rated in parallel, by workers that
+read the ledger themselves in a read-only transaction (``services.batches.desired.rate_shard``), and this process
+stores each range's lines as they come back.
+
 Why Dask distributed: a host with a million contracts rates more than one machine's cores can in the month-end
 window, and Dask's scheduler already handles what a hand-made pool would have to: placing tasks, re-running the
-task of a worker that died, and returning a task's exception to the caller. Each partition is a range of the legal
-entity's customers (``ledger.shards``), read by the worker from the ledger in a read-only transaction and rated by
-``services.batches.desired.rate_shard``; only lines come back. The building process alone writes the draft, in one
-transaction, so a failed or killed partition leaves nothing written: the build fails and is run again. Invoice
-numbers are not part of a build at all: they are assigned centrally, once, at approval.
+task of a worker that died, and returning a task's exception to the caller. The building process alone writes the
+draft, in one transaction, so a failed or killed partition leaves nothing written: the build fails and is run
+again. Invoice numbers are not part of a build at all: they are assigned centrally, once, at approval.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from config import Settings
 from ledger.shards import Shard, split
-from services.batches.desired import Part, Scope, rate_shard
+from services.batches.desired import Part, Scope, billed_lines, desired_lines, rate_shard
+from services.batches.lines import BilledLine
 from services.errors import BadSetting
 from services.progress import Counted, count
+from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 PARTS_PER_THREAD = 2  # a few more partitions than threads, so a slow one does not leave the others idle
+
+
+@dataclass
+class Rated:
+    """One partition's rating: its position among the partitions, its shard, its lines and what it has billed."""
+
+    index: int
+    shard: Shard
+    part: Part
+    billed: dict[str, list[BilledLine]]
 
 
 def dask_scheduler(settings: Settings, override: str | None = None) -> str | None:
@@ -29,11 +48,30 @@ def dask_scheduler(settings: Settings, override: str | None = None) -> str | Non
     return override or settings.compute.dask_scheduler
 
 
-def rate_on_cluster(settings: Settings, scope: Scope, customer_ids: Sequence[int], address: str,
-                    counted: Counted | None = None) -> Part:
-    """The desired lines of ``scope`` rated on the Dask cluster at ``address``, one task per shard of
-    ``customer_ids``, merged in shard order (each line's key names its customer, so no two shards make the same
-    line). A worker's exception (a usage file changed since the sync, say) is raised here, as it was raised there."""
+def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str | None,
+                counted: Counted | None = None) -> Iterator[Rated]:
+    """The partitions of ``scope``'s customers, rated: here one after the other, or on the Dask cluster at
+    ``address`` in the order they finish. Each customer is in exactly one partition."""
+    customer_ids = uow.batches.customer_ids(scope.tenant_id)
+    if address:
+        yield from _on_cluster(uow, settings, scope, customer_ids, address, counted)
+        return
+    shards = split(customer_ids, math.ceil(len(customer_ids) / settings.compute.partition_customers))
+    if len(shards) == 1:  # the usual case: progress counts subscriptions
+        billed = billed_lines(uow, scope, shards[0])
+        yield Rated(0, shards[0], desired_lines(uow, settings, scope, shards[0], billed, counted), billed)
+        return
+    for index, shard in enumerate(shards):
+        count(counted, "partitions", index, len(shards))
+        billed = billed_lines(uow, scope, shard)
+        yield Rated(index, shard, desired_lines(uow, settings, scope, shard, billed), billed)
+    count(counted, "partitions", len(shards), len(shards))
+
+
+def _on_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, customer_ids: Sequence[int], address: str,
+                counted: Counted | None) -> Iterator[Rated]:
+    """Partitions rated on the Dask cluster at ``address``, one task per shard, as they finish. A worker's exception
+    (a usage file changed since the sync, say) is raised here, as it was raised there."""
     from distributed import Client, as_completed  # only a partitioned build pays its second of import time
 
     try:
@@ -49,24 +87,16 @@ def rate_on_cluster(settings: Settings, scope: Scope, customer_ids: Sequence[int
                  address, threads)
         futures = client.map(rate_shard, [settings] * len(shards), [scope] * len(shards), shards, pure=False)
         index = {future.key: position for position, future in enumerate(futures)}
-        parts: list[Part | None] = [None] * len(shards)
         count(counted, "partitions", 0, len(shards))
+        done = 0
         try:
-            for done, future in enumerate(as_completed(futures, timeout=settings.compute.timeout_seconds), start=1):
-                parts[index[future.key]] = future.result()
+            for future in as_completed(futures, timeout=settings.compute.timeout_seconds):
+                position = index[future.key]
+                part = future.result()
+                yield Rated(position, shards[position], part, billed_lines(uow, scope, shards[position]))
+                done += 1
                 count(counted, "partitions", done, len(shards))
         except TimeoutError:
-            raise BadSetting(f"compute.timeout_seconds: {sum(part is None for part in parts)} of {len(shards)} "
-                             f"partitions were not rated within {settings.compute.timeout_seconds} s on {address}; "
-                             f"nothing was written (run the build again, or allow more time)") from None
-    return merge([part for part in parts if part is not None], shards)
-
-
-def merge(parts: Sequence[Part], shards: Sequence[Shard]) -> Part:
-    """One part of the shards' parts; problems in shard order."""
-    merged = Part()
-    for part, shard in zip(parts, shards, strict=True):
-        log.debug("batch build %s: %s lines, %s problems", shard.describe(), len(part.lines), len(part.problems))
-        merged.lines.update(part.lines)
-        merged.problems.extend(part.problems)
-    return merged
+            raise BadSetting(f"compute.timeout_seconds: {len(shards) - done} of {len(shards)} partitions were not "
+                             f"rated within {settings.compute.timeout_seconds} s on {address}; nothing was written "
+                             f"(run the build again, or allow more time)") from None

@@ -142,3 +142,24 @@ def test_a_worker_on_another_ledger_refuses_to_rate(settings: Settings) -> None:
                       "2026-05")
     with pytest.raises(BadSetting, match=r"database.url_env: the Dask worker's ledger does not hold tenant 'nl-bv'"):
         rate_shard(settings, elsewhere, Shard())
+
+
+def test_in_process_partitions_write_the_whole_draft(settings: Settings) -> None:
+    """Without a cluster, a legal entity with more than ``compute.partition_customers`` customers is rated, compared
+    and stored a range at a time (bounded memory); the draft equals the one built in one piece, also when a
+    rebuild's ranges differ from the first build's."""
+    seed(settings)
+    finn = actor(settings, "finn")
+    small = settings.model_copy(update={"compute": settings.compute.model_copy(update={"partition_customers": 3})})
+    in_parts = build_batch(small, "nl-bv", "2026-05", finn, JUNE)
+    lines = stored(settings)
+    whole = build_batch(settings, "nl-bv", "2026-05", finn, JUNE)
+    same_draft(in_parts, whole)
+    assert stored(settings) == lines
+    mark_exported(settings, "nl-bv", "2026-05")
+    late_changes(settings)
+    whole = build_batch(settings, "nl-bv", "2026-06", finn, JULY)
+    lines = stored(settings)
+    in_parts = build_batch(small, "nl-bv", "2026-06", finn, JULY)
+    same_draft(whole, in_parts)
+    assert stored(settings) == lines
