@@ -1,6 +1,6 @@
 """Reviewing a batch: totals, per-customer figures, the diff against the previous month, open discrepancies, and a
 line's lineage, the credit notes and the invoices they correct; plus the paginated queries the web desk lists batches
-and invoices with.
+(numbered pages) and a batch's invoices (pages by invoice key) with.
 
 Read-only, one unit of work per call, tenant-filtered through ``services.access`` (a record of a tenant the user
 cannot see answers ``NotFound`` like one that does not exist). Amounts are summed exactly in SQL
@@ -27,7 +27,7 @@ from services.batches.inputs import references
 from services.batches.months import parse_month
 from services.batches.readiness import batch_findings
 from services.errors import NotFound
-from services.paging import NumberedPage, page_number
+from services.paging import KeyPage, NumberedPage, page_number, per_page_bounds
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -179,24 +179,26 @@ def list_batches(settings: Settings, who: Actor, tenant_code: str | None = None,
         return NumberedPage([_batch_dict(b, tenants[b.tenant_id]) for b in rows], total, page, per_page)
 
 
-def batch_invoices(settings: Settings, batch_id: int, who: Actor, page: int = 1,
-                   per_page: int = 50) -> NumberedPage:
-    """A page of a batch's invoices (by invoice key) with customer names and totals."""
+def batch_invoices(settings: Settings, batch_id: int, who: Actor, after: str | None = None,
+                   before: str | None = None, per_page: int = 50) -> KeyPage:
+    """A page of a batch's invoices in invoice-key order, with customer names and totals, paged by key: the page
+    after the invoice key ``after``, the page before ``before`` (``LAST``, the empty string: the last page), the
+    first page without either. ``total`` counts the whole batch (an index count)."""
     require(who, "finance")
-    page, per_page = page_number(page, per_page)
+    per_page = per_page_bounds(per_page)
     with UnitOfWork(engine_for(settings)) as uow:
         batch = uow.batches.get(batch_id)
         if batch is None:
             raise NotFound(f"batch {batch_id}: not found")
         _visible(who, uow, batch.tenant_id, f"batch {batch_id}")
-        rows, total = uow.invoices.page(batch_id, per_page, (page - 1) * per_page)
+        rows, more_before, more_after = uow.invoices.page_by_key(batch_id, per_page, after, before)
         items = [{"id": r.id, "invoice_key": r.invoice_key, "number": r.number, "customer_id": r.customer_id,
                   "customer": r.customer, "group_key": r.group_key, "currency": r.currency,
                   "net": money(r.net, r.currency), "vat": money(r.vat, r.currency),
                   "gross": money(r.gross, r.currency), "status": r.status,
                   "credit_note": r.document_type == CREDIT_NOTE or (r.status == "draft" and is_credit_note(r.gross))}
                  for r in rows]
-        return NumberedPage(items, total, page, per_page)
+        return KeyPage(items, uow.invoices.count(batch_id), per_page, more_before, more_after, "invoice_key")
 
 
 def invoice_detail(settings: Settings, invoice_id: int, who: Actor) -> dict[str, Any]:
