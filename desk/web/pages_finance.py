@@ -19,6 +19,9 @@ from desk.web.formats import money
 from desk.web.render import flash, render
 from services.access import PERSON, Actor, require
 from services.batches import (
+    CUSTOMER_CHANGES,
+    FINDINGS,
+    SUBSCRIPTION_CHANGES,
     acknowledge_finding,
     approve_batch,
     batch_invoices,
@@ -42,6 +45,8 @@ PER_PAGE = 50
 DIFF_ROWS = 50
 CHART_MONTHS = 6
 TABS = ("overview", "discrepancies", "invoices", "changes")
+# what each tab shows of the batch summary beyond the header (each part costs seconds at 300 k invoices)
+TAB_SECTIONS = {"overview": (FINDINGS, CUSTOMER_CHANGES), "changes": (SUBSCRIPTION_CHANGES,)}
 
 
 @router.get("/batches", response_class=HTMLResponse)
@@ -73,19 +78,20 @@ def _largest_first(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(changes, key=lambda c: (-abs(Decimal(c["delta"])), c["name"]))
 
 
-def _batch_page(request: Request, batch_id: int, who: Actor, tab: str, page: int = 1,
-                errors: dict[str, str] | None = None, reasons: dict[str, str] | None = None,
+def _batch_page(request: Request, batch_id: int, who: Actor, tab: str, after: str | None = None,
+                before: str | None = None, errors: dict[str, str] | None = None, reasons: dict[str, str] | None = None,
                 status_code: int = 200) -> HTMLResponse:
     """The review cockpit: totals, VAT, change per customer and the findings beside Approve on the overview tab;
-    discrepancies, invoices and the per-subscription changes on tabs of their own (``?tab=``)."""
+    discrepancies, invoices and the per-subscription changes on tabs of their own (``?tab=``). The invoices page by
+    invoice key: ``?after=KEY`` (next), ``?before=KEY`` (previous), ``?before=`` (the last page)."""
     settings = request.app.state.settings
     tab = tab if tab in TABS else TABS[0]
     tenant, month = batch_tenant(settings, who, batch_id)
-    summary = batch_summary(settings, tenant, month, who, rows=DIFF_ROWS)
+    summary = batch_summary(settings, tenant, month, who, rows=DIFF_ROWS, sections=TAB_SECTIONS.get(tab, ()))
     diff = summary["diff"]
     customers = _largest_first(diff["customers"])
     subscriptions = _largest_first(diff["subscriptions"])
-    invoices = batch_invoices(settings, batch_id, who, page, PER_PAGE) if tab == "invoices" else None
+    invoices = batch_invoices(settings, batch_id, who, after, before, PER_PAGE) if tab == "invoices" else None
     exports = export_states(settings, who, [item["id"] for item in invoices.items]) if invoices else {}
     draft = summary["batch"]["status"] == "draft"
     return render(request, "batch.html", status_code=status_code, who=who, summary=summary, b=summary["batch"],
@@ -98,9 +104,9 @@ def _batch_page(request: Request, batch_id: int, who: Actor, tab: str, page: int
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-def batch(request: Request, batch_id: int, tab: str = "overview", page: int = 1,
-          who: Actor = Depends(current_actor)) -> HTMLResponse:
-    return _batch_page(request, batch_id, who, tab, page)
+def batch(request: Request, batch_id: int, tab: str = "overview", after: str | None = None,
+          before: str | None = None, who: Actor = Depends(current_actor)) -> HTMLResponse:
+    return _batch_page(request, batch_id, who, tab, after, before)
 
 
 @router.post("/batches/{batch_id}/findings/{finding_id}/acknowledge", response_model=None)

@@ -60,6 +60,18 @@ def url_with(request: Request, name: str, value: int | None) -> str | None:
     return f"{request.url.path}?{urlencode(params)}"
 
 
+KEY_PARAMS = ("after", "before", "page")
+
+
+def key_url(request: Request, name: str | None = None, key: str | None = None) -> str:
+    """The current URL on another page of a list paged by key: ``after=key`` or ``before=key`` (``before=`` with no
+    key: the last page), or with neither (``name`` None: the first page); the rest of the query is kept."""
+    params = {k: v for k, v in request.query_params.items() if k not in KEY_PARAMS}
+    if name is not None:
+        params[name] = key or ""
+    return f"{request.url.path}?{urlencode(params)}"
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` with the signed-in actor, the CSRF token and pending flash messages."""
     settings = request.app.state.settings
@@ -78,6 +90,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         messages=request.session.pop(FLASH, []),
         page_url=lambda offset: url_with(request, "offset", offset),
         page_number_url=lambda number: url_with(request, "page", number),
+        key_url=lambda name=None, key=None: key_url(request, name, key),
         tenants={t.code: t for t in settings.tenants},
         language=i18n.current.get(),
         languages=i18n.LANGUAGES,

@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models.base import Base, Id, utcnow
@@ -49,7 +49,9 @@ class Batch(Base):
 
 class Invoice(Base):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    # 0032_invoice_pages: a batch's invoices are listed by key (keyset paging): the index seeks a page's first key
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),
+                      Index("ix_invoices_batch_key", "batch_id", "invoice_key"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))

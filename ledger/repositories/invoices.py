@@ -191,20 +191,45 @@ class InvoiceRepository(Repository):
 
     # --- review -------------------------------------------------------------------------------------------------
 
-    def page(self, batch_id: int, limit: int, offset: int) -> tuple[Sequence[Row], int]:
-        """A page of the batch's invoices with the customer's name, by invoice key, and the total count."""
-        total = self.session.scalar(select(func.count()).select_from(Invoice).where(Invoice.batch_id == batch_id))
-        rows = self.session.execute(
+    def count(self, batch_id: int) -> int:
+        """How many invoices the batch holds (a count over the ``(batch_id, invoice_key)`` index)."""
+        return self.session.scalar(select(func.count()).select_from(Invoice).where(Invoice.batch_id == batch_id)) or 0
+
+    def page_by_key(self, batch_id: int, limit: int, after: str | None = None,
+                    before: str | None = None) -> tuple[Sequence[Row], bool, bool]:
+        """A page of the batch's invoices with the customer's name, in invoice-key order, by keyset: the ``limit``
+        first keys after ``after``, or the ``limit`` last keys before ``before`` (``""``: the last page), or the
+        first page when neither is given (``after`` wins when both are). Returns ``(rows, more before, more after)``.
+
+        Why keys, not OFFSET: the index ``(batch_id, invoice_key)`` finds the page's first row directly, so the last
+        of 6,000 pages costs what the first does; OFFSET walks (and joins) every row before the page."""
+        backwards = after is None and before is not None
+        query = (
             select(Invoice.id, Invoice.invoice_key, Invoice.number, Invoice.customer_id,
                    Customer.name.label("customer"), Invoice.group_key, Invoice.currency, Invoice.net, Invoice.vat,
                    Invoice.gross, Invoice.status, Invoice.document_type)
             .join(Customer, Customer.id == Invoice.customer_id)
             .where(Invoice.batch_id == batch_id)
-            .order_by(Invoice.invoice_key)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return rows, total or 0
+        )
+        if backwards:
+            if before:
+                query = query.where(Invoice.invoice_key < before)
+            query = query.order_by(Invoice.invoice_key.desc())
+        else:
+            if after:
+                query = query.where(Invoice.invoice_key > after)
+            query = query.order_by(Invoice.invoice_key)
+        rows = list(self.session.execute(query.limit(limit + 1)).all())  # the extra row: there is more that way
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+            return rows, more, bool(before) and self._any_key(batch_id, Invoice.invoice_key >= before)
+        return rows, bool(after) and self._any_key(batch_id, Invoice.invoice_key <= after), more
+
+    def _any_key(self, batch_id: int, condition: Any) -> bool:
+        return self.session.scalar(
+            select(Invoice.id).where(Invoice.batch_id == batch_id, condition).limit(1)) is not None
 
     def get(self, invoice_id: int) -> Invoice | None:
         return self.session.get(Invoice, invoice_id)

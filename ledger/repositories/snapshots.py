@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Row, event, func, select
 from sqlalchemy.orm import Session
 
 from ledger.append_only import AppendOnlyViolation
@@ -88,6 +88,25 @@ class SnapshotRepository(Repository):
             chunk = subscription_ids[start:start + 5000]
             found += self.session.scalars(
                 select(Snapshot)
+                .where(Snapshot.subscription_id.in_(chunk), Snapshot.observed_on <= until)
+                .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
+            ).all()
+        return found
+
+    def states_for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Row]:
+        """What a vendor-state timeline reads of the snapshots of many subscriptions observed on or before ``until``
+        (``id``, ``subscription_id``, ``observed_on``, ``observed_at``, ``quantity``, ``status``, ``product_id``,
+        ``unit_cost``), in observation order.
+
+        Why not ``for_subscriptions``: the review cockpit reads the month's snapshots of tens of thousands of
+        subscriptions on every view of a batch; building ORM objects and parsing each raw payload cost more than
+        everything else it does with them."""
+        found: list[Row] = []
+        for start in range(0, len(subscription_ids), 5000):
+            chunk = subscription_ids[start:start + 5000]
+            found += self.core_rows(
+                select(Snapshot.id, Snapshot.subscription_id, Snapshot.observed_on, Snapshot.observed_at,
+                       Snapshot.quantity, Snapshot.status, Snapshot.product_id, Snapshot.unit_cost)
                 .where(Snapshot.subscription_id.in_(chunk), Snapshot.observed_on <= until)
                 .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
             ).all()

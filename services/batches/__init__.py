@@ -14,6 +14,9 @@ from services.batches.build import BuildReport, build_batch
 from services.batches.inputs import InputRecord, input_record
 from services.batches.rate_case import rate_case, rate_case_file
 from services.batches.review import (
+    CUSTOMER_CHANGES,
+    FINDINGS,
+    SUBSCRIPTION_CHANGES,
     batch_invoices,
     batch_summary,
     batch_tenant,
@@ -24,6 +27,9 @@ from services.batches.review import (
 )
 
 __all__ = [
+    "CUSTOMER_CHANGES",
+    "FINDINGS",
+    "SUBSCRIPTION_CHANGES",
     "Acknowledgement",
     "ApprovalReport",
     "BuildReport",

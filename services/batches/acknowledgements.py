@@ -11,11 +11,13 @@ the customer is completed instead. A decided (approved) batch lists the acknowle
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from config import Settings
 from ledger.models import Batch, FindingAck
+from rating.readiness import Finding
 from rating.review import TITLES, ReviewFinding, blocks
 from services.access import Actor, require, require_person
 from services.batches.findings import acknowledged, draft_findings
@@ -64,15 +66,16 @@ def _finding_dict(finding: ReviewFinding, ack: FindingAck | None, blocking: bool
             "acknowledged": _ack_dict(ack)}
 
 
-def review_findings(uow: UnitOfWork, batch: Batch) -> list[dict[str, Any]]:
+def review_findings(uow: UnitOfWork, batch: Batch, master: Sequence[Finding] | None = None) -> list[dict[str, Any]]:
     """The findings as the batch page and `batch show` list them: a draft's current findings with their
-    acknowledgement (if any), or the acknowledgements a decided batch was approved with."""
+    acknowledgement (if any), or the acknowledgements a decided batch was approved with. ``master``: the batch's
+    ``batch_findings`` when the caller has them already."""
     acks = acknowledged(uow, batch.id)
     if batch.status != "draft":
         return [{"id": a.finding_id, "kind": a.kind, "title": TITLES.get(a.kind, a.kind), "hard": False,
                  "customer_id": None, "customer": "", "subject": "", "sentence": a.sentence, "blocking": False,
                  "acknowledged": _ack_dict(a)} for a in acks.values()]
-    return [_finding_dict(f, acks.get(f.fingerprint), blocks(f, acks)) for f in draft_findings(uow, batch)]
+    return [_finding_dict(f, acks.get(f.fingerprint), blocks(f, acks)) for f in draft_findings(uow, batch, master)]
 
 
 def batch_review_findings(settings: Settings, tenant_code: str, month: str, who: Actor) -> list[dict[str, Any]]:

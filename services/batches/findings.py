@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,7 @@ from ledger.models import Subscription as SubscriptionRow
 from ledger.repositories.sums import amount, decimals, units
 from rating.money import as_text
 from rating.months import month_bounds
+from rating.readiness import Finding
 from rating.review import (
     MASTER_DATA,
     NEGATIVE_MARGIN,
@@ -61,15 +63,16 @@ SHOWN = 50
 UNCONFIRMED = ("queued", "sending", "applied", "failed", "refused")
 
 
-def draft_findings(uow: UnitOfWork, batch: Batch) -> list[ReviewFinding]:
+def draft_findings(uow: UnitOfWork, batch: Batch, master: Sequence[Finding] | None = None) -> list[ReviewFinding]:
     """Every finding of the batch: hard blocks first, then negative margins, the open discrepancies of mutations not
     provisioned, the vendor counts the draft disagrees with and the provisionings not confirmed. The batch's
-    customers stay a subquery, so a batch of hundreds of thousands of invoices is never loaded to find a few."""
+    customers stay a subquery, so a batch of hundreds of thousands of invoices is never loaded to find a few.
+    ``master``: the batch's ``batch_findings`` when the caller has them already (the batch page shows both)."""
     customers = select(Invoice.customer_id).where(Invoice.batch_id == batch.id)
     first, last = month_bounds(batch.month)
     found = [ReviewFinding(MASTER_DATA, f"{MASTER_DATA}:{f.customer_id}:{f.field}", f.customer_id, f.customer,
                            f"customer {f.customer_id} ({f.customer}) {f.field}", f.sentence)
-             for f in batch_findings(uow, batch.id)]
+             for f in (batch_findings(uow, batch.id) if master is None else master)]
     found += _negative_margins(uow, batch, first, last)
     found += _discrepancies(uow, batch, customers, last)
     found += _vendor_counts(uow, batch, first, last)

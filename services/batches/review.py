@@ -1,6 +1,6 @@
 """Reviewing a batch: totals, per-customer figures, the diff against the previous month, open discrepancies, and a
 line's lineage, the credit notes and the invoices they correct; plus the paginated queries the web desk lists batches
-and invoices with.
+(numbered pages) and a batch's invoices (pages by invoice key) with.
 
 Read-only, one unit of work per call, tenant-filtered through ``services.access`` (a record of a tenant the user
 cannot see answers ``NotFound`` like one that does not exist). Amounts are summed exactly in SQL
@@ -10,6 +10,7 @@ invoices is reviewed without loading them, and returned as text so JSON and temp
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from services.batches.inputs import references
 from services.batches.months import parse_month
 from services.batches.readiness import batch_findings
 from services.errors import NotFound
-from services.paging import NumberedPage, page_number
+from services.paging import KeyPage, NumberedPage, page_number, per_page_bounds
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -80,15 +81,22 @@ def _customers(uow: UnitOfWork, batch_id: int) -> list[dict[str, Any]]:
             for t in uow.review.customer_totals(batch_id)]
 
 
-def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor,
-                  rows: int | None = None) -> dict[str, Any]:
+FINDINGS, CUSTOMER_CHANGES, SUBSCRIPTION_CHANGES = "findings", "customer_changes", "subscription_changes"
+SECTIONS = frozenset({FINDINGS, CUSTOMER_CHANGES, SUBSCRIPTION_CHANGES})
+
+
+def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor, rows: int | None = None,
+                  sections: Collection[str] = SECTIONS) -> dict[str, Any]:
     """Everything finance reviews before approving: totals per currency and VAT rate, per customer, the diff
     against the previous month per customer (flagged beyond the tenant's ``review`` thresholds) and subscription,
     open discrepancies of the batch's subscriptions, and the findings approval weighs (``findings``).
 
     Figures come from SQL aggregates, never from the batch's lines. ``rows`` is the batch page's cut: each diff list
     holds only the ``rows`` largest changes (``customers_changed`` and ``subscriptions_changed`` count them all),
-    and the per-customer totals and credit notes, which the page does not show, are left out."""
+    and the per-customer totals and credit notes, which the page does not show, are left out. ``sections`` names
+    the costly parts to work out (``FINDINGS``: ``blocking`` and ``findings``; ``CUSTOMER_CHANGES``,
+    ``SUBSCRIPTION_CHANGES``: the diff's lists and counts), all by default; a tab of the batch page asks only for
+    what it shows, and the others come back empty (at 300 k invoices each one costs seconds)."""
     require(who, "finance", tenant_code)
     parse_month(month)
     thresholds = settings.review_for(settings.tenant(tenant_code))
@@ -96,9 +104,16 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor,
         tenant_id, batch = batch_of(uow, tenant_code, month)
         previous = uow.batches.previous(tenant_id, month)
         previous_id = previous.id if previous is not None else None
-        customers, customers_changed = _diff(uow, batch.id, previous_id, "customer", rows,
-                                             thresholds if previous is not None else None)  # a first month: no flags
-        subscriptions, subscriptions_changed = _diff(uow, batch.id, previous_id, "subscription", rows)
+        customers: list[dict] = []
+        subscriptions: list[dict] = []
+        customers_changed = subscriptions_changed = 0
+        if CUSTOMER_CHANGES in sections:
+            customers, customers_changed = _diff(uow, batch.id, previous_id, "customer", rows,
+                                                 thresholds if previous is not None else None)  # first month: no flags
+        if SUBSCRIPTION_CHANGES in sections:
+            subscriptions, subscriptions_changed = _diff(uow, batch.id, previous_id, "subscription", rows)
+        draft = batch.status == "draft"
+        master = batch_findings(uow, batch.id) if FINDINGS in sections and draft else []  # read once, shown twice
         discrepancies = [
             {"id": d.id, "subscription_id": d.subscription_id, "kind": d.kind,
              "day": d.day.isoformat() if d.day else None, "sentence": d.sentence}
@@ -108,9 +123,8 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor,
             "batch": _batch_dict(batch, tenant_code),
             "problems": (batch.totals or {}).get("problems", []),
             "blocking": [{"customer_id": f.customer_id, "customer": f.customer, "field": f.field,
-                          "sentence": f.sentence} for f in batch_findings(uow, batch.id)]
-            if batch.status == "draft" else [],
-            "findings": review_findings(uow, batch),
+                          "sentence": f.sentence} for f in master],
+            "findings": review_findings(uow, batch, master) if FINDINGS in sections else [],
             "customers": _customers(uow, batch.id) if rows is None else [],
             "diff": {
                 "previous_month": previous.month if previous is not None else None,
@@ -179,24 +193,26 @@ def list_batches(settings: Settings, who: Actor, tenant_code: str | None = None,
         return NumberedPage([_batch_dict(b, tenants[b.tenant_id]) for b in rows], total, page, per_page)
 
 
-def batch_invoices(settings: Settings, batch_id: int, who: Actor, page: int = 1,
-                   per_page: int = 50) -> NumberedPage:
-    """A page of a batch's invoices (by invoice key) with customer names and totals."""
+def batch_invoices(settings: Settings, batch_id: int, who: Actor, after: str | None = None,
+                   before: str | None = None, per_page: int = 50) -> KeyPage:
+    """A page of a batch's invoices in invoice-key order, with customer names and totals, paged by key: the page
+    after the invoice key ``after``, the page before ``before`` (``LAST``, the empty string: the last page), the
+    first page without either. ``total`` counts the whole batch (an index count)."""
     require(who, "finance")
-    page, per_page = page_number(page, per_page)
+    per_page = per_page_bounds(per_page)
     with UnitOfWork(engine_for(settings)) as uow:
         batch = uow.batches.get(batch_id)
         if batch is None:
             raise NotFound(f"batch {batch_id}: not found")
         _visible(who, uow, batch.tenant_id, f"batch {batch_id}")
-        rows, total = uow.invoices.page(batch_id, per_page, (page - 1) * per_page)
+        rows, more_before, more_after = uow.invoices.page_by_key(batch_id, per_page, after, before)
         items = [{"id": r.id, "invoice_key": r.invoice_key, "number": r.number, "customer_id": r.customer_id,
                   "customer": r.customer, "group_key": r.group_key, "currency": r.currency,
                   "net": money(r.net, r.currency), "vat": money(r.vat, r.currency),
                   "gross": money(r.gross, r.currency), "status": r.status,
                   "credit_note": r.document_type == CREDIT_NOTE or (r.status == "draft" and is_credit_note(r.gross))}
                  for r in rows]
-        return NumberedPage(items, total, page, per_page)
+        return KeyPage(items, uow.invoices.count(batch_id), per_page, more_before, more_after, "invoice_key")
 
 
 def invoice_detail(settings: Settings, invoice_id: int, who: Actor) -> dict[str, Any]:

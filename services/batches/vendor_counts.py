@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -117,8 +118,8 @@ def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> 
         .where(Subscription.tenant_id == batch.tenant_id, Subscription.billing_type != "one_time",
                or_(seen_in_month.exists(), Subscription.id.in_(dated_in_month)))
         .order_by(Subscription.id)))
-    histories: dict[int, list[Snapshot]] = defaultdict(list)
-    for snapshot in uow.snapshots.for_subscriptions(ids, last):
+    histories: dict[int, list[Any]] = defaultdict(list)  # rows with the snapshot fields a timeline reads
+    for snapshot in uow.snapshots.states_for_subscriptions(ids, last):
         histories[snapshot.subscription_id].append(snapshot)
     lines: dict[int, list[InvoiceLine]] = defaultdict(list)
     for line in uow.discrepancies.billed_lines(ids, first, last, draft=batch.id):

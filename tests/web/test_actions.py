@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -109,14 +110,26 @@ def test_rejecting_needs_a_reason_and_records_it(settings: Settings, seeded: See
     assert "by anna: Contoso seats not confirmed" in page
 
 
+def _invoice_table(html: str) -> tuple[list[str], dict[str, str]]:
+    """The invoice links of a batch's invoices tab and its pager links by ``rel`` (HTML entities undone)."""
+    table = html[html.index('id="invoices"'):]
+    links = {rel: unescape(href) for href, rel in re.findall(r'<a href="([^"]+)" rel="(\w+)"', table)}
+    return re.findall(r'<a href="(/invoices/\d+)">', table), links
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_invoices_are_paged_in_the_query(settings: Settings) -> None:
+def test_invoices_are_paged_by_key_following_the_links(settings: Settings) -> None:
     seeded = seed_month(settings, extra_customers=58)
     finn = signed_in(settings, "finn")
-    first = finn.get(f"/batches/{seeded.nl_batch}?tab=invoices").text
-    table = first[first.index('id="invoices"'):]
-    assert table.count('<a href="/invoices/') == 50
-    assert 'rel="next"' in table and 'rel="prev"' not in table
-    second = finn.get(f"/batches/{seeded.nl_batch}?tab=invoices&page=2").text
-    table = second[second.index('id="invoices"'):]
-    assert table.count('<a href="/invoices/') == 10 and 'rel="next"' not in table and 'rel="prev"' in table
+    first, links = _invoice_table(finn.get(f"/batches/{seeded.nl_batch}?tab=invoices").text)
+    assert len(first) == 50 and set(links) == {"next", "last"}
+    assert links["next"].startswith(f"/batches/{seeded.nl_batch}?tab=invoices&after=")
+    response = finn.get(links["next"])
+    assert response.status_code == 200
+    second, back = _invoice_table(response.text)
+    assert len(second) == 10 and set(back) == {"first", "prev"} and "10 shown of 60 in all" in response.text
+    assert sorted(first + second) == sorted(set(first + second))  # every invoice once
+    assert _invoice_table(finn.get(back["prev"]).text)[0] == first
+    assert _invoice_table(finn.get(back["first"]).text)[0] == first
+    last, _ = _invoice_table(finn.get(links["last"]).text)  # ?before= with no key: the last 50
+    assert last == (first + second)[-50:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from config import Settings
@@ -69,3 +70,27 @@ def test_the_tabs_hold_discrepancies_invoices_and_changes(settings: Settings,
     discrepancies = finn.get(f"/batches/{batch}?tab=discrepancies").text
     assert "Open discrepancies affecting this batch" in discrepancies and "billed 5, vendor 6" in discrepancies
     assert "Totals per currency" in finn.get(f"/batches/{batch}?tab=nonsense").text  # unknown tab: the overview
+
+
+def test_each_tab_works_out_only_what_it_shows(settings: Settings, april: dict[str, int],  # noqa: F811
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 300 k invoices the findings and each diff cost seconds: the invoices and discrepancies tabs work out
+    none of them, the changes tab only the per-subscription diff, the overview the findings and the customer diff."""
+    import services.batches.review as review
+
+    worked: list[str] = []
+    diff, findings = review._diff, review.review_findings
+    monkeypatch.setattr(review, "_diff", lambda uow, batch_id, previous_id, per, *rest: (
+        worked.append(f"{per} changes"), diff(uow, batch_id, previous_id, per, *rest))[1])
+    monkeypatch.setattr(review, "review_findings", lambda *args: (worked.append("findings"), findings(*args))[1])
+    finn, batch = signed_in(settings, "finn"), _batch_id(settings)
+    shown = {}
+    for tab in ("invoices", "discrepancies", "changes", "overview"):
+        worked.clear()
+        page = finn.get(f"/batches/{batch}?tab={tab}")
+        assert page.status_code == 200
+        shown[tab] = sorted(worked)
+    assert shown == {"invoices": [], "discrepancies": [], "changes": ["subscription changes"],
+                     "overview": ["customer changes", "findings"]}
+    overview = finn.get(f"/batches/{batch}").text
+    assert "4 findings: 1 to complete, 3 to acknowledge, 0 acknowledged." in overview and "Net per customer" in overview
