@@ -25,8 +25,7 @@ from ledger.shards import Shard
 from services import notifications as notices
 from services.access import Actor, require
 from services.batches.desired import Scope, tenant_config
-from services.batches.diff import REPRICE, diff_lines
-from services.batches.invoicing import BatchTotals, InvoiceDraft, group_invoices
+from services.batches.invoicing import BatchTotals, InvoiceDraft
 from services.batches.lines import DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.partitions import dask_scheduler, rated_parts
@@ -79,42 +78,24 @@ class _Drafted:
 
 def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, statuses: dict[str, str],
            counted: Counted | None, engine: str, dask: str | None) -> _Drafted:
-    """Rate the month partition by partition (``services.batches.partitions``) and write each partition's invoices
-    as a diff against the draft's lines of the same customers. ``engine`` rates the licences: ``bulk`` (the
+    """Draft the month partition by partition (``services.batches.partitions``) and write each partition's
+    invoices as a diff against the draft's lines of the same customers. ``engine`` rates the licences: ``bulk`` (the
     vectorised engine where it applies, the scalar one elsewhere) or ``scalar`` (every subscription by the reference
     engine; same lines, for support). With a Dask scheduler's address in ``dask`` the partitions are rated on that
     cluster; the draft is the same."""
     month = batch.month
     first, last = owned_months(month, statuses)
+    closed = frozenset(m for m, status in statuses.items() if status in CLOSED)
     scope = Scope(tenant_code, batch.tenant_id, parse_month(first)[0], parse_month(last)[1],
-                  parse_month(min([*statuses, month]))[0], first, last, engine)
-    closed = {m for m, status in statuses.items() if status in CLOSED}
-    tenant = tenant_config(settings, tenant_code)
+                  parse_month(min([*statuses, month]))[0], first, last, month, closed, engine)
     drafted = _Drafted()
     for rated in rated_parts(uow, settings, scope, dask, counted):
-        customers = rated.part.customers or {c.id: c for c in uow.batches.customers(batch.tenant_id, rated.shard)}
-        lines = diff_lines(month, rated.part.lines, rated.billed, closed)
-        _name_repriced(uow, lines)
-        invoices = group_invoices(tenant, month, lines, customers, tenant.grouping)
-        added, changed, removed = _store(uow, batch, batch.tenant_id, invoices, rated.shard)
+        added, changed, removed = _store(uow, batch, batch.tenant_id, rated.part.invoices, rated.shard)
         drafted.added, drafted.changed, drafted.removed = (drafted.added + added, drafted.changed + changed,
                                                            drafted.removed + removed)
-        drafted.totals.add(invoices)
+        drafted.totals.add(rated.part.invoices)
         drafted.problems[rated.index] = rated.part.problems
     return drafted
-
-
-def _name_repriced(uow: UnitOfWork, lines: Sequence[DraftLine]) -> None:
-    """A reprice correction names the price it replaces (the corrected line's) and the price it charges now."""
-    repriced = [line for line in lines if line.reason_code == REPRICE and line.corrects_line_key]
-    if not repriced:
-        return
-    old = uow.invoices.lineages([line.corrects_line_key for line in repriced if line.corrects_line_key])
-    for line in repriced:
-        correction = line.lineage["correction"]
-        correction["reprice"] = line.lineage.get("reprice")
-        correction["old_price_version"] = old.get(line.corrects_line_key or "", {}).get("price_version")
-        correction["new_price_version"] = line.lineage.get("price_version")
 
 
 def _line_row(line: DraftLine, invoice: InvoiceDraft, invoice_id: int, tenant_id: int) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""What a draft batch should bill, for one shard of a legal entity's customers: licences, usage and one-time lines.
+"""The draft invoices of one shard of a legal entity's customers: licences, usage and one-time lines rated, compared
+with what is billed (corrections) and grouped into invoices.
 
-Why per shard: this is the part of a build that grows with the book (timelines, rating, usage sums), and every
-customer's lines depend only on that customer's records, the price book and the exchange rates. So the same
-function rates the whole legal entity in the building process, or one range of customers on a Dask worker
-(``services.batches.partitions``); the lines are keyed by customer, so the shards' lines never overlap and
-together equal the whole. It only reads: the building process alone writes the draft.
+Why per shard: this is the part of a build that grows with the book (timelines, rating, usage sums, diff and
+grouping), and every customer's invoices depend only on that customer's records and lines, the price book and the
+exchange rates. So the same function drafts the whole legal entity in the building process, or one range of
+customers on a Dask worker (``services.batches.partitions``); lines and invoices are keyed by customer, so the
+shards never overlap and together equal the whole. It only reads: the building process alone writes the draft.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from config import Settings
@@ -23,10 +25,12 @@ from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
+from services.batches.diff import REPRICE, diff_lines
 from services.batches.editions import Editions, Reprice
 from services.batches.fx import fx_table, in_currency, missing_rate
+from services.batches.invoicing import InvoiceDraft, group_invoices
 from services.batches.licences import Rateable, bulk_licence_lines, licence_lines, licence_window
-from services.batches.lines import BilledLine, DesiredLine
+from services.batches.lines import BilledLine, DesiredLine, DraftLine
 from services.batches.months import CLOSED
 from services.batches.one_time import one_time_lines
 from services.batches.timeline import Pricing, Unbillable, build_timeline
@@ -42,8 +46,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Scope:
-    """What a build rates: the legal entity, the bill dates of the months its draft owns and the months of billed
-    lines it corrects, and the licence engine. Plain values, so a Dask worker receives it as it is."""
+    """What a build drafts: the legal entity, the bill dates of the months its draft owns, the months of billed
+    lines it corrects, the batch's month, the closed months and the licence engine. Plain values, so a Dask worker
+    receives it as it is."""
 
     tenant: str
     tenant_id: int
@@ -52,17 +57,17 @@ class Scope:
     go_live: dt.date
     first_month: str
     last_month: str
+    month: str  # the batch's month
+    closed: frozenset[str]  # months whose batch is approved or exported
     engine: str = "bulk"
 
 
 @dataclass
 class Part:
-    """The desired lines of one shard, by base key, the records of it that could not be billed, and its customers
-    (left out of what a worker sends back: the building process reads the customers itself)."""
+    """The draft invoices of one shard, in invoice-key order, and the records of it that could not be billed."""
 
-    lines: dict[str, DesiredLine] = field(default_factory=dict)
+    invoices: list[InvoiceDraft] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    customers: dict[int, Customer] = field(default_factory=dict)
 
 
 def tenant_config(settings: Settings, code: str) -> Tenant:
@@ -93,7 +98,7 @@ def billed_lines(uow: UnitOfWork, scope: Scope, shard: Shard = WHOLE) -> dict[st
 
 
 def rate_shard(settings: Settings, scope: Scope, shard: Shard) -> Part:
-    """:func:`desired_lines` of ``shard`` in a read-only transaction of its own: the task a Dask worker runs. The
+    """:func:`draft_part` of ``shard`` in a read-only transaction of its own: the task a Dask worker runs. The
     worker resolves the ledger URL itself (``database.url_env`` in its own environment: no password travels with
     the task), so it first checks that the ledger it reached is the builder's: the tenant with the same id."""
     with UnitOfWork(engine_for(settings)) as uow:
@@ -102,14 +107,40 @@ def rate_shard(settings: Settings, scope: Scope, shard: Shard) -> Part:
             raise BadSetting(f"database.url_env: the Dask worker's ledger does not hold tenant {scope.tenant!r} as "
                              f"the building process's does; set {settings.database.url_env or 'database.url'} for "
                              f"the workers to the same ledger")
-        part = desired_lines(uow, settings, scope, shard, billed_lines(uow, scope, shard))
-    part.customers = {}
+        return draft_part(uow, settings, scope, shard)
+
+
+def draft_part(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,
+               counted: Counted | None = None) -> Part:
+    """The invoices the draft should hold for the customers of ``shard``: what they should have been billed, less
+    what was billed (``services.batches.diff``), grouped per customer (``services.batches.invoicing``)."""
+    billed = billed_lines(uow, scope, shard)
+    part = Part()
+    desired, customers = _desired(uow, settings, scope, shard, billed, part.problems, counted)
+    lines = diff_lines(scope.month, desired, billed, scope.closed)
+    name_repriced(uow, lines)
+    tenant = tenant_config(settings, scope.tenant)
+    part.invoices = group_invoices(tenant, scope.month, lines, customers, tenant.grouping)
     return part
 
 
-def desired_lines(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,
-                  billed: dict[str, list[BilledLine]], counted: Counted | None = None) -> Part:
-    """The lines the draft should hold for the customers of ``shard``, rated from the ledger as it stands."""
+def name_repriced(uow: UnitOfWork, lines: Sequence[DraftLine]) -> None:
+    """A reprice correction names the price it replaces (the corrected line's) and the price it charges now."""
+    repriced = [line for line in lines if line.reason_code == REPRICE and line.corrects_line_key]
+    if not repriced:
+        return
+    old = uow.invoices.lineages([line.corrects_line_key for line in repriced if line.corrects_line_key])
+    for line in repriced:
+        correction = line.lineage["correction"]
+        correction["reprice"] = line.lineage.get("reprice")
+        correction["old_price_version"] = old.get(line.corrects_line_key or "", {}).get("price_version")
+        correction["new_price_version"] = line.lineage.get("price_version")
+
+
+def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, billed: dict[str, list[BilledLine]],
+             problems: list[str], counted: Counted | None) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
+    """The lines the draft should hold for the customers of ``shard`` (by base key), rated from the ledger as it
+    stands, and those customers; records that cannot be billed go to ``problems``."""
     tenant_code, tenant_id, first_day, last_day = scope.tenant, scope.tenant_id, scope.first_day, scope.last_day
     tenant = tenant_config(settings, tenant_code)
     policy = settings.rating_for(tenant)
@@ -130,7 +161,6 @@ def desired_lines(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shar
     mutations = defaultdict(list)
     for mutation in uow.batches.mutations(tenant_id, shard):
         mutations[mutation.subscription_id].append(mutation)
-    part = Part(customers=customers)
     licences: dict[int, list[DesiredLine]] = {}  # per subscription, in subscription order
     rateable: list[Rateable] = []
     for done, sub in enumerate(subscriptions.values()):
@@ -142,7 +172,7 @@ def desired_lines(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shar
             timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), pricing,
                                       last_day)
         except Unbillable as exc:
-            part.problems.append(str(exc))
+            problems.append(str(exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
             continue
         if timeline is None:
@@ -157,20 +187,20 @@ def desired_lines(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shar
             licences[sub.id] = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule),
                                              first_day, last_day, scope.go_live, convention, rounding, price_policy)
         except MissingRate as exc:
-            part.problems.append(missing_rate(sub, exc))
+            problems.append(missing_rate(sub, exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
     licences.update(bulk_licence_lines(tenant_code, rateable, first_day, last_day, convention, rounding,
                                        price_policy))
     count(counted, "subscriptions", len(subscriptions), len(subscriptions))
-    part.lines = {line.base_key: line for lines in licences.values() for line in lines}
+    desired = {line.base_key: line for lines in licences.values() for line in lines}
     usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
     for line in month_usage_lines(uow, settings, tenant_code, tenant_id, usage_first, usage_last, customers,
-                                  subscriptions, pricing, fx, rounding, tenant.currency, part.problems, shard):
-        part.lines[line.base_key] = line
+                                  subscriptions, pricing, fx, rounding, tenant.currency, problems, shard):
+        desired[line.base_key] = line
     for line in one_time_lines(tenant_code, tenant.currency,
                                uow.batches.one_time_cost_lines(tenant_id, last_day, shard), snapshots, customers,
                                subscriptions, pricing, rounding, (first_day, last_day), scope.go_live, billed,
-                               part.problems):
-        part.lines[line.base_key] = line
-    return part
+                               problems):
+        desired[line.base_key] = line
+    return desired, customers

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from ledger.shards import Shard, split
-from services.batches.desired import Part, Scope, billed_lines, desired_lines, rate_shard
-from services.batches.lines import BilledLine
+from services.batches.desired import Part, Scope, draft_part, rate_shard
 from services.errors import BadSetting
 from services.progress import Counted, count
 from services.uow import UnitOfWork
@@ -35,12 +34,11 @@ PARTS_PER_THREAD = 2  # a few more partitions than threads, so a slow one does n
 
 @dataclass
 class Rated:
-    """One partition's rating: its position among the partitions, its shard, its lines and what it has billed."""
+    """One partition's draft: its position among the partitions, its shard and its invoices."""
 
     index: int
     shard: Shard
     part: Part
-    billed: dict[str, list[BilledLine]]
 
 
 def dask_scheduler(settings: Settings, override: str | None = None) -> str | None:
@@ -58,13 +56,11 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
         return
     shards = split(customer_ids, math.ceil(len(customer_ids) / settings.compute.partition_customers))
     if len(shards) == 1:  # the usual case: progress counts subscriptions
-        billed = billed_lines(uow, scope, shards[0])
-        yield Rated(0, shards[0], desired_lines(uow, settings, scope, shards[0], billed, counted), billed)
+        yield Rated(0, shards[0], draft_part(uow, settings, scope, shards[0], counted))
         return
     for index, shard in enumerate(shards):
         count(counted, "partitions", index, len(shards))
-        billed = billed_lines(uow, scope, shard)
-        yield Rated(index, shard, desired_lines(uow, settings, scope, shard, billed), billed)
+        yield Rated(index, shard, draft_part(uow, settings, scope, shard))
     count(counted, "partitions", len(shards), len(shards))
 
 
@@ -92,8 +88,7 @@ def _on_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, customer_ids:
         try:
             for future in as_completed(futures, timeout=settings.compute.timeout_seconds):
                 position = index[future.key]
-                part = future.result()
-                yield Rated(position, shards[position], part, billed_lines(uow, scope, shards[position]))
+                yield Rated(position, shards[position], future.result())
                 done += 1
                 count(counted, "partitions", done, len(shards))
         except TimeoutError:

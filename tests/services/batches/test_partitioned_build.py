@@ -88,26 +88,35 @@ def same_draft(first: BuildReport, second: BuildReport) -> None:
     assert sorted(second.problems) == sorted(first.problems)
 
 
-def test_a_partitioned_build_writes_the_in_process_draft(settings: Settings, cluster: str) -> None:
+def with_compute(settings: Settings, **compute: object) -> Settings:
+    return settings.model_copy(update={"compute": settings.compute.model_copy(update=compute)})
+
+
+def two_months_alike(settings: Settings, partitioned: Settings) -> None:
+    """May built partitioned and rebuilt in one piece, then (May exported, late changes seen) June built in one piece
+    and rebuilt partitioned: each rebuild changes nothing, and the stored lines stay the same."""
     seed(settings)
     finn = actor(settings, "finn")
-    on_cluster = build_batch(settings, "nl-bv", "2026-05", finn, JUNE, dask=cluster)
+    in_parts = build_batch(partitioned, "nl-bv", "2026-05", finn, JUNE)
     lines = stored(settings)
-    assert on_cluster.lines == len(lines) > 40 and on_cluster.created
-    assert any("no customer" in problem for problem in on_cluster.problems)  # the orphan row, reported once
-    assert sum("no customer" in problem for problem in on_cluster.problems) == 1
-    in_process = build_batch(settings, "nl-bv", "2026-05", finn, JUNE)
-    same_draft(on_cluster, in_process)
+    assert in_parts.lines == len(lines) > 40 and in_parts.created
+    assert sum("no customer" in problem for problem in in_parts.problems) == 1  # the orphan row, reported once
+    whole = build_batch(settings, "nl-bv", "2026-05", finn, JUNE)
+    same_draft(in_parts, whole)
     assert stored(settings) == lines
 
     mark_exported(settings, "nl-bv", "2026-05")
     late_changes(settings)
-    in_process = build_batch(settings, "nl-bv", "2026-06", finn, JULY)
+    whole = build_batch(settings, "nl-bv", "2026-06", finn, JULY)
     lines = stored(settings)
     assert any(key.endswith("/v2") for key in lines)  # corrections of the exported month
-    on_cluster = build_batch(settings, "nl-bv", "2026-06", finn, JULY, dask=cluster)
-    same_draft(in_process, on_cluster)
+    in_parts = build_batch(partitioned, "nl-bv", "2026-06", finn, JULY)
+    same_draft(whole, in_parts)
     assert stored(settings) == lines
+
+
+def test_a_partitioned_build_writes_the_in_process_draft(settings: Settings, cluster: str) -> None:
+    two_months_alike(settings, with_compute(settings, dask_scheduler=cluster))
 
 
 def test_the_cli_and_config_send_the_build_to_the_cluster(settings: Settings, config_file: Path,  # noqa: F811
@@ -117,8 +126,7 @@ def test_the_cli_and_config_send_the_build_to_the_cluster(settings: Settings, co
                     "--dask", cluster, "--json")
     assert '"created": true' in built.stdout
     lines = stored(settings)
-    configured = settings.model_copy(update={"compute": settings.compute.model_copy(
-        update={"dask_scheduler": cluster, "partitions": 7})})
+    configured = with_compute(settings, dask_scheduler=cluster, partitions=7)
     again = build_batch(configured, "nl-bv", "2026-05", actor(settings, "finn"), JUNE)
     assert (again.added, again.changed, again.removed) == (0, 0, 0)
     assert stored(settings) == lines
@@ -126,8 +134,7 @@ def test_the_cli_and_config_send_the_build_to_the_cluster(settings: Settings, co
 
 def test_an_unreachable_scheduler_fails_the_build_and_writes_nothing(settings: Settings) -> None:
     seed(settings)
-    impatient = settings.model_copy(update={"compute": settings.compute.model_copy(
-        update={"connect_timeout_seconds": 1})})
+    impatient = with_compute(settings, connect_timeout_seconds=1)
     with pytest.raises(BadSetting, match=r"compute.dask_scheduler 'tcp://127.0.0.1:9': cannot reach"):
         build_batch(impatient, "nl-bv", "2026-05", actor(settings, "finn"), JUNE, dask="tcp://127.0.0.1:9")
     with UnitOfWork(engine_for(settings)) as uow:
@@ -139,7 +146,7 @@ def test_a_worker_on_another_ledger_refuses_to_rate(settings: Settings) -> None:
     tenant id) fails the partition, naming the setting, instead of rating nothing."""
     seed(settings)
     elsewhere = Scope("nl-bv", 999, dt.date(2026, 5, 1), dt.date(2026, 5, 31), dt.date(2026, 5, 1), "2026-05",
-                      "2026-05")
+                      "2026-05", "2026-05", frozenset())
     with pytest.raises(BadSetting, match=r"database.url_env: the Dask worker's ledger does not hold tenant 'nl-bv'"):
         rate_shard(settings, elsewhere, Shard())
 
@@ -148,18 +155,4 @@ def test_in_process_partitions_write_the_whole_draft(settings: Settings) -> None
     """Without a cluster, a legal entity with more than ``compute.partition_customers`` customers is rated, compared
     and stored a range at a time (bounded memory); the draft equals the one built in one piece, also when a
     rebuild's ranges differ from the first build's."""
-    seed(settings)
-    finn = actor(settings, "finn")
-    small = settings.model_copy(update={"compute": settings.compute.model_copy(update={"partition_customers": 3})})
-    in_parts = build_batch(small, "nl-bv", "2026-05", finn, JUNE)
-    lines = stored(settings)
-    whole = build_batch(settings, "nl-bv", "2026-05", finn, JUNE)
-    same_draft(in_parts, whole)
-    assert stored(settings) == lines
-    mark_exported(settings, "nl-bv", "2026-05")
-    late_changes(settings)
-    whole = build_batch(settings, "nl-bv", "2026-06", finn, JULY)
-    lines = stored(settings)
-    in_parts = build_batch(small, "nl-bv", "2026-06", finn, JULY)
-    same_draft(whole, in_parts)
-    assert stored(settings) == lines
+    two_months_alike(settings, with_compute(settings, partition_customers=3))
