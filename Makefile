@@ -24,10 +24,11 @@ lint: setup
 	$(BIN)/lint-imports
 
 # Compiled once up front: the tests start hundreds of CLI processes, and where PYTHONDONTWRITEBYTECODE is set each
-# of them would otherwise compile every module again.
+# of them would otherwise compile every module again. ``loadfile``: one worker runs a module's tests, in file order (some
+# modules are steps of one story: the browser desk, the month of nights), and its module fixtures are set up once.
 test: lint
 	$(BIN)/python -m compileall -q -x '/(\.venv|var|artifacts)/' . >/dev/null
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup
 	@for b in bench/[a-z]*.py; do \

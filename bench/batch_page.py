@@ -10,6 +10,8 @@ A finance user signs in through the real login form of the FastAPI app and reque
 findings, change per customer), the changes per subscription and the invoices tab (first page, a page in the
 middle by ``?after=KEY``, and the last page by ``?before=``: keyset paging) 20 times each.
 Prints the p95 of the page and its diff (goal ≤ 0.5 s), of each tab, and of the invoice pages together.
+May's review figures are then prepared as a build prepares them (``services.batches.prepared``: the changes
+against April and the vendor-count walk), so the page reads them back as it does after a build.
 ``BENCH_SCALE=0.01`` runs 1 %. Never asserts.
 """
 
@@ -35,6 +37,8 @@ from bench.common import demo_ledger, in_scratch_folder, print_bench, scaled
 from config import Settings
 from ledger.models import Batch, Customer, Invoice, InvoiceLine, Snapshot, Subscription, Tenant
 from ledger.repositories.bulk_insert import insert_rows
+from rating.months import month_bounds
+from services.batches.prepared import prepare_review
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -170,6 +174,8 @@ def seed_batches(settings: Settings, customers: int,
         progress(f"batch {MONTHS[0]}")
         batch_id, invoices = _batch(session, tenant_id, MONTHS[1], customers, first_customer, first_subscription)
         progress(f"batch {MONTHS[1]}")
+        prepare_review(uow, uow.batches.get(batch_id), *month_bounds(MONTHS[1]), BUILT)
+        progress("review figures the build prepares")
     return batch_id, invoices
 
 

@@ -48,12 +48,16 @@ class PostgresCluster:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
 
-    @contextmanager
-    def database(self) -> Iterator[str]:
-        """A fresh, empty database for one test; dropped afterwards."""
-        name = f"t_{uuid.uuid4().hex[:12]}"
+    def create(self, name: str, template: str | None = None) -> str:
+        """Create the database ``name`` (a copy of ``template``, if given); returns the name."""
         with psycopg.connect(self.admin_dsn(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return name
+
+    @contextmanager
+    def database(self, template: str | None = None) -> Iterator[str]:
+        """A fresh database for one test, empty or a copy of ``template``; dropped afterwards."""
+        name = self.create(f"t_{uuid.uuid4().hex[:12]}", template)
         try:
             yield self.url(name)
         finally:

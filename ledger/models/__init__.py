@@ -14,7 +14,7 @@ users, customers, subscriptions), :mod:`~ledger.models.sources` (sync runs, snap
 (price book editions, rules, list prices, FX rates), :mod:`~ledger.models.billing` (batches, invoices, lines, number
 counters), :mod:`~ledger.models.operations` (exports, audit events, job runs, leases),
 :mod:`~ledger.models.delivery` (deliveries, the document archive), :mod:`~ledger.models.notifications`
-(the notification outbox), :mod:`~ledger.models.review` (acknowledged review findings),
+(the notification outbox), :mod:`~ledger.models.review` (acknowledged findings, review figures the build prepared),
 :mod:`~ledger.models.payments` (bank statements, entries, payment applications, payer hints),
 :mod:`~ledger.models.payment_outbox` (applied payments to the ERP, reminders) and
 :mod:`~ledger.models.identity` (sessions, API tokens, sign-in attempts). Importing this package registers every
@@ -31,7 +31,7 @@ from ledger.models.payment_outbox import PaymentExport, Reminder
 from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
-from ledger.models.review import FindingAck
+from ledger.models.review import BatchChange, BatchCheck, FindingAck
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageFile, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
@@ -46,6 +46,8 @@ __all__ = [
     "BankStatement",
     "Base",
     "Batch",
+    "BatchChange",
+    "BatchCheck",
     "CostLine",
     "Customer",
     "CustomerExternalId",

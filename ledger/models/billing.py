@@ -79,6 +79,8 @@ class InvoiceLine(Base):
     """One billed amount with everything that produced it (lineage), under a deterministic key."""
 
     __tablename__ = "invoice_lines"
+    # 0033: the reverse-charge lines of a batch (the buyer's VAT id check) without walking the batch's lines
+    __table_args__ = (Index("ix_invoice_lines_vat_category", "vat_category", "invoice_id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))

@@ -87,7 +87,8 @@ class CostLine(Base):
     """What the vendor billed the reseller (recon line, distributor invoice item), stored exactly as delivered."""
 
     __tablename__ = "cost_lines"
-    __table_args__ = (UniqueConstraint("source", "line_id"),)
+    __table_args__ = (UniqueConstraint("source", "line_id"),
+                      Index("ix_cost_lines_tenant_start", "tenant_id", "charge_start"))  # 0033: a month's costs
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)

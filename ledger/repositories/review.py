@@ -8,15 +8,17 @@ returned as ``Decimal``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import BigInteger, case, cast, exists, func, literal, null, or_, select
+from sqlalchemy import BigInteger, Select, Subquery, case, cast, delete, exists, func, literal, null, or_, select
 
-from ledger.models import Customer, Discrepancy, Invoice, InvoiceLine, Subscription
+from ledger.models import BatchChange, BatchCheck, Customer, Discrepancy, Invoice, InvoiceLine, Subscription
 from ledger.repositories.base import Repository
+from ledger.repositories.bulk_insert import insert_rows
 from ledger.repositories.sums import PLACES, amount, decimals, units
 
 Per = Literal["customer", "subscription"]
@@ -63,18 +65,16 @@ class ReviewRepository(Repository):
                               amount(vat, vat_places, what), amount(gross, gross_places, what))
                 for customer_id, name, currency, count, net, net_places, vat, vat_places, gross, gross_places in rows]
 
-    def changes(self, batch_id: int, previous_id: int | None, per: Per,
-                limit: int | None = None) -> tuple[list[Change], int]:
-        """The customers (or subscriptions) whose net per currency differs between the batch and ``previous_id``
-        (new, gone or changed), and how many there are. With ``limit``: the largest changes first, at most
-        ``limit`` of them; without: all of them, in no particular order."""
+    def _grouped(self, batch_id: int, previous_id: int | None, per: Per) -> Subquery:
+        """Net per key (customer or subscription) and currency in the batch (``now``) and ``previous_id``
+        (``before``), in 10^-4 units, where they differ (or an amount is inexact, so ``amount`` refuses it)."""
         key = InvoiceLine.customer_id if per == "customer" else InvoiceLine.subscription_id
         value = units(self.session, InvoiceLine.amount)
         places = func.max(decimals(self.session, InvoiceLine.amount))
         now = func.sum(case((Invoice.batch_id == batch_id, value)))
         before = (func.sum(case((Invoice.batch_id == previous_id, value))) if previous_id is not None
                   else cast(null(), BigInteger))
-        grouped = (
+        return (
             select(key.label("key"), InvoiceLine.currency.label("currency"), now.label("now"),
                    before.label("before"), places.label("places"))
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
@@ -82,22 +82,77 @@ class ReviewRepository(Repository):
             .group_by(key, InvoiceLine.currency)
             .having(or_(now.is_distinct_from(before), places > PLACES))
             .subquery())
+
+    @staticmethod
+    def _named(rows: Any, per: Per) -> tuple[Select[Any], Any]:
+        """``rows`` (with ``key``, ``currency``, ``now``, ``before``) with the customer's or subscription's name
+        and the count of all rows; and the name column."""
         if per == "customer":
-            name = Customer.name
-            query = select(grouped, name, func.count().over()).join(Customer, Customer.id == grouped.c.key)
-        else:
-            name = case((grouped.c.key.is_(None), literal("usage without subscription")),
-                        else_=Subscription.product_name + " (" + Subscription.external_id + ")")
-            query = (select(grouped, name, func.count().over())
-                     .outerjoin(Subscription, Subscription.id == grouped.c.key))
+            return (select(rows, Customer.name, func.count().over()).join(Customer, Customer.id == rows.c.key),
+                    Customer.name)
+        name = case((rows.c.key.is_(None), literal("usage without subscription")),
+                    else_=Subscription.product_name + " (" + Subscription.external_id + ")")
+        return select(rows, name, func.count().over()).outerjoin(Subscription, Subscription.id == rows.c.key), name
+
+    @staticmethod
+    def _largest_first(query: Select[Any], rows: Any, name: Any) -> Select[Any]:
+        delta = func.abs(func.coalesce(rows.c.now, 0) - func.coalesce(rows.c.before, 0))
+        return query.order_by(delta.desc(), name, rows.c.key, rows.c.currency)
+
+    def changes(self, batch_id: int, previous_id: int | None, per: Per,
+                limit: int | None = None) -> tuple[list[Change], int]:
+        """The customers (or subscriptions) whose net per currency differs between the batch and ``previous_id``
+        (new, gone or changed), and how many there are. With ``limit``: the largest changes first, at most
+        ``limit`` of them; without: all of them, in no particular order."""
+        grouped = self._grouped(batch_id, previous_id, per)
+        query, name = self._named(grouped, per)
         if limit is not None:
-            delta = func.abs(func.coalesce(grouped.c.now, 0) - func.coalesce(grouped.c.before, 0))
-            query = query.order_by(delta.desc(), name, grouped.c.key, grouped.c.currency).limit(limit)
+            query = self._largest_first(query, grouped, name).limit(limit)
         what = f"invoice lines of batch {batch_id}" + (f" or {previous_id}" if previous_id is not None else "")
         rows = self.session.execute(query).all()
         return [Change(ident, label, currency, amount(now_units, line_places, what),
                        amount(before_units, line_places, what))
                 for ident, currency, now_units, before_units, line_places, label, _ in rows], rows[0][-1] if rows else 0
+
+    def store_changes(self, batch_id: int, previous_id: int | None, per: Per) -> int:
+        """Work out the batch's changes against ``previous_id`` (as ``changes``) and store them in
+        ``batch_changes``, replacing what was stored for ``per``; returns how many."""
+        what = f"invoice lines of batch {batch_id}" + (f" or {previous_id}" if previous_id is not None else "")
+        self.session.execute(delete(BatchChange).where(BatchChange.batch_id == batch_id, BatchChange.per == per))
+        rows = []
+        for key, currency, now, before, places in self.session.execute(select(self._grouped(batch_id, previous_id,
+                                                                                             per))):
+            amount(now, places, what)  # refuses an inexact amount, as the page would
+            rows.append({"batch_id": batch_id, "per": per, "key": key, "currency": currency, "now_units": now,
+                         "before_units": before, "delta_units": abs((now or 0) - (before or 0))})
+        return insert_rows(self.session, BatchChange.__table__, rows)
+
+    def stored_changes(self, batch_id: int, per: Per, limit: int) -> tuple[list[Change], int]:
+        """The ``limit`` largest of the changes ``store_changes`` stored, in ``changes``' order, and how many there
+        are: the index hands the largest deltas over, the database orders the ties at the cut by name."""
+        stored = (BatchChange.batch_id == batch_id, BatchChange.per == per)
+        total = self.session.scalar(select(func.count()).select_from(BatchChange).where(*stored)) or 0
+        cut = self.session.scalar(select(BatchChange.delta_units).where(*stored)
+                                  .order_by(BatchChange.delta_units.desc()).offset(limit - 1).limit(1))
+        rows = (select(BatchChange.key, BatchChange.currency, BatchChange.now_units.label("now"),
+                       BatchChange.before_units.label("before"))
+                .where(*stored, BatchChange.delta_units >= (cut or 0)).subquery())
+        query, name = self._named(rows, per)
+        found = self.session.execute(self._largest_first(query, rows, name).limit(limit)).all()
+        return [Change(ident, label, currency, amount(now, None, ""), amount(before, None, ""))
+                for ident, currency, now, before, label, _ in found], total
+
+    def check(self, batch_id: int, kind: str) -> BatchCheck | None:
+        """What the build stored of the batch's ``kind`` review figure."""
+        return self.session.scalar(select(BatchCheck).where(BatchCheck.batch_id == batch_id, BatchCheck.kind == kind))
+
+    def record_check(self, batch_id: int, kind: str, inputs: str, result: dict[str, Any], at: dt.datetime) -> None:
+        """Store the batch's ``kind`` review figure worked out at ``at`` from the ledger state ``inputs`` names."""
+        row = self.check(batch_id, kind)
+        if row is None:
+            self.session.add(BatchCheck(batch_id=batch_id, kind=kind, inputs=inputs, result=result, checked_at=at))
+        else:
+            row.inputs, row.result, row.checked_at = inputs, result, at
 
     def open_discrepancies(self, tenant_id: int, batch_id: int) -> Sequence[Discrepancy]:
         """Open discrepancies of the tenant's subscriptions that the batch bills."""

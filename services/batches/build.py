@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from ledger.models import Batch
 from ledger.shards import Shard
+from rating.months import month_bounds
 from services import notifications as notices
 from services.access import Actor, require
 from services.batches.desired import Scope, tenant_config
@@ -29,6 +30,7 @@ from services.batches.invoicing import BatchTotals, InvoiceDraft
 from services.batches.lines import DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.partitions import dask_scheduler, rated_parts
+from services.batches.prepared import prepare_review
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.identity import confirm
@@ -240,6 +242,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
             batch.makers = sorted({*(batch.makers or []), who.username})
         batch.totals = totals
         batch.price_edition = uow.prices.edition()
+        prepare_review(uow, batch, *month_bounds(month), now)
         uow.audit.record(who.username, "batch.build" if created else "batch.rebuild", "batch", batch.id, tenant.id,
                          before=before, after=totals,
                          detail=f"{tenant_code} {month}: +{added} ~{changed} -{removed} lines", at=now)

@@ -3,7 +3,9 @@
 Why one module for all four kinds: the batch page, `cspbill batch findings`, the demo and approval must see the same
 list. The findings are computed afresh from the ledger on every read, so they follow the data (a completed customer,
 a confirmed provisioning, a rebuild with other amounts); only the acknowledgements are stored (``FindingAck``), keyed
-by the finding's fingerprint, so changed facts need a new acknowledgement (the rule is ``rating.review``).
+by the finding's fingerprint, so changed facts need a new acknowledgement (the rule is ``rating.review``). The one
+costly walk, the vendor counts, is the build's while the ledger still agrees with it (``services.batches.prepared``);
+approval walks it afresh.
 
 - missing master data: ``services.batches.readiness`` (a hard block, never acknowledged);
 - negative margin: per subscription, what the batch and the issued invoices bill for a stretch starting in the month
@@ -54,6 +56,7 @@ from rating.review import (
     negative_margin,
     still_blocking,
 )
+from services.batches.prepared import vendor_gaps
 from services.batches.readiness import batch_findings
 from services.batches.vendor_counts import describe, draft_gaps
 from services.errors import NotAllowed
@@ -63,11 +66,14 @@ SHOWN = 50
 UNCONFIRMED = ("queued", "sending", "applied", "failed", "refused")
 
 
-def draft_findings(uow: UnitOfWork, batch: Batch, master: Sequence[Finding] | None = None) -> list[ReviewFinding]:
+def draft_findings(uow: UnitOfWork, batch: Batch, master: Sequence[Finding] | None = None,
+                   live: bool = False) -> list[ReviewFinding]:
     """Every finding of the batch: hard blocks first, then negative margins, the open discrepancies of mutations not
     provisioned, the vendor counts the draft disagrees with and the provisionings not confirmed. The batch's
     customers stay a subquery, so a batch of hundreds of thousands of invoices is never loaded to find a few.
-    ``master``: the batch's ``batch_findings`` when the caller has them already (the batch page shows both)."""
+    ``master``: the batch's ``batch_findings`` when the caller has them already (the batch page shows both).
+    The vendor counts are those the build stored while the ledger still agrees with them (``services.batches
+    .prepared``); ``live`` walks them afresh in any case (approval)."""
     customers = select(Invoice.customer_id).where(Invoice.batch_id == batch.id)
     first, last = month_bounds(batch.month)
     found = [ReviewFinding(MASTER_DATA, f"{MASTER_DATA}:{f.customer_id}:{f.field}", f.customer_id, f.customer,
@@ -75,7 +81,7 @@ def draft_findings(uow: UnitOfWork, batch: Batch, master: Sequence[Finding] | No
              for f in (batch_findings(uow, batch.id) if master is None else master)]
     found += _negative_margins(uow, batch, first, last)
     found += _discrepancies(uow, batch, customers, last)
-    found += _vendor_counts(uow, batch, first, last)
+    found += _vendor_counts(uow, batch, first, last, live)
     found += _provisionings(uow, customers, last)
     return found
 
@@ -88,7 +94,7 @@ def acknowledged(uow: UnitOfWork, batch_id: int) -> dict[str, FindingAck]:
 
 def refuse_if_blocking(uow: UnitOfWork, tenant_code: str, month: str, batch: Batch) -> None:
     """NotAllowed naming every hard block and every finding not acknowledged (the first ``SHOWN``, then a count)."""
-    open_ones = still_blocking(draft_findings(uow, batch), acknowledged(uow, batch.id))
+    open_ones = still_blocking(draft_findings(uow, batch, live=True), acknowledged(uow, batch.id))
     if not open_ones:
         return
     listed = "; ".join(f.subject + ": " + f.sentence if f.hard else f"{f} (not acknowledged)"
@@ -101,21 +107,22 @@ def refuse_if_blocking(uow: UnitOfWork, tenant_code: str, month: str, batch: Bat
 
 def _negative_margins(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> list[ReviewFinding]:
     """Subscriptions the batch bills for a stretch starting in the month that have vendor cost lines starting in it:
-    their cost summed in ``Decimal`` (vendor costs keep all their decimals), what they are billed summed in SQL."""
+    their cost summed in ``Decimal`` (vendor costs keep all their decimals), what they are billed summed in SQL.
+    Driven by the tenant's cost lines of the month (indexed), each checked against the batch's lines of its
+    subscription, so a batch of hundreds of thousands of lines is not walked to find them."""
     starts_in_month = (InvoiceLine.period_from >= first, InvoiceLine.period_from <= last)
-    in_batch = (select(InvoiceLine.subscription_id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-                .where(Invoice.batch_id == batch.id, InvoiceLine.subscription_id.is_not(None), *starts_in_month))
+    billed_in_batch = (select(InvoiceLine.id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                       .where(InvoiceLine.subscription_id == CostLine.subscription_id, Invoice.batch_id == batch.id,
+                              *starts_in_month).exists())
+    month_costs = (CostLine.tenant_id == batch.tenant_id, CostLine.charge_start >= first,
+                   CostLine.charge_start <= last, CostLine.subscription_id.is_not(None), billed_in_batch)
     costs: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     for row in uow.session.execute(
-            select(CostLine.subscription_id, CostLine.currency, CostLine.subtotal)
-            .where(CostLine.subscription_id.in_(in_batch), CostLine.charge_start >= first,
-                   CostLine.charge_start <= last)):
+            select(CostLine.subscription_id, CostLine.currency, CostLine.subtotal).where(*month_costs)):
         costs[(row.subscription_id, row.currency)] += row.subtotal
     if not costs:
         return []
-    with_cost = (select(CostLine.subscription_id)
-                 .where(CostLine.subscription_id.in_(in_batch), CostLine.charge_start >= first,
-                        CostLine.charge_start <= last))
+    with_cost = select(CostLine.subscription_id).where(*month_costs)
     value = units(uow.session, InvoiceLine.amount)
     billed = {(subscription_id, currency): amount(total, places, f"invoice lines of subscription {subscription_id}")
               for subscription_id, currency, total, places in uow.session.execute(
@@ -160,8 +167,9 @@ def _discrepancies(uow: UnitOfWork, batch: Batch, customers: Select[Any], last: 
     return found
 
 
-def _vendor_counts(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> list[ReviewFinding]:
-    gaps = draft_gaps(uow, batch, first, last)
+def _vendor_counts(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date,
+                   live: bool) -> list[ReviewFinding]:
+    gaps = draft_gaps(uow, batch, first, last) if live else vendor_gaps(uow, batch, first, last)
     subs = {row.id: row for row in uow.session.execute(
         select(SubscriptionRow.id, SubscriptionRow.customer_id, SubscriptionRow.product_name,
                Customer.name.label("customer"))

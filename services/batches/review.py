@@ -22,6 +22,7 @@ from ledger.repositories.review import Change, Per
 from rating.money import as_text as money
 from rating.review import beyond_threshold, change_percent
 from services.access import Actor, owned, readable_tenants, require
+from services.batches import prepared
 from services.batches.acknowledgements import batch_of, review_findings
 from services.batches.credit_notes import CREDIT_NOTE, credit_note_facts, credit_notes_of_batch, is_credit_note
 from services.batches.inputs import references
@@ -62,10 +63,11 @@ def _changes(found: list[Change], thresholds: ReviewConfig | None = None) -> lis
     return changes
 
 
-def _diff(uow: UnitOfWork, batch_id: int, previous_id: int | None, per: Per, rows: int | None,
+def _diff(uow: UnitOfWork, batch: Batch, previous: Batch | None, per: Per, rows: int | None,
           thresholds: ReviewConfig | None = None) -> tuple[list[dict], int]:
-    """The changes per customer or subscription (SQL aggregates): all of them by name, or the ``rows`` largest."""
-    found, total = uow.review.changes(batch_id, previous_id, per, rows)
+    """The changes per customer or subscription (as the build stored them, or SQL aggregates): all of them by name,
+    or the ``rows`` largest."""
+    found, total = prepared.changes(uow, batch, previous, per, rows)
     if rows is None:
         found.sort(key=lambda c: (c.name, str((c.id, c.currency))))
     return _changes(found, thresholds), total
@@ -103,15 +105,14 @@ def batch_summary(settings: Settings, tenant_code: str, month: str, who: Actor, 
     with UnitOfWork(engine_for(settings)) as uow:
         tenant_id, batch = batch_of(uow, tenant_code, month)
         previous = uow.batches.previous(tenant_id, month)
-        previous_id = previous.id if previous is not None else None
         customers: list[dict] = []
         subscriptions: list[dict] = []
         customers_changed = subscriptions_changed = 0
         if CUSTOMER_CHANGES in sections:
-            customers, customers_changed = _diff(uow, batch.id, previous_id, "customer", rows,
+            customers, customers_changed = _diff(uow, batch, previous, "customer", rows,
                                                  thresholds if previous is not None else None)  # first month: no flags
         if SUBSCRIPTION_CHANGES in sections:
-            subscriptions, subscriptions_changed = _diff(uow, batch.id, previous_id, "subscription", rows)
+            subscriptions, subscriptions_changed = _diff(uow, batch, previous, "subscription", rows)
         draft = batch.status == "draft"
         master = batch_findings(uow, batch.id) if FINDINGS in sections and draft else []  # read once, shown twice
         discrepancies = [

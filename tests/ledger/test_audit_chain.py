@@ -8,6 +8,7 @@ import json
 import threading
 from decimal import Decimal
 
+import pytest
 from alembic import command
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -133,6 +134,7 @@ def test_concurrent_writers_give_one_gapless_chain(settings: Settings) -> None:
     assert all(a.actor == b.actor for a, b in zip(events[::2], events[1::2], strict=True))
 
 
+@pytest.mark.empty_ledger
 def test_the_migration_chains_existing_events_in_id_order(db_url: str) -> None:
     engine = make_engine(db_url)
     config = alembic_config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from config import Settings
@@ -20,6 +21,7 @@ def test_healthy_after_init(settings: Settings) -> None:
     assert body["revisions"] == body["heads"]
 
 
+@pytest.mark.empty_ledger
 def test_not_migrated_is_unhealthy(settings: Settings) -> None:
     response = TestClient(create_app(settings)).get("/healthz")
     assert response.status_code == 503

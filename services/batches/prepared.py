@@ -1,0 +1,92 @@
+"""The batch page's costly review figures, worked out by the build and read back while the ledger still agrees.
+
+Why: at hundreds of thousands of invoices, the month-on-month change per customer and per subscription and the walk
+that compares billed seats with the vendor's (``services.batches.vendor_counts``) take seconds each; finance opens
+the page many times between two builds. The build works them out once (``prepare_review``) and stores each with a
+fingerprint of the ledger state it was worked out from (``ledger.models.BatchCheck``). A reader recomputes that
+fingerprint (a few indexed reads) and takes the stored figure only when it matches; otherwise it works the figure
+out live, exactly as before. So the page never shows a figure the ledger has moved away from.
+
+- **Changes** depend on this batch's lines and on the previous batch's: the fingerprint is both batches' id and
+  revision (a build that changes lines raises the revision; nothing else writes lines).
+- **Vendor counts** depend on the snapshots (append-only: the newest id), the tenant's mutations (every column the
+  dating reads), and which lines count as billed: this draft's and those of approved or exported batches (each
+  batch's id, status and revision).
+
+Approval does not use the stored figures: it judges the ledger as it is (``services.batches.findings``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from ledger.models import Batch, Mutation, Snapshot
+from ledger.repositories.review import Change, Per
+from services.batches.vendor_counts import CountGap, draft_gaps
+from services.uow import UnitOfWork
+
+CHANGES, VENDOR_COUNTS = "changes", "vendor_counts"
+PERS: tuple[Per, ...] = ("customer", "subscription")
+
+
+def _changes_inputs(batch: Batch, previous: Batch | None) -> str:
+    against = f"{previous.id}r{previous.revision}" if previous is not None else "none"
+    return f"batch {batch.id}r{batch.revision} against {against}"
+
+
+def _vendor_count_inputs(uow: UnitOfWork, batch: Batch) -> str:
+    session = uow.session
+    digest = hashlib.sha256(f"snapshots {session.scalar(select(func.max(Snapshot.id)))}".encode())
+    for row in session.execute(select(Batch.id, Batch.status, Batch.revision)
+                               .where(Batch.tenant_id == batch.tenant_id).order_by(Batch.id)):
+        digest.update(repr(tuple(row)).encode())
+    for row in session.execute(
+            select(Mutation.id, Mutation.subscription_id, Mutation.kind, Mutation.status, Mutation.effective_date,
+                   Mutation.new_quantity, Mutation.delta, Mutation.target_product, Mutation.scheduled_for)
+            .where(Mutation.tenant_id == batch.tenant_id).order_by(Mutation.id)):
+        digest.update(repr(tuple(row)).encode())
+    return f"batch {batch.id}r{batch.revision} {digest.hexdigest()}"
+
+
+def _fresh(uow: UnitOfWork, batch: Batch, kind: str, inputs: str) -> dict | None:
+    stored = uow.review.check(batch.id, kind)
+    return stored.result if stored is not None and stored.inputs == inputs else None
+
+
+def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date, at: dt.datetime) -> None:
+    """Work out and store the draft ``batch``'s changes against the batch before it and its vendor-count gaps
+    (month ``first``..``last``), each unless what is stored still holds; called by the build once its lines are
+    written and its revision set."""
+    previous = uow.batches.previous(batch.tenant_id, batch.month)
+    inputs = _changes_inputs(batch, previous)
+    if _fresh(uow, batch, CHANGES, inputs) is None:
+        counts = {per: uow.review.store_changes(batch.id, previous.id if previous else None, per) for per in PERS}
+        uow.review.record_check(batch.id, CHANGES, inputs, counts, at)
+    inputs = _vendor_count_inputs(uow, batch)
+    if _fresh(uow, batch, VENDOR_COUNTS, inputs) is None:
+        gaps = {str(sub_id): [[str(g.first), str(g.last), str(g.billed), str(g.vendor)] for g in found]
+                for sub_id, found in draft_gaps(uow, batch, first, last).items()}
+        uow.review.record_check(batch.id, VENDOR_COUNTS, inputs, gaps, at)
+
+
+def changes(uow: UnitOfWork, batch: Batch, previous: Batch | None, per: Per,
+            rows: int | None) -> tuple[list[Change], int]:
+    """The ``rows`` largest changes per customer or subscription against ``previous`` and their count (all of them,
+    ``rows`` None): stored by the build if still true, else from the lines."""
+    if rows is not None and _fresh(uow, batch, CHANGES, _changes_inputs(batch, previous)) is not None:
+        return uow.review.stored_changes(batch.id, per, rows)
+    return uow.review.changes(batch.id, previous.id if previous is not None else None, per, rows)
+
+
+def vendor_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> dict[int, list[CountGap]]:
+    """``vendor_counts.draft_gaps`` of the draft: stored by the build if still true, else walked now."""
+    stored = _fresh(uow, batch, VENDOR_COUNTS, _vendor_count_inputs(uow, batch))
+    if stored is None:
+        return draft_gaps(uow, batch, first, last)
+    return {int(sub_id): [CountGap(dt.date.fromisoformat(start), dt.date.fromisoformat(end), Decimal(billed),
+                                   Decimal(vendor)) for start, end, billed, vendor in found]
+            for sub_id, found in stored.items()}
