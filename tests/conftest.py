@@ -29,6 +29,17 @@ hypothesis_settings.register_profile("cspbill", deadline=None, derandomize=bool(
 hypothesis_settings.load_profile("cspbill")
 
 
+HEAVY = ("slow", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with slow or browser tests first, each module's tests kept in file order. ``make test`` gives each
+    module to one worker (``--dist loadfile``); a long module handed out last would leave the other workers idle
+    while it runs."""
+    heavy = {item.path for item in items if any(item.get_closest_marker(name) for name in HEAVY)}
+    items.sort(key=lambda item: item.path not in heavy)
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     bindir = find_bindir()
