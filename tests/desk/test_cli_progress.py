@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
-import select
+import selectors
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,17 +60,16 @@ def test_a_terminal_gets_rich_bars_with_counts(tmp_path: Path) -> None:
                                stdin=subprocess.DEVNULL, stdout=child, stderr=child)
     os.close(child)
     output = b""
-    while True:
-        ready, _, _ = select.select([parent], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(parent, 4096)
-        except OSError:  # the terminal closed: the process is done
-            break
-        if not chunk:
-            break
-        output += chunk
+    with selectors.DefaultSelector() as waiting:  # not select(): a worker late in the suite has fds above 1024
+        waiting.register(parent, selectors.EVENT_READ)
+        while waiting.select(60):
+            try:
+                chunk = os.read(parent, 4096)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not chunk:
+                break
+            output += chunk
     os.close(parent)
     assert process.wait(timeout=60) == 0, output
     text = output.decode("utf-8", "replace")
