@@ -47,6 +47,11 @@ class Change:
     before: Decimal | None
 
 
+def _lines_of(batch_id: int, previous_id: int | None) -> str:
+    """The summed lines, as an inexact amount's error names them."""
+    return f"invoice lines of batch {batch_id}" + (f" or {previous_id}" if previous_id is not None else "")
+
+
 class ReviewRepository(Repository):
     def customer_totals(self, batch_id: int) -> list[CustomerTotal]:
         """Invoices, net, VAT and gross per customer and currency of the batch, by customer name."""
@@ -108,7 +113,7 @@ class ReviewRepository(Repository):
         query, name = self._named(grouped, per)
         if limit is not None:
             query = self._largest_first(query, grouped, name).limit(limit)
-        what = f"invoice lines of batch {batch_id}" + (f" or {previous_id}" if previous_id is not None else "")
+        what = _lines_of(batch_id, previous_id)
         rows = self.session.execute(query).all()
         return [Change(ident, label, currency, amount(now_units, line_places, what),
                        amount(before_units, line_places, what))
@@ -117,7 +122,7 @@ class ReviewRepository(Repository):
     def store_changes(self, batch_id: int, previous_id: int | None, per: Per) -> int:
         """Work out the batch's changes against ``previous_id`` (as ``changes``) and store them in
         ``batch_changes``, replacing what was stored for ``per``; returns how many."""
-        what = f"invoice lines of batch {batch_id}" + (f" or {previous_id}" if previous_id is not None else "")
+        what = _lines_of(batch_id, previous_id)
         self.session.execute(delete(BatchChange).where(BatchChange.batch_id == batch_id, BatchChange.per == per))
         rows = []
         for key, currency, now, before, places in self.session.execute(select(self._grouped(batch_id, previous_id,
@@ -127,11 +132,11 @@ class ReviewRepository(Repository):
                          "before_units": before, "delta_units": abs((now or 0) - (before or 0))})
         return insert_rows(self.session, BatchChange.__table__, rows)
 
-    def stored_changes(self, batch_id: int, per: Per, limit: int) -> tuple[list[Change], int]:
-        """The ``limit`` largest of the changes ``store_changes`` stored, in ``changes``' order, and how many there
-        are: the index hands the largest deltas over, the database orders the ties at the cut by name."""
+    def stored_changes(self, batch_id: int, per: Per, limit: int) -> list[Change]:
+        """The ``limit`` largest of the changes ``store_changes`` stored, in ``changes``' order (how many there are
+        is what ``store_changes`` returned): the index hands the largest deltas over, the database orders the ties
+        at the cut by name."""
         stored = (BatchChange.batch_id == batch_id, BatchChange.per == per)
-        total = self.session.scalar(select(func.count()).select_from(BatchChange).where(*stored)) or 0
         cut = self.session.scalar(select(BatchChange.delta_units).where(*stored)
                                   .order_by(BatchChange.delta_units.desc()).offset(limit - 1).limit(1))
         rows = (select(BatchChange.key, BatchChange.currency, BatchChange.now_units.label("now"),
@@ -140,7 +145,7 @@ class ReviewRepository(Repository):
         query, name = self._named(rows, per)
         found = self.session.execute(self._largest_first(query, rows, name).limit(limit)).all()
         return [Change(ident, label, currency, amount(now, None, ""), amount(before, None, ""))
-                for ident, currency, now, before, label, _ in found], total
+                for ident, currency, now, before, label, _ in found]
 
     def check(self, batch_id: int, kind: str) -> BatchCheck | None:
         """What the build stored of the batch's ``kind`` review figure."""

@@ -77,8 +77,9 @@ def changes(uow: UnitOfWork, batch: Batch, previous: Batch | None, per: Per,
             rows: int | None) -> tuple[list[Change], int]:
     """The ``rows`` largest changes per customer or subscription against ``previous`` and their count (all of them,
     ``rows`` None): stored by the build if still true, else from the lines."""
-    if rows is not None and _fresh(uow, batch, CHANGES, _changes_inputs(batch, previous)) is not None:
-        return uow.review.stored_changes(batch.id, per, rows)
+    counts = None if rows is None else _fresh(uow, batch, CHANGES, _changes_inputs(batch, previous))
+    if rows is not None and counts is not None:
+        return uow.review.stored_changes(batch.id, per, rows), counts[per]
     return uow.review.changes(batch.id, previous.id if previous is not None else None, per, rows)
 
 

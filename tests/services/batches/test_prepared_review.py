@@ -60,8 +60,10 @@ def _both(settings: Settings, per: str, rows: int) -> tuple[tuple, tuple]:
     with UnitOfWork(engine_for(settings)) as uow:
         tenant = uow.tenants.by_code("nl-bv")
         batch, previous = uow.batches.for_month(tenant.id, "2026-04"), uow.batches.for_month(tenant.id, "2026-03")
-        assert uow.review.check(batch.id, CHANGES).result == {"customer": 6, "subscription": 6}
-        return uow.review.stored_changes(batch.id, per, rows), uow.review.changes(batch.id, previous.id, per, rows)
+        counts = uow.review.check(batch.id, CHANGES).result
+        assert counts == {"customer": 6, "subscription": 6}
+        return ((uow.review.stored_changes(batch.id, per, rows), counts[per]),
+                uow.review.changes(batch.id, previous.id, per, rows))
 
 
 @pytest.mark.parametrize("per", PERS)
