@@ -1,4 +1,4 @@
-"""Benchmark: price and group one month of Azure usage (``rating.consumption.rate_usage``).
+"""Benchmark: price and group one month of Azure usage (``rating.usage_frames.rate_usage``).
 
 10,000,000 usage rows (8-decimal costs as integer 1e-8 units, two source currencies), markup rules per tenant,
 customer and meter category, grouped by customer and ``environment`` tag. Goal: ≤ 30 s and ≤ 2 GB.
@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from bench.common import measure, scaled
-from rating.consumption import rate_usage
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups
 from rating.rounding import RoundingPolicy
+from rating.usage_frames import rate_usage
 
 CATEGORIES = ["Virtual Machines", "Storage", "Bandwidth", "SQL Database", "Azure App Service", "Log Analytics"]
 ENVIRONMENTS = ["prod", "test", "dev", None]

@@ -2,7 +2,7 @@
 
 Why DuckDB: it streams Parquet row groups through a hash aggregation that spills to disk past ``memory_limit``, so a
 month of any size is grouped in bounded memory, and only the grouped sums come back to Python. The result is the
-same list of :class:`rating.consumption.UsageSum` that ``rating.consumption.sum_usage`` computes in memory, so
+same list of :class:`rating.consumption.UsageSum` that ``rating.usage_frames.sum_usage`` computes in memory, so
 ``rating.consumption.price_sums`` prices both alike:
 
 - costs are summed as integers (``SUM`` of BIGINT 1e-8 units is HUGEINT in DuckDB, never DOUBLE);
@@ -20,9 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-
-import duckdb
-import pyarrow as pa
 
 from ledger.shards import WHOLE, Shard
 from rating.consumption import UsageSum, check_group_by, rule_scope
@@ -110,6 +107,9 @@ def _usage(customer_keys: Mapping[str, str] | None, shard: Shard) -> str:
 
 def _run(root: Path, query: str, parameters: list[object], customer_keys: Mapping[str, str] | None,
          memory_limit: str, threads: int | None) -> list[tuple]:
+    import duckdb  # imported by the run, not the module: every command that builds a batch imports this one
+    import pyarrow as pa
+
     with duckdb.connect(config=_settings(root, memory_limit, threads)) as connection:
         if customer_keys is not None:
             keys = pa.table([pa.array(list(customer_keys), pa.string()),

@@ -16,7 +16,7 @@ Entry points:
 - :func:`rating.proration.credit_invoiced` ``(invoiced_line, effective, convention, rounding, credited_so_far=…)``:
   the credit for the rest of an already-invoiced line, from its invoiced amount and fraction, capped by what remains.
 - :func:`rating.bulk.rate_month`: the same rules on whole DataFrames (integer minor units) for a month-end batch.
-- :func:`rating.consumption.rate_usage`: Azure usage rows → marked-up, converted, grouped lines (exact sums).
+- :func:`rating.usage_frames.rate_usage`: Azure usage rows → marked-up, converted, grouped lines (exact sums).
 - :func:`rating.invoicing.build_invoices`: invoices per legal entity, customer and currency (optionally per
   subscription or environment), VAT per invoice per rate.
 - :func:`rating.vat.determine_vat` ``(seller_country, buyer, standard_rate, outside_eu)``: the VAT a customer's lines

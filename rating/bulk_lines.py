@@ -5,8 +5,8 @@ Why: a month-end batch stores every line with the lineage :func:`rating.proratio
 price version, formula, exact unrounded amount, details). :func:`rating.bulk.rate_month` decides which lines exist
 and their amounts on whole columns; the parts numpy does not carry (which inputs set each state, the price versions,
 the unit price as written) come from the subscription's states (:func:`rating.proration.timeline.timeline`), which
-cost little next to rating. Only what the vectorised rules cover is accepted (:func:`in_scope`); callers rate the
-rest with the scalar engine. All dates are calendar days; all end dates are inclusive.
+cost little next to rating. Only what the vectorised rules cover is accepted (``rating.bulk_scope.in_scope``);
+callers rate the rest with the scalar engine. All dates are calendar days; all end dates are inclusive.
 """
 
 from __future__ import annotations
@@ -27,25 +27,11 @@ from rating.periods import BillingPeriod, Convention, period_containing
 from rating.proration.credits import cap_note, credit_details
 from rating.proration.lines import LineKey, LineKind, RatedLine
 from rating.proration.rate import charge_details
-from rating.proration.terms import Change, PricePolicy, SubscriptionTerms, Timing
+from rating.proration.terms import Change, PricePolicy, SubscriptionTerms
 from rating.proration.timeline import State, timeline
 from rating.rounding import RoundingPolicy
 
 _DATES = frozenset({"period_start", "stretch_start", "stretch_end"})
-
-
-def in_scope(terms: SubscriptionTerms, changes: Sequence[Change], policy: PricePolicy) -> bool:
-    """Whether the vectorised rules rate ``terms`` and ``changes`` exactly as the scalar engine: billed in its own
-    currency in advance, only quantity, price and cancel changes (no product switch, no suspension), and price-only
-    changes only where the policy applies them on their day (``prorated``)."""
-    if terms.fx is not None or terms.timing is not Timing.ADVANCE or not terms.bills_when_suspended:
-        return False
-    for change in changes:
-        if change.product is not None or change.suspended is not None:
-            return False
-        if change.price_only and policy is not PricePolicy.PRORATED:
-            return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +86,7 @@ def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: d
                   rounding: RoundingPolicy) -> Iterator[RatedLine]:
     """The lines :func:`~rating.proration.rate_subscription` gives each subject for the window from its ``begin``
     (at least ``window_start``, the earliest) to ``window_end``, in the same order per subject; subjects must be in
-    :func:`in_scope` and share one currency."""
+    ``rating.bulk_scope.in_scope`` and share one currency."""
     if not subjects:
         return
     decimals = _decimals(subjects)

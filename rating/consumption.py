@@ -1,5 +1,5 @@
-"""Azure usage rows (a pandas DataFrame) → priced, marked-up lines grouped by customer, subscription, resource
-group, tag or meter, for billing in arrears.
+"""Azure usage rows → priced, marked-up lines grouped by customer, subscription, resource group, tag or meter, for
+billing in arrears.
 
 Exactness: costs arrive with up to 8 decimals (Cost Management does not round), so a row's cost is an integer count
 of 10⁻⁸ units (``cost_units``, int64; build it with :func:`rating.money.to_units`). Rows are summed as integers per
@@ -7,9 +7,10 @@ group and pricing key (markup rule and exchange rate); markup and FX are then ap
 fractions (both are linear, so this equals pricing every row), and each group is rounded once. A group's amount is
 therefore exactly the rounded sum of its rows' unrounded prices: nothing is lost to float64 or to per-row rounding.
 
-Two steps, so usage that does not fit in memory is priced the same way: the grouping step (:func:`sum_usage` here
-for a DataFrame; a store adapter may push the same integer sums down to a query engine) yields exact sums per group,
-markup rule and currency; the pricing step (:func:`price_sums`) is shared and applies markup, FX and rounding.
+Two steps, so usage that does not fit in memory is priced the same way: the grouping step
+(``rating.usage_frames.sum_usage`` for a DataFrame; a store adapter may push the same integer sums down to a query
+engine) yields exact sums per group, markup rule and currency; the pricing step (:func:`price_sums`) is shared and
+applies markup, FX and rounding.
 """
 
 from __future__ import annotations
@@ -20,19 +21,16 @@ from datetime import date
 from fractions import Fraction
 
 import numpy as np
-import pandas as pd
 
 from rating.fx import FxTable
 from rating.lineage import Lineage, format_unrounded
 from rating.money import Money
-from rating.pricing import MarkupRule, Markups, apply_markup
+from rating.pricing import MarkupRule, apply_markup
 from rating.rounding import RoundingPolicy, round_amount
 
 COST_DECIMALS = 8
-REQUIRED_COLUMNS = ("row_id", "customer", "meter", "meter_category", "currency", "cost_units")
 GROUP_COLUMNS = ("customer", "subscription", "resource_group", "meter", "meter_category")
-_PRICING_COLUMNS = ["customer", "meter", "meter_category", "currency"]
-_UNIT = 10**COST_DECIMALS
+UNIT = 10**COST_DECIMALS
 
 
 @dataclass(frozen=True)
@@ -65,33 +63,10 @@ class UsageSum:
     input_ids: Sequence[object]
 
 
-def _codes(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[tuple[object, ...]]]:
-    """Group code per row (in sorted key order, missing values kept as their own group) and the key of each code."""
-    if not columns:
-        return np.zeros(len(frame), dtype=np.int64), [()]
-    grouped = frame.groupby(list(columns), sort=True, observed=True, dropna=False)
-    keys = grouped.size().index.to_frame(index=False)
-    values = [tuple(None if pd.isna(value) else value for value in row)
-              for row in keys.itertuples(index=False, name=None)]
-    return grouped.ngroup().to_numpy(np.int64), values
-
-
 def rule_scope(rule: MarkupRule) -> list[tuple[str, str]]:
     """The (usage column, value) pairs a row must match for ``rule`` to apply to it (none: every row matches)."""
     scope = (("customer", rule.customer), ("meter", rule.product), ("meter_category", rule.meter_category))
     return [(column, value) for column, value in scope if value is not None]
-
-
-def _rule_per_row(usage: pd.DataFrame, rules: Sequence[MarkupRule]) -> np.ndarray:
-    """Per row, 1 + the index of the first of ``rules`` whose scope it matches (0: none), as
-    :meth:`Markups.resolve` would choose, computed rule by rule on whole columns (rules are few, rows many)."""
-    code = np.zeros(len(usage), dtype=np.int64)
-    for position, rule in enumerate(rules, start=1):
-        open_rows = code == 0
-        for column, value in rule_scope(rule):
-            open_rows &= (usage[column] == value).to_numpy(bool)
-        code[open_rows] = position
-    return code
 
 
 def check_group_by(group_by: Sequence[str]) -> None:
@@ -99,44 +74,6 @@ def check_group_by(group_by: Sequence[str]) -> None:
     unknown = [column for column in group_by if column not in GROUP_COLUMNS and not column.startswith("tag_")]
     if unknown:
         raise ValueError(f"cannot group usage by {', '.join(unknown)} (use {', '.join(GROUP_COLUMNS)} or tag_<name>)")
-
-
-def _check(usage: pd.DataFrame, group_by: Sequence[str]) -> None:
-    missing = [column for column in (*REQUIRED_COLUMNS, *group_by) if column not in usage.columns]
-    if missing:
-        raise ValueError(f"usage rows lack column(s) {', '.join(missing)}")
-    if usage["currency"].isna().any():
-        raise ValueError("usage rows without a currency")
-    if usage["cost_units"].dtype != np.int64:
-        raise ValueError("cost_units must be int64 counts of 1e-8 currency units (see rating.money.to_units)")
-
-
-def sum_usage(usage: pd.DataFrame, rules: Sequence[MarkupRule], group_by: Sequence[str]) -> list[UsageSum]:
-    """The grouping step in memory: exact integer sums per group, markup rule (of ``rules``) and source currency,
-    in sorted group order (missing values last), then rule, then currency; each names its rows' ids."""
-    if usage.empty:
-        return []
-    rule_code = _rule_per_row(usage, rules)
-    currency_code, currencies = pd.factorize(usage["currency"], sort=True)
-    pricing_code = rule_code * len(currencies) + currency_code
-    group_code, group_keys = _codes(usage, group_by)
-    width = (len(rules) + 1) * len(currencies)
-    fine = group_code * width + pricing_code
-    order = np.argsort(fine, kind="stable")
-    fine = fine[order]
-    starts = np.flatnonzero(np.r_[True, fine[1:] != fine[:-1]])
-    ends = np.r_[starts[1:], len(fine)]
-    whole, part = np.divmod(usage["cost_units"].to_numpy(np.int64)[order], _UNIT)
-    whole_sums, part_sums = np.add.reduceat(whole, starts), np.add.reduceat(part, starts)
-    row_ids = usage["row_id"].to_numpy()[order]
-    sums = []
-    for position, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        group, pricing = divmod(int(fine[first]), width)
-        rule, source = divmod(pricing, len(currencies))
-        sums.append(UsageSum(group=group_keys[group], rule=rule, currency=str(currencies[source]),
-                             cost_units=int(whole_sums[position]) * _UNIT + int(part_sums[position]),
-                             rows=last - first, input_ids=row_ids[first:last]))
-    return sums
 
 
 def price_sums(
@@ -173,7 +110,7 @@ def price_sums(
         terms: list[str] = []
         for item in members:
             factor, how = pricing[item.rule, item.currency]
-            cost = Fraction(item.cost_units, _UNIT)
+            cost = Fraction(item.cost_units, UNIT)
             value += cost * factor
             terms.append(f"{format_unrounded(cost)} {how}")
         rows = sum(item.rows for item in members)
@@ -195,28 +132,3 @@ def price_sums(
             ),
         ))
     return lines
-
-
-def rate_usage(
-    usage: pd.DataFrame,
-    *,
-    tenant: str,
-    currency: str,
-    group_by: Sequence[str],
-    markups: Markups,
-    fx: FxTable,
-    on: date,
-    rounding: RoundingPolicy,
-) -> list[UsageLine]:
-    """Price every usage row at cost × (1 + markup) × FX into ``currency`` and return one line per group.
-
-    ``usage`` needs :data:`REQUIRED_COLUMNS` plus the ``group_by`` columns (any of :data:`GROUP_COLUMNS` or a tag
-    column ``tag_<name>``, e.g. ``tag_environment``; rows without the tag form their own group). Markup rules are
-    resolved per (tenant, customer, meter as product, meter category) and FX per source currency, both for day
-    ``on``. Lines come in sorted group order; lineage lists the usage-row ids of each line.
-    """
-    check_group_by(group_by)
-    _check(usage, group_by)
-    rules = markups.in_force(tenant, on)
-    return price_sums(sum_usage(usage, rules, group_by), rules=rules, tenant=tenant, currency=currency,
-                      group_by=group_by, fx=fx, on=on, rounding=rounding)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
 from ledger.models import UsageFile, UsageRow
 from ledger.repositories.base import Repository
 from ledger.repositories.bulk_insert import merge_by_key
-from ledger.usage_files import StoredFile
+
+if TYPE_CHECKING:  # the Parquet store's module imports pyarrow, which only the store's users need
+    from ledger.usage_files import StoredFile
 
 COMPARED = ("tenant_id", "customer_id", "subscription_id", "subscription_external_id", "usage_date", "meter_id",
             "meter_name", "meter_category", "resource_group", "resource_location", "tags", "quantity", "cost",

@@ -20,7 +20,7 @@ from config import Settings
 from config.schema import Tenant
 from ledger.models import Customer, Subscription
 from ledger.shards import WHOLE, Shard
-from rating.bulk_lines import in_scope
+from rating.bulk_scope import in_scope
 from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
 from rating.proration import PricePolicy

@@ -19,7 +19,6 @@ from decimal import Decimal
 from fractions import Fraction
 
 from ledger.models import Subscription
-from rating.bulk_lines import Subject, rate_subjects
 from rating.months import month_of
 from rating.periods import Convention, period_containing
 from rating.proration import PricePolicy, RatedLine, Window, rate_subscription
@@ -72,9 +71,11 @@ class Rateable:
 def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.date, last_day: dt.date,
                        convention: Convention, rounding: RoundingPolicy,
                        price_policy: PricePolicy) -> dict[int, list[DesiredLine]]:
-    """:func:`licence_lines` of many subscriptions at once, each in ``rating.bulk_lines.in_scope``, with one
+    """:func:`licence_lines` of many subscriptions at once, each in ``rating.bulk_scope.in_scope``, with one
     vectorised rating per group of similar windows (periods starting before ``first_day`` are rated only for the
     subscriptions whose window reaches back, grouped by billing length so none rates many periods it drops)."""
+    from rating.bulk_lines import Subject, rate_subjects  # with pandas, here: only a build rates, every command imports
+
     groups: dict[tuple[int, bool], list[Rateable]] = defaultdict(list)
     for item in rateable:
         groups[(item.timeline.terms.billing_months, item.window.start < first_day)].append(item)

@@ -1,7 +1,7 @@
 """Consumption lines of a batch: a closed month's usage rows priced by ``rating.consumption`` and keyed for the ledger.
 
 Usage is billed in arrears (billing-rules.md §8): the rows of month M−1 are billed by the batch of M. Per usage month,
-``rating.consumption.rate_usage`` sums the rows exactly per (customer and subscription, meter), applies the markup
+``rating.usage_frames.rate_usage`` sums the rows exactly per (customer and subscription, meter), applies the markup
 that ``rating.pricing`` resolves for the tenant's price rules and the recorded exchange rate, and rounds each line
 once by the tenant's policy. This module builds its input frame from ledger rows and turns its lines into keyed
 ledger lines (quantity summed here, exactly, for the invoice text).
@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-import pandas as pd
-
 from ledger.models import Customer, Subscription, UsageRow
-from rating.consumption import COST_DECIMALS, UsageLine, rate_usage
+from rating.consumption import COST_DECIMALS, UsageLine
 from rating.money import to_units
 from rating.months import month_end, month_of
 from rating.pricing import FxTable
@@ -44,6 +42,10 @@ def usage_lines(tenant: str, rows: Sequence[UsageRow], customers: Mapping[int, C
                 currency: str, problems: list[str]) -> list[DesiredLine]:
     """Desired usage lines for ``rows``; rows that cannot be billed are reported in ``problems``. A month's markups
     are read from the edition of the price book its bill month was (or will be) invoiced with."""
+    import pandas as pd  # here, not at the top: every CLI command imports this module, only a build rates usage
+
+    from rating.usage_frames import rate_usage
+
     by_month: dict[dt.date, list[dict]] = defaultdict(list)
     known: dict[str, UsageRow] = {}
     for row in rows:

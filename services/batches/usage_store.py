@@ -19,7 +19,6 @@ from pathlib import Path
 from config import Settings
 from ledger.models import Customer, Subscription
 from ledger.shards import WHOLE, Shard
-from ledger.usage_files import file_sha256
 from ledger.usage_sums import DEFAULT_MEMORY_LIMIT, group_details, sum_files
 from rating.consumption import COST_DECIMALS, UsageLine, price_sums
 from rating.months import month_end, month_of
@@ -48,7 +47,7 @@ def rate_usage_files(
     rounding: RoundingPolicy,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> list[UsageLine]:
-    """Price the usage rows of ``files`` (relative to ``root``) as ``rating.consumption.rate_usage`` prices a
+    """Price the usage rows of ``files`` (relative to ``root``) as ``rating.usage_frames.rate_usage`` prices a
     DataFrame of the same rows: one line per group, in sorted group order; lineage names the files read."""
     rules = markups.in_force(tenant, on)
     sums = sum_files(root, files, rules, group_by, memory_limit=memory_limit)
@@ -68,6 +67,8 @@ def month_usage_lines(uow: UnitOfWork, settings: Settings, tenant: str, tenant_i
     if root is None:
         return usage_lines(tenant, uow.batches.usage_rows(tenant_id, first, last, shard), customers, subscriptions,
                            pricing, fx, rounding, currency, problems)
+    from ledger.usage_files import file_sha256  # with pyarrow: only a build over the Parquet store needs it
+
     files: dict[dt.date, list[str]] = defaultdict(list)
     for row in uow.usage.files(tenant_id, first, last):
         path = root / row.path

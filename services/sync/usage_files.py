@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.usage_files import partition, usage_table, write_file
 from rating.consumption import COST_DECIMALS
 from rating.money import to_units
 from services.sync.context import Counts, IngestContext
@@ -26,6 +25,8 @@ from services.uow import UnitOfWork
 def store_usage_files(uow: UnitOfWork, context: IngestContext, rows: Sequence[dict[str, Any]], first: dt.date,
                       last: dt.date, keep_missing: bool, counts: Counts) -> None:
     """Write the window ``first``..``last`` (inclusive) of ``rows`` (ledger usage-row dicts) as day files."""
+    from ledger.usage_files import partition, usage_table, write_file  # pyarrow: only this store's syncs need it
+
     if keep_missing:
         counts.add("usage_days_deferred", (last - first).days + 1)
         return

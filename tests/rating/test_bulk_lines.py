@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rating.bulk_lines import Subject, in_scope, rate_subjects
+from rating.bulk_lines import Subject, rate_subjects
+from rating.bulk_scope import in_scope
 from rating.periods import Convention
 from rating.proration import Change, PricePolicy, SubscriptionTerms, Window, rate_subscription
 from rating.rounding import RoundingPolicy

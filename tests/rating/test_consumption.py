@@ -8,10 +8,10 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from rating.consumption import rate_usage
 from rating.money import to_units
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups
 from rating.rounding import RoundingPolicy
+from rating.usage_frames import rate_usage
 
 MARKUPS = Markups((MarkupRule("base", Decimal("10"), tenant="de01"),
                    MarkupRule("vm", Decimal("20"), meter_category="Virtual Machines")))

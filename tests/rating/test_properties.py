@@ -10,13 +10,13 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rating.consumption import rate_usage
 from rating.money import Money
 from rating.months import add_months
 from rating.periods import Convention
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups, apply_markup
 from rating.proration import Change, SubscriptionTerms, Window, credit_invoiced, rate_subscription
 from rating.rounding import RoundingPolicy, round_amount
+from rating.usage_frames import rate_usage
 
 anchors = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
 conventions = st.sampled_from(list(Convention))

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from ledger.shards import split
 from ledger.usage_files import partition, usage_table, write_file
 from ledger.usage_sums import sum_files
-from rating.consumption import rate_usage
 from rating.money import to_units
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups
 from rating.rounding import RoundingPolicy
+from rating.usage_frames import rate_usage
 from services.batches.usage_store import rate_usage_files
 
 MARKUPS = Markups((MarkupRule("base", Decimal("10"), tenant="de01"),
