@@ -35,8 +35,11 @@ HEAVY = ("slow", "browser")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules with slow or browser tests first, each module's tests kept in file order. ``make test`` gives each
     module to one worker (``--dist loadfile``); a long module handed out last would leave the other workers idle
-    while it runs."""
+    while it runs. A module that only reuses the demo month another one runs (``tests/e2e/conftest.py``) goes with
+    the quick ones: handed out at once, its worker would wait for that run instead of working."""
     heavy = {item.path for item in items if any(item.get_closest_marker(name) for name in HEAVY)}
+    demo = list(dict.fromkeys(item.path for item in items if "demo_month" in getattr(item, "fixturenames", ())))
+    heavy -= set(demo[1:])
     items.sort(key=lambda item: item.path not in heavy)
 
 

@@ -2,7 +2,7 @@
 customers and the German public customer included) passes the official EN 16931 and Peppol BIS 3 rules with no
 fatal finding, written by `cspbill einvoice` after `cspbill demo --once` with the demo's own master data.
 
-One demo run serves every check (the session's ``demo_month``, shared with test_demo.py), and the files go through
+One demo run serves every check (``demo_month``, shared with test_demo.py), and the files go through
 the official validator (``../shared/validation/einvoice/validate``) in one call, so its stylesheets are compiled
 once."""
 
