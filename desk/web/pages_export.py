@@ -31,15 +31,19 @@ def jobs(request: Request) -> BackgroundJobs:
 
 
 @router.get("/batches/{batch_id}/export", response_class=HTMLResponse)
-def export_page(request: Request, batch_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
+def export_page(request: Request, batch_id: int, after: str | None = None, before: str | None = None,
+                who: Actor = Depends(current_actor)) -> HTMLResponse:
+    """One window of the batch's invoices by key (``?after=KEY``, ``?before=KEY``, ``?before=`` the last), the
+    progress of the whole batch, and the ERP preview of the invoices shown."""
     settings = request.app.state.settings
     job = jobs(request).get(("export", batch_id))
     running = job is not None and job.running
     problem = None
-    try:  # the preview looks every unsent invoice up in the ERP: not while a run sends them
-        view = batch_export(settings, who, batch_id, preview=not running and who.has_role("export"))
+    try:  # the preview looks the window's unsent invoices up in the ERP: not while a run sends them
+        view = batch_export(settings, who, batch_id, preview=not running and who.has_role("export"), after=after,
+                            before=before)
     except ValidationFailed as exc:
-        view, problem = batch_export(settings, who, batch_id), str(exc)
+        view, problem = batch_export(settings, who, batch_id, after=after, before=before), str(exc)
     response = render(request, "batch_export.html", who=who, view=view, counts=view.counts(), job=job,
                       running=running, problem=problem, can_export=who.has_role("export") and view.exportable,
                       refresh=REFRESH_SECONDS)

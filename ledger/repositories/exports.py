@@ -8,9 +8,9 @@ alone, so two processes never both search-then-create the same document.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ledger.models import Batch, Customer, ErpDuplicate, Export, Invoice, Tenant
@@ -32,18 +32,24 @@ class ExportRepository(Repository):
         """Serialise queueing per tenant until commit: PostgreSQL row lock (SQLite's write transaction already is)."""
         self.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
 
-    def for_target(self, tenant_id: int, target: str) -> dict[int, Export]:
-        """This tenant's outbox rows for ``target``, by invoice id."""
-        rows = self.session.scalars(select(Export).where(Export.tenant_id == tenant_id, Export.target == target))
-        return {row.invoice_id: row for row in rows}
+    def for_target(self, tenant_id: int, target: str, invoice_ids: Collection[int] | None = None) -> dict[int, Export]:
+        """This tenant's outbox rows for ``target``, by invoice id (only those of ``invoice_ids`` when given)."""
+        query = select(Export).where(Export.tenant_id == tenant_id, Export.target == target)
+        if invoice_ids is not None:
+            query = query.where(Export.invoice_id.in_(invoice_ids))
+        return {row.invoice_id: row for row in self.session.scalars(query)}
 
-    def approved_invoices(self, tenant_id: int, batch_id: int | None = None) -> Sequence[Invoice]:
-        """Approved (not yet exported) invoices with a number, oldest first, lines loaded."""
+    def approved_invoices(self, tenant_id: int, batch_id: int | None = None,
+                          invoice_ids: Collection[int] | None = None) -> Sequence[Invoice]:
+        """Approved (not yet exported) invoices with a number, oldest first, lines loaded (of ``batch_id`` and among
+        ``invoice_ids`` when given)."""
         query = (select(Invoice).where(Invoice.tenant_id == tenant_id, Invoice.status == "approved",
                                        Invoice.number.is_not(None))
                  .options(selectinload(Invoice.lines)).order_by(Invoice.id))
         if batch_id is not None:
             query = query.where(Invoice.batch_id == batch_id)
+        if invoice_ids is not None:
+            query = query.where(Invoice.id.in_(invoice_ids))
         return self.session.scalars(query).all()
 
     def invoices_of_batch(self, batch_id: int) -> Sequence[Invoice]:
@@ -98,6 +104,21 @@ class ExportRepository(Repository):
         query = (select(Invoice, Export).outerjoin(Export, Export.invoice_id == Invoice.id)
                  .where(Invoice.batch_id == batch_id).order_by(Invoice.id, Export.id))
         return [(invoice, export) for invoice, export in self.session.execute(query)]
+
+    def latest_of(self, invoice_ids: Collection[int]) -> dict[int, Export]:
+        """Each of these invoices' latest outbox row (the highest id), for one page of a batch's invoices."""
+        if not invoice_ids:
+            return {}
+        query = select(Export).where(Export.invoice_id.in_(invoice_ids)).order_by(Export.id)
+        return {row.invoice_id: row for row in self.session.scalars(query)}
+
+    def status_counts(self, batch_id: int) -> dict[str, int]:
+        """How many of the batch's invoices stand at each outbox status (their latest row's), counted by the
+        database: a batch of 300,000 invoices is not loaded to show its progress line. Never queued: not counted."""
+        latest = (select(func.max(Export.id).label("id")).join(Invoice, Invoice.id == Export.invoice_id)
+                  .where(Invoice.batch_id == batch_id).group_by(Export.invoice_id).subquery())
+        query = select(Export.status, func.count()).join(latest, latest.c.id == Export.id).group_by(Export.status)
+        return {status: count for status, count in self.session.execute(query)}
 
     def sent_since(self, tenant_id: int, target: str, since: dt.datetime) -> Sequence[tuple[Export, Invoice]]:
         """Rows sent to ``target`` at or after ``since`` with their invoices (the duplicate sweep's window)."""

@@ -7,7 +7,7 @@ changes, and it must say "uncertain" for a row whose earlier write went unanswer
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 from config import Settings
@@ -24,17 +24,18 @@ from services.uow import UnitOfWork
 
 
 def dry_run(settings: Settings, config: TenantConfig, target: ErpTarget,
-            progress: Callable[[ExportOutcome], None] | None, *, batch: int | None = None) -> ExportSummary:
-    """What a run would do (for the invoices of ``batch``, when given): ERP look-ups only, no write anywhere (no
-    outbox row, no audit event)."""
+            progress: Callable[[ExportOutcome], None] | None, *, batch: int | None = None,
+            invoices: Collection[int] | None = None) -> ExportSummary:
+    """What a run would do (for the invoices of ``batch`` and among the ids ``invoices``, when given): ERP look-ups
+    only, no write anywhere (no outbox row, no audit event)."""
     summary = ExportSummary(config.code, target.name, dry_run=True)
     with UnitOfWork(engine_for(settings)) as uow:
         tenant = uow.tenants.by_code(config.code)
         if tenant is None:
             return summary
-        existing = uow.exports.for_target(tenant.id, target.name)
+        existing = uow.exports.for_target(tenant.id, target.name, invoices)
         work = []
-        for invoice in uow.exports.approved_invoices(tenant.id, batch):
+        for invoice in uow.exports.approved_invoices(tenant.id, batch, invoices):
             row = existing.get(invoice.id)
             if row is not None and row.status == "sent":
                 continue

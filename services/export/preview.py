@@ -1,6 +1,10 @@
 """One batch on its way to the ERP: what each invoice will be there (the dry run, classified) and where each stands
 in the outbox now (progress), for the web desk's export page of a batch.
 
+A batch may hold hundreds of thousands of invoices, so the page is one window of them by invoice key (as the batch
+page lists them, ``services.paging.KeyPage``), the progress line is counted by the database over the whole batch,
+and the preview looks up in the ERP only the invoices of the window shown.
+
 Why a service of its own: the page shows the same facts the CLI's ``export --dry-run`` and the outbox decide, read
 per batch, with the customer and amount a person checks before pressing "Export all". The classification is one
 table (``KIND_OF_PLAN``): *create* (not in the ERP yet), *unchanged* (already there as we would send it, or sent),
@@ -20,6 +24,7 @@ from services.errors import ValidationFailed
 from services.export.dry_run import dry_run
 from services.export.status import find_batch
 from services.export.targets import erp_target
+from services.paging import KeyPage, per_page_bounds
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
@@ -27,6 +32,7 @@ from services.uow import UnitOfWork
 KIND_OF_PLAN = {"would-create": "create", "would-update": "correction", "would-skip": "unchanged",
                 "uncertain": "uncertain", "failed": "blocked"}
 DONE, FAILED = "sent", "failed"
+PER_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class PreviewRow:
 
 @dataclass(frozen=True)
 class BatchExport:
-    """A batch's export page: its invoices, the ERP target, and the counts of the progress line."""
+    """A batch's export page: one window of its invoices (``rows``, paged by ``page``), the ERP target, and the
+    counts of the progress line over the whole batch."""
 
     batch_id: int
     tenant: str
@@ -58,6 +65,8 @@ class BatchExport:
     batch_status: str
     target: str | None  # the legal entity's ERP kind; None when it exports nowhere (erp.kind none)
     rows: list[PreviewRow]
+    page: KeyPage  # the window's invoice keys, whether there are more either way, and the batch's invoice count
+    statuses: dict[str, int]  # invoices of the whole batch per outbox status (never queued: not counted)
     previewed: bool = False
 
     @property
@@ -65,10 +74,10 @@ class BatchExport:
         return self.target is not None and self.batch_status in ("approved", "exported")
 
     def counts(self) -> dict[str, int]:
-        """total, done (sent), failed, and waiting (queued, sending or uncertain) invoices of the batch."""
-        statuses = [row.status for row in self.rows]
-        return {"total": len(statuses), "done": statuses.count(DONE), "failed": statuses.count(FAILED),
-                "waiting": sum(1 for s in statuses if s not in (None, DONE, FAILED))}
+        """total, done (sent), failed, and waiting (queued, sending or uncertain) invoices of the whole batch."""
+        waiting = sum(count for status, count in self.statuses.items() if status not in (DONE, FAILED))
+        return {"total": self.page.total, "done": self.statuses.get(DONE, 0), "failed": self.statuses.get(FAILED, 0),
+                "waiting": waiting}
 
 
 def classify(invoice_status: str, status: str | None, planned: str | None) -> str:
@@ -82,30 +91,39 @@ def classify(invoice_status: str, status: str | None, planned: str | None) -> st
     return KIND_OF_PLAN[planned]
 
 
-def batch_export(settings: Settings, who: Actor, batch_id: int, *, preview: bool = False) -> BatchExport:
-    """The batch's invoices with their outbox state; with ``preview`` also what the ERP will receive for each (ERP
-    look-ups only, nothing written). Finance role; ``NotFound`` for a batch of a legal entity ``who`` may not see."""
+def batch_export(settings: Settings, who: Actor, batch_id: int, *, preview: bool = False, after: str | None = None,
+                 before: str | None = None, per_page: int = PER_PAGE) -> BatchExport:
+    """A window of the batch's invoices in invoice-key order with their outbox state (``after`` / ``before`` an
+    invoice key, as ``services.batches.batch_invoices`` pages them), and the progress over the whole batch; with
+    ``preview`` also what the ERP will receive for each invoice of the window (ERP look-ups for those only, nothing
+    written). Finance role; ``NotFound`` for a batch of a legal entity ``who`` may not see."""
+    per_page = per_page_bounds(per_page)
     with UnitOfWork(engine_for(settings)) as uow:
         found = find_batch(uow, who, batch_id, None)
         tenant = uow.exports.tenant(found.tenant_id)
         assert tenant is not None
-        pairs = uow.exports.for_batch(found.id)
-        customers = uow.exports.customers({invoice.customer_id for invoice, _ in pairs})
-        names = {cid: c.name for cid, c in customers.items()}
-        latest = {invoice.id: (invoice, row) for invoice, row in pairs}  # ordered by export id: the latest row wins
-        rows = [PreviewRow(invoice.id, invoice.number, names.get(invoice.customer_id, ""),
-                           invoice.document_type == CREDIT_NOTE, invoice.net, invoice.gross, invoice.currency,
-                           invoice.status, row.status if row else None, row.last_error if row else None,
-                           (row.erp_number or row.erp_document_id) if row else None)
-                for invoice, row in latest.values()]
+        window, more_before, more_after = uow.invoices.page_by_key(found.id, per_page, after, before)
+        latest = uow.exports.latest_of([invoice.id for invoice in window])
+        rows = []
+        for invoice in window:
+            row = latest.get(invoice.id)
+            rows.append(PreviewRow(invoice.id, invoice.number, invoice.customer, invoice.document_type == CREDIT_NOTE,
+                                   invoice.net, invoice.gross, invoice.currency, invoice.status,
+                                   row.status if row else None, row.last_error if row else None,
+                                   (row.erp_number or row.erp_document_id) if row else None))
+        page = KeyPage([{"invoice_key": invoice.invoice_key} for invoice in window], uow.invoices.count(found.id),
+                       per_page, more_before, more_after, "invoice_key")
+        statuses = uow.exports.status_counts(found.id)
         code, month, status = tenant.code, found.month, found.status
     require(who, "finance", code)
     config = settings.tenant(code)
-    result = BatchExport(batch_id, code, month, status, None if config.erp.kind == "none" else config.erp.kind, rows)
+    result = BatchExport(batch_id, code, month, status, None if config.erp.kind == "none" else config.erp.kind, rows,
+                         page, statuses)
     if not preview or not result.exportable:
         return result
     require(who, "export", code)
-    summary = dry_run(settings, config, erp_target(settings, config), None, batch=batch_id)
+    summary = dry_run(settings, config, erp_target(settings, config), None, batch=batch_id,
+                      invoices=[row.invoice_id for row in rows])
     planned = {outcome.invoice_number: outcome for outcome in summary.outcomes}
     previewed = []
     for row in rows:

@@ -13,10 +13,16 @@ from fastapi.testclient import TestClient
 from config import Settings
 from sandbox.bc_soap.soap import nav_fault
 from services.export import erp_reference, export_status
+from services.export.preview import PER_PAGE
+from services.operations import initialise
+from services.runtime import engine_for
+from services.uow import UnitOfWork
 from tests.identity import actor
 from tests.services.export.test_export_outbox import (  # noqa: F401 - soap and soap_env are fixtures used here
+    MONTH,
     SOAP,
     Soap,
+    seed_invoices,
     soap,
     soap_env,
     soap_settings,
@@ -115,3 +121,18 @@ def test_desk_people_see_no_export_page_and_cannot_start_one(nl: Settings, month
     assert dana.get(url).status_code == 403
     token = csrf_of(dana.get("/").text)
     assert dana.post(url, data={"csrf_token": token}).status_code == 403
+
+
+def test_a_long_batch_is_paged_by_invoice_key_and_the_progress_counts_all_of_it(nl: Settings) -> None:
+    initialise(nl)
+    numbers = seed_invoices(nl, count=PER_PAGE + 3)
+    with UnitOfWork(engine_for(nl)) as uow:
+        batch = uow.batches.for_month(uow.tenants.by_code("nl-bv").id, MONTH).id
+    finn = signed_in(nl, "finn")
+    first = finn.get(f"/batches/{batch}/export").text
+    assert f"0 of {PER_PAGE + 3} done" in first and first.count("status-create") == PER_PAGE
+    assert numbers[PER_PAGE - 1] in first and numbers[PER_PAGE] not in first
+    following = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    rest = finn.get(following).text
+    assert rest.count("status-create") == 3 and all(number in rest for number in numbers[PER_PAGE:])
+    assert 'rel="prev"' in rest and 'rel="next"' not in rest and f"0 of {PER_PAGE + 3} done" in rest

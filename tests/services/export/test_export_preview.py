@@ -16,12 +16,14 @@ from ledger.models import Batch, Export, Invoice
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.export import batch_export, classify, erp_target, export_invoices
 from services.export.erp_mapping import erp_document
+from services.export.preview import BatchExport
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
 from tests.services.export.test_export_outbox import (  # noqa: F401 - nl, soap and soap_env are fixtures used here
     FAST,
     MONTH,
+    SOAP,
     Soap,
     assert_exactly_once,
     exports,
@@ -131,3 +133,36 @@ def test_the_page_of_another_entitys_batch_is_not_found_and_desk_may_not_preview
         batch_export(nl, actor(nl, "greta"), _batch_id(nl))
     with pytest.raises((NotAllowed, NotFound)):
         batch_export(nl, actor(nl, "dana"), _batch_id(nl))
+
+
+def _walk(settings: Settings, batch: int, per_page: int) -> list[BatchExport]:
+    """Every window of the batch's export page, first to last, following ``next_after``."""
+    windows, after = [], None
+    while True:
+        view = batch_export(settings, actor(settings, "finn"), batch, after=after, per_page=per_page)
+        windows.append(view)
+        if not view.page.has_next:
+            return windows
+        after = view.page.next_after
+
+
+def test_a_batch_is_shown_a_window_at_a_time_with_its_whole_progress(nl: Settings, soap: Soap) -> None:  # noqa: F811
+    numbers = seed_invoices(nl, count=5, customers=["C00001", "C00002", "C99999", "C00004", "C00005"])
+    batch = _batch_id(nl)
+    windows = _walk(nl, batch, 2)
+    by_key = [numbers[0], numbers[1], numbers[3], numbers[4], numbers[2]]  # invoice keys: customer C99999 last
+    assert [[r.number for r in w.rows] for w in windows] == [by_key[0:2], by_key[2:4], by_key[4:5]]
+    last = batch_export(nl, actor(nl, "finn"), batch, before="", per_page=2)  # ?before= : the last window
+    assert [r.number for r in last.rows] == by_key[3:5] and last.page.has_previous and not last.page.has_next
+
+    counter = soap.app.faults.arm(SOAP, kind="status", after=10**9)  # never fires: counts the ERP look-ups
+    window = batch_export(nl, actor(nl, "finn"), batch, preview=True, per_page=2)
+    shown = counter.seen
+    whole = batch_export(nl, actor(nl, "finn"), batch, preview=True, per_page=5)
+    assert [r.kind for r in window.rows] == ["create", "create"] and len(whole.rows) == 5
+    assert shown * 5 == (counter.seen - shown) * 2 > 0  # the preview looks up the invoices shown, no others
+
+    run(nl, batch=batch)  # C99999 is not a customer in the ERP: its invoice fails, the others are sent
+    windows = _walk(nl, batch, 2)
+    assert [w.counts() for w in windows] == [{"total": 5, "done": 4, "failed": 1, "waiting": 0}] * 3
+    assert [[r.status for r in w.rows] for w in windows] == [["sent", "sent"], ["sent", "sent"], ["failed"]]
