@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from services.errors import NotFound, ValidationFailed
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import actor, nightly, people_env
 from tests.services.sync.test_sync_support import Vendor, licence, night
@@ -134,12 +133,10 @@ def test_the_cli_lists_resolves_and_assigns(ledger: Settings, findings: dict[str
     data = demo_config_data()
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     config.write_text(yaml.safe_dump(data))
-    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-23T09:00:00Z", **people_env(config)}
-    cspbill = str(Path(sys.executable).with_name("cspbill"))
+    env = {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-23T09:00:00Z", **people_env(config)}
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([cspbill, "discrepancies", *args, "--as", "dana"], capture_output=True, text=True,
-                              env=env, timeout=120)
+        return run_cli(["discrepancies", *args, "--as", "dana"], env=env)
 
     listed = run("list", "--sort", "amount", "--json")
     assert listed.returncode == 0, listed.stderr

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import actor, nightly, people_env
 from tests.services.sync.test_sync_support import Vendor, licence, night
@@ -143,19 +141,15 @@ def test_cli_refuses_with_one_line_and_saves_with_cspbill_now(ledger: Settings, 
     data = demo_config_data()
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     config.write_text(yaml.safe_dump(data))
-    cspbill = str(Path(sys.executable).with_name("cspbill"))
-    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-12T09:00:00Z", **people_env(config)}
+    env = {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-12T09:00:00Z", **people_env(config)}
     s1 = str(sub_id(ledger, "s1"))
-    refused = subprocess.run([cspbill, "mutation", "add", "-s", s1, "-q", "12", "-t", "T-7", "--as", "dana"],
-                             capture_output=True, text=True, env=env, timeout=120)
+    refused = run_cli(["mutation", "add", "-s", s1, "-q", "12", "-t", "T-7", "--as", "dana"], env=env)
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         f"error: reduction of sub {s1} (Example 365 E3) refused: NCE seats added 2026-05-03 00:30 UTC can only be "
         "reduced until 2026-05-10 00:30 UTC; next allowed: renewal on 2027-04-01"]
-    saved = subprocess.run([cspbill, "mutation", "add", "-s", s1, "-d", "2", "-t", "T-8", "--as", "dana"],
-                           capture_output=True, text=True, env=env, timeout=120)
+    saved = run_cli(["mutation", "add", "-s", s1, "-d", "2", "-t", "T-8", "--as", "dana"], env=env)
     assert saved.returncode == 0, saved.stderr
     assert "increase of sub" in saved.stdout and "effective 2026-05-12, status open" in saved.stdout
-    listed = subprocess.run([cspbill, "mutation", "list", "--json"], capture_output=True, text=True, env=env,
-                            timeout=120)
+    listed = run_cli(["mutation", "list", "--json"], env=env)
     assert '"ticket_ref": "T-8"' in listed.stdout

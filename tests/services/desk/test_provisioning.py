@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +33,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import actor, nightly, people_env
 
@@ -228,12 +226,10 @@ def test_without_the_opt_in_nothing_is_queued_or_sent(tmp_path: Path, tls: TlsFi
 def test_the_desk_reaches_it_through_the_cli(ledger: Settings, tmp_path: Path) -> None:
     """`cspbill mutation add`, `cspbill provision run`, `cspbill mutation show` and `mutation list` as a person."""
     config = tmp_path / "config.yaml"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CSPBILL_")}, "CSPBILL_CONFIG": str(config),
-           "CSPBILL_NOW": NOW.isoformat(), "COLUMNS": "400", **people_env(config)}
-    cli = str(Path(sys.executable).with_name("cspbill"))
+    env = {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": NOW.isoformat(), "COLUMNS": "400", **people_env(config)}
 
     def run(*argv: str) -> str:
-        done = subprocess.run([cli, *argv], capture_output=True, text=True, env=env, timeout=120)
+        done = run_cli(argv, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 

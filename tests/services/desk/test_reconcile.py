@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from services.errors import NotFound
 from services.runtime import engine_for
 from services.sync import sync
 from services.uow import UnitOfWork
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import actor, nightly, people_env
 from tests.services.sync.test_sync_support import Vendor, cost_line, licence, night
@@ -149,17 +147,14 @@ def test_cli_json(ledger: Settings, tmp_path: Path) -> None:
     data = demo_config_data()
     data["database"] = {"url": ledger.database_url(), "url_env": None}
     config.write_text(yaml.safe_dump(data))
-    env = {**os.environ, "CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-04T09:00:00Z", **people_env(config)}
-    cspbill = str(Path(sys.executable).with_name("cspbill"))
-    done = subprocess.run([cspbill, "reconcile", "--month", "2026-05", "--tenant", "de-gmbh", "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    env = {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-04T09:00:00Z", **people_env(config)}
+    done = run_cli(["reconcile", "--month", "2026-05", "--tenant", "de-gmbh", "--json"], env=env)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     (sub,) = out["subscriptions"]
     assert (sub["vendor_cost"], sub["billed_amount"], sub["margin"]) == ("281", "0", "-281")
     assert [d["kind"] for d in out["discrepancies"]] == ["vendor_change_unexplained"]
-    table = subprocess.run([cspbill, "reconcile", "--month", "2026-05"], capture_output=True, text=True, env=env,
-                           timeout=120)
+    table = run_cli(["reconcile", "--month", "2026-05"], env=env)
     assert table.returncode == 0 and "vendor_change_unexpl" in table.stdout
 
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import json
-import os
-import subprocess
-import sys
 from email import policy
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from services.clock import FixedClock
 from services.desk import reconcile
 from services.notifications.outbox import send_notifications
 from services.operations import initialise
+from tests.cli import run_cli
 from tests.conftest import demo_config_data
 from tests.identity import actor, nightly, people_env
 from tests.services.desk.test_reconcile import nights
@@ -76,17 +74,15 @@ def test_notify_run_and_status_through_the_cli(settings: Settings, catcher: smtp
     config.write_text(yaml.safe_dump(data))
     on = notifying(settings, catcher.port, ["anna@wolkwerk.example"])
     build_batch(on, "nl-bv", "2026-05", actor(on, "finn"), FixedClock(dt.datetime(2026, 6, 2, 7, tzinfo=dt.UTC)))
-    env = {**os.environ, "CSPBILL_CONFIG": str(config), **people_env(config)}
-    cspbill = str(Path(sys.executable).with_name("cspbill"))
-    done = subprocess.run([cspbill, "notify", "run", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    env = {"CSPBILL_CONFIG": str(config), **people_env(config)}
+    done = run_cli(["notify", "run", "--json"], env=env)
     assert done.returncode == 0, done.stderr
     [outcome] = json.loads(done.stdout)
     assert (outcome["tenant"], outcome["kind"], outcome["action"]) == ("nl-bv", "batch_ready", "sent")
     assert "notify: 1 sent, 0 queued" in done.stderr
-    again = subprocess.run([cspbill, "notify", "run"], capture_output=True, text=True, env=env, timeout=120)
+    again = run_cli(["notify", "run"], env=env)
     assert again.returncode == 0 and len(mails(catcher)) == 1
-    status = subprocess.run([cspbill, "notify", "status", "--as", "greta", "--json"], capture_output=True,
-                            text=True, env=env, timeout=120)
+    status = run_cli(["notify", "status", "--as", "greta", "--json"], env=env)
     assert status.returncode == 0 and json.loads(status.stdout) == []  # another legal entity's notifications
     [mail] = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in catcher.messages()]
     assert mail["From"] == "cspbill@wolkwerk.example"
