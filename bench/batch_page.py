@@ -8,8 +8,9 @@ gone every hundredth and a new one every hundred-and-first. Everything is writte
 ids given up front so nothing is read back, rows generated a chunk at a time.
 A finance user signs in through the real login form of the FastAPI app and requests the overview (totals,
 findings, change per customer), the changes per subscription and the invoices tab (first page, a page in the
-middle by ``?after=KEY``, and the last page by ``?before=``: keyset paging) 20 times each.
-Prints the p95 of the page and its diff (goal ≤ 0.5 s), of each tab, and of the invoice pages together.
+middle by ``?after=KEY``, and the last page by ``?before=``: keyset paging) and the batch's export page (first and
+last window, with the progress of the whole batch) 20 times each. Prints the p95 of the page and its diff (goal
+≤ 0.5 s), of each tab, of the invoice pages together and of the export pages.
 May's review figures are then prepared as a build prepares them (``services.batches.prepared``: the changes
 against April and the vendor-count walk), so the page reads them back as it does after a build.
 ``BENCH_SCALE=0.01`` runs 1 %. Never asserts.
@@ -207,7 +208,9 @@ def run(folder: Path) -> None:
     pages = {"overview": f"/batches/{batch_id}", "changes": f"/batches/{batch_id}?tab=changes",
              "invoices_first_page": invoices_tab,
              "invoices_middle_page": f"{invoices_tab}&{middle}",
-             "invoices_last_page": f"{invoices_tab}&before="}
+             "invoices_last_page": f"{invoices_tab}&before=",
+             "export_first_page": f"/batches/{batch_id}/export",
+             "export_last_page": f"/batches/{batch_id}/export?before="}
     timings: dict[str, list[float]] = {name: [] for name in pages}
     rows: dict[str, int] = {}
     for _ in range(REQUESTS):
@@ -225,6 +228,9 @@ def run(folder: Path) -> None:
     invoice_pages = [t for name, values in timings.items() if name.startswith("invoices_") for t in values]
     print_bench("batch_invoice_pages_300k", invoices, _p95(invoice_pages), requests=len(invoice_pages),
                 rows_per_page="/".join(str(rows[name]) for name in pages if name.startswith("invoices_")))
+    export_pages = timings["export_first_page"] + timings["export_last_page"]
+    print_bench("batch_export_page_300k", invoices, _p95(export_pages), requests=len(export_pages),
+                rows_per_page="/".join(str(rows[name]) for name in pages if name.startswith("export_")))
 
 
 def main() -> None:
