@@ -4,8 +4,9 @@ Why: SQLAlchemy converts every parameter of every row (``ExactDecimal``, ``UtcDa
 a few hundred distinct quantities and one instant, so converting each distinct value once (with the column type's own
 processor, so the stored text is exactly what the ORM would store) and handing the driver plain values keeps the
 bulk path within the sync's throughput goals. SQLite gets one ``executemany``; PostgreSQL gets ``COPY ... FROM STDIN``
-on the session's own connection (inside the unit of work's transaction). JSON columns may be given as ready JSON
-text (``json_text``).
+on the session's own connection (inside the unit of work's transaction), its data sent by a writer thread
+(psycopg's ``QueuedLibpqWriter``) so this process formats the next rows while the server checks and stores the last.
+JSON columns may be given as ready JSON text (``json_text``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
@@ -61,10 +63,17 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
         processor = None if name in json_text else table.c[name].type._cached_bind_processor(dialect)
         columns.append(raw if processor is None else _converted(raw, processor))
     if dialect.name == "postgresql":  # COPY on the unit of work's own connection: same transaction, bulk speed
+        import psycopg  # the driver of PostgreSQL ledgers only
+        from psycopg.copy import QueuedLibpqWriter
+
         cursor = session.connection().connection.driver_connection.cursor()
-        with cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
+        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+        try:
+            with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+                for row in zip(*columns, strict=True):
+                    copy.write_row(row)
+        except psycopg.Error as exc:  # as SQLAlchemy raises it on SQLite and for every other statement
+            raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
         return len(rows)
     values = {name: bindparam(f"p_{name}", type_=_Converted()) for name in names}
     compiled = insert(table).values(values).compile(dialect=dialect)  # SQLite: qmark tuples in compiled order

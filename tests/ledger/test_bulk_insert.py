@@ -6,10 +6,12 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from ledger.models import FxRate
@@ -57,3 +59,15 @@ def test_ids_come_back_in_row_order(settings: Settings) -> None:
         stored = {row.id: row.rate_date for row in uow.session.scalars(select(FxRate).where(FxRate.source == "ids"))}
     assert len(set(ids)) == 4
     assert [stored[row_id] for row_id in ids] == [row["rate_date"] for row in rows]
+
+
+def test_a_refused_row_leaves_none_of_the_batch(settings: Settings) -> None:
+    """The last of thousands of rows breaks a unique constraint: the insert fails (on PostgreSQL from COPY's writer
+    thread, after the other rows went to the server) and the unit of work stores nothing of it."""
+    initialise(settings)
+    rows = [{"base": "EUR", "quote": "USD", "rate_date": dt.date(2000, 1, 1) + dt.timedelta(days=n),
+             "rate": Decimal(n + 1), "source": "refused"} for n in range(5_000)]
+    with pytest.raises(IntegrityError), UnitOfWork(engine_for(settings), write=True) as uow:
+        insert_rows(uow.session, TABLE, [*rows, rows[0]])
+    with UnitOfWork(engine_for(settings)) as uow:
+        assert _stored(uow, "refused") == []
