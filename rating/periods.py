@@ -8,6 +8,7 @@ The three day-count conventions follow ``reference/rating-cases.md`` "Precise ru
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,8 +60,11 @@ def period_at(anchor: date, months: int, index: int) -> BillingPeriod:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def period_containing(anchor: date, months: int, day: date) -> BillingPeriod:
-    """The billing period (boundaries from ``anchor``, every ``months``) that contains ``day``."""
+    """The billing period (boundaries from ``anchor``, every ``months``) that contains ``day``. Cached (periods are
+    immutable): a month-end build asks it for every licence on the few days of its month, and licences share
+    anchors."""
     index = ((day.year - anchor.year) * 12 + day.month - anchor.month) // months
     while add_months(anchor, index * months) > day:
         index -= 1
