@@ -24,9 +24,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from connectors.azure_rows import Lookups, number, usage_record
 from connectors.errors import MalformedRecord
 from connectors.records import FieldReader, UsageRecord
@@ -39,6 +36,9 @@ REQUIRED = ("date", "meterId", "meterName", "meterCategory", "ResourceId", "reso
 def partition_rows(source: str, blob: str, content: bytes, file_format: str) -> list[dict[str, Any]]:
     """The rows of one partition as {column: value}; a file that cannot be read, or lacks a required column, is a
     ``MalformedRecord`` naming the blob (and the column)."""
+    import pyarrow as pa  # here, not at the top: every command imports the connectors, only this read needs it
+    import pyarrow.parquet as pq
+
     try:
         if file_format.lower() == "parquet":
             table = pq.read_table(io.BytesIO(content))

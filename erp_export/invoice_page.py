@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
-from weasyprint import CSS, HTML
 
 from erp_export.documents import Address, InvoiceDocument, InvoiceLine
 from erp_export.ubl import plain
+
+if TYPE_CHECKING:
+    from weasyprint import CSS
 
 HERE = Path(__file__).resolve().parent
 NOTICES = {"AE": "Reverse charge: VAT is due by the recipient (Article 196 of Council Directive 2006/112/EC).",
@@ -116,10 +119,14 @@ def invoice_html(doc: InvoiceDocument) -> str:
 
 def invoice_page(doc: InvoiceDocument) -> bytes:
     """The human-readable invoice as a PDF/A-3b file."""
+    from weasyprint import HTML  # here, not at the top: it takes 0.4 s to load, and only making a PDF needs it
+
     return HTML(string=invoice_html(doc), base_url=str(HERE)).write_pdf(
         stylesheets=[_stylesheet()], pdf_variant="pdf/a-3b")
 
 
 @functools.cache
 def _stylesheet() -> CSS:
+    from weasyprint import CSS
+
     return CSS(filename=str(HERE / "invoice_page.css"))
