@@ -5,17 +5,19 @@ a few hundred distinct quantities and one instant, so converting each distinct v
 processor, so the stored text is exactly what the ORM would store) and handing the driver plain values keeps the
 bulk path within the sync's throughput goals. SQLite gets one ``executemany``; PostgreSQL gets ``COPY ... FROM STDIN``
 on the session's own connection (inside the unit of work's transaction), its data sent by a writer thread
-(psycopg's ``QueuedLibpqWriter``) so this process formats the next rows while the server checks and stores the last.
-JSON columns may be given as ready JSON text (``json_text``).
+(psycopg's ``QueuedLibpqWriter``) so this process formats the next rows while the server checks and stores the last;
+rows may arrive as chunks built while the COPY runs (``insert_chunks``), so building them overlaps the server's work
+too. JSON columns may be given as ready JSON text (``json_text``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import itertools
+from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Dialect, Table, bindparam, insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
@@ -52,35 +54,72 @@ def _converted(raw: Sequence[Any], processor: Callable[[Any], Any]) -> list[Any]
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
                 json_text: Collection[str] = ()) -> int:
     """Insert ``rows`` (all with the same keys) into ``table``; keys in ``json_text`` hold JSON text already."""
-    if not rows:
-        return 0
+    return insert_chunks(session, table, [rows], json_text)
+
+
+def insert_chunks(session: Session, table: Table, chunks: Iterable[Sequence[dict[str, Any]]],
+                  json_text: Collection[str] = ()) -> int:
+    """Insert every row of ``chunks`` (all rows with the same keys), which may be produced while they are written.
+
+    On PostgreSQL all chunks go through one COPY, so the server checks and stores one chunk while the caller builds
+    the next (a night's snapshot texts); on SQLite each chunk is one executemany of the same compiled statement.
+    """
     dialect = session.get_bind().dialect
-    names = list(rows[0])
+    if dialect.name == "postgresql":
+        return _copy(session, table, chunks, json_text)
+    written, statement, names = 0, "", []
+    for rows in chunks:
+        if not rows:
+            continue
+        if not names:
+            names = list(rows[0])
+            values = {name: bindparam(f"p_{name}", type_=_Converted()) for name in names}
+            compiled = insert(table).values(values).compile(dialect=dialect)  # qmark tuples in compiled order
+            index = {f"p_{name}": position for position, name in enumerate(names)}
+            order, statement = [index[key] for key in compiled.positiontup], compiled.string
+        columns = _columns(table, dialect, names, rows, json_text)
+        session.connection().exec_driver_sql(statement, list(zip(*[columns[i] for i in order], strict=True)))
+        written += len(rows)
+    return written
+
+
+def _columns(table: Table, dialect: Dialect, names: Sequence[str], rows: Sequence[dict[str, Any]],
+             json_text: Collection[str]) -> list[Sequence[Any]]:
+    """``rows`` as one sequence of driver values per column of ``names``."""
     columns: list[Sequence[Any]] = []
     by_column = zip(*(map(itemgetter(*names), rows) if len(names) > 1 else ([row[names[0]]] for row in rows)),
                     strict=True)  # rows -> columns without a Python loop per value
     for name, raw in zip(names, by_column, strict=True):
         processor = None if name in json_text else table.c[name].type._cached_bind_processor(dialect)
         columns.append(raw if processor is None else _converted(raw, processor))
-    if dialect.name == "postgresql":  # COPY on the unit of work's own connection: same transaction, bulk speed
-        import psycopg  # the driver of PostgreSQL ledgers only
-        from psycopg.copy import QueuedLibpqWriter
+    return columns
 
-        cursor = session.connection().connection.driver_connection.cursor()
-        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-        try:
-            with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-                for row in zip(*columns, strict=True):
+
+def _copy(session: Session, table: Table, chunks: Iterable[Sequence[dict[str, Any]]],
+          json_text: Collection[str]) -> int:
+    """COPY on the unit of work's own connection: same transaction, bulk speed; the column list is the first row's,
+    and the COPY starts with the first non-empty chunk (none: nothing is sent)."""
+    import psycopg  # the driver of PostgreSQL ledgers only
+    from psycopg.copy import QueuedLibpqWriter
+
+    dialect = session.get_bind().dialect
+    pending = (rows for rows in chunks if rows)
+    first = next(pending, None)
+    if first is None:
+        return 0
+    names = list(first[0])
+    cursor = session.connection().connection.driver_connection.cursor()
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    written = 0
+    try:
+        with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+            for rows in itertools.chain([first], pending):
+                for row in zip(*_columns(table, dialect, names, rows, json_text), strict=True):
                     copy.write_row(row)
-        except psycopg.Error as exc:  # as SQLAlchemy raises it on SQLite and for every other statement
-            raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
-        return len(rows)
-    values = {name: bindparam(f"p_{name}", type_=_Converted()) for name in names}
-    compiled = insert(table).values(values).compile(dialect=dialect)  # SQLite: qmark tuples in compiled order
-    index = {f"p_{name}": position for position, name in enumerate(names)}
-    ordered = [columns[index[key]] for key in compiled.positiontup]
-    session.connection().exec_driver_sql(compiled.string, list(zip(*ordered, strict=True)))
-    return len(rows)
+                written += len(rows)
+    except psycopg.Error as exc:  # as SQLAlchemy raises it on SQLite and for every other statement
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    return written
 
 
 def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:

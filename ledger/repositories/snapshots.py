@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ledger.append_only import AppendOnlyViolation
 from ledger.models import AuditEvent, Snapshot, Subscription
 from ledger.repositories.base import Repository
-from ledger.repositories.bulk_insert import insert_rows
+from ledger.repositories.bulk_insert import insert_chunks
 
 APPEND_ONLY_MODELS = (Snapshot, AuditEvent)
 
@@ -117,7 +117,12 @@ class SnapshotRepository(Repository):
 
         Why text: the bulk path serialises each payload once, hashes that text and stores the same text.
         """
-        return insert_rows(self.session, Snapshot.__table__, rows, json_text=("raw",))
+        return self.add_chunks([rows])
+
+    def add_chunks(self, chunks: Iterable[Sequence[dict[str, Any]]]) -> int:
+        """:meth:`add_many` of rows built while they are written (one COPY on PostgreSQL: the server stores a chunk
+        while the next is serialised)."""
+        return insert_chunks(self.session, Snapshot.__table__, chunks, json_text=("raw",))
 
     def quantity_on(self, subscription_id: int, day: dt.date) -> QuantityOnDay | None:
         """The state in force on ``day`` (last snapshot observed on or before it) and the day it started."""

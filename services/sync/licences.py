@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from connectors.records import LicenceRecord
@@ -30,6 +30,7 @@ SUBSCRIPTION_COLUMNS = (
     "tenant_id", "customer_id", "vendor_subscription_id", "product_id", "sku", "product_name", "term", "billing",
     "billing_type", "start_date", "anchor_date", "term_end", "end_date", "auto_renew", "status", "currency",
 )
+SNAPSHOT_CHUNK = 5_000  # snapshot rows serialised per step of the write (the COPY's server side overlaps the next)
 
 def ledger_key(record: LicenceRecord) -> str:
     """The subscription's ``external_id`` in the ledger (``ledger_external_id`` of the record's ids)."""
@@ -152,6 +153,12 @@ class LicenceIngest:
     def _append_snapshots(self, latest: dict[str, LicenceRecord]) -> None:
         known = any(not self.existing[key].get("_new") for key in latest)
         previous = self.uow.snapshots.latest_state_hashes_of_source(self.context.source) if known else {}
+        self.counts.add("snapshots_stored", self.uow.snapshots.add_chunks(self._new_snapshots(latest, previous)))
+
+    def _new_snapshots(self, latest: dict[str, LicenceRecord],
+                       previous: dict[int, str]) -> Iterator[list[dict[str, Any]]]:
+        """Snapshot rows of the records whose billing state differs from the last one stored, in chunks: the ledger
+        stores one chunk while the next is serialised."""
         run_id, as_of, observed_on = self.context.run_id, self.context.as_of, self.context.observed_on
         rows = []
         for key, record in latest.items():
@@ -174,10 +181,10 @@ class LicenceIngest:
                 "raw_hash": text_hash(text),
                 "state_hash": digest,
             })
-            if len(rows) >= 20_000:
-                self.counts.add("snapshots_stored", self.uow.snapshots.add_many(rows))
+            if len(rows) >= SNAPSHOT_CHUNK:
+                yield rows
                 rows = []
-        self.counts.add("snapshots_stored", self.uow.snapshots.add_many(rows))
+        yield rows
 
     def _flag_missing(self, present: set[str]) -> None:
         """A subscription a complete pull no longer lists is flagged, never cancelled on our own."""

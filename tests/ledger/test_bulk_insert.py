@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from ledger.models import FxRate
-from ledger.repositories.bulk_insert import insert_rows, insert_rows_returning_ids
+from ledger.repositories.bulk_insert import insert_chunks, insert_rows, insert_rows_returning_ids
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -35,16 +35,25 @@ def _stored(uow: UnitOfWork, source: str) -> list[tuple]:
 @hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=ROWS, chunk=st.integers(1, 50))
 def test_chunked_bulk_rows_equal_a_plain_insert(settings: Settings, rows: list, chunk: int) -> None:
+    """Rows written chunk by chunk (``insert_rows``), or as chunks produced while one write runs (``insert_chunks``,
+    empty chunks in between), store what a plain insert stores."""
     initialise(settings)
-    bulk, plain = next(SOURCES), next(SOURCES)
+    bulk, streamed, plain = next(SOURCES), next(SOURCES), next(SOURCES)
     given_rows = [{"base": "EUR", "quote": quote, "rate_date": day, "rate": rate} for day, quote, rate in rows]
-    with UnitOfWork(engine_for(settings), write=True) as uow:
+
+    def chunks(source: str):
         for start in range(0, len(given_rows), chunk):
-            insert_rows(uow.session, TABLE, [{**row, "source": bulk} for row in given_rows[start:start + chunk]])
+            yield []
+            yield [{**row, "source": source} for row in given_rows[start:start + chunk]]
+
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        for part in chunks(bulk):
+            insert_rows(uow.session, TABLE, part)
+        assert insert_chunks(uow.session, TABLE, chunks(streamed)) == len(given_rows)
         if given_rows:
             uow.session.execute(insert(TABLE), [{**row, "source": plain} for row in given_rows])
     with UnitOfWork(engine_for(settings)) as uow:
-        assert _stored(uow, bulk) == _stored(uow, plain)
+        assert _stored(uow, bulk) == _stored(uow, plain) == _stored(uow, streamed)
         assert len(_stored(uow, bulk)) == len(rows)
 
 
