@@ -38,6 +38,12 @@ def minor_units(currency: str) -> int:
     return exponent
 
 
+@functools.cache
+def minor_step(currency: str) -> Decimal:
+    """The currency's minor unit as a quantize step (``Decimal('0.01')`` for EUR)."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def as_text(amount: Decimal, currency: str) -> str:
     """An amount as text with the currency's minor digits (``471.50``; the ledger stores ``471.5``)."""
     return f"{amount:.{minor_units(currency)}f}"
@@ -53,8 +59,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal):
             raise TypeError(f"Money needs a Decimal amount, got {type(self.amount).__name__}")
-        step = Decimal(1).scaleb(-minor_units(self.currency))
-        exact = self.amount.quantize(step, rounding=ROUND_DOWN)
+        exact = self.amount.quantize(minor_step(self.currency), rounding=ROUND_DOWN)
         if exact != self.amount:
             raise ValueError(f"{self.amount} has more decimals than {self.currency} allows: round it first")
         object.__setattr__(self, "amount", exact)
@@ -94,11 +99,12 @@ class Money:
 
 
 def total(amounts: Iterable[Money], currency: str) -> Money:
-    """Sum of ``amounts``, all in ``currency`` (mixing currencies raises); zero when empty."""
-    result = Money.zero(currency)
-    for amount in amounts:
-        result = result + amount
-    return result
+    """Sum of ``amounts``, all in ``currency`` (mixing currencies raises); zero when empty. The decimals are added
+    first and made ``Money`` once (an invoice total adds every line of a build)."""
+    zero = Money.zero(currency)
+    for amount in (values := list(amounts)):
+        zero._same(amount)
+    return Money(sum([amount.amount for amount in values], zero.amount), currency)
 
 
 def to_units(value: Decimal | str | int, decimals: int) -> int:

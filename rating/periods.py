@@ -29,8 +29,10 @@ class Convention(StrEnum):
     THIRTY = "thirty"
 
 
+@functools.lru_cache(maxsize=64)
 def parse_duration(text: str) -> int:
-    """An ISO 8601 month/year duration (``P1M``, ``P1Y``, ``P3Y``) as a number of months."""
+    """An ISO 8601 month/year duration (``P1M``, ``P1Y``, ``P3Y``) as a number of months (cached: a build parses
+    every licence's term and billing, and there are a handful of them)."""
     match = _DURATION.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a duration like P1M, P1Y or P3Y")

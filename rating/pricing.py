@@ -262,15 +262,25 @@ class PriceBook:
         self._rules = sorted([*self._fixed, *(r for r in markups.rules if r.tenant in (None, tenant))],
                              key=lambda rule: (rule.priority[0], isinstance(rule, FixedPrice), *rule.priority[1:]),
                              reverse=True)
+        self._version_days: dict[tuple[str, tuple[str, ...]], frozenset[date]] = {}
 
-    def version_days(self, licence: Licence) -> set[date]:
-        """Days on which a rule or list price that may price ``licence`` starts or ends (price changes to look at)."""
+    def version_days(self, licence: Licence) -> frozenset[date]:
+        """Days on which a rule or list price that may price ``licence`` starts or ends (price changes to look at).
+        They depend on the product and its catalogue keys only, so each product's are worked out once per book (a
+        build asks for every licence)."""
+        named = (licence.product, licence.keys)
+        days = self._version_days.get(named)
+        if days is None:
+            days = self._version_days[named] = self._product_version_days(licence)
+        return days
+
+    def _product_version_days(self, licence: Licence) -> frozenset[date]:
         versions = [rule.version for rule in self._rules if licence.named(rule.product)]
         versions += [row.version for key in (licence.product, *licence.keys) for row in self._lists.get(key, ())]
         days = {version.valid_from for version in versions if version.valid_from is not None}
         days |= {version.valid_to + timedelta(days=1) for version in versions if version.valid_to is not None}
-        return days | {rule.effective_from for rule in self.markups.rules
-                       if rule.effective_from != date.min and licence.named(rule.product)}
+        return frozenset(days | {rule.effective_from for rule in self.markups.rules
+                                 if rule.effective_from != date.min and licence.named(rule.product)})
 
     def list_price(self, licence: Licence, day: date, edition: int | None) -> ListPrice | None:
         """Microsoft's price-list row for the licence on ``day``: same term, billing and currency; of overlapping

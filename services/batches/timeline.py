@@ -19,7 +19,7 @@ from itertools import pairwise
 
 from ledger.models import Customer, Mutation, Snapshot, Subscription
 from rating.periods import parse_duration
-from rating.pricing import Price, PriceBook
+from rating.pricing import Licence, Price, PriceBook
 from rating.proration import Change, PricePolicy, SubscriptionTerms
 from services.batches.editions import Editions, PriceDays
 from services.prices.book import licence
@@ -103,16 +103,16 @@ class Pricing:
     policy: PricePolicy
 
 
-def _price(pricing: Pricing, days: PriceDays, sub: Subscription, customer: Customer, state: VendorState,
+def _price(pricing: Pricing, days: PriceDays, sub: Subscription, licences: dict[str, Licence], state: VendorState,
            day: dt.date) -> Price:
     """The price of ``state`` in the charge period containing ``day``: the rules of the policy's day, read from the
-    edition that period was (or will be) invoiced with."""
+    edition that period was (or will be) invoiced with; ``licences`` holds the subscription's licence per product."""
     unit_cost, source = state.unit_cost, f"snapshot {state.snapshot_id}"
     if unit_cost is None:
         unit_cost, source = pricing.book.vendor_cost(sub.id, state.product, day) or (None, "")
     rules_day = days.rules_day(day)
     edition, _ = pricing.editions.at(rules_day)
-    price = pricing.book.licence_price(licence(sub, customer, state.product), rules_day, unit_cost, source, edition)
+    price = pricing.book.licence_price(licences[state.product], rules_day, unit_cost, source, edition)
     if price is None:
         raise Unbillable(f"subscription {sub.id} ({state.product}): no price rule, and no unit cost (snapshot "
                          f"{state.snapshot_id} or cost line) for a markup rule, prices it on {rules_day}")
@@ -155,11 +155,12 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
     event_days = {day for day, _, _ in dated}
     changes_at = set(pricing.editions.change_days)
-    for product in {state.product for _, state, _ in dated}:
-        changes_at |= pricing.book.version_days(licence(sub, customer, product))
+    licences = {state.product: licence(sub, customer, state.product) for _, state, _ in dated}
+    for product_licence in licences.values():
+        changes_at |= pricing.book.version_days(product_licence)
     event_days |= {days.boundary(d) for d in changes_at if start < d <= until}
     first_state = dated[0][1]
-    first_price = _price(pricing, days, sub, customer, first_state, start)
+    first_price = _price(pricing, days, sub, licences, first_state, start)
     terms = SubscriptionTerms(
         subscription_id=str(sub.id),
         currency=sub.currency,
@@ -183,7 +184,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         if state.status in ENDED:
             changes.append(Change(effective=day, cancel=True, input_ids=inputs))
             break
-        price = _price(pricing, days, sub, customer, state, day)
+        price = _price(pricing, days, sub, licences, state, day)
         before_state, before_price = current
         suspended = state.status in SUSPENDED
         change = Change(
