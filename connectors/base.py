@@ -14,13 +14,11 @@ through the session's bounded retries, so 408/429/5xx mean the source is unavail
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -29,6 +27,7 @@ import requests
 from connectors.auth import Bearer, send_with_bearer
 from connectors.errors import AuthenticationFailed, MalformedRecord, SourceError, SourceUnavailable
 from connectors.http import RETRY_STATUSES, HttpPolicy, build_session, correlation_of
+from connectors.json_body import load_json
 from connectors.records import FieldReader
 
 log = logging.getLogger("cspbill.connectors")
@@ -204,7 +203,7 @@ class VendorConnector:
         """The checked answer's body with ``Decimal`` for every JSON number; unreadable is ``SourceUnavailable``."""
         self._check(response, what)
         try:
-            return json.loads(response.content, parse_float=Decimal)
+            return load_json(response.content)
         except ValueError as exc:
             raise SourceUnavailable(self.source, self._describe("unreadable", response, what or _what(response), exc)
                                     ) from exc

@@ -10,9 +10,7 @@ It answers errors the way Partner Center does (``MicrosoftConnector``) and maps 
 from __future__ import annotations
 
 import gzip
-import json
 import logging
-from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -21,6 +19,7 @@ import requests
 from connectors.auth import TokenProvider
 from connectors.errors import MalformedRecord, SourceError, SourceUnavailable
 from connectors.http import HttpPolicy
+from connectors.json_body import load_json
 from connectors.partner_center import SOURCE, MicrosoftConnector
 from connectors.recon_lines import cost_line, v2_name
 from connectors.records import PullResult
@@ -139,7 +138,7 @@ class PartnerBillingExport(MicrosoftConnector):
                 if not line.strip():
                     continue
                 try:
-                    records.append(json.loads(line, parse_float=Decimal))
+                    records.append(load_json(line))
                 except ValueError:
                     errors.append(MalformedRecord(self.source, f"{name}:{number}", "<line>", "not a JSON object"))
         return records, errors

@@ -20,7 +20,6 @@ the invoice ids and ``connectors.partner_recon`` routes each period to the API t
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from connectors.auth import TokenProvider
 from connectors.base import PageRequest, VendorConnector, Verdict
 from connectors.errors import MalformedRecord, SourceUnavailable
 from connectors.http import HttpPolicy
+from connectors.json_body import load_json
 from connectors.recon_lines import cost_line
 from connectors.records import (
     BillingFrequency,
@@ -150,7 +150,7 @@ class PartnerCenter(MicrosoftConnector):
                                                                                   **page.headers})
             self._check(response, f"GET {path}")
             try:
-                body = json.loads(response.content, parse_float=Decimal)
+                body = load_json(response.content)
             except ValueError:
                 log.warning("%s: GET %s returned an unreadable page (attempt %d of %d, request %s)",
                             self.source, path, number, backoff.attempts, request_id)

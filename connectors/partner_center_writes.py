@@ -26,6 +26,7 @@ from tenacity import RetryCallState, retry_if_exception_type, retry_if_result
 from connectors.auth import send_with_bearer
 from connectors.base import PageRequest
 from connectors.errors import SourceUnavailable, VendorRefused
+from connectors.json_body import load_json
 from connectors.partner_center import PartnerCenter, ms_headers
 from connectors.records import CustomerRecord, FieldReader, LicenceRecord
 from connectors.retry import answer, failure, retry_after
@@ -164,7 +165,7 @@ class PartnerCenterWrites(PartnerCenter):
             raise VendorRefused(self.source, f"{method} {path}", code, reason)
         self._check(response, f"{method} {path}")
         try:
-            return json.loads(response.content, parse_float=Decimal)
+            return load_json(response.content)
         except ValueError:
             return None
 

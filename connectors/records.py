@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from connectors.errors import MalformedRecord
+from connectors.json_body import Unpaired
 
 Source = Literal["partner_center", "pax8", "ingram_cmp", "azure_costs"]
 Status = Literal["active", "pending", "suspended", "cancelled", "trial", "other"]
@@ -189,6 +190,9 @@ class FieldReader:
         self.prefix = prefix
         if not isinstance(raw, dict):
             raise self.fail("", "is not a JSON object")
+        if isinstance(raw, Unpaired):
+            raise self.fail(raw.path, "holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff without its "
+                                      "pair), which is not text")
 
     def fail(self, name: str, problem: str) -> MalformedRecord:
         """The error to raise for ``name`` (a dotted path below this reader's prefix)."""

@@ -184,6 +184,26 @@ def test_malformed_records_are_reported_and_the_rest_come_through(
     assert bad.record_id not in {record.subscription_external_id for record in result.licences}
 
 
+def test_a_record_holding_an_unpaired_surrogate_is_reported_and_the_rest_come_through(
+    make_connector: Callable[..., Pax8Connector], pax8_server: SandboxServer
+) -> None:
+    """JSON may carry a ``\\ud800`` escape without its pair: Python decodes it into a string with no UTF-8 form, which
+    no ledger stores (the raw payload is kept with every snapshot). The record holding one, even in a field cspbill
+    does not read, is reported naming that field; an escaped pair (an emoji) is text and comes through."""
+    pax8_server.app.faults.arm("GET /subscriptions", kind="malformed", after=1, times=1,
+                               body={"index": 1, "field": "vendorNote", "value": "seats \ud800 added"})
+    pax8_server.app.faults.arm("GET /subscriptions", kind="malformed", after=2, times=1,
+                               body={"index": 0, "field": "vendorNote", "value": "seats \U0001F600 added"})
+
+    result = make_connector().pull_licences()
+
+    assert len(result.licences) == len(world_at(NIGHT)) - 1
+    [bad] = result.errors
+    assert bad.field == "vendorNote" and "unpaired UTF-16 surrogate" in bad.problem and bad.record_id
+    assert bad.record_id not in {record.subscription_external_id for record in result.licences}
+    assert [r.raw["vendorNote"] for r in result.licences if "vendorNote" in r.raw] == ["seats \U0001F600 added"]
+
+
 def test_night_by_night_shows_seat_changes(make_connector: Callable[..., Pax8Connector], pax8_server: SandboxServer,
                                            pax8_clock: Clock) -> None:
     connector = make_connector()

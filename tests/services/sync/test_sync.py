@@ -116,6 +116,17 @@ def test_a_malformed_record_is_reported_and_the_valid_ones_stored(ledger: Settin
         assert row.errors[0]["record_id"] == "s9" and row.counts["errors"] == 1
 
 
+def test_a_record_id_that_is_not_text_is_stored_as_its_escape(ledger: Settings) -> None:
+    """A vendor id decoded from a lone ``\\ud800`` escape has no UTF-8 form; the report of its record still stores
+    (both databases), naming the record by its escape."""
+    bad = MalformedRecord("pax8", "s\ud800", "name", "holds an unpaired UTF-16 surrogate escape")
+    vendor = Vendor({"pax8": PullResult(licences=(licence("s1", 10),), errors=(bad,))})
+    report = run(ledger, vendor, night(1)).runs[0]
+    assert report.status == "partial" and count(ledger, Snapshot) == 1
+    with UnitOfWork(engine_for(ledger)) as uow:
+        assert uow.session.get(SyncRun, report.run_id).errors[0]["record_id"] == "s\\ud800"
+
+
 def test_a_failing_source_is_recorded_and_the_others_complete(ledger: Settings) -> None:
     vendor = Vendor({
         "partner-center": SourceUnavailable("partner-center", "HTTP 500 after 5 retries on /v1/customers"),
