@@ -25,6 +25,7 @@ from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
+from services.batches.allocation import bulk_allocation
 from services.batches.diff import REPRICE, diff_lines
 from services.batches.editions import Editions, Reprice
 from services.batches.fx import fx_table, in_currency, missing_rate
@@ -101,7 +102,7 @@ def rate_shard(settings: Settings, scope: Scope, shard: Shard) -> Part:
     """:func:`draft_part` of ``shard`` in a read-only transaction of its own: the task a Dask worker runs. The
     worker resolves the ledger URL itself (``database.url_env`` in its own environment: no password travels with
     the task), so it first checks that the ledger it reached is the builder's: the tenant with the same id."""
-    with UnitOfWork(engine_for(settings)) as uow:
+    with bulk_allocation(), UnitOfWork(engine_for(settings)) as uow:
         tenant = uow.tenants.by_code(scope.tenant)
         if tenant is None or tenant.id != scope.tenant_id:
             raise BadSetting(f"database.url_env: the Dask worker's ledger does not hold tenant {scope.tenant!r} as "
