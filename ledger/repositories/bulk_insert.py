@@ -63,6 +63,7 @@ def insert_chunks(session: Session, table: Table, chunks: Iterable[Sequence[dict
 
     On PostgreSQL all chunks go through one COPY, so the server checks and stores one chunk while the caller builds
     the next (a night's snapshot texts); on SQLite each chunk is one executemany of the same compiled statement.
+    Producing a chunk must not use the session: on PostgreSQL its connection is busy with the COPY.
     """
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
