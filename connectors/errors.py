@@ -27,15 +27,15 @@ class MalformedRecord(SourceError):
     """One vendor record could not be mapped; names the record and the field so the desk can chase it."""
 
     def __init__(self, source: str, record_id: str, field: str, problem: str) -> None:
-        record_id, field, problem = _text(record_id), _text(field), _text(problem)
+        record_id, field, problem = storable(record_id), storable(field), storable(problem)
         super().__init__(source, f"record {record_id!r}: field {field!r}: {problem}")
         self.record_id = record_id
         self.field = field
         self.problem = problem
 
 
-def _text(value: str) -> str:
-    """``value`` as storable text: an unpaired surrogate from a vendor's id or field name shown as its escape."""
+def storable(value: str) -> str:
+    """``value`` as storable text: an unpaired surrogate from a vendor's id, key or field name shown as its escape."""
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 

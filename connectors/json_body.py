@@ -15,6 +15,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from connectors.errors import storable
+
 _ESCAPE = r"\\u[dD][89a-fA-F]"  # a surrogate escape, paired or not (emoji come as pairs): the rare bodies walked
 _ESCAPE_IN_BYTES, _ESCAPE_IN_TEXT = re.compile(_ESCAPE.encode("ascii")), re.compile(_ESCAPE)
 
@@ -55,7 +57,7 @@ def _marked(value: Any) -> tuple[Any, str | None]:
             item, path = _marked(item)
             items.append(item)
             if found is None and path is not None:
-                found = f"[{index}]" + (f".{path}" if path and not path.startswith("[") else path)
+                found = _joined(f"[{index}]", path)
         return items, found
     if isinstance(value, dict):
         first: str | None = None
@@ -64,11 +66,15 @@ def _marked(value: Any) -> tuple[Any, str | None]:
             item, path = _marked(item)
             pairs[key] = item
             if first is None and (path is not None or not _is_text(key)):
-                shown = key if _is_text(key) else key.encode("utf-8", "backslashreplace").decode("ascii")
-                first = shown + ("" if not path else (path if path.startswith("[") else f".{path}"))
+                first = _joined(storable(key), path or "")
         if first is None:
             return pairs, None
         marked = Unpaired(pairs)
         marked.path = first
         return marked, first
     return value, None
+
+
+def _joined(step: str, below: str) -> str:
+    """The path of ``below`` (relative to a key or list index) seen from the object holding ``step``."""
+    return step + (below if not below or below.startswith("[") else f".{below}")

@@ -21,6 +21,7 @@ LONE = "\\ud800"  # as a vendor's JSON text carries it: six characters
     ('{"id": "a", "tags": ["ok", "' + LONE + '"]}', "tags[1]"),
     ('{"id": "a", "unitCost": {"amount": 1.5, "note": "\\udc00"}}', "unitCost.note"),
     ('{"id": "a", "' + LONE + '": 1}', "\\ud800"),  # a key: shown as its escape
+    ('{"id": "a", "Zo\\u00eb' + LONE + '": 1}', "Zoë\\ud800"),  # the rest of the key stays as it is
     ('{"id": "a", "note": "\\ude00\\ud83d"}', "note"),  # a pair in the wrong order is two lone halves
 ])
 def test_the_object_holding_a_lone_surrogate_names_its_path(body: str, path: str) -> None:
