@@ -101,8 +101,9 @@ class Money:
 def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of ``amounts``, all in ``currency`` (mixing currencies raises); zero when empty. The decimals are added
     first and made ``Money`` once (an invoice total adds every line of a build)."""
+    values = list(amounts)
     zero = Money.zero(currency)
-    for amount in (values := list(amounts)):
+    for amount in values:
         zero._same(amount)
     return Money(sum([amount.amount for amount in values], zero.amount), currency)
 

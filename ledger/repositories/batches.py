@@ -85,7 +85,7 @@ class BatchRepository(Repository):
         columns = [column for column in Subscription.__table__.c if column.name not in ("created_at", "updated_at")]
         return self.session.execute(
             select(*columns).where(Subscription.tenant_id == tenant_id,
-                                                 shard.where(Subscription.customer_id)).order_by(Subscription.id)
+                                   shard.where(Subscription.customer_id)).order_by(Subscription.id)
         ).all()
 
     def customers(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:

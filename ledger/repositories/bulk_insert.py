@@ -12,6 +12,7 @@ too. JSON columns may be given as ready JSON text (``json_text``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
@@ -68,20 +69,26 @@ def insert_chunks(session: Session, table: Table, chunks: Iterable[Sequence[dict
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         return _copy(session, table, chunks, json_text)
-    written, statement, names = 0, "", []
+    written = 0
     for rows in chunks:
         if not rows:
             continue
-        if not names:
-            names = list(rows[0])
-            values = {name: bindparam(f"p_{name}", type_=_Converted()) for name in names}
-            compiled = insert(table).values(values).compile(dialect=dialect)  # qmark tuples in compiled order
-            index = {f"p_{name}": position for position, name in enumerate(names)}
-            order, statement = [index[key] for key in compiled.positiontup], compiled.string
+        names = list(rows[0])
+        statement, order = _sqlite_insert(table, dialect, tuple(names))
         columns = _columns(table, dialect, names, rows, json_text)
         session.connection().exec_driver_sql(statement, list(zip(*[columns[i] for i in order], strict=True)))
         written += len(rows)
     return written
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_insert(table: Table, dialect: Dialect, names: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+    """The INSERT of ``names`` with plain parameters, and the position in ``names`` of each qmark in its order;
+    compiled once per table and columns (a night writes its snapshots in many chunks)."""
+    values = {name: bindparam(f"p_{name}", type_=_Converted()) for name in names}
+    compiled = insert(table).values(values).compile(dialect=dialect)
+    index = {f"p_{name}": position for position, name in enumerate(names)}
+    return compiled.string, tuple(index[key] for key in compiled.positiontup)
 
 
 def _columns(table: Table, dialect: Dialect, names: Sequence[str], rows: Sequence[dict[str, Any]],
