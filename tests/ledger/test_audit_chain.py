@@ -93,7 +93,9 @@ JSON = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=3)
 
 @hypothesis_settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(after=st.dictionaries(st.text(max_size=8), JSON, max_size=4),
-       detail=st.text(st.characters(exclude_characters="\x00"), max_size=40))  # PostgreSQL text holds no NUL
+       # stored text is UTF-8: PostgreSQL text holds no NUL, and neither database a lone surrogate (vendor text is
+       # made storable at the edge, connectors.errors.storable)
+       detail=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40))
 def test_content_hashes_the_same_after_a_round_trip(settings: Settings, after: dict, detail: str) -> None:
     engine = engine_for(settings)
     upgrade(engine)
