@@ -18,8 +18,11 @@ How a customer is read (per customer scope, where Microsoft offers cost exports 
 
 Contract breaks are ``MalformedRecord``s naming the source, the blob or row and the field: a manifest naming a blob
 that is not there, a file in another format than configured, a documented column missing, a value of the wrong
-type. Nothing of that file is kept, the customer's other files and the other customers go on. A refused SAS is
-``AuthenticationFailed``; storage that keeps failing is ``SourceUnavailable``.
+type. A refused file withholds that customer's month: exports are partitioned by size, not by day, so the rows of
+one day, resource and meter may lie in two files, and a sum read without one of them would overwrite the stored,
+complete one. The customer's other months and the other customers go on; the sync keeps what it stored for a source
+with refused records (``services.sync.ingest``), so nothing is lost and the next clean read completes the month. A
+refused SAS is ``AuthenticationFailed``; storage that keeps failing is ``SourceUnavailable``.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class AzureExports(AzureCosts):
         folder = f"{(destination.root_folder_path or '').strip('/')}/{self.export_name}".lstrip("/")
         completed = [run.properties for run in history.value or []
                      if run.properties is not None and _text(run.properties.status) == "Completed"]
-        found = ExportUsage(self.source, customer_external_id, first, last, self.tag_keys)
+        records: list[UsageRecord] = []
         errors: list[MalformedRecord] = []
         manifests = self._storage(f"list {folder}/", lambda: [
             blob.name for blob in self._container.list_blobs(name_starts_with=f"{folder}/")
@@ -134,8 +137,14 @@ class AzureExports(AzureCosts):
                 log.warning("%s", bad)
                 errors.append(bad)
                 continue
-            errors += self._read_partitions(manifest_name, manifest, _text(export.properties.format), found)
-        records = found.records()
+            found = ExportUsage(self.source, customer_external_id, first, last, self.tag_keys)
+            refused = self._read_partitions(manifest_name, manifest, _text(export.properties.format), found)
+            if refused:
+                log.warning("%s: %s, %s withheld: %d of its files refused", self.source, what, f"{month:%Y-%m}",
+                            len(refused))
+                errors += refused
+                continue
+            records += found.records()
         log.info("%s: %d usage rows, %d files refused, for customer %s", self.source, len(records), len(errors),
                  customer_external_id)
         return PullResult(usage=tuple(records), errors=tuple(errors))

@@ -9,8 +9,10 @@ customer, subscription and resource-group scope), actual cost, daily granularity
 ``partitionData`` on and ``dataOverwriteBehavior`` ``OverwritePreviousReport`` (the newest run of a month replaces the
 files of the earlier ones). Each run writes ``{root}/{export}/{yyyymmdd-yyyymmdd}/{runId}/`` with a ``manifest.json``
 in the documented shape (manifestVersion 2024-04-01: exportConfig, deliveryConfig, runInfo, blobs with blobName,
-byteCount, dataRowCount) and partitions ``part_{n}_0001.csv`` or ``.parquet``. Microsoft partitions by size and tells
-clients never to assume partition boundaries; this sandbox writes one partition per usage day so readers see many.
+byteCount, dataRowCount) and partitions ``part_{n}_0001.csv`` or ``.parquet``. Microsoft partitions by size
+(``partitionData``: "exported data will be partitioned by size") and tells clients never to assume partition
+boundaries; so does this sandbox: a partition closes once its rows' CSV text reaches ``partition_bytes`` (a day's rows
+may straddle two partitions). Contract tests set it small so readers see many partitions.
 During the first five days of a month a second, unlisted run rewrites the previous month as Microsoft documents.
 
 Columns are the documented names of the MCA cost-and-usage-details schema (version 2023-12-01-preview): dates as
@@ -41,6 +43,7 @@ STORAGE_ACCOUNT_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resou
 DATA_VERSION = "2023-12-01-preview"
 RUN_AT = dt.time(0, 0)  # scheduled runs are submitted at midnight UTC …
 RUN_TAKES = dt.timedelta(minutes=10)  # … and their files are complete ten minutes later
+PARTITION_BYTES = 64 * 1024  # a partition's CSV text, at most (a single larger row still makes one partition)
 COLUMNS = (
     "billingAccountId", "billingProfileId", "date", "serviceFamily", "meterId", "meterName", "meterCategory",
     "meterSubCategory", "ProductName", "SubscriptionId", "subscriptionName", "publisherType", "resourceGroupName",
@@ -171,19 +174,33 @@ def warm_up() -> None:
     encode([], "Parquet")
 
 
-def files(world: MicrosoftScenario, run: ExportRun, file_format: str) -> dict[str, bytes]:
-    """Blob name -> content of everything one run wrote: a partition per day with data, then its manifest."""
+def _csv_size(row: dict[str, Any]) -> int:
+    """The bytes ``row`` takes in a CSV partition: the partitions' size measure, whatever the format."""
+    return len(encode([row], "Csv")) - len(encode([], "Csv"))
+
+
+def files(world: MicrosoftScenario, run: ExportRun, file_format: str,
+          partition_bytes: int = PARTITION_BYTES) -> dict[str, bytes]:
+    """Blob name -> content of everything one run wrote: the rows of its days in date order, cut into partitions of
+    about ``partition_bytes``, then its manifest."""
     extension = "parquet" if file_format == "Parquet" else "csv"
-    written: dict[str, bytes] = {}
-    blobs, day, index = [], run.start, 0
+    parts: list[list[dict[str, Any]]] = [[]]
+    size, day = 0, run.start
     while day <= run.end:
-        day_rows = rows(world, run, day)
-        if day_rows:
-            name = f"{run.folder}/part_{index}_0001.{extension}"
-            written[name] = encode(day_rows, file_format)
-            blobs.append({"blobName": name, "byteCount": len(written[name]), "dataRowCount": len(day_rows)})
-            index += 1
+        for row in rows(world, run, day):
+            row_size = _csv_size(row)
+            if parts[-1] and size + row_size > partition_bytes:
+                parts.append([])
+                size = 0
+            parts[-1].append(row)
+            size += row_size
         day += dt.timedelta(days=1)
+    written: dict[str, bytes] = {}
+    blobs = []
+    for index, part in enumerate(part for part in parts if part):
+        name = f"{run.folder}/part_{index}_0001.{extension}"
+        written[name] = encode(part, file_format)
+        blobs.append({"blobName": name, "byteCount": len(written[name]), "dataRowCount": len(part)})
     scope = customer_scope(world, run.customer)
     manifest = {
         "manifestVersion": "2024-04-01",

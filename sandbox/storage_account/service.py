@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 from sandbox.core import Clock, Handler, Request, Response, SandboxApp
 from sandbox.cost_management.export_files import (
     CONTAINER,
+    PARTITION_BYTES,
     STORAGE_ACCOUNT,
     export_format,
     files,
@@ -56,8 +57,9 @@ def _error(status: int, code: str, message: str, request_id: str) -> Response:
     return Response(status, body, {"x-ms-error-code": code, "x-ms-request-id": request_id}, "application/xml")
 
 
-def build(clock: Clock, seed: int = 1) -> SandboxApp:
-    """The storage account ``ACCOUNT`` with the container ``CONTAINER`` holding every customer's export files."""
+def build(clock: Clock, seed: int = 1, partition_bytes: int = PARTITION_BYTES) -> SandboxApp:
+    """The storage account ``ACCOUNT`` with the container ``CONTAINER`` holding every customer's export files, cut
+    into partitions of about ``partition_bytes``."""
     app = SandboxApp("storage_account", clock)
     world = scenario(seed, clock.now().date().replace(day=1))
     warm_up()
@@ -75,7 +77,7 @@ def build(clock: Clock, seed: int = 1) -> SandboxApp:
                     continue
                 key = (run.customer, run.run_id)
                 if key not in written:
-                    written[key] = files(world, run, export_format(world, run.customer))
+                    written[key] = files(world, run, export_format(world, run.customer), partition_bytes)
                 found.update((name, content) for name, content in written[key].items() if name.startswith(prefix))
         return found
 

@@ -68,7 +68,7 @@ def arm_server(clock: Clock, tls: TlsFiles) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def storage_server(clock: Clock, tls: TlsFiles) -> Iterator[SandboxServer]:
-    yield from _serve(storage_account, clock, tls)
+    yield from _serve(storage_account, clock, tls, partition_bytes=4_000)  # many partitions, days straddling two
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from azure.storage.blob import ContainerClient, ContainerSasPermissions, generat
 
 from sandbox import cost_management, entra, storage_account
 from sandbox.core import Clock, SandboxServer
-from sandbox.cost_management.export_files import COLUMNS
+from sandbox.cost_management.export_files import COLUMNS, PARTITION_BYTES, files, latest_per_month, rows, runs
 from sandbox.scenario_microsoft import scenario
 from sandbox.tls import TlsFiles, make_tls_files
 
@@ -47,9 +47,13 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_tls_files(Path(tmp_path_factory.mktemp("tls")))
 
 
+SMALL_PARTITIONS = 4_000  # bytes: about two partitions a day, so listings page and a day straddles two files
+
+
 @pytest.fixture
 def storage(tls: TlsFiles) -> Iterator[SandboxServer]:
-    with SandboxServer(storage_account.build(Clock(NOW), seed=SEED), tls=tls) as server:
+    with SandboxServer(storage_account.build(Clock(NOW), seed=SEED, partition_bytes=SMALL_PARTITIONS),
+                       tls=tls) as server:
         yield server
 
 
@@ -100,6 +104,24 @@ def test_the_sdk_reads_through_a_sas_it_signed_itself(storage: SandboxServer, tl
     table = pq.read_table(io.BytesIO(content))
     assert table.num_rows == first["dataRowCount"] and tuple(table.column_names) == COLUMNS
     assert manifest["blobCount"] == len(manifest["blobs"])
+
+
+@pytest.mark.parametrize("limit", [SMALL_PARTITIONS, PARTITION_BYTES])
+def test_partitions_are_cut_by_size_and_hold_every_row_once_in_date_order(limit: int) -> None:
+    """"Partitioned by size" (partitionData): a partition closes at about ``limit`` bytes of CSV, whatever the days,
+    and the manifest's partitions together are the run's rows, each once, in date order."""
+    (may,) = [run for run in latest_per_month(runs(WORLD, CUSTOMER, NOW)) if run.start == dt.date(2026, 5, 1)]
+    written = files(WORLD, may, "Csv", limit)
+    manifest = json.loads(written[f"{may.folder}/manifest.json"])
+    parts = [list(csv.DictReader(io.StringIO(written[blob["blobName"]].decode("utf-8")))) for blob in manifest["blobs"]]
+    assert [len(part) for part in parts] == [blob["dataRowCount"] for blob in manifest["blobs"]]
+    header = len(",".join(COLUMNS)) + 2
+    assert all(len(written[blob["blobName"]]) <= limit + header for blob in manifest["blobs"])
+    expected = [row["date"] for day in range((may.end - may.start).days + 1)
+                for row in rows(WORLD, may, may.start + dt.timedelta(days=day))]
+    assert [row["date"] for part in parts for row in part] == expected
+    days = (may.end - may.start).days + 1
+    assert (len(parts) > days) == (limit == SMALL_PARTITIONS)  # small: more files than days; default: fewer
 
 
 def test_a_csv_partition_has_the_documented_header_and_dates(storage: SandboxServer, tls: TlsFiles) -> None:
