@@ -220,6 +220,11 @@ class SourceConfig(Strict):
     export_name: str | None = None  # the export's name, the same at every customer scope
     storage_sas_url_env: EnvName | None = None  # env var holding the container SAS URL the exports are delivered to
     format: Literal["Csv", "Parquet"] | None = None  # the format the exports must have; any when not given
+    # how long a night insists on a failing request (connectors.http.HttpPolicy): retries after the first attempt,
+    # and urllib3's backoff factor (the waits between retries double from it, at most a minute); a vendor's
+    # Retry-After is honoured
+    retries: int = Field(5, ge=0, le=10)
+    backoff_seconds: float = Field(0.5, ge=0, le=30)
     enabled: bool = True
     # desk mutations of this source's subscriptions are applied at the vendor (services.desk.provisioning); off:
     # the desk records them and someone provisions by hand, as before

@@ -28,7 +28,8 @@ CORRELATION_HEADERS = ("MS-CorrelationId", "X-Correlation-ID", "x-ms-request-id"
 
 @dataclass(frozen=True)
 class HttpPolicy:
-    """Timeouts and retry bounds for one source; comes from config, defaults suit the nightly job."""
+    """Timeouts and retry bounds for one source (its ``retries`` and ``backoff_seconds`` in config, see
+    ``services.sync.sources.source_policy``); the defaults suit the nightly job."""
 
     connect_timeout: float = 5.0
     read_timeout: float = 60.0

@@ -10,7 +10,6 @@ and our record never applies a mutation twice.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,13 +20,12 @@ from config import Settings
 from config.schema import SourceConfig
 from connectors.auth import TokenProvider
 from connectors.errors import VendorRefused
-from connectors.http import HttpPolicy
 from connectors.ingram import IngramConnector
 from connectors.partner_center import SCOPE
 from connectors.partner_center_writes import PartnerCenterWrites, TransitionTarget
 from connectors.pax8 import Pax8Connector
 from services.errors import BadSetting
-from services.sync.sources import _ca, _required
+from services.sync.sources import _required, source_policy
 
 
 @dataclass(frozen=True)
@@ -154,11 +152,10 @@ def open_writer(settings: Settings, config: SourceConfig) -> Iterator[Writer]:
 
 
 def _writer(settings: Settings, config: SourceConfig) -> Writer:
-    ca = _ca(settings, config)
+    policy = source_policy(settings, config)
     if config.kind == "partner_center":
         if not config.authority_url:
             raise BadSetting(f"sources[{config.name}].authority_url is not configured")
-        policy = dataclasses.replace(HttpPolicy(), verify=ca or True)
         tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
                                _required(config, "client_secret_env"), config.scope or SCOPE, policy=policy)
         return PartnerCenterWriter(PartnerCenterWrites(config.base_url, tokens, account_id=config.account_id or "",
@@ -167,10 +164,10 @@ def _writer(settings: Settings, config: SourceConfig) -> Writer:
     if config.kind == "pax8":
         return Pax8Writer(Pax8Connector(config.base_url, _required(config, "client_id_env"),
                                         _required(config, "client_secret_env"), token_url=config.token_url,
-                                        account_id=config.account_id, ca_bundle=ca))
+                                        account_id=config.account_id, policy=policy))
     if config.kind == "ingram_cmp":
         return IngramWriter(IngramConnector(config.base_url, _required(config, "client_id_env"),
                                             _required(config, "client_secret_env"), _required(config, "api_key_env"),
                                             marketplace=config.account_id or "us", token_url=config.token_url,
-                                            ca_bundle=ca))
+                                            policy=policy))
     raise BadSetting(f"sources[{config.name}].provisioning: a {config.kind} source cannot be provisioned")

@@ -8,7 +8,6 @@ environment variables the config names at the moment of use (``config.schema.sec
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from contextlib import closing
@@ -62,6 +61,13 @@ def _ca(settings: Settings, config: SourceConfig) -> str | None:
     return str(path.resolve())
 
 
+def source_policy(settings: Settings, config: SourceConfig) -> HttpPolicy:
+    """The HTTP bounds every connector of ``config``'s source runs with: its retries and backoff from config, and its
+    CA bundle (relative to the config file)."""
+    return HttpPolicy(retries=config.retries, backoff_factor=config.backoff_seconds,
+                      verify=_ca(settings, config) or True)
+
+
 def _merge(*results: PullResult) -> PullResult:
     return PullResult(
         customers=tuple(c for r in results for c in r.customers),
@@ -82,7 +88,7 @@ class PartnerCenterReader:
 
     def read(self, as_of: dt.datetime) -> SourcePull:
         config = self.config
-        policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
+        policy = source_policy(self.settings, config)
         if not config.authority_url:
             raise BadSetting(f"sources[{config.name}].authority_url is not configured")
         client_id, client_secret = _required(config, "client_id_env"), _required(config, "client_secret_env")
@@ -111,7 +117,7 @@ class Pax8Reader:
         connector = Pax8Connector(config.base_url, _required(config, "client_id_env"),
                                   _required(config, "client_secret_env"), token_url=config.token_url,
                                   account_id=config.account_id, page_size=config.page_size,
-                                  ca_bundle=_ca(self.settings, config), now=lambda: as_of)
+                                  policy=source_policy(self.settings, config), now=lambda: as_of)
         today = as_of.date()
         with closing(connector):
             licences = connector.pull_licences()
@@ -130,7 +136,7 @@ class IngramReader:
         connector = IngramConnector(config.base_url, _required(config, "client_id_env"),
                                     _required(config, "client_secret_env"), _required(config, "api_key_env"),
                                     marketplace=config.account_id or "us", token_url=config.token_url,
-                                    page_size=config.page_size, ca_bundle=_ca(self.settings, config),
+                                    page_size=config.page_size, policy=source_policy(self.settings, config),
                                     now=lambda: as_of)
         with closing(connector):
             return SourcePull(connector.pull_licences())
@@ -150,7 +156,7 @@ class AzureCostsReader:
         if not config.authority_url or not config.account_id:
             raise BadSetting(f"sources[{config.name}]: authority_url and account_id (the billing account) are "
                              "required")
-        policy = dataclasses.replace(HttpPolicy(), verify=_ca(self.settings, config) or True)
+        policy = source_policy(self.settings, config)
         tokens = TokenProvider(config.name, config.authority_url, _required(config, "client_id_env"),
                                _required(config, "client_secret_env"), config.scope or ARM_SCOPE, policy=policy)
         connector = (

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from config.loader import load_config
 from ledger.models import Snapshot, SyncRun
 from sandbox import cost_management, entra, ingram, partner_center, pax8
-from sandbox.core import Clock, SandboxServer
+from sandbox.core import Clock, SandboxApp, SandboxServer
 from sandbox.runner import run_all, stop_all
 from sandbox.scenario_distributors import ingram_world, pax8_world
 from sandbox.scenario_microsoft import scenario
@@ -49,6 +49,7 @@ SEED = 3
 MONTH = dt.date(2026, 5, 1)
 NIGHTS = 31
 PAX8_DOWN = 29  # the night Pax8 answers 500 on every request
+PAX8_RETRIES = 1  # the pax8 source's `retries`: its requests are tried twice
 PC_BROKEN = 30  # the night a Partner Center page is cut off half-way (then re-run after the fault is cleared)
 CSPBILL = str(Path(sys.executable).with_name("cspbill"))
 
@@ -63,6 +64,7 @@ class Month:
     env: dict[str, str]
     urls: dict[str, str]
     config: Path
+    apps: dict[str, SandboxApp]  # by sandbox name: the requests each received
     # the nights on which each source was read completely (ground truth for quantity-on-day)
     synced: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in ("partner-center", "pax8", "ingram")})
     outputs: dict[int, dict] = field(default_factory=dict)
@@ -114,10 +116,11 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     data["sources"] = [
         {"name": "partner-center", "kind": "partner_center", "tenant": "nl-bv", "base_url": urls["partner_center"],
          "graph_base_url": urls["partner_center"].removesuffix(partner_center.PREFIX) + partner_center.GRAPH_BASE,
-         "account_id": "partner-tenant", "page_size": 2, **microsoft},
+         "account_id": "partner-tenant", "page_size": 2, "retries": 2, "backoff_seconds": 0.1, **microsoft},
         {"name": "azure-costs", "kind": "azure_costs", "tenant": "nl-bv", "base_url": urls["cost_management"],
          "account_id": scenario(SEED, MONTH).billing_account_id, "usage_lookback_days": 3, **microsoft},
         {"name": "pax8", "kind": "pax8", "tenant": "de-gmbh", "base_url": urls["pax8"], "page_size": 10,
+         "retries": PAX8_RETRIES, "backoff_seconds": 0.1,
          "client_id_env": "E2E_PAX8_ID", "client_secret_env": "E2E_PAX8_SECRET", "ca_bundle": ca},
         {"name": "ingram", "kind": "ingram_cmp", "tenant": "de-gmbh", "base_url": urls["ingram"], "page_size": 5,
          "account_id": ingram.CREDENTIALS["marketplace"], "client_id_env": "E2E_CMP_USER",
@@ -137,7 +140,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     subprocess.run([CSPBILL, "init"], check=True, capture_output=True, env=env, timeout=120)
     env |= people_env(config)
     try:
-        yield Month(env, urls, config)
+        yield Month(env, urls, config, {r.name: r.server.app for r in running})
     finally:
         arm.stop()
         stop_all(running)
@@ -163,13 +166,17 @@ def test_a_month_of_nights(month: Month) -> None:
 
 
 def test_a_failing_source_is_reported_while_the_others_complete(month: Month) -> None:
+    pax8 = month.apps["pax8"]
     month.fault("pax8", {"route": "*", "kind": "status", "status": 500, "times": -1})
+    before = len(pax8.calls)
     try:
         report = month.run_night(PAX8_DOWN, expect_ok=False)
+        night_calls = pax8.calls[before:]
     finally:
         month.fault("pax8", None)
     status = {r["source"]: r for r in report["runs"]}
     assert status["pax8"]["status"] == "failed" and "500" in status["pax8"]["error"]
+    assert night_calls == [("POST", "/token")] * (PAX8_RETRIES + 1)  # its first request, tried as config says
     assert {s: r["status"] for s, r in status.items() if s != "pax8"} == {
         "partner-center": "succeeded", "azure-costs": "succeeded", "ingram": "succeeded"}
 
