@@ -2,12 +2,15 @@
 export sweep`: look the recently sent ones up in the ERP and clear duplicate drafts.
 
 The last line counts what went out in this run and what is still due (queued, uncertain, failed) in the outbox of
-the legal entities exported to; the exit code follows ``desk.exit_codes`` (0 only when nothing is left).
+the legal entities exported to; the exit code follows ``desk.exit_codes`` (0 only when nothing is left). Invoices are
+listed one by one up to ``--list`` (a month of a large host is hundreds of thousands); past it only those that need a
+person (failed, queued, uncertain, busy) are, and one line counts the rest: the summary table counts every invoice.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict
 
 import typer
@@ -21,6 +24,8 @@ from desk.progress import progress_bars
 from services.export import ExportOutcome, ExportSummary, SweepSummary, export_invoices, outstanding, sweep_duplicates
 
 SENT = ("created", "updated", "adopted", "posted")
+ATTENTION = frozenset({"failed", "queued", "uncertain", "busy"})  # always listed: a person has something to do or know
+LISTED = 50
 STYLES = {"created": "green", "updated": "green", "adopted": "green", "posted": "green", "skipped": "dim",
           "queued": "yellow", "uncertain": "bold yellow", "failed": "bold red", "busy": "yellow"}
 
@@ -39,8 +44,10 @@ def register(app: typer.Typer) -> None:
                                                               "the ERP; change nothing anywhere."),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="Also retry exports that failed for good "
                                                                         "(rejected, totals differ)."),
+        listed: int = typer.Option(LISTED, "--list", min=0, help="List at most this many invoices one by one; "
+                                                                  "failed, queued and uncertain ones always are."),
         username: str = typer.Option(None, "--as", help=AS_USER_HELP),
-        as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
+        as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON (every invoice)."),
     ) -> None:
         """Send approved invoices to the ERP (look-up before create, retries through the outbox), then sweep the
         recently sent ones for duplicates."""
@@ -49,8 +56,14 @@ def register(app: typer.Typer) -> None:
         cli = state(ctx)
         settings = cli.settings()
         console = Console(stderr=as_json)
+        shown: Counter[str] = Counter()
+        unlisted: Counter[str] = Counter()
 
         def show(outcome: ExportOutcome) -> None:
+            if outcome.action not in ATTENTION and listed <= shown.total():
+                unlisted[outcome.action] += 1
+                return
+            shown[outcome.action] += 1
             style = STYLES.get(outcome.action, "cyan")
             detail = f" [dim]{escape(outcome.error)}[/]" if outcome.error else ""
             erp = f" -> {escape(outcome.erp_number or outcome.erp_document_id or '')}" if outcome.erp_document_id \
@@ -62,6 +75,10 @@ def register(app: typer.Typer) -> None:
         with progress_bars("export") as counted:
             summaries = export_invoices(settings, who, tenant, batch=batch, dry_run=dry_run, retry_failed=retry_failed,
                                         progress=show, counted=counted)
+        if unlisted:
+            console.print(f"{unlisted.total()} more invoices not listed one by one ("
+                          + ", ".join(f"{action} {n}" for action, n in sorted(unlisted.items()))
+                          + "); --json or --list shows each", markup=False, highlight=False, soft_wrap=True)
         if as_json:
             typer.echo(json.dumps([{"tenant": s.tenant, "target": s.target, "dry_run": s.dry_run,
                                     "queued": s.queued, "counts": s.counts(), "stopped": s.stopped,

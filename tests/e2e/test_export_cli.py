@@ -86,9 +86,10 @@ def test_dry_run_then_export_then_nothing_left(config_file: Path, soap: Soap) ->
     settings = settings_of(config_file)
     numbers = seed_invoices(settings)
 
-    dry = cli(config_file, "export", "--dry-run", "--as", "finn")
+    dry = cli(config_file, "export", "--dry-run", "--list", "1", "--as", "finn")
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.count(": would-create") == 3 and "would-create 3" in dry.stdout
+    assert dry.stdout.count(": would-create") == 1 and "would-create 3" in dry.stdout  # one listed, the table: all
+    assert "2 more invoices not listed one by one (would-create 2); --json or --list shows each" in dry.stdout
     assert "nothing was changed" in dry.stdout
     assert soap.state() == {"invoices": [], "posted": [], "credit_memos": [], "posted_credit_memos": []}
     assert rows(settings) == []
