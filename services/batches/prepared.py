@@ -5,7 +5,8 @@ that compares billed seats with the vendor's (``services.batches.vendor_counts``
 the page many times between two builds. The build works them out once (``prepare_review``) and stores each with a
 fingerprint of the ledger state it was worked out from (``ledger.models.BatchCheck``). A reader recomputes that
 fingerprint (a few indexed reads) and takes the stored figure only when it matches; otherwise it works the figure
-out live, exactly as before. So the page never shows a figure the ledger has moved away from.
+out live, exactly as before. So the page never shows a figure the ledger has moved away from. The nightly sync job
+works out again what its snapshots left behind (``refresh_drafts``), so the morning's page reads stored figures too.
 
 - **Changes** depend on this batch's lines and on the previous batch's: the fingerprint is both batches' id and
   revision (a build that changes lines raises the revision; nothing else writes lines).
@@ -24,9 +25,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from config import Settings
 from ledger.models import Batch, Mutation, Snapshot
 from ledger.repositories.review import Change, Per
+from rating.months import month_bounds
 from services.batches.vendor_counts import CountGap, draft_gaps
+from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 CHANGES, VENDOR_COUNTS = "changes", "vendor_counts"
@@ -57,20 +61,45 @@ def _fresh(uow: UnitOfWork, batch: Batch, kind: str, inputs: str) -> dict | None
     return stored.result if stored is not None and stored.inputs == inputs else None
 
 
-def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date, at: dt.datetime) -> None:
+def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date, at: dt.datetime) -> list[str]:
     """Work out and store the draft ``batch``'s changes against the batch before it and its vendor-count gaps
     (month ``first``..``last``), each unless what is stored still holds; called by the build once its lines are
-    written and its revision set."""
+    written and its revision set, and by :func:`refresh_drafts`. Returns the figures worked out again."""
+    worked: list[str] = []
     previous = uow.batches.previous(batch.tenant_id, batch.month)
     inputs = _changes_inputs(batch, previous)
     if _fresh(uow, batch, CHANGES, inputs) is None:
         counts = {per: uow.review.store_changes(batch.id, previous.id if previous else None, per) for per in PERS}
         uow.review.record_check(batch.id, CHANGES, inputs, counts, at)
+        worked.append(CHANGES)
     inputs = _vendor_count_inputs(uow, batch)
     if _fresh(uow, batch, VENDOR_COUNTS, inputs) is None:
         gaps = {str(sub_id): [[str(g.first), str(g.last), str(g.billed), str(g.vendor)] for g in found]
                 for sub_id, found in draft_gaps(uow, batch, first, last).items()}
         uow.review.record_check(batch.id, VENDOR_COUNTS, inputs, gaps, at)
+        worked.append(VENDOR_COUNTS)
+    return worked
+
+
+def refresh_drafts(settings: Settings, tenant_code: str, at: dt.datetime) -> dict[str, list[str]]:
+    """Work out again the figures of the tenant's draft batches that the ledger moved away from: ``{month: figures}``.
+
+    Why: every night's sync adds snapshots, so the vendor counts a build stored no longer hold, and the batch page
+    walked every subscription live (seconds at scale) on each view until the next build. The nightly sync job calls
+    this once its source is read, so finance's morning page reads stored figures again. Each draft is locked as a
+    build locks it, so a build running at the same time is waited for, never interleaved with."""
+    refreshed: dict[str, list[str]] = {}
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        tenant = uow.tenants.by_code(tenant_code)
+        if tenant is None:
+            return refreshed
+        for month, status in sorted(uow.batches.statuses(tenant.id).items()):
+            batch = uow.batches.for_month(tenant.id, month, lock=True) if status == "draft" else None
+            if batch is not None and batch.status == "draft":
+                worked = prepare_review(uow, batch, *month_bounds(month), at)
+                if worked:
+                    refreshed[month] = worked
+    return refreshed
 
 
 def changes(uow: UnitOfWork, batch: Batch, previous: Batch | None, per: Per,

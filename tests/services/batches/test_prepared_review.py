@@ -5,24 +5,30 @@ ledger still agrees with them, and they equal what the page works out live.
   SQL aggregates, and a rebuilt previous month makes the page work them out live again;
 - the stored vendor counts are what the page shows; every kind of ledger change they depend on (a new snapshot, a
   mutation's status, another batch approved, this draft rebuilt) sends the page back to the live walk; approval
-  always walks afresh.
+  always walks afresh;
+- the nightly sync job, once its source is read, stores the figures its snapshots left behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from config import Settings
-from ledger.models import BatchChange, BatchCheck, Mutation
+from config.schema import SourceConfig
+from ledger.models import BatchChange, BatchCheck, JobRun, Mutation
 from rating.months import month_bounds
+from sandbox import pax8
+from sandbox.core import Clock, SandboxServer
+from sandbox.tls import make_tls_files
 from services.batches import approve_batch, batch_review_findings, batch_summary, build_batch, prepared
 from services.batches.prepared import CHANGES, PERS, VENDOR_COUNTS
 from services.clock import FixedClock
 from services.errors import NotAllowed
-from services.operations import initialise
+from services.operations import execute, initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
@@ -153,3 +159,29 @@ def test_each_input_of_the_vendor_counts_sends_the_page_back_to_the_live_walk(se
     assert _shown_counts(settings) == [MARKED]
     change(settings, subs)
     assert MARKED not in _shown_counts(settings)
+
+
+def test_the_nightly_sync_job_brings_the_stored_vendor_counts_back_in_step(settings: Settings, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A night's snapshots leave the draft's stored vendor counts behind (the page would walk every subscription on
+    each view until the next build); the nightly sync job works them out again once its source is read."""
+    seed_april(settings)  # the draft, then a snapshot it has not seen: its stored vendor counts no longer hold
+    with UnitOfWork(engine_for(settings)) as uow:
+        batch = uow.batches.for_month(uow.tenants.by_code("nl-bv").id, "2026-04")
+        assert prepared._fresh(uow, batch, VENDOR_COUNTS, prepared._vendor_count_inputs(uow, batch)) is None
+    tls = make_tls_files(tmp_path / "tls")
+    monkeypatch.setenv("PREP_PAX8_ID", pax8.CREDENTIALS["client_id"])
+    monkeypatch.setenv("PREP_PAX8_SECRET", pax8.CREDENTIALS["client_secret"])
+    with SandboxServer(pax8.build(Clock(APRIL.now()), seed=2), tls=tls, prefix=pax8.PREFIX) as server:
+        source = SourceConfig(name="pax8-nl", kind="pax8", tenant="nl-bv", base_url=server.url,
+                              client_id_env="PREP_PAX8_ID", client_secret_env="PREP_PAX8_SECRET",
+                              ca_bundle=str(tls.ca_cert), retries=0)
+        nightly = settings.model_copy(update={"sources": [source]})
+        assert execute(nightly, "sync:pax8-nl", APRIL) == "succeeded"
+    with UnitOfWork(engine_for(settings)) as uow:
+        batch = uow.batches.for_month(uow.tenants.by_code("nl-bv").id, "2026-04")
+        assert prepared._fresh(uow, batch, VENDOR_COUNTS, prepared._vendor_count_inputs(uow, batch)) is not None
+        run = uow.session.scalars(select(JobRun).where(JobRun.job_id == "sync:pax8-nl")).one()
+    assert run.counts["review_refreshed"] == {"nl-bv": {"2026-04": [VENDOR_COUNTS]}}
+    _mark_vendor_counts(settings, {})
+    assert _shown_counts(settings) == []  # the page reads the stored figure again
