@@ -19,6 +19,7 @@ from config import Settings
 from config.loader import parse_settings
 from ledger.db import make_engine
 from ledger.migrate import upgrade
+from services.runtime import dispose_engines
 from tests.postgres import PostgresCluster, find_bindir, running_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,10 +87,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         if not empty:
             shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
         yield f"sqlite:///{path}"
+        dispose_engines()
         return
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
     with cluster.database(None if empty else request.getfixturevalue("migrated_postgres")) as url:
         yield url
+        dispose_engines()  # the cached engines' pooled connections: a worker would hold every test's open
 
 
 # For tests of the CLI and end to end, where the two databases do not differ: what they run through the services is
