@@ -102,8 +102,9 @@ def test_exports_mode_without_its_settings_is_refused(tmp_path: Path, sandboxes)
 
 
 def test_a_refused_file_removes_nothing_stored(tmp_path: Path, sandboxes) -> None:
-    """A day partition that breaks the documented columns is refused whole (the run is ``partial``, naming the blob);
-    the usage already stored for that day stays, because this read did not see it. Nothing lost."""
+    """A partition that breaks the documented columns is refused with its customer's month (the run is ``partial``,
+    naming the blob); the usage already stored for that month stays, because this read did not see all of it.
+    Nothing lost."""
     state, urls = sandboxes
     config = write_config(tmp_path, state, urls, "exports")
     assert cli(config, urls, "init").returncode == 0
