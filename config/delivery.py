@@ -7,12 +7,11 @@ entity id). Secrets are names of environment variables, as everywhere in config.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from config.base import EnvName, Strict
+from config.base import EnvName, HttpUrl, Strict
 
 
 class SmtpConfig(Strict):
@@ -33,7 +32,7 @@ class PeppolConfig(Strict):
     """A Peppol access point with Storecove's REST API: ``base_url`` up to ``/api/v2``, the API key (sent as a
     Bearer token) from ``api_key_env``, and the sending legal entity's id at the access point."""
 
-    base_url: str
+    base_url: HttpUrl
     api_key_env: EnvName
     legal_entity_id: Annotated[int, Field(ge=1)]
     ca_bundle: str | None = None
@@ -41,9 +40,7 @@ class PeppolConfig(Strict):
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise ValueError("must start with http:// or https://")
+    def _without_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
 

@@ -8,7 +8,6 @@ them at the moment of use.
 from __future__ import annotations
 
 import os
-import re
 from datetime import date
 from decimal import Decimal
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -27,13 +26,13 @@ from config.notifications import NotificationsConfig
 from config.parties import SellerDetails
 from config.payments import Payments
 from config.review import ReviewConfig
+from config.sources import FxConfig, SourceConfig
 from config.usage import UsageStore
 from config.vat import OutsideEu, ViesConfig
 
 Role = Literal["desk", "finance", "approver", "admin"]  # a person's roles (see services.access)
 Convention = Literal["microsoft", "actual", "thirty"]
 RoundingPolicy = Literal["truncate", "half_up", "half_even"]
-SourceKind = Literal["partner_center", "pax8", "ingram_cmp", "azure_costs"]
 ErpKind = Literal["none", "bc_soap", "bc_rest", "exact_online", "tryton"]
 Grouping = Literal["customer", "subscription", "environment"]
 Percent = Annotated[Decimal, Field(ge=Decimal("-100"), le=Decimal("1000"))]
@@ -192,76 +191,6 @@ class Tenant(Strict):
         if self.default_vat_rate not in self.vat_rates:
             raise ValueError(f"default_vat_rate {self.default_vat_rate!r} is not one of vat_rates")
         return self
-
-
-class SourceConfig(Strict):
-    """One vendor account to read every night."""
-
-    name: Code
-    kind: SourceKind
-    tenant: Code
-    base_url: str
-    authority_url: str | None = None  # Entra authority (Microsoft sources)
-    token_url: str | None = None  # OAuth token endpoint (Pax8, Ingram)
-    scope: str | None = None
-    account_id: str | None = None  # partner tenant / marketplace id / billing account
-    client_id_env: EnvName | None = None
-    client_secret_env: EnvName | None = None
-    api_key_env: EnvName | None = None
-    ca_bundle: str | None = None
-    page_size: int = Field(100, ge=1, le=5000)
-    usage_lookback_days: int = Field(5, ge=0, le=60)
-    # Partner Center: recon periods from February 2024 come from Microsoft Graph's billing export
-    graph_base_url: str = "https://graph.microsoft.com/v1.0"
-    graph_scope: str | None = None  # default https://graph.microsoft.com/.default
-    recon_billed_months: int = Field(1, ge=0, le=12)  # issued invoices re-read each night, by billing period
-    # Azure Cost Management: the Query API for small scopes, each customer's scheduled export for large ones
-    mode: Literal["query", "exports"] = "query"
-    export_name: str | None = None  # the export's name, the same at every customer scope
-    storage_sas_url_env: EnvName | None = None  # env var holding the container SAS URL the exports are delivered to
-    format: Literal["Csv", "Parquet"] | None = None  # the format the exports must have; any when not given
-    # how long a night insists on a failing request (connectors.http.HttpPolicy): retries after the first attempt,
-    # and urllib3's backoff factor (the waits between retries double from it, at most a minute); a vendor's
-    # Retry-After is honoured
-    retries: int = Field(5, ge=0, le=10)
-    backoff_seconds: float = Field(0.5, ge=0, le=30)
-    enabled: bool = True
-    # desk mutations of this source's subscriptions are applied at the vendor (services.desk.provisioning); off:
-    # the desk records them and someone provisions by hand, as before
-    provisioning: bool = False
-
-    @field_validator("base_url", "authority_url", "token_url", "graph_base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://", value):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-    @model_validator(mode="after")
-    def _exports_complete(self) -> SourceConfig:
-        if self.mode == "exports":
-            if self.kind != "azure_costs":
-                raise ValueError("mode: exports is for azure_costs sources only")
-            if not self.export_name or not self.storage_sas_url_env:
-                raise ValueError("mode: exports needs export_name and storage_sas_url_env")
-        return self
-
-
-class FxConfig(Strict):
-    """Where exchange rates come from: the ECB's euro reference rates (``source: ecb``) at ``base_url`` (the ECB
-    site, or the sandbox). Without this section nothing is fetched; rates can still be recorded otherwise."""
-
-    source: Literal["ecb"] = "ecb"
-    base_url: str = "https://www.ecb.europa.eu"
-    ca_bundle: str | None = None
-    enabled: bool = True
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise ValueError("must start with http:// or https://")
-        return value
 
 
 class PriceRule(Strict):

@@ -8,12 +8,11 @@ rate there says ``vat_outside_eu: standard``.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from config.base import Strict
+from config.base import HttpUrl, Strict
 
 OutsideEu = Literal["not_subject", "standard"]
 
@@ -22,15 +21,8 @@ class ViesConfig(Strict):
     """The EU VIES checkVatService, read through its WSDL at ``wsdl_url`` (the EU's, or the sandbox's)."""
 
     enabled: bool = False
-    wsdl_url: str = "https://ec.europa.eu/taxation_customs/vies/checkVatService.wsdl"
+    wsdl_url: HttpUrl = "https://ec.europa.eu/taxation_customs/vies/checkVatService.wsdl"
     ca_bundle: str | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 20.0
     recheck_days: Annotated[int, Field(ge=1, le=3650)] = 30
     max_per_night: Annotated[int, Field(ge=1)] = 200  # VIES refuses bursts (MS_MAX_CONCURRENT_REQ)
-
-    @field_validator("wsdl_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise ValueError("must start with http:// or https://")
-        return value
