@@ -93,12 +93,14 @@ def refresh_drafts(settings: Settings, tenant_code: str, at: dt.datetime) -> dic
         tenant = uow.tenants.by_code(tenant_code)
         if tenant is None:
             return refreshed
-        for month, status in sorted(uow.batches.statuses(tenant.id).items()):
-            batch = uow.batches.for_month(tenant.id, month, lock=True) if status == "draft" else None
-            if batch is not None and batch.status == "draft":
-                worked = prepare_review(uow, batch, *month_bounds(month), at)
-                if worked:
-                    refreshed[month] = worked
+        drafts = sorted(month for month, status in uow.batches.statuses(tenant.id).items() if status == "draft")
+        for month in drafts:
+            batch = uow.batches.for_month(tenant.id, month, lock=True)  # again under the lock: approved meanwhile?
+            if batch is None or batch.status != "draft":
+                continue
+            worked = prepare_review(uow, batch, *month_bounds(month), at)
+            if worked:
+                refreshed[month] = worked
     return refreshed
 
 
