@@ -171,7 +171,7 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
             continue
         try:
             timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), pricing,
-                                      last_day)
+                                      first_day, last_day, scope.go_live)
         except Unbillable as exc:
             problems.append(str(exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)

@@ -20,11 +20,11 @@ from fractions import Fraction
 
 from ledger.models import Subscription
 from rating.months import month_of
-from rating.periods import Convention, period_containing
+from rating.periods import Convention
 from rating.proration import PricePolicy, RatedLine, Window, rate_subscription
 from rating.rounding import RoundingPolicy
 from services.batches.lines import DesiredLine, base_key, exact_decimal
-from services.batches.timeline import Timeline
+from services.batches.timeline import Timeline, first_rated_day
 
 LABELS = {"charge": "", "credit": "Credit: "}
 
@@ -39,11 +39,9 @@ def licence_window(timeline: Timeline, first_day: dt.date, last_day: dt.date, go
     """
     terms = timeline.terms
     begin = max(first_day, terms.start)
-    opening = period_containing(terms.effective_anchor, terms.billing_months, begin)
-    if opening.start < begin and max(terms.start, opening.start) < go_live:
-        begin = opening.end + dt.timedelta(days=1)
-    elif any(opening.start < change.effective <= opening.end for change in timeline.changes):
-        begin = max(terms.start, opening.start)  # its credits and rebills are billed in the owned months
+    earliest, opening = first_rated_day(terms.start, terms.effective_anchor, terms.billing_months, first_day, go_live)
+    if earliest > opening.end or any(opening.start < change.effective <= opening.end for change in timeline.changes):
+        begin = earliest  # the day after a period billed before cspbill, or the start of one whose changes it bills
     return Window(begin, last_day) if begin <= last_day else None
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from ledger.models import Customer, Mutation, Snapshot, Subscription
-from rating.periods import parse_duration
+from rating.periods import BillingPeriod, parse_duration, period_containing
 from rating.pricing import Licence, Price, PriceBook
 from rating.proration import Change, PricePolicy, SubscriptionTerms
 from services.batches.editions import Editions, PriceDays
@@ -49,6 +49,23 @@ class Timeline:
     notes: dict[str, str] = field(default_factory=dict)  # input id -> why it matters (e.g. unconfirmed)
     repriced: Callable[[dt.date], str | None] = field(default=lambda _: None)  # charge period start -> reprice
 
+
+
+def first_rated_day(start: dt.date, anchor: dt.date, billing_months: int, first_day: dt.date,
+                    go_live: dt.date) -> tuple[dt.date, BillingPeriod]:
+    """The earliest day a batch billing from ``first_day`` can rate for a subscription that started on ``start``,
+    and the charge period open on that first day (the *opening* period).
+
+    The opening period is rated from its start, so that the credits and rebills of changes inside it are billed,
+    unless it opened before ``go_live`` (the first day of the tenant's first batch): then whatever billed the
+    reseller before cspbill billed it, and rating starts the day after it. Nothing before this day is ever billed,
+    so no price before it is read.
+    """
+    begin = max(first_day, start)
+    opening = period_containing(anchor, billing_months, begin)
+    if opening.start < begin and max(start, opening.start) < go_live:
+        return opening.end + dt.timedelta(days=1), opening
+    return max(start, opening.start), opening
 
 
 class Unbillable(Exception):
@@ -120,8 +137,15 @@ def _price(pricing: Pricing, days: PriceDays, sub: Subscription, licences: dict[
 
 
 def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Snapshot],
-                   mutations: Sequence[Mutation], pricing: Pricing, until: dt.date) -> Timeline | None:
-    """Terms and dated changes of ``sub`` up to ``until`` (inclusive); ``None`` when there is nothing to bill."""
+                   mutations: Sequence[Mutation], pricing: Pricing, first_day: dt.date, until: dt.date,
+                   go_live: dt.date) -> Timeline | None:
+    """Terms and dated changes of ``sub`` up to ``until`` (inclusive) for a batch billing from ``first_day``;
+    ``None`` when there is nothing to bill.
+
+    Prices are read from the first day the batch can rate (:func:`first_rated_day`) on: a state before it carries
+    that day's price, since no period before it is billed. So a licence whose earlier periods no rule or cost line
+    prices (a Partner Center term bought long before go-live, whose cost lines are not in the ledger) is not a
+    problem of a month that bills nothing of those periods."""
     if sub.billing not in PERIODIC or sub.billing_type in ("usage", "one_time", "trial"):
         return None
     runs = vendor_states(snapshots)
@@ -153,6 +177,9 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         dated.append((max(ended.day, dated[-1][0]), ended, (f"subscription:{sub.id}.end_date",)))
     # Rule versions and editions can change the price on days the vendor state does not change.
     days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
+    priced_from, _ = first_rated_day(start, days.anchor, billing_months, first_day, go_live)
+    if priced_from > until:
+        return None
     event_days = {day for day, _, _ in dated}
     changes_at = set(pricing.editions.change_days)
     licences = {state.product: licence(sub, customer, state.product) for _, state, _ in dated}
@@ -160,7 +187,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         changes_at |= pricing.book.version_days(product_licence)
     event_days |= {days.boundary(d) for d in changes_at if start < d <= until}
     first_state = dated[0][1]
-    first_price = _price(pricing, days, sub, licences, first_state, start)
+    first_price = _price(pricing, days, sub, licences, first_state, priced_from)
     terms = SubscriptionTerms(
         subscription_id=str(sub.id),
         currency=sub.currency,
@@ -184,7 +211,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         if state.status in ENDED:
             changes.append(Change(effective=day, cancel=True, input_ids=inputs))
             break
-        price = _price(pricing, days, sub, licences, state, day)
+        price = _price(pricing, days, sub, licences, state, max(day, priced_from))
         before_state, before_price = current
         suspended = state.status in SUSPENDED
         change = Change(

@@ -54,3 +54,20 @@ def test_after_go_live_changes_inside_a_billed_period_are_credited_and_rebilled(
         ("charge", dt.date(2026, 10, 5), Decimal(23)),
         ("credit", dt.date(2026, 10, 5), Decimal(20)),
     ]
+
+
+def test_a_term_billed_before_go_live_needs_no_price_until_its_next_period(settings: Settings) -> None:
+    """Partner Center snapshots carry no cost, and a term bought long before go-live has no cost line in the ledger:
+    a month that bills nothing of that term must not report it as unpriced. A licence whose billed period has no
+    price still is a problem (the monthly one here)."""
+    initialise(settings)
+    customer = add_customer(settings, "nl-bv", "Fabrikam")
+    triennial = add_subscription(settings, "nl-bv", customer, "sub-3y", "2024-08-17", billing="P3Y", term="P3Y")
+    annual = add_subscription(settings, "nl-bv", customer, "sub-1y", "2026-02-01", billing="P1Y", term="P3Y")
+    monthly = add_subscription(settings, "nl-bv", customer, "sub-1m", "2026-08-04", billing="P1M", term="P1Y")
+    seen = {sub: snapshot(settings, sub, "2026-10-31", 5, unit_cost=None) for sub in (triennial, annual, monthly)}
+    report = build_batch(settings, "nl-bv", "2026-10", actor(settings, "finn"), CLOCK)
+    assert report.problems == [
+        f"subscription {monthly} (CFQ7TTC0LH18:0001): no price rule, and no unit cost (snapshot {seen[monthly]} or cost line) "
+        "for a markup rule, prices it on 2026-10-04"]
+    assert _lines(settings) == []

@@ -47,12 +47,13 @@ def add_subscription(settings: Settings, tenant: str, customer_id: int, external
         ).id
 
 
-def snapshot(settings: Settings, subscription_id: int, day: str, quantity: int, unit_cost: str = "30.00",
+def snapshot(settings: Settings, subscription_id: int, day: str, quantity: int, unit_cost: str | None = "30.00",
              status: str = "active", product: str = "CFQ7TTC0LH18:0001", currency: str = "EUR") -> int:
     with UnitOfWork(engine_for(settings), write=True) as uow:
         snap = uow.snapshots.add(Snapshot(
             subscription_id=subscription_id, observed_at=at(day), observed_on=dt.date.fromisoformat(day),
-            quantity=Decimal(quantity), status=status, product_id=product, unit_cost=Decimal(unit_cost),
+            quantity=Decimal(quantity), status=status, product_id=product,
+            unit_cost=None if unit_cost is None else Decimal(unit_cost),
             currency=currency, raw={"quantity": quantity, "day": day}, raw_hash=""))
         return snap.id
 
