@@ -1,11 +1,10 @@
 """`cspbill sync`: read every configured source (licences, usage, costs) into the ledger; `cspbill sync status`: the
-last runs of each source, with runs whose process died shown as ``abandoned``.
-
-Shows a bar counting the sources read and stored (plain lines when stdout is no terminal, ``desk.progress``), then
-a summary table, and ends with one line counting the
-sources by outcome. The exit code follows ``desk.exit_codes``: a source that failed makes it FAILED (the others
-still ran), a source that failed for want of configuration (a missing secret) CONFIG. ``$CSPBILL_NOW`` runs it "as
-of" a night (see ``desk.context.CliState.clock``).
+last runs of each source, with runs whose process died shown as ``abandoned``. Shows a bar counting the sources read
+and stored (plain lines when stdout is no terminal, ``desk.progress``), then a summary table and a line per draft
+batch whose stored review figures the new snapshots made it work out again (``services.operations.syncing``), and
+ends with one line counting the sources by outcome. The exit code follows ``desk.exit_codes``: a source that failed
+makes it FAILED (the others still ran), a source that failed for want of configuration (a missing secret) CONFIG.
+``$CSPBILL_NOW`` runs it "as of" a night (see ``desk.context.CliState.clock``).
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from rich.table import Table
 from desk.context import AS_USER_HELP, state
 from desk.exit_codes import Tally, exit_with
 from desk.progress import progress_bars
-from services.sync import SyncReport, last_sync_runs, sync
+from services.operations.syncing import sync_and_refresh
+from services.sync import SyncReport, last_sync_runs
 
 SHOWN = (("subscriptions_seen", "subs"), ("snapshots_stored", "snaps"), ("customers_created", "new cust"),
          ("usage_inserted", "usage+"), ("cost_lines_inserted", "costs+"), ("discrepancies_raised", "flags"),
@@ -47,14 +47,20 @@ def register(app: typer.Typer) -> None:
         who = cli.actor(as_user)
         console = Console(stderr=as_json)
         with progress_bars("sync") as counted:
-            report = sync(cli.settings(), cli.clock(), source=source, tenant=tenant, who=who, counted=counted)
+            outcome = sync_and_refresh(cli.settings(), cli.clock(), source=source, tenant=tenant, who=who,
+                                       counted=counted)
+        report = outcome.report
         if as_json:
             typer.echo(json.dumps({"as_of": report.as_of.isoformat(), "runs": [
                 {"source": r.source, "tenant": r.tenant, "run_id": r.run_id, "status": r.status, "counts": r.counts,
                  "errors": list(r.errors), "error": r.error, "misconfigured": r.misconfigured}
-                for r in report.runs]}, indent=2))
+                for r in report.runs], "review_refreshed": outcome.refreshed}, indent=2))
         else:
             _print(console, report)
+            for tenant_code, months in outcome.refreshed.items():
+                for month, figures in months.items():
+                    console.print(f"draft batch {tenant_code} {month}: review figures worked out again "
+                                  f"({', '.join(figures)})", highlight=False, soft_wrap=True)
         exit_with(_tally(report), lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
 
     @group.command("status")

@@ -5,8 +5,9 @@ that compares billed seats with the vendor's (``services.batches.vendor_counts``
 the page many times between two builds. The build works them out once (``prepare_review``) and stores each with a
 fingerprint of the ledger state it was worked out from (``ledger.models.BatchCheck``). A reader recomputes that
 fingerprint (a few indexed reads) and takes the stored figure only when it matches; otherwise it works the figure
-out live, exactly as before. So the page never shows a figure the ledger has moved away from. The nightly sync job
-works out again what its snapshots left behind (``refresh_drafts``), so the morning's page reads stored figures too.
+out live, exactly as before. So the page never shows a figure the ledger has moved away from. Every sync (the nightly
+job and ``cspbill sync``) works out again what its snapshots left behind (``refresh_drafts``), so the morning's page
+reads stored figures too.
 
 - **Changes** depend on this batch's lines and on the previous batch's: the fingerprint is both batches' id and
   revision (a build that changes lines raises the revision; nothing else writes lines).

@@ -125,19 +125,17 @@ def fire_time_for(settings: Settings, spec: JobSpec, now: dt.datetime) -> dt.dat
 
 
 def _run_sync(settings: Settings, target: str | None, clock: Clock) -> dict[str, Any]:
-    from services.batches.prepared import refresh_drafts
-    from services.sync import sync
+    from services.operations.syncing import sync_and_refresh
 
-    report = sync(settings, clock, source=target, who=scheduler(settings))
+    outcome = sync_and_refresh(settings, clock, source=target, who=scheduler(settings))
+    report = outcome.report
     if report.failed:
         raise SourceRunFailed("; ".join(f"{run.source}: {run.error}" for run in report.failed))
     counts = report.counts()
     if any(s.name == target and s.provisioning for s in settings.sources):  # confirm (and send) right after the read
         counts["provisioning"] = _run_provision(settings, None, clock)
-    tenants = sorted({s.tenant for s in settings.sources if target in (None, s.name)})
-    refreshed = {code: months for code in tenants if (months := refresh_drafts(settings, code, clock.now()))}
-    if refreshed:  # the draft's stored review figures, again in step with tonight's snapshots
-        counts["review_refreshed"] = refreshed
+    if outcome.refreshed:  # the draft's stored review figures, again in step with tonight's snapshots
+        counts["review_refreshed"] = outcome.refreshed
     return counts
 
 

@@ -68,6 +68,6 @@ def test_a_term_billed_before_go_live_needs_no_price_until_its_next_period(setti
     seen = {sub: snapshot(settings, sub, "2026-10-31", 5, unit_cost=None) for sub in (triennial, annual, monthly)}
     report = build_batch(settings, "nl-bv", "2026-10", actor(settings, "finn"), CLOCK)
     assert report.problems == [
-        f"subscription {monthly} (CFQ7TTC0LH18:0001): no price rule, and no unit cost (snapshot {seen[monthly]} or cost line) "
-        "for a markup rule, prices it on 2026-10-04"]
+        f"subscription {monthly} (CFQ7TTC0LH18:0001): no price rule, and no unit cost (snapshot {seen[monthly]} "
+        "or cost line) for a markup rule, prices it on 2026-10-04"]
     assert _lines(settings) == []

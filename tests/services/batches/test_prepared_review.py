@@ -6,15 +6,18 @@ ledger still agrees with them, and they equal what the page works out live.
 - the stored vendor counts are what the page shows; every kind of ledger change they depend on (a new snapshot, a
   mutation's status, another batch approved, this draft rebuilt) sends the page back to the live walk; approval
   always walks afresh;
-- the nightly sync job, once its source is read, stores the figures its snapshots left behind.
+- a sync, the nightly job or ``cspbill sync``, once its sources are read, stores the figures its snapshots left
+  behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select, update
 
 from config import Settings
@@ -31,7 +34,9 @@ from services.errors import NotAllowed
 from services.operations import execute, initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
-from tests.identity import actor
+from tests.cli import run_cli
+from tests.conftest import demo_config_data
+from tests.identity import actor, people_env
 from tests.services.batches.test_batch_support import add_customer, add_subscription, mutation, snapshot
 from tests.services.batches.test_review_findings import seed_april
 
@@ -161,10 +166,33 @@ def test_each_input_of_the_vendor_counts_sends_the_page_back_to_the_live_walk(se
     assert MARKED not in _shown_counts(settings)
 
 
-def test_the_nightly_sync_job_brings_the_stored_vendor_counts_back_in_step(settings: Settings, tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def _sync_job(settings: Settings, source: dict, tmp_path: Path) -> None:
+    nightly = settings.model_copy(update={"sources": [SourceConfig(**source)]})
+    assert execute(nightly, "sync:pax8-nl", APRIL) == "succeeded"
+
+
+def _sync_cli(settings: Settings, source: dict, tmp_path: Path) -> None:
+    """``cspbill sync`` as the operator runs it by hand, with the same source in config.yaml."""
+    data = demo_config_data()
+    data["database"] = {"url": settings.database.url, "url_env": None}
+    data["sources"] = [source]
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    env = {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": APRIL.now().isoformat(), **people_env(config),
+           "PREP_PAX8_ID": pax8.CREDENTIALS["client_id"], "PREP_PAX8_SECRET": pax8.CREDENTIALS["client_secret"]}
+    done = run_cli(["sync", "--json"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["review_refreshed"] == {"nl-bv": {"2026-04": [VENDOR_COUNTS]}}
+    done = run_cli(["sync"], env=env)  # nothing new: nothing to work out again, and no line saying so
+    assert done.returncode == 0 and "worked out again" not in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("run_sync", [_sync_job, _sync_cli])
+def test_a_sync_brings_the_stored_vendor_counts_back_in_step(settings: Settings, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch, run_sync: object) -> None:
     """A night's snapshots leave the draft's stored vendor counts behind (the page would walk every subscription on
-    each view until the next build); the nightly sync job works them out again once its source is read."""
+    each view until the next build); a sync, the nightly job or ``cspbill sync`` by hand, works them out again once
+    its sources are read."""
     seed_april(settings)  # the draft, then a snapshot it has not seen: its stored vendor counts no longer hold
     with UnitOfWork(engine_for(settings)) as uow:
         batch = uow.batches.for_month(uow.tenants.by_code("nl-bv").id, "2026-04")
@@ -173,15 +201,15 @@ def test_the_nightly_sync_job_brings_the_stored_vendor_counts_back_in_step(setti
     monkeypatch.setenv("PREP_PAX8_ID", pax8.CREDENTIALS["client_id"])
     monkeypatch.setenv("PREP_PAX8_SECRET", pax8.CREDENTIALS["client_secret"])
     with SandboxServer(pax8.build(Clock(APRIL.now()), seed=2), tls=tls, prefix=pax8.PREFIX) as server:
-        source = SourceConfig(name="pax8-nl", kind="pax8", tenant="nl-bv", base_url=server.url,
-                              client_id_env="PREP_PAX8_ID", client_secret_env="PREP_PAX8_SECRET",
-                              ca_bundle=str(tls.ca_cert), retries=0)
-        nightly = settings.model_copy(update={"sources": [source]})
-        assert execute(nightly, "sync:pax8-nl", APRIL) == "succeeded"
+        source = {"name": "pax8-nl", "kind": "pax8", "tenant": "nl-bv", "base_url": server.url,
+                  "client_id_env": "PREP_PAX8_ID", "client_secret_env": "PREP_PAX8_SECRET",
+                  "ca_bundle": str(tls.ca_cert), "retries": 0}
+        run_sync(settings, source, tmp_path)
     with UnitOfWork(engine_for(settings)) as uow:
         batch = uow.batches.for_month(uow.tenants.by_code("nl-bv").id, "2026-04")
         assert prepared._fresh(uow, batch, VENDOR_COUNTS, prepared._vendor_count_inputs(uow, batch)) is not None
-        run = uow.session.scalars(select(JobRun).where(JobRun.job_id == "sync:pax8-nl")).one()
-    assert run.counts["review_refreshed"] == {"nl-bv": {"2026-04": [VENDOR_COUNTS]}}
+        runs = uow.session.scalars(select(JobRun).where(JobRun.job_id == "sync:pax8-nl")).all()
+    if run_sync is _sync_job:
+        assert [run.counts["review_refreshed"] for run in runs] == [{"nl-bv": {"2026-04": [VENDOR_COUNTS]}}]
     _mark_vendor_counts(settings, {})
     assert _shown_counts(settings) == []  # the page reads the stored figure again
