@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-import msal
 import requests
 from azure.core.credentials import AccessToken
 
 from connectors.errors import AuthenticationFailed, SourceUnavailable
 from connectors.http import HttpPolicy, build_session
+
+if TYPE_CHECKING:
+    import msal
 
 log = logging.getLogger("cspbill.auth")
 
@@ -81,7 +83,10 @@ class TokenProvider:
         return urlsplit(self.authority).path.strip("/").split("/")[0]
 
     def _application(self) -> msal.ConfidentialClientApplication:
-        """Built on first use: msal fetches the OIDC discovery document in its constructor."""
+        """Built on first use: msal fetches the OIDC discovery document in its constructor. msal is imported here,
+        not with the module: every command that reaches a service holding a token provider would pay for it."""
+        import msal
+
         if self._app is None:
             # The token POST is idempotent (client credentials), so transient 5xx/429 may be retried too.
             session = build_session(f"{self.source}.entra", self._policy, extra_retry_methods=("POST",))
@@ -102,6 +107,8 @@ class TokenProvider:
 
     def token(self) -> str:
         """A bearer token for ``scope``; raises ``AuthenticationFailed`` or ``SourceUnavailable``."""
+        import msal.exceptions
+
         with self._lock:
             app = self._application()
             try:

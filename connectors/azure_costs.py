@@ -28,7 +28,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -39,7 +39,6 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.mgmt.costmanagement import CostManagementClient
 from tenacity import RetryCallState, retry_if_exception_type
 
 from connectors.auth import TokenProvider, TokenProviderCredential
@@ -50,6 +49,9 @@ from connectors.http import HttpPolicy
 from connectors.partner_center import MicrosoftConnector
 from connectors.records import CustomerRecord, FieldReader, PullResult, UsageRecord
 from connectors.retry import failure, retry_after
+
+if TYPE_CHECKING:
+    from azure.mgmt.costmanagement import CostManagementClient
 
 log = logging.getLogger("cspbill.connectors.azure_costs")
 
@@ -115,7 +117,11 @@ class AzureCosts(MicrosoftConnector):
         self._client = self._new_client()
 
     def _new_client(self) -> CostManagementClient:
-        # azure-core retries are off: every retry decision (429 headers, POST, 5xx) is made in ``_call``.
+        """The SDK client; the SDK is imported here, not with the module, so commands that only reach this module
+        through ``services.sync`` do not load it. azure-core retries are off: every retry decision (429 headers,
+        POST, 5xx) is made in ``_call``."""
+        from azure.mgmt.costmanagement import CostManagementClient
+
         return CostManagementClient(
             TokenProviderCredential(self.tokens),
             base_url=self.base_url,

@@ -33,7 +33,6 @@ import logging
 from typing import Any
 
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
-from azure.storage.blob import ContainerClient
 
 from connectors.auth import TokenProvider
 from connectors.azure_costs import SOURCE, AzureCosts, customer_scope
@@ -85,6 +84,8 @@ class AzureExports(AzureCosts):
             raise ValueError(f"format must be one of {', '.join(FORMATS)}")
         self.export_name = export_name
         self.file_format = file_format
+        from azure.storage.blob import ContainerClient  # the blob SDK only where exports are read, not at import
+
         self._container = ContainerClient.from_container_url(
             container_sas_url,
             connection_verify=self.policy.verify,

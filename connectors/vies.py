@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-import zeep
-import zeep.exceptions
-from zeep.transports import Transport
 
 from connectors.http import HttpPolicy, build_session
 
@@ -63,6 +60,11 @@ class ViesClient:
         self._lock = threading.Lock()
 
     def _proxy(self) -> Any:
+        """The WSDL's service, built on first use; zeep is imported here, not with the module, so the commands that
+        only reach this module through ``services.sync`` do not load it."""
+        import zeep
+        from zeep.transports import Transport
+
         with self._lock:
             if self._service is None:
                 transport = Transport(session=self._session, timeout=self.timeout, operation_timeout=self.timeout)
@@ -71,6 +73,8 @@ class ViesClient:
 
     def check(self, vat_id: str) -> VatCheck:
         """Ask VIES about ``vat_id`` (with its country prefix); never raises for a VIES or network failure."""
+        import zeep.exceptions
+
         country, number = split_vat_id(vat_id)
         try:
             answer = self._proxy().checkVat(countryCode=country, vatNumber=number)
