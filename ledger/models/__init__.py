@@ -30,7 +30,7 @@ from ledger.models.operations import AuditChain, AuditEvent, ErpDuplicate, Expor
 from ledger.models.payment_outbox import PaymentExport, Reminder
 from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentApplication
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
-from ledger.models.reconciliation import Discrepancy, Mutation, Provisioning
+from ledger.models.reconciliation import Discrepancy, Mutation, MutationRevision, Provisioning
 from ledger.models.review import BatchChange, BatchCheck, FindingAck
 from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageFile, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
@@ -64,6 +64,7 @@ __all__ = [
     "Lease",
     "ListPrice",
     "Mutation",
+    "MutationRevision",
     "Notification",
     "PayerHint",
     "PaymentApplication",

@@ -12,10 +12,20 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models.base import Base, Id, utcnow
+
+
+class MutationRevision(Base):
+    """How often a legal entity's mutations changed: raised by database triggers on every insert, update and delete
+    of ``mutations`` (``ledger.revisions``), whoever writes them. A figure worked out from the mutations (the batch
+    page's vendor counts) stores the revision it saw and tells in one read whether they moved since."""
+
+    __tablename__ = "mutation_revisions"
+    tenant_id: Mapped[int] = mapped_column(Id, ForeignKey("tenants.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
 
 
 class Mutation(Base):

@@ -11,8 +11,9 @@ reads stored figures too.
 
 - **Changes** depend on this batch's lines and on the previous batch's: the fingerprint is both batches' id and
   revision (a build that changes lines raises the revision; nothing else writes lines).
-- **Vendor counts** depend on the snapshots (append-only: the newest id), the tenant's mutations (every column the
-  dating reads), and which lines count as billed: this draft's and those of approved or exported batches (each
+- **Vendor counts** depend on the snapshots (append-only: the newest id), the tenant's mutations (the revision the
+  database raises on every change to them, ``ledger.revisions``: one read, however many there are), and which lines
+  count as billed: this draft's and those of approved or exported batches (each
   batch's id, status and revision).
 
 Approval does not use the stored figures: it judges the ledger as it is (``services.batches.findings``).
@@ -27,7 +28,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from config import Settings
-from ledger.models import Batch, Mutation, Snapshot
+from ledger.models import Batch, MutationRevision, Snapshot
 from ledger.repositories.review import Change, Per
 from rating.months import month_bounds
 from services.batches.vendor_counts import CountGap, draft_gaps
@@ -49,11 +50,8 @@ def _vendor_count_inputs(uow: UnitOfWork, batch: Batch) -> str:
     for row in session.execute(select(Batch.id, Batch.status, Batch.revision)
                                .where(Batch.tenant_id == batch.tenant_id).order_by(Batch.id)):
         digest.update(repr(tuple(row)).encode())
-    for row in session.execute(
-            select(Mutation.id, Mutation.subscription_id, Mutation.kind, Mutation.status, Mutation.effective_date,
-                   Mutation.new_quantity, Mutation.delta, Mutation.target_product, Mutation.scheduled_for)
-            .where(Mutation.tenant_id == batch.tenant_id).order_by(Mutation.id)):
-        digest.update(repr(tuple(row)).encode())
+    mutations = session.scalar(select(MutationRevision.revision).where(MutationRevision.tenant_id == batch.tenant_id))
+    digest.update(f"mutations {mutations or 0}".encode())  # raised by the database on every change (ledger.revisions)
     return f"batch {batch.id}r{batch.revision} {digest.hexdigest()}"
 
 
