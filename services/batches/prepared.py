@@ -11,7 +11,9 @@ reads stored figures too.
 
 - **Changes** depend on this batch's lines and on the previous batch's: the fingerprint is both batches' id and
   revision (a build that changes lines raises the revision; nothing else writes lines).
-- **Vendor counts** depend on the snapshots (append-only: the newest id), the tenant's mutations (the revision the
+- **Vendor counts** depend on the snapshots (append-only: the newest id, and how many sync runs stored theirs: a run
+  commits its snapshots and its finished status together, and on PostgreSQL a run that drew lower ids can commit
+  after one that drew higher ones, which the newest id alone would miss), the tenant's mutations (the revision the
   database raises on every change to them, ``ledger.revisions``: one read, however many there are), and which lines
   count as billed: this draft's and those of approved or exported batches (each
   batch's id, status and revision).
@@ -28,7 +30,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from config import Settings
-from ledger.models import Batch, MutationRevision, Snapshot
+from ledger.models import Batch, MutationRevision, Snapshot, SyncRun
 from ledger.repositories.review import Change, Per
 from rating.months import month_bounds
 from services.batches.vendor_counts import CountGap, draft_gaps
@@ -37,6 +39,7 @@ from services.uow import UnitOfWork
 
 CHANGES, VENDOR_COUNTS = "changes", "vendor_counts"
 PERS: tuple[Per, ...] = ("customer", "subscription")
+STORED_RUNS = ("succeeded", "partial")  # sync runs that committed snapshots
 
 
 def _changes_inputs(batch: Batch, previous: Batch | None) -> str:
@@ -46,7 +49,9 @@ def _changes_inputs(batch: Batch, previous: Batch | None) -> str:
 
 def _vendor_count_inputs(uow: UnitOfWork, batch: Batch) -> str:
     session = uow.session
-    digest = hashlib.sha256(f"snapshots {session.scalar(select(func.max(Snapshot.id)))}".encode())
+    newest = session.scalar(select(func.max(Snapshot.id)))
+    stored = session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status.in_(STORED_RUNS)))
+    digest = hashlib.sha256(f"snapshots {newest} runs {stored}".encode())
     for row in session.execute(select(Batch.id, Batch.status, Batch.revision)
                                .where(Batch.tenant_id == batch.tenant_id).order_by(Batch.id)):
         digest.update(repr(tuple(row)).encode())

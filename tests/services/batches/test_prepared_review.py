@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from sqlalchemy import select, update
 
 from config import Settings
 from config.schema import SourceConfig
-from ledger.models import BatchChange, BatchCheck, JobRun, Mutation
+from ledger.models import BatchChange, BatchCheck, JobRun, Mutation, Snapshot
 from rating.months import month_bounds
 from sandbox import pax8
 from sandbox.core import Clock, SandboxServer
@@ -213,3 +214,27 @@ def test_a_sync_brings_the_stored_vendor_counts_back_in_step(settings: Settings,
         assert [run.counts["review_refreshed"] for run in runs] == [{"nl-bv": {"2026-04": [VENDOR_COUNTS]}}]
     _mark_vendor_counts(settings, {})
     assert _shown_counts(settings) == []  # the page reads the stored figure again
+
+
+def test_a_sync_that_commits_after_a_later_one_still_sends_the_page_back_to_the_live_walk(settings: Settings) -> None:
+    """PostgreSQL draws snapshot ids before commit: a long sync (lower ids) can commit after a short one (higher ids)
+    that the figures were already worked out with. The newest snapshot id then stays the same, but the count of
+    sync runs that stored snapshots does not. (SQLite lets one writer at a time: the case cannot arise there.)"""
+    if settings.database.url.startswith("sqlite"):
+        pytest.skip("SQLite serialises write transactions")
+    subs = seed_april(settings)
+    engine = engine_for(settings)
+    with UnitOfWork(engine, write=True) as long_sync:  # the long sync draws its snapshot id first ...
+        tenant_id = long_sync.tenants.by_code("nl-bv").id
+        run = long_sync.sync_runs.start("pax8-nl", APRIL.now(), tenant_id, "test")
+        long_sync.snapshots.add(Snapshot(
+            subscription_id=subs["sub Marge BV"], sync_run_id=run.id, observed_at=APRIL.now(),
+            observed_on=dt.date(2026, 4, 20), quantity=Decimal(9), status="active", product_id="CFQ7TTC0LH18:0001",
+            unit_cost=Decimal("30.00"), currency="EUR", raw={"quantity": 9}, raw_hash=""))
+        long_sync.sync_runs.finish(run, "succeeded", {}, [])
+        snapshot(settings, subs["sub Wacht BV"], "2026-04-21", 6)  # ... a short one commits a higher id first
+        _prepare_now(settings)  # the figures, worked out without the long sync's snapshot
+    # the long sync has committed now
+    with UnitOfWork(engine) as uow:
+        batch = uow.batches.for_month(tenant_id, "2026-04")
+        assert prepared._fresh(uow, batch, VENDOR_COUNTS, prepared._vendor_count_inputs(uow, batch)) is None
