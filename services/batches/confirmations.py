@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from ledger.models import Mutation
-from services.batches.timeline import VendorState, confirming_mutation
+from services.batches.timeline import VendorState, confirming_mutation, first_state_day
 
 LOOK_BACK = dt.timedelta(days=7)  # the vendor may show a change up to this long before the desk's effective date
 
@@ -40,11 +40,14 @@ def _matches(mutation: Mutation, before: VendorState, after: VendorState) -> boo
     return confirming_mutation([mutation], before, after, dt.date.min) is not None
 
 
-def vendor_changes(states: Sequence[VendorState], mutations: Sequence[Mutation],
-                   look_back: dt.timedelta) -> list[VendorChange]:
+def vendor_changes(states: Sequence[VendorState], mutations: Sequence[Mutation], look_back: dt.timedelta,
+                   start_date: dt.date | None = None) -> list[VendorChange]:
     """Every change of ``states`` (in order) with its confirming mutation; each mutation confirms one change at most.
 
-    A mutation is dated no earlier than ``look_back`` before the day the state it changes was first seen."""
+    A mutation is dated no earlier than ``look_back`` before the day the state it changes was first seen. The first
+    state holds from the day the batch dates it from (``timeline.first_state_day``: the subscription's
+    ``start_date`` when before the first snapshot), so a cancellation dated the day the licence was first read ends
+    it on that day here as on the invoice."""
     pairs = list(pairwise(states))
     chosen: dict[int, Mutation] = {}
     for mutation in mutations:
@@ -56,7 +59,7 @@ def vendor_changes(states: Sequence[VendorState], mutations: Sequence[Mutation],
         if rival is None or (rival.effective_date, rival.id) < (mutation.effective_date, mutation.id):
             chosen[index] = mutation
     changes: list[VendorChange] = []
-    previous = states[0].day if states else dt.date.min
+    previous = first_state_day(start_date, states[0].day) if states else dt.date.min
     for index, (before, after) in enumerate(pairs):
         mutation = chosen.get(index)
         day = mutation.effective_date if mutation is not None and mutation.effective_date > previous else after.day

@@ -51,6 +51,13 @@ class Timeline:
 
 
 
+def first_state_day(start_date: dt.date | None, first_seen: dt.date) -> dt.date:
+    """The day a subscription's first vendor state holds from: its start when the vendor reports one before the
+    first snapshot (a licence bought the day before the night it was first read), else the day it was first seen.
+    The batch bills from it, and a mutation confirms the first change only when dated after it."""
+    return min(start_date or first_seen, first_seen)
+
+
 def first_rated_day(start: dt.date, anchor: dt.date, billing_months: int, first_day: dt.date,
                     go_live: dt.date) -> tuple[dt.date, BillingPeriod]:
     """The earliest day a batch billing from ``first_day`` can rate for a subscription that started on ``start``,
@@ -155,7 +162,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     term_months = parse_duration(sub.term) if sub.term in PERIODIC else billing_months
     if term_months % billing_months:
         raise Unbillable(f"subscription {sub.id} term: {sub.term} is not a multiple of billing {sub.billing}")
-    start = min(sub.start_date or runs[0].day, runs[0].day)
+    start = first_state_day(sub.start_date, runs[0].day)
     notes: dict[str, str] = {}
     # The effective day of each vendor state, and which ledger records say so.
     dated: list[tuple[dt.date, VendorState, tuple[str, ...]]] = [(start, runs[0], (f"snapshot:{runs[0].snapshot_id}",))]

@@ -94,11 +94,12 @@ def describe(gaps: Sequence[CountGap]) -> str:
     return "; ".join(f"billed {gap.billed}, vendor {gap.vendor} from {gap.first} to {gap.last}" for gap in gaps)
 
 
-def dated_vendor_states(history: Sequence[Snapshot], mutations: Sequence[Mutation]) -> list[VendorState]:
-    """The vendor states of a subscription's snapshots, each change dated as the batch dates it (may raise
-    ``Unbillable``)."""
+def dated_vendor_states(history: Sequence[Snapshot], mutations: Sequence[Mutation],
+                        start_date: dt.date | None) -> list[VendorState]:
+    """The vendor states of a subscription's snapshots (``start_date``: the subscription's), each change dated as the
+    batch dates it (may raise ``Unbillable``)."""
     states = vendor_states(history)
-    return dated_states(states, vendor_changes(states, mutations, LOOK_BACK))
+    return dated_states(states, vendor_changes(states, mutations, LOOK_BACK, start_date))
 
 
 def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> dict[int, list[CountGap]]:
@@ -113,11 +114,12 @@ def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> 
                       if any(first <= m.effective_date <= last for m in rows)]
     seen_in_month = select(Snapshot.id).where(Snapshot.subscription_id == Subscription.id,
                                               Snapshot.observed_on >= first, Snapshot.observed_on <= last)
-    ids = list(uow.session.scalars(
-        select(Subscription.id)
+    starts = dict(uow.session.execute(
+        select(Subscription.id, Subscription.start_date)
         .where(Subscription.tenant_id == batch.tenant_id, Subscription.billing_type != "one_time",
                or_(seen_in_month.exists(), Subscription.id.in_(dated_in_month)))
-        .order_by(Subscription.id)))
+        .order_by(Subscription.id)).tuples().all())
+    ids = list(starts)
     histories: dict[int, list[Any]] = defaultdict(list)  # rows with the snapshot fields a timeline reads
     for snapshot in uow.snapshots.states_for_subscriptions(ids, last):
         histories[snapshot.subscription_id].append(snapshot)
@@ -127,7 +129,7 @@ def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> 
     found: dict[int, list[CountGap]] = {}
     for sub_id in ids:
         try:
-            states = dated_vendor_states(histories[sub_id], mutations[sub_id])
+            states = dated_vendor_states(histories[sub_id], mutations[sub_id], starts[sub_id])
         except Unbillable:
             continue  # reconciliation names it as unreconcilable
         gaps = count_gaps(states, lines[sub_id], first, last)

@@ -181,7 +181,7 @@ class _Checker:
                                  self.last, f"sub {sub.id}: {problem}"))
             states = []
         per_day = _daily_price(sub, states, billed, self.first)
-        changes = vendor_changes(states, mutations, LOOK_BACK)
+        changes = vendor_changes(states, mutations, LOOK_BACK, sub.start_date)
         found += self._unexplained_changes(sub, changes, per_day)
         found += self._unprovisioned(sub, states, mutations, per_day)
         dated = dated_states(states, changes)

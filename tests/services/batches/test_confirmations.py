@@ -64,3 +64,13 @@ def test_a_mutation_dated_before_the_previous_change_does_not_move_it_back() -> 
     states = seats((0, 4), (4, 8), (5, 6))
     changes = vendor_changes(states, [to(1, 3, 6)], WEEK)  # within the look-back of the 8-seat state
     assert [(c.mutation.id if c.mutation else None, c.day.day) for c in changes] == [(None, 4), (1, 5)]
+
+
+def test_a_cancellation_dated_the_day_a_licence_was_first_read_ends_it_that_day() -> None:
+    """Bought on the 30th, first read the night of the 1st, cancelled on the 1st inside the 7-day window: the batch
+    bills the 30th only (its first state holds from the subscription's start), so the vendor counts must date the
+    cancellation on the 1st too, not on the 2nd when the vendor showed it."""
+    states = seats((1, 6), (2, "cancelled"))
+    assert [c.day for c in vendor_changes(states, [to(1, 1, None)], WEEK)] == [D(2026, 10, 2)]  # no start known
+    changes = vendor_changes(states, [to(1, 1, None)], WEEK, start_date=D(2026, 9, 30))
+    assert [(c.mutation.id if c.mutation else None, c.day) for c in changes] == [(1, D(2026, 10, 1))]

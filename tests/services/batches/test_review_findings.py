@@ -21,7 +21,7 @@ from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
-from tests.services.batches.test_batch_support import add_customer, add_subscription, at, snapshot
+from tests.services.batches.test_batch_support import add_customer, add_subscription, at, mutation, snapshot
 
 CLOCK = FixedClock(dt.datetime(2026, 5, 2, 7, tzinfo=dt.UTC))
 MONTH = "2026-04"
@@ -172,3 +172,23 @@ def test_the_vendor_count_finding_compares_the_draft_itself_and_a_rebuild_clears
     assert counts["sentence"] == "billed 5, vendor 6 from 2026-04-10 to 2026-04-30"
     build_batch(settings, "nl-bv", MONTH, actor(settings, "finn"), CLOCK)
     assert "billed_vs_vendor" not in _findings(settings)
+
+
+def test_a_cancellation_inside_the_window_on_the_first_night_is_no_count_gap(settings: Settings) -> None:
+    """Bought on March 31 (annual, billed annually), first read the night of April 1, cancelled by the desk on April 1
+    inside the 7-day window: April's draft bills March 31 only (a late charge and the credit from April 1), and the
+    batch page must agree with the vendor's count (the cancellation holds from the mutation's date), not report
+    "billed 0, vendor 6" for April 1."""
+    initialise(settings)
+    customer = add_customer(settings, "nl-bv", "Kort BV")
+    sub = add_subscription(settings, "nl-bv", customer, "sub-kort", "2026-03-31", billing="P1Y", term="P1Y")
+    finn = actor(settings, "finn")
+    march = FixedClock(dt.datetime(2026, 4, 1, 6, tzinfo=dt.UTC))
+    build_batch(settings, "nl-bv", "2026-03", finn, march)  # go-live, closed before the licence was first read
+    approve_batch(settings, "nl-bv", "2026-03", actor(settings, "anna"), march)
+    snapshot(settings, sub, "2026-04-01", 6)
+    mutation(settings, "nl-bv", customer, sub, "cancel", "2026-04-01", 0)
+    snapshot(settings, sub, "2026-04-02", 0, status="cancelled")
+    build_batch(settings, "nl-bv", MONTH, finn, CLOCK)
+    assert [f["sentence"] for f in batch_review_findings(settings, "nl-bv", MONTH, finn)
+            if f["kind"] == "billed_vs_vendor"] == []
