@@ -23,8 +23,10 @@ run, closes it with the reason when the cause is gone and reopens it when it com
   days: vendor shows 12" (one per mutation; a mutation the vendor confirms is marked ``provisioned`` instead);
 - ``billed_vs_vendor`` "billed 12, vendor 14 from 2026-05-12 to 2026-05-31"; at stake: the seat difference of
   every stretch;
-- ``negative_margin`` when what we charge for the month is below what the vendor charges us (cost lines); at
-  stake: the gap.
+- ``negative_margin`` when what we charge for stretches starting in the month is below what the vendor charges us
+  for them (cost lines starting in it); judged, as on the batch page (``services.batches.findings``), only where
+  the vendor has cost lines starting in the month: without them the cost is not known, and a credit (seats
+  returned, a cancellation whose refund the vendor dates from the term's start) is no loss; at stake: the gap.
 """
 
 from __future__ import annotations
@@ -189,9 +191,10 @@ class _Checker:
         # a one-time purchase is billed once, not per seat-day
         if self.billed_judged and sub.billing_type != "one_time":
             found += self._billed_differences(sub, dated, billed, per_day)
-        vendor_cost = sum((c.subtotal for c in costs if self.first <= c.charge_start), Decimal(0))
+        month_costs = [c.subtotal for c in costs if self.first <= c.charge_start]
+        vendor_cost = sum(month_costs, Decimal(0))
         billed_amount = sum((b.amount for b in billed if b.period_from and b.period_from >= self.first), Decimal(0))
-        if self.billed_judged and billed and billed_amount < vendor_cost:
+        if self.billed_judged and billed and month_costs and billed_amount < vendor_cost:
             found.append(Finding(
                 "negative_margin", fingerprint("negative_margin", sub.id, self.month), self.first, self.last,
                 f"sub {sub.id}: billed {billed_amount} {sub.currency}, vendor cost {vendor_cost} {sub.currency} "

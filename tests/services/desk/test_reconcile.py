@@ -97,25 +97,31 @@ def test_a_mutation_never_seen_at_the_vendor_is_flagged_after_two_days(ledger: S
     assert later.discrepancies[0].sentence.endswith("not provisioned after 3 days: vendor shows 10")
 
 
-def test_billed_against_vendor_and_margin(ledger: Settings) -> None:
-    nights(ledger, Vendor(), {1: {"s1": 10}, 12: {"s1": 14}})
-    s1 = ids(ledger)["s1"]
-    with UnitOfWork(engine_for(ledger), write=True) as uow:
-        sub = uow.subscriptions.get(s1)
+def _approved_line(settings: Settings, subscription_id: int, kind: str, quantity: int, amount: str,
+                   first_day: int) -> None:
+    """An approved May batch billing ``subscription_id`` one line from May ``first_day`` to the 31st."""
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        sub = uow.subscriptions.get(subscription_id)
         batch = Batch(tenant_id=sub.tenant_id, month="2026-05", built_by="finn")
         uow.session.add(batch)
         uow.session.flush()
         invoice = Invoice(batch_id=batch.id, tenant_id=sub.tenant_id, customer_id=sub.customer_id,
-                          invoice_key="k1", currency="EUR", net=Decimal("265.6"), vat=Decimal(0),
-                          gross=Decimal("265.6"))
+                          invoice_key="k1", currency="EUR", net=Decimal(amount), vat=Decimal(0), gross=Decimal(amount))
         uow.session.add(invoice)
         uow.session.flush()
         uow.session.add(InvoiceLine(
-            invoice_id=invoice.id, tenant_id=sub.tenant_id, customer_id=sub.customer_id, subscription_id=s1,
-            line_key="l1", base_key="l1", kind="charge", description="E3", period_from=D(2026, 5, 1),
-            period_to=D(2026, 5, 31), quantity=Decimal(12), unit_price=Decimal("22.13"), amount=Decimal("265.56"),
-            unrounded=Decimal("265.56"), currency="EUR", vat_rate=Decimal(19)))
+            invoice_id=invoice.id, tenant_id=sub.tenant_id, customer_id=sub.customer_id,
+            subscription_id=subscription_id, line_key="l1", base_key="l1", kind=kind, description="E3",
+            period_from=D(2026, 5, first_day), period_to=D(2026, 5, 31), quantity=Decimal(quantity),
+            unit_price=Decimal("22.13"), amount=Decimal(amount), unrounded=Decimal(amount), currency="EUR",
+            vat_rate=Decimal(19)))
         batch.status = "approved"  # only an approved or exported batch is billed
+
+
+def test_billed_against_vendor_and_margin(ledger: Settings) -> None:
+    nights(ledger, Vendor(), {1: {"s1": 10}, 12: {"s1": 14}})
+    s1 = ids(ledger)["s1"]
+    _approved_line(ledger, s1, "charge", 12, "265.56", 1)
     report = month(ledger, 20)
     (row,) = report.subscriptions
     assert row.findings == (
@@ -125,6 +131,21 @@ def test_billed_against_vendor_and_margin(ledger: Settings) -> None:
         f"sub {s1}: billed 265.56 EUR, vendor cost 281 EUR in 2026-05",
     )
     assert (row.vendor_cost, row.billed_amount, row.margin) == (Decimal(281), Decimal("265.56"), Decimal("-15.44"))
+
+
+def test_a_credit_without_vendor_cost_lines_in_the_month_is_no_negative_margin(ledger: Settings) -> None:
+    """Seats returned (or a cancellation whose refund the vendor dates from the term's start): the month's net is a
+    credit, and the vendor has no cost line starting in the month. The cost is not known, so the margin is not
+    judged, as on the batch page; a vendor cost line in the month would be compared."""
+    vendor = Vendor()
+    vendor.answers["pax8"] = PullResult(licences=(licence("s1", 8, term_start=D(2026, 4, 1), term_end=D(2027, 3, 31),
+                                                          customer_reference="ERP-1"),))
+    sync(ledger, FixedClock(night(1)), who=nightly(ledger), source="pax8", open_reader=vendor.open)
+    s1 = ids(ledger)["s1"]
+    _approved_line(ledger, s1, "credit", 2, "-50.00", 10)
+    (row,) = month(ledger, 20).subscriptions
+    assert not [finding for finding in row.findings if "vendor cost" in finding]
+    assert (row.vendor_cost, row.billed_amount) == (Decimal(0), Decimal("-50.00"))
 
 
 def test_resolving_keeps_the_finding_closed(ledger: Settings) -> None:
