@@ -191,7 +191,6 @@ class MicrosoftScenario:
     ) -> list[dict]:
         lines: list[dict] = []
         events = sub.timeline(min(now, at_time(end, dt.time(23, 59, 59))))
-        term_days = {event.at.date() for event in events if event.kind in ("new", "renew")}
         previous = 0
         for event in events:
             day = event.at.date()
@@ -207,13 +206,16 @@ class MicrosoftScenario:
                     lines.append(self._line(customer, sub, event, day, event.kind, previous, -1))
                     lines.append(self._line(customer, sub, event, day, event.kind, event.quantity, 1))
             previous = event.quantity
-        # cycle charges: each cycle start inside the period that is not the purchase/renewal day
+        # cycle charges: each cycle start inside the period that is not the purchase or a renewal day. A renewal day
+        # is known from the term's dates, not from the renewal event: that fires at the purchase's time of day, so a
+        # read earlier that day must not show the renewal's charge as a cycle charge (the renew line follows).
         day = start
         while day <= min(end, now.date()):
             cycle_start, _ = sub.cycle(day)
             if sub.cancelled_at is not None and day >= sub.cancelled_at.date():
                 break
-            if cycle_start == day and day > sub.purchased_at.date() and day not in term_days:
+            renewal = sub.term_start(at_time(day, dt.time(23, 59))) == day
+            if cycle_start == day and day > sub.purchased_at.date() and not renewal:
                 quantity = sub.quantity_at(at_time(day, dt.time(0, 0)))
                 event = SeatEvent(
                     at_time(day, dt.time(0, 0)), "cycleCharge", 0, quantity, reference(sub.id, "cycle", day)

@@ -132,6 +132,26 @@ def test_cycles_anchor_on_the_term_start_with_month_end_clipping() -> None:
         )
 
 
+def test_a_renewal_day_read_before_the_renewal_shows_no_cycle_charge() -> None:
+    """A monthly term renews on its anchor day at the purchase's time of day. A read earlier that day (the nightly
+    sync) must not show the new term's charge as a ``cycleCharge``: the ``renew`` line follows once it happened, and
+    the cycle charge would stay in the ledger beside it, charging the month twice."""
+    world = MicrosoftScenario(1, dt.date(2026, 5, 1))
+    renewing = [(customer, sub) for customer in world.customers for sub in customer.subscriptions
+                if sub.term == "P1M" and sub.auto_renew and sub.cancelled_at is None
+                and sub.purchased_at.time() > dt.time(2, 0) and sub.purchased_at.date() < world.month]
+    assert renewing
+    for _, sub in renewing:
+        day = sub.term_start(dt.datetime.combine(world.month_end, dt.time(23, 59), tzinfo=dt.UTC))
+        night = dt.datetime.combine(day, dt.time(1, 30), tzinfo=dt.UTC)  # before the renewal's time of day
+        late = dt.datetime.combine(day, dt.time(23, 59), tzinfo=dt.UTC)
+        kinds = {when: [line["chargeType"] for line in world.recon_lines(world.month, world.month_end, when)
+                        if line["subscriptionId"] == sub.id and line["chargeStartDate"].date() == day]
+                 for when in (night, late)}
+        assert "cycleCharge" not in kinds[night] + kinds[late], (sub.id, day, kinds)
+        assert "renew" in kinds[late], (sub.id, day, kinds)
+
+
 def test_runner_starts_every_listed_sandbox_on_one_clock(tmp_path: Path) -> None:
     running = run_all(tmp_path, seed=5)
     try:
