@@ -1,7 +1,8 @@
 """Benchmark: finance's review page of a 300,000-invoice draft batch and its month-on-month diff, through the web app.
 
 The ledger holds 300,000 customers (with complete addresses), one monthly subscription and one or two snapshots each
-(the shape of ``bench.build_batch``'s ledger) and two batches: April (approved) and May (a draft), one invoice per
+(the shape of ``bench.build_batch``'s ledger), the desk's ticket for each licence in March (300,000 mutations: the
+page's vendor counts depend on every one) and two batches: April (approved) and May (a draft), one invoice per
 customer with a charge line, and in May a seat change with a correction line for every tenth customer, a customer
 gone every hundredth and a new one every hundred-and-first. Everything is written with the bulk writer
 (``ledger.repositories.bulk_insert.insert_rows``: one executemany per chunk of plain values, JSON as ready text),
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from bench.common import demo_ledger, in_scratch_folder, print_bench, scaled
 from config import Settings
-from ledger.models import Batch, Customer, Invoice, InvoiceLine, Snapshot, Subscription, Tenant
+from ledger.models import Batch, Customer, Invoice, InvoiceLine, Mutation, Snapshot, Subscription, Tenant
 from ledger.repositories.bulk_insert import insert_rows
 from rating.months import month_bounds
 from services.batches.prepared import prepare_review
@@ -95,6 +96,11 @@ def _ledger(session: Session, tenant_id: int, customers: int) -> tuple[int, int]
                        "unit_cost": Decimal("30.00"), "currency": "EUR", "raw": "{}", "raw_hash": RAW_HASH}
 
     _write(session, Snapshot.__table__, snapshots(), json_text=("raw",))
+    _write(session, Mutation.__table__, ({  # the desk's history: one ticket per licence at its purchase
+        "tenant_id": tenant_id, "customer_id": first_customer + n, "subscription_id": first_subscription + n,
+        "kind": "increase", "effective_date": dt.date(2026, 3, 1 + n % 28), "new_quantity": Decimal(5 + n % 20),
+        "delta": None, "ticket_ref": f"T-{n}", "status": "provisioned", "created_by": "dana", "created_at": CREATED}
+        for n in range(customers)))
     return first_customer, first_subscription
 
 

@@ -105,13 +105,11 @@ def dated_vendor_states(history: Sequence[Snapshot], mutations: Sequence[Mutatio
 def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> dict[int, list[CountGap]]:
     """Per subscription, where the draft ``batch`` with the approved and exported lines bills other seats than the
     vendor shows in its month. Only subscriptions with something new in the month are read (a vendor state first
-    seen or a mutation dated in it): the others were judged with the month before."""
-    mutations: dict[int, list[Mutation]] = defaultdict(list)
-    for mutation in uow.mutations.search([batch.tenant_id], limit=1_000_000):
-        if mutation.status != "cancelled" and mutation.subscription_id is not None:
-            mutations[mutation.subscription_id].append(mutation)
-    dated_in_month = [sub_id for sub_id, rows in mutations.items()
-                      if any(first <= m.effective_date <= last for m in rows)]
+    seen or a mutation dated in it: both chosen in SQL), and only their mutations: the others were judged with the
+    month before, and the legal entity's mutations of all time are not loaded for a few."""
+    dated_in_month = select(Mutation.subscription_id).where(
+        Mutation.tenant_id == batch.tenant_id, Mutation.status != "cancelled", Mutation.effective_date >= first,
+        Mutation.effective_date <= last)
     seen_in_month = select(Snapshot.id).where(Snapshot.subscription_id == Subscription.id,
                                               Snapshot.observed_on >= first, Snapshot.observed_on <= last)
     starts = dict(uow.session.execute(
@@ -120,6 +118,10 @@ def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> 
                or_(seen_in_month.exists(), Subscription.id.in_(dated_in_month)))
         .order_by(Subscription.id)).tuples().all())
     ids = list(starts)
+    mutations: dict[int, list[Mutation]] = defaultdict(list)  # all of their history: a change is dated by them
+    for mutation in uow.mutations.for_subscriptions(ids):
+        if mutation.status != "cancelled":
+            mutations[mutation.subscription_id].append(mutation)
     histories: dict[int, list[Any]] = defaultdict(list)  # rows with the snapshot fields a timeline reads
     for snapshot in uow.snapshots.states_for_subscriptions(ids, last):
         histories[snapshot.subscription_id].append(snapshot)
