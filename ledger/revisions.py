@@ -18,11 +18,7 @@ from sqlalchemy import Connection
 
 TABLE, COUNTER = "mutations", "mutation_revisions"
 EVENTS = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}  # the rows whose legal entity is counted
-
-
-def _raise(tenant: str) -> str:
-    return (f"INSERT INTO {COUNTER} (tenant_id, revision) VALUES ({tenant}, 1) "
-            f"ON CONFLICT (tenant_id) DO UPDATE SET revision = {COUNTER}.revision + 1")
+RAISED = f"ON CONFLICT (tenant_id) DO UPDATE SET revision = {COUNTER}.revision + 1"  # a new row starts at 1
 
 
 def create(connection: Connection) -> None:
@@ -33,14 +29,14 @@ def create(connection: Connection) -> None:
             connection.exec_driver_sql(
                 f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ BEGIN "
                 f"INSERT INTO {COUNTER} (tenant_id, revision) SELECT tenant_id, 1 FROM ({tenants}) AS changed "
-                f"ON CONFLICT (tenant_id) DO UPDATE SET revision = {COUNTER}.revision + 1; "
-                f"RETURN NULL; END; $$ LANGUAGE plpgsql")
+                f"{RAISED}; RETURN NULL; END; $$ LANGUAGE plpgsql")
             tables = " ".join(f"{row} TABLE AS {row.lower()}_rows" for row in rows)
             connection.exec_driver_sql(f"CREATE TRIGGER {name} AFTER {event.upper()} ON {TABLE} REFERENCING {tables} "
                                        f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()")
         return
     for event, rows in EVENTS.items():
-        body = " ".join(f"{_raise(f'{row}.tenant_id')};" for row in rows)
+        body = " ".join(f"INSERT INTO {COUNTER} (tenant_id, revision) VALUES ({row}.tenant_id, 1) {RAISED};"
+                        for row in rows)
         connection.exec_driver_sql(f"CREATE TRIGGER {TABLE}_revision_{event} AFTER {event.upper()} ON {TABLE} "
                                    f"BEGIN {body} END")
 

@@ -178,7 +178,7 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
             continue
         if timeline is None:
             continue
-        window = licence_window(timeline, first_day, last_day, scope.go_live)
+        window = licence_window(timeline, first_day, last_day)
         if (scope.engine == "bulk" and window is not None and timeline.terms.currency == tenant.currency
                 and in_scope(timeline.terms, timeline.changes, price_policy)):
             licences[sub.id] = []
@@ -186,7 +186,7 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
             continue
         try:
             licences[sub.id] = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule),
-                                             first_day, last_day, scope.go_live, convention, rounding, price_policy)
+                                             first_day, last_day, convention, rounding, price_policy)
         except MissingRate as exc:
             problems.append(missing_rate(sub, exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)

@@ -24,33 +24,32 @@ from rating.periods import Convention
 from rating.proration import PricePolicy, RatedLine, Window, rate_subscription
 from rating.rounding import RoundingPolicy
 from services.batches.lines import DesiredLine, base_key, exact_decimal
-from services.batches.timeline import Timeline, first_rated_day
+from services.batches.timeline import Timeline
 
 LABELS = {"charge": "", "credit": "Credit: "}
 
 
-def licence_window(timeline: Timeline, first_day: dt.date, last_day: dt.date, go_live: dt.date) -> Window | None:
+def licence_window(timeline: Timeline, first_day: dt.date, last_day: dt.date) -> Window | None:
     """The window of charge periods rated for a batch billing (bill date) ``first_day`` to ``last_day``, both
     inclusive; ``None`` when nothing is.
 
-    ``go_live`` is the first day of the tenant's first batch: a charge period that opened before it was billed (if at
-    all) by whatever billed the reseller before cspbill, so neither it nor the credits and rebills of changes inside
-    it are billed here (a credit must come from what cspbill invoiced); billing starts with the next period.
+    The timeline was built for this batch, with its go-live (the first day of the tenant's first batch): a charge
+    period that opened before it was billed (if at all) by whatever billed the reseller before cspbill, so neither it
+    nor the credits and rebills of changes inside it are billed here (a credit must come from what cspbill
+    invoiced); billing starts with the next period (``timeline.first_rated_day``).
     """
-    terms = timeline.terms
-    begin = max(first_day, terms.start)
-    earliest, opening = first_rated_day(terms.start, terms.effective_anchor, terms.billing_months, first_day, go_live)
+    begin = max(first_day, timeline.terms.start)
+    earliest, opening = timeline.rated_from, timeline.opening  # worked out by build_timeline for the same batch
     if earliest > opening.end or any(opening.start < change.effective <= opening.end for change in timeline.changes):
         begin = earliest  # the day after a period billed before cspbill, or the start of one whose changes it bills
     return Window(begin, last_day) if begin <= last_day else None
 
 
 def licence_lines(tenant: str, sub: Subscription, timeline: Timeline, first_day: dt.date, last_day: dt.date,
-                  go_live: dt.date, convention: Convention, rounding: RoundingPolicy,
-                  price_policy: PricePolicy) -> list[DesiredLine]:
+                  convention: Convention, rounding: RoundingPolicy, price_policy: PricePolicy) -> list[DesiredLine]:
     """Desired lines of ``sub`` billed (bill date) from ``first_day`` to ``last_day``, both inclusive, rated by the
     scalar engine (the reference: ``cspbill rate`` and ``batch explain`` use it too)."""
-    window = licence_window(timeline, first_day, last_day, go_live)
+    window = licence_window(timeline, first_day, last_day)
     if window is None:
         return []
     rated = rate_subscription(timeline.terms, timeline.changes, window, convention, rounding, price_policy)

@@ -14,10 +14,9 @@ reads stored figures too.
 - **Vendor counts** depend on the snapshots (append-only: the newest id, and how many sync runs stored theirs: a run
   commits its snapshots and its finished status together, and on PostgreSQL a run that drew lower ids can commit
   after one that drew higher ones, which the newest id alone would miss; a run that stored nothing counts too, so
-  the refresh after it works the figure out once more), the tenant's mutations (the revision the
-  database raises on every change to them, ``ledger.revisions``: one read, however many there are), and which lines
-  count as billed: this draft's and those of approved or exported batches (each
-  batch's id, status and revision).
+  the refresh after it works the figure out once more), the tenant's mutations (the revision the database raises
+  on every change to them, ``ledger.revisions``: one read, however many there are), and which lines count as
+  billed: this draft's and those of approved or exported batches (each batch's id, status and revision).
 
 Approval does not use the stored figures: it judges the ledger as it is (``services.batches.findings``).
 """

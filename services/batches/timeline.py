@@ -46,6 +46,8 @@ class VendorState:
 class Timeline:
     terms: SubscriptionTerms
     changes: list[Change]
+    rated_from: dt.date  # the first day the batch it was built for can rate (``first_rated_day``)
+    opening: BillingPeriod  # the charge period open on that batch's first day
     notes: dict[str, str] = field(default_factory=dict)  # input id -> why it matters (e.g. unconfirmed)
     repriced: Callable[[dt.date], str | None] = field(default=lambda _: None)  # charge period start -> reprice
 
@@ -184,7 +186,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         dated.append((max(ended.day, dated[-1][0]), ended, (f"subscription:{sub.id}.end_date",)))
     # Rule versions and editions can change the price on days the vendor state does not change.
     days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
-    priced_from, _ = first_rated_day(start, days.anchor, billing_months, first_day, go_live)
+    priced_from, opening = first_rated_day(start, days.anchor, billing_months, first_day, go_live)
     if priced_from > until:
         return None
     event_days = {day for day, _, _ in dated}
@@ -239,4 +241,4 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         reprice = pricing.editions.at(days.rules_day(period_start))[1]
         return reprice.describe() if reprice is not None else None
 
-    return Timeline(terms, changes, notes, repriced)
+    return Timeline(terms, changes, priced_from, opening, notes, repriced)
