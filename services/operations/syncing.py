@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 from config import Settings
 from services.access import Actor
-from services.batches.prepared import refresh_drafts
+from services.batches.prepared import STORED_RUNS, refresh_drafts
 from services.clock import Clock
 from services.progress import Counted
 from services.sync import SyncReport, sync
-
-READ = frozenset({"succeeded", "partial"})  # runs that stored something: their legal entity's drafts may be behind
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,6 @@ def sync_and_refresh(settings: Settings, clock: Clock, *, source: str | None = N
     """Read the selected sources (as ``services.sync.sync``), then refresh the draft batches' stored review figures
     of every legal entity a run read."""
     report = sync(settings, clock, source=source, tenant=tenant, who=who, counted=counted)
-    tenants = sorted({run.tenant for run in report.runs if run.status in READ})
+    tenants = sorted({run.tenant for run in report.runs if run.status in STORED_RUNS})  # their drafts may be behind
     refreshed = {code: months for code in tenants if (months := refresh_drafts(settings, code, clock.now()))}
     return SyncOutcome(report, refreshed)
