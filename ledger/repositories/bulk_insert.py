@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, Table, bindparam, insert, update
+from sqlalchemy import Dialect, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
@@ -133,13 +133,20 @@ def _copy(session: Session, table: Table, chunks: Iterable[Sequence[dict[str, An
 def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert ``rows`` (same keys, every column they set given: no Python-side defaults) and return their new ids in
     row order. PostgreSQL: the ids are drawn from the table's sequence in one query and the rows copied with them,
-    because a ``RETURNING`` batch of thousands of parameters is re-parsed by the driver page by page; SQLite: one
-    ``INSERT ... RETURNING`` batch."""
+    because a ``RETURNING`` batch of thousands of parameters is re-parsed by the driver page by page. SQLite: one
+    plain ``executemany`` (``insert_rows``), then the ids above the table's highest id before it, in order: SQLite
+    has one writer, and a row without an id gets the highest id plus one, so the new ids are the rows' in order (a
+    ``RETURNING`` batch converted every value of every row once more, at several times the cost)."""
     if not rows:
         return []
     if session.get_bind().dialect.name != "postgresql":
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.scalars(statement, list(rows)))
+        id_column = table.c.id
+        before = session.scalar(select(func.max(id_column))) or 0
+        insert_rows(session, table, rows)
+        ids = list(session.scalars(select(id_column).where(id_column > before).order_by(id_column)))
+        if len(ids) != len(rows):  # another writer in this transaction's place: never the case on SQLite
+            raise RuntimeError(f"{table.name}: {len(rows)} rows inserted but {len(ids)} new ids found")
+        return ids
     ids = list(session.connection().exec_driver_sql(
         "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(count)s)",
         {"table": table.name, "count": len(rows)},
