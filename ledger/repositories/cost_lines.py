@@ -32,16 +32,17 @@ class CostLineRepository(Repository):
                                                     {"source": source, "sync_run_id": sync_run_id})
         return ReplaceCounts(inserted, updated, 0, unchanged)
 
-    def for_subscriptions(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date) -> Sequence[CostLine]:
-        """Lines of these subscriptions whose charge stretch overlaps ``first``..``last`` (inclusive)."""
-        if not subscription_ids:
-            return []
-        return self.session.scalars(
-            select(CostLine)
-            .where(
-                CostLine.subscription_id.in_(subscription_ids),
-                CostLine.charge_start <= last,
-                CostLine.charge_end >= first,
-            )
-            .order_by(CostLine.charge_start, CostLine.id)
-        ).all()
+    def for_subscriptions(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date) -> list[CostLine]:
+        """Lines of these subscriptions whose charge stretch overlaps ``first``..``last`` (inclusive), in charge
+        order; asked in chunks of ids, so any number of subscriptions stays within a statement's parameters."""
+        found: list[CostLine] = []
+        for start in range(0, len(subscription_ids), 5000):
+            found += self.session.scalars(
+                select(CostLine)
+                .where(
+                    CostLine.subscription_id.in_(subscription_ids[start:start + 5000]),
+                    CostLine.charge_start <= last,
+                    CostLine.charge_end >= first,
+                )
+            ).all()
+        return sorted(found, key=lambda line: (line.charge_start, line.id))

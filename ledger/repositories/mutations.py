@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from ledger.models import Mutation
 from ledger.repositories.base import Repository
@@ -43,6 +43,11 @@ class MutationRepository(Repository):
                 select(Mutation).where(Mutation.subscription_id.in_(subscription_ids[start:start + 5000]))
                 .order_by(Mutation.effective_date, Mutation.id)).all()
         return found
+
+    def withdrawn(self, tenant_id: int) -> Sequence[Row]:
+        """``(id, cancelled_by)`` of the tenant's withdrawn (cancelled) mutations, all of them."""
+        return self.session.execute(select(Mutation.id, Mutation.cancelled_by)
+                                    .where(Mutation.tenant_id == tenant_id, Mutation.status == "cancelled")).all()
 
     def search(
         self,

@@ -27,11 +27,16 @@ run, closes it with the reason when the cause is gone and reopens it when it com
   for them (cost lines starting in it); judged, as on the batch page (``services.batches.findings``), only where
   the vendor has cost lines starting in the month: without them the cost is not known, and a credit (seats
   returned, a cancellation whose refund the vendor dates from the term's start) is no loss; at stake: the gap.
+
+A legal entity is read one range of customers at a time (``compute.partition_customers``, as a build reads it:
+``ledger.shards``), so what is held at once is one range's subscriptions, snapshots, mutations and lines, and every
+list of ids a query names stays within a statement's parameters (PostgreSQL takes at most 65,535).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from config import Settings
 from ledger.models import CostLine, InvoiceLine, Mutation, Snapshot, Subscription
+from ledger.shards import Shard, split
 from rating.money import Money
 from rating.months import month_end
 from rating.rounding import RoundingPolicy
@@ -127,7 +133,9 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             checker = _Checker(uow, book, code, row.id, first, min(last, today), today,
                                RoundingPolicy(settings.rating_for(config).rounding_for(config.currency)),
                                billed_judged=batch is not None and batch.status in CLOSED)
-            results += checker.run()
+            customer_ids = uow.batches.customer_ids(row.id)  # read in ranges, as a build reads them
+            results += checker.run(split(customer_ids,
+                                         math.ceil(len(customer_ids) / settings.compute.partition_customers)))
             book.close_gone()
             raised, closed, reopened = raised + book.raised, closed + book.closed, reopened + book.reopened
             provisioned += checker.provisioned
@@ -148,20 +156,28 @@ class _Checker:
         self.month = f"{first:%Y-%m}"
         self.provisioned = 0
 
-    def run(self) -> list[SubscriptionReconciliation]:
-        subs = [s for s in self.uow.subscriptions.for_tenant(self.tenant_id)
+    def run(self, shards: Sequence[Shard]) -> list[SubscriptionReconciliation]:
+        """Every subscription of the month, read and compared one shard of customers at a time: what is held at once
+        is one shard's subscriptions, snapshots, mutations and lines, whatever the legal entity's size."""
+        for withdrawn_id, cancelled_by in self.uow.mutations.withdrawn(self.tenant_id):
+            self.book.explain(f"mutation_not_provisioned:{withdrawn_id}",
+                              f"mutation {withdrawn_id} cancelled by {cancelled_by}")
+        results = []
+        for shard in shards:
+            results += self._shard(shard)
+        return results
+
+    def _shard(self, shard: Shard) -> list[SubscriptionReconciliation]:
+        subs = [s for s in self.uow.subscriptions.for_tenant(self.tenant_id, shard)
                 if (s.end_date is None or s.end_date >= self.first)]
         ids = [s.id for s in subs]
         snapshots = _grouped(self.uow.snapshots.for_subscriptions(ids, self.last), "subscription_id")
-        every = self.uow.mutations.search([self.tenant_id], limit=1_000_000)
-        mutations = _grouped([m for m in every if m.status != "cancelled"], "subscription_id")
-        for withdrawn in (m for m in every if m.status == "cancelled"):
-            self.book.explain(f"mutation_not_provisioned:{withdrawn.id}",
-                              f"mutation {withdrawn.id} cancelled by {withdrawn.cancelled_by}")
+        mutations = _grouped([m for m in self.uow.mutations.for_subscriptions(ids) if m.status != "cancelled"],
+                             "subscription_id")
         month_end_day = month_end(self.first)
         billed = _grouped(self.uow.discrepancies.billed_lines(ids, self.first, month_end_day), "subscription_id")
         costs = _grouped(self.uow.cost_lines.for_subscriptions(ids, self.first, month_end_day), "subscription_id")
-        customers = {c.id: c.name for c in self.uow.customers.search([self.tenant_id], limit=1_000_000)}
+        customers = {c.id: c.name for c in self.uow.batches.customers(self.tenant_id, shard)}
         results = []
         for sub in subs:
             history = snapshots.get(sub.id, [])

@@ -224,3 +224,44 @@ def test_a_term_that_runs_out_without_renewal_needs_no_mutation(ledger: Settings
         sync(ledger, FixedClock(night(day)), who=nightly(ledger), source="pax8", open_reader=vendor.open)
     report = month(ledger, 12)
     assert [d.kind for d in report.discrepancies] == (["vendor_change_unexplained"] if flagged else [])
+
+
+def test_reconciliation_read_in_ranges_of_customers_equals_one_read(ledger: Settings) -> None:
+    """``compute.partition_customers`` bounds what reconciliation holds at once, as it bounds a build: with one
+    customer per range, every subscription, finding, confirmed and withdrawn mutation is the same as read at once."""
+    vendor = Vendor()
+
+    def pull(day: int, seats: dict[str, int]) -> None:
+        vendor.answers["pax8"] = PullResult(licences=tuple(
+            licence(sub, n, customer=f"c{sub[-1]}", customer_reference=f"ERP-{sub[-1]}", term_start=D(2026, 4, 1),
+                    term_end=D(2027, 3, 31))
+            for sub, n in seats.items()))
+        sync(ledger, FixedClock(night(day)), who=nightly(ledger), source="pax8", open_reader=vendor.open)
+
+    pull(1, {"s1": 10, "s2": 5, "s3": 3})
+    s = ids(ledger)
+    clock = FixedClock(dt.datetime(2026, 5, 2, 8, tzinfo=UTC))
+    add_mutation(ledger, actor(ledger, "dana"), MutationRequest(s["s2"], D(2026, 5, 2), "T-2", delta=Decimal(2)), clock)
+    add_mutation(ledger, actor(ledger, "dana"), MutationRequest(s["s3"], D(2026, 5, 2), "T-3", delta=Decimal(1)), clock)
+    pull(3, {"s1": 14, "s2": 7, "s3": 3})
+
+    def report(partition: int) -> tuple:
+        settings = ledger.model_copy(update={"compute": ledger.compute.model_copy(
+            update={"partition_customers": partition})})
+        found = reconcile(settings, actor(settings, "dana"), FixedClock(dt.datetime(2026, 5, 6, 9, tzinfo=UTC)),
+                          month="2026-05")
+        return ({r.subscription_id: (r.customer, r.segments, r.findings) for r in found.subscriptions},
+                sorted((d.kind, d.sentence, d.status) for d in found.discrepancies))
+
+    in_ranges = report(1)
+    assert len(in_ranges[0]) == 3 and {customer for customer, _, _ in in_ranges[0].values()} == {
+        "Customer c1", "Customer c2", "Customer c3"}
+    assert [kind for kind, _, _ in in_ranges[1]] == ["mutation_not_provisioned", "vendor_change_unexplained"]
+    assert report(50_000) == in_ranges
+
+
+def test_cost_lines_of_more_subscriptions_than_a_statement_takes_parameters(ledger: Settings) -> None:
+    """PostgreSQL's protocol takes at most 65,535 parameters per statement: reconciliation of a legal entity with
+    more active subscriptions asks for their cost lines in chunks."""
+    with UnitOfWork(engine_for(ledger)) as uow:
+        assert uow.cost_lines.for_subscriptions(list(range(1, 70_001)), D(2026, 5, 1), D(2026, 5, 31)) == []
