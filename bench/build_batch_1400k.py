@@ -6,7 +6,8 @@ the month (half confirmed by a desk mutation dated a few days earlier). Prints t
 and an unchanged rebuild (same work but writing; ``BENCH_SCALAR=1`` adds one with the reference engine). Goal:
 ≤ 60 s and ≤ 4 GB on SQLite. Then the same rebuild partitioned on a Dask ``LocalCluster`` of two single-threaded
 worker processes (``build_batch_1400k_dask`` with its speed-up over the in-process rebuild; ``peak_mb`` is the
-building process's, each worker has its own). All of it on SQLite, then on a throwaway PostgreSQL cluster.
+building process's, each worker has its own). Last, ``cspbill reconcile``'s service on the same month
+(``reconcile_1400k``). All of it on SQLite, then on a throwaway PostgreSQL cluster.
 ``BENCH_SCALE=0.05`` runs 5 %. Prints, never asserts.
 """
 
@@ -27,6 +28,7 @@ from bench.common import demo_ledger, in_scratch_folder, measure, scaled
 from config import Settings
 from ledger.models import Customer, Mutation, Snapshot, Subscription, Tenant
 from services.batches import build_batch
+from services.desk import reconcile
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -124,6 +126,9 @@ def run(folder: Path, database: str = "sqlite", url: str | None = None) -> None:
         speedup = seconds["bulk"] / (time.perf_counter() - start)
     print(f"dask rebuild added={again.added} changed={again.changed} removed={again.removed} "
           f"speedup_over_one_process={speedup:.2f} load_average={os.getloadavg()[0]:.1f}", flush=True)
+    with measure("reconcile_1400k", count, database=database):
+        found = reconcile(settings, finn, CLOCK, month=MONTH, tenant="nl-bv")
+    print(f"reconcile subscriptions={len(found.subscriptions)} raised={found.raised}", flush=True)
 
 
 def main() -> None:
