@@ -9,6 +9,7 @@ reported once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,3 +77,9 @@ def split(customer_ids: Sequence[int], parts: int) -> list[Shard]:
     lows: list[int | None] = [None, *starts]
     highs: list[int | None] = [start - 1 for start in starts] + [None]
     return [Shard(low, high, orphans=index == 0) for index, (low, high) in enumerate(zip(lows, highs, strict=True))]
+
+
+def ranges(customer_ids: Sequence[int], size: int) -> list[Shard]:
+    """Shards of about ``size`` customers each (``compute.partition_customers``): how a build and a reconciliation
+    read a legal entity in this process, one range at a time, so memory stays bounded whatever its size."""
+    return split(customer_ids, math.ceil(len(customer_ids) / size))

@@ -17,12 +17,11 @@ again. Invoice numbers are not part of a build at all: they are assigned central
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from config import Settings
-from ledger.shards import Shard, split
+from ledger.shards import Shard, ranges, split
 from services.batches.desired import Part, Scope, draft_part, rate_shard
 from services.errors import BadSetting
 from services.progress import Counted, count
@@ -54,7 +53,7 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
     if address:
         yield from _on_cluster(uow, settings, scope, customer_ids, address, counted)
         return
-    shards = split(customer_ids, math.ceil(len(customer_ids) / settings.compute.partition_customers))
+    shards = ranges(customer_ids, settings.compute.partition_customers)
     if len(shards) == 1:  # the usual case: progress counts subscriptions
         yield Rated(0, shards[0], draft_part(uow, settings, scope, shards[0], counted))
         return

@@ -36,7 +36,6 @@ list of ids a query names stays within a statement's parameters (PostgreSQL take
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 from config import Settings
 from ledger.models import CostLine, InvoiceLine, Mutation, Snapshot, Subscription
-from ledger.shards import Shard, split
+from ledger.shards import Shard, ranges
 from rating.money import Money
 from rating.months import month_end
 from rating.rounding import RoundingPolicy
@@ -133,9 +132,7 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             checker = _Checker(uow, book, code, row.id, first, min(last, today), today,
                                RoundingPolicy(settings.rating_for(config).rounding_for(config.currency)),
                                billed_judged=batch is not None and batch.status in CLOSED)
-            customer_ids = uow.batches.customer_ids(row.id)  # read in ranges, as a build reads them
-            results += checker.run(split(customer_ids,
-                                         math.ceil(len(customer_ids) / settings.compute.partition_customers)))
+            results += checker.run(ranges(uow.batches.customer_ids(row.id), settings.compute.partition_customers))
             book.close_gone()
             raised, closed, reopened = raised + book.raised, closed + book.closed, reopened + book.reopened
             provisioned += checker.provisioned
