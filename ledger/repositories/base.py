@@ -7,11 +7,22 @@ counters, audit chain heads), and the one compare-and-set claim of an outbox row
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable, and_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+CHUNK = 5000  # ids per IN list, rows per batched write: PostgreSQL takes at most 65,535 parameters per statement
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size``: how a repository names any number of ids, or writes any number of rows,
+    within one statement's parameters."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 class Repository:

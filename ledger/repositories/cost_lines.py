@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ledger.models import CostLine
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, chunks
 from ledger.repositories.bulk_insert import merge_by_key
 from ledger.repositories.usage import ReplaceCounts
 
@@ -25,8 +25,8 @@ class CostLineRepository(Repository):
         table = CostLine.__table__
         existing: dict[str, Any] = {}
         line_ids = [row["line_id"] for row in rows]
-        for start in range(0, len(line_ids), 5000):
-            query = select(table).where(table.c.source == source, table.c.line_id.in_(line_ids[start:start + 5000]))
+        for chunk in chunks(line_ids):
+            query = select(table).where(table.c.source == source, table.c.line_id.in_(chunk))
             existing.update({row.line_id: row for row in self.session.execute(query)})
         inserted, updated, unchanged = merge_by_key(self.session, table, rows, existing, "line_id", COMPARED,
                                                     {"source": source, "sync_run_id": sync_run_id})
@@ -36,11 +36,11 @@ class CostLineRepository(Repository):
         """Lines of these subscriptions whose charge stretch overlaps ``first``..``last`` (inclusive), in charge
         order; asked in chunks of ids, so any number of subscriptions stays within a statement's parameters."""
         found: list[CostLine] = []
-        for start in range(0, len(subscription_ids), 5000):
+        for chunk in chunks(subscription_ids):
             found += self.session.scalars(
                 select(CostLine)
                 .where(
-                    CostLine.subscription_id.in_(subscription_ids[start:start + 5000]),
+                    CostLine.subscription_id.in_(chunk),
                     CostLine.charge_start <= last,
                     CostLine.charge_end >= first,
                 )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from ledger.models import Batch, Customer, Discrepancy, Invoice, InvoiceLine
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, chunks
 
 BILLED_BATCHES = ("approved", "exported")
 
@@ -99,13 +99,13 @@ class DiscrepancyRepository(Repository):
         ``first``..``last`` (inclusive) in approved or exported batches (a draft is not billed yet), and those of the
         ``draft`` batch the review cockpit is about to approve."""
         found: list[InvoiceLine] = []
-        for start in range(0, len(subscription_ids), 5000):
+        for chunk in chunks(subscription_ids):
             found += self.session.scalars(
                 select(InvoiceLine)
                 .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                 .join(Batch, Batch.id == Invoice.batch_id)
                 .where(
-                    InvoiceLine.subscription_id.in_(subscription_ids[start:start + 5000]),
+                    InvoiceLine.subscription_id.in_(chunk),
                     InvoiceLine.period_from <= last,
                     InvoiceLine.period_to >= first,
                     or_(Batch.status.in_(BILLED_BATCHES), Batch.id == draft),

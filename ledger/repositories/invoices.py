@@ -7,26 +7,20 @@ object costs more than the rating. Reads for people are paginated and ordered by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, Text, cast, delete, func, or_, select, update
 
 from ledger.models import INVOICE, Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
-from ledger.repositories.base import Repository, insert_if_missing
+from ledger.repositories.base import Repository, chunks, insert_if_missing
 from ledger.repositories.bulk_insert import insert_rows, insert_rows_returning_ids
 from ledger.shards import WHOLE, Shard
 
-CHUNK = 5000
 CLOSED = ("approved", "exported")
 # what the model's Python-side defaults give a new draft invoice: a bulk insert sets every column itself
 DRAFT_DEFAULTS = {"number": None, "issue_date": None, "document_type": INVOICE, "corrects_invoice_id": None,
                   "corrected_invoices": []}
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class InvoiceRepository(Repository):
@@ -81,7 +75,7 @@ class InvoiceRepository(Repository):
     def insert_invoices(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Insert draft invoices in chunks (COPY on PostgreSQL); returns ``{invoice_key: id}``."""
         ids: dict[str, int] = {}
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             full = [{**DRAFT_DEFAULTS, **row} for row in chunk]
             new = insert_rows_returning_ids(self.session, Invoice.__table__, full)
             ids.update({row["invoice_key"]: id_ for row, id_ in zip(full, new, strict=True)})
@@ -89,24 +83,24 @@ class InvoiceRepository(Repository):
 
     def update_invoices(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update invoices by primary key (``id`` in every row)."""
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             self.session.execute(update(Invoice), list(chunk))
 
     def delete_invoices(self, ids: Sequence[int]) -> None:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             self.session.execute(delete(Invoice).where(Invoice.id.in_(chunk)))
 
     def insert_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert lines (every column given) in chunks: COPY on PostgreSQL, one executemany on SQLite."""
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             insert_rows(self.session, InvoiceLine.__table__, chunk)
 
     def update_lines(self, rows: Sequence[dict[str, Any]]) -> None:
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             self.session.execute(update(InvoiceLine), list(chunk))
 
     def delete_lines(self, ids: Sequence[int]) -> None:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             self.session.execute(delete(InvoiceLine).where(InvoiceLine.id.in_(chunk)))
 
     # --- approval -----------------------------------------------------------------------------------------------
@@ -121,7 +115,7 @@ class InvoiceRepository(Repository):
         """``(invoice_id, base_key, kind, corrects_line_key, lineage)`` of the lines of these invoices that may
         correct an earlier invoice: corrections and credits."""
         rows: list[Row] = []
-        for chunk in _chunks(invoice_ids):
+        for chunk in chunks(invoice_ids):
             rows += self.session.execute(
                 select(InvoiceLine.invoice_id, InvoiceLine.base_key, InvoiceLine.kind, InvoiceLine.corrects_line_key,
                        InvoiceLine.lineage)
@@ -135,7 +129,7 @@ class InvoiceRepository(Repository):
         these lines (by line key, or any version of a base key)."""
         rows: list[Row] = []
         for column, keys in ((InvoiceLine.line_key, line_keys), (InvoiceLine.base_key, base_keys)):
-            for chunk in _chunks(sorted(set(keys))):
+            for chunk in chunks(sorted(set(keys))):
                 rows += self.session.execute(
                     select(Invoice.id, Invoice.number, Invoice.issue_date, InvoiceLine.line_key, InvoiceLine.base_key)
                     .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
@@ -158,7 +152,7 @@ class InvoiceRepository(Repository):
 
     def mark_credit_notes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Set ``document_type``, ``corrects_invoice_id`` and ``corrected_invoices`` by primary key."""
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             self.session.execute(update(Invoice), list(chunk))
 
     def set_status(self, batch_id: int, status: str) -> None:
@@ -243,5 +237,5 @@ class InvoiceRepository(Repository):
 
     def issue(self, rows: Sequence[dict[str, Any]], issue_date: dt.date, status: str) -> None:
         """Give each invoice (``{"id", "number"}``) its number, issue date and status."""
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             self.session.execute(update(Invoice), [dict(row, issue_date=issue_date, status=status) for row in chunk])

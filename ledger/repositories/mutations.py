@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Row, select
 
 from ledger.models import Mutation
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, chunks
 
 
 class MutationRepository(Repository):
@@ -38,9 +38,9 @@ class MutationRepository(Repository):
         """The mutations of many subscriptions, each subscription's in (effective date, id) order: what the vendor
         counts of a month's changed subscriptions read, however many mutations the legal entity has."""
         found: list[Mutation] = []
-        for start in range(0, len(subscription_ids), 5000):
+        for chunk in chunks(subscription_ids):
             found += self.session.scalars(
-                select(Mutation).where(Mutation.subscription_id.in_(subscription_ids[start:start + 5000]))
+                select(Mutation).where(Mutation.subscription_id.in_(chunk))
                 .order_by(Mutation.effective_date, Mutation.id)).all()
         return found
 

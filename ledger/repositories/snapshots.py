@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ledger.append_only import AppendOnlyViolation
 from ledger.models import AuditEvent, Snapshot, Subscription
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, chunks
 from ledger.repositories.bulk_insert import insert_chunks
 
 APPEND_ONLY_MODELS = (Snapshot, AuditEvent)
@@ -84,8 +84,7 @@ class SnapshotRepository(Repository):
     def for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Snapshot]:
         """Snapshots of many subscriptions observed on or before ``until``, in observation order (reconciliation)."""
         found: list[Snapshot] = []
-        for start in range(0, len(subscription_ids), 5000):
-            chunk = subscription_ids[start:start + 5000]
+        for chunk in chunks(subscription_ids):
             found += self.session.scalars(
                 select(Snapshot)
                 .where(Snapshot.subscription_id.in_(chunk), Snapshot.observed_on <= until)
@@ -102,8 +101,7 @@ class SnapshotRepository(Repository):
         subscriptions on every view of a batch; building ORM objects and parsing each raw payload cost more than
         everything else it does with them."""
         found: list[Row] = []
-        for start in range(0, len(subscription_ids), 5000):
-            chunk = subscription_ids[start:start + 5000]
+        for chunk in chunks(subscription_ids):
             found += self.core_rows(
                 select(Snapshot.id, Snapshot.subscription_id, Snapshot.observed_on, Snapshot.observed_at,
                        Snapshot.quantity, Snapshot.status, Snapshot.product_id, Snapshot.unit_cost)

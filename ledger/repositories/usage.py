@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 
 from ledger.models import UsageFile, UsageRow
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, chunks
 from ledger.repositories.bulk_insert import merge_by_key
 
 if TYPE_CHECKING:  # the Parquet store's module imports pyarrow, which only the store's users need
@@ -53,8 +53,8 @@ class UsageRepository(Repository):
                                                     {"source": source, "sync_run_id": sync_run_id})
         if existing and not keep_missing:
             ids = [row.id for row in existing.values()]
-            for start in range(0, len(ids), 5000):
-                self.session.execute(delete(table).where(table.c.id.in_(ids[start:start + 5000])))
+            for chunk in chunks(ids):
+                self.session.execute(delete(table).where(table.c.id.in_(chunk)))
         return ReplaceCounts(inserted, updated, 0 if keep_missing else len(existing), unchanged)
 
     def for_tenant(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[UsageRow]:
