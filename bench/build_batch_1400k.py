@@ -128,7 +128,8 @@ def run(folder: Path, database: str = "sqlite", url: str | None = None) -> None:
           f"speedup_over_one_process={speedup:.2f} load_average={os.getloadavg()[0]:.1f}", flush=True)
     with measure("reconcile_1400k", count, database=database):
         found = reconcile(settings, finn, CLOCK, month=MONTH, tenant="nl-bv")
-    print(f"reconcile subscriptions={len(found.subscriptions)} raised={found.raised}", flush=True)
+    print(f"reconcile subscriptions={found.checked} with_findings={len(found.subscriptions)} raised={found.raised} "
+          f"open={found.open_count}", flush=True)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
 from ledger.models import Batch, Customer, Discrepancy, Invoice, InvoiceLine
 from ledger.repositories.base import Repository, chunks
@@ -51,15 +51,15 @@ class DiscrepancyRepository(Repository):
         limit: int = 200,
         offset: int = 0,
     ) -> Sequence[Discrepancy]:
-        query = select(Discrepancy).where(Discrepancy.tenant_id.in_(tenant_ids))
-        if kind:
-            query = query.where(Discrepancy.kind == kind)
-        if status:
-            query = query.where(Discrepancy.status == status)
-        if subscription_id is not None:
-            query = query.where(Discrepancy.subscription_id == subscription_id)
+        query = _matching(select(Discrepancy), tenant_ids, kind, status, subscription_id)
         query = query.order_by(Discrepancy.day.desc(), Discrepancy.id.desc()).limit(limit).offset(offset)
         return self.session.scalars(query).all()
+
+    def count(self, tenant_ids: Sequence[int], kind: str | None = None, status: str | None = None,
+              subscription_id: int | None = None) -> int:
+        """How many discrepancies :meth:`search` would page through with the same filters."""
+        query = _matching(select(func.count(Discrepancy.id)), tenant_ids, kind, status, subscription_id)
+        return self.session.scalar(query) or 0
 
     def findings(
         self,
@@ -113,3 +113,15 @@ class DiscrepancyRepository(Repository):
                 .order_by(InvoiceLine.id)
             ).all()
         return found
+
+
+def _matching(query: Select, tenant_ids: Sequence[int], kind: str | None, status: str | None,
+              subscription_id: int | None) -> Select:
+    query = query.where(Discrepancy.tenant_id.in_(tenant_ids))
+    if kind:
+        query = query.where(Discrepancy.kind == kind)
+    if status:
+        query = query.where(Discrepancy.status == status)
+    if subscription_id is not None:
+        query = query.where(Discrepancy.subscription_id == subscription_id)
+    return query

@@ -243,7 +243,7 @@ def replay_month(run: DemoRun, progress: Progress = log.info) -> DemoSummary:
             progress(f"batch {tenant.code} {summary.month}: {exc}")
     findings = reconcile(settings, nightly, clock, month=summary.month)
     progress(f"reconciled {summary.month} (vendor, desk, billed): {findings.raised} new findings, "
-             f"{len(findings.discrepancies)} open")
+             f"{findings.open_count} open")
     _count(run, summary)
     return summary
 
@@ -355,7 +355,7 @@ def approve_and_export(run: DemoRun, summary: DemoSummary, progress: Progress = 
         progress(f"export {export.tenant} -> {export.target}: {counts or 'nothing to do'}")
     findings = reconcile(settings, scheduler(settings), clock, month=summary.month)  # billed = approved lines now
     progress(f"reconciled {summary.month} against the approved batches: {findings.raised} new, {findings.closed} "
-             f"closed, {len(findings.discrepancies)} open")
+             f"closed, {findings.open_count} open")
     give_channels(settings, run.people[DESK_USER], progress)
     delivered = deliver_month(settings, {code: run.people[name] for code, name in APPROVERS.items()}, clock, progress)
     summary.delivered, summary.delivery_failed = delivered.pop("delivered"), delivered.pop("delivery_failed")

@@ -28,6 +28,11 @@ run, closes it with the reason when the cause is gone and reopens it when it com
   the vendor has cost lines starting in the month: without them the cost is not known, and a credit (seats
   returned, a cancellation whose refund the vendor dates from the term's start) is no loss; at stake: the gap.
 
+The report lists the subscriptions with a finding of this run (``every_subscription`` lists all of them: at a
+million subscriptions that is a million rows), the month's cost, charge and margin per legal entity and currency
+over every subscription compared, and the newest open discrepancies (``OPEN_LISTED``) with their total count: the
+rest are paged by ``cspbill discrepancies list`` and the web desk's findings page.
+
 A legal entity is read one range of customers at a time (``compute.partition_customers``, as a build reads it:
 ``ledger.shards``), so what is held at once is one range's subscriptions, snapshots, mutations and lines, and every
 list of ids a query names stays within a statement's parameters (PostgreSQL takes at most 65,535).
@@ -37,7 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -66,6 +71,7 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 PROVISIONING_DAYS = 2  # a mutation not seen at the vendor after this many days is flagged
+OPEN_LISTED = 200  # open discrepancies a report carries (newest first); the findings list pages the rest
 
 
 @dataclass(frozen=True)
@@ -97,27 +103,47 @@ class SubscriptionReconciliation:
 
 
 @dataclass(frozen=True)
+class MarginTotal:
+    """One legal entity's month in one currency, over every subscription compared (listed or not)."""
+
+    tenant: str
+    currency: str
+    subscriptions: int
+    vendor_cost: Decimal
+    billed_amount: Decimal
+
+    @property
+    def margin(self) -> Decimal:
+        return self.billed_amount - self.vendor_cost
+
+
+@dataclass(frozen=True)
 class ReconcileReport:
     month: str
     as_of: dt.datetime
-    subscriptions: tuple[SubscriptionReconciliation, ...]
-    discrepancies: tuple[DiscrepancyView, ...]  # open ones of the tenants reconciled (including earlier findings)
+    subscriptions: tuple[SubscriptionReconciliation, ...]  # with a finding of this run (or all: every_subscription)
+    discrepancies: tuple[DiscrepancyView, ...]  # newest open ones of the tenants reconciled (OPEN_LISTED at most)
     raised: int  # new findings in this run
     provisioned: int  # mutations this run found confirmed by the vendor
     closed: int = 0  # findings this run found gone
     reopened: int = 0  # findings closed earlier whose cause came back
+    checked: int = 0  # subscriptions compared
+    totals: tuple[MarginTotal, ...] = ()  # per legal entity and currency
+    open_count: int = 0  # open discrepancies in all (``discrepancies`` holds the newest of them)
 
 
 def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = None,
-              tenant: str | None = None) -> ReconcileReport:
-    """Compare the three views for a month (default: the current one) and store every difference as a discrepancy."""
+              tenant: str | None = None, every_subscription: bool = False) -> ReconcileReport:
+    """Compare the three views for a month (default: the current one) and store every difference as a discrepancy;
+    the report lists the subscriptions with a finding (``every_subscription``: all of them)."""
     require(who, "sync", tenant)
     now = clock.now()
     month = month or f"{now:%Y-%m}"
     first, last = month_range(month)
     codes = [t.code for t in settings.tenants if who.can_see(t.code) and (tenant is None or t.code == tenant)]
     results: list[SubscriptionReconciliation] = []
-    raised = provisioned = closed = reopened = 0
+    totals: list[MarginTotal] = []
+    raised = provisioned = closed = reopened = checked = 0
     with UnitOfWork(engine_for(settings), write=True) as uow:
         tenant_ids: dict[int, str] = {}
         for code in codes:
@@ -132,14 +158,21 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             checker = _Checker(uow, book, code, row.id, first, min(last, today), today,
                                RoundingPolicy(settings.rating_for(config).rounding_for(config.currency)),
                                billed_judged=batch is not None and batch.status in CLOSED)
-            results += checker.run(ranges(uow.batches.customer_ids(row.id), settings.compute.partition_customers))
+            for compared in checker.run(ranges(uow.batches.customer_ids(row.id),
+                                               settings.compute.partition_customers)):
+                if every_subscription or compared.findings:
+                    results.append(compared)
             book.close_gone()
             raised, closed, reopened = raised + book.raised, closed + book.closed, reopened + book.reopened
             provisioned += checker.provisioned
+            checked += checker.checked
+            totals += checker.totals()
         notices.new_findings(uow, settings, tenant_ids, now)
-        open_rows = uow.discrepancies.search(list(tenant_ids), status="open", limit=10_000)
+        open_rows = uow.discrepancies.search(list(tenant_ids), status="open", limit=OPEN_LISTED)
         views = tuple(view(d, tenant_ids) for d in open_rows)
-    return ReconcileReport(month, now, tuple(results), views, raised, provisioned, closed, reopened)
+        open_count = uow.discrepancies.count(list(tenant_ids), status="open")
+    return ReconcileReport(month, now, tuple(results), views, raised, provisioned, closed, reopened, checked,
+                           tuple(totals), open_count)
 
 
 class _Checker:
@@ -151,18 +184,28 @@ class _Checker:
         self.first, self.last, self.today, self.policy = first, last, today, policy
         self.billed_judged = billed_judged
         self.month = f"{first:%Y-%m}"
-        self.provisioned = 0
+        self.provisioned = self.checked = 0
+        self._sums: dict[str, list] = {}  # per currency: subscriptions, vendor cost, billed
 
-    def run(self, shards: Sequence[Shard]) -> list[SubscriptionReconciliation]:
+    def run(self, shards: Sequence[Shard]) -> Iterator[SubscriptionReconciliation]:
         """Every subscription of the month, read and compared one shard of customers at a time: what is held at once
         is one shard's subscriptions, snapshots, mutations and lines, whatever the legal entity's size."""
         for withdrawn_id, cancelled_by in self.uow.mutations.withdrawn(self.tenant_id):
             self.book.explain(f"mutation_not_provisioned:{withdrawn_id}",
                               f"mutation {withdrawn_id} cancelled by {cancelled_by}")
-        results = []
         for shard in shards:
-            results += self._shard(shard)
-        return results
+            for compared in self._shard(shard):
+                sums = self._sums.setdefault(compared.currency, [0, Decimal(0), Decimal(0)])
+                sums[0] += 1
+                sums[1] += compared.vendor_cost
+                sums[2] += compared.billed_amount
+                self.checked += 1
+                yield compared
+
+    def totals(self) -> list[MarginTotal]:
+        """The month's cost, charge and margin per currency of the subscriptions :meth:`run` compared."""
+        return [MarginTotal(self.code, currency, count, cost, billed)
+                for currency, (count, cost, billed) in sorted(self._sums.items())]
 
     def _shard(self, shard: Shard) -> list[SubscriptionReconciliation]:
         subs = [s for s in self.uow.subscriptions.for_tenant(self.tenant_id, shard)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -43,9 +44,9 @@ def ids(settings: Settings) -> dict[str, int]:
         return {s.external_id: s.id for s in uow.subscriptions.by_source("pax8")}
 
 
-def month(settings: Settings, day: int, user: str = "dana"):
+def month(settings: Settings, day: int, user: str = "dana", every_subscription: bool = True):
     return reconcile(settings, actor(settings, user), FixedClock(dt.datetime(2026, 5, day, 9, tzinfo=UTC)),
-                     month="2026-05")
+                     month="2026-05", every_subscription=every_subscription)
 
 
 def test_a_vendor_change_without_mutation_is_flagged_and_a_confirmed_one_is_not(ledger: Settings) -> None:
@@ -177,6 +178,44 @@ def test_cli_json(ledger: Settings, tmp_path: Path) -> None:
     assert [d["kind"] for d in out["discrepancies"]] == ["vendor_change_unexplained"]
     table = run_cli(["reconcile", "--month", "2026-05"], env=env)
     assert table.returncode == 0 and "vendor_change_unexpl" in table.stdout
+    assert (out["checked"], out["open_discrepancies"]) == (1, 1)
+    assert out["totals"] == [{"tenant": "de-gmbh", "currency": "EUR", "subscriptions": 1, "vendor_cost": "281",
+                              "billed_amount": "0", "margin": "-281"}]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_cli_lists_subscriptions_with_a_finding_unless_asked_for_all(ledger: Settings, tmp_path: Path) -> None:
+    """At a million subscriptions a row per subscription is a million rows: the table lists the subscriptions with
+    a finding of this run, and every one only with --all; the totals cover every subscription either way."""
+    nights(ledger, Vendor(), {1: {"s1": 10, "s2": 5}, 3: {"s1": 12, "s2": 5}})
+    s = ids(ledger)
+    config = tmp_path / "cli.yaml"
+    data = demo_config_data()
+    data["database"] = {"url": ledger.database_url(), "url_env": None}
+    config.write_text(yaml.safe_dump(data))
+    env = {"CSPBILL_CONFIG": str(config), "CSPBILL_NOW": "2026-05-04T09:00:00Z", **people_env(config)}
+    listed = {}
+    for flags in ((), ("--all",)):
+        done = run_cli(["reconcile", "--month", "2026-05", "--tenant", "de-gmbh", "--json", *flags], env=env)
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        listed[flags] = sorted(sub["subscription_id"] for sub in out["subscriptions"])
+        assert out["checked"] == 2 and out["totals"][0]["subscriptions"] == 2
+    assert listed == {(): [s["s1"]], ("--all",): sorted(s.values())}
+    table = run_cli(["reconcile", "--month", "2026-05", "--tenant", "de-gmbh"], env={**env, "COLUMNS": "200"})
+    assert table.returncode == 0, table.stderr
+    assert "2 subscriptions compared" in table.stdout and "1 subscriptions with a finding" in table.stdout
+
+
+def test_the_report_carries_the_newest_open_findings_and_counts_them_all(ledger: Settings,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report holds OPEN_LISTED open findings at most (newest first) and says how many are open in all, so a
+    book with fifty thousand findings is not printed in one table; the findings list pages the rest."""
+    nights(ledger, Vendor(), {1: {"s1": 10, "s2": 5, "s3": 3}, 3: {"s1": 12, "s2": 6, "s3": 4}})
+    monkeypatch.setattr(importlib.import_module("services.desk.reconcile"), "OPEN_LISTED", 2)
+    report = month(ledger, 4, every_subscription=False)
+    assert (report.raised, report.open_count, len(report.discrepancies)) == (3, 3, 2)
+    assert len(report.subscriptions) == 3 and report.checked == 3
 
 
 def test_a_one_time_purchase_and_its_refund_are_not_compared_per_seat_day(ledger: Settings) -> None:
@@ -249,7 +288,7 @@ def test_reconciliation_read_in_ranges_of_customers_equals_one_read(ledger: Sett
         settings = ledger.model_copy(update={"compute": ledger.compute.model_copy(
             update={"partition_customers": partition})})
         found = reconcile(settings, actor(settings, "dana"), FixedClock(dt.datetime(2026, 5, 6, 9, tzinfo=UTC)),
-                          month="2026-05")
+                          month="2026-05", every_subscription=True)
         return ({r.subscription_id: (r.customer, r.segments, r.findings) for r in found.subscriptions},
                 sorted((d.kind, d.sentence, d.status) for d in found.discrepancies))
 
