@@ -14,7 +14,7 @@ from config.base import Strict
 class Compute(Strict):
     """Without ``dask_scheduler`` the build rates a legal entity in this process, in ranges of at most
     ``partition_customers`` customers one after the other (bounding memory). With it (for example
-    ``tcp://10.0.0.5:8786``), the customers are split into ``partitions`` ranges (default: two per worker thread of
+    ``tcp://10.0.0.5:8786``), the customers are split into ``partitions`` ranges (default: eight per worker thread of
     the cluster), each read from the ledger and rated on a Dask worker; this process stores each range's lines as
     they come back. The draft is the same either way."""
 

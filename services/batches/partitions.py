@@ -28,7 +28,8 @@ from services.progress import Counted, count
 from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-PARTS_PER_THREAD = 2  # a few more partitions than threads, so a slow one does not leave the others idle
+PARTS_PER_THREAD = 8  # more partitions than threads: a slow one does not leave the others idle, and this process
+# stores each range while the workers rate the next (4 partitions on 2 workers: 28 s; 32: 25.5 s at 20 % of the bench)
 
 
 @dataclass
