@@ -101,16 +101,19 @@ def one_time_lines(tenant: str, currency: str, cost_lines: Sequence[CostLine],
 
     ``billed`` holds the billed versions per base key: a refund credits what was invoiced for its purchase. Records
     that cannot be billed are reported in ``problems``, naming the record."""
+    purchases = [sub for sub in subscriptions.values()
+                 if sub.billing_type == PURCHASE and sub.status.lower() != "trial" and sub.customer_id in customers]
+    if not cost_lines and not purchases:  # a book of licences only: no subjects to work out
+        return []
     subject_of, by_vendor_id = _subjects(subscriptions)
     found: dict[tuple[int, str], list[Evidence]] = defaultdict(list)
     for row in cost_lines:
         item = _from_cost_line(row, subscriptions, subject_of, by_vendor_id, customers, problems)
         if item is not None:
             found[(item.customer_id, item.subject)].append(item)
-    for sub in subscriptions.values():
-        if sub.billing_type == PURCHASE and sub.status.lower() != "trial" and sub.customer_id in customers:
-            for item in _from_snapshots(sub, snapshots.get(sub.id, ()), subject_of[sub.id], problems):
-                found[(item.customer_id, item.subject)].append(item)
+    for sub in purchases:
+        for item in _from_snapshots(sub, snapshots.get(sub.id, ()), subject_of[sub.id], problems):
+            found[(item.customer_id, item.subject)].append(item)
     lines: list[DesiredLine] = []
     for (customer_id, subject), items in sorted(found.items()):
         speaking, others = _speaker(items)
