@@ -81,25 +81,14 @@ class SnapshotRepository(Repository):
         query = select(Snapshot.subscription_id, Snapshot.state_hash).where(Snapshot.id.in_(latest))
         return dict(self.core_rows(query).tuples().all())
 
-    def for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Snapshot]:
-        """Snapshots of many subscriptions observed on or before ``until``, in observation order (reconciliation)."""
-        found: list[Snapshot] = []
-        for chunk in chunks(subscription_ids):
-            found += self.session.scalars(
-                select(Snapshot)
-                .where(Snapshot.subscription_id.in_(chunk), Snapshot.observed_on <= until)
-                .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
-            ).all()
-        return found
-
     def states_for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Row]:
         """What a vendor-state timeline reads of the snapshots of many subscriptions observed on or before ``until``
         (``id``, ``subscription_id``, ``observed_on``, ``observed_at``, ``quantity``, ``status``, ``product_id``,
         ``unit_cost``), in observation order.
 
-        Why not ``for_subscriptions``: the review cockpit reads the month's snapshots of tens of thousands of
-        subscriptions on every view of a batch; building ORM objects and parsing each raw payload cost more than
-        everything else it does with them."""
+        Why rows, not ``Snapshot`` objects: reconciliation reads every snapshot of a legal entity's month, and the
+        review cockpit the month's snapshots of tens of thousands of subscriptions on every view of a batch;
+        building ORM objects and parsing each raw payload cost more than everything else they do with them."""
         found: list[Row] = []
         for chunk in chunks(subscription_ids):
             found += self.core_rows(

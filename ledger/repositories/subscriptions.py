@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, select, update
 from ledger.models import Subscription
 from ledger.repositories.base import Repository
 from ledger.repositories.bulk_insert import insert_rows
-from ledger.shards import WHOLE, Shard
 
 
 class SubscriptionRepository(Repository):
@@ -27,13 +26,6 @@ class SubscriptionRepository(Repository):
         self.session.add(subscription)
         self.session.flush()
         return subscription
-
-    def for_tenant(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Subscription]:
-        """The tenant's subscriptions (of ``shard``'s customers only: reconciliation reads one range at a time)."""
-        return self.session.scalars(
-            select(Subscription).where(Subscription.tenant_id == tenant_id, shard.where(Subscription.customer_id))
-            .order_by(Subscription.id)
-        ).all()
 
     def for_customer(self, customer_id: int) -> Sequence[Subscription]:
         return self.session.scalars(

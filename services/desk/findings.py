@@ -48,7 +48,9 @@ class FindingBook:
 
     def __init__(self, uow: UnitOfWork, who: Actor, tenant_id: int, month: str, now: dt.datetime) -> None:
         self.uow, self.who, self.tenant_id, self.month, self.now = uow, who, tenant_id, month, now
-        self.seen: dict[tuple[str, int], int] = {}  # (kind, subscription) -> row id seen this run
+        self.seen: dict[tuple[str, int], Discrepancy] = {}  # (kind, subscription) -> row seen this run
+        # fingerprint -> row: every finding this run can meet again, read in one query (not one per finding)
+        self.known: dict[str, Discrepancy] = uow.discrepancies.of_month(tenant_id, month, tuple(ANY_MONTH))
         self.fingerprints: set[str] = set()
         self.situation: dict[int, str] = {}  # subscription checked this run -> how things stand now
         self.reasons: dict[str, str] = {}  # fingerprint -> why its cause is gone (see ``explain``)
@@ -66,15 +68,17 @@ class FindingBook:
         """Store the finding (new, updated or reopened); returns its sentence."""
         money = finding.amount
         row, created = self.uow.discrepancies.raise_(
-            finding.fingerprint, self.now, MOVES, tenant_id=self.tenant_id, customer_id=sub.customer_id,
+            finding.fingerprint, self.now, MOVES, self.known, tenant_id=self.tenant_id, customer_id=sub.customer_id,
             subscription_id=sub.id, kind=finding.kind, day=finding.first, last_day=finding.last,
             sentence=finding.sentence, details={"month": self.month}, month=self.month,
             amount=money.amount if money else None, currency=money.currency if money else None,
         )
         self.raised += int(created)
-        if not created and row.status == "resolved" and row.resolved_by == CLOSED_BY:
+        if created:
+            self.known[finding.fingerprint] = row
+        elif row.status == "resolved" and row.resolved_by == CLOSED_BY:
             self._reopen(row)
-        self.seen[(finding.kind, sub.id)] = row.id
+        self.seen[(finding.kind, sub.id)] = row
         self.fingerprints.add(finding.fingerprint)
         return finding.sentence
 
@@ -85,8 +89,8 @@ class FindingBook:
                 continue
             if row.kind not in ANY_MONTH and (row.month or (row.details or {}).get("month")) != self.month:
                 continue
-            regrouped = self.seen.get((row.kind, row.subscription_id))
-            reason = (f"regrouped into finding {regrouped}" if regrouped is not None
+            regrouped = self.seen.get((row.kind, row.subscription_id))  # flushed (with an id) by the query above
+            reason = (f"regrouped into finding {regrouped.id}" if regrouped is not None
                       else f"cause gone: {self.reasons.get(row.fingerprint, self.situation[row.subscription_id])}")
             self._close(row, reason)
 

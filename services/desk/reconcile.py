@@ -35,14 +35,18 @@ rest are paged by ``cspbill discrepancies list`` and the web desk's findings pag
 
 A legal entity is read one range of customers at a time (``compute.partition_customers``, as a build reads it:
 ``ledger.shards``), so what is held at once is one range's subscriptions, snapshots, mutations and lines, and every
-list of ids a query names stays within a statement's parameters (PostgreSQL takes at most 65,535).
+list of ids a query names stays within a statement's parameters (PostgreSQL takes at most 65,535). Subscriptions and
+snapshots are read as rows with the models' columns (``ledger.repositories.batches``, ``states_for_subscriptions``:
+the annotations name the models), not ORM objects, and the month's findings once per legal entity
+(``FindingBook``): at a million subscriptions, building objects and one query per finding cost more than comparing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -70,6 +74,7 @@ from services.errors import NotFound
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
+DailyPrice = Callable[[], Fraction | None]  # one seat's price per day (``_daily_price``), worked out when asked
 PROVISIONING_DAYS = 2  # a mutation not seen at the vendor after this many days is flagged
 OPEN_LISTED = 200  # open discrepancies a report carries (newest first); the findings list pages the rest
 
@@ -208,10 +213,10 @@ class _Checker:
                 for currency, (count, cost, billed) in sorted(self._sums.items())]
 
     def _shard(self, shard: Shard) -> list[SubscriptionReconciliation]:
-        subs = [s for s in self.uow.subscriptions.for_tenant(self.tenant_id, shard)
+        subs = [s for s in self.uow.batches.subscriptions(self.tenant_id, shard)
                 if (s.end_date is None or s.end_date >= self.first)]
         ids = [s.id for s in subs]
-        snapshots = _grouped(self.uow.snapshots.for_subscriptions(ids, self.last), "subscription_id")
+        snapshots = _grouped(self.uow.snapshots.states_for_subscriptions(ids, self.last), "subscription_id")
         mutations = _grouped([m for m in self.uow.mutations.for_subscriptions(ids) if m.status != "cancelled"],
                              "subscription_id")
         month_end_day = month_end(self.first)
@@ -238,7 +243,7 @@ class _Checker:
             found.append(Finding("unreconcilable", fingerprint("unreconcilable", sub.id, self.month), self.first,
                                  self.last, f"sub {sub.id}: {problem}"))
             states = []
-        per_day = _daily_price(sub, states, billed, self.first)
+        per_day = functools.cache(lambda: _daily_price(sub, states, billed, self.first))  # only a finding needs it
         changes = vendor_changes(states, mutations, LOOK_BACK, sub.start_date)
         found += self._unexplained_changes(sub, changes, per_day)
         found += self._unprovisioned(sub, states, mutations, per_day)
@@ -264,7 +269,7 @@ class _Checker:
                                           tuple(self.book.record(sub, f) for f in found))
 
     def _unexplained_changes(self, sub: Subscription, all_changes: Sequence[VendorChange],
-                             per_day: Fraction | None) -> list[Finding]:
+                             per_day: DailyPrice) -> list[Finding]:
         changes = [(change.before, change.after) for change in all_changes
                    if self.first <= change.after.day <= self.last and not _ran_out(sub, change.after)
                    and change.mutation is None]
@@ -281,11 +286,12 @@ class _Checker:
         return [Finding(kind, fingerprint(kind, sub.id, self.month), changes[0][1].day, self.last, sentence,
                         self._at_stake(stretches, per_day, sub.currency))]
 
-    def _at_stake(self, stretches: list[SeatDays], per_day: Fraction | None, currency: str) -> Money | None:
-        return None if per_day is None else seat_days_at_stake(stretches, per_day, currency, self.policy)
+    def _at_stake(self, stretches: list[SeatDays], per_day: DailyPrice, currency: str) -> Money | None:
+        price = per_day()
+        return None if price is None else seat_days_at_stake(stretches, price, currency, self.policy)
 
     def _unprovisioned(self, sub: Subscription, states: list[VendorState], mutations: Sequence[Mutation],
-                       per_day: Fraction | None) -> list[Finding]:
+                       per_day: DailyPrice) -> list[Finding]:
         found = []
         for mutation in mutations:
             if mutation.status != "open" or mutation.effective_date > self.today:
@@ -322,7 +328,7 @@ class _Checker:
             lambda day: (vendor_on(states, day), _desk_on(mutations, day), billed_seats(billed, day)))]
 
     def _billed_differences(self, sub: Subscription, states: list[VendorState], billed: Sequence[InvoiceLine],
-                            per_day: Fraction | None) -> list[Finding]:
+                            per_day: DailyPrice) -> list[Finding]:
         gaps = count_gaps(states, billed, self.first, self.last)
         if not gaps:
             return []

@@ -98,6 +98,23 @@ def test_a_mutation_never_seen_at_the_vendor_is_flagged_after_two_days(ledger: S
     assert later.discrepancies[0].sentence.endswith("not provisioned after 3 days: vendor shows 10")
 
 
+def test_a_mutation_not_provisioned_is_one_finding_across_months(ledger: Settings) -> None:
+    """The mutation is the cause, whatever month is reconciled: June's run meets May's row again (read with the
+    month's findings in one query) instead of raising a second one."""
+    nights(ledger, Vendor(), {1: {"s1": 10}})
+    s1 = ids(ledger)["s1"]
+    saved = add_mutation(ledger, actor(ledger, "dana"), MutationRequest(s1, D(2026, 5, 20), "T-6", delta=Decimal(4)),
+                         FixedClock(dt.datetime(2026, 5, 20, 8, tzinfo=UTC)))
+    may = month(ledger, 25)
+    (flag,) = may.discrepancies
+    june = reconcile(ledger, actor(ledger, "dana"), FixedClock(dt.datetime(2026, 6, 3, 9, tzinfo=UTC)),
+                     month="2026-06")
+    assert (may.raised, june.raised, june.open_count) == (1, 0, 1)
+    (again,) = june.discrepancies
+    assert (again.id, again.kind) == (flag.id, "mutation_not_provisioned")
+    assert again.sentence.startswith(f"mutation {saved.id} of 2026-05-20") and "after 14 days" in again.sentence
+
+
 def _approved_line(settings: Settings, subscription_id: int, kind: str, quantity: int, amount: str,
                    first_day: int) -> None:
     """An approved May batch billing ``subscription_id`` one line from May ``first_day`` to the 31st."""
