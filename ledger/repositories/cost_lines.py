@@ -26,7 +26,7 @@ class CostLineRepository(Repository):
         existing: dict[str, Any] = {}
         line_ids = [row["line_id"] for row in rows]
         for chunk in chunks(line_ids):
-            query = select(table).where(table.c.source == source, table.c.line_id.in_(chunk))
+            query = select(table).where(table.c.source == source, self.one_of(table.c.line_id, chunk))
             existing.update({row.line_id: row for row in self.session.execute(query)})
         inserted, updated, unchanged = merge_by_key(self.session, table, rows, existing, "line_id", COMPARED,
                                                     {"source": source, "sync_run_id": sync_run_id})
@@ -40,7 +40,7 @@ class CostLineRepository(Repository):
             found += self.session.scalars(
                 select(CostLine)
                 .where(
-                    CostLine.subscription_id.in_(chunk),
+                    self.one_of(CostLine.subscription_id, chunk),
                     CostLine.charge_start <= last,
                     CostLine.charge_end >= first,
                 )

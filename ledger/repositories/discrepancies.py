@@ -115,7 +115,7 @@ class DiscrepancyRepository(Repository):
                 .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                 .join(Batch, Batch.id == Invoice.batch_id)
                 .where(
-                    InvoiceLine.subscription_id.in_(chunk),
+                    self.one_of(InvoiceLine.subscription_id, chunk),
                     InvoiceLine.period_from <= last,
                     InvoiceLine.period_to >= first,
                     or_(Batch.status.in_(BILLED_BATCHES), Batch.id == draft),

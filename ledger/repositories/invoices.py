@@ -65,10 +65,9 @@ class InvoiceRepository(Repository):
     def lineages(self, line_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """``{line_key: lineage}`` of the named lines (a few: what corrections refer to)."""
         found: dict[str, dict[str, Any]] = {}
-        keys = list(line_keys)
-        for start in range(0, len(keys), 1_000):
+        for chunk in chunks(list(line_keys)):
             rows = self.session.execute(select(InvoiceLine.line_key, InvoiceLine.lineage)
-                                        .where(InvoiceLine.line_key.in_(keys[start:start + 1_000])))
+                                        .where(self.one_of(InvoiceLine.line_key, chunk)))
             found.update(rows.tuples().all())
         return found
 
@@ -88,7 +87,7 @@ class InvoiceRepository(Repository):
 
     def delete_invoices(self, ids: Sequence[int]) -> None:
         for chunk in chunks(ids):
-            self.session.execute(delete(Invoice).where(Invoice.id.in_(chunk)))
+            self.session.execute(delete(Invoice).where(self.one_of(Invoice.id, chunk)))
 
     def insert_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert lines (every column given) in chunks: COPY on PostgreSQL, one executemany on SQLite."""
@@ -101,7 +100,7 @@ class InvoiceRepository(Repository):
 
     def delete_lines(self, ids: Sequence[int]) -> None:
         for chunk in chunks(ids):
-            self.session.execute(delete(InvoiceLine).where(InvoiceLine.id.in_(chunk)))
+            self.session.execute(delete(InvoiceLine).where(self.one_of(InvoiceLine.id, chunk)))
 
     # --- approval -----------------------------------------------------------------------------------------------
 
@@ -119,7 +118,7 @@ class InvoiceRepository(Repository):
             rows += self.session.execute(
                 select(InvoiceLine.invoice_id, InvoiceLine.base_key, InvoiceLine.kind, InvoiceLine.corrects_line_key,
                        InvoiceLine.lineage)
-                .where(InvoiceLine.invoice_id.in_(chunk),
+                .where(self.one_of(InvoiceLine.invoice_id, chunk),
                        or_(InvoiceLine.corrects_line_key.is_not(None), InvoiceLine.kind == "credit"))
             ).all()
         return rows
@@ -135,7 +134,7 @@ class InvoiceRepository(Repository):
                     .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
                     .join(Batch, Batch.id == Invoice.batch_id)
                     .where(Invoice.tenant_id == tenant_id, Batch.status.in_(CLOSED), Invoice.number.is_not(None),
-                           column.in_(chunk))
+                           self.one_of(column, chunk))
                 ).all()
         return rows
 

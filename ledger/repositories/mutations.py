@@ -40,7 +40,7 @@ class MutationRepository(Repository):
         found: list[Mutation] = []
         for chunk in chunks(subscription_ids):
             found += self.session.scalars(
-                select(Mutation).where(Mutation.subscription_id.in_(chunk))
+                select(Mutation).where(self.one_of(Mutation.subscription_id, chunk))
                 .order_by(Mutation.effective_date, Mutation.id)).all()
         return found
 

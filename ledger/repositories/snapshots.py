@@ -94,7 +94,7 @@ class SnapshotRepository(Repository):
             found += self.core_rows(
                 select(Snapshot.id, Snapshot.subscription_id, Snapshot.observed_on, Snapshot.observed_at,
                        Snapshot.quantity, Snapshot.status, Snapshot.product_id, Snapshot.unit_cost)
-                .where(Snapshot.subscription_id.in_(chunk), Snapshot.observed_on <= until)
+                .where(self.one_of(Snapshot.subscription_id, chunk), Snapshot.observed_on <= until)
                 .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
             ).all()
         return found

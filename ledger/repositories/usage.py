@@ -54,7 +54,7 @@ class UsageRepository(Repository):
         if existing and not keep_missing:
             ids = [row.id for row in existing.values()]
             for chunk in chunks(ids):
-                self.session.execute(delete(table).where(table.c.id.in_(chunk)))
+                self.session.execute(delete(table).where(self.one_of(table.c.id, chunk)))
         return ReplaceCounts(inserted, updated, 0 if keep_missing else len(existing), unchanged)
 
     def for_tenant(self, tenant_id: int, first: dt.date, last: dt.date) -> Sequence[UsageRow]:
