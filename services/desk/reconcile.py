@@ -243,7 +243,7 @@ class _Checker:
             found.append(Finding("unreconcilable", fingerprint("unreconcilable", sub.id, self.month), self.first,
                                  self.last, f"sub {sub.id}: {problem}"))
             states = []
-        per_day = functools.cache(lambda: _daily_price(sub, states, billed, self.first))  # only a finding needs it
+        per_day = functools.partial(_daily_price, sub, states, billed, self.first)  # only a finding asks for it
         changes = vendor_changes(states, mutations, LOOK_BACK, sub.start_date)
         found += self._unexplained_changes(sub, changes, per_day)
         found += self._unprovisioned(sub, states, mutations, per_day)
