@@ -30,7 +30,6 @@ from services.uow import UnitOfWork
 
 SORT_ORDERS = ("day", "amount", "days", "customer", "kind")  # the list's orders; "day": latest first
 ACTIONS = ("acknowledge", "resolve")
-MAX_FINDINGS = 10_000  # rows one list reads before sorting (findings are grouped: a month has a few hundred)
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,14 @@ class DiscrepancyView:
 
     @property
     def days(self) -> int | None:
-        """How many days the finding covers (None without a day)."""
-        if self.day is None:
-            return None
-        return ((self.last_day or self.day) - self.day).days + 1
+        return span_days(self.day, self.last_day)
+
+
+def span_days(day: dt.date | None, last_day: dt.date | None) -> int | None:
+    """How many days a finding covers (None without a day)."""
+    if day is None:
+        return None
+    return ((last_day or day) - day).days + 1
 
 
 def view(row: Any, codes: dict[int, str], customer: str | None = None) -> DiscrepancyView:
@@ -136,23 +139,25 @@ def find_discrepancies(settings: Settings, who: Actor, query: FindingQuery, offs
     offset, limit = bounds(offset, limit)
     with UnitOfWork(engine_for(settings)) as uow:
         tenants = readable_tenants(uow.session, settings, who, "desk", query.tenant)
-        rows = uow.discrepancies.findings(list(tenants), kind=query.kind, status=query.status,
-                                          customer=query.customer, owner=query.owner, month=query.month,
-                                          limit=MAX_FINDINGS)
-        found = sorted((view(row, tenants, name) for row, name in rows), key=_ORDERS[query.sort])
+        found = sorted(uow.discrepancies.findings(list(tenants), kind=query.kind, status=query.status,
+                                                  customer=query.customer, owner=query.owner, month=query.month),
+                       key=_ORDERS[query.sort])
+        window = [item.id for item in found[offset:offset + limit + 1]]
+        rows = uow.discrepancies.with_customers(window)
+        shown = [view(row, tenants, name) for row, name in (rows[finding_id] for finding_id in window)]
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for item in found:
         if item.amount is not None and item.currency:
-            totals[item.currency] += item.amount
+            totals[item.currency] += _at_minor_unit(item.amount, item.currency)
     counts = Counter(item.kind for item in found)
-    return FindingList(page_of(found[offset:offset + limit + 1], offset, limit, lambda item: item),
-                       dict(sorted(counts.items())), dict(sorted(totals.items())), len(found))
+    return FindingList(page_of(shown, offset, limit, lambda item: item), dict(sorted(counts.items())),
+                       dict(sorted(totals.items())), len(found))
 
 
-_ORDERS: dict[str, Any] = {
+_ORDERS: dict[str, Any] = {  # over the list's rows (``DiscrepancyRepository.findings``)
     "day": lambda d: (-(d.day or dt.date.min).toordinal(), -d.id),
-    "amount": lambda d: (d.amount is None, -(d.amount or 0), d.id),
-    "days": lambda d: (-(d.days or 0), d.id),
+    "amount": lambda d: (d.amount is None, -(_at_minor_unit(d.amount, d.currency) or 0), d.id),
+    "days": lambda d: (-(span_days(d.day, d.last_day) or 0), d.id),
     "customer": lambda d: ((d.customer or "").casefold(), d.id),
     "kind": lambda d: (d.kind, d.id),
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import insert
 
 from config import Settings
 from connectors.records import PullResult
@@ -92,6 +93,26 @@ def test_counts_totals_and_paging(ledger: Settings, findings: dict[str, int]) ->
         find_discrepancies(ledger, actor(ledger, "dana"), FindingQuery(sort="price"))
     with pytest.raises(ValidationFailed, match="month: '2026-13'"):
         find_discrepancies(ledger, actor(ledger, "dana"), FindingQuery(month="2026-13"))
+
+
+def test_every_matching_finding_is_sorted_counted_and_totalled(ledger: Settings, findings: dict[str, int]) -> None:
+    """A month at a million subscriptions holds tens of thousands of findings (50,000 in build_batch_1400k): the list
+    sorts, counts and totals all of them, not a first slice (it read the 10,000 lowest ids, so the newest findings
+    never showed and the counts stopped at 10,000)."""
+    extra = 10_050
+    with UnitOfWork(engine_for(ledger), write=True) as uow:
+        sub = uow.subscriptions.by_source("pax8")[0]
+        uow.session.execute(insert(Discrepancy), [
+            {"tenant_id": sub.tenant_id, "customer_id": sub.customer_id, "subscription_id": sub.id,
+             "fingerprint": f"bulk:{n}", "kind": "billed_vs_vendor", "day": D(2026, 5, 1) + dt.timedelta(days=n // 400),
+             "last_day": D(2026, 6, 30), "sentence": f"bulk {n}", "details": {}, "status": "open", "month": "2026-05",
+             "amount": Decimal("0.01"), "currency": "EUR", "first_seen_at": NOW.now(), "last_seen_at": NOW.now()}
+            for n in range(extra)])
+    found = find_discrepancies(ledger, actor(ledger, "dana"), FindingQuery(), limit=2)
+    assert found.matching == extra + 3
+    assert found.counts["billed_vs_vendor"] == extra + 1
+    assert found.totals == {"EUR": Decimal("202.92") + extra * Decimal("0.01")}
+    assert [item.sentence for item in found.page.items] == [f"bulk {extra - 1}", f"bulk {extra - 2}"]  # the newest
 
 
 def test_bulk_resolve_and_acknowledge_with_one_note_all_or_none(ledger: Settings, findings: dict[str, int]) -> None:
