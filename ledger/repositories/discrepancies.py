@@ -87,12 +87,8 @@ class DiscrepancyRepository(Repository):
         counted, not a first slice of them."""
         query = (select(Discrepancy.id, Discrepancy.kind, Discrepancy.day, Discrepancy.last_day, Discrepancy.amount,
                         Discrepancy.currency, Customer.name.label("customer"))
-                 .outerjoin(Customer, Customer.id == Discrepancy.customer_id)
-                 .where(Discrepancy.tenant_id.in_(tenant_ids)))
-        if kind:
-            query = query.where(Discrepancy.kind == kind)
-        if status:
-            query = query.where(Discrepancy.status == status)
+                 .outerjoin(Customer, Customer.id == Discrepancy.customer_id))
+        query = _matching(query, tenant_ids, kind, status, None)
         if customer:
             query = query.where(Customer.name.ilike(f"%{customer}%"))
         if owner:

@@ -132,9 +132,13 @@ class ReconcileReport:
     provisioned: int  # mutations this run found confirmed by the vendor
     closed: int = 0  # findings this run found gone
     reopened: int = 0  # findings closed earlier whose cause came back
-    checked: int = 0  # subscriptions compared
-    totals: tuple[MarginTotal, ...] = ()  # per legal entity and currency
+    totals: tuple[MarginTotal, ...] = ()  # per legal entity and currency, over every subscription compared
     open_count: int = 0  # open discrepancies in all (``discrepancies`` holds the newest of them)
+
+    @property
+    def checked(self) -> int:
+        """Subscriptions compared (listed or not)."""
+        return sum(total.subscriptions for total in self.totals)
 
 
 def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = None,
@@ -148,7 +152,7 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
     codes = [t.code for t in settings.tenants if who.can_see(t.code) and (tenant is None or t.code == tenant)]
     results: list[SubscriptionReconciliation] = []
     totals: list[MarginTotal] = []
-    raised = provisioned = closed = reopened = checked = 0
+    raised = provisioned = closed = reopened = 0
     with UnitOfWork(engine_for(settings), write=True) as uow:
         tenant_ids: dict[int, str] = {}
         for code in codes:
@@ -170,14 +174,13 @@ def reconcile(settings: Settings, who: Actor, clock: Clock, month: str | None = 
             book.close_gone()
             raised, closed, reopened = raised + book.raised, closed + book.closed, reopened + book.reopened
             provisioned += checker.provisioned
-            checked += checker.checked
             totals += checker.totals()
         notices.new_findings(uow, settings, tenant_ids, now)
         open_rows = uow.discrepancies.search(list(tenant_ids), status="open", limit=OPEN_LISTED)
         views = tuple(view(d, tenant_ids) for d in open_rows)
         open_count = uow.discrepancies.count(list(tenant_ids), status="open")
-    return ReconcileReport(month, now, tuple(results), views, raised, provisioned, closed, reopened, checked,
-                           tuple(totals), open_count)
+    return ReconcileReport(month, now, tuple(results), views, raised, provisioned, closed, reopened, tuple(totals),
+                           open_count)
 
 
 class _Checker:
@@ -189,7 +192,7 @@ class _Checker:
         self.first, self.last, self.today, self.policy = first, last, today, policy
         self.billed_judged = billed_judged
         self.month = f"{first:%Y-%m}"
-        self.provisioned = self.checked = 0
+        self.provisioned = 0
         self._sums: dict[str, list] = {}  # per currency: subscriptions, vendor cost, billed
 
     def run(self, shards: Sequence[Shard]) -> Iterator[SubscriptionReconciliation]:
@@ -204,7 +207,6 @@ class _Checker:
                 sums[0] += 1
                 sums[1] += compared.vendor_cost
                 sums[2] += compared.billed_amount
-                self.checked += 1
                 yield compared
 
     def totals(self) -> list[MarginTotal]:
