@@ -1,19 +1,22 @@
-"""Batched inserts for the nightly bulk paths: one executemany, each column's bind conversion run once per value.
+"""Batched inserts for the nightly bulk paths, each column's bind conversion run once per distinct value.
 
 Why: SQLAlchemy converts every parameter of every row (``ExactDecimal``, ``UtcDateTime``); a million snapshots repeat
 a few hundred distinct quantities and one instant, so converting each distinct value once (with the column type's own
 processor, so the stored text is exactly what the ORM would store) and handing the driver plain values keeps the
-bulk path within the sync's throughput goals. SQLite gets one ``executemany``; PostgreSQL gets ``COPY ... FROM STDIN``
-on the session's own connection (inside the unit of work's transaction), its data sent by a writer thread
-(psycopg's ``QueuedLibpqWriter``) so this process formats the next rows while the server checks and stores the last;
-rows may arrive as chunks built while the COPY runs (``insert_chunks``), so building them overlaps the server's work
-too. JSON columns may be given as ready JSON text (``json_text``).
+bulk path within the sync's throughput goals. SQLite gets multi-row ``INSERT`` statements run by a writer thread;
+PostgreSQL gets ``COPY ... FROM STDIN``, its data sent by a writer thread (psycopg's ``QueuedLibpqWriter``); both on
+the session's own connection, inside the unit of work's transaction. Rows may arrive as chunks built while the write
+runs (``insert_chunks``), so this process formats the next rows while the database stores the last. JSON columns may
+be given as ready JSON text (``json_text``).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import queue
+import sqlite3
+import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -21,16 +24,8 @@ from typing import Any
 from sqlalchemy import Dialect, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import UserDefinedType
 
-
-class _Converted(UserDefinedType):
-    """A bind parameter whose value is already in the driver's form: no processor, no cast."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **_kw: Any) -> str:
-        return "ANY"
+SQLITE_PARAMETERS = 32_766  # parameters per SQLite statement at most (its default limit since 3.32)
 
 
 class _Memo(dict):
@@ -62,33 +57,107 @@ def insert_chunks(session: Session, table: Table, chunks: Iterable[Sequence[dict
                   json_text: Collection[str] = ()) -> int:
     """Insert every row of ``chunks`` (all rows with the same keys), which may be produced while they are written.
 
-    On PostgreSQL all chunks go through one COPY, so the server checks and stores one chunk while the caller builds
-    the next (a night's snapshot texts); on SQLite each chunk is one executemany of the same compiled statement.
-    Producing a chunk must not use the session: on PostgreSQL its connection is busy with the COPY.
+    On PostgreSQL all chunks go through one COPY; on SQLite through multi-row INSERTs run on a writer thread. Either
+    way the database stores one chunk while the caller builds the next (a night's snapshot texts). Producing a chunk
+    must not use the session: its connection is busy with the write.
+    """
+    pending = (rows for rows in chunks if rows)
+    first = next(pending, None)
+    if first is None:
+        return 0
+    rows = itertools.chain([first], pending)
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy(session, table, list(first[0]), rows, json_text)
+    return _sqlite_write(session, table, list(first[0]), rows, json_text)
+
+
+def _sqlite_write(session: Session, table: Table, names: list[str], chunks: Iterable[Sequence[dict[str, Any]]],
+                  json_text: Collection[str]) -> int:
+    """SQLite: rows regrouped into INSERTs of as many rows as the parameter limit allows, written by a thread.
+
+    Why: one INSERT of a thousand rows costs SQLite about half what a thousand ``executemany`` steps cost, and
+    Python's driver releases the interpreter lock while a statement runs, so the statement of one chunk overlaps the
+    building of the next (an ``executemany`` takes the lock back after every row and overlaps nothing).
     """
     dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        return _copy(session, table, chunks, json_text)
+    connection = session.connection().connection.driver_connection
+    width = len(names)
+    limit = min(connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), SQLITE_PARAMETERS)
+    per_statement = max(1, limit // width) * width
+    writer = _StatementWriter(connection, functools.partial(_sqlite_insert, table, dialect, tuple(names)))
+    values: list[Any] = []
     written = 0
-    for rows in chunks:
-        if not rows:
-            continue
-        names = list(rows[0])
-        statement, order = _sqlite_insert(table, dialect, tuple(names))
-        columns = _columns(table, dialect, names, rows, json_text)
-        session.connection().exec_driver_sql(statement, list(zip(*[columns[i] for i in order], strict=True)))
-        written += len(rows)
+    try:
+        for rows in chunks:
+            values += itertools.chain.from_iterable(zip(*_columns(table, dialect, names, rows, json_text), strict=True))
+            written += len(rows)
+            while len(values) >= per_statement:
+                writer.put(values[:per_statement], per_statement // width)
+                del values[:per_statement]
+        if values:
+            writer.put(values, len(values) // width)
+    except BaseException:  # building the rows failed: the writer stops, the caller's unit of work rolls back
+        writer.stop()
+        raise
+    writer.close()
     return written
 
 
+class _StatementWriter:
+    """A thread running multi-row INSERTs on one SQLite connection while the caller builds the next rows.
+
+    The caller must not use the connection until :meth:`close`, which waits for every statement and raises the first
+    failure as SQLAlchemy raises driver errors (``IntegrityError`` ...); after a failure the rest is discarded, and
+    the caller's unit of work rolls back. The thread is a daemon only so that a killed process does not hang on it:
+    every write waits for it (:meth:`stop`).
+    """
+
+    def __init__(self, connection: sqlite3.Connection, statement: Callable[[int], str]) -> None:
+        self.connection, self.statement = connection, statement
+        self.queue: queue.Queue[tuple[list[Any], int] | None] = queue.Queue(maxsize=2)
+        self.failure: tuple[str, Exception] | None = None
+        self.thread = threading.Thread(target=self._run, name="sqlite-bulk-insert", daemon=True)
+        self.thread.start()
+
+    def put(self, values: list[Any], rows: int) -> None:
+        self.queue.put((values, rows))
+
+    def _run(self) -> None:
+        cursor = self.connection.cursor()
+        try:
+            while (item := self.queue.get()) is not None:
+                if self.failure is None:
+                    statement = self.statement(item[1])
+                    try:
+                        cursor.execute(statement, item[0])
+                    except Exception as exc:  # any failure reaches the caller through close()
+                        self.failure = (self.statement(1), exc)
+        finally:
+            cursor.close()
+
+    def stop(self) -> None:
+        """Wait for the statements queued so far (none is started after a failure)."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def close(self) -> None:
+        """:meth:`stop`, then raise the first statement's failure, if any."""
+        self.stop()
+        if self.failure is not None:
+            statement, exc = self.failure
+            if not isinstance(exc, sqlite3.Error):  # a value the driver cannot bind (an integer beyond 64 bits)
+                raise exc
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
 @functools.lru_cache(maxsize=256)
-def _sqlite_insert(table: Table, dialect: Dialect, names: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
-    """The INSERT of ``names`` with plain parameters, and the position in ``names`` of each qmark in its order;
-    compiled once per table and columns (a night writes its snapshots in many chunks)."""
-    values = {name: bindparam(f"p_{name}", type_=_Converted()) for name in names}
-    compiled = insert(table).values(values).compile(dialect=dialect)
-    index = {f"p_{name}": position for position, name in enumerate(names)}
-    return compiled.string, tuple(index[key] for key in compiled.positiontup)
+def _sqlite_insert(table: Table, dialect: Dialect, names: tuple[str, ...], rows: int) -> str:
+    """``INSERT INTO table (names) VALUES (?, ...), ...`` for ``rows`` rows (a few sizes per table and columns: the
+    full statement and a night's last one)."""
+    preparer = dialect.identifier_preparer
+    row = "(" + ", ".join("?" * len(names)) + ")"
+    return (f"INSERT INTO {preparer.format_table(table)} ({', '.join(map(preparer.quote, names))}) "
+            f"VALUES {', '.join([row] * rows)}")
 
 
 def _columns(table: Table, dialect: Dialect, names: Sequence[str], rows: Sequence[dict[str, Any]],
@@ -103,25 +172,20 @@ def _columns(table: Table, dialect: Dialect, names: Sequence[str], rows: Sequenc
     return columns
 
 
-def _copy(session: Session, table: Table, chunks: Iterable[Sequence[dict[str, Any]]],
+def _copy(session: Session, table: Table, names: list[str], chunks: Iterable[Sequence[dict[str, Any]]],
           json_text: Collection[str]) -> int:
-    """COPY on the unit of work's own connection: same transaction, bulk speed; the column list is the first row's,
-    and the COPY starts with the first non-empty chunk (none: nothing is sent)."""
+    """COPY on the unit of work's own connection: same transaction, bulk speed; its data is sent by a writer thread
+    (psycopg's ``QueuedLibpqWriter``), so this process formats the next rows while the server stores the last."""
     import psycopg  # the driver of PostgreSQL ledgers only
     from psycopg.copy import QueuedLibpqWriter
 
     dialect = session.get_bind().dialect
-    pending = (rows for rows in chunks if rows)
-    first = next(pending, None)
-    if first is None:
-        return 0
-    names = list(first[0])
     cursor = session.connection().connection.driver_connection.cursor()
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     written = 0
     try:
         with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-            for rows in itertools.chain([first], pending):
+            for rows in chunks:
                 for row in zip(*_columns(table, dialect, names, rows, json_text), strict=True):
                     copy.write_row(row)
                 written += len(rows)

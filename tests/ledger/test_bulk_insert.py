@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Settings
 from ledger.models import FxRate
@@ -80,3 +80,31 @@ def test_a_refused_row_leaves_none_of_the_batch(settings: Settings) -> None:
         insert_rows(uow.session, TABLE, [*rows, rows[0]])
     with UnitOfWork(engine_for(settings)) as uow:
         assert _stored(uow, "refused") == []
+
+
+def test_rows_that_fail_to_build_mid_stream_leave_nothing(settings: Settings) -> None:
+    """The chunks' producer fails after thousands of rows went to the writer: its own error reaches the caller, the
+    writer has stopped, and the unit of work stores nothing."""
+    initialise(settings)
+
+    def chunks():
+        for start in range(0, 20_000, 5_000):
+            yield [{"base": "EUR", "quote": "USD", "rate_date": dt.date(2000, 1, 1) + dt.timedelta(days=n),
+                    "rate": Decimal(n + 1), "source": "broken"} for n in range(start, start + 5_000)]
+        raise ValueError("record 20000: quantity is not a number")
+
+    with pytest.raises(ValueError, match="record 20000"), UnitOfWork(engine_for(settings), write=True) as uow:
+        insert_chunks(uow.session, TABLE, chunks())
+    with UnitOfWork(engine_for(settings)) as uow:
+        assert _stored(uow, "broken") == []
+
+
+def test_a_value_the_driver_cannot_take_fails_the_write(settings: Settings) -> None:
+    """A value no column can hold (an id beyond 64 bits) fails the write with the driver's error, never hangs it."""
+    initialise(settings)
+    rows = [{"id": 2**70, "base": "EUR", "quote": "USD", "rate_date": dt.date(2000, 1, 1), "rate": Decimal(1),
+             "source": "huge"}]
+    with pytest.raises((OverflowError, DBAPIError)), UnitOfWork(engine_for(settings), write=True) as uow:
+        insert_rows(uow.session, TABLE, rows * 3)
+    with UnitOfWork(engine_for(settings)) as uow:
+        assert _stored(uow, "huge") == []
