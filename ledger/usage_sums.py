@@ -94,6 +94,18 @@ def group_details(
     return details
 
 
+def row_counts(root: Path, files: Sequence[str], *, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+               threads: int | None = None) -> dict[tuple[str | None, bool], int]:
+    """How many rows of the usage ``files`` there are per currency and whether they name no customer: what a build
+    reports about a whole month once, while each range of customers sums only its own rows."""
+    if not files:
+        return {}
+    query = ("SELECT currency, customer IS NULL AS orphan, COUNT(*) FROM read_parquet(?, union_by_name = true) "
+             "GROUP BY ALL")
+    found = _run(root, query, [[str(root / name) for name in files]], None, memory_limit, threads)
+    return {(currency, bool(orphan)): int(count) for currency, orphan, count in found}
+
+
 def _usage(customer_keys: Mapping[str, str] | None, shard: Shard) -> str:
     """The relation of the usage files' rows of ``shard`` (one parameter: the list of paths)."""
     rows = "read_parquet(?, union_by_name = true)"

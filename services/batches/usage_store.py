@@ -19,8 +19,8 @@ from pathlib import Path
 from config import Settings
 from ledger.models import Customer, Subscription
 from ledger.shards import WHOLE, Shard
-from ledger.usage_sums import DEFAULT_MEMORY_LIMIT, group_details, sum_files
-from rating.consumption import COST_DECIMALS, UsageLine, price_sums
+from ledger.usage_sums import DEFAULT_MEMORY_LIMIT, group_details, row_counts, sum_files
+from rating.consumption import COST_DECIMALS, UsageLine, UsageSum, price_sums
 from rating.months import month_end, month_of
 from rating.pricing import FxTable, Markups
 from rating.rounding import RoundingPolicy
@@ -88,26 +88,21 @@ def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[
     """Desired usage lines of the store's ``files`` per usage month (the manifest's files of that month), as
     ``services.batches.usage.usage_lines`` makes them from ledger rows: same keys, amounts, formulas and
     descriptions; lineage names the files. Rows without a customer, or in a currency without a rate, are reported
-    in ``problems`` per file set and left out of the amounts."""
+    once per month and currency, and left out of the amounts. A build in ranges of customers reports them from the
+    range that holds the rows without a customer (``shard.orphans``), counted over the whole month: a problem of the
+    files is the month's, not one range's."""
     keys = {str(customer.id): priced(customer).key for customer in customers.values()}
     lines = []
     for month, names in sorted(files.items()):
         on = month_end(month)
         edition, reprice = pricing.editions.at(on + dt.timedelta(days=1))
         rules = pricing.book.markups.known_at(edition).in_force(tenant, on)
-        sums = []
-        for item in sum_files(root, names, rules, GROUP_BY, memory_limit=memory_limit, customer_keys=keys,
-                              shard=shard):
-            if item.group[0] is None:
-                problems.append(f"usage files of {month_of(month)}: {item.rows} usage row(s) have no customer")
-                continue
-            try:
-                fx.rate(item.currency, currency, on)
-            except KeyError:
-                problems.append(f"usage files of {month_of(month)} currency: no {item.currency}->{currency} rate in "
-                                f"fx_rates ({item.rows} row(s))")
-                continue
-            sums.append(item)
+        found = sum_files(root, names, rules, GROUP_BY, memory_limit=memory_limit, customer_keys=keys, shard=shard)
+        if shard.whole:
+            problems += month_problems(month, _row_counts(found), fx, currency)
+        elif shard.orphans:
+            problems += month_problems(month, row_counts(root, names, memory_limit=memory_limit), fx, currency)
+        sums = [item for item in found if item.group[0] is not None and _has_rate(fx, item.currency, currency, on)]
         details = group_details(root, names, GROUP_BY, DESCRIBED, memory_limit=memory_limit, customer_keys=keys,
                                 shard=shard)
         for rated in price_sums(sums, rules=rules, tenant=tenant, currency=currency, group_by=GROUP_BY, fx=fx, on=on,
@@ -123,6 +118,41 @@ def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[
                 line.lineage["reprice"] = reprice.describe()
             lines.append(line)
     return lines
+
+
+def month_problems(month: dt.date, counts: Mapping[tuple[str | None, bool], int], fx: FxTable,
+                   currency: str) -> list[str]:
+    """What cannot be billed of a usage month, from its rows per (currency, names no customer): the rows without a
+    customer, and per currency without an exchange rate on the month's last day, the rows in it."""
+    on, name = month_end(month), month_of(month)
+    problems = []
+    orphans = sum(rows for (_, orphan), rows in counts.items() if orphan)
+    if orphans:
+        problems.append(f"usage files of {name}: {orphans} usage row(s) have no customer")
+    by_currency: dict[str, int] = defaultdict(int)
+    for (row_currency, orphan), rows in counts.items():
+        if not orphan and row_currency is not None:
+            by_currency[row_currency] += rows
+    for row_currency, rows in sorted(by_currency.items()):
+        if not _has_rate(fx, row_currency, currency, on):
+            problems.append(f"usage files of {name} currency: no {row_currency}->{currency} rate in fx_rates "
+                            f"({rows} row(s))")
+    return problems
+
+
+def _row_counts(sums: Sequence[UsageSum]) -> dict[tuple[str | None, bool], int]:
+    counts: dict[tuple[str | None, bool], int] = defaultdict(int)
+    for item in sums:
+        counts[item.currency, item.group[0] is None] += item.rows
+    return counts
+
+
+def _has_rate(fx: FxTable, source: str, target: str, on: date) -> bool:
+    try:
+        fx.rate(source, target, on)
+    except KeyError:
+        return False
+    return True
 
 
 def _optional_int(value: object) -> int | None:

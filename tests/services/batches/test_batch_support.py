@@ -71,14 +71,14 @@ def mutation(settings: Settings, tenant: str, customer_id: int, subscription_id:
 
 
 def usage(settings: Settings, tenant: str, customer_id: int, subscription_id: int | None, day: str, cost: str,
-          meter: str = "m-1", category: str = "Storage", row_key: str | None = None) -> None:
+          meter: str = "m-1", category: str = "Storage", row_key: str | None = None, currency: str = "EUR") -> None:
     with UnitOfWork(engine_for(settings), write=True) as uow:
         uow.session.add(UsageRow(
             tenant_id=uow.tenants.by_code(tenant).id, customer_id=customer_id, subscription_id=subscription_id,
             source="azure-costs", row_key=row_key or f"{subscription_id}/{day}/{meter}",
             subscription_external_id=f"azure-{subscription_id}", usage_date=dt.date.fromisoformat(day),
             meter_id=meter, meter_name=f"Meter {meter}", meter_category=category, quantity=Decimal(1),
-            cost=Decimal(cost), currency="EUR", tags={}))
+            cost=Decimal(cost), currency=currency, tags={}))
 
 
 def mark_exported(settings: Settings, tenant: str, month: str) -> None:

@@ -1,0 +1,61 @@
+"""A build partitioned by customer over the Parquet usage store (``usage.store: parquet``) writes the draft the build
+in one piece writes, and reports a problem of the month's usage files once, with every row it concerns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from config import Settings
+from config.usage import UsageStore
+from services.batches import build_batch
+from services.runtime import engine_for
+from services.sync.context import Counts, IngestContext
+from services.sync.usage_files import store_usage_files
+from services.uow import UnitOfWork
+from tests.conftest import sqlite_only
+from tests.identity import actor
+from tests.services.batches.test_batch_support import usage
+from tests.services.batches.test_bulk_build import stored
+from tests.services.batches.test_partitioned_build import JUNE, same_draft, seed, with_compute
+from tests.services.batches.test_usage_store_lines import STORED
+
+pytestmark = sqlite_only  # the store's files and the ranges are the same on either ledger
+MONTHS = [(dt.date(2026, 4, 1), dt.date(2026, 4, 30)), (dt.date(2026, 5, 1), dt.date(2026, 5, 31))]
+
+
+def parquet_store(settings: Settings, root: Path) -> Settings:
+    """The ledger's usage rows of April and May written to the Parquet store, as the nightly sync writes them, and
+    the settings that read usage from there."""
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        tenant_id = uow.tenants.by_code("nl-bv").id
+        context = IngestContext("azure-costs", tenant_id, ZoneInfo("UTC"), dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+                                None, root)
+        for first, last in MONTHS:
+            rows = [{name: getattr(row, name) for name in STORED} for row in uow.batches.usage_rows(tenant_id, first,
+                                                                                                     last)]
+            store_usage_files(uow, context, rows, first, last, False, Counts())
+    return settings.model_copy(update={"usage": UsageStore(store="parquet", parquet_dir=str(root))})
+
+
+def test_ranges_over_the_usage_store_write_the_whole_draft(settings: Settings, tmp_path: Path) -> None:
+    seed(settings)
+    with UnitOfWork(engine_for(settings)) as uow:
+        ids = sorted(customer.id for customer in uow.batches.customers(uow.tenants.by_code("nl-bv").id))
+    for customer_id in (ids[0], ids[-1]):  # in the first range and the last: April's usage, billed in May
+        usage(settings, "nl-bv", customer_id, None, "2026-04-16", "5.00", meter="m-jpy", currency="JPY",
+              row_key=f"{customer_id}/jpy")
+    parquet = parquet_store(settings, tmp_path / "usage")
+    finn = actor(settings, "finn")
+
+    in_ranges = build_batch(with_compute(parquet, partition_customers=3), "nl-bv", "2026-05", finn, JUNE)
+    lines = stored(settings)
+    assert in_ranges.lines == len(lines) > 40 and in_ranges.created
+    assert any("/usage:" in key for key in lines)
+    whole = build_batch(parquet, "nl-bv", "2026-05", finn, JUNE)
+    same_draft(in_ranges, whole)
+    assert stored(settings) == lines
+    assert [problem for problem in whole.problems if "JPY" in problem] == [
+        "usage files of 2026-04 currency: no JPY->EUR rate in fx_rates (2 row(s))"]
+    assert sum("no customer" in problem for problem in whole.problems) == 1
