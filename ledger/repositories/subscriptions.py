@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
 from ledger.models import Subscription
 from ledger.repositories.base import Repository
-from ledger.repositories.bulk_insert import insert_rows
+from ledger.repositories.bulk_insert import insert_chunks
 
 
 class SubscriptionRepository(Repository):
@@ -45,12 +45,18 @@ class SubscriptionRepository(Repository):
         query = select(*[table.c[name] for name in wanted]).where(table.c.source == source)
         return [dict(zip(wanted, row, strict=True)) for row in self.core_rows(query)]
 
-    def add_many(self, source: str, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """Insert many subscriptions of one source; returns ``{external id: id}`` of the inserted ones."""
-        if not rows:
+    def add_many(self, source: str, chunks: Iterable[Sequence[dict[str, Any]]]) -> dict[str, int]:
+        """Insert many subscriptions of one source, given in chunks that may be built while the ledger writes the
+        ones before (``insert_chunks``); returns ``{external id: id}`` of the inserted ones."""
+        wanted: set[str] = set()
+
+        def noted() -> Iterator[Sequence[dict[str, Any]]]:
+            for rows in chunks:
+                wanted.update(row["external_id"] for row in rows)
+                yield rows
+
+        if not insert_chunks(self.session, Subscription.__table__, noted()):
             return {}
-        insert_rows(self.session, Subscription.__table__, rows)
-        wanted = {row["external_id"] for row in rows}
         query = select(Subscription.external_id, Subscription.id).where(Subscription.source == source)
         return {external_id: row_id for external_id, row_id in self.core_rows(query) if external_id in wanted}
 

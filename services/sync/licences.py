@@ -96,9 +96,8 @@ class LicenceIngest:
     def ingest(self, licences: Iterable[LicenceRecord], skipped: set[str] = frozenset()) -> None:
         latest: dict[str, LicenceRecord] = {ledger_key(record): record for record in licences}
         self.counts.add("subscriptions_seen", len(latest))
-        fields = {key: self._fields(record) for key, record in latest.items()}
-        self._insert_new(fields)
-        self._update_changed(fields)
+        self._update_changed(latest)
+        self._insert_new(latest)
         self._append_snapshots(latest)
         self._flag_missing(set(latest) | skipped)
 
@@ -125,25 +124,38 @@ class LicenceIngest:
             "currency": record.currency,
         }
 
-    def _insert_new(self, fields: dict[str, dict[str, Any]]) -> None:
-        new = [key for key in fields if key not in self.existing]
-        rows = [{**fields[key], "source": self.context.source, "external_id": key,
-                 "created_at": self.context.as_of, "updated_at": self.context.as_of} for key in new]
-        ids = self.uow.subscriptions.add_many(self.context.source, rows)
+    def _insert_new(self, latest: dict[str, LicenceRecord]) -> None:
+        """Subscriptions this source shows for the first time, mapped chunk by chunk while the ledger writes the
+        chunk before (a first night maps a million)."""
+        new = [key for key in latest if key not in self.existing]
+        source, as_of = self.context.source, self.context.as_of
+
+        def rows() -> Iterator[list[dict[str, Any]]]:
+            for start in range(0, len(new), SNAPSHOT_CHUNK):
+                chunk = []
+                for key in new[start:start + SNAPSHOT_CHUNK]:
+                    fields = self._fields(latest[key])
+                    chunk.append({**fields, "source": source, "external_id": key, "created_at": as_of,
+                                  "updated_at": as_of})
+                    self.existing[key] = {**fields, "external_id": key, "_new": True}
+                yield chunk
+
+        ids = self.uow.subscriptions.add_many(source, rows())
         for key in new:
-            subscription_id = ids[key]
-            self.existing[key] = {**fields[key], "id": subscription_id, "external_id": key, "_new": True}
-            vendor_id = fields[key]["vendor_subscription_id"]
-            if vendor_id:
-                self.by_vendor_id.setdefault(vendor_id, subscription_id)
+            row = self.existing[key]
+            row["id"] = ids[key]
+            if row["vendor_subscription_id"]:
+                self.by_vendor_id.setdefault(row["vendor_subscription_id"], row["id"])
         self.counts.add("subscriptions_created", len(new))
 
-    def _update_changed(self, fields: dict[str, dict[str, Any]]) -> None:
+    def _update_changed(self, latest: dict[str, LicenceRecord]) -> None:
+        """Subscriptions already in the ledger whose descriptive state the source changed."""
         changed = []
-        for key, new in fields.items():
-            old = self.existing[key]
-            if old.get("_new"):
+        for key, record in latest.items():
+            old = self.existing.get(key)
+            if old is None:
                 continue
+            new = self._fields(record)
             if any(old[name] != new[name] for name in SUBSCRIPTION_COLUMNS):
                 changed.append({"id": old["id"], **new, "updated_at": self.context.as_of})
                 old.update(new)
