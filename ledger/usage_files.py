@@ -14,6 +14,7 @@ manifest the caller keeps.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -126,3 +127,22 @@ def file_sha256(path: Path) -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def holds_sha256(path: Path, sha256: str) -> bool:
+    """Whether the file at ``path`` exists and its bytes hash to ``sha256`` (what the manifest recorded).
+
+    Why remembered per process while the file stays the same inode with the same size and change times: a build in
+    ranges of customers, and a Dask worker rating several, checks the month's files for every range, and hashing
+    gigabytes once per range cost more than rating them. Any write changes the times (the change time cannot be set
+    back), and a file renamed over it is another inode."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return False
+    return _hashes_to(str(path), sha256, (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashes_to(path: str, sha256: str, _version: tuple[int, int, int, int]) -> bool:
+    return file_sha256(Path(path)) == sha256

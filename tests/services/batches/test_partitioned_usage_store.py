@@ -7,9 +7,14 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from config import Settings
 from config.usage import UsageStore
+from ledger import usage_files
+from ledger.usage_files import file_sha256
 from services.batches import build_batch
+from services.errors import ValidationFailed
 from services.runtime import engine_for
 from services.sync.context import Counts, IngestContext
 from services.sync.usage_files import store_usage_files
@@ -39,7 +44,16 @@ def parquet_store(settings: Settings, root: Path) -> Settings:
     return settings.model_copy(update={"usage": UsageStore(store="parquet", parquet_dir=str(root))})
 
 
-def test_ranges_over_the_usage_store_write_the_whole_draft(settings: Settings, tmp_path: Path) -> None:
+def test_ranges_over_the_usage_store_write_the_whole_draft(settings: Settings, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also: each file is hashed once for its check against the manifest, not once per range (the real hash, counted
+    once the files are written)."""
+    hashed: list[Path] = []
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return file_sha256(path)
+
     seed(settings)
     with UnitOfWork(engine_for(settings)) as uow:
         ids = sorted(customer.id for customer in uow.batches.customers(uow.tenants.by_code("nl-bv").id))
@@ -47,6 +61,7 @@ def test_ranges_over_the_usage_store_write_the_whole_draft(settings: Settings, t
         usage(settings, "nl-bv", customer_id, None, "2026-04-16", "5.00", meter="m-jpy", currency="JPY",
               row_key=f"{customer_id}/jpy")
     parquet = parquet_store(settings, tmp_path / "usage")
+    monkeypatch.setattr(usage_files, "file_sha256", counted)
     finn = actor(settings, "finn")
 
     in_ranges = build_batch(with_compute(parquet, partition_customers=3), "nl-bv", "2026-05", finn, JUNE)
@@ -59,3 +74,22 @@ def test_ranges_over_the_usage_store_write_the_whole_draft(settings: Settings, t
     assert [problem for problem in whole.problems if "JPY" in problem] == [
         "usage files of 2026-04 currency: no JPY->EUR rate in fx_rates (2 row(s))"]
     assert sum("no customer" in problem for problem in whole.problems) == 1
+    with UnitOfWork(engine_for(settings)) as uow:
+        manifest = [row.path for row in uow.usage.files(uow.tenants.by_code("nl-bv").id, *MONTHS[0])]
+    assert len(manifest) == 30 and sorted(hashed) == sorted(tmp_path / "usage" / name for name in manifest)
+
+
+def test_a_store_file_rewritten_after_its_check_is_refused(settings: Settings, tmp_path: Path) -> None:
+    """A file checked once and then rewritten with other bytes of the same length is checked again, and refused."""
+    seed(settings)
+    parquet = parquet_store(settings, tmp_path / "usage")
+    finn = actor(settings, "finn")
+    build_batch(parquet, "nl-bv", "2026-05", finn, JUNE)
+    with UnitOfWork(engine_for(settings)) as uow:
+        name = next(row.path for row in uow.usage.files(uow.tenants.by_code("nl-bv").id, *MONTHS[0]) if row.rows)
+    path = tmp_path / "usage" / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValidationFailed, match=f"usage file {name} .*sha256"):
+        build_batch(parquet, "nl-bv", "2026-05", finn, JUNE)
