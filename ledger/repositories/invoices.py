@@ -14,7 +14,7 @@ from sqlalchemy import Row, Text, cast, delete, func, or_, select, update
 
 from ledger.models import INVOICE, Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.repositories.base import Repository, chunks, insert_if_missing
-from ledger.repositories.bulk_insert import insert_rows, insert_rows_returning_ids
+from ledger.repositories.bulk_insert import insert_chunks, insert_rows_returning_ids
 from ledger.shards import WHOLE, Shard
 
 CLOSED = ("approved", "exported")
@@ -90,9 +90,9 @@ class InvoiceRepository(Repository):
             self.session.execute(delete(Invoice).where(self.one_of(Invoice.id, chunk)))
 
     def insert_lines(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert lines (every column given) in chunks: COPY on PostgreSQL, one executemany on SQLite."""
-        for chunk in chunks(rows):
-            insert_rows(self.session, InvoiceLine.__table__, chunk)
+        """Insert lines (every column given), converted chunk by chunk while the ledger writes the chunk before: one
+        COPY on PostgreSQL, multi-row INSERTs from a writer thread on SQLite (``insert_chunks``)."""
+        insert_chunks(self.session, InvoiceLine.__table__, chunks(rows))
 
     def update_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         for chunk in chunks(rows):
