@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ledger.shards import split
 from ledger.usage_files import partition, usage_table, write_file
-from ledger.usage_sums import sum_files
+from ledger.usage_sums import group_details, sum_files
 from rating.money import to_units
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups
 from rating.rounding import RoundingPolicy
@@ -142,3 +142,21 @@ def test_shards_of_the_files_sum_to_the_whole(tmp_path_factory: pytest.TempPathF
                for item in sum_files(root, files, (), ["customer", "meter"], customer_keys=keys, shard=shard)]
     assert sorted(((s.group, s.cost_units, s.rows) for s in sharded), key=repr) == \
            sorted(((s.group, s.cost_units, s.rows) for s in whole), key=repr)
+
+
+def test_details_sum_quantities_exactly_large_and_small(tmp_path: Path) -> None:
+    """A group's quantity is the exact sum of its rows' quantity text, whether a quantity fits 18 digits at 12
+    places (most) or not (a million and more), and its description comes from its earliest row."""
+    quantities = ["1234567.5", "0.000000000001", "2.5", "99999999999.25", "1E-7", "-0.5"]
+    columns = {
+        "row_id": [f"r{n}" for n in range(len(quantities))], "customer": ["7"] * len(quantities),
+        "subscription": ["7/s1"] * len(quantities), "resource_group": ["rg"] * len(quantities),
+        "meter": ["m1"] * len(quantities), "meter_category": ["Storage"] * len(quantities),
+        "currency": ["EUR"] * len(quantities), "cost_units": [1] * len(quantities),
+        "usage_date": [date(2026, 5, 9 - n) for n in range(len(quantities))],
+        "meter_name": [f"Meter as of row {n}" for n in range(len(quantities))], "quantity": quantities,
+    }
+    name = write_file(tmp_path, partition("de01", ON, "azure"), usage_table(columns)).path
+    details = group_details(tmp_path, [name], ["subscription", "meter"], ["meter_name"])
+    assert details == {("7/s1", "m1"): {"meter_name": "Meter as of row 5",
+                                        "quantity": sum(Decimal(text) for text in quantities)}}
