@@ -99,9 +99,9 @@ def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[
         rules = pricing.book.markups.known_at(edition).in_force(tenant, on)
         found = sum_files(root, names, rules, GROUP_BY, memory_limit=memory_limit, customer_keys=keys, shard=shard)
         if shard.whole:
-            problems += month_problems(month, _row_counts(found), fx, currency)
+            problems += _month_problems(month, _row_counts(found), fx, currency)
         elif shard.orphans:
-            problems += month_problems(month, row_counts(root, names, memory_limit=memory_limit), fx, currency)
+            problems += _month_problems(month, row_counts(root, names, memory_limit=memory_limit), fx, currency)
         sums = [item for item in found if item.group[0] is not None and _has_rate(fx, item.currency, currency, on)]
         details = group_details(root, names, GROUP_BY, DESCRIBED, memory_limit=memory_limit, customer_keys=keys,
                                 shard=shard)
@@ -120,8 +120,8 @@ def store_usage_lines(tenant: str, root: Path, files: Mapping[dt.date, Sequence[
     return lines
 
 
-def month_problems(month: dt.date, counts: Mapping[tuple[str | None, bool], int], fx: FxTable,
-                   currency: str) -> list[str]:
+def _month_problems(month: dt.date, counts: Mapping[tuple[str | None, bool], int], fx: FxTable,
+                    currency: str) -> list[str]:
     """What cannot be billed of a usage month, from its rows per (currency, names no customer): the rows without a
     customer, and per currency without an exchange rate on the month's last day, the rows in it."""
     on, name = month_end(month), month_of(month)
