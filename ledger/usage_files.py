@@ -20,6 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -130,7 +131,7 @@ def file_sha256(path: Path) -> str:
 
 
 def holds_sha256(path: Path, sha256: str) -> bool:
-    """Whether the file at ``path`` exists and its bytes hash to ``sha256`` (what the manifest recorded).
+    """Whether ``path`` is a file and its bytes hash to ``sha256`` (what the manifest recorded).
 
     Why remembered per process while the file stays the same inode with the same size and change times: a build in
     ranges of customers, and a Dask worker rating several, checks the month's files for every range, and hashing
@@ -139,6 +140,8 @@ def holds_sha256(path: Path, sha256: str) -> bool:
     try:
         stat = path.stat()
     except FileNotFoundError:
+        return False
+    if not S_ISREG(stat.st_mode):
         return False
     return _hashes_to(str(path), sha256, (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -47,18 +47,12 @@ class SubscriptionRepository(Repository):
 
     def add_many(self, source: str, chunks: Iterable[Sequence[dict[str, Any]]]) -> dict[str, int]:
         """Insert many subscriptions of one source, given in chunks that may be built while the ledger writes the
-        ones before (``insert_chunks``); returns ``{external id: id}`` of the inserted ones."""
-        wanted: set[str] = set()
-
-        def noted() -> Iterator[Sequence[dict[str, Any]]]:
-            for rows in chunks:
-                wanted.update(row["external_id"] for row in rows)
-                yield rows
-
-        if not insert_chunks(self.session, Subscription.__table__, noted()):
+        ones before (``insert_chunks``); returns ``{external id: id}`` of the source's subscriptions, the inserted
+        ones among them (none inserted: nothing read)."""
+        if not insert_chunks(self.session, Subscription.__table__, chunks):
             return {}
         query = select(Subscription.external_id, Subscription.id).where(Subscription.source == source)
-        return {external_id: row_id for external_id, row_id in self.core_rows(query) if external_id in wanted}
+        return dict(self.core_rows(query).tuples().all())
 
     def update_many(self, rows: Sequence[dict[str, Any]]) -> int:
         """Update the given columns of many subscriptions, each row naming its ``id`` (all rows same columns)."""

@@ -71,8 +71,7 @@ def month_usage_lines(uow: UnitOfWork, settings: Settings, tenant: str, tenant_i
 
     files: dict[dt.date, list[str]] = defaultdict(list)
     for row in uow.usage.files(tenant_id, first, last):
-        path = root / row.path
-        if not path.is_file() or not holds_sha256(path, row.sha256):
+        if not holds_sha256(root / row.path, row.sha256):
             raise ValidationFailed(f"usage file {row.path} (usage_files {row.id}) sha256: missing or changed since "
                                    f"sync run {row.sync_run_id} wrote it; re-run the sync for {row.usage_date}")
         if row.rows:
