@@ -1,12 +1,14 @@
 """The vectorised engine (:mod:`rating.bulk`) on many subscriptions' terms and changes, its rows returned as the
-scalar engine's :class:`~rating.proration.RatedLine` objects.
+values of the scalar engine's lines (:class:`~rating.proration.PlainLine`, what ``RatedLine.plain`` gives).
 
 Why: a month-end batch stores every line with the lineage :func:`rating.proration.rate_subscription` writes (inputs,
 price version, formula, exact unrounded amount, details). :func:`rating.bulk.rate_month` decides which lines exist
 and their amounts on whole columns; the parts numpy does not carry (which inputs set each state, the price versions,
 the unit price as written) come from the subscription's states (:func:`rating.proration.timeline.timeline`), which
-cost little next to rating. Only what the vectorised rules cover is accepted (``rating.bulk_scope.in_scope``);
-callers rate the rest with the scalar engine. All dates are calendar days; all end dates are inclusive.
+cost little next to rating. Each line is built as plain values with its lineage dict, through the same helpers the
+scalar engine's lines use (``charge_details``, ``credit_details``, ``lineage_dict``), not as the four objects a
+scalar line is. Only what the vectorised rules cover is accepted (``rating.bulk_scope.in_scope``); callers rate the
+rest with the scalar engine. All dates are calendar days; all end dates are inclusive.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from fractions import Fraction
 import pandas as pd
 
 from rating.bulk import rate_month
-from rating.lineage import Lineage
+from rating.lineage import lineage_dict
 from rating.money import Money
 from rating.periods import BillingPeriod, Convention, period_containing
 from rating.proration.credits import cap_note, credit_details
-from rating.proration.lines import LineKey, LineKind, RatedLine
+from rating.proration.lines import LineKey, LineKind, PlainLine
 from rating.proration.rate import charge_details
 from rating.proration.terms import Change, PricePolicy, SubscriptionTerms
 from rating.proration.timeline import State, timeline
@@ -83,10 +85,11 @@ def _frames(subjects: Sequence[Subject], decimals: int) -> tuple[pd.DataFrame, p
 
 
 def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: date, convention: Convention,
-                  rounding: RoundingPolicy) -> Iterator[RatedLine]:
+                  rounding: RoundingPolicy) -> Iterator[PlainLine]:
     """The lines :func:`~rating.proration.rate_subscription` gives each subject for the window from its ``begin``
-    (at least ``window_start``, the earliest) to ``window_end``, in the same order per subject; subjects must be in
-    ``rating.bulk_scope.in_scope`` and share one currency."""
+    (at least ``window_start``, the earliest) to ``window_end``, in the same order per subject, as their
+    :meth:`~rating.proration.RatedLine.plain` values; subjects must be in ``rating.bulk_scope.in_scope`` and share
+    one currency."""
     if not subjects:
         return
     decimals = _decimals(subjects)
@@ -97,67 +100,78 @@ def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: d
     columns = [rows[name].to_numpy().astype("datetime64[D]").tolist() if name in _DATES else rows[name].tolist()
                for name in ("subscription", "period_start", "kind", "stretch_start", "stretch_end", "quantity",
                             "price_units", "days", "period_days", "amount_minor", "capped")]
+    rate = _Rate(convention.value, rounding.value, currency, 10**decimals)
     for sub_id, period_start, kind, start, end, quantity, units, days, total, minor, capped in zip(*columns,
                                                                                                    strict=True):
         subject = by_id[sub_id]
         if period_start < subject.begin:
             continue
-        amount = Money.from_minor(minor, currency)
-        unrounded = Fraction(quantity * units * days, total * 10**decimals)
-        line = _Row(subject, period_start, start, end, quantity, days, total, amount)
         if kind == "charge":
-            yield line.charge(unrounded, convention, rounding)
+            yield rate.charge(subject, period_start, start, end, quantity, units, days, total, minor)
         else:
-            yield line.credit(-unrounded, capped, convention, rounding)
+            yield rate.credit(subject, period_start, start, end, quantity, units, days, total, minor, capped)
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    subject: Subject
-    period_start: date  # the charge period's first day (clipped to the subscription's start)
-    start: date
-    end: date
-    quantity: int
-    days: int
-    total: int
-    amount: Money
+def _period(terms: SubscriptionTerms, period_start: date, end: date) -> BillingPeriod:
+    """The billing period of a charge period starting on ``period_start`` and ending on ``end``: a charge period
+    starting after the subscription does starts on a boundary, whose index the months since the anchor give."""
+    anchor = terms.effective_anchor
+    if period_start == terms.start:
+        return period_containing(anchor, terms.billing_months, period_start)
+    index = ((period_start.year - anchor.year) * 12 + period_start.month - anchor.month) // terms.billing_months
+    return BillingPeriod(index, period_start, end, terms.billing_months)
 
-    def period(self) -> BillingPeriod:
-        """The billing period of the row's charge period: a charge period starting after the subscription does
-        starts on a boundary, whose index the months since the anchor give (the row gives its last day)."""
-        terms = self.subject.terms
-        anchor, day = terms.effective_anchor, self.period_start
-        if day == terms.start:
-            return period_containing(anchor, terms.billing_months, day)
-        index = ((day.year - anchor.year) * 12 + day.month - anchor.month) // terms.billing_months
-        return BillingPeriod(index, day, self.end, terms.billing_months)
 
-    def _state_at(self) -> int:
-        return bisect_right(self.subject.days, self.start) - 1
+class _Rate:
+    """The run's convention, rounding and currency, and the exact amounts seen so far: a month's lines repeat few
+    (seats × price × days of a period), and each one's ``Fraction`` and ``Money`` cost more than the lookup."""
 
-    def charge(self, unrounded: Fraction, convention: Convention, rounding: RoundingPolicy) -> RatedLine:
-        terms, period = self.subject.terms, self.period()
-        state = self.subject.states[self._state_at()][1]
-        formula = f"{self.quantity} × {state.unit_price} × {self.days}/{self.total}"
-        lineage = Lineage(state.input_ids, state.price_version, convention.value, formula, unrounded, rounding.value,
-                          charge_details(terms, period, self.period_start, self.start, state, None))
-        return RatedLine(LineKey(terms.subscription_id, self.period_start, LineKind.CHARGE, self.start), period,
-                         self.end, self.quantity, state.unit_price, state.product, self.days, self.total, unrounded,
-                         self.amount, formula, lineage, self.start)
+    def __init__(self, convention: str, rounding: str, currency: str, price_scale: int) -> None:
+        self.convention, self.rounding, self.currency, self.price_scale = convention, rounding, currency, price_scale
+        self.fractions: dict[tuple[int, int], Fraction] = {}
+        self.amounts: dict[int, Decimal] = {}
 
-    def credit(self, unrounded: Fraction, capped: bool, convention: Convention, rounding: RoundingPolicy
-               ) -> RatedLine:
-        """The credit of the line in force before this change day (the state before it charged it)."""
-        terms, period = self.subject.terms, self.period()
-        position = self._state_at()
-        old_day, old = self.subject.states[position - 1]
-        new = self.subject.states[position][1]
-        credited = LineKey(terms.subscription_id, self.period_start, LineKind.CHARGE, max(old_day, self.period_start))
-        formula = f"-{self.quantity} × {old.unit_price} × {self.days}/{self.total}"
+    def _exact(self, numerator: int, denominator: int) -> Fraction:
+        key = (numerator, denominator)
+        found = self.fractions.get(key)
+        if found is None:
+            found = self.fractions[key] = Fraction(numerator, denominator)
+        return found
+
+    def _amount(self, minor: int) -> Decimal:
+        found = self.amounts.get(minor)
+        if found is None:
+            found = self.amounts[minor] = Money.from_minor(minor, self.currency).amount
+        return found
+
+    def charge(self, subject: Subject, period_start: date, start: date, end: date, quantity: int, units: int,
+               days: int, total: int, minor: int) -> PlainLine:
+        """A charge from ``start`` with the state in force on that day."""
+        terms = subject.terms
+        state = subject.states[bisect_right(subject.days, start) - 1][1]
+        unrounded = self._exact(quantity * units * days, total * self.price_scale)
+        formula = f"{quantity} × {state.unit_price} × {days}/{total}"
+        details = charge_details(terms, _period(terms, period_start, end), period_start, start, state, None)
+        lineage = lineage_dict(state.input_ids, state.price_version, self.convention, formula, unrounded,
+                               self.rounding, details)
+        return PlainLine(terms.subscription_id, "charge", period_start, start, end, start, quantity, state.unit_price,
+                         state.product, days, total, unrounded, self._amount(minor), self.currency, lineage)
+
+    def credit(self, subject: Subject, period_start: date, start: date, end: date, quantity: int, units: int,
+               days: int, total: int, minor: int, capped: bool) -> PlainLine:
+        """The credit of the line in force before the change on ``start`` (the state before it charged it)."""
+        terms = subject.terms
+        position = bisect_right(subject.days, start) - 1
+        old_day, old = subject.states[position - 1]
+        new = subject.states[position][1]
+        credited = LineKey(terms.subscription_id, period_start, LineKind.CHARGE, max(old_day, period_start))
+        amount = self._amount(minor)
+        unrounded = -self._exact(quantity * units * days, total * self.price_scale)
+        formula = f"-{quantity} × {old.unit_price} × {days}/{total}"
         if capped:
-            formula += cap_note(self.amount.amount)
-        lineage = Lineage(new.day_ids, old.price_version, convention.value, formula, unrounded, rounding.value,
-                          credit_details(period, self.end, credited, old.product, self.start))
-        return RatedLine(LineKey(terms.subscription_id, self.period_start, LineKind.CREDIT, self.start), period,
-                         self.end, self.quantity, old.unit_price, old.product, self.days, self.total, unrounded,
-                         self.amount, formula, lineage, self.start)
+            formula += cap_note(amount)
+        details = credit_details(_period(terms, period_start, end), end, credited, old.product, start)
+        lineage = lineage_dict(new.day_ids, old.price_version, self.convention, formula, unrounded, self.rounding,
+                               details)
+        return PlainLine(terms.subscription_id, "credit", period_start, start, end, start, quantity, old.unit_price,
+                         old.product, days, total, unrounded, amount, self.currency, lineage)

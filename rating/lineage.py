@@ -6,6 +6,7 @@ version, the day-count convention, the formula, the exact unrounded amount and t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
@@ -36,13 +37,27 @@ class Lineage:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serialisable form (ids as given, amounts as text, the exact unrounded value as ``n/d``)."""
-        return {
-            "input_ids": [item if isinstance(item, str) else int(item) for item in self.input_ids],
-            "price_version": self.price_version,
-            "convention": self.convention,
-            "formula": self.formula,
-            "unrounded": format_unrounded(self.unrounded),
-            "unrounded_exact": f"{self.unrounded.numerator}/{self.unrounded.denominator}",
-            "rounding": self.rounding,
-            "details": dict(self.details),
-        }
+        return lineage_dict(self.input_ids, self.price_version, self.convention, self.formula, self.unrounded,
+                            self.rounding, self.details)
+
+
+def lineage_dict(input_ids: Sequence[str | int], price_version: str | None, convention: str | None, formula: str,
+                 unrounded: Fraction, rounding: str, details: Mapping[str, str]) -> dict[str, object]:
+    """:meth:`Lineage.to_dict` of these values, without the object: the vectorised engine writes a million."""
+    text, exact = _unrounded_texts(unrounded.numerator, unrounded.denominator)
+    return {
+        "input_ids": [item if isinstance(item, str) else int(item) for item in input_ids],
+        "price_version": price_version,
+        "convention": convention,
+        "formula": formula,
+        "unrounded": text,
+        "unrounded_exact": exact,
+        "rounding": rounding,
+        "details": dict(details),
+    }
+
+
+@functools.lru_cache(maxsize=65536)
+def _unrounded_texts(numerator: int, denominator: int) -> tuple[str, str]:
+    """Cached: a month's lines repeat few exact amounts (seats × price × days of a period)."""
+    return format_unrounded(Fraction(numerator, denominator)), f"{numerator}/{denominator}"

@@ -14,7 +14,7 @@ names are exposed here, so callers import them from ``rating.proration``.
 """
 
 from rating.proration.credits import credit_invoiced
-from rating.proration.lines import InvoicedLine, LineKey, LineKind, RatedLine
+from rating.proration.lines import InvoicedLine, LineKey, LineKind, PlainLine, RatedLine
 from rating.proration.rate import rate_subscription
 from rating.proration.terms import Change, PricePolicy, SubscriptionTerms, Timing, Window
 
@@ -23,6 +23,7 @@ __all__ = [
     "InvoicedLine",
     "LineKey",
     "LineKind",
+    "PlainLine",
     "PricePolicy",
     "RatedLine",
     "SubscriptionTerms",

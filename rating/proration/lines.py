@@ -63,6 +63,30 @@ class InvoicedLine:
     fx: FxRate | None = None  # the rate it was converted with; ``unit_price`` is then in ``fx.base``
 
 
+@dataclass(slots=True)
+class PlainLine:
+    """A rated line as plain values, its lineage as the dict :meth:`Lineage.to_dict` gives: what a ledger line is made
+    of. The scalar engine's :class:`RatedLine` gives one (:meth:`RatedLine.plain`); the vectorised engine builds them
+    directly (``rating.bulk_lines``: a million lines without four objects each). Not frozen, for the same reason."""
+
+    subscription: str
+    kind: str  # charge, credit
+    period_start: date  # the charge period's first day (``LineKey.period_start``)
+    stretch_start: date
+    stretch_end: date
+    bill_date: date
+    quantity: int
+    unit_price: Decimal
+    product: str | None
+    days: int
+    period_days: int
+    unrounded: Fraction
+    amount: Decimal
+    currency: str
+    lineage: dict[str, object]
+    fx: FxRate | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RatedLine:
     """One charge or credit over ``[key.stretch_start, stretch_end]`` (inclusive), rounded once."""
@@ -81,6 +105,12 @@ class RatedLine:
     lineage: Lineage
     bill_date: date
     fx: FxRate | None = None  # the rate ``unrounded`` was converted with; ``unit_price`` is then in ``fx.base``
+
+    def plain(self) -> PlainLine:
+        return PlainLine(self.key.subscription, self.key.kind.value, self.key.period_start, self.key.stretch_start,
+                         self.stretch_end, self.bill_date, self.quantity, self.unit_price, self.product, self.days,
+                         self.period_days, self.unrounded, self.amount.amount, self.amount.currency,
+                         self.lineage.to_dict(), self.fx)
 
     def invoiced(self) -> InvoicedLine:
         """This line as a credit sees it once it has been invoiced."""

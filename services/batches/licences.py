@@ -21,7 +21,7 @@ from fractions import Fraction
 from ledger.models import Subscription
 from rating.months import month_of
 from rating.periods import Convention
-from rating.proration import PricePolicy, RatedLine, Window, rate_subscription
+from rating.proration import PlainLine, PricePolicy, Window, rate_subscription
 from rating.rounding import RoundingPolicy
 from services.batches.lines import DesiredLine, base_key, exact_decimal
 from services.batches.timeline import Timeline
@@ -53,7 +53,7 @@ def licence_lines(tenant: str, sub: Subscription, timeline: Timeline, first_day:
     if window is None:
         return []
     rated = rate_subscription(timeline.terms, timeline.changes, window, convention, rounding, price_policy)
-    return [_desired(tenant, sub, line, timeline) for line in rated if first_day <= line.bill_date <= last_day]
+    return [_desired(tenant, sub, line.plain(), timeline) for line in rated if first_day <= line.bill_date <= last_day]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,23 +84,23 @@ def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.
         window_start = min(item.window.start for item in members)
         for line in rate_subjects(subjects, window_start, last_day, convention, rounding):
             if first_day <= line.bill_date <= last_day:
-                item = by_id[line.key.subscription]
+                item = by_id[line.subscription]
                 lines[item.sub.id].append(_desired(tenant, item.sub, line, item.timeline))
     return lines
 
 
-def _desired(tenant: str, sub: Subscription, line: RatedLine, timeline: Timeline) -> DesiredLine:
-    kind = line.key.kind.value
-    start = line.key.stretch_start
-    lineage = line.lineage.to_dict()
+def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline) -> DesiredLine:
+    kind, start = line.kind, line.stretch_start
+    lineage = line.lineage
     lineage["bill_date"] = line.bill_date.isoformat()
     lineage["days"] = f"{line.days}/{line.period_days}"
-    repriced = timeline.repriced(line.key.period_start)
+    repriced = timeline.repriced(line.period_start)
     if repriced:
         lineage["reprice"] = repriced
-    notes = {str(i): timeline.notes[str(i)] for i in lineage["input_ids"] if str(i) in timeline.notes}
-    if notes:
-        lineage["notes"] = notes
+    if timeline.notes:
+        notes = {str(i): timeline.notes[str(i)] for i in lineage["input_ids"] if str(i) in timeline.notes}
+        if notes:
+            lineage["notes"] = notes
     product = line.product or sub.product_id
     unit_price, priced_as = line.unit_price, f"{line.unit_price}"
     if line.fx is not None:  # the ledger line is in the invoice currency; lineage keeps the original price and rate
@@ -119,9 +119,9 @@ def _desired(tenant: str, sub: Subscription, line: RatedLine, timeline: Timeline
         description=description[:500],
         quantity=Decimal(line.quantity),
         unit_price=unit_price,
-        amount=line.amount.amount,
+        amount=line.amount,
         unrounded=exact_decimal(line.unrounded),
-        currency=line.amount.currency,
+        currency=line.currency,
         lineage=lineage,
         group="licences",
     )

@@ -8,6 +8,7 @@ version). ``base_key`` is the key without its version; corrections of a billed l
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -28,7 +29,13 @@ def line_key(base: str, version: int) -> str:
 
 def exact_decimal(value: Fraction) -> Decimal:
     """An exact amount as the ledger column stores it (10 decimals, explicit rounding)."""
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(UNROUNDED_STEP, rounding=ROUND_HALF_EVEN)
+    return _stored(value.numerator, value.denominator)
+
+
+@functools.lru_cache(maxsize=65536)
+def _stored(numerator: int, denominator: int) -> Decimal:
+    """Cached: a month's lines repeat few exact amounts (``Decimal`` is immutable, so a shared one is safe)."""
+    return (Decimal(numerator) / Decimal(denominator)).quantize(UNROUNDED_STEP, rounding=ROUND_HALF_EVEN)
 
 
 # Lines are plain (not frozen) slotted dataclasses: a build creates hundreds of thousands, and a frozen dataclass's
