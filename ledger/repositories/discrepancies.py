@@ -12,6 +12,11 @@ from sqlalchemy import Row, Select, func, or_, select
 from ledger.models import Batch, Customer, Discrepancy, Invoice, InvoiceLine
 from ledger.repositories.base import Repository, chunks
 
+# What the billed view reads of a line (``services.batches.billed_seats``, ``vendor_counts``, ``desk.reconcile``).
+BILLED_VIEW = (InvoiceLine.id, InvoiceLine.subscription_id, InvoiceLine.base_key, InvoiceLine.version,
+               InvoiceLine.kind, InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.amount,
+               InvoiceLine.period_from, InvoiceLine.period_to, InvoiceLine.lineage)
+
 BILLED_BATCHES = ("approved", "exported")
 
 
@@ -110,14 +115,15 @@ class DiscrepancyRepository(Repository):
         ).order_by(Discrepancy.id)).all()
 
     def billed_lines(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date,
-                     draft: int | None = None) -> list[InvoiceLine]:
+                     draft: int | None = None) -> list[Row]:
         """The billed view reconciliation compares against: invoice lines of these subscriptions overlapping
         ``first``..``last`` (inclusive) in approved or exported batches (a draft is not billed yet), and those of the
-        ``draft`` batch the review cockpit is about to approve."""
-        found: list[InvoiceLine] = []
+        ``draft`` batch the review cockpit is about to approve. Rows with the columns that view reads
+        (``BILLED_VIEW``), not ORM objects: a reconciliation reads a legal entity's month of lines."""
+        found: list[Row] = []
         for chunk in chunks(subscription_ids):
-            found += self.session.scalars(
-                select(InvoiceLine)
+            found += self.core_rows(
+                select(*BILLED_VIEW)
                 .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                 .join(Batch, Batch.id == Invoice.batch_id)
                 .where(
