@@ -77,6 +77,7 @@ class LicenceIngest:
         rows = uow.subscriptions.rows_of_source(context.source, SUBSCRIPTION_COLUMNS)
         self.existing: dict[str, dict[str, Any]] = {row["external_id"]: row for row in rows}
         self._first_lines: dict[str, int] | None = None
+        self.created: set[str] = set()  # the keys of the subscriptions this pull created
         self.by_vendor_id: dict[str, int] = {
             row["vendor_subscription_id"]: row["id"] for row in rows if row["vendor_subscription_id"]
         }
@@ -134,13 +135,14 @@ class LicenceIngest:
             for start in range(0, len(new), SNAPSHOT_CHUNK):
                 chunk = []
                 for key in new[start:start + SNAPSHOT_CHUNK]:
-                    fields = self._fields(latest[key])
-                    chunk.append({**fields, "source": source, "external_id": key, "created_at": as_of,
-                                  "updated_at": as_of})
-                    self.existing[key] = {**fields, "external_id": key, "_new": True}
+                    row = self._fields(latest[key])  # one dict: the row written, then the known subscription
+                    row.update(source=source, external_id=key, created_at=as_of, updated_at=as_of)
+                    chunk.append(row)
+                    self.existing[key] = row
                 yield chunk
 
         ids = self.uow.subscriptions.add_many(source, rows())
+        self.created.update(new)
         for key in new:
             row = self.existing[key]
             row["id"] = ids[key]
@@ -163,7 +165,7 @@ class LicenceIngest:
         self.counts.add("subscriptions_updated", len(changed))
 
     def _append_snapshots(self, latest: dict[str, LicenceRecord]) -> None:
-        known = any(not self.existing[key].get("_new") for key in latest)
+        known = any(key not in self.created for key in latest)
         previous = self.uow.snapshots.latest_state_hashes_of_source(self.context.source) if known else {}
         self.counts.add("snapshots_stored", self.uow.snapshots.add_chunks(self._new_snapshots(latest, previous)))
 
