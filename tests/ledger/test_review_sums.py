@@ -113,3 +113,19 @@ def test_changes_are_exact_ranked_and_counted(engine) -> None:
         ("Beta", Decimal("9.99"), Decimal("10")), ("Gone", None, Decimal("5")), ("New", Decimal("0.3"), None)}
     assert [c.name for c in top] == ["Gone", "New"]  # 5 and 0.3 before Beta's 0.01
     assert (totals["Acme"].net, totals["Same"].invoices, totals["Same"].gross) == (Decimal("0.3"), 2, Decimal("1.1"))
+
+
+def test_stored_changes_equal_the_live_ones_and_refuse_an_inexact_amount(engine) -> None:
+    ids = _seed(engine, {"2026-04": [("Acme", "0.3"), ("Beta", "10"), ("Gone", "5")],
+                         "2026-05": [("Acme", "0.1+0.2"), ("Beta", "10.01+-0.02"), ("New", "0.1+0.1+0.1")]})
+    may, april = ids["2026-05"], ids["2026-04"]
+    with UnitOfWork(engine, write=True) as uow:
+        counts = {per: uow.review.store_changes(may, april, per) for per in ("customer", "subscription")}
+        stored = uow.review.stored_changes(may, "customer", 10)
+        live, total = uow.review.changes(may, april, "customer", limit=10)
+    assert counts["customer"] == total == 3
+    assert stored == live
+    _seed(engine, {"2026-06": [("Acme", "0.00001")]})
+    with UnitOfWork(engine, write=True) as uow, pytest.raises(InexactAmount, match="an amount has 5 decimals"):
+        june = uow.session.scalar(select(Batch.id).where(Batch.month == "2026-06"))
+        uow.review.store_changes(june, may, "customer")
