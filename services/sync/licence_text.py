@@ -25,9 +25,17 @@ def number(value: Any) -> str:
     return "" if value is None else format(canonical(value), "f")
 
 
-@functools.lru_cache(maxsize=65536)
 def iso(value: dt.date | dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    """ISO 8601 text of a day or instant. Cached per value and UTC offset: two instants in different offsets are
+    equal (and hash alike) but are written each with its own offset, as the vendor sent it."""
+    if value is None:
+        return None
+    return _iso(value, value.utcoffset() if isinstance(value, dt.datetime) else None)
+
+
+@functools.lru_cache(maxsize=65536)
+def _iso(value: dt.date, _offset: dt.timedelta | None) -> str:
+    return value.isoformat()
 
 
 @functools.lru_cache(maxsize=65536)

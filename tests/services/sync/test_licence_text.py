@@ -99,3 +99,14 @@ def test_an_example_reads_as_expected() -> None:
     assert text.startswith('{"payload":{"a":"1.0","b":1},"record":{"as_of":"2026-05-01T00:30:00+00:00"')
     assert '"refundable_batches":[["2.5",null]]' in text
     assert '"subscription_external_id":"s-\\u00fc\\"1"' in text
+
+
+def test_equal_instants_in_other_offsets_keep_their_own_offset() -> None:
+    """The text cache must not hand one instant's text to an equal instant written in another offset."""
+    utc = dt.datetime(2026, 5, 1, 0, 30, tzinfo=dt.UTC)
+    berlin = dt.datetime(2026, 5, 1, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert utc == berlin
+    first, second = (replace(licence("s1", 3), source_updated_at=instant) for instant in (utc, berlin))
+    assert '"source_updated_at":"2026-05-01T00:30:00+00:00"' in snapshot_text(first)
+    assert '"source_updated_at":"2026-05-01T02:30:00+02:00"' in snapshot_text(second)
+    assert snapshot_text(second) == payload_text({"payload": second.raw, "record": record_dict(second)})
