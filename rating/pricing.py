@@ -263,6 +263,17 @@ class PriceBook:
                              key=lambda rule: (rule.priority[0], isinstance(rule, FixedPrice), *rule.priority[1:]),
                              reverse=True)
         self._version_days: dict[tuple[str, tuple[str, ...]], frozenset[date]] = {}
+        self._named: dict[tuple[str, tuple[str, ...]], list[FixedPrice | MarkupRule]] = {}
+
+    def _rules_naming(self, licence: Licence) -> list[FixedPrice | MarkupRule]:
+        """The rules that may price ``licence`` (every product, or its product or catalogue keys), in priority order.
+        Worked out once per product: a build prices every licence, and a book with rules for many products would
+        otherwise test each rule against each licence."""
+        named = (licence.product, licence.keys)
+        rules = self._named.get(named)
+        if rules is None:
+            rules = self._named[named] = [rule for rule in self._rules if licence.named(rule.product)]
+        return rules
 
     def version_days(self, licence: Licence) -> frozenset[date]:
         """Days on which a rule or list price that may price ``licence`` starts or ends (price changes to look at).
@@ -275,7 +286,7 @@ class PriceBook:
         return days
 
     def _product_version_days(self, licence: Licence) -> frozenset[date]:
-        versions = [rule.version for rule in self._rules if licence.named(rule.product)]
+        versions = [rule.version for rule in self._rules_naming(licence)]
         versions += [row.version for key in (licence.product, *licence.keys) for row in self._lists.get(key, ())]
         days = {version.valid_from for version in versions if version.valid_from is not None}
         days |= {version.valid_to + timedelta(days=1) for version in versions if version.valid_to is not None}
@@ -323,7 +334,7 @@ class PriceBook:
         """The sell price per unit per billing period on ``day``; ``None`` when nothing prices it."""
         customer = licence.customer
         names = {customer.name, customer.reference, str(customer.id)}
-        for rule in self._rules:
+        for rule in self._rules_naming(licence):
             if not self._applies(rule, licence, names, day, edition):
                 continue
             if isinstance(rule, FixedPrice):

@@ -194,3 +194,21 @@ def test_vendor_cost_skips_a_prorated_mid_cycle_charge() -> None:
     only_partial = PriceBook("nl01", costs=[VendorCost(11, 7, "e3", Decimal("9.96"), date(2026, 10, 2),
                                                        date(2026, 10, 10))])
     assert only_partial.vendor_cost(7, "e3", date(2026, 10, 3)) == (Decimal("9.96"), "cost line 11")
+
+
+def test_a_book_with_rules_for_many_products_prices_each_licence_by_its_own_in_priority_order() -> None:
+    """Each product's rules are looked up once per book; the order among them (customer before product before
+    everyone, fixed before markup) and the rules for every product still apply."""
+    others = [FixedPrice(f"other {n}", Decimal("99"), product=f"P-{n}") for n in range(50)]
+    book = PriceBook("nl-bv", fixed=[*others, FixedPrice("e3 for Acme", Decimal("20"), customer="Acme", product="e3")],
+                     markups=Markups((MarkupRule("all", Decimal("10")), MarkupRule("e3", Decimal("5"), product="e3"))))
+    day, cost = date(2026, 5, 1), Decimal("10")
+
+    def price(product: str, customer: str) -> str | None:
+        found = book.licence_price(Licence(product, PricedCustomer(1, customer, None), "P1M", "EUR"), day, cost)
+        return None if found is None else f"{found.unit_price} {found.label}"
+
+    assert price("e3", "Acme") == "20 e3 for Acme fixed 20"
+    assert price("e3", "Beta") == "10.5 cost 10 (snapshot) + 5% (e3)"
+    assert price("P-7", "Beta") == "99 other 7 fixed 99"
+    assert price("m365", "Beta") == "11 cost 10 (snapshot) + 10% (all)"
