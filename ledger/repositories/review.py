@@ -35,6 +35,7 @@ from ledger.repositories.base import Repository
 from ledger.repositories.sums import PLACES, amount, decimals, units
 
 Per = Literal["customer", "subscription"]
+PERS: tuple[Per, ...] = ("customer", "subscription")
 
 
 @dataclass(frozen=True)
@@ -136,24 +137,28 @@ class ReviewRepository(Repository):
                        amount(before_units, line_places, what))
                 for ident, currency, now_units, before_units, line_places, label, _ in rows], rows[0][-1] if rows else 0
 
-    def store_changes(self, batch_id: int, previous_id: int | None, per: Per) -> int:
-        """Work out the batch's changes against ``previous_id`` (as ``changes``) and store them in
-        ``batch_changes``, replacing what was stored for ``per``; returns how many. One ``INSERT ... SELECT``: the
-        rows never pass through Python (one per subscription of a 300 k-invoice batch), after the same refusal of
-        an inexact amount the page makes."""
+    def store_changes(self, batch_id: int, previous_id: int | None) -> dict[Per, int]:
+        """Work out the batch's changes against ``previous_id`` (as ``changes``) per customer and per subscription,
+        and store them in ``batch_changes`` in place of what was stored; returns how many per view. One exactness
+        check over both batches' lines (an inexact amount is refused, as the page refuses it), then one
+        ``INSERT ... SELECT`` per view: the rows never pass through Python (one per subscription of a 300 k-invoice
+        batch)."""
         places = self.session.scalar(select(func.max(decimals(self.session, InvoiceLine.amount)))
                                      .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                                      .where(Invoice.batch_id.in_(_batches(batch_id, previous_id))))
-        amount(0, places, _lines_of(batch_id, previous_id))  # refuses an inexact amount, as the page would
-        grouped = self._grouped(batch_id, previous_id, per)
-        self.session.execute(delete(BatchChange).where(BatchChange.batch_id == batch_id, BatchChange.per == per))
-        delta = func.abs(func.coalesce(grouped.c.now, 0) - func.coalesce(grouped.c.before, 0))
-        self.session.execute(insert(BatchChange).from_select(
-            ["batch_id", "per", "key", "currency", "now_units", "before_units", "delta_units"],
-            select(literal(batch_id), literal(per), grouped.c.key, grouped.c.currency, grouped.c.now,
-                   grouped.c.before, delta)))
-        return self.session.scalar(select(func.count()).where(BatchChange.batch_id == batch_id,
-                                                              BatchChange.per == per)) or 0
+        amount(0, places, _lines_of(batch_id, previous_id))
+        self.session.execute(delete(BatchChange).where(BatchChange.batch_id == batch_id))
+        counts: dict[Per, int] = {}
+        for per in PERS:
+            grouped = self._grouped(batch_id, previous_id, per)
+            delta = func.abs(func.coalesce(grouped.c.now, 0) - func.coalesce(grouped.c.before, 0))
+            self.session.execute(insert(BatchChange).from_select(
+                ["batch_id", "per", "key", "currency", "now_units", "before_units", "delta_units"],
+                select(literal(batch_id), literal(per), grouped.c.key, grouped.c.currency, grouped.c.now,
+                       grouped.c.before, delta)))
+            counts[per] = self.session.scalar(select(func.count()).where(BatchChange.batch_id == batch_id,
+                                                                         BatchChange.per == per)) or 0
+        return counts
 
     def stored_changes(self, batch_id: int, per: Per, limit: int) -> list[Change]:
         """The ``limit`` largest of the changes ``store_changes`` stored, in ``changes``' order (how many there are

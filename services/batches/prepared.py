@@ -38,7 +38,6 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 CHANGES, VENDOR_COUNTS = "changes", "vendor_counts"
-PERS: tuple[Per, ...] = ("customer", "subscription")
 STORED_RUNS = ("succeeded", "partial")  # sync runs that committed snapshots
 
 
@@ -73,7 +72,7 @@ def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date,
     previous = uow.batches.previous(batch.tenant_id, batch.month)
     inputs = _changes_inputs(batch, previous)
     if _fresh(uow, batch, CHANGES, inputs) is None:
-        counts = {per: uow.review.store_changes(batch.id, previous.id if previous else None, per) for per in PERS}
+        counts = uow.review.store_changes(batch.id, previous.id if previous else None)
         uow.review.record_check(batch.id, CHANGES, inputs, counts, at)
         worked.append(CHANGES)
     inputs = _vendor_count_inputs(uow, batch)

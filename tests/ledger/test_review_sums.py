@@ -120,7 +120,7 @@ def test_stored_changes_equal_the_live_ones_and_refuse_an_inexact_amount(engine)
                          "2026-05": [("Acme", "0.1+0.2"), ("Beta", "10.01+-0.02"), ("New", "0.1+0.1+0.1")]})
     may, april = ids["2026-05"], ids["2026-04"]
     with UnitOfWork(engine, write=True) as uow:
-        counts = {per: uow.review.store_changes(may, april, per) for per in ("customer", "subscription")}
+        counts = uow.review.store_changes(may, april)
         stored = uow.review.stored_changes(may, "customer", 10)
         live, total = uow.review.changes(may, april, "customer", limit=10)
     assert counts["customer"] == total == 3
@@ -128,4 +128,4 @@ def test_stored_changes_equal_the_live_ones_and_refuse_an_inexact_amount(engine)
     _seed(engine, {"2026-06": [("Acme", "0.00001")]})
     with UnitOfWork(engine, write=True) as uow, pytest.raises(InexactAmount, match="an amount has 5 decimals"):
         june = uow.session.scalar(select(Batch.id).where(Batch.month == "2026-06"))
-        uow.review.store_changes(june, may, "customer")
+        uow.review.store_changes(june, may)

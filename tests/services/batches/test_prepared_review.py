@@ -24,12 +24,13 @@ from sqlalchemy import select, update
 from config import Settings
 from config.schema import SourceConfig
 from ledger.models import BatchChange, BatchCheck, JobRun, Mutation, Snapshot
+from ledger.repositories.review import PERS
 from rating.months import month_bounds
 from sandbox import pax8
 from sandbox.core import Clock, SandboxServer
 from sandbox.tls import make_tls_files
 from services.batches import approve_batch, batch_review_findings, batch_summary, build_batch, prepared
-from services.batches.prepared import CHANGES, PERS, VENDOR_COUNTS
+from services.batches.prepared import CHANGES, VENDOR_COUNTS
 from services.clock import FixedClock
 from services.errors import NotAllowed
 from services.operations import execute, initialise
