@@ -325,7 +325,8 @@ class PriceBook:
     @staticmethod
     def _applies(rule: FixedPrice | MarkupRule, licence: Licence, names: set[str | None], day: date,
                  edition: int | None) -> bool:
-        return (rule.version.known(edition) and rule.version.covers(day) and licence.named(rule.product)
+        """Whether ``rule``, one of :meth:`_rules_naming` (its product is the licence's), prices it on ``day``."""
+        return (rule.version.known(edition) and rule.version.covers(day)
                 and (rule.customer is None or rule.customer in names) and rule.billing in (None, licence.billing)
                 and (not isinstance(rule, MarkupRule) or (rule.meter_category is None and rule.effective_from <= day)))
 
