@@ -23,7 +23,7 @@ from ledger.shards import Shard
 from rating.months import month_bounds
 from services import notifications as notices
 from services.access import Actor, require
-from services.batches.allocation import bulk_allocation
+from services.allocation import bulk_allocation
 from services.batches.desired import Scope, tenant_config
 from services.batches.invoicing import BatchTotals, InvoiceDraft
 from services.batches.lines import DraftLine

@@ -25,7 +25,7 @@ from rating.fx import FxRateDate, MissingRate
 from rating.periods import Convention
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
-from services.batches.allocation import bulk_allocation
+from services.allocation import bulk_allocation
 from services.batches.diff import REPRICE, diff_lines
 from services.batches.editions import Editions, Reprice
 from services.batches.fx import fx_table, in_currency, missing_rate

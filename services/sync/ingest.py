@@ -20,6 +20,7 @@ from typing import Any
 from connectors.records import CostLineRecord, UsageRecord
 from ledger.repositories.snapshots import payload_text
 from ledger.types import canonical
+from services.allocation import bulk_allocation
 from services.sync.context import Counts, IngestContext
 from services.sync.customers import CustomerResolver
 from services.sync.licences import LicenceIngest
@@ -30,6 +31,11 @@ from services.uow import UnitOfWork
 
 def store_pull(uow: UnitOfWork, context: IngestContext, pulled: SourcePull) -> tuple[dict[str, int], list[dict]]:
     """Map one complete pull into the ledger (inside the caller's unit of work); returns counts and record errors."""
+    with bulk_allocation():
+        return _store(uow, context, pulled)
+
+
+def _store(uow: UnitOfWork, context: IngestContext, pulled: SourcePull) -> tuple[dict[str, int], list[dict]]:
     result = pulled.result
     counts = Counts()
     errors = [

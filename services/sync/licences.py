@@ -23,7 +23,7 @@ from connectors.records import LicenceRecord
 from ledger.repositories.snapshots import text_hash
 from services.sync.context import Counts, IngestContext
 from services.sync.customers import CustomerResolver
-from services.sync.licence_text import number, snapshot_text
+from services.sync.licence_text import number, snapshot_texts
 from services.uow import UnitOfWork
 
 SUBSCRIPTION_COLUMNS = (
@@ -174,14 +174,16 @@ class LicenceIngest:
         """Snapshot rows of the records whose billing state differs from the last one stored, in chunks: the ledger
         stores one chunk while the next is serialised."""
         run_id, as_of, observed_on = self.context.run_id, self.context.as_of, self.context.observed_on
-        rows = []
-        for key, record in latest.items():
-            subscription_id = self.existing[key]["id"]
-            digest = state_hash(record)
-            if previous.get(subscription_id) == digest:
-                continue
-            text = snapshot_text(record)
-            rows.append({
+        keys = list(latest)
+        for start in range(0, len(keys), SNAPSHOT_CHUNK):
+            changed = []
+            for key in keys[start:start + SNAPSHOT_CHUNK]:
+                subscription_id, record = self.existing[key]["id"], latest[key]
+                digest = state_hash(record)
+                if previous.get(subscription_id) != digest:
+                    changed.append((subscription_id, digest, record))
+            texts = snapshot_texts([record for _, _, record in changed])
+            yield [{
                 "subscription_id": subscription_id,
                 "sync_run_id": run_id,
                 "observed_at": as_of,
@@ -194,11 +196,7 @@ class LicenceIngest:
                 "raw": text,
                 "raw_hash": text_hash(text),
                 "state_hash": digest,
-            })
-            if len(rows) >= SNAPSHOT_CHUNK:
-                yield rows
-                rows = []
-        yield rows
+            } for (subscription_id, digest, record), text in zip(changed, texts, strict=True)]
 
     def _flag_missing(self, present: set[str]) -> None:
         """A subscription a complete pull no longer lists is flagged, never cancelled on our own."""

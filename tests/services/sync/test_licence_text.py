@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.records import LicenceRecord
 from ledger.repositories.snapshots import payload_text
-from services.sync.licence_text import iso, number, snapshot_text
+from services.sync.licence_text import iso, number, snapshot_texts
 from tests.services.sync.test_sync_support import licence
 
 TEXT = st.text(max_size=12)  # quotes, backslashes, control and non-ASCII characters included
@@ -88,25 +89,39 @@ records = st.builds(
 )
 
 
-@given(records)
-def test_the_snapshot_text_is_the_canonical_json_of_record_and_payload(record: LicenceRecord) -> None:
-    assert snapshot_text(record) == payload_text({"record": record_dict(record), "payload": record.raw})
+@given(st.lists(records, max_size=6))
+def test_each_snapshot_text_is_the_canonical_json_of_record_and_payload(chunk: list[LicenceRecord]) -> None:
+    """Written together, as the sync writes a chunk (each distinct value written once for all of them)."""
+    expected = [payload_text({"record": record_dict(record), "payload": record.raw}) for record in chunk]
+    assert snapshot_texts(chunk) == expected
 
 
 def test_an_example_reads_as_expected() -> None:
     record = licence("s-ü\"1", 5, refundable_batches=((Decimal("2.50"), None),), raw={"b": 1, "a": Decimal("1.0")})
-    text = snapshot_text(record)
+    (text,) = snapshot_texts([record])
     assert text.startswith('{"payload":{"a":"1.0","b":1},"record":{"as_of":"2026-05-01T00:30:00+00:00"')
     assert '"refundable_batches":[["2.5",null]]' in text
     assert '"subscription_external_id":"s-\\u00fc\\"1"' in text
 
 
 def test_equal_instants_in_other_offsets_keep_their_own_offset() -> None:
-    """The text cache must not hand one instant's text to an equal instant written in another offset."""
+    """One instant's text must not be handed to an equal instant written in another offset, nor, in one zone, to
+    the same wall time on the other side of a clock change (fold)."""
     utc = dt.datetime(2026, 5, 1, 0, 30, tzinfo=dt.UTC)
     berlin = dt.datetime(2026, 5, 1, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-    assert utc == berlin
-    first, second = (replace(licence("s1", 3), source_updated_at=instant) for instant in (utc, berlin))
-    assert '"source_updated_at":"2026-05-01T00:30:00+00:00"' in snapshot_text(first)
-    assert '"source_updated_at":"2026-05-01T02:30:00+02:00"' in snapshot_text(second)
-    assert snapshot_text(second) == payload_text({"payload": second.raw, "record": record_dict(second)})
+    summer = dt.datetime(2026, 10, 25, 2, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    winter = summer.replace(fold=1)
+    assert utc == berlin and summer == winter
+    chunk = [replace(licence("s1", 3), source_updated_at=instant) for instant in (utc, berlin, summer, winter)]
+    texts = snapshot_texts(chunk)
+    for text, spelled in zip(texts, ("2026-05-01T00:30:00+00:00", "2026-05-01T02:30:00+02:00",
+                                     "2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00"), strict=True):
+        assert f'"source_updated_at":"{spelled}"' in text
+    assert texts == [payload_text({"payload": r.raw, "record": record_dict(r)}) for r in chunk]
+
+
+def test_days_and_instants_in_one_field_are_each_written_as_they_are() -> None:
+    """``source_updated_at`` holds a plain date where the source sends only dates, an instant elsewhere."""
+    chunk = [replace(licence("s1", 3), source_updated_at=value)
+             for value in (dt.date(2026, 5, 1), dt.datetime(2026, 5, 1, tzinfo=dt.UTC), None)]
+    assert snapshot_texts(chunk) == [payload_text({"payload": r.raw, "record": record_dict(r)}) for r in chunk]

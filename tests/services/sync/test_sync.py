@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from decimal import Decimal
 
 import pytest
@@ -233,3 +234,24 @@ def test_the_sources_are_counted_as_they_finish_failed_ones_too(ledger: Settings
     sync(ledger, FixedClock(night(1)), who=nightly(ledger), open_reader=vendor.open,
          counted=lambda *step: counted.append(step))
     assert counted == [("sources", done, 4) for done in range(5)]
+
+
+class CollectorProbe:
+    """A vendor payload value that notes, when the sync writes it into the snapshot text, whether Python's cyclic
+    garbage collector was running (``services.allocation``: a pull is mapped with it paused)."""
+
+    def __init__(self) -> None:
+        self.collector_running: list[bool] = []
+
+    def __str__(self) -> str:
+        self.collector_running.append(gc.isenabled())
+        return "probe"
+
+
+def test_a_pull_is_mapped_with_the_cyclic_collector_paused_and_restored_after(ledger: Settings) -> None:
+    probe = CollectorProbe()
+    vendor = Vendor({"pax8": PullResult(licences=(licence("s1", 10, raw={"id": "s1", "probe": probe}),))})
+    assert gc.isenabled()
+    assert run(ledger, vendor, night(1)).runs[0].counts["snapshots_stored"] == 1
+    assert probe.collector_running == [False]
+    assert gc.isenabled()

@@ -1,4 +1,5 @@
-"""A build pauses the cyclic garbage collector while it allocates and restores it afterwards, also on errors."""
+"""Bulk work (a build, a pull mapped into the ledger) pauses the cyclic garbage collector while it allocates, and
+restores it afterwards, also on errors."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import gc
 
 import pytest
 
-from services.batches.allocation import bulk_allocation
+from services.allocation import bulk_allocation
 
 
 @pytest.mark.parametrize("enabled", [True, False])
