@@ -190,9 +190,10 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
         raise ValidationFailed(f"batch build engine: {engine!r} is not one of {', '.join(ENGINES)}")
     now = (clock or SystemClock()).now()
     address = dask_scheduler(settings, dask)
-    if address:  # the workers read committed rows only: config.yaml's prices go into the ledger first
-        with UnitOfWork(engine_for(settings), write=True) as uow:
-            sync_config(uow, settings, who.username)
+    # ranges of customers are rated in read-only transactions of their own (Dask workers, or in this process the next
+    # range while this one is stored), which see committed rows only: config.yaml's prices go into the ledger first
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        sync_config(uow, settings, who.username)
     with bulk_allocation(), UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
         tenant = uow.tenants.by_code(tenant_code)

@@ -149,10 +149,3 @@ def test_a_worker_on_another_ledger_refuses_to_rate(settings: Settings) -> None:
                       "2026-05", "2026-05", frozenset())
     with pytest.raises(BadSetting, match=r"database.url_env: the Dask worker's ledger does not hold tenant 'nl-bv'"):
         rate_shard(settings, elsewhere, Shard())
-
-
-def test_in_process_partitions_write_the_whole_draft(settings: Settings) -> None:
-    """Without a cluster, a legal entity with more than ``compute.partition_customers`` customers is rated, compared
-    and stored a range at a time (bounded memory); the draft equals the one built in one piece, also when a
-    rebuild's ranges differ from the first build's."""
-    two_months_alike(settings, with_compute(settings, partition_customers=3))

@@ -1,0 +1,40 @@
+"""A legal entity built a range of customers at a time in this process, on both ledgers: on PostgreSQL the next range
+is rated by a thread in a read-only transaction of its own while this one is stored (``partitions._overlapped``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from config import Settings
+from config.loader import parse_settings
+from services.batches import build_batch
+from tests.conftest import demo_config_data
+from tests.identity import actor
+from tests.services.batches.test_bulk_build import stored
+from tests.services.batches.test_partitioned_build import JUNE, seed, two_months_alike, with_compute
+
+
+def test_ranges_built_in_process_write_the_whole_draft(settings: Settings) -> None:
+    """Without a cluster, a legal entity with more than ``compute.partition_customers`` customers is rated, compared
+    and stored a range at a time (bounded memory); the draft equals the one built in one piece, also when a
+    rebuild's ranges differ from the first build's."""
+    two_months_alike(settings, with_compute(settings, partition_customers=3))
+
+
+def test_ranges_are_rated_with_config_yaml_prices_as_they_are_now(settings: Settings, tmp_path: Path) -> None:
+    """The rating of a range reads committed rows only, so a build first stores config.yaml's price rules: a markup
+    changed since the last build reprices the draft (nl-bv's 15 % becomes 20 %: cost 30.00 is billed 36.00)."""
+    seed(settings)
+    finn = actor(settings, "finn")
+    first = build_batch(with_compute(settings, partition_customers=3), "nl-bv", "2026-05", finn, JUNE)
+    assert Decimal("34.50") in {line[2] for line in stored(settings).values()}
+    data = demo_config_data()
+    data["database"] = {"url": settings.database.url, "url_env": None}
+    data["price_rules"] = [{**rule, "markup_percent": "20"} if rule == {"tenant": "nl-bv", "markup_percent": "15"}
+                           else rule for rule in data["price_rules"]]
+    repriced = parse_settings(data, tmp_path / "config.yaml")
+    again = build_batch(with_compute(repriced, partition_customers=3), "nl-bv", "2026-05", finn, JUNE)
+    prices = {line[2] for line in stored(settings).values()}
+    assert Decimal("36.00") in prices and Decimal("34.50") not in prices
+    assert again.changed > 0 and again.lines == first.lines
