@@ -47,15 +47,36 @@ def _converted(raw: Sequence[Any], processor: Callable[[Any], Any]) -> list[Any]
         return [None if value is None else processor(value) for value in raw]
 
 
+class Columns:
+    """A chunk given column by column (``{column: values}``, every column as long as the chunk).
+
+    Why: a producer that builds whole columns at once (a night's snapshots) then builds no dict per row, and the
+    writer, which converts column by column, does not take the rows apart again."""
+
+    def __init__(self, values: dict[str, Sequence[Any]]) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values.values()), ()))
+
+
+Chunk = Sequence[dict[str, Any]] | Columns
+
+
+def _names(chunk: Chunk) -> list[str]:
+    return list(chunk.values) if isinstance(chunk, Columns) else list(chunk[0])
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
                 json_text: Collection[str] = ()) -> int:
     """Insert ``rows`` (all with the same keys) into ``table``; keys in ``json_text`` hold JSON text already."""
     return insert_chunks(session, table, [rows], json_text)
 
 
-def insert_chunks(session: Session, table: Table, chunks: Iterable[Sequence[dict[str, Any]]],
+def insert_chunks(session: Session, table: Table, chunks: Iterable[Chunk],
                   json_text: Collection[str] = ()) -> int:
-    """Insert every row of ``chunks`` (all rows with the same keys), which may be produced while they are written.
+    """Insert every row of ``chunks`` (all rows with the same keys, a chunk given as rows or as ``Columns``), which may
+    be produced while they are written.
 
     On PostgreSQL all chunks go through one COPY; on SQLite through multi-row INSERTs run on a writer thread. Either
     way the database stores one chunk while the caller builds the next (a night's snapshot texts). Producing a chunk
@@ -67,11 +88,11 @@ def insert_chunks(session: Session, table: Table, chunks: Iterable[Sequence[dict
         return 0
     rows = itertools.chain([first], pending)
     if session.get_bind().dialect.name == "postgresql":
-        return _copy(session, table, list(first[0]), rows, json_text)
-    return _sqlite_write(session, table, list(first[0]), rows, json_text)
+        return _copy(session, table, _names(first), rows, json_text)
+    return _sqlite_write(session, table, _names(first), rows, json_text)
 
 
-def _sqlite_write(session: Session, table: Table, names: list[str], chunks: Iterable[Sequence[dict[str, Any]]],
+def _sqlite_write(session: Session, table: Table, names: list[str], chunks: Iterable[Chunk],
                   json_text: Collection[str]) -> int:
     """SQLite: rows regrouped into INSERTs of as many rows as the parameter limit allows, written by a thread.
 
@@ -160,19 +181,22 @@ def _sqlite_insert(table: Table, dialect: Dialect, names: tuple[str, ...], rows:
             f"VALUES {', '.join([row] * rows)}")
 
 
-def _columns(table: Table, dialect: Dialect, names: Sequence[str], rows: Sequence[dict[str, Any]],
+def _columns(table: Table, dialect: Dialect, names: Sequence[str], rows: Chunk,
              json_text: Collection[str]) -> list[Sequence[Any]]:
     """``rows`` as one sequence of driver values per column of ``names``."""
     columns: list[Sequence[Any]] = []
-    by_column = zip(*(map(itemgetter(*names), rows) if len(names) > 1 else ([row[names[0]]] for row in rows)),
-                    strict=True)  # rows -> columns without a Python loop per value
+    if isinstance(rows, Columns):
+        by_column: Iterable[Sequence[Any]] = [rows.values[name] for name in names]
+    else:  # rows -> columns without a Python loop per value
+        by_column = zip(*(map(itemgetter(*names), rows) if len(names) > 1 else ([row[names[0]]] for row in rows)),
+                        strict=True)
     for name, raw in zip(names, by_column, strict=True):
         processor = None if name in json_text else table.c[name].type._cached_bind_processor(dialect)
         columns.append(raw if processor is None else _converted(raw, processor))
     return columns
 
 
-def _copy(session: Session, table: Table, names: list[str], chunks: Iterable[Sequence[dict[str, Any]]],
+def _copy(session: Session, table: Table, names: list[str], chunks: Iterable[Chunk],
           json_text: Collection[str]) -> int:
     """COPY on the unit of work's own connection: same transaction, bulk speed; its data is sent by a writer thread
     (psycopg's ``QueuedLibpqWriter``), so this process formats the next rows while the server stores the last."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ledger.append_only import AppendOnlyViolation
 from ledger.models import AuditEvent, Snapshot, Subscription
 from ledger.repositories.base import Repository, chunks
-from ledger.repositories.bulk_insert import insert_chunks
+from ledger.repositories.bulk_insert import Chunk, insert_chunks
 
 APPEND_ONLY_MODELS = (Snapshot, AuditEvent)
 
@@ -110,7 +110,7 @@ class SnapshotRepository(Repository):
         """
         return self.add_chunks([rows])
 
-    def add_chunks(self, chunks: Iterable[Sequence[dict[str, Any]]]) -> int:
+    def add_chunks(self, chunks: Iterable[Chunk]) -> int:
         """:meth:`add_many` of rows built while they are written (one COPY on PostgreSQL: the server stores a chunk
         while the next is serialised)."""
         return insert_chunks(self.session, Snapshot.__table__, chunks, json_text=("raw",))

@@ -17,9 +17,11 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from typing import Any
 
 from connectors.records import LicenceRecord
+from ledger.repositories.bulk_insert import Columns
 from ledger.repositories.snapshots import text_hash
 from services.sync.context import Counts, IngestContext
 from services.sync.customers import CustomerResolver
@@ -169,34 +171,34 @@ class LicenceIngest:
         previous = self.uow.snapshots.latest_state_hashes_of_source(self.context.source) if known else {}
         self.counts.add("snapshots_stored", self.uow.snapshots.add_chunks(self._new_snapshots(latest, previous)))
 
-    def _new_snapshots(self, latest: dict[str, LicenceRecord],
-                       previous: dict[int, str]) -> Iterator[list[dict[str, Any]]]:
-        """Snapshot rows of the records whose billing state differs from the last one stored, in chunks: the ledger
-        stores one chunk while the next is serialised."""
-        run_id, as_of, observed_on = self.context.run_id, self.context.as_of, self.context.observed_on
+    def _new_snapshots(self, latest: dict[str, LicenceRecord], previous: dict[int, str]) -> Iterator[Columns]:
+        """Snapshot rows of the records whose billing state differs from the last one stored, a chunk of columns at a
+        time: the ledger stores one chunk while the next is serialised."""
         keys = list(latest)
         for start in range(0, len(keys), SNAPSHOT_CHUNK):
-            changed = []
+            ids, digests, records = [], [], []
             for key in keys[start:start + SNAPSHOT_CHUNK]:
                 subscription_id, record = self.existing[key]["id"], latest[key]
                 digest = state_hash(record)
                 if previous.get(subscription_id) != digest:
-                    changed.append((subscription_id, digest, record))
-            texts = snapshot_texts([record for _, _, record in changed])
-            yield [{
-                "subscription_id": subscription_id,
-                "sync_run_id": run_id,
-                "observed_at": as_of,
-                "observed_on": observed_on,
-                "quantity": record.quantity,
-                "status": record.status,
-                "product_id": record.product_id,
-                "unit_cost": record.unit_cost,
-                "currency": record.currency,
-                "raw": text,
-                "raw_hash": text_hash(text),
-                "state_hash": digest,
-            } for (subscription_id, digest, record), text in zip(changed, texts, strict=True)]
+                    ids.append(subscription_id)
+                    digests.append(digest)
+                    records.append(record)
+            texts, count = snapshot_texts(records), len(records)
+            yield Columns({
+                "subscription_id": ids,
+                "sync_run_id": [self.context.run_id] * count,
+                "observed_at": [self.context.as_of] * count,
+                "observed_on": [self.context.observed_on] * count,
+                "quantity": list(map(attrgetter("quantity"), records)),
+                "status": list(map(attrgetter("status"), records)),
+                "product_id": list(map(attrgetter("product_id"), records)),
+                "unit_cost": list(map(attrgetter("unit_cost"), records)),
+                "currency": list(map(attrgetter("currency"), records)),
+                "raw": texts,
+                "raw_hash": list(map(text_hash, texts)),
+                "state_hash": digests,
+            })
 
     def _flag_missing(self, present: set[str]) -> None:
         """A subscription a complete pull no longer lists is flagged, never cancelled on our own."""

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Settings
 from ledger.models import FxRate
-from ledger.repositories.bulk_insert import insert_chunks, insert_rows, insert_rows_returning_ids
+from ledger.repositories.bulk_insert import Columns, insert_chunks, insert_rows, insert_rows_returning_ids
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -36,20 +36,22 @@ def _stored(uow: UnitOfWork, source: str) -> list[tuple]:
 @given(rows=ROWS, chunk=st.integers(1, 50))
 def test_chunked_bulk_rows_equal_a_plain_insert(settings: Settings, rows: list, chunk: int) -> None:
     """Rows written chunk by chunk (``insert_rows``), or as chunks produced while one write runs (``insert_chunks``,
-    empty chunks in between), store what a plain insert stores."""
+    empty chunks in between, every other chunk given as ``Columns``), store what a plain insert stores."""
     initialise(settings)
     bulk, streamed, plain = next(SOURCES), next(SOURCES), next(SOURCES)
     given_rows = [{"base": "EUR", "quote": quote, "rate_date": day, "rate": rate} for day, quote, rate in rows]
 
-    def chunks(source: str):
+    def chunks(source: str, columns: bool = False):
         for start in range(0, len(given_rows), chunk):
             yield []
-            yield [{**row, "source": source} for row in given_rows[start:start + chunk]]
+            rows = [{**row, "source": source} for row in given_rows[start:start + chunk]]
+            by_column = columns and start // chunk % 2
+            yield Columns({name: [row[name] for row in rows] for name in rows[0]}) if by_column else rows
 
     with UnitOfWork(engine_for(settings), write=True) as uow:
         for part in chunks(bulk):
             insert_rows(uow.session, TABLE, part)
-        assert insert_chunks(uow.session, TABLE, chunks(streamed)) == len(given_rows)
+        assert insert_chunks(uow.session, TABLE, chunks(streamed, columns=True)) == len(given_rows)
         if given_rows:
             uow.session.execute(insert(TABLE), [{**row, "source": plain} for row in given_rows])
     with UnitOfWork(engine_for(settings)) as uow:
