@@ -134,7 +134,7 @@ def _fragments(name: str, kind: str, write: Callable[[Any], str | None],
         types = set(map(type, values))
         if types == {dt.datetime}:
             keys: Any = zip(values, map(_ZONED, values), strict=True)
-        elif dt.datetime in types:
+        elif any(issubclass(kind_, dt.datetime) for kind_ in types):  # with days, gaps or datetime subclasses
             keys = [(value, _ZONED(value) if isinstance(value, dt.datetime) else None) for value in values]
         else:
             return list(map(_Fragments(prefix, write).__getitem__, values))

@@ -120,8 +120,19 @@ def test_equal_instants_in_other_offsets_keep_their_own_offset() -> None:
     assert texts == [payload_text({"payload": r.raw, "record": record_dict(r)}) for r in chunk]
 
 
+class Stamp(dt.datetime):
+    """An instant of a datetime subclass, as a parser may hand one over (pandas' ``Timestamp`` is one)."""
+
+
 def test_days_and_instants_in_one_field_are_each_written_as_they_are() -> None:
-    """``source_updated_at`` holds a plain date where the source sends only dates, an instant elsewhere."""
-    chunk = [replace(licence("s1", 3), source_updated_at=value)
-             for value in (dt.date(2026, 5, 1), dt.datetime(2026, 5, 1, tzinfo=dt.UTC), None)]
-    assert snapshot_texts(chunk) == [payload_text({"payload": r.raw, "record": record_dict(r)}) for r in chunk]
+    """``source_updated_at`` holds a plain date where the source sends only dates, an instant elsewhere; an instant
+    of a datetime subclass keeps its own offset too."""
+    utc = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    stamp = Stamp(2026, 5, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert stamp == utc
+    chunk = [replace(licence("s1", 3), source_updated_at=value) for value in (dt.date(2026, 5, 1), utc, None, stamp)]
+    texts = snapshot_texts(chunk)
+    assert texts == [payload_text({"payload": r.raw, "record": record_dict(r)}) for r in chunk]
+    assert '"source_updated_at":"2026-05-01T02:00:00+02:00"' in texts[3]
+    stamps = [replace(licence("s1", 3), source_updated_at=value) for value in (Stamp(2026, 5, 1, tzinfo=dt.UTC), stamp)]
+    assert snapshot_texts(stamps) == [payload_text({"payload": r.raw, "record": record_dict(r)}) for r in stamps]
