@@ -193,6 +193,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
     # ranges of customers are rated in read-only transactions of their own (Dask workers, or in this process the next
     # range while this one is stored), which see committed rows only: config.yaml's prices go into the ledger first
     with UnitOfWork(engine_for(settings), write=True) as uow:
+        confirm(uow, who)
         sync_config(uow, settings, who.username)
     with bulk_allocation(), UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)

@@ -4,12 +4,14 @@ failures, revocation that holds at once, and service accounts that can never app
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from config import Settings
-from ledger.models import AuthSession, SignInAttempt
+from config.loader import parse_settings
+from ledger.models import AuthSession, PriceImport, SignInAttempt
 from services.access import SERVICE
 from services.batches import approve_batch, build_batch
 from services.clock import FixedClock
@@ -27,6 +29,7 @@ from services.operations import initialise
 from services.prices import reprice
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.conftest import demo_config_data
 from tests.identity import actor
 
 CLOCK = FixedClock(dt.datetime(2026, 5, 2, 7, tzinfo=dt.UTC))
@@ -123,6 +126,23 @@ def test_an_actor_without_a_session_cannot_change_money(ledger: Settings) -> Non
 
     with pytest.raises(NotSignedIn):
         build_batch(ledger, "nl-bv", "2026-04", configured(ledger, "finn"), CLOCK)
+
+
+def test_a_refused_build_records_no_price_edition(ledger: Settings, tmp_path: Path) -> None:
+    """A build stores config.yaml's changed price rules before it rates (its ranges read committed rows), but only
+    for someone whose session stands: a refused build leaves the price book as it was."""
+    from services.access import configured
+
+    data = demo_config_data()
+    data["database"] = {"url": ledger.database.url, "url_env": None}
+    data["price_rules"] = [{**rule, "markup_percent": "20"} for rule in data["price_rules"]]
+    changed = parse_settings(data, tmp_path / "config.yaml")
+    with UnitOfWork(engine_for(ledger)) as uow:
+        before = uow.session.scalar(select(func.count()).select_from(PriceImport))
+    with pytest.raises(NotSignedIn):
+        build_batch(changed, "nl-bv", "2026-04", configured(changed, "finn"), CLOCK)
+    with UnitOfWork(engine_for(ledger)) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(PriceImport)) == before
 
 
 def test_service_account_tokens_sync_and_build_but_never_approve_or_reprice(ledger: Settings) -> None:
