@@ -49,6 +49,10 @@ class CustomerResolver:
                                                customer.external_id in used or customer.tenant_id in used)
         for licence in result.licences:
             known = seen.get(licence.customer_external_id)
+            if known is not None and known.billable and (
+                    (known.reference or licence.customer_reference) == known.reference
+                    and (known.entra_tenant or licence.customer_tenant_id) == known.entra_tenant):
+                continue  # a customer's next licence that adds nothing (a night repeats each customer per licence)
             seen[licence.customer_external_id] = _Seen(
                 known.name if known else licence.customer_name,
                 (known.reference if known else None) or licence.customer_reference,

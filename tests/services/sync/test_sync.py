@@ -191,6 +191,22 @@ def test_customers_match_by_reference_and_microsoft_tenant_across_sources(ledger
     assert len(ids) == 1 and count(ledger, Customer) == 1
 
 
+def test_a_customers_later_licence_supplies_its_reference_and_tenant(ledger: Settings) -> None:
+    """A customer seen on many licences takes the first ERP reference and Microsoft tenant any of them names (the
+    sync skips the licences that add nothing, not the ones that do)."""
+    vendor = Vendor({"pax8": PullResult(licences=(
+        licence("s1", 1, customer="c9"), licence("s2", 1, customer="c9", customer_reference="ERP-9"),
+        licence("s3", 1, customer="c9", customer_tenant_id="tid-9"), licence("s4", 1, customer="c9"),
+        licence("s5", 1, customer="c9", customer_reference="ERP-other", customer_tenant_id="tid-other"),
+    ))})
+    run(ledger, vendor, night(1))
+    with UnitOfWork(engine_for(ledger)) as uow:
+        sub = uow.subscriptions.by_external_id("pax8", "s4")
+        assert uow.customers.get(sub.customer_id).reference == "ERP-9"
+        assert uow.customers.external_id_map("entra") == {"tid-9": sub.customer_id}
+    assert count(ledger, Customer) == 1 and count(ledger, Discrepancy) == 0
+
+
 def test_usage_replaces_the_reread_window_and_cost_lines_upsert(ledger: Settings) -> None:
     d = dt.date
     vendor = Vendor(
