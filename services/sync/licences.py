@@ -104,8 +104,8 @@ class LicenceIngest:
         self._append_snapshots(latest)
         self._flag_missing(set(latest) | skipped)
 
-    def _fields(self, record: LicenceRecord) -> dict[str, Any]:
-        old = self.existing.get(ledger_key(record))
+    def _fields(self, record: LicenceRecord, old: dict[str, Any] | None) -> dict[str, Any]:
+        """The subscription columns ``record`` gives, against the stored row ``old`` (``None``: a new one)."""
         end_date = None
         if record.status == "cancelled":
             end_date = (old or {}).get("end_date") or _last_day_before(record, self.context.observed_on)
@@ -137,7 +137,7 @@ class LicenceIngest:
             for start in range(0, len(new), SNAPSHOT_CHUNK):
                 chunk = []
                 for key in new[start:start + SNAPSHOT_CHUNK]:
-                    row = self._fields(latest[key])  # one dict: the row written, then the known subscription
+                    row = self._fields(latest[key], None)  # one dict: the row written, then the known subscription
                     row.update(source=source, external_id=key, created_at=as_of, updated_at=as_of)
                     chunk.append(row)
                     self.existing[key] = row
@@ -159,7 +159,7 @@ class LicenceIngest:
             old = self.existing.get(key)
             if old is None:
                 continue
-            new = self._fields(record)
+            new = self._fields(record, old)
             if any(old[name] != new[name] for name in SUBSCRIPTION_COLUMNS):
                 changed.append({"id": old["id"], **new, "updated_at": self.context.as_of})
                 old.update(new)
