@@ -4,9 +4,8 @@ Why partitions at all: a legal entity's customers are independent of each other 
 names its customer), so a build can rate, compare and store one range of customers (``ledger.shards``) at a time.
 In this process that bounds memory: ranges of ``compute.partition_customers`` customers are rated one after the
 other, and only one range's lines are held (on PostgreSQL two: the next range is rated while the server stores this
-one). On a Dask cluster the ranges are rated in parallel, by workers that
-read the ledger themselves in a read-only transaction (``services.batches.desired.rate_shard``), and this process
-stores each range's lines as they come back.
+one). On a Dask cluster the ranges are rated in parallel, by workers that read the ledger themselves in a read-only
+transaction (``services.batches.desired.rate_shard``), and this process stores each range's lines as they come back.
 
 Why Dask distributed: a host with a million contracts rates more than one machine's cores can in the month-end
 window, and Dask's scheduler already handles what a hand-made pool would have to: placing tasks, re-running the
@@ -60,16 +59,17 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
     if len(shards) == 1:  # the usual case: progress counts subscriptions
         yield Rated(0, shards[0], draft_part(uow, settings, scope, shards[0], counted))
         return
-    if uow.session.get_bind().dialect.name != "postgresql":
-        for index, shard in enumerate(shards):
-            count(counted, "partitions", index, len(shards))
-            yield Rated(index, shard, draft_part(uow, settings, scope, shard))
-        count(counted, "partitions", len(shards), len(shards))
-        return
-    yield from _overlapped(settings, scope, shards, counted)
+    if uow.session.get_bind().dialect.name == "postgresql":
+        parts = _overlapped(settings, scope, shards)
+    else:
+        parts = (draft_part(uow, settings, scope, shard) for shard in shards)
+    for index, (shard, part) in enumerate(zip(shards, parts, strict=True)):
+        count(counted, "partitions", index, len(shards))
+        yield Rated(index, shard, part)
+    count(counted, "partitions", len(shards), len(shards))
 
 
-def _overlapped(settings: Settings, scope: Scope, shards: Sequence[Shard], counted: Counted | None) -> Iterator[Rated]:
+def _overlapped(settings: Settings, scope: Scope, shards: Sequence[Shard]) -> Iterator[Part]:
     """PostgreSQL: each range is rated by a thread in a read-only transaction of its own (``rate_shard``, as on a
     Dask worker), the next one while the caller stores this one, so the rating goes on while the server stores.
 
@@ -78,13 +78,11 @@ def _overlapped(settings: Settings, scope: Scope, shards: Sequence[Shard], count
     only competes with it for the interpreter (measured slower)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cspbill-rate") as rater:
         rating = rater.submit(rate_shard, settings, scope, shards[0])
-        for index, shard in enumerate(shards):
-            count(counted, "partitions", index, len(shards))
+        for index in range(len(shards)):
             part = rating.result()
             if index + 1 < len(shards):  # the next range is rated while the caller stores this one
                 rating = rater.submit(rate_shard, settings, scope, shards[index + 1])
-            yield Rated(index, shard, part)
-    count(counted, "partitions", len(shards), len(shards))
+            yield part
 
 
 def _on_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, customer_ids: Sequence[int], address: str,
