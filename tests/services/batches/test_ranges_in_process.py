@@ -6,13 +6,21 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
 from config import Settings
 from config.loader import parse_settings
+from ledger.models import Batch
 from services.batches import build_batch
+from services.errors import ValidationFailed
+from services.runtime import engine_for
+from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
 from tests.identity import actor
 from tests.services.batches.test_bulk_build import stored
 from tests.services.batches.test_partitioned_build import JUNE, seed, two_months_alike, with_compute
+from tests.services.batches.test_partitioned_usage_store import MONTHS, parquet_store
 
 
 def test_ranges_built_in_process_write_the_whole_draft(settings: Settings) -> None:
@@ -38,3 +46,19 @@ def test_ranges_are_rated_with_config_yaml_prices_as_they_are_now(settings: Sett
     prices = {line[2] for line in stored(settings).values()}
     assert Decimal("36.00") in prices and Decimal("34.50") not in prices
     assert again.changed > 0 and again.lines == first.lines
+
+
+def test_a_range_that_cannot_be_rated_fails_the_build_and_writes_nothing(settings: Settings, tmp_path: Path) -> None:
+    """A usage file changed since the sync wrote it stops the rating of a range (on PostgreSQL in the rating thread):
+    the build fails naming the file, and the ledger holds no batch and no line of it."""
+    seed(settings)
+    parquet = parquet_store(settings, tmp_path / "usage")
+    with UnitOfWork(engine_for(settings)) as uow:
+        name = next(row.path for row in uow.usage.files(uow.tenants.by_code("nl-bv").id, *MONTHS[0]) if row.rows)
+    path = tmp_path / "usage" / name
+    path.write_bytes(path.read_bytes()[::-1])
+    with pytest.raises(ValidationFailed, match=f"usage file {name} .*sha256"):
+        build_batch(with_compute(parquet, partition_customers=3), "nl-bv", "2026-05", actor(settings, "finn"), JUNE)
+    with UnitOfWork(engine_for(settings)) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Batch)) == 0
+    assert stored(settings) == {}
