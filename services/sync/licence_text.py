@@ -130,16 +130,14 @@ def _fragments(name: str, kind: str, write: Callable[[Any], str | None],
         return [""] * len(values)
     if kind in (IDS, BATCHES):
         return ["" if (text := write(value)) is None else prefix + text for value in values]
-    if kind == MOMENTS:
-        types = set(map(type, values))
-        if types == {dt.datetime}:
-            keys: Any = zip(values, map(_ZONED, values), strict=True)
-        elif any(issubclass(kind_, dt.datetime) for kind_ in types):  # with days, gaps or datetime subclasses
-            keys = [(value, _ZONED(value) if isinstance(value, dt.datetime) else None) for value in values]
-        else:
-            return list(map(_Fragments(prefix, write).__getitem__, values))
-        return list(map(_Fragments(prefix, write, moments=True).__getitem__, keys))
-    return list(map(_Fragments(prefix, write).__getitem__, values))
+    types = set(map(type, values)) if kind == MOMENTS else set()
+    if types == {dt.datetime}:
+        keys: Any = zip(values, map(_ZONED, values), strict=True)
+    elif any(issubclass(kind_, dt.datetime) for kind_ in types):  # with days, gaps or datetime subclasses
+        keys = [(value, _ZONED(value) if isinstance(value, dt.datetime) else None) for value in values]
+    else:  # plain values, or days only
+        return list(map(_Fragments(prefix, write).__getitem__, values))
+    return list(map(_Fragments(prefix, write, moments=True).__getitem__, keys))
 
 
 def record_texts(records: Sequence[LicenceRecord]) -> list[str]:
