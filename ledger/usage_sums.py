@@ -13,19 +13,49 @@ same list of :class:`rating.consumption.UsageSum` that ``rating.usage_frames.sum
   them, the others none, so a line lists each file once. Naming the files a group's rows came from one by one would
   make DuckDB carry a file name per row (several times the cost of the sum itself); the files of one tenant's
   month are what a person opens to check a line anyway.
+
+A build in ranges of customers reads a month's usage once: :func:`write_groups` sums the month's files per customer,
+group, markup-scope column and currency into one *group file* (a row per group, not per usage row), and each range
+sums and describes its customers from that file (``grouped=True``) with the same queries, so the lines are the
+same and the lineage still names the usage files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from ledger.shards import WHOLE, Shard
-from rating.consumption import UsageSum, check_group_by, rule_scope
+from rating.consumption import SCOPE_COLUMNS, UsageSum, check_group_by, rule_scope
 from rating.pricing import MarkupRule
 
 DEFAULT_MEMORY_LIMIT = "1GB"
+NARROW = "TRY_CAST(quantity AS DECIMAL(18, 12))"  # see group_details
+
+
+@dataclass(frozen=True)
+class _Measures:
+    """How a query counts, sums quantities and finds the earliest row: over usage rows, or over a group file's rows
+    (each already the sums of its usage rows, and its earliest row's description)."""
+
+    rows: str  # the inner columns a count needs beside the groups
+    count: str
+    small: str  # the exact quantity sum, in two parts (see group_details)
+    large: str
+    earliest: str  # the described columns (a struct by name) of the earliest row, by (usage_date, row_id)
+
+
+def _described(first: Sequence[str], table: str = "") -> str:
+    return "{" + ", ".join(f"'{column}': {table}\"{column}\"" for column in first) + "}"
+
+
+USAGE_ROWS = _Measures("", "COUNT(*)", f"SUM({NARROW})",
+                       f"SUM(CASE WHEN {NARROW} IS NULL THEN CAST(quantity AS DECIMAL(38, 12)) END)",
+                       "ARG_MIN(described, {'usage_date': usage_date, 'row_id': row_id})")
+GROUP_ROWS = _Measures(", usage_rows", "SUM(usage_rows)", "SUM(quantity_small)", "SUM(quantity_large)",
+                       "ARG_MIN(described, first_row)")
 
 
 def sum_files(
@@ -38,27 +68,30 @@ def sum_files(
     threads: int | None = None,
     customer_keys: Mapping[str, str] | None = None,
     shard: Shard = WHOLE,
+    grouped: Sequence[str] | None = None,
 ) -> list[UsageSum]:
     """Exact sums per group, markup rule (1 + index in ``rules``, 0: none) and currency of the usage ``files``
     (paths relative to ``root``), grouped by DuckDB within ``memory_limit`` (spilling to a temporary folder).
     With ``customer_keys`` the files' ``customer`` column is mapped through it first (ledger id to the key price
     rules name customers by); rows of a customer not in it have none. Only the rows whose ``customer`` column (a
-    ledger id) is in ``shard`` are read."""
+    ledger id) is in ``shard`` are read. With ``grouped`` (the usage files they were written from) ``files`` are
+    group files of :func:`write_groups` for the same ``group_by``."""
     check_group_by(group_by)
     if not files:
         return []
+    measures = USAGE_ROWS if grouped is None else GROUP_ROWS
     paths = [str(root / name) for name in files]
     groups = [f"g{index}" for index in range(len(group_by))]
     case, parameters = _rule_case(rules)
     selected = ", ".join([*(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True)),
-                          f"{case} AS rule", "currency", "cost_units"])
+                          f"{case} AS rule", "currency", "cost_units"]) + measures.rows
     order = ", ".join([*(f"{alias} ASC NULLS LAST" for alias in groups), "rule", "currency"])
     keys = ", ".join([*groups, "rule", "currency"])
-    query = (f"SELECT {keys}, SUM(cost_units) AS cost, COUNT(*) AS n "
+    query = (f"SELECT {keys}, SUM(cost_units) AS cost, {measures.count} AS n "
              f"FROM (SELECT {selected} FROM {_usage(customer_keys, shard)}) "
              f"GROUP BY {keys} ORDER BY {order}")
     found = _run(root, query, [*parameters, paths], customer_keys, memory_limit, threads)
-    read = [f"usage_file:{name}" for name in sorted(files)]
+    read = [f"usage_file:{name}" for name in sorted(files if grouped is None else grouped)]
     sums: list[UsageSum] = []
     for *values, rule, currency, cost, count in found:
         if currency is None:
@@ -78,37 +111,71 @@ def group_details(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     customer_keys: Mapping[str, str] | None = None,
     shard: Shard = WHOLE,
+    grouped: bool = False,
 ) -> dict[tuple[object, ...], dict[str, object]]:
     """Per group of the usage ``files``: the exact sum of the ``quantity`` column (decimal text, to 12 places) and
     the ``first`` columns of its earliest row (by ``usage_date``, then ``row_id``), for describing a line.
 
     Why quantities are summed in two parts: DuckDB parses text into a 38-digit decimal several times slower than into
     an 18-digit one (it was most of a build's usage time), so quantities that fit 18 digits (below a million at 12
-    places: nearly all) are cast that way, the others into 38 digits, and the two exact sums are added here."""
+    places: nearly all) are cast that way, the others into 38 digits, and the two exact sums are added here. With
+    ``grouped``, ``files`` are group files of :func:`write_groups` for the same ``group_by`` and ``first``."""
+    measures = USAGE_ROWS if not grouped else GROUP_ROWS
     groups = [f"g{index}" for index in range(len(group_by))]
+    needed = ["quantity", "usage_date", "row_id"] if not grouped else ["quantity_small", "quantity_large", "first_row"]
+    described = f"{_described(first)} AS described" if not grouped else "described"
     selected = ", ".join([*(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True)),
-                          *(f'"{column}"' for column in dict.fromkeys(["quantity", "usage_date", "row_id", *first]))])
-    narrow = "TRY_CAST(quantity AS DECIMAL(18, 12))"
-    described = ", ".join(f'"{column}"' for column in first)
-    earliest = f"ARG_MIN(ROW({described}), (usage_date, row_id))"  # one state per group for all of them
-    query = (f"SELECT {', '.join(groups)}, SUM({narrow}), "
-             f"SUM(CASE WHEN {narrow} IS NULL THEN CAST(quantity AS DECIMAL(38, 12)) END), {earliest} "
+                          *(f'"{column}"' for column in needed), described])
+    query = (f"SELECT {', '.join(groups)}, {measures.small}, {measures.large}, {measures.earliest} "  # one ARG_MIN
              f"FROM (SELECT {selected} FROM {_usage(customer_keys, shard)}) GROUP BY {', '.join(groups)}")
     found = _run(root, query, [[str(root / name) for name in files]], customer_keys, memory_limit, None)
     details = {}
     for *group, small, large, values in found:
         quantity = Decimal(small or 0) + Decimal(large or 0)
-        details[tuple(group)] = {**dict(zip(first, values, strict=True)), "quantity": quantity}
+        details[tuple(group)] = {**{column: values[column] for column in first}, "quantity": quantity}
     return details
 
 
+def write_groups(root: Path, files: Sequence[str], target: Path, group_by: Sequence[str], first: Sequence[str], *,
+                 memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+    """Sum the usage ``files`` into the group file ``target``: a row per customer, ``group_by`` group, column a
+    markup rule can be scoped by and currency, with its cost units, rows, exact quantity parts and the ``first``
+    columns of its earliest row (by ``usage_date``, then ``row_id``). :func:`sum_files`, :func:`group_details` and
+    :func:`row_counts` read it (``grouped``) as they read the files, for any rules and any shard of customers.
+
+    Why the earliest row is found by a join, not an ``ARG_MIN`` of its columns: DuckDB cannot spill that state, and
+    over a month of groups it ran out of a 1 GB limit at 20 M rows. So the files are read twice: the sums with the
+    earliest row's ``(usage_date, row_id)`` first (spillable), then those rows' columns, joined on the group (a
+    group's ties on both keep the smallest description; a group keeps its sums whatever the join finds)."""
+    check_group_by(group_by)
+    columns = list(dict.fromkeys(["customer", *group_by, *SCOPE_COLUMNS, "currency"]))
+    keys = ", ".join(f'"{column}"' for column in columns)
+    sums = (f"SELECT {keys}, CAST(SUM(cost_units) AS DECIMAL(38, 0)) AS cost_units, COUNT(*) AS usage_rows, "
+            f"{USAGE_ROWS.small} AS quantity_small, {USAGE_ROWS.large} AS quantity_large, "
+            "MIN({'usage_date': usage_date, 'row_id': row_id}) AS first_row "
+            f"FROM read_parquet($files, union_by_name = true) GROUP BY {keys}")
+    same = " AND ".join([*(f's."{column}" IS NOT DISTINCT FROM u."{column}"' for column in columns),
+                         "s.first_row.usage_date IS NOT DISTINCT FROM u.usage_date",
+                         "s.first_row.row_id IS NOT DISTINCT FROM u.row_id"])
+    groups = ", ".join(f's."{column}"' for column in columns)
+    query = (f"SELECT DISTINCT ON ({groups}) s.*, {_described(first, 'u.')} AS described "  # every group kept
+             f"FROM ({sums}) AS s LEFT JOIN read_parquet($files, union_by_name = true) AS u ON {same} "
+             f"ORDER BY {groups}, described")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    literal = "'" + str(target).replace("'", "''") + "'"  # COPY takes no parameter for its file
+    _run(root, f"COPY ({query}) TO {literal} (FORMAT parquet)", {"files": [str(root / name) for name in files]},
+         None, memory_limit, None)
+
+
 def row_counts(root: Path, files: Sequence[str], *, memory_limit: str = DEFAULT_MEMORY_LIMIT,
-               threads: int | None = None) -> dict[tuple[str | None, bool], int]:
-    """How many rows of the usage ``files`` there are per currency and whether they name no customer: what a build
-    reports about a whole month once, while each range of customers sums only its own rows."""
+               threads: int | None = None, grouped: bool = False) -> dict[tuple[str | None, bool], int]:
+    """How many rows of the usage ``files`` (with ``grouped``: group files) there are per currency and whether they
+    name no customer: what a build reports about a whole month once, while each range of customers sums only its
+    own rows."""
     if not files:
         return {}
-    query = ("SELECT currency, customer IS NULL AS orphan, COUNT(*) FROM read_parquet(?, union_by_name = true) "
+    count = (USAGE_ROWS if not grouped else GROUP_ROWS).count
+    query = (f"SELECT currency, customer IS NULL AS orphan, {count} FROM read_parquet(?, union_by_name = true) "
              "GROUP BY ALL")
     found = _run(root, query, [[str(root / name) for name in files]], None, memory_limit, threads)
     return {(currency, bool(orphan)): int(count) for currency, orphan, count in found}
@@ -125,7 +192,7 @@ def _usage(customer_keys: Mapping[str, str] | None, shard: Shard) -> str:
             "LEFT JOIN customer_keys AS k ON u.customer = k.id)")
 
 
-def _run(root: Path, query: str, parameters: list[object], customer_keys: Mapping[str, str] | None,
+def _run(root: Path, query: str, parameters: list[object] | dict[str, object], customer_keys: Mapping[str, str] | None,
          memory_limit: str, threads: int | None) -> list[tuple]:
     import duckdb  # imported by the run, not the module: every command that builds a batch imports this one
     import pyarrow as pa

@@ -63,9 +63,12 @@ class UsageSum:
     input_ids: Sequence[object]
 
 
+SCOPE_COLUMNS = ("customer", "meter", "meter_category")  # the usage columns a markup rule can be scoped by
+
+
 def rule_scope(rule: MarkupRule) -> list[tuple[str, str]]:
     """The (usage column, value) pairs a row must match for ``rule`` to apply to it (none: every row matches)."""
-    scope = (("customer", rule.customer), ("meter", rule.product), ("meter_category", rule.meter_category))
+    scope = tuple(zip(SCOPE_COLUMNS, (rule.customer, rule.product, rule.meter_category), strict=True))
     return [(column, value) for column, value in scope if value is not None]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from services.batches.lines import DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.partitions import dask_scheduler, rated_parts
 from services.batches.prepared import prepare_review
+from services.batches.usage_store import usage_days, usage_groups
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
 from services.identity import confirm
@@ -90,12 +91,13 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
     scope = Scope(tenant_code, batch.tenant_id, parse_month(first)[0], parse_month(last)[1],
                   parse_month(min([*statuses, month]))[0], first, last, month, closed, engine)
     drafted = _Drafted()
-    for rated in rated_parts(uow, settings, scope, dask, counted):
-        added, changed, removed = _store(uow, batch, batch.tenant_id, rated.part.invoices, rated.shard)
-        drafted.added, drafted.changed, drafted.removed = (drafted.added + added, drafted.changed + changed,
-                                                           drafted.removed + removed)
-        drafted.totals.add(rated.part.invoices)
-        drafted.problems[rated.index] = rated.part.problems
+    with usage_groups(uow, settings, batch.tenant_id, *usage_days(scope.first_day, scope.last_day), counted) as usage:
+        for rated in rated_parts(uow, settings, replace(scope, usage=usage), dask, counted):
+            added, changed, removed = _store(uow, batch, batch.tenant_id, rated.part.invoices, rated.shard)
+            drafted.added, drafted.changed, drafted.removed = (drafted.added + added, drafted.changed + changed,
+                                                               drafted.removed + removed)
+            drafted.totals.add(rated.part.invoices)
+            drafted.problems[rated.index] = rated.part.problems
     return drafted
 
 

@@ -35,7 +35,7 @@ from services.batches.lines import BilledLine, DesiredLine, DraftLine
 from services.batches.months import CLOSED
 from services.batches.one_time import one_time_lines
 from services.batches.timeline import Pricing, Unbillable, build_timeline
-from services.batches.usage_store import month_usage_lines
+from services.batches.usage_store import GroupFile, month_usage_lines, usage_days
 from services.errors import BadSetting, NotConfigured
 from services.prices import price_book
 from services.progress import Counted, count
@@ -61,6 +61,7 @@ class Scope:
     month: str  # the batch's month
     closed: frozenset[str]  # months whose batch is approved or exported
     engine: str = "bulk"
+    usage: tuple[GroupFile, ...] = ()  # the usage months summed by the build (Parquet store: usage_store.usage_groups)
 
 
 @dataclass
@@ -194,10 +195,8 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
                                        price_policy))
     count(counted, "subscriptions", len(subscriptions), len(subscriptions))
     desired = {line.base_key: line for lines in licences.values() for line in lines}
-    usage_first = (first_day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    usage_last = last_day.replace(day=1) - dt.timedelta(days=1)
-    for line in month_usage_lines(uow, settings, tenant_code, tenant_id, usage_first, usage_last, customers,
-                                  subscriptions, pricing, fx, rounding, tenant.currency, problems, shard):
+    for line in month_usage_lines(uow, settings, tenant_code, tenant_id, *usage_days(first_day, last_day), customers,
+                                  subscriptions, pricing, fx, rounding, tenant.currency, problems, shard, scope.usage):
         desired[line.base_key] = line
     for line in one_time_lines(tenant_code, tenant.currency,
                                uow.batches.one_time_cost_lines(tenant_id, last_day, shard), snapshots, customers,

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from config import Settings
 from config.loader import parse_settings
+from ledger import usage_files
 from ledger.models import Batch
-from services.batches import build_batch
+from ledger.usage_files import file_sha256
+from services.batches import build_batch, usage_store
 from services.errors import ValidationFailed
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -48,9 +50,10 @@ def test_ranges_are_rated_with_config_yaml_prices_as_they_are_now(settings: Sett
     assert again.changed > 0 and again.lines == first.lines
 
 
-def test_a_range_that_cannot_be_rated_fails_the_build_and_writes_nothing(settings: Settings, tmp_path: Path) -> None:
-    """A usage file changed since the sync wrote it stops the rating of a range (on PostgreSQL in the rating thread):
-    the build fails naming the file, and the ledger holds no batch and no line of it."""
+def test_a_changed_usage_file_fails_the_build_before_any_range_and_writes_nothing(settings: Settings,
+                                                                                  tmp_path: Path) -> None:
+    """A usage file changed since the sync wrote it stops the build when it sums the month, before any range is
+    rated: the build fails naming the file, and the ledger holds no batch and no line of it."""
     seed(settings)
     parquet = parquet_store(settings, tmp_path / "usage")
     with UnitOfWork(engine_for(settings)) as uow:
@@ -59,6 +62,33 @@ def test_a_range_that_cannot_be_rated_fails_the_build_and_writes_nothing(setting
     path.write_bytes(path.read_bytes()[::-1])
     with pytest.raises(ValidationFailed, match=f"usage file {name} .*sha256"):
         build_batch(with_compute(parquet, partition_customers=3), "nl-bv", "2026-05", actor(settings, "finn"), JUNE)
+    _nothing_written(settings, tmp_path)
+
+
+def test_a_range_that_cannot_be_rated_fails_the_build_and_writes_nothing(settings: Settings, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range that cannot be rated (here: the month's group file changed by someone else after the build summed
+    it) fails the build (on PostgreSQL from the rating thread), naming the file; the ledger holds no batch and no
+    line of it, and the build's group files are removed."""
+    changed: set[Path] = set()
+
+    def hashed_then_changed(path: Path) -> str:
+        digest = file_sha256(path)
+        if usage_store.BUILDS in path.parts and path not in changed:  # once the build has its hash
+            changed.add(path)
+            path.write_bytes(path.read_bytes()[::-1])
+        return digest
+
+    seed(settings)
+    parquet = parquet_store(settings, tmp_path / "usage")
+    monkeypatch.setattr(usage_files, "file_sha256", hashed_then_changed)
+    with pytest.raises(ValidationFailed, match=r"usage group file \.builds/\w+/2026-04\.parquet sha256"):
+        build_batch(with_compute(parquet, partition_customers=3), "nl-bv", "2026-05", actor(settings, "finn"), JUNE)
+    _nothing_written(settings, tmp_path)
+
+
+def _nothing_written(settings: Settings, tmp_path: Path) -> None:
     with UnitOfWork(engine_for(settings)) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Batch)) == 0
     assert stored(settings) == {}
+    assert list((tmp_path / "usage" / usage_store.BUILDS).glob("*")) == []

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.shards import split
+from ledger.shards import WHOLE, split
 from ledger.usage_files import partition, usage_table, write_file
-from ledger.usage_sums import group_details, sum_files
+from ledger.usage_sums import group_details, row_counts, sum_files, write_groups
 from rating.money import to_units
 from rating.pricing import FxRate, FxTable, MarkupRule, Markups
 from rating.rounding import RoundingPolicy
@@ -160,3 +160,53 @@ def test_details_sum_quantities_exactly_large_and_small(tmp_path: Path) -> None:
     details = group_details(tmp_path, [name], ["subscription", "meter"], ["meter_name"])
     assert details == {("7/s1", "m1"): {"meter_name": "Meter as of row 5",
                                         "quantity": sum(Decimal(text) for text in quantities)}}
+
+
+detailed_row = st.tuples(st.sampled_from(["1", "2", "7", "x", None]), st.sampled_from(["s1", "s2"]),
+                         st.sampled_from(["m1", "m2"]), st.sampled_from(["Virtual Machines", "Storage"]),
+                         st.sampled_from(["EUR", "USD"]), st.integers(min_value=-10**12, max_value=10**17),
+                         st.sampled_from(["0.5", "1234567.000000000001", "99999999999.25", "-2", "1E-7"]),
+                         st.one_of(st.none(), st.integers(min_value=1, max_value=9)), st.sampled_from(["prod", None]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(detailed_row, min_size=1, max_size=40), files=st.integers(min_value=1, max_value=3),
+       parts=st.integers(min_value=1, max_value=3))
+def test_a_group_file_sums_describes_and_counts_as_its_usage_files(tmp_path_factory: pytest.TempPathFactory,
+                                                                   rows: list[tuple], files: int,
+                                                                   parts: int) -> None:
+    """What a build in ranges reads instead of the month's files: for any rules and any shard of customers, the
+    group file gives the same sums (and lineage: the usage files), descriptions of the earliest row, and counts;
+    also for rows without a usage day (the sync's optional columns)."""
+    columns: dict[str, list] = {name: [] for name in (
+        "row_id", "customer", "subscription", "resource_group", "meter", "meter_category", "currency", "cost_units",
+        "quantity", "usage_date", "meter_name", "tag_environment")}
+    for n, (customer, sub, meter, category, currency, units, quantity, day, environment) in enumerate(rows):
+        for name, value in zip(columns, (f"r{n:03d}", customer, f"{customer}/{sub}", "rg", meter, category,
+                                         currency, units, quantity, day and date(2026, 5, day),
+                                         f"{meter} as of row {n}", environment), strict=True):
+            columns[name].append(value)
+    root = tmp_path_factory.mktemp("store")
+    table = usage_table(columns)
+    names = [write_file(root, partition("de01", ON, f"azure-{index}"), table.slice(index * len(rows) // files,
+                                                                                   len(rows) // files + 1)).path
+             for index in range(files)]
+    names = sorted(set(names))
+    group_by, first = ["subscription", "meter", "tag_environment"], ["meter_name", "meter_category"]
+    write_groups(root, names, root / "groups" / "may.parquet", group_by, first)
+    keys = {"1": "acme", "2": "k2", "7": "k7"}
+    rules = MARKUPS.in_force("de01", ON)
+    for shard in [*split([1, 2, 7], parts), WHOLE]:
+        def sums(grouped: bool, shard=shard) -> list[tuple]:
+            found = sum_files(root, ["groups/may.parquet"] if grouped else names, rules, group_by,
+                              customer_keys=keys, shard=shard, grouped=names if grouped else None)
+            return [(item.group, item.rule, item.currency, item.cost_units, item.rows, item.input_ids)
+                    for item in found]
+
+        def details(grouped: bool, shard=shard) -> dict:
+            return group_details(root, ["groups/may.parquet"] if grouped else names, group_by, first,
+                                 customer_keys=keys, shard=shard, grouped=grouped)
+
+        assert sums(True) == sums(False)
+        assert details(True) == details(False)
+    assert row_counts(root, ["groups/may.parquet"], grouped=True) == row_counts(root, names)

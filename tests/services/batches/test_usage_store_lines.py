@@ -18,7 +18,7 @@ from rating.rounding import RoundingPolicy
 from services.batches.desired import editions
 from services.batches.fx import fx_table
 from services.batches.timeline import Pricing
-from services.batches.usage_store import month_usage_lines
+from services.batches.usage_store import BUILDS, month_usage_lines, usage_groups
 from services.errors import ValidationFailed
 from services.operations import initialise
 from services.prices import price_book
@@ -70,8 +70,10 @@ def both(settings: Settings, root: Path) -> tuple[list, list, list[str], list[st
         files = [row.path for row in uow.usage.files(tenant_id, *APRIL) if row.rows]  # 30 days, 10 with usage
         store_problems: list[str] = []
         parquet = settings.model_copy(update={"usage": UsageStore(store="parquet", parquet_dir=str(root))})
-        from_store = month_usage_lines(uow, parquet, "nl-bv", tenant_id, *APRIL, customers, subscriptions, pricing,
-                                       fx, rounding, "EUR", store_problems)
+        with usage_groups(uow, parquet, tenant_id, *APRIL) as groups:
+            from_store = month_usage_lines(uow, parquet, "nl-bv", tenant_id, *APRIL, customers, subscriptions,
+                                           pricing, fx, rounding, "EUR", store_problems, groups=groups)
+    assert list((root / BUILDS).glob("*")) == []  # the build's group files are gone
     return from_ledger, from_store, files, store_problems
 
 
@@ -104,10 +106,7 @@ def test_a_changed_store_file_is_refused(settings: Settings, tmp_path: Path) -> 
 
 
 def _rate_again(settings: Settings, root: Path) -> None:
-    """The store's check comes before any pricing, so nothing else is needed."""
-    tenant = settings.tenant("nl-bv")
+    """The store's check comes before any summing or pricing, so nothing else is needed."""
     parquet = settings.model_copy(update={"usage": UsageStore(store="parquet", parquet_dir=str(root))})
-    with UnitOfWork(engine_for(settings)) as uow:
-        tenant_id = uow.tenants.by_code("nl-bv").id
-        month_usage_lines(uow, parquet, "nl-bv", tenant_id, *APRIL, {}, {}, None, None,  # type: ignore[arg-type]
-                          RoundingPolicy(settings.rating_for(tenant).rounding_for("EUR")), "EUR", [])
+    with UnitOfWork(engine_for(settings)) as uow, usage_groups(uow, parquet, uow.tenants.by_code("nl-bv").id, *APRIL):
+        pass
