@@ -184,15 +184,17 @@ def store_usage_lines(tenant: str, root: Path, groups: Sequence[GroupFile], cust
         sums = [item for item in found if item.group[0] is not None and _has_rate(fx, item.currency, currency, on)]
         details = group_details(root, names, GROUP_BY, DESCRIBED, memory_limit=memory_limit, customer_keys=keys,
                                 shard=shard, grouped=True)
+        costs: dict[tuple[object, ...], int] = defaultdict(int)  # per group, over its rules and currencies
+        for item in sums:
+            costs[item.group] += item.cost_units
         for rated in price_sums(sums, rules=rules, tenant=tenant, currency=currency, group_by=GROUP_BY, fx=fx, on=on,
                                 rounding=rounding):
             group = tuple(value for _, value in rated.group)
             about = details[group]
-            cost = sum((item.cost_units for item in sums if item.group == group), 0)
             line = desired_line(tenant, month, rated, Described(
                 str(about["meter_name"]), str(about["meter_category"]), _optional_int(about["subscription_id"]),
                 str(about["subscription_external_id"]), json.loads(str(about["tags"] or "{}")),
-                Decimal(str(about["quantity"])), Decimal(cost).scaleb(-COST_DECIMALS).normalize()))
+                Decimal(str(about["quantity"])), Decimal(costs[group]).scaleb(-COST_DECIMALS).normalize()))
             if reprice is not None:
                 line.lineage["reprice"] = reprice.describe()
             lines.append(line)
