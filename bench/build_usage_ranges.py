@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -93,11 +94,13 @@ def run(root: Path) -> None:
         write_groups(root, files, root / "groups.parquet", GROUP_BY, DESCRIBED)
         month = GroupFile(MONTH, "groups.parquet", file_sha256(root / "groups.parquet"), tuple(files))
         problems: list[str] = []
-        lines = [line for shard in shards for line in store_usage_lines(
-            "nl-bv", root, [month], {n: customers[n] for n in customers if shard.holds(n)}, pricing, FX, rounding,
-            tenant.currency, problems, shard=shard)]
-    print(f"lines={len(lines)} group_file_rows={pq.read_metadata(root / 'groups.parquet').num_rows} "
-          f"net={sum(line.amount for line in lines)} problems={len(problems)}", flush=True)
+        lines, net = 0, Decimal(0)
+        for shard in shards:  # a build holds one range's lines at a time
+            rated = store_usage_lines("nl-bv", root, [month], {n: customers[n] for n in customers if shard.holds(n)},
+                                      pricing, FX, rounding, tenant.currency, problems, shard=shard)
+            lines, net = lines + len(rated), net + sum(line.amount for line in rated)
+    print(f"lines={lines} group_file_rows={pq.read_metadata(root / 'groups.parquet').num_rows} net={net} "
+          f"problems={len(problems)}", flush=True)
     keys = {str(n): str(n) for n in customers}
     with measure("build_usage_ranges_per_range_scans", count, ranges=RANGES, customers=CUSTOMERS):
         for shard in shards:
