@@ -126,13 +126,17 @@ def group_details(
     described = f"{_described(first)} AS described" if not grouped else "described"
     selected = ", ".join([*(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True)),
                           *(f'"{column}"' for column in needed), described])
-    query = (f"SELECT {', '.join(groups)}, {measures.small}, {measures.large}, {measures.earliest} "  # one ARG_MIN
+    query = (f"SELECT {', '.join(groups)}, {measures.small}, {measures.large}, {measures.earliest} AS earliest "
              f"FROM (SELECT {selected} FROM {_usage(customer_keys, shard)}) GROUP BY {', '.join(groups)}")
-    found = _run(root, query, [[str(root / name) for name in files]], customer_keys, memory_limit, None)
+    fields = ", ".join(f"earliest['{column}']" for column in first)  # one ARG_MIN, its fields as plain columns
+    found = _run(root, f"SELECT * EXCLUDE (earliest), {fields} FROM ({query})", [[str(root / name) for name in files]],
+                 customer_keys, memory_limit, None)
+    width = len(groups)
     details = {}
-    for *group, small, large, values in found:
-        quantity = Decimal(small or 0) + Decimal(large or 0)
-        details[tuple(group)] = {**{column: values[column] for column in first}, "quantity": quantity}
+    for row in found:
+        small, large = row[width], row[width + 1]
+        details[row[:width]] = {**dict(zip(first, row[width + 2:], strict=True)),
+                                "quantity": Decimal(small or 0) + Decimal(large or 0)}
     return details
 
 

@@ -194,7 +194,7 @@ def store_usage_lines(tenant: str, root: Path, groups: Sequence[GroupFile], cust
             line = desired_line(tenant, month, rated, Described(
                 str(about["meter_name"]), str(about["meter_category"]), _optional_int(about["subscription_id"]),
                 str(about["subscription_external_id"]), json.loads(str(about["tags"] or "{}")),
-                Decimal(str(about["quantity"])), Decimal(costs[group]).scaleb(-COST_DECIMALS).normalize()))
+                Decimal(about["quantity"]), Decimal(costs[group]).scaleb(-COST_DECIMALS).normalize()))
             if reprice is not None:
                 line.lineage["reprice"] = reprice.describe()
             lines.append(line)
