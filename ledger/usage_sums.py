@@ -40,7 +40,7 @@ class _Measures:
     """How a query counts, sums quantities and finds the earliest row: over usage rows, or over a group file's rows
     (each already the sums of its usage rows, and its earliest row's description)."""
 
-    rows: str  # the inner columns a count needs beside the groups
+    rows: tuple[str, ...]  # the inner columns a count needs beside the groups
     count: str
     small: str  # the exact quantity sum, in two parts (see group_details)
     large: str
@@ -51,10 +51,11 @@ def _described(first: Sequence[str], table: str = "") -> str:
     return "{" + ", ".join(f"'{column}': {table}\"{column}\"" for column in first) + "}"
 
 
-USAGE_ROWS = _Measures("", "COUNT(*)", f"SUM({NARROW})",
+FIRST_ROW = "{'usage_date': usage_date, 'row_id': row_id}"  # a usage row's place: earliest day, then row id
+USAGE_ROWS = _Measures((), "COUNT(*)", f"SUM({NARROW})",
                        f"SUM(CASE WHEN {NARROW} IS NULL THEN CAST(quantity AS DECIMAL(38, 12)) END)",
-                       "ARG_MIN(described, {'usage_date': usage_date, 'row_id': row_id})")
-GROUP_ROWS = _Measures(", usage_rows", "SUM(usage_rows)", "SUM(quantity_small)", "SUM(quantity_large)",
+                       f"ARG_MIN(described, {FIRST_ROW})")
+GROUP_ROWS = _Measures(("usage_rows",), "SUM(usage_rows)", "SUM(quantity_small)", "SUM(quantity_large)",
                        "ARG_MIN(described, first_row)")
 
 
@@ -84,7 +85,7 @@ def sum_files(
     groups = [f"g{index}" for index in range(len(group_by))]
     case, parameters = _rule_case(rules)
     selected = ", ".join([*(f'"{column}" AS {alias}' for column, alias in zip(group_by, groups, strict=True)),
-                          f"{case} AS rule", "currency", "cost_units"]) + measures.rows
+                          f"{case} AS rule", "currency", "cost_units", *measures.rows])
     order = ", ".join([*(f"{alias} ASC NULLS LAST" for alias in groups), "rule", "currency"])
     keys = ", ".join([*groups, "rule", "currency"])
     query = (f"SELECT {keys}, SUM(cost_units) AS cost, {measures.count} AS n "
@@ -156,7 +157,7 @@ def write_groups(root: Path, files: Sequence[str], target: Path, group_by: Seque
     keys = ", ".join(f'"{column}"' for column in columns)
     sums = (f"SELECT {keys}, CAST(SUM(cost_units) AS DECIMAL(38, 0)) AS cost_units, COUNT(*) AS usage_rows, "
             f"{USAGE_ROWS.small} AS quantity_small, {USAGE_ROWS.large} AS quantity_large, "
-            "MIN({'usage_date': usage_date, 'row_id': row_id}) AS first_row "
+            f"MIN({FIRST_ROW}) AS first_row "
             f"FROM read_parquet($files, union_by_name = true) GROUP BY {keys}")
     same = " AND ".join([*(f's."{column}" IS NOT DISTINCT FROM u."{column}"' for column in columns),
                          "s.first_row.usage_date IS NOT DISTINCT FROM u.usage_date",

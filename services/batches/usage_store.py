@@ -97,7 +97,11 @@ def _remove_stale(builds: Path) -> None:
     if not builds.is_dir():
         return
     for folder in builds.iterdir():
-        if time.time() - folder.stat().st_mtime > STALE_SECONDS:
+        try:
+            stale = time.time() - folder.stat().st_mtime > STALE_SECONDS
+        except FileNotFoundError:  # another build removed it first
+            continue
+        if stale:
             shutil.rmtree(folder, ignore_errors=True)
 
 

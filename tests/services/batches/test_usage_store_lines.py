@@ -4,6 +4,8 @@ unrounded values, formulas, quantities and descriptions; only the lineage's inpu
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -110,3 +112,18 @@ def _rate_again(settings: Settings, root: Path) -> None:
     parquet = settings.model_copy(update={"usage": UsageStore(store="parquet", parquet_dir=str(root))})
     with UnitOfWork(engine_for(settings)) as uow, usage_groups(uow, parquet, uow.tenants.by_code("nl-bv").id, *APRIL):
         pass
+
+
+def test_a_killed_build_s_group_files_are_removed_a_day_later(settings: Settings, tmp_path: Path) -> None:
+    """A build's folder left by a process that died is removed by the next build once it is a day old; a folder of
+    a build that may still run (younger) is left alone."""
+    seed(settings)
+    both(settings, tmp_path)
+    old, young = tmp_path / BUILDS / "killed", tmp_path / BUILDS / "running"
+    for folder in (old, young):
+        folder.mkdir(parents=True)
+        (folder / "2026-04.parquet").write_bytes(b"group file")
+    two_days_ago = time.time() - 2 * 86_400
+    os.utime(old, (two_days_ago, two_days_ago))
+    _rate_again(settings, tmp_path)
+    assert sorted(path.name for path in (tmp_path / BUILDS).iterdir()) == ["running"]
