@@ -24,6 +24,7 @@ import yaml
 from bench.common import measure, scaled
 from config.loader import parse_settings
 from connectors.records import LicenceRecord, PullResult
+from ledger import checkpoints
 from services.operations import initialise
 from services.runtime import dispose_engines, engine_for
 from services.sync import IngestContext, SourcePull, store_pull
@@ -77,6 +78,7 @@ def run(database: str, url: str, tmp: Path) -> None:
                 with UnitOfWork(engine, write=True) as uow:
                     counts, _ = store_pull(uow, context, SourcePull(PullResult(licences=licences)))
                 stored += counts.get("snapshots_stored", 0)
+            checkpoints.wait(engine)  # as the sync run ends: the night's writes are in the database file
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         print(f"  {database}{label}: {stored} snapshots stored for {total} records, {total / wall:,.0f} records/s "
               f"({total / cpu:,.0f} per CPU second of this process)", flush=True)

@@ -1,5 +1,7 @@
 """Engines for the ledger: SQLite (WAL, foreign keys, IMMEDIATE write transactions) or PostgreSQL, same URL setting.
 
+SQLite checkpoints its write-ahead log on a background thread after each write (``ledger.checkpoints``).
+
 Why IMMEDIATE on SQLite: a unit of work that writes takes the write lock at BEGIN, so two processes assigning invoice
 numbers serialise instead of failing with "database is locked" half-way through.
 """
@@ -10,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from ledger.checkpoints import checkpoint_in_background
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
@@ -22,6 +26,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
+        if parsed.database and parsed.database != ":memory:":
+            checkpoint_in_background(engine, parsed.database)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 from sqlalchemy import Engine
 
 from config import Settings
+from ledger import checkpoints
 from ledger.db import make_engine
 
 _engines: dict[str, Engine] = {}
@@ -24,7 +26,12 @@ def engine_for(settings: Settings) -> Engine:
 
 
 def dispose_engines() -> None:
+    """Close every engine's connections, once the checkpoints its writes asked for are done."""
     with _lock:
         for engine in _engines.values():
+            checkpoints.wait(engine)
             engine.dispose()
         _engines.clear()
+
+
+atexit.register(dispose_engines)  # a command's last writes reach the database file before the process ends

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from config import Settings
+from ledger import checkpoints
 from ledger.models import Batch
 from ledger.shards import Shard
 from rating.months import month_bounds
@@ -235,5 +236,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
         notices.batch_ready(uow, settings, tenant_code, batch, now)
         log.info("batch build tenant=%s month=%s batch=%s added=%s changed=%s removed=%s", tenant_code, month,
                  batch.id, added, changed, removed)
-        return BuildReport(batch.id, tenant_code, month, batch.status, created, totals["invoices"], totals["lines"],
-                           added, changed, removed, totals["currencies"], problems)
+        report = BuildReport(batch.id, tenant_code, month, batch.status, created, totals["invoices"],
+                             totals["lines"], added, changed, removed, totals["currencies"], problems)
+    checkpoints.wait(engine_for(settings))  # a build ends with its lines in the database file, as a sync run does
+    return report
