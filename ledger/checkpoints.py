@@ -20,6 +20,7 @@ the database file complete (a sync run, a batch build, disposing the engines at 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -45,6 +46,10 @@ class _Checkpointer:
 
     def __init__(self, path: str) -> None:
         self.uri = Path(path).absolute().as_uri() + "?mode=rw"  # never creates a file removed meanwhile
+        self.reset()
+
+    def reset(self) -> None:
+        """No thread and nothing pending (also in a forked child, which has none of its parent's threads)."""
         self.condition = threading.Condition()
         self.requested = self.done = 0
         self.thread: threading.Thread | None = None
@@ -63,18 +68,23 @@ class _Checkpointer:
             self.condition.wait_for(lambda: self.done >= target)
 
     def _run(self) -> None:
-        while True:
-            with self.condition:
-                if not self.condition.wait_for(lambda: self.done < self.requested, timeout=IDLE_SECONDS):
-                    self.thread = None
-                    return
-                target = self.requested
-            try:
-                self._checkpoint()
-            finally:
+        try:
+            while True:
                 with self.condition:
-                    self.done = target
-                    self.condition.notify_all()
+                    if not self.condition.wait_for(lambda: self.done < self.requested, timeout=IDLE_SECONDS):
+                        self.thread = None  # under the lock: a request from now on starts a new thread
+                        return
+                    target = self.requested
+                try:
+                    self._checkpoint()
+                finally:
+                    with self.condition:
+                        self.done = target
+                        self.condition.notify_all()
+        except BaseException:  # an unexpected failure: the next request starts a new thread
+            with self.condition:
+                self.thread = None
+            raise
 
     def _checkpoint(self) -> None:
         try:
@@ -89,6 +99,14 @@ class _Checkpointer:
             log.warning("checkpoint of %s failed: %s", self.uri, exc)
         finally:
             connection.close()
+
+
+def _reset_after_fork() -> None:
+    for checkpointer in _checkpointers.values():
+        checkpointer.reset()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def checkpoint_in_background(engine: Engine, path: str) -> None:

@@ -6,10 +6,13 @@ only once a checkpoint has copied it there.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from ledger import checkpoints
@@ -87,3 +90,60 @@ def test_a_removed_database_is_not_created_again(tmp_path: Path) -> None:
 def test_waiting_on_a_database_without_a_file_returns_at_once() -> None:
     checkpoints.wait(make_engine("sqlite://"))
     checkpoints.wait(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+
+
+def test_a_forked_child_checkpoints_its_own_writes(tmp_path: Path) -> None:
+    """A child forked while the parent's checkpoint thread runs has no such thread: its writes start its own."""
+    database = tmp_path / "ledger.db"
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql("INSERT INTO t DEFAULT VALUES")
+    checkpoints.wait(engine)
+    engine.dispose()
+    checkpointer = checkpoints._checkpointers[str(database.absolute())]
+    assert checkpointer.thread is not None  # idle, but alive for IDLE_SECONDS
+    pid = os.fork()
+    if pid == 0:  # the child: write, wait, and report through its exit status
+        status = 1
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql("INSERT INTO t DEFAULT VALUES")
+            checkpoints.wait(engine)
+            status = 0 if _rows_in_main_file(database, tmp_path / "child.db") == 2 else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    checkpoints.wait(engine)
+
+
+def test_a_thread_that_fails_unexpectedly_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint failing with something other than a database error ends its thread; waiting still returns, and
+    the next write starts a new thread that copies everything."""
+    database = tmp_path / "ledger.db"
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    checkpointer = checkpoints._checkpointers[str(database.absolute())]
+    real = checkpoints._Checkpointer._checkpoint
+    failures = []
+
+    def fail_once(self: checkpoints._Checkpointer) -> None:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("injected")
+        real(self)
+
+    monkeypatch.setattr(checkpoints._Checkpointer, "_checkpoint", fail_once)
+    monkeypatch.setattr(threading, "excepthook", lambda _args: None)  # the injected failure is expected
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t DEFAULT VALUES")
+    checkpoints.wait(engine)
+    assert failures
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t DEFAULT VALUES")
+    checkpoints.wait(engine)
+    assert checkpointer.thread is not None
+    assert _rows_in_main_file(database, tmp_path / "copy.db") == 2
+    engine.dispose()
