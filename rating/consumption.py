@@ -23,7 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from rating.fx import FxTable
-from rating.lineage import Lineage, format_unrounded
+from rating.lineage import Lineage, format_ratio
 from rating.money import Money
 from rating.pricing import MarkupRule, apply_markup
 from rating.rounding import RoundingPolicy, round_amount
@@ -94,13 +94,14 @@ def price_sums(
     into ``currency``, added exactly per group and rounded once per line. ``sums`` come as the grouping step
     orders them (a group's sums next to each other); a line's lineage lists its sums' input ids in that order."""
     rates = {source: fx.rate(source, currency, on) for source in sorted({item.currency for item in sums})}
-    pricing: dict[tuple[int, str], tuple[Fraction, str]] = {}
+    pricing: dict[tuple[int, str], tuple[int, int, str]] = {}  # (rule, currency) -> unit price n, d and its text
     for rule_code in range(len(rules) + 1):
         rule = rules[rule_code - 1] if rule_code else None
         markup = f"(1 + {rule.percent}% {rule.rule_id})" if rule else "1"
         for source, rate in rates.items():  # both factors are linear: price one unit once per pricing key
             unit = rate.convert(apply_markup(Fraction(1), rule))
-            pricing[rule_code, source] = unit, f"{rate.base} × {markup} × {rate.text}"
+            how = f"{rate.base} × {markup} × {rate.text}"
+            pricing[rule_code, source] = unit.numerator, unit.denominator * UNIT, how
     lines: list[UsageLine] = []
     position = 0
     while position < len(sums):
@@ -111,11 +112,10 @@ def price_sums(
             position += 1
         value = Fraction(0)
         terms: list[str] = []
-        for item in members:
-            factor, how = pricing[item.rule, item.currency]
-            cost = Fraction(item.cost_units, UNIT)
-            value += cost * factor
-            terms.append(f"{format_unrounded(cost)} {how}")
+        for item in members:  # cost units × unit price as one ratio: a single reduction per sum
+            numerator, denominator, how = pricing[item.rule, item.currency]
+            value += Fraction(item.cost_units * numerator, denominator)
+            terms.append(f"{format_ratio(item.cost_units, UNIT)} {how}")
         rows = sum(item.rows for item in members)
         named = [item.input_ids for item in members if len(item.input_ids)]
         input_ids = named[0] if len(named) == 1 else np.concatenate(named) if named else ()

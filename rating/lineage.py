@@ -19,7 +19,13 @@ _DISPLAY = Context(prec=28)
 def format_unrounded(value: Fraction) -> str:
     """Plain decimal text of an exact amount: exact when it terminates within 28 digits (``48``, ``-40``,
     ``0.125``), else 28 significant digits; never exponent notation."""
-    shown = _DISPLAY.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return format_ratio(value.numerator, value.denominator)
+
+
+def format_ratio(numerator: int, denominator: int) -> str:
+    """:func:`format_unrounded` of ``numerator / denominator``, reduced or not (the quotient is correctly rounded,
+    so the text depends on the value only), without building the ``Fraction``."""
+    shown = _DISPLAY.divide(Decimal(numerator), Decimal(denominator))
     return format(_DISPLAY.normalize(shown), "f")
 
 

@@ -56,5 +56,8 @@ def round_ratio_array(numerators: np.ndarray, denominators: np.ndarray, policy: 
 
 def round_amount(value: Fraction | Decimal | int, currency: str, policy: RoundingPolicy) -> Money:
     """Round an exact amount once to ``currency``'s minor unit by ``policy``."""
-    scaled = Fraction(value) * 10 ** minor_units(currency)
-    return Money.from_minor(round_ratio(scaled.numerator, scaled.denominator, policy), currency)
+    exact = value if isinstance(value, Fraction) else Fraction(value)
+    # the ratio scaled to minor units, not reduced: round_ratio's result depends on the value only, and a Fraction
+    # product would reduce it (two gcds per line, a month-end's usage lines rate hundreds of thousands)
+    return Money.from_minor(round_ratio(exact.numerator * 10 ** minor_units(currency), exact.denominator, policy),
+                            currency)

@@ -32,6 +32,12 @@ def exact_decimal(value: Fraction) -> Decimal:
     return _stored(value.numerator, value.denominator)
 
 
+def exact_ratio(numerator: int, denominator: int) -> Decimal:
+    """:func:`exact_decimal` of ``numerator / denominator``, reduced or not: the division is correctly rounded, so
+    the stored value depends on the ratio's value only (a caller spares building and reducing a ``Fraction``)."""
+    return _stored(numerator, denominator)
+
+
 @functools.lru_cache(maxsize=65536)
 def _stored(numerator: int, denominator: int) -> Decimal:
     """Cached: a month's lines repeat few exact amounts (``Decimal`` is immutable, so a shared one is safe)."""

@@ -10,6 +10,7 @@ ledger lines (quantity summed here, exactly, for the invoice text).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from rating.money import to_units
 from rating.months import month_end, month_of
 from rating.pricing import FxTable
 from rating.rounding import RoundingPolicy
-from services.batches.lines import DesiredLine, base_key, exact_decimal
+from services.batches.lines import DesiredLine, base_key, exact_decimal, exact_ratio
 from services.batches.timeline import Pricing
 from services.prices.book import priced
 
@@ -105,13 +106,28 @@ def _desired(tenant: str, month: dt.date, rated: UsageLine, known: Mapping[str, 
         sum((row.quantity for row in members), Decimal(0)), sum((row.cost for row in members), Decimal(0))))
 
 
+@functools.lru_cache(maxsize=64)
+def _month_texts(month: dt.date) -> tuple[dt.date, str, str]:
+    """A usage month's last day, the month it is billed in (the next) and its own ``YYYY-MM``: once per month."""
+    last = month_end(month)
+    return last, month_of(last + dt.timedelta(days=1)), month_of(month)
+
+
+def _unit_price(unrounded: Fraction, quantity: Decimal) -> Decimal:
+    """The exact amount per unit of usage as the ledger stores it (no quantity: 0), without a ``Fraction``
+    division per line (the stored value depends on the ratio's value only)."""
+    if not quantity:
+        return Decimal(0)
+    numerator, denominator = quantity.as_integer_ratio()
+    return exact_ratio(unrounded.numerator * denominator, unrounded.denominator * numerator)
+
+
 def desired_line(tenant: str, month: dt.date, rated: UsageLine, about: Described) -> DesiredLine:
     """The keyed ledger line of one rated usage group of ``month``, whichever store its rows came from."""
     group = dict(rated.group)
     customer, subscription = group["subscription"].split("/", 1)
     quantity = about.quantity
-    last = month_end(month)
-    bill_month = month_of(last + dt.timedelta(days=1))
+    last, bill_month, month_text = _month_texts(month)
     lineage = rated.lineage.to_dict()
     lineage["bill_date"] = f"{bill_month}-01"
     lineage["details"] = {**lineage["details"], "meter": about.meter_name, "meter_category": about.meter_category,
@@ -124,9 +140,9 @@ def desired_line(tenant: str, month: dt.date, rated: UsageLine, about: Described
         period_from=month,
         period_to=last,
         bill_month=bill_month,
-        description=f"{about.meter_name} ({about.meter_category}) {month_of(month)}"[:500],
+        description=f"{about.meter_name} ({about.meter_category}) {month_text}"[:500],
         quantity=quantity,
-        unit_price=exact_decimal(rated.unrounded / Fraction(quantity)) if quantity else Decimal(0),
+        unit_price=_unit_price(rated.unrounded, quantity),
         amount=rated.amount.amount,
         unrounded=exact_decimal(rated.unrounded),
         currency=rated.amount.currency,
