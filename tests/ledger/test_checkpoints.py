@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from ledger import checkpoints
 from ledger.db import make_engine
@@ -29,13 +29,20 @@ def _rows_in_main_file(database: Path, copy: Path) -> int:
         connection.close()
 
 
-def test_a_commit_leaves_the_copy_to_the_checkpoint_thread(tmp_path: Path) -> None:
+def _ledger(tmp_path: Path) -> tuple[Path, Engine]:
+    """A new SQLite file with a table ``t``, through the ledger's own engine."""
     database = tmp_path / "ledger.db"
     engine = make_engine(f"sqlite:///{database}")
     with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    return database, engine
+
+
+def test_a_commit_leaves_the_copy_to_the_checkpoint_thread(tmp_path: Path) -> None:
+    database, engine = _ledger(tmp_path)
+    with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
         assert connection.exec_driver_sql("PRAGMA journal_size_limit").scalar() == checkpoints.JOURNAL_SIZE_LIMIT
-        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
     checkpoints.wait(engine)
     with engine.begin() as connection:  # a few rows: far below SQLite's own 1,000-page threshold
         connection.execute(text("INSERT INTO t (body) VALUES (:body)"), [{"body": "x" * 100}] * 3)
@@ -46,10 +53,7 @@ def test_a_commit_leaves_the_copy_to_the_checkpoint_thread(tmp_path: Path) -> No
 
 def test_every_write_before_the_wait_is_in_the_file(tmp_path: Path) -> None:
     """Writes from several connections, one of them while a checkpoint may run: the wait covers them all."""
-    database = tmp_path / "ledger.db"
-    engine = make_engine(f"sqlite:///{database}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    database, engine = _ledger(tmp_path)
     for _ in range(5):
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO t (body) VALUES (:body)"), [{"body": "y" * 2000}] * 500)
@@ -59,10 +63,7 @@ def test_every_write_before_the_wait_is_in_the_file(tmp_path: Path) -> None:
 
 
 def test_a_read_asks_for_no_checkpoint(tmp_path: Path) -> None:
-    database = tmp_path / "ledger.db"
-    engine = make_engine(f"sqlite:///{database}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    database, engine = _ledger(tmp_path)
     checkpoints.wait(engine)
     checkpointer = checkpoints._checkpointers[str(database.absolute())]
     requested = checkpointer.requested
@@ -73,10 +74,7 @@ def test_a_read_asks_for_no_checkpoint(tmp_path: Path) -> None:
 
 
 def test_a_removed_database_is_not_created_again(tmp_path: Path) -> None:
-    database = tmp_path / "ledger.db"
-    engine = make_engine(f"sqlite:///{database}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    database, engine = _ledger(tmp_path)
     checkpoints.wait(engine)
     engine.dispose()
     for path in tmp_path.iterdir():
@@ -94,10 +92,8 @@ def test_waiting_on_a_database_without_a_file_returns_at_once() -> None:
 
 def test_a_forked_child_checkpoints_its_own_writes(tmp_path: Path) -> None:
     """A child forked while the parent's checkpoint thread runs has no such thread: its writes start its own."""
-    database = tmp_path / "ledger.db"
-    engine = make_engine(f"sqlite:///{database}")
+    database, engine = _ledger(tmp_path)
     with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
         connection.exec_driver_sql("INSERT INTO t DEFAULT VALUES")
     checkpoints.wait(engine)
     engine.dispose()
@@ -121,10 +117,7 @@ def test_a_forked_child_checkpoints_its_own_writes(tmp_path: Path) -> None:
 def test_a_thread_that_fails_unexpectedly_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkpoint failing with something other than a database error ends its thread; waiting still returns, and
     the next write starts a new thread that copies everything."""
-    database = tmp_path / "ledger.db"
-    engine = make_engine(f"sqlite:///{database}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    database, engine = _ledger(tmp_path)
     checkpointer = checkpoints._checkpointers[str(database.absolute())]
     real = checkpoints._Checkpointer._checkpoint
     failures = []
