@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ledger.models import JobRun, Lease
 from ledger.repositories.base import Repository
@@ -62,8 +63,11 @@ class LeaseRepository(Repository):
         """Take the named lease unless someone else holds an unexpired one. Call inside a write unit of work."""
         lease = self.session.get(Lease, name, with_for_update=True)
         if lease is None:
-            self.session.add(Lease(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
-            self.session.flush()
+            try:  # in a savepoint: on PostgreSQL another instance may insert the same lease first
+                with self.session.begin_nested():
+                    self.session.add(Lease(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
+            except IntegrityError:
+                return False
             return True
         if lease.holder != holder and lease.expires_at > now:
             return False

@@ -243,11 +243,17 @@ def _execute(settings: Settings, job_id: str, clock: Clock, runner: str) -> str:
     close_abandoned_job_runs(engine)  # a dead predecessor's lease must not hold this run off for LEASE_TTL
     now = clock.now()
     scheduled_for = fire_time_for(settings, spec, now)
+    lease = f"job:{job_id}"
     with UnitOfWork(engine, write=True) as uow:
-        if uow.job_runs.done_for(job_id, scheduled_for) is not None:
+        # The lease before the finished runs: on PostgreSQL (row locks, not serialised transactions) another
+        # instance may finish the run and release the lease between two reads; read in the other order, its
+        # unfinished run and then its free lease made a second run of one fire time. A lease taken after that
+        # release sees the finished run (both were committed together).
+        if not uow.leases.acquire(lease, runner, now, LEASE_TTL):
+            outcome, reason = "skipped", f"lease held by {uow.leases.holder(lease, now)}"
+        elif uow.job_runs.done_for(job_id, scheduled_for) is not None:
+            uow.leases.release(lease, runner)
             outcome, reason = "skipped", f"fire time {scheduled_for.isoformat()} already completed"
-        elif not uow.leases.acquire(f"job:{job_id}", runner, now, LEASE_TTL):
-            outcome, reason = "skipped", f"lease held by {uow.leases.holder(f'job:{job_id}', now)}"
         else:
             outcome, reason = "running", None
         run_id = uow.job_runs.start(job_id, scheduled_for, runner, now).id
@@ -266,7 +272,7 @@ def _execute(settings: Settings, job_id: str, clock: Clock, runner: str) -> str:
         outcome, error = "failed", f"{type(exc).__name__}: {exc}"
     with UnitOfWork(engine, write=True) as uow:
         uow.job_runs.finish(run_id, outcome, clock.now(), counts=counts, error=error)
-        uow.leases.release(f"job:{job_id}", runner)
+        uow.leases.release(lease, runner)
     log.info("job %s %s (%s)", job_id, outcome, counts)
     return outcome
 
