@@ -22,12 +22,13 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine for the ledger URL; for SQLite files the parent folder is created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        on_disk = parsed.database if parsed.database and parsed.database != ":memory:" else None
+        if on_disk:
+            Path(on_disk).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
-        if parsed.database and parsed.database != ":memory:":
-            checkpoint_in_background(engine, parsed.database)
+        if on_disk:
+            checkpoint_in_background(engine, on_disk)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
