@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from config import Settings
 from services.clock import SystemClock
 from services.operations import close_abandoned_runs, job_specs, record_missed, trigger_for
+from services.runtime import engine_for
 
 log = logging.getLogger("cspbill.scheduler")
 
@@ -28,11 +29,26 @@ JOB_TABLE = "apscheduler_jobs"
 RUN_JOB = "services.operations.jobs:run_job"  # what a stored job calls, by reference
 
 
+class LedgerJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store on the ledger's own engine (``services.runtime.engine_for``).
+
+    Why: an engine of its own on the ledger URL had none of the ledger engine's settings: on SQLite it gave up after
+    5 s, not 60, behind a build's write transaction ("database is locked"), committed its own checkpoints, and kept
+    a second pool of connections open. The engine is the process's, so stopping the scheduler leaves it open for the
+    web desk and the jobs; ``services.runtime.dispose_engines`` closes it when the process ends."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(engine=engine_for(settings), tablename=JOB_TABLE)
+
+    def shutdown(self) -> None:
+        """Leave the shared engine open (the base class disposes of the engine it was given)."""
+
+
 def build_scheduler(config_path: str, settings: Settings) -> BackgroundScheduler:
     """A scheduler, started paused, with every configured job registered; changed definitions replace stored ones,
     unchanged ones keep their stored next run time."""
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url(), tablename=JOB_TABLE)},
+        jobstores={"default": LedgerJobStore(settings)},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
         job_defaults={
             "coalesce": True,

@@ -9,7 +9,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from tests.ports import free_port
 
 
 def find_bindir() -> Path | None:
@@ -30,11 +31,6 @@ def find_bindir() -> Path | None:
         return Path(initdb).parent
     return None
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -77,7 +73,7 @@ def running_cluster(bindir: Path) -> Iterator[PostgresCluster]:
         os.chown(root, owner.pw_uid, owner.pw_gid)
         os.chown(sockets, owner.pw_uid, owner.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     cluster = PostgresCluster(port)
     run = lambda *args: subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)  # noqa: E731
     run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", cluster.user, "-E", "UTF8", "--no-sync")

@@ -20,6 +20,7 @@ import scheduler
 from config import load_config
 from services.clock import FixedClock
 from services.operations import execute, initialise, recent_runs
+from services.runtime import engine_for
 from tests.conftest import demo_config_data
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -128,3 +129,17 @@ def test_a_fire_time_completed_by_one_instance_is_skipped_by_another(config_file
     runs = recent_runs(settings, 10, "build:nl-bv")
     assert [r.outcome for r in runs] == ["skipped", "succeeded"]
     assert "already completed" in runs[0].error
+
+
+def test_job_store_uses_the_ledger_engine_and_leaves_it_open(config_file: str) -> None:
+    """The job store writes through the ledger's engine (its busy timeout and checkpoints), and stopping the
+    scheduler does not close the pool the web desk and the jobs share."""
+    settings = load_config(config_file)
+    engine = engine_for(settings)
+    running = scheduler.build_scheduler(config_file, settings)
+    stored = running._lookup_jobstore("default")
+    assert stored.engine is engine
+    running.get_jobs()  # a read through the pool: its connection goes back to it
+    pooled = engine.pool.checkedin()
+    running.shutdown(wait=True)
+    assert pooled and engine.pool.checkedin() == pooled

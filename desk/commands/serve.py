@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
 
 import typer
 
@@ -36,10 +41,36 @@ def serve(config_file: str, settings: Settings, host: str | None, port: int | No
 
     running = scheduler.start(config_file, settings) if scheduler_enabled else None
     try:
-        # proxy_headers off: the desk itself believes X-Forwarded-* only from web.trusted_proxies (desk.web.transport)
-        uvicorn.run(create_app(settings), host=host or settings.web.host, port=port or settings.web.port,
-                    log_level="info", proxy_headers=False)
+        with _sigterm_exits():
+            # proxy_headers off: the desk believes X-Forwarded-* only from web.trusted_proxies (desk.web.transport)
+            uvicorn.run(create_app(settings), host=host or settings.web.host, port=port or settings.web.port,
+                        log_level="info", proxy_headers=False)
     finally:
         if running is not None:
             log.info("stopping the scheduler; waiting for a running job to finish")
             running.shutdown(wait=True)
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    log.info("stopping on signal %s", signal.Signals(signum).name)
+    raise SystemExit(0)
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """While the web desk runs, SIGTERM (``systemctl stop``, ``docker stop``) ends the process the normal way.
+
+    Why: uvicorn stops serving on SIGTERM and then raises the signal again for the handler it found, which by default
+    kills the process on the spot: the scheduler's running job was cut off, and nothing registered to run at exit
+    ran (the ledger's connections were never closed, leaving SQLite's write-ahead log behind). With this handler the
+    signal raised again becomes ``SystemExit``: the scheduler is stopped, a running job finishes, the engines are
+    disposed and the process exits with status 0. A second SIGTERM, while a job finishes, meets the handler found
+    before (by default it kills the process at once); a killed job is closed as abandoned and safe to run again."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

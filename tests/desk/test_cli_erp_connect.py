@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,15 +36,11 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
 from tests.identity import people_env
+from tests.ports import free_port
 
 CLI = str(Path(sys.executable).with_name("cspbill"))
 PASTED = "https://desk.example/erp/connect/nl-bv/callback"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 LOOPBACK = f"http://127.0.0.1:{free_port()}/exact/callback"

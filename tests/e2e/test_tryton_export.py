@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data, sqlite_only
 from tests.identity import actor, people_env
+from tests.ports import free_port
 from tests.services.export.test_export_outbox import seed_invoices
 
 pytestmark = pytest.mark.slow
@@ -123,12 +123,6 @@ class Tryton:
                                              ["note", "quantity", "unit_price", "amount", "taxes"])
             row["tax_rows"] = exporter.call("model.account.invoice.tax.read", row["taxes"], ["base", "amount"])
         return rows
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
