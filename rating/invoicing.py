@@ -12,11 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from fractions import Fraction
 
 from rating.lineage import Lineage
 from rating.money import Money, total
-from rating.rounding import RoundingPolicy, round_amount
+from rating.rounding import RoundingPolicy, round_quotient
 
 EU_MEMBER_STATES = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
@@ -107,7 +106,9 @@ def _invoice(key: tuple[str, str, str, str | None], lines: list[InvoiceLine]) ->
     subtotals = []
     for (category, rate, reason), amounts in sorted(by_rate.items(), key=lambda item: (item[0][0], item[0][1])):
         taxable = total(amounts, currency)
-        vat = round_amount(Fraction(taxable.amount) * Fraction(rate) / 100, currency, RoundingPolicy.HALF_UP)
+        base, base_scale = taxable.amount.as_integer_ratio()
+        percent, percent_scale = rate.as_integer_ratio()
+        vat = round_quotient(base * percent, base_scale * percent_scale * 100, currency, RoundingPolicy.HALF_UP)
         subtotals.append(VatSubtotal(category, rate, taxable, vat, reason))
     net = total((line.amount for line in lines), currency)
     vat_total = total((subtotal.vat for subtotal in subtotals), currency)

@@ -49,6 +49,13 @@ def as_text(amount: Decimal, currency: str) -> str:
     return f"{amount:.{minor_units(currency)}f}"
 
 
+def _same_currency(amount: Money, currency: str) -> None:
+    if not isinstance(amount, Money):
+        raise TypeError(f"cannot combine Money with {type(amount).__name__}")
+    if amount.currency != currency:
+        raise ValueError(f"cannot combine {currency} and {amount.currency}")
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An amount at the currency's minor unit (e.g. ``Decimal('48.00')`` EUR) and its currency code."""
@@ -78,10 +85,7 @@ class Money:
         return int(self.amount.scaleb(minor_units(self.currency)))
 
     def _same(self, other: Money) -> None:
-        if not isinstance(other, Money):
-            raise TypeError(f"cannot combine Money with {type(other).__name__}")
-        if other.currency != self.currency:
-            raise ValueError(f"cannot combine {self.currency} and {other.currency}")
+        _same_currency(other, self.currency)
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
@@ -102,10 +106,9 @@ def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of ``amounts``, all in ``currency`` (mixing currencies raises); zero when empty. The decimals are added
     first and made ``Money`` once (an invoice total adds every line of a build)."""
     values = list(amounts)
-    zero = Money.zero(currency)
     for amount in values:
-        zero._same(amount)
-    return Money(sum([amount.amount for amount in values], zero.amount), currency)
+        _same_currency(amount, currency)
+    return Money(sum([amount.amount for amount in values], Decimal(0)), currency)
 
 
 def to_units(value: Decimal | str | int, decimals: int) -> int:

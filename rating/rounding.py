@@ -57,7 +57,11 @@ def round_ratio_array(numerators: np.ndarray, denominators: np.ndarray, policy: 
 def round_amount(value: Fraction | Decimal | int, currency: str, policy: RoundingPolicy) -> Money:
     """Round an exact amount once to ``currency``'s minor unit by ``policy``."""
     exact = value if isinstance(value, Fraction) else Fraction(value)
-    # the ratio scaled to minor units, not reduced: round_ratio's result depends on the value only, and a Fraction
-    # product would reduce it (two gcds per line, a month-end's usage lines rate hundreds of thousands)
-    return Money.from_minor(round_ratio(exact.numerator * 10 ** minor_units(currency), exact.denominator, policy),
-                            currency)
+    return round_quotient(exact.numerator, exact.denominator, currency, policy)
+
+
+def round_quotient(numerator: int, denominator: int, currency: str, policy: RoundingPolicy) -> Money:
+    """:func:`round_amount` of ``numerator / denominator``, reduced or not: the ratio is scaled to minor units
+    without a ``Fraction`` (whose products reduce by two gcds each: a month-end build rounds hundreds of thousands
+    of amounts), and the rounded result depends on the value only."""
+    return Money.from_minor(round_ratio(numerator * 10 ** minor_units(currency), denominator, policy), currency)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rating.money import Money, minor_units, to_units, total
-from rating.rounding import RoundingPolicy, round_amount, round_ratio, round_ratio_array
+from rating.rounding import RoundingPolicy, round_amount, round_quotient, round_ratio, round_ratio_array
 
 
 @pytest.mark.parametrize(
@@ -68,14 +68,18 @@ def test_to_units_is_exact() -> None:
         to_units("0.123456789", 8)
 
 
-@given(numerator=st.integers(-10**30, 10**30), denominator=st.integers(1, 10**20), factor=st.integers(1, 10**6),
+# amounts up to 10**22 (Money holds 28 significant digits, minor units included; the ledger's columns 18 integer
+# digits): a larger one is refused by Money whichever way it was rounded
+@given(numerator=st.integers(-10**22, 10**22), denominator=st.integers(1, 10**20), factor=st.integers(1, 10**6),
        currency=st.sampled_from(["EUR", "JPY", "KWD"]), policy=st.sampled_from(list(RoundingPolicy)))
 def test_a_ratio_rounds_by_its_value_reduced_or_not(numerator: int, denominator: int, factor: int, currency: str,
                                                     policy: RoundingPolicy) -> None:
-    """round_amount scales the ratio without reducing it (no Fraction product per line): the rounded amount is the
-    one of the reduced value, and the same for any representation of it."""
+    """round_amount and round_quotient scale the ratio without reducing it (no Fraction product per line): the
+    rounded amount is the one of the reduced value, and the same for any representation of it."""
     value = Fraction(numerator, denominator)
     scaled = value * 10 ** minor_units(currency)
     reduced = round_ratio(scaled.numerator, scaled.denominator, policy)
     assert round_amount(value, currency, policy) == Money.from_minor(reduced, currency)
+    assert round_quotient(numerator * factor, denominator * factor, currency, policy) == Money.from_minor(reduced,
+                                                                                                         currency)
     assert round_ratio(numerator * factor * 10 ** minor_units(currency), denominator * factor, policy) == reduced
