@@ -10,9 +10,11 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, CursorResult, Executable, and_, any_, literal, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, Select, and_, any_, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from ledger.repositories.bulk_read import read_rows
 
 CHUNK = 5000  # ids per IN list, rows per batched write: PostgreSQL takes at most 65,535 parameters per statement
 T = TypeVar("T")
@@ -43,6 +45,12 @@ class Repository:
         ``session.execute`` would."""
         self.session.flush()
         return self.session.connection().execute(query)
+
+    def bulk_rows(self, query: Select) -> list[Any]:
+        """``query``'s rows for bulk work: named tuples converted once per distinct value (``bulk_read``), without
+        the ORM's loading layer, after a flush so that they see what the session holds, as an ORM read would."""
+        self.session.flush()
+        return read_rows(self.session.connection(), query)
 
 
 def insert_if_missing(session: Session, model: type[Any], **values: Any) -> None:

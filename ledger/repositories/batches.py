@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ledger.models import (
@@ -74,38 +75,33 @@ class BatchRepository(Repository):
 
     # --- inputs of a build, per tenant -------------------------------------------------------------------------
 
-    # Read-only rows (every column of the model, attribute access like the model) instead of ORM objects: a build
-    # reads hundreds of thousands of them and changes none.
-
-    def _rows(self, query: Select) -> Sequence[Row]:
-        """``query``'s rows through the session's connection: Core rows, without the ORM's loading layer (a tenth
-        of a build's reading), after a flush so that they see what the session holds, as an ORM read would."""
-        self.session.flush()
-        return self.session.connection().execute(query).all()
+    # Read-only rows (every column of the model, attribute access like the model; ``bulk_rows``) instead of ORM
+    # objects: a build reads hundreds of thousands of them and changes none.
 
     # Each read takes a ``shard`` (``ledger.shards``): a partitioned build reads one range of customers at a time.
 
-    def subscriptions(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
+    def subscriptions(self, tenant_id: int, shard: Shard = WHOLE) -> list[Any]:
         """Every column but the row's own bookkeeping (``created_at``, ``updated_at``: no price or period depends on
         when the sync wrote the row, and two instants per licence are a tenth of a build's reading)."""
         columns = [column for column in Subscription.__table__.c if column.name not in ("created_at", "updated_at")]
-        return self._rows(
+        return self.bulk_rows(
             select(*columns).where(Subscription.tenant_id == tenant_id,
                                    shard.where(Subscription.customer_id)).order_by(Subscription.id)
         )
 
-    def customers(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
-        return self._rows(select(Customer.__table__).where(Customer.tenant_id == tenant_id, shard.where(Customer.id)))
+    def customers(self, tenant_id: int, shard: Shard = WHOLE) -> list[Any]:
+        return self.bulk_rows(select(Customer.__table__).where(Customer.tenant_id == tenant_id,
+                                                              shard.where(Customer.id)))
 
     def customer_ids(self, tenant_id: int) -> list[int]:
         """The ids of the tenant's customers, in order: what a partitioned build splits into shards."""
         return list(self.session.scalars(select(Customer.id).where(Customer.tenant_id == tenant_id)
                                          .order_by(Customer.id)))
 
-    def snapshots(self, tenant_id: int, until: dt.date, shard: Shard = WHOLE) -> Sequence[Row]:
+    def snapshots(self, tenant_id: int, until: dt.date, shard: Shard = WHOLE) -> list[Any]:
         """Snapshots (without the raw payload) of the tenant's subscriptions observed on or before ``until``, in
         observation order."""
-        return self._rows(
+        return self.bulk_rows(
             select(Snapshot.id, Snapshot.subscription_id, Snapshot.observed_at, Snapshot.observed_on,
                    Snapshot.quantity, Snapshot.status, Snapshot.product_id, Snapshot.unit_cost, Snapshot.currency)
             .join(Subscription, Subscription.id == Snapshot.subscription_id)
@@ -114,18 +110,18 @@ class BatchRepository(Repository):
             .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
         )
 
-    def mutations(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
+    def mutations(self, tenant_id: int, shard: Shard = WHOLE) -> list[Any]:
         """Mutations that still stand (not cancelled), in effective-date order."""
-        return self._rows(
+        return self.bulk_rows(
             select(Mutation.__table__)
             .where(Mutation.tenant_id == tenant_id, Mutation.status != "cancelled",
                    *_of_subscriptions(Mutation.subscription_id, shard))
             .order_by(Mutation.subscription_id, Mutation.effective_date, Mutation.id)
         )
 
-    def cost_prices(self, tenant_id: int, shard: Shard = WHOLE) -> Sequence[Row]:
+    def cost_prices(self, tenant_id: int, shard: Shard = WHOLE) -> list[Any]:
         """What the vendor charged per unit for each subscription (cost lines), oldest charge first."""
-        return self._rows(
+        return self.bulk_rows(
             select(CostLine.id, CostLine.subscription_id, CostLine.product_id, CostLine.charge_start,
                    CostLine.charge_end, CostLine.unit_price, CostLine.currency)
             .where(CostLine.tenant_id == tenant_id, CostLine.subscription_id.is_not(None),
@@ -133,7 +129,7 @@ class BatchRepository(Repository):
             .order_by(CostLine.subscription_id, CostLine.charge_start, CostLine.id)
         )
 
-    def one_time_cost_lines(self, tenant_id: int, until: dt.date, shard: Shard = WHOLE) -> Sequence[Row]:
+    def one_time_cost_lines(self, tenant_id: int, until: dt.date, shard: Shard = WHOLE) -> list[Any]:
         """Cost lines of one-time purchases and of their refunds ordered on or before ``until``: the line says it is
         one-time, or it belongs to a one-time subscription and does not say otherwise; trials are left out. Each row
         carries ``customer_id``: the customer the source's customer id names (else its Microsoft tenant id), for
@@ -163,9 +159,9 @@ class BatchRepository(Repository):
         if not shard.whole:
             query = (query.outerjoin(owner, owner.id == CostLine.subscription_id)
                      .where(shard.where(func.coalesce(owner.customer_id, named))))
-        return self._rows(query)
+        return self.bulk_rows(query)
 
-    def usage_rows(self, tenant_id: int, first: dt.date, last: dt.date, shard: Shard = WHOLE) -> Sequence[Row]:
+    def usage_rows(self, tenant_id: int, first: dt.date, last: dt.date, shard: Shard = WHOLE) -> list[Any]:
         """Usage rows of the days ``first`` to ``last`` (inclusive). A shard holds a row by its customer, else by its
         subscription's."""
         query = (select(UsageRow.__table__)
@@ -174,7 +170,7 @@ class BatchRepository(Repository):
         if not shard.whole:
             query = (query.outerjoin(Subscription, Subscription.id == UsageRow.subscription_id)
                      .where(shard.where(func.coalesce(UsageRow.customer_id, Subscription.customer_id))))
-        return self._rows(query)
+        return self.bulk_rows(query)
 
 
 def _of_subscriptions(column: ColumnElement, shard: Shard) -> list[ColumnElement[bool]]:

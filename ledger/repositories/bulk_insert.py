@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 SQLITE_PARAMETERS = 32_766  # parameters per SQLite statement at most (its default limit since 3.32)
 
 
-class _Memo(dict):
+class Memo(dict):
     """Converted values by original value: each distinct value goes through the column type's processor once."""
 
     def __init__(self, processor: Callable[[Any], Any]) -> None:
@@ -42,7 +42,7 @@ class _Memo(dict):
 
 def _converted(raw: Sequence[Any], processor: Callable[[Any], Any]) -> list[Any]:
     try:
-        return list(map(_Memo(processor).__getitem__, raw))
+        return list(map(Memo(processor).__getitem__, raw))
     except TypeError:  # unhashable values (a dict for a JSON column): convert each one
         return [None if value is None else processor(value) for value in raw]
 

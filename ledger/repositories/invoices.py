@@ -26,30 +26,30 @@ DRAFT_DEFAULTS = {"number": None, "issue_date": None, "document_type": INVOICE, 
 class InvoiceRepository(Repository):
     # --- batch builds -------------------------------------------------------------------------------------------
 
-    def draft_invoices(self, batch_id: int, shard: Shard = WHOLE) -> dict[str, Row]:
+    def draft_invoices(self, batch_id: int, shard: Shard = WHOLE) -> dict[str, Any]:
         """``{invoice_key: row}`` of the batch's invoices (id, key, net, vat, gross, vat_breakdown)."""
-        rows = self.session.execute(
+        rows = self.bulk_rows(
             select(Invoice.id, Invoice.invoice_key, Invoice.net, Invoice.vat, Invoice.gross, Invoice.vat_breakdown,
                    Invoice.customer_id, Invoice.group_key, Invoice.currency)
             .where(Invoice.batch_id == batch_id, shard.where(Invoice.customer_id))
-        ).all()
+        )
         return {row.invoice_key: row for row in rows}
 
-    def draft_lines(self, batch_id: int, shard: Shard = WHOLE) -> dict[str, Row]:
+    def draft_lines(self, batch_id: int, shard: Shard = WHOLE) -> dict[str, Any]:
         """``{line_key: row}`` of every line in the batch: all columns, but the lineage as its stored JSON text
         (``lineage_text``); parsed, a large batch's lineage would take gigabytes to compare."""
         columns = [c for c in InvoiceLine.__table__.c if c.name != "lineage"]
-        rows = self.session.execute(
+        rows = self.bulk_rows(
             select(*columns, cast(InvoiceLine.lineage, Text).label("lineage_text"))
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             .where(Invoice.batch_id == batch_id, shard.where(Invoice.customer_id))
-        ).all()
+        )
         return {row.line_key: row for row in rows}
 
     def billed_lines(self, tenant_id: int, first_month: str, last_month: str,
-                     shard: Shard = WHOLE) -> Sequence[Row]:
+                     shard: Shard = WHOLE) -> list[Any]:
         """Lines of approved or exported batches whose key is owned by the months ``first_month..last_month``."""
-        return self.session.execute(
+        return self.bulk_rows(
             select(InvoiceLine.line_key, InvoiceLine.base_key, InvoiceLine.version, InvoiceLine.amount,
                    InvoiceLine.unrounded, InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.bill_month,
                    InvoiceLine.kind, InvoiceLine.customer_id, InvoiceLine.subscription_id, InvoiceLine.period_from,
@@ -60,7 +60,7 @@ class InvoiceRepository(Repository):
                    InvoiceLine.bill_month >= first_month, InvoiceLine.bill_month <= last_month,
                    shard.where(InvoiceLine.customer_id))
             .order_by(InvoiceLine.base_key, InvoiceLine.version)
-        ).all()
+        )
 
     def lineages(self, line_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """``{line_key: lineage}`` of the named lines (a few: what corrections refer to)."""
