@@ -35,10 +35,13 @@ def read_rows(connection: Connection, query: Select) -> list[Any]:
         # a JSON value is a mutable dict: each row gets its own
         converters.append(processor if processor is None or isinstance(column.type, JSON)
                           else Memo(processor).__getitem__)
-    found = result.all()
+    found = result.cursor.fetchall()  # the driver's tuples: no result row object is built for them
+    result.close()
     if not found:
         return []
     row = namedtuple("Row", names)  # type: ignore[misc]  # the query's own column names
-    by_column = [raw if convert is None else list(map(convert, raw))
-                 for convert, raw in zip(converters, zip(*found, strict=True), strict=True)]
-    return list(map(row._make, zip(*by_column, strict=True)))
+    if any(converters):
+        by_column = [raw if convert is None else map(convert, raw)
+                     for convert, raw in zip(converters, zip(*found, strict=True), strict=True)]
+        found = zip(*by_column, strict=True)
+    return list(map(row._make, found))
