@@ -115,14 +115,14 @@ class DiscrepancyRepository(Repository):
         ).order_by(Discrepancy.id)).all()
 
     def billed_lines(self, subscription_ids: Sequence[int], first: dt.date, last: dt.date,
-                     draft: int | None = None) -> list[Row]:
+                     draft: int | None = None) -> list[Any]:
         """The billed view reconciliation compares against: invoice lines of these subscriptions overlapping
         ``first``..``last`` (inclusive) in approved or exported batches (a draft is not billed yet), and those of the
         ``draft`` batch the review cockpit is about to approve. Rows with the columns that view reads
         (``BILLED_VIEW``), not ORM objects: a reconciliation reads a legal entity's month of lines."""
-        found: list[Row] = []
+        found: list[Any] = []
         for chunk in chunks(subscription_ids):
-            found += self.core_rows(
+            found += self.bulk_rows(
                 select(*BILLED_VIEW)
                 .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                 .join(Batch, Batch.id == Invoice.batch_id)
@@ -133,7 +133,7 @@ class DiscrepancyRepository(Repository):
                     or_(Batch.status.in_(BILLED_BATCHES), Batch.id == draft),
                 )
                 .order_by(InvoiceLine.id)
-            ).all()
+            )
         return found
 
 

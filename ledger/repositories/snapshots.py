@@ -14,7 +14,7 @@ from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
 
-from sqlalchemy import Row, event, func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ledger.append_only import AppendOnlyViolation
@@ -87,7 +87,7 @@ class SnapshotRepository(Repository):
         query = select(Snapshot.subscription_id, Snapshot.state_hash).where(Snapshot.id.in_(latest))
         return dict(self.core_rows(query).tuples().all())
 
-    def states_for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Row]:
+    def states_for_subscriptions(self, subscription_ids: Sequence[int], until: dt.date) -> list[Any]:
         """What a vendor-state timeline reads of the snapshots of many subscriptions observed on or before ``until``
         (``id``, ``subscription_id``, ``observed_on``, ``observed_at``, ``quantity``, ``status``, ``product_id``,
         ``unit_cost``), in observation order.
@@ -95,14 +95,14 @@ class SnapshotRepository(Repository):
         Why rows, not ``Snapshot`` objects: reconciliation reads every snapshot of a legal entity's month, and the
         review cockpit the month's snapshots of tens of thousands of subscriptions on every view of a batch;
         building ORM objects and parsing each raw payload cost more than everything else they do with them."""
-        found: list[Row] = []
+        found: list[Any] = []
         for chunk in chunks(subscription_ids):
-            found += self.core_rows(
+            found += self.bulk_rows(
                 select(Snapshot.id, Snapshot.subscription_id, Snapshot.observed_on, Snapshot.observed_at,
                        Snapshot.quantity, Snapshot.status, Snapshot.product_id, Snapshot.unit_cost)
                 .where(self.one_of(Snapshot.subscription_id, chunk), Snapshot.observed_on <= until)
                 .order_by(Snapshot.subscription_id, Snapshot.observed_at, Snapshot.id)
-            ).all()
+            )
         return found
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
