@@ -24,7 +24,9 @@ from ledger.repositories.bulk_insert import Memo
 
 
 def read_rows(connection: Connection, query: Select) -> list[Any]:
-    """The rows of ``query`` (columns with distinct names), converted as a Core read converts them."""
+    """The rows of ``query`` (columns with distinct names), converted as a Core read converts them. Their class is
+    made for the query, so they do not pickle: they stay in the process that read them (a Dask worker returns
+    invoices, not rows)."""
     columns = list(query.selected_columns)
     names = [column.key for column in columns]
     result = connection.execute(query.with_only_columns(
