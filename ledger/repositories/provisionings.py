@@ -20,11 +20,17 @@ class ProvisioningRepository(Repository):
         self.session.flush()
         return row
 
-    def get(self, provisioning_id: int) -> Provisioning | None:
-        return self.session.get(Provisioning, provisioning_id)
+    def get(self, provisioning_id: int, lock: bool = False) -> Provisioning | None:
+        """The row; ``lock`` reads it ``FOR UPDATE`` (see :meth:`for_mutation`)."""
+        return self.session.get(Provisioning, provisioning_id, with_for_update=lock or None)
 
-    def for_mutation(self, mutation_id: int) -> Provisioning | None:
-        return self.session.scalars(select(Provisioning).where(Provisioning.mutation_id == mutation_id)).first()
+    def for_mutation(self, mutation_id: int, lock: bool = False) -> Provisioning | None:
+        """The row of a mutation; ``lock`` reads it ``FOR UPDATE``: a run claiming it and the desk withdrawing it
+        decide one after the other. PostgreSQL does not serialise write transactions as SQLite's ``BEGIN
+        IMMEDIATE`` does, so both read it queued, and the vendor got a mutation the desk had withdrawn, or two runs
+        sent it (SQLite ignores the clause: its write transaction already holds the database)."""
+        query = select(Provisioning).where(Provisioning.mutation_id == mutation_id)
+        return self.session.scalars(query.with_for_update() if lock else query).first()
 
     def for_mutations(self, mutation_ids: Sequence[int]) -> dict[int, Provisioning]:
         rows = self.session.scalars(select(Provisioning).where(Provisioning.mutation_id.in_(mutation_ids))).all()

@@ -127,7 +127,7 @@ def _claim(settings: Settings, row_id: int, runner: str, clock: Clock) -> Job | 
     """Take one due row in its own committed transaction; ``None`` when another live run holds it."""
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
-        row = uow.provisionings.get(row_id)
+        row = uow.provisionings.get(row_id, lock=True)  # another run's claim or the desk's withdrawal waits
         if row is None or row.status not in ("queued", "sending"):
             return None
         if row.status == "sending" and gone_because(row.claimed_by, row.claimed_at, now, CLAIM_TTL) is None:
@@ -225,7 +225,7 @@ def _shows(row: Provisioning, snapshot: Snapshot) -> bool:
 
 def withdraw(uow: UnitOfWork, mutation: Mutation) -> None:
     """Inside ``cancel_mutation``: a mutation still queued for the vendor is withdrawn; one already sent cannot be."""
-    row = uow.provisionings.for_mutation(mutation.id)
+    row = uow.provisionings.for_mutation(mutation.id, lock=True)  # a run claiming it waits, or is waited for
     if row is None or row.status in ("refused", "failed", "withdrawn"):
         return
     if row.status != "queued":
