@@ -84,6 +84,21 @@ class PaymentRepository(Repository):
                 for r in self.session.execute(query.order_by(Invoice.issue_date, Invoice.number))]
         return [row for row in rows if row.gross != row.paid]
 
+    def still_open(self, invoice_ids: Sequence[int]) -> dict[int, Decimal]:
+        """What is open of these invoices now (gross less the applications in force), read after locking them
+        (``SELECT ... FOR UPDATE``, in id order): an application to one of them waits for another in progress, then
+        sees it. PostgreSQL does not serialise write transactions as SQLite's ``BEGIN IMMEDIATE`` does, so two bank
+        entries applied at once to one invoice both found it open, and paid it twice."""
+        ids = sorted(set(invoice_ids))
+        gross = dict(self.session.execute(select(Invoice.id, Invoice.gross).where(Invoice.id.in_(ids))
+                                          .order_by(Invoice.id).with_for_update()).tuples().all())
+        found = dict(gross)
+        for row in self.session.execute(
+                select(PaymentApplication.invoice_id, PaymentApplication.amount, PaymentApplication.charges)
+                .where(PaymentApplication.invoice_id.in_(ids), PaymentApplication.unapplied_at.is_(None))):
+            found[row.invoice_id] -= row.amount + row.charges
+        return found
+
     def customers(self, tenant_id: int) -> dict[int, str]:
         rows = self.session.execute(select(Customer.id, Customer.name).where(Customer.tenant_id == tenant_id))
         return {row.id: row.name for row in rows}

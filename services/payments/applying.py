@@ -100,13 +100,16 @@ def apply(uow: UnitOfWork, entry: BankEntry, proposal: dict[str, Any], how: str,
     if entry.status == "applied":
         raise ValidationFailed(f"bank entry {entry.id}: already applied; unapply it first to apply it again")
     current = {i.invoice_id: i for i in (open_items(uow, entry.tenant_id) if items is None else items)}
+    # what the caller read may be stale: another entry applied to these invoices since is waited for, then counted
+    still_open = uow.payments.still_open([allocation["invoice_id"] for allocation in proposal["allocations"]])
     total = Decimal(0)
     rows = []
     for allocation in proposal["allocations"]:
         amount, charges = Decimal(allocation["amount"]), Decimal(allocation["charges"])
         item = current.get(allocation["invoice_id"])
-        if item is None or amount * item.open <= 0 or abs(amount + charges) > abs(item.open):
-            still = "nothing" if item is None else f"{item.open} {item.currency}"
+        open_now = still_open.get(allocation["invoice_id"], Decimal(0))
+        if item is None or amount * open_now <= 0 or abs(amount + charges) > abs(open_now):
+            still = "nothing" if item is None else f"{money(open_now, item.currency)} {item.currency}"
             raise ValidationFailed(f"bank entry {entry.id}: invoice {allocation['number']}: field amount: "
                                    f"{amount} no longer fits what is open ({still}); match again")
         total += amount

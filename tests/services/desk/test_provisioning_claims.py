@@ -4,7 +4,7 @@ interleaving (``services.desk.provisioning``).
 PostgreSQL does not serialise write transactions as SQLite's ``BEGIN IMMEDIATE`` does: a run that had read the row
 queued went on to claim it while another run claimed it too, or while the desk withdrew it. Each test stops run B
 just before it writes its claim (a driver event, ``before_cursor_execute``), lets the other party act, then lets B
-go on: exactly one of them wins.
+go on (``tests.interleave``): exactly one of them wins.
 """
 
 from __future__ import annotations
@@ -15,19 +15,20 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
 
 from config import Settings
 from ledger.models import Customer, Mutation, Provisioning, Subscription
 from services.clock import FixedClock
 from services.desk import cancel_mutation
 from services.desk.provisioning import _claim
+from services.desk.vendor_writes import Job
 from services.errors import ValidationFailed
 from services.operations import initialise
 from services.runners import running
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.identity import actor
+from tests.interleave import b_paused_for_a
 
 pytestmark = pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
                                      indirect=True)
@@ -59,42 +60,15 @@ def queued(settings: Settings) -> tuple[int, int]:
         return row.id, mutation.id
 
 
-def run_b_paused(settings: Settings, row_id: int, meanwhile: Callable[[], None]) -> list:
-    """Run B claims ``row_id`` in a thread and waits, just before its claim's UPDATE, until ``meanwhile`` has run
-    (or is blocked, waiting for B). Returns B's job (``None``: it did not claim the row). B's run stays alive until
-    both are done, as a run does while it sends what it claimed (a claim of a run that is gone is taken over)."""
-    engine = engine_for(settings)
-    reached, resume, done = threading.Event(), threading.Event(), threading.Event()
-    outcome: list = []
-
-    def claim() -> None:
+def claim_as_b(settings: Settings, row_id: int) -> Callable[[threading.Event], Job | None]:
+    """Run B's claim; B stays alive until the other party is done, as a run does while it sends what it claimed (a
+    claim of a run that is gone is taken over)."""
+    def claim(other_done: threading.Event) -> Job | None:
         with running() as runner:
-            outcome.append(_claim(settings, row_id, runner, CLOCK))
-            assert done.wait(60)
-
-    thread = threading.Thread(target=claim)
-
-    def hold(_connection, _cursor, statement, *_args) -> None:
-        if threading.current_thread() is thread and not reached.is_set() and statement.startswith(
-                "UPDATE provisionings"):
-            reached.set()
-            assert resume.wait(30), "the other party did not act"
-
-    event.listen(engine, "before_cursor_execute", hold)
-    try:
-        thread.start()
-        assert reached.wait(30), "run B never wrote its claim"
-        other = threading.Thread(target=meanwhile)
-        other.start()
-        other.join(2)  # done, or waiting for B's lock on the row
-        resume.set()
-        other.join(60)
-    finally:
-        resume.set()
-        done.set()
-        thread.join(60)
-        event.remove(engine, "before_cursor_execute", hold)
-    return outcome
+            job = _claim(settings, row_id, runner, CLOCK)
+            assert other_done.wait(60)
+            return job
+    return claim
 
 
 def test_two_runs_claim_a_row_once(settings: Settings) -> None:
@@ -105,8 +79,8 @@ def test_two_runs_claim_a_row_once(settings: Settings) -> None:
         with running() as runner:
             a.append(_claim(settings, row_id, runner, CLOCK))
 
-    b = run_b_paused(settings, row_id, run_a)
-    assert sorted(job is not None for job in [*a, *b]) == [False, True], "both runs claimed the row"
+    b = b_paused_for_a(engine_for(settings), ("UPDATE provisionings",), claim_as_b(settings, row_id), run_a)
+    assert sorted(job is not None for job in [*a, b]) == [False, True], "both runs claimed the row"
     with UnitOfWork(engine_for(settings)) as uow:
         row = uow.session.get(Provisioning, row_id)
         assert (row.status, row.attempts) == ("sending", 1)
@@ -122,8 +96,8 @@ def test_a_withdrawn_row_is_not_sent(settings: Settings) -> None:
         except ValidationFailed as refused:
             withdrawn.append(str(refused))
 
-    b = run_b_paused(settings, row_id, desk_withdraws)
-    assert b[0] is not None  # B had read the row queued, and claimed it first
+    b = b_paused_for_a(engine_for(settings), ("UPDATE provisionings",), claim_as_b(settings, row_id), desk_withdraws)
+    assert b is not None  # B had read the row queued, and claimed it first
     assert "already sent" in withdrawn[0], withdrawn
     with UnitOfWork(engine_for(settings)) as uow:
         assert uow.session.get(Provisioning, row_id).status == "sending"

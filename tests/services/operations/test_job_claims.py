@@ -10,12 +10,10 @@ second go on.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 
 from config import Settings
 from services.clock import FixedClock
@@ -24,6 +22,7 @@ from services.operations.jobs import LEASE_TTL, fire_time_for, job_specs
 from services.runners import running
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.interleave import b_paused_for_a
 
 pytestmark = pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
                                      indirect=True)
@@ -33,33 +32,11 @@ LEASE = f"job:{JOB}"
 CLOCK = FixedClock(dt.datetime(2026, 6, 2, 7, 0, 5, tzinfo=ZoneInfo("Europe/Amsterdam")))
 
 
-def second_instance_paused(settings: Settings, words: tuple[str, ...], meanwhile: Callable[[], None]) -> list[str]:
-    """Run the fire time as instance B in a thread; B's first statement containing all of ``words`` waits until
-    ``meanwhile`` (instance A's part) has run. Returns B's outcome."""
-    engine = engine_for(settings)
-    reached, resume = threading.Event(), threading.Event()
-    outcome: list[str] = []
-
-    def second() -> None:
-        outcome.append(execute(settings, JOB, CLOCK, runner="host-b:2"))
-
-    thread = threading.Thread(target=second)
-
-    def hold(_connection, _cursor, statement, *_args) -> None:
-        if threading.current_thread() is thread and not reached.is_set() and all(word in statement for word in words):
-            reached.set()
-            assert resume.wait(30), "the first instance did not finish its part"
-
-    event.listen(engine, "before_cursor_execute", hold)
-    try:
-        thread.start()
-        assert reached.wait(30), f"the second instance never ran a statement with {words}"
-        meanwhile()
-    finally:
-        resume.set()
-        thread.join(60)
-        event.remove(engine, "before_cursor_execute", hold)
-    return outcome
+def second_instance_paused(settings: Settings, words: tuple[str, ...], meanwhile: Callable[[], None]) -> str:
+    """Run the fire time as instance B, paused before its first statement with all of ``words`` while
+    ``meanwhile`` (instance A's part) runs (``tests.interleave``). Returns B's outcome."""
+    return b_paused_for_a(engine_for(settings), words, lambda _: execute(settings, JOB, CLOCK, runner="host-b:2"),
+                          meanwhile)
 
 
 def test_a_run_finished_while_another_instance_claims_it_is_not_run_again(settings: Settings) -> None:
@@ -80,7 +57,7 @@ def test_a_run_finished_while_another_instance_claims_it_is_not_run_again(settin
                 uow.leases.release(LEASE, runner_a)
 
         outcome = second_instance_paused(settings, ("leases", "FOR UPDATE"), a_finishes)
-    assert outcome == ["skipped"]
+    assert outcome == "skipped"
     runs = recent_runs(settings, 10, JOB)
     assert [run.outcome for run in runs] == ["skipped", "succeeded"]
     assert "already completed" in (runs[0].error or "")
@@ -97,7 +74,7 @@ def test_two_instances_taking_a_new_lease_at_once_run_the_fire_time_once(setting
         with UnitOfWork(engine, write=True) as uow:
             assert uow.leases.acquire(LEASE, "host-a:1", now, LEASE_TTL)
 
-    assert second_instance_paused(settings, ("INSERT INTO leases",), a_takes_the_lease) == ["skipped"]
+    assert second_instance_paused(settings, ("INSERT INTO leases",), a_takes_the_lease) == "skipped"
     runs = recent_runs(settings, 10, JOB)
     assert [run.outcome for run in runs] == ["skipped"]
     assert "lease held by host-a:1" in (runs[0].error or "")
