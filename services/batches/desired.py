@@ -43,6 +43,7 @@ from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+PROGRESS_EVERY = 1000  # subscriptions between two progress counts: a bar redrawn per licence cost seconds at scale
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,8 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
     licences: dict[int, list[DesiredLine]] = {}  # per subscription, in subscription order
     rateable: list[Rateable] = []
     for done, sub in enumerate(subscriptions.values()):
-        count(counted, "subscriptions", done, len(subscriptions))
+        if not done % PROGRESS_EVERY:
+            count(counted, "subscriptions", done, len(subscriptions))
         history = snapshots.get(sub.id)
         if not history:
             continue
