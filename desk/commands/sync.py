@@ -25,7 +25,8 @@ from services.sync import SyncReport, last_sync_runs
 SHOWN = (("subscriptions_seen", "subs"), ("snapshots_stored", "snaps"), ("customers_created", "new cust"),
          ("usage_inserted", "usage+"), ("cost_lines_inserted", "costs+"), ("discrepancies_raised", "flags"),
          ("errors", "bad"))
-COLOURS = {"succeeded": "green", "partial": "yellow", "failed": "red", "abandoned": "red", "running": "cyan"}
+COLOURS = {"succeeded": "green", "partial": "yellow", "failed": "red", "abandoned": "red", "running": "cyan",
+           "skipped": "yellow"}
 
 
 def register(app: typer.Typer) -> None:
@@ -96,11 +97,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _tally(report: SyncReport) -> Tally:
-    """Sources by outcome; ``partial`` (malformed records listed, the rest stored) is done, not failed."""
+    """Sources by outcome; ``partial`` (malformed records listed, the rest stored) is done, not failed, and so is
+    ``skipped`` (another run of the source was storing it)."""
     failed = [run for run in report.runs if run.status == "failed"]
     return Tally.of("sync", [
         ("succeeded", sum(1 for run in report.runs if run.status == "succeeded")),
         ("partial", sum(1 for run in report.runs if run.status == "partial")),
+        ("skipped", sum(1 for run in report.runs if run.status == "skipped")),
         ("failed", sum(1 for run in failed if not run.misconfigured)),
         ("misconfigured", sum(1 for run in failed if run.misconfigured)),
     ], failed=("failed",), config=("misconfigured",))
@@ -114,11 +117,12 @@ def _print(console: Console, report: SyncReport) -> None:
     for _, label in SHOWN:
         table.add_column(label, justify="right")
     for run in report.runs:
-        table.add_row(run.source, str(run.run_id), f"[{COLOURS[run.status]}]{run.status}[/]",
-                      *(str(run.counts.get(key, "")) for key, _ in SHOWN))
+        table.add_row(run.source, "" if run.run_id is None else str(run.run_id),
+                      f"[{COLOURS[run.status]}]{run.status}[/]", *(str(run.counts.get(key, "")) for key, _ in SHOWN))
     console.print(table)
     for run in report.runs:
         if run.error:
-            console.print(f"[red]{run.source} failed:[/] {run.error}", highlight=False, soft_wrap=True)
+            console.print(f"[{COLOURS[run.status]}]{run.source} {run.status}:[/] {run.error}", highlight=False,
+                          soft_wrap=True)
         for error in run.errors:
             console.print(f"[yellow]{run.source}:[/] {error}", highlight=False, soft_wrap=True)

@@ -2,7 +2,11 @@
 
 Rules this module keeps (DESIGN §1, §3; distributors.md §6; billing-rules.md §9):
 - **One run per source**, a ``sync_run`` row committed first (status ``running``, with its runner ``host:pid:token``
-  so that a run whose process died is closed as ``abandoned`` by the next sync); everything the source said is
+  so that a run whose process died is closed as ``abandoned`` by the next sync), together with the source's lease
+  (``sync:<source>``): while a run of the source is going on, another (the scheduler's and a person's ``cspbill
+  sync``, another instance) is ``skipped`` and reads nothing, so two runs never store one night side by side (on
+  PostgreSQL both found a new subscription missing and one failed on its key, or stored a change twice); the lease
+  goes with the run's end, or with its abandonment. Everything the source said is
   then stored in *one* unit of work that also finishes the run. A source that fails (unavailable, refused login,
   missing secret, a crash half-way through its pages or while storing) leaves no data, only its run marked
   ``failed`` with the error; the other sources still run. "Missing" is never "cancelled": an incomplete pull stores
@@ -31,20 +35,20 @@ from connectors.errors import SourceError
 from ledger import checkpoints
 from ledger.models import SyncRun
 from services.access import Actor, require
-from services.clock import Clock
+from services.clock import Clock, SystemClock
 from services.errors import Misconfigured, NotConfigured, NotFound, UserFacingError
 from services.identity import confirm
 from services.progress import Counted, count
 from services.runners import running
 from services.runtime import engine_for
 from services.sync.ingest import IngestContext, store_pull
-from services.sync.runs import close_abandoned_sync_runs
+from services.sync.runs import SYNC_RUN_TTL, close_abandoned_sync_runs, sync_lease
 from services.sync.sources import OpenSource, open_source
 from services.uow import UnitOfWork
 
 log = logging.getLogger("cspbill.services.sync")
 
-Progress = Callable[[str, str], None]  # (source name, phase: reading | storing | done | failed)
+Progress = Callable[[str, str], None]  # (source name, phase: reading | storing | done | failed | skipped)
 
 @dataclass(frozen=True)
 class SourceRunReport:
@@ -52,8 +56,8 @@ class SourceRunReport:
 
     source: str
     tenant: str
-    run_id: int
-    status: str  # succeeded, partial (malformed records reported), failed (nothing stored)
+    run_id: int | None  # None: skipped, no run was started
+    status: str  # succeeded, partial (malformed records reported), failed (nothing stored), skipped (see above)
     counts: dict[str, int]
     errors: tuple[str, ...]
     error: str | None
@@ -123,10 +127,18 @@ def _selected(settings: Settings, who: Actor, source: str | None, tenant: str | 
 
 def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceConfig, as_of: dt.datetime,
                 open_reader: OpenSource, progress: Progress, runner: str) -> SourceRunReport:
+    lease = sync_lease(config.name)
     with UnitOfWork(engine, write=True) as uow:
         tenant_row = uow.tenants.by_code(config.tenant)
         if tenant_row is None:
             raise NotFound(f"tenant {config.tenant!r}: not in the ledger; run `cspbill init` first")
+        now = SystemClock().now()  # the lease is about live processes, not the night being read
+        if not uow.leases.acquire(lease, runner, now, SYNC_RUN_TTL):
+            holder = uow.leases.holder(lease, now) or "another run"
+            log.warning("sync source=%s tenant=%s skipped: %s is running it", config.name, config.tenant, holder)
+            progress(config.name, "skipped")
+            return SourceRunReport(config.name, config.tenant, None, "skipped", {}, (),
+                                   f"another sync of {config.name} is running ({holder}); this one read nothing")
         run_id = uow.sync_runs.start(config.name, as_of, tenant_row.id, runner).id
         tenant_id = tenant_row.id
     context = IngestContext(config.name, tenant_id, ZoneInfo(settings.tenant(config.tenant).timezone), as_of, run_id,
@@ -139,6 +151,7 @@ def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceCo
             counts, errors = store_pull(uow, context, pulled)
             status = "partial" if errors else "succeeded"
             uow.sync_runs.finish(uow.session.get(SyncRun, run_id), status, counts, errors)
+            uow.leases.release(lease, runner)
             uow.audit.record(who.username, "sync", "sync_run", run_id, tenant_id, after={"status": status, **counts},
                              at=as_of)
     except Exception as exc:  # any failure of one source fails its run only; the other sources go on
@@ -147,6 +160,7 @@ def _run_source(engine: Engine, settings: Settings, who: Actor, config: SourceCo
                     exc_info=not _expected(exc))
         with UnitOfWork(engine, write=True) as uow:
             uow.sync_runs.finish(uow.session.get(SyncRun, run_id), "failed", {}, [], error=message)
+            uow.leases.release(lease, runner)
         progress(config.name, "failed")
         return SourceRunReport(config.name, config.tenant, run_id, "failed", {}, (), message,
                                misconfigured=isinstance(exc, (MissingSecret, Misconfigured)))

@@ -15,8 +15,13 @@ from services.access import Actor, readable_tenants
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
-# A sync run on another host is presumed dead after this long (no lease to ask; a night's read takes minutes).
+# A sync run on another host is presumed dead after this long (a night's read takes minutes); its lease as long.
 SYNC_RUN_TTL = dt.timedelta(hours=6)
+
+
+def sync_lease(source: str) -> str:
+    """The lease a run of ``source`` holds from its start to its end (``services.sync.run``)."""
+    return f"sync:{source}"
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,10 @@ class SyncRunRow:
 
 
 def close_abandoned_sync_runs(engine: Engine, now: dt.datetime | None = None) -> list[int]:
-    """Close the ``running`` sync runs whose process is gone (``abandoned``, when and why); returns their ids."""
-    return close_abandoned(engine, "sync_runs", "sync_run", SYNC_RUN_TTL, now)
+    """Close the ``running`` sync runs whose process is gone (``abandoned``, when and why), and free their sources'
+    leases; returns their ids."""
+    return close_abandoned(engine, "sync_runs", "sync_run", SYNC_RUN_TTL, now,
+                           on_abandon=lambda uow, run: uow.leases.release(sync_lease(run.source), run.runner))
 
 
 def last_sync_runs(settings: Settings, who: Actor, per_source: int = 5) -> dict[str, list[SyncRunRow]]:

@@ -33,8 +33,8 @@ def test_a_source_without_its_secret_fails_alone_and_is_reported(tmp_path: Path)
     assert cli(tmp_path, "init").returncode == 0
     done = cli(tmp_path, "sync", "--source", "ingram", "--json")
     assert done.returncode == 3  # desk.exit_codes CONFIG: the source failed for want of its secret
-    assert done.stderr.strip().splitlines()[-1] == ("sync: 0 succeeded, 0 partial, 0 failed, 1 misconfigured "
-                                                    "(exit 3 CONFIG)")
+    assert done.stderr.strip().splitlines()[-1] == ("sync: 0 succeeded, 0 partial, 0 skipped, 0 failed, "
+                                                    "1 misconfigured (exit 3 CONFIG)")
     report = json.loads(done.stdout)
     assert report["as_of"] == "2026-05-03T00:30:00+00:00"
     (run,) = report["runs"]
