@@ -5,7 +5,7 @@ Rules this module keeps (DESIGN §1, §3; distributors.md §6; billing-rules.md 
   so that a run whose process died is closed as ``abandoned`` by the next sync), together with the source's lease
   (``sync:<source>``): while a run of the source is going on, another (the scheduler's and a person's ``cspbill
   sync``, another instance) is ``skipped`` and reads nothing, so two runs never store one night side by side (on
-  PostgreSQL both found a new subscription missing and one failed on its key, or stored a change twice); the lease
+  PostgreSQL both could find a new subscription missing, and one fail on its key, or store a change twice); the lease
   goes with the run's end, or with its abandonment. Everything the source said is
   then stored in *one* unit of work that also finishes the run. A source that fails (unavailable, refused login,
   missing secret, a crash half-way through its pages or while storing) leaves no data, only its run marked
