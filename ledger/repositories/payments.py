@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Row, select
+from sqlalchemy import ColumnElement, Row, select
 
 from ledger.models import BankEntry, BankStatement, Customer, Invoice, PayerHint, PaymentApplication
 from ledger.repositories.base import Repository
@@ -74,11 +74,7 @@ class PaymentRepository(Repository):
                  .where(Invoice.tenant_id == tenant_id, Invoice.number.is_not(None), Invoice.status.in_(BILLED)))
         if customer_id is not None:
             query = query.where(Invoice.customer_id == customer_id)
-        paid: dict[int, Decimal] = defaultdict(Decimal)
-        for row in self.session.execute(
-                select(PaymentApplication.invoice_id, PaymentApplication.amount, PaymentApplication.charges)
-                .where(PaymentApplication.unapplied_at.is_(None), PaymentApplication.tenant_id == tenant_id)):
-            paid[row.invoice_id] += row.amount + row.charges
+        paid = self._paid(PaymentApplication.tenant_id == tenant_id)
         rows = [OpenRow(r.id, r.number, r.customer_id, r.customer, r.currency, r.issue_date, r.gross,
                         paid.get(r.id, Decimal(0)), r.payment_terms_days)
                 for r in self.session.execute(query.order_by(Invoice.issue_date, Invoice.number))]
@@ -92,12 +88,18 @@ class PaymentRepository(Repository):
         ids = sorted(set(invoice_ids))
         gross = dict(self.session.execute(select(Invoice.id, Invoice.gross).where(Invoice.id.in_(ids))
                                           .order_by(Invoice.id).with_for_update()).tuples().all())
-        found = dict(gross)
+        paid = self._paid(PaymentApplication.invoice_id.in_(ids))
+        return {invoice_id: amount - paid.get(invoice_id, Decimal(0)) for invoice_id, amount in gross.items()}
+
+    def _paid(self, *where: ColumnElement[bool]) -> dict[int, Decimal]:
+        """What the applications in force (amount plus the bank charges written off) pay per invoice, summed here
+        in ``Decimal``: the money columns are exact decimal strings, which SQL arithmetic would turn into floats."""
+        paid: dict[int, Decimal] = defaultdict(Decimal)
         for row in self.session.execute(
                 select(PaymentApplication.invoice_id, PaymentApplication.amount, PaymentApplication.charges)
-                .where(PaymentApplication.invoice_id.in_(ids), PaymentApplication.unapplied_at.is_(None))):
-            found[row.invoice_id] -= row.amount + row.charges
-        return found
+                .where(PaymentApplication.unapplied_at.is_(None), *where)):
+            paid[row.invoice_id] += row.amount + row.charges
+        return paid
 
     def customers(self, tenant_id: int) -> dict[int, str]:
         rows = self.session.execute(select(Customer.id, Customer.name).where(Customer.tenant_id == tenant_id))
