@@ -12,8 +12,9 @@ from ledger.repositories.base import Repository, chunks
 
 
 class MutationRepository(Repository):
-    def get(self, mutation_id: int) -> Mutation | None:
-        return self.session.get(Mutation, mutation_id)
+    def get(self, mutation_id: int, lock: bool = False) -> Mutation | None:
+        """The row; ``lock`` reads it ``FOR UPDATE`` (the desk withdrawing it)."""
+        return self.session.get(Mutation, mutation_id, with_for_update=lock or None)
 
     def add(self, **fields: object) -> Mutation:
         mutation = Mutation(**fields)

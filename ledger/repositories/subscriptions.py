@@ -13,8 +13,10 @@ from ledger.repositories.bulk_insert import insert_chunks
 
 
 class SubscriptionRepository(Repository):
-    def get(self, subscription_id: int) -> Subscription | None:
-        return self.session.get(Subscription, subscription_id)
+    def get(self, subscription_id: int, lock: bool = False) -> Subscription | None:
+        """The row; ``lock`` reads it ``FOR UPDATE``, so writers deciding from its state take turns (on SQLite a
+        write transaction already holds the whole database)."""
+        return self.session.get(Subscription, subscription_id, with_for_update=lock or None)
 
     def by_external_id(self, source: str, external_id: str) -> Subscription | None:
         return self.session.scalar(

@@ -88,8 +88,9 @@ def _tenant_codes(uow: UnitOfWork) -> dict[int, str]:
     return {t.id: t.code for t in uow.tenants.all()}
 
 
-def _visible_subscription(uow: UnitOfWork, who: Actor, subscription_id: int) -> tuple[Subscription, str]:
-    subscription = uow.subscriptions.get(subscription_id)
+def _visible_subscription(uow: UnitOfWork, who: Actor, subscription_id: int,
+                          lock: bool = False) -> tuple[Subscription, str]:
+    subscription = uow.subscriptions.get(subscription_id, lock=lock)
     code = _tenant_codes(uow).get(subscription.tenant_id) if subscription else None
     if subscription is None or code is None or not who.can_see(code):
         raise NotFound(f"subscription {subscription_id}: not found")
@@ -205,10 +206,13 @@ class Checked:
     change: Change
 
 
-def check_request(uow: UnitOfWork, settings: Settings, who: Actor, request: MutationRequest) -> Checked:
+def check_request(uow: UnitOfWork, settings: Settings, who: Actor, request: MutationRequest,
+                  lock: bool = False) -> Checked:
     """The subscription (visible to ``who``, in a tenant where ``who`` is desk), the change it asks for and the
-    plausibility limits of ``desk.mutations``; raises ``InvalidFields`` naming the field."""
-    subscription, tenant_code = _visible_subscription(uow, who, request.subscription_id)
+    plausibility limits of ``desk.mutations``; raises ``InvalidFields`` naming the field. ``lock``: the
+    subscription is read ``FOR UPDATE`` by a request about to be saved, so two saves for one subscription take
+    turns on PostgreSQL (a form sent twice finds the first one's mutation, by its ticket)."""
+    subscription, tenant_code = _visible_subscription(uow, who, request.subscription_id, lock)
     require(who, "desk", tenant_code)
     record = f"mutation of sub {subscription.id}"
     if request.customer_id is not None and request.customer_id != subscription.customer_id:
@@ -245,7 +249,7 @@ def add_mutation(settings: Settings, who: Actor, request: MutationRequest, clock
     now = clock.now()
     with UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
-        checked = check_request(uow, settings, who, request)
+        checked = check_request(uow, settings, who, request, lock=True)
         subscription, tenant_code, current = checked.subscription, checked.tenant_code, checked.current
         kind, change = checked.kind, checked.change
         for existing in uow.mutations.by_ticket(subscription.id, request.ticket_ref):
@@ -284,7 +288,7 @@ def cancel_mutation(settings: Settings, who: Actor, mutation_id: int, clock: Clo
     require(who, "desk")
     with UnitOfWork(engine_for(settings), write=True) as uow:
         confirm(uow, who)
-        mutation = uow.mutations.get(mutation_id)
+        mutation = uow.mutations.get(mutation_id, lock=True)  # withdrawn once, whoever else withdraws it
         code = _tenant_codes(uow).get(mutation.tenant_id) if mutation else None
         if mutation is None or code is None or not who.can_see(code):
             raise NotFound(f"mutation {mutation_id}: not found")
