@@ -1,6 +1,7 @@
 """Engines for the ledger: SQLite (WAL, foreign keys, IMMEDIATE write transactions) or PostgreSQL, same URL setting.
 
-SQLite checkpoints its write-ahead log on a background thread after each write (``ledger.checkpoints``).
+SQLite checkpoints its write-ahead log on a background thread after each write (``ledger.checkpoints``). JSON
+columns are written by an encoder built once (``ledger.json_text``), with ``json.dumps``'s text.
 
 Why IMMEDIATE on SQLite: a unit of work that writes takes the write lock at BEGIN, so two processes assigning invoice
 numbers serialise instead of failing with "database is locked" half-way through.
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from ledger.checkpoints import checkpoint_in_background
+from ledger.json_text import json_text
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
@@ -25,12 +27,13 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         on_disk = parsed.database if parsed.database and parsed.database != ":memory:" else None
         if on_disk:
             Path(on_disk).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(url, echo=echo, json_serializer=json_text,
+                               connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
         if on_disk:
             checkpoint_in_background(engine, on_disk)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, json_serializer=json_text, pool_pre_ping=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

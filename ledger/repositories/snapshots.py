@@ -11,29 +11,18 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ledger.append_only import AppendOnlyViolation
+from ledger.json_text import payload_text
 from ledger.models import AuditEvent, Snapshot, Subscription
 from ledger.repositories.base import Repository, chunks
 from ledger.repositories.bulk_insert import Chunk, insert_chunks
 
 APPEND_ONLY_MODELS = (Snapshot, AuditEvent)
-
-
-# ``JSONEncoder.encode`` builds its C encoder on every call, half of a small payload's cost on a first night: this is
-# the encoder it builds (sorted keys, compact separators, ASCII escapes, anything else as ``str``), built once. It does
-# not look for reference cycles: payloads are parsed JSON and records' plain values, which hold none.
-_PAYLOAD = c_make_encoder(None, str, encode_basestring_ascii, None, ":", ",", True, False, True)
-
-
-def payload_text(raw: dict[str, Any]) -> str:
-    """The canonical JSON text of a payload (sorted keys, decimals as text): what is hashed, and stored in bulk."""
-    return "".join(_PAYLOAD(raw, 0))
 
 
 def payload_hash(raw: dict[str, Any]) -> str:

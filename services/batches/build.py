@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from ledger import checkpoints
+from ledger.json_text import json_text
 from ledger.models import Batch
 from ledger.shards import Shard
 from rating.months import month_bounds
@@ -121,7 +122,7 @@ def _changed(old: Any, row: dict[str, Any]) -> bool:
     if any(getattr(old, name) != row[name] for name in LINE_FIELDS):
         return True
     text = old.lineage_text
-    return text != json.dumps(row["lineage"]) and json.loads(text) != row["lineage"]
+    return text != json_text(row["lineage"]) and json.loads(text) != row["lineage"]
 
 
 def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft],

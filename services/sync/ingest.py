@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connectors.records import CostLineRecord, UsageRecord
-from ledger.repositories.snapshots import payload_text
+from ledger.json_text import payload_text
 from ledger.types import canonical
 from services.allocation import bulk_allocation
 from services.sync.context import Counts, IngestContext

@@ -20,7 +20,7 @@ from operator import attrgetter
 from typing import Any
 
 from connectors.records import LicenceRecord
-from ledger.repositories.snapshots import payload_text
+from ledger.json_text import payload_text
 from ledger.types import canonical
 
 

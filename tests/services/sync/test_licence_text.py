@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.records import LicenceRecord
-from ledger.repositories.snapshots import payload_text
+from ledger.json_text import payload_text
 from services.sync.licence_text import iso, number, snapshot_texts
 from tests.services.sync.test_sync_support import licence
 
