@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Row, select
 
@@ -43,6 +44,17 @@ class MutationRepository(Repository):
             found += self.session.scalars(
                 select(Mutation).where(self.one_of(Mutation.subscription_id, chunk))
                 .order_by(Mutation.effective_date, Mutation.id)).all()
+        return found
+
+    def standing_rows(self, subscription_ids: Sequence[int]) -> list[Any]:
+        """The mutations of many subscriptions that still stand (not cancelled), as rows with the model's columns in
+        :meth:`for_subscriptions`'s order: what a month's vendor counts read, without loading objects to change."""
+        found: list[Any] = []
+        for chunk in chunks(subscription_ids):
+            found += self.bulk_rows(
+                select(Mutation.__table__).where(self.one_of(Mutation.subscription_id, chunk),
+                                                 Mutation.status != "cancelled")
+                .order_by(Mutation.effective_date, Mutation.id))
         return found
 
     def withdrawn(self, tenant_id: int) -> Sequence[Row]:

@@ -119,9 +119,8 @@ def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> 
         .order_by(Subscription.id)).tuples().all())
     ids = list(starts)
     mutations: dict[int, list[Mutation]] = defaultdict(list)  # all of their history: a change is dated by them
-    for mutation in uow.mutations.for_subscriptions(ids):
-        if mutation.status != "cancelled":
-            mutations[mutation.subscription_id].append(mutation)
+    for mutation in uow.mutations.standing_rows(ids):
+        mutations[mutation.subscription_id].append(mutation)
     histories: dict[int, list[Any]] = defaultdict(list)  # rows with the snapshot fields a timeline reads
     for snapshot in uow.snapshots.states_for_subscriptions(ids, last):
         histories[snapshot.subscription_id].append(snapshot)
