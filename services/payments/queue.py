@@ -78,7 +78,7 @@ def reassign(settings: Settings, who: Actor, entry_id: int, invoice_numbers: Seq
         proposal = settle(payment_of(entry), chosen, 100, [f"re-assigned by {who.username}"], policy_of(settings))
         record = proposal_record(proposal, items)
         entry.score = proposal.score
-        rows = apply(uow, entry, record, "reassigned", who.username, now)
+        rows = apply(uow, entry, record, "reassigned", who.username, now, items)
         return Decision(entry_id, entry.status, [i.number for i in chosen],
                         learn(uow, entry, rows[0].customer_id, who.username, now))
 
