@@ -165,6 +165,11 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     if term_months % billing_months:
         raise Unbillable(f"subscription {sub.id} term: {sub.term} is not a multiple of billing {sub.billing}")
     start = first_state_day(sub.start_date, runs[0].day)
+    # Whether this batch can rate anything is known from the start and anchor, before any change is dated.
+    days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
+    priced_from, opening = first_rated_day(start, days.anchor, billing_months, first_day, go_live)
+    if priced_from > until:
+        return None
     notes: dict[str, str] = {}
     # The effective day of each vendor state, and which ledger records say so.
     dated: list[tuple[dt.date, VendorState, tuple[str, ...]]] = [(start, runs[0], (f"snapshot:{runs[0].snapshot_id}",))]
@@ -185,10 +190,6 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         ended = VendorState(sub.end_date + dt.timedelta(days=1), 0, "cancelled", dated[-1][1].product, None, 0)
         dated.append((max(ended.day, dated[-1][0]), ended, (f"subscription:{sub.id}.end_date",)))
     # Rule versions and editions can change the price on days the vendor state does not change.
-    days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
-    priced_from, opening = first_rated_day(start, days.anchor, billing_months, first_day, go_live)
-    if priced_from > until:
-        return None
     event_days = {day for day, _, _ in dated}
     changes_at = set(pricing.editions.change_days)
     licences = {state.product: licence(sub, customer, state.product) for _, state, _ in dated}
