@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from ledger import checkpoints
-from ledger.json_text import json_text
 from ledger.models import Batch
+from ledger.repositories.invoices import LineRow
 from ledger.shards import Shard
 from rating.months import month_bounds
 from services import notifications as notices
@@ -28,7 +28,6 @@ from services.access import Actor, require
 from services.allocation import bulk_allocation
 from services.batches.desired import Scope, tenant_config
 from services.batches.invoicing import BatchTotals, InvoiceDraft
-from services.batches.lines import DraftLine
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.partitions import dask_scheduler, rated_parts
 from services.batches.prepared import prepare_review
@@ -45,9 +44,6 @@ log = logging.getLogger(__name__)
 MAX_PROBLEMS = 200
 ENGINES = ("bulk", "scalar")  # how licences are rated; both give the same lines
 INSERT_CHUNK = 20_000
-LINE_FIELDS = ("invoice_id", "tenant_id", "customer_id", "subscription_id", "line_key", "base_key", "version", "kind",
-               "description", "period_from", "period_to", "quantity", "unit_price", "amount", "unrounded", "currency",
-               "vat_rate", "vat_category", "corrects_line_key", "reason_code", "bill_month")
 
 
 @dataclass(frozen=True)
@@ -103,26 +99,13 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
     return drafted
 
 
-def _line_row(line: DraftLine, invoice: InvoiceDraft, invoice_id: int, tenant_id: int) -> dict[str, Any]:
-    vat = invoice.treatment
-    return {
-        "invoice_id": invoice_id, "tenant_id": tenant_id, "customer_id": line.customer_id,
-        "subscription_id": line.subscription_id, "line_key": line.line_key, "base_key": line.base_key,
-        "version": line.version, "kind": line.kind, "description": line.description,
-        "period_from": line.period_from, "period_to": line.period_to, "quantity": line.quantity,
-        "unit_price": line.unit_price, "amount": line.amount, "unrounded": line.unrounded, "currency": line.currency,
-        "vat_rate": vat.rate, "vat_category": vat.category.value, "lineage": line.lineage,
-        "corrects_line_key": line.corrects_line_key, "reason_code": line.reason_code, "bill_month": line.bill_month,
-    }
-
-
-def _changed(old: Any, row: dict[str, Any]) -> bool:
-    """Whether a stored line differs from the row a build wants; lineage is compared as JSON text first (cheap),
-    parsed only when the text differs (another serialiser may space it differently)."""
-    if any(getattr(old, name) != row[name] for name in LINE_FIELDS):
+def _changed(old: Any, line: LineRow, invoice_id: int) -> bool:
+    """Whether a stored line (``draft_lines``' row) differs from the line a build wants in invoice ``invoice_id``;
+    the lineage is compared as JSON text first (cheap), parsed only when the text differs (another serialiser may
+    space it differently)."""
+    if old.invoice_id != invoice_id or old[2:-1] != line[:-1]:
         return True
-    text = old.lineage_text
-    return text != json_text(row["lineage"]) and json.loads(text) != row["lineage"]
+    return old.lineage != line.lineage and json.loads(old.lineage) != json.loads(line.lineage)
 
 
 def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft],
@@ -145,14 +128,15 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     added = 0
     try:
         for invoice in invoices:
+            invoice_id = invoice_ids[invoice.invoice_key]
             for line in invoice.lines:
                 wanted.add(line.line_key)
-                row = _line_row(line, invoice, invoice_ids[invoice.invoice_key], tenant_id)
                 old = old_lines.get(line.line_key)
                 if old is None:
-                    inserts.append(row)
-                elif _changed(old, row):
-                    updates.append({"id": old.id, **row})
+                    inserts.append({**line._asdict(), "invoice_id": invoice_id, "tenant_id": tenant_id})
+                elif _changed(old, line, invoice_id):
+                    updates.append({**line._asdict(), "id": old.id, "invoice_id": invoice_id, "tenant_id": tenant_id,
+                                    "lineage": json.loads(line.lineage)})
             if len(inserts) >= INSERT_CHUNK:
                 uow.invoices.insert_lines(inserts)
                 added += len(inserts)

@@ -10,19 +10,23 @@ and ledger-shaped invoices out.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from config.schema import Tenant
+from ledger.json_text import json_text
 from ledger.models import Customer
+from ledger.repositories.invoices import LineRow
 from rating.invoicing import InvoiceLine, Split, VatTreatment, build_invoices
 from rating.money import Money
 from rating.vat import Buyer, OutsideEu, determine_vat
 from services.batches.lines import DraftLine
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceDraft:
+class InvoiceDraft(NamedTuple):
+    """A draft invoice with its lines as the ledger stores them (``LineRow``: what a partition hands the building
+    process, so a tuple, cheap to pickle)."""
+
     invoice_key: str
     customer_id: int
     group_key: str | None
@@ -31,8 +35,7 @@ class InvoiceDraft:
     vat: Decimal
     gross: Decimal
     vat_breakdown: list[dict[str, str | None]]
-    treatment: VatTreatment
-    lines: list[DraftLine]
+    lines: list[LineRow]
 
 
 def treatment_for(tenant: Tenant, customer: Customer) -> VatTreatment:
@@ -74,8 +77,17 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
         drafts.append(InvoiceDraft(
             invoice_key(tenant.code, month, customer_id, invoice.split_value, invoice.currency, tenant.currency),
             customer_id, invoice.split_value, invoice.currency, invoice.net.amount, invoice.vat_total.amount,
-            invoice.gross.amount, breakdown, treatments[customer_id], [lines[line.key[0]] for line in invoice.lines]))
+            invoice.gross.amount, breakdown,
+            [_row(lines[line.key[0]], treatments[customer_id]) for line in invoice.lines]))
     return sorted(drafts, key=lambda draft: draft.invoice_key)
+
+
+def _row(line: DraftLine, vat: VatTreatment) -> LineRow:
+    """The draft line as the ledger stores it, with its invoice's VAT and its lineage as JSON text."""
+    return LineRow(line.line_key, line.base_key, line.version, line.kind, line.customer_id, line.subscription_id,
+                   line.description, line.period_from, line.period_to, line.quantity, line.unit_price, line.amount,
+                   line.unrounded, line.currency, vat.rate, vat.category.value, line.corrects_line_key,
+                   line.reason_code, line.bill_month, json_text(line.lineage))
 
 
 class BatchTotals:

@@ -4,10 +4,11 @@ corrections for exported months, totals and VAT."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from config import Settings
 from ledger.models import Invoice, InvoiceLine
@@ -69,6 +70,26 @@ def test_building_twice_yields_the_same_batch(settings: Settings, contoso: tuple
     assert list(after) == ["nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"]
     assert after["nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"][1] == Decimal("345.00")
     assert first.batch_id == second.batch_id and first.totals == second.totals
+
+
+def test_a_rebuild_rewrites_a_line_that_differs_and_only_that(settings: Settings, contoso: tuple[int, int]) -> None:
+    """A stored line whose lineage another serialiser wrote (other spacing, keys in another order) is the same
+    line; one whose description differs is written again as the build wants it."""
+    finn = actor(settings, "finn")
+    build_batch(settings, "nl-bv", "2026-04", finn, CLOCK)
+    key = "nl-bv/1/1/2026-04-10..2026-05-09/charge/v1"
+    wanted = lines(settings)[key]
+    respaced = json.dumps(dict(reversed(wanted.lineage.items())), separators=(",", ":"))
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        as_json = "CAST(:text AS JSONB)" if uow.session.get_bind().dialect.name == "postgresql" else ":text"
+        uow.session.execute(text(f"UPDATE invoice_lines SET lineage = {as_json} WHERE line_key = :key"),
+                            {"text": respaced, "key": key})
+    assert (build_batch(settings, "nl-bv", "2026-04", finn, CLOCK).changed, lines(settings)[key].lineage) == (
+        0, wanted.lineage)
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        uow.session.execute(update(InvoiceLine).where(InvoiceLine.line_key == key).values(description="edited"))
+    assert build_batch(settings, "nl-bv", "2026-04", finn, CLOCK).changed == 1
+    assert (lines(settings)[key].description, lines(settings)[key].lineage) == (wanted.description, wanted.lineage)
 
 
 def test_rebuild_after_new_data_only_adds_changes_or_removes(settings: Settings, contoso: tuple[int, int]) -> None:
