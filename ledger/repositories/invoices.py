@@ -15,7 +15,7 @@ from sqlalchemy import Row, Text, cast, delete, func, or_, select, update
 
 from ledger.models import INVOICE, Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.repositories.base import Repository, chunks, insert_if_missing
-from ledger.repositories.bulk_insert import insert_chunks, insert_rows_returning_ids
+from ledger.repositories.bulk_insert import Columns, insert_chunks, insert_rows_returning_ids
 from ledger.shards import WHOLE, Shard
 
 CLOSED = ("approved", "exported")
@@ -122,11 +122,12 @@ class InvoiceRepository(Repository):
         for chunk in chunks(ids):
             self.session.execute(delete(Invoice).where(self.one_of(Invoice.id, chunk)))
 
-    def insert_lines(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert lines (every column given, the lineage as JSON text), converted chunk by chunk while the ledger
-        writes the chunk before: one COPY on PostgreSQL, multi-row INSERTs from a writer thread on SQLite
-        (``insert_chunks``)."""
-        insert_chunks(self.session, InvoiceLine.__table__, chunks(rows), json_text=("lineage",))
+    def insert_lines(self, tenant_id: int, lines: Sequence[tuple[int, LineRow]]) -> None:
+        """Insert the tenant's ``(invoice id, line)`` pairs, converted chunk by chunk while the ledger writes the
+        chunk before: one COPY on PostgreSQL, multi-row INSERTs from a writer thread on SQLite (``insert_chunks``).
+        Each chunk is handed over column by column, taken from the tuples without a dict per line."""
+        insert_chunks(self.session, InvoiceLine.__table__, (_line_columns(tenant_id, chunk) for chunk in chunks(lines)),
+                      json_text=("lineage",))
 
     def update_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         for chunk in chunks(rows):
@@ -272,3 +273,9 @@ class InvoiceRepository(Repository):
         """Give each invoice (``{"id", "number"}``) its number, issue date and status."""
         for chunk in chunks(rows):
             self.session.execute(update(Invoice), [dict(row, issue_date=issue_date, status=status) for row in chunk])
+
+
+def _line_columns(tenant_id: int, chunk: Sequence[tuple[int, LineRow]]) -> Columns:
+    invoice_ids, lines = zip(*chunk, strict=True)
+    return Columns({"invoice_id": invoice_ids, "tenant_id": [tenant_id] * len(chunk),
+                    **dict(zip(LineRow._fields, zip(*lines, strict=True), strict=True))})

@@ -122,7 +122,7 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     ]
     invoice_ids = {key: row.id for key, row in old_invoices.items()}
     invoice_ids.update(uow.invoices.insert_invoices(new_invoice_rows))
-    inserts: list[dict[str, Any]] = []  # written in chunks as they come: a first build holds no second copy
+    inserts: list[tuple[int, LineRow]] = []  # written in chunks as they come: a first build holds no second copy
     updates: list[dict[str, Any]] = []
     wanted: set[str] = set()
     added = 0
@@ -133,15 +133,15 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
                 wanted.add(line.line_key)
                 old = old_lines.get(line.line_key)
                 if old is None:
-                    inserts.append({**line._asdict(), "invoice_id": invoice_id, "tenant_id": tenant_id})
+                    inserts.append((invoice_id, line))
                 elif _changed(old, line, invoice_id):
                     updates.append({**line._asdict(), "id": old.id, "invoice_id": invoice_id, "tenant_id": tenant_id,
                                     "lineage": json.loads(line.lineage)})
             if len(inserts) >= INSERT_CHUNK:
-                uow.invoices.insert_lines(inserts)
+                uow.invoices.insert_lines(tenant_id, inserts)
                 added += len(inserts)
                 inserts.clear()
-        uow.invoices.insert_lines(inserts)
+        uow.invoices.insert_lines(tenant_id, inserts)
         added += len(inserts)
     except IntegrityError:
         raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another "
