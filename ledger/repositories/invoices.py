@@ -81,7 +81,16 @@ class InvoiceRepository(Repository):
 
     def billed_lines(self, tenant_id: int, first_month: str, last_month: str,
                      shard: Shard = WHOLE) -> list[Any]:
-        """Lines of approved or exported batches whose key is owned by the months ``first_month..last_month``."""
+        """Lines of approved or exported batches whose key is owned by the months ``first_month..last_month``.
+
+        Only batches of those months can hold them (a batch's lines are billed in its month or before), so those
+        batches are found first, and a month none of them is closed for reads no line: otherwise the ``bill_month``
+        index walks every line of the months, the draft's own included, once per partition of a build."""
+        closed = self.session.scalars(select(Batch.id).where(
+            Batch.tenant_id == tenant_id, Batch.status.in_(CLOSED), Batch.month >= first_month,
+            Batch.month <= last_month)).all()
+        if not closed:
+            return []
         return self.bulk_rows(
             select(InvoiceLine.line_key, InvoiceLine.base_key, InvoiceLine.version, InvoiceLine.amount,
                    InvoiceLine.unrounded, InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.bill_month,
@@ -89,7 +98,7 @@ class InvoiceRepository(Repository):
                    InvoiceLine.period_to, InvoiceLine.currency, InvoiceLine.description)
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             .join(Batch, Batch.id == Invoice.batch_id)
-            .where(InvoiceLine.tenant_id == tenant_id, Batch.status.in_(CLOSED),
+            .where(InvoiceLine.tenant_id == tenant_id, Batch.status.in_(CLOSED), self.one_of(Batch.id, closed),
                    InvoiceLine.bill_month >= first_month, InvoiceLine.bill_month <= last_month,
                    shard.where(InvoiceLine.customer_id))
             .order_by(InvoiceLine.base_key, InvoiceLine.version)
