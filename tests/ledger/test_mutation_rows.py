@@ -7,33 +7,29 @@ import datetime as dt
 from decimal import Decimal
 
 from config import Settings
-from ledger.models import Customer, Mutation
+from ledger.models import Mutation
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.services.batches.test_batch_support import add_customer, add_subscription
 
 
 def test_standing_rows_are_the_mutations_not_cancelled(settings: Settings) -> None:
     initialise(settings)
+    customer = add_customer(settings, "nl-bv", "Rows B.V.")
+    subs = [add_subscription(settings, "nl-bv", customer, name, "2026-04-01") for name in ("s-1", "s-2", "s-3")]
     with UnitOfWork(engine_for(settings), write=True) as uow:
         tenant_id = uow.tenants.by_code("nl-bv").id
-        customer = Customer(tenant_id=tenant_id, name="Rows B.V.", country="NL", is_business=True)
-        uow.session.add(customer)
-        uow.session.flush()
-        subs = [uow.subscriptions.add(tenant_id=tenant_id, customer_id=customer.id, source="pax8", external_id=name,
-                                      product_id="p-1", product_name="Microsoft 365 E3", term="P1Y", billing="P1M",
-                                      start_date=dt.date(2026, 4, 1), status="active", currency="EUR",
-                                      billing_type="license") for name in ("s-1", "s-2", "s-3")]
         for sub, day, status in [(subs[0], 20, "open"), (subs[0], 3, "provisioned"), (subs[1], 9, "cancelled"),
                                  (subs[1], 9, "open"), (subs[2], 1, "open")]:
-            uow.mutations.add(tenant_id=tenant_id, customer_id=customer.id, subscription_id=sub.id, kind="increase",
+            uow.mutations.add(tenant_id=tenant_id, customer_id=customer, subscription_id=sub, kind="increase",
                               effective_date=dt.date(2026, 5, day), new_quantity=Decimal(day), ticket_ref=f"T-{day}",
                               status=status, created_by="dana")
-        asked = [subs[0].id, subs[1].id]
+        asked = subs[:2]
         rows = uow.mutations.standing_rows(asked)
         standing = [m for m in uow.mutations.for_subscriptions(asked) if m.status != "cancelled"]
         assert [(r.subscription_id, r.effective_date.day, r.status) for r in rows] == [
-            (subs[0].id, 3, "provisioned"), (subs[1].id, 9, "open"), (subs[0].id, 20, "open")]
+            (subs[0], 3, "provisioned"), (subs[1], 9, "open"), (subs[0], 20, "open")]
         assert [tuple(getattr(r, c.name) for c in Mutation.__table__.c) for r in rows] == [
             tuple(getattr(m, c.name) for c in Mutation.__table__.c) for m in standing]
         assert uow.mutations.standing_rows([]) == []
