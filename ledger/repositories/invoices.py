@@ -97,8 +97,7 @@ class InvoiceRepository(Repository):
                    InvoiceLine.kind, InvoiceLine.customer_id, InvoiceLine.subscription_id, InvoiceLine.period_from,
                    InvoiceLine.period_to, InvoiceLine.currency, InvoiceLine.description)
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .join(Batch, Batch.id == Invoice.batch_id)
-            .where(InvoiceLine.tenant_id == tenant_id, Batch.status.in_(CLOSED), self.one_of(Batch.id, closed),
+            .where(InvoiceLine.tenant_id == tenant_id, self.one_of(Invoice.batch_id, closed),
                    InvoiceLine.bill_month >= first_month, InvoiceLine.bill_month <= last_month,
                    shard.where(InvoiceLine.customer_id))
             .order_by(InvoiceLine.base_key, InvoiceLine.version)
