@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 
 import pandas as pd
 
@@ -85,11 +86,16 @@ def _frames(subjects: Sequence[Subject], decimals: int) -> tuple[pd.DataFrame, p
 
 
 def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: date, convention: Convention,
-                  rounding: RoundingPolicy) -> Iterator[PlainLine]:
+                  rounding: RoundingPolicy, defer_before: date | None = None) -> Iterator[PlainLine]:
     """The lines :func:`~rating.proration.rate_subscription` gives each subject for the window from its ``begin``
     (at least ``window_start``, the earliest) to ``window_end``, in the same order per subject, as their
     :meth:`~rating.proration.RatedLine.plain` values; subjects must be in ``rating.bulk_scope.in_scope`` and share
-    one currency."""
+    one currency.
+
+    The lineage of a line billed before ``defer_before`` is built only when asked for
+    (:meth:`~rating.proration.PlainLine.full_lineage`): a month-end build a year after go-live rates every billed
+    month again to compare amounts with what was billed, and most of those lines are dropped as equal; their lineage
+    was half of their cost."""
     if not subjects:
         return
     decimals = _decimals(subjects)
@@ -106,10 +112,11 @@ def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: d
         subject = by_id[sub_id]
         if period_start < subject.begin:
             continue
+        deferred = defer_before is not None and start < defer_before  # a line's bill date is its first day
         if kind == "charge":
-            yield rate.charge(subject, period_start, start, end, quantity, units, days, total, minor)
+            yield rate.charge(subject, period_start, start, end, quantity, units, days, total, minor, deferred)
         else:
-            yield rate.credit(subject, period_start, start, end, quantity, units, days, total, minor, capped)
+            yield rate.credit(subject, period_start, start, end, quantity, units, days, total, minor, capped, deferred)
 
 
 def _period(terms: SubscriptionTerms, period_start: date, end: date) -> BillingPeriod:
@@ -145,33 +152,51 @@ class _Rate:
         return found
 
     def charge(self, subject: Subject, period_start: date, start: date, end: date, quantity: int, units: int,
-               days: int, total: int, minor: int) -> PlainLine:
-        """A charge from ``start`` with the state in force on that day."""
+               days: int, total: int, minor: int, deferred: bool = False) -> PlainLine:
+        """A charge from ``start`` with the state in force on that day; its lineage built later if ``deferred``."""
         terms = subject.terms
         state = subject.states[bisect_right(subject.days, start) - 1][1]
         unrounded = self._exact(quantity * units * days, total * self.price_scale)
+        why = (subject, state, period_start, start, end, quantity, days, total, unrounded)
+        return PlainLine(terms.subscription_id, "charge", period_start, start, end, start, quantity, state.unit_price,
+                         state.product, days, total, unrounded, self._amount(minor), self.currency,
+                         None if deferred else self._charge_lineage(*why), None,
+                         partial(self._charge_lineage, *why) if deferred else None)
+
+    def _charge_lineage(self, subject: Subject, state: State, period_start: date, start: date, end: date,
+                        quantity: int, days: int, total: int, unrounded: Fraction) -> dict[str, object]:
+        terms = subject.terms
         formula = f"{quantity} × {state.unit_price} × {days}/{total}"
         details = charge_details(terms, _period(terms, period_start, end), period_start, start, state, None)
-        lineage = lineage_dict(state.input_ids, state.price_version, self.convention, formula, unrounded,
-                               self.rounding, details)
-        return PlainLine(terms.subscription_id, "charge", period_start, start, end, start, quantity, state.unit_price,
-                         state.product, days, total, unrounded, self._amount(minor), self.currency, lineage)
+        return lineage_dict(state.input_ids, state.price_version, self.convention, formula, unrounded, self.rounding,
+                            details)
 
     def credit(self, subject: Subject, period_start: date, start: date, end: date, quantity: int, units: int,
-               days: int, total: int, minor: int, capped: bool) -> PlainLine:
-        """The credit of the line in force before the change on ``start`` (the state before it charged it)."""
+               days: int, total: int, minor: int, capped: bool, deferred: bool = False) -> PlainLine:
+        """The credit of the line in force before the change on ``start`` (the state before it charged it); its
+        lineage built later if ``deferred``."""
         terms = subject.terms
         position = bisect_right(subject.days, start) - 1
+        old = subject.states[position - 1][1]
+        amount = self._amount(minor)
+        unrounded = -self._exact(quantity * units * days, total * self.price_scale)
+        why = (subject, position, period_start, start, end, quantity, days, total, unrounded,
+               amount if capped else None)
+        return PlainLine(terms.subscription_id, "credit", period_start, start, end, start, quantity, old.unit_price,
+                         old.product, days, total, unrounded, amount, self.currency,
+                         None if deferred else self._credit_lineage(*why), None,
+                         partial(self._credit_lineage, *why) if deferred else None)
+
+    def _credit_lineage(self, subject: Subject, position: int, period_start: date, start: date, end: date,
+                        quantity: int, days: int, total: int, unrounded: Fraction,
+                        capped: Decimal | None) -> dict[str, object]:
+        terms = subject.terms
         old_day, old = subject.states[position - 1]
         new = subject.states[position][1]
         credited = LineKey(terms.subscription_id, period_start, LineKind.CHARGE, max(old_day, period_start))
-        amount = self._amount(minor)
-        unrounded = -self._exact(quantity * units * days, total * self.price_scale)
         formula = f"-{quantity} × {old.unit_price} × {days}/{total}"
-        if capped:
-            formula += cap_note(amount)
+        if capped is not None:
+            formula += cap_note(capped)
         details = credit_details(_period(terms, period_start, end), end, credited, old.product, start)
-        lineage = lineage_dict(new.day_ids, old.price_version, self.convention, formula, unrounded, self.rounding,
-                               details)
-        return PlainLine(terms.subscription_id, "credit", period_start, start, end, start, quantity, old.unit_price,
-                         old.product, days, total, unrounded, amount, self.currency, lineage)
+        return lineage_dict(new.day_ids, old.price_version, self.convention, formula, unrounded, self.rounding,
+                            details)

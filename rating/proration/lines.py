@@ -6,11 +6,13 @@ once invoiced it comes back as an :class:`InvoicedLine`, the only thing a later 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import cast
 
 from rating.fx import FxRate
 from rating.lineage import Lineage
@@ -83,8 +85,16 @@ class PlainLine:
     unrounded: Fraction
     amount: Decimal
     currency: str
-    lineage: dict[str, object]
+    lineage: dict[str, object] | None
     fx: FxRate | None = None
+    explain: Callable[[], dict[str, object]] | None = None  # builds ``lineage`` when it was deferred (None)
+
+    def full_lineage(self) -> dict[str, object]:
+        """The lineage dict, built now if the engine deferred it (``rating.bulk_lines``: a line a build only compares
+        with what was billed never needs one)."""
+        if self.explain is not None:
+            self.lineage, self.explain = self.explain(), None
+        return cast(dict[str, object], self.lineage)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from ledger.models import Customer, Subscription
 from ledger.shards import WHOLE, Shard
 from rating.bulk_scope import in_scope
 from rating.fx import FxRateDate, MissingRate
+from rating.months import month_bounds
 from rating.periods import Convention
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
@@ -194,7 +195,7 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
             problems.append(missing_rate(sub, exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
     licences.update(bulk_licence_lines(tenant_code, rateable, first_day, last_day, convention, rounding,
-                                       price_policy))
+                                       price_policy, month_bounds(scope.month)[0]))
     count(counted, "subscriptions", len(subscriptions), len(subscriptions))
     desired = {line.base_key: line for lines in licences.values() for line in lines}
     for line in month_usage_lines(uow, settings, tenant_code, tenant_id, *usage_days(first_day, last_day), customers,

@@ -64,7 +64,7 @@ def corrected_key(want: DesiredLine, desired: Mapping[str, DesiredLine],
     points at what it changes."""
     prefix, span, kind = want.base_key.rsplit("/", 2)
     credit = want if kind == "credit" else desired.get(f"{prefix}/{span}/credit")
-    target = credited_charge(credit.base_key, credit.lineage) if credit is not None else None
+    target = credited_charge(credit.base_key, credit.written().lineage) if credit is not None else None
     done = billed.get(target) if target else None
     return done[-1].line_key if done else None
 
@@ -79,6 +79,7 @@ def credited_key(want: DesiredLine, billed: Mapping[str, Sequence[BilledLine]]) 
 
 
 def _new_line(desired: DesiredLine, reason: str | None, corrects: str | None = None) -> DraftLine:
+    desired.written()
     lineage = desired.lineage if reason is None else {**desired.lineage, "late": {"reason": reason}}
     return DraftLine(
         line_key=line_key(desired.base_key, 1),
@@ -109,6 +110,8 @@ def _correction(base: str, desired: DesiredLine | None, billed: Sequence[BilledL
     difference = should - billed_sum
     if difference == 0:
         return None
+    if desired is not None:
+        desired.written()
     last = billed[-1]
     original = billed[0]
     reason = _correction_reason(base, desired, billed)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
+from typing import Any
 
 from ledger.models import Subscription
 from rating.months import month_of
@@ -66,11 +68,13 @@ class Rateable:
 
 
 def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.date, last_day: dt.date,
-                       convention: Convention, rounding: RoundingPolicy,
-                       price_policy: PricePolicy) -> dict[int, list[DesiredLine]]:
+                       convention: Convention, rounding: RoundingPolicy, price_policy: PricePolicy,
+                       defer_before: dt.date | None = None) -> dict[int, list[DesiredLine]]:
     """:func:`licence_lines` of many subscriptions at once, each in ``rating.bulk_scope.in_scope``, with one
     vectorised rating per group of similar windows (periods starting before ``first_day`` are rated only for the
-    subscriptions whose window reaches back, grouped by billing length so none rates many periods it drops)."""
+    subscriptions whose window reaches back, grouped by billing length so none rates many periods it drops). Lines
+    billed before ``defer_before`` (the batch's own month: earlier ones are mostly compared with what was billed
+    and dropped) get their description and lineage only when a caller asks (``DesiredLine.written``)."""
     from rating.bulk_lines import Subject, rate_subjects  # with pandas, here: only a build rates, every command imports
 
     groups: dict[tuple[int, bool], list[Rateable]] = defaultdict(list)
@@ -82,16 +86,18 @@ def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.
         subjects = [Subject.of(item.timeline.terms, item.timeline.changes, item.window.start, price_policy)
                     for item in members]
         window_start = min(item.window.start for item in members)
-        for line in rate_subjects(subjects, window_start, last_day, convention, rounding):
+        for line in rate_subjects(subjects, window_start, last_day, convention, rounding, defer_before):
             if first_day <= line.bill_date <= last_day:
                 item = by_id[line.subscription]
                 lines[item.sub.id].append(_desired(tenant, item.sub, line, item.timeline))
     return lines
 
 
-def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline) -> DesiredLine:
+def _described(sub: Subscription, line: PlainLine, timeline: Timeline) -> tuple[str, dict[str, Any]]:
+    """The description and lineage of a licence line: the rating's lineage with the bill date, the day fraction, the
+    reprice and the notes on the inputs it names."""
     kind, start = line.kind, line.stretch_start
-    lineage = line.lineage
+    lineage = line.full_lineage()
     lineage["bill_date"] = line.bill_date.isoformat()
     lineage["days"] = f"{line.days}/{line.period_days}"
     repriced = timeline.repriced(line.period_start)
@@ -102,21 +108,31 @@ def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline
         if notes:
             lineage["notes"] = notes
     product = line.product or sub.product_id
-    unit_price, priced_as = line.unit_price, f"{line.unit_price}"
+    priced_as = f"{line.unit_price}"
     if line.fx is not None:  # the ledger line is in the invoice currency; lineage keeps the original price and rate
-        unit_price = exact_decimal(line.fx.convert(Fraction(line.unit_price)))
         priced_as = f"{line.unit_price} {line.fx.base} at {line.fx.text}"
     description = (f"{LABELS[kind]}{sub.product_name} ({product}) {start.isoformat()}–{line.stretch_end.isoformat()}: "
                    f"{line.quantity} × {priced_as}")
+    return description[:500], lineage
+
+
+def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline) -> DesiredLine:
+    """The desired line of a rated licence line; its description and lineage are built later (``written``) when
+    the rating deferred the lineage (a line of a month already billed, most of which equal what was billed)."""
+    unit_price = line.unit_price
+    if line.fx is not None:
+        unit_price = exact_decimal(line.fx.convert(Fraction(line.unit_price)))
+    deferred = line.explain is not None
+    description, lineage = ("", {}) if deferred else _described(sub, line, timeline)
     return DesiredLine(
-        base_key=base_key(tenant, sub.customer_id, sub.id, start, line.stretch_end, kind),
+        base_key=base_key(tenant, sub.customer_id, sub.id, line.stretch_start, line.stretch_end, line.kind),
         customer_id=sub.customer_id,
         subscription_id=sub.id,
-        charge_kind=kind,
-        period_from=start,
+        charge_kind=line.kind,
+        period_from=line.stretch_start,
         period_to=line.stretch_end,
         bill_month=month_of(line.bill_date),
-        description=description[:500],
+        description=description,
         quantity=Decimal(line.quantity),
         unit_price=unit_price,
         amount=line.amount,
@@ -124,4 +140,5 @@ def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline
         currency=line.currency,
         lineage=lineage,
         group="licences",
+        explain=partial(_described, sub, line, timeline) if deferred else None,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -68,6 +69,14 @@ class DesiredLine:
     lineage: dict[str, Any]
     group: str | None = None  # environment, for tenants that group invoices so
     credits: str | None = None  # base key of the line this one credits (a one-time refund credits its purchase)
+    explain: Callable[[], tuple[str, dict[str, Any]]] | None = None  # the description and lineage, when deferred
+
+    def written(self) -> DesiredLine:
+        """This line with its description and lineage, built now if they were deferred (``explain``): a build
+        compares every line of the months it owns with what was billed, and writes only the lines that differ."""
+        if self.explain is not None:
+            (self.description, self.lineage), self.explain = self.explain(), None
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,12 @@ def test_bulk_lines_equal_scalar_lines(books: tuple, convention: Convention, rou
     got = list(rate_subjects(subjects, min(begin for _, _, begin in books), WINDOW[1], convention, rounding))
     assert [line.lineage for line in got] == [line.lineage.to_dict() for line in expected]
     assert got == [line.plain() for line in expected]
+    # lines billed before the window have their lineage built only when asked, and it is the same lineage
+    deferred = list(rate_subjects(subjects, min(begin for _, _, begin in books), WINDOW[1], convention, rounding,
+                                  defer_before=WINDOW[0]))
+    assert [line.lineage is None for line in deferred] == [line.bill_date < WINDOW[0] for line in deferred]
+    assert [line.full_lineage() for line in deferred] == [line.lineage for line in got]
+    assert deferred == got
 
 
 def test_product_switches_suspensions_and_deferred_prices_are_left_to_the_scalar_engine() -> None:
