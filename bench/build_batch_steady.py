@@ -21,6 +21,7 @@ from bench.common import demo_ledger, in_scratch_folder, print_bench, scaled
 from config import Settings
 from rating.months import shift_month
 from services.batches import build_batch
+from services.batches.lines import BilledLine
 from services.batches.months import CORRECTION_MONTHS, owned_months
 from services.operations import initialise
 from services.runtime import engine_for
@@ -59,7 +60,7 @@ def run(folder: Path) -> None:
         month = shift_month(month, 1)
     owned = owned_months(month, statuses)
     with UnitOfWork(engine_for(settings)) as uow:
-        billed = len(uow.invoices.billed_lines(uow.tenants.by_code("nl-bv").id, *owned))
+        billed = len(uow.invoices.billed_lines(uow.tenants.by_code("nl-bv").id, *owned, BilledLine))
     start = time.perf_counter()
     report = build_batch(settings, "nl-bv", month, finn, CLOCK)
     seconds = time.perf_counter() - start

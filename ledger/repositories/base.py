@@ -7,7 +7,7 @@ counters, audit chain heads), and the one compare-and-set claim of an outbox row
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, CursorResult, Executable, Select, and_, any_, literal, update
@@ -46,11 +46,12 @@ class Repository:
         self.session.flush()
         return self.session.connection().execute(query)
 
-    def bulk_rows(self, query: Select) -> list[Any]:
+    def bulk_rows(self, query: Select, make: Callable[[Iterable[Any]], Any] | None = None) -> list[Any]:
         """``query``'s rows for bulk work: named tuples converted once per distinct value (``bulk_read``), without
-        the ORM's loading layer, after a flush so that they see what the session holds, as an ORM read would."""
+        the ORM's loading layer, after a flush so that they see what the session holds, as an ORM read would;
+        ``make`` builds each row instead (a named tuple class's ``_make``)."""
         self.session.flush()
-        return read_rows(self.session.connection(), query)
+        return read_rows(self.session.connection(), query, make)
 
 
 def insert_if_missing(session: Session, model: type[Any], **values: Any) -> None:

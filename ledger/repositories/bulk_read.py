@@ -14,7 +14,7 @@ converts each distinct value once on the way in.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Select, type_coerce
@@ -23,10 +23,11 @@ from sqlalchemy.types import NullType
 from ledger.repositories.bulk_insert import Memo
 
 
-def read_rows(connection: Connection, query: Select) -> list[Any]:
+def read_rows(connection: Connection, query: Select, make: Callable[[Iterable[Any]], Any] | None = None) -> list[Any]:
     """The rows of ``query`` (columns with distinct names), converted as a Core read converts them. Their class is
     made for the query, so they do not pickle: they stay in the process that read them (a Dask worker returns
-    invoices, not rows)."""
+    invoices, not rows). ``make`` builds each row from its values instead (the caller's own named tuple's
+    ``_make``, its fields the query's columns in order)."""
     columns = list(query.selected_columns)
     names = [column.key for column in columns]
     result = connection.execute(query.with_only_columns(
@@ -42,9 +43,10 @@ def read_rows(connection: Connection, query: Select) -> list[Any]:
     result.close()
     if not found:
         return []
-    row = namedtuple("Row", names)  # type: ignore[misc]  # the query's own column names
+    if make is None:
+        make = namedtuple("Row", names)._make  # type: ignore[misc]  # the query's own column names
     if any(converters):
         by_column = [raw if convert is None else map(convert, raw)
                      for convert, raw in zip(converters, zip(*found, strict=True), strict=True)]
         found = zip(*by_column, strict=True)
-    return list(map(row._make, found))
+    return list(map(make, found))

@@ -93,11 +93,8 @@ def editions(uow: UnitOfWork, tenant_code: str, tenant_id: int) -> Editions:
 def billed_lines(uow: UnitOfWork, scope: Scope, shard: Shard = WHOLE) -> dict[str, list[BilledLine]]:
     """The approved and exported lines of the months ``scope`` owns, per base key (what the draft corrects)."""
     billed: dict[str, list[BilledLine]] = defaultdict(list)
-    for row in uow.invoices.billed_lines(scope.tenant_id, scope.first_month, scope.last_month, shard):
-        billed[row.base_key].append(BilledLine(
-            row.line_key, row.base_key, row.version, row.amount, row.quantity, row.unit_price, row.bill_month,
-            row.kind, row.customer_id, row.subscription_id, row.period_from, row.period_to, row.currency,
-            row.description))
+    for line in uow.invoices.billed_lines(scope.tenant_id, scope.first_month, scope.last_month, BilledLine, shard):
+        billed[line.base_key].append(line)
     return billed
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 UNROUNDED_STEP = Decimal("1E-10")  # the ledger's NUMERIC(28, 10); lineage keeps the exact n/d
 
@@ -79,9 +79,9 @@ class DesiredLine:
         return self
 
 
-@dataclass(frozen=True, slots=True)
-class BilledLine:
-    """A line of an approved or exported batch (the part of it a diff needs)."""
+class BilledLine(NamedTuple):
+    """A line of an approved or exported batch (the part of it a diff needs), as the ledger reads it (its fields
+    name the columns: ``InvoiceRepository.billed_lines``)."""
 
     line_key: str
     base_key: str
