@@ -73,6 +73,19 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]],
     return insert_chunks(session, table, [rows], json_text)
 
 
+class Written:
+    """Rows handed to the database (``count``); :meth:`wait` returns once they are stored and raises the failure of
+    any, as the insert would have raised it. Until then the session's connection must not be used."""
+
+    def __init__(self, count: int, writer: _StatementWriter | None = None) -> None:
+        self.count, self._writer = count, writer
+
+    def wait(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+
 def insert_chunks(session: Session, table: Table, chunks: Iterable[Chunk],
                   json_text: Collection[str] = ()) -> int:
     """Insert every row of ``chunks`` (all rows with the same keys, a chunk given as rows or as ``Columns``), which may
@@ -82,30 +95,45 @@ def insert_chunks(session: Session, table: Table, chunks: Iterable[Chunk],
     way the database stores one chunk while the caller builds the next (a night's snapshot texts). Producing a chunk
     must not use the session: its connection is busy with the write.
     """
+    written = insert_behind(session, table, chunks, json_text, wait=True)
+    return written.count
+
+
+def insert_behind(session: Session, table: Table, chunks: Iterable[Chunk], json_text: Collection[str] = (),
+                  wait: bool = False) -> Written:
+    """:func:`insert_chunks`, but on SQLite it returns once every row is handed to the writer thread, which may still
+    be storing them: the caller goes on with work that does not need the session (a build rates its next range of
+    customers on a connection of its own) and calls ``wait`` before the session's next statement. On PostgreSQL
+    the COPY is complete when it returns."""
     pending = (rows for rows in chunks if rows)
     first = next(pending, None)
     if first is None:
-        return 0
+        return Written(0)
     rows = itertools.chain([first], pending)
     if session.get_bind().dialect.name == "postgresql":
-        return _copy(session, table, _names(first), rows, json_text)
-    return _sqlite_write(session, table, _names(first), rows, json_text)
+        return Written(_copy(session, table, _names(first), rows, json_text))
+    written = _sqlite_write(session, table, _names(first), rows, json_text, behind=not wait)
+    if wait:
+        written.wait()
+    return written
 
 
 def _sqlite_write(session: Session, table: Table, names: list[str], chunks: Iterable[Chunk],
-                  json_text: Collection[str]) -> int:
+                  json_text: Collection[str], behind: bool) -> Written:
     """SQLite: rows regrouped into INSERTs of as many rows as the parameter limit allows, written by a thread.
 
     Why: one INSERT of a thousand rows costs SQLite about half what a thousand ``executemany`` steps cost, and
     Python's driver releases the interpreter lock while a statement runs, so the statement of one chunk overlaps the
-    building of the next (an ``executemany`` takes the lock back after every row and overlaps nothing).
+    building of the next (an ``executemany`` takes the lock back after every row and overlaps nothing). ``behind``:
+    the statements queue without bound, so the caller is not held back by the writer (it holds the rows anyway).
     """
     dialect = session.get_bind().dialect
     connection = session.connection().connection.driver_connection
     width = len(names)
     limit = min(connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), SQLITE_PARAMETERS)
     per_statement = max(1, limit // width) * width
-    writer = _StatementWriter(connection, functools.partial(_sqlite_insert, table, dialect, tuple(names)))
+    writer = _StatementWriter(connection, functools.partial(_sqlite_insert, table, dialect, tuple(names)),
+                              0 if behind else 2)
     values: list[Any] = []
     written = 0
     try:
@@ -120,8 +148,7 @@ def _sqlite_write(session: Session, table: Table, names: list[str], chunks: Iter
     except BaseException:  # building the rows failed: the writer stops, the caller's unit of work rolls back
         writer.stop()
         raise
-    writer.close()
-    return written
+    return Written(written, writer)
 
 
 class _StatementWriter:
@@ -133,9 +160,9 @@ class _StatementWriter:
     every write waits for it (:meth:`stop`).
     """
 
-    def __init__(self, connection: sqlite3.Connection, statement: Callable[[int], str]) -> None:
+    def __init__(self, connection: sqlite3.Connection, statement: Callable[[int], str], queued: int) -> None:
         self.connection, self.statement = connection, statement
-        self.queue: queue.Queue[tuple[list[Any], int] | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[tuple[list[Any], int] | None] = queue.Queue(maxsize=queued)
         self.failure: tuple[str, Exception] | None = None
         self.thread = threading.Thread(target=self._run, name="sqlite-bulk-insert", daemon=True)
         self.thread.start()

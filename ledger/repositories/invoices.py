@@ -15,7 +15,7 @@ from sqlalchemy import Row, Text, cast, delete, func, or_, select, update
 
 from ledger.models import INVOICE, Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.repositories.base import Repository, chunks, insert_if_missing
-from ledger.repositories.bulk_insert import Columns, insert_chunks, insert_rows_returning_ids
+from ledger.repositories.bulk_insert import Columns, Written, insert_behind, insert_rows_returning_ids
 from ledger.shards import WHOLE, Shard
 
 CLOSED = ("approved", "exported")
@@ -130,12 +130,14 @@ class InvoiceRepository(Repository):
         for chunk in chunks(ids):
             self.session.execute(delete(Invoice).where(self.one_of(Invoice.id, chunk)))
 
-    def insert_lines(self, tenant_id: int, lines: Sequence[tuple[int, LineRow]]) -> None:
+    def insert_lines(self, tenant_id: int, lines: Sequence[tuple[int, LineRow]], behind: bool = False) -> Written:
         """Insert the tenant's ``(invoice id, line)`` pairs, converted chunk by chunk while the ledger writes the
-        chunk before: one COPY on PostgreSQL, multi-row INSERTs from a writer thread on SQLite (``insert_chunks``).
-        Each chunk is handed over column by column, taken from the tuples without a dict per line."""
-        insert_chunks(self.session, InvoiceLine.__table__, (_line_columns(tenant_id, chunk) for chunk in chunks(lines)),
-                      json_text=("lineage",))
+        chunk before: one COPY on PostgreSQL, multi-row INSERTs from a writer thread on SQLite (``insert_behind``).
+        Each chunk is handed over column by column, taken from the tuples without a dict per line. ``behind``: on
+        SQLite the writer may still be storing them when this returns; ``wait`` on the result before the session's
+        next statement."""
+        columns = (_line_columns(tenant_id, chunk) for chunk in chunks(lines))
+        return insert_behind(self.session, InvoiceLine.__table__, columns, ("lineage",), wait=not behind)
 
     def update_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         for chunk in chunks(rows):

@@ -9,9 +9,10 @@ correction lines in the next batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from ledger import checkpoints
 from ledger.models import Batch
+from ledger.repositories.bulk_insert import Written
 from ledger.repositories.invoices import LineRow
 from ledger.shards import Shard
 from rating.months import month_bounds
@@ -43,7 +45,6 @@ from services.uow import UnitOfWork
 log = logging.getLogger(__name__)
 MAX_PROBLEMS = 200
 ENGINES = ("bulk", "scalar")  # how licences are rated; both give the same lines
-INSERT_CHUNK = 20_000
 
 
 @dataclass(frozen=True)
@@ -82,21 +83,47 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
     invoices as a diff against the draft's lines of the same customers. ``engine`` rates the licences: ``bulk`` (the
     vectorised engine where it applies, the scalar one elsewhere) or ``scalar`` (every subscription by the reference
     engine; same lines, for support). With a Dask scheduler's address in ``dask`` the partitions are rated on that
-    cluster; the draft is the same."""
+    cluster; the draft is the same.
+
+    A partition's new lines are the last thing its store writes, and on SQLite the writer thread may still be storing
+    them while the next partition is rated (on a connection of its own): the ledger's work overlaps this process's.
+    Each store waits for the one before; a failure stops the writer before the unit of work rolls back."""
     month = batch.month
     first, last = owned_months(month, statuses)
     closed = frozenset(m for m, status in statuses.items() if status in CLOSED)
     scope = Scope(tenant_code, batch.tenant_id, parse_month(first)[0], parse_month(last)[1],
                   parse_month(min([*statuses, month]))[0], first, last, month, closed, engine)
     drafted = _Drafted()
-    with usage_groups(uow, settings, batch.tenant_id, *usage_days(scope.first_day, scope.last_day), counted) as usage:
-        for rated in rated_parts(uow, settings, replace(scope, usage=usage), dask, counted):
-            added, changed, removed = _store(uow, batch, batch.tenant_id, rated.part.invoices, rated.shard)
-            drafted.added, drafted.changed, drafted.removed = (drafted.added + added, drafted.changed + changed,
-                                                               drafted.removed + removed)
-            drafted.totals.add(rated.part.invoices)
-            drafted.problems[rated.index] = rated.part.problems
+    pending = Written(0)
+    try:
+        with usage_groups(uow, settings, batch.tenant_id, *usage_days(scope.first_day, scope.last_day),
+                          counted) as usage:
+            for rated in rated_parts(uow, settings, replace(scope, usage=usage), dask, counted):
+                with _taken_keys_refused(batch):
+                    pending.wait()
+                    added, changed, removed, pending = _store(uow, batch, batch.tenant_id, rated.part.invoices,
+                                                              rated.shard)
+                drafted.added, drafted.changed, drafted.removed = (drafted.added + added, drafted.changed + changed,
+                                                                   drafted.removed + removed)
+                drafted.totals.add(rated.part.invoices)
+                drafted.problems[rated.index] = rated.part.problems
+        with _taken_keys_refused(batch):
+            pending.wait()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the writer is done before the unit of work rolls back
+            pending.wait()
+        raise
     return drafted
+
+
+@contextlib.contextmanager
+def _taken_keys_refused(batch: Batch) -> Iterator[None]:
+    """Writing new lines: a line key already in another batch is refused with a plain sentence."""
+    try:
+        yield
+    except IntegrityError:
+        raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another "
+                               f"batch; rebuild the earlier draft batch first") from None
 
 
 def _changed(old: Any, line: LineRow, invoice_id: int) -> bool:
@@ -109,9 +136,10 @@ def _changed(old: Any, line: LineRow, invoice_id: int) -> bool:
 
 
 def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft],
-           shard: Shard) -> tuple[int, int, int]:
+           shard: Shard) -> tuple[int, int, int, Written]:
     """Write ``invoices`` (of ``shard``'s customers) as a diff against the batch's current lines of those customers;
-    returns (added, changed, removed) lines."""
+    returns (added, changed, removed) lines and the new lines' write, which may still be under way.
+    Removed and changed lines and invoices are written first, the new lines last."""
     old_invoices = uow.invoices.draft_invoices(batch.id, shard)
     old_lines = uow.invoices.draft_lines(batch.id, shard)
     new_invoice_rows = [
@@ -122,30 +150,19 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     ]
     invoice_ids = {key: row.id for key, row in old_invoices.items()}
     invoice_ids.update(uow.invoices.insert_invoices(new_invoice_rows))
-    inserts: list[tuple[int, LineRow]] = []  # written in chunks as they come: a first build holds no second copy
+    inserts: list[tuple[int, LineRow]] = []
     updates: list[dict[str, Any]] = []
     wanted: set[str] = set()
-    added = 0
-    try:
-        for invoice in invoices:
-            invoice_id = invoice_ids[invoice.invoice_key]
-            for line in invoice.lines:
-                wanted.add(line.line_key)
-                old = old_lines.get(line.line_key)
-                if old is None:
-                    inserts.append((invoice_id, line))
-                elif _changed(old, line, invoice_id):
-                    updates.append({**line._asdict(), "id": old.id, "invoice_id": invoice_id, "tenant_id": tenant_id,
-                                    "lineage": json.loads(line.lineage)})
-            if len(inserts) >= INSERT_CHUNK:
-                uow.invoices.insert_lines(tenant_id, inserts)
-                added += len(inserts)
-                inserts.clear()
-        uow.invoices.insert_lines(tenant_id, inserts)
-        added += len(inserts)
-    except IntegrityError:
-        raise ValidationFailed(f"batch {batch.month} line_key: a key of this build is already in another "
-                               f"batch; rebuild the earlier draft batch first") from None
+    for invoice in invoices:
+        invoice_id = invoice_ids[invoice.invoice_key]
+        for line in invoice.lines:
+            wanted.add(line.line_key)
+            old = old_lines.get(line.line_key)
+            if old is None:
+                inserts.append((invoice_id, line))
+            elif _changed(old, line, invoice_id):
+                updates.append({**line._asdict(), "id": old.id, "invoice_id": invoice_id, "tenant_id": tenant_id,
+                                "lineage": json.loads(line.lineage)})
     removed = [row.id for key, row in old_lines.items() if key not in wanted]
     uow.invoices.delete_lines(removed)
     uow.invoices.update_lines(updates)
@@ -160,7 +177,7 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     uow.invoices.update_invoices(invoice_updates)
     keep = {inv.invoice_key for inv in invoices}
     uow.invoices.delete_invoices([row.id for key, row in old_invoices.items() if key not in keep])
-    return added, len(updates), len(removed)
+    return len(inserts), len(updates), len(removed), uow.invoices.insert_lines(tenant_id, inserts, behind=True)
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,

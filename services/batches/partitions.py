@@ -3,9 +3,10 @@
 Why partitions at all: a legal entity's customers are independent of each other (each line's key and each invoice
 names its customer), so a build can rate, compare and store one range of customers (``ledger.shards``) at a time.
 In this process that bounds memory: ranges of ``compute.partition_customers`` customers are rated one after the
-other, and only one range's lines are held (on PostgreSQL two: the next range is rated while the server stores this
-one). On a Dask cluster the ranges are rated in parallel, by workers that read the ledger themselves in a read-only
-transaction (``services.batches.desired.rate_shard``), and this process stores each range's lines as they come back.
+other, and only one range's lines are held (two: the next range is rated, in a read-only transaction of its own,
+while the ledger stores this one: on SQLite by the writer thread, on PostgreSQL by the server). On a Dask cluster
+the ranges are rated in parallel, by workers that read the ledger themselves in a read-only transaction
+(``services.batches.desired.rate_shard``), and this process stores each range's lines as they come back.
 
 Why Dask distributed: a host with a million contracts rates more than one machine's cores can in the month-end
 window, and Dask's scheduler already handles what a hand-made pool would have to: placing tasks, re-running the
@@ -61,8 +62,8 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
         return
     if uow.session.get_bind().dialect.name == "postgresql":
         parts = _overlapped(settings, scope, shards)
-    else:
-        parts = (draft_part(uow, settings, scope, shard) for shard in shards)
+    else:  # each range read on a connection of its own: the build's may still be storing the range before
+        parts = (rate_shard(settings, scope, shard) for shard in shards)
     for index, (shard, part) in enumerate(zip(shards, parts, strict=True)):
         count(counted, "partitions", index, len(shards))
         yield Rated(index, shard, part)

@@ -15,7 +15,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Settings
 from ledger.models import FxRate
-from ledger.repositories.bulk_insert import Columns, insert_chunks, insert_rows, insert_rows_returning_ids
+from ledger.repositories.bulk_insert import (
+    Columns,
+    insert_behind,
+    insert_chunks,
+    insert_rows,
+    insert_rows_returning_ids,
+)
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
@@ -110,3 +116,32 @@ def test_a_value_the_driver_cannot_take_fails_the_write(settings: Settings) -> N
         insert_rows(uow.session, TABLE, rows * 3)
     with UnitOfWork(engine_for(settings)) as uow:
         assert _stored(uow, "huge") == []
+
+
+def test_rows_written_behind_are_all_there_once_waited_for(settings: Settings) -> None:
+    """``insert_behind`` may return while SQLite's writer thread still stores the rows (a build rates its next range
+    meanwhile): once ``wait`` returns, every row is in the transaction; on PostgreSQL the COPY is done at once."""
+    initialise(settings)
+    rows = [{"base": "EUR", "quote": "USD", "rate_date": dt.date(2000, 1, 1) + dt.timedelta(days=n),
+             "rate": Decimal(n + 1), "source": "behind"} for n in range(5_000)]
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        written = insert_behind(uow.session, TABLE, [rows[:3_000], rows[3_000:]])
+        assert written.count == 5_000
+        written.wait()
+        written.wait()  # a second wait has nothing to wait for
+        assert len(_stored(uow, "behind")) == 5_000
+    with UnitOfWork(engine_for(settings)) as uow:
+        assert _stored(uow, "behind") == sorted((row["base"], row["quote"], row["rate_date"], row["rate"])
+                                                for row in rows)
+
+
+def test_a_row_refused_behind_fails_the_wait_and_leaves_none(settings: Settings) -> None:
+    """A refused row written behind fails the caller's ``wait`` (on SQLite; at once on PostgreSQL) with the driver's
+    error as SQLAlchemy raises it, and the unit of work stores nothing."""
+    initialise(settings)
+    rows = [{"base": "EUR", "quote": "USD", "rate_date": dt.date(2000, 1, 1) + dt.timedelta(days=n),
+             "rate": Decimal(n + 1), "source": "refused-behind"} for n in range(5_000)]
+    with pytest.raises(IntegrityError), UnitOfWork(engine_for(settings), write=True) as uow:
+        insert_behind(uow.session, TABLE, [[*rows, rows[0]]]).wait()
+    with UnitOfWork(engine_for(settings)) as uow:
+        assert _stored(uow, "refused-behind") == []

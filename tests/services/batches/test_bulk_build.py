@@ -75,7 +75,7 @@ def book_with_late_changes(draw: st.DrawFn) -> list[dict]:
         last = sub["seen"][-1]
         if last["status"] != "active" or last["day"] >= dt.date(2026, 4, 20) or not draw(st.booleans()):
             continue
-        after = last["day"].day + 1 if last["day"].month == 4 else 2
+        after = (last["day"] - dt.date(2026, 4, 1)).days + 2  # the mutation is dated after the last change
         effective = dt.date(2026, 4, draw(st.integers(max(2, after), 28)))
         quantity = draw(st.sampled_from([seats for seats in range(1, 26) if seats != last["quantity"]]))
         sub["seen"].append(dict(last, day=dt.date(2026, 5, draw(st.integers(1, 10))), quantity=quantity,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from config import Settings
 from config.loader import parse_settings
 from ledger import usage_files
-from ledger.models import Batch
+from ledger.models import Batch, InvoiceLine
 from ledger.usage_files import file_sha256
 from services.batches import build_batch, usage_store
 from services.errors import ValidationFailed
@@ -92,3 +92,26 @@ def _nothing_written(settings: Settings, tmp_path: Path) -> None:
         assert uow.session.scalar(select(func.count()).select_from(Batch)) == 0
     assert stored(settings) == {}
     assert list((tmp_path / "usage" / usage_store.BUILDS).glob("*")) == []
+
+
+def test_a_line_key_refused_in_an_early_range_fails_the_build_and_writes_nothing(settings: Settings) -> None:
+    """On SQLite a range's new lines may still be on their way into the ledger while the next range is rated: a line
+    the ledger refuses in the first range (its key already in another batch) fails the rebuild with the plain
+    sentence, and the draft stays as it was."""
+    seed(settings)
+    finn = actor(settings, "finn")
+    ranges = with_compute(settings, partition_customers=3)
+    build_batch(ranges, "nl-bv", "2026-05", finn, JUNE)
+    with UnitOfWork(engine_for(settings), write=True) as uow:  # a line of the first customer moves to a July draft
+        tenant_id = uow.tenants.by_code("nl-bv").id
+        line = uow.session.scalars(select(InvoiceLine).order_by(InvoiceLine.customer_id, InvoiceLine.id)).first()
+        july = uow.batches.add(tenant_id, "2026-07", "finn", JUNE.now())
+        invoice_ids = uow.invoices.insert_invoices([{
+            "batch_id": july.id, "tenant_id": tenant_id, "customer_id": line.customer_id, "invoice_key": "july",
+            "group_key": None, "currency": "EUR", "net": Decimal(0), "vat": Decimal(0), "gross": Decimal(0),
+            "vat_breakdown": [], "status": "draft"}])
+        line.invoice_id = invoice_ids["july"]
+    before = stored(settings)
+    with pytest.raises(ValidationFailed, match="line_key: a key of this build is already in another batch"):
+        build_batch(ranges, "nl-bv", "2026-05", finn, JUNE)
+    assert stored(settings) == before
