@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from rating.lineage import Lineage
 from rating.money import Money, total
@@ -49,9 +50,9 @@ class Split(StrEnum):
     ENVIRONMENT = "environment"
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
-    """A rounded line ready for an invoice; ``key`` is its deterministic identity (e.g. a LineKey tuple)."""
+class InvoiceLine(NamedTuple):
+    """A rounded line ready for an invoice; ``key`` is its deterministic identity (e.g. a LineKey tuple). A named
+    tuple: a month-end build groups a million, and a frozen dataclass sets each field through a call."""
 
     key: tuple[object, ...]
     legal_entity: str

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
 
 from ledger.models import Mutation
@@ -70,4 +70,4 @@ def vendor_changes(states: Sequence[VendorState], mutations: Sequence[Mutation],
 
 def dated_states(states: Sequence[VendorState], changes: Sequence[VendorChange]) -> list[VendorState]:
     """``states`` with each later state's ``day`` moved to the day its change takes effect."""
-    return [*states[:1], *(replace(change.after, day=change.day) for change in changes)]
+    return [*states[:1], *(change.after._replace(day=change.day) for change in changes)]

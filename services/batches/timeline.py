@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
+from typing import NamedTuple
 
 from ledger.models import Customer, Mutation, Snapshot, Subscription
 from rating.periods import BillingPeriod, parse_duration, period_containing
@@ -30,9 +31,9 @@ NOT_BILLED = frozenset({"trial", "pending"})  # seats the vendor does not charge
 PERIODIC = frozenset({"P1M", "P1Y", "P2Y", "P3Y"})
 
 
-@dataclass(frozen=True, slots=True)
-class VendorState:
-    """An uninterrupted run of one vendor state, from the first day it was seen."""
+class VendorState(NamedTuple):
+    """An uninterrupted run of one vendor state, from the first day it was seen (a named tuple: a build makes one
+    per licence, a million at the largest hosts)."""
 
     day: dt.date
     quantity: int
@@ -84,17 +85,17 @@ class Unbillable(Exception):
 def vendor_states(snapshots: Sequence[Snapshot]) -> list[VendorState]:
     """Collapse snapshots (observation order) into runs of identical billing state."""
     runs: list[VendorState] = []
+    last: tuple | None = None  # the billing state of the last run
     for snap in snapshots:
         quantity = snap.quantity
         if quantity != quantity.to_integral_value():
             raise Unbillable(f"snapshot {snap.id} quantity: {quantity} is not a whole number of seats")
         status = snap.status.lower()
         seats = 0 if status in NOT_BILLED else int(quantity)
-        state = VendorState(snap.observed_on, seats, status, snap.product_id, snap.unit_cost, snap.id)
-        last = runs[-1] if runs else None
-        if last is None or (last.quantity, last.status, last.product, last.unit_cost) != (
-                state.quantity, state.status, state.product, state.unit_cost):
-            runs.append(state)
+        state = (seats, status, snap.product_id, snap.unit_cost)
+        if state != last:
+            runs.append(VendorState(snap.observed_on, *state, snap.id))
+            last = state
     return runs
 
 
