@@ -31,7 +31,7 @@ from services.allocation import bulk_allocation
 from services.batches.desired import Scope, tenant_config
 from services.batches.invoicing import BatchTotals, InvoiceDraft
 from services.batches.months import CLOSED, owned_months, parse_month
-from services.batches.partitions import dask_scheduler, rated_parts
+from services.batches.partitions import dask_scheduler, rated_parts, stored_behind
 from services.batches.prepared import prepare_review
 from services.batches.usage_store import usage_days, usage_groups
 from services.clock import Clock, SystemClock
@@ -177,7 +177,8 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     uow.invoices.update_invoices(invoice_updates)
     keep = {inv.invoice_key for inv in invoices}
     uow.invoices.delete_invoices([row.id for key, row in old_invoices.items() if key not in keep])
-    return len(inserts), len(updates), len(removed), uow.invoices.insert_lines(tenant_id, inserts, behind=True)
+    return (len(inserts), len(updates), len(removed),
+            uow.invoices.insert_lines(tenant_id, inserts, behind=stored_behind(uow)))
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,

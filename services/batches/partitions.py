@@ -62,12 +62,22 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
         return
     if uow.session.get_bind().dialect.name == "postgresql":
         parts = _overlapped(settings, scope, shards)
-    else:  # each range read on a connection of its own: the build's may still be storing the range before
+    elif stored_behind(uow):  # each range read on a connection of its own: the build's may be storing the last
         parts = (rate_shard(settings, scope, shard) for shard in shards)
+    else:
+        parts = (draft_part(uow, settings, scope, shard) for shard in shards)
     for index, (shard, part) in enumerate(zip(shards, parts, strict=True)):
         count(counted, "partitions", index, len(shards))
         yield Rated(index, shard, part)
     count(counted, "partitions", len(shards), len(shards))
+
+
+def stored_behind(uow: UnitOfWork) -> bool:
+    """Whether a build's new lines are written behind (``bulk_insert.insert_behind``) while the next range is rated:
+    on a SQLite file, whose ranges are read on connections of their own. Not on an in-memory SQLite ledger, which is
+    one connection per thread (the build's own); PostgreSQL's COPY is done when it returns either way."""
+    bind = uow.session.get_bind()
+    return bind.dialect.name == "sqlite" and bind.url.database not in (None, "", ":memory:")
 
 
 def _overlapped(settings: Settings, scope: Scope, shards: Sequence[Shard]) -> Iterator[Part]:

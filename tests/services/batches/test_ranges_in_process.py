@@ -16,7 +16,7 @@ from ledger.models import Batch, InvoiceLine
 from ledger.usage_files import file_sha256
 from services.batches import build_batch, usage_store
 from services.errors import ValidationFailed
-from services.runtime import engine_for
+from services.runtime import dispose_engines, engine_for
 from services.uow import UnitOfWork
 from tests.conftest import demo_config_data
 from tests.identity import actor
@@ -115,3 +115,20 @@ def test_a_line_key_refused_in_an_early_range_fails_the_build_and_writes_nothing
     with pytest.raises(ValidationFailed, match="line_key: a key of this build is already in another batch"):
         build_batch(ranges, "nl-bv", "2026-05", finn, JUNE)
     assert stored(settings) == before
+
+
+def test_an_in_memory_ledger_is_built_a_range_at_a_time(tmp_path: Path) -> None:
+    """An in-memory SQLite ledger is one connection per thread: its ranges are rated on the build's own connection,
+    each after the last one's lines are stored, and the draft equals the one built in one piece."""
+    data = demo_config_data()
+    data["database"] = {"url": "sqlite:///:memory:", "url_env": None}
+    config = parse_settings(data, tmp_path / "config.yaml")
+    try:
+        seed(config)
+        finn = actor(config, "finn")
+        ranges = build_batch(with_compute(config, partition_customers=3), "nl-bv", "2026-05", finn, JUNE)
+        whole = build_batch(config, "nl-bv", "2026-05", finn, JUNE)
+    finally:
+        dispose_engines()
+    assert ranges.lines > 0
+    assert (whole.added, whole.changed, whole.removed) == (0, 0, 0)
