@@ -24,7 +24,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine for the ledger URL; for SQLite files the parent folder is created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        on_disk = parsed.database if parsed.database and parsed.database != ":memory:" else None
+        on_disk = sqlite_file(parsed.database)
         if on_disk:
             Path(on_disk).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, json_serializer=json_text,
@@ -51,6 +51,16 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def sqlite_file(database: str | None) -> str | None:
+    """The file of a SQLite URL's database part; ``None`` for an in-memory ledger (one connection per thread)."""
+    return database if database and database != ":memory:" else None
+
+
+def is_sqlite_file(engine: Engine) -> bool:
+    """A SQLite ledger in a file: each connection of the pool is its own, and reads in WAL mode run beside a write."""
+    return is_sqlite(engine) and sqlite_file(engine.url.database) is not None
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from config import Settings
+from ledger.db import is_sqlite_file
 from ledger.shards import Shard, ranges, split
 from services.batches.desired import Part, Scope, draft_part, rate_shard
 from services.errors import BadSetting
@@ -76,8 +77,7 @@ def stored_behind(uow: UnitOfWork) -> bool:
     """Whether a build's new lines are written behind (``bulk_insert.insert_behind``) while the next range is rated:
     on a SQLite file, whose ranges are read on connections of their own. Not on an in-memory SQLite ledger, which is
     one connection per thread (the build's own); PostgreSQL's COPY is done when it returns either way."""
-    bind = uow.session.get_bind()
-    return bind.dialect.name == "sqlite" and bind.url.database not in (None, "", ":memory:")
+    return is_sqlite_file(uow.session.get_bind())
 
 
 def _overlapped(settings: Settings, scope: Scope, shards: Sequence[Shard]) -> Iterator[Part]:
