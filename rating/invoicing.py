@@ -111,7 +111,7 @@ def _invoice(key: tuple[str, str, str, str | None], lines: list[InvoiceLine]) ->
         percent, percent_scale = rate.as_integer_ratio()
         vat = round_quotient(base * percent, base_scale * percent_scale * 100, currency, RoundingPolicy.HALF_UP)
         subtotals.append(VatSubtotal(category, rate, taxable, vat, reason))
-    net = total((line.amount for line in lines), currency)
+    net = total([subtotal.taxable for subtotal in subtotals], currency)  # every line is in one subtotal
     vat_total = total((subtotal.vat for subtotal in subtotals), currency)
     return Invoice(legal_entity, customer, currency, split_value, tuple(lines), net, tuple(subtotals), vat_total,
                    net + vat_total)

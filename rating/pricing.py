@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import cast
 
 from rating.fx import FxRate as FxRate  # re-exported: callers priced with FX before rating.fx existed
 from rating.fx import FxTable as FxTable
@@ -264,6 +265,8 @@ class PriceBook:
                              reverse=True)
         self._version_days: dict[tuple[str, tuple[str, ...]], frozenset[date]] = {}
         self._named: dict[tuple[str, tuple[str, ...]], list[FixedPrice | MarkupRule]] = {}
+        self._choices: dict[tuple[object, ...], Price | MarkupRule | None] = {}
+        self._for_customers: dict[tuple[str, tuple[str, ...]], bool] = {}  # a rule naming the product is for one
 
     def _rules_naming(self, licence: Licence) -> list[FixedPrice | MarkupRule]:
         """The rules that may price ``licence`` (every product, or its product or catalogue keys), in priority order.
@@ -333,26 +336,53 @@ class PriceBook:
     def licence_price(self, licence: Licence, day: date, unit_cost: Decimal | None, cost_source: str = "snapshot",
                       edition: int | None = None) -> Price | None:
         """The sell price per unit per billing period on ``day``; ``None`` when nothing prices it."""
+        chosen = self._chosen(licence, day, edition, unit_cost is not None)
+        if isinstance(chosen, Price):
+            return chosen
+        if chosen is not None:
+            return Price(marked_up(cast(Decimal, unit_cost), chosen),
+                         f"cost {unit_cost} ({cost_source}) + {chosen.percent}% ({chosen.rule_id})")
+        if unit_cost is None:
+            return None
+        return Price(unit_cost, f"cost {unit_cost} ({cost_source}), no markup rule")
+
+    def _chosen(self, licence: Licence, day: date, edition: int | None, costed: bool) -> Price | MarkupRule | None:
+        """What prices ``licence`` on ``day``: a fixed or list-based price, the markup rule on its vendor cost (when it
+        has one: ``costed``), or nothing (sold at cost). Remembered per licence terms, day and edition, and per
+        customer only where a rule for the product names one: a build prices a million licences of few products on
+        few days, and the rule walk was most of a price's cost."""
+        named = (licence.product, licence.keys)
+        for_customers = self._for_customers.get(named)
+        if for_customers is None:
+            for_customers = self._for_customers[named] = any(rule.customer is not None
+                                                             for rule in self._rules_naming(licence))
+        key = (named, licence.billing, licence.currency, licence.term, licence.customer if for_customers else None,
+               day, edition, costed)
+        if key in self._choices:
+            return self._choices[key]
         customer = licence.customer
         names = {customer.name, customer.reference, str(customer.id)}
+        found: Price | MarkupRule | None = None
         for rule in self._rules_naming(licence):
             if not self._applies(rule, licence, names, day, edition):
                 continue
             if isinstance(rule, FixedPrice):
                 if rule.currency in (None, licence.currency):
-                    return Price(rule.unit_price, f"{rule.rule_id} fixed {rule.unit_price}")
+                    found = Price(rule.unit_price, f"{rule.rule_id} fixed {rule.unit_price}")
+                    break
                 continue
             if rule.basis is Basis.COST:
-                if unit_cost is None:
+                if not costed:
                     continue
-                return Price(marked_up(unit_cost, rule),
-                             f"cost {unit_cost} ({cost_source}) + {rule.percent}% ({rule.rule_id})")
+                found = rule
+                break
             row = self.list_price(licence, day, edition)
             basis = row.basis(rule.basis) if row is not None else None
             if row is None or basis is None:
                 continue
             label = f"{rule.basis.value} price {basis} (list price {row.row_id}) + {rule.percent}% ({rule.rule_id})"
-            return Price(marked_up(basis, rule), label)
-        if unit_cost is None:
-            return None
-        return Price(unit_cost, f"cost {unit_cost} ({cost_source}), no markup rule")
+            found = Price(marked_up(basis, rule), label)
+            break
+        self._choices[key] = found
+        return found
+

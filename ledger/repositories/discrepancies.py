@@ -5,17 +5,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select, func, or_, select
 
 from ledger.models import Batch, Customer, Discrepancy, Invoice, InvoiceLine
 from ledger.repositories.base import Repository, chunks
 
-# What the billed view reads of a line (``services.batches.billed_seats``, ``vendor_counts``, ``desk.reconcile``).
+
+class BilledView(NamedTuple):
+    """What the billed view reads of a line (``services.batches.billed_seats``, ``vendor_counts``,
+    ``desk.reconcile``). Of its lineage only what a correction says should be billed now (``should``; ``None`` for a
+    line that corrects nothing): the database reads it out of the JSON text, which is not parsed for every line of a
+    legal entity's month (a review of the draft read 900 k lineages at the largest hosts)."""
+
+    id: int
+    subscription_id: int | None
+    base_key: str
+    version: int
+    kind: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    period_from: dt.date | None
+    period_to: dt.date | None
+    should: str | None
+
+
 BILLED_VIEW = (InvoiceLine.id, InvoiceLine.subscription_id, InvoiceLine.base_key, InvoiceLine.version,
                InvoiceLine.kind, InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.amount,
-               InvoiceLine.period_from, InvoiceLine.period_to, InvoiceLine.lineage)
+               InvoiceLine.period_from, InvoiceLine.period_to,
+               InvoiceLine.lineage[("correction", "should")].as_string().label("should"))
 
 BILLED_BATCHES = ("approved", "exported")
 
@@ -118,9 +139,9 @@ class DiscrepancyRepository(Repository):
                      draft: int | None = None) -> list[Any]:
         """The billed view reconciliation compares against: invoice lines of these subscriptions overlapping
         ``first``..``last`` (inclusive) in approved or exported batches (a draft is not billed yet), and those of the
-        ``draft`` batch the review cockpit is about to approve. Rows with the columns that view reads
-        (``BILLED_VIEW``), not ORM objects: a reconciliation reads a legal entity's month of lines."""
-        found: list[Any] = []
+        ``draft`` batch the review cockpit is about to approve, as :class:`BilledView` rows, not ORM objects: a
+        reconciliation reads a legal entity's month of lines."""
+        found: list[BilledView] = []
         for chunk in chunks(subscription_ids):
             found += self.bulk_rows(
                 select(*BILLED_VIEW)
@@ -132,7 +153,8 @@ class DiscrepancyRepository(Repository):
                     InvoiceLine.period_to >= first,
                     or_(Batch.status.in_(BILLED_BATCHES), Batch.id == draft),
                 )
-                .order_by(InvoiceLine.id)
+                .order_by(InvoiceLine.id),
+                BilledView._make,
             )
         return found
 

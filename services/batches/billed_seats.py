@@ -16,32 +16,31 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
-from ledger.models import InvoiceLine
+from ledger.repositories.discrepancies import BilledView
 
 
-def _is_usage(line: InvoiceLine) -> bool:
+def _is_usage(line: BilledView) -> bool:
     return line.kind == "usage" or (line.kind == "correction" and line.base_key.rpartition("/")[2].startswith("usage"))
 
 
-def _first_version_seats(line: InvoiceLine) -> Decimal:
+def _first_version_seats(line: BilledView) -> Decimal:
     takes_away = line.kind == "credit" or (line.kind == "correction" and line.amount < 0)
     return -line.quantity if takes_away else line.quantity
 
 
-def _key_seats(versions: Sequence[InvoiceLine]) -> Decimal:
+def _key_seats(versions: Sequence[BilledView]) -> Decimal:
     seats = Decimal(0)
     for line in sorted(versions, key=lambda item: item.version):
-        correction = (line.lineage or {}).get("correction")
-        if correction is None:
+        if line.should is None:  # corrects nothing
             seats = _first_version_seats(line)
-        elif Decimal(correction["should"]) == 0:
+        elif Decimal(line.should) == 0:
             seats = Decimal(0)
     return seats
 
 
-def billed_seats(lines: Sequence[InvoiceLine], day: dt.date) -> Decimal | None:
+def billed_seats(lines: Sequence[BilledView], day: dt.date) -> Decimal | None:
     """Net seats of the licence lines covering ``day`` (None when no such line exists)."""
-    keys: dict[str, list[InvoiceLine]] = defaultdict(list)
+    keys: dict[str, list[BilledView]] = defaultdict(list)
     for line in lines:
         if (line.period_from and line.period_to and line.period_from <= day <= line.period_to
                 and not _is_usage(line)):

@@ -61,13 +61,17 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
                    grouping: str) -> list[InvoiceDraft]:
     """The batch's invoices, ordered by invoice key; each draft line lands in exactly one invoice."""
     treatments: dict[int, VatTreatment] = {}
+    amounts: dict[tuple[Decimal, str], Money] = {}  # a batch's lines repeat few amounts; each Money is checked
     rated = []
     for index, line in enumerate(lines):
         vat = treatments.get(line.customer_id)
         if vat is None:
             vat = treatments[line.customer_id] = treatment_for(tenant, customers[line.customer_id])
+        money = amounts.get((line.amount, line.currency))
+        if money is None:
+            money = amounts[(line.amount, line.currency)] = Money(line.amount, line.currency)
         rated.append(InvoiceLine(key=(index,), legal_entity=tenant.code, customer=str(line.customer_id),
-                                 description=line.description, amount=Money(line.amount, line.currency), vat=vat,
+                                 description=line.description, amount=money, vat=vat,
                                  subscription=line.base_key.split("/")[2], environment=line.group or "licences"))
     drafts = []
     for invoice in build_invoices(rated, Split(grouping)):

@@ -22,7 +22,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from ledger.models import Batch, InvoiceLine, Mutation, Snapshot, Subscription
+from ledger.models import Batch, Mutation, Snapshot, Subscription
+from ledger.repositories.discrepancies import BilledView
 from services.batches.billed_seats import billed_seats
 from services.batches.confirmations import LOOK_BACK, dated_states, vendor_changes
 from services.batches.timeline import ENDED, Unbillable, VendorState, vendor_states
@@ -55,7 +56,7 @@ def vendor_on(states: Sequence[VendorState], day: dt.date) -> Decimal | None:
     return current
 
 
-def line_breaks(lines: Iterable[InvoiceLine]) -> set[dt.date]:
+def line_breaks(lines: Iterable[BilledView]) -> set[dt.date]:
     """The days on which a line starts covering, or stops covering (the day after its last)."""
     breaks: set[dt.date] = set()
     for line in lines:
@@ -78,7 +79,7 @@ def stretches(first: dt.date, last: dt.date, breaks: Iterable[dt.date],
     return found
 
 
-def count_gaps(states: Sequence[VendorState], billed: Sequence[InvoiceLine], first: dt.date,
+def count_gaps(states: Sequence[VendorState], billed: Sequence[BilledView], first: dt.date,
                last: dt.date) -> list[CountGap]:
     """The stretches of ``first``..``last`` where ``billed`` lines hold other seats than the (dated) vendor states;
     days without a billed line or without a vendor state are not judged."""
@@ -124,7 +125,7 @@ def draft_gaps(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date) -> 
     histories: dict[int, list[Any]] = defaultdict(list)  # rows with the snapshot fields a timeline reads
     for snapshot in uow.snapshots.states_for_subscriptions(ids, last):
         histories[snapshot.subscription_id].append(snapshot)
-    lines: dict[int, list[InvoiceLine]] = defaultdict(list)
+    lines: dict[int, list[BilledView]] = defaultdict(list)
     for line in uow.discrepancies.billed_lines(ids, first, last, draft=batch.id):
         lines[line.subscription_id].append(line)
     found: dict[int, list[CountGap]] = {}

@@ -53,7 +53,8 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from config import Settings
-from ledger.models import CostLine, InvoiceLine, Mutation, Snapshot, Subscription
+from ledger.models import CostLine, Mutation, Snapshot, Subscription
+from ledger.repositories.discrepancies import BilledView
 from ledger.shards import Shard, ranges
 from rating.money import Money
 from rating.months import month_end
@@ -236,7 +237,7 @@ class _Checker:
         return results
 
     def _subscription(self, sub: Subscription, customer: str, history: Sequence[Snapshot],
-                      mutations: Sequence[Mutation], billed: Sequence[InvoiceLine],
+                      mutations: Sequence[Mutation], billed: Sequence[BilledView],
                       costs: Sequence[CostLine]) -> SubscriptionReconciliation:
         found: list[Finding] = []
         try:
@@ -322,14 +323,14 @@ class _Checker:
         return found
 
     def _segments(self, states: list[VendorState], mutations: Sequence[Mutation],
-                  billed: Sequence[InvoiceLine]) -> list[Segment]:
+                  billed: Sequence[BilledView]) -> list[Segment]:
         breaks = ({state.day for state in states} | line_breaks(billed)
                   | {mutation.scheduled_for or mutation.effective_date for mutation in mutations})
         return [Segment(first, last, *views) for first, last, views in stretches(
             self.first, self.last, breaks,
             lambda day: (vendor_on(states, day), _desk_on(mutations, day), billed_seats(billed, day)))]
 
-    def _billed_differences(self, sub: Subscription, states: list[VendorState], billed: Sequence[InvoiceLine],
+    def _billed_differences(self, sub: Subscription, states: list[VendorState], billed: Sequence[BilledView],
                             per_day: DailyPrice) -> list[Finding]:
         gaps = count_gaps(states, billed, self.first, self.last)
         if not gaps:
@@ -374,7 +375,7 @@ def _wanted(mutation: Mutation, states: list[VendorState]) -> Decimal | None:
     return None if mutation.delta is None or before is None else before + mutation.delta
 
 
-def _daily_price(sub: Subscription, states: list[VendorState], billed: Sequence[InvoiceLine],
+def _daily_price(sub: Subscription, states: list[VendorState], billed: Sequence[BilledView],
                  first: dt.date) -> Fraction | None:
     """One seat's price per day: the last billed charge's unit price, else the vendor's unit cost (per month)."""
     charges = [line for line in billed if line.kind == "charge" and line.period_from is not None]

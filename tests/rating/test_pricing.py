@@ -91,6 +91,21 @@ def test_price_book_resolution(licence: Licence, on: date, cost: Decimal | None,
     assert (None if price is None else (price.unit_price, price.label)) == wanted
 
 
+def test_a_book_remembers_which_rule_prices_a_licence_not_the_price_of_one_cost() -> None:
+    """One book prices a million licences and remembers which rule applies per licence terms, day and edition; the
+    customer counts where a rule names one; the price of a markup on a cost is worked out for each cost and source."""
+    asked = [(teams(ZETA), Decimal("4"), "snapshot 1"), (teams(ZETA), Decimal("6"), "snapshot 2"),
+             (teams(ACME), Decimal("6"), "snapshot 3"), (teams(ZETA), None, ""), (e3(ZETA), None, ""),
+             (e3(ACME), None, ""), (e3(ZETA), None, "")]
+    found = [BOOK.licence_price(licence, date(2026, 4, 1), cost, source) for licence, cost, source in asked]
+    assert [(price.unit_price, price.label) if price else None for price in found] == [
+        (Decimal("4.4"), "cost 4 (snapshot 1) + 10% (rule 5)"), (Decimal("6.6"), "cost 6 (snapshot 2) + 10% (rule 5)"),
+        (Decimal("5.00"), "rule 1 fixed 5.00"), None,
+        (Decimal("34.96"), "erp price 38.00 (list price 12) + -8% (rule 7)"),
+        (Decimal("31.62"), "list price 31.00 (list price 12) + 2% (rule 8)"),
+        (Decimal("34.96"), "erp price 38.00 (list price 12) + -8% (rule 7)")]
+
+
 def test_price_book_without_rules_sells_at_cost_and_knows_price_changes() -> None:
     book = PriceBook("nl01")
     price = book.licence_price(e3(ZETA), date(2026, 4, 1), Decimal("12.5"), "cost line 4")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.models import InvoiceLine
+from ledger.repositories.discrepancies import BilledView
 from services.batches.billed_seats import billed_seats
 
 D = dt.date
@@ -15,12 +15,11 @@ KEY = "nl-bv/1/1/{}/{}"
 
 
 def line(span: str, kind: str, quantity: str, amount: str, version: int = 1, base: str = "charge",
-         should: str | None = None) -> InvoiceLine:
+         should: str | None = None) -> BilledView:
     """An invoice line of key ``span``/``base``; ``should`` makes it a correction of what the key billed before."""
     first, last = (D.fromisoformat(day) for day in span.split(".."))
-    lineage = {} if should is None else {"correction": {"should": should, "billed": "38.18"}}
-    return InvoiceLine(base_key=KEY.format(span, base), version=version, kind=kind, period_from=first,
-                       period_to=last, quantity=Decimal(quantity), amount=Decimal(amount), lineage=lineage)
+    return BilledView(0, 1, KEY.format(span, base), version, kind, Decimal(quantity), Decimal(amount), Decimal(amount),
+                      first, last, should)
 
 
 CHARGE = line("2026-09-11..2026-10-10", "charge", "1", "38.18")
@@ -48,6 +47,6 @@ LATE_USAGE = line("2026-10-01..2026-10-01", "correction", "7", "3.10", base="usa
     ([CHARGE, USAGE, LATE_USAGE], D(2026, 10, 1), 1),  # usage is not seats
     ([USAGE], D(2026, 10, 1), None),
 ])
-def test_billed_seats_are_the_net_of_the_lines_covering_the_day(lines: list[InvoiceLine], day: dt.date,
+def test_billed_seats_are_the_net_of_the_lines_covering_the_day(lines: list[BilledView], day: dt.date,
                                                                seats: int | None) -> None:
     assert billed_seats(lines, day) == (None if seats is None else Decimal(seats))
