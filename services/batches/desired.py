@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from config import Settings
 from config.schema import Tenant
@@ -117,8 +118,8 @@ def draft_part(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,
     what was billed (``services.batches.diff``), grouped per customer (``services.batches.invoicing``)."""
     billed = billed_lines(uow, scope, shard)
     part = Part()
-    desired, customers = _desired(uow, settings, scope, shard, billed, part.problems, counted)
-    lines = diff_lines(scope.month, desired, billed, scope.closed)
+    desired, customers, settled = _desired(uow, settings, scope, shard, billed, part.problems, counted)
+    lines = diff_lines(scope.month, desired, billed, scope.closed, settled)
     name_repriced(uow, lines)
     tenant = tenant_config(settings, scope.tenant)
     part.invoices = group_invoices(tenant, scope.month, lines, customers, tenant.grouping)
@@ -139,9 +140,11 @@ def name_repriced(uow: UnitOfWork, lines: Sequence[DraftLine]) -> None:
 
 
 def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, billed: dict[str, list[BilledLine]],
-             problems: list[str], counted: Counted | None) -> tuple[dict[str, DesiredLine], dict[int, Customer]]:
+             problems: list[str], counted: Counted | None
+             ) -> tuple[dict[str, DesiredLine], dict[int, Customer], set[str]]:
     """The lines the draft should hold for the customers of ``shard`` (by base key), rated from the ledger as it
-    stands, and those customers; records that cannot be billed go to ``problems``."""
+    stands, those customers, and the billed keys whose charge is billed as it should be (``bulk_licence_lines``:
+    not made into desired lines); records that cannot be billed go to ``problems``."""
     tenant_code, tenant_id, first_day, last_day = scope.tenant, scope.tenant_id, scope.first_day, scope.last_day
     tenant = tenant_config(settings, tenant_code)
     policy = settings.rating_for(tenant)
@@ -191,8 +194,10 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
         except MissingRate as exc:
             problems.append(missing_rate(sub, exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
-    licences.update(bulk_licence_lines(tenant_code, rateable, first_day, last_day, convention, rounding,
-                                       price_policy, month_bounds(scope.month)[0]))
+    billed_sums = {key: sum((line.amount for line in versions), Decimal(0)) for key, versions in billed.items()}
+    bulk, settled = bulk_licence_lines(tenant_code, rateable, first_day, last_day, convention, rounding, price_policy,
+                                       month_bounds(scope.month)[0], billed_sums)
+    licences.update(bulk)
     count(counted, "subscriptions", len(subscriptions), len(subscriptions))
     desired = {line.base_key: line for lines in licences.values() for line in lines}
     for line in month_usage_lines(uow, settings, tenant_code, tenant_id, *usage_days(first_day, last_day), customers,
@@ -203,4 +208,4 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
                                subscriptions, pricing, rounding, (first_day, last_day), scope.go_live, billed,
                                problems):
         desired[line.base_key] = line
-    return desired, customers
+    return desired, customers, settled

@@ -156,14 +156,17 @@ def diff_lines(
     desired: Mapping[str, DesiredLine],
     billed: Mapping[str, Sequence[BilledLine]],
     closed_months: Collection[str],
+    settled: Collection[str] = frozenset(),
 ) -> list[DraftLine]:
     """The draft lines of the batch of ``month``, in base-key order.
 
     ``desired`` and ``billed`` hold only keys this batch owns (the caller filters by bill month); ``billed`` lists
-    each key's billed versions in version order; ``closed_months`` are months whose batch is approved or exported.
+    each key's billed versions in version order; ``closed_months`` are months whose batch is approved or exported;
+    ``settled`` are billed keys the caller found billed exactly as they should be (``bulk_licence_lines``), left out
+    of ``desired``: nothing to write for them.
     """
     lines: list[DraftLine] = []
-    for base in sorted(desired.keys() | billed.keys()):
+    for base in sorted((desired.keys() | billed.keys()).difference(settled)):
         want = desired.get(base)
         done = billed.get(base)
         if done:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -69,18 +69,26 @@ class Rateable:
 
 def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.date, last_day: dt.date,
                        convention: Convention, rounding: RoundingPolicy, price_policy: PricePolicy,
-                       defer_before: dt.date | None = None) -> dict[int, list[DesiredLine]]:
+                       defer_before: dt.date | None = None, billed_sums: Mapping[str, Decimal] | None = None,
+                       ) -> tuple[dict[int, list[DesiredLine]], set[str]]:
     """:func:`licence_lines` of many subscriptions at once, each in ``rating.bulk_scope.in_scope``, with one
     vectorised rating per group of similar windows (periods starting before ``first_day`` are rated only for the
     subscriptions whose window reaches back, grouped by billing length so none rates many periods it drops). Lines
     billed before ``defer_before`` (the batch's own month: earlier ones are mostly compared with what was billed
-    and dropped) get their description and lineage only when a caller asks (``DesiredLine.written``)."""
+    and dropped) get their description and lineage only when a caller asks (``DesiredLine.written``).
+
+    With ``billed_sums`` (base key -> the sum billed under it): a charge whose amount equals what its key billed is
+    not made into a desired line at all, only named in the set returned beside the lines (``diff_lines``'
+    ``settled``). A build a year after go-live rates twelve billed months again, and nearly all of their charges are
+    such lines: the diff would compare each and write nothing. Credits are always made: a late rebill names the
+    charge its credit credits (``diff.corrected_key``)."""
     from rating.bulk_lines import Subject, rate_subjects  # with pandas, here: only a build rates, every command imports
 
     groups: dict[tuple[int, bool], list[Rateable]] = defaultdict(list)
     for item in rateable:
         groups[(item.timeline.terms.billing_months, item.window.start < first_day)].append(item)
     lines: dict[int, list[DesiredLine]] = defaultdict(list)
+    settled: set[str] = set()
     for members in groups.values():
         by_id = {str(item.sub.id): item for item in members}
         subjects = [Subject.of(item.timeline.terms, item.timeline.changes, item.window.start, price_policy)
@@ -88,9 +96,13 @@ def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.
         window_start = min(item.window.start for item in members)
         for line in rate_subjects(subjects, window_start, last_day, convention, rounding, defer_before):
             if first_day <= line.bill_date <= last_day:
-                item = by_id[line.subscription]
-                lines[item.sub.id].append(_desired(tenant, item.sub, line, item.timeline))
-    return lines
+                sub = by_id[line.subscription].sub
+                key = base_key(tenant, sub.customer_id, sub.id, line.stretch_start, line.stretch_end, line.kind)
+                if billed_sums and line.kind == "charge" and billed_sums.get(key) == line.amount:
+                    settled.add(key)
+                    continue
+                lines[sub.id].append(_desired(tenant, sub, line, by_id[line.subscription].timeline, key))
+    return lines, settled
 
 
 def _described(sub: Subscription, line: PlainLine, timeline: Timeline) -> tuple[str, dict[str, Any]]:
@@ -116,16 +128,18 @@ def _described(sub: Subscription, line: PlainLine, timeline: Timeline) -> tuple[
     return description[:500], lineage
 
 
-def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline) -> DesiredLine:
-    """The desired line of a rated licence line; its description and lineage are built later (``written``) when
-    the rating deferred the lineage (a line of a month already billed, most of which equal what was billed)."""
+def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline, key: str | None = None
+             ) -> DesiredLine:
+    """The desired line of a rated licence line (under base ``key``, when the caller made it); its description and
+    lineage are built later (``written``) when the rating deferred the lineage (a line of a month already billed,
+    most of which equal what was billed)."""
     unit_price = line.unit_price
     if line.fx is not None:
         unit_price = exact_decimal(line.fx.convert(Fraction(line.unit_price)))
     deferred = line.explain is not None
     description, lineage = ("", {}) if deferred else _described(sub, line, timeline)
     return DesiredLine(
-        base_key=base_key(tenant, sub.customer_id, sub.id, line.stretch_start, line.stretch_end, line.kind),
+        base_key=key or base_key(tenant, sub.customer_id, sub.id, line.stretch_start, line.stretch_end, line.kind),
         customer_id=sub.customer_id,
         subscription_id=sub.id,
         charge_kind=line.kind,

@@ -130,3 +130,18 @@ def test_diff_invariants(should: dict[str, Decimal], history: dict[str, list[Dec
         total = sum((line.amount for line in done.get(key, [])), Decimal(0))
         assert total == (want[key].amount if key in want else Decimal(0))
     assert diff_lines("2026-05", want, done, {"2026-04"}) == []
+
+
+@given(st.dictionaries(keys, amounts, max_size=6), st.dictionaries(keys, st.lists(amounts, min_size=1, max_size=3),
+                                                                   max_size=6))
+def test_a_charge_billed_as_it_should_be_may_be_settled_instead_of_desired(should: dict[str, Decimal],
+                                                                           history: dict[str, list[Decimal]]) -> None:
+    """What ``bulk_licence_lines`` relies on: leaving out the charges whose amount equals what their key billed, and
+    naming them ``settled``, gives the same draft lines; a settled key is never corrected to zero as gone."""
+    want = {k: desired(k, str(a), "2026-04") for k, a in should.items()}
+    done = {k: [billed(k, str(a), version=i + 1) for i, a in enumerate(amounts_)] for k, amounts_ in history.items()}
+    settled = {k for k in want.keys() & done.keys() if want[k].amount == sum((b.amount for b in done[k]), Decimal(0))}
+    kept = {k: line for k, line in want.items() if k not in settled}
+    assert diff_lines("2026-05", kept, done, {"2026-04"}, settled) == diff_lines("2026-05", want, done, {"2026-04"})
+    if any(want[k].amount != 0 for k in settled):  # not settled, such a key would be corrected to zero
+        assert diff_lines("2026-05", kept, done, {"2026-04"}) != diff_lines("2026-05", want, done, {"2026-04"})
