@@ -18,9 +18,10 @@ class BilledView(NamedTuple):
     """What the billed view reads of a line (``services.batches.billed_seats``, ``vendor_counts``,
     ``desk.reconcile``). Of its lineage only what a correction says should be billed now (``should``; ``None`` for a
     line that corrects nothing): the database reads it out of the JSON text, which is not parsed for every line of a
-    legal entity's month (a review of the draft read 900 k lineages at the largest hosts)."""
+    legal entity's month (a review of the draft read 900 k lineages at the largest hosts). A build's own draft lines
+    are read this way before they are written (``vendor_counts.draft_view``): without an ``id``."""
 
-    id: int
+    id: int | None
     subscription_id: int | None
     base_key: str
     version: int

@@ -38,6 +38,7 @@ from services.batches.months import CLOSED
 from services.batches.one_time import one_time_lines
 from services.batches.timeline import Pricing, Unbillable, build_timeline
 from services.batches.usage_store import GroupFile, month_usage_lines, usage_days
+from services.batches.vendor_counts import CountGap, NewInMonth
 from services.errors import BadSetting, NotConfigured
 from services.prices import price_book
 from services.progress import Counted, count
@@ -65,6 +66,7 @@ class Scope:
     closed: frozenset[str]  # months whose batch is approved or exported
     engine: str = "bulk"
     usage: tuple[GroupFile, ...] = ()  # the usage months summed by the build (Parquet store: usage_store.usage_groups)
+    vendor_counts: bool = False  # work out the draft's vendor counts per range (``Part.gaps``)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Part:
 
     invoices: list[InvoiceDraft] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    gaps: dict[int, list[CountGap]] = field(default_factory=dict)  # with ``Scope.vendor_counts``: its subscriptions'
 
 
 def tenant_config(settings: Settings, code: str) -> Tenant:
@@ -118,9 +121,12 @@ def draft_part(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,
     what was billed (``services.batches.diff``), grouped per customer (``services.batches.invoicing``)."""
     billed = billed_lines(uow, scope, shard)
     part = Part()
-    desired, customers, settled = _desired(uow, settings, scope, shard, billed, part.problems, counted)
+    new_in_month = NewInMonth(*month_bounds(scope.month)) if scope.vendor_counts else None
+    desired, customers, settled = _desired(uow, settings, scope, shard, billed, part.problems, counted, new_in_month)
     lines = diff_lines(scope.month, desired, billed, scope.closed, settled)
     name_repriced(uow, lines)
+    if new_in_month is not None:
+        part.gaps = new_in_month.gaps(uow, lines, bool(scope.closed))
     tenant = tenant_config(settings, scope.tenant)
     part.invoices = group_invoices(tenant, scope.month, lines, customers, tenant.grouping)
     return part
@@ -140,11 +146,12 @@ def name_repriced(uow: UnitOfWork, lines: Sequence[DraftLine]) -> None:
 
 
 def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, billed: dict[str, list[BilledLine]],
-             problems: list[str], counted: Counted | None
+             problems: list[str], counted: Counted | None, new_in_month: NewInMonth | None = None
              ) -> tuple[dict[str, DesiredLine], dict[int, Customer], set[str]]:
     """The lines the draft should hold for the customers of ``shard`` (by base key), rated from the ledger as it
     stands, those customers, and the billed keys whose charge is billed as it should be (``bulk_licence_lines``:
-    not made into desired lines); records that cannot be billed go to ``problems``."""
+    not made into desired lines); records that cannot be billed go to ``problems``, the subscriptions with
+    something new in the batch's month to ``new_in_month``."""
     tenant_code, tenant_id, first_day, last_day = scope.tenant, scope.tenant_id, scope.first_day, scope.last_day
     tenant = tenant_config(settings, tenant_code)
     policy = settings.rating_for(tenant)
@@ -171,6 +178,8 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
         if not done % PROGRESS_EVERY:
             count(counted, "subscriptions", done, len(subscriptions))
         history = snapshots.get(sub.id)
+        if new_in_month is not None:
+            new_in_month.add(sub, history or (), mutations.get(sub.id, ()))
         if not history:
             continue
         try:

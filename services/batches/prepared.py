@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -37,6 +39,7 @@ from services.batches.vendor_counts import CountGap, draft_gaps
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 CHANGES, VENDOR_COUNTS = "changes", "vendor_counts"
 STORED_RUNS = ("succeeded", "partial")  # sync runs that committed snapshots
 
@@ -46,17 +49,40 @@ def _changes_inputs(batch: Batch, previous: Batch | None) -> str:
     return f"batch {batch.id}r{batch.revision} against {against}"
 
 
-def _vendor_count_inputs(uow: UnitOfWork, batch: Batch) -> str:
+def vendor_count_state(uow: UnitOfWork, batch: Batch) -> str:
+    """The digest of what the vendor counts of the draft ``batch`` depend on besides its own lines (the snapshots,
+    the sync runs that stored some, the other batches, the mutations). A build takes it before it drafts and again
+    once it has written: equal, the counts its ranges worked out from what they read still hold."""
     session = uow.session
     newest = session.scalar(select(func.max(Snapshot.id)))
     stored = session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status.in_(STORED_RUNS)))
     digest = hashlib.sha256(f"snapshots {newest} runs {stored}".encode())
     for row in session.execute(select(Batch.id, Batch.status, Batch.revision)
-                               .where(Batch.tenant_id == batch.tenant_id).order_by(Batch.id)):
+                               .where(Batch.tenant_id == batch.tenant_id, Batch.id != batch.id).order_by(Batch.id)):
         digest.update(repr(tuple(row)).encode())
     mutations = session.scalar(select(MutationRevision.revision).where(MutationRevision.tenant_id == batch.tenant_id))
     digest.update(f"mutations {mutations or 0}".encode())  # raised by the database on every change (ledger.revisions)
-    return f"batch {batch.id}r{batch.revision} {digest.hexdigest()}"
+    return digest.hexdigest()
+
+
+def _vendor_count_inputs(uow: UnitOfWork, batch: Batch, state: str | None = None) -> str:
+    """The fingerprint of the draft's vendor counts: its own lines (id and revision) and the rest (``state``)."""
+    return f"batch {batch.id}r{batch.revision} {state or vendor_count_state(uow, batch)}"
+
+
+def vendor_counts_stored(uow: UnitOfWork, batch: Batch, state: str) -> bool:
+    """Whether the draft's stored vendor counts hold for the ledger ``state`` (a build that changes no line need
+    not work them out)."""
+    return _fresh(uow, batch, VENDOR_COUNTS, _vendor_count_inputs(uow, batch, state)) is not None
+
+
+@dataclass(frozen=True)
+class DraftedCounts:
+    """The vendor counts a build's ranges worked out (``vendor_counts.NewInMonth``) and the ledger state it drafted
+    from (:func:`vendor_count_state`, taken before its ranges read)."""
+
+    gaps: dict[int, list[CountGap]]
+    state: str
 
 
 def _fresh(uow: UnitOfWork, batch: Batch, kind: str, inputs: str) -> dict | None:
@@ -64,10 +90,14 @@ def _fresh(uow: UnitOfWork, batch: Batch, kind: str, inputs: str) -> dict | None
     return stored.result if stored is not None and stored.inputs == inputs else None
 
 
-def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date, at: dt.datetime) -> list[str]:
+def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date, at: dt.datetime,
+                   drafted: DraftedCounts | None = None) -> list[str]:
     """Work out and store the draft ``batch``'s changes against the batch before it and its vendor-count gaps
     (month ``first``..``last``), each unless what is stored still holds; called by the build once its lines are
-    written and its revision set, and by :func:`refresh_drafts`. Returns the figures worked out again."""
+    written and its revision set, and by :func:`refresh_drafts`. Returns the figures worked out again.
+
+    The build passes the gaps its ranges worked out (``drafted``): they are stored when nothing else they depend on
+    moved since it began (a sync committed meanwhile, say, on PostgreSQL); otherwise the walk reads the ledger."""
     worked: list[str] = []
     previous = uow.batches.previous(batch.tenant_id, batch.month)
     inputs = _changes_inputs(batch, previous)
@@ -75,10 +105,17 @@ def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date,
         counts = uow.review.store_changes(batch.id, previous.id if previous else None)
         uow.review.record_check(batch.id, CHANGES, inputs, counts, at)
         worked.append(CHANGES)
-    inputs = _vendor_count_inputs(uow, batch)
+    state = vendor_count_state(uow, batch)
+    inputs = _vendor_count_inputs(uow, batch, state)
     if _fresh(uow, batch, VENDOR_COUNTS, inputs) is None:
+        if drafted is not None and drafted.state == state:
+            walked = drafted.gaps
+            log.info("batch review batch=%s: vendor counts worked out by the build's ranges (%s subscriptions with "
+                     "gaps)", batch.id, len(walked))
+        else:
+            walked = draft_gaps(uow, batch, first, last)
         gaps = {str(sub_id): [[str(g.first), str(g.last), str(g.billed), str(g.vendor)] for g in found]
-                for sub_id, found in draft_gaps(uow, batch, first, last).items()}
+                for sub_id, found in sorted(walked.items())}
         uow.review.record_check(batch.id, VENDOR_COUNTS, inputs, gaps, at)
         worked.append(VENDOR_COUNTS)
     return worked
