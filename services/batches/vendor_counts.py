@@ -164,12 +164,13 @@ class NewInMonth:
     mutations: dict[int, Sequence[Mutation]] = field(default_factory=dict)
 
     def add(self, sub: Subscription, history: Sequence[Snapshot], standing: Sequence[Mutation]) -> None:
-        """Keep ``sub`` (its snapshots observed on or before ``last``, its standing mutations in date order) when
-        something of it is new in the month."""
+        """Keep ``sub`` (its snapshots observed on or before ``last``, in observation order, so the last one was
+        observed on the latest day; its standing mutations) when something of it is new in the month. Called for
+        every subscription of a range: a million at the largest hosts."""
         if sub.billing_type == "one_time":
             return
-        if (any(self.first <= snap.observed_on <= self.last for snap in history)
-                or any(self.first <= mutation.effective_date <= self.last for mutation in standing)):
+        if ((history and history[-1].observed_on >= self.first)
+                or (standing and any(self.first <= mutation.effective_date <= self.last for mutation in standing))):
             self.starts[sub.id] = sub.start_date
             self.histories[sub.id] = history
             self.mutations[sub.id] = standing
