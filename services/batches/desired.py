@@ -75,7 +75,7 @@ class Part:
 
     invoices: list[InvoiceDraft] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    gaps: dict[int, list[CountGap]] = field(default_factory=dict)  # with ``Scope.vendor_counts``: its subscriptions'
+    gaps: dict[int, list[CountGap]] = field(default_factory=dict)  # vendor-count gaps (with ``Scope.vendor_counts``)
 
 
 def tenant_config(settings: Settings, code: str) -> Tenant:
