@@ -14,7 +14,7 @@ rest with the scalar engine. All dates are calendar days; all end dates are incl
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -86,7 +86,8 @@ def _frames(subjects: Sequence[Subject], decimals: int) -> tuple[pd.DataFrame, p
 
 
 def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: date, convention: Convention,
-                  rounding: RoundingPolicy, defer_before: date | None = None) -> Iterator[PlainLine]:
+                  rounding: RoundingPolicy, defer_before: date | None = None,
+                  known: Callable[[str, date, date, Decimal], bool] | None = None) -> Iterator[PlainLine]:
     """The lines :func:`~rating.proration.rate_subscription` gives each subject for the window from its ``begin``
     (at least ``window_start``, the earliest) to ``window_end``, in the same order per subject, as their
     :meth:`~rating.proration.RatedLine.plain` values; subjects must be in ``rating.bulk_scope.in_scope`` and share
@@ -95,7 +96,9 @@ def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: d
     The lineage of a line billed before ``defer_before`` is built only when asked for
     (:meth:`~rating.proration.PlainLine.full_lineage`): a month-end build a year after go-live rates every billed
     month again to compare amounts with what was billed, and most of those lines are dropped as equal; their lineage
-    was half of their cost."""
+    was half of their cost. A charge billed before ``defer_before`` for which ``known(subscription, first day, last
+    day, amount)`` is true is not given at all: the caller already holds it (a build, the charges billed as they
+    should be)."""
     if not subjects:
         return
     decimals = _decimals(subjects)
@@ -114,6 +117,8 @@ def rate_subjects(subjects: Sequence[Subject], window_start: date, window_end: d
             continue
         deferred = defer_before is not None and start < defer_before  # a line's bill date is its first day
         if kind == "charge":
+            if deferred and known is not None and known(sub_id, start, end, rate.amount(minor)):
+                continue
             yield rate.charge(subject, period_start, start, end, quantity, units, days, total, minor, deferred)
         else:
             yield rate.credit(subject, period_start, start, end, quantity, units, days, total, minor, capped, deferred)
@@ -145,7 +150,8 @@ class _Rate:
             found = self.fractions[key] = Fraction(numerator, denominator)
         return found
 
-    def _amount(self, minor: int) -> Decimal:
+    def amount(self, minor: int) -> Decimal:
+        """``minor`` units of the run's currency as the amount a line carries."""
         found = self.amounts.get(minor)
         if found is None:
             found = self.amounts[minor] = Money.from_minor(minor, self.currency).amount
@@ -159,7 +165,7 @@ class _Rate:
         unrounded = self._exact(quantity * units * days, total * self.price_scale)
         why = (subject, state, period_start, start, end, quantity, days, total, unrounded)
         return PlainLine(terms.subscription_id, "charge", period_start, start, end, start, quantity, state.unit_price,
-                         state.product, days, total, unrounded, self._amount(minor), self.currency,
+                         state.product, days, total, unrounded, self.amount(minor), self.currency,
                          None if deferred else self._charge_lineage(*why), None,
                          partial(self._charge_lineage, *why) if deferred else None)
 
@@ -178,7 +184,7 @@ class _Rate:
         terms = subject.terms
         position = bisect_right(subject.days, start) - 1
         old = subject.states[position - 1][1]
-        amount = self._amount(minor)
+        amount = self.amount(minor)
         unrounded = -self._exact(quantity * units * days, total * self.price_scale)
         why = (subject, position, period_start, start, end, quantity, days, total, unrounded,
                amount if capped else None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import partial
@@ -77,32 +77,51 @@ def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.
     billed before ``defer_before`` (the batch's own month: earlier ones are mostly compared with what was billed
     and dropped) get their description and lineage only when a caller asks (``DesiredLine.written``).
 
-    With ``billed_sums`` (base key -> the sum billed under it): a charge whose amount equals what its key billed is
-    not made into a desired line at all, only named in the set returned beside the lines (``diff_lines``'
-    ``settled``). A build a year after go-live rates twelve billed months again, and nearly all of their charges are
-    such lines: the diff would compare each and write nothing. Credits are always made: a late rebill names the
-    charge its credit credits (``diff.corrected_key``)."""
+    With ``billed_sums`` (base key -> the sum billed under it): a charge of a month before ``defer_before`` whose
+    amount equals what its key billed is not made into a line at all (the rating skips it: ``known``), only named in
+    the set returned beside the lines (``diff_lines``' ``settled``). A build a year after go-live rates twelve billed
+    months again, and nearly all of their charges are such lines: the diff would compare each and write nothing.
+    Credits are always made: a late rebill names the charge its credit credits (``diff.corrected_key``)."""
     from rating.bulk_lines import Subject, rate_subjects  # with pandas, here: only a build rates, every command imports
 
     groups: dict[tuple[int, bool], list[Rateable]] = defaultdict(list)
     for item in rateable:
         groups[(item.timeline.terms.billing_months, item.window.start < first_day)].append(item)
     lines: dict[int, list[DesiredLine]] = defaultdict(list)
-    settled: set[str] = set()
+    settled = _Settled(tenant, {str(item.sub.id): item.sub for item in rateable}, billed_sums or {}, first_day,
+                       last_day)
     for members in groups.values():
         by_id = {str(item.sub.id): item for item in members}
         subjects = [Subject.of(item.timeline.terms, item.timeline.changes, item.window.start, price_policy)
                     for item in members]
         window_start = min(item.window.start for item in members)
-        for line in rate_subjects(subjects, window_start, last_day, convention, rounding, defer_before):
+        for line in rate_subjects(subjects, window_start, last_day, convention, rounding, defer_before,
+                                  settled if billed_sums else None):
             if first_day <= line.bill_date <= last_day:
-                sub = by_id[line.subscription].sub
-                key = base_key(tenant, sub.customer_id, sub.id, line.stretch_start, line.stretch_end, line.kind)
-                if billed_sums and line.kind == "charge" and billed_sums.get(key) == line.amount:
-                    settled.add(key)
-                    continue
-                lines[sub.id].append(_desired(tenant, sub, line, by_id[line.subscription].timeline, key))
-    return lines, settled
+                item = by_id[line.subscription]
+                lines[item.sub.id].append(_desired(tenant, item.sub, line, item.timeline))
+    return lines, settled.keys
+
+
+@dataclass
+class _Settled:
+    """The charges a build finds billed as they should be while the rating runs (``rate_subjects``' ``known``):
+    their base keys, for ``diff_lines``' ``settled``."""
+
+    tenant: str
+    subs: Mapping[str, Subscription]  # by the id the rating names them with
+    billed_sums: Mapping[str, Decimal]
+    first_day: dt.date
+    last_day: dt.date
+    keys: set[str] = field(default_factory=set)
+
+    def __call__(self, subscription: str, start: dt.date, end: dt.date, amount: Decimal) -> bool:
+        sub = self.subs[subscription]
+        key = base_key(self.tenant, sub.customer_id, sub.id, start, end, "charge")
+        if self.billed_sums.get(key) != amount or not self.first_day <= start <= self.last_day:
+            return False
+        self.keys.add(key)
+        return True
 
 
 def _described(sub: Subscription, line: PlainLine, timeline: Timeline) -> tuple[str, dict[str, Any]]:
@@ -128,18 +147,16 @@ def _described(sub: Subscription, line: PlainLine, timeline: Timeline) -> tuple[
     return description[:500], lineage
 
 
-def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline, key: str | None = None
-             ) -> DesiredLine:
-    """The desired line of a rated licence line (under base ``key``, when the caller made it); its description and
-    lineage are built later (``written``) when the rating deferred the lineage (a line of a month already billed,
-    most of which equal what was billed)."""
+def _desired(tenant: str, sub: Subscription, line: PlainLine, timeline: Timeline) -> DesiredLine:
+    """The desired line of a rated licence line; its description and lineage are built later (``written``) when
+    the rating deferred the lineage (a line of a month already billed, most of which equal what was billed)."""
     unit_price = line.unit_price
     if line.fx is not None:
         unit_price = exact_decimal(line.fx.convert(Fraction(line.unit_price)))
     deferred = line.explain is not None
     description, lineage = ("", {}) if deferred else _described(sub, line, timeline)
     return DesiredLine(
-        base_key=key or base_key(tenant, sub.customer_id, sub.id, line.stretch_start, line.stretch_end, line.kind),
+        base_key=base_key(tenant, sub.customer_id, sub.id, line.stretch_start, line.stretch_end, line.kind),
         customer_id=sub.customer_id,
         subscription_id=sub.id,
         charge_kind=line.kind,

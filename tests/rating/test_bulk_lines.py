@@ -65,6 +65,24 @@ def test_bulk_lines_equal_scalar_lines(books: tuple, convention: Convention, rou
     assert [line.lineage is None for line in deferred] == [line.bill_date < WINDOW[0] for line in deferred]
     assert [line.full_lineage() for line in deferred] == [line.lineage for line in got]
     assert deferred == got
+    # a charge billed before the window that the caller says it knows (here: every other one) is not given
+    asked: list[tuple[str, date, date, Decimal]] = []
+
+    def known(subscription: str, start: date, end: date, amount: Decimal) -> bool:
+        asked.append((subscription, start, end, amount))
+        return len(asked) % 2 == 0
+
+    left = list(rate_subjects(subjects, min(begin for _, _, begin in books), WINDOW[1], convention, rounding,
+                              WINDOW[0], known))
+    earlier = [(line.subscription, line.stretch_start, line.stretch_end, line.amount) for line in got
+               if line.kind == "charge" and line.bill_date < WINDOW[0]]
+    assert asked == earlier
+    skipped = set(earlier[1::2])
+    for line in left:
+        line.full_lineage()
+    assert left == [line for line in got
+                    if (line.subscription, line.stretch_start, line.stretch_end, line.amount) not in skipped
+                    or line.kind != "charge" or line.bill_date >= WINDOW[0]]
 
 
 def test_product_switches_suspensions_and_deferred_prices_are_left_to_the_scalar_engine() -> None:
