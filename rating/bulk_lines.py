@@ -14,13 +14,14 @@ rest with the scalar engine. All dates are calendar days; all end dates are incl
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from rating.bulk import rate_month
@@ -35,6 +36,7 @@ from rating.proration.timeline import State, timeline
 from rating.rounding import RoundingPolicy
 
 _DATES = frozenset({"period_start", "stretch_start", "stretch_end"})
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,27 +57,39 @@ class Subject:
 
 
 def _decimals(subjects: Sequence[Subject]) -> int:
-    """The fewest decimal places that write every unit price as an integer."""
-    prices = [s.terms.unit_price for s in subjects] + [
-        c.unit_price for s in subjects for c in s.changes if c.unit_price is not None]
+    """The fewest decimal places that write every unit price as an integer (a month's licences repeat few prices)."""
+    prices = {s.terms.unit_price for s in subjects}
+    prices.update(c.unit_price for s in subjects for c in s.changes if c.unit_price is not None)
     return max([0, *(-int(price.as_tuple().exponent) for price in prices)])
 
 
-def _units(price: Decimal, decimals: int) -> int:
-    return int(price.scaleb(decimals))
+def _days(days: Iterable[date]) -> np.ndarray:
+    """Calendar days as ``datetime64[ns]``, through their ordinals (a list of ``date`` objects is parsed one by
+    one)."""
+    return (np.fromiter((day.toordinal() for day in days), dtype=np.int64) - _EPOCH).astype("datetime64[D]").astype(
+        "datetime64[ns]")
 
 
 def _frames(subjects: Sequence[Subject], decimals: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    units: dict[Decimal, int] = {}  # each distinct price scaled once
+
+    def scaled(price: Decimal) -> int:
+        found = units.get(price)
+        if found is None:
+            found = units[price] = int(price.scaleb(decimals))
+        return found
+
+    terms = [s.terms for s in subjects]
     subs = pd.DataFrame({
-        "subscription": [s.terms.subscription_id for s in subjects],
-        "start": pd.to_datetime([s.terms.start for s in subjects]),
-        "anchor": pd.to_datetime([s.terms.effective_anchor for s in subjects]),
-        "billing_months": [s.terms.billing_months for s in subjects],
-        "quantity": [s.terms.quantity for s in subjects],
-        "price_units": [_units(s.terms.unit_price, decimals) for s in subjects],
+        "subscription": [t.subscription_id for t in terms],
+        "start": _days(t.start for t in terms),
+        "anchor": _days(t.effective_anchor for t in terms),
+        "billing_months": np.fromiter((t.billing_months for t in terms), dtype=np.int64, count=len(terms)),
+        "quantity": np.fromiter((t.quantity for t in terms), dtype=np.int64, count=len(terms)),
+        "price_units": [scaled(t.unit_price) for t in terms],
     })
     rows = [(s.terms.subscription_id, c.effective, c.quantity,
-             None if c.unit_price is None else _units(c.unit_price, decimals), c.cancel)
+             None if c.unit_price is None else scaled(c.unit_price), c.cancel)
             for s in subjects for c in s.changes]
     changes = pd.DataFrame(rows, columns=["subscription", "effective", "quantity", "price_units", "cancel"])
     changes["effective"] = pd.to_datetime(changes["effective"])
