@@ -88,37 +88,34 @@ def bulk_licence_lines(tenant: str, rateable: Sequence[Rateable], first_day: dt.
     for item in rateable:
         groups[(item.timeline.terms.billing_months, item.window.start < first_day)].append(item)
     lines: dict[int, list[DesiredLine]] = defaultdict(list)
-    settled = _Settled(tenant, {str(item.sub.id): item.sub for item in rateable}, billed_sums or {}, first_day,
-                       last_day)
+    settled = _Settled(tenant, {str(item.sub.id): item.sub for item in rateable}, billed_sums) if billed_sums else None
     for members in groups.values():
         by_id = {str(item.sub.id): item for item in members}
         subjects = [Subject.of(item.timeline.terms, item.timeline.changes, item.window.start, price_policy)
                     for item in members]
         window_start = min(item.window.start for item in members)
-        for line in rate_subjects(subjects, window_start, last_day, convention, rounding, defer_before,
-                                  settled if billed_sums else None):
+        for line in rate_subjects(subjects, window_start, last_day, convention, rounding, defer_before, settled):
             if first_day <= line.bill_date <= last_day:
                 item = by_id[line.subscription]
                 lines[item.sub.id].append(_desired(tenant, item.sub, line, item.timeline))
-    return lines, settled.keys
+    return lines, settled.keys if settled is not None else set()
 
 
 @dataclass
 class _Settled:
     """The charges a build finds billed as they should be while the rating runs (``rate_subjects``' ``known``):
-    their base keys, for ``diff_lines``' ``settled``."""
+    their base keys, for ``diff_lines``' ``settled``. Only keys of the months the batch owns are billed (their
+    charges' first days are in them), so a key found billed is one of the batch's."""
 
     tenant: str
     subs: Mapping[str, Subscription]  # by the id the rating names them with
     billed_sums: Mapping[str, Decimal]
-    first_day: dt.date
-    last_day: dt.date
     keys: set[str] = field(default_factory=set)
 
     def __call__(self, subscription: str, start: dt.date, end: dt.date, amount: Decimal) -> bool:
         sub = self.subs[subscription]
         key = base_key(self.tenant, sub.customer_id, sub.id, start, end, "charge")
-        if self.billed_sums.get(key) != amount or not self.first_day <= start <= self.last_day:
+        if self.billed_sums.get(key) != amount:
             return False
         self.keys.add(key)
         return True
