@@ -4,7 +4,9 @@ Why partitions at all: a legal entity's customers are independent of each other 
 names its customer), so a build can rate, compare and store one range of customers (``ledger.shards``) at a time.
 In this process that bounds memory: ranges of ``compute.partition_customers`` customers are rated one after the
 other, and only one range's lines are held (two: the next range is rated, in a read-only transaction of its own,
-while the ledger stores this one: on SQLite by the writer thread, on PostgreSQL by the server). On a Dask cluster
+while the ledger stores this one: on SQLite by the writer thread, on PostgreSQL by the server); with
+``compute.processes`` above 1, worker processes of this machine rate the next ranges (``services.batches.processes``).
+On a Dask cluster
 the ranges are rated in parallel, by workers that read the ledger themselves in a read-only transaction
 (``services.batches.desired.rate_shard``), and this process stores each range's lines as they come back.
 
@@ -23,9 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from config import Settings
-from ledger.db import is_sqlite_file
+from ledger.db import is_sqlite, is_sqlite_file
 from ledger.shards import Shard, ranges, split
 from services.batches.desired import Part, Scope, draft_part, rate_shard
+from services.batches.processes import rated_in_processes
 from services.errors import BadSetting
 from services.progress import Counted, count
 from services.uow import UnitOfWork
@@ -61,7 +64,9 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
     if len(shards) == 1:  # the usual case: progress counts subscriptions
         yield Rated(0, shards[0], draft_part(uow, settings, scope, shards[0], counted))
         return
-    if uow.session.get_bind().dialect.name == "postgresql":
+    if settings.compute.processes > 1 and opened_elsewhere(uow):
+        parts = rated_in_processes(settings, scope, shards, settings.compute.processes)
+    elif uow.session.get_bind().dialect.name == "postgresql":
         parts = _overlapped(settings, scope, shards)
     elif stored_behind(uow):  # each range read on a connection of its own: the build's may be storing the last
         parts = (rate_shard(settings, scope, shard) for shard in shards)
@@ -71,6 +76,13 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
         count(counted, "partitions", index, len(shards))
         yield Rated(index, shard, part)
     count(counted, "partitions", len(shards), len(shards))
+
+
+def opened_elsewhere(uow: UnitOfWork) -> bool:
+    """Whether another process can open the build's ledger (a worker process): a server, or a SQLite file; not an
+    in-memory SQLite ledger, which only this process holds."""
+    bind = uow.session.get_bind()
+    return not is_sqlite(bind) or is_sqlite_file(bind)
 
 
 def stored_behind(uow: UnitOfWork) -> bool:
