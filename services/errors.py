@@ -36,11 +36,6 @@ class NotAvailableYet(UserFacingError):
     """A command whose feature has not landed yet: says so instead of faking a result."""
 
 
-class Interrupted(UserFacingError):
-    """Work stopped before it finished (a worker process died); nothing of it was written, and running it again is
-    safe."""
-
-
 class NotSignedIn(UserFacingError):
     """No valid credentials: not signed in, a wrong password, an expired or revoked session or token, a locked name."""
 

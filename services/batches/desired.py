@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import pickle
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -113,6 +114,14 @@ def rate_shard(settings: Settings, scope: Scope, shard: Shard) -> Part:
                              f"the building process's does; set {settings.database.url_env or 'database.url'} for "
                              f"the workers to the same ledger")
         return draft_part(uow, settings, scope, shard)
+
+
+def packed_shard(settings: Settings, scope: Scope, shard: Shard) -> bytes:
+    """:func:`rate_shard`'s part pickled, the task another process runs (a worker process, a Dask worker), which
+    the building process unpickles (``pickle.loads``): pickled here while the collector is still paused, since a
+    part is a million small objects (with it on, a full-scale build's workers spent 14 s instead of 8 s pickling)."""
+    with bulk_allocation():
+        return pickle.dumps(rate_shard(settings, scope, shard), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def draft_part(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,

@@ -5,8 +5,8 @@ names its customer), so a build can rate, compare and store one range of custome
 In this process that bounds memory: ranges of ``compute.partition_customers`` customers are rated one after the
 other, and only one range's lines are held (two: the next range is rated, in a read-only transaction of its own,
 while the ledger stores this one: on SQLite by the writer thread, on PostgreSQL by the server); with
-``compute.processes`` above 1, worker processes of this machine rate the next ranges (``services.batches.processes``).
-On a Dask cluster
+``compute.processes`` above 1, worker processes of this machine rate the ranges, as on a Dask cluster
+(``_on_local_cluster``). On a Dask cluster
 the ranges are rated in parallel, by workers that read the ledger themselves in a read-only transaction
 (``services.batches.desired.rate_shard``), and this process stores each range's lines as they come back.
 
@@ -20,6 +20,7 @@ again. Invoice numbers are not part of a build at all: they are assigned central
 from __future__ import annotations
 
 import logging
+import pickle
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,8 +28,7 @@ from dataclasses import dataclass
 from config import Settings
 from ledger.db import is_sqlite, is_sqlite_file
 from ledger.shards import Shard, ranges, split
-from services.batches.desired import Part, Scope, draft_part, rate_shard
-from services.batches.processes import rated_in_processes
+from services.batches.desired import Part, Scope, draft_part, packed_shard, rate_shard
 from services.errors import BadSetting
 from services.progress import Counted, count
 from services.uow import UnitOfWork
@@ -65,8 +65,9 @@ def rated_parts(uow: UnitOfWork, settings: Settings, scope: Scope, address: str 
         yield Rated(0, shards[0], draft_part(uow, settings, scope, shards[0], counted))
         return
     if settings.compute.processes > 1 and opened_elsewhere(uow):
-        parts = rated_in_processes(settings, scope, shards, settings.compute.processes)
-    elif uow.session.get_bind().dialect.name == "postgresql":
+        yield from _on_local_cluster(uow, settings, scope, customer_ids, counted)
+        return
+    if uow.session.get_bind().dialect.name == "postgresql":
         parts = _overlapped(settings, scope, shards)
     elif stored_behind(uow):  # each range read on a connection of its own: the build's may be storing the last
         parts = (rate_shard(settings, scope, shard) for shard in shards)
@@ -108,6 +109,24 @@ def _overlapped(settings: Settings, scope: Scope, shards: Sequence[Shard]) -> It
             yield part
 
 
+def _on_local_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, customer_ids: Sequence[int],
+                      counted: Counted | None) -> Iterator[Rated]:
+    """Partitions rated by ``compute.processes`` worker processes of this machine: a Dask ``LocalCluster`` started
+    for the build and stopped after it.
+
+    Why: rating is Python code, which one interpreter runs on one core at a time (a second rating thread measured
+    slower than none on SQLite), so a build in one process used one core of the host however many it had. Why a
+    Dask cluster and not a pool of our own: the workers then run exactly what a remote cluster's run, and Dask
+    replaces a worker that dies (killed, out of memory) and rates its partition again, where a killed worker of the
+    standard library's pool breaks the pool (and, caught while another worker starts, can leave it waiting)."""
+    from distributed import LocalCluster
+
+    # a worker whose heartbeat meets the closing scheduler logs a harmless error; the build's own failures are raised
+    with LocalCluster(n_workers=settings.compute.processes, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster:
+        yield from _on_cluster(uow, settings, scope, customer_ids, cluster.scheduler_address, counted)
+
+
 def _on_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, customer_ids: Sequence[int], address: str,
                 counted: Counted | None) -> Iterator[Rated]:
     """Partitions rated on the Dask cluster at ``address``, one task per shard, as they finish. A worker's exception
@@ -119,20 +138,21 @@ def _on_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, customer_ids:
     except (OSError, TimeoutError) as exc:
         raise BadSetting(f"compute.dask_scheduler {address!r}: cannot reach the Dask scheduler ({exc})") from None
     with client, client.as_current():
+        client.forward_logging("services", logging.getLogger("services").getEffectiveLevel())  # workers' warnings
         threads = sum(client.nthreads().values())
         if not threads:
             raise BadSetting(f"compute.dask_scheduler {address!r}: the Dask cluster has no workers")
         shards = split(customer_ids, settings.compute.partitions or PARTS_PER_THREAD * threads)
         log.info("batch build tenant=%s: %s partitions on %s (%s worker threads)", scope.tenant, len(shards),
                  address, threads)
-        futures = client.map(rate_shard, [settings] * len(shards), [scope] * len(shards), shards, pure=False)
+        futures = client.map(packed_shard, [settings] * len(shards), [scope] * len(shards), shards, pure=False)
         index = {future.key: position for position, future in enumerate(futures)}
         count(counted, "partitions", 0, len(shards))
         done = 0
         try:
             for future in as_completed(futures, timeout=settings.compute.timeout_seconds):
                 position = index[future.key]
-                yield Rated(position, shards[position], future.result())
+                yield Rated(position, shards[position], pickle.loads(future.result()))
                 done += 1
                 count(counted, "partitions", done, len(shards))
         except TimeoutError:
