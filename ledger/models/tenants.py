@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models.base import Base, Id, utcnow
@@ -84,9 +84,13 @@ class Subscription(Base):
     """A vendor subscription line as cspbill tracks it; its quantity history lives in snapshots."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        # a build reads a legal entity a range of customers at a time (migration 0036)
+        Index("ix_subscriptions_tenant_customer", "tenant_id", "customer_id"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     source: Mapped[str] = mapped_column(String(40))
     external_id: Mapped[str] = mapped_column(String(200))
