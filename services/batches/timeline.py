@@ -156,21 +156,21 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     that day's price, since no period before it is billed. So a licence whose earlier periods no rule or cost line
     prices (a Partner Center term bought long before go-live, whose cost lines are not in the ledger) is not a
     problem of a month that bills nothing of those periods."""
-    if sub.billing not in PERIODIC or sub.billing_type in ("usage", "one_time", "trial"):
-        return None
-    runs = vendor_states(snapshots)
-    if not runs or runs[0].status in ENDED:
+    if (sub.billing not in PERIODIC or sub.billing_type in ("usage", "one_time", "trial") or not snapshots
+            or snapshots[0].status.lower() in ENDED):  # the first snapshot starts the first vendor state
         return None
     billing_months = parse_duration(sub.billing)
     term_months = parse_duration(sub.term) if sub.term in PERIODIC else billing_months
     if term_months % billing_months:
         raise Unbillable(f"subscription {sub.id} term: {sub.term} is not a multiple of billing {sub.billing}")
-    start = first_state_day(sub.start_date, runs[0].day)
-    # Whether this batch can rate anything is known from the start and anchor, before any change is dated.
+    start = first_state_day(sub.start_date, snapshots[0].observed_on)
+    # Whether this batch can rate anything is known from the start and anchor, before any change is dated: a
+    # licence it rates nothing of (an annual one between its bill dates) is not read further.
     days = PriceDays(start, sub.anchor_date or start, billing_months, term_months, pricing.policy)
     priced_from, opening = first_rated_day(start, days.anchor, billing_months, first_day, go_live)
     if priced_from > until:
         return None
+    runs = vendor_states(snapshots)
     notes: dict[str, str] = {}
     # The effective day of each vendor state, and which ledger records say so.
     dated: list[tuple[dt.date, VendorState, tuple[str, ...]]] = [(start, runs[0], (f"snapshot:{runs[0].snapshot_id}",))]
