@@ -119,7 +119,7 @@ def rate_shard(settings: Settings, scope: Scope, shard: Shard) -> Part:
 def packed_shard(settings: Settings, scope: Scope, shard: Shard) -> bytes:
     """:func:`rate_shard`'s part pickled, the task another process runs (a worker process, a Dask worker), which
     the building process unpickles (``pickle.loads``): pickled here while the collector is still paused, since a
-    part is a million small objects (with it on, a full-scale build's workers spent 14 s instead of 8 s pickling)."""
+    part is a million small objects (with it on, a part of the bench at 5 % pickled in 0.7 s instead of 0.4 s)."""
     with bulk_allocation():
         return pickle.dumps(rate_shard(settings, scope, shard), protocol=pickle.HIGHEST_PROTOCOL)
 
