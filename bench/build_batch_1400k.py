@@ -169,13 +169,13 @@ def first_build_in_processes(settings: Settings, count: int, database: str, in_p
     same = (report.invoices, report.lines, report.totals) == (in_process.invoices, in_process.lines,
                                                               in_process.totals)
     print(f"processes first build invoices={report.invoices} lines={report.lines} same_as_one_process={same} "
-          f"cpu_seconds={time.process_time() - cpu:.2f} worker_cpu_seconds={_children_cpu() - children:.2f} "
-          f"largest_worker_peak_mb={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f}", flush=True)
+          f"cpu_seconds={time.process_time() - cpu:.2f} worker_cpu_seconds={_children_cpu() - children:.2f}",
+          flush=True)
 
 
 def _children_cpu() -> float:
-    """CPU seconds of this process's ended children (the cluster's workers, once it is closed; the peak of the
-    largest child is printed beside it, from the same accounting)."""
+    """CPU seconds of this process's ended children (the cluster's workers, once it is closed). Not their peak
+    memory: a child's accounted peak starts from this process's size when it was forked, before it ran Python."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     return used.ru_utime + used.ru_stime
 
