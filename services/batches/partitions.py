@@ -121,7 +121,8 @@ def _on_local_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, custome
     standard library's pool breaks the pool (and, caught while another worker starts, can leave it waiting)."""
     from distributed import LocalCluster
 
-    # a worker whose heartbeat meets the closing scheduler logs a harmless error; the build's own failures are raised
+    # a worker whose heartbeat meets the closing scheduler logs a harmless error; the build's own failures are raised.
+    # The scheduler's HTTP endpoints take a free port: the default 8787 may be another build's or another program's.
     with LocalCluster(n_workers=settings.compute.processes, threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster:
         yield from _on_cluster(uow, settings, scope, customer_ids, cluster.scheduler_address, counted)

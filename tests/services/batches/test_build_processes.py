@@ -17,6 +17,7 @@ import yaml
 from config import Settings
 from services.batches import build_batch
 from services.batches.build import BuildReport
+from services.runtime import engine_for
 from tests.conftest import sqlite_only
 from tests.e2e.test_batch_month import config_file, cspbill  # noqa: F401 - config_file is a fixture
 from tests.identity import actor
@@ -71,7 +72,7 @@ def test_a_worker_that_dies_is_replaced_and_the_build_writes_the_whole_draft(set
 
     builder = threading.Thread(target=build)
     builder.start()
-    _kill_a_worker(builder, Path(str(settings.database.url).removeprefix("sqlite:///")))
+    _kill_a_worker(builder, Path(str(engine_for(settings).url.database)))
     builder.join(120)
     assert len(outcome) == 1 and isinstance(outcome[0], BuildReport), outcome
     lines = stored(settings)
