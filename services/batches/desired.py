@@ -29,7 +29,7 @@ from rating.periods import Convention
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.allocation import bulk_allocation
-from services.batches.diff import REPRICE, diff_lines
+from services.batches.diff import REPRICE, diff_lines, kept_as_billed
 from services.batches.editions import Editions, Reprice
 from services.batches.fx import fx_table, in_currency, missing_rate
 from services.batches.invoicing import InvoiceDraft, group_invoices
@@ -183,6 +183,7 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
         mutations[mutation.subscription_id].append(mutation)
     licences: dict[int, list[DesiredLine]] = {}  # per subscription, in subscription order
     rateable: list[Rateable] = []
+    unrated: set[int] = set()  # subscriptions that could not be rated: their billed lines stay as billed
     for done, sub in enumerate(subscriptions.values()):
         if not done % PROGRESS_EVERY:
             count(counted, "subscriptions", done, len(subscriptions))
@@ -195,6 +196,7 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
             timeline = build_timeline(sub, customers[sub.customer_id], history, mutations.get(sub.id, ()), pricing,
                                       first_day, last_day, scope.go_live)
         except Unbillable as exc:
+            unrated.add(sub.id)
             problems.append(str(exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
             continue
@@ -210,6 +212,7 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
             licences[sub.id] = licence_lines(tenant_code, sub, in_currency(timeline, tenant.currency, fx, fx_rule),
                                              first_day, last_day, convention, rounding, price_policy)
         except MissingRate as exc:
+            unrated.add(sub.id)
             problems.append(missing_rate(sub, exc))
             log.warning("batch build tenant=%s subscription=%s: %s", tenant_code, sub.id, exc)
     billed_sums = {key: sum((line.amount for line in versions), Decimal(0)) for key, versions in billed.items()}
@@ -226,4 +229,4 @@ def _desired(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard, bi
                                subscriptions, pricing, rounding, (first_day, last_day), scope.go_live, billed,
                                problems):
         desired[line.base_key] = line
-    return desired, customers, settled
+    return desired, customers, settled | kept_as_billed(billed, unrated)

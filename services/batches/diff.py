@@ -20,11 +20,25 @@ LATE_PURCHASE = "late_purchase"  # a one-time purchase or refund the vendor repo
 PRICE_CORRECTION = "price_correction"
 LATE_COST = "late_cost"
 REPRICE = "reprice"
+LICENCE_KINDS = frozenset({"charge", "credit"})  # a licence line's charge kind (the last segment of its base key)
 
 
 def charge_kind_of(base: str) -> str:
     """The charge kind segment of a base key (``charge``, ``credit``, ``usage:<meter>``)."""
     return base.rsplit("/", 1)[1]
+
+
+def kept_as_billed(billed: Mapping[str, Sequence[BilledLine]], unrated: Collection[int]) -> set[str]:
+    """The billed licence keys (charges and credits) of the subscriptions in ``unrated``, which the build could not
+    rate (a fractional seat count, no price rule and no cost, no exchange rate): ``diff_lines``' ``settled``.
+
+    Why: a licence the build cannot rate has no desired lines, and a billed key without one is corrected to zero,
+    which credits the customer for a price the ledger is missing. Unknown is not zero: the build reports the
+    licence (the batch's problems) and leaves what was billed as it is until it can be rated again."""
+    if not unrated:
+        return set()
+    return {base for base, versions in billed.items()
+            if versions[0].subscription_id in unrated and charge_kind_of(base) in LICENCE_KINDS}
 
 
 def _late_reason(base: str) -> str:
@@ -162,8 +176,8 @@ def diff_lines(
 
     ``desired`` and ``billed`` hold only keys this batch owns (the caller filters by bill month); ``billed`` lists
     each key's billed versions in version order; ``closed_months`` are months whose batch is approved or exported;
-    ``settled`` are billed keys the caller found billed exactly as they should be (``bulk_licence_lines``), left out
-    of ``desired``: nothing to write for them.
+    ``settled`` are billed keys the caller found billed exactly as they should be (``bulk_licence_lines``), or of
+    licences it could not rate (:func:`kept_as_billed`), left out of ``desired``: nothing to write for them.
     """
     lines: list[DraftLine] = []
     for base in sorted((desired.keys() | billed.keys()).difference(settled)):
