@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from services.batches.lines import BilledLine, DesiredLine, DraftLine, line_key
+from services.batches.lines import LICENCE_KINDS, BilledLine, DesiredLine, DraftLine, line_key
 
 LATE_SNAPSHOT = "late_snapshot"
 LATE_USAGE = "late_usage"
@@ -20,7 +20,6 @@ LATE_PURCHASE = "late_purchase"  # a one-time purchase or refund the vendor repo
 PRICE_CORRECTION = "price_correction"
 LATE_COST = "late_cost"
 REPRICE = "reprice"
-LICENCE_KINDS = frozenset({"charge", "credit"})  # a licence line's charge kind (the last segment of its base key)
 
 
 def charge_kind_of(base: str) -> str:

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+LICENCE_KINDS = ("charge", "credit")  # line kinds of a subscription's seats over a stretch (a base key's last part)
 UNROUNDED_STEP = Decimal("1E-10")  # the ledger's NUMERIC(28, 10); lineage keeps the exact n/d
 
 

@@ -34,10 +34,10 @@ from ledger.models import InvoiceLine as LedgerLine
 from rating.money import minor_units
 from rating.months import month_bounds
 from rating.payments.reference import creditor_reference
+from services.batches.lines import LICENCE_KINDS
 from services.errors import ValidationFailed
 from services.uow import UnitOfWork
 
-LICENCE_KINDS = ("charge", "credit")  # ledger line kinds of a subscription's seats over a stretch
 LINE_REF_MAX = 100  # the document contract's limit; adapters fit it into shorter ERP fields themselves
 EXEMPTION_REASONS = {
     "AE": "Reverse charge", "K": "Intra-community supply", "E": "Exempt from VAT", "G": "Export outside the EU",
