@@ -92,7 +92,8 @@ def run(root: Path) -> None:
     rounding = RoundingPolicy(policy.rounding_for(tenant.currency))
     with measure("build_usage_ranges", count, ranges=RANGES, customers=CUSTOMERS):
         write_groups(root, files, root / "groups.parquet", GROUP_BY, DESCRIBED)
-        month = GroupFile(MONTH, "groups.parquet", file_sha256(root / "groups.parquet"), tuple(files))
+        # lineage: a build names the usage file set it stored (the bench's files have no manifest)
+        month = GroupFile(MONTH, "groups.parquet", file_sha256(root / "groups.parquet"), ("usage_file_set:1",))
         problems: list[str] = []
         lines, net = 0, Decimal(0)
         for shard in shards:  # a build holds one range's lines at a time

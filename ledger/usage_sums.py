@@ -16,8 +16,8 @@ same list of :class:`rating.consumption.UsageSum` that ``rating.usage_frames.sum
 
 A build in ranges of customers reads a month's usage once: :func:`write_groups` sums the month's files per customer,
 group, markup-scope column and currency into one *group file* (a row per group, not per usage row), and each range
-sums and describes its customers from that file (``grouped=True``) with the same queries, so the lines are the
-same and the lineage still names the usage files.
+sums and describes its customers from that file (``grouped``) with the same queries, so the lines are the same;
+their lineage names what the caller says the group file was summed from (a build: the month's usage file set).
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def sum_files(
     (paths relative to ``root``), grouped by DuckDB within ``memory_limit`` (spilling to a temporary folder).
     With ``customer_keys`` the files' ``customer`` column is mapped through it first (ledger id to the key price
     rules name customers by); rows of a customer not in it have none. Only the rows whose ``customer`` column (a
-    ledger id) is in ``shard`` are read. With ``grouped`` (the usage files they were written from) ``files`` are
-    group files of :func:`write_groups` for the same ``group_by``."""
+    ledger id) is in ``shard`` are read. With ``grouped`` (the input ids that name what they were written from,
+    each group's lineage) ``files`` are group files of :func:`write_groups` for the same ``group_by``."""
     check_group_by(group_by)
     if not files:
         return []
@@ -92,7 +92,7 @@ def sum_files(
              f"FROM (SELECT {selected} FROM {_usage(customer_keys, shard)}) "
              f"GROUP BY {keys} ORDER BY {order}")
     found = _run(root, query, [*parameters, paths], customer_keys, memory_limit, threads)
-    read = [f"usage_file:{name}" for name in sorted(files if grouped is None else grouped)]
+    read = [f"usage_file:{name}" for name in sorted(files)] if grouped is None else list(grouped)
     sums: list[UsageSum] = []
     for *values, rule, currency, cost, count in found:
         if currency is None:

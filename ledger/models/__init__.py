@@ -32,7 +32,7 @@ from ledger.models.payments import BankEntry, BankStatement, PayerHint, PaymentA
 from ledger.models.prices import FxRate, ListPrice, PriceImport, PriceRule
 from ledger.models.reconciliation import Discrepancy, Mutation, MutationRevision, Provisioning
 from ledger.models.review import BatchChange, BatchCheck, FindingAck
-from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageFile, UsageRow
+from ledger.models.sources import CostLine, Snapshot, SyncRun, UsageFile, UsageFileSet, UsageRow
 from ledger.models.tenants import Customer, CustomerExternalId, Subscription, Tenant, User
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "SyncRun",
     "Tenant",
     "UsageFile",
+    "UsageFileSet",
     "UsageRow",
     "User",
     "utcnow",

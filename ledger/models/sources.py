@@ -133,3 +133,24 @@ class UsageFile(Base):
     rows: Mapped[int]
     sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))
     written_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+
+class UsageFileSet(Base):
+    """The usage files a month of a build's usage lines was summed from, as they were then: path, sha256 and rows each.
+
+    Why: a usage line's lineage names its inputs, and a usage month of the Parquet store is every day file of it:
+    31 names of about 70 characters on each of hundreds of thousands of lines, over a gigabyte of lineage a month at
+    scale. The set is stored once and a line names it (``usage_file_set:<id>``). Its ``digest`` covers the legal
+    entity, the month and every file's path, sha256 and rows, so the same files give the same set and a rebuild
+    leaves its lines as they are. Append-only: it records what billed lines were computed from, while a manifest
+    row (``usage_files``) is replaced when its file is written again."""
+
+    __tablename__ = "usage_file_sets"
+    __table_args__ = (UniqueConstraint("digest"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    month: Mapped[dt.date] = mapped_column(Date)
+    digest: Mapped[str] = mapped_column(String(64))
+    files: Mapped[list[Any]]  # [[path, sha256, rows], ...] by path
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

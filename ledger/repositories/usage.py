@@ -4,14 +4,16 @@ Parquet usage store, the manifest of its files instead (one row per file, replac
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from ledger.models import UsageFile, UsageRow
-from ledger.repositories.base import Repository, chunks
+from ledger.models import UsageFile, UsageFileSet, UsageRow
+from ledger.repositories.base import Repository, chunks, insert_if_missing
 from ledger.repositories.bulk_insert import merge_by_key
 
 if TYPE_CHECKING:  # the Parquet store's module imports pyarrow, which only the store's users need
@@ -83,3 +85,14 @@ class UsageRepository(Repository):
             .where(UsageFile.tenant_id == tenant_id, UsageFile.usage_date.between(first, last))
             .order_by(UsageFile.path)
         ).all()
+
+    def file_set(self, tenant_id: int, month: dt.date, files: Sequence[UsageFile]) -> int:
+        """The id of the usage file set of ``files`` (manifest rows of the tenant's usage ``month``) as they are now:
+        stored once per distinct content (``UsageFileSet``), so the same files give the same id on every build."""
+        listed = [[row.path, row.sha256, row.rows] for row in sorted(files, key=lambda row: row.path)]
+        digest = hashlib.sha256(json.dumps([tenant_id, month.isoformat(), listed]).encode()).hexdigest()
+        insert_if_missing(self.session, UsageFileSet, tenant_id=tenant_id, month=month, digest=digest, files=listed)
+        return self.session.scalars(select(UsageFileSet.id).where(UsageFileSet.digest == digest)).one()
+
+    def file_set_by_id(self, set_id: int) -> UsageFileSet | None:
+        return self.session.get(UsageFileSet, set_id)

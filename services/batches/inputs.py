@@ -20,12 +20,13 @@ from services.errors import NotFound
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
-NAME = re.compile(r"\b(snapshot|mutation|cost[ _]line|usage_row|price rule|list price|subscription)[: ](\d+)")
+NAME = re.compile(r"\b(snapshot|mutation|cost[ _]line|usage_row|usage_file_set|price rule|list price|subscription)"
+                  r"[: ](\d+)")
 KINDS = {"snapshot": "snapshot", "mutation": "mutation", "cost line": "cost-line", "cost_line": "cost-line",
-         "usage_row": "usage-row", "price rule": "price-rule", "list price": "list-price",
-         "subscription": "subscription"}
+         "usage_row": "usage-row", "usage_file_set": "usage-file-set", "price rule": "price-rule",
+         "list price": "list-price", "subscription": "subscription"}
 TITLES = {"snapshot": "Vendor snapshot", "cost-line": "Vendor cost line", "usage-row": "Usage row",
-          "price-rule": "Price rule", "list-price": "Microsoft list price"}
+          "usage-file-set": "Usage files summed", "price-rule": "Price rule", "list-price": "Microsoft list price"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,14 @@ def input_record(settings: Settings, who: Actor, kind: str, record_id: int) -> I
             raw = getattr(row, "raw", None)
             return InputRecord(kind, record_id, TITLES[kind], tenants[row.tenant_id], row.subscription_id,
                                _facts(row, names), raw)
+        if kind == "usage-file-set":
+            found = uow.usage.file_set_by_id(record_id)
+            if found is None or found.tenant_id not in tenants:
+                raise missing
+            facts = [("month", found.month.strftime("%Y-%m")), ("files", str(len(found.files))),
+                     ("rows", str(sum(rows for _, _, rows in found.files))), ("summed at", str(found.created_at)),
+                     *((path, f"{rows} rows, sha256 {sha256}") for path, sha256, rows in found.files)]
+            return InputRecord(kind, record_id, TITLES[kind], tenants[found.tenant_id], None, facts, None)
         if kind == "price-rule":
             rule = session.get(PriceRule, record_id)
             if rule is None or (rule.tenant_code is not None and rule.tenant_code not in tenants.values()):

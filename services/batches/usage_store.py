@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from config import Settings
-from ledger.models import Customer, Subscription
+from ledger.models import Customer, Subscription, UsageFile
 from ledger.shards import WHOLE, Shard
 from ledger.usage_sums import DEFAULT_MEMORY_LIMIT, group_details, row_counts, sum_files, write_groups
 from rating.consumption import COST_DECIMALS, UsageLine, UsageSum, price_sums
@@ -51,12 +51,13 @@ STALE_SECONDS = 86_400  # a build's folder older than this was left by a process
 @dataclass(frozen=True)
 class GroupFile:
     """One usage month of a build summed per customer and group (``ledger.usage_sums.write_groups``): the file, its
-    sha256, both relative to the store's root, and the usage files it was summed from (a line's lineage)."""
+    sha256, both relative to the store's root, and what a line's lineage names as its inputs: the usage file set it
+    was summed from (``usage_file_set:<id>``, ``UsageRepository.file_set``)."""
 
     month: dt.date
     path: str
     sha256: str
-    files: tuple[str, ...]
+    inputs: tuple[str, ...]
 
 
 def usage_days(first_day: dt.date, last_day: dt.date) -> tuple[dt.date, dt.date]:
@@ -82,11 +83,13 @@ def usage_groups(uow: UnitOfWork, settings: Settings, tenant_id: int, first: dt.
     try:
         months = sorted(_checked_files(uow, root, tenant_id, first, last).items())
         groups = []
-        for done, (month, names) in enumerate(months):
+        for done, (month, files) in enumerate(months):
             count(counted, "usage months", done, len(months))
             path = folder / f"{month:%Y-%m}.parquet"
-            write_groups(root, names, root / path, GROUP_BY, DESCRIBED, memory_limit=settings.usage.memory_limit)
-            groups.append(GroupFile(month, path.as_posix(), file_sha256(root / path), tuple(names)))
+            write_groups(root, [row.path for row in files], root / path, GROUP_BY, DESCRIBED,
+                         memory_limit=settings.usage.memory_limit)
+            named = f"usage_file_set:{uow.usage.file_set(tenant_id, month, files)}"
+            groups.append(GroupFile(month, path.as_posix(), file_sha256(root / path), (named,)))
         count(counted, "usage months", len(months), len(months))
         yield tuple(groups)
     finally:
@@ -106,18 +109,18 @@ def _remove_stale(builds: Path) -> None:
 
 
 def _checked_files(uow: UnitOfWork, root: Path, tenant_id: int, first: dt.date,
-                   last: dt.date) -> dict[dt.date, list[str]]:
+                   last: dt.date) -> dict[dt.date, list[UsageFile]]:
     """The manifest's files with rows of days ``first``..``last`` per usage month, each checked against its sha256 (a
     file missing or changed since the sync wrote it is a ``ValidationFailed`` naming it: nothing is billed from it)."""
     from ledger.usage_files import holds_sha256
 
-    files: dict[dt.date, list[str]] = defaultdict(list)
+    files: dict[dt.date, list[UsageFile]] = defaultdict(list)
     for row in uow.usage.files(tenant_id, first, last):
         if not holds_sha256(root / row.path, row.sha256):
             raise ValidationFailed(f"usage file {row.path} (usage_files {row.id}) sha256: missing or changed since "
                                    f"sync run {row.sync_run_id} wrote it; re-run the sync for {row.usage_date}")
         if row.rows:
-            files[row.month].append(row.path)
+            files[row.month].append(row)
     return files
 
 
@@ -179,7 +182,7 @@ def store_usage_lines(tenant: str, root: Path, groups: Sequence[GroupFile], cust
         edition, reprice = pricing.editions.at(on + dt.timedelta(days=1))
         rules = pricing.book.markups.known_at(edition).in_force(tenant, on)
         found = sum_files(root, names, rules, GROUP_BY, memory_limit=memory_limit, customer_keys=keys, shard=shard,
-                          grouped=group.files)
+                          grouped=group.inputs)
         if shard.whole:
             problems += _month_problems(month, _row_counts(found), fx, currency)
         elif shard.orphans:

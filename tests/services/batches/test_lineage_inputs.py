@@ -11,6 +11,7 @@ from services.batches.inputs import Reference, references
     ("snapshot:41", [("snapshot", 41)]),
     ("mutation:7", [("mutation", 7)]),
     ("usage_row:1203", [("usage-row", 1203)]),
+    ("usage_file_set:12", [("usage-file-set", 12)]),
     ("cost_line:88", [("cost-line", 88)]),
     ("subscription:5.end_date", [("subscription", 5)]),
     ("cost 30.40 (snapshot 41) + 15% (price rule 3 (price_rules[0]))", [("snapshot", 41), ("price-rule", 3)]),

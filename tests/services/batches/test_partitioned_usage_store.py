@@ -84,6 +84,8 @@ def test_ranges_over_the_usage_store_write_the_whole_draft(settings: Settings, t
     lines = stored(settings)
     assert in_ranges.lines == len(lines) > 40 and in_ranges.created
     assert any("/usage:" in key for key in lines)
+    named = {tuple(line[-1]["input_ids"]) for key, line in lines.items() if "/usage:" in key}
+    assert [len(ids) for ids in named] == [1] and next(iter(named))[0].startswith("usage_file_set:")  # April, once
     with UnitOfWork(engine_for(settings)) as uow:
         files = list(uow.usage.files(uow.tenants.by_code("nl-bv").id, *MONTHS[0]))
     manifest, with_rows = [row.path for row in files], sorted(str(tmp_path / "usage" / row.path) for row in files

@@ -199,7 +199,8 @@ def test_a_group_file_sums_describes_and_counts_as_its_usage_files(tmp_path_fact
     for shard in [*split([1, 2, 7], parts), WHOLE]:
         def sums(grouped: bool, shard=shard) -> list[tuple]:
             found = sum_files(root, ["groups/may.parquet"] if grouped else names, rules, group_by,
-                              customer_keys=keys, shard=shard, grouped=names if grouped else None)
+                              customer_keys=keys, shard=shard,
+                              grouped=[f"usage_file:{name}" for name in names] if grouped else None)
             return [(item.group, item.rule, item.currency, item.cost_units, item.rows, item.input_ids)
                     for item in found]
 

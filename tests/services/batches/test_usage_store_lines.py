@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -19,15 +20,17 @@ from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.batches.desired import editions
 from services.batches.fx import fx_table
+from services.batches.inputs import input_record, references
 from services.batches.timeline import Pricing
 from services.batches.usage_store import BUILDS, month_usage_lines, usage_groups
-from services.errors import ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.operations import initialise
 from services.prices import price_book
 from services.runtime import engine_for
 from services.sync.context import Counts, IngestContext
 from services.sync.usage_files import store_usage_files
 from services.uow import UnitOfWork
+from tests.identity import actor
 from tests.services.batches.test_batch_support import add_customer, add_subscription, usage
 
 APRIL = (dt.date(2026, 4, 1), dt.date(2026, 4, 30))
@@ -95,8 +98,28 @@ def test_store_lines_equal_ledger_lines(settings: Settings, tmp_path: Path) -> N
     assert [comparable(line) for line in from_store] == [comparable(line) for line in from_ledger]
     amounts = {line.base_key.split("/")[-1]: line.amount for line in from_store}
     assert amounts["usage:bw"] == Decimal("1.15")  # 1.00 × 15 %: exact, where float64 sums 0.9999999999999999
-    for line in from_store:
-        assert line.lineage["input_ids"] == [f"usage_file:{name}" for name in sorted(files)]
+    (named,) = {tuple(line.lineage["input_ids"]) for line in from_store}  # every line names April's one set
+    kind, set_id = named[0].split(":")
+    with UnitOfWork(engine_for(settings)) as uow:
+        stored = uow.usage.file_set_by_id(int(set_id))
+        manifest = {row.path: [row.path, row.sha256, row.rows] for row in uow.usage.files(stored.tenant_id, *APRIL)}
+    assert (kind, stored.month) == ("usage_file_set", dt.date(2026, 4, 1))
+    assert stored.files == [manifest[name] for name in sorted(files)]  # the ten files with usage, as summed
+
+
+def test_the_same_files_name_the_same_set(settings: Settings, tmp_path: Path) -> None:
+    """A rebuild over unchanged files names the set the first build stored (its lines stay as they are); a file
+    written again is another set, and the first stays as it was (append-only)."""
+    seed(settings)
+    _, first, files, _ = both(settings, tmp_path)
+    _, again, _, _ = both(settings, tmp_path)
+    assert [line.lineage["input_ids"] for line in again] == [line.lineage["input_ids"] for line in first]
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        (row,) = [row for row in uow.usage.files(uow.tenants.by_code("nl-bv").id, *APRIL) if row.path == files[0]]
+        row.sha256, before = "0" * 64, uow.usage.file_set_by_id(int(first[0].lineage["input_ids"][0].split(":")[1]))
+        changed = uow.usage.file_set(row.tenant_id, row.month, [row])
+        assert changed != before.id and before.files[0][1] != "0" * 64
+        uow.session.rollback()
 
 
 def test_a_changed_store_file_is_refused(settings: Settings, tmp_path: Path) -> None:
@@ -127,3 +150,19 @@ def test_a_killed_build_s_group_files_are_removed_a_day_later(settings: Settings
     os.utime(old, (two_days_ago, two_days_ago))
     _rate_again(settings, tmp_path)
     assert sorted(path.name for path in (tmp_path / BUILDS).iterdir()) == ["running"]
+
+
+def test_finance_opens_the_set_a_usage_line_names(settings: Settings, tmp_path: Path) -> None:
+    """The line page links ``usage_file_set:<id>`` (``services.batches.inputs``): its record lists each file with
+    its rows and sha256, for finance of its legal entity only."""
+    seed(settings)
+    _, lines, files, _ = both(settings, tmp_path)
+    (reference,) = references(lines[0].lineage["input_ids"][0])
+    record = input_record(settings, actor(settings, "finn"), reference.kind, reference.record_id)
+    facts = dict(record.facts)
+    assert (record.title, record.tenant, facts["month"], facts["files"]) == ("Usage files summed", "nl-bv",
+                                                                               "2026-04", "10")
+    assert [name for name, _ in record.facts if name in files] == sorted(files)
+    assert all(re.fullmatch(r"[1-9]\d* rows, sha256 [0-9a-f]{64}", facts[name]) for name in files)
+    with pytest.raises(NotFound):
+        input_record(settings, actor(settings, "greta"), reference.kind, reference.record_id)  # de-gmbh finance
