@@ -70,7 +70,8 @@ def usage_days(first_day: dt.date, last_day: dt.date) -> tuple[dt.date, dt.date]
 def usage_groups(uow: UnitOfWork, settings: Settings, tenant_id: int, first: dt.date, last: dt.date,
                  counted: Counted | None = None) -> Iterator[tuple[GroupFile, ...]]:
     """The usage months of days ``first``..``last`` of the Parquet store, each checked against the manifest and
-    summed into a group file for the build that holds this context (none with the ledger store); the build's folder
+    summed into a group file for the build that holds this context (none with the ledger store), its files recorded
+    as the usage file set its lines name (in the caller's unit of work, written with the draft); the build's folder
     of group files is removed when it ends, however it ends, and so are folders older than a day (a killed build's)."""
     root = settings.usage.root(settings.base_dir)
     if root is None:
