@@ -149,6 +149,6 @@ def withdraw_mutation(request: Request, mutation_id: int, back: str = Form(""),
 
 @router.get("/lineage/{kind}/{record_id}", response_class=HTMLResponse)
 def lineage_input(request: Request, kind: str, record_id: int, who: Actor = Depends(current_actor)) -> HTMLResponse:
-    """A snapshot, cost line, usage row, price rule or list price a line's lineage names (finance)."""
+    """A snapshot, cost line, usage row, usage file set, price rule or list price a line's lineage names (finance)."""
     return render(request, "input_record.html", who=who,
                   record=input_record(request.app.state.settings, who, kind, record_id))

@@ -1,5 +1,5 @@
 """What a line's lineage names, as records a person can open: the snapshot, the mutation, the cost line, the usage
-row, the price rule and the list price behind "Why is this line 31.25?".
+row or usage files, the price rule and the list price behind "Why is this line 31.25?".
 
 Why here: the lineage stores names, not foreign keys ("snapshot:41", "cost 30.40 (cost line 7) + 15% (price rule 3
 (price_rules[0]))"), so that a line explains itself without joins and survives a re-build. ``references`` reads
