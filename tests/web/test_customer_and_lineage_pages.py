@@ -3,13 +3,15 @@ input a line names opens its record, for finance of that legal entity only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from sqlalchemy import select
 
 from config import Settings
-from ledger.models import Invoice, InvoiceLine, Mutation, Subscription
+from ledger.models import Invoice, InvoiceLine, Mutation, Subscription, UsageFile
+from services.batches.inputs import references
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 from tests.web.conftest import signed_in
@@ -59,6 +61,21 @@ def test_each_lineage_input_links_to_the_record_it_names(settings: Settings, see
     greta = signed_in(settings, "greta")  # finance of de-gmbh only: nl-bv's snapshot is not hers
     assert greta.get(next(link for link in links if "/snapshot/" in link)).status_code == 404
     assert finn.get("/lineage/invoice/1").status_code == 404
+
+
+def test_the_usage_files_a_line_names_open_as_one_page(settings: Settings, seeded: Seeded) -> None:
+    """A usage line of the Parquet store names its month's usage file set (``usage_file_set:<id>``): its page lists
+    each file with its rows and sha256, for finance of its legal entity only."""
+    files = [UsageFile(path=f"tenant=1/month=2026-10/azure-costs-2026-10-{day:02d}.parquet", sha256=f"{day:064x}",
+                       rows=day * 10) for day in (1, 2)]
+    with UnitOfWork(engine_for(settings), write=True) as uow:
+        set_id = uow.usage.file_set(uow.tenants.by_code("nl-bv").id, dt.date(2026, 10, 1), files)
+    ((kind, record_id),) = [(r.kind, r.record_id) for r in references(f"usage_file_set:{set_id}")]
+    page = signed_in(settings, "finn").get(f"/lineage/{kind}/{record_id}")
+    assert page.status_code == 200
+    assert f"Usage files summed {set_id}" in page.text and "2026-10" in page.text
+    assert f"azure-costs-2026-10-02.parquet</th><td>20 rows, sha256 {2:064x}" in page.text
+    assert signed_in(settings, "greta").get(f"/lineage/{kind}/{record_id}").status_code == 404
 
 
 def test_a_mutation_in_a_lines_lineage_links_to_its_page_and_can_no_longer_be_withdrawn(
