@@ -135,7 +135,6 @@ class UsageFile(Base):
     written_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-
 class UsageFileSet(Base):
     """The usage files a month of a build's usage lines was summed from, as they were then: path, sha256 and rows each.
 

@@ -93,6 +93,3 @@ class UsageRepository(Repository):
         digest = hashlib.sha256(json.dumps([tenant_id, month.isoformat(), listed]).encode()).hexdigest()
         insert_if_missing(self.session, UsageFileSet, tenant_id=tenant_id, month=month, digest=digest, files=listed)
         return self.session.scalars(select(UsageFileSet.id).where(UsageFileSet.digest == digest)).one()
-
-    def file_set_by_id(self, set_id: int) -> UsageFileSet | None:
-        return self.session.get(UsageFileSet, set_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import Settings
-from ledger.models import CostLine, ListPrice, PriceRule, Snapshot, Subscription, UsageRow
+from ledger.models import CostLine, ListPrice, PriceRule, Snapshot, Subscription, UsageFileSet, UsageRow
 from services.access import Actor, readable_tenants
 from services.errors import NotFound
 from services.runtime import engine_for
@@ -93,7 +93,7 @@ def input_record(settings: Settings, who: Actor, kind: str, record_id: int) -> I
             return InputRecord(kind, record_id, TITLES[kind], tenants[row.tenant_id], row.subscription_id,
                                _facts(row, names), raw)
         if kind == "usage-file-set":
-            found = uow.usage.file_set_by_id(record_id)
+            found = session.get(UsageFileSet, record_id)
             if found is None or found.tenant_id not in tenants:
                 raise missing
             facts = [("month", found.month.strftime("%Y-%m")), ("files", str(len(found.files))),

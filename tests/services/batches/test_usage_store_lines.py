@@ -15,7 +15,7 @@ import pytest
 
 from config import Settings
 from config.usage import UsageStore
-from ledger.models import UsageRow
+from ledger.models import UsageFileSet, UsageRow
 from rating.proration import PricePolicy
 from rating.rounding import RoundingPolicy
 from services.batches.desired import editions
@@ -101,7 +101,7 @@ def test_store_lines_equal_ledger_lines(settings: Settings, tmp_path: Path) -> N
     (named,) = {tuple(line.lineage["input_ids"]) for line in from_store}  # every line names April's one set
     kind, set_id = named[0].split(":")
     with UnitOfWork(engine_for(settings)) as uow:
-        stored = uow.usage.file_set_by_id(int(set_id))
+        stored = uow.session.get(UsageFileSet, int(set_id))
         manifest = {row.path: [row.path, row.sha256, row.rows] for row in uow.usage.files(stored.tenant_id, *APRIL)}
     assert (kind, stored.month) == ("usage_file_set", dt.date(2026, 4, 1))
     assert stored.files == [manifest[name] for name in sorted(files)]  # the ten files with usage, as summed
@@ -116,7 +116,8 @@ def test_the_same_files_name_the_same_set(settings: Settings, tmp_path: Path) ->
     assert [line.lineage["input_ids"] for line in again] == [line.lineage["input_ids"] for line in first]
     with UnitOfWork(engine_for(settings), write=True) as uow:
         (row,) = [row for row in uow.usage.files(uow.tenants.by_code("nl-bv").id, *APRIL) if row.path == files[0]]
-        row.sha256, before = "0" * 64, uow.usage.file_set_by_id(int(first[0].lineage["input_ids"][0].split(":")[1]))
+        before = uow.session.get(UsageFileSet, int(first[0].lineage["input_ids"][0].split(":")[1]))
+        row.sha256 = "0" * 64
         changed = uow.usage.file_set(row.tenant_id, row.month, [row])
         assert changed != before.id and before.files[0][1] != "0" * 64
         uow.session.rollback()
