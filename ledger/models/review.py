@@ -56,7 +56,8 @@ class BatchCheck(Base):
 
 class BatchChange(Base):
     """A customer's or subscription's net in one currency that differs between a batch and the batch before it
-    (``now_units``/``before_units``: 10^-4 units, ``None`` where it had no line), stored by the build."""
+    (``now_units``/``before_units``: 10^-4 units, ``None`` where it had no line), stored by the build: the largest
+    of each view, with the ties at the cut (``services.batches.prepared.STORED_CHANGES``), as the page lists them."""
 
     __tablename__ = "batch_changes"
     __table_args__ = (Index("ix_batch_changes_largest", "batch_id", "per", "delta_units"),)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -31,8 +31,9 @@ from sqlalchemy import (
 )
 
 from ledger.models import BatchChange, BatchCheck, Customer, Discrepancy, Invoice, InvoiceLine, Subscription
-from ledger.repositories.base import Repository
+from ledger.repositories.base import Repository, chunks
 from ledger.repositories.sums import PLACES, amount, decimals, units
+from ledger.shards import Shard
 
 Per = Literal["customer", "subscription"]
 PERS: tuple[Per, ...] = ("customer", "subscription")
@@ -47,6 +48,21 @@ class CustomerTotal:
     net: Decimal
     vat: Decimal
     gross: Decimal
+
+
+class ChangeRow(NamedTuple):
+    """A stored change: the customer's or subscription's (``per``, ``key``) net in ``currency`` in the batch and the
+    one before, in 10^-4 units (``None``: no line)."""
+
+    per: Per
+    key: int | None
+    currency: str
+    now: int | None
+    before: int | None
+
+    @property
+    def delta(self) -> int:
+        return abs((self.now or 0) - (self.before or 0))
 
 
 @dataclass(frozen=True)
@@ -137,28 +153,51 @@ class ReviewRepository(Repository):
                        amount(before_units, line_places, what))
                 for ident, currency, now_units, before_units, line_places, label, _ in rows], rows[0][-1] if rows else 0
 
-    def store_changes(self, batch_id: int, previous_id: int | None) -> dict[Per, int]:
+    def store_changes(self, batch_id: int, previous_id: int | None, keep: int) -> dict[Per, int]:
         """Work out the batch's changes against ``previous_id`` (as ``changes``) per customer and per subscription,
-        and store them in ``batch_changes`` in place of what was stored; returns how many per view. One exactness
-        check over both batches' lines (an inexact amount is refused, as the page refuses it), then one
-        ``INSERT ... SELECT`` per view: the rows never pass through Python (one per subscription of a 300 k-invoice
-        batch)."""
+        store the ``keep`` largest of each view (ties at the cut included, so any cut up to ``keep`` reads the rows
+        ``changes`` gives) in place of what was stored, and return how many there are per view. One exactness
+        check over both batches' lines (an inexact amount is refused, as the page refuses it), then one query per
+        view that ranks in the database: only the kept rows reach Python."""
         places = self.session.scalar(select(func.max(decimals(self.session, InvoiceLine.amount)))
                                      .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                                      .where(Invoice.batch_id.in_(_batches(batch_id, previous_id))))
         amount(0, places, _lines_of(batch_id, previous_id))
-        self.session.execute(delete(BatchChange).where(BatchChange.batch_id == batch_id))
+        kept: list[ChangeRow] = []
         counts: dict[Per, int] = {}
         for per in PERS:
             grouped = self._grouped(batch_id, previous_id, per)
             delta = func.abs(func.coalesce(grouped.c.now, 0) - func.coalesce(grouped.c.before, 0))
-            self.session.execute(insert(BatchChange).from_select(
-                ["batch_id", "per", "key", "currency", "now_units", "before_units", "delta_units"],
-                select(literal(batch_id), literal(per), grouped.c.key, grouped.c.currency, grouped.c.now,
-                       grouped.c.before, delta)))
-            counts[per] = self.session.scalar(select(func.count()).where(BatchChange.batch_id == batch_id,
-                                                                         BatchChange.per == per)) or 0
+            ranked = select(grouped.c.key, grouped.c.currency, grouped.c.now, grouped.c.before,
+                            func.rank().over(order_by=delta.desc()).label("place"),
+                            func.count().over().label("total")).subquery()
+            rows = self.session.execute(select(ranked.c.key, ranked.c.currency, ranked.c.now, ranked.c.before,
+                                               ranked.c.total).where(ranked.c.place <= keep)).all()
+            kept += [ChangeRow(per, key, currency, now, before) for key, currency, now, before, _ in rows]
+            counts[per] = rows[0].total if rows else 0
+        self.replace_changes(batch_id, kept)
         return counts
+
+    def replace_changes(self, batch_id: int, rows: Sequence[ChangeRow]) -> None:
+        """Store ``rows`` as the batch's changes, in place of those stored before."""
+        self.session.execute(delete(BatchChange).where(BatchChange.batch_id == batch_id))
+        for chunk in chunks(rows):
+            self.session.execute(insert(BatchChange), [
+                {"batch_id": batch_id, "per": row.per, "key": row.key, "currency": row.currency,
+                 "now_units": row.now, "before_units": row.before, "delta_units": row.delta} for row in chunk])
+
+    def nets(self, batch_id: int, shard: Shard) -> list[Any]:
+        """The net of the batch's lines of ``shard``'s invoices per customer, subscription and currency, in 10^-4
+        units, with the most decimals among them (``customer_id``, ``subscription_id``, ``currency``, ``units``,
+        ``places``): the previous month's side of the changes a build works out range by range."""
+        return self.session.execute(
+            select(InvoiceLine.customer_id, InvoiceLine.subscription_id, InvoiceLine.currency,
+                   func.sum(units(self.session, InvoiceLine.amount)).label("units"),
+                   func.max(decimals(self.session, InvoiceLine.amount)).label("places"))
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.batch_id == batch_id, shard.where(Invoice.customer_id))
+            .group_by(InvoiceLine.customer_id, InvoiceLine.subscription_id, InvoiceLine.currency)
+        ).all()
 
     def stored_changes(self, batch_id: int, per: Per, limit: int) -> list[Change]:
         """The ``limit`` largest of the changes ``store_changes`` stored, in ``changes``' order (how many there are

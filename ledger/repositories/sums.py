@@ -27,6 +27,15 @@ class InexactAmount(ValueError):
     """A summed column holds an amount with more decimals than any currency's minor unit."""
 
 
+def value_units(value: Decimal) -> tuple[int, int]:
+    """``value`` as ``units`` and ``decimals`` give it for its stored text: an integer count of 10^-``PLACES`` units
+    (meaningless beyond ``PLACES`` decimals) and its number of decimals. For sums a build adds up itself, from the
+    lines it has just worked out, before they are stored."""
+    exponent = canonical(value).as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return int(value.scaleb(PLACES)), places
+
+
 def units(session: Session, column: Any) -> ColumnElement[Any]:
     """``column`` (an ``ExactDecimal``) as an integer count of 10^-``PLACES`` units; meaningless for an amount with
     more decimals, so always aggregate ``decimals`` beside it and let ``amount`` refuse those."""

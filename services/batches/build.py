@@ -28,11 +28,19 @@ from rating.months import month_bounds
 from services import notifications as notices
 from services.access import Actor, require
 from services.allocation import bulk_allocation
+from services.batches.change_sums import ChangeSums
 from services.batches.desired import Scope, tenant_config
 from services.batches.invoicing import BatchTotals, InvoiceDraft
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.partitions import dask_scheduler, rated_parts, stored_behind
-from services.batches.prepared import DraftedCounts, prepare_review, vendor_count_state, vendor_counts_stored
+from services.batches.prepared import (
+    DraftedChanges,
+    DraftedCounts,
+    prepare_review,
+    revision_of,
+    vendor_count_state,
+    vendor_counts_stored,
+)
 from services.batches.usage_store import usage_days, usage_groups
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound, ValidationFailed
@@ -73,6 +81,7 @@ class _Drafted:
     totals: BatchTotals = field(default_factory=BatchTotals)
     problems: dict[int, list[str]] = field(default_factory=dict)
     counts: DraftedCounts | None = None  # the vendor counts the ranges worked out, when asked to
+    changes: DraftedChanges | None = None  # the nets the ranges added up
 
     def problem_list(self) -> list[str]:
         return [problem for index in sorted(self.problems) for problem in self.problems[index]]
@@ -94,10 +103,12 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
     closed = frozenset(m for m, status in statuses.items() if status in CLOSED)
     state = vendor_count_state(uow, batch)  # before any range reads: what the ranges' vendor counts are true for
     counting = not vendor_counts_stored(uow, batch, state)  # stored and still true: only a changed draft walks
+    previous = uow.batches.previous(batch.tenant_id, month)
     scope = Scope(tenant_code, batch.tenant_id, parse_month(first)[0], parse_month(last)[1],
                   parse_month(min([*statuses, month]))[0], first, last, month, closed, engine,
-                  vendor_counts=counting)
-    drafted = _Drafted(counts=DraftedCounts({}, state) if counting else None)
+                  vendor_counts=counting, change_sums=True, previous_id=previous.id if previous else None)
+    drafted = _Drafted(counts=DraftedCounts({}, state) if counting else None,
+                       changes=DraftedChanges(ChangeSums(), revision_of(previous)))
     pending = Written(0)
     try:
         with usage_groups(uow, settings, batch.tenant_id, *usage_days(scope.first_day, scope.last_day),
@@ -113,6 +124,8 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
                 drafted.problems[rated.index] = rated.part.problems
                 if drafted.counts is not None:
                     drafted.counts.gaps.update(rated.part.gaps)
+                if drafted.changes is not None and rated.part.sums is not None:
+                    drafted.changes.sums.add(rated.part.sums)
         with _taken_keys_refused(batch):
             pending.wait()
     except BaseException:
@@ -238,7 +251,7 @@ def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,
             batch.makers = sorted({*(batch.makers or []), who.username})
         batch.totals = totals
         batch.price_edition = uow.prices.edition()
-        prepare_review(uow, batch, *month_bounds(month), now, drafted.counts)
+        prepare_review(uow, batch, *month_bounds(month), now, drafted.counts, drafted.changes)
         uow.audit.record(who.username, "batch.build" if created else "batch.rebuild", "batch", batch.id, tenant.id,
                          before=before, after=totals,
                          detail=f"{tenant_code} {month}: +{added} ~{changed} -{removed} lines", at=now)

@@ -34,14 +34,22 @@ from sqlalchemy import func, select
 from config import Settings
 from ledger.models import Batch, MutationRevision, Snapshot, SyncRun
 from ledger.repositories.review import Change, Per
+from ledger.repositories.sums import PLACES
 from rating.months import month_bounds
+from services.batches.change_sums import ChangeSums
 from services.batches.vendor_counts import CountGap, draft_gaps
 from services.runtime import engine_for
 from services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 CHANGES, VENDOR_COUNTS = "changes", "vendor_counts"
+STORED_CHANGES = 1000  # changes kept per view (ties at the cut too): the page lists the 50 largest
 STORED_RUNS = ("succeeded", "partial")  # sync runs that committed snapshots
+
+
+def revision_of(batch: Batch | None) -> tuple[int, int] | None:
+    """A batch's id and revision (``None`` for none): what its lines are, as far as the figures are concerned."""
+    return None if batch is None else (batch.id, batch.revision)
 
 
 def _changes_inputs(batch: Batch, previous: Batch | None) -> str:
@@ -85,24 +93,34 @@ class DraftedCounts:
     state: str
 
 
+@dataclass(frozen=True)
+class DraftedChanges:
+    """The nets a build's ranges added up (``change_sums``) and the batch they compared with as the build began
+    (:func:`revision_of`): they hold for the stored lines unless that batch was rebuilt meanwhile."""
+
+    sums: ChangeSums
+    previous: tuple[int, int] | None
+
+
 def _fresh(uow: UnitOfWork, batch: Batch, kind: str, inputs: str) -> dict | None:
     stored = uow.review.check(batch.id, kind)
     return stored.result if stored is not None and stored.inputs == inputs else None
 
 
 def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date, at: dt.datetime,
-                   drafted: DraftedCounts | None = None) -> list[str]:
+                   drafted: DraftedCounts | None = None, changed: DraftedChanges | None = None) -> list[str]:
     """Work out and store the draft ``batch``'s changes against the batch before it and its vendor-count gaps
     (month ``first``..``last``), each unless what is stored still holds; called by the build once its lines are
     written and its revision set, and by :func:`refresh_drafts`. Returns the figures worked out again.
 
-    The build passes the gaps its ranges worked out (``drafted``): they are stored when nothing else they depend on
-    moved since it began (a sync committed meanwhile, say, on PostgreSQL); otherwise the walk reads the ledger."""
+    The build passes the gaps its ranges worked out (``drafted``) and the nets they added up (``changed``): each is
+    stored when nothing else it depends on moved since the build began (a sync or a rebuild of the month before
+    committed meanwhile, say, on PostgreSQL); otherwise the figure is worked out from the ledger."""
     worked: list[str] = []
     previous = uow.batches.previous(batch.tenant_id, batch.month)
     inputs = _changes_inputs(batch, previous)
     if _fresh(uow, batch, CHANGES, inputs) is None:
-        counts = uow.review.store_changes(batch.id, previous.id if previous else None)
+        counts = _store_changes(uow, batch, previous, changed)
         uow.review.record_check(batch.id, CHANGES, inputs, counts, at)
         worked.append(CHANGES)
     state = vendor_count_state(uow, batch)
@@ -119,6 +137,20 @@ def prepare_review(uow: UnitOfWork, batch: Batch, first: dt.date, last: dt.date,
         uow.review.record_check(batch.id, VENDOR_COUNTS, inputs, gaps, at)
         worked.append(VENDOR_COUNTS)
     return worked
+
+
+def _store_changes(uow: UnitOfWork, batch: Batch, previous: Batch | None,
+                   changed: DraftedChanges | None) -> dict[Per, int]:
+    """Store the draft's ``STORED_CHANGES`` largest changes per view and return how many there are: from the nets
+    the build's ranges added up when they still hold and are exact, else summed by the database (which refuses an
+    inexact amount by name)."""
+    if changed is not None and changed.previous == revision_of(previous) and changed.sums.places <= PLACES:
+        rows, counts = changed.sums.kept(STORED_CHANGES)
+        uow.review.replace_changes(batch.id, rows)
+        log.info("batch review batch=%s: changes added up by the build's ranges (%s customers, %s subscriptions)",
+                 batch.id, counts["customer"], counts["subscription"])
+        return counts
+    return uow.review.store_changes(batch.id, previous.id if previous else None, STORED_CHANGES)
 
 
 def refresh_drafts(settings: Settings, tenant_code: str, at: dt.datetime) -> dict[str, list[str]]:
@@ -147,8 +179,9 @@ def refresh_drafts(settings: Settings, tenant_code: str, at: dt.datetime) -> dic
 def changes(uow: UnitOfWork, batch: Batch, previous: Batch | None, per: Per,
             rows: int | None) -> tuple[list[Change], int]:
     """The ``rows`` largest changes per customer or subscription against ``previous`` and their count (all of them,
-    ``rows`` None): stored by the build if still true, else from the lines."""
-    counts = None if rows is None else _fresh(uow, batch, CHANGES, _changes_inputs(batch, previous))
+    ``rows`` None): stored by the build if still true and ``rows`` within what it kept, else from the lines."""
+    kept = rows is not None and rows <= STORED_CHANGES
+    counts = _fresh(uow, batch, CHANGES, _changes_inputs(batch, previous)) if kept else None
     if rows is not None and counts is not None:
         return uow.review.stored_changes(batch.id, per, rows), counts[per]
     return uow.review.changes(batch.id, previous.id if previous is not None else None, per, rows)

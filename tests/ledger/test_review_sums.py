@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select
 
 from config import Settings
-from ledger.models import Batch, Customer, FxRate, Invoice, InvoiceLine, Tenant
+from ledger.models import Batch, BatchChange, Customer, FxRate, Invoice, InvoiceLine, Tenant
 from ledger.repositories.sums import InexactAmount, amount, decimals, units
 from services.operations import initialise
 from services.runtime import engine_for
@@ -120,7 +120,7 @@ def test_stored_changes_equal_the_live_ones_and_refuse_an_inexact_amount(engine)
                          "2026-05": [("Acme", "0.1+0.2"), ("Beta", "10.01+-0.02"), ("New", "0.1+0.1+0.1")]})
     may, april = ids["2026-05"], ids["2026-04"]
     with UnitOfWork(engine, write=True) as uow:
-        counts = uow.review.store_changes(may, april)
+        counts = uow.review.store_changes(may, april, 1000)
         stored = uow.review.stored_changes(may, "customer", 10)
         live, total = uow.review.changes(may, april, "customer", limit=10)
     assert counts["customer"] == total == 3
@@ -128,4 +128,20 @@ def test_stored_changes_equal_the_live_ones_and_refuse_an_inexact_amount(engine)
     _seed(engine, {"2026-06": [("Acme", "0.00001")]})
     with UnitOfWork(engine, write=True) as uow, pytest.raises(InexactAmount, match="an amount has 5 decimals"):
         june = uow.session.scalar(select(Batch.id).where(Batch.month == "2026-06"))
-        uow.review.store_changes(june, may)
+        uow.review.store_changes(june, may, 1000)
+
+
+@pytest.mark.parametrize(("keep", "kept"), [(1, {"Gone", "Tied"}), (2, {"Gone", "Tied"}), (3, {"Gone", "Tied", "New"})])
+def test_stored_changes_keep_the_largest_with_the_ties_at_the_cut(engine, keep: int, kept: set[str]) -> None:
+    ids = _seed(engine, {"2026-04": [("Beta", "10"), ("Gone", "5"), ("Tied", "1")],
+                         "2026-05": [("Beta", "10.01"), ("New", "0.3"), ("Tied", "6")]})
+    may, april = ids["2026-05"], ids["2026-04"]
+    with UnitOfWork(engine, write=True) as uow:
+        counts = uow.review.store_changes(may, april, keep)
+        stored = uow.review.stored_changes(may, "customer", keep)
+        live, _ = uow.review.changes(may, april, "customer", limit=keep)
+    assert counts["customer"] == 4
+    assert stored == live and {change.name for change in stored} <= kept
+    with UnitOfWork(engine) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(BatchChange)
+                                  .where(BatchChange.batch_id == may, BatchChange.per == "customer")) == len(kept)
