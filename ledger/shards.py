@@ -9,6 +9,7 @@ reported once.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,14 +67,20 @@ class Shard:
 WHOLE = Shard()
 
 
-def split(customer_ids: Sequence[int], parts: int) -> list[Shard]:
+def split(customer_ids: Sequence[int], parts: int, last_round: int = 0) -> list[Shard]:
     """``parts`` shards (fewer when there are fewer customers) of about as many customers each; together they hold
-    every id, also ids not in ``customer_ids`` (a customer added since they were read), and the orphans."""
+    every id, also ids not in ``customer_ids`` (a customer added since they were read), and the orphans.
+
+    ``last_round``: the last that many shards hold half as many customers as the others. Why: workers take the shards
+    in order, so the last round, one shard per worker, starts when each worker is free; halved, the workers finish
+    within half a shard of each other and the building process has half a shard left to store after the last."""
     ids = sorted(set(customer_ids))
     parts = max(1, min(parts, len(ids)))
     if parts == 1:
         return [WHOLE]
-    starts = [ids[len(ids) * index // parts] for index in range(1, parts)]
+    halved = min(last_round, parts - 1)
+    weights = list(itertools.accumulate([2] * (parts - halved) + [1] * halved))
+    starts = list(dict.fromkeys(ids[len(ids) * weight // weights[-1]] for weight in weights[:-1]))  # increasing
     lows: list[int | None] = [None, *starts]
     highs: list[int | None] = [start - 1 for start in starts] + [None]
     return [Shard(low, high, orphans=index == 0) for index, (low, high) in enumerate(zip(lows, highs, strict=True))]

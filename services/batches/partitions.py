@@ -143,7 +143,7 @@ def _on_cluster(uow: UnitOfWork, settings: Settings, scope: Scope, customer_ids:
         threads = sum(client.nthreads().values())
         if not threads:
             raise BadSetting(f"compute.dask_scheduler {address!r}: the Dask cluster has no workers")
-        shards = split(customer_ids, settings.compute.partitions or PARTS_PER_THREAD * threads)
+        shards = split(customer_ids, settings.compute.partitions or PARTS_PER_THREAD * threads, last_round=threads)
         log.info("batch build tenant=%s: %s partitions on %s (%s worker threads)", scope.tenant, len(shards),
                  address, threads)
         futures = client.map(packed_shard, [settings] * len(shards), [scope] * len(shards), shards, pure=False)
