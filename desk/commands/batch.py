@@ -91,7 +91,7 @@ def _findings_table(findings: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _show(summary: dict[str, Any]) -> None:
+def _show(summary: dict[str, Any], rows: int | None = None) -> None:
     console = Console()
     batch = summary["batch"]
     console.print(f"[bold]batch {batch['tenant']} {batch['month']}[/] #{batch['id']} status [bold]{batch['status']}"
@@ -101,19 +101,22 @@ def _show(summary: dict[str, Any]) -> None:
     if batch["rejection_reason"]:
         console.print(f"[yellow]rejected by {batch['rejected_by']}:[/] {batch['rejection_reason']}", highlight=False)
     console.print(_totals_table("totals per currency and VAT rate", batch["totals"]))
-    customers = Table(title="per customer")
-    for column in ("customer", "currency", "invoices", "net", "VAT", "gross"):
-        customers.add_column(column, justify="left" if column in ("customer", "currency") else "right")
-    for entry in summary["customers"][:SHOWN_CHANGES]:
-        customers.add_row(entry["name"], entry["currency"], str(entry["invoices"]), entry["net"], entry["vat"],
-                          entry["gross"])
-    console.print(customers)
+    if rows is None:  # with --rows the summary leaves the per-customer totals out, as the batch page does
+        customers = Table(title="per customer")
+        for column in ("customer", "currency", "invoices", "net", "VAT", "gross"):
+            customers.add_column(column, justify="left" if column in ("customer", "currency") else "right")
+        for entry in summary["customers"][:SHOWN_CHANGES]:
+            customers.add_row(entry["name"], entry["currency"], str(entry["invoices"]), entry["net"], entry["vat"],
+                              entry["gross"])
+        console.print(customers)
     if summary["credit_notes"]:
         console.print(_credit_notes_table(summary["credit_notes"]))
     diff = summary["diff"]
     against = diff["previous_month"] or "nothing (first batch)"
-    console.print(_changes_table(f"customers: changes against {against}", diff["customers"]))
-    console.print(_changes_table(f"subscriptions: changes against {against}", diff["subscriptions"]))
+    for per in ("customers", "subscriptions"):
+        changes, count = diff[per], diff[f"{per}_changed"]
+        cut = "" if rows is None else f"the {len(changes)} largest of "
+        console.print(_changes_table(f"{per}: {cut}{count} changes against {against}", changes))
     for item in summary["discrepancies"]:
         console.print(f"[yellow]discrepancy {item['id']}[/] ({item['kind']}): {item['sentence']}", highlight=False)
     for problem in summary["problems"]:
@@ -153,13 +156,17 @@ def register(app: typer.Typer) -> None:
 
     @batch_app.command("show")
     def show_command(ctx: typer.Context, tenant: str = TENANT, month: str = MONTH, as_user: str = AS_USER,
+                     rows: int | None = typer.Option(
+                         None, "--rows", min=1, help="Only the N largest changes per customer and per subscription, "
+                         "as the batch page lists them (read from the figures the build stored, so quick at any "
+                         "size), without the per-customer totals and credit notes."),
                      as_json: bool = JSON) -> None:
         """Totals, per customer, changes against last month, open discrepancies."""
-        summary = batch_summary(state(ctx).settings(), tenant, month, state(ctx).actor(as_user))
+        summary = batch_summary(state(ctx).settings(), tenant, month, state(ctx).actor(as_user), rows=rows)
         if as_json:
             _dump(summary)
         else:
-            _show(summary)
+            _show(summary, rows)
 
     @batch_app.command("findings")
     def findings_command(ctx: typer.Context,
