@@ -73,15 +73,16 @@ class BuildReport:
 
 @dataclass
 class _Drafted:
-    """What a build wrote: lines added, changed and removed, the totals, the problems per partition."""
+    """What a build wrote: lines added, changed and removed, the totals, the problems per partition; and the nets
+    the ranges added up (``changes``)."""
 
+    changes: DraftedChanges
     added: int = 0
     changed: int = 0
     removed: int = 0
     totals: BatchTotals = field(default_factory=BatchTotals)
     problems: dict[int, list[str]] = field(default_factory=dict)
     counts: DraftedCounts | None = None  # the vendor counts the ranges worked out, when asked to
-    changes: DraftedChanges | None = None  # the nets the ranges added up
 
     def problem_list(self) -> list[str]:
         return [problem for index in sorted(self.problems) for problem in self.problems[index]]
@@ -106,9 +107,9 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
     previous = uow.batches.previous(batch.tenant_id, month)
     scope = Scope(tenant_code, batch.tenant_id, parse_month(first)[0], parse_month(last)[1],
                   parse_month(min([*statuses, month]))[0], first, last, month, closed, engine,
-                  vendor_counts=counting, change_sums=True, previous_id=previous.id if previous else None)
-    drafted = _Drafted(counts=DraftedCounts({}, state) if counting else None,
-                       changes=DraftedChanges(ChangeSums(), revision_of(previous)))
+                  vendor_counts=counting, previous_id=previous.id if previous else None)
+    drafted = _Drafted(DraftedChanges(ChangeSums(), revision_of(previous)),
+                       counts=DraftedCounts({}, state) if counting else None)
     pending = Written(0)
     try:
         with usage_groups(uow, settings, batch.tenant_id, *usage_days(scope.first_day, scope.last_day),
@@ -124,8 +125,7 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
                 drafted.problems[rated.index] = rated.part.problems
                 if drafted.counts is not None:
                     drafted.counts.gaps.update(rated.part.gaps)
-                if drafted.changes is not None and rated.part.sums is not None:
-                    drafted.changes.sums.add(rated.part.sums)
+                drafted.changes.sums.add(rated.part.sums)
         with _taken_keys_refused(batch):
             pending.wait()
     except BaseException:

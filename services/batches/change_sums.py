@@ -75,13 +75,8 @@ def range_sums(uow: UnitOfWork, invoices: Iterable[InvoiceDraft], previous_id: i
             units = converted.get(line.amount)
             if units is None:
                 units = converted[line.amount] = value_units(line.amount)
-            for nets, key in ((by_customer, (line.customer_id, line.currency)),
-                              (by_subscription, (line.subscription_id, line.currency))):
-                sides = nets.get(key)
-                if sides is None:
-                    nets[key] = [units[0], None]
-                else:  # this month's side, set by the line that made the entry
-                    sides[NOW] += units[0]  # type: ignore[operator]
+            _count(by_customer, (line.customer_id, line.currency), NOW, units[0])
+            _count(by_subscription, (line.subscription_id, line.currency), NOW, units[0])
     sums.places = max((places for _, places in converted.values()), default=0)
     if previous_id is not None:
         for row in uow.review.nets(previous_id, shard):

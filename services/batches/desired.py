@@ -69,8 +69,7 @@ class Scope:
     engine: str = "bulk"
     usage: tuple[GroupFile, ...] = ()  # the usage months summed by the build (Parquet store: usage_store.usage_groups)
     vendor_counts: bool = False  # work out the draft's vendor counts per range (``Part.gaps``)
-    change_sums: bool = False  # add up the nets of the range's lines and the previous batch's (``Part.sums``)
-    previous_id: int | None = None  # the batch before this month's, which the changes compare with
+    previous_id: int | None = None  # the batch before this month's, which the changes compare with (``Part.sums``)
 
 
 @dataclass
@@ -80,7 +79,7 @@ class Part:
     invoices: list[InvoiceDraft] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     gaps: dict[int, list[CountGap]] = field(default_factory=dict)  # vendor-count gaps (with ``Scope.vendor_counts``)
-    sums: ChangeSums | None = None  # the nets the changes are worked out from (with ``Scope.change_sums``)
+    sums: ChangeSums = field(default_factory=ChangeSums)  # the nets the review's changes are worked out from
 
 
 def tenant_config(settings: Settings, code: str) -> Tenant:
@@ -142,8 +141,7 @@ def draft_part(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,
         part.gaps = new_in_month.gaps(uow, lines, bool(scope.closed))
     tenant = tenant_config(settings, scope.tenant)
     part.invoices = group_invoices(tenant, scope.month, lines, customers, tenant.grouping)
-    if scope.change_sums:
-        part.sums = range_sums(uow, part.invoices, scope.previous_id, shard)
+    part.sums = range_sums(uow, part.invoices, scope.previous_id, shard)
     return part
 
 
