@@ -245,19 +245,21 @@ def _copy(session: Session, table: Table, names: list[str], chunks: Iterable[Chu
     return written
 
 
-def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` (same keys, every column they set given: no Python-side defaults) and return their new ids in
-    row order. PostgreSQL: the ids are drawn from the table's sequence in one query and the rows copied with them,
-    because a ``RETURNING`` batch of thousands of parameters is re-parsed by the driver page by page. SQLite: one
-    plain ``executemany`` (``insert_rows``), then the ids above the table's highest id before it, in order: SQLite
-    has one writer, and a row without an id gets the highest id plus one, so the new ids are the rows' in order (a
-    ``RETURNING`` batch converted every value of every row once more, at several times the cost)."""
-    if not rows:
+def insert_rows_returning_ids(session: Session, table: Table, rows: Chunk,
+                              json_text: Collection[str] = ()) -> list[int]:
+    """Insert ``rows`` (same keys, every column they set given: no Python-side defaults; or ``Columns``) and return
+    their new ids in row order; keys in ``json_text`` hold JSON text already. PostgreSQL: the ids are drawn from the
+    table's sequence in one query and the rows copied with them, because a ``RETURNING`` batch of thousands of
+    parameters is re-parsed by the driver page by page. SQLite: the rows inserted (``insert_chunks``), then the ids
+    above the table's highest id before it, in order: SQLite has one writer, and a row without an id gets the highest
+    id plus one, so the new ids are the rows' in order (a ``RETURNING`` batch converted every value of every row once
+    more, at several times the cost)."""
+    if not len(rows):
         return []
     if session.get_bind().dialect.name != "postgresql":
         id_column = table.c.id
         before = session.scalar(select(func.max(id_column))) or 0
-        insert_rows(session, table, rows)
+        insert_chunks(session, table, [rows], json_text)
         ids = list(session.scalars(select(id_column).where(id_column > before).order_by(id_column)))
         if len(ids) != len(rows):  # another writer in this transaction's place: never the case on SQLite
             raise RuntimeError(f"{table.name}: {len(rows)} rows inserted but {len(ids)} new ids found")
@@ -266,7 +268,9 @@ def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dic
         "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(count)s)",
         {"table": table.name, "count": len(rows)},
     ).scalars())
-    insert_rows(session, table, [{"id": row_id, **row} for row_id, row in zip(ids, rows, strict=True)])
+    with_ids: Chunk = (Columns({"id": ids, **rows.values}) if isinstance(rows, Columns)
+                       else [{"id": row_id, **row} for row_id, row in zip(ids, rows, strict=True)])
+    insert_chunks(session, table, [with_ids], json_text)
     return ids
 
 

@@ -10,6 +10,7 @@ correction lines in the next batch.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from ledger import checkpoints
+from ledger.json_text import json_text
 from ledger.models import Batch
 from ledger.repositories.bulk_insert import Written
 from ledger.repositories.invoices import LineRow
@@ -29,7 +31,7 @@ from services import notifications as notices
 from services.access import Actor, require
 from services.allocation import bulk_allocation
 from services.batches.change_sums import ChangeSums
-from services.batches.desired import Scope, tenant_config
+from services.batches.desired import Part, Scope, tenant_config
 from services.batches.invoicing import BatchTotals, InvoiceDraft
 from services.batches.months import CLOSED, owned_months, parse_month
 from services.batches.partitions import dask_scheduler, rated_parts, stored_behind
@@ -104,6 +106,7 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
     closed = frozenset(m for m, status in statuses.items() if status in CLOSED)
     state = vendor_count_state(uow, batch)  # before any range reads: what the ranges' vendor counts are true for
     counting = not vendor_counts_stored(uow, batch, state)  # stored and still true: only a changed draft walks
+    fresh = not uow.invoices.any_invoice(batch.id)
     previous = uow.batches.previous(batch.tenant_id, month)
     scope = Scope(tenant_code, batch.tenant_id, parse_month(first)[0], parse_month(last)[1],
                   parse_month(min([*statuses, month]))[0], first, last, month, closed, engine,
@@ -117,11 +120,11 @@ def _draft(uow: UnitOfWork, settings: Settings, tenant_code: str, batch: Batch, 
             for rated in rated_parts(uow, settings, replace(scope, usage=usage), dask, counted):
                 with _taken_keys_refused(batch):
                     pending.wait()
-                    added, changed, removed, pending = _store(uow, batch, batch.tenant_id, rated.part.invoices,
-                                                              rated.shard)
+                    added, changed, removed, pending = _store(uow, batch, batch.tenant_id, rated.part,
+                                                              rated.shard, fresh)
                 drafted.added, drafted.changed, drafted.removed = (drafted.added + added, drafted.changed + changed,
                                                                    drafted.removed + removed)
-                drafted.totals.add(rated.part.invoices)
+                drafted.totals.merge(rated.part.totals)
                 drafted.problems[rated.index] = rated.part.problems
                 if drafted.counts is not None:
                     drafted.counts.gaps.update(rated.part.gaps)
@@ -145,44 +148,43 @@ def _taken_keys_refused(batch: Batch) -> Iterator[None]:
                                f"batch; rebuild the earlier draft batch first") from None
 
 
-def _changed(old: Any, line: LineRow, invoice_id: int) -> bool:
-    """Whether a stored line (``draft_lines``' row) differs from the line a build wants in invoice ``invoice_id``;
-    the lineage is compared as JSON text first (cheap), parsed only when the text differs (another serialiser may
-    space it differently)."""
+def _changed(old: Any, line: tuple[Any, ...], invoice_id: int) -> bool:
+    """Whether a stored line (``draft_lines``' row) differs from the line (``LineRow``'s fields) a build wants in
+    invoice ``invoice_id``; the lineage is compared as JSON text first (cheap), parsed only when the text differs
+    (another serialiser may space it differently)."""
     if old.invoice_id != invoice_id or old[2:-1] != line[:-1]:
         return True
-    return old.lineage != line.lineage and json.loads(old.lineage) != json.loads(line.lineage)
+    return old.lineage != line[-1] and json.loads(old.lineage) != json.loads(line[-1])
 
 
-def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[InvoiceDraft],
-           shard: Shard) -> tuple[int, int, int, Written]:
-    """Write ``invoices`` (of ``shard``'s customers) as a diff against the batch's current lines of those customers;
-    returns (added, changed, removed) lines and the new lines' write, which may still be under way.
-    Removed and changed lines and invoices are written first, the new lines last."""
-    old_invoices = uow.invoices.draft_invoices(batch.id, shard)
-    old_lines = uow.invoices.draft_lines(batch.id, shard)
-    new_invoice_rows = [
-        {"batch_id": batch.id, "tenant_id": tenant_id, "customer_id": inv.customer_id, "invoice_key": inv.invoice_key,
-         "group_key": inv.group_key, "currency": inv.currency, "net": inv.net, "vat": inv.vat, "gross": inv.gross,
-         "vat_breakdown": inv.vat_breakdown, "status": "draft"}
-        for inv in invoices if inv.invoice_key not in old_invoices
-    ]
+def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, part: Part, shard: Shard,
+           fresh: bool) -> tuple[int, int, int, Written]:
+    """Write ``part``'s invoices (of ``shard``'s customers) as a diff against the batch's current lines of those
+    customers; returns (added, changed, removed) lines and the new lines' write, which may still be under way.
+    Removed and changed lines and invoices are written first, the new lines last. ``fresh``: the batch held no
+    invoice when the build began, so no range has anything stored to compare with (a first build reads nothing)."""
+    invoices = part.invoices
+    old_invoices = {} if fresh else uow.invoices.draft_invoices(batch.id, shard)
+    old_lines = {} if fresh else uow.invoices.draft_lines(batch.id, shard)
     invoice_ids = {key: row.id for key, row in old_invoices.items()}
-    invoice_ids.update(uow.invoices.insert_invoices(new_invoice_rows))
-    inserts: list[tuple[int, LineRow]] = []
-    updates: list[dict[str, Any]] = []
-    wanted: set[str] = set()
-    for invoice in invoices:
-        invoice_id = invoice_ids[invoice.invoice_key]
-        for line in invoice.lines:
-            wanted.add(line.line_key)
-            old = old_lines.get(line.line_key)
+    invoice_ids.update(uow.invoices.insert_invoices(
+        _invoice_columns(batch.id, tenant_id, [inv for inv in invoices if inv.invoice_key not in old_invoices])))
+    owners = list(itertools.chain.from_iterable(
+        itertools.repeat(invoice_ids[invoice.invoice_key], invoice.lines) for invoice in invoices))
+    inserts, updates, removed = part.lines, [], []
+    if old_lines:
+        new: list[int] = []
+        wanted: set[str] = set()
+        for index, (invoice_id, line) in enumerate(zip(owners, part.lines.rows(), strict=True)):
+            wanted.add(line[0])
+            old = old_lines.get(line[0])
             if old is None:
-                inserts.append((invoice_id, line))
+                new.append(index)
             elif _changed(old, line, invoice_id):
-                updates.append({**line._asdict(), "id": old.id, "invoice_id": invoice_id, "tenant_id": tenant_id,
-                                "lineage": json.loads(line.lineage)})
-    removed = [row.id for key, row in old_lines.items() if key not in wanted]
+                updates.append({**dict(zip(LineRow._fields, line, strict=True)), "id": old.id,
+                                "invoice_id": invoice_id, "tenant_id": tenant_id, "lineage": json.loads(line[-1])})
+        removed = [row.id for key, row in old_lines.items() if key not in wanted]
+        inserts, owners = part.lines.taken(new), [owners[index] for index in new]
     uow.invoices.delete_lines(removed)
     uow.invoices.update_lines(updates)
     invoice_updates = [
@@ -197,7 +199,18 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, invoices: Sequence[Inv
     keep = {inv.invoice_key for inv in invoices}
     uow.invoices.delete_invoices([row.id for key, row in old_invoices.items() if key not in keep])
     return (len(inserts), len(updates), len(removed),
-            uow.invoices.insert_lines(tenant_id, inserts, behind=stored_behind(uow)))
+            uow.invoices.insert_lines(tenant_id, owners, inserts, behind=stored_behind(uow)))
+
+
+def _invoice_columns(batch_id: int, tenant_id: int, invoices: Sequence[InvoiceDraft]) -> dict[str, Sequence[Any]]:
+    """New draft invoices as ``insert_invoices`` takes them: column by column, the VAT breakdown as JSON text."""
+    count = len(invoices)
+    return {"batch_id": [batch_id] * count, "tenant_id": [tenant_id] * count, "status": ["draft"] * count,
+            "customer_id": [inv.customer_id for inv in invoices], "invoice_key": [inv.invoice_key for inv in invoices],
+            "group_key": [inv.group_key for inv in invoices], "currency": [inv.currency for inv in invoices],
+            "net": [inv.net for inv in invoices], "vat": [inv.vat for inv in invoices],
+            "gross": [inv.gross for inv in invoices],
+            "vat_breakdown": [json_text(inv.vat_breakdown) for inv in invoices]}
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,

@@ -12,14 +12,13 @@ subscription's lines, or the usage without one, can fall in several ranges) and 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ledger.repositories.invoices import LineColumns
 from ledger.repositories.review import PERS, ChangeRow, Per
 from ledger.repositories.sums import value_units
 from ledger.shards import Shard
-from services.batches.invoicing import InvoiceDraft
 from services.uow import UnitOfWork
 
 NOW, BEFORE = 0, 1  # the sides of a net: [units in the batch, units in the batch before]; None where no line
@@ -40,9 +39,10 @@ class ChangeSums:
         self.places = max(self.places, other.places)
         for per, nets in other.nets.items():
             mine = self.nets[per]
-            for key in nets.keys() & mine.keys():  # few: a range's keys are mostly its own
-                mine[key] = [_plus(a, b) for a, b in zip(mine[key], nets[key], strict=True)]
-            mine.update({key: sides for key, sides in nets.items() if key not in mine})
+            shared = {key: [_plus(a, b) for a, b in zip(mine[key], nets[key], strict=True)]
+                      for key in nets.keys() & mine.keys()}  # few: a range's keys are mostly its own
+            mine.update(nets)
+            mine.update(shared)
 
     def kept(self, keep: int) -> tuple[list[ChangeRow], dict[Per, int]]:
         """The changes (nets that differ between the months), the ``keep`` largest per view with the ties at the
@@ -64,19 +64,20 @@ def _plus(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else a + b
 
 
-def range_sums(uow: UnitOfWork, invoices: Iterable[InvoiceDraft], previous_id: int | None, shard: Shard) -> ChangeSums:
-    """The nets of a range's draft ``invoices`` (this month) and of the previous batch's lines of the range's
-    customers' invoices (the month before)."""
+def range_sums(uow: UnitOfWork, lines: LineColumns, previous_id: int | None, shard: Shard) -> ChangeSums:
+    """The nets of a range's draft ``lines`` (this month) and of the previous batch's lines of the range's customers'
+    invoices (the month before)."""
     sums = ChangeSums()
     by_customer, by_subscription = sums.nets["customer"], sums.nets["subscription"]
     converted: dict[Decimal, tuple[int, int]] = {}  # a range's lines repeat a few hundred amounts
-    for invoice in invoices:
-        for line in invoice.lines:
-            units = converted.get(line.amount)
-            if units is None:
-                units = converted[line.amount] = value_units(line.amount)
-            _count(by_customer, (line.customer_id, line.currency), NOW, units[0])
-            _count(by_subscription, (line.subscription_id, line.currency), NOW, units[0])
+    for amount, customer_id, subscription_id, currency in zip(
+            lines.column("amount"), lines.column("customer_id"), lines.column("subscription_id"),
+            lines.column("currency"), strict=True):
+        units = converted.get(amount)
+        if units is None:
+            units = converted[amount] = value_units(amount)
+        _count(by_customer, (customer_id, currency), NOW, units[0])
+        _count(by_subscription, (subscription_id, currency), NOW, units[0])
     sums.places = max((places for _, places in converted.values()), default=0)
     if previous_id is not None:
         for row in uow.review.nets(previous_id, shard):

@@ -21,6 +21,7 @@ from decimal import Decimal
 from config import Settings
 from config.schema import Tenant
 from ledger.models import Customer, Subscription
+from ledger.repositories.invoices import LineColumns
 from ledger.shards import WHOLE, Shard
 from rating.bulk_scope import in_scope
 from rating.fx import FxRateDate, MissingRate
@@ -33,7 +34,7 @@ from services.batches.change_sums import ChangeSums, range_sums
 from services.batches.diff import REPRICE, diff_lines, kept_as_billed
 from services.batches.editions import Editions, Reprice
 from services.batches.fx import fx_table, in_currency, missing_rate
-from services.batches.invoicing import InvoiceDraft, group_invoices
+from services.batches.invoicing import BatchTotals, InvoiceDraft, group_invoices
 from services.batches.licences import Rateable, bulk_licence_lines, licence_lines, licence_window
 from services.batches.lines import BilledLine, DesiredLine, DraftLine
 from services.batches.months import CLOSED
@@ -74,9 +75,12 @@ class Scope:
 
 @dataclass
 class Part:
-    """The draft invoices of one shard, in invoice-key order, and the records of it that could not be billed."""
+    """The draft invoices of one shard, in invoice-key order, their lines (invoice after invoice) and totals, and
+    the records of it that could not be billed."""
 
     invoices: list[InvoiceDraft] = field(default_factory=list)
+    lines: LineColumns = field(default_factory=lambda: LineColumns.of([]))
+    totals: BatchTotals = field(default_factory=BatchTotals)
     problems: list[str] = field(default_factory=list)
     gaps: dict[int, list[CountGap]] = field(default_factory=dict)  # vendor-count gaps (with ``Scope.vendor_counts``)
     sums: ChangeSums = field(default_factory=ChangeSums)  # the nets the review's changes are worked out from
@@ -140,8 +144,8 @@ def draft_part(uow: UnitOfWork, settings: Settings, scope: Scope, shard: Shard,
     if new_in_month is not None:
         part.gaps = new_in_month.gaps(uow, lines, bool(scope.closed))
     tenant = tenant_config(settings, scope.tenant)
-    part.invoices = group_invoices(tenant, scope.month, lines, customers, tenant.grouping)
-    part.sums = range_sums(uow, part.invoices, scope.previous_id, shard)
+    part.invoices, part.lines, part.totals = group_invoices(tenant, scope.month, lines, customers, tenant.grouping)
+    part.sums = range_sums(uow, part.lines, scope.previous_id, shard)
     return part
 
 

@@ -16,16 +16,16 @@ from typing import Any, NamedTuple
 from config.schema import Tenant
 from ledger.json_text import json_text
 from ledger.models import Customer
-from ledger.repositories.invoices import LineRow
-from rating.invoicing import InvoiceLine, Split, VatTreatment, build_invoices
+from ledger.repositories.invoices import LineColumns, LineRow
+from rating.invoicing import InvoiceLine, Split, VatSubtotal, VatTreatment, build_invoices
 from rating.money import Money
 from rating.vat import Buyer, OutsideEu, determine_vat
 from services.batches.lines import DraftLine
 
 
 class InvoiceDraft(NamedTuple):
-    """A draft invoice with its lines as the ledger stores them (``LineRow``: what a partition hands the building
-    process, so a tuple, cheap to pickle)."""
+    """A draft invoice (a tuple: what a partition hands the building process, cheap to pickle); its ``lines`` are
+    the next that many of its partition's lines (``Grouped.lines``)."""
 
     invoice_key: str
     customer_id: int
@@ -35,7 +35,16 @@ class InvoiceDraft(NamedTuple):
     vat: Decimal
     gross: Decimal
     vat_breakdown: list[dict[str, str | None]]
-    lines: list[LineRow]
+    lines: int
+
+
+class Grouped(NamedTuple):
+    """A partition's draft invoices in invoice-key order, their lines as the ledger stores them, invoice after
+    invoice (column by column: ``LineColumns``), and their totals."""
+
+    invoices: list[InvoiceDraft]
+    lines: LineColumns
+    totals: BatchTotals
 
 
 def treatment_for(tenant: Tenant, customer: Customer) -> VatTreatment:
@@ -58,7 +67,7 @@ def invoice_key(tenant: str, month: str, customer_id: int, group: str | None, cu
 
 
 def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], customers: Mapping[int, Customer],
-                   grouping: str) -> list[InvoiceDraft]:
+                   grouping: str) -> Grouped:
     """The batch's invoices, ordered by invoice key; each draft line lands in exactly one invoice."""
     treatments: dict[int, VatTreatment] = {}
     amounts: dict[tuple[Decimal, str], Money] = {}  # a batch's lines repeat few amounts; each Money is checked
@@ -79,12 +88,17 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
         customer_id = int(invoice.customer)
         breakdown = [{"category": part.category.value, "rate": str(part.rate), "taxable": str(part.taxable.amount),
                       "vat": str(part.vat.amount), "reason": part.exemption_reason} for part in invoice.vat]
-        drafts.append(InvoiceDraft(
+        rows = [_row(lines[line.key[0]], treatments[customer_id], shared) for line in invoice.lines]
+        drafts.append((InvoiceDraft(
             invoice_key(tenant.code, month, customer_id, invoice.split_value, invoice.currency, tenant.currency),
             customer_id, invoice.split_value, invoice.currency, invoice.net.amount, invoice.vat_total.amount,
-            invoice.gross.amount, breakdown,
-            [_row(lines[line.key[0]], treatments[customer_id], shared) for line in invoice.lines]))
-    return sorted(drafts, key=lambda draft: draft.invoice_key)
+            invoice.gross.amount, breakdown, len(rows)), rows, invoice.vat))
+    drafts.sort(key=lambda draft: draft[0].invoice_key)
+    totals = BatchTotals()
+    for draft, _, subtotals in drafts:
+        totals.add(draft, subtotals)
+    return Grouped([draft for draft, _, _ in drafts], LineColumns.of([row for _, rows, _ in drafts for row in rows]),
+                   totals)
 
 
 def _row(line: DraftLine, vat: VatTreatment, shared: dict[object, Any]) -> LineRow:
@@ -104,30 +118,55 @@ def _row(line: DraftLine, vat: VatTreatment, shared: dict[object, Any]) -> LineR
 
 
 class BatchTotals:
-    """Totals per currency and per VAT category and rate, added up invoice by invoice (a build adds each partition's
-    invoices as it stores them), given as text amounts (JSON-safe, exact)."""
+    """Totals per currency and per VAT category and rate, added up invoice by invoice where a partition groups its
+    invoices, and partition by partition where the build stores them (``merge``); given as text amounts (JSON-safe,
+    exact)."""
 
     def __init__(self) -> None:
         self._totals: dict[str, dict] = {}
         self.invoices = 0
         self.lines = 0
 
-    def add(self, invoices: Sequence[InvoiceDraft]) -> None:
-        for invoice in invoices:
-            entry = self._totals.setdefault(invoice.currency, {
-                "net": Decimal(0), "vat": Decimal(0), "gross": Decimal(0), "invoices": 0, "lines": 0, "by_rate": {}})
-            entry["net"] += invoice.net
-            entry["vat"] += invoice.vat
-            entry["gross"] += invoice.gross
-            entry["invoices"] += 1
-            entry["lines"] += len(invoice.lines)
-            for part in invoice.vat_breakdown:
-                rate = entry["by_rate"].setdefault(f"{part['category']} {part['rate']}%", {
-                    "category": part["category"], "rate": part["rate"], "taxable": Decimal(0), "vat": Decimal(0)})
-                rate["taxable"] += Decimal(part["taxable"])
-                rate["vat"] += Decimal(part["vat"])
-            self.invoices += 1
-            self.lines += len(invoice.lines)
+    def add(self, invoice: InvoiceDraft, subtotals: Sequence[VatSubtotal]) -> None:
+        """Add one invoice, whose VAT ``subtotals`` its breakdown gives as text."""
+        entry = self._entry(invoice.currency)
+        entry["net"] += invoice.net
+        entry["vat"] += invoice.vat
+        entry["gross"] += invoice.gross
+        entry["invoices"] += 1
+        entry["lines"] += invoice.lines
+        for part in subtotals:
+            self._rate(entry, part.category.value, str(part.rate), part.taxable.amount, part.vat.amount)
+        self.invoices += 1
+        self.lines += invoice.lines
+
+    def merge(self, other: BatchTotals) -> None:
+        """Add another partition's totals."""
+        for currency, theirs in other._totals.items():
+            entry = self._entry(currency)
+            for name in ("net", "vat", "gross", "invoices", "lines"):
+                entry[name] += theirs[name]
+            for rate in theirs["by_rate"].values():
+                self._rate(entry, rate["category"], rate["rate"], rate["taxable"], rate["vat"])
+        self.invoices += other.invoices
+        self.lines += other.lines
+
+    def _entry(self, currency: str) -> dict:
+        entry = self._totals.get(currency)
+        if entry is None:
+            entry = self._totals[currency] = {"net": Decimal(0), "vat": Decimal(0), "gross": Decimal(0),
+                                              "invoices": 0, "lines": 0, "by_rate": {}}
+        return entry
+
+    @staticmethod
+    def _rate(entry: dict, category: str, rate: str, taxable: Decimal, vat: Decimal) -> None:
+        name = f"{category} {rate}%"
+        found = entry["by_rate"].get(name)
+        if found is None:
+            found = entry["by_rate"][name] = {"category": category, "rate": rate, "taxable": Decimal(0),
+                                              "vat": Decimal(0)}
+        found["taxable"] += taxable
+        found["vat"] += vat
 
     def as_text(self) -> dict[str, dict]:
         """``{currency: {net, vat, gross, invoices, lines, by_rate}}`` in currency order, rates in key order."""
