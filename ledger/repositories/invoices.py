@@ -28,12 +28,10 @@ JSON_COLUMNS = ("corrected_invoices", "vat_breakdown")  # an invoice's JSON colu
 
 
 class LineRow(NamedTuple):
-    """A draft line as ``invoice_lines`` stores it, but for its invoice's id and its tenant's (the building process
-    assigns those), with its lineage as JSON text, last.
-
-    Why a named tuple: a build's partitions hand their lines to the building process (pickled from a Dask worker), and
-    the rebuild compares each one with the stored line; a tuple pickles several times faster than an object of
-    fields, and compares with the stored row's columns (:meth:`InvoiceRepository.draft_lines`) in one step."""
+    """The columns of a draft line as ``invoice_lines`` stores it, but for its invoice's id and its tenant's (the
+    building process assigns those), with its lineage as JSON text, last: the fields, in their order, of each line
+    a build hands over (:class:`LineColumns`), which a rebuild compares with the stored row's columns
+    (:meth:`InvoiceRepository.draft_lines`) in one step."""
 
     line_key: str
     base_key: str
@@ -69,7 +67,8 @@ class LineColumns:
     columns: list[Sequence[Any]]
 
     @classmethod
-    def of(cls, rows: Sequence[LineRow]) -> LineColumns:
+    def of(cls, rows: Sequence[tuple[Any, ...]]) -> LineColumns:
+        """The columns of ``rows`` (each with :class:`LineRow`'s fields, in its order)."""
         return cls(list(zip(*rows, strict=True)) if rows else [() for _ in LineRow._fields])
 
     def __len__(self) -> int:

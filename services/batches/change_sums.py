@@ -46,17 +46,23 @@ class ChangeSums:
 
     def kept(self, keep: int) -> tuple[list[ChangeRow], dict[Per, int]]:
         """The changes (nets that differ between the months), the ``keep`` largest per view with the ties at the
-        cut, and how many there are per view: what ``ReviewRepository.store_changes`` keeps and counts."""
+        cut, and how many there are per view: what ``ReviewRepository.store_changes`` keeps and counts. Only the
+        kept ones are made rows (a build's million changes as rows: 1.4 s; their keys ranked: 0.6 s)."""
         kept: list[ChangeRow] = []
         counts: dict[Per, int] = {}
         for per in PERS:
-            changed = [ChangeRow(per, key, currency, now, before)
-                       for (key, currency), (now, before) in self.nets[per].items() if now != before]
+            nets = self.nets[per]
+            changed = [key for key, (now, before) in nets.items() if now != before]
             counts[per] = len(changed)
+
+            def delta(key: tuple[int | None, str], nets: Nets = nets) -> int:
+                now, before = nets[key]
+                return abs((now or 0) - (before or 0))
+
             if len(changed) > keep:
-                cut = heapq.nlargest(keep, (row.delta for row in changed))[-1]
-                changed = [row for row in changed if row.delta >= cut]
-            kept += changed
+                cut = heapq.nlargest(keep, map(delta, changed))[-1]
+                changed = [key for key in changed if delta(key) >= cut]
+            kept += [ChangeRow(per, key[0], key[1], *nets[key]) for key in changed]
         return kept, counts
 
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from config.schema import Tenant
 from ledger.json_text import json_text
 from ledger.models import Customer
-from ledger.repositories.invoices import LineColumns, LineRow
+from ledger.repositories.invoices import LineColumns
 from rating.invoicing import InvoiceLine, Split, VatSubtotal, VatTreatment, build_invoices
 from rating.money import Money
 from rating.vat import Buyer, OutsideEu, determine_vat
@@ -101,8 +101,9 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
                    totals)
 
 
-def _row(line: DraftLine, vat: VatTreatment, shared: dict[object, Any]) -> LineRow:
-    """The draft line as the ledger stores it, with its invoice's VAT and its lineage as JSON text.
+def _row(line: DraftLine, vat: VatTreatment, shared: dict[object, Any]) -> tuple[Any, ...]:
+    """The draft line as the ledger stores it (``LineRow``'s fields, in a plain tuple: ``LineColumns`` takes it
+    apart into columns), with its invoice's VAT and its lineage as JSON text.
 
     Its days and decimals are the objects ``shared`` already holds for the same value (a decimal by its text, so its
     exponent is kept): a partition's lines repeat a few hundred distinct ones, and a part that crosses to the building
@@ -110,11 +111,11 @@ def _row(line: DraftLine, vat: VatTreatment, shared: dict[object, Any]) -> LineR
     instead of 0.41 s)."""
     one = shared.setdefault
     quantity, unit_price, amount, unrounded = line.quantity, line.unit_price, line.amount, line.unrounded
-    return LineRow(line.line_key, line.base_key, line.version, line.kind, line.customer_id, line.subscription_id,
-                   line.description, one(line.period_from, line.period_from), one(line.period_to, line.period_to),
-                   one(str(quantity), quantity), one(str(unit_price), unit_price), one(str(amount), amount),
-                   one(str(unrounded), unrounded), line.currency, vat.rate, vat.category.value,
-                   line.corrects_line_key, line.reason_code, line.bill_month, json_text(line.lineage))
+    return (line.line_key, line.base_key, line.version, line.kind, line.customer_id, line.subscription_id,
+            line.description, one(line.period_from, line.period_from), one(line.period_to, line.period_to),
+            one(str(quantity), quantity), one(str(unit_price), unit_price), one(str(amount), amount),
+            one(str(unrounded), unrounded), line.currency, vat.rate, vat.category.value,
+            line.corrects_line_key, line.reason_code, line.bill_month, json_text(line.lineage))
 
 
 class BatchTotals:
