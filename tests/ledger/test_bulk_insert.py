@@ -65,13 +65,17 @@ def test_chunked_bulk_rows_equal_a_plain_insert(settings: Settings, rows: list, 
         assert len(_stored(uow, bulk)) == len(rows)
 
 
-def test_ids_come_back_in_row_order(settings: Settings) -> None:
+@pytest.mark.parametrize("by_column", [False, True], ids=["rows", "columns"])
+def test_ids_come_back_in_row_order(settings: Settings, by_column: bool) -> None:
+    """Given as rows or as ``Columns`` (how a build writes its invoices)."""
     initialise(settings)
     rows = [{"base": "EUR", "quote": "USD", "rate_date": dt.date(2026, 1, day), "rate": Decimal(day), "source": "ids"}
             for day in (5, 1, 3, 2)]
+    given = Columns({name: [row[name] for row in rows] for name in rows[0]}) if by_column else rows
     with UnitOfWork(engine_for(settings), write=True) as uow:
-        ids = insert_rows_returning_ids(uow.session, TABLE, rows)
+        ids = insert_rows_returning_ids(uow.session, TABLE, given)
         assert insert_rows_returning_ids(uow.session, TABLE, []) == []
+        assert insert_rows_returning_ids(uow.session, TABLE, Columns({"base": []})) == []
     with UnitOfWork(engine_for(settings)) as uow:
         stored = {row.id: row.rate_date for row in uow.session.scalars(select(FxRate).where(FxRate.source == "ids"))}
     assert len(set(ids)) == 4
