@@ -62,7 +62,13 @@ class ChangeRow(NamedTuple):
 
     @property
     def delta(self) -> int:
-        return abs((self.now or 0) - (self.before or 0))
+        return delta_units(self.now, self.before)
+
+
+def delta_units(now: int | None, before: int | None) -> int:
+    """How far a net moved between the months, in 10^-4 units (a side without lines counts as 0): what the largest
+    changes are ranked by."""
+    return abs((now or 0) - (before or 0))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ledger.repositories.invoices import LineColumns
-from ledger.repositories.review import PERS, ChangeRow, Per
+from ledger.repositories.review import PERS, ChangeRow, Per, delta_units
 from ledger.repositories.sums import value_units
 from ledger.shards import Shard
 from services.uow import UnitOfWork
@@ -56,8 +56,7 @@ class ChangeSums:
             counts[per] = len(changed)
 
             def delta(key: tuple[int | None, str], nets: Nets = nets) -> int:
-                now, before = nets[key]
-                return abs((now or 0) - (before or 0))
+                return delta_units(*nets[key])
 
             if len(changed) > keep:
                 cut = heapq.nlargest(keep, map(delta, changed))[-1]
