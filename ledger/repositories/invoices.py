@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Text, cast, delete, func, or_, select, update
 
+from ledger.json_text import json_text
 from ledger.models import INVOICE, Batch, Customer, Invoice, InvoiceLine, InvoiceNumberCounter
 from ledger.repositories.base import CHUNK, Repository, chunks, insert_if_missing
 from ledger.repositories.bulk_insert import Columns, Written, insert_behind, insert_rows_returning_ids
@@ -147,13 +148,17 @@ class InvoiceRepository(Repository):
             found.update(rows.tuples().all())
         return found
 
-    def insert_invoices(self, columns: dict[str, Sequence[Any]]) -> dict[str, int]:
-        """Insert draft invoices given column by column (every column but ``DRAFT_DEFAULTS``', ``vat_breakdown`` as
-        JSON text), COPY on PostgreSQL; returns ``{invoice_key: id}``."""
+    def insert_invoices(self, batch_id: int, tenant_id: int, columns: dict[str, Sequence[Any]]) -> dict[str, int]:
+        """Insert the batch's new draft invoices, given column by column (``customer_id``, ``invoice_key``,
+        ``group_key``, ``currency``, ``net``, ``vat``, ``gross``, ``vat_breakdown``), COPY on PostgreSQL; returns
+        ``{invoice_key: id}``. The JSON columns go in as text, encoded here (the column type's processor would add
+        its own call per row: a list is not a value the writer converts once per distinct value)."""
         keys = columns["invoice_key"]
         if not keys:
             return {}
-        rows = Columns({**{name: [value] * len(keys) for name, value in DRAFT_DEFAULTS.items()}, **columns})
+        fixed = {**DRAFT_DEFAULTS, "batch_id": batch_id, "tenant_id": tenant_id, "status": "draft"}
+        rows = Columns({**{name: [value] * len(keys) for name, value in fixed.items()}, **columns,
+                        "vat_breakdown": [json_text(breakdown) for breakdown in columns["vat_breakdown"]]})
         ids = insert_rows_returning_ids(self.session, Invoice.__table__, rows, json_text=JSON_COLUMNS)
         return dict(zip(keys, ids, strict=True))
 

@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from ledger import checkpoints
-from ledger.json_text import json_text
 from ledger.models import Batch
 from ledger.repositories.bulk_insert import Written
 from ledger.repositories.invoices import LineRow
@@ -168,7 +167,7 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, part: Part, shard: Sha
     old_lines = {} if fresh else uow.invoices.draft_lines(batch.id, shard)
     invoice_ids = {key: row.id for key, row in old_invoices.items()}
     invoice_ids.update(uow.invoices.insert_invoices(
-        _invoice_columns(batch.id, tenant_id, [inv for inv in invoices if inv.invoice_key not in old_invoices])))
+        batch.id, tenant_id, _invoice_columns([inv for inv in invoices if inv.invoice_key not in old_invoices])))
     owners = list(itertools.chain.from_iterable(
         itertools.repeat(invoice_ids[invoice.invoice_key], invoice.lines) for invoice in invoices))
     inserts, updates, removed = part.lines, [], []
@@ -202,15 +201,10 @@ def _store(uow: UnitOfWork, batch: Batch, tenant_id: int, part: Part, shard: Sha
             uow.invoices.insert_lines(tenant_id, owners, inserts, behind=stored_behind(uow)))
 
 
-def _invoice_columns(batch_id: int, tenant_id: int, invoices: Sequence[InvoiceDraft]) -> dict[str, Sequence[Any]]:
-    """New draft invoices as ``insert_invoices`` takes them: column by column, the VAT breakdown as JSON text."""
-    count = len(invoices)
-    return {"batch_id": [batch_id] * count, "tenant_id": [tenant_id] * count, "status": ["draft"] * count,
-            "customer_id": [inv.customer_id for inv in invoices], "invoice_key": [inv.invoice_key for inv in invoices],
-            "group_key": [inv.group_key for inv in invoices], "currency": [inv.currency for inv in invoices],
-            "net": [inv.net for inv in invoices], "vat": [inv.vat for inv in invoices],
-            "gross": [inv.gross for inv in invoices],
-            "vat_breakdown": [json_text(inv.vat_breakdown) for inv in invoices]}
+def _invoice_columns(invoices: Sequence[InvoiceDraft]) -> dict[str, Sequence[Any]]:
+    """New draft invoices as ``insert_invoices`` takes them: column by column."""
+    return {name: [getattr(inv, name) for inv in invoices]
+            for name in ("customer_id", "invoice_key", "group_key", "currency", "net", "vat", "gross", "vat_breakdown")}
 
 
 def build_batch(settings: Settings, tenant_code: str, month: str, who: Actor,

@@ -106,10 +106,9 @@ def test_a_line_key_refused_in_an_early_range_fails_the_build_and_writes_nothing
         tenant_id = uow.tenants.by_code("nl-bv").id
         line = uow.session.scalars(select(InvoiceLine).order_by(InvoiceLine.customer_id, InvoiceLine.id)).first()
         july = uow.batches.add(tenant_id, "2026-07", "finn", JUNE.now())
-        invoice_ids = uow.invoices.insert_invoices({
-            "batch_id": [july.id], "tenant_id": [tenant_id], "customer_id": [line.customer_id], "invoice_key": ["july"],
-            "group_key": [None], "currency": ["EUR"], "net": [Decimal(0)], "vat": [Decimal(0)], "gross": [Decimal(0)],
-            "vat_breakdown": ["[]"], "status": ["draft"]})
+        invoice_ids = uow.invoices.insert_invoices(july.id, tenant_id, {
+            "customer_id": [line.customer_id], "invoice_key": ["july"], "group_key": [None], "currency": ["EUR"],
+            "net": [Decimal(0)], "vat": [Decimal(0)], "gross": [Decimal(0)], "vat_breakdown": [[]]})
         line.invoice_id = invoice_ids["july"]
     before = stored(settings)
     with pytest.raises(ValidationFailed, match="line_key: a key of this build is already in another batch"):
