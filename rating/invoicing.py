@@ -100,19 +100,26 @@ def _split_value(line: InvoiceLine, split: Split) -> str | None:
 
 
 def _invoice(key: tuple[str, str, str, str | None], lines: list[InvoiceLine]) -> Invoice:
+    """One invoice of ``lines``, all in the key's currency (``build_invoices`` groups them by it). The amounts are
+    added as decimals and made ``Money`` once per subtotal (a month-end build groups a million lines); an invoice
+    of one VAT rate, most of them, has that subtotal's amounts as its totals."""
     legal_entity, customer, currency, split_value = key
-    by_rate: dict[tuple[VatCategory, Decimal, str | None], list[Money]] = {}
+    by_rate: dict[tuple[VatCategory, Decimal, str | None], list[Decimal]] = {}
     for line in lines:
-        by_rate.setdefault((line.vat.category, line.vat.rate, line.vat.exemption_reason), []).append(line.amount)
+        vat = line.vat
+        by_rate.setdefault((vat.category, vat.rate, vat.exemption_reason), []).append(line.amount.amount)
     subtotals = []
     for (category, rate, reason), amounts in sorted(by_rate.items(), key=lambda item: (item[0][0], item[0][1])):
-        taxable = total(amounts, currency)
+        taxable = Money(sum(amounts, Decimal(0)), currency)
         base, base_scale = taxable.amount.as_integer_ratio()
         percent, percent_scale = rate.as_integer_ratio()
         vat = round_quotient(base * percent, base_scale * percent_scale * 100, currency, RoundingPolicy.HALF_UP)
         subtotals.append(VatSubtotal(category, rate, taxable, vat, reason))
-    net = total([subtotal.taxable for subtotal in subtotals], currency)  # every line is in one subtotal
-    vat_total = total((subtotal.vat for subtotal in subtotals), currency)
+    if len(subtotals) == 1:  # every line is in one subtotal
+        net, vat_total = subtotals[0].taxable, subtotals[0].vat
+    else:
+        net = total([subtotal.taxable for subtotal in subtotals], currency)
+        vat_total = total((subtotal.vat for subtotal in subtotals), currency)
     return Invoice(legal_entity, customer, currency, split_value, tuple(lines), net, tuple(subtotals), vat_total,
                    net + vat_total)
 

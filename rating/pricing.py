@@ -15,7 +15,6 @@ returned alongside the value so it can go into lineage.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from typing import cast
 from rating.fx import FxRate as FxRate  # re-exported: callers priced with FX before rating.fx existed
 from rating.fx import FxTable as FxTable
 from rating.months import month_end
+
+_UNKNOWN = object()  # not yet in a cache whose answers may be None
 
 
 class Basis(StrEnum):
@@ -232,11 +233,8 @@ def _decimal(value: Fraction) -> Decimal:
     return Decimal(value.numerator) / Decimal(value.denominator)
 
 
-@functools.lru_cache(maxsize=65536)
 def marked_up(basis: Decimal, rule: MarkupRule) -> Decimal:
-    """``basis`` with ``rule``'s markup, exact. Cached: a month-end build prices every licence, a million at the
-    largest hosts, at few distinct costs and rules, and the exact arithmetic in fractions is most of a price's cost.
-    Equal bases give equal fractions, so a cached answer is the one a fresh computation gives."""
+    """``basis`` with ``rule``'s markup, exact (a price book remembers its answers: ``PriceBook._marked_up``)."""
     return _decimal(apply_markup(Fraction(basis), rule))
 
 
@@ -267,6 +265,19 @@ class PriceBook:
         self._named: dict[tuple[str, tuple[str, ...]], list[FixedPrice | MarkupRule]] = {}
         self._choices: dict[tuple[object, ...], Price | MarkupRule | None] = {}
         self._for_customers: dict[tuple[str, tuple[str, ...]], bool] = {}  # a rule naming the product is for one
+        self._marked: dict[tuple[Decimal, int], Decimal] = {}  # marked-up prices, by basis and rule (``_marked_up``)
+
+    def _marked_up(self, basis: Decimal, rule: MarkupRule) -> Decimal:
+        """:func:`marked_up`, remembered per basis and rule: a month-end build prices every licence, a million at the
+        largest hosts, at few distinct costs and rules, and the exact arithmetic in fractions is most of a price's
+        cost. The rule is one of this book's, so its identity names it for as long as the book lives (its hash and
+        equality would compare every field, on every licence). Equal bases give equal fractions, so a remembered
+        answer is the one a fresh computation gives."""
+        key = (basis, id(rule))
+        found = self._marked.get(key)
+        if found is None:
+            found = self._marked[key] = marked_up(basis, rule)
+        return found
 
     def _rules_naming(self, licence: Licence) -> list[FixedPrice | MarkupRule]:
         """The rules that may price ``licence`` (every product, or its product or catalogue keys), in priority order.
@@ -340,7 +351,7 @@ class PriceBook:
         if isinstance(chosen, Price):
             return chosen
         if chosen is not None:
-            return Price(marked_up(cast(Decimal, unit_cost), chosen),
+            return Price(self._marked_up(cast(Decimal, unit_cost), chosen),
                          f"cost {unit_cost} ({cost_source}) + {chosen.percent}% ({chosen.rule_id})")
         if unit_cost is None:
             return None
@@ -358,8 +369,9 @@ class PriceBook:
                                                              for rule in self._rules_naming(licence))
         key = (named, licence.billing, licence.currency, licence.term, licence.customer if for_customers else None,
                day, edition, costed)
-        if key in self._choices:
-            return self._choices[key]
+        known = self._choices.get(key, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return cast(Price | MarkupRule | None, known)
         customer = licence.customer
         names = {customer.name, customer.reference, str(customer.id)}
         found: Price | MarkupRule | None = None
@@ -381,7 +393,7 @@ class PriceBook:
             if row is None or basis is None:
                 continue
             label = f"{rule.basis.value} price {basis} (list price {row.row_id}) + {rule.percent}% ({rule.rule_id})"
-            found = Price(marked_up(basis, rule), label)
+            found = Price(self._marked_up(basis, rule), label)
             break
         self._choices[key] = found
         return found

@@ -76,6 +76,10 @@ def effective_day(change: Change, terms: SubscriptionTerms, policy: PricePolicy)
 def timeline(terms: SubscriptionTerms, changes: Sequence[Change], policy: PricePolicy) -> list[tuple[date, State]]:
     """The states in force, one entry per day on which billing changes; same-day changes are composed in order
     (a state lasting zero days is never billed) and no-op days are dropped."""
+    ids = terms.input_ids
+    state = State(terms.quantity, terms.unit_price, terms.product, terms.price_version, ids, ids, ids)
+    if not changes:  # most licences in a month: their terms are the one state
+        return [(terms.start, state)]
     previous = terms.start
     for position, change in enumerate(changes):
         if change.effective < previous:
@@ -83,8 +87,6 @@ def timeline(terms: SubscriptionTerms, changes: Sequence[Change], policy: PriceP
         previous = change.effective
     dated = sorted(((effective_day(c, terms, policy), position, c) for position, c in enumerate(changes)),
                    key=lambda item: item[:2])
-    ids = terms.input_ids
-    state = State(terms.quantity, terms.unit_price, terms.product, terms.price_version, ids, ids, ids)
     timeline = [(terms.start, state)]
     for day, _, change in dated:
         same_day = timeline[-1][0] == day

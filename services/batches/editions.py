@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from rating.months import month_of, shift_month
 from rating.periods import period_containing
@@ -64,9 +65,9 @@ class Editions:
         return frozenset(days)
 
 
-@dataclass(frozen=True, slots=True)
-class PriceDays:
-    """Where a subscription's billing periods and terms start, and the tenant's price policy."""
+class PriceDays(NamedTuple):
+    """Where a subscription's billing periods and terms start, and the tenant's price policy (a named tuple: a
+    build makes one per licence, and a frozen dataclass sets each field through a call)."""
 
     start: dt.date
     anchor: dt.date

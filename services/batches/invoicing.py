@@ -9,7 +9,7 @@ and ledger-shaped invoices out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -70,29 +70,40 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
                    grouping: str) -> Grouped:
     """The batch's invoices, ordered by invoice key; each draft line lands in exactly one invoice."""
     treatments: dict[int, VatTreatment] = {}
+    buyers: dict[int, tuple[str, VatTreatment]] = {}  # per customer id: its text and VAT treatment
     amounts: dict[tuple[Decimal, str], Money] = {}  # a batch's lines repeat few amounts; each Money is checked
     rated = []
     shared: dict[object, Any] = {}  # the rows' repeated values, one object each (``_row``)
+    split = Split(grouping)
+    by_subscription = split is Split.SUBSCRIPTION  # the other splits do not read a line's subscription
+    code = tenant.code
     for index, line in enumerate(lines):
-        vat = treatments.get(line.customer_id)
-        if vat is None:
+        buyer = buyers.get(line.customer_id)
+        if buyer is None:
             vat = treatments[line.customer_id] = treatment_for(tenant, customers[line.customer_id])
+            buyer = buyers[line.customer_id] = (str(line.customer_id), vat)
         money = amounts.get((line.amount, line.currency))
         if money is None:
             money = amounts[(line.amount, line.currency)] = Money(line.amount, line.currency)
-        rated.append(InvoiceLine(key=(index,), legal_entity=tenant.code, customer=str(line.customer_id),
-                                 description=line.description, amount=money, vat=vat,
-                                 subscription=line.base_key.split("/")[2], environment=line.group or "licences"))
+        rated.append(InvoiceLine((index,), code, buyer[0], line.description, money, buyer[1],
+                                 line.base_key.split("/")[2] if by_subscription else None,
+                                 line.group or "licences"))
     drafts = []
-    for invoice in build_invoices(rated, Split(grouping)):
+    one = shared.setdefault
+    text = {}.setdefault  # the breakdowns' amounts as text, one object each (a part pickles each once)
+    for invoice in build_invoices(rated, split):
         customer_id = int(invoice.customer)
-        breakdown = [{"category": part.category.value, "rate": str(part.rate), "taxable": str(part.taxable.amount),
-                      "vat": str(part.vat.amount), "reason": part.exemption_reason} for part in invoice.vat]
-        rows = [_row(lines[line.key[0]], treatments[customer_id], shared) for line in invoice.lines]
+        breakdown = [{"category": part.category.value, "rate": text(str(part.rate), str(part.rate)),
+                      "taxable": _text(text, part.taxable.amount), "vat": _text(text, part.vat.amount),
+                      "reason": part.exemption_reason} for part in invoice.vat]
+        vat = treatments[customer_id]  # every line of an invoice is its customer's
+        rate, category = vat.rate, vat.category.value
+        rows = [_row(lines[line.key[0]], rate, category, one) for line in invoice.lines]
+        net, vat_total, gross = invoice.net.amount, invoice.vat_total.amount, invoice.gross.amount
         drafts.append((InvoiceDraft(
             invoice_key(tenant.code, month, customer_id, invoice.split_value, invoice.currency, tenant.currency),
-            customer_id, invoice.split_value, invoice.currency, invoice.net.amount, invoice.vat_total.amount,
-            invoice.gross.amount, breakdown, len(rows)), rows, invoice.vat))
+            customer_id, invoice.split_value, invoice.currency, one(str(net), net), one(str(vat_total), vat_total),
+            one(str(gross), gross), breakdown, len(rows)), rows, invoice.vat))
     drafts.sort(key=lambda draft: draft[0].invoice_key)
     totals = BatchTotals()
     for draft, _, subtotals in drafts:
@@ -101,21 +112,26 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
                    totals)
 
 
-def _row(line: DraftLine, vat: VatTreatment, shared: dict[object, Any]) -> tuple[Any, ...]:
+def _row(line: DraftLine, vat_rate: Decimal, vat_category: str, one: Callable[[object, Any], Any]) -> tuple[Any, ...]:
     """The draft line as the ledger stores it (``LineRow``'s fields, in a plain tuple: ``LineColumns`` takes it
-    apart into columns), with its invoice's VAT and its lineage as JSON text.
+    apart into columns), with its invoice's VAT rate and category and its lineage as JSON text.
 
-    Its days and decimals are the objects ``shared`` already holds for the same value (a decimal by its text, so its
-    exponent is kept): a partition's lines repeat a few hundred distinct ones, and a part that crosses to the building
-    process (from a worker) pickles each object once, not once per line (a part's rows of the bench at 5 %: 0.26 s
-    instead of 0.41 s)."""
-    one = shared.setdefault
+    Its days, decimals and bill month are the objects a shared dict already holds for the same value (``one`` is its
+    ``setdefault``; a decimal by its text, so its exponent is kept): a partition's lines repeat a few hundred
+    distinct ones, and a part that crosses to the building process (from a worker) pickles each object once, not
+    once per line (a part's rows of the bench at 5 %: 0.26 s instead of 0.41 s)."""
     quantity, unit_price, amount, unrounded = line.quantity, line.unit_price, line.amount, line.unrounded
     return (line.line_key, line.base_key, line.version, line.kind, line.customer_id, line.subscription_id,
             line.description, one(line.period_from, line.period_from), one(line.period_to, line.period_to),
             one(str(quantity), quantity), one(str(unit_price), unit_price), one(str(amount), amount),
-            one(str(unrounded), unrounded), line.currency, vat.rate, vat.category.value,
-            line.corrects_line_key, line.reason_code, line.bill_month, json_text(line.lineage))
+            one(str(unrounded), unrounded), line.currency, vat_rate, vat_category,
+            line.corrects_line_key, line.reason_code, one(line.bill_month, line.bill_month), json_text(line.lineage))
+
+
+def _text(text: Callable[[str, str], str], amount: Decimal) -> str:
+    """``amount`` as text, the object ``text`` (a dict's ``setdefault``) already holds for it."""
+    written = str(amount)
+    return text(written, written)
 
 
 class BatchTotals:

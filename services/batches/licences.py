@@ -128,7 +128,7 @@ def _described(sub: Subscription, line: PlainLine, timeline: Timeline) -> tuple[
     lineage = line.full_lineage()
     lineage["bill_date"] = line.bill_date.isoformat()
     lineage["days"] = f"{line.days}/{line.period_days}"
-    repriced = timeline.repriced(line.period_start)
+    repriced = timeline.repriced(line.period_start) if timeline.repriced is not None else None
     if repriced:
         lineage["reprice"] = repriced
     if timeline.notes:

@@ -50,7 +50,7 @@ class Timeline:
     rated_from: dt.date  # the first day the batch it was built for can rate (``first_rated_day``)
     opening: BillingPeriod  # the charge period open on that batch's first day
     notes: dict[str, str] = field(default_factory=dict)  # input id -> why it matters (e.g. unconfirmed)
-    repriced: Callable[[dt.date], str | None] = field(default=lambda _: None)  # charge period start -> reprice
+    repriced: Callable[[dt.date], str | None] | None = None  # charge period start -> reprice (None: no reprices)
 
 
 
@@ -238,9 +238,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
             changes.append(change)
         current = (state, price)
     def repriced(period_start: dt.date) -> str | None:
-        if not pricing.editions.reprices:
-            return None
         reprice = pricing.editions.at(days.rules_day(period_start))[1]
         return reprice.describe() if reprice is not None else None
 
-    return Timeline(terms, changes, priced_from, opening, notes, repriced)
+    return Timeline(terms, changes, priced_from, opening, notes, repriced if pricing.editions.reprices else None)
