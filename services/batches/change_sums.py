@@ -52,16 +52,13 @@ class ChangeSums:
         counts: dict[Per, int] = {}
         for per in PERS:
             nets = self.nets[per]
-            changed = [key for key, (now, before) in nets.items() if now != before]
+            changed = [(key, sides) for key, sides in nets.items() if sides[NOW] != sides[BEFORE]]
             counts[per] = len(changed)
-
-            def delta(key: tuple[int | None, str], nets: Nets = nets) -> int:
-                return delta_units(*nets[key])
-
-            if len(changed) > keep:
-                cut = heapq.nlargest(keep, map(delta, changed))[-1]
-                changed = [key for key in changed if delta(key) >= cut]
-            kept += [ChangeRow(per, key[0], key[1], *nets[key]) for key in changed]
+            if len(changed) > keep:  # each size worked out once: this runs after the last range, on one core
+                sizes = [delta_units(*sides) for _, sides in changed]
+                cut = heapq.nlargest(keep, sizes)[-1]
+                changed = [item for item, size in zip(changed, sizes, strict=True) if size >= cut]
+            kept += [ChangeRow(per, key[0], key[1], *sides) for key, sides in changed]
         return kept, counts
 
 

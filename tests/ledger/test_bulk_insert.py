@@ -25,6 +25,7 @@ from ledger.repositories.bulk_insert import (
 from services.operations import initialise
 from services.runtime import engine_for
 from services.uow import UnitOfWork
+from tests.conftest import sqlite_only
 
 TABLE = FxRate.__table__
 RATES = st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=Decimal("0.000001"), max_value=10**6)
@@ -80,6 +81,22 @@ def test_ids_come_back_in_row_order(settings: Settings, by_column: bool) -> None
         stored = {row.id: row.rate_date for row in uow.session.scalars(select(FxRate).where(FxRate.source == "ids"))}
     assert len(set(ids)) == 4
     assert [stored[row_id] for row_id in ids] == [row["rate_date"] for row in rows]
+
+
+@sqlite_only  # PostgreSQL draws the ids from the sequence before the rows are copied
+def test_ids_not_taken_in_row_order_are_refused(settings: Settings) -> None:
+    """SQLite: the new ids are worked out, not read back, so anything else inserting into the table within the
+    insert (here a trigger) fails the insert instead of handing back ids of other rows."""
+    initialise(settings)
+    rows = [{"base": "EUR", "quote": "USD", "rate_date": dt.date(2026, 2, day), "rate": Decimal(day),
+             "source": "doubled"} for day in (1, 2, 3)]
+    with pytest.raises(RuntimeError, match="3 rows inserted but 6 new ids"), \
+            UnitOfWork(engine_for(settings), write=True) as uow:
+        uow.session.connection().exec_driver_sql(
+            "CREATE TEMP TRIGGER doubled AFTER INSERT ON fx_rates WHEN NEW.source = 'doubled' BEGIN "
+            "INSERT INTO fx_rates (base, quote, rate_date, rate, source) "
+            "VALUES (NEW.base, NEW.quote, NEW.rate_date, NEW.rate, 'shadow'); END")
+        insert_rows_returning_ids(uow.session, TABLE, rows)
 
 
 def test_a_refused_row_leaves_none_of_the_batch(settings: Settings) -> None:
