@@ -3,6 +3,13 @@
 SQLite checkpoints its write-ahead log on a background thread after each write (``ledger.checkpoints``). JSON
 columns are written by an encoder built once (``ledger.json_text``), with ``json.dumps``'s text.
 
+Why 16 KiB pages on SQLite: a ledger is written in bulk (a night's snapshots, a month's invoice lines of about 800 bytes
+each with their lineage), and every page costs its B-tree, write-ahead-log and checkpoint work. With 16 KiB pages the
+building process of a full-scale first build (1.4 M subscriptions, 900 k lines) used 19 s of CPU instead of 23 s,
+and the build took 56-59 s instead of 61-65 s; 32 KiB pages were slower again. A page size is fixed when the file's
+first table is written, so this applies to ledgers created from now on; an older ledger keeps its 4 KiB pages
+(``PRAGMA page_size`` on it changes nothing).
+
 Why IMMEDIATE on SQLite: a unit of work that writes takes the write lock at BEGIN, so two processes assigning invoice
 numbers serialise instead of failing with "database is locked" half-way through.
 """
@@ -18,6 +25,7 @@ from ledger.checkpoints import checkpoint_in_background
 from ledger.json_text import json_text
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+SQLITE_PAGE_SIZE = 16_384  # bytes per page of a new SQLite ledger (see the module)
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -41,6 +49,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # let us emit BEGIN ourselves (pysqlite's own is broken)
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL mode: a new file is written with it
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
