@@ -15,11 +15,11 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import NamedTuple
 
 from ledger.models import Customer, Mutation, Snapshot, Subscription
-from rating.periods import BillingPeriod, parse_duration, period_containing
+from rating.periods import ONE_DAY, BillingPeriod, parse_duration, period_containing
 from rating.pricing import Licence, Price, PriceBook
 from rating.proration import Change, PricePolicy, SubscriptionTerms
 from services.batches.editions import Editions, PriceDays
@@ -74,7 +74,7 @@ def first_rated_day(start: dt.date, anchor: dt.date, billing_months: int, first_
     begin = max(first_day, start)
     opening = period_containing(anchor, billing_months, begin)
     if opening.start < begin and max(start, opening.start) < go_live:
-        return opening.end + dt.timedelta(days=1), opening
+        return opening.end + ONE_DAY, opening
     return max(start, opening.start), opening
 
 
@@ -188,15 +188,13 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
         if after.status in ENDED:
             break
     if sub.end_date is not None and dated[-1][1].status not in ENDED and sub.end_date < until:
-        ended = VendorState(sub.end_date + dt.timedelta(days=1), 0, "cancelled", dated[-1][1].product, None, 0)
+        ended = VendorState(sub.end_date + ONE_DAY, 0, "cancelled", dated[-1][1].product, None, 0)
         dated.append((max(ended.day, dated[-1][0]), ended, (f"subscription:{sub.id}.end_date",)))
     # Rule versions and editions can change the price on days the vendor state does not change.
-    event_days = {day for day, _, _ in dated}
-    changes_at = set(pricing.editions.change_days)
     licences = {state.product: licence(sub, customer, state.product) for _, state, _ in dated}
-    for product_licence in licences.values():
-        changes_at |= pricing.book.version_days(product_licence)
-    event_days |= {days.boundary(d) for d in changes_at if start < d <= until}
+    changes_at = chain(pricing.editions.change_days,
+                       *(pricing.book.version_days(product_licence) for product_licence in licences.values()))
+    event_days = {day for day, _, _ in dated} | {days.boundary(d) for d in changes_at if start < d <= until}
     first_state = dated[0][1]
     first_price = _price(pricing, days, sub, licences, first_state, priced_from)
     terms = SubscriptionTerms(
@@ -215,7 +213,7 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     changes: list[Change] = []
     current = (first_state, first_price)
     cursor = 0
-    for day in sorted(d for d in event_days if d > start and d <= until):
+    for day in sorted(d for d in event_days if start < d <= until) if len(event_days) > 1 else ():  # start: the terms
         while cursor + 1 < len(dated) and dated[cursor + 1][0] <= day:
             cursor += 1
         _, state, inputs = dated[cursor]
