@@ -69,7 +69,6 @@ def invoice_key(tenant: str, month: str, customer_id: int, group: str | None, cu
 def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], customers: Mapping[int, Customer],
                    grouping: str) -> Grouped:
     """The batch's invoices, ordered by invoice key; each draft line lands in exactly one invoice."""
-    treatments: dict[int, VatTreatment] = {}
     buyers: dict[int, tuple[str, VatTreatment]] = {}  # per customer id: its text and VAT treatment
     amounts: dict[tuple[Decimal, str], Money] = {}  # a batch's lines repeat few amounts; each Money is checked
     rated = []
@@ -80,8 +79,8 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
     for index, line in enumerate(lines):
         buyer = buyers.get(line.customer_id)
         if buyer is None:
-            vat = treatments[line.customer_id] = treatment_for(tenant, customers[line.customer_id])
-            buyer = buyers[line.customer_id] = (str(line.customer_id), vat)
+            buyer = buyers[line.customer_id] = (str(line.customer_id),
+                                                treatment_for(tenant, customers[line.customer_id]))
         money = amounts.get((line.amount, line.currency))
         if money is None:
             money = amounts[(line.amount, line.currency)] = Money(line.amount, line.currency)
@@ -93,10 +92,10 @@ def group_invoices(tenant: Tenant, month: str, lines: Sequence[DraftLine], custo
     text = {}.setdefault  # the breakdowns' amounts as text, one object each (a part pickles each once)
     for invoice in build_invoices(rated, split):
         customer_id = int(invoice.customer)
-        breakdown = [{"category": part.category.value, "rate": text(str(part.rate), str(part.rate)),
+        breakdown = [{"category": part.category.value, "rate": _text(text, part.rate),
                       "taxable": _text(text, part.taxable.amount), "vat": _text(text, part.vat.amount),
                       "reason": part.exemption_reason} for part in invoice.vat]
-        vat = treatments[customer_id]  # every line of an invoice is its customer's
+        vat = buyers[customer_id][1]  # every line of an invoice is its customer's
         rate, category = vat.rate, vat.category.value
         rows = [_row(lines[line.key[0]], rate, category, one) for line in invoice.lines]
         net, vat_total, gross = invoice.net.amount, invoice.vat_total.amount, invoice.gross.amount
@@ -129,7 +128,7 @@ def _row(line: DraftLine, vat_rate: Decimal, vat_category: str, one: Callable[[o
 
 
 def _text(text: Callable[[str, str], str], amount: Decimal) -> str:
-    """``amount`` as text, the object ``text`` (a dict's ``setdefault``) already holds for it."""
+    """``amount`` (or a rate) as text, the object ``text`` (a dict's ``setdefault``) already holds for it."""
     written = str(amount)
     return text(written, written)
 
