@@ -213,7 +213,8 @@ def build_timeline(sub: Subscription, customer: Customer, snapshots: Sequence[Sn
     changes: list[Change] = []
     current = (first_state, first_price)
     cursor = 0
-    for day in sorted(d for d in event_days if start < d <= until) if len(event_days) > 1 else ():  # start: the terms
+    later = sorted(d for d in event_days if start < d <= until) if len(event_days) > 1 else ()  # else: only ``start``
+    for day in later:
         while cursor + 1 < len(dated) and dated[cursor + 1][0] <= day:
             cursor += 1
         _, state, inputs = dated[cursor]

@@ -84,7 +84,7 @@ def test_ids_come_back_in_row_order(settings: Settings, by_column: bool) -> None
 
 
 @sqlite_only  # PostgreSQL draws the ids from the sequence before the rows are copied
-def test_ids_not_taken_in_row_order_are_refused(settings: Settings) -> None:
+def test_an_insert_not_alone_in_its_ids_is_refused(settings: Settings) -> None:
     """SQLite: the new ids are worked out, not read back, so anything else inserting into the table within the
     insert (here a trigger) fails the insert instead of handing back ids of other rows."""
     initialise(settings)
